@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# HTAP Studio set-up: installs the Debian packages that are missing, configures and builds,
+# then does one job. Safe to run again: it installs and configures only what is not there yet.
+#
+#   installer/setup.sh run      build, start the sandbox and open the GUI on it
+#                               (no display: run the headless demo instead, and say so)
+#   installer/setup.sh test     build and run the whole test suite through CTest
+#   installer/setup.sh package  build and make the .deb in build/
+#   installer/setup.sh build    just install and build
+#
+# HTAP_PRESET=asan selects the address+undefined sanitizer build (build-asan/).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+job="${1:-run}"
+shift || true
+preset="${HTAP_PRESET:-default}"
+
+packages=(
+    build-essential cmake ninja-build pkg-config file dpkg-dev
+    qt6-base-dev libqt6sql6-sqlite libqt6svg6 libqcustomplot-dev libgl-dev
+    libpq-dev postgresql-15 postgresql-contrib
+    xvfb xauth fonts-dejavu-core desktop-file-utils appstream
+)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_packages() {
+    local missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    say "Installing missing Debian packages: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {
+    local dir=build
+    [ "$preset" = default ] || dir="build-$preset"
+    if [ ! -f "$dir/CMakeCache.txt" ]; then
+        say "Configuring ($preset)"
+        cmake --preset "$preset" >/dev/null
+    fi
+    say "Building ($preset)"
+    cmake --build --preset "$preset" -j "$(nproc)"
+    bindir="$root/$dir/bin"
+}
+
+case "$job" in
+run)
+    install_packages
+    build
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+        say "Starting the sandbox"
+        "$bindir/htapctl" sandbox start "$@" >/dev/null
+        say "Opening HTAP Studio on the sandbox"
+        exec "$bindir/htap-studio" --sandbox
+    fi
+    say "No display (DISPLAY and WAYLAND_DISPLAY are unset): running the headless demo instead of the GUI"
+    exec "$bindir/htapctl" demo "$@"
+    ;;
+test)
+    install_packages
+    build
+    say "Running the test suite"
+    exec ctest --preset "$preset" "$@"
+    ;;
+package)
+    install_packages
+    build
+    say "Packaging"
+    (cd "${bindir%/bin}" && cpack -G DEB)
+    ;;
+build)
+    install_packages
+    build
+    ;;
+*)
+    echo "usage: installer/setup.sh run|test|package|build [options]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,444 @@
+#include "htapctl.h"
+
+#include "demoload.h"
+#include "terminal.h"
+
+#include <monitor/activitycollector.h>
+#include <pg/connection.h>
+#include <pg/sandbox.h>
+
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTextStream>
+#include <QTimer>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace htap::cli {
+
+using namespace Qt::StringLiterals;
+using htap::pg::ConnInfo;
+using htap::pg::PgError;
+
+namespace {
+
+QTextStream& out()
+{
+    static QTextStream s(stdout);
+    return s;
+}
+
+QTextStream& err()
+{
+    static QTextStream s(stderr);
+    return s;
+}
+
+int fail(const QString& message, int code = ExitFailure)
+{
+    err() << "htapctl: error: " << message << Qt::endl;
+    return code;
+}
+
+const char* kUsage = R"(Usage: htapctl <command> [options]
+
+HTAP Studio's command line: the same libraries as the GUI, no widgets.
+
+Commands:
+  ping       Connect to a server and report version, latency and pg_stat_statements
+  watch      Print server activity (transactions/s, sessions by state) every interval
+  sandbox    Manage the private PostgreSQL sandbox: start, stop, status, destroy, conninfo
+  demo       Start the sandbox, run a light order-entry load and watch it (the headless demo)
+
+Options:
+  -h, --help     Show this help (also: htapctl <command> --help)
+  -v, --version  Show the version
+
+Connections are libpq conninfo strings or postgresql:// URIs (--conn); what they leave out
+comes from PG* environment variables, pg_service.conf and ~/.pgpass, as with psql.
+
+Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input.
+)";
+
+/// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
+bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code)
+{
+    parser.setApplicationDescription(synopsis);
+    parser.addHelpOption();
+    if (!parser.parse(QStringList {u"htapctl"_s} + args)) {
+        *code = fail(parser.errorText() + u" (see htapctl "_s + args.value(0) + u" --help)"_s, ExitUsage);
+        return false;
+    }
+    if (parser.isSet(u"help"_s)) {
+        out() << parser.helpText();
+        *code = ExitOk;
+        return false;
+    }
+    return true;
+}
+
+const QCommandLineOption connOption({u"c"_s, u"conn"_s},
+    u"libpq conninfo or URI (default: from PG* environment variables)"_s, u"conninfo"_s);
+const QCommandLineOption jsonOption(u"json"_s, u"Print JSON instead of text"_s);
+const QCommandLineOption dirOption(u"dir"_s, u"Sandbox folder (default: %1)"_s.arg(htap::pg::Sandbox::defaultDir()),
+    u"folder"_s);
+
+bool parseConn(const QCommandLineParser& parser, ConnInfo* info, int* code)
+{
+    QString error;
+    *info = ConnInfo::parse(parser.value(connOption), &error);
+    if (!error.isEmpty()) {
+        *code = fail(u"invalid conninfo: "_s + error, ExitUsage);
+        return false;
+    }
+    return true;
+}
+
+bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& option, double min, double max,
+    double* value, int* code)
+{
+    if (!parser.isSet(option))
+        return true;
+    bool ok = false;
+    const double v = parser.value(option).toDouble(&ok);
+    if (!ok || v < min || v > max) {
+        *code = fail(u"invalid --%1 \"%2\": expected a number from %3 to %4"_s.arg(option.names().constLast(),
+                         parser.value(option), QString::number(min), QString::number(max)),
+            ExitUsage);
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+/// Connects, asking for a password on the terminal when the server wants one.
+PgError connectInteractive(htap::pg::Connection& conn, ConnInfo info, const htap::pg::ConnectOptions& options)
+{
+    PgError e = conn.open(info, options);
+    if (e && conn.neededPassword() && !info.contains(u"password"_s)) {
+        const QString pw = promptPassword(u"Password for %1: "_s.arg(info.displayName()));
+        if (!pw.isEmpty())
+            e = conn.open(info.with(u"password"_s, pw), options);
+        else
+            e.message += u" (the server asks for a password: set PGPASSWORD, add it to ~/.pgpass, or run on a terminal to be asked)"_s;
+    }
+    return e;
+}
+
+int cmdPing(const QStringList& args)
+{
+    QCommandLineParser parser;
+    const QCommandLineOption timeout(u"timeout"_s, u"Connect timeout in seconds (default 10)"_s, u"seconds"_s);
+    parser.addOptions({connOption, timeout, jsonOption});
+    int code = ExitOk;
+    if (!parseOptions(parser, args, u"Connect and report server version, latency and pg_stat_statements."_s, &code))
+        return code;
+    ConnInfo info;
+    double timeoutSeconds = 10;
+    if (!parseConn(parser, &info, &code) || !parseNumber(parser, timeout, 0.1, 3600, &timeoutSeconds, &code))
+        return code;
+
+    htap::pg::Connection conn;
+    QElapsedTimer clock;
+    clock.start();
+    if (PgError e = connectInteractive(conn, info, {int(timeoutSeconds * 1000), u"htapctl ping"_s}))
+        return fail(e.oneLine());
+    const double connectMs = clock.nsecsElapsed() / 1e6;
+
+    QList<double> trips;
+    for (int i = 0; i < 5; ++i) {
+        clock.restart();
+        const auto r = conn.exec(u"SELECT 1"_s);
+        if (!r.ok())
+            return fail(r.error().oneLine());
+        trips << clock.nsecsElapsed() / 1e6;
+    }
+    std::sort(trips.begin(), trips.end());
+    const double rttMs = trips[trips.size() / 2];
+
+    // pg_stat_statements needs both: the library preloaded and the extension in this database.
+    const auto ext = conn.exec(u"SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'"_s);
+    const bool preloaded = conn.exec(u"SELECT current_setting('shared_preload_libraries')"_s)
+                               .text(0, 0)
+                               .contains(u"pg_stat_statements"_s);
+    const QString extVersion = ext.text(0, 0);
+    QString pgss;
+    if (!extVersion.isEmpty() && preloaded)
+        pgss = u"available (%1)"_s.arg(extVersion);
+    else if (extVersion.isEmpty() && preloaded)
+        pgss = u"preloaded but not created in this database (CREATE EXTENSION pg_stat_statements)"_s;
+    else if (!extVersion.isEmpty())
+        pgss = u"created but not in shared_preload_libraries (server restart needed)"_s;
+    else
+        pgss = u"not available (add it to shared_preload_libraries and CREATE EXTENSION)"_s;
+
+    const QString endpoint = conn.effectiveInfo().displayName();
+    if (parser.isSet(jsonOption)) {
+        const QJsonObject o {{u"server"_s, endpoint}, {u"version"_s, conn.serverVersion()},
+            {u"versionNum"_s, conn.serverVersionNum()}, {u"connectMs"_s, connectMs}, {u"roundTripMs"_s, rttMs},
+            {u"pgStatStatements"_s, !extVersion.isEmpty() && preloaded},
+            {u"pgStatStatementsVersion"_s, extVersion}};
+        out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+    } else {
+        out() << "server:             " << endpoint << Qt::endl
+              << "version:            PostgreSQL " << conn.serverVersion() << Qt::endl
+              << "connect:            " << QString::number(connectMs, 'f', 1) << " ms" << Qt::endl
+              << "round trip:         " << QString::number(rttMs, 'f', 2) << " ms (median of 5)" << Qt::endl
+              << "pg_stat_statements: " << pgss << Qt::endl;
+    }
+    return ExitOk;
+}
+
+QString statusText(const htap::pg::SandboxStatus& s)
+{
+    if (!s.initialized)
+        return u"no sandbox in %1"_s.arg(s.dir);
+    QString text = s.running ? u"running on 127.0.0.1:%1 (pid %2)"_s.arg(s.port).arg(s.pid) : u"stopped"_s;
+    text += u"\nfolder:     %1\nserver:     %2\ndemo data:  %3\nlog:        %4"_s.arg(s.dir, s.binDir,
+        s.loaded ? u"scale %1"_s.arg(s.scale) : u"not loaded"_s, s.logFile);
+    return text;
+}
+
+int cmdSandbox(const QStringList& args)
+{
+    const QString action = args.value(1);
+    static const QStringList actions {u"start"_s, u"stop"_s, u"status"_s, u"destroy"_s, u"conninfo"_s};
+    if (action == u"--help"_s || action == u"-h"_s) {
+        out() << "Usage: htapctl sandbox start|stop|status|destroy|conninfo [--dir D] [options]\n"
+                 "  start     [--port P] [--scale N]  create on first use, start, load the shop schema\n"
+                 "  stop                             stop the server, keeping its data\n"
+                 "  status    [--json]               whether it exists and runs, its port and folder\n"
+                 "  destroy   [--yes]                stop it and delete its folder\n"
+                 "  conninfo                         print a conninfo string for psql or --conn\n"
+                 "Scale 1 is about 100k orders, 300k items, 10k users, 1k products.\n";
+        return ExitOk;
+    }
+    if (!actions.contains(action))
+        return fail(action.isEmpty() ? u"sandbox needs an action: start, stop, status, destroy or conninfo"_s
+                                     : u"unknown sandbox action \"%1\" (expected start, stop, status, destroy or conninfo)"_s.arg(action),
+            ExitUsage);
+
+    QCommandLineParser parser;
+    const QCommandLineOption port(u"port"_s, u"TCP port on 127.0.0.1 (default: saved or a free one)"_s, u"port"_s);
+    const QCommandLineOption scale(u"scale"_s, u"Demo data size on first load (default 1 = about 100k orders)"_s, u"n"_s);
+    const QCommandLineOption yes(u"yes"_s, u"Do not ask before deleting the sandbox"_s);
+    parser.addOptions({dirOption, port, scale, yes, jsonOption});
+    int code = ExitOk;
+    if (!parseOptions(parser, args.mid(1), u"Manage the private PostgreSQL sandbox."_s, &code))
+        return code;
+    if (parser.positionalArguments().size() > 1)
+        return fail(u"unexpected argument \"%1\""_s.arg(parser.positionalArguments().value(1)), ExitUsage);
+    double portValue = 0, scaleValue = 1;
+    if (!parseNumber(parser, port, 1, 65535, &portValue, &code) || !parseNumber(parser, scale, 0.001, 1000, &scaleValue, &code))
+        return code;
+
+    htap::pg::Sandbox sandbox(parser.isSet(dirOption) ? parser.value(dirOption) : htap::pg::Sandbox::defaultDir());
+    QString error;
+    if (action == u"start"_s) {
+        QElapsedTimer clock;
+        clock.start();
+        const bool ok = sandbox.start(int(portValue), scaleValue,
+            [](const QString& step) { err() << "sandbox: " << step << Qt::endl; }, &error);
+        if (!ok)
+            return fail(error);
+        err() << "sandbox: ready in " << QString::number(clock.elapsed() / 1000.0, 'f', 1) << " s" << Qt::endl;
+        out() << sandbox.connInfo().toConnString() << Qt::endl;
+        return ExitOk;
+    }
+    if (action == u"stop"_s) {
+        const bool wasRunning = sandbox.status().running;
+        if (!sandbox.stop(&error))
+            return fail(error);
+        out() << (wasRunning ? "sandbox stopped" : "sandbox was not running") << Qt::endl;
+        return ExitOk;
+    }
+    if (action == u"status"_s) {
+        const auto s = sandbox.status();
+        if (parser.isSet(jsonOption)) {
+            const QJsonObject o {{u"dir"_s, s.dir}, {u"initialized"_s, s.initialized}, {u"running"_s, s.running},
+                {u"port"_s, s.port}, {u"pid"_s, s.pid}, {u"loaded"_s, s.loaded}, {u"scale"_s, s.scale},
+                {u"binDir"_s, s.binDir}, {u"logFile"_s, s.logFile},
+                {u"conninfo"_s, s.initialized ? sandbox.connInfo().toConnString() : QString()}};
+            out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+        } else {
+            out() << statusText(s) << Qt::endl;
+        }
+        return s.initialized ? ExitOk : ExitFailure;
+    }
+    if (action == u"conninfo"_s) {
+        const auto s = sandbox.status();
+        if (!s.initialized)
+            return fail(u"no sandbox in %1 (run: htapctl sandbox start)"_s.arg(s.dir));
+        if (!s.running)
+            err() << "htapctl: warning: the sandbox is stopped (run: htapctl sandbox start)" << Qt::endl;
+        out() << sandbox.connInfo().toConnString() << Qt::endl;
+        return ExitOk;
+    }
+    // destroy
+    if (!parser.isSet(yes)) {
+        if (!::isatty(STDIN_FILENO))
+            return fail(u"destroy deletes %1 and all its data; pass --yes to confirm"_s.arg(sandbox.dir()), ExitUsage);
+        err() << "Delete the sandbox in " << sandbox.dir() << " and all its data? [y/N] " << Qt::flush;
+        char answer[16] = {};
+        if (!std::fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
+            return fail(u"not confirmed; nothing deleted"_s);
+    }
+    if (!sandbox.destroy(&error))
+        return fail(error);
+    out() << "sandbox deleted: " << sandbox.dir() << Qt::endl;
+    return ExitOk;
+}
+
+/// Prints activity samples until `seconds` have passed (0: until interrupted).
+int watchActivity(const ConnInfo& info, double seconds, int intervalMs, bool json)
+{
+    using namespace htap::monitor;
+    ActivityCollector collector;
+    collector.setInterval(intervalMs);
+    QEventLoop loop;
+    int code = ExitOk;
+    int lines = 0;
+    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop,
+        [&](ConnectionState state, const QString& text) {
+            if (state == ConnectionState::Failed) {
+                code = fail(text);
+                loop.quit();
+            } else if (state == ConnectionState::Reconnecting || (state == ConnectionState::Disconnected && lines >= 0)) {
+                err() << "htapctl: " << text << Qt::endl;
+            }
+        });
+    QObject::connect(&collector, &ActivityCollector::passwordRequired, &loop, [&](const ConnInfo& needs) {
+        const QString pw = promptPassword(u"Password for %1: "_s.arg(needs.displayName()));
+        if (pw.isEmpty()) {
+            code = fail(u"the server asks for a password and none was given (PGPASSWORD, ~/.pgpass or a terminal)"_s);
+            loop.quit();
+        } else {
+            collector.connectTo(needs.with(u"password"_s, pw));
+        }
+    });
+    QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) {
+        if (!json)
+            err() << "watching " << s.endpoint << " (PostgreSQL " << s.version << ")" << Qt::endl;
+    });
+    QObject::connect(&collector, &ActivityCollector::activityAvailable, &loop, [&](const ActivitySample& s) {
+        if (!s.hasRates)
+            return; // the first sample is only a baseline
+        if (json) {
+            const QJsonObject o {{u"time"_s, s.sampledAt.toString(Qt::ISODateWithMs)},
+                {u"commitsPerSecond"_s, s.commitsPerSecond}, {u"rollbacksPerSecond"_s, s.rollbacksPerSecond},
+                {u"active"_s, s.active}, {u"idle"_s, s.idle}, {u"idleInTransaction"_s, s.idleInTransaction},
+                {u"waitingOnLock"_s, s.waitingOnLock}};
+            out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+            return;
+        }
+        if (lines++ % 20 == 0)
+            out() << "time          commit/s  rollback/s  active  idle  idle-in-tx  lock-wait" << Qt::endl;
+        out() << qSetFieldWidth(12) << Qt::left << s.sampledAt.toLocalTime().toString(u"HH:mm:ss.zzz"_s)
+              << qSetFieldWidth(10) << Qt::right << QString::number(s.commitsPerSecond, 'f', 1)
+              << qSetFieldWidth(12) << QString::number(s.rollbacksPerSecond, 'f', 1) << qSetFieldWidth(8)
+              << s.active << qSetFieldWidth(6) << s.idle << qSetFieldWidth(12) << s.idleInTransaction
+              << qSetFieldWidth(11) << s.waitingOnLock << qSetFieldWidth(0) << Qt::endl;
+    });
+    if (seconds > 0)
+        QTimer::singleShot(int(seconds * 1000), &loop, &QEventLoop::quit);
+    collector.connectTo(info);
+    loop.exec();
+    return code;
+}
+
+int cmdWatch(const QStringList& args)
+{
+    QCommandLineParser parser;
+    const QCommandLineOption seconds(u"seconds"_s, u"Stop after this many seconds (default 10, 0 = until Ctrl-C)"_s, u"s"_s);
+    const QCommandLineOption interval(u"interval"_s, u"Sample interval in milliseconds (default 1000)"_s, u"ms"_s);
+    parser.addOptions({connOption, seconds, interval, jsonOption});
+    int code = ExitOk;
+    if (!parseOptions(parser, args, u"Print server activity every interval."_s, &code))
+        return code;
+    ConnInfo info;
+    double secondsValue = 10, intervalValue = 1000;
+    if (!parseConn(parser, &info, &code) || !parseNumber(parser, seconds, 0, 86400 * 7, &secondsValue, &code)
+        || !parseNumber(parser, interval, 100, 3600000, &intervalValue, &code))
+        return code;
+    return watchActivity(info, secondsValue, int(intervalValue), parser.isSet(jsonOption));
+}
+
+int cmdDemo(const QStringList& args)
+{
+    QCommandLineParser parser;
+    const QCommandLineOption seconds(u"seconds"_s, u"How long to run the load (default 20)"_s, u"s"_s);
+    const QCommandLineOption scale(u"scale"_s, u"Demo data size if the sandbox is new (default 1)"_s, u"n"_s);
+    const QCommandLineOption rate(u"rate"_s, u"Order transactions per second (default 100)"_s, u"tps"_s);
+    parser.addOptions({dirOption, seconds, scale, rate});
+    int code = ExitOk;
+    if (!parseOptions(parser, args, u"Start the sandbox, run a light order-entry load and watch it."_s, &code))
+        return code;
+    double secondsValue = 20, scaleValue = 1, rateValue = 100;
+    if (!parseNumber(parser, seconds, 1, 86400, &secondsValue, &code) || !parseNumber(parser, scale, 0.001, 1000, &scaleValue, &code)
+        || !parseNumber(parser, rate, 1, 10000, &rateValue, &code))
+        return code;
+
+    htap::pg::Sandbox sandbox(parser.isSet(dirOption) ? parser.value(dirOption) : htap::pg::Sandbox::defaultDir());
+    QString error;
+    if (!sandbox.start(0, scaleValue, [](const QString& step) { err() << "sandbox: " << step << Qt::endl; }, &error))
+        return fail(error);
+    const ConnInfo info = sandbox.connInfo();
+    out() << "Sandbox: " << info.toConnString() << Qt::endl
+          << "Running the seed's order transaction (4.1) at " << rateValue << " per second for " << secondsValue
+          << " s, sampled every second:" << Qt::endl;
+
+    htap::pg::Connection probe;
+    if (PgError e = probe.open(info, {10000, u"htapctl demo"_s}))
+        return fail(e.oneLine());
+    const qint64 before = probe.exec(u"SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"_s).toInt64(0, 0);
+
+    const int clients = 4;
+    DemoLoad load(info, clients, rateValue / clients);
+    load.start();
+    code = watchActivity(info, secondsValue, 1000, false);
+    load.stop();
+
+    probe.exec(u"SELECT pg_stat_force_next_flush()"_s);
+    const qint64 after = probe.exec(u"SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"_s).toInt64(0, 0);
+    out() << Qt::endl
+          << "Order transactions: " << load.committed() << " committed, " << load.rolledBack()
+          << " rolled back for short stock, " << load.failed() << " failed." << Qt::endl
+          << "Server commits in database shop meanwhile: " << (after - before)
+          << " (includes the monitor's own statements)." << Qt::endl
+          << "Open the GUI on it with: htap-studio --sandbox" << Qt::endl;
+    return code;
+}
+
+} // namespace
+
+int runHtapctl(const QStringList& arguments)
+{
+    // A closed pipe (htapctl ... | head) must end quietly, not kill us mid-write.
+    std::signal(SIGPIPE, SIG_IGN);
+    const QString command = arguments.value(0);
+    if (command.isEmpty() || command == u"-h"_s || command == u"--help"_s || command == u"help"_s) {
+        out() << kUsage;
+        return command.isEmpty() ? ExitUsage : ExitOk;
+    }
+    if (command == u"-v"_s || command == u"--version"_s) {
+        out() << "htapctl " << HTAP_VERSION << " (libpq " << htap::pg::Connection::libraryVersion() << ")" << Qt::endl;
+        return ExitOk;
+    }
+    if (command == u"ping"_s)
+        return cmdPing(arguments);
+    if (command == u"watch"_s)
+        return cmdWatch(arguments);
+    if (command == u"sandbox"_s)
+        return cmdSandbox(arguments);
+    if (command == u"demo"_s)
+        return cmdDemo(arguments);
+    return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
+}
+
+} // namespace htap::cli

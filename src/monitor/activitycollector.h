@@ -1,0 +1,74 @@
+#pragma once
+
+#include "activitysample.h"
+
+#include <pg/connection.h>
+
+#include <QObject>
+#include <QPointer>
+
+#include <atomic>
+#include <memory>
+
+class QThread;
+class QTimer;
+
+namespace htap::monitor {
+
+enum class ConnectionState { Disconnected, Connecting, Connected, Reconnecting, Failed };
+
+/// Facts about the server learnt at connect time.
+struct ServerInfo {
+    QString version; ///< "15.18"
+    int versionNum = 0;
+    QString endpoint; ///< user@host:port/db as libpq resolved it
+    int backendPid = 0;
+};
+
+class ActivityWorker;
+
+/// Samples one server's activity every interval on its own thread over its own monitoring
+/// connection. Lives in the GUI thread; every call returns at once, the network work happens on
+/// the worker thread and comes back as queued signals carrying values.
+class ActivityCollector : public QObject
+{
+    Q_OBJECT
+public:
+    explicit ActivityCollector(QObject* parent = nullptr);
+    ~ActivityCollector() override;
+
+    /// Connects (dropping any earlier connection) and starts sampling.
+    void connectTo(const htap::pg::ConnInfo& info);
+    void disconnectFromServer();
+    /// Gives up a connect in progress (an unreachable host) within about 100 ms.
+    void abortConnect();
+    void setInterval(int milliseconds);
+
+    ConnectionState state() const { return m_state; }
+    const ServerInfo& server() const { return m_server; }
+    const htap::pg::ConnInfo& connInfo() const { return m_info; }
+
+Q_SIGNALS:
+    void stateChanged(htap::monitor::ConnectionState state, const QString& text);
+    void connected(const htap::monitor::ServerInfo& server);
+    void activityAvailable(const htap::monitor::ActivitySample& sample);
+    /// A failure worth telling the operator (connect failed, a probe failed, the link broke).
+    void errorOccurred(const htap::pg::PgError& error);
+    /// The server wants a password and none was given: ask, then connectTo(info.with("password", ...)).
+    void passwordRequired(const htap::pg::ConnInfo& info);
+
+private:
+    void onWorkerState(htap::monitor::ConnectionState state, const QString& text);
+
+    QThread* m_thread;
+    ActivityWorker* m_worker; // lives in m_thread
+    std::shared_ptr<std::atomic<bool>> m_abort;
+    ConnectionState m_state = ConnectionState::Disconnected;
+    ServerInfo m_server;
+    htap::pg::ConnInfo m_info;
+};
+
+} // namespace htap::monitor
+
+Q_DECLARE_METATYPE(htap::monitor::ConnectionState)
+Q_DECLARE_METATYPE(htap::monitor::ServerInfo)

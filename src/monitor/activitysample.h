@@ -1,0 +1,32 @@
+// htap_monitor: collectors that sample a server on their own thread and hand out immutable
+// Sample values. Nothing here includes a widget header.
+#pragma once
+
+#include <QDateTime>
+#include <QMetaType>
+
+namespace htap::monitor {
+
+/// Server-wide activity at one instant. Rates are set only when a previous sample exists and
+/// no counter was reset in between (hasRates).
+struct ActivitySample {
+    QDateTime sampledAt; ///< server clock
+    double elapsedSeconds = 0; ///< real time since the previous sample, 0 for the first
+    bool hasRates = false;
+    double commitsPerSecond = 0;
+    double rollbacksPerSecond = 0;
+    qint64 xactCommit = 0; ///< cumulative, all databases
+    qint64 xactRollback = 0;
+    int active = 0;
+    int idle = 0;
+    int idleInTransaction = 0;
+    int idleInTransactionAborted = 0;
+    int otherState = 0;
+    int waitingOnLock = 0;
+
+    int totalSessions() const { return active + idle + idleInTransaction + idleInTransactionAborted + otherState; }
+};
+
+} // namespace htap::monitor
+
+Q_DECLARE_METATYPE(htap::monitor::ActivitySample)

@@ -1,0 +1,281 @@
+#include "connection.h"
+
+#include <QByteArrayList>
+#include <QDateTime>
+#include <QDeadlineTimer>
+#include <QLoggingCategory>
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <vector>
+
+namespace htap::pg {
+
+using namespace Qt::StringLiterals;
+
+Canceller::Canceller(pg_cancel* cancel)
+    : m_cancel(cancel)
+{
+}
+
+Canceller::~Canceller()
+{
+    if (m_cancel)
+        PQfreeCancel(m_cancel);
+}
+
+bool Canceller::cancel(QString* error) const
+{
+    if (!m_cancel) {
+        if (error)
+            *error = u"no connection to cancel"_s;
+        return false;
+    }
+    char buf[256] = {};
+    if (PQcancel(m_cancel, buf, sizeof buf) == 1)
+        return true;
+    if (error)
+        *error = QString::fromUtf8(buf).trimmed();
+    return false;
+}
+
+Connection::Connection() = default;
+
+Connection::~Connection()
+{
+    close();
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : m_conn(std::exchange(other.m_conn, nullptr))
+    , m_canceller(std::move(other.m_canceller))
+    , m_neededPassword(other.m_neededPassword)
+{
+}
+
+Connection& Connection::operator=(Connection&& other) noexcept
+{
+    if (this != &other) {
+        close();
+        m_conn = std::exchange(other.m_conn, nullptr);
+        m_canceller = std::move(other.m_canceller);
+        m_neededPassword = other.m_neededPassword;
+    }
+    return *this;
+}
+
+namespace {
+
+Q_LOGGING_CATEGORY(lcNotice, "htap.pg.notice", QtWarningMsg)
+
+QString cleanMessage(const char* msg)
+{
+    // libpq's connect messages span lines with tab-indented advice; keep them on one line.
+    QString s = QString::fromUtf8(msg ? msg : "").trimmed();
+    s.replace(u"\n\t"_s, u" "_s);
+    s.replace(u'\n', u' ');
+    s.replace(u'\t', u' ');
+    return s.simplified();
+}
+
+QString endpoint(pg_conn* conn)
+{
+    const char* host = PQhost(conn);
+    const char* port = PQport(conn);
+    QString h = QString::fromUtf8(host && *host ? host : "(default)");
+    if (port && *port)
+        h += u':' + QString::fromUtf8(port);
+    return h;
+}
+
+} // namespace
+
+PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, const std::atomic<bool>* abort)
+{
+    close();
+    m_neededPassword = false;
+
+    ConnInfo effective = info.with(u"application_name"_s, options.applicationName);
+    if (!effective.contains(u"client_encoding"_s))
+        effective = effective.with(u"client_encoding"_s, u"UTF8"_s);
+
+    QByteArrayList keys, values;
+    for (const auto& [k, v] : effective.options()) {
+        keys << k.toUtf8();
+        values << v.toUtf8();
+    }
+    std::vector<const char*> kw, val;
+    for (int i = 0; i < keys.size(); ++i) {
+        kw.push_back(keys[i].constData());
+        val.push_back(values[i].constData());
+    }
+    kw.push_back(nullptr);
+    val.push_back(nullptr);
+
+    pg_conn* conn = PQconnectStartParams(kw.data(), val.data(), 0);
+    if (!conn)
+        return PgError::make(PgError::Kind::Connection, u"out of memory starting a connection"_s);
+    if (PQstatus(conn) == CONNECTION_BAD) {
+        PgError e = PgError::make(PgError::Kind::Connection, cleanMessage(PQerrorMessage(conn)));
+        PQfinish(conn);
+        return e;
+    }
+
+    const QDeadlineTimer deadline(options.timeoutMs);
+    PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+    while (state != PGRES_POLLING_OK) {
+        if (state == PGRES_POLLING_FAILED) {
+            PgError e = PgError::make(PgError::Kind::Connection, cleanMessage(PQerrorMessage(conn)));
+            m_neededPassword = PQconnectionNeedsPassword(conn);
+            PQfinish(conn);
+            return e;
+        }
+        if (abort && abort->load()) {
+            PQfinish(conn);
+            return PgError::make(PgError::Kind::Cancelled, u"connection attempt cancelled"_s);
+        }
+        if (deadline.hasExpired()) {
+            PgError e = PgError::make(PgError::Kind::Timeout,
+                u"timed out after %1 s connecting to %2 (no answer from the server)"_s.arg(
+                    QString::number(options.timeoutMs / 1000.0), endpoint(conn)));
+            PQfinish(conn);
+            return e;
+        }
+        pollfd pfd {};
+        pfd.fd = PQsocket(conn);
+        pfd.events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        const int slice = int(std::min<qint64>(100, std::max<qint64>(1, deadline.remainingTime())));
+        const int ready = pfd.fd >= 0 ? ::poll(&pfd, 1, slice) : 1;
+        if (ready > 0)
+            state = PQconnectPoll(conn);
+        // ready == 0: slice elapsed; loop to check abort and deadline. EINTR: just retry.
+    }
+    // Server notices (NOTICE, WARNING) would go to stderr by default; they are not errors.
+    PQsetNoticeProcessor(conn, [](void*, const char* message) { qCDebug(lcNotice, "%s", message); }, nullptr);
+    m_conn = conn;
+    m_canceller = std::make_shared<const Canceller>(PQgetCancel(conn));
+    return {};
+}
+
+void Connection::close()
+{
+    m_canceller.reset();
+    if (m_conn) {
+        PQfinish(m_conn);
+        m_conn = nullptr;
+    }
+}
+
+bool Connection::isOpen() const
+{
+    return m_conn && PQstatus(m_conn) == CONNECTION_OK;
+}
+
+Result Connection::finish(PGresult* result, const QString& sql)
+{
+    Result r(result, sql, cleanMessage(PQerrorMessage(m_conn)));
+    if (!r.ok() && PQstatus(m_conn) == CONNECTION_BAD) {
+        PgError e = r.error();
+        e.kind = PgError::Kind::Connection;
+        if (e.message.isEmpty())
+            e.message = u"connection to the server was lost"_s;
+        return Result(e);
+    }
+    return r;
+}
+
+Result Connection::exec(const QString& sql, const QVariantList& params)
+{
+    if (!m_conn)
+        return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
+
+    QByteArrayList storage;
+    std::vector<const char*> values;
+    storage.reserve(params.size());
+    for (const QVariant& p : params) {
+        if (p.isNull()) {
+            values.push_back(nullptr);
+            continue;
+        }
+        switch (p.typeId()) {
+        case QMetaType::Bool:
+            storage << QByteArray(p.toBool() ? "true" : "false");
+            break;
+        case QMetaType::QDateTime:
+            storage << p.toDateTime().toString(Qt::ISODateWithMs).toUtf8();
+            break;
+        case QMetaType::Double:
+            storage << QByteArray::number(p.toDouble(), 'g', 17);
+            break;
+        case QMetaType::QByteArray:
+            storage << p.toByteArray();
+            break;
+        default:
+            storage << p.toString().toUtf8();
+        }
+        values.push_back(storage.last().constData());
+    }
+    PGresult* res = PQexecParams(m_conn, sql.toUtf8().constData(), int(values.size()), nullptr,
+        values.empty() ? nullptr : values.data(), nullptr, nullptr, 0);
+    return finish(res, sql);
+}
+
+Result Connection::runScript(const QString& sql)
+{
+    if (!m_conn)
+        return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
+    return finish(PQexec(m_conn, sql.toUtf8().constData()), sql);
+}
+
+int Connection::serverVersionNum() const
+{
+    return m_conn ? PQserverVersion(m_conn) : 0;
+}
+
+QString Connection::serverVersion() const
+{
+    return parameterStatus(u"server_version"_s).section(u' ', 0, 0);
+}
+
+int Connection::backendPid() const
+{
+    return m_conn ? PQbackendPID(m_conn) : 0;
+}
+
+QString Connection::parameterStatus(const QString& name) const
+{
+    if (!m_conn)
+        return {};
+    const char* v = PQparameterStatus(m_conn, name.toUtf8().constData());
+    return v ? QString::fromUtf8(v) : QString();
+}
+
+ConnInfo Connection::effectiveInfo() const
+{
+    if (!m_conn)
+        return {};
+    ConnInfo info;
+    auto put = [&](const char* key, const char* v) {
+        if (v && *v)
+            info = info.with(QString::fromUtf8(key), QString::fromUtf8(v));
+    };
+    put("host", PQhost(m_conn));
+    put("port", PQport(m_conn));
+    put("user", PQuser(m_conn));
+    put("dbname", PQdb(m_conn));
+    return info;
+}
+
+QString Connection::lastErrorMessage() const
+{
+    return m_conn ? cleanMessage(PQerrorMessage(m_conn)) : QString();
+}
+
+QString Connection::libraryVersion()
+{
+    const int v = PQlibVersion();
+    return QString::number(v / 10000) + u'.' + QString::number(v % 100);
+}
+
+} // namespace htap::pg

@@ -1,0 +1,88 @@
+#pragma once
+
+#include "conninfo.h"
+#include "pgerror.h"
+#include "result.h"
+
+#include <QVariantList>
+
+#include <atomic>
+#include <memory>
+
+struct pg_conn;
+struct pg_cancel;
+
+namespace htap::pg {
+
+struct ConnectOptions {
+    /// Deadline for the whole connect (all hosts of a multi-host string), in milliseconds.
+    int timeoutMs = 10000;
+    /// Shown in pg_stat_activity; every part of the app names itself.
+    QString applicationName = QStringLiteral("htap-studio");
+};
+
+/// Cancels whatever the connection it came from is running. The only object of this layer that
+/// may be used from another thread than the connection's (libpq documents PQcancel as such).
+class Canceller
+{
+public:
+    explicit Canceller(pg_cancel* cancel);
+    ~Canceller();
+    Canceller(const Canceller&) = delete;
+    Canceller& operator=(const Canceller&) = delete;
+    /// Sends a cancel request; returns false and sets *error when it could not be sent.
+    bool cancel(QString* error = nullptr) const;
+
+private:
+    pg_cancel* m_cancel;
+};
+
+/// One PGconn, used from one thread ("one connection is a world"). Not copyable.
+/// Every statement that carries a value takes it as a bound parameter.
+class Connection
+{
+public:
+    Connection();
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    Connection(Connection&& other) noexcept;
+    Connection& operator=(Connection&& other) noexcept;
+
+    /// Connects without blocking past options.timeoutMs. Setting *abort (from any thread) gives up
+    /// within about 100 ms. Returns an error value; on success isOpen() is true.
+    PgError open(const ConnInfo& info, const ConnectOptions& options = {},
+        const std::atomic<bool>* abort = nullptr);
+    void close();
+    bool isOpen() const;
+    /// True if the last open() failed because the server asked for a password none was given for.
+    bool neededPassword() const { return m_neededPassword; }
+
+    /// Runs one statement with parameters $1..$n bound in text format. NULL QVariants become SQL NULL.
+    Result exec(const QString& sql, const QVariantList& params = {});
+    /// Runs a trusted script of several statements that ships with the app (sql/ resources). It
+    /// takes no parameters and must never contain user text.
+    Result runScript(const QString& sql);
+
+    /// A handle that cancels the running statement from another thread.
+    std::shared_ptr<const Canceller> canceller() const { return m_canceller; }
+
+    int serverVersionNum() const; ///< e.g. 150018
+    QString serverVersion() const; ///< e.g. "15.18"
+    int backendPid() const;
+    QString parameterStatus(const QString& name) const;
+    /// What libpq resolved for this connection (host, port, user, dbname), without the password.
+    ConnInfo effectiveInfo() const;
+    QString lastErrorMessage() const;
+    /// The libpq this program runs with, e.g. "15.18".
+    static QString libraryVersion();
+
+private:
+    Result finish(struct pg_result* result, const QString& sql);
+
+    pg_conn* m_conn = nullptr;
+    std::shared_ptr<const Canceller> m_canceller;
+    bool m_neededPassword = false;
+};
+
+} // namespace htap::pg

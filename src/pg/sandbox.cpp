@@ -1,0 +1,576 @@
+#include "sandbox.h"
+
+#include "connection.h"
+#include "identifier.h"
+#include "sqlfile.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QHostAddress>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLockFile>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSaveFile>
+#include <QStandardPaths>
+#include <QTcpServer>
+#include <QVersionNumber>
+
+#include <cerrno>
+#include <cstring>
+#include <grp.h>
+#include <pwd.h>
+#include <csignal>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace htap::pg {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+constexpr int kFirstPort = 54320;
+constexpr int kLastPort = 54999;
+constexpr int kMetaVersion = 1;
+const QString kMetaFile = u"sandbox.json"_s;
+const QString kConfFile = u"htap_sandbox.conf"_s;
+
+/// The OS account that owns and runs the cluster: ourselves, or `postgres` when we are root.
+struct RunAs {
+    bool switchUser = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    QString name;
+    QString home;
+};
+
+RunAs runAs(QString* error)
+{
+    RunAs r;
+    r.uid = ::geteuid();
+    r.gid = ::getegid();
+    if (r.uid != 0)
+        return r;
+    const passwd* pw = ::getpwnam("postgres");
+    if (!pw) {
+        if (error)
+            *error = u"running as root needs the 'postgres' OS account to run the server "
+                     "(initdb refuses root); install postgresql-common or run as a normal user"_s;
+        return r;
+    }
+    r.switchUser = true;
+    r.uid = pw->pw_uid;
+    r.gid = pw->pw_gid;
+    r.name = QString::fromUtf8(pw->pw_name);
+    r.home = QString::fromUtf8(pw->pw_dir);
+    return r;
+}
+
+QString errnoText()
+{
+    return QString::fromLocal8Bit(std::strerror(errno));
+}
+
+/// Makes a path owned by the run-as account (no-op when we are that account).
+bool handOver(const QString& path, const RunAs& as, QString* error)
+{
+    if (!as.switchUser)
+        return true;
+    if (::chown(QFile::encodeName(path).constData(), as.uid, as.gid) != 0) {
+        if (error)
+            *error = u"cannot give %1 to the %2 account: %3"_s.arg(path, as.name, errnoText());
+        return false;
+    }
+    return true;
+}
+
+/// Every ancestor must let the run-as account through, or the server cannot reach its folder.
+bool reachable(const QString& dir, const RunAs& as, QString* error)
+{
+    if (!as.switchUser)
+        return true;
+    QDir d(QFileInfo(dir).absoluteFilePath());
+    while (true) {
+        struct stat st {};
+        const QByteArray p = QFile::encodeName(d.absolutePath());
+        if (::stat(p.constData(), &st) == 0) {
+            const bool mine = st.st_uid == as.uid;
+            const bool through = mine ? (st.st_mode & S_IXUSR)
+                : st.st_gid == as.gid ? (st.st_mode & S_IXGRP)
+                                      : (st.st_mode & S_IXOTH);
+            if (!through) {
+                if (error)
+                    *error = u"the %1 account cannot reach %2: %3 is mode %4; choose a --dir outside it "
+                             "(the default for root is /var/lib/htap-studio/sandbox)"_s.arg(as.name, dir,
+                                 d.absolutePath(), QString::number(st.st_mode & 07777, 8));
+                return false;
+            }
+        }
+        if (d.isRoot())
+            return true;
+        d.cdUp();
+    }
+}
+
+bool portFree(int port)
+{
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHost, quint16(port));
+}
+
+QJsonObject readMeta(const QString& dir)
+{
+    QFile f(dir + u'/' + kMetaFile);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(f.readAll()).object();
+}
+
+bool writeMeta(const QString& dir, const QJsonObject& meta, QString* error)
+{
+    QSaveFile f(dir + u'/' + kMetaFile);
+    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(meta).toJson()) < 0 || !f.commit()) {
+        if (error)
+            *error = u"cannot write %1: %2"_s.arg(f.fileName(), f.errorString());
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+Sandbox::Sandbox(QString dir)
+    : m_dir(QDir::cleanPath(QFileInfo(dir).absoluteFilePath()))
+{
+}
+
+QString Sandbox::defaultDir()
+{
+    const QString env = qEnvironmentVariable("HTAP_SANDBOX_DIR");
+    if (!env.isEmpty())
+        return env;
+    if (::geteuid() == 0)
+        return u"/var/lib/htap-studio/sandbox"_s;
+    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + u"/htap-studio/sandbox"_s;
+}
+
+QString Sandbox::findBinDir(QString* error)
+{
+    const QString env = qEnvironmentVariable("HTAP_PG_BINDIR");
+    auto complete = [](const QString& dir) {
+        for (const char* tool : {"initdb", "pg_ctl", "postgres"})
+            if (!QFileInfo(dir + u'/' + QString::fromLatin1(tool)).isExecutable())
+                return false;
+        return true;
+    };
+    if (!env.isEmpty()) {
+        if (complete(env))
+            return env;
+        if (error)
+            *error = u"HTAP_PG_BINDIR=%1 does not hold initdb, pg_ctl and postgres"_s.arg(env);
+        return {};
+    }
+    // Debian/Ubuntu: /usr/lib/postgresql/<major>/bin; RPM-style: /usr/pgsql-<major>/bin.
+    QStringList candidates;
+    for (const QString& v : QDir(u"/usr/lib/postgresql"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+        candidates << u"/usr/lib/postgresql/"_s + v + u"/bin"_s;
+    for (const QString& v : QDir(u"/usr"_s).entryList({u"pgsql-*"_s}, QDir::Dirs))
+        candidates << u"/usr/"_s + v + u"/bin"_s;
+    QVersionNumber best;
+    QString bestDir;
+    static const QRegularExpression versionInPath(u"(\\d+(?:\\.\\d+)?)/bin$"_s);
+    for (const QString& c : std::as_const(candidates)) {
+        const auto m = versionInPath.match(c);
+        const QVersionNumber v = m.hasMatch() ? QVersionNumber::fromString(m.captured(1)) : QVersionNumber();
+        if (complete(c) && v > best) {
+            best = v;
+            bestDir = c;
+        }
+    }
+    if (bestDir.isEmpty()) {
+        const QString initdb = QStandardPaths::findExecutable(u"initdb"_s);
+        if (!initdb.isEmpty() && complete(QFileInfo(initdb).canonicalPath()))
+            return QFileInfo(initdb).canonicalPath();
+        if (error)
+            *error = u"no PostgreSQL server binaries found (looked in /usr/lib/postgresql/*/bin and PATH); "
+                     "install postgresql or set HTAP_PG_BINDIR"_s;
+    }
+    return bestDir;
+}
+
+SandboxStatus Sandbox::status() const
+{
+    SandboxStatus s;
+    s.dir = m_dir;
+    const QJsonObject meta = readMeta(m_dir);
+    s.initialized = !meta.isEmpty() && QFileInfo::exists(m_dir + u"/data/PG_VERSION"_s);
+    s.port = meta.value(u"port"_s).toInt();
+    s.scale = meta.value(u"scale"_s).toDouble();
+    s.loaded = meta.value(u"loaded"_s).toBool();
+    s.binDir = meta.value(u"binDir"_s).toString();
+    s.logFile = m_dir + u"/log/postgresql.log"_s;
+    // postmaster.pid: first line the pid, and the server is up if that process exists.
+    QFile pidFile(m_dir + u"/data/postmaster.pid"_s);
+    if (s.initialized && pidFile.open(QIODevice::ReadOnly)) {
+        const qint64 pid = pidFile.readLine().trimmed().toLongLong();
+        if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
+            s.running = true;
+            s.pid = pid;
+        }
+    }
+    return s;
+}
+
+ConnInfo Sandbox::connInfo() const
+{
+    const SandboxStatus s = status();
+    return ConnInfo()
+        .with(u"host"_s, m_dir + u"/run"_s)
+        .with(u"port"_s, QString::number(s.port))
+        .with(u"dbname"_s, QString::fromLatin1(kDatabase))
+        .with(u"user"_s, QString::fromLatin1(kSuperuser));
+}
+
+bool Sandbox::prepareFolder(QString* error)
+{
+    const QFileInfo info(m_dir);
+    if (info.exists() && !info.isDir()) {
+        *error = u"sandbox folder %1 exists and is not a folder"_s.arg(m_dir);
+        return false;
+    }
+    if (info.exists() && !QFileInfo::exists(m_dir + u'/' + kMetaFile)) {
+        if (QFileInfo::exists(m_dir + u"/PG_VERSION"_s) || QFileInfo::exists(m_dir + u"/data/PG_VERSION"_s)) {
+            *error = u"%1 holds a PostgreSQL data directory that is not an HTAP Studio sandbox; "
+                     "choose another --dir"_s.arg(m_dir);
+            return false;
+        }
+        if (!QDir(m_dir).isEmpty(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden)) {
+            *error = u"%1 is not empty and is not an HTAP Studio sandbox; choose an empty or new folder"_s.arg(m_dir);
+            return false;
+        }
+    }
+    // QDir::mkpath gives no reason; mkdir(2) does.
+    QStringList missing;
+    for (QDir d(m_dir); !d.exists(); d.setPath(QFileInfo(d.absolutePath()).path()))
+        missing.prepend(d.absolutePath());
+    for (const QString& p : std::as_const(missing)) {
+        if (::mkdir(QFile::encodeName(p).constData(), 0755) != 0 && errno != EEXIST) {
+            *error = u"cannot create sandbox folder %1: %2"_s.arg(p, errnoText());
+            return false;
+        }
+    }
+    if (::access(QFile::encodeName(m_dir).constData(), W_OK) != 0) {
+        *error = u"sandbox folder %1 is not writable: %2"_s.arg(m_dir, errnoText());
+        return false;
+    }
+    return true;
+}
+
+bool Sandbox::runPgCtl(const QStringList& args, QString* output, int timeoutMs) const
+{
+    QString ignored;
+    const RunAs as = runAs(&ignored);
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.setWorkingDirectory(m_dir);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(u"LC_ALL"_s, u"C"_s); // so we can read its messages
+    env.remove(u"PGDATA"_s);
+    if (as.switchUser) {
+        env.insert(u"HOME"_s, as.home);
+        env.insert(u"USER"_s, as.name);
+        env.insert(u"LOGNAME"_s, as.name);
+        const uid_t uid = as.uid;
+        const gid_t gid = as.gid;
+        // Runs in the forked child before exec: async-signal-safe calls only.
+        p.setChildProcessModifier([uid, gid] {
+            if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
+                ::_exit(126);
+        });
+    }
+    p.setProcessEnvironment(env);
+    p.start(m_binDir + u"/pg_ctl"_s, args);
+    if (!p.waitForStarted(10000)) {
+        *output = u"cannot run %1/pg_ctl: %2"_s.arg(m_binDir, p.errorString());
+        return false;
+    }
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished(2000);
+        *output = u"pg_ctl %1 did not finish within %2 s"_s.arg(args.value(0), QString::number(timeoutMs / 1000));
+        return false;
+    }
+    *output = QString::fromLocal8Bit(p.readAll()).trimmed();
+    if (p.exitCode() == 126 && as.switchUser)
+        *output = u"cannot switch to the %1 account to run the server"_s.arg(as.name);
+    return p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+}
+
+bool Sandbox::initCluster(const Progress& progress, QString* error)
+{
+    const RunAs as = runAs(error);
+    if (!error->isEmpty())
+        return false;
+    if (!reachable(m_dir, as, error))
+        return false;
+    for (const QString& sub : {u"data"_s, u"run"_s, u"log"_s}) {
+        const QString p = m_dir + u'/' + sub;
+        if (!QDir().mkpath(p) || ::chmod(QFile::encodeName(p).constData(), 0700) != 0) {
+            *error = u"cannot create %1: %2"_s.arg(p, errnoText());
+            return false;
+        }
+        if (!handOver(p, as, error))
+            return false;
+    }
+    if (!handOver(m_dir, as, error))
+        return false;
+    progress(u"initdb: creating the cluster in %1/data"_s.arg(m_dir));
+    QString out;
+    // Unix socket (in our 0700 folder): trust. TCP on 127.0.0.1: password only, and no role has
+    // one until the operator gives it one, so the sandbox is not open to other local users.
+    const QStringList initdbOpts = {u"-U"_s, QString::fromLatin1(kSuperuser), u"-E"_s, u"UTF8"_s,
+        u"--no-locale"_s, u"--auth-local=trust"_s, u"--auth-host=scram-sha-256"_s};
+    if (!runPgCtl({u"initdb"_s, u"-s"_s, u"-D"_s, m_dir + u"/data"_s, u"-o"_s, initdbOpts.join(u' ')}, &out)) {
+        *error = u"initdb failed: %1"_s.arg(out.section(u'\n', -3).simplified());
+        return false;
+    }
+    QFile conf(m_dir + u"/data/postgresql.conf"_s);
+    if (!conf.open(QIODevice::Append) || conf.write("\ninclude_if_exists = 'htap_sandbox.conf'\n") < 0) {
+        *error = u"cannot extend %1: %2"_s.arg(conf.fileName(), conf.errorString());
+        return false;
+    }
+    return true;
+}
+
+bool Sandbox::choosePort(int requested, int* chosen, QString* error)
+{
+    if (requested != 0) {
+        if (requested < 1 || requested > 65535) {
+            *error = u"invalid port %1: expected 1 to 65535"_s.arg(requested);
+            return false;
+        }
+        if (!portFree(requested)) {
+            *error = u"port %1 on 127.0.0.1 is already in use; choose another --port or leave it out"_s.arg(requested);
+            return false;
+        }
+        *chosen = requested;
+        return true;
+    }
+    const int saved = readMeta(m_dir).value(u"port"_s).toInt();
+    if (saved > 0 && portFree(saved)) {
+        *chosen = saved;
+        return true;
+    }
+    for (int p = kFirstPort; p <= kLastPort; ++p) {
+        if (portFree(p)) {
+            *chosen = p;
+            return true;
+        }
+    }
+    *error = u"no free port between %1 and %2 on 127.0.0.1"_s.arg(kFirstPort).arg(kLastPort);
+    return false;
+}
+
+bool Sandbox::writeServerConfig(int port, QString* error)
+{
+    // Written on every start: the port may change, and the settings follow the app's version.
+    const QString text = QStringList {
+        u"# Written by HTAP Studio on every sandbox start; edit postgresql.conf instead."_s,
+        u"port = %1"_s.arg(port),
+        u"listen_addresses = '127.0.0.1'"_s,
+        u"unix_socket_directories = '%1'"_s.arg(QString(m_dir + u"/run"_s).replace(u'\'', u"''"_s)),
+        u"shared_preload_libraries = 'pg_stat_statements'"_s,
+        u"pg_stat_statements.track = 'top'"_s,
+        u"track_io_timing = on"_s,
+        u"max_connections = 200"_s,
+        u"max_prepared_transactions = 20"_s,
+        u"shared_buffers = '256MB'"_s,
+        u"log_line_prefix = '%m [%p] %q%u@%d '"_s,
+        u"log_lock_waits = on"_s,
+        u"log_autovacuum_min_duration = '10s'"_s,
+    }.join(u'\n') + u'\n';
+    const QString path = m_dir + u"/data/"_s + kConfFile;
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(text.toUtf8()) < 0 || !f.commit()) {
+        *error = u"cannot write %1: %2"_s.arg(path, f.errorString());
+        return false;
+    }
+    QString ignored;
+    return handOver(path, runAs(&ignored), error);
+}
+
+QString Sandbox::logTail() const
+{
+    QFile f(m_dir + u"/log/postgresql.log"_s);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    if (f.size() > 8192)
+        f.seek(f.size() - 8192);
+    const QStringList lines = QString::fromUtf8(f.readAll()).split(u'\n', Qt::SkipEmptyParts);
+    for (auto it = lines.crbegin(); it != lines.crend(); ++it)
+        if (it->contains(u"FATAL"_s) || it->contains(u"ERROR"_s) || it->contains(u"could not"_s))
+            return it->section(u' ', 4).trimmed();
+    return lines.isEmpty() ? QString() : lines.last();
+}
+
+bool Sandbox::start(int port, double scale, const Progress& progressIn, QString* error)
+{
+    const Progress progress = progressIn ? progressIn : [](const QString&) {};
+    QString err;
+    auto fail = [&](const QString& msg) {
+        if (error)
+            *error = msg;
+        return false;
+    };
+    if (scale <= 0 || scale > 1000)
+        return fail(u"invalid scale %1: expected a number above 0 and at most 1000"_s.arg(scale));
+    m_binDir = findBinDir(&err);
+    if (m_binDir.isEmpty())
+        return fail(err);
+    // A unix socket path is limited to 107 bytes (sun_path).
+    if (QFile::encodeName(m_dir + u"/run/.s.PGSQL.65535"_s).size() > 107)
+        return fail(u"sandbox folder path %1 is too long for a unix socket; choose a shorter --dir"_s.arg(m_dir));
+    if (!prepareFolder(&err))
+        return fail(err);
+
+    // Two starts at once (GUI and CLI) must not both run initdb.
+    QLockFile lock(m_dir + u"/.lock"_s);
+    lock.setStaleLockTime(0);
+    if (!lock.tryLock(60000))
+        return fail(u"another process is starting or stopping the sandbox in %1"_s.arg(m_dir));
+
+    SandboxStatus st = status();
+    if (st.running) {
+        if (port != 0 && port != st.port)
+            return fail(u"the sandbox in %1 is already running on port %2; stop it first to change the port"_s.arg(
+                m_dir, QString::number(st.port)));
+        progress(u"sandbox already running on port %1 (pid %2)"_s.arg(st.port).arg(st.pid));
+    } else {
+        // The port first: a taken port must not leave a half-made sandbox behind.
+        int chosen = 0;
+        if (!choosePort(port, &chosen, &err))
+            return fail(err);
+        QJsonObject meta = readMeta(m_dir);
+        if (!st.initialized) {
+            if (!initCluster(progress, &err))
+                return fail(err);
+            meta = {{u"format"_s, u"htap-sandbox"_s}, {u"version"_s, kMetaVersion},
+                {u"created"_s, QDateTime::currentDateTimeUtc().toString(Qt::ISODate)}, {u"loaded"_s, false}};
+        }
+        if (!writeServerConfig(chosen, &err))
+            return fail(err);
+        meta.insert(u"port"_s, chosen);
+        meta.insert(u"binDir"_s, m_binDir);
+        if (!writeMeta(m_dir, meta, &err))
+            return fail(err);
+        progress(u"starting PostgreSQL (%1) on 127.0.0.1:%2"_s.arg(m_binDir).arg(chosen));
+        QString out;
+        if (!runPgCtl({u"start"_s, u"-w"_s, u"-t"_s, u"60"_s, u"-s"_s, u"-D"_s, m_dir + u"/data"_s, u"-l"_s,
+                          m_dir + u"/log/postgresql.log"_s},
+                &out)) {
+            const QString reason = logTail();
+            return fail(u"the sandbox server did not start: %1"_s.arg(reason.isEmpty() ? out.simplified() : reason));
+        }
+        st = status();
+    }
+    if (!st.loaded && !loadShop(scale, progress, &err))
+        return fail(err);
+    return true;
+}
+
+bool Sandbox::loadShop(double scale, const Progress& progress, QString* error)
+{
+    const ConnectOptions opts {30000, u"htap-studio sandbox"_s};
+    Connection admin;
+    if (PgError e = admin.open(connInfo().with(u"dbname"_s, u"postgres"_s), opts)) {
+        *error = u"cannot connect to the new sandbox: %1"_s.arg(e.oneLine());
+        return false;
+    }
+    const QString db = quoteIdentifier(QString::fromLatin1(kDatabase));
+    // An earlier load that did not finish leaves a half-filled database: start it over.
+    Result r = admin.runScript(u"DROP DATABASE IF EXISTS %1 WITH (FORCE)"_s.arg(db));
+    if (r.ok())
+        r = admin.runScript(u"CREATE DATABASE %1"_s.arg(db));
+    if (!r.ok()) {
+        *error = u"cannot create database %1: %2"_s.arg(db, r.error().oneLine());
+        return false;
+    }
+    admin.close();
+
+    Connection shop;
+    if (PgError e = shop.open(connInfo(), opts)) {
+        *error = u"cannot connect to database %1: %2"_s.arg(db, e.oneLine());
+        return false;
+    }
+    progress(u"creating the shop schema"_s);
+    for (const QString& file : {u"shop/schema.sql"_s, u"shop/demo_data.sql"_s}) {
+        const QString sql = sqlFile(file);
+        Q_ASSERT(!sql.isEmpty());
+        r = shop.runScript(sql);
+        if (!r.ok()) {
+            *error = u"loading sql/%1 failed: %2"_s.arg(file, r.error().oneLine());
+            return false;
+        }
+    }
+    progress(u"loading demo data at scale %1 (about %2 orders)"_s.arg(scale).arg(qRound64(100000 * scale)));
+    r = shop.exec(u"SELECT * FROM htap.load_demo_data($1)"_s, {scale});
+    if (r.ok())
+        r = shop.runScript(u"VACUUM (ANALYZE)"_s);
+    if (!r.ok()) {
+        *error = u"loading demo data failed: %1"_s.arg(r.error().oneLine());
+        return false;
+    }
+    QJsonObject meta = readMeta(m_dir);
+    meta.insert(u"loaded"_s, true);
+    meta.insert(u"scale"_s, scale);
+    if (!writeMeta(m_dir, meta, error))
+        return false;
+    progress(u"demo data loaded"_s);
+    return true;
+}
+
+bool Sandbox::stop(QString* error)
+{
+    const SandboxStatus st = status();
+    if (!st.initialized) {
+        if (error)
+            *error = u"no sandbox in %1"_s.arg(m_dir);
+        return false;
+    }
+    if (!st.running)
+        return true;
+    m_binDir = st.binDir.isEmpty() ? findBinDir(error) : st.binDir;
+    QString out;
+    if (!runPgCtl({u"stop"_s, u"-w"_s, u"-t"_s, u"60"_s, u"-s"_s, u"-m"_s, u"fast"_s, u"-D"_s, m_dir + u"/data"_s},
+            &out)) {
+        if (error)
+            *error = u"pg_ctl stop failed: %1"_s.arg(out.simplified());
+        return false;
+    }
+    return true;
+}
+
+bool Sandbox::destroy(QString* error)
+{
+    if (!QFileInfo::exists(m_dir))
+        return true;
+    if (!QFileInfo::exists(m_dir + u'/' + kMetaFile)) {
+        if (error)
+            *error = u"%1 is not an HTAP Studio sandbox (no %2); not deleting it"_s.arg(m_dir, kMetaFile);
+        return false;
+    }
+    if (status().running && !stop(error))
+        return false;
+    if (!QDir(m_dir).removeRecursively()) {
+        if (error)
+            *error = u"could not delete all of %1"_s.arg(m_dir);
+        return false;
+    }
+    return true;
+}
+
+} // namespace htap::pg

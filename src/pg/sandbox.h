@@ -1,0 +1,74 @@
+#pragma once
+
+#include "conninfo.h"
+
+#include <QString>
+
+#include <functional>
+
+namespace htap::pg {
+
+struct SandboxStatus {
+    bool initialized = false; ///< the folder holds an initialised sandbox
+    bool running = false;
+    bool loaded = false; ///< the shop schema and demo data were loaded
+    int port = 0;
+    qint64 pid = 0;
+    double scale = 0;
+    QString dir;
+    QString binDir;
+    QString logFile;
+};
+
+/// A private PostgreSQL cluster that the app creates and manages: initdb in its own folder,
+/// listening on 127.0.0.1 and a unix socket inside the folder only, pg_stat_statements
+/// preloaded, the shop schema and demo data loaded on first start.
+///
+/// Folder layout: sandbox.json (our metadata), data/ (PGDATA), run/ (socket), log/.
+/// When the process runs as root, the server runs as the `postgres` OS account, since initdb
+/// and postgres refuse root; the folder must then be reachable by that account.
+///
+/// Blocking calls (they run pg_ctl and connect): call them from a worker thread or the CLI.
+class Sandbox
+{
+public:
+    using Progress = std::function<void(const QString&)>;
+
+    static constexpr const char* kDatabase = "shop";
+    static constexpr const char* kSuperuser = "postgres";
+
+    explicit Sandbox(QString dir = defaultDir());
+
+    /// $XDG_DATA_HOME/htap-studio/sandbox for a normal user; /var/lib/htap-studio/sandbox for
+    /// root (root's home is private to the postgres account). HTAP_SANDBOX_DIR overrides both.
+    static QString defaultDir();
+    /// Newest installed server binaries (HTAP_PG_BINDIR overrides), or empty with *error set.
+    static QString findBinDir(QString* error);
+
+    QString dir() const { return m_dir; }
+
+    /// Creates (if needed), starts and loads the sandbox. port 0 keeps the saved port or picks a
+    /// free one. scale sets the demo data size on first load (1 = about 100k orders).
+    /// Idempotent: an already running sandbox is left as it is. Returns false with *error set.
+    bool start(int port, double scale, const Progress& progress, QString* error);
+    bool stop(QString* error);
+    /// Stops the server and deletes the folder. Refuses a folder that is not a sandbox.
+    bool destroy(QString* error);
+    SandboxStatus status() const;
+    /// How to reach the sandbox (unix socket, no password): host=<dir>/run port=... dbname=shop user=postgres.
+    ConnInfo connInfo() const;
+
+private:
+    bool prepareFolder(QString* error);
+    bool initCluster(const Progress& progress, QString* error);
+    bool choosePort(int requested, int* chosen, QString* error);
+    bool writeServerConfig(int port, QString* error);
+    bool runPgCtl(const QStringList& args, QString* output, int timeoutMs = 120000) const;
+    bool loadShop(double scale, const Progress& progress, QString* error);
+    QString logTail() const;
+
+    QString m_dir;
+    QString m_binDir;
+};
+
+} // namespace htap::pg

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <QString>
+
+namespace htap::pg {
+
+/// The text of an SQL file compiled in from sql/ (resource path ":/sql/<relativePath>").
+/// Returns an empty string for a file that does not exist (a build error, so callers assert).
+QString sqlFile(const QString& relativePath);
+
+} // namespace htap::pg

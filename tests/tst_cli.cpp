@@ -1,0 +1,128 @@
+// htapctl as a user runs it: exit codes, one-line errors, output against the sandbox.
+#include "testutil.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+struct Run {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+Run htapctl(const QStringList& args)
+{
+    QProcess p;
+    p.setStandardInputFile(QProcess::nullDevice());
+    p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s, args);
+    if (!p.waitForFinished(120000))
+        qFatal("htapctl did not finish");
+    return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+} // namespace
+
+class TestCli : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void versionAndHelp()
+    {
+        auto r = htapctl({u"--version"_s});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.startsWith(u"htapctl "_s + QStringLiteral(HTAP_VERSION)));
+        r = htapctl({u"--help"_s});
+        QCOMPARE(r.code, 0);
+        for (const QString& cmd : {u"ping"_s, u"watch"_s, u"sandbox"_s, u"demo"_s})
+            QVERIFY(r.out.contains(u"  "_s + cmd));
+        r = htapctl({u"ping"_s, u"--help"_s});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains(u"--conn"_s));
+    }
+
+    void pingTheSandbox()
+    {
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        auto r = htapctl({u"ping"_s, u"--conn"_s, conn});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains(u"version:            PostgreSQL 15"_s), qPrintable(r.out));
+        QVERIFY(r.out.contains(u"pg_stat_statements: available"_s));
+        r = htapctl({u"ping"_s, u"--conn"_s, conn, u"--json"_s});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QVERIFY(o.value(u"pgStatStatements"_s).toBool());
+        QVERIFY(o.value(u"roundTripMs"_s).toDouble() > 0);
+    }
+
+    void watchPrintsSamples()
+    {
+        const auto r = htapctl({u"watch"_s, u"--conn"_s, htap::test::sandboxConnInfo().toConnString(), u"--seconds"_s,
+            u"2.5"_s, u"--interval"_s, u"500"_s, u"--json"_s});
+        QCOMPARE(r.code, 0);
+        const QStringList lines = r.out.split(u'\n', Qt::SkipEmptyParts);
+        QVERIFY2(lines.size() >= 2, qPrintable(r.out + r.err));
+        QVERIFY(QJsonDocument::fromJson(lines.first().toUtf8()).object().contains(u"commitsPerSecond"_s));
+    }
+
+    void sandboxStatusAndConninfo()
+    {
+        const QString dir = qEnvironmentVariable("HTAP_TEST_SANDBOX");
+        auto r = htapctl({u"sandbox"_s, u"status"_s, u"--dir"_s, dir, u"--json"_s});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QVERIFY(o.value(u"running"_s).toBool());
+        QVERIFY(o.value(u"loaded"_s).toBool());
+        r = htapctl({u"sandbox"_s, u"conninfo"_s, u"--dir"_s, dir});
+        QCOMPARE(r.code, 0);
+        QCOMPARE(r.out.trimmed(), htap::test::sandboxConnInfo().toConnString());
+    }
+
+    void badInputGetsOneLine_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("messagePart");
+        QTest::newRow("no command") << QStringList() << 2 << QString();
+        QTest::newRow("unknown command") << QStringList {u"frobnicate"_s} << 2 << u"unknown command \"frobnicate\""_s;
+        QTest::newRow("malformed conninfo") << QStringList {u"ping"_s, u"--conn"_s, u"host='x"_s} << 2 << u"invalid conninfo"_s;
+        QTest::newRow("unknown keyword") << QStringList {u"ping"_s, u"--conn"_s, u"hots=x"_s} << 2 << u"invalid connection option \"hots\""_s;
+        QTest::newRow("closed port") << QStringList {u"ping"_s, u"--conn"_s, u"host=127.0.0.1 port=1"_s} << 1 << u"Connection refused"_s;
+        QTest::newRow("unknown host") << QStringList {u"ping"_s, u"--conn"_s, u"host=no-such-host.invalid"_s} << 1 << u"no-such-host.invalid"_s;
+        QTest::newRow("unknown option") << QStringList {u"ping"_s, u"--bogus"_s} << 2 << u"Unknown option 'bogus'"_s;
+        QTest::newRow("bad timeout") << QStringList {u"ping"_s, u"--timeout"_s, u"soon"_s} << 2 << u"invalid --timeout"_s;
+        QTest::newRow("sandbox without action") << QStringList {u"sandbox"_s} << 2 << u"needs an action"_s;
+        QTest::newRow("sandbox bad scale") << QStringList {u"sandbox"_s, u"start"_s, u"--scale"_s, u"-3"_s} << 2 << u"invalid --scale"_s;
+        QTest::newRow("sandbox bad port") << QStringList {u"sandbox"_s, u"start"_s, u"--port"_s, u"99999"_s} << 2 << u"invalid --port"_s;
+        QTest::newRow("destroy needs --yes") << QStringList {u"sandbox"_s, u"destroy"_s, u"--dir"_s, u"/tmp/nowhere-htap"_s} << 2 << u"pass --yes"_s;
+        QTest::newRow("status of nothing") << QStringList {u"sandbox"_s, u"conninfo"_s, u"--dir"_s, u"/tmp/nowhere-htap"_s} << 1 << u"no sandbox in /tmp/nowhere-htap"_s;
+    }
+    void badInputGetsOneLine()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, code);
+        QFETCH(QString, messagePart);
+        const auto r = htapctl(args);
+        QCOMPARE(r.code, code);
+        if (messagePart.isEmpty())
+            return;
+        QVERIFY2(r.err.contains(messagePart), qPrintable(r.err));
+        QVERIFY2(r.err.startsWith(u"htapctl: error: "_s), qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+    }
+
+    void pingWithWrongPassword()
+    {
+        const auto info = htap::test::sandboxConnInfo();
+        const QString tcp = u"host=127.0.0.1 port=%1 dbname=shop user=postgres password=wrong"_s.arg(info.value(u"port"_s));
+        const auto r = htapctl({u"ping"_s, u"--conn"_s, tcp});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(u"password authentication failed"_s), qPrintable(r.err));
+        QVERIFY(!r.err.contains(u"wrong"_s)); // the password is never echoed
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

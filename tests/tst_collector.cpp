@@ -1,0 +1,125 @@
+// The activity collector against the sandbox: samples arrive on its own thread as values,
+// rates use the real elapsed time, counter resets drop the baseline, failures become states.
+#include "testutil.h"
+
+#include <monitor/activitycollector.h>
+
+using namespace Qt::StringLiterals;
+using namespace htap::monitor;
+
+class TestCollector : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        qRegisterMetaType<ActivitySample>();
+    }
+
+    void samplesWithRates()
+    {
+        ActivityCollector collector;
+        collector.setInterval(300);
+        QSignalSpy samples(&collector, &ActivityCollector::activityAvailable);
+        QSignalSpy connected(&collector, &ActivityCollector::connected);
+        collector.connectTo(htap::test::sandboxConnInfo());
+        QTRY_COMPARE_WITH_TIMEOUT(connected.size(), 1, 10000);
+        QCOMPARE(collector.state(), ConnectionState::Connected);
+        QCOMPARE(collector.server().versionNum / 10000, 15);
+
+        // Commit some transactions from another session while it samples.
+        htap::pg::Connection load;
+        QVERIFY(!load.open(htap::test::sandboxConnInfo()));
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 1, 10000);
+        for (int i = 0; i < 200; ++i)
+            load.exec(u"SELECT 1"_s);
+        load.exec(u"SELECT pg_stat_force_next_flush()"_s);
+        load.close();
+        // The other session's statistics reach pg_stat_database when it flushes them (at exit at
+        // the latest), so wait until the rates add up to what it committed.
+        auto committedSoFar = [&] {
+            double committed = 0;
+            for (qsizetype i = 1; i < samples.size(); ++i) {
+                const auto s = samples.at(i).at(0).value<ActivitySample>();
+                committed += s.hasRates ? s.commitsPerSecond * s.elapsedSeconds : 0;
+            }
+            return committed;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(committedSoFar() >= 200, 15000);
+
+        const auto first = samples.at(0).at(0).value<ActivitySample>();
+        QVERIFY(!first.hasRates); // a baseline only
+        for (qsizetype i = 1; i < samples.size(); ++i) {
+            const auto s = samples.at(i).at(0).value<ActivitySample>();
+            QVERIFY(s.hasRates);
+            QVERIFY(s.elapsedSeconds > 0.1 && s.elapsedSeconds < 5);
+            QVERIFY(s.sampledAt > samples.at(i - 1).at(0).value<ActivitySample>().sampledAt);
+        }
+    }
+
+    void counterResetDropsTheBaseline()
+    {
+        ActivityCollector collector;
+        collector.setInterval(300);
+        QSignalSpy samples(&collector, &ActivityCollector::activityAvailable);
+        collector.connectTo(htap::test::sandboxConnInfo());
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 2, 10000);
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        QVERIFY(admin.exec(u"SELECT pg_stat_reset()"_s).ok());
+        const auto before = samples.size();
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= before + 2, 10000);
+        bool sawBaseline = false;
+        for (auto i = before; i < samples.size(); ++i) {
+            const auto s = samples.at(i).at(0).value<ActivitySample>();
+            sawBaseline |= !s.hasRates;
+            QVERIFY(!s.hasRates || s.commitsPerSecond >= 0);
+        }
+        QVERIFY(sawBaseline);
+    }
+
+    void failedConnectIsAState()
+    {
+        ActivityCollector collector;
+        QSignalSpy errors(&collector, &ActivityCollector::errorOccurred);
+        QSignalSpy states(&collector, &ActivityCollector::stateChanged);
+        collector.connectTo(htap::pg::ConnInfo().with(u"host"_s, u"127.0.0.1"_s).with(u"port"_s, u"1"_s));
+        QTRY_COMPARE_WITH_TIMEOUT(collector.state(), ConnectionState::Failed, 10000);
+        QCOMPARE(errors.size(), 1);
+        QVERIFY(errors.at(0).at(0).value<htap::pg::PgError>().message.contains(u"Connection refused"_s));
+    }
+
+    void lostConnectionReconnects()
+    {
+        ActivityCollector collector;
+        collector.setInterval(200);
+        QSignalSpy states(&collector, &ActivityCollector::stateChanged);
+        QSignalSpy connected(&collector, &ActivityCollector::connected);
+        collector.connectTo(htap::test::sandboxConnInfo());
+        QTRY_COMPARE_WITH_TIMEOUT(connected.size(), 1, 10000);
+        const int pid = collector.server().backendPid;
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        QVERIFY(admin.exec(u"SELECT pg_terminate_backend($1)"_s, {pid}).ok());
+        QTRY_COMPARE_WITH_TIMEOUT(connected.size(), 2, 15000);
+        bool sawReconnecting = false;
+        for (const auto& args : std::as_const(states))
+            sawReconnecting |= args.at(0).value<ConnectionState>() == ConnectionState::Reconnecting;
+        QVERIFY(sawReconnecting);
+        QVERIFY(collector.server().backendPid != pid);
+        QCOMPARE(collector.state(), ConnectionState::Connected);
+    }
+
+    void disconnectAndAbort()
+    {
+        ActivityCollector collector;
+        QSignalSpy connected(&collector, &ActivityCollector::connected);
+        collector.connectTo(htap::test::sandboxConnInfo());
+        QTRY_COMPARE_WITH_TIMEOUT(connected.size(), 1, 10000);
+        collector.disconnectFromServer();
+        QTRY_COMPARE_WITH_TIMEOUT(collector.state(), ConnectionState::Disconnected, 5000);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCollector)
+#include "tst_collector.moc"

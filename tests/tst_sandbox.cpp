@@ -1,0 +1,149 @@
+// The sandbox lifecycle on real PostgreSQL binaries: create, stop, restart keeping data, and
+// the bad inputs (taken port, unusable folder, a folder that is not ours).
+#include "testutil.h"
+
+#include <QTcpServer>
+
+using namespace Qt::StringLiterals;
+using htap::pg::Connection;
+using htap::pg::Sandbox;
+
+class TestSandbox : public QObject
+{
+    Q_OBJECT
+private:
+    QString m_dir;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_dir = htap::test::scratchDir(u"lifecycle"_s);
+        QString error;
+        Sandbox(m_dir).destroy(&error); // a previous run's leftovers
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+    }
+
+    void cleanupTestCase()
+    {
+        QString error;
+        QVERIFY2(Sandbox(m_dir).destroy(&error), qPrintable(error));
+        QVERIFY(!QFileInfo::exists(m_dir));
+    }
+
+    void findsServerBinaries()
+    {
+        QString error;
+        const QString bin = Sandbox::findBinDir(&error);
+        QVERIFY2(!bin.isEmpty(), qPrintable(error));
+        QVERIFY(QFileInfo(bin + u"/initdb"_s).isExecutable());
+    }
+
+    void startStopRestartKeepsData()
+    {
+        Sandbox sandbox(m_dir);
+        QVERIFY(!sandbox.status().initialized);
+        QStringList steps;
+        QString error;
+        QVERIFY2(sandbox.start(0, 0.01, [&](const QString& s) { steps << s; }, &error), qPrintable(error));
+        QVERIFY(steps.join(u'\n').contains(u"initdb"_s));
+        auto st = sandbox.status();
+        QVERIFY(st.initialized && st.running && st.loaded);
+        QVERIFY(st.port > 0);
+        const int port = st.port;
+
+        Connection c;
+        QVERIFY(!c.open(sandbox.connInfo()));
+        QCOMPARE(c.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0), 1000); // scale 0.01
+        QVERIFY(c.exec(u"SELECT count(*) FROM order_items"_s).toInt64(0, 0) >= 1000);
+        QVERIFY(c.exec(u"SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'"_s).rowCount() == 1);
+        QVERIFY(c.exec(u"SELECT count(*) FROM pg_stat_statements"_s).ok()); // preloaded
+        QCOMPARE(c.exec(u"SHOW listen_addresses"_s).text(0, 0), u"127.0.0.1"_s);
+        QVERIFY(c.exec(u"INSERT INTO dim_users (user_id, user_name) VALUES (-1, 'kept across restarts')"_s).ok());
+        c.close();
+
+        // Starting a running sandbox is a no-op, not an error.
+        QVERIFY2(sandbox.start(0, 0.01, {}, &error), qPrintable(error));
+        QCOMPARE(sandbox.status().port, port);
+
+        QVERIFY2(sandbox.stop(&error), qPrintable(error));
+        st = sandbox.status();
+        QVERIFY(st.initialized && !st.running);
+        QVERIFY(c.open(sandbox.connInfo(), {3000}).isError());
+        QVERIFY2(sandbox.stop(&error), "stopping a stopped sandbox is fine");
+
+        steps.clear();
+        QVERIFY2(sandbox.start(0, 5, [&](const QString& s) { steps << s; }, &error), qPrintable(error));
+        QVERIFY(!steps.join(u'\n').contains(u"initdb"_s));
+        QVERIFY(!steps.join(u'\n').contains(u"loading demo data"_s)); // scale applies to the first load only
+        QCOMPARE(sandbox.status().port, port);
+        QVERIFY(!c.open(sandbox.connInfo()));
+        QCOMPARE(c.exec(u"SELECT user_name FROM dim_users WHERE user_id = -1"_s).text(0, 0), u"kept across restarts"_s);
+        QCOMPARE(c.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0), 1000);
+    }
+
+    void runningSandboxRefusesAnotherPort()
+    {
+        Sandbox sandbox(m_dir);
+        QString error;
+        QVERIFY(!sandbox.start(sandbox.status().port + 1, 1, {}, &error));
+        QVERIFY2(error.contains(u"already running on port"_s), qPrintable(error));
+    }
+
+    void takenPortIsRefusedBeforeAnythingIsMade()
+    {
+        QTcpServer squatter;
+        QVERIFY(squatter.listen(QHostAddress::LocalHost));
+        const QString dir = htap::test::scratchDir(u"taken-port"_s);
+        QDir(dir).removeRecursively();
+        Sandbox sandbox(dir);
+        QString error;
+        QVERIFY(!sandbox.start(squatter.serverPort(), 0.01, {}, &error));
+        QVERIFY2(error.contains(u"port %1 on 127.0.0.1 is already in use"_s.arg(squatter.serverPort())), qPrintable(error));
+        QVERIFY(!QFileInfo::exists(dir + u"/data/PG_VERSION"_s));
+        QDir(dir).removeRecursively();
+    }
+
+    void unusableFolders_data()
+    {
+        QTest::addColumn<QString>("dir");
+        QTest::addColumn<QString>("messagePart");
+        QTest::newRow("below a file") << u"/dev/null/sandbox"_s << u"cannot create sandbox folder /dev/null/sandbox: Not a directory"_s;
+        QTest::newRow("a file") << u"/dev/null"_s << u"is not a folder"_s;
+        QTest::newRow("not empty, not ours") << htap::test::scratchDir(u"not-ours"_s) << u"is not empty and is not an HTAP Studio sandbox"_s;
+        QTest::newRow("someone else's cluster") << htap::test::scratchDir(u"lifecycle"_s) + u"/data"_s
+                                                << u"holds a PostgreSQL data directory that is not an HTAP Studio sandbox"_s;
+        QTest::newRow("too long for a socket") << u"/tmp/"_s + QString(120, u'x') << u"too long for a unix socket"_s;
+    }
+    void unusableFolders()
+    {
+        QFETCH(QString, dir);
+        QFETCH(QString, messagePart);
+        if (dir.endsWith(u"not-ours"_s)) {
+            QDir().mkpath(dir);
+            QFile f(dir + u"/precious.txt"_s);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("keep me");
+        }
+        QString error;
+        QVERIFY(!Sandbox(dir).start(0, 0.01, {}, &error));
+        QVERIFY2(error.contains(messagePart), qPrintable(error));
+        QVERIFY(!error.contains(u'\n'));
+        if (dir.endsWith(u"not-ours"_s)) {
+            QVERIFY(QFileInfo::exists(dir + u"/precious.txt"_s)); // nothing lost
+            QVERIFY(!Sandbox(dir).destroy(&error));
+            QVERIFY2(error.contains(u"not an HTAP Studio sandbox"_s), qPrintable(error));
+            QVERIFY(QFileInfo::exists(dir + u"/precious.txt"_s));
+            QDir(dir).removeRecursively();
+        }
+    }
+
+    void invalidScale()
+    {
+        QString error;
+        QVERIFY(!Sandbox(m_dir).start(0, 0, {}, &error));
+        QVERIFY2(error.contains(u"invalid scale"_s), qPrintable(error));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSandbox)
+#include "tst_sandbox.moc"

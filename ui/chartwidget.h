@@ -1,0 +1,48 @@
+#pragma once
+
+#include <QColor>
+#include <QDateTime>
+#include <QTimer>
+#include <QWidget>
+
+class QCustomPlot;
+class QCPGraph;
+class QLabel;
+
+namespace htap::ui {
+
+/// A live time-series chart over QCustomPlot: points are appended, points older than the
+/// retention are dropped, and redraws are coalesced on one 5 Hz timer. A NaN value breaks the
+/// line, so a gap in the data shows as a gap.
+class ChartWidget : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ChartWidget(const QString& title, const QString& unit, QWidget* parent = nullptr);
+    ~ChartWidget() override;
+
+    int addSeries(const QString& name, const QColor& color);
+    void addPoint(int series, const QDateTime& time, double value);
+    /// Breaks every line at this time (the connection was lost, the counters were reset).
+    void addGap(const QDateTime& time);
+    void clear();
+    /// Width of the visible window that follows the newest point.
+    void setVisibleSeconds(int seconds);
+    int seriesCount() const;
+    int pointCount(int series) const;
+    double lastValue(int series) const;
+
+    QCustomPlot* plot() const { return m_plot; }
+
+private:
+    void redraw();
+
+    QCustomPlot* m_plot;
+    QList<QCPGraph*> m_graphs;
+    QTimer m_redrawTimer;
+    bool m_dirty = false;
+    double m_newestKey = 0;
+    int m_visibleSeconds = 300;
+};
+
+} // namespace htap::ui

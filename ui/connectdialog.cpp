@@ -1,0 +1,107 @@
+#include "connectdialog.h"
+
+#include "settings.h"
+#include "ui_connectdialog.h"
+
+#include <QInputDialog>
+#include <QPushButton>
+
+namespace htap::ui {
+
+using namespace Qt::StringLiterals;
+
+ConnectDialog::ConnectDialog(QWidget* parent)
+    : QDialog(parent)
+    , m_ui(std::make_unique<Ui::ConnectDialog>())
+{
+    m_ui->setupUi(this);
+    m_ui->buttonBox->button(QDialogButtonBox::Ok)->setText(tr("&Connect"));
+    connect(m_ui->connInfoEdit, &QLineEdit::textChanged, this, &ConnectDialog::validate);
+    connect(m_ui->profileCombo, &QComboBox::activated, this, [this](int index) {
+        if (index > 0) {
+            m_ui->connInfoEdit->setText(m_ui->profileCombo->itemData(index).toString());
+            Settings::setLastProfile(m_ui->profileCombo->itemText(index));
+        }
+        m_ui->deleteProfileButton->setEnabled(index > 0);
+    });
+    connect(m_ui->saveProfileButton, &QPushButton::clicked, this, &ConnectDialog::saveProfile);
+    connect(m_ui->deleteProfileButton, &QPushButton::clicked, this, &ConnectDialog::deleteProfile);
+    connect(m_ui->sandboxButton, &QPushButton::clicked, this, [this] {
+        m_choice = Choice::StartSandbox;
+        accept();
+    });
+    connect(m_ui->buttonBox, &QDialogButtonBox::accepted, this, [this] {
+        m_choice = Choice::Connect;
+        accept();
+    });
+    connect(m_ui->buttonBox, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    loadProfiles(Settings::lastProfile());
+    validate();
+}
+
+ConnectDialog::~ConnectDialog() = default;
+
+void ConnectDialog::setConnInfoText(const QString& text)
+{
+    m_ui->connInfoEdit->setText(text);
+}
+
+void ConnectDialog::loadProfiles(const QString& select)
+{
+    m_ui->profileCombo->clear();
+    m_ui->profileCombo->addItem(tr("(none)"));
+    for (const auto& p : Settings::profiles())
+        m_ui->profileCombo->addItem(p.name, p.connInfo);
+    const int index = select.isEmpty() ? 0 : std::max(0, m_ui->profileCombo->findText(select));
+    m_ui->profileCombo->setCurrentIndex(index);
+    if (index > 0)
+        m_ui->connInfoEdit->setText(m_ui->profileCombo->itemData(index).toString());
+    m_ui->deleteProfileButton->setEnabled(index > 0);
+}
+
+void ConnectDialog::validate()
+{
+    QString error;
+    m_info = htap::pg::ConnInfo::parse(m_ui->connInfoEdit->text(), &error);
+    auto* ok = m_ui->buttonBox->button(QDialogButtonBox::Ok);
+    ok->setEnabled(error.isEmpty());
+    m_ui->saveProfileButton->setEnabled(error.isEmpty() && !m_info.isEmpty());
+    if (!error.isEmpty()) {
+        m_ui->validationLabel->setStyleSheet(u"color: #a01515"_s);
+        m_ui->validationLabel->setText(tr("Not a valid conninfo: %1").arg(error));
+    } else if (m_info.isEmpty()) {
+        m_ui->validationLabel->setStyleSheet({});
+        m_ui->validationLabel->setText(tr("Empty: libpq defaults (PGHOST, PGPORT, PGUSER, PGDATABASE…) apply."));
+    } else {
+        m_ui->validationLabel->setStyleSheet({});
+        QString text = tr("Connects to %1").arg(m_info.displayName());
+        if (m_info.contains(u"password"_s))
+            text += tr(" — the password is used for this connection only and is never saved");
+        m_ui->validationLabel->setText(text);
+    }
+}
+
+void ConnectDialog::saveProfile()
+{
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("Save profile"), tr("Profile name:"), QLineEdit::Normal,
+        m_info.displayName(), &ok).trimmed();
+    if (!ok || name.isEmpty())
+        return;
+    Settings::saveProfile({name, m_ui->connInfoEdit->text()});
+    Settings::setLastProfile(name);
+    const QString typed = m_ui->connInfoEdit->text();
+    loadProfiles(name);
+    m_ui->connInfoEdit->setText(typed); // keep a typed password for this connection
+}
+
+void ConnectDialog::deleteProfile()
+{
+    const int index = m_ui->profileCombo->currentIndex();
+    if (index <= 0)
+        return;
+    Settings::removeProfile(m_ui->profileCombo->itemText(index));
+    loadProfiles({});
+}
+
+} // namespace htap::ui

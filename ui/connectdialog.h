@@ -1,0 +1,42 @@
+#pragma once
+
+#include <pg/conninfo.h>
+
+#include <QDialog>
+
+#include <memory>
+
+namespace Ui {
+class ConnectDialog;
+}
+
+namespace htap::ui {
+
+/// Choose a server: a conninfo string or URI, or a saved profile (never with a password),
+/// or the sandbox. Validates as you type; does no network work itself.
+class ConnectDialog : public QDialog
+{
+    Q_OBJECT
+public:
+    enum class Choice { Connect, StartSandbox };
+
+    explicit ConnectDialog(QWidget* parent = nullptr);
+    ~ConnectDialog() override;
+
+    Choice choice() const { return m_choice; }
+    /// The validated connection (with a typed password, in memory only).
+    htap::pg::ConnInfo connInfo() const { return m_info; }
+    void setConnInfoText(const QString& text);
+
+private:
+    void loadProfiles(const QString& select);
+    void validate();
+    void saveProfile();
+    void deleteProfile();
+
+    std::unique_ptr<Ui::ConnectDialog> m_ui;
+    Choice m_choice = Choice::Connect;
+    htap::pg::ConnInfo m_info;
+};
+
+} // namespace htap::ui

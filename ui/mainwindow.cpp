@@ -1,0 +1,250 @@
+#include "mainwindow.h"
+
+#include "activitypage.h"
+#include "banner.h"
+#include "connectdialog.h"
+#include "settings.h"
+
+#include <pg/sandbox.h>
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPointer>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+namespace htap::ui {
+
+using namespace Qt::StringLiterals;
+using htap::monitor::ConnectionState;
+
+MainWindow::MainWindow(QWidget* parent)
+    : QMainWindow(parent)
+    , m_collector(new htap::monitor::ActivityCollector(this))
+    , m_banner(new Banner(this))
+    , m_pageList(new QListWidget(this))
+    , m_pages(new QStackedWidget(this))
+    , m_activity(new ActivityPage(this))
+    , m_stateDot(new QLabel(this))
+    , m_stateLabel(new QLabel(this))
+{
+    setObjectName(u"MainWindow"_s);
+    setWindowTitle(tr("HTAP Studio"));
+    setWindowIcon(QIcon(u":/icons/org.htapstudio.HtapStudio.svg"_s));
+
+    m_pageList->setObjectName(u"pageList"_s);
+    m_pageList->setFixedWidth(160);
+    m_pageList->setFrameShape(QFrame::NoFrame);
+    m_pageList->addItem(tr("Activity"));
+    m_pages->addWidget(m_activity);
+    connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
+    m_pageList->setCurrentRow(0);
+
+    auto* central = new QWidget(this);
+    auto* outer = new QVBoxLayout(central);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->setSpacing(0);
+    outer->addWidget(m_banner);
+    auto* body = new QHBoxLayout;
+    body->addWidget(m_pageList);
+    body->addWidget(m_pages, 1);
+    outer->addLayout(body, 1);
+    setCentralWidget(central);
+
+    m_stateDot->setFixedWidth(14);
+    statusBar()->addWidget(m_stateDot);
+    statusBar()->addWidget(m_stateLabel, 1);
+    setStatusDot(Qt::gray, tr("Not connected"));
+
+    createActions();
+
+    connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, &MainWindow::onStateChanged);
+    connect(m_collector, &htap::monitor::ActivityCollector::activityAvailable, m_activity, &ActivityPage::addSample);
+    connect(m_collector, &htap::monitor::ActivityCollector::errorOccurred, this,
+        [this](const htap::pg::PgError& e) { m_banner->show(Banner::Level::Error, e.fullText()); });
+    connect(m_collector, &htap::monitor::ActivityCollector::passwordRequired, this, &MainWindow::onPasswordRequired);
+    connect(&m_sandboxJob, &QFutureWatcher<SandboxOutcome>::finished, this, &MainWindow::onSandboxFinished);
+
+    resize(1200, 800);
+    restoreGeometry(Settings::windowGeometry());
+    restoreState(Settings::windowState(), Settings::kWindowStateVersion);
+}
+
+MainWindow::~MainWindow()
+{
+    // A sandbox start in progress finishes on its own; we only must not receive its result.
+    m_sandboxJob.disconnect(this);
+    m_sandboxJob.waitForFinished();
+}
+
+void MainWindow::createActions()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    m_connectAction = file->addAction(tr("&Connect…"), QKeySequence::Open, this, &MainWindow::showConnectDialog);
+    m_disconnectAction = file->addAction(tr("&Disconnect"), this, [this] {
+        m_collector->disconnectFromServer();
+    });
+    m_disconnectAction->setEnabled(false);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* sandbox = menuBar()->addMenu(tr("&Sandbox"));
+    m_sandboxStartAction = sandbox->addAction(tr("&Start sandbox and connect"), this, [this] { startSandbox(); });
+    m_sandboxStopAction = sandbox->addAction(tr("S&top sandbox"), this, &MainWindow::stopSandbox);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About HTAP Studio"), this, [this] {
+        QMessageBox::about(this, tr("About HTAP Studio"),
+            tr("<b>HTAP Studio %1</b><p>Watch and experiment with a PostgreSQL database that serves order "
+               "entry and live reports at once.</p>")
+                .arg(QStringLiteral(HTAP_VERSION)));
+    });
+}
+
+void MainWindow::showConnectDialog()
+{
+    ConnectDialog dialog(this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    if (dialog.choice() == ConnectDialog::Choice::StartSandbox)
+        startSandbox();
+    else
+        connectTo(dialog.connInfo());
+}
+
+void MainWindow::connectTo(const htap::pg::ConnInfo& info)
+{
+    m_activity->clear();
+    m_collector->connectTo(info);
+}
+
+void MainWindow::startSandbox(const QString& dir)
+{
+    if (m_sandboxJob.isRunning())
+        return;
+    m_sandboxDir = dir.isEmpty() ? htap::pg::Sandbox::defaultDir() : dir;
+    m_sandboxStartAction->setEnabled(false);
+    setStatusDot(QColor(0xe0, 0xa0, 0x00), tr("Starting the sandbox in %1 …").arg(m_sandboxDir));
+    // Progress comes from the worker thread: hand it to the GUI thread as a queued call, and
+    // only the latest line matters.
+    QPointer<QLabel> label = m_stateLabel;
+    m_sandboxJob.setFuture(QtConcurrent::run([dir = m_sandboxDir, label] {
+        htap::pg::Sandbox sandbox(dir);
+        SandboxOutcome out;
+        out.ok = sandbox.start(0, 1.0,
+            [label](const QString& step) {
+                QMetaObject::invokeMethod(qApp, [label, step] {
+                    if (label)
+                        label->setText(QObject::tr("Sandbox: %1").arg(step));
+                });
+            },
+            &out.error);
+        if (out.ok)
+            out.info = sandbox.connInfo();
+        return out;
+    }));
+}
+
+void MainWindow::onSandboxFinished()
+{
+    m_sandboxStartAction->setEnabled(true);
+    const SandboxOutcome out = m_sandboxJob.result();
+    if (!out.ok) {
+        setStatusDot(QColor(0xc0, 0x20, 0x20), tr("Sandbox did not start"));
+        m_banner->show(Banner::Level::Error, tr("The sandbox did not start: %1").arg(out.error));
+        return;
+    }
+    m_banner->show(Banner::Level::Info, tr("Sandbox running: %1").arg(out.info.toConnString()));
+    connectTo(out.info);
+}
+
+void MainWindow::stopSandbox()
+{
+    const auto answer = QMessageBox::question(this, tr("Stop sandbox"),
+        tr("Stop the sandbox server? Its data is kept; sessions connected to it end."));
+    if (answer != QMessageBox::Yes)
+        return;
+    m_collector->disconnectFromServer();
+    const QString dir = m_sandboxDir.isEmpty() ? htap::pg::Sandbox::defaultDir() : m_sandboxDir;
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
+        const QString error = watcher->result();
+        watcher->deleteLater();
+        if (error.isEmpty())
+            m_banner->show(Banner::Level::Info, tr("Sandbox stopped"));
+        else
+            m_banner->show(Banner::Level::Error, tr("Could not stop the sandbox: %1").arg(error));
+    });
+    watcher->setFuture(QtConcurrent::run([dir] {
+        QString error;
+        htap::pg::Sandbox(dir).stop(&error);
+        return error;
+    }));
+}
+
+void MainWindow::onStateChanged(ConnectionState state, const QString& text)
+{
+    m_disconnectAction->setEnabled(state != ConnectionState::Disconnected && state != ConnectionState::Failed);
+    switch (state) {
+    case ConnectionState::Connected:
+        setStatusDot(QColor(0x20, 0xa0, 0x40), text);
+        break;
+    case ConnectionState::Connecting:
+        setStatusDot(QColor(0xe0, 0xa0, 0x00), text);
+        break;
+    case ConnectionState::Reconnecting:
+        m_activity->addGap();
+        setStatusDot(QColor(0xe0, 0x60, 0x00), text);
+        break;
+    case ConnectionState::Failed:
+        setStatusDot(QColor(0xc0, 0x20, 0x20), tr("Not connected: %1").arg(text));
+        break;
+    case ConnectionState::Disconnected:
+        m_activity->addGap();
+        setStatusDot(Qt::gray, text);
+        break;
+    }
+}
+
+void MainWindow::onPasswordRequired(const htap::pg::ConnInfo& info)
+{
+    bool ok = false;
+    const QString password = QInputDialog::getText(this, tr("Password"),
+        tr("Password for %1:").arg(info.displayName()), QLineEdit::Password, {}, &ok);
+    if (ok && !password.isEmpty())
+        m_collector->connectTo(info.with(u"password"_s, password));
+}
+
+void MainWindow::setStatusDot(const QColor& colour, const QString& text)
+{
+    m_stateDot->setText(u"●"_s);
+    m_stateDot->setStyleSheet(u"color: %1"_s.arg(colour.name()));
+    m_stateLabel->setText(text);
+}
+
+QString MainWindow::connectionStateText() const
+{
+    return m_stateLabel->text();
+}
+
+QString MainWindow::bannerText() const
+{
+    return m_banner->text();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    Settings::saveWindow(saveGeometry(), saveState(Settings::kWindowStateVersion));
+    m_collector->disconnectFromServer();
+    event->accept();
+}
+
+} // namespace htap::ui

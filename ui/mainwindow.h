@@ -1,0 +1,70 @@
+#pragma once
+
+#include <monitor/activitycollector.h>
+#include <pg/conninfo.h>
+
+#include <QFutureWatcher>
+#include <QMainWindow>
+
+class QLabel;
+class QListWidget;
+class QStackedWidget;
+
+namespace htap::ui {
+
+class ActivityPage;
+class Banner;
+
+/// The main window: a page list on the left, pages on the right, a banner for errors and a
+/// status bar with the connection state. All network work happens on worker threads.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Connects the monitor to a server (returns at once).
+    void connectTo(const htap::pg::ConnInfo& info);
+    /// Starts (creating on first use) the sandbox in dir on a worker thread, then connects.
+    void startSandbox(const QString& dir = {});
+    void showConnectDialog();
+
+    ActivityPage* activityPage() const { return m_activity; }
+    htap::monitor::ActivityCollector* collector() const { return m_collector; }
+    QString connectionStateText() const;
+    QString bannerText() const;
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    struct SandboxOutcome {
+        bool ok = false;
+        QString error;
+        htap::pg::ConnInfo info;
+    };
+
+    void createActions();
+    void onStateChanged(htap::monitor::ConnectionState state, const QString& text);
+    void onPasswordRequired(const htap::pg::ConnInfo& info);
+    void onSandboxFinished();
+    void stopSandbox();
+    void setStatusDot(const QColor& colour, const QString& text);
+
+    htap::monitor::ActivityCollector* m_collector;
+    Banner* m_banner;
+    QListWidget* m_pageList;
+    QStackedWidget* m_pages;
+    ActivityPage* m_activity;
+    QLabel* m_stateDot;
+    QLabel* m_stateLabel;
+    QAction* m_connectAction = nullptr;
+    QAction* m_disconnectAction = nullptr;
+    QAction* m_sandboxStartAction = nullptr;
+    QAction* m_sandboxStopAction = nullptr;
+    QFutureWatcher<SandboxOutcome> m_sandboxJob;
+    QString m_sandboxDir;
+};
+
+} // namespace htap::ui

@@ -1,0 +1,102 @@
+#include "settings.h"
+
+#include <pg/conninfo.h>
+
+#include <QSettings>
+
+namespace htap::ui {
+
+using namespace Qt::StringLiterals;
+
+namespace Key {
+const auto Profiles = u"connections/profiles"_s;
+const auto ProfileName = u"name"_s;
+const auto ProfileConnInfo = u"conninfo"_s;
+const auto LastProfile = u"connections/last"_s;
+const auto Geometry = u"window/geometry"_s;
+const auto State = u"window/state"_s;
+const auto StateVersion = u"window/stateVersion"_s;
+} // namespace Key
+
+QList<ConnectionProfile> Settings::profiles()
+{
+    QSettings s;
+    QList<ConnectionProfile> out;
+    const int n = s.beginReadArray(Key::Profiles);
+    for (int i = 0; i < n; ++i) {
+        s.setArrayIndex(i);
+        out.append({s.value(Key::ProfileName).toString(), s.value(Key::ProfileConnInfo).toString()});
+    }
+    s.endArray();
+    return out;
+}
+
+namespace {
+void writeProfiles(const QList<ConnectionProfile>& list)
+{
+    QSettings s;
+    s.remove(Key::Profiles);
+    s.beginWriteArray(Key::Profiles, int(list.size()));
+    for (int i = 0; i < list.size(); ++i) {
+        s.setArrayIndex(i);
+        s.setValue(Key::ProfileName, list[i].name);
+        s.setValue(Key::ProfileConnInfo, list[i].connInfo);
+    }
+    s.endArray();
+}
+} // namespace
+
+void Settings::saveProfile(const ConnectionProfile& profile)
+{
+    QString error;
+    const auto parsed = htap::pg::ConnInfo::parse(profile.connInfo, &error);
+    const ConnectionProfile safe {profile.name,
+        error.isEmpty() ? parsed.without(u"password"_s).toConnString() : QString()};
+    auto list = profiles();
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.name == profile.name; });
+    if (it != list.end())
+        *it = safe;
+    else
+        list.append(safe);
+    writeProfiles(list);
+}
+
+void Settings::removeProfile(const QString& name)
+{
+    auto list = profiles();
+    list.removeIf([&](const auto& p) { return p.name == name; });
+    writeProfiles(list);
+}
+
+QString Settings::lastProfile()
+{
+    return QSettings().value(Key::LastProfile).toString();
+}
+
+void Settings::setLastProfile(const QString& name)
+{
+    QSettings().setValue(Key::LastProfile, name);
+}
+
+QByteArray Settings::windowGeometry()
+{
+    return QSettings().value(Key::Geometry).toByteArray();
+}
+
+QByteArray Settings::windowState()
+{
+    QSettings s;
+    if (s.value(Key::StateVersion).toInt() != kWindowStateVersion)
+        return {};
+    return s.value(Key::State).toByteArray();
+}
+
+void Settings::saveWindow(const QByteArray& geometry, const QByteArray& state)
+{
+    QSettings s;
+    s.setValue(Key::Geometry, geometry);
+    s.setValue(Key::State, state);
+    s.setValue(Key::StateVersion, kWindowStateVersion);
+}
+
+} // namespace htap::ui

@@ -1,0 +1,34 @@
+// htap_ui: widgets, pages and dialogs. The only library that includes widget headers.
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+
+namespace htap::ui {
+
+struct ConnectionProfile {
+    QString name;
+    QString connInfo; ///< never holds a password: stripped before saving
+};
+
+/// Typed access to the app's QSettings. Keys live here only; no secret is ever written.
+class Settings
+{
+public:
+    /// Bump when the window layout changes, so an old saved state is ignored, not misapplied.
+    static constexpr int kWindowStateVersion = 1;
+
+    static QList<ConnectionProfile> profiles();
+    /// Adds or replaces the profile of that name; a password in the conninfo is removed.
+    static void saveProfile(const ConnectionProfile& profile);
+    static void removeProfile(const QString& name);
+    static QString lastProfile();
+    static void setLastProfile(const QString& name);
+
+    static QByteArray windowGeometry();
+    static QByteArray windowState();
+    static void saveWindow(const QByteArray& geometry, const QByteArray& state);
+};
+
+} // namespace htap::ui
