@@ -203,6 +203,18 @@ private Q_SLOTS:
         QVERIFY2(e.message.contains(u"timed out after 1.5 s"_s), qPrintable(e.message));
     }
 
+    void connectTimeoutFromConnInfo()
+    {
+        QTcpServer silent;
+        QVERIFY(silent.listen(QHostAddress::LocalHost));
+        Connection c;
+        const PgError e = c.open(ConnInfo().with(u"host"_s, u"127.0.0.1"_s).with(u"port"_s, QString::number(silent.serverPort()))
+                                     .with(u"connect_timeout"_s, u"2"_s),
+            {60000});
+        QCOMPARE(e.kind, PgError::Kind::Timeout);
+        QVERIFY2(e.message.contains(u"timed out after 2 s connecting to 127.0.0.1:"_s), qPrintable(e.message));
+    }
+
     void connectCanBeAborted()
     {
         QTcpServer silent;

@@ -96,6 +96,14 @@ private Q_SLOTS:
         QVERIFY(label->text().contains(u"dba@db1:5433/shop"_s));
         QVERIFY(!label->text().contains(u"hunter2"_s));
         QCOMPARE(dialog.connInfo().value(u"password"_s), u"hunter2"_s);
+        // The password field wins over one in the string, and is masked.
+        auto* password = dialog.findChild<QLineEdit*>(u"passwordEdit"_s);
+        QCOMPARE(password->echoMode(), QLineEdit::Password);
+        edit->setText(u"host=db1 port=5433 user=dba dbname=shop"_s);
+        password->setText(u"s3cret"_s);
+        QCOMPARE(dialog.connInfo().value(u"password"_s), u"s3cret"_s);
+        dialog.show();
+        QVERIFY(dialog.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_connectdialog.png"_s)));
     }
 
     void profilesNeverStorePasswords()

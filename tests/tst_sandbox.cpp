@@ -99,8 +99,7 @@ private Q_SLOTS:
         QString error;
         QVERIFY(!sandbox.start(squatter.serverPort(), 0.01, {}, &error));
         QVERIFY2(error.contains(u"port %1 on 127.0.0.1 is already in use"_s.arg(squatter.serverPort())), qPrintable(error));
-        QVERIFY(!QFileInfo::exists(dir + u"/data/PG_VERSION"_s));
-        QDir(dir).removeRecursively();
+        QVERIFY(!QFileInfo::exists(dir)); // the folder it made for nothing is gone again
     }
 
     void unusableFolders_data()

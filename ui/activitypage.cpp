@@ -2,7 +2,7 @@
 
 #include "chartwidget.h"
 
-#include <QGridLayout>
+#include <QComboBox>
 #include <QLabel>
 #include <QVBoxLayout>
 
@@ -27,6 +27,20 @@ ActivityPage::ActivityPage(QWidget* parent)
     m_idleInTx = addFigure(tr("idle in transaction"));
     m_waiting = addFigure(tr("waiting on a lock"));
     figures->addStretch(1);
+    auto* windowLabel = new QLabel(tr("Show the last"), m_figures);
+    auto* window = new QComboBox(m_figures);
+    window->setObjectName(QStringLiteral("timeWindow"));
+    for (const auto& [text, seconds] : {std::pair {tr("1 minute"), 60}, {tr("5 minutes"), 300},
+             {tr("15 minutes"), 900}, {tr("1 hour"), 3600}, {tr("24 hours"), 86400}})
+        window->addItem(text, seconds);
+    window->setCurrentIndex(1);
+    connect(window, &QComboBox::currentIndexChanged, this, [this, window] {
+        const int seconds = window->currentData().toInt();
+        m_tps->setVisibleSeconds(seconds);
+        m_sessions->setVisibleSeconds(seconds);
+    });
+    figures->addWidget(windowLabel);
+    figures->addWidget(window);
 
     m_tps->addSeries(tr("commits/s"), QColor(0x1f, 0x77, 0xb4));
     m_tps->addSeries(tr("rollbacks/s"), QColor(0xd6, 0x27, 0x28));

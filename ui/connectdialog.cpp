@@ -17,6 +17,7 @@ ConnectDialog::ConnectDialog(QWidget* parent)
     m_ui->setupUi(this);
     m_ui->buttonBox->button(QDialogButtonBox::Ok)->setText(tr("&Connect"));
     connect(m_ui->connInfoEdit, &QLineEdit::textChanged, this, &ConnectDialog::validate);
+    connect(m_ui->passwordEdit, &QLineEdit::textChanged, this, &ConnectDialog::validate);
     connect(m_ui->profileCombo, &QComboBox::activated, this, [this](int index) {
         if (index > 0) {
             m_ui->connInfoEdit->setText(m_ui->profileCombo->itemData(index).toString());
@@ -63,6 +64,8 @@ void ConnectDialog::validate()
 {
     QString error;
     m_info = htap::pg::ConnInfo::parse(m_ui->connInfoEdit->text(), &error);
+    if (error.isEmpty() && !m_ui->passwordEdit->text().isEmpty())
+        m_info = m_info.with(u"password"_s, m_ui->passwordEdit->text());
     auto* ok = m_ui->buttonBox->button(QDialogButtonBox::Ok);
     ok->setEnabled(error.isEmpty());
     m_ui->saveProfileButton->setEnabled(error.isEmpty() && !m_info.isEmpty());

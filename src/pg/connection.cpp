@@ -122,7 +122,12 @@ PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, co
         return e;
     }
 
-    const QDeadlineTimer deadline(options.timeoutMs);
+    // connect_timeout in the conninfo is the operator's own deadline; libpq treats values
+    // below 2 s as 2 s, and so do we.
+    int timeoutMs = options.timeoutMs;
+    if (const int seconds = info.value(u"connect_timeout"_s).toInt(); seconds > 0)
+        timeoutMs = std::max(2, seconds) * 1000;
+    const QDeadlineTimer deadline(timeoutMs);
     PostgresPollingStatusType state = PGRES_POLLING_WRITING;
     while (state != PGRES_POLLING_OK) {
         if (state == PGRES_POLLING_FAILED) {
@@ -138,7 +143,7 @@ PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, co
         if (deadline.hasExpired()) {
             PgError e = PgError::make(PgError::Kind::Timeout,
                 u"timed out after %1 s connecting to %2 (no answer from the server)"_s.arg(
-                    QString::number(options.timeoutMs / 1000.0), endpoint(conn)));
+                    QString::number(timeoutMs / 1000.0), endpoint(conn)));
             PQfinish(conn);
             return e;
         }

@@ -16,6 +16,7 @@ namespace htap::pg {
 
 struct ConnectOptions {
     /// Deadline for the whole connect (all hosts of a multi-host string), in milliseconds.
+    /// A connect_timeout in the conninfo takes precedence.
     int timeoutMs = 10000;
     /// Shown in pg_stat_activity; every part of the app names itself.
     QString applicationName = QStringLiteral("htap-studio");

@@ -434,6 +434,7 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
     // A unix socket path is limited to 107 bytes (sun_path).
     if (QFile::encodeName(m_dir + u"/run/.s.PGSQL.65535"_s).size() > 107)
         return fail(u"sandbox folder path %1 is too long for a unix socket; choose a shorter --dir"_s.arg(m_dir));
+    const bool folderExisted = QFileInfo::exists(m_dir);
     if (!prepareFolder(&err))
         return fail(err);
 
@@ -452,8 +453,13 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
     } else {
         // The port first: a taken port must not leave a half-made sandbox behind.
         int chosen = 0;
-        if (!choosePort(port, &chosen, &err))
+        if (!choosePort(port, &chosen, &err)) {
+            if (!folderExisted) {
+                lock.unlock();
+                QDir(m_dir).removeRecursively(); // nothing in it but our lock file
+            }
             return fail(err);
+        }
         QJsonObject meta = readMeta(m_dir);
         if (!st.initialized) {
             if (!initCluster(progress, &err))
