@@ -27,6 +27,13 @@ private:
         return password.isEmpty() ? i : i.with(u"password"_s, password);
     }
 
+    /// A listener that completes the TCP handshake but never answers: the unreachable-host case,
+    /// on loopback.
+    static ConnInfo silentAt(const QTcpServer& server)
+    {
+        return ConnInfo().with(u"host"_s, u"127.0.0.1"_s).with(u"port"_s, QString::number(server.serverPort()));
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -192,13 +199,11 @@ private Q_SLOTS:
 
     void silentServerTimesOut()
     {
-        // A listener that completes the TCP handshake but never answers: the unreachable-host case,
-        // on loopback. The connect must give up at its own deadline.
+        // The connect must give up at its own deadline.
         QTcpServer silent;
         QVERIFY(silent.listen(QHostAddress::LocalHost));
         Connection c;
-        const PgError e = c.open(ConnInfo().with(u"host"_s, u"127.0.0.1"_s).with(u"port"_s, QString::number(silent.serverPort())),
-            {1500});
+        const PgError e = c.open(silentAt(silent), {1500});
         QCOMPARE(e.kind, PgError::Kind::Timeout);
         QVERIFY2(e.message.contains(u"timed out after 1.5 s"_s), qPrintable(e.message));
     }
@@ -208,9 +213,7 @@ private Q_SLOTS:
         QTcpServer silent;
         QVERIFY(silent.listen(QHostAddress::LocalHost));
         Connection c;
-        const PgError e = c.open(ConnInfo().with(u"host"_s, u"127.0.0.1"_s).with(u"port"_s, QString::number(silent.serverPort()))
-                                     .with(u"connect_timeout"_s, u"2"_s),
-            {60000});
+        const PgError e = c.open(silentAt(silent).with(u"connect_timeout"_s, u"2"_s), {60000});
         QCOMPARE(e.kind, PgError::Kind::Timeout);
         QVERIFY2(e.message.contains(u"timed out after 2 s connecting to 127.0.0.1:"_s), qPrintable(e.message));
     }
@@ -225,8 +228,7 @@ private Q_SLOTS:
             abort = true;
         });
         Connection c;
-        const PgError e = c.open(ConnInfo().with(u"host"_s, u"127.0.0.1"_s).with(u"port"_s, QString::number(silent.serverPort())),
-            {60000}, &abort);
+        const PgError e = c.open(silentAt(silent), {60000}, [&] { return abort.load(); });
         stopper.join();
         QCOMPARE(e.kind, PgError::Kind::Cancelled);
     }

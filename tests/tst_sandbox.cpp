@@ -136,6 +136,33 @@ private Q_SLOTS:
         }
     }
 
+    void aFileNamedLikeOurMetadataIsNotASandbox()
+    {
+        // Someone's own project with a sandbox.json must never be taken for ours, nor deleted.
+        const QString dir = htap::test::scratchDir(u"lookalike"_s);
+        QDir(dir).removeRecursively();
+        QDir().mkpath(dir + u"/src"_s);
+        QFile meta(dir + u"/sandbox.json"_s);
+        QVERIFY(meta.open(QIODevice::WriteOnly));
+        meta.write(R"({"name": "my project", "port": 1})");
+        meta.close();
+        QString error;
+        QVERIFY(!Sandbox(dir).destroy(&error));
+        QVERIFY2(error.contains(u"not an HTAP Studio sandbox"_s), qPrintable(error));
+        QVERIFY(!Sandbox(dir).start(0, 0.01, {}, &error));
+        QVERIFY2(error.contains(u"is not empty and is not an HTAP Studio sandbox"_s), qPrintable(error));
+        QVERIFY(QFileInfo::exists(dir + u"/src"_s));
+        QVERIFY(!Sandbox(dir).status().initialized);
+        QDir(dir).removeRecursively();
+    }
+
+    void shellCharactersInTheFolderAreRefused()
+    {
+        QString error;
+        QVERIFY(!Sandbox(htap::test::scratchDir(u"it's $HOME"_s)).start(0, 0.01, {}, &error));
+        QVERIFY2(error.contains(u"has a quote"_s), qPrintable(error));
+    }
+
     void invalidScale()
     {
         QString error;

@@ -14,6 +14,7 @@ Banner::Banner(QWidget* parent)
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(10, 6, 6, 6);
     m_label->setWordWrap(true);
+    m_label->setTextFormat(Qt::PlainText); // server messages are text, never markup
     m_label->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_label, 1);
     auto* close = new QToolButton(this);

@@ -60,6 +60,7 @@ MainWindow::MainWindow(QWidget* parent)
     setCentralWidget(central);
 
     m_stateDot->setFixedWidth(14);
+    m_stateLabel->setTextFormat(Qt::PlainText);
     statusBar()->addWidget(m_stateDot);
     statusBar()->addWidget(m_stateLabel, 1);
     setStatusDot(Qt::gray, tr("Not connected"));
@@ -132,6 +133,7 @@ void MainWindow::startSandbox(const QString& dir)
         return;
     m_sandboxDir = dir.isEmpty() ? htap::pg::Sandbox::defaultDir() : dir;
     m_sandboxStartAction->setEnabled(false);
+    m_sandboxStopAction->setEnabled(false);
     setStatusDot(QColor(0xe0, 0xa0, 0x00), tr("Starting the sandbox in %1 …").arg(m_sandboxDir));
     // Progress comes from the worker thread: hand it to the GUI thread as a queued call, and
     // only the latest line matters.
@@ -156,6 +158,7 @@ void MainWindow::startSandbox(const QString& dir)
 void MainWindow::onSandboxFinished()
 {
     m_sandboxStartAction->setEnabled(true);
+    m_sandboxStopAction->setEnabled(true);
     const SandboxOutcome out = m_sandboxJob.result();
     if (!out.ok) {
         setStatusDot(QColor(0xc0, 0x20, 0x20), tr("Sandbox did not start"));

@@ -90,7 +90,9 @@ void DemoLoad::run(int client)
             total += price.toDouble(0, 0) * line.quantity;
         }
         ok = ok && conn.exec(u"BEGIN"_s).ok();
-        const auto order = conn.exec(sql[u"insert_order"_s], {1 + qint64(rng.bounded(quint64(users))), QString::number(total, 'f', 2)});
+        htap::pg::Result order;
+        if (ok) // never insert an order outside its transaction
+            order = conn.exec(sql[u"insert_order"_s], {1 + qint64(rng.bounded(quint64(users))), QString::number(total, 'f', 2)});
         ok = ok && order.ok();
         bool shortStock = false;
         for (const Line& line : std::as_const(lines)) {

@@ -163,26 +163,34 @@ int cmdPing(const QStringList& args)
     const double rttMs = trips[trips.size() / 2];
 
     // pg_stat_statements needs both: the library preloaded and the extension in this database.
-    const auto ext = conn.exec(u"SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'"_s);
-    const bool preloaded = conn.exec(u"SELECT current_setting('shared_preload_libraries')"_s)
-                               .text(0, 0)
-                               .contains(u"pg_stat_statements"_s);
-    const QString extVersion = ext.text(0, 0);
+    // Reading the view tells both without superuser rights (shared_preload_libraries is not
+    // readable by everyone).
+    const QString extVersion
+        = conn.exec(u"SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'"_s).text(0, 0);
+    bool usable = false;
     QString pgss;
-    if (!extVersion.isEmpty() && preloaded)
-        pgss = u"available (%1)"_s.arg(extVersion);
-    else if (extVersion.isEmpty() && preloaded)
-        pgss = u"preloaded but not created in this database (CREATE EXTENSION pg_stat_statements)"_s;
-    else if (!extVersion.isEmpty())
-        pgss = u"created but not in shared_preload_libraries (server restart needed)"_s;
-    else
-        pgss = u"not available (add it to shared_preload_libraries and CREATE EXTENSION)"_s;
+    if (extVersion.isEmpty()) {
+        const bool installable
+            = conn.exec(u"SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'"_s).rowCount() == 1;
+        pgss = installable ? u"not created in this database (CREATE EXTENSION pg_stat_statements; it must also be "
+                              "in shared_preload_libraries)"_s
+                           : u"not installed on the server (postgresql-contrib)"_s;
+    } else {
+        const auto probe = conn.exec(u"SELECT 1 FROM pg_stat_statements LIMIT 1"_s);
+        usable = probe.ok();
+        if (usable)
+            pgss = u"available (%1)"_s.arg(extVersion);
+        else if (probe.error().sqlstate == u"55000"_s)
+            pgss = u"created but not in shared_preload_libraries (add it and restart the server)"_s;
+        else
+            pgss = u"not readable: %1"_s.arg(probe.error().oneLine());
+    }
 
     const QString endpoint = conn.effectiveInfo().displayName();
     if (parser.isSet(jsonOption)) {
         const QJsonObject o {{u"server"_s, endpoint}, {u"version"_s, conn.serverVersion()},
             {u"versionNum"_s, conn.serverVersionNum()}, {u"connectMs"_s, connectMs}, {u"roundTripMs"_s, rttMs},
-            {u"pgStatStatements"_s, !extVersion.isEmpty() && preloaded},
+            {u"pgStatStatements"_s, usable}, {u"pgStatStatementsStatus"_s, pgss},
             {u"pgStatStatementsVersion"_s, extVersion}};
         out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
     } else {

@@ -20,14 +20,17 @@ class ActivityWorker : public QObject
 {
     Q_OBJECT
 public:
-    explicit ActivityWorker(std::shared_ptr<std::atomic<bool>> abort)
-        : m_abort(std::move(abort))
+    explicit ActivityWorker(std::shared_ptr<std::atomic<quint64>> generation)
+        : m_generation(std::move(generation))
     {
     }
 
-    void open(const htap::pg::ConnInfo& info)
+    void open(const htap::pg::ConnInfo& info, quint64 generation)
     {
         Q_ASSERT(QThread::currentThread() == thread());
+        m_openedGeneration = generation;
+        if (superseded())
+            return; // a newer connect or a disconnect came after this one was queued
         ensureTimer();
         m_timer->stop();
         m_conn.close();
@@ -74,7 +77,7 @@ private:
     bool connectNow(ConnectionState stateOnFailure)
     {
         const htap::pg::ConnectOptions options {10000, u"htap-studio monitor"_s};
-        if (PgError e = m_conn.open(m_info, options, m_abort.get())) {
+        if (PgError e = m_conn.open(m_info, options, [this] { return superseded(); })) {
             if (e.kind == PgError::Kind::Cancelled) {
                 Q_EMIT stateChanged(ConnectionState::Disconnected, u"Connection attempt cancelled"_s);
                 m_info = {};
@@ -178,7 +181,10 @@ private:
 
     htap::pg::Connection m_conn;
     htap::pg::ConnInfo m_info;
-    std::shared_ptr<std::atomic<bool>> m_abort;
+    bool superseded() const { return m_generation->load() != m_openedGeneration; }
+
+    std::shared_ptr<std::atomic<quint64>> m_generation;
+    quint64 m_openedGeneration = 0;
     QTimer* m_timer = nullptr;
     int m_intervalMs = 1000;
     int m_reconnectDelayMs = 1000;
@@ -191,7 +197,7 @@ private:
 ActivityCollector::ActivityCollector(QObject* parent)
     : QObject(parent)
     , m_thread(new QThread(this))
-    , m_abort(std::make_shared<std::atomic<bool>>(false))
+    , m_generation(std::make_shared<std::atomic<quint64>>(0))
 {
     qRegisterMetaType<ActivitySample>();
     qRegisterMetaType<ConnectionState>();
@@ -200,7 +206,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
     qRegisterMetaType<htap::pg::ConnInfo>();
 
     m_thread->setObjectName(u"activity-collector"_s);
-    m_worker = new ActivityWorker(m_abort);
+    m_worker = new ActivityWorker(m_generation);
     m_worker->moveToThread(m_thread);
     connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     connect(m_worker, &ActivityWorker::stateChanged, this, &ActivityCollector::onWorkerState);
@@ -216,7 +222,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
 
 ActivityCollector::~ActivityCollector()
 {
-    m_abort->store(true);
+    ++*m_generation;
     QMetaObject::invokeMethod(m_worker, &ActivityWorker::close, Qt::QueuedConnection);
     m_thread->quit();
     m_thread->wait();
@@ -224,20 +230,22 @@ ActivityCollector::~ActivityCollector()
 
 void ActivityCollector::connectTo(const htap::pg::ConnInfo& info)
 {
-    m_abort->store(false);
+    const quint64 generation = ++*m_generation;
     m_info = info.without(u"password"_s);
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, info] { w->open(info); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, info, generation] { w->open(info, generation); },
+        Qt::QueuedConnection);
 }
 
 void ActivityCollector::disconnectFromServer()
 {
-    m_abort->store(true);
+    ++*m_generation;
     QMetaObject::invokeMethod(m_worker, &ActivityWorker::close, Qt::QueuedConnection);
 }
 
 void ActivityCollector::abortConnect()
 {
-    m_abort->store(true);
+    if (m_state == ConnectionState::Connecting || m_state == ConnectionState::Reconnecting)
+        ++*m_generation;
 }
 
 void ActivityCollector::setInterval(int milliseconds)

@@ -62,7 +62,9 @@ private:
 
     QThread* m_thread;
     ActivityWorker* m_worker; // lives in m_thread
-    std::shared_ptr<std::atomic<bool>> m_abort;
+    /// Bumped by every connect, disconnect and abort; a connect in progress gives up as soon as
+    /// the generation it started under is no longer current.
+    std::shared_ptr<std::atomic<quint64>> m_generation;
     ConnectionState m_state = ConnectionState::Disconnected;
     ServerInfo m_server;
     htap::pg::ConnInfo m_info;

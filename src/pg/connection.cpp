@@ -91,7 +91,7 @@ QString endpoint(pg_conn* conn)
 
 } // namespace
 
-PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, const std::atomic<bool>* abort)
+PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, const std::function<bool()>& abortRequested)
 {
     close();
     m_neededPassword = false;
@@ -99,6 +99,13 @@ PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, co
     ConnInfo effective = info.with(u"application_name"_s, options.applicationName);
     if (!effective.contains(u"client_encoding"_s))
         effective = effective.with(u"client_encoding"_s, u"UTF8"_s);
+    // A server host that goes silent must not hold a statement for the OS default of two hours:
+    // notice a dead peer within about half a minute, unless the operator chose otherwise.
+    const QList<QPair<QString, QString>> keepalive {{u"keepalives_idle"_s, u"10"_s},
+        {u"keepalives_interval"_s, u"5"_s}, {u"keepalives_count"_s, u"3"_s}, {u"tcp_user_timeout"_s, u"30000"_s}};
+    for (const auto& [k, v] : keepalive)
+        if (!effective.contains(k))
+            effective = effective.with(k, v);
 
     QByteArrayList keys, values;
     for (const auto& [k, v] : effective.options()) {
@@ -122,11 +129,22 @@ PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, co
         return e;
     }
 
-    // connect_timeout in the conninfo is the operator's own deadline; libpq treats values
-    // below 2 s as 2 s, and so do we.
+    // libpq's connect_timeout is per host (multi-host strings try each in turn); take the value
+    // libpq resolved, wherever it came from. libpq treats values below 2 s as 2 s.
     int timeoutMs = options.timeoutMs;
-    if (const int seconds = info.value(u"connect_timeout"_s).toInt(); seconds > 0)
-        timeoutMs = std::max(2, seconds) * 1000;
+    if (PQconninfoOption* resolved = PQconninfo(conn)) {
+        int perHostSeconds = 0, hosts = 1;
+        for (PQconninfoOption* o = resolved; o->keyword; ++o) {
+            const QByteArray key(o->keyword);
+            if (key == "connect_timeout" && o->val)
+                perHostSeconds = QByteArray(o->val).toInt();
+            else if ((key == "host" || key == "hostaddr") && o->val)
+                hosts = std::max<int>(hosts, QByteArray(o->val).count(',') + 1);
+        }
+        PQconninfoFree(resolved);
+        if (perHostSeconds > 0)
+            timeoutMs = std::max(2, perHostSeconds) * 1000 * hosts;
+    }
     const QDeadlineTimer deadline(timeoutMs);
     PostgresPollingStatusType state = PGRES_POLLING_WRITING;
     while (state != PGRES_POLLING_OK) {
@@ -136,7 +154,7 @@ PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, co
             PQfinish(conn);
             return e;
         }
-        if (abort && abort->load()) {
+        if (abortRequested && abortRequested()) {
             PQfinish(conn);
             return PgError::make(PgError::Kind::Cancelled, u"connection attempt cancelled"_s);
         }
@@ -179,7 +197,13 @@ bool Connection::isOpen() const
 
 Result Connection::finish(PGresult* result, const QString& sql)
 {
+    if (result && PQresultStatus(result) == PGRES_EMPTY_QUERY) {
+        PQclear(result);
+        return Result(PgError::make(PgError::Kind::Usage, u"empty statement"_s, sql));
+    }
     Result r(result, sql, cleanMessage(PQerrorMessage(m_conn)));
+    // Only the connection's own state says whether the link broke; an error without SQLSTATE
+    // on a good connection is a client-side failure, not a lost server.
     if (!r.ok() && PQstatus(m_conn) == CONNECTION_BAD) {
         PgError e = r.error();
         e.kind = PgError::Kind::Connection;

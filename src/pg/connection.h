@@ -6,7 +6,7 @@
 
 #include <QVariantList>
 
-#include <atomic>
+#include <functional>
 #include <memory>
 
 struct pg_conn;
@@ -50,10 +50,12 @@ public:
     Connection(Connection&& other) noexcept;
     Connection& operator=(Connection&& other) noexcept;
 
-    /// Connects without blocking past options.timeoutMs. Setting *abort (from any thread) gives up
-    /// within about 100 ms. Returns an error value; on success isOpen() is true.
+    /// Connects without blocking past the deadline: connect_timeout per host as libpq defines it
+    /// (from the conninfo, PGCONNECT_TIMEOUT or a service file), else options.timeoutMs in all.
+    /// abortRequested is polled about every 100 ms and may be set from any thread.
+    /// Returns an error value; on success isOpen() is true.
     PgError open(const ConnInfo& info, const ConnectOptions& options = {},
-        const std::atomic<bool>* abort = nullptr);
+        const std::function<bool()>& abortRequested = {});
     void close();
     bool isOpen() const;
     /// True if the last open() failed because the server asked for a password none was given for.

@@ -37,10 +37,11 @@ PgError PgError::fromResult(const PGresult* r, const QString& fallbackMessage, c
     }
     if (e.message.isEmpty())
         e.message = fallbackMessage.trimmed();
-    if (e.sqlstate == u"57014"_s)
+    // 57014 is both a cancel request and statement_timeout; only the first is "Cancelled".
+    if (e.sqlstate == u"57014"_s && !e.message.contains(u"statement timeout"_s))
         e.kind = Kind::Cancelled;
-    else if (e.sqlstate.startsWith(u"08"_s) || (e.sqlstate.isEmpty() && e.severity.isEmpty()))
-        e.kind = Kind::Connection; // libpq reports a lost connection without a SQLSTATE
+    else if (e.sqlstate.startsWith(u"08"_s))
+        e.kind = Kind::Connection;
     return e;
 }
 

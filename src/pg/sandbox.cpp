@@ -20,6 +20,7 @@
 #include <QVersionNumber>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <cstring>
 #include <grp.h>
 #include <pwd.h>
@@ -37,7 +38,6 @@ constexpr int kFirstPort = 54320;
 constexpr int kLastPort = 54999;
 constexpr int kMetaVersion = 1;
 const QString kMetaFile = u"sandbox.json"_s;
-const QString kConfFile = u"htap_sandbox.conf"_s;
 
 /// The OS account that owns and runs the cluster: ourselves, or `postgres` when we are root.
 struct RunAs {
@@ -122,12 +122,55 @@ bool portFree(int port)
     return probe.listen(QHostAddress::LocalHost, quint16(port));
 }
 
+/// Reads at most maxBytes of a file without following a symlink: files inside the cluster's
+/// folders belong to the server account, which must not be able to point root at another file.
+QByteArray readNoFollow(const QString& path, qint64 maxBytes, qint64 fromEnd = 0)
+{
+    const int fd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return {};
+    QFile f;
+    if (!f.open(fd, QIODevice::ReadOnly, QFileDevice::AutoCloseHandle)) {
+        ::close(fd);
+        return {};
+    }
+    if (fromEnd > 0 && f.size() > fromEnd)
+        f.seek(f.size() - fromEnd);
+    return f.read(maxBytes);
+}
+
 QJsonObject readMeta(const QString& dir)
 {
     QFile f(dir + u'/' + kMetaFile);
-    if (!f.open(QIODevice::ReadOnly))
+    if (!f.open(QIODevice::ReadOnly) || f.size() > 65536)
         return {};
-    return QJsonDocument::fromJson(f.readAll()).object();
+    const QJsonObject meta = QJsonDocument::fromJson(f.readAll()).object();
+    // Only our own metadata makes a folder a sandbox, not any file of that name.
+    if (meta.value(u"format"_s).toString() != u"htap-sandbox"_s || meta.value(u"version"_s).toInt() != kMetaVersion)
+        return {};
+    return meta;
+}
+
+/// True if pid is a live PostgreSQL server process (a stale postmaster.pid may name a pid that
+/// now belongs to something else).
+bool isPostgresProcess(qint64 pid)
+{
+    if (pid <= 0 || (::kill(pid_t(pid), 0) != 0 && errno != EPERM))
+        return false;
+    QFile comm(u"/proc/%1/comm"_s.arg(pid));
+    if (!comm.open(QIODevice::ReadOnly))
+        return true; // no /proc: trust kill()
+    const QByteArray name = comm.readAll().trimmed();
+    return name == "postgres" || name == "postmaster";
+}
+
+/// Characters that would break the shell command line pg_ctl builds, or a config value.
+bool safePath(const QString& path)
+{
+    for (QChar c : path)
+        if (c == u'\'' || c == u'"' || c == u'$' || c == u'`' || c == u'\\' || c == u'\n' || c.unicode() < 32)
+            return false;
+    return true;
 }
 
 bool writeMeta(const QString& dir, const QJsonObject& meta, QString* error)
@@ -158,7 +201,7 @@ QString Sandbox::defaultDir()
     return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + u"/htap-studio/sandbox"_s;
 }
 
-QString Sandbox::findBinDir(QString* error)
+QString Sandbox::findBinDir(QString* error, int major)
 {
     const QString env = qEnvironmentVariable("HTAP_PG_BINDIR");
     auto complete = [](const QString& dir) {
@@ -186,6 +229,8 @@ QString Sandbox::findBinDir(QString* error)
     for (const QString& c : std::as_const(candidates)) {
         const auto m = versionInPath.match(c);
         const QVersionNumber v = m.hasMatch() ? QVersionNumber::fromString(m.captured(1)) : QVersionNumber();
+        if (major > 0 && v.majorVersion() != major)
+            continue;
         if (complete(c) && v > best) {
             best = v;
             bestDir = c;
@@ -193,9 +238,12 @@ QString Sandbox::findBinDir(QString* error)
     }
     if (bestDir.isEmpty()) {
         const QString initdb = QStandardPaths::findExecutable(u"initdb"_s);
-        if (!initdb.isEmpty() && complete(QFileInfo(initdb).canonicalPath()))
+        if (major == 0 && !initdb.isEmpty() && complete(QFileInfo(initdb).canonicalPath()))
             return QFileInfo(initdb).canonicalPath();
-        if (error)
+        if (error && major > 0)
+            *error = u"this sandbox was made by PostgreSQL %1, whose server binaries are not installed "
+                     "(install postgresql-%1 or set HTAP_PG_BINDIR)"_s.arg(major);
+        else if (error)
             *error = u"no PostgreSQL server binaries found (looked in /usr/lib/postgresql/*/bin and PATH); "
                      "install postgresql or set HTAP_PG_BINDIR"_s;
     }
@@ -214,10 +262,9 @@ SandboxStatus Sandbox::status() const
     s.binDir = meta.value(u"binDir"_s).toString();
     s.logFile = m_dir + u"/log/postgresql.log"_s;
     // postmaster.pid: first line the pid, and the server is up if that process exists.
-    QFile pidFile(m_dir + u"/data/postmaster.pid"_s);
-    if (s.initialized && pidFile.open(QIODevice::ReadOnly)) {
-        const qint64 pid = pidFile.readLine().trimmed().toLongLong();
-        if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
+    if (s.initialized) {
+        const qint64 pid = readNoFollow(m_dir + u"/data/postmaster.pid"_s, 32).split('\n').value(0).trimmed().toLongLong();
+        if (isPostgresProcess(pid)) {
             s.running = true;
             s.pid = pid;
         }
@@ -242,13 +289,14 @@ bool Sandbox::prepareFolder(QString* error)
         *error = u"sandbox folder %1 exists and is not a folder"_s.arg(m_dir);
         return false;
     }
-    if (info.exists() && !QFileInfo::exists(m_dir + u'/' + kMetaFile)) {
+    if (info.exists() && readMeta(m_dir).isEmpty()) {
         if (QFileInfo::exists(m_dir + u"/PG_VERSION"_s) || QFileInfo::exists(m_dir + u"/data/PG_VERSION"_s)) {
             *error = u"%1 holds a PostgreSQL data directory that is not an HTAP Studio sandbox; "
                      "choose another --dir"_s.arg(m_dir);
             return false;
         }
-        if (!QDir(m_dir).isEmpty(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden)) {
+        const QStringList entries = QDir(m_dir).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden);
+        if (!entries.isEmpty() && entries != QStringList {u".lock"_s}) {
             *error = u"%1 is not empty and is not an HTAP Studio sandbox; choose an empty or new folder"_s.arg(m_dir);
             return false;
         }
@@ -262,6 +310,14 @@ bool Sandbox::prepareFolder(QString* error)
             *error = u"cannot create sandbox folder %1: %2"_s.arg(p, errnoText());
             return false;
         }
+    }
+    // As root we write our metadata into this folder, so it must be root's own: a folder the
+    // server account controls could hold symlinks aimed at other files.
+    struct stat st {};
+    if (::geteuid() == 0 && ::lstat(QFile::encodeName(m_dir).constData(), &st) == 0 && st.st_uid != 0) {
+        *error = u"%1 is not owned by root; as root, use a sandbox folder that root owns "
+                 "(the default is /var/lib/htap-studio/sandbox)"_s.arg(m_dir);
+        return false;
     }
     if (::access(QFile::encodeName(m_dir).constData(), W_OK) != 0) {
         *error = u"sandbox folder %1 is not writable: %2"_s.arg(m_dir, errnoText());
@@ -317,17 +373,26 @@ bool Sandbox::initCluster(const Progress& progress, QString* error)
         return false;
     if (!reachable(m_dir, as, error))
         return false;
+    // The folder stays ours (root's, when we are root); only the subfolders we create here go
+    // to the server account.
+    QStringList made;
+    auto undo = [&] {
+        for (const QString& p : std::as_const(made))
+            QDir(p).removeRecursively();
+    };
     for (const QString& sub : {u"data"_s, u"run"_s, u"log"_s}) {
         const QString p = m_dir + u'/' + sub;
-        if (!QDir().mkpath(p) || ::chmod(QFile::encodeName(p).constData(), 0700) != 0) {
+        if (::mkdir(QFile::encodeName(p).constData(), 0700) != 0) {
             *error = u"cannot create %1: %2"_s.arg(p, errnoText());
+            undo();
             return false;
         }
-        if (!handOver(p, as, error))
+        made << p;
+        if (!handOver(p, as, error)) {
+            undo();
             return false;
+        }
     }
-    if (!handOver(m_dir, as, error))
-        return false;
     progress(u"initdb: creating the cluster in %1/data"_s.arg(m_dir));
     QString out;
     // Unix socket (in our 0700 folder): trust. TCP on 127.0.0.1: password only, and no role has
@@ -336,11 +401,7 @@ bool Sandbox::initCluster(const Progress& progress, QString* error)
         u"--no-locale"_s, u"--auth-local=trust"_s, u"--auth-host=scram-sha-256"_s};
     if (!runPgCtl({u"initdb"_s, u"-s"_s, u"-D"_s, m_dir + u"/data"_s, u"-o"_s, initdbOpts.join(u' ')}, &out)) {
         *error = u"initdb failed: %1"_s.arg(out.section(u'\n', -3).simplified());
-        return false;
-    }
-    QFile conf(m_dir + u"/data/postgresql.conf"_s);
-    if (!conf.open(QIODevice::Append) || conf.write("\ninclude_if_exists = 'htap_sandbox.conf'\n") < 0) {
-        *error = u"cannot extend %1: %2"_s.arg(conf.fileName(), conf.errorString());
+        undo(); // a half-made cluster would make every later start refuse the folder
         return false;
     }
     return true;
@@ -375,42 +436,36 @@ bool Sandbox::choosePort(int requested, int* chosen, QString* error)
     return false;
 }
 
-bool Sandbox::writeServerConfig(int port, QString* error)
+QString Sandbox::serverOptions(int port) const
 {
-    // Written on every start: the port may change, and the settings follow the app's version.
-    const QString text = QStringList {
-        u"# Written by HTAP Studio on every sandbox start; edit postgresql.conf instead."_s,
-        u"port = %1"_s.arg(port),
-        u"listen_addresses = '127.0.0.1'"_s,
-        u"unix_socket_directories = '%1'"_s.arg(QString(m_dir + u"/run"_s).replace(u'\'', u"''"_s)),
-        u"shared_preload_libraries = 'pg_stat_statements'"_s,
-        u"pg_stat_statements.track = 'top'"_s,
-        u"track_io_timing = on"_s,
-        u"max_connections = 200"_s,
-        u"max_prepared_transactions = 20"_s,
-        u"shared_buffers = '256MB'"_s,
-        u"log_line_prefix = '%m [%p] %q%u@%d '"_s,
-        u"log_lock_waits = on"_s,
-        u"log_autovacuum_min_duration = '10s'"_s,
-    }.join(u'\n') + u'\n';
-    const QString path = m_dir + u"/data/"_s + kConfFile;
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(text.toUtf8()) < 0 || !f.commit()) {
-        *error = u"cannot write %1: %2"_s.arg(path, f.errorString());
-        return false;
-    }
-    QString ignored;
-    return handOver(path, runAs(&ignored), error);
+    // Given on pg_ctl's command line, so that we never write inside the cluster's folders (as
+    // root that would mean writing where the server account could plant a symlink).
+    // pg_ctl hands this string to /bin/sh: values are single-quoted; start() refuses folder
+    // names with quotes or shell characters.
+    const QStringList settings {
+        u"port=%1"_s.arg(port),
+        u"listen_addresses=127.0.0.1"_s,
+        u"unix_socket_directories=%1/run"_s.arg(m_dir),
+        u"shared_preload_libraries=pg_stat_statements"_s,
+        u"pg_stat_statements.track=top"_s,
+        u"track_io_timing=on"_s,
+        u"max_connections=200"_s,
+        u"max_prepared_transactions=20"_s,
+        u"shared_buffers=256MB"_s,
+        u"log_line_prefix=%m [%p] %q%u@%d "_s,
+        u"log_lock_waits=on"_s,
+        u"log_autovacuum_min_duration=10s"_s,
+    };
+    QStringList args;
+    for (const QString& setting : settings)
+        args << u"-c '"_s + setting + u'\'';
+    return args.join(u' ');
 }
 
 QString Sandbox::logTail() const
 {
-    QFile f(m_dir + u"/log/postgresql.log"_s);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    if (f.size() > 8192)
-        f.seek(f.size() - 8192);
-    const QStringList lines = QString::fromUtf8(f.readAll()).split(u'\n', Qt::SkipEmptyParts);
+    const QStringList lines = QString::fromUtf8(readNoFollow(m_dir + u"/log/postgresql.log"_s, 8192, 8192))
+                                  .split(u'\n', Qt::SkipEmptyParts);
     for (auto it = lines.crbegin(); it != lines.crend(); ++it)
         if (it->contains(u"FATAL"_s) || it->contains(u"ERROR"_s) || it->contains(u"could not"_s))
             return it->section(u' ', 4).trimmed();
@@ -428,12 +483,11 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
     };
     if (scale <= 0 || scale > 1000)
         return fail(u"invalid scale %1: expected a number above 0 and at most 1000"_s.arg(scale));
-    m_binDir = findBinDir(&err);
-    if (m_binDir.isEmpty())
-        return fail(err);
     // A unix socket path is limited to 107 bytes (sun_path).
     if (QFile::encodeName(m_dir + u"/run/.s.PGSQL.65535"_s).size() > 107)
         return fail(u"sandbox folder path %1 is too long for a unix socket; choose a shorter --dir"_s.arg(m_dir));
+    if (!safePath(m_dir))
+        return fail(u"sandbox folder path %1 has a quote, backslash, $ or backquote; choose a plainer --dir"_s.arg(m_dir));
     const bool folderExisted = QFileInfo::exists(m_dir);
     if (!prepareFolder(&err))
         return fail(err);
@@ -445,6 +499,14 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
         return fail(u"another process is starting or stopping the sandbox in %1"_s.arg(m_dir));
 
     SandboxStatus st = status();
+    // An existing cluster runs with the server major version that made it.
+    const int major = st.initialized
+        ? readNoFollow(m_dir + u"/data/PG_VERSION"_s, 16).trimmed().toInt()
+        : 0;
+    m_binDir = findBinDir(&err, major);
+    if (m_binDir.isEmpty())
+        return fail(err);
+
     if (st.running) {
         if (port != 0 && port != st.port)
             return fail(u"the sandbox in %1 is already running on port %2; stop it first to change the port"_s.arg(
@@ -462,13 +524,12 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
         }
         QJsonObject meta = readMeta(m_dir);
         if (!st.initialized) {
-            if (!initCluster(progress, &err))
-                return fail(err);
             meta = {{u"format"_s, u"htap-sandbox"_s}, {u"version"_s, kMetaVersion},
                 {u"created"_s, QDateTime::currentDateTimeUtc().toString(Qt::ISODate)}, {u"loaded"_s, false}};
+            // Written before initdb, so that a failed initdb leaves a folder we still recognise.
+            if (!writeMeta(m_dir, meta, &err) || !initCluster(progress, &err))
+                return fail(err);
         }
-        if (!writeServerConfig(chosen, &err))
-            return fail(err);
         meta.insert(u"port"_s, chosen);
         meta.insert(u"binDir"_s, m_binDir);
         if (!writeMeta(m_dir, meta, &err))
@@ -476,7 +537,7 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
         progress(u"starting PostgreSQL (%1) on 127.0.0.1:%2"_s.arg(m_binDir).arg(chosen));
         QString out;
         if (!runPgCtl({u"start"_s, u"-w"_s, u"-t"_s, u"60"_s, u"-s"_s, u"-D"_s, m_dir + u"/data"_s, u"-l"_s,
-                          m_dir + u"/log/postgresql.log"_s},
+                          m_dir + u"/log/postgresql.log"_s, u"-o"_s, serverOptions(chosen)},
                 &out)) {
             const QString reason = logTail();
             return fail(u"the sandbox server did not start: %1"_s.arg(reason.isEmpty() ? out.simplified() : reason));
@@ -549,6 +610,14 @@ bool Sandbox::stop(QString* error)
     }
     if (!st.running)
         return true;
+    // Not in the middle of someone else's start (initdb, demo-data load).
+    QLockFile lock(m_dir + u"/.lock"_s);
+    lock.setStaleLockTime(0);
+    if (!lock.tryLock(60000)) {
+        if (error)
+            *error = u"another process is starting the sandbox in %1; try again when it is done"_s.arg(m_dir);
+        return false;
+    }
     m_binDir = st.binDir.isEmpty() ? findBinDir(error) : st.binDir;
     QString out;
     if (!runPgCtl({u"stop"_s, u"-w"_s, u"-t"_s, u"60"_s, u"-s"_s, u"-m"_s, u"fast"_s, u"-D"_s, m_dir + u"/data"_s},
@@ -564,18 +633,26 @@ bool Sandbox::destroy(QString* error)
 {
     if (!QFileInfo::exists(m_dir))
         return true;
-    if (!QFileInfo::exists(m_dir + u'/' + kMetaFile)) {
+    if (readMeta(m_dir).isEmpty()) {
         if (error)
-            *error = u"%1 is not an HTAP Studio sandbox (no %2); not deleting it"_s.arg(m_dir, kMetaFile);
+            *error = u"%1 is not an HTAP Studio sandbox (no valid %2); not deleting it"_s.arg(m_dir, kMetaFile);
         return false;
     }
     if (status().running && !stop(error))
         return false;
-    if (!QDir(m_dir).removeRecursively()) {
-        if (error)
-            *error = u"could not delete all of %1"_s.arg(m_dir);
-        return false;
+    // Only what a sandbox is made of; anything else someone put there stays.
+    for (const QString& sub : {u"data"_s, u"run"_s, u"log"_s}) {
+        const QString p = m_dir + u'/' + sub;
+        if (QFileInfo(p).isSymLink() ? !QFile::remove(p) : !QDir(p).removeRecursively()) {
+            if (error)
+                *error = u"could not delete all of %1"_s.arg(p);
+            return false;
+        }
     }
+    QFile::remove(m_dir + u'/' + kMetaFile);
+    QFile::remove(m_dir + u"/.lock"_s);
+    if (!QDir().rmdir(m_dir) && error)
+        *error = u"deleted the sandbox; kept %1 because it holds other files"_s.arg(m_dir);
     return true;
 }
 

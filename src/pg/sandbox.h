@@ -43,7 +43,8 @@ public:
     /// root (root's home is private to the postgres account). HTAP_SANDBOX_DIR overrides both.
     static QString defaultDir();
     /// Newest installed server binaries (HTAP_PG_BINDIR overrides), or empty with *error set.
-    static QString findBinDir(QString* error);
+    /// With major > 0, only that major version will do (an existing cluster needs its own).
+    static QString findBinDir(QString* error, int major = 0);
 
     QString dir() const { return m_dir; }
 
@@ -62,7 +63,7 @@ private:
     bool prepareFolder(QString* error);
     bool initCluster(const Progress& progress, QString* error);
     bool choosePort(int requested, int* chosen, QString* error);
-    bool writeServerConfig(int port, QString* error);
+    QString serverOptions(int port) const;
     bool runPgCtl(const QStringList& args, QString* output, int timeoutMs = 120000) const;
     bool loadShop(double scale, const Progress& progress, QString* error);
     QString logTail() const;
