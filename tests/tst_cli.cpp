@@ -1,6 +1,7 @@
 // htapctl as a user runs it: exit codes, one-line errors, output against the sandbox.
 #include "testutil.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -65,6 +66,38 @@ private Q_SLOTS:
         const QStringList lines = r.out.split(u'\n', Qt::SkipEmptyParts);
         QVERIFY2(lines.size() >= 2, qPrintable(r.out + r.err));
         QVERIFY(QJsonDocument::fromJson(lines.first().toUtf8()).object().contains(u"commitsPerSecond"_s));
+    }
+
+    void monitorOnceAsJson()
+    {
+        const auto r = htapctl({u"monitor"_s, u"--conn"_s, htap::test::sandboxConnInfo().toConnString(), u"--once"_s,
+            u"--json"_s, u"--interval"_s, u"0.5"_s});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o.value(u"format"_s).toString(), u"htap-monitor-sample"_s);
+        QCOMPARE(o.value(u"version"_s).toInt(), 1);
+        for (const QString& section : {u"activity"_s, u"latency"_s, u"locks"_s, u"vacuum"_s, u"views"_s, u"replication"_s})
+            QVERIFY2(o.contains(section), qPrintable(section));
+        QVERIFY(o.value(u"activity"_s).toObject().value(u"hasRates"_s).toBool());
+        QVERIFY(o.value(u"vacuum"_s).toObject().value(u"tables"_s).toArray().size() >= 5);
+    }
+
+    void monitorStreamsToAFile()
+    {
+        const QString file = QDir::temp().filePath(u"tst_cli_monitor.jsonl"_s);
+        QFile::remove(file);
+        const auto r = htapctl({u"monitor"_s, u"--conn"_s, htap::test::sandboxConnInfo().toConnString(), u"--interval"_s,
+            u"0.5"_s, u"--duration"_s, u"2.2"_s, u"--out"_s, file});
+        QCOMPARE(r.code, 0);
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().split('\n');
+        QVERIFY2(lines.size() >= 4, qPrintable(QString::number(lines.size())));
+        QCOMPARE(QJsonDocument::fromJson(lines.first()).object().value(u"format"_s).toString(), u"htap-monitor-sample"_s);
+        f.remove();
+        const auto bad = htapctl({u"monitor"_s, u"--out"_s, u"/proc/nope/x.jsonl"_s});
+        QCOMPARE(bad.code, 1);
+        QVERIFY2(bad.err.contains(u"cannot write /proc/nope/x.jsonl"_s), qPrintable(bad.err));
     }
 
     void sandboxStatusAndConninfo()

@@ -4,12 +4,15 @@
 #include "terminal.h"
 
 #include <monitor/activitycollector.h>
+#include <monitor/samplejson.h>
 #include <pg/connection.h>
 #include <pg/sandbox.h>
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTextStream>
@@ -53,6 +56,7 @@ HTAP Studio's command line: the same libraries as the GUI, no widgets.
 Commands:
   ping       Connect to a server and report version, latency and pg_stat_statements
   watch      Print server activity (transactions/s, sessions by state) every interval
+  monitor    Sample everything the GUI shows (latency, locks, vacuum, views, replication) as JSON
   sandbox    Manage the private PostgreSQL sandbox: start, stop, status, destroy, conninfo
   demo       Start the sandbox, run a light order-entry load and watch it (the headless demo)
 
@@ -377,6 +381,134 @@ int cmdWatch(const QStringList& args)
     return watchActivity(info, secondsValue, int(intervalValue), parser.isSet(jsonOption));
 }
 
+/// A short text rendering of a sample for a terminal.
+void printSample(const htap::monitor::ServerSample& s)
+{
+    using namespace htap::monitor;
+    const ActivitySample& a = s.activity;
+    out() << "activity:   " << QString::number(a.commitsPerSecond, 'f', 1) << " commits/s, "
+          << QString::number(a.rollbacksPerSecond, 'f', 1) << " rollbacks/s, " << a.active << " active, "
+          << a.idleInTransaction << " idle in transaction, " << a.waitingOnLock << " waiting on a lock" << Qt::endl;
+    if (s.latency && s.latency->hasDeltas) {
+        for (const LatencyFigures& f : s.latency->classes)
+            out() << "latency:    " << qSetFieldWidth(6) << Qt::left << f.name << qSetFieldWidth(0)
+                  << QString::number(f.callsPerSecond, 'f', 1) << " calls/s, mean "
+                  << QString::number(f.meanExecMs, 'f', 3) << " ms, " << f.activeNow << " running (oldest "
+                  << QString::number(f.oldestActiveSeconds, 'f', 1) << " s)" << Qt::endl;
+    }
+    if (s.locks) {
+        out() << "locks:      " << s.locks->waitingSessions << " waiting";
+        for (int root : s.locks->roots)
+            out() << "; root " << (root == 0 ? u"[prepared xact]"_s : QString::number(root)) << " blocks "
+                  << s.locks->totalWaitersUnder(root);
+        out() << Qt::endl;
+    }
+    if (s.vacuum) {
+        out() << "horizon:    xid age " << s.vacuum->horizonAge;
+        if (!s.vacuum->holders.isEmpty()) {
+            const XminHolder& h = s.vacuum->holders.first();
+            out() << ", oldest holder " << h.kind << " " << h.holder << " (" << h.state << ", "
+                  << QString::number(h.heldSeconds, 'f', 0) << " s)";
+        }
+        out() << Qt::endl;
+        for (int i = 0; i < std::min<qsizetype>(5, s.vacuum->tables.size()); ++i) {
+            const TableVacuum& t = s.vacuum->tables[i];
+            out() << "vacuum:     " << t.table << ": " << t.deadTuples << " dead, "
+                  << QString::number(t.pctOfTrigger, 'f', 1) << "% of its autovacuum trigger" << Qt::endl;
+        }
+    }
+    if (s.views)
+        for (const ViewState& v : s.views->views)
+            out() << "view:       " << v.view << (v.populated ? "" : " (not populated)") << ", staleness "
+                  << (v.stalenessSeconds >= 0 ? QString::number(v.stalenessSeconds, 'f', 0) + u" s"_s
+                                              : u"unknown (no refresh in the registry)"_s)
+                  << Qt::endl;
+    for (auto it = s.unavailable.cbegin(); it != s.unavailable.cend(); ++it)
+        out() << "unavailable: " << it.value() << Qt::endl;
+}
+
+int cmdMonitor(const QStringList& args)
+{
+    using namespace htap::monitor;
+    QCommandLineParser parser;
+    const QCommandLineOption once(u"once"_s, u"Print one complete sample (after a one-interval baseline) and exit"_s);
+    const QCommandLineOption interval(u"interval"_s, u"Seconds between samples (default 1)"_s, u"s"_s);
+    const QCommandLineOption duration(u"duration"_s, u"Stop after this many seconds (default: until Ctrl-C)"_s, u"s"_s);
+    const QCommandLineOption outFile(u"out"_s, u"Append samples to this file, one JSON document a line"_s, u"file.jsonl"_s);
+    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption});
+    int code = ExitOk;
+    if (!parseOptions(parser, args, u"Sample everything the GUI shows, as text or JSON."_s, &code))
+        return code;
+    ConnInfo info;
+    double intervalValue = 1, durationValue = 0;
+    if (!parseConn(parser, &info, &code) || !parseNumber(parser, interval, 0.1, 3600, &intervalValue, &code)
+        || !parseNumber(parser, duration, 0, 86400 * 30, &durationValue, &code))
+        return code;
+    const bool json = parser.isSet(jsonOption) || parser.isSet(outFile);
+
+    QFile file;
+    if (parser.isSet(outFile)) {
+        file.setFileName(parser.value(outFile));
+        if (!file.open(QIODevice::Append | QIODevice::Text))
+            return fail(u"cannot write %1: %2"_s.arg(file.fileName(), file.errorString()));
+    }
+
+    ActivityCollector collector;
+    collector.setInterval(int(intervalValue * 1000));
+    if (parser.isSet(once))
+        collector.setSlowEvery(1);
+    QEventLoop loop;
+    QString endpoint;
+    int samples = 0;
+    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString& text) {
+        if (state == ConnectionState::Failed) {
+            code = fail(text);
+            loop.quit();
+        } else if (state == ConnectionState::Reconnecting) {
+            err() << "htapctl: " << text << Qt::endl;
+        }
+    });
+    QObject::connect(&collector, &ActivityCollector::passwordRequired, &loop, [&](const ConnInfo& needs) {
+        const QString pw = promptPassword(u"Password for %1: "_s.arg(needs.displayName()));
+        if (pw.isEmpty()) {
+            code = fail(u"the server asks for a password and none was given (PGPASSWORD, ~/.pgpass or a terminal)"_s);
+            loop.quit();
+        } else {
+            collector.connectTo(needs.with(u"password"_s, pw));
+        }
+    });
+    QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) { endpoint = s.endpoint; });
+    QObject::connect(&collector, &ActivityCollector::sampleAvailable, &loop, [&](const ServerSample& s) {
+        ++samples;
+        if (parser.isSet(once) && samples < 2)
+            return; // the first sample is the baseline for rates and deltas
+        if (json) {
+            const QByteArray line = QJsonDocument(toJson(s, endpoint))
+                                        .toJson(parser.isSet(once) && !file.isOpen() ? QJsonDocument::Indented
+                                                                                      : QJsonDocument::Compact);
+            if (file.isOpen()) {
+                file.write(line.trimmed() + '\n');
+                file.flush();
+            } else {
+                out() << QString::fromUtf8(line.trimmed()) << Qt::endl;
+            }
+        } else {
+            if (!parser.isSet(once))
+                out() << "--- " << s.sampledAt.toLocalTime().toString(u"HH:mm:ss"_s) << Qt::endl;
+            printSample(s);
+        }
+        if (parser.isSet(once))
+            loop.quit();
+    });
+    if (durationValue > 0)
+        QTimer::singleShot(int(durationValue * 1000), &loop, &QEventLoop::quit);
+    collector.connectTo(info);
+    loop.exec();
+    if (file.isOpen() && file.error() != QFileDevice::NoError)
+        return fail(u"writing %1 failed: %2"_s.arg(file.fileName(), file.errorString()));
+    return code;
+}
+
 int cmdDemo(const QStringList& args)
 {
     QCommandLineParser parser;
@@ -446,6 +578,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdSandbox(arguments);
     if (command == u"demo"_s)
         return cmdDemo(arguments);
+    if (command == u"monitor"_s)
+        return cmdMonitor(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 

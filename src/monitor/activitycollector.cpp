@@ -1,6 +1,7 @@
 #include "activitycollector.h"
 
-#include <metrics/counterrate.h>
+#include "probes.h"
+
 #include <pg/sqlfile.h>
 
 #include <QElapsedTimer>
@@ -35,7 +36,7 @@ public:
         m_timer->stop();
         m_conn.close();
         m_info = info;
-        m_hasPrevious = false;
+        resetProbes();
         m_reconnectDelayMs = 1000;
         Q_EMIT stateChanged(ConnectionState::Connecting, u"Connecting to %1 …"_s.arg(info.displayName()));
         if (!connectNow(ConnectionState::Failed))
@@ -56,15 +57,25 @@ public:
     }
 
     void setInterval(int ms) { m_intervalMs = std::clamp(ms, 100, 3600000); }
+    void setSlowEvery(int ticks) { m_slowEvery = std::max(1, ticks); }
 
 Q_SIGNALS:
     void stateChanged(htap::monitor::ConnectionState state, const QString& text);
     void connected(const htap::monitor::ServerInfo& server);
     void activityAvailable(const htap::monitor::ActivitySample& sample);
+    void sampleAvailable(const htap::monitor::ServerSample& sample);
     void errorOccurred(const htap::pg::PgError& error);
     void passwordRequired(const htap::pg::ConnInfo& info);
 
 private:
+    void resetProbes()
+    {
+        for (auto& probe : m_probes)
+            probe->reset();
+        m_tick = 0;
+        m_reported.clear();
+    }
+
     void ensureTimer()
     {
         if (m_timer)
@@ -116,7 +127,7 @@ private:
         if (m_info.isEmpty())
             return;
         if (connectNow(ConnectionState::Reconnecting)) {
-            m_hasPrevious = false; // counters may have been reset by a restart
+            resetProbes(); // counters may have been reset by a restart
             sample();
             return;
         }
@@ -128,55 +139,38 @@ private:
 
     void sample()
     {
-        static const QString sql = htap::pg::sqlFile(u"monitor/activity.sql"_s);
         QElapsedTimer took;
         took.start();
-        const htap::pg::Result r = m_conn.exec(sql);
-        if (!r.ok()) {
-            Q_EMIT errorOccurred(r.error());
-            if (!m_conn.isOpen()) {
-                Q_EMIT stateChanged(ConnectionState::Reconnecting,
-                    u"Connection lost (%1); reconnecting …"_s.arg(r.error().oneLine()));
-                m_timer->start(m_reconnectDelayMs);
-                return;
-            }
-        } else if (r.rowCount() == 1) {
-            Q_EMIT activityAvailable(toSample(r));
+        ServerSample sample;
+        const bool all = m_tick % m_slowEvery == 0;
+        for (auto& probe : m_probes) {
+            if (probe->slow() && !all)
+                continue;
+            QString why;
+            if (!probe->collect(m_conn, sample, &why))
+                sample.unavailable.insert(probe->name(), why);
+            if (!m_conn.isOpen())
+                break;
+        }
+        ++m_tick;
+        if (!m_conn.isOpen()) {
+            const QString reason = sample.unavailable.value(u"activity"_s, m_conn.lastErrorMessage());
+            Q_EMIT errorOccurred(htap::pg::PgError::make(htap::pg::PgError::Kind::Connection, reason));
+            Q_EMIT stateChanged(ConnectionState::Reconnecting, u"Connection lost (%1); reconnecting …"_s.arg(reason));
+            m_timer->start(m_reconnectDelayMs);
+            return;
+        }
+        if (sample.sampledAt.isValid()) {
+            // Report a probe that stopped working once, not every second.
+            for (auto it = sample.unavailable.cbegin(); it != sample.unavailable.cend(); ++it)
+                if (m_reported.value(it.key()) != it.value())
+                    Q_EMIT errorOccurred(htap::pg::PgError::make(htap::pg::PgError::Kind::Server, it.value()));
+            m_reported = sample.unavailable;
+            Q_EMIT activityAvailable(sample.activity);
+            Q_EMIT sampleAvailable(sample);
         }
         // Keep a steady cadence: the next sample is due one interval after this one started.
         m_timer->start(int(std::max<qint64>(0, m_intervalMs - took.elapsed())));
-    }
-
-    ActivitySample toSample(const htap::pg::Result& r)
-    {
-        ActivitySample s;
-        const double epoch = r.toDouble(0, u"sampled_epoch"_s);
-        s.sampledAt = QDateTime::fromMSecsSinceEpoch(qint64(epoch * 1000), Qt::UTC);
-        s.xactCommit = r.toInt64(0, u"xact_commit"_s);
-        s.xactRollback = r.toInt64(0, u"xact_rollback"_s);
-        s.active = int(r.toInt64(0, u"active"_s));
-        s.idle = int(r.toInt64(0, u"idle"_s));
-        s.idleInTransaction = int(r.toInt64(0, u"idle_in_transaction"_s));
-        s.idleInTransactionAborted = int(r.toInt64(0, u"idle_in_transaction_aborted"_s));
-        s.otherState = int(r.toInt64(0, u"other"_s));
-        s.waitingOnLock = int(r.toInt64(0, u"waiting_on_lock"_s));
-        const double resetEpoch = r.toDouble(0, u"stats_reset_epoch"_s);
-
-        if (m_hasPrevious && resetEpoch == m_previousReset) {
-            s.elapsedSeconds = epoch - m_previousEpoch;
-            const auto commits = metrics::counterRate(m_previous.xactCommit, s.xactCommit, s.elapsedSeconds);
-            const auto rollbacks = metrics::counterRate(m_previous.xactRollback, s.xactRollback, s.elapsedSeconds);
-            if (commits && rollbacks) {
-                s.hasRates = true;
-                s.commitsPerSecond = *commits;
-                s.rollbacksPerSecond = *rollbacks;
-            }
-        }
-        m_previous = s;
-        m_previousEpoch = epoch;
-        m_previousReset = resetEpoch;
-        m_hasPrevious = epoch > 0;
-        return s;
     }
 
     htap::pg::Connection m_conn;
@@ -188,10 +182,10 @@ private:
     QTimer* m_timer = nullptr;
     int m_intervalMs = 1000;
     int m_reconnectDelayMs = 1000;
-    bool m_hasPrevious = false;
-    ActivitySample m_previous;
-    double m_previousEpoch = 0;
-    double m_previousReset = 0;
+    std::vector<std::unique_ptr<Probe>> m_probes = makeProbes(WorkloadClassifier());
+    quint64 m_tick = 0;
+    int m_slowEvery = 10;
+    QMap<QString, QString> m_reported;
 };
 
 ActivityCollector::ActivityCollector(QObject* parent)
@@ -200,6 +194,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
     , m_generation(std::make_shared<std::atomic<quint64>>(0))
 {
     qRegisterMetaType<ActivitySample>();
+    qRegisterMetaType<ServerSample>();
     qRegisterMetaType<ConnectionState>();
     qRegisterMetaType<ServerInfo>();
     qRegisterMetaType<htap::pg::PgError>();
@@ -215,6 +210,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
         Q_EMIT connected(s);
     });
     connect(m_worker, &ActivityWorker::activityAvailable, this, &ActivityCollector::activityAvailable);
+    connect(m_worker, &ActivityWorker::sampleAvailable, this, &ActivityCollector::sampleAvailable);
     connect(m_worker, &ActivityWorker::errorOccurred, this, &ActivityCollector::errorOccurred);
     connect(m_worker, &ActivityWorker::passwordRequired, this, &ActivityCollector::passwordRequired);
     m_thread->start();
@@ -246,6 +242,11 @@ void ActivityCollector::abortConnect()
 {
     if (m_state == ConnectionState::Connecting || m_state == ConnectionState::Reconnecting)
         ++*m_generation;
+}
+
+void ActivityCollector::setSlowEvery(int ticks)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, ticks] { w->setSlowEvery(ticks); }, Qt::QueuedConnection);
 }
 
 void ActivityCollector::setInterval(int milliseconds)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "activitysample.h"
+#include "serversample.h"
 
 #include <pg/connection.h>
 
@@ -27,8 +27,8 @@ struct ServerInfo {
 
 class ActivityWorker;
 
-/// Samples one server's activity every interval on its own thread over its own monitoring
-/// connection. Lives in the GUI thread; every call returns at once, the network work happens on
+/// Samples one server every interval (activity, latency, locks, replication; vacuum and views
+/// on a slower cadence) on its own thread over its own monitoring connection. Lives in the GUI thread; every call returns at once, the network work happens on
 /// the worker thread and comes back as queued signals carrying values.
 class ActivityCollector : public QObject
 {
@@ -43,6 +43,8 @@ public:
     /// Gives up a connect in progress (an unreachable host) within about 100 ms.
     void abortConnect();
     void setInterval(int milliseconds);
+    /// Costly probes (vacuum, views) run every this many samples (default 10).
+    void setSlowEvery(int ticks);
 
     ConnectionState state() const { return m_state; }
     const ServerInfo& server() const { return m_server; }
@@ -52,6 +54,8 @@ Q_SIGNALS:
     void stateChanged(htap::monitor::ConnectionState state, const QString& text);
     void connected(const htap::monitor::ServerInfo& server);
     void activityAvailable(const htap::monitor::ActivitySample& sample);
+    /// Everything sampled this tick; sections of slow probes only every setSlowEvery() ticks.
+    void sampleAvailable(const htap::monitor::ServerSample& sample);
     /// A failure worth telling the operator (connect failed, a probe failed, the link broke).
     void errorOccurred(const htap::pg::PgError& error);
     /// The server wants a password and none was given: ask, then connectTo(info.with("password", ...)).

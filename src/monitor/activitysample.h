@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QDateTime>
+#include <QMap>
 #include <QMetaType>
 
 namespace htap::monitor {
@@ -23,6 +24,13 @@ struct ActivitySample {
     int idleInTransactionAborted = 0;
     int otherState = 0;
     int waitingOnLock = 0;
+    QMap<QString, int> waitEvents; ///< active sessions by wait_event_type (Lock, LWLock, IO, ...)
+    double tuplesReadPerSecond = 0;    ///< returned + fetched
+    double tuplesWrittenPerSecond = 0; ///< inserted + updated + deleted
+    double walBytesPerSecond = 0;
+    double cacheHitRatio = -1; ///< shared buffer hits / (hits + reads) over the interval; -1 when no reads
+    double tempFilesPerSecond = 0;
+    double tempBytesPerSecond = 0;
 
     int totalSessions() const { return active + idle + idleInTransaction + idleInTransactionAborted + otherState; }
 };

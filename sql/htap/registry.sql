@@ -1,0 +1,19 @@
+-- The app's refresh registry: PostgreSQL records no refresh time for a materialized view, so
+-- every refresh the app runs (by any path) is logged here. Staleness = now - the last
+-- successful refresh's start. Idempotent: safe to run on every install.
+CREATE SCHEMA IF NOT EXISTS htap;
+
+CREATE TABLE IF NOT EXISTS htap.refresh_log (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    view_name    text NOT NULL,          -- schema.name as regclass text
+    mode         text NOT NULL CHECK (mode IN ('plain', 'concurrent', 'incremental', 'rebuild')),
+    started_at   timestamptz NOT NULL,
+    finished_at  timestamptz,
+    rows         bigint,
+    outcome      text NOT NULL CHECK (outcome IN ('running', 'ok', 'failed', 'cancelled')),
+    sqlstate     text,
+    message      text,
+    by_role      text NOT NULL DEFAULT current_user,
+    by_app       text DEFAULT current_setting('application_name')
+);
+CREATE INDEX IF NOT EXISTS refresh_log_view_started ON htap.refresh_log (view_name, started_at DESC);

@@ -1,0 +1,532 @@
+#include "probes.h"
+
+#include <metrics/counterrate.h>
+#include <pg/sqlfile.h>
+
+#include <QSet>
+
+#include <algorithm>
+
+namespace htap::monitor {
+
+using namespace Qt::StringLiterals;
+using htap::metrics::counterRate;
+using htap::pg::Connection;
+using htap::pg::Result;
+
+QString monitorSql(const QString& name, int serverVersionNum)
+{
+    for (int major = serverVersionNum / 10000; major >= 10; --major) {
+        const QString sql = htap::pg::sqlFile(u"monitor/%1.pg%2.sql"_s.arg(name).arg(major));
+        if (!sql.isEmpty())
+            return sql;
+    }
+    return htap::pg::sqlFile(u"monitor/%1.sql"_s.arg(name));
+}
+
+namespace {
+
+/// Why a probe's query failed, in the DBA's words.
+QString reasonFor(const Result& r, const QString& what)
+{
+    const auto& e = r.error();
+    if (e.sqlstate == u"42501"_s)
+        return u"%1: permission denied (grant the pg_monitor role)"_s.arg(what);
+    return u"%1: %2"_s.arg(what, e.oneLine());
+}
+
+QDateTime fromEpoch(double epoch)
+{
+    return epoch > 0 ? QDateTime::fromMSecsSinceEpoch(qint64(epoch * 1000), Qt::UTC) : QDateTime();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class ActivityProbe : public Probe
+{
+public:
+    QString name() const override { return u"activity"_s; }
+
+    bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
+    {
+        const Result r = conn.exec(monitorSql(name(), conn.serverVersionNum()));
+        if (!r.ok() || r.rowCount() != 1) {
+            *unavailable = reasonFor(r, name());
+            return false;
+        }
+        ActivitySample& s = sample.activity;
+        const double epoch = r.toDouble(0, u"sampled_epoch"_s);
+        s.sampledAt = fromEpoch(epoch);
+        sample.sampledAt = s.sampledAt;
+        s.xactCommit = r.toInt64(0, u"xact_commit"_s);
+        s.xactRollback = r.toInt64(0, u"xact_rollback"_s);
+        s.active = int(r.toInt64(0, u"active"_s));
+        s.idle = int(r.toInt64(0, u"idle"_s));
+        s.idleInTransaction = int(r.toInt64(0, u"idle_in_transaction"_s));
+        s.idleInTransactionAborted = int(r.toInt64(0, u"idle_in_transaction_aborted"_s));
+        s.otherState = int(r.toInt64(0, u"other"_s));
+        s.waitingOnLock = int(r.toInt64(0, u"waiting_on_lock"_s));
+        for (const QString& pair : r.text(0, u"wait_events"_s).split(u',', Qt::SkipEmptyParts))
+            s.waitEvents.insert(pair.section(u'=', 0, 0), pair.section(u'=', 1).toInt());
+        Counters now {r.toInt64(0, u"xact_commit"_s), r.toInt64(0, u"xact_rollback"_s),
+            r.toInt64(0, u"blks_hit"_s), r.toInt64(0, u"blks_read"_s), r.toInt64(0, u"tup_read"_s),
+            r.toInt64(0, u"tup_written"_s), r.toInt64(0, u"temp_files"_s), r.toInt64(0, u"temp_bytes"_s),
+            qint64(r.toDouble(0, u"wal_bytes"_s))};
+        const double resetEpoch = r.toDouble(0, u"stats_reset_epoch"_s);
+
+        if (m_hasPrevious && resetEpoch == m_previousReset) {
+            s.elapsedSeconds = epoch - m_previousEpoch;
+            const double dt = s.elapsedSeconds;
+            const auto commits = counterRate(m_previous.commit, now.commit, dt);
+            const auto rollbacks = counterRate(m_previous.rollback, now.rollback, dt);
+            if (commits && rollbacks) {
+                s.hasRates = true;
+                s.commitsPerSecond = *commits;
+                s.rollbacksPerSecond = *rollbacks;
+                s.tuplesReadPerSecond = counterRate(m_previous.tupRead, now.tupRead, dt).value_or(0);
+                s.tuplesWrittenPerSecond = counterRate(m_previous.tupWritten, now.tupWritten, dt).value_or(0);
+                s.tempFilesPerSecond = counterRate(m_previous.tempFiles, now.tempFiles, dt).value_or(0);
+                s.tempBytesPerSecond = counterRate(m_previous.tempBytes, now.tempBytes, dt).value_or(0);
+                s.walBytesPerSecond = counterRate(m_previous.walBytes, now.walBytes, dt).value_or(0);
+                const qint64 hit = now.blksHit - m_previous.blksHit;
+                const qint64 read = now.blksRead - m_previous.blksRead;
+                s.cacheHitRatio = hit + read > 0 ? double(hit) / double(hit + read) : -1;
+            }
+        }
+        m_previous = now;
+        m_previousEpoch = epoch;
+        m_previousReset = resetEpoch;
+        m_hasPrevious = epoch > 0;
+        return true;
+    }
+
+    void reset() override { m_hasPrevious = false; }
+
+private:
+    struct Counters {
+        qint64 commit = 0, rollback = 0, blksHit = 0, blksRead = 0, tupRead = 0, tupWritten = 0, tempFiles = 0,
+               tempBytes = 0, walBytes = 0;
+    };
+    bool m_hasPrevious = false;
+    Counters m_previous;
+    double m_previousEpoch = 0;
+    double m_previousReset = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class LatencyProbe : public Probe
+{
+public:
+    explicit LatencyProbe(WorkloadClassifier classifier)
+        : m_classifier(std::move(classifier))
+    {
+    }
+    QString name() const override { return u"latency"_s; }
+
+    bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
+    {
+        const int v = conn.serverVersionNum();
+        const Result info = conn.exec(monitorSql(u"latency_info"_s, v));
+        if (!info.ok()) {
+            m_hasPrevious = false;
+            const QString state = info.error().sqlstate;
+            *unavailable = state == u"42P01"_s
+                ? u"latency: pg_stat_statements is not created in this database (CREATE EXTENSION pg_stat_statements)"_s
+                : state == u"55000"_s
+                ? u"latency: pg_stat_statements is not in shared_preload_libraries (add it and restart)"_s
+                : reasonFor(info, name());
+            return false;
+        }
+        const Result r = conn.exec(monitorSql(u"latency_statements"_s, v));
+        if (!r.ok()) {
+            m_hasPrevious = false;
+            *unavailable = reasonFor(r, name());
+            return false;
+        }
+        const double epoch = sample.sampledAt.isValid() ? sample.sampledAt.toMSecsSinceEpoch() / 1000.0 : 0;
+        const double resetEpoch = info.toDouble(0, u"reset_epoch"_s);
+        const qint64 dealloc = info.toInt64(0, u"dealloc"_s);
+
+        QHash<QString, Totals> now;
+        for (int i = 0; i < r.rowCount(); ++i)
+            now.insert(r.text(i, u"role"_s), {r.toInt64(i, u"calls"_s), r.toDouble(i, u"exec_ms"_s),
+                                                  r.toDouble(i, u"plan_ms"_s), r.toInt64(i, u"rows"_s),
+                                                  r.toInt64(i, u"temp_blks_written"_s)});
+
+        LatencySample out;
+        if (!m_hasPrevious)
+            out.baselineReason = u"first sample (baseline)"_s;
+        else if (resetEpoch != m_previousReset)
+            out.baselineReason = u"pg_stat_statements was reset"_s;
+        else if (dealloc != m_previousDealloc)
+            out.baselineReason = u"pg_stat_statements evicted entries (raise pg_stat_statements.max)"_s;
+        else if (!(epoch > m_previousEpoch))
+            out.baselineReason = u"no time elapsed"_s;
+        out.hasDeltas = out.baselineReason.isEmpty();
+
+        // In-flight statements per role and application: they count in pgss only when done.
+        QHash<QString, QPair<int, double>> inflightByRole;
+        QPair<int, double> inflightByClass[3] = {};
+        const Result inflight = conn.exec(monitorSql(u"latency_inflight"_s, v));
+        for (int i = 0; i < inflight.rowCount(); ++i) {
+            const QString role = inflight.text(i, u"role"_s);
+            const int n = int(inflight.toInt64(i, u"active"_s));
+            const double oldest = inflight.toDouble(i, u"oldest_s"_s);
+            auto& byRole = inflightByRole[role];
+            byRole = {byRole.first + n, std::max(byRole.second, oldest)};
+            auto& byClass = inflightByClass[int(m_classifier.classify(role, inflight.text(i, u"app"_s)))];
+            byClass = {byClass.first + n, std::max(byClass.second, oldest)};
+        }
+
+        if (out.hasDeltas) {
+            const double dt = epoch - m_previousEpoch;
+            Totals classTotals[3] = {};
+            QStringList roles = now.keys();
+            roles.sort();
+            for (const QString& role : std::as_const(roles)) {
+                const Totals& cur = now[role];
+                const Totals prev = m_previous.value(role);
+                if (cur.calls < prev.calls)
+                    continue; // entries of this role were reset or evicted: skip it this interval
+                const Totals d = cur - prev;
+                if (d.calls == 0 && !inflightByRole.contains(role))
+                    continue;
+                out.roles.append(figures(role, d, dt, inflightByRole.value(role)));
+                Totals& c = classTotals[int(m_classifier.classify(role))];
+                c = c + d;
+            }
+            for (const QString& role : inflightByRole.keys()) // running but nothing finished yet
+                if (!now.contains(role))
+                    out.roles.append(figures(role, {}, dt, inflightByRole.value(role)));
+            for (int c = 0; c < 3; ++c)
+                out.classes.append(figures(toString(WorkloadClass(c)), classTotals[c], dt, inflightByClass[c]));
+        }
+        m_previous = now;
+        m_previousEpoch = epoch;
+        m_previousReset = resetEpoch;
+        m_previousDealloc = dealloc;
+        m_hasPrevious = epoch > 0;
+        sample.latency = out;
+        return true;
+    }
+
+    void reset() override { m_hasPrevious = false; }
+
+private:
+    struct Totals {
+        qint64 calls = 0;
+        double execMs = 0, planMs = 0;
+        qint64 rows = 0, tempBlocks = 0;
+        Totals operator-(const Totals& o) const
+        {
+            return {calls - o.calls, execMs - o.execMs, planMs - o.planMs, rows - o.rows, tempBlocks - o.tempBlocks};
+        }
+        Totals operator+(const Totals& o) const
+        {
+            return {calls + o.calls, execMs + o.execMs, planMs + o.planMs, rows + o.rows, tempBlocks + o.tempBlocks};
+        }
+    };
+
+    static LatencyFigures figures(const QString& name, const Totals& d, double dt, QPair<int, double> inflight)
+    {
+        LatencyFigures f;
+        f.name = name;
+        f.calls = d.calls;
+        f.callsPerSecond = dt > 0 ? d.calls / dt : 0;
+        f.meanExecMs = d.calls > 0 ? d.execMs / d.calls : 0;
+        f.meanPlanMs = d.calls > 0 ? d.planMs / d.calls : 0;
+        f.rowsPerSecond = dt > 0 ? d.rows / dt : 0;
+        f.tempBlocksWritten = d.tempBlocks;
+        f.activeNow = inflight.first;
+        f.oldestActiveSeconds = inflight.second;
+        return f;
+    }
+
+    WorkloadClassifier m_classifier;
+    bool m_hasPrevious = false;
+    QHash<QString, Totals> m_previous;
+    double m_previousEpoch = 0;
+    double m_previousReset = 0;
+    qint64 m_previousDealloc = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class LockProbe : public Probe
+{
+public:
+    QString name() const override { return u"locks"_s; }
+
+    bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
+    {
+        const int v = conn.serverVersionNum();
+        const Result r = conn.exec(monitorSql(name(), v));
+        if (!r.ok()) {
+            *unavailable = reasonFor(r, name());
+            return false;
+        }
+        LockSample out;
+        QSet<int> waiters, blockers;
+        for (int i = 0; i < r.rowCount(); ++i) {
+            LockNode n;
+            n.pid = int(r.toInt64(i, u"pid"_s));
+            n.role = r.text(i, u"role"_s);
+            n.application = r.text(i, u"app"_s);
+            n.database = r.text(i, u"db"_s);
+            n.state = r.text(i, u"state"_s);
+            n.wait = r.text(i, u"wait"_s);
+            n.lockType = r.text(i, u"locktype"_s);
+            n.lockMode = r.text(i, u"mode"_s);
+            n.lockTarget = r.text(i, u"target"_s);
+            n.waitSeconds = r.toDouble(i, u"wait_s"_s);
+            n.transactionSeconds = r.toDouble(i, u"xact_s"_s);
+            n.query = r.text(i, u"query"_s);
+            for (const QString& b : r.text(i, u"blocked_by"_s).split(u',', Qt::SkipEmptyParts)) {
+                const int pid = b.toInt();
+                if (pid != n.pid && !n.blockedBy.contains(pid)) {
+                    n.blockedBy.append(pid);
+                    blockers.insert(pid);
+                }
+            }
+            waiters.insert(n.pid);
+            out.waitingByLockType[n.lockType.isEmpty() ? u"unknown"_s : n.lockType] += 1;
+            out.nodes.append(n);
+        }
+        out.waitingSessions = int(waiters.size());
+
+        // Blockers that do not wait themselves are the roots; fetch what they are doing.
+        QList<int> rootPids;
+        for (int pid : std::as_const(blockers))
+            if (!waiters.contains(pid))
+                rootPids.append(pid);
+        std::sort(rootPids.begin(), rootPids.end());
+        out.roots = rootPids;
+        QStringList pidTexts;
+        for (int pid : std::as_const(rootPids))
+            if (pid != 0)
+                pidTexts << QString::number(pid);
+        if (!pidTexts.isEmpty()) {
+            const Result b = conn.exec(monitorSql(u"lock_blockers"_s, v), QVariantList {QString(u"{"_s + pidTexts.join(u',') + u'}')});
+            for (int i = 0; i < b.rowCount(); ++i) {
+                LockNode n;
+                n.pid = int(b.toInt64(i, u"pid"_s));
+                n.role = b.text(i, u"role"_s);
+                n.application = b.text(i, u"app"_s);
+                n.database = b.text(i, u"db"_s);
+                n.state = b.text(i, u"state"_s);
+                n.wait = b.text(i, u"wait"_s);
+                n.transactionSeconds = b.toDouble(i, u"xact_s"_s);
+                n.query = b.text(i, u"query"_s);
+                out.nodes.append(n);
+            }
+        }
+        if (rootPids.contains(0)) {
+            LockNode prepared;
+            prepared.pid = 0;
+            prepared.state = u"prepared"_s;
+            const Result p = conn.exec(monitorSql(u"prepared_xacts"_s, v));
+            for (int i = 0; i < p.rowCount(); ++i)
+                prepared.preparedTransactions << u"%1 (%2, %3, %4 s)"_s.arg(p.text(i, u"gid"_s), p.text(i, u"owner"_s),
+                    p.text(i, u"db"_s), QString::number(p.toDouble(i, u"age_s"_s), 'f', 0));
+            out.nodes.append(prepared);
+        }
+        sample.locks = out;
+        return true;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class VacuumProbe : public Probe
+{
+public:
+    QString name() const override { return u"vacuum"_s; }
+    bool slow() const override { return true; }
+
+    bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
+    {
+        const int v = conn.serverVersionNum();
+        const Result t = conn.exec(monitorSql(u"vacuum_tables"_s, v), {50});
+        if (!t.ok()) {
+            *unavailable = reasonFor(t, name());
+            return false;
+        }
+        VacuumSample out;
+        for (int i = 0; i < t.rowCount(); ++i) {
+            TableVacuum tv;
+            tv.table = t.text(i, u"rel"_s);
+            tv.liveTuples = t.toInt64(i, u"n_live_tup"_s);
+            tv.deadTuples = t.toInt64(i, u"n_dead_tup"_s);
+            tv.insertsSinceVacuum = t.toInt64(i, u"n_ins_since_vacuum"_s);
+            tv.deadTrigger = t.toInt64(i, u"dead_trigger"_s);
+            tv.pctOfTrigger = t.toDouble(i, u"pct_of_trigger"_s);
+            tv.xidAge = t.toInt64(i, u"xid_age"_s);
+            tv.pctOfFreezeMaxAge = t.toDouble(i, u"pct_of_freeze_max"_s);
+            tv.lastVacuum = fromEpoch(t.toDouble(i, u"last_vacuum_epoch"_s));
+            tv.lastAnalyze = fromEpoch(t.toDouble(i, u"last_analyze_epoch"_s));
+            tv.autovacuumEnabled = t.toBool(i, u"av_enabled"_s);
+            out.tables.append(tv);
+        }
+        const Result h = conn.exec(monitorSql(u"xmin_holders"_s, v));
+        if (!h.ok()) {
+            *unavailable = reasonFor(h, u"xmin holders"_s);
+            return false;
+        }
+        for (int i = 0; i < h.rowCount(); ++i) {
+            XminHolder x;
+            x.kind = h.text(i, u"kind"_s);
+            x.holder = h.text(i, u"holder"_s);
+            x.database = h.text(i, u"db"_s);
+            x.role = h.text(i, u"role"_s);
+            x.state = h.text(i, u"state"_s);
+            x.xidAge = h.toInt64(i, u"xid_age"_s);
+            x.heldSeconds = h.toDouble(i, u"held_s"_s);
+            x.detail = h.text(i, u"detail"_s);
+            x.pid = int(h.toInt64(i, u"pid"_s));
+            out.holders.append(x);
+        }
+        out.horizonAge = out.holders.isEmpty() ? 0 : out.holders.first().xidAge;
+        const Result p = conn.exec(monitorSql(u"vacuum_progress"_s, v));
+        for (int i = 0; i < p.rowCount(); ++i)
+            out.running.append({int(p.toInt64(i, u"pid"_s)), p.text(i, u"rel"_s), p.text(i, u"phase"_s),
+                p.toBool(i, u"is_auto"_s), p.toDouble(i, u"pct_scanned"_s), p.toDouble(i, u"running_s"_s)});
+        const Result d = conn.exec(monitorSql(u"database_age"_s, v));
+        for (int i = 0; i < d.rowCount(); ++i)
+            out.databases.append({d.text(i, u"db"_s), d.toInt64(i, u"xid_age"_s), d.toDouble(i, u"pct_to_wraparound"_s),
+                d.toDouble(i, u"pct_to_forced"_s)});
+        sample.vacuum = out;
+        return true;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class ViewProbe : public Probe
+{
+public:
+    QString name() const override { return u"views"_s; }
+    bool slow() const override { return true; }
+
+    bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
+    {
+        const int v = conn.serverVersionNum();
+        const Result r = conn.exec(monitorSql(name(), v));
+        if (!r.ok()) {
+            *unavailable = reasonFor(r, name());
+            return false;
+        }
+        ViewSample out;
+        for (int i = 0; i < r.rowCount(); ++i) {
+            ViewState s;
+            s.view = r.text(i, u"view"_s);
+            s.populated = r.toBool(i, u"ispopulated"_s);
+            s.concurrentCapable = r.toBool(i, u"concurrent_ok"_s);
+            s.totalBytes = r.toInt64(i, u"total_bytes"_s);
+            s.baseTables = r.text(i, u"base_tables"_s);
+            s.refreshingPid = int(r.toInt64(i, u"refreshing_pid"_s));
+            out.views.append(s);
+        }
+        out.registryInstalled = conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL"_s).toBool(0, 0);
+        if (out.registryInstalled) {
+            const Result reg = conn.exec(monitorSql(u"views_registry"_s, v));
+            for (int i = 0; i < reg.rowCount(); ++i) {
+                const QString name = reg.text(i, u"view"_s);
+                for (ViewState& s : out.views) {
+                    if (s.view != name)
+                        continue;
+                    s.registryKnown = true;
+                    s.lastMode = reg.text(i, u"mode"_s);
+                    s.lastRefreshStart = fromEpoch(reg.toDouble(i, u"start_epoch"_s));
+                    s.lastRefreshEnd = fromEpoch(reg.toDouble(i, u"end_epoch"_s));
+                    s.lastDurationSeconds = reg.toDouble(i, u"duration_s"_s);
+                    s.stalenessSeconds = reg.toDouble(i, u"staleness_s"_s);
+                }
+            }
+        }
+        sample.views = out;
+        return true;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class ReplicationProbe : public Probe
+{
+public:
+    QString name() const override { return u"replication"_s; }
+
+    bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
+    {
+        const int v = conn.serverVersionNum();
+        ReplicationSample out;
+        out.inRecovery = conn.exec(u"SELECT pg_is_in_recovery()"_s).toBool(0, 0);
+        if (!out.inRecovery) {
+            const Result r = conn.exec(monitorSql(name(), v));
+            if (!r.ok()) {
+                *unavailable = reasonFor(r, name());
+                return false;
+            }
+            for (int i = 0; i < r.rowCount(); ++i)
+                out.standbys.append({r.text(i, u"name"_s), r.text(i, u"state"_s), r.toDouble(i, u"write_s"_s),
+                    r.toDouble(i, u"flush_s"_s), r.toDouble(i, u"replay_s"_s), r.toInt64(i, u"replay_bytes"_s)});
+        }
+        const Result s = conn.exec(monitorSql(u"replication_slots"_s, v));
+        for (int i = 0; i < s.rowCount(); ++i)
+            out.replicationSlots.append({s.text(i, u"name"_s), s.text(i, u"type"_s), s.toBool(i, u"active"_s),
+                s.toInt64(i, u"retained_bytes"_s)});
+        sample.replication = out;
+        return true;
+    }
+};
+
+} // namespace
+
+std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier)
+{
+    std::vector<std::unique_ptr<Probe>> probes;
+    probes.push_back(std::make_unique<ActivityProbe>());
+    probes.push_back(std::make_unique<LatencyProbe>(classifier));
+    probes.push_back(std::make_unique<LockProbe>());
+    probes.push_back(std::make_unique<ReplicationProbe>());
+    probes.push_back(std::make_unique<VacuumProbe>());
+    probes.push_back(std::make_unique<ViewProbe>());
+    return probes;
+}
+
+// LockSample helpers
+
+const LockNode* LockSample::node(int pid) const
+{
+    for (const LockNode& n : nodes)
+        if (n.pid == pid)
+            return &n;
+    return nullptr;
+}
+
+QList<int> LockSample::waitersOf(int pid) const
+{
+    QList<int> out;
+    for (const LockNode& n : nodes)
+        if (n.blockedBy.contains(pid))
+            out.append(n.pid);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+int LockSample::totalWaitersUnder(int pid) const
+{
+    QSet<int> seen;
+    QList<int> todo {pid};
+    while (!todo.isEmpty()) {
+        const int p = todo.takeFirst();
+        for (int w : waitersOf(p))
+            if (!seen.contains(w) && w != pid) {
+                seen.insert(w);
+                todo.append(w);
+            }
+    }
+    return int(seen.size());
+}
+
+} // namespace htap::monitor

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "classifier.h"
+#include "serversample.h"
+
+#include <pg/connection.h>
+
+#include <QHash>
+
+#include <memory>
+#include <vector>
+
+namespace htap::monitor {
+
+/// One thing the collector samples. A probe runs on the collector thread with the collector's
+/// connection, fills its section of the sample, and keeps whatever baseline it needs for deltas.
+class Probe
+{
+public:
+    virtual ~Probe() = default;
+    virtual QString name() const = 0;
+    /// Costly probes (per-table statistics, sizes) run on the slow cadence.
+    virtual bool slow() const { return false; }
+    /// Fills its part of sample. Returns false with *unavailable set when it cannot run on this
+    /// server (missing extension, privilege); connection loss is seen by the caller.
+    virtual bool collect(htap::pg::Connection& conn, ServerSample& sample, QString* unavailable) = 0;
+    /// Forget baselines (reconnect: the server may have restarted).
+    virtual void reset() {}
+};
+
+/// The probes every collector runs, in order; activity first (it stamps the sample's time).
+std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier);
+
+/// The SQL for a probe: sql/monitor/<name>.pg<major>.sql for the newest major at or below the
+/// server's, else sql/monitor/<name>.sql.
+QString monitorSql(const QString& name, int serverVersionNum);
+
+} // namespace htap::monitor

@@ -1,0 +1,323 @@
+// The collectors against real situations built on the sandbox: a blocking chain with queued
+// DDL, a prepared transaction, a snapshot holding the xmin horizon, resets and a restart.
+#include "testutil.h"
+
+#include <monitor/activitycollector.h>
+#include <monitor/samplejson.h>
+#include <pg/identifier.h>
+
+#include <QJsonArray>
+
+#include <functional>
+#include <thread>
+
+using namespace Qt::StringLiterals;
+using namespace htap::monitor;
+using htap::pg::Connection;
+
+namespace {
+
+/// A session on its own thread running one statement that is expected to block.
+class BlockedStatement
+{
+public:
+    BlockedStatement(const htap::pg::ConnInfo& info, QString sql)
+        : m_thread([this, info, sql] {
+            Connection c;
+            if (c.open(info, {10000, u"tst blocked"_s})) {
+                m_pid = -1;
+                return;
+            }
+            c.exec(u"SET lock_timeout = '60s'"_s);
+            m_pid = c.backendPid();
+            m_result = c.exec(sql);
+        })
+    {
+        QTRY_VERIFY_WITH_TIMEOUT(m_pid.load() != 0, 10000);
+    }
+    ~BlockedStatement() { join(); }
+    int pid() const { return m_pid; }
+    void join()
+    {
+        if (m_thread.joinable())
+            m_thread.join();
+    }
+    const htap::pg::Result& result() const { return m_result; }
+
+private:
+    std::atomic<int> m_pid {0};
+    htap::pg::Result m_result;
+    std::thread m_thread;
+};
+
+} // namespace
+
+class TestMonitor : public QObject
+{
+    Q_OBJECT
+private:
+    htap::pg::ConnInfo m_info;
+    Connection m_admin;
+
+    bool waitingOnLock(int pid)
+    {
+        return m_admin.exec(u"SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'"_s, {pid}).rowCount() == 1;
+    }
+
+    /// Runs a collector (all probes every tick) until a sample satisfies pred; returns it.
+    ServerSample sampleUntil(const std::function<bool(const ServerSample&)>& pred, const htap::pg::ConnInfo& info = {})
+    {
+        ActivityCollector collector;
+        collector.setInterval(250);
+        collector.setSlowEvery(1);
+        ServerSample found;
+        bool ok = false;
+        connect(&collector, &ActivityCollector::sampleAvailable, this, [&](const ServerSample& s) {
+            if (!ok && pred(s)) {
+                found = s;
+                ok = true;
+            }
+        });
+        collector.connectTo(info.isEmpty() ? m_info : info);
+        if (!QTest::qWaitFor([&] { return ok; }, 15000))
+            qWarning("no sample satisfied the condition within 15 s");
+        return found;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_info = htap::test::sandboxConnInfo();
+        QVERIFY(!m_admin.open(m_info, {10000, u"tst_monitor admin"_s}));
+        QVERIFY(m_admin.runScript(u"DROP TABLE IF EXISTS tst_locks, tst_vac;"
+                                  "CREATE TABLE tst_locks (id int PRIMARY KEY, v int);"
+                                  "INSERT INTO tst_locks VALUES (1, 0), (2, 0);"
+                                  "CREATE TABLE tst_vac (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = off);"
+                                  "INSERT INTO tst_vac SELECT g, 0 FROM generate_series(1, 2000) g;"_s).ok());
+    }
+
+    void cleanupTestCase()
+    {
+        m_admin.runScript(u"DROP TABLE IF EXISTS tst_locks, tst_vac"_s);
+    }
+
+    void blockingChainWithQueuedDdl()
+    {
+        // s1 holds a row; s2 waits for it; s3's ALTER TABLE queues behind both; s4's plain read
+        // queues behind s3 (a soft block: it conflicts only with the queued ALTER).
+        Connection s1;
+        QVERIFY(!s1.open(m_info, {10000, u"tst root blocker"_s}));
+        QVERIFY(s1.exec(u"BEGIN"_s).ok());
+        QVERIFY(s1.exec(u"UPDATE tst_locks SET v = v + 1 WHERE id = 1"_s).ok());
+        BlockedStatement s2(m_info, u"UPDATE tst_locks SET v = v + 1 WHERE id = 1"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(s2.pid()), 10000);
+        BlockedStatement s3(m_info, u"ALTER TABLE tst_locks ADD COLUMN extra int"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(s3.pid()), 10000);
+        BlockedStatement s4(m_info, u"SELECT count(*) FROM tst_locks"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(s4.pid()), 10000);
+
+        const ServerSample s = sampleUntil([](const ServerSample& x) { return x.locks && x.locks->waitingSessions >= 3; });
+        QVERIFY(s.locks);
+        const LockSample& locks = *s.locks;
+        QCOMPARE(locks.roots, QList<int> {s1.backendPid()});
+        QCOMPARE(locks.waitingSessions, 3);
+        QCOMPARE(locks.totalWaitersUnder(s1.backendPid()), 3);
+        QCOMPARE(locks.node(s2.pid())->blockedBy, QList<int> {s1.backendPid()});
+        QCOMPARE(locks.node(s2.pid())->lockType, u"transactionid"_s);
+        QVERIFY(locks.node(s3.pid())->blockedBy.contains(s1.backendPid()));
+        QCOMPARE(locks.node(s3.pid())->lockMode, u"AccessExclusiveLock"_s);
+        QCOMPARE(locks.node(s3.pid())->lockTarget, u"tst_locks"_s);
+        QCOMPARE(locks.node(s4.pid())->blockedBy, QList<int> {s3.pid()}); // behind the queue, not s1
+        QCOMPARE(locks.node(s4.pid())->lockMode, u"AccessShareLock"_s);
+        const LockNode* root = locks.node(s1.backendPid());
+        QVERIFY(root);
+        QCOMPARE(root->state, u"idle in transaction"_s);
+        QCOMPARE(root->application, u"tst root blocker"_s);
+        QVERIFY(root->query.contains(u"UPDATE tst_locks"_s));
+        QCOMPARE(locks.waitingByLockType.value(u"relation"_s), 2);
+        QCOMPARE(locks.waitingByLockType.value(u"transactionid"_s), 1);
+        QCOMPARE(s.activity.waitingOnLock, 3);
+
+        const QJsonObject json = toJson(s).value(u"locks"_s).toObject();
+        QCOMPARE(json.value(u"roots"_s).toArray().at(0).toObject().value(u"pid"_s).toInt(), s1.backendPid());
+        QCOMPARE(json.value(u"roots"_s).toArray().at(0).toObject().value(u"totalWaiters"_s).toInt(), 3);
+
+        QVERIFY(s1.exec(u"ROLLBACK"_s).ok());
+        s2.join();
+        s3.join();
+        s4.join();
+        QVERIFY2(s3.result().ok(), qPrintable(s3.result().error().oneLine()));
+        QVERIFY(m_admin.exec(u"ALTER TABLE tst_locks DROP COLUMN extra"_s).ok());
+    }
+
+    void preparedTransactionBlocksAndHoldsTheHorizon()
+    {
+        const QString gid = u"tst \"px\" 'one'"_s;
+        Connection p;
+        QVERIFY(!p.open(m_info));
+        QVERIFY(p.exec(u"BEGIN"_s).ok());
+        QVERIFY(p.exec(u"UPDATE tst_locks SET v = v + 1 WHERE id = 2"_s).ok());
+        QVERIFY(p.runScript(p.exec(u"SELECT format('PREPARE TRANSACTION %L', $1::text)"_s, {gid}).text(0, 0)).ok());
+        p.close(); // the prepared transaction outlives its session
+
+        BlockedStatement waiter(m_info, u"UPDATE tst_locks SET v = v + 1 WHERE id = 2"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(waiter.pid()), 10000);
+
+        const ServerSample s = sampleUntil([](const ServerSample& x) { return x.locks && x.locks->roots.contains(0); });
+        QVERIFY(s.locks);
+        QCOMPARE(s.locks->node(waiter.pid())->blockedBy, QList<int> {0});
+        const LockNode* prepared = s.locks->node(0);
+        QVERIFY(prepared);
+        QCOMPARE(prepared->preparedTransactions.size(), 1);
+        QVERIFY(prepared->preparedTransactions.first().startsWith(gid + u" (postgres, shop"_s));
+        QVERIFY(s.vacuum);
+        bool holds = false;
+        for (const XminHolder& h : s.vacuum->holders)
+            holds |= h.kind == u"prepared_xact"_s && h.holder == gid;
+        QVERIFY(holds);
+
+        QVERIFY(m_admin.runScript(m_admin.exec(u"SELECT format('ROLLBACK PREPARED %L', $1::text)"_s, {gid}).text(0, 0)).ok());
+        waiter.join();
+        QVERIFY(waiter.result().ok());
+    }
+
+    void idleRepeatableReadHoldsTheHorizon()
+    {
+        Connection holder;
+        QVERIFY(!holder.open(m_info, {10000, u"tst report snapshot"_s}));
+        QVERIFY(holder.exec(u"BEGIN ISOLATION LEVEL REPEATABLE READ"_s).ok());
+        QVERIFY(holder.exec(u"SELECT count(*) FROM tst_vac"_s).ok()); // takes the snapshot
+        for (int i = 0; i < 2; ++i)
+            QVERIFY(m_admin.exec(u"UPDATE tst_vac SET v = v + 1"_s).ok());
+        // VACUUM cannot remove what the snapshot may still see; it reports them as dead.
+        QVERIFY(m_admin.exec(u"VACUUM tst_vac"_s).ok());
+        m_admin.exec(u"SELECT pg_stat_force_next_flush()"_s);
+        m_admin.exec(u"SELECT 1"_s);
+
+        const ServerSample s = sampleUntil([](const ServerSample& x) {
+            if (!x.vacuum)
+                return false;
+            for (const TableVacuum& t : x.vacuum->tables)
+                if (t.table == u"public.tst_vac"_s && t.deadTuples >= 4000)
+                    return true;
+            return false;
+        });
+        QVERIFY(s.vacuum);
+        const auto table = std::find_if(s.vacuum->tables.cbegin(), s.vacuum->tables.cend(),
+            [](const TableVacuum& t) { return t.table == u"public.tst_vac"_s; });
+        QVERIFY(table != s.vacuum->tables.cend());
+        QVERIFY2(table->deadTuples >= 4000, qPrintable(QString::number(table->deadTuples)));
+        QVERIFY(!table->autovacuumEnabled); // the reloption is read
+        QVERIFY(table->pctOfTrigger > 100); // 4000 dead vs 50 + 0.2 * 2000
+        QVERIFY(table->lastVacuum.isValid());
+        const auto named = std::find_if(s.vacuum->holders.cbegin(), s.vacuum->holders.cend(),
+            [&](const XminHolder& h) { return h.kind == u"backend"_s && h.pid == holder.backendPid(); });
+        QVERIFY2(named != s.vacuum->holders.cend(), "the idle snapshot is named as a holder");
+        QCOMPARE(named->state, u"idle in transaction"_s);
+        QVERIFY(named->xidAge >= 2);
+        QCOMPARE(s.vacuum->horizonAge, s.vacuum->holders.first().xidAge);
+        QVERIFY(s.vacuum->horizonAge >= named->xidAge);
+        QVERIFY(!s.vacuum->databases.isEmpty());
+        holder.exec(u"ROLLBACK"_s);
+    }
+
+    void latencyByRoleAndClass()
+    {
+        // A role the default rule calls OLTP (the seed's oltp_user), and one nobody classifies.
+        m_admin.runScript(u"DROP ROLE IF EXISTS oltp_user; CREATE ROLE oltp_user LOGIN; GRANT SELECT ON tst_locks TO oltp_user"_s);
+        ActivityCollector collector;
+        collector.setInterval(300);
+        QList<ServerSample> samples;
+        connect(&collector, &ActivityCollector::sampleAvailable, this, [&](const ServerSample& s) { samples << s; });
+        collector.connectTo(m_info);
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 1, 10000);
+        QVERIFY(samples.first().latency);
+        QVERIFY(!samples.first().latency->hasDeltas);
+        Connection oltp;
+        QVERIFY(!oltp.open(m_info.with(u"user"_s, u"oltp_user"_s)));
+        for (int i = 0; i < 50; ++i)
+            QVERIFY(oltp.exec(u"SELECT v FROM tst_locks WHERE id = $1"_s, {1 + i % 2}).ok());
+        auto oltpCalls = [&] {
+            qint64 calls = 0;
+            for (const ServerSample& s : std::as_const(samples))
+                if (s.latency && s.latency->hasDeltas)
+                    calls += s.latency->classes.at(int(WorkloadClass::Oltp)).calls;
+            return calls;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(oltpCalls() >= 50, 10000);
+        const ServerSample last = samples.last();
+        QCOMPARE(last.latency->classes.size(), 3);
+        QCOMPARE(last.latency->classes.at(0).name, u"oltp"_s);
+        QVERIFY(last.unavailable.isEmpty());
+        oltp.close();
+        m_admin.runScript(u"REVOKE ALL ON tst_locks FROM oltp_user; DROP ROLE oltp_user"_s);
+    }
+
+    void resetsDropTheBaseline()
+    {
+        ActivityCollector collector;
+        collector.setInterval(250);
+        QList<ServerSample> samples;
+        connect(&collector, &ActivityCollector::sampleAvailable, this, [&](const ServerSample& s) { samples << s; });
+        collector.connectTo(m_info);
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 2 && samples.last().latency && samples.last().latency->hasDeltas, 10000);
+        QVERIFY(m_admin.exec(u"SELECT pg_stat_statements_reset()"_s).ok());
+        const auto before = samples.size();
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= before + 2, 10000);
+        bool sawReset = false;
+        for (auto i = before; i < samples.size(); ++i)
+            sawReset |= samples[i].latency && samples[i].latency->baselineReason.contains(u"reset"_s);
+        QVERIFY(sawReset);
+    }
+
+    void withoutPgStatStatementsTheProbeSaysWhy()
+    {
+        // The extension exists in shop, not in the postgres database.
+        const ServerSample s = sampleUntil([](const ServerSample& x) { return x.sampledAt.isValid(); },
+            m_info.with(u"dbname"_s, u"postgres"_s));
+        QVERIFY2(s.unavailable.value(u"latency"_s).contains(u"CREATE EXTENSION pg_stat_statements"_s),
+            qPrintable(s.unavailable.value(u"latency"_s)));
+        QVERIFY(!s.latency);
+        QVERIFY(s.locks); // the other probes still run
+        QVERIFY(s.vacuum);
+    }
+
+    void aPgMonitorRoleIsEnough()
+    {
+        const QString role = u"Tst Monitor \"ro\""_s;
+        const QString quoted = htap::pg::quoteIdentifier(role);
+        m_admin.runScript(u"DROP ROLE IF EXISTS %1; CREATE ROLE %1 LOGIN IN ROLE pg_monitor"_s.arg(quoted));
+        const ServerSample s = sampleUntil([](const ServerSample& x) { return x.latency.has_value() || !x.unavailable.isEmpty(); },
+            m_info.with(u"user"_s, role));
+        QVERIFY2(s.unavailable.isEmpty(), qPrintable(QStringList(s.unavailable.values()).join(u"; "_s)));
+        QVERIFY(s.vacuum && !s.vacuum->tables.isEmpty());
+        m_admin.runScript(u"DROP ROLE %1"_s.arg(quoted));
+    }
+
+    void serverRestartBetweenSamples()
+    {
+        ActivityCollector collector;
+        collector.setInterval(250);
+        QList<ConnectionState> states;
+        QList<ServerSample> samples;
+        connect(&collector, &ActivityCollector::stateChanged, this, [&](ConnectionState st, const QString&) { states << st; });
+        connect(&collector, &ActivityCollector::sampleAvailable, this, [&](const ServerSample& s) { samples << s; });
+        collector.connectTo(m_info);
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 2, 10000);
+        m_admin.close();
+        htap::pg::Sandbox sandbox = htap::test::testSandbox();
+        QString error;
+        QVERIFY2(sandbox.stop(&error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(states.contains(ConnectionState::Reconnecting), 10000);
+        QVERIFY2(sandbox.start(0, 0.05, {}, &error), qPrintable(error));
+        const auto before = samples.size();
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= before + 2, 30000);
+        QCOMPARE(collector.state(), ConnectionState::Connected);
+        // Right after the reconnect the probes start from a fresh baseline.
+        QVERIFY(samples[before].latency && !samples[before].latency->hasDeltas);
+        QVERIFY(!m_admin.open(m_info));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMonitor)
+#include "tst_monitor.moc"
