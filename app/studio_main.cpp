@@ -3,6 +3,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
 #include <QTimer>
 
 #include <cstdio>
@@ -29,11 +30,15 @@ int main(int argc, char** argv)
         QStringLiteral("Save a PNG of the window after --screenshot-delay seconds, then quit"), QStringLiteral("file"));
     const QCommandLineOption delayOpt(QStringLiteral("screenshot-delay"), QStringLiteral("Seconds (default 8)"),
         QStringLiteral("s"), QStringLiteral("8"));
-    parser.addOptions({connectOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt});
+    const QCommandLineOption pageOpt(QStringLiteral("page"),
+        QStringLiteral("Page to show first: Overview, Latency, Activity, Locks, Vacuum or Views"), QStringLiteral("name"));
+    parser.addOptions({connectOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt});
     parser.process(app);
 
     htap::ui::MainWindow window;
     window.show();
+    if (parser.isSet(pageOpt))
+        window.showPage(parser.value(pageOpt));
 
     if (parser.isSet(connectOpt)) {
         QString error;
@@ -50,10 +55,24 @@ int main(int argc, char** argv)
     }
 
     if (parser.isSet(screenshotOpt)) {
+        // "shot-%1.png" saves every page, "%1" standing for its name; otherwise the current page.
         const QString file = parser.value(screenshotOpt);
         QTimer::singleShot(int(parser.value(delayOpt).toDouble() * 1000), &window, [&window, file] {
-            if (!window.grab().save(file))
-                std::fprintf(stderr, "htap-studio: error: cannot write %s\n", qPrintable(file));
+            const QStringList pages = file.contains(QLatin1String("%1"))
+                ? QStringList {QStringLiteral("Overview"), QStringLiteral("Latency"), QStringLiteral("Activity"),
+                      QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views")}
+                : QStringList {QString()};
+            for (const QString& page : pages) {
+                if (!page.isEmpty())
+                    window.showPage(page);
+                QElapsedTimer settle; // let the charts' redraw timer run on the newly shown page
+                settle.start();
+                while (settle.elapsed() < 500)
+                    QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+                const QString path = page.isEmpty() ? file : file.arg(page.toLower());
+                if (!window.grab().save(path))
+                    std::fprintf(stderr, "htap-studio: error: cannot write %s\n", qPrintable(path));
+            }
             window.close();
         });
     }

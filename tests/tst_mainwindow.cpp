@@ -2,6 +2,11 @@
 #include "testutil.h"
 
 #include <ui/activitypage.h>
+#include <ui/blockingtreemodel.h>
+#include <ui/lockspage.h>
+#include <ui/overviewpage.h>
+#include <ui/snapshottablemodel.h>
+#include <ui/vacuumpage.h>
 #include <ui/chartwidget.h>
 #include <ui/connectdialog.h>
 #include <ui/mainwindow.h>
@@ -15,6 +20,8 @@
 #include <QSettings>
 #include <QTcpServer>
 #include <QTemporaryDir>
+
+#include <thread>
 
 using namespace Qt::StringLiterals;
 using htap::ui::MainWindow;
@@ -51,6 +58,78 @@ private Q_SLOTS:
         QTest::qWait(400); // let the chart redraw timer run once
         const QString shot = QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_mainwindow-connected.png"_s);
         QVERIFY(window.grab().save(shot));
+    }
+
+    void monitoringPagesShowABlockingSituation()
+    {
+        htap::pg::Connection blocker;
+        QVERIFY(!blocker.open(htap::test::sandboxConnInfo(), {10000, u"tst gui blocker"_s}));
+        QVERIFY(blocker.runScript(u"CREATE TABLE IF NOT EXISTS tst_gui (id int PRIMARY KEY); "
+                                  "INSERT INTO tst_gui VALUES (1) ON CONFLICT DO NOTHING"_s).ok());
+        QVERIFY(blocker.exec(u"BEGIN"_s).ok());
+        QVERIFY(blocker.exec(u"UPDATE tst_gui SET id = 1 WHERE id = 1"_s).ok());
+        htap::pg::Result waited;
+        std::atomic<int> waiterPid {0};
+        std::thread waiter([&] {
+            htap::pg::Connection c;
+            if (c.open(htap::test::sandboxConnInfo(), {10000, u"tst gui waiter"_s}))
+                return;
+            waiterPid = c.backendPid();
+            waited = c.exec(u"UPDATE tst_gui SET id = 1 WHERE id = 1"_s);
+        });
+
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.collector()->setSlowEvery(1);
+        window.connectTo(htap::test::sandboxConnInfo());
+        auto* tree = window.locksPage()->model();
+        QTRY_VERIFY_WITH_TIMEOUT(tree->rowCount() == 1 && tree->rowCount(tree->index(0, 0)) == 1, 15000);
+        QCOMPARE(tree->index(0, 0).data(htap::ui::BlockingTreeModel::PidRole).toInt(), blocker.backendPid());
+        QCOMPARE(tree->index(0, 0, tree->index(0, 0)).data(htap::ui::BlockingTreeModel::PidRole).toInt(), waiterPid.load());
+        QTRY_VERIFY_WITH_TIMEOUT(window.vacuumPage()->tables()->rowCount() >= 5, 15000);
+        QVERIFY(window.vacuumPage()->holders()->rowOf(u"backend:%1"_s.arg(blocker.backendPid())) >= 0);
+        QVERIFY(window.overviewPage()->alarms().contains(u"Sessions waiting on a lock"_s));
+        for (const QString& page : {u"Overview"_s, u"Latency"_s, u"Locks"_s, u"Vacuum"_s, u"Views"_s}) {
+            window.showPage(page);
+            QTest::qWait(300);
+            QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-%1.png"_s.arg(page.toLower()))));
+        }
+
+        // Cancel the waiter's query through the page's action path (the dialog is the page's).
+        QSignalSpy done(window.collector(), &htap::monitor::ActivityCollector::actionFinished);
+        htap::monitor::BackendAction cancel;
+        cancel.pid = waiterPid;
+        window.collector()->runAction(cancel);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 10000);
+        QVERIFY2(done.at(0).at(1).toBool(), qPrintable(done.at(0).at(2).toString()));
+        waiter.join();
+        QCOMPARE(waited.error().kind, htap::pg::PgError::Kind::Cancelled);
+        blocker.exec(u"ROLLBACK"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(tree->rowCount() == 0, 10000);
+    }
+
+    void actionsAreRefusedPolitelyWithoutPrivilege()
+    {
+        // A monitor role with pg_monitor but not pg_signal_backend cannot cancel a superuser's session.
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        admin.runScript(u"DROP ROLE IF EXISTS tst_watcher; CREATE ROLE tst_watcher LOGIN IN ROLE pg_monitor"_s);
+        MainWindow window;
+        window.connectTo(htap::test::sandboxConnInfo().with(u"user"_s, u"tst_watcher"_s));
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to tst_watcher@"_s), 10000);
+        QSignalSpy done(window.collector(), &htap::monitor::ActivityCollector::actionFinished);
+        htap::monitor::BackendAction terminate;
+        terminate.kind = htap::monitor::BackendAction::Kind::Terminate;
+        terminate.pid = admin.backendPid();
+        window.collector()->runAction(terminate);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 10000);
+        QVERIFY(!done.at(0).at(1).toBool());
+        QVERIFY2(done.at(0).at(2).toString().contains(u"not allowed"_s), qPrintable(done.at(0).at(2).toString()));
+        QVERIFY(admin.exec(u"SELECT 1"_s).ok()); // still alive
+        window.collector()->disconnectFromServer();
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText() == u"Disconnected"_s, 5000);
+        admin.runScript(u"DROP ROLE tst_watcher"_s);
     }
 
     void failedConnectShowsBanner()
@@ -130,12 +209,12 @@ private Q_SLOTS:
         {
             MainWindow window;
             window.show();
-            window.resize(1111, 777);
+            window.resize(1320, 860);
             QVERIFY(QTest::qWaitForWindowExposed(&window));
             window.close();
         }
         MainWindow again;
-        QCOMPARE(again.size(), QSize(1111, 777));
+        QCOMPARE(again.size(), QSize(1320, 860));
     }
 };
 

@@ -2,7 +2,6 @@
 
 #include "chartwidget.h"
 
-#include <QComboBox>
 #include <QLabel>
 #include <QVBoxLayout>
 
@@ -14,7 +13,7 @@ enum Sessions { Active, IdleInTx, Idle, Waiting };
 } // namespace Series
 
 ActivityPage::ActivityPage(QWidget* parent)
-    : QWidget(parent)
+    : MonitorPage(parent)
     , m_tps(new ChartWidget(tr("Transactions per second (all databases)"), tr("tx/s"), this))
     , m_sessions(new ChartWidget(tr("Client sessions by state"), tr("sessions"), this))
     , m_figures(new QWidget(this))
@@ -27,21 +26,6 @@ ActivityPage::ActivityPage(QWidget* parent)
     m_idleInTx = addFigure(tr("idle in transaction"));
     m_waiting = addFigure(tr("waiting on a lock"));
     figures->addStretch(1);
-    auto* windowLabel = new QLabel(tr("Show the last"), m_figures);
-    auto* window = new QComboBox(m_figures);
-    window->setObjectName(QStringLiteral("timeWindow"));
-    for (const auto& [text, seconds] : {std::pair {tr("1 minute"), 60}, {tr("5 minutes"), 300},
-             {tr("15 minutes"), 900}, {tr("1 hour"), 3600}, {tr("24 hours"), 86400}})
-        window->addItem(text, seconds);
-    window->setCurrentIndex(1);
-    connect(window, &QComboBox::currentIndexChanged, this, [this, window] {
-        const int seconds = window->currentData().toInt();
-        m_tps->setVisibleSeconds(seconds);
-        m_sessions->setVisibleSeconds(seconds);
-    });
-    figures->addWidget(windowLabel);
-    figures->addWidget(window);
-
     m_tps->addSeries(tr("commits/s"), QColor(0x1f, 0x77, 0xb4));
     m_tps->addSeries(tr("rollbacks/s"), QColor(0xd6, 0x27, 0x28));
     m_sessions->addSeries(tr("active"), QColor(0x2c, 0xa0, 0x2c));
@@ -73,9 +57,9 @@ QLabel* ActivityPage::addFigure(const QString& caption)
     return value;
 }
 
-void ActivityPage::addSample(const htap::monitor::ActivitySample& s)
+void ActivityPage::addSample(const htap::monitor::ServerSample& sample)
 {
-    m_lastSample = s.sampledAt;
+    const htap::monitor::ActivitySample& s = sample.activity;
     if (s.hasRates) {
         m_tps->addPoint(Series::Commits, s.sampledAt, s.commitsPerSecond);
         m_tps->addPoint(Series::Rollbacks, s.sampledAt, s.rollbacksPerSecond);
@@ -93,13 +77,10 @@ void ActivityPage::addSample(const htap::monitor::ActivitySample& s)
     m_waiting->setText(QString::number(s.waitingOnLock));
 }
 
-void ActivityPage::addGap()
+void ActivityPage::addGap(const QDateTime& at)
 {
-    if (!m_lastSample.isValid())
-        return;
-    const QDateTime t = m_lastSample.addMSecs(1);
-    m_tps->addGap(t);
-    m_sessions->addGap(t);
+    m_tps->addGap(at);
+    m_sessions->addGap(at);
     for (QLabel* l : {m_commits, m_rollbacks, m_active, m_idleInTx, m_waiting})
         l->setText(QStringLiteral("–"));
 }
@@ -108,7 +89,6 @@ void ActivityPage::clear()
 {
     m_tps->clear();
     m_sessions->clear();
-    m_lastSample = {};
     for (QLabel* l : {m_commits, m_rollbacks, m_active, m_idleInTx, m_waiting})
         l->setText(QStringLiteral("–"));
 }

@@ -1,8 +1,6 @@
 #pragma once
 
-#include <monitor/activitysample.h>
-
-#include <QWidget>
+#include "monitorpage.h"
 
 class QLabel;
 
@@ -11,16 +9,16 @@ namespace htap::ui {
 class ChartWidget;
 
 /// Live server activity: transactions per second (commits, rollbacks) and sessions by state.
-class ActivityPage : public QWidget
+class ActivityPage : public MonitorPage
 {
     Q_OBJECT
 public:
     explicit ActivityPage(QWidget* parent = nullptr);
-
-    void addSample(const htap::monitor::ActivitySample& sample);
-    /// Marks a break in the data (disconnect, reconnect) so the lines do not bridge it.
-    void addGap();
-    void clear();
+    QString title() const override { return tr("Activity"); }
+    void addSample(const htap::monitor::ServerSample& sample) override;
+    void addGap(const QDateTime& at) override;
+    void clear() override;
+    QList<ChartWidget*> charts() const override { return {m_tps, m_sessions}; }
 
     ChartWidget* throughputChart() const { return m_tps; }
     ChartWidget* sessionsChart() const { return m_sessions; }
@@ -36,7 +34,6 @@ private:
     QLabel* m_idleInTx;
     QLabel* m_waiting;
     QWidget* m_figures;
-    QDateTime m_lastSample;
 };
 
 } // namespace htap::ui

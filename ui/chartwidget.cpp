@@ -5,6 +5,7 @@
 
 #include <qcustomplot.h>
 
+#include <QToolTip>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -31,6 +32,7 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     auto ticker = QSharedPointer<QCPAxisTickerDateTime>::create();
     ticker->setDateTimeFormat(QStringLiteral("HH:mm:ss"));
     ticker->setDateTimeSpec(Qt::LocalTime);
+    ticker->setTickCount(5);
     m_plot->xAxis->setTicker(ticker);
     m_plot->yAxis->setLabel(unit);
     m_plot->yAxis->setRangeLower(0);
@@ -41,6 +43,22 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     m_plot->axisRect()->setRangeDrag(Qt::Horizontal);
     m_plot->axisRect()->setRangeZoom(Qt::Horizontal);
     m_plot->setNoAntialiasingOnDrag(true);
+    // Above an hour of 1 s samples, antialiased lines cost more than they show (QCustomPlot's
+    // performance advice): draw them plain, and the pens thin.
+    connect(m_plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this](const QCPRange& r) {
+        const bool wide = r.size() > 3600;
+        m_plot->setNotAntialiasedElements(wide ? QCP::aePlottables : QCP::aeNone);
+        for (QCPGraph* g : std::as_const(m_graphs)) {
+            QPen pen = g->pen();
+            pen.setWidthF(wide ? 1.0 : 1.5);
+            g->setPen(pen);
+        }
+    });
+    m_plot->setMouseTracking(true);
+    m_plot->installEventFilter(this);
+    // Dragging or zooming by hand means "let me look": stop following live data.
+    connect(m_plot, &QCustomPlot::mousePress, this, [this] { m_paused = true; });
+    connect(m_plot, &QCustomPlot::mouseWheel, this, [this] { m_paused = true; });
     const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
     m_plot->xAxis->setRange(now - m_visibleSeconds, now);
 
@@ -91,6 +109,77 @@ void ChartWidget::setVisibleSeconds(int seconds)
     m_dirty = true;
 }
 
+void ChartWidget::setShowPoints(bool on)
+{
+    for (QCPGraph* g : std::as_const(m_graphs))
+        g->setScatterStyle(on ? QCPScatterStyle(QCPScatterStyle::ssDisc, 4) : QCPScatterStyle());
+}
+
+void ChartWidget::addThreshold(double value, const QString& label, const QColor& color)
+{
+    auto* line = new QCPItemStraightLine(m_plot);
+    line->point1->setType(QCPItemPosition::ptPlotCoords);
+    line->point2->setType(QCPItemPosition::ptPlotCoords);
+    line->point1->setCoords(0, value);
+    line->point2->setCoords(1, value);
+    line->setPen(QPen(color, 1, Qt::DashLine));
+    auto* text = new QCPItemText(m_plot);
+    text->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+    text->position->setTypeY(QCPItemPosition::ptPlotCoords);
+    text->position->setCoords(0.995, value);
+    text->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+    text->setText(label);
+    text->setColor(color);
+    m_thresholds.append(value);
+    m_dirty = true;
+}
+
+void ChartWidget::setPaused(bool paused)
+{
+    m_paused = paused;
+    m_dirty = true;
+}
+
+void ChartWidget::setLogarithmic(bool on)
+{
+    m_log = on;
+    m_plot->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    if (on)
+        m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+    else
+        m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    m_dirty = true;
+}
+
+bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_plot && event->type() == QEvent::MouseMove)
+        showValuesAt(static_cast<QMouseEvent*>(event)->pos());
+    return QWidget::eventFilter(watched, event);
+}
+
+void ChartWidget::showValuesAt(const QPoint& pos)
+{
+    if (!m_plot->axisRect()->rect().contains(pos)) {
+        QToolTip::hideText();
+        return;
+    }
+    const double key = m_plot->xAxis->pixelToCoord(pos.x());
+    QStringList lines {QDateTime::fromMSecsSinceEpoch(qint64(key * 1000)).toString(QStringLiteral("HH:mm:ss"))};
+    for (QCPGraph* g : std::as_const(m_graphs)) {
+        if (g->dataCount() == 0)
+            continue;
+        auto it = g->data()->findBegin(key, true);
+        if (it == g->data()->constEnd())
+            continue;
+        if (std::abs(it->key - key) > std::max(2.0, m_plot->xAxis->range().size() / 100))
+            continue; // nothing recorded near here: a gap
+        lines << QStringLiteral("%1: %2").arg(g->name(),
+            std::isnan(it->value) ? QStringLiteral("–") : QString::number(it->value, 'g', 4));
+    }
+    QToolTip::showText(m_plot->mapToGlobal(pos), lines.join(QLatin1Char('\n')), m_plot);
+}
+
 int ChartWidget::seriesCount() const
 {
     return int(m_graphs.size());
@@ -110,20 +199,37 @@ double ChartWidget::lastValue(int series) const
 
 void ChartWidget::redraw()
 {
-    if (!m_dirty || !isVisible())
+    if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)
         return;
     m_dirty = false;
+    if (m_paused) {
+        m_plot->replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
     const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
     m_plot->xAxis->setRange(right - m_visibleSeconds, right);
-    // Fit the value axis to what is visible, from zero, with headroom.
+    // Fit the value axis to what is visible, from zero, with headroom; reference lines stay in view.
     double top = 0;
+    for (double t : std::as_const(m_thresholds))
+        top = std::max(top, t);
     for (QCPGraph* g : std::as_const(m_graphs)) {
         bool found = false;
         const QCPRange r = g->getValueRange(found, QCP::sdBoth, m_plot->xAxis->range());
         if (found && std::isfinite(r.upper))
             top = std::max(top, r.upper);
     }
-    m_plot->yAxis->setRange(0, top > 0 ? top * 1.15 : 1);
+    if (m_log) {
+        double bottom = top;
+        for (QCPGraph* g : std::as_const(m_graphs)) {
+            bool found = false;
+            const QCPRange r = g->getValueRange(found, QCP::sdPositive, m_plot->xAxis->range());
+            if (found && r.lower > 0)
+                bottom = std::min(bottom, r.lower);
+        }
+        m_plot->yAxis->setRange(std::max(1e-3, bottom / 2), top > 0 ? top * 2 : 1);
+    } else {
+        m_plot->yAxis->setRange(0, top > 0 ? top * 1.15 : 1);
+    }
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -22,20 +22,34 @@ public:
     ~ChartWidget() override;
 
     int addSeries(const QString& name, const QColor& color);
+    /// Draws each point as a dot too, so that isolated points (between gaps) stay visible.
+    void setShowPoints(bool on);
     void addPoint(int series, const QDateTime& time, double value);
     /// Breaks every line at this time (the connection was lost, the counters were reset).
     void addGap(const QDateTime& time);
     void clear();
     /// Width of the visible window that follows the newest point.
     void setVisibleSeconds(int seconds);
+    /// A horizontal reference line (an SLO, a trigger), drawn dashed and labelled.
+    void addThreshold(double value, const QString& label, const QColor& color);
+    /// While paused the chart stops following new points (they are still recorded), so the
+    /// operator can pan and zoom; unpausing jumps back to live.
+    void setPaused(bool paused);
+    bool isPaused() const { return m_paused; }
+    /// Value axis on a log scale (latencies spanning ms to s).
+    void setLogarithmic(bool on);
     int seriesCount() const;
     int pointCount(int series) const;
     double lastValue(int series) const;
 
     QCustomPlot* plot() const { return m_plot; }
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     void redraw();
+    void showValuesAt(const QPoint& pos);
 
     QCustomPlot* m_plot;
     QList<QCPGraph*> m_graphs;
@@ -43,6 +57,9 @@ private:
     bool m_dirty = false;
     double m_newestKey = 0;
     int m_visibleSeconds = 300;
+    bool m_paused = false;
+    bool m_log = false;
+    QList<double> m_thresholds;
 };
 
 } // namespace htap::ui

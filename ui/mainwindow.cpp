@@ -2,6 +2,12 @@
 
 #include "activitypage.h"
 #include "banner.h"
+#include "chartwidget.h"
+#include "latencypage.h"
+#include "lockspage.h"
+#include "overviewpage.h"
+#include "vacuumpage.h"
+#include "viewspage.h"
 #include "connectdialog.h"
 #include "settings.h"
 
@@ -9,6 +15,8 @@
 
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
+#include <QToolBar>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
@@ -32,7 +40,12 @@ MainWindow::MainWindow(QWidget* parent)
     , m_banner(new Banner(this))
     , m_pageList(new QListWidget(this))
     , m_pages(new QStackedWidget(this))
+    , m_overview(new OverviewPage(this))
+    , m_latency(new LatencyPage(this))
     , m_activity(new ActivityPage(this))
+    , m_locks(new LocksPage(m_collector, this))
+    , m_vacuum(new VacuumPage(this))
+    , m_views(new ViewsPage(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
 {
@@ -43,8 +56,8 @@ MainWindow::MainWindow(QWidget* parent)
     m_pageList->setObjectName(u"pageList"_s);
     m_pageList->setFixedWidth(160);
     m_pageList->setFrameShape(QFrame::NoFrame);
-    m_pageList->addItem(tr("Activity"));
-    m_pages->addWidget(m_activity);
+    for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_latency, m_activity, m_locks, m_vacuum, m_views})
+        addPage(page);
     connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
     m_pageList->setCurrentRow(0);
 
@@ -68,7 +81,14 @@ MainWindow::MainWindow(QWidget* parent)
     createActions();
 
     connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, &MainWindow::onStateChanged);
-    connect(m_collector, &htap::monitor::ActivityCollector::activityAvailable, m_activity, &ActivityPage::addSample);
+    connect(m_collector, &htap::monitor::ActivityCollector::sampleAvailable, this,
+        [this](const htap::monitor::ServerSample& sample) {
+            m_lastSampleAt = sample.sampledAt;
+            for (MonitorPage* page : std::as_const(m_monitorPages))
+                page->addSample(sample);
+        });
+    connect(m_locks, &LocksPage::message, this,
+        [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_collector, &htap::monitor::ActivityCollector::errorOccurred, this,
         [this](const htap::pg::PgError& e) { m_banner->show(Banner::Level::Error, e.fullText()); });
     connect(m_collector, &htap::monitor::ActivityCollector::passwordRequired, this, &MainWindow::onPasswordRequired);
@@ -86,6 +106,29 @@ MainWindow::~MainWindow()
     m_sandboxJob.waitForFinished();
 }
 
+void MainWindow::addPage(MonitorPage* page)
+{
+    m_monitorPages.append(page);
+    m_pageList->addItem(page->title());
+    m_pages->addWidget(page);
+}
+
+void MainWindow::showPage(const QString& title)
+{
+    for (int i = 0; i < m_monitorPages.size(); ++i)
+        if (m_monitorPages[i]->title() == title)
+            m_pageList->setCurrentRow(i);
+}
+
+void MainWindow::markGap()
+{
+    if (!m_lastSampleAt.isValid())
+        return;
+    const QDateTime at = m_lastSampleAt.addMSecs(1);
+    for (MonitorPage* page : std::as_const(m_monitorPages))
+        page->addGap(at);
+}
+
 void MainWindow::createActions()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -96,6 +139,35 @@ void MainWindow::createActions()
     m_disconnectAction->setEnabled(false);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    // One time window and one pause for every chart of every page.
+    QToolBar* bar = addToolBar(tr("Charts"));
+    bar->setObjectName(u"chartsToolBar"_s);
+    bar->addWidget(new QLabel(tr(" Show the last "), bar));
+    auto* window = new QComboBox(bar);
+    window->setObjectName(u"timeWindow"_s);
+    for (const auto& [text, seconds] : {std::pair {tr("1 minute"), 60}, {tr("5 minutes"), 300}, {tr("15 minutes"), 900},
+             {tr("1 hour"), 3600}, {tr("24 hours"), 86400}})
+        window->addItem(text, seconds);
+    window->setCurrentIndex(1);
+    bar->addWidget(window);
+    QAction* pause = bar->addAction(tr("Pause"));
+    pause->setCheckable(true);
+    pause->setToolTip(tr("Stop following live data to pan (drag) and zoom (wheel); new samples are still recorded"));
+    auto charts = [this] {
+        QList<ChartWidget*> all;
+        for (MonitorPage* page : std::as_const(m_monitorPages))
+            all += page->charts();
+        return all;
+    };
+    connect(window, &QComboBox::currentIndexChanged, this, [window, charts] {
+        for (ChartWidget* c : charts())
+            c->setVisibleSeconds(window->currentData().toInt());
+    });
+    connect(pause, &QAction::toggled, this, [charts](bool on) {
+        for (ChartWidget* c : charts())
+            c->setPaused(on);
+    });
 
     QMenu* sandbox = menuBar()->addMenu(tr("&Sandbox"));
     m_sandboxStartAction = sandbox->addAction(tr("&Start sandbox and connect"), this, [this] { startSandbox(); });
@@ -204,14 +276,14 @@ void MainWindow::onStateChanged(ConnectionState state, const QString& text)
         setStatusDot(QColor(0xe0, 0xa0, 0x00), text);
         break;
     case ConnectionState::Reconnecting:
-        m_activity->addGap();
+        markGap();
         setStatusDot(QColor(0xe0, 0x60, 0x00), text);
         break;
     case ConnectionState::Failed:
         setStatusDot(QColor(0xc0, 0x20, 0x20), tr("Not connected: %1").arg(text));
         break;
     case ConnectionState::Disconnected:
-        m_activity->addGap();
+        markGap();
         setStatusDot(Qt::gray, text);
         break;
     }

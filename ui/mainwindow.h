@@ -14,6 +14,12 @@ namespace htap::ui {
 
 class ActivityPage;
 class Banner;
+class LatencyPage;
+class LocksPage;
+class MonitorPage;
+class OverviewPage;
+class VacuumPage;
+class ViewsPage;
 
 /// The main window: a page list on the left, pages on the right, a banner for errors and a
 /// status bar with the connection state. All network work happens on worker threads.
@@ -31,6 +37,13 @@ public:
     void showConnectDialog();
 
     ActivityPage* activityPage() const { return m_activity; }
+    OverviewPage* overviewPage() const { return m_overview; }
+    LatencyPage* latencyPage() const { return m_latency; }
+    LocksPage* locksPage() const { return m_locks; }
+    VacuumPage* vacuumPage() const { return m_vacuum; }
+    ViewsPage* viewsPage() const { return m_views; }
+    /// Shows the page with that title (for tests and screenshots).
+    void showPage(const QString& title);
     htap::monitor::ActivityCollector* collector() const { return m_collector; }
     QString connectionStateText() const;
     QString bannerText() const;
@@ -51,12 +64,21 @@ private:
     void onSandboxFinished();
     void stopSandbox();
     void setStatusDot(const QColor& colour, const QString& text);
+    void addPage(MonitorPage* page);
+    void markGap();
 
     htap::monitor::ActivityCollector* m_collector;
     Banner* m_banner;
     QListWidget* m_pageList;
     QStackedWidget* m_pages;
+    QList<MonitorPage*> m_monitorPages;
+    OverviewPage* m_overview;
+    LatencyPage* m_latency;
     ActivityPage* m_activity;
+    LocksPage* m_locks;
+    VacuumPage* m_vacuum;
+    ViewsPage* m_views;
+    QDateTime m_lastSampleAt;
     QLabel* m_stateDot;
     QLabel* m_stateLabel;
     QAction* m_connectAction = nullptr;

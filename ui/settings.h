@@ -17,7 +17,7 @@ class Settings
 {
 public:
     /// Bump when the window layout changes, so an old saved state is ignored, not misapplied.
-    static constexpr int kWindowStateVersion = 1;
+    static constexpr int kWindowStateVersion = 2;
 
     static QList<ConnectionProfile> profiles();
     /// Adds or replaces the profile of that name; a password in the conninfo is removed.

@@ -28,10 +28,11 @@ QHash<QString, QString> namedStatements(const QString& file)
 }
 } // namespace
 
-DemoLoad::DemoLoad(htap::pg::ConnInfo info, int clients, double ratePerClient)
+DemoLoad::DemoLoad(htap::pg::ConnInfo info, int clients, double ratePerClient, double reportsPerSecond)
     : m_info(std::move(info))
     , m_clients(clients)
     , m_rate(ratePerClient)
+    , m_reportRate(reportsPerSecond)
 {
 }
 
@@ -44,6 +45,8 @@ void DemoLoad::start()
 {
     for (int i = 0; i < m_clients; ++i)
         m_threads.emplace_back([this, i] { run(i); });
+    if (m_reportRate > 0)
+        m_threads.emplace_back([this] { runReports(); });
 }
 
 void DemoLoad::stop()
@@ -60,7 +63,7 @@ void DemoLoad::run(int client)
     using clock = std::chrono::steady_clock;
     const auto sql = namedStatements(u"demo/order_entry.sql"_s);
     htap::pg::Connection conn;
-    if (conn.open(m_info, {10000, u"htap-studio demo load"_s})) {
+    if (conn.open(m_info.with(u"user"_s, u"oltp_user"_s), {10000, u"htap-studio oltp demo"_s})) {
         ++m_failed;
         return;
     }
@@ -111,6 +114,28 @@ void DemoLoad::run(int client)
             if (!conn.isOpen())
                 return;
         }
+    }
+}
+
+void DemoLoad::runReports()
+{
+    using clock = std::chrono::steady_clock;
+    const auto sql = namedStatements(u"demo/order_entry.sql"_s);
+    htap::pg::Connection conn;
+    if (conn.open(m_info.with(u"user"_s, u"olap_user"_s), {10000, u"htap-studio olap demo"_s}))
+        return;
+    // The seed runs reports in REPEATABLE READ (2.3): one consistent snapshot per report.
+    conn.exec(u"SET default_transaction_isolation = 'repeatable read'"_s);
+    const QStringList reports {u"report_hourly"_s, u"report_category"_s};
+    const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / m_reportRate));
+    auto next = clock::now();
+    for (int i = 0; !m_stop; ++i) {
+        std::this_thread::sleep_until(next);
+        next += period;
+        if (conn.exec(sql[reports[i % reports.size()]]).ok())
+            ++m_reports;
+        else if (!conn.isOpen())
+            return;
     }
 }
 

@@ -59,6 +59,49 @@ public:
     void setInterval(int ms) { m_intervalMs = std::clamp(ms, 100, 3600000); }
     void setSlowEvery(int ticks) { m_slowEvery = std::max(1, ticks); }
 
+    void runAction(const BackendAction& action)
+    {
+        Q_ASSERT(QThread::currentThread() == thread());
+        if (m_info.isEmpty()) {
+            Q_EMIT actionFinished(action, false, u"not connected"_s);
+            return;
+        }
+        htap::pg::Connection conn;
+        const auto info = action.kind == BackendAction::Kind::RollbackPrepared && !action.database.isEmpty()
+            ? m_info.with(u"dbname"_s, action.database)
+            : m_info;
+        if (PgError e = conn.open(info, {10000, u"htap-studio action"_s})) {
+            Q_EMIT actionFinished(action, false, e.oneLine());
+            return;
+        }
+        htap::pg::Result r;
+        switch (action.kind) {
+        case BackendAction::Kind::Cancel:
+            r = conn.exec(u"SELECT pg_cancel_backend($1)"_s, {action.pid});
+            break;
+        case BackendAction::Kind::Terminate:
+            r = conn.exec(u"SELECT pg_terminate_backend($1)"_s, {action.pid});
+            break;
+        case BackendAction::Kind::RollbackPrepared: {
+            // The gid is a value: format(%L) quotes it on the server, never by string pasting here.
+            const auto sql = conn.exec(u"SELECT format('ROLLBACK PREPARED %L', $1::text)"_s, {action.gid});
+            r = sql.ok() ? conn.runScript(sql.text(0, 0)) : sql;
+            break;
+        }
+        }
+        if (!r.ok()) {
+            const QString why = r.error().sqlstate == u"42501"_s
+                ? u"not allowed: %1 needs membership in pg_signal_backend or the session's role (%2)"_s.arg(
+                    action.describe(), r.error().message)
+                : r.error().oneLine();
+            Q_EMIT actionFinished(action, false, why);
+        } else if (action.kind != BackendAction::Kind::RollbackPrepared && !r.toBool(0, 0)) {
+            Q_EMIT actionFinished(action, false, u"pid %1 is no longer there"_s.arg(action.pid));
+        } else {
+            Q_EMIT actionFinished(action, true, u"%1: done"_s.arg(action.describe()));
+        }
+    }
+
 Q_SIGNALS:
     void stateChanged(htap::monitor::ConnectionState state, const QString& text);
     void connected(const htap::monitor::ServerInfo& server);
@@ -66,6 +109,7 @@ Q_SIGNALS:
     void sampleAvailable(const htap::monitor::ServerSample& sample);
     void errorOccurred(const htap::pg::PgError& error);
     void passwordRequired(const htap::pg::ConnInfo& info);
+    void actionFinished(const htap::monitor::BackendAction& action, bool ok, const QString& message);
 
 private:
     void resetProbes()
@@ -195,6 +239,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
 {
     qRegisterMetaType<ActivitySample>();
     qRegisterMetaType<ServerSample>();
+    qRegisterMetaType<BackendAction>();
     qRegisterMetaType<ConnectionState>();
     qRegisterMetaType<ServerInfo>();
     qRegisterMetaType<htap::pg::PgError>();
@@ -211,6 +256,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
     });
     connect(m_worker, &ActivityWorker::activityAvailable, this, &ActivityCollector::activityAvailable);
     connect(m_worker, &ActivityWorker::sampleAvailable, this, &ActivityCollector::sampleAvailable);
+    connect(m_worker, &ActivityWorker::actionFinished, this, &ActivityCollector::actionFinished);
     connect(m_worker, &ActivityWorker::errorOccurred, this, &ActivityCollector::errorOccurred);
     connect(m_worker, &ActivityWorker::passwordRequired, this, &ActivityCollector::passwordRequired);
     m_thread->start();
@@ -242,6 +288,24 @@ void ActivityCollector::abortConnect()
 {
     if (m_state == ConnectionState::Connecting || m_state == ConnectionState::Reconnecting)
         ++*m_generation;
+}
+
+QString BackendAction::describe() const
+{
+    switch (kind) {
+    case Kind::Cancel:
+        return u"cancel the query of pid %1"_s.arg(pid);
+    case Kind::Terminate:
+        return u"terminate pid %1"_s.arg(pid);
+    case Kind::RollbackPrepared:
+        return u"roll back prepared transaction %1"_s.arg(gid);
+    }
+    return {};
+}
+
+void ActivityCollector::runAction(const BackendAction& action)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, action] { w->runAction(action); }, Qt::QueuedConnection);
 }
 
 void ActivityCollector::setSlowEvery(int ticks)

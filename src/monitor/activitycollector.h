@@ -25,6 +25,16 @@ struct ServerInfo {
     int backendPid = 0;
 };
 
+/// An operator's action on a backend, run on a short-lived connection of its own.
+struct BackendAction {
+    enum class Kind { Cancel, Terminate, RollbackPrepared };
+    Kind kind = Kind::Cancel;
+    int pid = 0;          ///< Cancel, Terminate
+    QString gid;          ///< RollbackPrepared
+    QString database;     ///< RollbackPrepared: it must run in the prepared transaction's database
+    QString describe() const;
+};
+
 class ActivityWorker;
 
 /// Samples one server every interval (activity, latency, locks, replication; vacuum and views
@@ -45,6 +55,8 @@ public:
     void setInterval(int milliseconds);
     /// Costly probes (vacuum, views) run every this many samples (default 10).
     void setSlowEvery(int ticks);
+    /// Runs an action against the connected server; the answer comes as actionFinished.
+    void runAction(const htap::monitor::BackendAction& action);
 
     ConnectionState state() const { return m_state; }
     const ServerInfo& server() const { return m_server; }
@@ -60,6 +72,8 @@ Q_SIGNALS:
     void errorOccurred(const htap::pg::PgError& error);
     /// The server wants a password and none was given: ask, then connectTo(info.with("password", ...)).
     void passwordRequired(const htap::pg::ConnInfo& info);
+    /// ok false: message says why in the operator's words (e.g. a missing privilege).
+    void actionFinished(const htap::monitor::BackendAction& action, bool ok, const QString& message);
 
 private:
     void onWorkerState(htap::monitor::ConnectionState state, const QString& text);
@@ -78,3 +92,4 @@ private:
 
 Q_DECLARE_METATYPE(htap::monitor::ConnectionState)
 Q_DECLARE_METATYPE(htap::monitor::ServerInfo)
+Q_DECLARE_METATYPE(htap::monitor::BackendAction)

@@ -193,14 +193,21 @@ public:
                 if (d.calls == 0 && !inflightByRole.contains(role))
                     continue;
                 out.roles.append(figures(role, d, dt, inflightByRole.value(role)));
+                out.roles.last().workloadClass = m_classifier.classify(role);
                 Totals& c = classTotals[int(m_classifier.classify(role))];
                 c = c + d;
             }
             for (const QString& role : inflightByRole.keys()) // running but nothing finished yet
                 if (!now.contains(role))
+                {
                     out.roles.append(figures(role, {}, dt, inflightByRole.value(role)));
+                    out.roles.last().workloadClass = m_classifier.classify(role);
+                }
             for (int c = 0; c < 3; ++c)
+            {
                 out.classes.append(figures(toString(WorkloadClass(c)), classTotals[c], dt, inflightByClass[c]));
+                out.classes.last().workloadClass = WorkloadClass(c);
+            }
         }
         m_previous = now;
         m_previousEpoch = epoch;
@@ -327,8 +334,8 @@ public:
             prepared.state = u"prepared"_s;
             const Result p = conn.exec(monitorSql(u"prepared_xacts"_s, v));
             for (int i = 0; i < p.rowCount(); ++i)
-                prepared.preparedTransactions << u"%1 (%2, %3, %4 s)"_s.arg(p.text(i, u"gid"_s), p.text(i, u"owner"_s),
-                    p.text(i, u"db"_s), QString::number(p.toDouble(i, u"age_s"_s), 'f', 0));
+                prepared.preparedTransactions.append(
+                    {p.text(i, u"gid"_s), p.text(i, u"owner"_s), p.text(i, u"db"_s), p.toDouble(i, u"age_s"_s)});
             out.nodes.append(prepared);
         }
         sample.locks = out;
@@ -379,6 +386,7 @@ public:
             x.holder = h.text(i, u"holder"_s);
             x.database = h.text(i, u"db"_s);
             x.role = h.text(i, u"role"_s);
+            x.application = h.text(i, u"app"_s);
             x.state = h.text(i, u"state"_s);
             x.xidAge = h.toInt64(i, u"xid_age"_s);
             x.heldSeconds = h.toDouble(i, u"held_s"_s);

@@ -23,7 +23,7 @@ QJsonArray intArray(const QList<int>& v)
 
 QJsonObject latencyFigures(const LatencyFigures& f)
 {
-    return {{u"name"_s, f.name}, {u"calls"_s, f.calls}, {u"callsPerSecond"_s, f.callsPerSecond},
+    return {{u"name"_s, f.name}, {u"class"_s, toString(f.workloadClass)}, {u"calls"_s, f.calls}, {u"callsPerSecond"_s, f.callsPerSecond},
         {u"meanExecMs"_s, f.meanExecMs}, {u"meanPlanMs"_s, f.meanPlanMs}, {u"rowsPerSecond"_s, f.rowsPerSecond},
         {u"tempBlocksWritten"_s, f.tempBlocksWritten}, {u"activeNow"_s, f.activeNow},
         {u"oldestActiveSeconds"_s, f.oldestActiveSeconds}};
@@ -66,12 +66,16 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
     if (s.locks) {
         QJsonArray nodes;
         for (const LockNode& n : s.locks->nodes) {
+            QJsonArray prepared;
+            for (const PreparedXact& p : n.preparedTransactions)
+                prepared.append(QJsonObject {{u"gid"_s, p.gid}, {u"owner"_s, p.owner}, {u"database"_s, p.database},
+                    {u"ageSeconds"_s, p.ageSeconds}});
             nodes.append(QJsonObject {{u"pid"_s, n.pid}, {u"role"_s, n.role}, {u"application"_s, n.application},
                 {u"database"_s, n.database}, {u"state"_s, n.state}, {u"wait"_s, n.wait}, {u"lockType"_s, n.lockType},
                 {u"lockMode"_s, n.lockMode}, {u"lockTarget"_s, n.lockTarget}, {u"waitSeconds"_s, n.waitSeconds},
                 {u"transactionSeconds"_s, n.transactionSeconds}, {u"query"_s, n.query},
                 {u"blockedBy"_s, intArray(n.blockedBy)},
-                {u"preparedTransactions"_s, QJsonArray::fromStringList(n.preparedTransactions)}});
+                {u"preparedTransactions"_s, prepared}});
         }
         QJsonObject byType;
         for (auto it = s.locks->waitingByLockType.cbegin(); it != s.locks->waitingByLockType.cend(); ++it)
@@ -92,7 +96,7 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
                 {u"lastAnalyze"_s, time(t.lastAnalyze)}, {u"autovacuumEnabled"_s, t.autovacuumEnabled}});
         for (const XminHolder& h : s.vacuum->holders)
             holders.append(QJsonObject {{u"kind"_s, h.kind}, {u"holder"_s, h.holder}, {u"database"_s, h.database},
-                {u"role"_s, h.role}, {u"state"_s, h.state}, {u"xidAge"_s, h.xidAge}, {u"heldSeconds"_s, h.heldSeconds},
+                {u"role"_s, h.role}, {u"application"_s, h.application}, {u"state"_s, h.state}, {u"xidAge"_s, h.xidAge}, {u"heldSeconds"_s, h.heldSeconds},
                 {u"detail"_s, h.detail}, {u"pid"_s, h.pid}});
         for (const VacuumProgress& p : s.vacuum->running)
             running.append(QJsonObject {{u"pid"_s, p.pid}, {u"table"_s, p.table}, {u"phase"_s, p.phase},

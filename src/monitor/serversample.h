@@ -20,6 +20,7 @@ QString toString(WorkloadClass c);
 /// pg_stat_statements deltas. Statements count when they finish; inFlight* covers the rest.
 struct LatencyFigures {
     QString name; ///< role name, or "oltp"/"olap"/"other" for a class
+    WorkloadClass workloadClass = WorkloadClass::Other;
     double callsPerSecond = 0;
     qint64 calls = 0;
     double meanExecMs = 0; ///< total execution time / calls over the interval
@@ -37,6 +38,13 @@ struct LatencySample {
     QList<LatencyFigures> classes; ///< Oltp, Olap, Other, in that order
 };
 
+struct PreparedXact {
+    QString gid;
+    QString owner;
+    QString database;
+    double ageSeconds = 0;
+};
+
 /// One session in the blocking graph. pid 0 stands for prepared transactions.
 struct LockNode {
     int pid = 0;
@@ -52,7 +60,7 @@ struct LockNode {
     double transactionSeconds = 0;
     QString query;
     QList<int> blockedBy; ///< pg_blocking_pids(): hard and soft (queued ahead) blockers
-    QStringList preparedTransactions; ///< for pid 0: gid (owner, database, age)
+    QList<PreparedXact> preparedTransactions; ///< for pid 0
 };
 
 struct LockSample {
@@ -87,6 +95,7 @@ struct XminHolder {
     QString holder; ///< pid, gid, slot or standby name
     QString database;
     QString role;
+    QString application;
     QString state;
     qint64 xidAge = 0;
     double heldSeconds = 0;

@@ -1,0 +1,91 @@
+// Item models of the monitoring pages, checked with QAbstractItemModelTester on hand-built
+// samples (the integration tests build the real situations).
+#include <ui/blockingtreemodel.h>
+#include <ui/snapshottablemodel.h>
+
+#include <QAbstractItemModelTester>
+#include <QtTest>
+
+using namespace Qt::StringLiterals;
+using namespace htap::monitor;
+using htap::ui::BlockingTreeModel;
+using htap::ui::SnapshotTableModel;
+
+namespace {
+LockNode node(int pid, QList<int> blockedBy, const QString& mode = {})
+{
+    LockNode n;
+    n.pid = pid;
+    n.blockedBy = std::move(blockedBy);
+    n.lockMode = mode;
+    n.role = u"r%1"_s.arg(pid);
+    n.query = u"SELECT %1"_s.arg(pid);
+    return n;
+}
+} // namespace
+
+class TestModels : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void blockingTreeIsADagShownAsATree()
+    {
+        // 10 holds a row; 11 waits for 10; 12 (ALTER) waits for 10 and 11; 13 waits for 12;
+        // a prepared transaction (0) blocks 20.
+        LockSample s;
+        s.nodes = {node(10, {}), node(11, {10}, u"ShareLock"_s), node(12, {10, 11}, u"AccessExclusiveLock"_s),
+            node(13, {12}, u"AccessShareLock"_s), node(20, {0}, u"RowExclusiveLock"_s)};
+        LockNode prepared = node(0, {});
+        prepared.preparedTransactions = {{u"px1"_s, u"app"_s, u"shop"_s, 39}};
+        s.nodes.append(prepared);
+        s.roots = {0, 10};
+        BlockingTreeModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSample(s);
+        QCOMPARE(model.rowCount(), 2);
+        const QModelIndex px = model.index(0, 0);
+        QCOMPARE(px.data(BlockingTreeModel::PidRole).toInt(), 0);
+        QVERIFY(px.data().toString().contains(u"px1"_s));
+        QCOMPARE(model.rowCount(px), 1);
+        const QModelIndex root = model.index(1, 0);
+        QCOMPARE(root.data(BlockingTreeModel::PidRole).toInt(), 10);
+        QCOMPARE(model.index(1, BlockingTreeModel::Blocks).data().toInt(), 3);
+        // 12 appears under 10 and under 11; 13 under each 12.
+        QCOMPARE(model.rowCount(root), 2);
+        const QModelIndex under11 = model.index(0, 0, root);
+        QCOMPARE(under11.data(BlockingTreeModel::PidRole).toInt(), 11);
+        QCOMPARE(model.index(0, 0, under11).data(BlockingTreeModel::PidRole).toInt(), 12);
+        QCOMPARE(model.parent(model.index(0, 0, under11)), under11.siblingAtColumn(0));
+        QCOMPARE(model.node(model.index(0, 0, under11)).lockMode, u"AccessExclusiveLock"_s);
+        model.setSample({});
+        QCOMPARE(model.rowCount(), 0);
+    }
+
+    void blockingTreeSurvivesACycle()
+    {
+        // A deadlock before the server breaks it: nobody is a root, nothing to show, no hang.
+        LockSample s;
+        s.nodes = {node(1, {2}), node(2, {1})};
+        BlockingTreeModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSample(s);
+        QCOMPARE(model.rowCount(), 0);
+        QCOMPARE(s.totalWaitersUnder(1), 1);
+    }
+
+    void snapshotTableSortsNumbersAsNumbers()
+    {
+        SnapshotTableModel model({u"table"_s, u"dead"_s});
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setRows({{{u"a"_s, u"9"_s}, {u"a"_s, 9}, u"a"_s, {}, {}}, {{u"b"_s, u"10"_s}, {u"b"_s, 10}, u"b"_s, Qt::red, {}}});
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.columnCount(), 2);
+        QCOMPARE(model.index(1, 1).data(SnapshotTableModel::SortRole).toInt(), 10);
+        QCOMPARE(model.index(1, 0).data(Qt::BackgroundRole).value<QColor>(), QColor(Qt::red));
+        QCOMPARE(model.rowOf(u"b"_s), 1);
+        QCOMPARE(model.headerData(1, Qt::Horizontal, Qt::DisplayRole).toString(), u"dead"_s);
+    }
+};
+
+QTEST_MAIN(TestModels)
+#include "tst_models.moc"

@@ -1,0 +1,140 @@
+#include "blockingtreemodel.h"
+
+#include <QColor>
+
+namespace htap::ui {
+
+using namespace Qt::StringLiterals;
+using htap::monitor::LockNode;
+
+BlockingTreeModel::BlockingTreeModel(QObject* parent)
+    : QAbstractItemModel(parent)
+{
+}
+
+void BlockingTreeModel::setSample(const htap::monitor::LockSample& sample)
+{
+    beginResetModel();
+    m_sample = sample;
+    m_items.clear();
+    m_roots.clear();
+    for (int pid : std::as_const(m_sample.roots))
+        build(pid, -1, {}, 0);
+    endResetModel();
+}
+
+void BlockingTreeModel::build(int pid, int parent, QList<int> path, int depth)
+{
+    const int me = int(m_items.size());
+    const int row = parent < 0 ? int(m_roots.size()) : int(m_items[parent].children.size());
+    m_items.push_back({pid, parent, row, {}});
+    if (parent < 0)
+        m_roots.append(me);
+    else
+        m_items[parent].children.append(me);
+    path.append(pid);
+    if (depth > 32)
+        return; // a pathological chain; the rest is in the JSON
+    for (int waiter : m_sample.waitersOf(pid))
+        if (!path.contains(waiter))
+            build(waiter, me, path, depth + 1);
+}
+
+LockNode BlockingTreeModel::node(const QModelIndex& index) const
+{
+    if (!index.isValid())
+        return {};
+    const LockNode* n = m_sample.node(m_items[index.internalId()].pid);
+    return n ? *n : LockNode {};
+}
+
+QModelIndex BlockingTreeModel::index(int row, int column, const QModelIndex& parent) const
+{
+    if (!hasIndex(row, column, parent))
+        return {};
+    const QList<int>& siblings = parent.isValid() ? m_items[parent.internalId()].children : m_roots;
+    return createIndex(row, column, quintptr(siblings.at(row)));
+}
+
+QModelIndex BlockingTreeModel::parent(const QModelIndex& child) const
+{
+    if (!child.isValid())
+        return {};
+    const int p = m_items[child.internalId()].parent;
+    if (p < 0)
+        return {};
+    return createIndex(m_items[p].row, 0, quintptr(p));
+}
+
+int BlockingTreeModel::rowCount(const QModelIndex& parent) const
+{
+    if (parent.column() > 0)
+        return 0;
+    return parent.isValid() ? int(m_items[parent.internalId()].children.size()) : int(m_roots.size());
+}
+
+int BlockingTreeModel::columnCount(const QModelIndex&) const
+{
+    return ColumnCount;
+}
+
+QVariant BlockingTreeModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid))
+        return {};
+    const Item& item = m_items[index.internalId()];
+    const LockNode* n = m_sample.node(item.pid);
+    if (role == PidRole)
+        return item.pid;
+    if (!n)
+        return role == Qt::DisplayRole && index.column() == Pid ? QVariant(item.pid) : QVariant();
+    const bool root = item.parent < 0;
+    if (role == Qt::ForegroundRole && root && index.column() == Pid)
+        return QColor(0xb0, 0x1c, 0x1c);
+    if (role == Qt::ToolTipRole && index.column() == Query)
+        return n->query;
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (Columns(index.column())) {
+    case Pid:
+        if (n->pid == 0) {
+            QStringList gids;
+            for (const auto& p : n->preparedTransactions)
+                gids << p.gid;
+            return tr("prepared: %1").arg(gids.join(u", "_s));
+        }
+        return n->pid;
+    case Blocks:
+        return root ? QVariant(m_sample.totalWaitersUnder(n->pid)) : QVariant();
+    case Role:
+        return n->pid == 0 && !n->preparedTransactions.isEmpty() ? n->preparedTransactions.first().owner : n->role;
+    case Application:
+        return n->application;
+    case State:
+        return n->state;
+    case WaitingFor:
+        return n->lockMode.isEmpty() ? QString() : u"%1 on %2 %3"_s.arg(n->lockMode, n->lockType, n->lockTarget);
+    case WaitSeconds:
+        return n->lockMode.isEmpty() ? QVariant() : QVariant(QString::number(n->waitSeconds, 'f', 1));
+    case TransactionSeconds:
+        if (n->pid == 0 && !n->preparedTransactions.isEmpty())
+            return QString::number(n->preparedTransactions.first().ageSeconds, 'f', 0);
+        return QString::number(n->transactionSeconds, 'f', 1);
+    case Query:
+        return QString(n->query).replace(u'\n', u' ').simplified();
+    case ColumnCount:
+        break;
+    }
+    return {};
+}
+
+QVariant BlockingTreeModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    static const char* names[] = {QT_TR_NOOP("pid"), QT_TR_NOOP("blocks"), QT_TR_NOOP("role"), QT_TR_NOOP("application"),
+        QT_TR_NOOP("state"), QT_TR_NOOP("waiting for"), QT_TR_NOOP("wait (s)"), QT_TR_NOOP("xact (s)"), QT_TR_NOOP("query")};
+    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
+}
+
+} // namespace htap::ui

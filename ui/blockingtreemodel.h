@@ -1,0 +1,48 @@
+#pragma once
+
+#include <monitor/serversample.h>
+
+#include <QAbstractItemModel>
+
+#include <vector>
+
+namespace htap::ui {
+
+/// The blocking tree: root blockers at the top, under each the sessions it blocks. A waiter
+/// with several blockers appears under each of them (the graph is a DAG), and pid 0 stands
+/// for prepared transactions.
+class BlockingTreeModel : public QAbstractItemModel
+{
+    Q_OBJECT
+public:
+    enum Columns { Pid, Blocks, Role, Application, State, WaitingFor, WaitSeconds, TransactionSeconds, Query, ColumnCount };
+    enum Roles { PidRole = Qt::UserRole, NodeRole };
+
+    explicit BlockingTreeModel(QObject* parent = nullptr);
+    void setSample(const htap::monitor::LockSample& sample);
+    const htap::monitor::LockSample& sample() const { return m_sample; }
+    /// The node shown at index (a copy: the model may be replaced at the next sample).
+    htap::monitor::LockNode node(const QModelIndex& index) const;
+
+    QModelIndex index(int row, int column, const QModelIndex& parent = {}) const override;
+    QModelIndex parent(const QModelIndex& child) const override;
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    struct Item {
+        int pid;
+        int parent; ///< index into m_items, -1 for a root
+        int row;    ///< row under its parent
+        QList<int> children;
+    };
+    void build(int pid, int parent, QList<int> path, int depth);
+
+    htap::monitor::LockSample m_sample;
+    std::vector<Item> m_items;
+    QList<int> m_roots; ///< indexes into m_items
+};
+
+} // namespace htap::ui

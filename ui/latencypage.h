@@ -1,0 +1,36 @@
+#pragma once
+
+#include "monitorpage.h"
+
+class QLabel;
+
+namespace htap::ui {
+
+class ChartWidget;
+class SnapshotTableModel;
+
+/// OLTP against OLAP: server-side mean statement time and throughput per class from
+/// pg_stat_statements deltas, the oldest statement still running per class, with the seed's
+/// targets drawn as reference lines; the latest figures per role in a table.
+class LatencyPage : public MonitorPage
+{
+    Q_OBJECT
+public:
+    explicit LatencyPage(QWidget* parent = nullptr);
+    QString title() const override { return tr("Latency"); }
+    void addSample(const htap::monitor::ServerSample& sample) override;
+    void addGap(const QDateTime& at) override;
+    void clear() override;
+    QList<ChartWidget*> charts() const override { return {m_mean, m_throughput, m_inflight}; }
+    ChartWidget* meanChart() const { return m_mean; }
+    SnapshotTableModel* roles() const { return m_roles; }
+
+private:
+    ChartWidget* m_mean;
+    ChartWidget* m_throughput;
+    ChartWidget* m_inflight;
+    SnapshotTableModel* m_roles;
+    QLabel* m_note;
+};
+
+} // namespace htap::ui

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <monitor/serversample.h>
+
+#include <QWidget>
+
+namespace htap::ui {
+
+class ChartWidget;
+
+/// A page that shows part of what the collector samples. The main window hands every sample
+/// to every page; pages keep what they draw and nothing else.
+class MonitorPage : public QWidget
+{
+    Q_OBJECT
+public:
+    using QWidget::QWidget;
+    virtual QString title() const = 0;
+    virtual void addSample(const htap::monitor::ServerSample& sample) = 0;
+    /// Marks a break in the data (disconnect, reconnect) so lines do not bridge it.
+    virtual void addGap(const QDateTime& at) = 0;
+    virtual void clear() = 0;
+    /// The page's charts, for the window's shared time window and pause.
+    virtual QList<ChartWidget*> charts() const { return {}; }
+};
+
+} // namespace htap::ui

@@ -1,0 +1,63 @@
+#include "viewutil.h"
+
+#include "snapshottablemodel.h"
+
+#include <QHeaderView>
+#include <QLocale>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+
+namespace htap::ui {
+
+QTableView* makeSnapshotTableView(SnapshotTableModel* model, QWidget* parent)
+{
+    auto* proxy = new QSortFilterProxyModel(parent);
+    proxy->setSourceModel(model);
+    proxy->setSortRole(SnapshotTableModel::SortRole);
+    auto* view = new QTableView(parent);
+    view->setModel(proxy);
+    view->setSortingEnabled(true);
+    view->setAlternatingRowColors(true);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
+    view->setWordWrap(false);
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    view->horizontalHeader()->setStretchLastSection(true);
+    view->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    return view;
+}
+
+QString formatAgo(const QDateTime& then, const QDateTime& now)
+{
+    if (!then.isValid())
+        return QObject::tr("never");
+    const qint64 s = then.secsTo(now);
+    if (s < 120)
+        return QObject::tr("%1 s ago").arg(s);
+    if (s < 7200)
+        return QObject::tr("%1 min ago").arg(s / 60);
+    return QObject::tr("%1 h ago").arg(s / 3600);
+}
+
+QString formatSeconds(double seconds)
+{
+    if (seconds < 0)
+        return QObject::tr("unknown");
+    if (seconds == 0)
+        return QObject::tr("0 s");
+    if (seconds < 1)
+        return QObject::tr("%1 ms").arg(QString::number(seconds * 1000, 'f', seconds < 0.01 ? 2 : 0));
+    if (seconds < 120)
+        return QObject::tr("%1 s").arg(QString::number(seconds, 'f', 1));
+    if (seconds < 7200)
+        return QObject::tr("%1 min").arg(QString::number(seconds / 60, 'f', 1));
+    return QObject::tr("%1 h").arg(QString::number(seconds / 3600, 'f', 1));
+}
+
+QString formatBytes(qint64 bytes)
+{
+    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
+}
+
+} // namespace htap::ui
