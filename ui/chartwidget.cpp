@@ -197,6 +197,13 @@ double ChartWidget::lastValue(int series) const
     return (m_graphs[series]->data()->constEnd() - 1)->value;
 }
 
+QDateTime ChartWidget::firstTime(int series) const
+{
+    if (pointCount(series) == 0)
+        return {};
+    return QDateTime::fromMSecsSinceEpoch(qint64(m_graphs[series]->data()->constBegin()->key * 1000), Qt::UTC);
+}
+
 void ChartWidget::redraw()
 {
     if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)

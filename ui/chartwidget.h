@@ -41,6 +41,8 @@ public:
     int seriesCount() const;
     int pointCount(int series) const;
     double lastValue(int series) const;
+    /// Time of the oldest point of a series (invalid when empty).
+    QDateTime firstTime(int series) const;
 
     QCustomPlot* plot() const { return m_plot; }
 

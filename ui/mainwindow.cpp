@@ -11,7 +11,9 @@
 #include "connectdialog.h"
 #include "settings.h"
 
+#include <monitor/samplejson.h>
 #include <pg/sandbox.h>
+#include <store/historystore.h>
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -46,6 +48,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_locks(new LocksPage(m_collector, this))
     , m_vacuum(new VacuumPage(this))
     , m_views(new ViewsPage(this))
+    , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
 {
@@ -81,12 +84,20 @@ MainWindow::MainWindow(QWidget* parent)
     createActions();
 
     connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, &MainWindow::onStateChanged);
-    connect(m_collector, &htap::monitor::ActivityCollector::sampleAvailable, this,
-        [this](const htap::monitor::ServerSample& sample) {
-            m_lastSampleAt = sample.sampledAt;
-            for (MonitorPage* page : std::as_const(m_monitorPages))
-                page->addSample(sample);
-        });
+    connect(m_collector, &htap::monitor::ActivityCollector::sampleAvailable, this, &MainWindow::onSample);
+    connect(m_collector, &htap::monitor::ActivityCollector::connected, this, [this](const htap::monitor::ServerInfo& s) {
+        if (s.endpoint == m_server)
+            return; // a reconnect: what was drawn is still there
+        m_server = s.endpoint;
+        m_liveFrom = {};
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        m_historyFrom = now;
+        loadHistory(now.addSecs(-m_window->currentData().toInt()), now);
+    });
+    connect(m_history, &htap::store::HistoryStore::failed, this,
+        [this](const QString& message) { m_banner->show(Banner::Level::Warning, message); });
+    connect(m_history, &htap::store::HistoryStore::loaded, this, &MainWindow::onHistoryLoaded);
+    m_history->open(Settings::historyPath(), Settings::historyRetentionDays());
     connect(m_locks, &LocksPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_collector, &htap::monitor::ActivityCollector::errorOccurred, this,
@@ -120,6 +131,50 @@ void MainWindow::showPage(const QString& title)
             m_pageList->setCurrentRow(i);
 }
 
+void MainWindow::onSample(const htap::monitor::ServerSample& sample)
+{
+    m_lastSampleAt = sample.sampledAt;
+    if (!m_liveFrom.isValid())
+        m_liveFrom = sample.sampledAt;
+    for (MonitorPage* page : std::as_const(m_monitorPages))
+        page->addSample(sample);
+    if (!m_server.isEmpty())
+        m_history->append(m_server, sample.sampledAt, htap::monitor::toJson(sample, m_server));
+}
+
+void MainWindow::loadHistory(const QDateTime& from, const QDateTime& to)
+{
+    if (m_server.isEmpty() || from >= to)
+        return;
+    m_history->load(m_server, from, to, ++m_historyRequest);
+}
+
+void MainWindow::onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents)
+{
+    if (request != m_historyRequest)
+        return; // a newer request (another server, another window) superseded it
+    QDateTime previous;
+    for (const QJsonObject& doc : documents) {
+        htap::monitor::ServerSample sample;
+        QString error;
+        if (!htap::monitor::fromJson(doc, &sample, &error))
+            continue;
+        if (m_liveFrom.isValid() && sample.sampledAt >= m_liveFrom)
+            break; // this session's own samples are drawn already
+        // A pause in the history (the app was closed) is a gap in the charts.
+        if (previous.isValid() && previous.secsTo(sample.sampledAt) > 5) {
+            for (MonitorPage* page : std::as_const(m_monitorPages))
+                page->addGap(previous.addMSecs(1));
+        }
+        previous = sample.sampledAt;
+        for (MonitorPage* page : std::as_const(m_monitorPages))
+            page->addSample(sample);
+    }
+    if (previous.isValid())
+        for (MonitorPage* page : std::as_const(m_monitorPages))
+            page->addGap(previous.addMSecs(1));
+}
+
 void MainWindow::markGap()
 {
     if (!m_lastSampleAt.isValid())
@@ -144,7 +199,7 @@ void MainWindow::createActions()
     QToolBar* bar = addToolBar(tr("Charts"));
     bar->setObjectName(u"chartsToolBar"_s);
     bar->addWidget(new QLabel(tr(" Show the last "), bar));
-    auto* window = new QComboBox(bar);
+    auto* window = m_window = new QComboBox(bar);
     window->setObjectName(u"timeWindow"_s);
     for (const auto& [text, seconds] : {std::pair {tr("1 minute"), 60}, {tr("5 minutes"), 300}, {tr("15 minutes"), 900},
              {tr("1 hour"), 3600}, {tr("24 hours"), 86400}})
@@ -160,9 +215,15 @@ void MainWindow::createActions()
             all += page->charts();
         return all;
     };
-    connect(window, &QComboBox::currentIndexChanged, this, [window, charts] {
+    connect(window, &QComboBox::currentIndexChanged, this, [this, window, charts] {
         for (ChartWidget* c : charts())
             c->setVisibleSeconds(window->currentData().toInt());
+        // A wider window: fetch the older part from the history.
+        const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-window->currentData().toInt());
+        if (!m_server.isEmpty() && start < m_historyFrom) {
+            loadHistory(start, m_historyFrom);
+            m_historyFrom = start;
+        }
     });
     connect(pause, &QAction::toggled, this, [charts](bool on) {
         for (ChartWidget* c : charts())

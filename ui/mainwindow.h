@@ -8,7 +8,12 @@
 
 class QLabel;
 class QListWidget;
+class QComboBox;
 class QStackedWidget;
+
+namespace htap::store {
+class HistoryStore;
+}
 
 namespace htap::ui {
 
@@ -42,6 +47,7 @@ public:
     LocksPage* locksPage() const { return m_locks; }
     VacuumPage* vacuumPage() const { return m_vacuum; }
     ViewsPage* viewsPage() const { return m_views; }
+    htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
     void showPage(const QString& title);
     htap::monitor::ActivityCollector* collector() const { return m_collector; }
@@ -66,6 +72,9 @@ private:
     void setStatusDot(const QColor& colour, const QString& text);
     void addPage(MonitorPage* page);
     void markGap();
+    void onSample(const htap::monitor::ServerSample& sample);
+    void loadHistory(const QDateTime& from, const QDateTime& to);
+    void onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents);
 
     htap::monitor::ActivityCollector* m_collector;
     Banner* m_banner;
@@ -79,6 +88,12 @@ private:
     VacuumPage* m_vacuum;
     ViewsPage* m_views;
     QDateTime m_lastSampleAt;
+    htap::store::HistoryStore* m_history;
+    QComboBox* m_window = nullptr;
+    QString m_server;          ///< endpoint of the connected server, the history key
+    QDateTime m_historyFrom;   ///< history already loaded back to here for m_server
+    QDateTime m_liveFrom;      ///< first live sample from m_server in this session
+    quint64 m_historyRequest = 0;
     QLabel* m_stateDot;
     QLabel* m_stateLabel;
     QAction* m_connectAction = nullptr;

@@ -1,6 +1,7 @@
 #include "settings.h"
 
 #include <pg/conninfo.h>
+#include <store/historystore.h>
 
 #include <QSettings>
 
@@ -13,6 +14,8 @@ const auto Profiles = u"connections/profiles"_s;
 const auto ProfileName = u"name"_s;
 const auto ProfileConnInfo = u"conninfo"_s;
 const auto LastProfile = u"connections/last"_s;
+const auto HistoryPath = u"history/path"_s;
+const auto HistoryRetentionDays = u"history/retentionDays"_s;
 const auto Geometry = u"window/geometry"_s;
 const auto State = u"window/state"_s;
 const auto StateVersion = u"window/stateVersion"_s;
@@ -76,6 +79,16 @@ QString Settings::lastProfile()
 void Settings::setLastProfile(const QString& name)
 {
     QSettings().setValue(Key::LastProfile, name);
+}
+
+QString Settings::historyPath()
+{
+    return QSettings().value(Key::HistoryPath, htap::store::HistoryStore::defaultPath()).toString();
+}
+
+int Settings::historyRetentionDays()
+{
+    return std::clamp(QSettings().value(Key::HistoryRetentionDays, 7).toInt(), 1, 3650);
 }
 
 QByteArray Settings::windowGeometry()

@@ -26,6 +26,10 @@ public:
     static QString lastProfile();
     static void setLastProfile(const QString& name);
 
+    /// The history file (default: HistoryStore::defaultPath()) and how many days it keeps.
+    static QString historyPath();
+    static int historyRetentionDays();
+
     static QByteArray windowGeometry();
     static QByteArray windowState();
     static void saveWindow(const QByteArray& geometry, const QByteArray& state);

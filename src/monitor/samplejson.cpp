@@ -137,4 +137,215 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
     return o;
 }
 
+namespace {
+
+QDateTime timeFrom(const QJsonValue& v)
+{
+    return v.isString() ? QDateTime::fromString(v.toString(), Qt::ISODateWithMs) : QDateTime();
+}
+
+qint64 i64(const QJsonObject& o, const QString& key)
+{
+    return qint64(o.value(key).toDouble());
+}
+
+LatencyFigures latencyFiguresFrom(const QJsonObject& o)
+{
+    LatencyFigures f;
+    f.name = o.value(u"name"_s).toString();
+    const QString cls = o.value(u"class"_s).toString();
+    f.workloadClass = cls == u"oltp"_s ? WorkloadClass::Oltp : cls == u"olap"_s ? WorkloadClass::Olap : WorkloadClass::Other;
+    f.calls = i64(o, u"calls"_s);
+    f.callsPerSecond = o.value(u"callsPerSecond"_s).toDouble();
+    f.meanExecMs = o.value(u"meanExecMs"_s).toDouble();
+    f.meanPlanMs = o.value(u"meanPlanMs"_s).toDouble();
+    f.rowsPerSecond = o.value(u"rowsPerSecond"_s).toDouble();
+    f.tempBlocksWritten = i64(o, u"tempBlocksWritten"_s);
+    f.activeNow = o.value(u"activeNow"_s).toInt();
+    f.oldestActiveSeconds = o.value(u"oldestActiveSeconds"_s).toDouble();
+    return f;
+}
+
+} // namespace
+
+bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
+{
+    if (json.value(u"format"_s).toString() != QString::fromLatin1(kSampleFormat)) {
+        *error = u"not an %1 document"_s.arg(QString::fromLatin1(kSampleFormat));
+        return false;
+    }
+    const int version = json.value(u"version"_s).toInt();
+    if (version < 1 || version > kSampleFormatVersion) {
+        *error = u"%1 version %2 is not supported (this build reads version 1 to %3)"_s.arg(
+            QString::fromLatin1(kSampleFormat)).arg(version).arg(kSampleFormatVersion);
+        return false;
+    }
+    ServerSample s;
+    s.sampledAt = timeFrom(json.value(u"sampledAt"_s));
+    const QJsonObject a = json.value(u"activity"_s).toObject();
+    ActivitySample& act = s.activity;
+    act.sampledAt = s.sampledAt;
+    act.elapsedSeconds = a.value(u"elapsedSeconds"_s).toDouble();
+    act.hasRates = a.value(u"hasRates"_s).toBool();
+    act.commitsPerSecond = a.value(u"commitsPerSecond"_s).toDouble();
+    act.rollbacksPerSecond = a.value(u"rollbacksPerSecond"_s).toDouble();
+    act.xactCommit = i64(a, u"xactCommit"_s);
+    act.xactRollback = i64(a, u"xactRollback"_s);
+    const QJsonObject sessions = a.value(u"sessions"_s).toObject();
+    act.active = sessions.value(u"active"_s).toInt();
+    act.idle = sessions.value(u"idle"_s).toInt();
+    act.idleInTransaction = sessions.value(u"idleInTransaction"_s).toInt();
+    act.idleInTransactionAborted = sessions.value(u"idleInTransactionAborted"_s).toInt();
+    act.otherState = sessions.value(u"other"_s).toInt();
+    act.waitingOnLock = a.value(u"waitingOnLock"_s).toInt();
+    const QJsonObject waits = a.value(u"waitEvents"_s).toObject();
+    for (auto it = waits.begin(); it != waits.end(); ++it)
+        act.waitEvents.insert(it.key(), it.value().toInt());
+    act.tuplesReadPerSecond = a.value(u"tuplesReadPerSecond"_s).toDouble();
+    act.tuplesWrittenPerSecond = a.value(u"tuplesWrittenPerSecond"_s).toDouble();
+    act.walBytesPerSecond = a.value(u"walBytesPerSecond"_s).toDouble();
+    act.cacheHitRatio = a.value(u"cacheHitRatio"_s).toDouble(-1);
+    act.tempFilesPerSecond = a.value(u"tempFilesPerSecond"_s).toDouble();
+    act.tempBytesPerSecond = a.value(u"tempBytesPerSecond"_s).toDouble();
+
+    if (json.contains(u"latency"_s)) {
+        const QJsonObject l = json.value(u"latency"_s).toObject();
+        LatencySample lat;
+        lat.hasDeltas = l.value(u"hasDeltas"_s).toBool();
+        lat.baselineReason = l.value(u"baselineReason"_s).toString();
+        for (const QJsonValue& v : l.value(u"roles"_s).toArray())
+            lat.roles.append(latencyFiguresFrom(v.toObject()));
+        for (const QJsonValue& v : l.value(u"classes"_s).toArray())
+            lat.classes.append(latencyFiguresFrom(v.toObject()));
+        s.latency = lat;
+    }
+    if (json.contains(u"locks"_s)) {
+        const QJsonObject l = json.value(u"locks"_s).toObject();
+        LockSample locks;
+        locks.waitingSessions = l.value(u"waitingSessions"_s).toInt();
+        const QJsonObject byType = l.value(u"waitingByLockType"_s).toObject();
+        for (auto it = byType.begin(); it != byType.end(); ++it)
+            locks.waitingByLockType.insert(it.key(), it.value().toInt());
+        for (const QJsonValue& v : l.value(u"roots"_s).toArray())
+            locks.roots.append(v.toObject().value(u"pid"_s).toInt());
+        for (const QJsonValue& v : l.value(u"nodes"_s).toArray()) {
+            const QJsonObject o = v.toObject();
+            LockNode n;
+            n.pid = o.value(u"pid"_s).toInt();
+            n.role = o.value(u"role"_s).toString();
+            n.application = o.value(u"application"_s).toString();
+            n.database = o.value(u"database"_s).toString();
+            n.state = o.value(u"state"_s).toString();
+            n.wait = o.value(u"wait"_s).toString();
+            n.lockType = o.value(u"lockType"_s).toString();
+            n.lockMode = o.value(u"lockMode"_s).toString();
+            n.lockTarget = o.value(u"lockTarget"_s).toString();
+            n.waitSeconds = o.value(u"waitSeconds"_s).toDouble();
+            n.transactionSeconds = o.value(u"transactionSeconds"_s).toDouble();
+            n.query = o.value(u"query"_s).toString();
+            for (const QJsonValue& b : o.value(u"blockedBy"_s).toArray())
+                n.blockedBy.append(b.toInt());
+            for (const QJsonValue& p : o.value(u"preparedTransactions"_s).toArray()) {
+                const QJsonObject po = p.toObject();
+                n.preparedTransactions.append({po.value(u"gid"_s).toString(), po.value(u"owner"_s).toString(),
+                    po.value(u"database"_s).toString(), po.value(u"ageSeconds"_s).toDouble()});
+            }
+            locks.nodes.append(n);
+        }
+        s.locks = locks;
+    }
+    if (json.contains(u"vacuum"_s)) {
+        const QJsonObject v = json.value(u"vacuum"_s).toObject();
+        VacuumSample vac;
+        vac.horizonAge = i64(v, u"horizonAge"_s);
+        for (const QJsonValue& x : v.value(u"tables"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            TableVacuum t;
+            t.table = o.value(u"table"_s).toString();
+            t.liveTuples = i64(o, u"liveTuples"_s);
+            t.deadTuples = i64(o, u"deadTuples"_s);
+            t.deadTrigger = i64(o, u"deadTrigger"_s);
+            t.pctOfTrigger = o.value(u"pctOfTrigger"_s).toDouble();
+            t.insertsSinceVacuum = i64(o, u"insertsSinceVacuum"_s);
+            t.xidAge = i64(o, u"xidAge"_s);
+            t.pctOfFreezeMaxAge = o.value(u"pctOfFreezeMaxAge"_s).toDouble();
+            t.lastVacuum = timeFrom(o.value(u"lastVacuum"_s));
+            t.lastAnalyze = timeFrom(o.value(u"lastAnalyze"_s));
+            t.autovacuumEnabled = o.value(u"autovacuumEnabled"_s).toBool(true);
+            vac.tables.append(t);
+        }
+        for (const QJsonValue& x : v.value(u"xminHolders"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            XminHolder h;
+            h.kind = o.value(u"kind"_s).toString();
+            h.holder = o.value(u"holder"_s).toString();
+            h.database = o.value(u"database"_s).toString();
+            h.role = o.value(u"role"_s).toString();
+            h.application = o.value(u"application"_s).toString();
+            h.state = o.value(u"state"_s).toString();
+            h.xidAge = i64(o, u"xidAge"_s);
+            h.heldSeconds = o.value(u"heldSeconds"_s).toDouble();
+            h.detail = o.value(u"detail"_s).toString();
+            h.pid = o.value(u"pid"_s).toInt();
+            vac.holders.append(h);
+        }
+        for (const QJsonValue& x : v.value(u"running"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            vac.running.append({o.value(u"pid"_s).toInt(), o.value(u"table"_s).toString(), o.value(u"phase"_s).toString(),
+                o.value(u"autovacuum"_s).toBool(), o.value(u"pctScanned"_s).toDouble(), o.value(u"runningSeconds"_s).toDouble()});
+        }
+        for (const QJsonValue& x : v.value(u"databases"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            vac.databases.append({o.value(u"database"_s).toString(), i64(o, u"xidAge"_s),
+                o.value(u"pctToWraparound"_s).toDouble(), o.value(u"pctToForcedAutovacuum"_s).toDouble()});
+        }
+        s.vacuum = vac;
+    }
+    if (json.contains(u"views"_s)) {
+        const QJsonObject v = json.value(u"views"_s).toObject();
+        ViewSample views;
+        views.registryInstalled = v.value(u"registryInstalled"_s).toBool();
+        for (const QJsonValue& x : v.value(u"views"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            ViewState st;
+            st.view = o.value(u"view"_s).toString();
+            st.populated = o.value(u"populated"_s).toBool();
+            st.concurrentCapable = o.value(u"concurrentCapable"_s).toBool();
+            st.totalBytes = i64(o, u"totalBytes"_s);
+            st.baseTables = o.value(u"baseTables"_s).toString();
+            st.refreshingPid = o.value(u"refreshingPid"_s).toInt();
+            st.lastRefreshStart = timeFrom(o.value(u"lastRefreshStart"_s));
+            st.lastRefreshEnd = timeFrom(o.value(u"lastRefreshEnd"_s));
+            st.registryKnown = st.lastRefreshStart.isValid();
+            st.lastMode = o.value(u"lastMode"_s).toString();
+            st.lastDurationSeconds = o.value(u"lastDurationSeconds"_s).toDouble();
+            st.stalenessSeconds = o.value(u"stalenessSeconds"_s).toDouble(-1);
+            views.views.append(st);
+        }
+        s.views = views;
+    }
+    if (json.contains(u"replication"_s)) {
+        const QJsonObject r = json.value(u"replication"_s).toObject();
+        ReplicationSample rep;
+        rep.inRecovery = r.value(u"inRecovery"_s).toBool();
+        for (const QJsonValue& x : r.value(u"standbys"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            rep.standbys.append({o.value(u"name"_s).toString(), o.value(u"state"_s).toString(),
+                o.value(u"writeLagSeconds"_s).toDouble(), o.value(u"flushLagSeconds"_s).toDouble(),
+                o.value(u"replayLagSeconds"_s).toDouble(), i64(o, u"replayLagBytes"_s)});
+        }
+        for (const QJsonValue& x : r.value(u"slots"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            rep.replicationSlots.append({o.value(u"name"_s).toString(), o.value(u"type"_s).toString(),
+                o.value(u"active"_s).toBool(), i64(o, u"retainedWalBytes"_s)});
+        }
+        s.replication = rep;
+    }
+    const QJsonObject unavailable = json.value(u"unavailable"_s).toObject();
+    for (auto it = unavailable.begin(); it != unavailable.end(); ++it)
+        s.unavailable.insert(it.key(), it.value().toString());
+    *out = s;
+    return true;
+}
+
 } // namespace htap::monitor

@@ -13,4 +13,8 @@ inline constexpr int kSampleFormatVersion = 1;
 
 QJsonObject toJson(const ServerSample& sample, const QString& server = {});
 
+/// The inverse of toJson. Returns false with *error set for another format or a newer version;
+/// unknown keys are ignored, missing ones keep their defaults.
+bool fromJson(const QJsonObject& json, ServerSample* sample, QString* error);
+
 } // namespace htap::monitor
