@@ -4,8 +4,59 @@
 
 #include <monitor/activitycollector.h>
 
+#include <QTcpServer>
+#include <QTcpSocket>
+
 using namespace Qt::StringLiterals;
 using namespace htap::monitor;
+
+namespace {
+/// A TCP relay to the sandbox that can go silent: the host that stops answering without
+/// closing anything (a cable pulled, a VM paused), on loopback.
+class FreezableProxy : public QObject
+{
+public:
+    explicit FreezableProxy(quint16 upstreamPort)
+        : m_upstreamPort(upstreamPort)
+    {
+        m_server.listen(QHostAddress::LocalHost);
+        connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket* client = m_server.nextPendingConnection()) {
+                auto* upstream = new QTcpSocket(client);
+                upstream->connectToHost(QHostAddress::LocalHost, m_upstreamPort);
+                m_pairs.append(qMakePair(client, upstream));
+                connect(client, &QTcpSocket::readyRead, this, [this] { pump(); });
+                connect(upstream, &QTcpSocket::readyRead, this, [this] { pump(); });
+                connect(upstream, &QTcpSocket::connected, this, [this] { pump(); });
+            }
+        });
+    }
+    quint16 port() const { return m_server.serverPort(); }
+    void setFrozen(bool frozen)
+    {
+        m_frozen = frozen;
+        pump();
+    }
+
+private:
+    void pump()
+    {
+        if (m_frozen)
+            return; // hold everything: the peer sees silence, not an error
+        for (const auto& [client, upstream] : std::as_const(m_pairs)) {
+            if (upstream->state() != QAbstractSocket::ConnectedState)
+                continue;
+            upstream->write(client->readAll());
+            client->write(upstream->readAll());
+        }
+    }
+
+    QTcpServer m_server;
+    quint16 m_upstreamPort;
+    bool m_frozen = false;
+    QList<QPair<QTcpSocket*, QTcpSocket*>> m_pairs;
+};
+} // namespace
 
 class TestCollector : public QObject
 {
@@ -108,6 +159,42 @@ private Q_SLOTS:
         QVERIFY(sawReconnecting);
         QVERIFY(collector.server().backendPid != pid);
         QCOMPARE(collector.state(), ConnectionState::Connected);
+    }
+
+    void aSilentServerIsShownAsNotResponding()
+    {
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        admin.runScript(u"DROP ROLE IF EXISTS tst_proxy; CREATE ROLE tst_proxy LOGIN PASSWORD 'proxy-secret' IN ROLE pg_monitor"_s);
+        FreezableProxy proxy(quint16(htap::test::sandboxConnInfo().value(u"port"_s).toInt()));
+        ActivityCollector collector;
+        collector.setInterval(250);
+        QList<QPair<ConnectionState, qint64>> states;
+        QElapsedTimer clock;
+        clock.start();
+        connect(&collector, &ActivityCollector::stateChanged, this,
+            [&](ConnectionState st, const QString&) { states.append({st, clock.elapsed()}); });
+        QSignalSpy samples(&collector, &ActivityCollector::sampleAvailable);
+        collector.connectTo(htap::pg::ConnInfo()
+                                .with(u"host"_s, u"127.0.0.1"_s)
+                                .with(u"port"_s, QString::number(proxy.port()))
+                                .with(u"dbname"_s, u"shop"_s)
+                                .with(u"user"_s, u"tst_proxy"_s)
+                                .with(u"password"_s, u"proxy-secret"_s));
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 2, 10000);
+        const qint64 frozenAt = clock.elapsed();
+        proxy.setFrozen(true);
+        QTRY_COMPARE_WITH_TIMEOUT(collector.state(), ConnectionState::NotResponding, 5000);
+        // The watchdog fires at 2 s by construction; the delay is reported, not asserted (no
+        // timed tests: a loaded CI box may be slower).
+        qInfo("not responding noticed %lld ms after the freeze", states.last().second - frozenAt);
+        proxy.setFrozen(false);
+        QTRY_COMPARE_WITH_TIMEOUT(collector.state(), ConnectionState::Connected, 10000);
+        const auto before = samples.size();
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() > before, 10000);
+        collector.disconnectFromServer();
+        QTRY_COMPARE_WITH_TIMEOUT(collector.state(), ConnectionState::Disconnected, 5000);
+        admin.runScript(u"DROP ROLE tst_proxy"_s);
     }
 
     void disconnectAndAbort()

@@ -1,6 +1,8 @@
 #include "blockingtreemodel.h"
 
 #include <QColor>
+#include <QHash>
+#include <QSet>
 
 namespace htap::ui {
 
@@ -18,12 +20,34 @@ void BlockingTreeModel::setSample(const htap::monitor::LockSample& sample)
     m_sample = sample;
     m_items.clear();
     m_roots.clear();
-    for (int pid : std::as_const(m_sample.roots))
-        build(pid, -1, {}, 0);
+    // Waiters by blocker, once, so the walk below is linear in the edges.
+    QHash<int, QList<int>> waiters;
+    for (const LockNode& n : std::as_const(m_sample.nodes))
+        for (int b : n.blockedBy)
+            waiters[b].append(n.pid);
+    QSet<int> placed;
+    QList<int> queue;
+    for (int pid : std::as_const(m_sample.roots)) {
+        if (placed.contains(pid))
+            continue;
+        placed.insert(pid);
+        queue.append(addItem(pid, -1));
+    }
+    for (qsizetype i = 0; i < queue.size(); ++i) {
+        const int item = queue[i];
+        QList<int> next = waiters.value(m_items[item].pid);
+        std::sort(next.begin(), next.end());
+        for (int w : std::as_const(next)) {
+            if (placed.contains(w))
+                continue;
+            placed.insert(w);
+            queue.append(addItem(w, item));
+        }
+    }
     endResetModel();
 }
 
-void BlockingTreeModel::build(int pid, int parent, QList<int> path, int depth)
+int BlockingTreeModel::addItem(int pid, int parent)
 {
     const int me = int(m_items.size());
     const int row = parent < 0 ? int(m_roots.size()) : int(m_items[parent].children.size());
@@ -32,12 +56,7 @@ void BlockingTreeModel::build(int pid, int parent, QList<int> path, int depth)
         m_roots.append(me);
     else
         m_items[parent].children.append(me);
-    path.append(pid);
-    if (depth > 32)
-        return; // a pathological chain; the rest is in the JSON
-    for (int waiter : m_sample.waitersOf(pid))
-        if (!path.contains(waiter))
-            build(waiter, me, path, depth + 1);
+    return me;
 }
 
 LockNode BlockingTreeModel::node(const QModelIndex& index) const
@@ -120,6 +139,14 @@ QVariant BlockingTreeModel::data(const QModelIndex& index, int role) const
         if (n->pid == 0 && !n->preparedTransactions.isEmpty())
             return QString::number(n->preparedTransactions.first().ageSeconds, 'f', 0);
         return QString::number(n->transactionSeconds, 'f', 1);
+    case AlsoBlockedBy: {
+        QStringList others;
+        const int shownUnder = item.parent < 0 ? -1 : m_items[item.parent].pid;
+        for (int b : n->blockedBy)
+            if (b != shownUnder)
+                others << (b == 0 ? tr("prepared xact") : QString::number(b));
+        return others.join(u", "_s);
+    }
     case Query:
         return QString(n->query).replace(u'\n', u' ').simplified();
     case ColumnCount:
@@ -133,7 +160,8 @@ QVariant BlockingTreeModel::headerData(int section, Qt::Orientation orientation,
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     static const char* names[] = {QT_TR_NOOP("pid"), QT_TR_NOOP("blocks"), QT_TR_NOOP("role"), QT_TR_NOOP("application"),
-        QT_TR_NOOP("state"), QT_TR_NOOP("waiting for"), QT_TR_NOOP("wait (s)"), QT_TR_NOOP("xact (s)"), QT_TR_NOOP("query")};
+        QT_TR_NOOP("state"), QT_TR_NOOP("waiting for"), QT_TR_NOOP("wait (s)"), QT_TR_NOOP("xact (s)"),
+        QT_TR_NOOP("also blocked by"), QT_TR_NOOP("query")};
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 

@@ -8,14 +8,15 @@
 
 namespace htap::ui {
 
-/// The blocking tree: root blockers at the top, under each the sessions it blocks. A waiter
-/// with several blockers appears under each of them (the graph is a DAG), and pid 0 stands
-/// for prepared transactions.
+/// The blocking tree: root blockers at the top, under each the sessions it blocks. The graph is
+/// a DAG (a waiter queued behind others is blocked by all of them), so each session is shown
+/// once, under the first blocker that reaches it breadth-first (the nearest to a root); its
+/// other blockers are listed in "also blocked by". pid 0 stands for prepared transactions.
 class BlockingTreeModel : public QAbstractItemModel
 {
     Q_OBJECT
 public:
-    enum Columns { Pid, Blocks, Role, Application, State, WaitingFor, WaitSeconds, TransactionSeconds, Query, ColumnCount };
+    enum Columns { Pid, Blocks, Role, Application, State, WaitingFor, WaitSeconds, TransactionSeconds, AlsoBlockedBy, Query, ColumnCount };
     enum Roles { PidRole = Qt::UserRole, NodeRole };
 
     explicit BlockingTreeModel(QObject* parent = nullptr);
@@ -38,7 +39,7 @@ private:
         int row;    ///< row under its parent
         QList<int> children;
     };
-    void build(int pid, int parent, QList<int> path, int depth);
+    int addItem(int pid, int parent);
 
     htap::monitor::LockSample m_sample;
     std::vector<Item> m_items;

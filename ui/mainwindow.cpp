@@ -18,6 +18,9 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QLineEdit>
 #include <QToolBar>
 #include <QHBoxLayout>
 #include <QInputDialog>
@@ -98,6 +101,7 @@ MainWindow::MainWindow(QWidget* parent)
         [this](const QString& message) { m_banner->show(Banner::Level::Warning, message); });
     connect(m_history, &htap::store::HistoryStore::loaded, this, &MainWindow::onHistoryLoaded);
     m_history->open(Settings::historyPath(), Settings::historyRetentionDays());
+    m_collector->setClassifier(Settings::classifier());
     connect(m_locks, &LocksPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_collector, &htap::monitor::ActivityCollector::errorOccurred, this,
@@ -230,6 +234,9 @@ void MainWindow::createActions()
             c->setPaused(on);
     });
 
+    QMenu* monitor = menuBar()->addMenu(tr("&Monitor"));
+    monitor->addAction(tr("&Workload classes…"), this, &MainWindow::editClassifier);
+
     QMenu* sandbox = menuBar()->addMenu(tr("&Sandbox"));
     m_sandboxStartAction = sandbox->addAction(tr("&Start sandbox and connect"), this, [this] { startSandbox(); });
     m_sandboxStopAction = sandbox->addAction(tr("S&top sandbox"), this, &MainWindow::stopSandbox);
@@ -241,6 +248,48 @@ void MainWindow::createActions()
                "entry and live reports at once.</p>")
                 .arg(QStringLiteral(HTAP_VERSION)));
     });
+}
+
+void MainWindow::editClassifier()
+{
+    // Which roles are order entry and which are reports: pg_stat_statements knows roles only.
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Workload classes"));
+    auto* form = new QFormLayout(&dialog);
+    const auto c = Settings::classifier();
+    auto field = [&](const QStringList& v) {
+        auto* e = new QLineEdit(v.join(u", "_s), &dialog);
+        e->setPlaceholderText(tr("comma-separated names; * and ? match any text"));
+        return e;
+    };
+    auto* oltpRoles = field(c.oltpRoles);
+    auto* olapRoles = field(c.olapRoles);
+    auto* oltpApps = field(c.oltpApps);
+    auto* olapApps = field(c.olapApps);
+    form->addRow(new QLabel(tr("Statement latency is classified by role (pg_stat_statements keys by role); "
+                               "running statements also by application_name."),
+        &dialog));
+    form->addRow(tr("OLTP roles:"), oltpRoles);
+    form->addRow(tr("OLAP roles:"), olapRoles);
+    form->addRow(tr("OLTP applications:"), oltpApps);
+    form->addRow(tr("OLAP applications:"), olapApps);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    auto split = [](const QLineEdit* e) {
+        QStringList out;
+        for (const QString& part : e->text().split(u',', Qt::SkipEmptyParts))
+            if (!part.trimmed().isEmpty())
+                out << part.trimmed();
+        return out;
+    };
+    htap::monitor::WorkloadClassifier next {split(oltpRoles), split(olapRoles), split(oltpApps), split(olapApps)};
+    Settings::setClassifier(next);
+    m_collector->setClassifier(next);
+    m_banner->show(Banner::Level::Info, tr("Workload classes changed; latency starts a new baseline"));
 }
 
 void MainWindow::showConnectDialog()
@@ -335,6 +384,9 @@ void MainWindow::onStateChanged(ConnectionState state, const QString& text)
         break;
     case ConnectionState::Connecting:
         setStatusDot(QColor(0xe0, 0xa0, 0x00), text);
+        break;
+    case ConnectionState::NotResponding:
+        setStatusDot(QColor(0xe0, 0x60, 0x00), text);
         break;
     case ConnectionState::Reconnecting:
         markGap();

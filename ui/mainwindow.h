@@ -40,6 +40,7 @@ public:
     /// Starts (creating on first use) the sandbox in dir on a worker thread, then connects.
     void startSandbox(const QString& dir = {});
     void showConnectDialog();
+    void editClassifier();
 
     ActivityPage* activityPage() const { return m_activity; }
     OverviewPage* overviewPage() const { return m_overview; }

@@ -14,6 +14,10 @@ const auto Profiles = u"connections/profiles"_s;
 const auto ProfileName = u"name"_s;
 const auto ProfileConnInfo = u"conninfo"_s;
 const auto LastProfile = u"connections/last"_s;
+const auto OltpRoles = u"classes/oltpRoles"_s;
+const auto OlapRoles = u"classes/olapRoles"_s;
+const auto OltpApps = u"classes/oltpApplications"_s;
+const auto OlapApps = u"classes/olapApplications"_s;
 const auto HistoryPath = u"history/path"_s;
 const auto HistoryRetentionDays = u"history/retentionDays"_s;
 const auto Geometry = u"window/geometry"_s;
@@ -79,6 +83,26 @@ QString Settings::lastProfile()
 void Settings::setLastProfile(const QString& name)
 {
     QSettings().setValue(Key::LastProfile, name);
+}
+
+htap::monitor::WorkloadClassifier Settings::classifier()
+{
+    QSettings s;
+    htap::monitor::WorkloadClassifier c;
+    c.oltpRoles = s.value(Key::OltpRoles, c.oltpRoles).toStringList();
+    c.olapRoles = s.value(Key::OlapRoles, c.olapRoles).toStringList();
+    c.oltpApps = s.value(Key::OltpApps, c.oltpApps).toStringList();
+    c.olapApps = s.value(Key::OlapApps, c.olapApps).toStringList();
+    return c;
+}
+
+void Settings::setClassifier(const htap::monitor::WorkloadClassifier& c)
+{
+    QSettings s;
+    s.setValue(Key::OltpRoles, c.oltpRoles);
+    s.setValue(Key::OlapRoles, c.olapRoles);
+    s.setValue(Key::OltpApps, c.oltpApps);
+    s.setValue(Key::OlapApps, c.olapApps);
 }
 
 QString Settings::historyPath()

@@ -5,6 +5,8 @@
 #include <QList>
 #include <QString>
 
+#include <monitor/classifier.h>
+
 namespace htap::ui {
 
 struct ConnectionProfile {
@@ -25,6 +27,10 @@ public:
     static void removeProfile(const QString& name);
     static QString lastProfile();
     static void setLastProfile(const QString& name);
+
+    /// Which roles and applications are OLTP and OLAP (default: the seed's oltp_user/olap_user).
+    static htap::monitor::WorkloadClassifier classifier();
+    static void setClassifier(const htap::monitor::WorkloadClassifier& classifier);
 
     /// The history file (default: HistoryStore::defaultPath()) and how many days it keeps.
     static QString historyPath();

@@ -309,24 +309,19 @@ int cmdSandbox(const QStringList& args)
     return ExitOk;
 }
 
-/// Prints activity samples until `seconds` have passed (0: until interrupted).
-int watchActivity(const ConnInfo& info, double seconds, int intervalMs, bool json)
+/// What every command that runs a collector does with its trouble: a failed connect ends it
+/// with a one-line error, an outage is told on stderr, a password is asked for on a terminal.
+void reportCollectorTrouble(htap::monitor::ActivityCollector& collector, QEventLoop& loop, int& code)
 {
     using namespace htap::monitor;
-    ActivityCollector collector;
-    collector.setInterval(intervalMs);
-    QEventLoop loop;
-    int code = ExitOk;
-    int lines = 0;
-    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop,
-        [&](ConnectionState state, const QString& text) {
-            if (state == ConnectionState::Failed) {
-                code = fail(text);
-                loop.quit();
-            } else if (state == ConnectionState::Reconnecting || (state == ConnectionState::Disconnected && lines >= 0)) {
-                err() << "htapctl: " << text << Qt::endl;
-            }
-        });
+    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString& text) {
+        if (state == ConnectionState::Failed) {
+            code = fail(text);
+            loop.quit();
+        } else if (state == ConnectionState::Reconnecting || state == ConnectionState::NotResponding) {
+            err() << "htapctl: " << text << Qt::endl;
+        }
+    });
     QObject::connect(&collector, &ActivityCollector::passwordRequired, &loop, [&](const ConnInfo& needs) {
         const QString pw = promptPassword(u"Password for %1: "_s.arg(needs.displayName()));
         if (pw.isEmpty()) {
@@ -336,6 +331,18 @@ int watchActivity(const ConnInfo& info, double seconds, int intervalMs, bool jso
             collector.connectTo(needs.with(u"password"_s, pw));
         }
     });
+}
+
+/// Prints activity samples until `seconds` have passed (0: until interrupted).
+int watchActivity(const ConnInfo& info, double seconds, int intervalMs, bool json)
+{
+    using namespace htap::monitor;
+    ActivityCollector collector;
+    collector.setInterval(intervalMs);
+    QEventLoop loop;
+    int code = ExitOk;
+    int lines = 0;
+    reportCollectorTrouble(collector, loop, code);
     QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) {
         if (!json)
             err() << "watching " << s.endpoint << " (PostgreSQL " << s.version << ")" << Qt::endl;
@@ -437,7 +444,9 @@ int cmdMonitor(const QStringList& args)
     const QCommandLineOption interval(u"interval"_s, u"Seconds between samples (default 1)"_s, u"s"_s);
     const QCommandLineOption duration(u"duration"_s, u"Stop after this many seconds (default: until Ctrl-C)"_s, u"s"_s);
     const QCommandLineOption outFile(u"out"_s, u"Append samples to this file, one JSON document a line"_s, u"file.jsonl"_s);
-    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption});
+    const QCommandLineOption oltpRoles(u"oltp-roles"_s, u"Roles whose statements are OLTP (default oltp_user; * and ? match)"_s, u"list"_s);
+    const QCommandLineOption olapRoles(u"olap-roles"_s, u"Roles whose statements are OLAP (default olap_user)"_s, u"list"_s);
+    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption, oltpRoles, olapRoles});
     int code = ExitOk;
     if (!parseOptions(parser, args, u"Sample everything the GUI shows, as text or JSON."_s, &code))
         return code;
@@ -459,26 +468,16 @@ int cmdMonitor(const QStringList& args)
     collector.setInterval(int(intervalValue * 1000));
     if (parser.isSet(once))
         collector.setSlowEvery(1);
+    WorkloadClassifier classifier;
+    if (parser.isSet(oltpRoles))
+        classifier.oltpRoles = parser.value(oltpRoles).split(u',', Qt::SkipEmptyParts);
+    if (parser.isSet(olapRoles))
+        classifier.olapRoles = parser.value(olapRoles).split(u',', Qt::SkipEmptyParts);
+    collector.setClassifier(classifier);
     QEventLoop loop;
     QString endpoint;
     int samples = 0;
-    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString& text) {
-        if (state == ConnectionState::Failed) {
-            code = fail(text);
-            loop.quit();
-        } else if (state == ConnectionState::Reconnecting) {
-            err() << "htapctl: " << text << Qt::endl;
-        }
-    });
-    QObject::connect(&collector, &ActivityCollector::passwordRequired, &loop, [&](const ConnInfo& needs) {
-        const QString pw = promptPassword(u"Password for %1: "_s.arg(needs.displayName()));
-        if (pw.isEmpty()) {
-            code = fail(u"the server asks for a password and none was given (PGPASSWORD, ~/.pgpass or a terminal)"_s);
-            loop.quit();
-        } else {
-            collector.connectTo(needs.with(u"password"_s, pw));
-        }
-    });
+    reportCollectorTrouble(collector, loop, code);
     QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) { endpoint = s.endpoint; });
     QObject::connect(&collector, &ActivityCollector::sampleAvailable, &loop, [&](const ServerSample& s) {
         ++samples;

@@ -6,6 +6,9 @@
 
 #include <QElapsedTimer>
 #include <QThread>
+
+#include <mutex>
+#include <thread>
 #include <QTimeZone>
 #include <QTimer>
 
@@ -21,8 +24,11 @@ class ActivityWorker : public QObject
 {
     Q_OBJECT
 public:
-    explicit ActivityWorker(std::shared_ptr<std::atomic<quint64>> generation)
+    ActivityWorker(std::shared_ptr<std::atomic<quint64>> generation, std::shared_ptr<std::mutex> cancelMutex,
+        std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller)
         : m_generation(std::move(generation))
+        , m_cancelMutex(std::move(cancelMutex))
+        , m_publishedCanceller(std::move(canceller))
     {
     }
 
@@ -58,6 +64,11 @@ public:
 
     void setInterval(int ms) { m_intervalMs = std::clamp(ms, 100, 3600000); }
     void setSlowEvery(int ticks) { m_slowEvery = std::max(1, ticks); }
+    void setClassifier(const WorkloadClassifier& classifier)
+    {
+        m_probes = makeProbes(classifier);
+        m_tick = 0;
+    }
 
     void runAction(const BackendAction& action)
     {
@@ -154,6 +165,10 @@ private:
         m_conn.exec(u"SET statement_timeout = '5s'"_s);
         m_conn.exec(u"SET lock_timeout = '1s'"_s);
         m_conn.exec(u"SET default_transaction_read_only = on"_s);
+        {
+            const std::lock_guard lock(*m_cancelMutex);
+            *m_publishedCanceller = m_conn.canceller();
+        }
         ServerInfo info;
         info.version = m_conn.serverVersion();
         info.versionNum = m_conn.serverVersionNum();
@@ -222,6 +237,8 @@ private:
     bool superseded() const { return m_generation->load() != m_openedGeneration; }
 
     std::shared_ptr<std::atomic<quint64>> m_generation;
+    std::shared_ptr<std::mutex> m_cancelMutex;
+    std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> m_publishedCanceller;
     quint64 m_openedGeneration = 0;
     QTimer* m_timer = nullptr;
     int m_intervalMs = 1000;
@@ -236,6 +253,9 @@ ActivityCollector::ActivityCollector(QObject* parent)
     : QObject(parent)
     , m_thread(new QThread(this))
     , m_generation(std::make_shared<std::atomic<quint64>>(0))
+    , m_cancelMutex(std::make_shared<std::mutex>())
+    , m_canceller(std::make_shared<std::shared_ptr<const htap::pg::Canceller>>())
+    , m_watchdog(new QTimer(this))
 {
     qRegisterMetaType<ActivitySample>();
     qRegisterMetaType<ServerSample>();
@@ -246,7 +266,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
     qRegisterMetaType<htap::pg::ConnInfo>();
 
     m_thread->setObjectName(u"activity-collector"_s);
-    m_worker = new ActivityWorker(m_generation);
+    m_worker = new ActivityWorker(m_generation, m_cancelMutex, m_canceller);
     m_worker->moveToThread(m_thread);
     connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     connect(m_worker, &ActivityWorker::stateChanged, this, &ActivityCollector::onWorkerState);
@@ -255,11 +275,39 @@ ActivityCollector::ActivityCollector(QObject* parent)
         Q_EMIT connected(s);
     });
     connect(m_worker, &ActivityWorker::activityAvailable, this, &ActivityCollector::activityAvailable);
-    connect(m_worker, &ActivityWorker::sampleAvailable, this, &ActivityCollector::sampleAvailable);
+    connect(m_worker, &ActivityWorker::sampleAvailable, this, [this](const ServerSample& sample) {
+        m_sinceSample.restart();
+        if (m_state == ConnectionState::NotResponding)
+            onWorkerState(ConnectionState::Connected, m_respondingText);
+        Q_EMIT sampleAvailable(sample);
+    });
     connect(m_worker, &ActivityWorker::actionFinished, this, &ActivityCollector::actionFinished);
     connect(m_worker, &ActivityWorker::errorOccurred, this, &ActivityCollector::errorOccurred);
     connect(m_worker, &ActivityWorker::passwordRequired, this, &ActivityCollector::passwordRequired);
     m_thread->start();
+    m_watchdog->setInterval(250);
+    connect(m_watchdog, &QTimer::timeout, this, &ActivityCollector::checkAlive);
+    m_watchdog->start();
+}
+
+void ActivityCollector::checkAlive()
+{
+    if (m_state != ConnectionState::Connected || !m_sinceSample.isValid())
+        return;
+    const qint64 late = m_sinceSample.elapsed();
+    if (late < std::max<qint64>(2000, 2LL * m_intervalMs))
+        return;
+    // The worker is stuck in a statement (a silent host, a hung server): say so now, and try
+    // to cancel it. PQcancel opens a connection of its own and may block: not on this thread.
+    onWorkerState(ConnectionState::NotResponding,
+        u"No answer from the server for %1 s; waiting …"_s.arg(QString::number(late / 1000.0, 'f', 0)));
+    std::shared_ptr<const htap::pg::Canceller> canceller;
+    {
+        const std::lock_guard lock(*m_cancelMutex);
+        canceller = *m_canceller;
+    }
+    if (canceller)
+        std::thread([canceller] { canceller->cancel(); }).detach();
 }
 
 ActivityCollector::~ActivityCollector()
@@ -308,6 +356,11 @@ void ActivityCollector::runAction(const BackendAction& action)
     QMetaObject::invokeMethod(m_worker, [w = m_worker, action] { w->runAction(action); }, Qt::QueuedConnection);
 }
 
+void ActivityCollector::setClassifier(const WorkloadClassifier& classifier)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, classifier] { w->setClassifier(classifier); }, Qt::QueuedConnection);
+}
+
 void ActivityCollector::setSlowEvery(int ticks)
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, ticks] { w->setSlowEvery(ticks); }, Qt::QueuedConnection);
@@ -315,12 +368,17 @@ void ActivityCollector::setSlowEvery(int ticks)
 
 void ActivityCollector::setInterval(int milliseconds)
 {
+    m_intervalMs = milliseconds;
     QMetaObject::invokeMethod(m_worker, [w = m_worker, milliseconds] { w->setInterval(milliseconds); },
         Qt::QueuedConnection);
 }
 
 void ActivityCollector::onWorkerState(ConnectionState state, const QString& text)
 {
+    if (state == ConnectionState::Connected) {
+        m_sinceSample.restart();
+        m_respondingText = text;
+    }
     m_state = state;
     Q_EMIT stateChanged(state, text);
 }

@@ -1,21 +1,24 @@
 #pragma once
 
+#include "classifier.h"
 #include "serversample.h"
 
 #include <pg/connection.h>
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 class QThread;
 class QTimer;
 
 namespace htap::monitor {
 
-enum class ConnectionState { Disconnected, Connecting, Connected, Reconnecting, Failed };
+enum class ConnectionState { Disconnected, Connecting, Connected, NotResponding, Reconnecting, Failed };
 
 /// Facts about the server learnt at connect time.
 struct ServerInfo {
@@ -55,6 +58,9 @@ public:
     void setInterval(int milliseconds);
     /// Costly probes (vacuum, views) run every this many samples (default 10).
     void setSlowEvery(int ticks);
+    /// How roles and applications map to OLTP and OLAP (latency per class). Restarts the
+    /// latency baseline.
+    void setClassifier(const htap::monitor::WorkloadClassifier& classifier);
     /// Runs an action against the connected server; the answer comes as actionFinished.
     void runAction(const htap::monitor::BackendAction& action);
 
@@ -77,13 +83,21 @@ Q_SIGNALS:
 
 private:
     void onWorkerState(htap::monitor::ConnectionState state, const QString& text);
+    void checkAlive();
 
     QThread* m_thread;
     ActivityWorker* m_worker; // lives in m_thread
     /// Bumped by every connect, disconnect and abort; a connect in progress gives up as soon as
     /// the generation it started under is no longer current.
     std::shared_ptr<std::atomic<quint64>> m_generation;
+    /// The worker's current canceller, published under the mutex for the watchdog.
+    std::shared_ptr<std::mutex> m_cancelMutex;
+    std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> m_canceller;
+    QString m_respondingText;
     ConnectionState m_state = ConnectionState::Disconnected;
+    QTimer* m_watchdog;
+    QElapsedTimer m_sinceSample;
+    int m_intervalMs = 1000;
     ServerInfo m_server;
     htap::pg::ConnInfo m_info;
 };
@@ -93,3 +107,4 @@ private:
 Q_DECLARE_METATYPE(htap::monitor::ConnectionState)
 Q_DECLARE_METATYPE(htap::monitor::ServerInfo)
 Q_DECLARE_METATYPE(htap::monitor::BackendAction)
+Q_DECLARE_METATYPE(htap::monitor::WorkloadClassifier)

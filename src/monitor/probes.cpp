@@ -262,6 +262,21 @@ private:
 
 class LockProbe : public Probe
 {
+    /// The session columns that locks.sql and lock_blockers.sql share.
+    static LockNode sessionFrom(const Result& r, int i)
+    {
+        LockNode n;
+        n.pid = int(r.toInt64(i, u"pid"_s));
+        n.role = r.text(i, u"role"_s);
+        n.application = r.text(i, u"app"_s);
+        n.database = r.text(i, u"db"_s);
+        n.state = r.text(i, u"state"_s);
+        n.wait = r.text(i, u"wait"_s);
+        n.transactionSeconds = r.toDouble(i, u"xact_s"_s);
+        n.query = r.text(i, u"query"_s);
+        return n;
+    }
+
 public:
     QString name() const override { return u"locks"_s; }
 
@@ -276,19 +291,11 @@ public:
         LockSample out;
         QSet<int> waiters, blockers;
         for (int i = 0; i < r.rowCount(); ++i) {
-            LockNode n;
-            n.pid = int(r.toInt64(i, u"pid"_s));
-            n.role = r.text(i, u"role"_s);
-            n.application = r.text(i, u"app"_s);
-            n.database = r.text(i, u"db"_s);
-            n.state = r.text(i, u"state"_s);
-            n.wait = r.text(i, u"wait"_s);
+            LockNode n = sessionFrom(r, i);
             n.lockType = r.text(i, u"locktype"_s);
             n.lockMode = r.text(i, u"mode"_s);
             n.lockTarget = r.text(i, u"target"_s);
             n.waitSeconds = r.toDouble(i, u"wait_s"_s);
-            n.transactionSeconds = r.toDouble(i, u"xact_s"_s);
-            n.query = r.text(i, u"query"_s);
             for (const QString& b : r.text(i, u"blocked_by"_s).split(u',', Qt::SkipEmptyParts)) {
                 const int pid = b.toInt();
                 if (pid != n.pid && !n.blockedBy.contains(pid)) {
@@ -315,18 +322,8 @@ public:
                 pidTexts << QString::number(pid);
         if (!pidTexts.isEmpty()) {
             const Result b = conn.exec(monitorSql(u"lock_blockers"_s, v), QVariantList {QString(u"{"_s + pidTexts.join(u',') + u'}')});
-            for (int i = 0; i < b.rowCount(); ++i) {
-                LockNode n;
-                n.pid = int(b.toInt64(i, u"pid"_s));
-                n.role = b.text(i, u"role"_s);
-                n.application = b.text(i, u"app"_s);
-                n.database = b.text(i, u"db"_s);
-                n.state = b.text(i, u"state"_s);
-                n.wait = b.text(i, u"wait"_s);
-                n.transactionSeconds = b.toDouble(i, u"xact_s"_s);
-                n.query = b.text(i, u"query"_s);
-                out.nodes.append(n);
-            }
+            for (int i = 0; i < b.rowCount(); ++i)
+                out.nodes.append(sessionFrom(b, i));
         }
         if (rootPids.contains(0)) {
             LockNode prepared;
@@ -524,16 +521,18 @@ QList<int> LockSample::waitersOf(int pid) const
 
 int LockSample::totalWaitersUnder(int pid) const
 {
+    QHash<int, QList<int>> waiters; // built once: linear in the edges, not quadratic
+    for (const LockNode& n : nodes)
+        for (int b : n.blockedBy)
+            waiters[b].append(n.pid);
     QSet<int> seen;
     QList<int> todo {pid};
-    while (!todo.isEmpty()) {
-        const int p = todo.takeFirst();
-        for (int w : waitersOf(p))
-            if (!seen.contains(w) && w != pid) {
+    for (qsizetype i = 0; i < todo.size(); ++i)
+        for (int w : waiters.value(todo[i]))
+            if (w != pid && !seen.contains(w)) {
                 seen.insert(w);
                 todo.append(w);
             }
-    }
     return int(seen.size());
 }
 
