@@ -57,14 +57,12 @@ QLabel* ActivityPage::addFigure(const QString& caption)
     return value;
 }
 
-void ActivityPage::addSample(const htap::monitor::ServerSample& sample)
+void ActivityPage::addPastSample(const htap::monitor::ServerSample& sample)
 {
     const htap::monitor::ActivitySample& s = sample.activity;
     if (s.hasRates) {
         m_tps->addPoint(Series::Commits, s.sampledAt, s.commitsPerSecond);
         m_tps->addPoint(Series::Rollbacks, s.sampledAt, s.rollbacksPerSecond);
-        m_commits->setText(QString::number(s.commitsPerSecond, 'f', 1));
-        m_rollbacks->setText(QString::number(s.rollbacksPerSecond, 'f', 1));
     } else {
         m_tps->addGap(s.sampledAt); // a baseline or a counter reset: no rate to draw
     }
@@ -72,6 +70,16 @@ void ActivityPage::addSample(const htap::monitor::ServerSample& sample)
     m_sessions->addPoint(Series::IdleInTx, s.sampledAt, s.idleInTransaction + s.idleInTransactionAborted);
     m_sessions->addPoint(Series::Idle, s.sampledAt, s.idle);
     m_sessions->addPoint(Series::Waiting, s.sampledAt, s.waitingOnLock);
+}
+
+void ActivityPage::addSample(const htap::monitor::ServerSample& sample)
+{
+    addPastSample(sample);
+    const htap::monitor::ActivitySample& s = sample.activity;
+    if (s.hasRates) {
+        m_commits->setText(QString::number(s.commitsPerSecond, 'f', 1));
+        m_rollbacks->setText(QString::number(s.rollbacksPerSecond, 'f', 1));
+    }
     m_active->setText(QString::number(s.active));
     m_idleInTx->setText(QString::number(s.idleInTransaction + s.idleInTransactionAborted));
     m_waiting->setText(QString::number(s.waitingOnLock));

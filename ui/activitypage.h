@@ -16,6 +16,7 @@ public:
     explicit ActivityPage(QWidget* parent = nullptr);
     QString title() const override { return tr("Activity"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
+    void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
     void clear() override;
     QList<ChartWidget*> charts() const override { return {m_tps, m_sessions}; }

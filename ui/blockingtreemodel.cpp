@@ -33,17 +33,33 @@ void BlockingTreeModel::setSample(const htap::monitor::LockSample& sample)
         placed.insert(pid);
         queue.append(addItem(pid, -1));
     }
-    for (qsizetype i = 0; i < queue.size(); ++i) {
-        const int item = queue[i];
-        QList<int> next = waiters.value(m_items[item].pid);
-        std::sort(next.begin(), next.end());
-        for (int w : std::as_const(next)) {
-            if (placed.contains(w))
-                continue;
-            placed.insert(w);
-            queue.append(addItem(w, item));
+    auto walk = [&] {
+        for (qsizetype i = 0; i < queue.size(); ++i) {
+            const int item = queue[i];
+            QList<int> next = waiters.value(m_items[item].pid);
+            std::sort(next.begin(), next.end());
+            for (int w : std::as_const(next)) {
+                if (placed.contains(w))
+                    continue;
+                placed.insert(w);
+                queue.append(addItem(w, item));
+            }
+        }
+    };
+    walk();
+    // Waiters no root reaches (a deadlock cycle before deadlock_timeout breaks it, or a blocker
+    // that left between two reads) are shown at the top rather than hidden.
+    for (const LockNode& n : std::as_const(m_sample.nodes)) {
+        if (!placed.contains(n.pid) && !n.blockedBy.isEmpty()) {
+            placed.insert(n.pid);
+            queue.append(addItem(n.pid, -1));
+            walk();
         }
     }
+    m_nodeIndex.clear();
+    for (int i = 0; i < m_sample.nodes.size(); ++i)
+        m_nodeIndex.insert(m_sample.nodes[i].pid, i);
+    m_totals.clear();
     endResetModel();
 }
 
@@ -59,11 +75,17 @@ int BlockingTreeModel::addItem(int pid, int parent)
     return me;
 }
 
+const LockNode* BlockingTreeModel::find(int pid) const
+{
+    const int i = m_nodeIndex.value(pid, -1);
+    return i < 0 ? nullptr : &m_sample.nodes[i];
+}
+
 LockNode BlockingTreeModel::node(const QModelIndex& index) const
 {
     if (!index.isValid())
         return {};
-    const LockNode* n = m_sample.node(m_items[index.internalId()].pid);
+    const LockNode* n = find(m_items[index.internalId()].pid);
     return n ? *n : LockNode {};
 }
 
@@ -102,7 +124,7 @@ QVariant BlockingTreeModel::data(const QModelIndex& index, int role) const
     if (!checkIndex(index, CheckIndexOption::IndexIsValid))
         return {};
     const Item& item = m_items[index.internalId()];
-    const LockNode* n = m_sample.node(item.pid);
+    const LockNode* n = find(item.pid);
     if (role == PidRole)
         return item.pid;
     if (!n)
@@ -124,7 +146,11 @@ QVariant BlockingTreeModel::data(const QModelIndex& index, int role) const
         }
         return n->pid;
     case Blocks:
-        return root ? QVariant(m_sample.totalWaitersUnder(n->pid)) : QVariant();
+        if (!root)
+            return {};
+        if (!m_totals.contains(n->pid)) // computed once per sample, not per paint
+            m_totals.insert(n->pid, m_sample.totalWaitersUnder(n->pid));
+        return m_totals.value(n->pid);
     case Role:
         return n->pid == 0 && !n->preparedTransactions.isEmpty() ? n->preparedTransactions.first().owner : n->role;
     case Application:

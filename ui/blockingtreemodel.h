@@ -3,6 +3,7 @@
 #include <monitor/serversample.h>
 
 #include <QAbstractItemModel>
+#include <QHash>
 
 #include <vector>
 
@@ -40,10 +41,13 @@ private:
         QList<int> children;
     };
     int addItem(int pid, int parent);
+    const htap::monitor::LockNode* find(int pid) const;
 
     htap::monitor::LockSample m_sample;
     std::vector<Item> m_items;
     QList<int> m_roots; ///< indexes into m_items
+    QHash<int, int> m_nodeIndex; ///< pid -> index into m_sample.nodes
+    mutable QHash<int, int> m_totals; ///< root pid -> sessions blocked under it
 };
 
 } // namespace htap::ui

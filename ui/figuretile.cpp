@@ -6,6 +6,7 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <limits>
 
 namespace htap::ui {
 
@@ -32,7 +33,8 @@ FigureTile::FigureTile(const QString& caption, const QString& unit, double thres
     layout->addWidget(m_label);
     layout->addWidget(m_value);
     layout->addStretch(1);
-    setToolTip(tr("Turns red above %1 %2").arg(threshold).arg(unit));
+    if (std::isfinite(threshold))
+        setToolTip(tr("Turns red above %1 %2").arg(threshold).arg(unit));
 }
 
 void FigureTile::setValue(double value, const QString& text)
@@ -42,11 +44,20 @@ void FigureTile::setValue(double value, const QString& text)
         m_history.pop_front();
     if (std::isnan(value)) {
         m_value->setText(QStringLiteral("–"));
+        m_alarmed = false;
     } else {
         m_value->setText(text.isEmpty() ? QString::number(value, 'g', 4) + QLatin1Char(' ') + m_unit : text);
         m_alarmed = value > m_threshold;
     }
     m_value->setStyleSheet(m_alarmed ? QStringLiteral("color: #b01c1c") : QString());
+    update();
+}
+
+void FigureTile::addGap()
+{
+    m_history.push_back(std::numeric_limits<double>::quiet_NaN());
+    if (m_history.size() > kHistory)
+        m_history.pop_front();
     update();
 }
 
@@ -69,7 +80,7 @@ void FigureTile::paintEvent(QPaintEvent* event)
     QFrame::paintEvent(event);
     if (m_history.size() < 2)
         return;
-    double top = m_threshold;
+    double top = std::isfinite(m_threshold) ? m_threshold : 0;
     for (double v : m_history)
         if (!std::isnan(v))
             top = std::max(top, v);
@@ -92,9 +103,11 @@ void FigureTile::paintEvent(QPaintEvent* event)
         pen ? path.lineTo(pt) : path.moveTo(pt);
         pen = true;
     }
-    const double ty = area.bottom() - area.height() * std::min(1.0, m_threshold / top);
-    p.setPen(QPen(QColor(0xb0, 0x1c, 0x1c, 90), 1, Qt::DashLine));
-    p.drawLine(QPointF(area.left(), ty), QPointF(area.right(), ty));
+    if (std::isfinite(m_threshold)) {
+        const double ty = area.bottom() - area.height() * std::min(1.0, m_threshold / top);
+        p.setPen(QPen(QColor(0xb0, 0x1c, 0x1c, 90), 1, Qt::DashLine));
+        p.drawLine(QPointF(area.left(), ty), QPointF(area.right(), ty));
+    }
     p.setPen(QPen(m_alarmed ? QColor(0xb0, 0x1c, 0x1c) : palette().color(QPalette::Highlight), 1.5));
     p.drawPath(path);
 }

@@ -17,6 +17,8 @@ public:
     FigureTile(const QString& caption, const QString& unit, double threshold, QWidget* parent = nullptr);
     /// NaN: no value this time (shown as "–", a gap in the sparkline).
     void setValue(double value, const QString& text = {});
+    /// A break in the sparkline; the figure shown stays.
+    void addGap();
     void clear();
     QString caption() const { return m_caption; }
     QString valueText() const;

@@ -54,20 +54,15 @@ LatencyPage::LatencyPage(QWidget* parent)
     layout->setRowStretch(3, 2);
 }
 
-void LatencyPage::addSample(const htap::monitor::ServerSample& s)
+void LatencyPage::addPastSample(const htap::monitor::ServerSample& s)
 {
-    if (s.unavailable.contains(QStringLiteral("latency")))
-        m_note->setText(s.unavailable.value(QStringLiteral("latency")));
     if (!s.latency)
         return;
     if (!s.latency->hasDeltas) {
         m_mean->addGap(s.sampledAt);
         m_throughput->addGap(s.sampledAt);
-        m_note->setText(tr("Baseline: %1").arg(s.latency->baselineReason));
         return;
     }
-    m_note->setText(tr("Classes by role: OLTP = oltp_user, OLAP = olap_user (the seed's 3.3); statements count "
-                       "when they finish, the right-hand chart shows those still running."));
     for (int c = 0; c < s.latency->classes.size() && c < 3; ++c) {
         const auto& f = s.latency->classes[c];
         // No statement finished: no mean to draw (a gap), not a misleading zero.
@@ -75,6 +70,21 @@ void LatencyPage::addSample(const htap::monitor::ServerSample& s)
         m_throughput->addPoint(c, s.sampledAt, f.callsPerSecond);
         m_inflight->addPoint(c, s.sampledAt, f.oldestActiveSeconds);
     }
+}
+
+void LatencyPage::addSample(const htap::monitor::ServerSample& s)
+{
+    if (s.unavailable.contains(QStringLiteral("latency")))
+        m_note->setText(s.unavailable.value(QStringLiteral("latency")));
+    addPastSample(s);
+    if (!s.latency)
+        return;
+    if (!s.latency->hasDeltas) {
+        m_note->setText(tr("Baseline: %1").arg(s.latency->baselineReason));
+        return;
+    }
+    m_note->setText(tr("OLTP and OLAP by role (Monitor > Workload classes; pg_stat_statements keys by role). "
+                       "Statements count when they finish; the right-hand chart shows those still running."));
     QList<SnapshotTableModel::Row> rows;
     for (const auto& f : s.latency->roles) {
         SnapshotTableModel::Row r;

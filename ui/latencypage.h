@@ -19,6 +19,7 @@ public:
     explicit LatencyPage(QWidget* parent = nullptr);
     QString title() const override { return tr("Latency"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
+    void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
     void clear() override;
     QList<ChartWidget*> charts() const override { return {m_mean, m_throughput, m_inflight}; }

@@ -5,6 +5,7 @@
 
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
@@ -64,10 +65,27 @@ LocksPage::LocksPage(htap::monitor::ActivityCollector* collector, QWidget* paren
     updateButtons();
 }
 
+void LocksPage::addPastSample(const htap::monitor::ServerSample& s)
+{
+    if (!s.locks)
+        return;
+    m_chart->addPoint(m_totalSeries, s.sampledAt, s.locks->waitingSessions);
+    for (auto it = s.locks->waitingByLockType.cbegin(); it != s.locks->waitingByLockType.cend(); ++it) {
+        if (!m_series.contains(it.key()) && m_series.size() < 8) {
+            static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
+                QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b)};
+            m_series.insert(it.key(), m_chart->addSeries(it.key(), palette[m_series.size() % 5]));
+        }
+    }
+    for (auto it = m_series.cbegin(); it != m_series.cend(); ++it)
+        m_chart->addPoint(it.value(), s.sampledAt, s.locks->waitingByLockType.value(it.key()));
+}
+
 void LocksPage::addSample(const htap::monitor::ServerSample& s)
 {
     if (!s.locks)
         return;
+    addPastSample(s);
     // Keep the operator's place across the once-a-second model reset.
     const int selectedPid = m_view->currentIndex().data(BlockingTreeModel::PidRole).toInt();
     const bool hadSelection = m_view->currentIndex().isValid();
@@ -79,21 +97,11 @@ void LocksPage::addSample(const htap::monitor::ServerSample& s)
         if (!hits.isEmpty())
             m_view->setCurrentIndex(hits.first());
     }
-    for (int c = 0; c < BlockingTreeModel::Query; ++c)
-        m_view->resizeColumnToContents(c);
+    if (m_model->rowCount() < 200) // sizing columns reads every row: not with thousands of waiters
+        for (int c = 0; c < BlockingTreeModel::Query; ++c)
+            m_view->resizeColumnToContents(c);
 
-    m_chart->addPoint(m_totalSeries, s.sampledAt, s.locks->waitingSessions);
-    for (auto it = s.locks->waitingByLockType.cbegin(); it != s.locks->waitingByLockType.cend(); ++it) {
-        if (!m_series.contains(it.key())) {
-            static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-                QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b)};
-            m_series.insert(it.key(), m_chart->addSeries(it.key(), palette[m_series.size() % 5]));
-        }
-    }
-    for (auto it = m_series.cbegin(); it != m_series.cend(); ++it)
-        m_chart->addPoint(it.value(), s.sampledAt, s.locks->waitingByLockType.value(it.key()));
-
-    if (s.locks->roots.isEmpty()) {
+    if (s.locks->waitingSessions == 0) {
         m_summary->setText(tr("No session waits on a lock."));
     } else {
         QStringList roots;
@@ -148,11 +156,24 @@ void LocksPage::act(BackendAction::Kind kind)
     case BackendAction::Kind::RollbackPrepared:
         if (node.preparedTransactions.isEmpty())
             return;
-        action.gid = node.preparedTransactions.first().gid;
-        action.database = node.preparedTransactions.first().database;
-        question = tr("Roll back prepared transaction \"%1\" (owner %2, database %3)? Its changes are lost; the "
+    {
+        // pid 0 stands for every prepared transaction: the operator picks the one to end.
+        QStringList choices;
+        for (const auto& p : node.preparedTransactions)
+            choices << tr("%1 (owner %2, database %3, prepared %4 s ago)").arg(p.gid, p.owner, p.database,
+                QString::number(p.ageSeconds, 'f', 0));
+        bool ok = false;
+        const QString picked = choices.size() == 1 ? choices.first()
+            : QInputDialog::getItem(this, tr("Prepared transaction"), tr("Which one?"), choices, 0, false, &ok);
+        if (choices.size() > 1 && !ok)
+            return;
+        const auto& chosen = node.preparedTransactions.at(int(choices.indexOf(picked)));
+        action.gid = chosen.gid;
+        action.database = chosen.database;
+    }
+        question = tr("Roll back prepared transaction \"%1\" in database %2? Its changes are lost; the "
                       "application that prepared it will not be able to commit it.")
-                       .arg(action.gid, node.preparedTransactions.first().owner, action.database);
+                       .arg(action.gid, action.database);
         break;
     }
     if (QMessageBox::question(this, tr("Confirm"), question) != QMessageBox::Yes)

@@ -25,6 +25,7 @@ public:
     explicit LocksPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
     QString title() const override { return tr("Locks"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
+    void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
     void clear() override;
     QList<ChartWidget*> charts() const override;

@@ -91,6 +91,9 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_collector, &htap::monitor::ActivityCollector::connected, this, [this](const htap::monitor::ServerInfo& s) {
         if (s.endpoint == m_server)
             return; // a reconnect: what was drawn is still there
+        if (!m_server.isEmpty())
+            for (MonitorPage* page : std::as_const(m_monitorPages))
+                page->clear(); // another server: its lines must not mix with the last one's
         m_server = s.endpoint;
         m_liveFrom = {};
         const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -150,13 +153,17 @@ void MainWindow::loadHistory(const QDateTime& from, const QDateTime& to)
 {
     if (m_server.isEmpty() || from >= to)
         return;
-    m_history->load(m_server, from, to, ++m_historyRequest);
+    // Replaying a whole day through the pages is too slow for the GUI thread: one hour at most
+    // (the rest of the file stays for snapshots and the CLI).
+    const QDateTime start = std::max(from, to.addSecs(-3600));
+    m_historyRequests.insert(++m_historyRequest, m_server);
+    m_history->load(m_server, start, to, m_historyRequest);
 }
 
 void MainWindow::onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents)
 {
-    if (request != m_historyRequest)
-        return; // a newer request (another server, another window) superseded it
+    if (m_historyRequests.take(request) != m_server)
+        return; // asked for another server than the one shown now
     QDateTime previous;
     for (const QJsonObject& doc : documents) {
         htap::monitor::ServerSample sample;
@@ -172,7 +179,7 @@ void MainWindow::onHistoryLoaded(quint64 request, const QList<QJsonObject>& docu
         }
         previous = sample.sampledAt;
         for (MonitorPage* page : std::as_const(m_monitorPages))
-            page->addSample(sample);
+            page->addPastSample(sample);
     }
     if (previous.isValid())
         for (MonitorPage* page : std::as_const(m_monitorPages))

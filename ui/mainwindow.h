@@ -4,6 +4,7 @@
 #include <pg/conninfo.h>
 
 #include <QFutureWatcher>
+#include <QHash>
 #include <QMainWindow>
 
 class QLabel;
@@ -95,6 +96,7 @@ private:
     QDateTime m_historyFrom;   ///< history already loaded back to here for m_server
     QDateTime m_liveFrom;      ///< first live sample from m_server in this session
     quint64 m_historyRequest = 0;
+    QHash<quint64, QString> m_historyRequests; ///< pending history loads and the server each was for
     QLabel* m_stateDot;
     QLabel* m_stateLabel;
     QAction* m_connectAction = nullptr;

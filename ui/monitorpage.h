@@ -17,6 +17,9 @@ public:
     using QWidget::QWidget;
     virtual QString title() const = 0;
     virtual void addSample(const htap::monitor::ServerSample& sample) = 0;
+    /// A sample from the history: draws it on the charts only. Tables, trees and figures show
+    /// live samples alone (a pid from yesterday must not look like one to act on now).
+    virtual void addPastSample(const htap::monitor::ServerSample& sample) { Q_UNUSED(sample) }
     /// Marks a break in the data (disconnect, reconnect) so lines do not bridge it.
     virtual void addGap(const QDateTime& at) = 0;
     virtual void clear() = 0;

@@ -67,7 +67,7 @@ void OverviewPage::addSample(const htap::monitor::ServerSample& s)
 void OverviewPage::addGap(const QDateTime&)
 {
     for (FigureTile* t : std::as_const(m_tiles))
-        t->setValue(kNaN);
+        t->addGap();
 }
 
 void OverviewPage::clear()

@@ -91,6 +91,27 @@ void VacuumPage::addSample(const htap::monitor::ServerSample& s)
     }
     m_holders->setRows(holderRows);
 
+    addPastSample(s);
+
+    QString running;
+    for (const auto& p : v.running)
+        running += tr("; %1 vacuuming %2 (%3, %4% scanned)")
+                       .arg(p.autovacuum ? tr("autovacuum") : tr("VACUUM"), p.table, p.phase, QString::number(p.pctScanned, 'f', 0));
+    const int lagging = int(std::count_if(v.tables.cbegin(), v.tables.cend(), [](const auto& t) { return t.pctOfTrigger >= 100; }));
+    QString oldestDb;
+    if (!v.databases.isEmpty())
+        oldestDb = tr("; oldest database %1 at %2% of wraparound")
+                       .arg(v.databases.first().database, QString::number(v.databases.first().pctToWraparound, 'f', 2));
+    m_summary->setText(tr("%n table(s) past their autovacuum trigger; horizon age %1", nullptr, lagging).arg(v.horizonAge)
+        + oldestDb + running);
+}
+
+void VacuumPage::addPastSample(const htap::monitor::ServerSample& s)
+{
+    if (!s.vacuum)
+        return;
+    const auto& v = *s.vacuum;
+    const QDateTime now = s.sampledAt;
     m_horizonChart->addPoint(m_horizonSeries, now, double(v.horizonAge));
     // Chart the tables that have been most urgent, up to eight of them.
     for (int i = 0; i < std::min<qsizetype>(4, v.tables.size()); ++i) {
@@ -106,17 +127,6 @@ void VacuumPage::addSample(const htap::monitor::ServerSample& s)
         if (m_tableSeries.contains(t.table))
             m_deadChart->addPoint(m_tableSeries.value(t.table), now, double(t.deadTuples));
 
-    QString running;
-    for (const auto& p : v.running)
-        running += tr("; %1 vacuuming %2 (%3, %4% scanned)")
-                       .arg(p.autovacuum ? tr("autovacuum") : tr("VACUUM"), p.table, p.phase, QString::number(p.pctScanned, 'f', 0));
-    const int lagging = int(std::count_if(v.tables.cbegin(), v.tables.cend(), [](const auto& t) { return t.pctOfTrigger >= 100; }));
-    QString oldestDb;
-    if (!v.databases.isEmpty())
-        oldestDb = tr("; oldest database %1 at %2% of wraparound")
-                       .arg(v.databases.first().database, QString::number(v.databases.first().pctToWraparound, 'f', 2));
-    m_summary->setText(tr("%n table(s) past their autovacuum trigger; horizon age %1", nullptr, lagging).arg(v.horizonAge)
-        + oldestDb + running);
 }
 
 void VacuumPage::addGap(const QDateTime& at)

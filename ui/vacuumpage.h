@@ -21,6 +21,7 @@ public:
     explicit VacuumPage(QWidget* parent = nullptr);
     QString title() const override { return tr("Vacuum"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
+    void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
     void clear() override;
     QList<ChartWidget*> charts() const override;

@@ -50,16 +50,9 @@ void ViewsPage::addSample(const htap::monitor::ServerSample& s)
         if (!v.populated || v.stalenessSeconds > 300)
             r.background = QColor(0xfb, 0xe3, 0xe4);
         rows.append(r);
-        if (v.stalenessSeconds >= 0) {
-            if (!m_series.contains(v.view)) {
-                static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x94, 0x67, 0xbd),
-                    QColor(0xd6, 0x27, 0x28), QColor(0x8c, 0x56, 0x4b)};
-                m_series.insert(v.view, m_chart->addSeries(v.view, palette[m_series.size() % 5]));
-            }
-            m_chart->addPoint(m_series.value(v.view), s.sampledAt, v.stalenessSeconds);
-        }
     }
     m_model->setRows(rows);
+    addPastSample(s);
     if (!s.views->registryInstalled)
         m_note->setText(tr("This database has no refresh registry (schema htap), so staleness is unknown: PostgreSQL "
                            "does not record when a view was refreshed. Refreshes run from HTAP Studio create and fill it."));
@@ -67,6 +60,24 @@ void ViewsPage::addSample(const htap::monitor::ServerSample& s)
         m_note->setText(tr("No materialized views in this database."));
     else
         m_note->setText(tr("Staleness counts from the start of the last successful refresh recorded in htap.refresh_log."));
+}
+
+void ViewsPage::addPastSample(const htap::monitor::ServerSample& s)
+{
+    if (!s.views)
+        return;
+    for (const auto& v : s.views->views) {
+        if (v.stalenessSeconds < 0)
+            continue;
+        // At most eight lines: a chart with more says nothing (the table has them all).
+        if (!m_series.contains(v.view) && m_series.size() < 8) {
+            static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x94, 0x67, 0xbd),
+                QColor(0xd6, 0x27, 0x28), QColor(0x8c, 0x56, 0x4b)};
+            m_series.insert(v.view, m_chart->addSeries(v.view, palette[m_series.size() % 5]));
+        }
+        if (m_series.contains(v.view))
+            m_chart->addPoint(m_series.value(v.view), s.sampledAt, v.stalenessSeconds);
+    }
 }
 
 void ViewsPage::addGap(const QDateTime& at)

@@ -20,6 +20,7 @@ public:
     explicit ViewsPage(QWidget* parent = nullptr);
     QString title() const override { return tr("Views"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
+    void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
     void clear() override;
     QList<ChartWidget*> charts() const override { return {m_chart}; }

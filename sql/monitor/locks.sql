@@ -12,6 +12,10 @@ SELECT a.pid, a.usename AS role, a.application_name AS app, a.datname AS db, a.s
 FROM pg_stat_activity a
 LEFT JOIN LATERAL (
     SELECT l.locktype, l.mode, l.waitstart,
-           coalesce(l.relation::regclass::text, l.transactionid::text, l.virtualxid) AS target
+           -- regclass resolves names in the monitored database only; elsewhere show the oid
+           coalesce(CASE WHEN l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+                         THEN l.relation::regclass::text
+                         ELSE 'relation ' || l.relation || ' in database ' || l.database END,
+                    l.transactionid::text, l.virtualxid) AS target
     FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) l ON true
 WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid()

@@ -18,5 +18,6 @@ SELECT mv.nspname || '.' || mv.relname AS view, mv.ispopulated, mv.ispopulated A
        mv.total_bytes,
        coalesce((SELECT string_agg(DISTINCT d.base_oid::regclass::text, ', ') FROM deps d WHERE d.mv_oid = mv.oid), '') AS base_tables,
        coalesce((SELECT l.pid FROM pg_locks l WHERE l.relation = mv.oid AND l.granted
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                   AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock') AND l.pid <> pg_backend_pid() LIMIT 1), 0) AS refreshing_pid
 FROM mv ORDER BY 1

@@ -12,21 +12,6 @@ namespace htap::cli {
 
 using namespace Qt::StringLiterals;
 
-namespace {
-/// Splits a file of statements separated by "-- name: <name>" lines.
-QHash<QString, QString> namedStatements(const QString& file)
-{
-    QHash<QString, QString> out;
-    QString name;
-    for (const QString& line : htap::pg::sqlFile(file).split(u'\n')) {
-        if (line.startsWith(u"-- name: "_s))
-            name = line.mid(9).trimmed();
-        else if (!name.isEmpty() && !line.startsWith(u"--"_s))
-            out[name] += line + u'\n';
-    }
-    return out;
-}
-} // namespace
 
 DemoLoad::DemoLoad(htap::pg::ConnInfo info, int clients, double ratePerClient, double reportsPerSecond)
     : m_info(std::move(info))
@@ -61,7 +46,7 @@ void DemoLoad::stop()
 void DemoLoad::run(int client)
 {
     using clock = std::chrono::steady_clock;
-    const auto sql = namedStatements(u"demo/order_entry.sql"_s);
+    const auto sql = htap::pg::namedStatements(u"demo/order_entry.sql"_s);
     htap::pg::Connection conn;
     if (conn.open(m_info.with(u"user"_s, u"oltp_user"_s), {10000, u"htap-studio oltp demo"_s})) {
         ++m_failed;
@@ -120,7 +105,7 @@ void DemoLoad::run(int client)
 void DemoLoad::runReports()
 {
     using clock = std::chrono::steady_clock;
-    const auto sql = namedStatements(u"demo/order_entry.sql"_s);
+    const auto sql = htap::pg::namedStatements(u"demo/order_entry.sql"_s);
     htap::pg::Connection conn;
     if (conn.open(m_info.with(u"user"_s, u"olap_user"_s), {10000, u"htap-studio olap demo"_s}))
         return;

@@ -592,6 +592,9 @@ int cmdBenchMonitor(const QStringList& args)
         out() << "  worst case / default: " << QString::number((runs[1].serverMs / runs[1].wallSeconds) / base, 'f', 2)
               << "x" << Qt::endl;
     out() << "  (server time = pg_stat_statements total_exec_time + total_plan_time of the role's statements)" << Qt::endl;
+    admin.exec(u"SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = $1))"_s, {role});
+    if (!admin.runScript(u"DROP ROLE htap_bench_monitor"_s).ok())
+        err() << "htapctl: warning: could not drop the benchmark role htap_bench_monitor" << Qt::endl;
     return ExitOk;
 }
 

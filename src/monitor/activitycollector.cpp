@@ -5,7 +5,9 @@
 #include <pg/sqlfile.h>
 
 #include <QElapsedTimer>
+#include <QFutureWatcher>
 #include <QThread>
+#include <QtConcurrent>
 
 #include <mutex>
 #include <thread>
@@ -25,10 +27,11 @@ class ActivityWorker : public QObject
     Q_OBJECT
 public:
     ActivityWorker(std::shared_ptr<std::atomic<quint64>> generation, std::shared_ptr<std::mutex> cancelMutex,
-        std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller)
+        std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller, std::shared_ptr<std::atomic<qint64>> progress)
         : m_generation(std::move(generation))
         , m_cancelMutex(std::move(cancelMutex))
         , m_publishedCanceller(std::move(canceller))
+        , m_progress(std::move(progress))
     {
     }
 
@@ -70,49 +73,6 @@ public:
         m_tick = 0;
     }
 
-    void runAction(const BackendAction& action)
-    {
-        Q_ASSERT(QThread::currentThread() == thread());
-        if (m_info.isEmpty()) {
-            Q_EMIT actionFinished(action, false, u"not connected"_s);
-            return;
-        }
-        htap::pg::Connection conn;
-        const auto info = action.kind == BackendAction::Kind::RollbackPrepared && !action.database.isEmpty()
-            ? m_info.with(u"dbname"_s, action.database)
-            : m_info;
-        if (PgError e = conn.open(info, {10000, u"htap-studio action"_s})) {
-            Q_EMIT actionFinished(action, false, e.oneLine());
-            return;
-        }
-        htap::pg::Result r;
-        switch (action.kind) {
-        case BackendAction::Kind::Cancel:
-            r = conn.exec(u"SELECT pg_cancel_backend($1)"_s, {action.pid});
-            break;
-        case BackendAction::Kind::Terminate:
-            r = conn.exec(u"SELECT pg_terminate_backend($1)"_s, {action.pid});
-            break;
-        case BackendAction::Kind::RollbackPrepared: {
-            // The gid is a value: format(%L) quotes it on the server, never by string pasting here.
-            const auto sql = conn.exec(u"SELECT format('ROLLBACK PREPARED %L', $1::text)"_s, {action.gid});
-            r = sql.ok() ? conn.runScript(sql.text(0, 0)) : sql;
-            break;
-        }
-        }
-        if (!r.ok()) {
-            const QString why = r.error().sqlstate == u"42501"_s
-                ? u"not allowed: %1 needs membership in pg_signal_backend or the session's role (%2)"_s.arg(
-                    action.describe(), r.error().message)
-                : r.error().oneLine();
-            Q_EMIT actionFinished(action, false, why);
-        } else if (action.kind != BackendAction::Kind::RollbackPrepared && !r.toBool(0, 0)) {
-            Q_EMIT actionFinished(action, false, u"pid %1 is no longer there"_s.arg(action.pid));
-        } else {
-            Q_EMIT actionFinished(action, true, u"%1: done"_s.arg(action.describe()));
-        }
-    }
-
 Q_SIGNALS:
     void stateChanged(htap::monitor::ConnectionState state, const QString& text);
     void connected(const htap::monitor::ServerInfo& server);
@@ -120,7 +80,6 @@ Q_SIGNALS:
     void sampleAvailable(const htap::monitor::ServerSample& sample);
     void errorOccurred(const htap::pg::PgError& error);
     void passwordRequired(const htap::pg::ConnInfo& info);
-    void actionFinished(const htap::monitor::BackendAction& action, bool ok, const QString& message);
 
 private:
     void resetProbes()
@@ -208,6 +167,7 @@ private:
             QString why;
             if (!probe->collect(m_conn, sample, &why))
                 sample.unavailable.insert(probe->name(), why);
+            m_progress->store(QDateTime::currentMSecsSinceEpoch()); // the server answered
             if (!m_conn.isOpen())
                 break;
         }
@@ -218,6 +178,11 @@ private:
             Q_EMIT stateChanged(ConnectionState::Reconnecting, u"Connection lost (%1); reconnecting …"_s.arg(reason));
             m_timer->start(m_reconnectDelayMs);
             return;
+        }
+        if (!sample.sampledAt.isValid() && m_reported.value(u"activity"_s) != sample.unavailable.value(u"activity"_s)) {
+            // No sample this tick: say why rather than fall silent.
+            Q_EMIT errorOccurred(htap::pg::PgError::make(htap::pg::PgError::Kind::Server, sample.unavailable.value(u"activity"_s)));
+            m_reported = sample.unavailable;
         }
         if (sample.sampledAt.isValid()) {
             // Report a probe that stopped working once, not every second.
@@ -239,6 +204,7 @@ private:
     std::shared_ptr<std::atomic<quint64>> m_generation;
     std::shared_ptr<std::mutex> m_cancelMutex;
     std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> m_publishedCanceller;
+    std::shared_ptr<std::atomic<qint64>> m_progress;
     quint64 m_openedGeneration = 0;
     QTimer* m_timer = nullptr;
     int m_intervalMs = 1000;
@@ -255,6 +221,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
     , m_generation(std::make_shared<std::atomic<quint64>>(0))
     , m_cancelMutex(std::make_shared<std::mutex>())
     , m_canceller(std::make_shared<std::shared_ptr<const htap::pg::Canceller>>())
+    , m_progress(std::make_shared<std::atomic<qint64>>(0))
     , m_watchdog(new QTimer(this))
 {
     qRegisterMetaType<ActivitySample>();
@@ -266,7 +233,7 @@ ActivityCollector::ActivityCollector(QObject* parent)
     qRegisterMetaType<htap::pg::ConnInfo>();
 
     m_thread->setObjectName(u"activity-collector"_s);
-    m_worker = new ActivityWorker(m_generation, m_cancelMutex, m_canceller);
+    m_worker = new ActivityWorker(m_generation, m_cancelMutex, m_canceller, m_progress);
     m_worker->moveToThread(m_thread);
     connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     connect(m_worker, &ActivityWorker::stateChanged, this, &ActivityCollector::onWorkerState);
@@ -276,12 +243,11 @@ ActivityCollector::ActivityCollector(QObject* parent)
     });
     connect(m_worker, &ActivityWorker::activityAvailable, this, &ActivityCollector::activityAvailable);
     connect(m_worker, &ActivityWorker::sampleAvailable, this, [this](const ServerSample& sample) {
-        m_sinceSample.restart();
+        m_cancelSent = false;
         if (m_state == ConnectionState::NotResponding)
             onWorkerState(ConnectionState::Connected, m_respondingText);
         Q_EMIT sampleAvailable(sample);
     });
-    connect(m_worker, &ActivityWorker::actionFinished, this, &ActivityCollector::actionFinished);
     connect(m_worker, &ActivityWorker::errorOccurred, this, &ActivityCollector::errorOccurred);
     connect(m_worker, &ActivityWorker::passwordRequired, this, &ActivityCollector::passwordRequired);
     m_thread->start();
@@ -292,15 +258,24 @@ ActivityCollector::ActivityCollector(QObject* parent)
 
 void ActivityCollector::checkAlive()
 {
-    if (m_state != ConnectionState::Connected || !m_sinceSample.isValid())
+    if (m_state != ConnectionState::Connected && m_state != ConnectionState::NotResponding)
         return;
-    const qint64 late = m_sinceSample.elapsed();
-    if (late < std::max<qint64>(2000, 2LL * m_intervalMs))
+    // Progress is any probe finishing, so a slow tick (many probes, a far server) still counts.
+    const qint64 silentMs = QDateTime::currentMSecsSinceEpoch() - std::max(m_progress->load(), m_connectedAtMs);
+    if (silentMs < std::max(2000, m_intervalMs + 1000))
         return;
-    // The worker is stuck in a statement (a silent host, a hung server): say so now, and try
-    // to cancel it. PQcancel opens a connection of its own and may block: not on this thread.
-    onWorkerState(ConnectionState::NotResponding,
-        u"No answer from the server for %1 s; waiting …"_s.arg(QString::number(late / 1000.0, 'f', 0)));
+    if (m_state == ConnectionState::Connected)
+        onWorkerState(ConnectionState::NotResponding,
+            u"No answer from the server for %1 s; waiting …"_s.arg(QString::number(silentMs / 1000.0, 'f', 0)));
+    // Past the monitor's own statement_timeout (5 s) the server is not just slow: cancel the
+    // statement, from another thread, since PQcancel opens a connection of its own and may block.
+    if (silentMs > 6000 && !m_cancelSent)
+        cancelStuckStatement();
+}
+
+void ActivityCollector::cancelStuckStatement()
+{
+    m_cancelSent = true;
     std::shared_ptr<const htap::pg::Canceller> canceller;
     {
         const std::lock_guard lock(*m_cancelMutex);
@@ -313,6 +288,9 @@ void ActivityCollector::checkAlive()
 ActivityCollector::~ActivityCollector()
 {
     ++*m_generation;
+    // A statement stuck on a silent host would hold wait() until the TCP timeout.
+    if (m_state == ConnectionState::NotResponding)
+        cancelStuckStatement();
     QMetaObject::invokeMethod(m_worker, &ActivityWorker::close, Qt::QueuedConnection);
     m_thread->quit();
     m_thread->wait();
@@ -322,6 +300,7 @@ void ActivityCollector::connectTo(const htap::pg::ConnInfo& info)
 {
     const quint64 generation = ++*m_generation;
     m_info = info.without(u"password"_s);
+    m_actionInfo = info; // with a typed password, in memory only, for the operator's actions
     QMetaObject::invokeMethod(m_worker, [w = m_worker, info, generation] { w->open(info, generation); },
         Qt::QueuedConnection);
 }
@@ -329,6 +308,7 @@ void ActivityCollector::connectTo(const htap::pg::ConnInfo& info)
 void ActivityCollector::disconnectFromServer()
 {
     ++*m_generation;
+    m_actionInfo = {};
     QMetaObject::invokeMethod(m_worker, &ActivityWorker::close, Qt::QueuedConnection);
 }
 
@@ -353,7 +333,50 @@ QString BackendAction::describe() const
 
 void ActivityCollector::runAction(const BackendAction& action)
 {
-    QMetaObject::invokeMethod(m_worker, [w = m_worker, action] { w->runAction(action); }, Qt::QueuedConnection);
+    if (m_actionInfo.isEmpty()) {
+        Q_EMIT actionFinished(action, false, u"not connected"_s);
+        return;
+    }
+    // Not on the collector thread: sampling goes on while the action connects and runs.
+    auto* watcher = new QFutureWatcher<QPair<bool, QString>>(this);
+    connect(watcher, &QFutureWatcher<QPair<bool, QString>>::finished, this, [this, watcher, action] {
+        const auto [ok, message] = watcher->result();
+        watcher->deleteLater();
+        Q_EMIT actionFinished(action, ok, message);
+    });
+    watcher->setFuture(QtConcurrent::run([info = m_actionInfo, action]() -> QPair<bool, QString> {
+        htap::pg::Connection conn;
+        const auto target = action.kind == BackendAction::Kind::RollbackPrepared && !action.database.isEmpty()
+            ? info.with(u"dbname"_s, action.database)
+            : info;
+        if (PgError e = conn.open(target, {10000, u"htap-studio action"_s}))
+            return {false, e.oneLine()};
+        conn.exec(u"SET statement_timeout = '10s'"_s);
+        htap::pg::Result r;
+        switch (action.kind) {
+        case BackendAction::Kind::Cancel:
+            r = conn.exec(u"SELECT pg_cancel_backend($1)"_s, {action.pid});
+            break;
+        case BackendAction::Kind::Terminate:
+            r = conn.exec(u"SELECT pg_terminate_backend($1)"_s, {action.pid});
+            break;
+        case BackendAction::Kind::RollbackPrepared: {
+            // The gid is a value: format(%L) quotes it on the server, never by string pasting here.
+            const auto sql = conn.exec(u"SELECT format('ROLLBACK PREPARED %L', $1::text)"_s, {action.gid});
+            r = sql.ok() ? conn.runScript(sql.text(0, 0)) : sql;
+            break;
+        }
+        }
+        if (!r.ok()) {
+            if (r.error().sqlstate == u"42501"_s)
+                return {false, u"not allowed: %1 needs membership in pg_signal_backend or the session's role (%2)"_s.arg(
+                                   action.describe(), r.error().message)};
+            return {false, r.error().oneLine()};
+        }
+        if (action.kind != BackendAction::Kind::RollbackPrepared && !r.toBool(0, 0))
+            return {false, u"pid %1 is no longer there"_s.arg(action.pid)};
+        return {true, u"%1: done"_s.arg(action.describe())};
+    }));
 }
 
 void ActivityCollector::setClassifier(const WorkloadClassifier& classifier)
@@ -376,8 +399,10 @@ void ActivityCollector::setInterval(int milliseconds)
 void ActivityCollector::onWorkerState(ConnectionState state, const QString& text)
 {
     if (state == ConnectionState::Connected) {
-        m_sinceSample.restart();
+        if (m_state != ConnectionState::NotResponding)
+            m_connectedAtMs = QDateTime::currentMSecsSinceEpoch();
         m_respondingText = text;
+        m_cancelSent = false;
     }
     m_state = state;
     Q_EMIT stateChanged(state, text);

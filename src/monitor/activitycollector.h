@@ -84,6 +84,7 @@ Q_SIGNALS:
 private:
     void onWorkerState(htap::monitor::ConnectionState state, const QString& text);
     void checkAlive();
+    void cancelStuckStatement();
 
     QThread* m_thread;
     ActivityWorker* m_worker; // lives in m_thread
@@ -95,9 +96,12 @@ private:
     std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> m_canceller;
     QString m_respondingText;
     ConnectionState m_state = ConnectionState::Disconnected;
+    std::shared_ptr<std::atomic<qint64>> m_progress; ///< ms epoch of the worker's last answered probe
     QTimer* m_watchdog;
-    QElapsedTimer m_sinceSample;
+    qint64 m_connectedAtMs = 0;
+    bool m_cancelSent = false;
     int m_intervalMs = 1000;
+    htap::pg::ConnInfo m_actionInfo;
     ServerInfo m_server;
     htap::pg::ConnInfo m_info;
 };

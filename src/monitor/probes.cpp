@@ -3,6 +3,7 @@
 #include <metrics/counterrate.h>
 #include <pg/sqlfile.h>
 
+#include <QRegularExpression>
 #include <QSet>
 
 #include <algorithm>
@@ -39,6 +40,20 @@ QDateTime fromEpoch(double epoch)
 {
     return epoch > 0 ? QDateTime::fromMSecsSinceEpoch(qint64(epoch * 1000), Qt::UTC) : QDateTime();
 }
+
+} // namespace
+
+QString redactSecrets(const QString& query)
+{
+    // Other sessions' statements reach our pages, JSON and history: a password in them must not.
+    static const QRegularExpression password(u"(PASSWORD\\s+)('(?:[^']|'')*'|\\$(\\w*)\\$.*?\\$\\3\\$)"_s,
+        QRegularExpression::CaseInsensitiveOption | QRegularExpression::DotMatchesEverythingOption);
+    QString out = query;
+    out.replace(password, u"\\1'********'"_s);
+    return out;
+}
+
+namespace {
 
 // ---------------------------------------------------------------------------------------------
 
@@ -127,21 +142,19 @@ public:
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
     {
         const int v = conn.serverVersionNum();
+        // Statements first, then the reset/eviction markers: an eviction in between shows up in
+        // the markers and drops this interval instead of giving it wrong deltas.
+        const Result r = conn.exec(monitorSql(u"latency_statements"_s, v));
         const Result info = conn.exec(monitorSql(u"latency_info"_s, v));
-        if (!info.ok()) {
+        if (!info.ok() || !r.ok()) {
+            const Result& bad = info.ok() ? r : info;
             m_hasPrevious = false;
-            const QString state = info.error().sqlstate;
+            const QString state = bad.error().sqlstate;
             *unavailable = state == u"42P01"_s
                 ? u"latency: pg_stat_statements is not created in this database (CREATE EXTENSION pg_stat_statements)"_s
                 : state == u"55000"_s
                 ? u"latency: pg_stat_statements is not in shared_preload_libraries (add it and restart)"_s
-                : reasonFor(info, name());
-            return false;
-        }
-        const Result r = conn.exec(monitorSql(u"latency_statements"_s, v));
-        if (!r.ok()) {
-            m_hasPrevious = false;
-            *unavailable = reasonFor(r, name());
+                : reasonFor(bad, name());
             return false;
         }
         const double epoch = sample.sampledAt.isValid() ? sample.sampledAt.toMSecsSinceEpoch() / 1000.0 : 0;
@@ -273,7 +286,7 @@ class LockProbe : public Probe
         n.state = r.text(i, u"state"_s);
         n.wait = r.text(i, u"wait"_s);
         n.transactionSeconds = r.toDouble(i, u"xact_s"_s);
-        n.query = r.text(i, u"query"_s);
+        n.query = redactSecrets(r.text(i, u"query"_s));
         return n;
     }
 
@@ -387,11 +400,14 @@ public:
             x.state = h.text(i, u"state"_s);
             x.xidAge = h.toInt64(i, u"xid_age"_s);
             x.heldSeconds = h.toDouble(i, u"held_s"_s);
-            x.detail = h.text(i, u"detail"_s);
+            x.detail = redactSecrets(h.text(i, u"detail"_s));
             x.pid = int(h.toInt64(i, u"pid"_s));
             out.holders.append(x);
         }
-        out.horizonAge = out.holders.isEmpty() ? 0 : out.holders.first().xidAge;
+        // A slot's catalog_xmin holds back only catalog cleanup: not the horizon of user tables.
+        for (const XminHolder& h : std::as_const(out.holders))
+            if (h.kind != u"slot_catalog_xmin"_s)
+                out.horizonAge = std::max(out.horizonAge, h.xidAge);
         const Result p = conn.exec(monitorSql(u"vacuum_progress"_s, v));
         for (int i = 0; i < p.rowCount(); ++i)
             out.running.append({int(p.toInt64(i, u"pid"_s)), p.text(i, u"rel"_s), p.text(i, u"phase"_s),

@@ -214,40 +214,127 @@ Result Connection::finish(PGresult* result, const QString& sql)
     return r;
 }
 
+namespace {
+/// Text-format parameter values; the storage must outlive the libpq call.
+struct BoundParams {
+    QByteArrayList storage;
+    std::vector<const char*> values;
+
+    explicit BoundParams(const QVariantList& params)
+    {
+        storage.reserve(params.size());
+        for (const QVariant& p : params) {
+            if (p.isNull()) {
+                values.push_back(nullptr);
+                continue;
+            }
+            switch (p.typeId()) {
+            case QMetaType::Bool:
+                storage << QByteArray(p.toBool() ? "true" : "false");
+                break;
+            case QMetaType::QDateTime:
+                storage << p.toDateTime().toString(Qt::ISODateWithMs).toUtf8();
+                break;
+            case QMetaType::Double:
+                storage << QByteArray::number(p.toDouble(), 'g', 17);
+                break;
+            case QMetaType::QByteArray:
+                storage << p.toByteArray();
+                break;
+            default:
+                storage << p.toString().toUtf8();
+            }
+            values.push_back(storage.last().constData());
+        }
+    }
+    int count() const { return int(values.size()); }
+    const char* const* data() const { return values.empty() ? nullptr : values.data(); }
+};
+} // namespace
+
 Result Connection::exec(const QString& sql, const QVariantList& params)
 {
     if (!m_conn)
         return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
+    const BoundParams bound(params);
+    PGresult* res = PQexecParams(m_conn, sql.toUtf8().constData(), bound.count(), nullptr, bound.data(), nullptr,
+        nullptr, 0);
+    return finish(res, sql);
+}
 
-    QByteArrayList storage;
-    std::vector<const char*> values;
-    storage.reserve(params.size());
-    for (const QVariant& p : params) {
-        if (p.isNull()) {
-            values.push_back(nullptr);
+Result Connection::prepare(const QString& name, const QString& sql)
+{
+    if (!m_conn)
+        return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
+    return finish(PQprepare(m_conn, name.toUtf8().constData(), sql.toUtf8().constData(), 0, nullptr), sql);
+}
+
+Result Connection::execPrepared(const QString& name, const QVariantList& params)
+{
+    if (!m_conn)
+        return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, name));
+    const BoundParams bound(params);
+    return finish(PQexecPrepared(m_conn, name.toUtf8().constData(), bound.count(), bound.data(), nullptr, nullptr, 0),
+        name);
+}
+
+QList<Result> Connection::execPipeline(const QList<PipelineStep>& steps)
+{
+    QList<Result> out;
+    auto failAll = [&](const QString& why) {
+        out.clear();
+        for (const auto& s : steps)
+            out.append(Result(PgError::make(isOpen() ? PgError::Kind::Usage : PgError::Kind::Connection, why, s.statement)));
+        return out;
+    };
+    if (!m_conn)
+        return failAll(u"not connected"_s);
+    if (PQenterPipelineMode(m_conn) != 1)
+        return failAll(cleanMessage(PQerrorMessage(m_conn)));
+    std::vector<BoundParams> bound;
+    bound.reserve(std::size_t(steps.size()));
+    for (const auto& step : steps) {
+        bound.emplace_back(step.params);
+        const int sent = step.prepared
+            ? PQsendQueryPrepared(m_conn, step.statement.toUtf8().constData(), bound.back().count(),
+                bound.back().data(), nullptr, nullptr, 0)
+            : PQsendQueryParams(m_conn, step.statement.toUtf8().constData(), bound.back().count(), nullptr,
+                bound.back().data(), nullptr, nullptr, 0);
+        if (sent != 1) {
+            const QString why = cleanMessage(PQerrorMessage(m_conn));
+            PQexitPipelineMode(m_conn);
+            return failAll(why);
+        }
+    }
+    if (PQpipelineSync(m_conn) != 1) {
+        const QString why = cleanMessage(PQerrorMessage(m_conn));
+        return failAll(why);
+    }
+    // Each statement's results end with a NULL; the sync's result closes the pipeline.
+    for (const auto& step : steps) {
+        PGresult* r = PQgetResult(m_conn);
+        if (!r) {
+            out.append(Result(PgError::make(PgError::Kind::Connection, u"connection to the server was lost"_s, step.statement)));
             continue;
         }
-        switch (p.typeId()) {
-        case QMetaType::Bool:
-            storage << QByteArray(p.toBool() ? "true" : "false");
-            break;
-        case QMetaType::QDateTime:
-            storage << p.toDateTime().toString(Qt::ISODateWithMs).toUtf8();
-            break;
-        case QMetaType::Double:
-            storage << QByteArray::number(p.toDouble(), 'g', 17);
-            break;
-        case QMetaType::QByteArray:
-            storage << p.toByteArray();
-            break;
-        default:
-            storage << p.toString().toUtf8();
+        if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+            PQclear(r);
+            out.append(Result(PgError::make(PgError::Kind::Server,
+                u"not run: an earlier statement of the pipeline failed"_s, step.statement)));
+        } else {
+            out.append(finish(r, step.statement));
         }
-        values.push_back(storage.last().constData());
+        while (PGresult* extra = PQgetResult(m_conn))
+            PQclear(extra);
     }
-    PGresult* res = PQexecParams(m_conn, sql.toUtf8().constData(), int(values.size()), nullptr,
-        values.empty() ? nullptr : values.data(), nullptr, nullptr, 0);
-    return finish(res, sql);
+    while (PGresult* r = PQgetResult(m_conn)) {
+        const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync)
+            break;
+    }
+    PQexitPipelineMode(m_conn);
+    return out;
 }
 
 Result Connection::runScript(const QString& sql)

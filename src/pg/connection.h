@@ -67,6 +67,21 @@ public:
     /// takes no parameters and must never contain user text.
     Result runScript(const QString& sql);
 
+    /// Prepares a named statement on this connection (parameters' types inferred).
+    Result prepare(const QString& name, const QString& sql);
+    /// Runs a statement prepared with prepare().
+    Result execPrepared(const QString& name, const QVariantList& params = {});
+
+    /// One statement of a pipeline: a prepared statement's name, or SQL text when prepared is false.
+    struct PipelineStep {
+        QString statement;
+        QVariantList params;
+        bool prepared = true;
+    };
+    /// Sends all steps in libpq pipeline mode with one sync and reads every result: one round
+    /// trip. After an error the remaining results are errors too (PGRES_PIPELINE_ABORTED).
+    QList<Result> execPipeline(const QList<PipelineStep>& steps);
+
     /// A handle that cancels the running statement from another thread.
     std::shared_ptr<const Canceller> canceller() const { return m_canceller; }
 

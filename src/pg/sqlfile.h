@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QHash>
 #include <QString>
 
 namespace htap::pg {
@@ -7,5 +8,8 @@ namespace htap::pg {
 /// The text of an SQL file compiled in from sql/ (resource path ":/sql/<relativePath>").
 /// Returns an empty string for a file that does not exist (a build error, so callers assert).
 QString sqlFile(const QString& relativePath);
+
+/// The statements of a file separated by lines "-- name: <name>", by name (comments dropped).
+QHash<QString, QString> namedStatements(const QString& relativePath);
 
 } // namespace htap::pg

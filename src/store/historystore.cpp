@@ -31,16 +31,30 @@ class HistoryWriter : public QObject
 {
     Q_OBJECT
 public:
-    ~HistoryWriter() override { close(); }
+    ~HistoryWriter() override
+    {
+        write(); // the last second, when the thread stops before a queued write ran
+        close();
+    }
 
     void open(const QString& path, int retentionDays)
     {
         close();
         m_retentionDays = retentionDays;
         m_path = path;
-        if (!QDir().mkpath(QFileInfo(path).absolutePath())) {
+        // The history holds other sessions' statements: private to the user, like psql's history.
+        const QString folder = QFileInfo(path).absolutePath();
+        const bool newFolder = !QFileInfo::exists(folder);
+        if (!QDir().mkpath(folder)) {
             fail(u"History is off: cannot create the folder of %1"_s.arg(path));
             return;
+        }
+        if (newFolder)
+            QFile::setPermissions(folder, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        if (!QFileInfo::exists(path)) {
+            QFile create(path);
+            if (create.open(QIODevice::WriteOnly))
+                create.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         }
         m_name = u"history-"_s + QUuid::createUuid().toString(QUuid::WithoutBraces);
         QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, m_name);
@@ -82,6 +96,8 @@ public:
 
     void append(const QString& server, qint64 ms, const QByteArray& body)
     {
+        if (!m_open)
+            return; // history is off: keep nothing that will never be written
         m_pending.append({server, ms, body});
         if (m_pending.size() > kMaxPending)
             m_pending.removeFirst();

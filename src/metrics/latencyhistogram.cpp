@@ -1,0 +1,84 @@
+#include "latencyhistogram.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace htap::metrics {
+
+namespace {
+// 2,048 sub-buckets = 3 significant decimal digits (HdrHistogram: 2 * 10^3 rounded up to a
+// power of two). Bucket 0 holds 0..2047 linearly; bucket b >= 1 holds [2^(b+10), 2^(b+11))
+// in its upper 1,024 sub-buckets at a resolution of 2^b.
+constexpr int kSubBits = 11;
+constexpr qint64 kSubCount = 1LL << kSubBits;
+constexpr qint64 kHalf = kSubCount / 2;
+constexpr int kBuckets = int(std::bit_width(quint64(LatencyHistogram::kHighestUs))) - kSubBits + 1;
+} // namespace
+
+LatencyHistogram::LatencyHistogram()
+    : m_counts(std::size_t(kSubCount + (kBuckets - 1) * kHalf), 0)
+{
+}
+
+int LatencyHistogram::indexOf(qint64 v) const
+{
+    if (v < kSubCount)
+        return int(v);
+    const int bucket = std::bit_width(quint64(v)) - kSubBits; // >= 1
+    const qint64 sub = v >> bucket; // in [1024, 2048)
+    return int(kSubCount + (bucket - 1) * kHalf + (sub - kHalf));
+}
+
+qint64 LatencyHistogram::highestOf(int index) const
+{
+    if (index < kSubCount)
+        return index;
+    const int bucket = int((index - kSubCount) / kHalf) + 1;
+    const qint64 sub = (index - kSubCount) % kHalf + kHalf;
+    return ((sub + 1) << bucket) - 1;
+}
+
+void LatencyHistogram::record(qint64 us, qint64 count)
+{
+    const qint64 v = std::clamp(us, kLowestUs, kHighestUs);
+    m_counts[std::size_t(indexOf(v))] += count;
+    m_min = m_count ? std::min(m_min, v) : v;
+    m_max = m_count ? std::max(m_max, v) : v;
+    m_count += count;
+    m_sum += v * count;
+}
+
+void LatencyHistogram::merge(const LatencyHistogram& o)
+{
+    if (!o.m_count)
+        return;
+    for (std::size_t i = 0; i < m_counts.size(); ++i)
+        m_counts[i] += o.m_counts[i];
+    m_min = m_count ? std::min(m_min, o.m_min) : o.m_min;
+    m_max = m_count ? std::max(m_max, o.m_max) : o.m_max;
+    m_count += o.m_count;
+    m_sum += o.m_sum;
+}
+
+void LatencyHistogram::reset()
+{
+    std::fill(m_counts.begin(), m_counts.end(), 0);
+    m_count = m_sum = m_min = m_max = 0;
+}
+
+qint64 LatencyHistogram::percentileUs(double p) const
+{
+    if (!m_count)
+        return 0;
+    const qint64 rank = std::max<qint64>(1, qint64(std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * double(m_count))));
+    qint64 seen = 0;
+    for (std::size_t i = 0; i < m_counts.size(); ++i) {
+        seen += m_counts[i];
+        if (seen >= rank)
+            return std::min(highestOf(int(i)), m_max);
+    }
+    return m_max;
+}
+
+} // namespace htap::metrics

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "scenario.h"
+
+#include <pg/connection.h>
+
+#include <QRandomGenerator>
+
+#include <vector>
+
+namespace htap::workload {
+
+/// What one request came to.
+struct Outcome {
+    enum class Kind { Committed, BusinessRollback, Failed };
+    Kind kind = Kind::Committed;
+    QString sqlstate; ///< Failed: the server's SQLSTATE, or "08000" for a lost connection
+    QString message;
+    int tries = 1;
+};
+
+/// Runs the requests of one workload on one connection (one per worker thread). Prepares its
+/// statements once; draws products, users and quantities from its own seeded generator.
+class RequestExecutor
+{
+public:
+    RequestExecutor(const Workload& workload, quint64 seed);
+    /// Prepares statements and loads what the order transaction needs (prices, users).
+    htap::pg::PgError prepare(htap::pg::Connection& conn);
+    /// One request, with retries on serialization failures and deadlocks.
+    Outcome run(htap::pg::Connection& conn);
+
+private:
+    Outcome once(htap::pg::Connection& conn);
+    Outcome order(htap::pg::Connection& conn);
+    Outcome orderPipelined(htap::pg::Connection& conn);
+    Outcome orderCte(htap::pg::Connection& conn);
+    qint64 drawProduct();
+
+    struct Line {
+        qint64 product;
+        int quantity;
+        QString price;
+        double amount;
+    };
+    QList<Line> drawBasket();
+
+    Workload m_workload;
+    QRandomGenerator m_rng;
+    std::vector<QString> m_prices; ///< index product_id - 1
+    std::vector<double> m_zipfCdf;
+    qint64 m_maxUser = 1;
+    int m_nextReport = 0;
+};
+
+} // namespace htap::workload

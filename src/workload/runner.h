@@ -1,0 +1,104 @@
+#pragma once
+
+#include "scenario.h"
+
+#include <metrics/latencyhistogram.h>
+#include <pg/conninfo.h>
+
+#include <QDateTime>
+#include <QObject>
+
+#include <memory>
+
+namespace htap::workload {
+
+/// Latency figures in milliseconds.
+struct Percentiles {
+    double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+    static Percentiles of(const htap::metrics::LatencyHistogram& h);
+};
+
+/// One workload over one interval (a second, a phase, the run).
+struct WorkloadStats {
+    qint64 committed = 0;  ///< includes report/sql requests that succeeded
+    qint64 rolledBack = 0; ///< business rollbacks: short stock
+    qint64 failed = 0;
+    QMap<QString, qint64> failedBySqlstate;
+    qint64 retries = 0;
+    qint64 late = 0;    ///< started more than 1 ms after its intended time (open loop)
+    qint64 skipped = 0; ///< not run: later than skipIfLaterThanMs
+    double maxLagMs = 0;
+    int inFlight = 0;
+    double seconds = 0;    ///< length of the interval
+    double targetRate = 0; ///< requests/s asked for (open loop), averaged over the interval
+    Percentiles latency;   ///< from the intended start: what a user waiting for it sees
+    Percentiles service;   ///< from the actual start: the server's part
+    double tps() const { return seconds > 0 ? double(committed + rolledBack) / seconds : 0; }
+};
+
+struct SecondStats {
+    int second = 0; ///< since the start of the run
+    QDateTime at;
+    QString phase;
+    QMap<QString, WorkloadStats> workloads;
+};
+
+struct PhaseResult {
+    QString name;
+    bool warmup = false;
+    QMap<QString, WorkloadStats> workloads;
+};
+
+struct ScenarioResult {
+    Scenario scenario;
+    QString server;        ///< user@host:port/db, no password
+    QString serverVersion;
+    QDateTime startedAt;
+    QDateTime finishedAt;
+    bool partial = false;
+    QString stopReason;    ///< why it ended early
+    QList<SecondStats> seconds;
+    QList<PhaseResult> phases;
+    QMap<QString, WorkloadStats> summary; ///< every non-warmup phase together
+    qint64 clientCommitted = -1;   ///< transactions our clients committed (orders, reports, sql)
+    qint64 serverCommitDelta = -1; ///< pg_stat_database.xact_commit of the database over the run
+    double interferenceP99 = -1;   ///< OLTP p99 in mixed phases / in OLTP-only phases; -1: not measured
+    double oltpAchievedOverTarget = -1;
+
+    QJsonObject toJson() const;
+    /// One long table: second, phase, workload, then the figures (docs/scenario-result.md).
+    QByteArray toCsv() const;
+};
+
+class RunCoordinator;
+
+/// Runs a scenario: one thread per connection of each workload, each owning its connection;
+/// a coordinator thread merges their histograms once a second. Lives in the caller's thread;
+/// everything comes back as queued signals carrying values.
+class ScenarioRunner : public QObject
+{
+    Q_OBJECT
+public:
+    explicit ScenarioRunner(QObject* parent = nullptr);
+    ~ScenarioRunner() override;
+
+    void start(const Scenario& scenario, const htap::pg::ConnInfo& info);
+    /// Stops early: cancels what is in flight; the result is marked partial.
+    void stop(const QString& reason = QStringLiteral("stopped by the operator"));
+    bool isRunning() const;
+
+Q_SIGNALS:
+    void started(const QString& server);
+    void secondAvailable(const htap::workload::SecondStats& second);
+    void finished(const htap::workload::ScenarioResult& result);
+    /// Could not start (a role that does not exist, a statement that does not prepare, ...).
+    void failedToStart(const QString& message);
+
+private:
+    std::shared_ptr<RunCoordinator> m_run;
+};
+
+} // namespace htap::workload
+
+Q_DECLARE_METATYPE(htap::workload::SecondStats)
+Q_DECLARE_METATYPE(htap::workload::ScenarioResult)

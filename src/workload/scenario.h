@@ -1,0 +1,81 @@
+// htap_workload: mixed-load scenarios — the model and its validation, the requests of the
+// seed's workloads, and the open/closed-loop runner with honest latency.
+#pragma once
+
+#include <QJsonObject>
+#include <QList>
+#include <QMap>
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+
+namespace htap::workload {
+
+inline constexpr const char* kScenarioFormat = "htap-scenario";
+inline constexpr int kScenarioVersion = 1;
+
+struct Workload {
+    enum class Kind { Order, Report, Sql };
+    enum class OrderForm { RoundTrip, Pipeline, Cte };
+    enum class Arrival { Constant, Poisson, Closed };
+
+    QString name;
+    Kind kind = Kind::Order;
+    OrderForm form = OrderForm::RoundTrip;
+    bool zipfian = false;   ///< product choice
+    double zipfS = 1.1;
+    QStringList reports;    ///< Report: hourly, category, rfm, base_aggregation, taken in turn
+    QString sqlFile;        ///< Sql: a file of one statement
+    QString sqlText;        ///< Sql: its text, read at load time
+    Arrival arrival = Arrival::Poisson;
+    int connections = 4;    ///< open: the connection budget; closed: the clients
+    double thinkMs = 0;     ///< closed loop only
+    QString role;           ///< connect as this role; empty: the connection's own
+    QString isolation = QStringLiteral("read committed");
+    double sloP99Ms = 0;    ///< 0: none
+    int maxTries = 3;       ///< tries for 40001/40P01
+    double skipIfLaterThanMs = 0; ///< open loop: skip (and count) a request that could not start in time; 0: never
+
+    bool open() const { return arrival != Arrival::Closed; }
+};
+
+/// A phase's demand for one workload: a rate (requests/s, open loop; a ramp when from != to)
+/// or a number of active clients (closed loop).
+struct Demand {
+    double from = 0;
+    double to = 0;
+    double at(double fraction) const { return from + (to - from) * fraction; }
+};
+
+struct Phase {
+    QString name;
+    double durationSeconds = 0;
+    bool warmup = false;
+    QMap<QString, Demand> demand; ///< by workload name; absent = idle in this phase
+};
+
+struct Scenario {
+    QString name;
+    QString description;
+    quint64 seed = 42;
+    QList<Workload> workloads;
+    QList<Phase> phases;
+
+    double totalSeconds() const;
+    const Workload* workload(const QString& name) const;
+    /// Multiplies open-loop rates (and durations) for a smaller or larger server.
+    void scale(double rateFactor, double durationFactor);
+    /// The resolved scenario, stored in every result.
+    QJsonObject toJson() const;
+
+    /// Parses and validates. Errors name the JSON path ("$.phases[1].rates.orders: ...");
+    /// warnings are for things that run but deserve a look. baseDir resolves sqlFile paths.
+    static bool fromJson(const QByteArray& json, Scenario* out, QStringList* errors, QStringList* warnings,
+        const QString& baseDir = {});
+};
+
+/// The built-in scenarios (resources), by name.
+QStringList presetNames();
+QByteArray presetJson(const QString& name);
+
+} // namespace htap::workload

@@ -1,0 +1,96 @@
+// The latency histogram against distributions whose percentiles are known exactly.
+#include <metrics/latencyhistogram.h>
+
+#include <QRandomGenerator>
+#include <QtTest>
+
+#include <algorithm>
+#include <vector>
+
+using htap::metrics::LatencyHistogram;
+
+class TestHistogram : public QObject
+{
+    Q_OBJECT
+private:
+    /// Within HdrHistogram's promise: 3 significant digits (relative error < 1/1024 here).
+    static bool close(qint64 got, qint64 want) { return std::abs(double(got - want)) <= std::max(1.0, want / 1000.0); }
+
+private Q_SLOTS:
+    void uniformOneToTenThousand()
+    {
+        LatencyHistogram h;
+        for (qint64 v = 1; v <= 10000; ++v)
+            h.record(v);
+        QCOMPARE(h.count(), 10000);
+        QCOMPARE(h.minUs(), 1);
+        QCOMPARE(h.maxUs(), 10000);
+        QVERIFY2(close(h.percentileUs(50), 5000), qPrintable(QString::number(h.percentileUs(50))));
+        QVERIFY(close(h.percentileUs(90), 9000));
+        QVERIFY(close(h.percentileUs(99), 9900));
+        QVERIFY(close(h.percentileUs(99.9), 9990));
+        QCOMPARE(h.percentileUs(100), 10000);
+        QCOMPARE(h.meanUs(), 5000.5);
+    }
+
+    void exactBelowTwoThousand()
+    {
+        LatencyHistogram h;
+        for (int i = 0; i < 99; ++i)
+            h.record(100);
+        h.record(1500);
+        QCOMPARE(h.percentileUs(50), 100);
+        QCOMPARE(h.percentileUs(99), 100);
+        QCOMPARE(h.percentileUs(99.5), 1500);
+    }
+
+    void wideRangeAgainstSortedSample()
+    {
+        // Log-uniform from 1 us to 100 s, against the exact order statistics.
+        QRandomGenerator rng(7);
+        LatencyHistogram h;
+        std::vector<qint64> values;
+        for (int i = 0; i < 200000; ++i) {
+            const qint64 v = qint64(std::pow(10.0, rng.generateDouble() * 8));
+            values.push_back(std::max<qint64>(1, v));
+            h.record(values.back());
+        }
+        std::sort(values.begin(), values.end());
+        for (double p : {50.0, 90.0, 99.0, 99.9}) {
+            const qint64 exact = values[std::size_t(std::ceil(p / 100 * values.size())) - 1];
+            QVERIFY2(close(h.percentileUs(p), exact),
+                qPrintable(QStringLiteral("p%1: %2 vs %3").arg(p).arg(h.percentileUs(p)).arg(exact)));
+        }
+        QCOMPARE(h.maxUs(), values.back());
+    }
+
+    void mergeEqualsRecordingTogether()
+    {
+        LatencyHistogram a, b, both;
+        for (qint64 v = 1; v < 50000; v += 7) {
+            (v % 2 ? a : b).record(v);
+            both.record(v);
+        }
+        a.merge(b);
+        QCOMPARE(a.count(), both.count());
+        for (double p : {1.0, 50.0, 99.0, 99.99})
+            QCOMPARE(a.percentileUs(p), both.percentileUs(p));
+        QCOMPARE(a.maxUs(), both.maxUs());
+        a.reset();
+        QCOMPARE(a.count(), 0);
+        QCOMPARE(a.percentileUs(99), 0);
+    }
+
+    void clampsToTheRange()
+    {
+        LatencyHistogram h;
+        h.record(0);
+        h.record(LatencyHistogram::kHighestUs * 10);
+        QCOMPARE(h.minUs(), 1);
+        QCOMPARE(h.maxUs(), LatencyHistogram::kHighestUs);
+        QVERIFY(close(h.percentileUs(100), LatencyHistogram::kHighestUs));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHistogram)
+#include "tst_histogram.moc"
