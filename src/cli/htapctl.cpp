@@ -5,6 +5,7 @@
 
 #include <monitor/activitycollector.h>
 #include <monitor/samplejson.h>
+#include <workload/runner.h>
 #include <pg/connection.h>
 #include <pg/sandbox.h>
 
@@ -12,6 +13,8 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
+#include <QFileInfo>
+#include <QSaveFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -60,6 +63,7 @@ Commands:
   monitor    Sample everything the GUI shows (latency, locks, vacuum, views, replication) as JSON
   sandbox    Manage the private PostgreSQL sandbox: start, stop, status, destroy, conninfo
   demo       Start the sandbox, run a light order-entry load and watch it (the headless demo)
+  scenario   Mixed-load scenarios: scenario list | validate FILE | run PRESET|FILE
   bench      Benchmarks that print numbers against a baseline run: bench monitor
 
 Options:
@@ -613,6 +617,188 @@ int cmdBench(const QStringList& args)
         ExitUsage);
 }
 
+/// True when conninfo reaches a sandbox of this machine through its private socket folder.
+bool isLocalSandbox(const ConnInfo& info)
+{
+    const QString host = info.value(u"host"_s);
+    if (!host.endsWith(u"/run"_s))
+        return false;
+    return htap::pg::Sandbox(host.chopped(4)).status().initialized;
+}
+
+/// Loads a preset by name or a scenario file, printing what is wrong with it.
+bool loadScenario(const QString& nameOrFile, htap::workload::Scenario* scenario, int* code)
+{
+    using namespace htap::workload;
+    QByteArray json = presetJson(nameOrFile);
+    QString baseDir;
+    if (json.isEmpty()) {
+        QFile f(nameOrFile);
+        if (!f.open(QIODevice::ReadOnly)) {
+            *code = fail(u"no preset named \"%1\" and cannot read it as a file: %2 (presets: %3)"_s.arg(
+                             nameOrFile, f.errorString(), presetNames().join(u", "_s)),
+                ExitUsage);
+            return false;
+        }
+        json = f.readAll();
+        baseDir = QFileInfo(nameOrFile).absolutePath();
+    }
+    QStringList errors, warnings;
+    const bool ok = Scenario::fromJson(json, scenario, &errors, &warnings, baseDir);
+    for (const QString& w : std::as_const(warnings))
+        err() << "htapctl: warning: " << w << Qt::endl;
+    if (!ok) {
+        for (const QString& e : std::as_const(errors))
+            err() << "htapctl: error: " << e << Qt::endl;
+        *code = ExitUsage;
+        return false;
+    }
+    return true;
+}
+
+int cmdScenario(const QStringList& args)
+{
+    using namespace htap::workload;
+    const QString action = args.value(1);
+    if (action == u"list"_s) {
+        for (const QString& name : presetNames()) {
+            Scenario s;
+            QStringList errors, warnings;
+            Scenario::fromJson(presetJson(name), &s, &errors, &warnings);
+            out() << qSetFieldWidth(16) << Qt::left << name << qSetFieldWidth(0) << QString::number(s.totalSeconds(), 'f', 0)
+                  << " s  " << s.description << Qt::endl;
+        }
+        return ExitOk;
+    }
+    if (action == u"validate"_s) {
+        if (args.size() < 3)
+            return fail(u"scenario validate needs a file or preset name"_s, ExitUsage);
+        Scenario s;
+        int code = ExitOk;
+        if (!loadScenario(args.value(2), &s, &code))
+            return code;
+        out() << s.name << ": valid, " << s.workloads.size() << " workloads, " << s.phases.size() << " phases, "
+              << QString::number(s.totalSeconds(), 'f', 0) << " s" << Qt::endl;
+        return ExitOk;
+    }
+    if (action != u"run"_s)
+        return fail(u"scenario needs an action: list, validate FILE or run PRESET|FILE"_s, ExitUsage);
+
+    QCommandLineParser parser;
+    const QCommandLineOption outFile(u"out"_s, u"Write the result JSON here (and the per-second CSV beside it)"_s, u"result.json"_s);
+    const QCommandLineOption rateScale(u"rate-scale"_s, u"Multiply every open-loop rate (default 1)"_s, u"f"_s);
+    const QCommandLineOption durationScale(u"duration-scale"_s, u"Multiply every phase's duration (default 1)"_s, u"f"_s);
+    const QCommandLineOption confirm(u"confirm-database"_s,
+        u"Required to run against a server that is not the local sandbox: the name of its database"_s, u"name"_s);
+    parser.addOptions({connOption, outFile, rateScale, durationScale, confirm, jsonOption});
+    int code = ExitOk;
+    if (!parseOptions(parser, args.mid(1), u"Run a scenario and report per second and per phase."_s, &code))
+        return code;
+    if (parser.positionalArguments().size() < 2)
+        return fail(u"scenario run needs a preset name or a scenario file"_s, ExitUsage);
+    Scenario scenario;
+    if (!loadScenario(parser.positionalArguments().value(1), &scenario, &code))
+        return code;
+    double rates = 1, durations = 1;
+    if (!parseNumber(parser, rateScale, 0.001, 1000, &rates, &code) || !parseNumber(parser, durationScale, 0.001, 1000, &durations, &code))
+        return code;
+    scenario.scale(rates, durations);
+    ConnInfo info;
+    if (!parseConn(parser, &info, &code))
+        return code;
+    if (!parser.isSet(connOption))
+        info = htap::pg::Sandbox().connInfo();
+
+    // A scenario writes orders: anywhere but the sandbox only when the operator names the database.
+    if (!isLocalSandbox(info)) {
+        htap::pg::Connection probe;
+        if (PgError e = connectInteractive(probe, info, {10000, u"htapctl scenario"_s}))
+            return fail(e.oneLine());
+        const QString db = probe.exec(u"SELECT current_database()"_s).text(0, 0);
+        if (parser.value(confirm) != db)
+            return fail(u"this scenario writes data; %1 is not the local sandbox. Run again with --confirm-database %2 "
+                        "if you mean it"_s.arg(probe.effectiveInfo().displayName(), db),
+                ExitUsage);
+    }
+
+    ScenarioRunner runner;
+    QEventLoop loop;
+    ScenarioResult result;
+    bool done = false;
+    QObject::connect(&runner, &ScenarioRunner::failedToStart, &loop, [&](const QString& message) {
+        code = fail(message);
+        loop.quit();
+    });
+    QObject::connect(&runner, &ScenarioRunner::started, &loop, [&](const QString& server) {
+        err() << "running " << scenario.name << " on " << server << " for " << QString::number(scenario.totalSeconds(), 'f', 0)
+              << " s" << Qt::endl;
+    });
+    QObject::connect(&runner, &ScenarioRunner::secondAvailable, &loop, [&](const SecondStats& s) {
+        if (parser.isSet(jsonOption))
+            return;
+        out() << qSetFieldWidth(5) << Qt::right << s.second << qSetFieldWidth(0) << "s " << qSetFieldWidth(14) << Qt::left
+              << s.phase << qSetFieldWidth(0);
+        for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
+            const WorkloadStats& w = it.value();
+            out() << " | " << it.key() << " " << QString::number(w.tps(), 'f', 1) << "/s";
+            if (w.targetRate > 0)
+                out() << " (of " << QString::number(w.targetRate, 'f', 1) << ")";
+            out() << " p99 " << QString::number(w.latency.p99, 'f', 1) << " ms";
+            if (w.failed)
+                out() << " failed " << w.failed;
+            if (w.late)
+                out() << " late " << w.late;
+        }
+        out() << Qt::endl;
+    });
+    QObject::connect(&runner, &ScenarioRunner::finished, &loop, [&](const ScenarioResult& r) {
+        result = r;
+        done = true;
+        loop.quit();
+    });
+    runner.start(scenario, info);
+    loop.exec();
+    if (!done)
+        return code;
+
+    if (parser.isSet(jsonOption)) {
+        out() << QJsonDocument(result.toJson()).toJson(QJsonDocument::Indented);
+    } else {
+        out() << Qt::endl << "workload        committed  rolled back  failed      tps   p50 ms   p99 ms  p99.9 ms   max ms   late" << Qt::endl;
+        for (auto it = result.summary.cbegin(); it != result.summary.cend(); ++it) {
+            const WorkloadStats& w = it.value();
+            out() << qSetFieldWidth(14) << Qt::left << it.key() << qSetFieldWidth(11) << Qt::right << w.committed
+                  << qSetFieldWidth(13) << w.rolledBack << qSetFieldWidth(8) << w.failed << qSetFieldWidth(9)
+                  << QString::number(w.tps(), 'f', 1) << QString::number(w.latency.p50, 'f', 2)
+                  << QString::number(w.latency.p99, 'f', 2) << qSetFieldWidth(10) << QString::number(w.latency.p999, 'f', 2)
+                  << qSetFieldWidth(9) << QString::number(w.latency.max, 'f', 1) << qSetFieldWidth(7) << w.late
+                  << qSetFieldWidth(0) << Qt::endl;
+        }
+        out() << "(warmup excluded; latency from each request's intended start)" << Qt::endl;
+        if (result.interferenceP99 >= 0)
+            out() << "interference: OLTP p99 with reports / without = " << QString::number(result.interferenceP99, 'f', 2)
+                  << "x" << Qt::endl;
+        if (result.oltpAchievedOverTarget >= 0)
+            out() << "OLTP achieved / target rate in mixed phases = " << QString::number(result.oltpAchievedOverTarget, 'f', 3)
+                  << Qt::endl;
+        out() << "cross-check: clients committed " << result.clientCommitted << ", server counted "
+              << result.serverCommitDelta << " commits in the database (all sessions)" << Qt::endl;
+        if (result.partial)
+            out() << "PARTIAL: " << result.stopReason << Qt::endl;
+    }
+    if (parser.isSet(outFile)) {
+        const QString path = parser.value(outFile);
+        const QString csvPath = (path.endsWith(u".json"_s) ? path.chopped(5) : path) + u".csv"_s;
+        for (const auto& [file, bytes] : {std::pair {path, QJsonDocument(result.toJson()).toJson()}, {csvPath, result.toCsv()}}) {
+            QSaveFile f(file); // all or nothing: never a half-written result
+            if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+                return fail(u"cannot write %1: %2"_s.arg(file, f.errorString()));
+        }
+        err() << "wrote " << path << " and " << csvPath << Qt::endl;
+    }
+    return result.partial ? ExitFailure : ExitOk;
+}
+
 int cmdDemo(const QStringList& args)
 {
     QCommandLineParser parser;
@@ -688,6 +874,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdMonitor(arguments);
     if (command == u"bench"_s)
         return cmdBench(arguments);
+    if (command == u"scenario"_s)
+        return cmdScenario(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 

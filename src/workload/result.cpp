@@ -1,0 +1,95 @@
+#include "runner.h"
+
+#include <QJsonArray>
+
+namespace htap::workload {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+QJsonObject percentiles(const Percentiles& p)
+{
+    return {{u"p50"_s, p.p50}, {u"p90"_s, p.p90}, {u"p99"_s, p.p99}, {u"p999"_s, p.p999}, {u"max"_s, p.max},
+        {u"mean"_s, p.mean}};
+}
+
+QJsonObject stats(const WorkloadStats& s)
+{
+    QJsonObject bySqlstate;
+    for (auto it = s.failedBySqlstate.cbegin(); it != s.failedBySqlstate.cend(); ++it)
+        bySqlstate.insert(it.key(), it.value());
+    return {{u"committed"_s, s.committed}, {u"rolledBack"_s, s.rolledBack}, {u"failed"_s, s.failed},
+        {u"failedBySqlstate"_s, bySqlstate}, {u"retries"_s, s.retries}, {u"late"_s, s.late}, {u"skipped"_s, s.skipped},
+        {u"maxLagMs"_s, s.maxLagMs}, {u"inFlight"_s, s.inFlight}, {u"seconds"_s, s.seconds}, {u"tps"_s, s.tps()},
+        {u"targetRate"_s, s.targetRate}, {u"latency_ms"_s, percentiles(s.latency)},
+        {u"service_ms"_s, percentiles(s.service)}};
+}
+
+QJsonObject byWorkload(const QMap<QString, WorkloadStats>& m)
+{
+    QJsonObject o;
+    for (auto it = m.cbegin(); it != m.cend(); ++it)
+        o.insert(it.key(), stats(it.value()));
+    return o;
+}
+
+} // namespace
+
+QJsonObject ScenarioResult::toJson() const
+{
+    QJsonObject workloads;
+    for (auto it = summary.cbegin(); it != summary.cend(); ++it) {
+        const Workload* w = scenario.workload(it.key());
+        QJsonObject entry {{u"summary"_s, stats(it.value())}};
+        if (w && w->sloP99Ms > 0)
+            entry.insert(u"slo"_s, QJsonObject {{u"p99Ms"_s, w->sloP99Ms}, {u"met"_s, it->latency.p99 <= w->sloP99Ms}});
+        workloads.insert(it.key(), entry);
+    }
+    QJsonArray phaseArray;
+    for (const PhaseResult& p : phases)
+        phaseArray.append(QJsonObject {{u"name"_s, p.name}, {u"warmup"_s, p.warmup}, {u"workloads"_s, byWorkload(p.workloads)}});
+    QJsonArray secondArray;
+    for (const SecondStats& s : seconds)
+        secondArray.append(QJsonObject {{u"second"_s, s.second}, {u"at"_s, s.at.toString(Qt::ISODateWithMs)},
+            {u"phase"_s, s.phase}, {u"workloads"_s, byWorkload(s.workloads)}});
+    QJsonObject o {{u"format"_s, u"htap-scenario-result"_s}, {u"version"_s, 1}, {u"scenario"_s, scenario.toJson()},
+        {u"server"_s, QJsonObject {{u"endpoint"_s, server}, {u"version"_s, serverVersion}}},
+        {u"startedAt"_s, startedAt.toString(Qt::ISODateWithMs)}, {u"finishedAt"_s, finishedAt.toString(Qt::ISODateWithMs)},
+        {u"partial"_s, partial}, {u"stopReason"_s, stopReason}, {u"workloads"_s, workloads}, {u"phases"_s, phaseArray},
+        {u"seconds"_s, secondArray},
+        {u"crossCheck"_s, QJsonObject {{u"clientCommitted"_s, clientCommitted},
+                              {u"serverCommitDelta"_s, serverCommitDelta >= 0 ? QJsonValue(serverCommitDelta) : QJsonValue()},
+                              {u"note"_s, u"the server's count covers every session of the database during the run"_s}}},
+        {u"interference"_s, QJsonObject {
+            {u"oltpP99MixedOverBaseline"_s, interferenceP99 >= 0 ? QJsonValue(interferenceP99) : QJsonValue()},
+            {u"oltpAchievedOverTarget"_s, oltpAchievedOverTarget >= 0 ? QJsonValue(oltpAchievedOverTarget) : QJsonValue()}}}};
+    return o;
+}
+
+QByteArray ScenarioResult::toCsv() const
+{
+    QByteArray out = "second,at,phase,workload,committed,rolled_back,failed,tps,target_rate,p50_ms,p90_ms,p99_ms,"
+                     "p999_ms,max_ms,service_p99_ms,late,skipped,max_lag_ms,in_flight\n";
+    for (const SecondStats& s : seconds) {
+        for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
+            const WorkloadStats& w = it.value();
+            const QStringList cells {QString::number(s.second), s.at.toString(Qt::ISODateWithMs), s.phase, it.key(),
+                QString::number(w.committed), QString::number(w.rolledBack), QString::number(w.failed),
+                QString::number(w.tps(), 'f', 2), QString::number(w.targetRate, 'f', 2),
+                QString::number(w.latency.p50, 'f', 3), QString::number(w.latency.p90, 'f', 3),
+                QString::number(w.latency.p99, 'f', 3), QString::number(w.latency.p999, 'f', 3),
+                QString::number(w.latency.max, 'f', 3), QString::number(w.service.p99, 'f', 3), QString::number(w.late),
+                QString::number(w.skipped), QString::number(w.maxLagMs, 'f', 2), QString::number(w.inFlight)};
+            QStringList quoted;
+            for (const QString& c : cells) // phase and workload names are the user's: quote them
+                quoted << (c.contains(u',') || c.contains(u'"') || c.contains(u'\n')
+                        ? u'"' + QString(c).replace(u"\""_s, u"\"\""_s) + u'"'
+                        : c);
+            out += quoted.join(u',').toUtf8() + '\n';
+        }
+    }
+    return out;
+}
+
+} // namespace htap::workload

@@ -1,0 +1,587 @@
+#include "runner.h"
+
+#include "requests.h"
+
+#include <pg/connection.h>
+
+#include <QPointer>
+#include <QRandomGenerator>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <thread>
+
+namespace htap::workload {
+
+using namespace Qt::StringLiterals;
+using htap::metrics::LatencyHistogram;
+using htap::pg::Connection;
+using htap::pg::PgError;
+using Clock = std::chrono::steady_clock;
+
+Percentiles Percentiles::of(const LatencyHistogram& h)
+{
+    Percentiles p;
+    p.p50 = h.percentileUs(50) / 1000.0;
+    p.p90 = h.percentileUs(90) / 1000.0;
+    p.p99 = h.percentileUs(99) / 1000.0;
+    p.p999 = h.percentileUs(99.9) / 1000.0;
+    p.max = h.maxUs() / 1000.0;
+    p.mean = h.meanUs() / 1000.0;
+    return p;
+}
+
+namespace {
+
+double secondsSince(Clock::time_point t0, Clock::time_point t)
+{
+    return std::chrono::duration<double>(t - t0).count();
+}
+
+/// What one worker recorded over an interval; merged by the coordinator.
+struct Acc {
+    LatencyHistogram latency; ///< from the intended start
+    LatencyHistogram service; ///< from the actual start
+    qint64 committed = 0, rolledBack = 0, failed = 0, retries = 0, late = 0, skipped = 0;
+    double maxLagMs = 0;
+    QMap<QString, qint64> bySqlstate;
+
+    void merge(const Acc& o)
+    {
+        latency.merge(o.latency);
+        service.merge(o.service);
+        committed += o.committed;
+        rolledBack += o.rolledBack;
+        failed += o.failed;
+        retries += o.retries;
+        late += o.late;
+        skipped += o.skipped;
+        maxLagMs = std::max(maxLagMs, o.maxLagMs);
+        for (auto it = o.bySqlstate.cbegin(); it != o.bySqlstate.cend(); ++it)
+            bySqlstate[it.key()] += it.value();
+    }
+    void clear()
+    {
+        latency.reset();
+        service.reset();
+        committed = rolledBack = failed = retries = late = skipped = 0;
+        maxLagMs = 0;
+        bySqlstate.clear();
+    }
+    WorkloadStats stats(double seconds, double targetRate, int inFlight) const
+    {
+        WorkloadStats s;
+        s.committed = committed;
+        s.rolledBack = rolledBack;
+        s.failed = failed;
+        s.failedBySqlstate = bySqlstate;
+        s.retries = retries;
+        s.late = late;
+        s.skipped = skipped;
+        s.maxLagMs = maxLagMs;
+        s.inFlight = inFlight;
+        s.seconds = seconds;
+        s.targetRate = targetRate;
+        s.latency = Percentiles::of(latency);
+        s.service = Percentiles::of(service);
+        return s;
+    }
+};
+
+struct Worker {
+    int index = 0;
+    Connection conn;
+    htap::pg::ConnInfo info;
+    QString applicationName;
+    std::unique_ptr<RequestExecutor> executor;
+    std::mutex m;
+    Acc second;
+    std::vector<Acc> phases;
+    std::atomic<int> inFlight {0};
+    std::atomic<bool> connected {false};
+    std::shared_ptr<const htap::pg::Canceller> canceller; ///< under m
+    std::thread thread;
+};
+
+/// The scenario's phases on one time axis (seconds since the start of the run).
+struct Timeline {
+    QList<double> starts;
+    double total = 0;
+
+    explicit Timeline(const Scenario& s)
+    {
+        for (const Phase& p : s.phases) {
+            starts << total;
+            total += p.durationSeconds;
+        }
+    }
+    int phaseAt(double t) const
+    {
+        for (int i = int(starts.size()) - 1; i >= 0; --i)
+            if (t >= starts[i])
+                return i;
+        return 0;
+    }
+};
+
+/// Open-loop arrivals of one workload, shared by its workers: each takes the next intended
+/// start. When every connection is busy, the times fall behind and the wait shows up in the
+/// latency from the intended start: no coordinated omission.
+class Schedule
+{
+public:
+    Schedule(const Scenario& s, const Workload& w, quint64 seed)
+        : m_scenario(s)
+        , m_workload(w)
+        , m_timeline(s)
+        , m_rng(quint32(seed))
+    {
+    }
+
+    bool next(double* t, int* phaseIndex)
+    {
+        const std::lock_guard lock(m_mutex);
+        while (m_t < m_timeline.total) {
+            const int p = m_timeline.phaseAt(m_t);
+            const Phase& phase = m_scenario.phases[p];
+            const double end = m_timeline.starts[p] + phase.durationSeconds;
+            const double rate = phase.demand.contains(m_workload.name)
+                ? phase.demand.value(m_workload.name).at((m_t - m_timeline.starts[p]) / phase.durationSeconds)
+                : 0;
+            if (rate <= 0) {
+                m_t = end;
+                continue;
+            }
+            const double gap = m_workload.arrival == Workload::Arrival::Constant
+                ? 1.0 / rate
+                : -std::log(1.0 - m_rng.generateDouble()) / rate;
+            if (m_t + gap >= end) { // the next arrival falls in the next phase, at its own rate
+                m_t = end;
+                continue;
+            }
+            m_t += gap;
+            *t = m_t;
+            *phaseIndex = p;
+            return true;
+        }
+        return false;
+    }
+
+private:
+    const Scenario& m_scenario;
+    const Workload& m_workload;
+    Timeline m_timeline;
+    QRandomGenerator m_rng;
+    std::mutex m_mutex;
+    double m_t = 0;
+};
+
+QString applicationNameFor(const Workload& w)
+{
+    // The monitor classifies running sessions by these names (htap-studio oltp*, htap-studio olap*).
+    return (w.kind == Workload::Kind::Order ? u"htap-studio oltp "_s : u"htap-studio olap "_s) + w.name;
+}
+
+} // namespace
+
+class RunCoordinator
+{
+public:
+    QPointer<ScenarioRunner> owner;
+    Scenario scenario;
+    htap::pg::ConnInfo info;
+    std::atomic<bool> stopRequested {false};
+    std::atomic<bool> running {false};
+    std::mutex reasonMutex;
+    QString stopReason;
+    std::thread thread;
+
+    void requestStop(const QString& reason)
+    {
+        {
+            const std::lock_guard lock(reasonMutex);
+            if (stopReason.isEmpty())
+                stopReason = reason;
+        }
+        stopRequested = true;
+    }
+
+    template<typename F>
+    void post(F&& f)
+    {
+        QPointer<ScenarioRunner> o = owner;
+        if (o)
+            QMetaObject::invokeMethod(o, [o, f = std::forward<F>(f)] {
+                if (o)
+                    f(o.data());
+            }, Qt::QueuedConnection);
+    }
+
+    void run();
+
+private:
+    void workerLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
+    static void record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs);
+};
+
+void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs)
+{
+    const std::lock_guard lock(worker.m);
+    for (Acc* acc : {&worker.second, &worker.phases[std::size_t(phase)]}) {
+        acc->latency.record(qint64(latencyUs));
+        acc->service.record(qint64(serviceUs));
+        acc->retries += o.tries - 1;
+        acc->maxLagMs = std::max(acc->maxLagMs, lagMs);
+        if (lagMs > 1)
+            ++acc->late;
+        switch (o.kind) {
+        case Outcome::Kind::Committed:
+            ++acc->committed;
+            break;
+        case Outcome::Kind::BusinessRollback:
+            ++acc->rolledBack;
+            break;
+        case Outcome::Kind::Failed:
+            ++acc->failed;
+            ++acc->bySqlstate[o.sqlstate];
+            break;
+        }
+    }
+}
+
+void RunCoordinator::workerLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
+{
+    const Timeline timeline(scenario);
+    auto lastReconnect = Clock::now();
+    auto ensureConnected = [&]() -> bool {
+        if (worker.conn.isOpen())
+            return true;
+        worker.connected = false;
+        if (Clock::now() - lastReconnect < std::chrono::seconds(1))
+            return false;
+        lastReconnect = Clock::now();
+        if (worker.conn.open(worker.info, {3000, worker.applicationName}) || worker.executor->prepare(worker.conn))
+            return false;
+        {
+            const std::lock_guard lock(worker.m);
+            worker.canceller = worker.conn.canceller();
+        }
+        worker.connected = true;
+        return true;
+    };
+    auto sleepUntil = [&](Clock::time_point when) {
+        while (!stopRequested && Clock::now() < when)
+            std::this_thread::sleep_until(std::min(when, Clock::now() + std::chrono::milliseconds(100)));
+    };
+
+    if (schedule) { // open loop
+        double t = 0;
+        int phase = 0;
+        while (!stopRequested && schedule->next(&t, &phase)) {
+            const auto intended = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
+            sleepUntil(intended);
+            if (stopRequested)
+                break;
+            const auto start = Clock::now();
+            const double lagMs = std::chrono::duration<double, std::milli>(start - intended).count();
+            if (w.skipIfLaterThanMs > 0 && lagMs > w.skipIfLaterThanMs) {
+                const std::lock_guard lock(worker.m);
+                ++worker.second.skipped;
+                ++worker.phases[std::size_t(phase)].skipped;
+                continue;
+            }
+            Outcome o;
+            if (!ensureConnected()) {
+                o.kind = Outcome::Kind::Failed;
+                o.sqlstate = u"08006"_s; // connection failure: counted, not dropped
+            } else {
+                ++worker.inFlight;
+                o = worker.executor->run(worker.conn);
+                --worker.inFlight;
+            }
+            const auto end = Clock::now();
+            record(worker, phase, o, std::chrono::duration<double, std::micro>(end - intended).count(),
+                std::chrono::duration<double, std::micro>(end - start).count(), lagMs);
+        }
+        return;
+    }
+    // Closed loop: worker i is active while the phase asks for more than i clients.
+    while (!stopRequested) {
+        const double el = secondsSince(t0, Clock::now());
+        if (el >= timeline.total)
+            break;
+        if (el < 0) {
+            sleepUntil(t0);
+            continue;
+        }
+        const int phase = timeline.phaseAt(el);
+        const int clients = int(scenario.phases[phase].demand.value(w.name).from);
+        if (worker.index >= clients) {
+            sleepUntil(Clock::now() + std::chrono::milliseconds(50));
+            continue;
+        }
+        Outcome o;
+        const auto start = Clock::now();
+        if (!ensureConnected()) {
+            o.kind = Outcome::Kind::Failed;
+            o.sqlstate = u"08006"_s;
+            sleepUntil(Clock::now() + std::chrono::milliseconds(200));
+        } else {
+            ++worker.inFlight;
+            o = worker.executor->run(worker.conn);
+            --worker.inFlight;
+        }
+        const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+        record(worker, phase, o, us, us, 0);
+        if (w.thinkMs > 0)
+            sleepUntil(Clock::now() + std::chrono::microseconds(qint64(w.thinkMs * 1000)));
+    }
+}
+
+void RunCoordinator::run()
+{
+    running = true;
+    ScenarioResult result;
+    result.scenario = scenario;
+    auto failStart = [&](const QString& message) {
+        running = false;
+        post([message](ScenarioRunner* r) { Q_EMIT r->failedToStart(message); });
+    };
+
+    Connection admin;
+    if (PgError e = admin.open(info, {10000, u"htap-studio scenario"_s}))
+        return failStart(u"cannot connect: %1"_s.arg(e.oneLine()));
+    result.server = admin.effectiveInfo().displayName();
+    result.serverVersion = admin.serverVersion();
+    const QString commitsSql = u"SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"_s;
+    const qint64 commitsBefore = admin.exec(commitsSql).toInt64(0, 0, -1);
+
+    // Every connection opens and prepares before the clock starts: a role that does not exist
+    // or a statement that does not prepare stops the run before it writes anything.
+    std::vector<std::vector<std::unique_ptr<Worker>>> workers(std::size_t(scenario.workloads.size()));
+    std::vector<std::unique_ptr<Schedule>> schedules;
+    for (int wi = 0; wi < scenario.workloads.size(); ++wi) {
+        const Workload& w = scenario.workloads[wi];
+        schedules.push_back(w.open() ? std::make_unique<Schedule>(scenario, w, scenario.seed * 7919 + quint64(wi)) : nullptr);
+        for (int i = 0; i < w.connections; ++i) {
+            auto worker = std::make_unique<Worker>();
+            worker->index = i;
+            worker->info = w.role.isEmpty() ? info : info.with(u"user"_s, w.role);
+            worker->applicationName = applicationNameFor(w);
+            worker->executor = std::make_unique<RequestExecutor>(w, scenario.seed * 1000003 + quint64(wi) * 1009 + quint64(i));
+            worker->phases.resize(std::size_t(scenario.phases.size()));
+            if (PgError e = worker->conn.open(worker->info, {10000, worker->applicationName}))
+                return failStart(u"workload %1: cannot connect%2: %3"_s.arg(w.name,
+                    w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), e.oneLine()));
+            if (PgError e = worker->executor->prepare(worker->conn))
+                return failStart(u"workload %1: %2"_s.arg(w.name, e.oneLine()));
+            worker->canceller = worker->conn.canceller();
+            worker->connected = true;
+            workers[std::size_t(wi)].push_back(std::move(worker));
+        }
+    }
+
+    post([server = result.server](ScenarioRunner* r) { Q_EMIT r->started(server); });
+    const Timeline timeline(scenario);
+    const auto t0 = Clock::now() + std::chrono::milliseconds(200);
+    result.startedAt = QDateTime::currentDateTimeUtc().addMSecs(200);
+    for (int wi = 0; wi < scenario.workloads.size(); ++wi)
+        for (auto& worker : workers[std::size_t(wi)])
+            worker->thread = std::thread([this, wi, t0, w = &scenario.workloads[wi], worker = worker.get(), s = schedules[std::size_t(wi)].get()] {
+                workerLoop(*w, *worker, s, t0);
+                worker->conn.close(); // its statistics reach pg_stat_database when it ends
+            });
+
+    // Once a second: merge what the workers recorded.
+    auto serverGoneSince = Clock::time_point();
+    for (int second = 1;; ++second) {
+        const auto tick = t0 + std::chrono::seconds(second);
+        while (!stopRequested && Clock::now() < tick)
+            std::this_thread::sleep_until(std::min(tick, Clock::now() + std::chrono::milliseconds(100)));
+        SecondStats stats;
+        stats.second = second;
+        stats.at = result.startedAt.addSecs(second);
+        const double mid = std::min(second - 0.5, timeline.total);
+        const int phase = timeline.phaseAt(mid);
+        stats.phase = scenario.phases[phase].name;
+        bool anyConnected = false;
+        for (int wi = 0; wi < scenario.workloads.size(); ++wi) {
+            const Workload& w = scenario.workloads[wi];
+            Acc merged;
+            int inFlight = 0;
+            for (auto& worker : workers[std::size_t(wi)]) {
+                const std::lock_guard lock(worker->m);
+                merged.merge(worker->second);
+                worker->second.clear();
+                inFlight += worker->inFlight;
+                anyConnected |= worker->connected;
+            }
+            const Phase& p = scenario.phases[phase];
+            const double target = w.open() && p.demand.contains(w.name)
+                ? p.demand.value(w.name).at(std::clamp((mid - timeline.starts[phase]) / p.durationSeconds, 0.0, 1.0))
+                : 0;
+            stats.workloads.insert(w.name, merged.stats(1.0, target, inFlight));
+        }
+        result.seconds.append(stats);
+        post([stats](ScenarioRunner* r) { Q_EMIT r->secondAvailable(stats); });
+
+        if (!anyConnected) {
+            if (serverGoneSince == Clock::time_point())
+                serverGoneSince = Clock::now();
+            else if (Clock::now() - serverGoneSince > std::chrono::seconds(5))
+                requestStop(u"the server went away: no connection for 5 s"_s);
+        } else {
+            serverGoneSince = Clock::time_point();
+        }
+        if (stopRequested || second >= int(std::ceil(timeline.total)))
+            break;
+    }
+    if (stopRequested) {
+        // Stop means now: cancel what is in flight, then wait for the workers.
+        for (auto& list : workers)
+            for (auto& worker : list) {
+                std::shared_ptr<const htap::pg::Canceller> c;
+                {
+                    const std::lock_guard lock(worker->m);
+                    c = worker->canceller;
+                }
+                if (c && worker->inFlight > 0)
+                    c->cancel();
+            }
+    }
+    for (auto& list : workers)
+        for (auto& worker : list)
+            if (worker->thread.joinable())
+                worker->thread.join();
+    result.finishedAt = QDateTime::currentDateTimeUtc();
+    {
+        const std::lock_guard lock(reasonMutex);
+        result.partial = stopRequested;
+        result.stopReason = stopReason;
+    }
+
+    // Per phase and for the run (warmup excluded), from the workers' phase records.
+    const double elapsed = secondsSince(t0, Clock::now());
+    QMap<QString, Acc> summary;
+    QMap<QString, double> summaryTargetRequests; // target rate x seconds, over measured phases
+    QMap<QString, double> summarySeconds;        // measured seconds in which the workload ran
+    Acc oltpBaseline, oltpMixed;
+    double mixedTarget = 0, mixedSeconds = 0, mixedDone = 0;
+    for (int p = 0; p < scenario.phases.size(); ++p) {
+        const Phase& phase = scenario.phases[p];
+        PhaseResult pr;
+        pr.name = phase.name;
+        pr.warmup = phase.warmup;
+        const double seconds = std::clamp(elapsed - timeline.starts[p], 0.0, phase.durationSeconds);
+        bool hasOltp = false, hasOlap = false;
+        Acc phaseOltp;
+        double phaseOltpTarget = 0;
+        for (int wi = 0; wi < scenario.workloads.size(); ++wi) {
+            const Workload& w = scenario.workloads[wi];
+            Acc merged;
+            for (auto& worker : workers[std::size_t(wi)])
+                merged.merge(worker->phases[std::size_t(p)]);
+            const double target = w.open() && phase.demand.contains(w.name)
+                ? (phase.demand.value(w.name).from + phase.demand.value(w.name).to) / 2
+                : 0;
+            pr.workloads.insert(w.name, merged.stats(seconds, target, 0));
+            if (!phase.warmup) {
+                summary[w.name].merge(merged);
+                summaryTargetRequests[w.name] += target * seconds;
+                if (phase.demand.contains(w.name))
+                    summarySeconds[w.name] += seconds;
+            }
+            if (phase.demand.contains(w.name)) {
+                if (w.kind == Workload::Kind::Order) {
+                    hasOltp = true;
+                    phaseOltp.merge(merged);
+                    phaseOltpTarget += target;
+                } else {
+                    hasOlap = true;
+                }
+            }
+        }
+        if (!phase.warmup && hasOltp && !hasOlap)
+            oltpBaseline.merge(phaseOltp);
+        if (!phase.warmup && hasOltp && hasOlap) {
+            oltpMixed.merge(phaseOltp);
+            mixedTarget += phaseOltpTarget * seconds;
+            mixedSeconds += seconds;
+            mixedDone += double(phaseOltp.committed + phaseOltp.rolledBack);
+        }
+        result.phases.append(pr);
+    }
+    qint64 clientCommitted = 0;
+    for (const Workload& w : std::as_const(scenario.workloads)) {
+        Acc all;
+        for (auto& worker : workers[std::size_t(&w - scenario.workloads.data())])
+            for (const Acc& a : worker->phases)
+                all.merge(a);
+        clientCommitted += all.committed;
+        const double ran = summarySeconds.value(w.name);
+        result.summary.insert(w.name, summary[w.name].stats(ran, ran > 0 ? summaryTargetRequests.value(w.name) / ran : 0, 0));
+    }
+    result.clientCommitted = clientCommitted;
+    if (oltpBaseline.latency.count() > 0 && oltpMixed.latency.count() > 0)
+        result.interferenceP99 = double(oltpMixed.latency.percentileUs(99)) / double(std::max<qint64>(1, oltpBaseline.latency.percentileUs(99)));
+    if (mixedTarget > 0)
+        result.oltpAchievedOverTarget = mixedDone / mixedTarget;
+
+    // Cross-check against the server. Our sessions have ended, so their counts are flushed.
+    if (!admin.isOpen())
+        admin.open(info, {5000, u"htap-studio scenario"_s});
+    if (admin.isOpen() && commitsBefore >= 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        admin.exec(u"SELECT pg_stat_force_next_flush()"_s);
+        const qint64 after = admin.exec(commitsSql).toInt64(0, 0, -1);
+        if (after >= commitsBefore)
+            result.serverCommitDelta = after - commitsBefore;
+    }
+    running = false;
+    post([result](ScenarioRunner* r) { Q_EMIT r->finished(result); });
+}
+
+ScenarioRunner::ScenarioRunner(QObject* parent)
+    : QObject(parent)
+{
+    qRegisterMetaType<SecondStats>();
+    qRegisterMetaType<ScenarioResult>();
+}
+
+ScenarioRunner::~ScenarioRunner()
+{
+    if (m_run) {
+        m_run->requestStop(u"the application closed"_s);
+        if (m_run->thread.joinable())
+            m_run->thread.join();
+    }
+}
+
+void ScenarioRunner::start(const Scenario& scenario, const htap::pg::ConnInfo& info)
+{
+    if (isRunning())
+        return;
+    if (m_run && m_run->thread.joinable())
+        m_run->thread.join();
+    m_run = std::make_shared<RunCoordinator>();
+    m_run->owner = this;
+    m_run->scenario = scenario;
+    m_run->info = info;
+    m_run->running = true;
+    m_run->thread = std::thread([run = m_run] { run->run(); });
+}
+
+void ScenarioRunner::stop(const QString& reason)
+{
+    if (m_run)
+        m_run->requestStop(reason);
+}
+
+bool ScenarioRunner::isRunning() const
+{
+    return m_run && m_run->running;
+}
+
+} // namespace htap::workload

@@ -1,0 +1,251 @@
+// Scenarios: validation of bad files (each error names its JSON path), and real runs on the
+// sandbox: open loop reaching its rate with counts matching the server's, closed loop, the
+// three forms of the order transaction, and a server stopped mid-run.
+#include "testutil.h"
+
+#include <workload/runner.h>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+using namespace Qt::StringLiterals;
+using namespace htap::workload;
+
+namespace {
+QByteArray scenarioJson(const QString& workloads, const QString& phases)
+{
+    return uR"({"format": "htap-scenario", "version": 1, "name": "t", "seed": 1, "workloads": {%1}, "phases": [%2]})"_s
+        .arg(workloads, phases)
+        .toUtf8();
+}
+
+const QString kOrders = uR"("orders": {"kind": "order", "arrival": {"model": "open", "process": "constant"}, "connections": 2, "role": "oltp_user"})"_s;
+
+ScenarioResult runToEnd(const Scenario& s, const htap::pg::ConnInfo& info, QString* failure = nullptr,
+    const std::function<void(ScenarioRunner&, const SecondStats&)>& onSecond = {})
+{
+    ScenarioRunner runner;
+    ScenarioResult result;
+    bool done = false;
+    QObject::connect(&runner, &ScenarioRunner::finished, [&](const ScenarioResult& r) {
+        result = r;
+        done = true;
+    });
+    QObject::connect(&runner, &ScenarioRunner::failedToStart, [&](const QString& m) {
+        if (failure)
+            *failure = m;
+        done = true;
+    });
+    if (onSecond)
+        QObject::connect(&runner, &ScenarioRunner::secondAvailable, [&](const SecondStats& st) { onSecond(runner, st); });
+    runner.start(s, info);
+    if (!QTest::qWaitFor([&] { return done; }, int(s.totalSeconds() * 1000) + 60000))
+        qWarning("the run did not finish");
+    return result;
+}
+} // namespace
+
+class TestScenario : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void presetsAreValid()
+    {
+        QVERIFY(presetNames().contains(u"smoke"_s));
+        QVERIFY(presetNames().contains(u"steady-mixed"_s));
+        for (const QString& name : presetNames()) {
+            Scenario s;
+            QStringList errors, warnings;
+            QVERIFY2(Scenario::fromJson(presetJson(name), &s, &errors, &warnings), qPrintable(name + u": "_s + errors.join(u"; "_s)));
+            QVERIFY(s.totalSeconds() > 0);
+        }
+    }
+
+    void badScenarios_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<QString>("error");
+        QTest::newRow("invalid JSON") << QByteArray("{\"format\": \n  \"htap-scenario\",, }") << u"$: invalid JSON at line 2"_s;
+        QTest::newRow("not an object") << QByteArray("[1, 2]") << u"$: must be a JSON object"_s;
+        QTest::newRow("wrong format") << QByteArray(R"({"format": "x", "version": 1, "name": "t", "workloads": {}, "phases": []})") << u"$.format: must be \"htap-scenario\""_s;
+        QTest::newRow("newer version") << scenarioJson(kOrders, u"{}"_s).replace("\"version\": 1", "\"version\": 2") << u"$.version: must be 1"_s;
+        QTest::newRow("unknown key") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": 1}, "colour": "red"})"_s)
+                                     << u"$.phases[0].colour: unknown key"_s;
+        QTest::newRow("unknown workload key") << scenarioJson(uR"("o": {"kind": "order", "arrival": {"model": "open"}, "clients": 3})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
+                                              << u"$.workloads.o.clients: unknown key"_s;
+        QTest::newRow("negative rate") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": -3}})"_s)
+                                       << u"$.phases[0].rates.orders: must be above zero"_s;
+        QTest::newRow("zero rate") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": 0}})"_s)
+                                   << u"$.phases[0].rates.orders: must be above zero"_s;
+        QTest::newRow("ramp without target") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": {"from": 1}}})"_s)
+                                             << u"$.phases[0].rates.orders: a ramp needs both \"from\" and \"to\""_s;
+        QTest::newRow("zero duration") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 0, "rates": {"orders": 1}})"_s)
+                                       << u"$.phases[0].durationSeconds: must be above 0"_s;
+        QTest::newRow("no phases") << scenarioJson(kOrders, QString()) << u"$.phases: must be a list of one or more phases"_s;
+        QTest::newRow("unknown workload in a phase") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"ordres": 1}})"_s)
+                                                     << u"$.phases[0].rates.ordres: no workload named \"ordres\""_s;
+        QTest::newRow("bad kind") << scenarioJson(uR"("w": {"kind": "batch", "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"w\": 1}}"_s)
+                                  << u"$.workloads.w.kind: must be one of order, report, sql, not \"batch\""_s;
+        QTest::newRow("unknown report") << scenarioJson(uR"("r": {"kind": "report", "reports": ["hourly", "weekly"], "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
+                                        << u"$.workloads.r.reports[1]: unknown report \"weekly\""_s;
+        QTest::newRow("missing sql file") << scenarioJson(uR"("s": {"kind": "sql", "sqlFile": "/nonexistent/q.sql", "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"s\": 1}}"_s)
+                                          << u"$.workloads.s.sqlFile: cannot read /nonexistent/q.sql"_s;
+        QTest::newRow("bad isolation") << scenarioJson(uR"("o": {"kind": "order", "isolation": "snapshot", "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
+                                       << u"$.workloads.o.isolation: must be one of read committed, repeatable read, serializable"_s;
+        QTest::newRow("closed with a ramp") << scenarioJson(uR"("c": {"kind": "order", "arrival": {"model": "closed"}, "connections": 2})"_s, uR"({"durationSeconds": 1, "rates": {"c": {"from": 1, "to": 2}}})"_s)
+                                            << u"$.phases[0].rates.c: a closed-loop workload takes a number of clients, not a ramp"_s;
+        QTest::newRow("closed beyond its connections") << scenarioJson(uR"("c": {"kind": "order", "arrival": {"model": "closed"}, "connections": 2})"_s, uR"({"durationSeconds": 1, "rates": {"c": 5}})"_s)
+                                                       << u"$.phases[0].rates.c: a closed-loop workload takes a whole number of clients"_s;
+        QTest::newRow("zero connections") << scenarioJson(uR"("o": {"kind": "order", "arrival": {"model": "open"}, "connections": 0})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
+                                          << u"$.workloads.o.connections: must be at least 1"_s;
+    }
+    void badScenarios()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(QString, error);
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(!Scenario::fromJson(json, &s, &errors, &warnings));
+        QVERIFY2(!errors.filter(error).isEmpty(), qPrintable(errors.join(u" | "_s)));
+    }
+
+    void rateBeyondTheBudgetIsAWarning()
+    {
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(Scenario::fromJson(scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": 100000}})"_s), &s, &errors, &warnings));
+        QVERIFY2(!warnings.filter(u"$.phases[0].rates.orders: 100000/s from 2 connections"_s).isEmpty(), qPrintable(warnings.join(u" | "_s)));
+    }
+
+    void openLoopReachesItsRateAndCountsMatch_data()
+    {
+        QTest::addColumn<QString>("form");
+        QTest::newRow("one statement per round trip") << u"roundtrip"_s;
+        QTest::newRow("pipelined") << u"pipeline"_s;
+        QTest::newRow("one CTE statement") << u"cte"_s;
+    }
+    void openLoopReachesItsRateAndCountsMatch()
+    {
+        QFETCH(QString, form);
+        const auto info = htap::test::sandboxConnInfo();
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(info));
+        const qint64 ordersBefore = admin.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0);
+        const qint64 itemsBefore = admin.exec(u"SELECT count(*) FROM order_items"_s).toInt64(0, 0);
+        Scenario s;
+        QStringList errors, warnings;
+        const QString orders = uR"("orders": {"kind": "order", "form": "%1", "arrival": {"model": "open", "process": "constant"}, "connections": 3, "role": "oltp_user"})"_s.arg(form);
+        QVERIFY2(Scenario::fromJson(scenarioJson(orders, uR"({"name": "warm", "durationSeconds": 1, "warmup": true, "rates": {"orders": 20}}, {"name": "steady", "durationSeconds": 3, "rates": {"orders": 50}})"_s),
+                     &s, &errors, &warnings),
+            qPrintable(errors.join(u"; "_s)));
+        QString failure;
+        const ScenarioResult r = runToEnd(s, info, &failure);
+        QVERIFY2(failure.isEmpty(), qPrintable(failure));
+        QVERIFY(!r.partial);
+        const WorkloadStats& w = r.summary.value(u"orders"_s);
+        // 50/s for 3 s, constant arrivals: 150 requests, give or take the one at the edge.
+        QVERIFY2(std::abs(w.committed + w.rolledBack - 150) <= 2, qPrintable(QString::number(w.committed + w.rolledBack)));
+        QCOMPARE(w.failed, 0);
+        QCOMPARE(w.targetRate, 50.0);
+        QVERIFY(w.latency.p50 > 0 && w.latency.p99 >= w.latency.p50 && w.latency.max >= w.latency.p99);
+        // Every committed order is in the table, with its items; rolled-back ones are not.
+        const qint64 allCommitted = r.phases[0].workloads.value(u"orders"_s).committed + w.committed;
+        QCOMPARE(admin.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0) - ordersBefore, allCommitted);
+        QVERIFY(admin.exec(u"SELECT count(*) FROM order_items"_s).toInt64(0, 0) - itemsBefore >= allCommitted);
+        QVERIFY(r.serverCommitDelta >= allCommitted);
+        QVERIFY(r.seconds.size() >= 4);
+        const QJsonObject json = r.toJson();
+        QCOMPARE(json.value(u"format"_s).toString(), u"htap-scenario-result"_s);
+        const QJsonObject summary = json.value(u"workloads"_s).toObject().value(u"orders"_s).toObject().value(u"summary"_s).toObject();
+        for (const QString& key : {u"committed"_s, u"failed"_s, u"tps"_s})
+            QVERIFY(summary.contains(key));
+        for (const QString& key : {u"p50"_s, u"p90"_s, u"p99"_s, u"p999"_s, u"max"_s})
+            QVERIFY(summary.value(u"latency_ms"_s).toObject().contains(key));
+        QVERIFY(r.toCsv().startsWith("second,at,phase,workload,"));
+    }
+
+    void closedLoopAndReports()
+    {
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(scenarioJson(uR"("orders": {"kind": "order", "arrival": {"model": "closed", "thinkMs": 5}, "connections": 2, "role": "oltp_user"}, "reports": {"kind": "report", "reports": ["hourly", "rfm"], "arrival": {"model": "open"}, "connections": 1, "role": "olap_user"})"_s,
+                                         uR"({"name": "only", "durationSeconds": 3, "rates": {"orders": 2, "reports": 2}})"_s),
+                     &s, &errors, &warnings),
+            qPrintable(errors.join(u"; "_s)));
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo());
+        QVERIFY(r.summary.value(u"orders"_s).committed > 20);
+        QVERIFY(r.summary.value(u"reports"_s).committed >= 2);
+        QCOMPARE(r.summary.value(u"reports"_s).failed, 0);
+    }
+
+    void aRoleThatDoesNotExistStopsBeforeAnythingRuns()
+    {
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(Scenario::fromJson(scenarioJson(u"\"o\": {\"kind\": \"order\", \"arrival\": {\"model\": \"open\"}, \"role\": \"No Such \\\"Role\\\"\"}"_s,
+                                       uR"({"durationSeconds": 5, "rates": {"o": 10}})"_s),
+            &s, &errors, &warnings));
+        QString failure;
+        runToEnd(s, htap::test::sandboxConnInfo(), &failure);
+        QVERIFY2(failure.contains(u"workload o: cannot connect as role No Such \"Role\""_s), qPrintable(failure));
+    }
+
+    void userSqlThatDoesNotPrepare()
+    {
+        QTemporaryDir dir;
+        QFile f(dir.filePath(u"q.sql"_s));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("SELECT * FROM no_such_table;\n");
+        f.close();
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(Scenario::fromJson(scenarioJson(uR"("q": {"kind": "sql", "sqlFile": "q.sql", "arrival": {"model": "open"}})"_s,
+                                       uR"({"durationSeconds": 5, "rates": {"q": 1}})"_s),
+            &s, &errors, &warnings, dir.path()));
+        QString failure;
+        runToEnd(s, htap::test::sandboxConnInfo(), &failure);
+        QVERIFY2(failure.contains(u"workload q: SQLSTATE 42P01"_s), qPrintable(failure));
+    }
+
+    void stopMidRunGivesAPartialResult()
+    {
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(Scenario::fromJson(scenarioJson(kOrders, uR"({"durationSeconds": 60, "rates": {"orders": 20}})"_s), &s, &errors, &warnings));
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo(), nullptr, [](ScenarioRunner& runner, const SecondStats& st) {
+            if (st.second == 2)
+                runner.stop(u"enough"_s);
+        });
+        QVERIFY(r.partial);
+        QCOMPARE(r.stopReason, u"enough"_s);
+        QVERIFY(r.seconds.size() <= 4);
+    }
+
+    void serverStoppedMidRun()
+    {
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(Scenario::fromJson(scenarioJson(kOrders, uR"({"durationSeconds": 60, "rates": {"orders": 20}})"_s), &s, &errors, &warnings));
+        htap::pg::Sandbox sandbox = htap::test::testSandbox();
+        bool stopped = false;
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo(), nullptr, [&](ScenarioRunner&, const SecondStats& st) {
+            if (st.second == 2 && !stopped) {
+                stopped = true;
+                QString error;
+                QVERIFY2(sandbox.stop(&error), qPrintable(error));
+            }
+        });
+        QString error;
+        QVERIFY2(sandbox.start(0, 0.05, {}, &error), qPrintable(error)); // for the tests that follow
+        QVERIFY(stopped);
+        QVERIFY(r.partial);
+        QVERIFY2(r.stopReason.contains(u"the server went away"_s), qPrintable(r.stopReason));
+        const WorkloadStats& w = r.summary.value(u"orders"_s);
+        QVERIFY(w.committed > 0);
+        QVERIFY(w.failed > 0);
+        QVERIFY2(!w.failedBySqlstate.isEmpty(), "failures are counted by SQLSTATE");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestScenario)
+#include "tst_scenario.moc"
