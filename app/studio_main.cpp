@@ -1,5 +1,6 @@
 // htap-studio: the GUI. Parses its arguments and wires the main window; nothing else.
 #include <ui/mainwindow.h>
+#include <ui/scenariospage.h>
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -32,13 +33,27 @@ int main(int argc, char** argv)
         QStringLiteral("s"), QStringLiteral("8"));
     const QCommandLineOption pageOpt(QStringLiteral("page"),
         QStringLiteral("Page to show first: Overview, Latency, Activity, Locks, Vacuum or Views"), QStringLiteral("name"));
-    parser.addOptions({connectOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt});
+    const QCommandLineOption scenarioOpt(QStringLiteral("run-scenario"),
+        QStringLiteral("Once connected, start this scenario preset on the Scenarios page"), QStringLiteral("preset"));
+    parser.addOptions({connectOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt, scenarioOpt});
     parser.process(app);
 
     htap::ui::MainWindow window;
     window.show();
     if (parser.isSet(pageOpt))
         window.showPage(parser.value(pageOpt));
+    if (parser.isSet(scenarioOpt)) {
+        const QString preset = parser.value(scenarioOpt);
+        auto* once = new QObject(&window);
+        QObject::connect(window.collector(), &htap::monitor::ActivityCollector::stateChanged, once,
+            [&window, preset, once](htap::monitor::ConnectionState state) {
+                if (state != htap::monitor::ConnectionState::Connected)
+                    return;
+                window.scenariosPage()->selectPreset(preset);
+                window.scenariosPage()->startSelected();
+                once->deleteLater();
+            });
+    }
 
     if (parser.isSet(connectOpt)) {
         QString error;
@@ -60,7 +75,7 @@ int main(int argc, char** argv)
         QTimer::singleShot(int(parser.value(delayOpt).toDouble() * 1000), &window, [&window, file] {
             const QStringList pages = file.contains(QLatin1String("%1"))
                 ? QStringList {QStringLiteral("Overview"), QStringLiteral("Latency"), QStringLiteral("Activity"),
-                      QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views")}
+                      QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views"), QStringLiteral("Scenarios")}
                 : QStringList {QString()};
             for (const QString& page : pages) {
                 if (!page.isEmpty())

@@ -7,6 +7,9 @@
 #include <ui/overviewpage.h>
 #include <ui/snapshottablemodel.h>
 #include <ui/vacuumpage.h>
+#include <ui/scenariospage.h>
+
+#include <QDoubleSpinBox>
 #include <ui/chartwidget.h>
 #include <ui/connectdialog.h>
 #include <ui/mainwindow.h>
@@ -170,6 +173,26 @@ private Q_SLOTS:
         window.collector()->disconnectFromServer();
         QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText() == u"Disconnected"_s, 5000);
         admin.runScript(u"DROP ROLE tst_watcher"_s);
+    }
+
+    void scenariosPageRunsAPreset()
+    {
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 10000);
+        auto* page = window.scenariosPage();
+        page->selectPreset(u"smoke"_s);
+        page->findChildren<QDoubleSpinBox*>().at(1)->setValue(0.2); // 30 s -> 6 s
+        QSignalSpy finished(page->runner(), &htap::workload::ScenarioRunner::finished);
+        page->startSelected();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QCOMPARE(page->summary()->rowCount(), 2);
+        QVERIFY(page->lastResult().summary.value(u"orders"_s).committed > 0);
+        window.showPage(u"Scenarios"_s);
+        QTest::qWait(300);
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-scenarios.png"_s)));
     }
 
     void failedConnectShowsBanner()

@@ -36,7 +36,7 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     m_plot->xAxis->setTicker(ticker);
     m_plot->yAxis->setLabel(unit);
     m_plot->yAxis->setRangeLower(0);
-    m_plot->legend->setVisible(true);
+    m_plot->legend->setVisible(false); // shown with the first series: an empty legend is a stray box
     m_plot->legend->setBrush(QColor(255, 255, 255, 200));
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -69,11 +69,12 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
 
 ChartWidget::~ChartWidget() = default;
 
-int ChartWidget::addSeries(const QString& name, const QColor& color)
+int ChartWidget::addSeries(const QString& name, const QColor& color, Qt::PenStyle style)
 {
     QCPGraph* g = m_plot->addGraph();
     g->setName(name);
-    g->setPen(QPen(color, 1.5));
+    g->setPen(QPen(color, 1.5, style));
+    m_plot->legend->setVisible(true);
     m_graphs.append(g);
     return int(m_graphs.size() - 1);
 }

@@ -21,7 +21,7 @@ public:
     explicit ChartWidget(const QString& title, const QString& unit, QWidget* parent = nullptr);
     ~ChartWidget() override;
 
-    int addSeries(const QString& name, const QColor& color);
+    int addSeries(const QString& name, const QColor& color, Qt::PenStyle style = Qt::SolidLine);
     /// Draws each point as a dot too, so that isolated points (between gaps) stay visible.
     void setShowPoints(bool on);
     void addPoint(int series, const QDateTime& time, double value);

@@ -6,6 +6,7 @@
 #include "latencypage.h"
 #include "lockspage.h"
 #include "overviewpage.h"
+#include "scenariospage.h"
 #include "vacuumpage.h"
 #include "viewspage.h"
 #include "connectdialog.h"
@@ -51,6 +52,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_locks(new LocksPage(m_collector, this))
     , m_vacuum(new VacuumPage(this))
     , m_views(new ViewsPage(this))
+    , m_scenarios(new ScenariosPage(m_collector, this))
     , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
@@ -64,6 +66,11 @@ MainWindow::MainWindow(QWidget* parent)
     m_pageList->setFrameShape(QFrame::NoFrame);
     for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_latency, m_activity, m_locks, m_vacuum, m_views})
         addPage(page);
+    // The experiment bench is not a monitor page: it drives load rather than watching.
+    m_pageList->addItem(m_scenarios->title());
+    m_pages->addWidget(m_scenarios);
+    connect(m_scenarios, &ScenariosPage::message, this,
+        [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
     m_pageList->setCurrentRow(0);
 
@@ -133,9 +140,9 @@ void MainWindow::addPage(MonitorPage* page)
 
 void MainWindow::showPage(const QString& title)
 {
-    for (int i = 0; i < m_monitorPages.size(); ++i)
-        if (m_monitorPages[i]->title() == title)
-            m_pageList->setCurrentRow(i);
+    const auto hits = m_pageList->findItems(title, Qt::MatchExactly);
+    if (!hits.isEmpty())
+        m_pageList->setCurrentItem(hits.first());
 }
 
 void MainWindow::onSample(const htap::monitor::ServerSample& sample)

@@ -24,6 +24,7 @@ class LatencyPage;
 class LocksPage;
 class MonitorPage;
 class OverviewPage;
+class ScenariosPage;
 class VacuumPage;
 class ViewsPage;
 
@@ -49,6 +50,7 @@ public:
     LocksPage* locksPage() const { return m_locks; }
     VacuumPage* vacuumPage() const { return m_vacuum; }
     ViewsPage* viewsPage() const { return m_views; }
+    ScenariosPage* scenariosPage() const { return m_scenarios; }
     htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
     void showPage(const QString& title);
@@ -89,6 +91,7 @@ private:
     LocksPage* m_locks;
     VacuumPage* m_vacuum;
     ViewsPage* m_views;
+    ScenariosPage* m_scenarios;
     QDateTime m_lastSampleAt;
     htap::store::HistoryStore* m_history;
     QComboBox* m_window = nullptr;

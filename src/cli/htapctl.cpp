@@ -617,15 +617,6 @@ int cmdBench(const QStringList& args)
         ExitUsage);
 }
 
-/// True when conninfo reaches a sandbox of this machine through its private socket folder.
-bool isLocalSandbox(const ConnInfo& info)
-{
-    const QString host = info.value(u"host"_s);
-    if (!host.endsWith(u"/run"_s))
-        return false;
-    return htap::pg::Sandbox(host.chopped(4)).status().initialized;
-}
-
 /// Loads a preset by name or a scenario file, printing what is wrong with it.
 bool loadScenario(const QString& nameOrFile, htap::workload::Scenario* scenario, int* code)
 {
@@ -710,7 +701,7 @@ int cmdScenario(const QStringList& args)
         info = htap::pg::Sandbox().connInfo();
 
     // A scenario writes orders: anywhere but the sandbox only when the operator names the database.
-    if (!isLocalSandbox(info)) {
+    if (!htap::pg::Sandbox::isLocalSandbox(info)) {
         htap::pg::Connection probe;
         if (PgError e = connectInteractive(probe, info, {10000, u"htapctl scenario"_s}))
             return fail(e.oneLine());

@@ -67,6 +67,9 @@ public:
     ConnectionState state() const { return m_state; }
     const ServerInfo& server() const { return m_server; }
     const htap::pg::ConnInfo& connInfo() const { return m_info; }
+    /// The connection as given, with a typed password (memory only): for work the operator
+    /// starts on the same server (actions, scenarios).
+    const htap::pg::ConnInfo& connInfoWithPassword() const { return m_actionInfo; }
 
 Q_SIGNALS:
     void stateChanged(htap::monitor::ConnectionState state, const QString& text);

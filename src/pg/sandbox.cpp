@@ -250,6 +250,12 @@ QString Sandbox::findBinDir(QString* error, int major)
     return bestDir;
 }
 
+bool Sandbox::isLocalSandbox(const ConnInfo& info)
+{
+    const QString host = info.value(u"host"_s);
+    return host.endsWith(u"/run"_s) && Sandbox(host.chopped(4)).status().initialized;
+}
+
 SandboxStatus Sandbox::status() const
 {
     SandboxStatus s;

@@ -47,6 +47,8 @@ public:
     static QString findBinDir(QString* error, int major = 0);
 
     QString dir() const { return m_dir; }
+    /// True when info reaches a sandbox of this machine through its private socket folder.
+    static bool isLocalSandbox(const ConnInfo& info);
 
     /// Creates (if needed), starts and loads the sandbox. port 0 keeps the saved port or picks a
     /// free one. scale sets the demo data size on first load (1 = about 100k orders).

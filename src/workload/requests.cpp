@@ -161,12 +161,14 @@ Outcome RequestExecutor::order(Connection& conn)
     for (const Line& l : lines)
         total += l.amount;
     const qint64 user = 1 + qint64(m_rng.bounded(quint64(m_maxUser)));
+    // Transaction control goes over the simple protocol: one message instead of parse, bind
+    // and execute (our own fixed text, no values).
     auto abort = [&](const PgError& e) {
         if (conn.isOpen())
-            conn.exec(u"ROLLBACK"_s);
+            conn.runScript(u"ROLLBACK"_s);
         return failed(e);
     };
-    if (auto r = conn.exec(u"BEGIN"_s); !r.ok())
+    if (auto r = conn.runScript(u"BEGIN"_s); !r.ok())
         return failed(r.error());
     const Result order = conn.execPrepared(u"insert_order"_s, {user, QString::number(total, 'f', 2)});
     if (!order.ok())
@@ -179,11 +181,11 @@ Outcome RequestExecutor::order(Connection& conn)
         if (!stock.ok())
             return abort(stock.error());
         if (stock.affectedRows() == 0) { // short stock: the seed rolls the order back
-            conn.exec(u"ROLLBACK"_s);
+            conn.runScript(u"ROLLBACK"_s);
             return businessRollback();
         }
     }
-    if (auto r = conn.exec(u"COMMIT"_s); !r.ok())
+    if (auto r = conn.runScript(u"COMMIT"_s); !r.ok())
         return abort(r.error());
     return {};
 }
@@ -213,7 +215,7 @@ Outcome RequestExecutor::orderPipelined(Connection& conn)
         if (steps[i].statement == u"decrement_stock"_s && results[i].affectedRows() == 0)
             shortStock = true;
     }
-    const Result end = conn.exec(shortStock ? u"ROLLBACK"_s : u"COMMIT"_s);
+    const Result end = conn.runScript(shortStock ? u"ROLLBACK"_s : u"COMMIT"_s);
     if (!end.ok())
         return failed(end.error());
     return shortStock ? businessRollback() : Outcome {};

@@ -1,0 +1,267 @@
+#include "scenariospage.h"
+
+#include "chartwidget.h"
+#include "snapshottablemodel.h"
+#include "viewutil.h"
+
+#include <monitor/activitycollector.h>
+#include <pg/sandbox.h>
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace htap::ui {
+
+using namespace Qt::StringLiterals;
+using namespace htap::workload;
+
+namespace {
+const QColor kPalette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
+    QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b)};
+}
+
+ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidget* parent)
+    : QWidget(parent)
+    , m_collector(collector)
+    , m_runner(new ScenarioRunner(this))
+    , m_choice(new QComboBox(this))
+    , m_rateScale(new QDoubleSpinBox(this))
+    , m_durationScale(new QDoubleSpinBox(this))
+    , m_start(new QPushButton(tr("Start"), this))
+    , m_stop(new QPushButton(tr("Stop"), this))
+    , m_save(new QPushButton(tr("Save result…"), this))
+    , m_progress(new QProgressBar(this))
+    , m_status(new QLabel(tr("Choose a scenario and start it on the connected server."), this))
+    , m_throughput(new ChartWidget(tr("Throughput per workload (dashed: target)"), tr("requests/s"), this))
+    , m_latency(new ChartWidget(tr("Latency from the intended start: p50 and p99"), tr("ms"), this))
+    , m_summary(new SnapshotTableModel({tr("workload"), tr("committed"), tr("rolled back"), tr("failed"), tr("tps"),
+                                           tr("target"), tr("p50 ms"), tr("p99 ms"), tr("p99.9 ms"), tr("max ms"), tr("late"),
+                                           tr("SLO p99")},
+          this))
+{
+    m_choice->setObjectName(u"scenarioChoice"_s);
+    for (const QString& name : presetNames())
+        m_choice->addItem(name, name);
+    m_choice->addItem(tr("Open a scenario file…"), QString());
+    for (QDoubleSpinBox* box : {m_rateScale, m_durationScale}) {
+        box->setRange(0.01, 100);
+        box->setDecimals(2);
+        box->setSingleStep(0.1);
+        box->setValue(1);
+    }
+    m_rateScale->setToolTip(tr("Multiplies every open-loop rate: size the preset for this server"));
+    m_durationScale->setToolTip(tr("Multiplies every phase's duration"));
+    m_latency->setLogarithmic(true);
+    m_latency->addThreshold(50, tr("OLTP target 50 ms"), kPalette[0]);
+    m_latency->addThreshold(1000, tr("OLAP target 1 s"), kPalette[1]);
+
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(new QLabel(tr("Scenario:"), this));
+    controls->addWidget(m_choice, 1);
+    controls->addWidget(new QLabel(tr("rate ×"), this));
+    controls->addWidget(m_rateScale);
+    controls->addWidget(new QLabel(tr("duration ×"), this));
+    controls->addWidget(m_durationScale);
+    controls->addWidget(m_start);
+    controls->addWidget(m_stop);
+    controls->addWidget(m_save);
+    auto* table = makeSnapshotTableView(m_summary, this);
+    table->setObjectName(u"scenarioSummary"_s);
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_throughput);
+    split->addWidget(m_latency);
+    split->addWidget(table);
+    split->setSizes({300, 300, 150});
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_status);
+    layout->addWidget(split, 1);
+
+    connect(m_choice, &QComboBox::activated, this, [this](int index) {
+        if (!m_choice->itemData(index).toString().isEmpty())
+            return;
+        const QString file = QFileDialog::getOpenFileName(this, tr("Scenario file"), {}, tr("Scenarios (*.json)"));
+        if (file.isEmpty())
+            return;
+        m_file = file;
+        m_choice->setItemText(index, QFileInfo(file).fileName());
+    });
+    connect(m_start, &QPushButton::clicked, this, &ScenariosPage::startSelected);
+    connect(m_stop, &QPushButton::clicked, this, [this] { m_runner->stop(); });
+    connect(m_save, &QPushButton::clicked, this, &ScenariosPage::saveResult);
+    connect(m_runner, &ScenarioRunner::secondAvailable, this, &ScenariosPage::onSecond);
+    connect(m_runner, &ScenarioRunner::finished, this, &ScenariosPage::onFinished);
+    connect(m_runner, &ScenarioRunner::failedToStart, this, [this](const QString& why) {
+        setRunning(false);
+        m_status->setText(tr("Did not start: %1").arg(why));
+        Q_EMIT message(false, tr("The scenario did not start: %1").arg(why));
+    });
+    connect(m_runner, &ScenarioRunner::started, this,
+        [this](const QString& server) { m_status->setText(tr("Running %1 on %2").arg(m_running.name, server)); });
+    setRunning(false);
+    m_save->setEnabled(false);
+}
+
+void ScenariosPage::selectPreset(const QString& name)
+{
+    const int i = m_choice->findData(name);
+    if (i >= 0)
+        m_choice->setCurrentIndex(i);
+}
+
+bool ScenariosPage::loadSelected(Scenario* scenario)
+{
+    const QString preset = m_choice->currentData().toString();
+    QByteArray json = preset.isEmpty() ? QByteArray() : presetJson(preset);
+    if (preset.isEmpty()) {
+        QFile f(m_file);
+        if (m_file.isEmpty() || !f.open(QIODevice::ReadOnly)) {
+            Q_EMIT message(false, tr("Choose a scenario file first"));
+            return false;
+        }
+        json = f.readAll();
+    }
+    QStringList errors, warnings;
+    if (!Scenario::fromJson(json, scenario, &errors, &warnings, preset.isEmpty() ? QFileInfo(m_file).absolutePath() : QString())) {
+        Q_EMIT message(false, tr("The scenario is not valid:\n%1").arg(errors.join(u'\n')));
+        return false;
+    }
+    if (!warnings.isEmpty())
+        Q_EMIT message(true, tr("Warnings:\n%1").arg(warnings.join(u'\n')));
+    scenario->scale(m_rateScale->value(), m_durationScale->value());
+    return true;
+}
+
+void ScenariosPage::startSelected()
+{
+    const auto info = m_collector->connInfoWithPassword();
+    if (m_collector->state() != htap::monitor::ConnectionState::Connected) {
+        Q_EMIT message(false, tr("Connect to a server first (the sandbox is the safe place for experiments)"));
+        return;
+    }
+    Scenario scenario;
+    if (!loadSelected(&scenario))
+        return;
+    if (!htap::pg::Sandbox::isLocalSandbox(info)) {
+        // A scenario writes orders: on a real server only when the operator names it.
+        const QString db = m_collector->server().endpoint.section(u'/', -1);
+        bool ok = false;
+        const QString typed = QInputDialog::getText(this, tr("Run on this server?"),
+            tr("%1 writes orders into %2, which is not the sandbox.\nType the database name (%3) to go ahead:")
+                .arg(scenario.name, m_collector->server().endpoint, db),
+            QLineEdit::Normal, {}, &ok);
+        if (!ok || typed != db) {
+            Q_EMIT message(false, tr("Not started: the database name was not confirmed"));
+            return;
+        }
+    }
+    m_running = scenario;
+    m_throughput->clear();
+    m_latency->clear();
+    for (ChartWidget* c : {m_throughput, m_latency}) // the whole run in view
+        c->setVisibleSeconds(int(std::ceil(scenario.totalSeconds())) + 5);
+    m_summary->setRows({});
+    m_progress->setRange(0, int(std::ceil(scenario.totalSeconds())));
+    m_progress->setValue(0);
+    m_status->setText(tr("Connecting %n workload(s)…", nullptr, int(scenario.workloads.size())));
+    setRunning(true);
+    m_runner->start(scenario, info);
+}
+
+void ScenariosPage::onSecond(const SecondStats& s)
+{
+    m_progress->setValue(s.second);
+    m_progress->setFormat(tr("%1 — %2 s left").arg(s.phase).arg(std::max(0, m_progress->maximum() - s.second)));
+    for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
+        if (!m_tpsSeries.contains(it.key())) {
+            const QColor c = kPalette[m_tpsSeries.size() % 5];
+            m_tpsSeries.insert(it.key(), m_throughput->addSeries(it.key(), c));
+            m_throughput->addSeries(it.key() + tr(" target"), c, Qt::DashLine);
+            m_p50Series.insert(it.key(), m_latency->addSeries(it.key() + u" p50"_s, c.lighter(140)));
+            m_p99Series.insert(it.key(), m_latency->addSeries(it.key() + u" p99"_s, c));
+        }
+        const WorkloadStats& w = it.value();
+        m_throughput->addPoint(m_tpsSeries.value(it.key()), s.at, w.tps());
+        m_throughput->addPoint(m_tpsSeries.value(it.key()) + 1, s.at, w.targetRate);
+        const bool any = w.committed + w.rolledBack + w.failed > 0;
+        m_latency->addPoint(m_p50Series.value(it.key()), s.at, any ? w.latency.p50 : std::nan(""));
+        m_latency->addPoint(m_p99Series.value(it.key()), s.at, any ? w.latency.p99 : std::nan(""));
+    }
+}
+
+void ScenariosPage::onFinished(const ScenarioResult& r)
+{
+    m_result = r;
+    setRunning(false);
+    m_save->setEnabled(true);
+    QList<SnapshotTableModel::Row> rows;
+    for (auto it = r.summary.cbegin(); it != r.summary.cend(); ++it) {
+        const WorkloadStats& w = it.value();
+        const Workload* wl = r.scenario.workload(it.key());
+        const QString slo = wl && wl->sloP99Ms > 0
+            ? (w.latency.p99 <= wl->sloP99Ms ? tr("met (%1 ms)") : tr("MISSED (%1 ms)")).arg(wl->sloP99Ms)
+            : QString();
+        SnapshotTableModel::Row row;
+        row.key = it.key();
+        row.display = {it.key(), w.committed, w.rolledBack, w.failed, QString::number(w.tps(), 'f', 1),
+            w.targetRate > 0 ? QString::number(w.targetRate, 'f', 1) : QString(), QString::number(w.latency.p50, 'f', 2),
+            QString::number(w.latency.p99, 'f', 2), QString::number(w.latency.p999, 'f', 2),
+            QString::number(w.latency.max, 'f', 1), w.late, slo};
+        if (slo.startsWith(tr("MISSED")) || w.failed > 0)
+            row.background = QColor(0xfb, 0xe3, 0xe4);
+        rows.append(row);
+    }
+    m_summary->setRows(rows);
+    QString text = tr("Finished %1").arg(r.scenario.name);
+    if (r.partial)
+        text = tr("Stopped early (%1): partial result").arg(r.stopReason);
+    if (r.interferenceP99 >= 0)
+        text += tr(" · OLTP p99 with reports / without: %1×").arg(QString::number(r.interferenceP99, 'f', 2));
+    if (r.oltpAchievedOverTarget >= 0)
+        text += tr(" · OLTP achieved / target: %1").arg(QString::number(r.oltpAchievedOverTarget, 'f', 3));
+    m_status->setText(text);
+}
+
+void ScenariosPage::saveResult()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save result"), m_result.scenario.name + u"-result.json"_s,
+        tr("Result (*.json)"));
+    if (path.isEmpty())
+        return;
+    const QString csvPath = (path.endsWith(u".json"_s) ? path.chopped(5) : path) + u".csv"_s;
+    for (const auto& [file, bytes] : {std::pair {path, QJsonDocument(m_result.toJson()).toJson()}, {csvPath, m_result.toCsv()}}) {
+        QSaveFile f(file);
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
+            Q_EMIT message(false, tr("Could not save %1: %2").arg(file, f.errorString()));
+            return;
+        }
+    }
+    Q_EMIT message(true, tr("Saved %1 and %2").arg(path, csvPath));
+}
+
+void ScenariosPage::setRunning(bool running)
+{
+    m_start->setEnabled(!running);
+    m_stop->setEnabled(running);
+    m_choice->setEnabled(!running);
+    m_rateScale->setEnabled(!running);
+    m_durationScale->setEnabled(!running);
+}
+
+} // namespace htap::ui

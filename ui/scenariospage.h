@@ -1,0 +1,70 @@
+#pragma once
+
+#include <workload/runner.h>
+
+#include <QMap>
+#include <QWidget>
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+
+namespace htap::monitor {
+class ActivityCollector;
+}
+
+namespace htap::ui {
+
+class ChartWidget;
+class SnapshotTableModel;
+
+/// The experiment bench: pick a preset or a scenario file, scale its rates and durations,
+/// start and stop it on the connected server, watch each workload's throughput and p50/p99
+/// against the seed's targets, read the summary and save the result.
+class ScenariosPage : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit ScenariosPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
+    QString title() const { return tr("Scenarios"); }
+    htap::workload::ScenarioRunner* runner() const { return m_runner; }
+    /// Starts the chosen scenario on the connected server (asks first when it is not the sandbox).
+    void startSelected();
+    void selectPreset(const QString& name);
+    SnapshotTableModel* summary() const { return m_summary; }
+    const htap::workload::ScenarioResult& lastResult() const { return m_result; }
+
+Q_SIGNALS:
+    void message(bool ok, const QString& text);
+
+private:
+    bool loadSelected(htap::workload::Scenario* scenario);
+    void onSecond(const htap::workload::SecondStats& s);
+    void onFinished(const htap::workload::ScenarioResult& r);
+    void saveResult();
+    void setRunning(bool running);
+
+    htap::monitor::ActivityCollector* m_collector;
+    htap::workload::ScenarioRunner* m_runner;
+    QComboBox* m_choice;
+    QDoubleSpinBox* m_rateScale;
+    QDoubleSpinBox* m_durationScale;
+    QPushButton* m_start;
+    QPushButton* m_stop;
+    QPushButton* m_save;
+    QProgressBar* m_progress;
+    QLabel* m_status;
+    ChartWidget* m_throughput;
+    ChartWidget* m_latency;
+    SnapshotTableModel* m_summary;
+    QMap<QString, int> m_tpsSeries;
+    QMap<QString, int> m_p50Series;
+    QMap<QString, int> m_p99Series;
+    htap::workload::Scenario m_running;
+    htap::workload::ScenarioResult m_result;
+    QString m_file;
+};
+
+} // namespace htap::ui
