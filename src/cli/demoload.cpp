@@ -105,13 +105,13 @@ void DemoLoad::run(int client)
 void DemoLoad::runReports()
 {
     using clock = std::chrono::steady_clock;
-    const auto sql = htap::pg::namedStatements(u"demo/order_entry.sql"_s);
+    const auto sql = htap::pg::namedStatements(u"workload/reports.sql"_s);
     htap::pg::Connection conn;
     if (conn.open(m_info.with(u"user"_s, u"olap_user"_s), {10000, u"htap-studio olap demo"_s}))
         return;
     // The seed runs reports in REPEATABLE READ (2.3): one consistent snapshot per report.
     conn.exec(u"SET default_transaction_isolation = 'repeatable read'"_s);
-    const QStringList reports {u"report_hourly"_s, u"report_category"_s};
+    const QStringList reports {u"hourly"_s, u"category"_s};
     const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / m_reportRate));
     auto next = clock::now();
     for (int i = 0; !m_stop; ++i) {

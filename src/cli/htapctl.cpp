@@ -734,7 +734,10 @@ int cmdScenario(const QStringList& args)
             out() << " | " << it.key() << " " << QString::number(w.tps(), 'f', 1) << "/s";
             if (w.targetRate > 0)
                 out() << " (of " << QString::number(w.targetRate, 'f', 1) << ")";
-            out() << " p99 " << QString::number(w.latency.p99, 'f', 1) << " ms";
+            if (w.committed + w.rolledBack + w.failed > 0)
+                out() << " p99 " << QString::number(w.latency.p99, 'f', 1) << " ms";
+            else
+                out() << " p99 –"; // nothing finished this second
             if (w.failed)
                 out() << " failed " << w.failed;
             if (w.late)

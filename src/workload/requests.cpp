@@ -116,6 +116,16 @@ QList<RequestExecutor::Line> RequestExecutor::drawBasket()
     return lines;
 }
 
+RequestExecutor::Order RequestExecutor::drawOrder()
+{
+    Order o {1 + qint64(m_rng.bounded(quint64(m_maxUser))), drawBasket(), {}};
+    double total = 0;
+    for (const Line& l : std::as_const(o.lines))
+        total += l.amount;
+    o.total = QString::number(total, 'f', 2);
+    return o;
+}
+
 Outcome RequestExecutor::run(Connection& conn)
 {
     Outcome o;
@@ -156,11 +166,7 @@ Outcome RequestExecutor::once(Connection& conn)
 
 Outcome RequestExecutor::order(Connection& conn)
 {
-    const auto lines = drawBasket();
-    double total = 0;
-    for (const Line& l : lines)
-        total += l.amount;
-    const qint64 user = 1 + qint64(m_rng.bounded(quint64(m_maxUser)));
+    const Order order = drawOrder();
     // Transaction control goes over the simple protocol: one message instead of parse, bind
     // and execute (our own fixed text, no values).
     auto abort = [&](const PgError& e) {
@@ -170,11 +176,11 @@ Outcome RequestExecutor::order(Connection& conn)
     };
     if (auto r = conn.runScript(u"BEGIN"_s); !r.ok())
         return failed(r.error());
-    const Result order = conn.execPrepared(u"insert_order"_s, {user, QString::number(total, 'f', 2)});
-    if (!order.ok())
-        return abort(order.error());
-    const qint64 orderId = order.toInt64(0, 0);
-    for (const Line& l : lines) {
+    const Result inserted = conn.execPrepared(u"insert_order"_s, {order.user, order.total});
+    if (!inserted.ok())
+        return abort(inserted.error());
+    const qint64 orderId = inserted.toInt64(0, 0);
+    for (const Line& l : order.lines) {
         if (auto r = conn.execPrepared(u"insert_item"_s, {orderId, l.product, l.quantity, l.price}); !r.ok())
             return abort(r.error());
         const Result stock = conn.execPrepared(u"decrement_stock"_s, {l.quantity, l.product});
@@ -192,14 +198,9 @@ Outcome RequestExecutor::order(Connection& conn)
 
 Outcome RequestExecutor::orderPipelined(Connection& conn)
 {
-    const auto lines = drawBasket();
-    double total = 0;
-    for (const Line& l : lines)
-        total += l.amount;
-    const qint64 user = 1 + qint64(m_rng.bounded(quint64(m_maxUser)));
-    QList<Connection::PipelineStep> steps {{u"BEGIN"_s, {}, false},
-        {u"insert_order"_s, {user, QString::number(total, 'f', 2)}, true}};
-    for (const Line& l : lines) {
+    const Order order = drawOrder();
+    QList<Connection::PipelineStep> steps {{u"BEGIN"_s, {}, false}, {u"insert_order"_s, {order.user, order.total}, true}};
+    for (const Line& l : order.lines) {
         steps.append({u"insert_item_currval"_s, {l.product, l.quantity, l.price}, true});
         steps.append({u"decrement_stock"_s, {l.quantity, l.product}, true});
     }
@@ -223,15 +224,14 @@ Outcome RequestExecutor::orderPipelined(Connection& conn)
 
 Outcome RequestExecutor::orderCte(Connection& conn)
 {
-    const auto lines = drawBasket();
+    const Order order = drawOrder();
     QStringList products, quantities;
-    for (const Line& l : lines) {
+    for (const Line& l : order.lines) {
         products << QString::number(l.product);
         quantities << QString::number(l.quantity);
     }
-    const qint64 user = 1 + qint64(m_rng.bounded(quint64(m_maxUser)));
     const Result r = conn.execPrepared(u"order_cte"_s,
-        {user, QString(u'{' + products.join(u',') + u'}'), QString(u'{' + quantities.join(u',') + u'}')});
+        {order.user, QString(u'{' + products.join(u',') + u'}'), QString(u'{' + quantities.join(u',') + u'}')});
     if (r.ok())
         return {};
     // inventory's CHECK (quantity >= 0) is the stock check in this form.

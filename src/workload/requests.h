@@ -44,6 +44,13 @@ private:
         double amount;
     };
     QList<Line> drawBasket();
+    /// A customer, a basket and its total: what every form of the order starts from.
+    struct Order {
+        qint64 user;
+        QList<Line> lines;
+        QString total;
+    };
+    Order drawOrder();
 
     Workload m_workload;
     QRandomGenerator m_rng;
