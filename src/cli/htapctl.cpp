@@ -769,6 +769,24 @@ int cmdScenario(const QStringList& args)
                   << qSetFieldWidth(0) << Qt::endl;
         }
         out() << "(warmup excluded; latency from each request's intended start)" << Qt::endl;
+        if (result.phases.size() > 1) {
+            // One row per phase and workload, like the seed's tables (5.2.1, 5.2.2).
+            out() << Qt::endl << "phase           workload        target      tps   p50 ms   p99 ms   max ms  failed" << Qt::endl;
+            for (const PhaseResult& p : std::as_const(result.phases)) {
+                if (p.warmup)
+                    continue;
+                for (auto it = p.workloads.cbegin(); it != p.workloads.cend(); ++it) {
+                    const WorkloadStats& w = it.value();
+                    if (w.committed + w.rolledBack + w.failed == 0 && w.targetRate == 0)
+                        continue; // idle in this phase
+                    out() << qSetFieldWidth(16) << Qt::left << p.name << it.key() << qSetFieldWidth(6) << Qt::right
+                          << QString::number(w.targetRate, 'f', 0) << qSetFieldWidth(9) << QString::number(w.tps(), 'f', 1)
+                          << QString::number(w.latency.p50, 'f', 2) << QString::number(w.latency.p99, 'f', 2)
+                          << QString::number(w.latency.max, 'f', 1) << qSetFieldWidth(8) << w.failed << qSetFieldWidth(0)
+                          << Qt::endl;
+                }
+            }
+        }
         if (result.interferenceP99 >= 0)
             out() << "interference: OLTP p99 with reports / without = " << QString::number(result.interferenceP99, 'f', 2)
                   << "x" << Qt::endl;
