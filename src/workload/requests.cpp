@@ -5,6 +5,8 @@
 #include <QSet>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cmath>
 
 namespace htap::workload {
@@ -32,8 +34,9 @@ Outcome businessRollback()
 }
 } // namespace
 
-RequestExecutor::RequestExecutor(const Workload& workload, quint64 seed)
+RequestExecutor::RequestExecutor(const Workload& workload, quint64 seed, std::function<bool()> stopRequested)
     : m_workload(workload)
+    , m_stopRequested(std::move(stopRequested))
     , m_rng(quint32(seed ^ (seed >> 32)))
 {
 }
@@ -153,15 +156,38 @@ Outcome RequestExecutor::once(Connection& conn)
         break;
     case Workload::Kind::Report: {
         const QString& report = m_workload.reports[m_nextReport++ % m_workload.reports.size()];
+        if (m_workload.holdSeconds > 0)
+            return heldQuery(conn, report);
         const Result r = conn.execPrepared(report);
         return r.ok() ? Outcome {} : failed(r.error());
     }
     case Workload::Kind::Sql: {
+        if (m_workload.holdSeconds > 0)
+            return heldQuery(conn, u"user_sql"_s);
         const Result r = conn.execPrepared(u"user_sql"_s);
         return r.ok() ? Outcome {} : failed(r.error());
     }
     }
     return {};
+}
+
+Outcome RequestExecutor::heldQuery(Connection& conn, const QString& statement)
+{
+    // The seed's counter-example of a long analytic snapshot: in REPEATABLE READ the snapshot
+    // lives as long as the transaction, and VACUUM cannot remove rows it might still see.
+    if (auto r = conn.runScript(u"BEGIN"_s); !r.ok())
+        return failed(r.error());
+    const Result q = conn.execPrepared(statement);
+    if (!q.ok()) {
+        conn.runScript(u"ROLLBACK"_s);
+        return failed(q.error());
+    }
+    const auto until = std::chrono::steady_clock::now()
+        + std::chrono::milliseconds(qint64(m_workload.holdSeconds * 1000));
+    while (std::chrono::steady_clock::now() < until && !(m_stopRequested && m_stopRequested()))
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const Result end = conn.runScript(u"COMMIT"_s);
+    return end.ok() ? Outcome {} : failed(end.error());
 }
 
 Outcome RequestExecutor::order(Connection& conn)

@@ -6,6 +6,7 @@
 
 #include <QRandomGenerator>
 
+#include <functional>
 #include <vector>
 
 namespace htap::workload {
@@ -24,7 +25,8 @@ struct Outcome {
 class RequestExecutor
 {
 public:
-    RequestExecutor(const Workload& workload, quint64 seed);
+    /// stopRequested cuts a held snapshot short when the run stops.
+    RequestExecutor(const Workload& workload, quint64 seed, std::function<bool()> stopRequested = {});
     /// Prepares statements and loads what the order transaction needs (prices, users).
     htap::pg::PgError prepare(htap::pg::Connection& conn);
     /// One request, with retries on serialization failures and deadlocks.
@@ -35,6 +37,8 @@ private:
     Outcome order(htap::pg::Connection& conn);
     Outcome orderPipelined(htap::pg::Connection& conn);
     Outcome orderCte(htap::pg::Connection& conn);
+    /// A report or user statement inside a transaction held open holdSeconds after it ran.
+    Outcome heldQuery(htap::pg::Connection& conn, const QString& statement);
     qint64 drawProduct();
 
     struct Line {
@@ -53,6 +57,7 @@ private:
     Order drawOrder();
 
     Workload m_workload;
+    std::function<bool()> m_stopRequested;
     QRandomGenerator m_rng;
     std::vector<QString> m_prices; ///< index product_id - 1
     std::vector<double> m_zipfCdf;

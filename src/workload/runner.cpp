@@ -370,7 +370,8 @@ void RunCoordinator::run()
             worker->index = i;
             worker->info = w.role.isEmpty() ? info : info.with(u"user"_s, w.role);
             worker->applicationName = applicationNameFor(w);
-            worker->executor = std::make_unique<RequestExecutor>(w, scenario.seed * 1000003 + quint64(wi) * 1009 + quint64(i));
+            worker->executor = std::make_unique<RequestExecutor>(w, scenario.seed * 1000003 + quint64(wi) * 1009 + quint64(i),
+                [this] { return stopRequested.load(); });
             worker->phases.resize(std::size_t(scenario.phases.size()));
             if (PgError e = worker->conn.open(worker->info, {10000, worker->applicationName}))
                 return failStart(u"workload %1: cannot connect%2: %3"_s.arg(w.name,

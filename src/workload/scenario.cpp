@@ -172,6 +172,8 @@ QJsonObject Scenario::toJson() const
             o.insert(u"slo"_s, QJsonObject {{u"p99Ms"_s, w.sloP99Ms}});
         if (w.skipIfLaterThanMs > 0)
             o.insert(u"skipIfLaterThanMs"_s, w.skipIfLaterThanMs);
+        if (w.holdSeconds > 0)
+            o.insert(u"holdSeconds"_s, w.holdSeconds);
         ws.insert(w.name, o);
     }
     QJsonArray ps;
@@ -229,7 +231,7 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             const QJsonObject o = it.value().toObject();
             c.onlyKeys(o, path, {u"kind"_s, u"form"_s, u"products"_s, u"zipfS"_s, u"reports"_s, u"sqlFile"_s,
                                     u"arrival"_s, u"connections"_s, u"role"_s, u"isolation"_s, u"slo"_s, u"retries"_s,
-                                    u"skipIfLaterThanMs"_s});
+                                    u"skipIfLaterThanMs"_s, u"holdSeconds"_s});
             Workload w;
             w.name = it.key();
             const QString kind = c.string(o, u"kind"_s, path, QString(), {u"order"_s, u"report"_s, u"sql"_s});
@@ -296,6 +298,9 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             }
             w.maxTries = int(c.number(o, u"retries"_s, path, 3, 1, 100));
             w.skipIfLaterThanMs = c.number(o, u"skipIfLaterThanMs"_s, path, 0, 0, 3600000);
+            w.holdSeconds = c.number(o, u"holdSeconds"_s, path, 0, 0, 86400);
+            if (w.holdSeconds > 0 && w.kind == Workload::Kind::Order)
+                c.error(path + u".holdSeconds"_s, u"applies to report and sql workloads (a long analytic snapshot)"_s);
             s.workloads.append(w);
         }
 

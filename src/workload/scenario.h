@@ -35,6 +35,7 @@ struct Workload {
     double sloP99Ms = 0;    ///< 0: none
     int maxTries = 3;       ///< tries for 40001/40P01
     double skipIfLaterThanMs = 0; ///< open loop: skip (and count) a request that could not start in time; 0: never
+    double holdSeconds = 0; ///< report/sql: keep the transaction (its snapshot) open this long after the query
 
     bool open() const { return arrival != Arrival::Closed; }
 };
