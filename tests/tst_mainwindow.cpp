@@ -3,6 +3,7 @@
 
 #include <ui/activitypage.h>
 #include <ui/blockingtreemodel.h>
+#include <ui/latencypage.h>
 #include <ui/lockspage.h>
 #include <ui/overviewpage.h>
 #include <ui/snapshottablemodel.h>
@@ -189,6 +190,9 @@ private Q_SLOTS:
         page->startSelected();
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
         QCOMPARE(page->summary()->rowCount(), 2);
+        // The Latency page drew the scenario's client-side p99 beside the server-side means.
+        QCOMPARE(window.latencyPage()->meanChart()->seriesCount(), 5);
+        QVERIFY(window.latencyPage()->meanChart()->pointCount(3) >= 4);
         QVERIFY(page->lastResult().summary.value(u"orders"_s).committed > 0);
         window.showPage(u"Scenarios"_s);
         QTest::qWait(300);

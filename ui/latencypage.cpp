@@ -100,6 +100,25 @@ void LatencyPage::addSample(const htap::monitor::ServerSample& s)
     m_roles->setRows(rows);
 }
 
+void LatencyPage::addScenarioSecond(const htap::workload::Scenario& scenario, const htap::workload::SecondStats& second)
+{
+    if (m_scenarioOltp < 0) {
+        m_scenarioOltp = m_mean->addSeries(tr("OLTP p99, scenario (client)"), kOltp, Qt::DashLine);
+        m_scenarioOlap = m_mean->addSeries(tr("OLAP p99, scenario (client)"), kOlap, Qt::DashLine);
+    }
+    double oltp = -1, olap = -1;
+    for (auto it = second.workloads.cbegin(); it != second.workloads.cend(); ++it) {
+        const auto* w = scenario.workload(it.key());
+        if (!w || it->committed + it->rolledBack + it->failed == 0)
+            continue;
+        double& worst = w->kind == htap::workload::Workload::Kind::Order ? oltp : olap;
+        worst = std::max(worst, it->latency.p99);
+    }
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    m_mean->addPoint(m_scenarioOltp, second.at, oltp >= 0 ? oltp : nan);
+    m_mean->addPoint(m_scenarioOlap, second.at, olap >= 0 ? olap : nan);
+}
+
 void LatencyPage::addGap(const QDateTime& at)
 {
     for (ChartWidget* c : charts())

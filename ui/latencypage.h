@@ -2,6 +2,8 @@
 
 #include "monitorpage.h"
 
+#include <workload/runner.h>
+
 class QLabel;
 
 namespace htap::ui {
@@ -22,6 +24,9 @@ public:
     void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
     void clear() override;
+    /// A second of a running scenario: its client-side p99 per class, from the intended start,
+    /// drawn dashed next to the server-side means (order workloads are OLTP, the rest OLAP).
+    void addScenarioSecond(const htap::workload::Scenario& scenario, const htap::workload::SecondStats& second);
     QList<ChartWidget*> charts() const override { return {m_mean, m_throughput, m_inflight}; }
     ChartWidget* meanChart() const { return m_mean; }
     SnapshotTableModel* roles() const { return m_roles; }
@@ -31,6 +36,8 @@ private:
     ChartWidget* m_throughput;
     ChartWidget* m_inflight;
     SnapshotTableModel* m_roles;
+    int m_scenarioOltp = -1;
+    int m_scenarioOlap = -1;
     QLabel* m_note;
 };
 

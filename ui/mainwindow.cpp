@@ -69,6 +69,9 @@ MainWindow::MainWindow(QWidget* parent)
     // The experiment bench is not a monitor page: it drives load rather than watching.
     m_pageList->addItem(m_scenarios->title());
     m_pages->addWidget(m_scenarios);
+    // The scenario's own, client-side latency beside the server's view of it.
+    connect(m_scenarios->runner(), &htap::workload::ScenarioRunner::secondAvailable, this,
+        [this](const htap::workload::SecondStats& s) { m_latency->addScenarioSecond(m_scenarios->runningScenario(), s); });
     connect(m_scenarios, &ScenariosPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);

@@ -35,6 +35,8 @@ public:
     void selectPreset(const QString& name);
     SnapshotTableModel* summary() const { return m_summary; }
     const htap::workload::ScenarioResult& lastResult() const { return m_result; }
+    /// The scenario running now (or last run).
+    const htap::workload::Scenario& runningScenario() const { return m_running; }
 
 Q_SIGNALS:
     void message(bool ok, const QString& text);
