@@ -190,7 +190,9 @@ class RunCoordinator
 {
 public:
     QPointer<ScenarioRunner> owner;
-    Scenario scenario;
+    /// Read by every worker thread: const, so nothing ever detaches (a non-const QList access
+    /// from several threads at once would).
+    std::shared_ptr<const Scenario> scenario;
     htap::pg::ConnInfo info;
     std::atomic<bool> stopRequested {false};
     std::atomic<bool> running {false};
@@ -253,7 +255,7 @@ void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double 
 
 void RunCoordinator::workerLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
-    const Timeline timeline(scenario);
+    const Timeline timeline(*scenario);
     auto lastReconnect = Clock::now();
     auto ensureConnected = [&]() -> bool {
         if (worker.conn.isOpen())
@@ -317,7 +319,7 @@ void RunCoordinator::workerLoop(const Workload& w, Worker& worker, Schedule* sch
             continue;
         }
         const int phase = timeline.phaseAt(el);
-        const int clients = int(scenario.phases[phase].demand.value(w.name).from);
+        const int clients = int(scenario->phases[phase].demand.value(w.name).from);
         if (worker.index >= clients) {
             sleepUntil(Clock::now() + std::chrono::milliseconds(50));
             continue;
@@ -344,7 +346,7 @@ void RunCoordinator::run()
 {
     running = true;
     ScenarioResult result;
-    result.scenario = scenario;
+    result.scenario = *scenario;
     auto failStart = [&](const QString& message) {
         running = false;
         post([message](ScenarioRunner* r) { Q_EMIT r->failedToStart(message); });
@@ -360,19 +362,19 @@ void RunCoordinator::run()
 
     // Every connection opens and prepares before the clock starts: a role that does not exist
     // or a statement that does not prepare stops the run before it writes anything.
-    std::vector<std::vector<std::unique_ptr<Worker>>> workers(std::size_t(scenario.workloads.size()));
+    std::vector<std::vector<std::unique_ptr<Worker>>> workers(std::size_t(scenario->workloads.size()));
     std::vector<std::unique_ptr<Schedule>> schedules;
-    for (int wi = 0; wi < scenario.workloads.size(); ++wi) {
-        const Workload& w = scenario.workloads[wi];
-        schedules.push_back(w.open() ? std::make_unique<Schedule>(scenario, w, scenario.seed * 7919 + quint64(wi)) : nullptr);
+    for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
+        const Workload& w = scenario->workloads[wi];
+        schedules.push_back(w.open() ? std::make_unique<Schedule>(*scenario, w, scenario->seed * 7919 + quint64(wi)) : nullptr);
         for (int i = 0; i < w.connections; ++i) {
             auto worker = std::make_unique<Worker>();
             worker->index = i;
             worker->info = w.role.isEmpty() ? info : info.with(u"user"_s, w.role);
             worker->applicationName = applicationNameFor(w);
-            worker->executor = std::make_unique<RequestExecutor>(w, scenario.seed * 1000003 + quint64(wi) * 1009 + quint64(i),
+            worker->executor = std::make_unique<RequestExecutor>(w, scenario->seed * 1000003 + quint64(wi) * 1009 + quint64(i),
                 [this] { return stopRequested.load(); });
-            worker->phases.resize(std::size_t(scenario.phases.size()));
+            worker->phases.resize(std::size_t(scenario->phases.size()));
             if (PgError e = worker->conn.open(worker->info, {10000, worker->applicationName}))
                 return failStart(u"workload %1: cannot connect%2: %3"_s.arg(w.name,
                     w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), e.oneLine()));
@@ -385,12 +387,12 @@ void RunCoordinator::run()
     }
 
     post([server = result.server](ScenarioRunner* r) { Q_EMIT r->started(server); });
-    const Timeline timeline(scenario);
+    const Timeline timeline(*scenario);
     const auto t0 = Clock::now() + std::chrono::milliseconds(200);
     result.startedAt = QDateTime::currentDateTimeUtc().addMSecs(200);
-    for (int wi = 0; wi < scenario.workloads.size(); ++wi)
+    for (int wi = 0; wi < scenario->workloads.size(); ++wi)
         for (auto& worker : workers[std::size_t(wi)])
-            worker->thread = std::thread([this, wi, t0, w = &scenario.workloads[wi], worker = worker.get(), s = schedules[std::size_t(wi)].get()] {
+            worker->thread = std::thread([this, wi, t0, w = &scenario->workloads[wi], worker = worker.get(), s = schedules[std::size_t(wi)].get()] {
                 workerLoop(*w, *worker, s, t0);
                 worker->conn.close(); // its statistics reach pg_stat_database when it ends
             });
@@ -406,10 +408,10 @@ void RunCoordinator::run()
         stats.at = result.startedAt.addSecs(second);
         const double mid = std::min(second - 0.5, timeline.total);
         const int phase = timeline.phaseAt(mid);
-        stats.phase = scenario.phases[phase].name;
+        stats.phase = scenario->phases[phase].name;
         bool anyConnected = false;
-        for (int wi = 0; wi < scenario.workloads.size(); ++wi) {
-            const Workload& w = scenario.workloads[wi];
+        for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
+            const Workload& w = scenario->workloads[wi];
             Acc merged;
             int inFlight = 0;
             for (auto& worker : workers[std::size_t(wi)]) {
@@ -419,7 +421,7 @@ void RunCoordinator::run()
                 inFlight += worker->inFlight;
                 anyConnected |= worker->connected;
             }
-            const Phase& p = scenario.phases[phase];
+            const Phase& p = scenario->phases[phase];
             const double target = w.open() && p.demand.contains(w.name)
                 ? p.demand.value(w.name).at(std::clamp((mid - timeline.starts[phase]) / p.durationSeconds, 0.0, 1.0))
                 : 0;
@@ -470,8 +472,8 @@ void RunCoordinator::run()
     QMap<QString, double> summarySeconds;        // measured seconds in which the workload ran
     Acc oltpBaseline, oltpMixed;
     double mixedTarget = 0, mixedSeconds = 0, mixedDone = 0;
-    for (int p = 0; p < scenario.phases.size(); ++p) {
-        const Phase& phase = scenario.phases[p];
+    for (int p = 0; p < scenario->phases.size(); ++p) {
+        const Phase& phase = scenario->phases[p];
         PhaseResult pr;
         pr.name = phase.name;
         pr.warmup = phase.warmup;
@@ -479,8 +481,8 @@ void RunCoordinator::run()
         bool hasOltp = false, hasOlap = false;
         Acc phaseOltp;
         double phaseOltpTarget = 0;
-        for (int wi = 0; wi < scenario.workloads.size(); ++wi) {
-            const Workload& w = scenario.workloads[wi];
+        for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
+            const Workload& w = scenario->workloads[wi];
             Acc merged;
             for (auto& worker : workers[std::size_t(wi)])
                 merged.merge(worker->phases[std::size_t(p)]);
@@ -515,9 +517,9 @@ void RunCoordinator::run()
         result.phases.append(pr);
     }
     qint64 clientCommitted = 0;
-    for (const Workload& w : std::as_const(scenario.workloads)) {
+    for (const Workload& w : std::as_const(scenario->workloads)) {
         Acc all;
-        for (auto& worker : workers[std::size_t(&w - scenario.workloads.data())])
+        for (auto& worker : workers[std::size_t(&w - scenario->workloads.data())])
             for (const Acc& a : worker->phases)
                 all.merge(a);
         clientCommitted += all.committed;
@@ -568,7 +570,7 @@ void ScenarioRunner::start(const Scenario& scenario, const htap::pg::ConnInfo& i
         m_run->thread.join();
     m_run = std::make_shared<RunCoordinator>();
     m_run->owner = this;
-    m_run->scenario = scenario;
+    m_run->scenario = std::make_shared<const Scenario>(scenario);
     m_run->info = info;
     m_run->running = true;
     m_run->thread = std::thread([run = m_run] { run->run(); });
