@@ -21,10 +21,7 @@ void BlockingTreeModel::setSample(const htap::monitor::LockSample& sample)
     m_items.clear();
     m_roots.clear();
     // Waiters by blocker, once, so the walk below is linear in the edges.
-    QHash<int, QList<int>> waiters;
-    for (const LockNode& n : std::as_const(m_sample.nodes))
-        for (int b : n.blockedBy)
-            waiters[b].append(n.pid);
+    const QHash<int, QList<int>> waiters = m_sample.waitersByBlocker();
     QSet<int> placed;
     QList<int> queue;
     for (int pid : std::as_const(m_sample.roots)) {

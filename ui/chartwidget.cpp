@@ -110,6 +110,14 @@ void ChartWidget::setVisibleSeconds(int seconds)
     m_dirty = true;
 }
 
+QColor ChartWidget::seriesColor(int n)
+{
+    static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
+        QColor(0xd6, 0x27, 0x28), QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b), QColor(0xe3, 0x77, 0xc2),
+        QColor(0x7f, 0x7f, 0x7f)};
+    return palette[std::abs(n) % 8];
+}
+
 void ChartWidget::setShowPoints(bool on)
 {
     for (QCPGraph* g : std::as_const(m_graphs))

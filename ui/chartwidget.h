@@ -22,6 +22,8 @@ public:
     ~ChartWidget() override;
 
     int addSeries(const QString& name, const QColor& color, Qt::PenStyle style = Qt::SolidLine);
+    /// The n-th colour of the charts' palette (it repeats after eight).
+    static QColor seriesColor(int n);
     /// Draws each point as a dot too, so that isolated points (between gaps) stay visible.
     void setShowPoints(bool on);
     void addPoint(int series, const QDateTime& time, double value);

@@ -72,9 +72,7 @@ void LocksPage::addPastSample(const htap::monitor::ServerSample& s)
     m_chart->addPoint(m_totalSeries, s.sampledAt, s.locks->waitingSessions);
     for (auto it = s.locks->waitingByLockType.cbegin(); it != s.locks->waitingByLockType.cend(); ++it) {
         if (!m_series.contains(it.key()) && m_series.size() < 8) {
-            static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-                QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b)};
-            m_series.insert(it.key(), m_chart->addSeries(it.key(), palette[m_series.size() % 5]));
+            m_series.insert(it.key(), m_chart->addSeries(it.key(), ChartWidget::seriesColor(int(m_series.size()))));
         }
     }
     for (auto it = m_series.cbegin(); it != m_series.cend(); ++it)

@@ -30,10 +30,6 @@ namespace htap::ui {
 using namespace Qt::StringLiterals;
 using namespace htap::workload;
 
-namespace {
-const QColor kPalette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-    QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b)};
-}
 
 ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidget* parent)
     : QWidget(parent)
@@ -67,8 +63,8 @@ ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidge
     m_rateScale->setToolTip(tr("Multiplies every open-loop rate: size the preset for this server"));
     m_durationScale->setToolTip(tr("Multiplies every phase's duration"));
     m_latency->setLogarithmic(true);
-    m_latency->addThreshold(50, tr("OLTP target 50 ms"), kPalette[0]);
-    m_latency->addThreshold(1000, tr("OLAP target 1 s"), kPalette[1]);
+    m_latency->addThreshold(50, tr("OLTP target 50 ms"), ChartWidget::seriesColor(0));
+    m_latency->addThreshold(1000, tr("OLAP target 1 s"), ChartWidget::seriesColor(1));
 
     auto* controls = new QHBoxLayout;
     controls->addWidget(new QLabel(tr("Scenario:"), this));
@@ -190,7 +186,7 @@ void ScenariosPage::onSecond(const SecondStats& s)
     m_progress->setFormat(tr("%1 — %2 s left").arg(s.phase).arg(std::max(0, m_progress->maximum() - s.second)));
     for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
         if (!m_tpsSeries.contains(it.key())) {
-            const QColor c = kPalette[m_tpsSeries.size() % 5];
+            const QColor c = ChartWidget::seriesColor(int(m_tpsSeries.size()));
             m_tpsSeries.insert(it.key(), m_throughput->addSeries(it.key(), c));
             m_throughput->addSeries(it.key() + tr(" target"), c, Qt::DashLine);
             m_p50Series.insert(it.key(), m_latency->addSeries(it.key() + u" p50"_s, c.lighter(140)));

@@ -117,10 +117,7 @@ void VacuumPage::addPastSample(const htap::monitor::ServerSample& s)
     for (int i = 0; i < std::min<qsizetype>(4, v.tables.size()); ++i) {
         const QString& name = v.tables[i].table;
         if (!m_tableSeries.contains(name) && m_tableSeries.size() < 8) {
-            static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-                QColor(0xd6, 0x27, 0x28), QColor(0x8c, 0x56, 0x4b), QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f),
-                QColor(0xbc, 0xbd, 0x22)};
-            m_tableSeries.insert(name, m_deadChart->addSeries(name, palette[m_tableSeries.size() % 8]));
+            m_tableSeries.insert(name, m_deadChart->addSeries(name, ChartWidget::seriesColor(int(m_tableSeries.size()))));
         }
     }
     for (const auto& t : v.tables)

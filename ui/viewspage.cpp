@@ -71,9 +71,7 @@ void ViewsPage::addPastSample(const htap::monitor::ServerSample& s)
             continue;
         // At most eight lines: a chart with more says nothing (the table has them all).
         if (!m_series.contains(v.view) && m_series.size() < 8) {
-            static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x94, 0x67, 0xbd),
-                QColor(0xd6, 0x27, 0x28), QColor(0x8c, 0x56, 0x4b)};
-            m_series.insert(v.view, m_chart->addSeries(v.view, palette[m_series.size() % 5]));
+            m_series.insert(v.view, m_chart->addSeries(v.view, ChartWidget::seriesColor(int(m_series.size()))));
         }
         if (m_series.contains(v.view))
             m_chart->addPoint(m_series.value(v.view), s.sampledAt, v.stalenessSeconds);

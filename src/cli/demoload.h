@@ -10,8 +10,8 @@ namespace htap::cli {
 
 /// A light, fixed-rate stream of the seed's order transaction (4.1, one statement per round
 /// trip) as oltp_user, and of two of its reports (4.2) as olap_user, for the headless demo and
-/// for looking at the GUI, so that the numbers move. Not the scenario engine: no latency
-/// accounting, just commits, business rollbacks and reports run.
+/// for looking at the GUI, so that the numbers move. The requests are the scenario engine's
+/// (RequestExecutor); only the latency accounting is left out.
 class DemoLoad
 {
 public:

@@ -2,7 +2,6 @@
 
 #include "probes.h"
 
-#include <pg/sqlfile.h>
 
 #include <QElapsedTimer>
 #include <QFutureWatcher>
@@ -11,7 +10,6 @@
 
 #include <mutex>
 #include <thread>
-#include <QTimeZone>
 #include <QTimer>
 
 #include <algorithm>

@@ -535,12 +535,18 @@ QList<int> LockSample::waitersOf(int pid) const
     return out;
 }
 
-int LockSample::totalWaitersUnder(int pid) const
+QHash<int, QList<int>> LockSample::waitersByBlocker() const
 {
-    QHash<int, QList<int>> waiters; // built once: linear in the edges, not quadratic
+    QHash<int, QList<int>> waiters;
     for (const LockNode& n : nodes)
         for (int b : n.blockedBy)
             waiters[b].append(n.pid);
+    return waiters;
+}
+
+int LockSample::totalWaitersUnder(int pid) const
+{
+    const QHash<int, QList<int>> waiters = waitersByBlocker(); // linear in the edges, not quadratic
     QSet<int> seen;
     QList<int> todo {pid};
     for (qsizetype i = 0; i < todo.size(); ++i)

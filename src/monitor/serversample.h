@@ -3,6 +3,7 @@
 #include "activitysample.h"
 
 #include <QDateTime>
+#include <QHash>
 #include <QList>
 #include <QMap>
 #include <QMetaType>
@@ -71,6 +72,8 @@ struct LockSample {
     const LockNode* node(int pid) const;
     /// Waiters directly blocked by pid.
     QList<int> waitersOf(int pid) const;
+    /// Every blocker's direct waiters at once (one pass over the edges).
+    QHash<int, QList<int>> waitersByBlocker() const;
     /// Everyone blocked by pid, directly or not.
     int totalWaitersUnder(int pid) const;
 };
