@@ -5,7 +5,7 @@ CREATE SCHEMA IF NOT EXISTS htap;
 
 CREATE TABLE IF NOT EXISTS htap.refresh_log (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    view_name    text NOT NULL,          -- schema.name as regclass text
+    view_name    text NOT NULL,          -- schema || '.' || name, unquoted (a label, as the Views page shows it)
     mode         text NOT NULL CHECK (mode IN ('plain', 'concurrent', 'incremental', 'rebuild')),
     started_at   timestamptz NOT NULL,
     finished_at  timestamptz,
@@ -17,3 +17,5 @@ CREATE TABLE IF NOT EXISTS htap.refresh_log (
     by_app       text DEFAULT current_setting('application_name')
 );
 CREATE INDEX IF NOT EXISTS refresh_log_view_started ON htap.refresh_log (view_name, started_at DESC);
+-- The session that ran a refresh: a 'running' row whose session is gone was interrupted.
+ALTER TABLE htap.refresh_log ADD COLUMN IF NOT EXISTS pid int DEFAULT pg_backend_pid();

@@ -5,6 +5,7 @@
 
 #include <monitor/activitycollector.h>
 #include <monitor/samplejson.h>
+#include <mv/mvservice.h>
 #include <workload/runner.h>
 #include <pg/connection.h>
 #include <pg/sandbox.h>
@@ -64,6 +65,8 @@ Commands:
   sandbox    Manage the private PostgreSQL sandbox: start, stop, status, destroy, conninfo
   demo       Start the sandbox, run a light order-entry load and watch it (the headless demo)
   scenario   Mixed-load scenarios: scenario list | validate FILE | run PRESET|FILE
+  mv         Materialized views: mv list | refresh VIEW --mode M | enable-incremental VIEW |
+             disable-incremental VIEW | log [VIEW]
   bench      Benchmarks that print numbers against a baseline run: bench monitor
 
 Options:
@@ -811,6 +814,178 @@ int cmdScenario(const QStringList& args)
     return result.partial ? ExitFailure : ExitOk;
 }
 
+QString humanBytes(qint64 b)
+{
+    if (b >= (qint64(1) << 30))
+        return QString::number(b / double(qint64(1) << 30), 'f', 1) + u" GiB"_s;
+    if (b >= (1 << 20))
+        return QString::number(b / double(1 << 20), 'f', 1) + u" MiB"_s;
+    return QString::number(b / 1024.0, 'f', 0) + u" kiB"_s;
+}
+
+QString humanSeconds(double s)
+{
+    if (s < 0)
+        return u"unknown"_s;
+    if (s < 120)
+        return QString::number(s, 'f', s < 10 ? 1 : 0) + u" s"_s;
+    if (s < 7200)
+        return QString::number(s / 60, 'f', 0) + u" min"_s;
+    return QString::number(s / 3600, 'f', 1) + u" h"_s;
+}
+
+int cmdMv(const QStringList& args)
+{
+    using namespace htap::mv;
+    const QString action = args.value(1);
+    static const QStringList actions {u"list"_s, u"refresh"_s, u"enable-incremental"_s, u"disable-incremental"_s, u"log"_s};
+    if (!actions.contains(action))
+        return fail(u"mv needs an action: %1"_s.arg(actions.join(u", "_s)), ExitUsage);
+    QCommandLineParser parser;
+    const QCommandLineOption mode(u"mode"_s, u"refresh: plain, concurrent, incremental (merge) or rebuild"_s, u"mode"_s);
+    const QCommandLineOption lockTimeout(u"lock-timeout"_s,
+        u"refresh --mode plain: give up after this many ms waiting for readers (default 5000)"_s, u"ms"_s);
+    const QCommandLineOption check(u"check"_s, u"enable-incremental: only check, and print the SQL it would install"_s);
+    const QCommandLineOption limit(u"limit"_s, u"log: how many entries (default 50)"_s, u"n"_s);
+    parser.addOptions({connOption, jsonOption, mode, lockTimeout, check, limit});
+    int code = ExitOk;
+    if (!parseOptions(parser, args.mid(1), u"Materialized views: list, refresh, incremental maintenance, refresh log."_s, &code))
+        return code;
+    const QStringList pos = parser.positionalArguments(); // [action, VIEW]
+    const QString view = pos.value(1);
+    if ((action == u"refresh"_s || action.endsWith(u"-incremental"_s)) && view.isEmpty())
+        return fail(u"mv %1 needs a view name"_s.arg(action), ExitUsage);
+    RefreshMode refreshMode = RefreshMode::Plain;
+    if (action == u"refresh"_s) {
+        if (!parser.isSet(mode))
+            return fail(u"mv refresh needs --mode plain|concurrent|incremental|rebuild"_s, ExitUsage);
+        if (!parseMode(parser.value(mode), &refreshMode))
+            return fail(u"invalid --mode \"%1\": expected plain, concurrent, incremental or rebuild"_s.arg(parser.value(mode)), ExitUsage);
+    }
+    double lockMs = 5000, limitValue = 50;
+    if (!parseNumber(parser, lockTimeout, 0, 3600000, &lockMs, &code) || !parseNumber(parser, limit, 1, 100000, &limitValue, &code))
+        return code;
+    ConnInfo info;
+    if (!parseConn(parser, &info, &code))
+        return code;
+    if (!parser.isSet(connOption))
+        info = htap::pg::Sandbox().connInfo();
+    htap::pg::Connection conn;
+    if (PgError e = connectInteractive(conn, info, {10000, u"htapctl mv"_s}))
+        return fail(e.oneLine());
+    MvService service(conn);
+    const bool json = parser.isSet(jsonOption);
+    auto printJson = [](const QJsonValue& v) {
+        out() << QJsonDocument(v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject())).toJson(QJsonDocument::Indented);
+    };
+
+    if (action == u"list"_s) {
+        QString error;
+        const QList<ViewInfo> views = service.list(&error);
+        if (!error.isEmpty())
+            return fail(error);
+        if (json) {
+            QJsonArray a;
+            for (const ViewInfo& v : views)
+                a << v.toJson();
+            printJson(a);
+            return ExitOk;
+        }
+        if (views.isEmpty())
+            out() << "no materialized views in database " << conn.effectiveInfo().value(u"dbname"_s) << Qt::endl;
+        for (const ViewInfo& v : views) {
+            out() << v.label() << Qt::endl;
+            out() << "  mode:        " << (v.incremental ? u"incremental ("_s + v.ivmState + u")"_s : u"materialized"_s)
+                  << ", " << humanBytes(v.totalBytes) << (v.populated ? "" : ", not populated") << Qt::endl;
+            if (v.incremental) {
+                out() << "  pending:     " << v.pendingRows << " changes, oldest " << humanSeconds(v.oldestPendingSeconds)
+                      << ", last merge " << QString::number(v.lastMergeMs, 'f', 1) << " ms" << Qt::endl;
+                if (!v.ivmReason.isEmpty())
+                    out() << "  rebuild:     needed: " << v.ivmReason << Qt::endl;
+            } else {
+                out() << "  concurrent:  " << (v.concurrentBlocker.isEmpty() ? u"possible"_s : u"not possible: "_s + v.concurrentBlocker)
+                      << Qt::endl;
+            }
+            out() << "  staleness:   " << humanSeconds(v.stalenessSeconds);
+            if (v.lastRefresh.isValid())
+                out() << " (last " << v.lastMode << " at " << v.lastRefresh.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s)
+                      << ", took " << humanSeconds(v.lastDurationSeconds) << ")";
+            out() << Qt::endl;
+            if (v.refreshingPid)
+                out() << "  refreshing:  now, by pid " << v.refreshingPid << Qt::endl;
+        }
+        return ExitOk;
+    }
+    if (action == u"log"_s) {
+        QString error;
+        const QList<RefreshLogEntry> entries = service.log(view, int(limitValue), &error);
+        if (!error.isEmpty())
+            return fail(error);
+        if (json) {
+            QJsonArray a;
+            for (const RefreshLogEntry& e : entries)
+                a << e.toJson();
+            printJson(a);
+            return ExitOk;
+        }
+        for (const RefreshLogEntry& e : entries) {
+            out() << e.started.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s) << "  " << qSetFieldWidth(24) << Qt::left
+                  << e.view << qSetFieldWidth(12) << e.mode << qSetFieldWidth(10) << e.outcome << qSetFieldWidth(0)
+                  << humanSeconds(e.seconds()) << (e.rows >= 0 ? u", %1 rows"_s.arg(e.rows) : QString())
+                  << (e.message.isEmpty() ? QString() : u"  "_s + (e.sqlstate.isEmpty() ? QString() : e.sqlstate + u": "_s) + e.message)
+                  << Qt::endl;
+        }
+        return ExitOk;
+    }
+    if (action == u"refresh"_s) {
+        const RefreshOutcome r = service.refresh(view, refreshMode, int(lockMs));
+        if (json) {
+            QJsonObject o = r.toJson();
+            o.insert(u"view"_s, view);
+            o.insert(u"mode"_s, modeName(refreshMode));
+            printJson(o);
+        } else if (r.ok) {
+            out() << view << ": " << modeName(refreshMode) << " refresh done in " << QString::number(r.seconds, 'f', 3) << " s"
+                  << (r.rows >= 0 ? u", %1 %2"_s.arg(r.rows).arg(refreshMode == RefreshMode::Incremental ? u"changes merged"_s : u"rows"_s)
+                                  : QString())
+                  << Qt::endl;
+        }
+        if (!r.ok)
+            return json ? ExitFailure : fail(r.message);
+        return ExitOk;
+    }
+    if (action == u"enable-incremental"_s) {
+        if (parser.isSet(check)) {
+            QString plan;
+            const QString e = service.checkIncremental(view, &plan);
+            if (!e.isEmpty())
+                return fail(e);
+            out() << plan;
+            return ExitOk;
+        }
+        QString notes;
+        const QString e = service.enableIncremental(view, &notes);
+        if (json) {
+            printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e.isEmpty() ? notes : e}});
+            return e.isEmpty() ? ExitOk : ExitFailure;
+        }
+        if (!e.isEmpty())
+            return fail(e);
+        out() << notes << Qt::endl;
+        return ExitOk;
+    }
+    // disable-incremental
+    const QString e = service.disableIncremental(view);
+    if (json) {
+        printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e}});
+        return e.isEmpty() ? ExitOk : ExitFailure;
+    }
+    if (!e.isEmpty())
+        return fail(e);
+    out() << view << ": a materialized view again (built WITH DATA); the engine's objects are removed" << Qt::endl;
+    return ExitOk;
+}
+
 int cmdDemo(const QStringList& args)
 {
     QCommandLineParser parser;
@@ -888,6 +1063,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdBench(arguments);
     if (command == u"scenario"_s)
         return cmdScenario(arguments);
+    if (command == u"mv"_s)
+        return cmdMv(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 

@@ -241,6 +241,18 @@ struct BoundParams {
             case QMetaType::QByteArray:
                 storage << p.toByteArray();
                 break;
+            case QMetaType::QStringList: {
+                // A text[] literal: every element double-quoted, \ and " escaped.
+                QByteArray a("{");
+                const QStringList items = p.toStringList();
+                for (qsizetype i = 0; i < items.size(); ++i) {
+                    QByteArray e = items[i].toUtf8();
+                    e.replace('\\', "\\\\").replace('"', "\\\"");
+                    a += (i ? ",\"" : "\"") + e + '"';
+                }
+                storage << a + '}';
+                break;
+            }
             default:
                 storage << p.toString().toUtf8();
             }

@@ -580,7 +580,7 @@ bool Sandbox::loadShop(double scale, const Progress& progress, QString* error)
         return false;
     }
     progress(u"creating the shop schema"_s);
-    for (const QString& file : {u"shop/schema.sql"_s, u"shop/demo_data.sql"_s, u"htap/registry.sql"_s, u"shop/roles.sql"_s}) {
+    for (const QString& file : {u"shop/schema.sql"_s, u"shop/demo_data.sql"_s, u"htap/registry.sql"_s, u"htap/ivm.sql"_s, u"shop/roles.sql"_s}) {
         const QString sql = sqlFile(file);
         Q_ASSERT(!sql.isEmpty());
         r = shop.runScript(sql);
@@ -591,6 +591,10 @@ bool Sandbox::loadShop(double scale, const Progress& progress, QString* error)
     }
     progress(u"loading demo data at scale %1 (about %2 orders)"_s.arg(scale).arg(qRound64(100000 * scale)));
     r = shop.exec(u"SELECT * FROM htap.load_demo_data($1)"_s, {scale});
+    if (r.ok()) {
+        progress(u"creating the seed's materialized views"_s);
+        r = shop.runScript(sqlFile(u"shop/views.sql"_s));
+    }
     if (r.ok())
         r = shop.runScript(u"VACUUM (ANALYZE)"_s);
     if (!r.ok()) {

@@ -1,0 +1,551 @@
+#include "ivmsql.h"
+
+#include <pg/identifier.h>
+#include <QHash>
+
+using namespace Qt::StringLiterals;
+using htap::pg::quoteIdentifier;
+using htap::pg::quoteQualified;
+
+namespace htap::mv {
+
+namespace {
+
+using Kind = OutputColumn::Kind;
+
+QString q(const QString& name)
+{
+    return quoteIdentifier(name);
+}
+
+/// Everything a generated function needs: no search_path surprises, the owner's rights (writers
+/// need no grant on htap_ivm).
+const QString kFunctionHeader = u" LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ivm$\n"_s;
+
+struct Names {
+    int id;
+    QString obj(const QString& suffix) const { return u"htap_ivm."_s + q(u"v%1_%2"_s.arg(id).arg(suffix)); }
+    QString trigger(const QString& suffix) const { return q(u"htap_ivm_v%1_%2"_s.arg(id).arg(suffix)); }
+};
+
+QString tableOf(const PlanTable& t)
+{
+    return quoteQualified(t.ref.schema, t.ref.name);
+}
+
+QString joinList(const QStringList& items, const QString& sep = u", "_s)
+{
+    return items.join(sep);
+}
+
+QString whereAnd(const QString& where, const QString& extra = {})
+{
+    QStringList parts;
+    if (!where.isEmpty())
+        parts << u"("_s + where + u")"_s;
+    if (!extra.isEmpty())
+        parts << extra;
+    return parts.isEmpty() ? QString() : u" WHERE "_s + parts.join(u" AND "_s);
+}
+
+struct Group {
+    QString name; ///< quoted column name in state/delta
+    QString expr; ///< over the base table
+};
+
+/// Statements that create capture triggers for one table and event set.
+void addTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix, const QString& event,
+    const QString& referencing, const QString& function)
+{
+    const QString raw = u"htap_ivm_v%1_%2"_s.arg(n.id).arg(suffix);
+    const QString name = n.trigger(suffix);
+    out.install << u"CREATE TRIGGER %1 AFTER %2 ON %3 %4 FOR EACH STATEMENT EXECUTE FUNCTION %5()"_s.arg(
+        name, event, tableOf(t), referencing, function);
+    // ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
+    out.install << u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(tableOf(t), name);
+    out.uninstall.prepend(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(name, tableOf(t)));
+    out.triggers << qMakePair(tableOf(t), raw);
+}
+
+void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
+    const QString& declare = {})
+{
+    out.install << u"CREATE FUNCTION %1() RETURNS %2%3%4BEGIN\n%5\nEND $ivm$"_s.arg(
+        name, returns, kFunctionHeader, declare.isEmpty() ? QString() : u"DECLARE\n"_s + declare + u"\n"_s, body);
+    out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
+}
+
+void truncateTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix)
+{
+    const QString fn = n.obj(suffix + u"_trunc"_s);
+    addFunction(out, fn, u"trigger"_s,
+        u"  PERFORM htap.ivm_mark_rebuild(%1, %2);\n  RETURN NULL;"_s.arg(n.id).arg(
+            u"'TRUNCATE of ' || %1"_s.arg(u"TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME"_s)));
+    addTrigger(out, n, t, suffix + u"_trunc"_s, u"TRUNCATE"_s, QString(), fn);
+}
+
+void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
+{
+    const QString tx = n.obj(u"rebuild_tx"_s);
+    addFunction(out, tx, u"void"_s,
+        u"  IF current_setting('transaction_isolation') <> 'repeatable read' THEN\n"
+        u"    RAISE EXCEPTION 'a rebuild must run in REPEATABLE READ (use CALL %2)';\n  END IF;\n"_s.arg(
+            QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
+            + body + u"\n  UPDATE htap.ivm_views SET state = 'ready', reason = NULL, rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
+    // A procedure with SET or SECURITY DEFINER cannot COMMIT: this one only orders the steps.
+    // The session-level lock is taken before the REPEATABLE READ snapshot, so the rebuild never
+    // sees state that a merge committed after its snapshot.
+    out.rebuildProcedure = n.obj(u"rebuild"_s);
+    out.install << u"CREATE PROCEDURE %1() LANGUAGE plpgsql AS $ivm$\nBEGIN\n"
+                   u"  PERFORM pg_catalog.pg_advisory_lock(%2, %3);\n  COMMIT;\n"
+                   u"  SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n  PERFORM %4();\n  COMMIT;\n"
+                   u"  PERFORM pg_catalog.pg_advisory_unlock(%2, %3);\nEND $ivm$"_s.arg(out.rebuildProcedure)
+                       .arg(kIvmLockClass)
+                       .arg(n.id)
+                       .arg(tx);
+    out.uninstall << u"DROP PROCEDURE IF EXISTS %1()"_s.arg(out.rebuildProcedure);
+}
+
+QString createTableAs(const QString& name, const QStringList& select, const QString& from, const QString& tail = {})
+{
+    return u"CREATE TABLE %1 AS SELECT %2 FROM %3%4 WITH NO DATA"_s.arg(name, joinList(select), from, tail);
+}
+
+void deltaTableSettings(IvmSql& out, const QString& table)
+{
+    out.install << u"ALTER TABLE %1 ADD COLUMN __ivm_at timestamptz NOT NULL DEFAULT clock_timestamp()"_s.arg(table);
+    // Insert-then-delete churn: vacuum early and often, never index.
+    out.install << u"ALTER TABLE %1 SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000, "
+                   u"autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 100000)"_s.arg(table);
+    out.captureTables << table;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregates over one table: signed deltas, folded into per-group state.
+
+IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName)
+{
+    IvmSql out;
+    const PlanTable& t = plan.tables.first();
+    const QString ref = q(t.ref.refName);
+    const QString S = n.obj(u"state"_s);
+    const QString D = n.obj(u"delta"_s);
+    out.stateTable = S;
+    out.mergeFunction = n.obj(u"merge"_s);
+
+    QList<Group> groups;
+    for (const OutputColumn& o : plan.outputs)
+        if (o.kind == Kind::Group)
+            groups << Group {q(o.name), o.expr};
+    if (!plan.grouped)
+        groups << Group {u"__ivm_one"_s, u"true"_s};
+    QStringList gNames, gExprs, gAs, gPrefixed;
+    for (const Group& g : std::as_const(groups)) {
+        gNames << g.name;
+        gExprs << g.expr;
+        gAs << g.expr + u" AS "_s + g.name;
+    }
+    const QString gl = joinList(gNames);
+
+    // Aggregates: j is the output index.
+    bool anyMinMax = false;
+    QStringList deltaArgs, deltaArgNames; // captured argument values
+    QHash<QString, QString> argColumn; // argument expression -> its delta column
+    QStringList stateCols; // CREATE TABLE AS select list after the groups
+    QStringList rebuildCols;
+    for (int j = 0; j < plan.outputs.size(); ++j) {
+        const OutputColumn& o = plan.outputs[j];
+        const QString col = q(o.name);
+        if (o.kind != Kind::Group && o.kind != Kind::CountStar && !argColumn.contains(o.expr)) {
+            // One captured column per distinct argument (sum and avg of one column share it).
+            const QString a = u"__ivm_a%1"_s.arg(j);
+            argColumn.insert(o.expr, a);
+            deltaArgs << o.expr + u" AS "_s + a;
+            deltaArgNames << a;
+        }
+        switch (o.kind) {
+        case Kind::Group:
+        case Kind::Plain:
+            break;
+        case Kind::CountStar:
+            stateCols << u"count(*) AS "_s + col;
+            break;
+        case Kind::Count:
+            stateCols << u"count(%1) AS %2"_s.arg(o.expr, col);
+            break;
+        case Kind::CountDistinct:
+            stateCols << u"count(DISTINCT %1) AS %2"_s.arg(o.expr, col);
+            break;
+        case Kind::Sum:
+            stateCols << u"sum(%1) AS %2"_s.arg(o.expr, col) << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr).arg(j);
+            break;
+        case Kind::Avg:
+            stateCols << u"sum(%1) AS __ivm_sum%2"_s.arg(o.expr).arg(j) << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr).arg(j);
+            break;
+        case Kind::Min:
+        case Kind::Max:
+            anyMinMax = true;
+            stateCols << u"%1(%2) AS %3"_s.arg(o.kind == Kind::Min ? u"min"_s : u"max"_s, o.expr, col);
+            break;
+        }
+    }
+    rebuildCols = stateCols;
+    if (anyMinMax)
+        stateCols << u"false AS __ivm_rescan"_s;
+
+    // Tables.
+    const QString baseFrom = plan.fromSql;
+    const QString groupBy = plan.grouped ? u" GROUP BY "_s + joinList(gExprs) : QString();
+    out.install << createTableAs(D, gAs + deltaArgs + QStringList {u"1::smallint AS __ivm_sign"_s}, baseFrom);
+    deltaTableSettings(out, D);
+    out.install << createTableAs(S, gAs + QStringList {u"count(*) AS __ivm_count"_s} + stateCols, baseFrom, groupBy);
+    out.install << u"CREATE UNIQUE INDEX ON %1 (%2) NULLS NOT DISTINCT"_s.arg(S, gl);
+    QList<int> distinctIdx;
+    for (int j = 0; j < plan.outputs.size(); ++j) {
+        if (plan.outputs[j].kind != Kind::CountDistinct)
+            continue;
+        distinctIdx << j;
+        const QString R = n.obj(u"distinct%1"_s.arg(j));
+        out.install << createTableAs(R, gAs + QStringList {plan.outputs[j].expr + u" AS __ivm_v"_s,
+                                                 u"0::bigint AS __ivm_n"_s, u"0::bigint AS __ivm_dn"_s}, baseFrom);
+        out.install << u"CREATE UNIQUE INDEX ON %1 (%2, __ivm_v) NULLS NOT DISTINCT"_s.arg(R, gl);
+        out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(R);
+    }
+    out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S) << u"DROP TABLE IF EXISTS %1"_s.arg(D);
+
+    // Capture.
+    const QString insertCols = joinList(gNames + deltaArgNames + QStringList {u"__ivm_sign"_s});
+    auto captureSelect = [&](const QString& source, int sign, const QString& extra) {
+        QStringList sel = gExprs;
+        for (const QString& a : std::as_const(deltaArgs))
+            sel << a.left(a.lastIndexOf(u" AS "_s));
+        sel << QString::number(sign);
+        return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), source, ref, whereAnd(plan.whereSql, extra));
+    };
+    const QString fnIns = n.obj(u"t0_ins"_s), fnUpd = n.obj(u"t0_upd"_s), fnDel = n.obj(u"t0_del"_s);
+    addFunction(out, fnIns, u"trigger"_s,
+        u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})));
+    addFunction(out, fnDel, u"trigger"_s,
+        u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})));
+    QString oldSide, newSide;
+    if (!t.primaryKey.isEmpty()) {
+        // Only rows whose watched columns changed; a changed key counts as delete + insert.
+        QStringList mine, other;
+        for (const QString& c : t.columns) {
+            mine << ref + u'.' + q(c);
+            other << u"__ivm_x."_s + q(c);
+        }
+        const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND (%4) IS NOT DISTINCT FROM (%5))"_s;
+        oldSide = same.arg(u"__ivm_new"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
+        newSide = same.arg(u"__ivm_old"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
+    }
+    addFunction(out, fnUpd, u"trigger"_s,
+        u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;\n  RETURN NULL;"_s.arg(
+            D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)));
+    addTrigger(out, n, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
+    addTrigger(out, n, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+    addTrigger(out, n, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
+    truncateTrigger(out, n, t, u"t0"_s);
+
+    // Merge: one statement consumes exactly the deltas its snapshot sees and folds them in.
+    QStringList ctes;
+    ctes << u"consumed AS (DELETE FROM %1 RETURNING %2, __ivm_sign)"_s.arg(D, joinList(gNames + deltaArgNames));
+    QStringList agCols {u"sum(__ivm_sign)::bigint AS __ivm_c"_s};
+    QStringList unionFirst {u"__ivm_c"_s}, combCols {u"sum(__ivm_c)::bigint AS __ivm_c"_s};
+    QStringList insCols {u"__ivm_count"_s}, insVals {u"__ivm_c"_s}, sets {u"__ivm_count = m.__ivm_count + excluded.__ivm_count"_s};
+    QStringList rescanSets, viewCols;
+    const auto additive = [](const QString& c) { return u"%1 = m.%1 + excluded.%1"_s.arg(c); };
+    const auto nullableSum = [](const QString& c) {
+        return u"%1 = CASE WHEN m.%1 IS NULL THEN excluded.%1 WHEN excluded.%1 IS NULL THEN m.%1 ELSE m.%1 + excluded.%1 END"_s.arg(c);
+    };
+    for (int j = 0; j < plan.outputs.size(); ++j) {
+        const OutputColumn& o = plan.outputs[j];
+        const QString col = q(o.name);
+        const QString a = argColumn.value(o.expr);
+        const QString x = u"__ivm_x%1"_s.arg(j), nn = u"__ivm_nn%1"_s.arg(j);
+        const QString nonNull = u"sum(CASE WHEN %1 IS NOT NULL THEN __ivm_sign ELSE 0 END)::bigint AS "_s.arg(a);
+        const QString cast = o.type.isEmpty() ? QString() : u"::"_s + o.type;
+        switch (o.kind) {
+        case Kind::Group:
+            viewCols << col + cast + u" AS "_s + col;
+            break;
+        case Kind::Plain:
+            break;
+        case Kind::CountStar:
+            insCols << col;
+            insVals << u"__ivm_c"_s;
+            sets << additive(col);
+            viewCols << col;
+            break;
+        case Kind::Count:
+            agCols << nonNull + x;
+            unionFirst << x;
+            combCols << u"sum(%1)::bigint AS %1"_s.arg(x);
+            insCols << col;
+            insVals << x;
+            sets << additive(col);
+            viewCols << col;
+            break;
+        case Kind::CountDistinct: {
+            const QString R = n.obj(u"distinct%1"_s.arg(j));
+            const QString dd = u"__ivm_dd%1"_s.arg(j);
+            QStringList tg;
+            for (const QString& g : std::as_const(gNames))
+                tg << u"t."_s + g;
+            ctes << u"rcd%1 AS (SELECT %2, %3 AS __ivm_v, sum(__ivm_sign)::bigint AS __ivm_dn FROM consumed WHERE %3 IS NOT NULL "
+                    u"GROUP BY %2, %3 HAVING sum(__ivm_sign) <> 0)"_s.arg(j).arg(gl, a);
+            ctes << u"rcu%1 AS (INSERT INTO %2 AS t (%3, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, __ivm_v, __ivm_dn, __ivm_dn FROM rcd%1 "
+                    u"ON CONFLICT (%3, __ivm_v) DO UPDATE SET __ivm_n = t.__ivm_n + excluded.__ivm_n, __ivm_dn = excluded.__ivm_dn "
+                    u"RETURNING t.ctid AS __ivm_tid, %4, t.__ivm_n, t.__ivm_dn)"_s.arg(j).arg(R, gl, joinList(tg));
+            // A value's count going 0 -> n adds a distinct value to its group, n -> 0 removes one.
+            ctes << u"rcg%1 AS (SELECT %2, sum(CASE WHEN __ivm_n > 0 AND __ivm_n = __ivm_dn THEN 1 "
+                    u"WHEN __ivm_n = 0 AND __ivm_dn < 0 THEN -1 ELSE 0 END)::bigint AS %3 FROM rcu%1 GROUP BY %2)"_s.arg(j).arg(gl, dd);
+            combCols << u"sum(%1)::bigint AS %1"_s.arg(dd);
+            insCols << col;
+            insVals << u"coalesce(%1, 0)"_s.arg(dd);
+            sets << additive(col);
+            viewCols << col;
+            break;
+        }
+        case Kind::Sum:
+        case Kind::Avg: {
+            const QString sumCol = o.kind == Kind::Sum ? col : u"__ivm_sum%1"_s.arg(j);
+            agCols << u"sum(__ivm_sign * %1) AS %2"_s.arg(a, x) << nonNull + nn;
+            unionFirst << x << nn;
+            combCols << u"sum(%1) AS %1"_s.arg(x) << u"sum(%1)::bigint AS %1"_s.arg(nn);
+            insCols << sumCol << nn;
+            insVals << x << nn;
+            sets << nullableSum(sumCol) << additive(nn);
+            if (o.kind == Kind::Sum)
+                viewCols << u"CASE WHEN %1 > 0 THEN %2 END%3 AS %2"_s.arg(nn, col, cast);
+            else
+                viewCols << u"(CASE WHEN %1 > 0 THEN %2%3 / %1 END)%3 AS %4"_s.arg(nn, sumCol, cast.isEmpty() ? u"::numeric"_s : cast, col);
+            break;
+        }
+        case Kind::Min:
+        case Kind::Max: {
+            const bool isMin = o.kind == Kind::Min;
+            const QString r = u"__ivm_r%1"_s.arg(j);
+            agCols << u"%1(%2) FILTER (WHERE __ivm_sign > 0) AS %3"_s.arg(isMin ? u"min"_s : u"max"_s, a, x)
+                   << u"bool_or(__ivm_sign < 0 AND %1 IS NOT NULL) AS %2"_s.arg(a, r);
+            unionFirst << x << r;
+            combCols << u"%1(%2) AS %2"_s.arg(isMin ? u"min"_s : u"max"_s, x) << u"bool_or(%1) AS %1"_s.arg(r);
+            insCols << col;
+            insVals << x;
+            sets << u"%1 = %2(m.%1, excluded.%1)"_s.arg(col, isMin ? u"least"_s : u"greatest"_s);
+            QStringList match;
+            for (const Group& g : std::as_const(groups))
+                if (g.name != u"__ivm_one"_s)
+                    match << u"((m.%1 IS NULL AND (%2) IS NULL) OR (%2) = m.%1)"_s.arg(g.name, g.expr);
+            rescanSets << u"%1 = (SELECT %2(%3) FROM %4%5)"_s.arg(col, isMin ? u"min"_s : u"max"_s, o.expr, baseFrom,
+                whereAnd(plan.whereSql, match.join(u" AND "_s)));
+            viewCols << col;
+            break;
+        }
+        }
+    }
+    if (anyMinMax) {
+        QStringList rs;
+        for (int j = 0; j < plan.outputs.size(); ++j)
+            if (plan.outputs[j].kind == Kind::Min || plan.outputs[j].kind == Kind::Max)
+                rs << u"coalesce(__ivm_r%1, false)"_s.arg(j);
+        insCols << u"__ivm_rescan"_s;
+        insVals << rs.join(u" OR "_s);
+        sets << u"__ivm_rescan = m.__ivm_rescan OR excluded.__ivm_rescan"_s;
+    }
+    ctes << u"ag AS (SELECT %1, %2 FROM consumed GROUP BY %1)"_s.arg(gl, joinList(agCols));
+    // Every group's changes in one row: the aggregate deltas and each distinct count's delta.
+    QStringList branches;
+    {
+        QStringList first = gNames + unionFirst;
+        for (int j : std::as_const(distinctIdx))
+            first << u"NULL::bigint AS __ivm_dd%1"_s.arg(j);
+        branches << u"SELECT %1 FROM ag"_s.arg(joinList(first));
+        for (int j : std::as_const(distinctIdx)) {
+            QStringList b = gNames;
+            for (const QString& c : std::as_const(unionFirst))
+                b << (c == u"__ivm_c"_s ? u"0"_s : u"NULL"_s);
+            for (int k : std::as_const(distinctIdx))
+                b << (k == j ? u"__ivm_dd%1"_s.arg(k) : u"NULL"_s);
+            branches << u"SELECT %1 FROM rcg%2"_s.arg(joinList(b)).arg(j);
+        }
+    }
+    ctes << u"comb AS (SELECT %1, %2 FROM (%3) u GROUP BY %1)"_s.arg(gl, joinList(combCols), branches.join(u" UNION ALL "_s));
+    ctes << u"up AS (INSERT INTO %1 AS m (%2, %3) SELECT %2, %4 FROM comb ON CONFLICT (%2) DO UPDATE SET %5 "
+            u"RETURNING m.ctid AS __ivm_tid, m.__ivm_count%6)"_s.arg(S, gl, joinList(insCols), joinList(insVals),
+                joinList(sets), anyMinMax ? u", m.__ivm_rescan"_s : QString());
+    QStringList intoExprs {u"(SELECT count(*) FROM consumed)"_s, u"(SELECT count(*) FROM up)"_s};
+    QStringList intoVars {u"v_rows"_s, u"v_groups"_s};
+    QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_groups bigint;\n"_s;
+    if (plan.grouped) {
+        intoExprs << u"(SELECT array_agg(__ivm_tid) FROM up WHERE __ivm_count = 0)"_s;
+        intoVars << u"v_empty"_s;
+        declare += u"  v_empty tid[];\n"_s;
+    }
+    if (anyMinMax) {
+        intoExprs << u"(SELECT array_agg(__ivm_tid) FROM up WHERE __ivm_rescan)"_s;
+        intoVars << u"v_rescan"_s;
+        declare += u"  v_rescan tid[];\n"_s;
+    }
+    for (int j : std::as_const(distinctIdx)) {
+        intoExprs << u"(SELECT array_agg(__ivm_tid) FROM rcu%1 WHERE __ivm_n = 0)"_s.arg(j);
+        intoVars << u"v_zero%1"_s.arg(j);
+        declare += u"  v_zero%1 tid[];\n"_s.arg(j);
+    }
+    QString body = u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"_s.arg(kIvmLockClass).arg(n.id);
+    body += u"  WITH %1\n  SELECT %2 INTO %3;\n"_s.arg(ctes.join(u",\n  "_s), joinList(intoExprs), joinList(intoVars));
+    // Empty groups go first: a rescan would move the row and its tid with it.
+    if (plan.grouped)
+        body += u"  IF v_empty IS NOT NULL THEN\n    DELETE FROM %1 WHERE ctid = ANY (v_empty);\n  END IF;\n"_s.arg(S);
+    if (anyMinMax)
+        body += u"  IF v_rescan IS NOT NULL THEN\n    UPDATE %1 AS m SET %2, __ivm_rescan = false WHERE m.ctid = ANY (v_rescan);\n  END IF;\n"_s.arg(
+            S, joinList(rescanSets));
+    for (int j : std::as_const(distinctIdx))
+        body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
+            n.obj(u"distinct%1"_s.arg(j)));
+    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups);\n  RETURN v_rows;"_s.arg(n.id);
+    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1));
+
+    // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
+    QString rb = u"  DELETE FROM %1;\n  DELETE FROM %2;\n"_s.arg(D, S);
+    QStringList fullCols = gNames + QStringList {u"__ivm_count"_s};
+    QStringList fullVals = gExprs + QStringList {u"count(*)"_s};
+    for (const QString& c : std::as_const(rebuildCols)) {
+        const int as = c.lastIndexOf(u" AS "_s);
+        fullVals << c.left(as);
+        fullCols << c.mid(as + 4);
+    }
+    rb += u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5%6;\n"_s.arg(S, joinList(fullCols), joinList(fullVals), baseFrom,
+        whereAnd(plan.whereSql), groupBy);
+    for (int j : std::as_const(distinctIdx)) {
+        const QString R = n.obj(u"distinct%1"_s.arg(j));
+        const QString e = plan.outputs[j].expr;
+        rb += u"  DELETE FROM %1;\n  INSERT INTO %1 (%2, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, %4, count(*), 0 FROM %5%6 GROUP BY %3, %4;\n"_s
+                  .arg(R, gl, joinList(gExprs), e, baseFrom, whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)));
+    }
+    rebuildProcedure(out, n, rb.chopped(1));
+
+    out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3%4"_s.arg(quoteQualified(viewSchema, viewName),
+        joinList(viewCols), S, plan.grouped ? u" WHERE __ivm_count > 0"_s : QString());
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fact table joined to tables reached by key: rows recomputed by the fact table's key.
+
+IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch)
+{
+    IvmSql out;
+    const QString S = n.obj(u"state"_s);
+    out.stateTable = S;
+    out.mergeFunction = n.obj(u"merge"_s);
+    const PlanTable& fact = plan.tables.first();
+    const QString factKey = q(fact.ref.refName) + u'.' + q(fact.primaryKey);
+
+    QStringList select, names, viewCols;
+    for (const OutputColumn& o : plan.outputs) {
+        select << o.expr + u" AS "_s + q(o.name);
+        names << q(o.name);
+        viewCols << q(o.name);
+    }
+    for (int i = 0; i < plan.tables.size(); ++i) {
+        const PlanTable& t = plan.tables[i];
+        select << q(t.ref.refName) + u'.' + q(t.primaryKey) + u" AS __ivm_k%1"_s.arg(i);
+        names << u"__ivm_k%1"_s.arg(i);
+    }
+    out.install << createTableAs(S, select, plan.fromSql);
+    out.install << u"CREATE UNIQUE INDEX ON %1 (__ivm_k0)"_s.arg(S);
+    for (int i = 1; i < plan.tables.size(); ++i)
+        out.install << u"CREATE INDEX ON %1 (__ivm_k%2)"_s.arg(S).arg(i);
+    out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S);
+
+    QStringList consume, sources, counts;
+    QString rebuildDeletes;
+    for (int i = 0; i < plan.tables.size(); ++i) {
+        const PlanTable& t = plan.tables[i];
+        const QString tag = u"t%1"_s.arg(i);
+        const QString dirty = n.obj(u"dirty%1"_s.arg(i));
+        const QString pk = q(t.primaryKey);
+        out.install << createTableAs(dirty, {q(t.ref.refName) + u'.' + pk + u" AS __ivm_key"_s},
+            tableOf(t) + u" AS "_s + q(t.ref.refName));
+        deltaTableSettings(out, dirty);
+        out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(dirty);
+        rebuildDeletes += u"  DELETE FROM %1;\n"_s.arg(dirty);
+
+        // Capture: the keys of changed rows.
+        QStringList oldCols, newCols;
+        for (const QString& c : t.columns) {
+            oldCols << u"o."_s + q(c);
+            newCols << u"n."_s + q(c);
+        }
+        const QString fnIns = n.obj(tag + u"_ins"_s), fnUpd = n.obj(tag + u"_upd"_s), fnDel = n.obj(tag + u"_del"_s);
+        if (!t.insertsCannotMatch) {
+            addFunction(out, fnIns, u"trigger"_s,
+                u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM __ivm_new;\n  RETURN NULL;"_s.arg(dirty, pk));
+            addTrigger(out, n, t, tag + u"_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
+        }
+        addFunction(out, fnUpd, u"trigger"_s,
+            u"  INSERT INTO %1 (__ivm_key)\n  SELECT o.%2 FROM __ivm_old o LEFT JOIN __ivm_new n ON n.%2 = o.%2\n"
+            u"  WHERE n.%2 IS NULL OR (%3) IS DISTINCT FROM (%4)\n  UNION ALL\n"
+            u"  SELECT n.%2 FROM __ivm_new n LEFT JOIN __ivm_old o ON o.%2 = n.%2 WHERE o.%2 IS NULL;\n  RETURN NULL;"_s.arg(
+                dirty, pk, joinList(oldCols), joinList(newCols)));
+        addFunction(out, fnDel, u"trigger"_s,
+            u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM __ivm_old;\n  RETURN NULL;"_s.arg(dirty, pk));
+        addTrigger(out, n, t, tag + u"_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+        addTrigger(out, n, t, tag + u"_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
+        truncateTrigger(out, n, t, tag);
+
+        // Merge: which fact keys each consumed key touches.
+        if (i == 0) {
+            consume << u"k0 AS (DELETE FROM %1 RETURNING __ivm_key)"_s.arg(dirty);
+            sources << u"SELECT __ivm_key FROM k0"_s;
+        } else {
+            // Throttled: a burst of dimension updates is worked off a batch per merge.
+            consume << u"k%1 AS (DELETE FROM %2 WHERE ctid = ANY (ARRAY(SELECT ctid FROM %2 LIMIT %3)) RETURNING __ivm_key)"_s
+                           .arg(i)
+                           .arg(dirty)
+                           .arg(batch);
+            sources << u"SELECT s.__ivm_k0 FROM %1 s WHERE s.__ivm_k%2 IN (SELECT __ivm_key FROM k%2)"_s.arg(S).arg(i);
+            sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
+                factKey, plan.fromSql, q(t.ref.refName), pk)
+                           .arg(i);
+        }
+        counts << u"(SELECT count(*) FROM k%1)"_s.arg(i);
+    }
+
+    const QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_keys %1[];"_s.arg(fact.primaryKeyType);
+    QString body = u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"_s.arg(kIvmLockClass).arg(n.id);
+    body += u"  WITH %1\n  SELECT (SELECT array_agg(DISTINCT k) FROM (%2) x(k)), %3 INTO v_keys, v_rows;\n"_s.arg(
+        consume.join(u",\n  "_s), sources.join(u" UNION ALL "_s), counts.join(u" + "_s));
+    // Recompute those rows from the base tables (idempotent: a key changed again later stays pending).
+    body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE __ivm_k0 = ANY (v_keys);\n"
+            u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), plan.fromSql,
+                whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s));
+    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0));\n  RETURN v_rows;"_s.arg(n.id);
+    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare);
+
+    QString rb = rebuildDeletes + u"  DELETE FROM %1;\n  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
+        S, joinList(names), joinList(select), plan.fromSql, whereAnd(plan.whereSql));
+    rebuildProcedure(out, n, rb);
+
+    QStringList typed;
+    for (int i = 0; i < plan.outputs.size(); ++i) {
+        const OutputColumn& o = plan.outputs[i];
+        typed << (o.type.isEmpty() ? viewCols[i] : viewCols[i] + u"::"_s + o.type + u" AS "_s + viewCols[i]);
+    }
+    out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3"_s.arg(quoteQualified(viewSchema, viewName), joinList(typed), S);
+    return out;
+}
+
+} // namespace
+
+IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, const QString& viewName, int dimensionBatch)
+{
+    const Names n {id};
+    IvmSql out = plan.shape == IvmPlan::Shape::Aggregate ? generateAggregate(plan, n, viewSchema, viewName)
+                                                         : generateJoin(plan, n, viewSchema, viewName, dimensionBatch);
+    // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.
+    return out;
+}
+
+} // namespace htap::mv

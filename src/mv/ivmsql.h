@@ -1,0 +1,39 @@
+#pragma once
+
+#include "viewquery.h"
+
+#include <QString>
+#include <QStringList>
+
+namespace htap::mv {
+
+/// The advisory-lock class every merge and rebuild takes with the view's id ("HTAP").
+constexpr int kIvmLockClass = 0x48544150;
+
+/// The SQL that maintains one view incrementally, generated from its plan. Every object lives in
+/// schema htap_ivm and is named after the view's registry id, so user names never reach them
+/// except through quoteIdentifier().
+struct IvmSql {
+    /// Creates the state, delta and distinct-count tables, the capture and merge functions, the
+    /// rebuild procedure and the capture triggers (enabled ALWAYS). Run in one transaction.
+    QStringList install;
+    /// Creates the user-facing view over the state (replacing the materialized view).
+    QString createView;
+    /// Removes everything install created (the user-facing view excepted). Idempotent.
+    QStringList uninstall;
+    /// The tables that hold changes not yet merged (for pending counts).
+    QStringList captureTables;
+    /// The capture triggers as (quoted qualified table, trigger name as stored in pg_trigger).
+    QList<QPair<QString, QString>> triggers;
+    QString stateTable; ///< htap_ivm.v<N>_state
+    QString mergeFunction; ///< htap_ivm.v<N>_merge, returns rows consumed or -1 when another merge runs
+    QString rebuildProcedure; ///< htap_ivm.v<N>_rebuild, CALLed outside a transaction block
+};
+
+/// Generates the engine for view id (the htap.ivm_views key). The view is schema.name; the
+/// plan's outputs carry their types. dimensionBatch caps the keys of each non-fact table one
+/// merge consumes, so that a burst of dimension updates cannot stall it.
+IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, const QString& viewName,
+    int dimensionBatch = 10000);
+
+} // namespace htap::mv

@@ -1,0 +1,816 @@
+#include "mvservice.h"
+
+#include <pg/identifier.h>
+#include "ivmsql.h"
+#include <pg/sqlfile.h>
+#include "viewquery.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <QSet>
+
+using namespace Qt::StringLiterals;
+using htap::pg::quoteIdentifier;
+using htap::pg::quoteQualified;
+using htap::pg::Result;
+
+namespace htap::mv {
+
+namespace {
+
+/// The class of the session-level lock that keeps two refreshes of one view apart ("HTMV").
+constexpr int kRefreshLockClass = 0x48544d56;
+
+QJsonValue timeJson(const QDateTime& t)
+{
+    return t.isValid() ? QJsonValue(t.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
+}
+
+QString statementError(const Result& r)
+{
+    return r.error().oneLine();
+}
+
+} // namespace
+
+QString modeName(RefreshMode mode)
+{
+    switch (mode) {
+    case RefreshMode::Plain:
+        return u"plain"_s;
+    case RefreshMode::Concurrent:
+        return u"concurrent"_s;
+    case RefreshMode::Incremental:
+        return u"incremental"_s;
+    case RefreshMode::Rebuild:
+        return u"rebuild"_s;
+    }
+    return {};
+}
+
+bool parseMode(const QString& text, RefreshMode* mode)
+{
+    for (RefreshMode m : {RefreshMode::Plain, RefreshMode::Concurrent, RefreshMode::Incremental, RefreshMode::Rebuild}) {
+        if (text == modeName(m)) {
+            *mode = m;
+            return true;
+        }
+    }
+    return false;
+}
+
+QJsonObject ViewInfo::toJson() const
+{
+    QJsonObject o {
+        {u"view"_s, label()},
+        {u"schema"_s, schema},
+        {u"name"_s, name},
+        {u"mode"_s, incremental ? u"incremental"_s : u"materialized"_s},
+        {u"populated"_s, populated},
+        {u"concurrent_ok"_s, concurrentBlocker.isEmpty()},
+        {u"total_bytes"_s, totalBytes},
+        {u"last_refresh"_s, timeJson(lastRefresh)},
+        {u"last_mode"_s, lastMode.isEmpty() ? QJsonValue() : QJsonValue(lastMode)},
+        {u"last_duration_s"_s, lastDurationSeconds < 0 ? QJsonValue() : QJsonValue(lastDurationSeconds)},
+        {u"staleness_s"_s, stalenessSeconds < 0 ? QJsonValue() : QJsonValue(stalenessSeconds)},
+        {u"refreshing_pid"_s, refreshingPid ? QJsonValue(refreshingPid) : QJsonValue()},
+    };
+    if (!concurrentBlocker.isEmpty())
+        o.insert(u"concurrent_blocker"_s, concurrentBlocker);
+    if (incremental) {
+        o.insert(u"ivm_state"_s, ivmState);
+        if (!ivmReason.isEmpty())
+            o.insert(u"ivm_reason"_s, ivmReason);
+        o.insert(u"pending_rows"_s, pendingRows);
+        o.insert(u"oldest_pending_s"_s, oldestPendingSeconds);
+        o.insert(u"last_merge_ms"_s, lastMergeMs);
+    }
+    return o;
+}
+
+QJsonObject RefreshLogEntry::toJson() const
+{
+    QJsonObject o {{u"id"_s, id}, {u"view"_s, view}, {u"mode"_s, mode}, {u"started_at"_s, timeJson(started)},
+        {u"finished_at"_s, timeJson(finished)}, {u"seconds"_s, seconds() < 0 ? QJsonValue() : QJsonValue(seconds())},
+        {u"rows"_s, rows < 0 ? QJsonValue() : QJsonValue(rows)}, {u"outcome"_s, outcome}, {u"by_role"_s, byRole},
+        {u"by_app"_s, byApp}};
+    if (!sqlstate.isEmpty())
+        o.insert(u"sqlstate"_s, sqlstate);
+    if (!message.isEmpty())
+        o.insert(u"message"_s, message);
+    return o;
+}
+
+QJsonObject RefreshOutcome::toJson() const
+{
+    QJsonObject o {{u"ok"_s, ok}, {u"cancelled"_s, cancelled}, {u"seconds"_s, seconds},
+        {u"rows"_s, rows < 0 ? QJsonValue() : QJsonValue(rows)}};
+    if (!sqlstate.isEmpty())
+        o.insert(u"sqlstate"_s, sqlstate);
+    if (!message.isEmpty())
+        o.insert(u"message"_s, message);
+    return o;
+}
+
+MvService::MvService(pg::Connection& connection) : m_conn(connection) {}
+
+QString MvService::ensureRegistry()
+{
+    for (const QString& file : {u"htap/registry.sql"_s, u"htap/ivm.sql"_s}) {
+        const Result r = m_conn.runScript(pg::sqlFile(file));
+        if (!r.ok())
+            return u"cannot install the app's registry (sql/%1): %2"_s.arg(file, statementError(r));
+    }
+    return {};
+}
+
+bool MvService::resolve(const QString& name, Resolved* out, QString* error)
+{
+    if (name.trimmed().isEmpty()) {
+        *error = u"no view name given"_s;
+        return false;
+    }
+    const Result has = m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL"_s);
+    const bool hasIvm = has.ok() && has.toBool(0, 0);
+    // to_regclass parses the name as SQL does: unquoted parts fold to lower case, "Quoted" keep theirs.
+    const Result r = m_conn.exec(
+        u"SELECT c.oid, n.nspname, c.relname, c.relkind::text, %1 "
+        u"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)"_s.arg(hasIvm
+            ? u"coalesce((SELECT v.view_id FROM htap.ivm_views v WHERE v.view_schema = n.nspname AND v.view_name = c.relname), 0)"_s
+            : u"0"_s),
+        {name});
+    if (!r.ok()) {
+        // to_regclass raises for malformed names (e.g. an unbalanced quote).
+        *error = u"%1 is not a valid view name: %2"_s.arg(name, r.error().message);
+        return false;
+    }
+    if (r.rowCount() == 0) {
+        *error = u"no relation named %1 (unquoted names fold to lower case; quote mixed-case ones: \"Sales\")"_s.arg(name);
+        return false;
+    }
+    out->oid = quint32(r.toInt64(0, 0));
+    out->schema = r.text(0, 1);
+    out->name = r.text(0, 2);
+    out->relkind = r.text(0, 3).isEmpty() ? 0 : r.text(0, 3).toLatin1().at(0);
+    out->ivmId = int(r.toInt64(0, 4));
+    if (out->relkind != 'm' && out->ivmId == 0) {
+        *error = u"%1.%2 is not a materialized view"_s.arg(out->schema, out->name);
+        return false;
+    }
+    return true;
+}
+
+QList<ViewInfo> MvService::list(QString* error)
+{
+    QList<ViewInfo> out;
+    const Result reg = m_conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL, to_regclass('htap.ivm_views') IS NOT NULL"_s);
+    if (!reg.ok()) {
+        *error = statementError(reg);
+        return out;
+    }
+    const bool hasLog = reg.toBool(0, 0), hasIvm = reg.toBool(0, 1);
+    QString sql = uR"(
+WITH v AS (
+  SELECT c.oid, n.nspname, c.relname, c.relkind, m.ispopulated, pg_total_relation_size(c.oid) AS bytes,
+         m.definition, NULL::int AS ivm_id
+  FROM pg_matviews m JOIN pg_namespace n ON n.nspname = m.schemaname
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = m.matviewname
+  %1
+)
+SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated, v.bytes, v.definition,
+       CASE WHEN v.ivm_id IS NOT NULL THEN 'it is maintained incrementally'
+            WHEN NOT v.ispopulated THEN 'it is not populated (refresh it once without CONCURRENTLY)'
+            WHEN NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = v.oid AND i.indisunique AND i.indisvalid
+                               AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL)
+            THEN 'it has no unique index on plain columns without WHERE' ELSE '' END AS concurrent_blocker,
+       coalesce((SELECT l.pid FROM pg_locks l WHERE l.relation = v.oid AND l.granted AND l.pid <> pg_backend_pid()
+                   AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock') LIMIT 1), 0) AS refreshing_pid,
+       %2
+FROM v ORDER BY 1, 2)"_s;
+    const QString ivmRows = hasIvm
+        ? uR"(UNION ALL
+  SELECT c.oid, i.view_schema, i.view_name, c.relkind, i.state <> 'building', pg_total_relation_size(i.state_table::regclass),
+         i.definition, i.view_id
+  FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name)"_s
+        : QString();
+    const QString ivmCols = hasIvm
+        ? uR"(iv.state, iv.reason, iv.last_merge_ms, p.pending, extract(epoch FROM clock_timestamp() - p.oldest)::float8 AS oldest_s)"_s
+        : u"NULL::text, NULL::text, NULL::float8, NULL::bigint, NULL::float8"_s;
+    const QString lastCols = hasLog
+        ? uR"(lr.mode AS last_mode, extract(epoch FROM lr.started_at)::float8 AS last_start,
+       extract(epoch FROM lr.finished_at - lr.started_at)::float8 AS last_duration,
+       extract(epoch FROM clock_timestamp() - lr.started_at)::float8 AS since_last)"_s
+        : u"NULL::text, NULL::float8, NULL::float8, NULL::float8"_s;
+    sql = sql.arg(ivmRows, ivmCols + u",\n       "_s + lastCols);
+    QString joins;
+    if (hasIvm)
+        joins += u" LEFT JOIN htap.ivm_views iv ON iv.view_id = v.ivm_id LEFT JOIN LATERAL htap.ivm_pending(v.ivm_id) p ON v.ivm_id IS NOT NULL"_s;
+    if (hasLog)
+        joins += u" LEFT JOIN LATERAL (SELECT * FROM htap.refresh_log r WHERE r.view_name = v.nspname || '.' || v.relname "
+                 u"AND r.outcome = 'ok' ORDER BY r.started_at DESC LIMIT 1) lr ON true"_s;
+    sql.replace(u"FROM v ORDER BY"_s, u"FROM v"_s + joins + u" ORDER BY"_s);
+    const Result r = m_conn.exec(sql);
+    if (!r.ok()) {
+        *error = statementError(r);
+        return out;
+    }
+    for (int i = 0; i < r.rowCount(); ++i) {
+        ViewInfo v;
+        v.schema = r.text(i, 0);
+        v.name = r.text(i, 1);
+        v.incremental = r.toBool(i, 2);
+        v.populated = r.toBool(i, 3);
+        v.totalBytes = r.toInt64(i, 4);
+        v.definition = r.text(i, 5);
+        v.concurrentBlocker = r.text(i, 6);
+        v.refreshingPid = int(r.toInt64(i, 7));
+        v.ivmState = r.text(i, 8);
+        v.ivmReason = r.text(i, 9);
+        v.lastMergeMs = r.toDouble(i, 10);
+        v.pendingRows = r.toInt64(i, 11);
+        v.oldestPendingSeconds = r.isNull(i, 12) ? 0 : r.toDouble(i, 12);
+        v.lastMode = r.text(i, 13);
+        if (!r.isNull(i, 14))
+            v.lastRefresh = QDateTime::fromMSecsSinceEpoch(qint64(r.toDouble(i, 14) * 1000), Qt::UTC);
+        v.lastDurationSeconds = r.isNull(i, 15) ? -1 : r.toDouble(i, 15);
+        if (v.incremental)
+            v.stalenessSeconds = v.oldestPendingSeconds;
+        else
+            v.stalenessSeconds = r.isNull(i, 16) ? -1 : r.toDouble(i, 16);
+        out << v;
+    }
+    return out;
+}
+
+bool MvService::find(const QString& name, ViewInfo* out, QString* error)
+{
+    Resolved res;
+    if (!resolve(name, &res, error))
+        return false;
+    const QList<ViewInfo> all = list(error);
+    for (const ViewInfo& v : all) {
+        if (v.schema == res.schema && v.name == res.name) {
+            *out = v;
+            return true;
+        }
+    }
+    if (error->isEmpty())
+        *error = u"%1.%2 is not listed"_s.arg(res.schema, res.name);
+    return false;
+}
+
+RefreshOutcome MvService::runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult)
+{
+    RefreshOutcome out;
+    const QString label = view.schema + u'.' + view.name;
+    // Sessions that died mid-refresh leave 'running' rows behind: close them first.
+    m_conn.exec(u"UPDATE htap.refresh_log SET outcome = 'failed', finished_at = NULL, message = 'interrupted: its session ended' "
+                u"WHERE outcome = 'running' AND pid IS NOT NULL AND pid NOT IN (SELECT pid FROM pg_stat_activity)"_s);
+    const Result start = m_conn.exec(
+        u"INSERT INTO htap.refresh_log (view_name, mode, started_at, outcome) VALUES ($1, $2, clock_timestamp(), 'running') RETURNING id"_s,
+        {label, modeName(mode)});
+    const qint64 logId = start.ok() ? start.toInt64(0, 0) : 0;
+    QElapsedTimer timer;
+    timer.start();
+    const Result r = m_conn.exec(sql);
+    out.seconds = timer.nsecsElapsed() / 1e9;
+    if (r.ok()) {
+        out.ok = true;
+        if (rowsFromResult && r.rowCount() == 1)
+            out.rows = r.toInt64(0, 0);
+        if (out.rows < 0 && mode != RefreshMode::Incremental) {
+            const Result n = m_conn.exec(u"SELECT reltuples::bigint FROM pg_class WHERE oid = $1"_s, {view.oid});
+            if (n.ok() && n.rowCount() == 1)
+                out.rows = n.toInt64(0, 0);
+        }
+    } else {
+        out.cancelled = r.error().kind == pg::PgError::Kind::Cancelled || r.error().sqlstate == u"57014"_s;
+        out.sqlstate = r.error().sqlstate;
+        out.message = r.error().message;
+        if (r.error().sqlstate == u"55P03"_s && mode == RefreshMode::Plain)
+            out.message += u" (readers held the view; a plain refresh waits at most the lock timeout so it never queues them all)"_s;
+    }
+    if (logId) {
+        m_conn.exec(u"UPDATE htap.refresh_log SET finished_at = clock_timestamp(), rows = $2, outcome = $3, sqlstate = $4, message = $5 WHERE id = $1"_s,
+            {logId, out.rows < 0 ? QVariant() : QVariant(out.rows),
+                out.ok ? u"ok"_s : (out.cancelled ? u"cancelled"_s : u"failed"_s),
+                out.sqlstate.isEmpty() ? QVariant() : QVariant(out.sqlstate), out.message.isEmpty() ? QVariant() : QVariant(out.message)});
+    }
+    return out;
+}
+
+RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int lockTimeoutMs)
+{
+    RefreshOutcome fail;
+    Resolved view;
+    QString error;
+    if (!resolve(name, &view, &error)) {
+        fail.message = error;
+        return fail;
+    }
+    if (const QString e = ensureRegistry(); !e.isEmpty()) {
+        fail.message = e;
+        return fail;
+    }
+    const QString label = view.schema + u'.' + view.name;
+    const QString qualified = quoteQualified(view.schema, view.name);
+
+    if (view.ivmId) {
+        if (mode == RefreshMode::Plain || mode == RefreshMode::Concurrent) {
+            fail.message = u"%1 is maintained incrementally: merge it (--mode incremental) or rebuild it (--mode rebuild)"_s.arg(label);
+            return fail;
+        }
+        const Result reg = m_conn.exec(u"SELECT merge_function, rebuild_procedure FROM htap.ivm_views WHERE view_id = $1"_s, {view.ivmId});
+        if (!reg.ok() || reg.rowCount() != 1) {
+            fail.message = reg.ok() ? u"%1 is no longer registered"_s.arg(label) : statementError(reg);
+            return fail;
+        }
+        if (mode == RefreshMode::Incremental) {
+            // The merge logs itself (so that pg_cron merges are logged too).
+            QElapsedTimer t;
+            t.start();
+            const Result r = m_conn.exec(u"SELECT %1()"_s.arg(reg.text(0, 0)));
+            RefreshOutcome out;
+            out.seconds = t.nsecsElapsed() / 1e9;
+            if (!r.ok()) {
+                out.cancelled = r.error().kind == pg::PgError::Kind::Cancelled;
+                out.sqlstate = r.error().sqlstate;
+                out.message = r.error().message;
+                return out;
+            }
+            out.rows = r.toInt64(0, 0);
+            if (out.rows < 0) {
+                out.message = u"another merge or a rebuild of %1 is running; this one was skipped"_s.arg(label);
+                out.rows = 0;
+                return out;
+            }
+            out.ok = true;
+            return out;
+        }
+        RefreshOutcome out = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
+        if (!out.ok) // a failed CALL leaves its session lock behind
+            m_conn.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, view.ivmId});
+        return out;
+    }
+
+    if (mode == RefreshMode::Incremental || mode == RefreshMode::Rebuild) {
+        fail.message = u"%1 is not maintained incrementally; enable it first (htapctl mv enable-incremental)"_s.arg(label);
+        return fail;
+    }
+    if (mode == RefreshMode::Concurrent) {
+        const Result c = m_conn.exec(
+            u"SELECT m.ispopulated, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid "
+            u"AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL) FROM pg_matviews m "
+            u"JOIN pg_namespace n ON n.nspname = m.schemaname JOIN pg_class c ON c.relname = m.matviewname AND c.relnamespace = n.oid "
+            u"WHERE c.oid = $1"_s,
+            {view.oid});
+        if (c.ok() && c.rowCount() == 1) {
+            if (!c.toBool(0, 0)) {
+                fail.message = u"%1 is not populated: REFRESH ... CONCURRENTLY needs data to compare with; refresh it plain once"_s.arg(label);
+                return fail;
+            }
+            if (!c.toBool(0, 1)) {
+                fail.message = u"%1 has no unique index on plain columns without a WHERE clause, which REFRESH ... CONCURRENTLY needs"_s.arg(label);
+                return fail;
+            }
+        }
+    }
+    // One refresh per view at a time, whoever runs it: our lock, then anyone else's.
+    const Result lock = m_conn.exec(u"SELECT pg_try_advisory_lock($1, $2::oid::int)"_s, {kRefreshLockClass, view.oid});
+    if (!lock.ok() || !lock.toBool(0, 0)) {
+        const Result who = m_conn.exec(
+            u"SELECT l.pid, r.started_at FROM pg_locks l LEFT JOIN LATERAL (SELECT started_at FROM htap.refresh_log "
+            u"WHERE view_name = $3 AND outcome = 'running' ORDER BY started_at DESC LIMIT 1) r ON true "
+            u"WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2::oid AND l.granted LIMIT 1"_s,
+            {kRefreshLockClass, view.oid, label});
+        fail.message = who.ok() && who.rowCount() == 1
+            ? u"a refresh of %1 is already running (pid %2, since %3)"_s.arg(label, who.text(0, 0), who.text(0, 1))
+            : u"a refresh of %1 is already running"_s.arg(label);
+        return fail;
+    }
+    const Result other = m_conn.exec(
+        u"SELECT pid FROM pg_locks WHERE relation = $1 AND granted AND mode IN ('ExclusiveLock', 'AccessExclusiveLock') "
+        u"AND pid <> pg_backend_pid() LIMIT 1"_s,
+        {view.oid});
+    RefreshOutcome out;
+    if (other.ok() && other.rowCount() == 1) {
+        out.message = u"%1 is being refreshed by another session (pid %2)"_s.arg(label, other.text(0, 0));
+    } else {
+        // A plain refresh takes ACCESS EXCLUSIVE: queued behind a long report it would block every
+        // later reader, so it gives up after the lock timeout instead.
+        const int timeout = mode == RefreshMode::Plain ? lockTimeoutMs : 0;
+        m_conn.exec(u"SELECT set_config('lock_timeout', $1, false)"_s, {QString::number(timeout)});
+        out = runLogged(view, mode,
+            u"REFRESH MATERIALIZED VIEW %1%2"_s.arg(mode == RefreshMode::Concurrent ? u"CONCURRENTLY "_s : QString(), qualified),
+            false);
+        m_conn.exec(u"RESET lock_timeout"_s);
+    }
+    m_conn.exec(u"SELECT pg_advisory_unlock($1, $2::oid::int)"_s, {kRefreshLockClass, view.oid});
+    return out;
+}
+
+QList<RefreshLogEntry> MvService::log(const QString& view, int limit, QString* error)
+{
+    QList<RefreshLogEntry> out;
+    QString label;
+    if (!view.isEmpty()) {
+        Resolved res;
+        if (!resolve(view, &res, error))
+            return out;
+        label = res.schema + u'.' + res.name;
+    }
+    const Result r = m_conn.exec(
+        u"SELECT id, view_name, mode, extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8, rows, "
+        u"outcome, sqlstate, message, by_role, by_app FROM htap.refresh_log WHERE ($1::text IS NULL OR view_name = $1) "
+        u"ORDER BY started_at DESC, id DESC LIMIT $2"_s,
+        {label.isEmpty() ? QVariant() : QVariant(label), limit});
+    if (!r.ok()) {
+        *error = r.error().sqlstate == u"42P01"_s ? u"no refresh log on this server yet (htap.refresh_log)"_s : statementError(r);
+        return out;
+    }
+    for (int i = 0; i < r.rowCount(); ++i) {
+        RefreshLogEntry e;
+        e.id = r.toInt64(i, 0);
+        e.view = r.text(i, 1);
+        e.mode = r.text(i, 2);
+        e.started = QDateTime::fromMSecsSinceEpoch(qint64(r.toDouble(i, 3) * 1000), Qt::UTC);
+        if (!r.isNull(i, 4))
+            e.finished = QDateTime::fromMSecsSinceEpoch(qint64(r.toDouble(i, 4) * 1000), Qt::UTC);
+        e.rows = r.isNull(i, 5) ? -1 : r.toInt64(i, 5);
+        e.outcome = r.text(i, 6);
+        e.sqlstate = r.text(i, 7);
+        e.message = r.text(i, 8);
+        e.byRole = r.text(i, 9);
+        e.byApp = r.text(i, 10);
+        out << e;
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The incremental engine's life cycle.
+
+struct EnginePrep {
+    QString definition; ///< with every name schema-qualified
+    QStringList columns, types;
+    QStringList indexDefs;
+    QString owner;
+    QList<QPair<QString, QString>> grants; ///< (privilege, grantee or empty for PUBLIC)
+    IvmPlan plan;
+};
+
+QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
+{
+    const QString label = view.schema + u'.' + view.name;
+    if (m_conn.serverVersionNum() < 150000)
+        return u"the incremental engine needs PostgreSQL 15 or later (UNIQUE NULLS NOT DISTINCT); this server is %1"_s.arg(
+            m_conn.serverVersion());
+    // Under search_path pg_catalog every name in the definition comes out schema-qualified, so
+    // the generated functions (which run with that search_path) mean exactly the same objects.
+    Result r = m_conn.exec(u"BEGIN"_s);
+    if (r.ok())
+        r = m_conn.exec(u"SET LOCAL search_path TO pg_catalog, pg_temp"_s);
+    if (r.ok())
+        r = m_conn.exec(u"SELECT pg_get_viewdef($1::oid), pg_get_userbyid(c.relowner), "
+                        u"ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid ORDER BY i.indexrelid), "
+                        u"rw.ev_action "
+                        u"FROM pg_class c JOIN pg_rewrite rw ON rw.ev_class = c.oid WHERE c.oid = $1::oid"_s,
+            {view.oid});
+    m_conn.exec(u"COMMIT"_s);
+    if (!r.ok() || r.rowCount() != 1)
+        return u"cannot read the definition of %1: %2"_s.arg(label, r.ok() ? u"not found"_s : statementError(r));
+    prep->definition = r.text(0, 0).trimmed();
+    if (prep->definition.endsWith(u';'))
+        prep->definition.chop(1);
+    prep->owner = r.text(0, 1);
+    const QString indexArray = r.text(0, 2);
+    const QString action = r.text(0, 3);
+
+    // Every function the query calls must be immutable: capture and rebuild run at different times.
+    QSet<qint64> funcs;
+    static const QRegularExpression funcRe(u":(?:funcid|opfuncid) (\\d+)"_s);
+    for (auto it = funcRe.globalMatch(action); it.hasNext();)
+        funcs.insert(it.next().captured(1).toLongLong());
+    if (!funcs.isEmpty()) {
+        QStringList ids;
+        for (qint64 f : std::as_const(funcs))
+            ids << QString::number(f);
+        const Result v = m_conn.exec(u"SELECT p.oid::regprocedure::text, p.provolatile FROM pg_proc p "
+                                     u"WHERE p.oid = ANY ($1::oid[]) AND p.provolatile <> 'i' ORDER BY 1 LIMIT 1"_s,
+            {QVariant(u"{"_s + ids.join(u',') + u"}"_s)});
+        if (!v.ok())
+            return statementError(v);
+        if (v.rowCount() == 1)
+            return u"%1 calls %2, which is %3, not immutable: its result could differ between capture and rebuild "
+                   u"(e.g. date_trunc on timestamptz depends on the session's TimeZone)"_s.arg(
+                       label, v.text(0, 0), v.text(0, 1) == u"s"_s ? u"stable"_s : u"volatile"_s);
+    }
+
+    r = m_conn.exec(u"SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::oid "
+                    u"AND attnum > 0 AND NOT attisdropped ORDER BY attnum"_s,
+        {view.oid});
+    if (!r.ok())
+        return statementError(r);
+    for (int i = 0; i < r.rowCount(); ++i) {
+        prep->columns << r.text(i, 0);
+        prep->types << r.text(i, 1);
+    }
+    r = m_conn.exec(u"SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END "
+                    u"FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::oid AND a.grantee <> c.relowner"_s,
+        {view.oid});
+    if (!r.ok())
+        return statementError(r);
+    for (int i = 0; i < r.rowCount(); ++i)
+        prep->grants << qMakePair(r.text(i, 0), r.text(i, 1));
+    r = m_conn.exec(u"SELECT unnest($1::text[])"_s, {indexArray});
+    for (int i = 0; r.ok() && i < r.rowCount(); ++i)
+        prep->indexDefs << r.text(i, 0);
+
+    // Other views built on this one would have to be dropped with it.
+    r = m_conn.exec(u"SELECT DISTINCT rw.ev_class::regclass::text FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid "
+                    u"WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = $1::oid AND rw.ev_class <> $1::oid"_s,
+        {view.oid});
+    if (r.ok() && r.rowCount() > 0) {
+        QStringList deps;
+        for (int i = 0; i < r.rowCount(); ++i)
+            deps << r.text(i, 0);
+        return u"%1 is used by %2; the engine replaces the materialized view by a view, which would drop them"_s.arg(
+            label, deps.join(u", "_s));
+    }
+
+    ViewQuery query;
+    QString error;
+    if (!query.parse(prep->definition, &error))
+        return error;
+    QHash<QString, TableInfo> infos;
+    for (const TableRef& t : query.tables()) {
+        const Result c = m_conn.exec(
+            u"SELECT c.oid, c.relkind::text, "
+            u"(SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            u"  WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1), "
+            u"(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            u"  AND a.attnum = i.indkey[0] WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1), "
+            u"ARRAY(SELECT quote_ident(cn.nspname) || '.' || quote_ident(cc.relname) || '.' || quote_ident(ca.attname) "
+            u"  FROM pg_constraint k JOIN pg_class cc ON cc.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
+            u"  JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = k.conkey[1] "
+            u"  WHERE k.contype = 'f' AND k.confrelid = c.oid AND cardinality(k.conkey) = 1 AND NOT k.condeferrable) "
+            u"FROM pg_class c WHERE c.oid = to_regclass($1)"_s,
+            {quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name)});
+        if (!c.ok())
+            return statementError(c);
+        if (c.rowCount() != 1)
+            return u"base table %1.%2 was not found"_s.arg(t.schema, t.name);
+        if (c.text(0, 1) != u"r"_s)
+            continue; // not a plain table: analyze() names it
+        TableInfo info;
+        info.primaryKey = c.text(0, 2);
+        info.primaryKeyType = c.text(0, 3);
+        const Result fk = m_conn.exec(u"SELECT unnest($1::text[])"_s, {c.text(0, 4)});
+        for (int i = 0; fk.ok() && i < fk.rowCount(); ++i) {
+            // Compare unquoted, as the plan spells names.
+            QString ref = fk.text(i, 0);
+            ref.remove(u'"');
+            info.referencedBy << ref;
+        }
+        infos.insert(t.refName, info);
+    }
+    const QString refusal = query.analyze(prep->columns, infos, &prep->plan);
+    if (!refusal.isEmpty())
+        return u"the engine cannot maintain %1: %2. It maintains %3."_s.arg(label, refusal, supportedShapes());
+    for (int i = 0; i < prep->plan.outputs.size(); ++i)
+        prep->plan.outputs[i].type = prep->types.value(i);
+    if (prep->definition.contains(u"$ivm$"_s))
+        return u"the definition contains the text $ivm$, which the generated functions use as their quote"_s;
+    return {};
+}
+
+QString MvService::checkIncremental(const QString& name, QString* planText)
+{
+    Resolved view;
+    QString error;
+    if (!resolve(name, &view, &error))
+        return error;
+    if (view.ivmId)
+        return u"%1.%2 is already maintained incrementally"_s.arg(view.schema, view.name);
+    EnginePrep prep;
+    if (const QString e = prepareEngine(view, &prep); !e.isEmpty())
+        return e;
+    if (planText) {
+        const IvmSql sql = generateIvmSql(prep.plan, 0, view.schema, view.name);
+        *planText = (sql.install + QStringList {sql.createView}).join(u";\n\n"_s) + u";\n"_s;
+    }
+    return {};
+}
+
+QString MvService::enableIncremental(const QString& name, QString* notes)
+{
+    Resolved view;
+    QString error;
+    if (!resolve(name, &view, &error))
+        return error;
+    const QString label = view.schema + u'.' + view.name;
+    if (view.ivmId)
+        return u"%1 is already maintained incrementally"_s.arg(label);
+    EnginePrep prep;
+    if (const QString e = prepareEngine(view, &prep); !e.isEmpty())
+        return e;
+    if (const QString e = ensureRegistry(); !e.isEmpty())
+        return e;
+
+    Result r = m_conn.exec(u"SELECT nextval(pg_get_serial_sequence('htap.ivm_views', 'view_id'))"_s);
+    if (!r.ok())
+        return statementError(r);
+    const int id = int(r.toInt64(0, 0));
+    const IvmSql sql = generateIvmSql(prep.plan, id, view.schema, view.name);
+
+    auto rollback = [&](const QString& why) {
+        m_conn.exec(u"ROLLBACK"_s);
+        return why;
+    };
+    auto uninstall = [&]() {
+        m_conn.exec(u"BEGIN"_s);
+        m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {id});
+        for (const QString& s : sql.uninstall)
+            m_conn.exec(s);
+        m_conn.exec(u"COMMIT"_s);
+    };
+
+    // 1. The engine's objects and the capture triggers, in one short transaction. CREATE TRIGGER
+    //    waits for the base tables' writers, at most lock_timeout.
+    r = m_conn.exec(u"BEGIN"_s);
+    m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
+    for (const QString& s : sql.install) {
+        r = m_conn.exec(s);
+        if (!r.ok())
+            return rollback(u"installing the engine for %1 failed: %2"_s.arg(label, statementError(r)));
+    }
+    QStringList triggers;
+    for (const auto& t : sql.triggers)
+        triggers << t.first + u'|' + t.second;
+    r = m_conn.exec(
+        u"INSERT INTO htap.ivm_views (view_id, view_schema, view_name, shape, definition, index_defs, comment, owner, acl, "
+        u"state_table, capture_tables, triggers, merge_function, rebuild_procedure, uninstall) OVERRIDING SYSTEM VALUE "
+        u"VALUES ($1, $2, $3, $4, $5, $6::text[], obj_description($7::oid, 'pg_class'), $8, "
+        u"(SELECT relacl::text[] FROM pg_class WHERE oid = $7::oid), $9, $10::text[], $11::text[], $12, $13, $14::text[])"_s,
+        {id, view.schema, view.name, prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s,
+            prep.definition, QVariant(QStringList(prep.indexDefs)), view.oid, prep.owner, sql.stateTable,
+            QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall)});
+    if (!r.ok())
+        return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
+    r = m_conn.exec(u"COMMIT"_s);
+    if (!r.ok())
+        return u"installing the engine for %1 failed: %2"_s.arg(label, statementError(r));
+
+    // 2. Build the state at one snapshot; changes committed after it stay pending for the merge.
+    const RefreshOutcome built = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(sql.rebuildProcedure), false);
+    if (!built.ok) {
+        m_conn.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, id});
+        uninstall();
+        return u"building the state of %1 failed: %2"_s.arg(label, built.message);
+    }
+
+    // 3. Swap: the materialized view gives way to a view of the same name over the state.
+    QStringList skipped;
+    r = m_conn.exec(u"BEGIN"_s);
+    m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
+    const QString qualified = quoteQualified(view.schema, view.name);
+    for (const QString& s : {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
+        r = m_conn.exec(s);
+        if (!r.ok()) {
+            const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
+            uninstall();
+            return why;
+        }
+    }
+    // The view's indexes move to the state table, named v<id>_<original>.
+    static const QRegularExpression indexRe(u"^CREATE (UNIQUE )?INDEX (\\S+|\"(?:[^\"]|\"\")+\") ON (?:ONLY )?(.+?) USING (.*)$"_s);
+    for (const QString& def : std::as_const(prep.indexDefs)) {
+        const QRegularExpressionMatch m = indexRe.match(def);
+        if (!m.hasMatch()) {
+            skipped << def;
+            continue;
+        }
+        QString idxName = m.captured(2);
+        if (idxName.startsWith(u'"'))
+            idxName = idxName.mid(1, idxName.size() - 2).replace(u"\"\""_s, u"\""_s);
+        const QString stmt = u"CREATE %1INDEX %2 ON %3 USING %4"_s.arg(m.captured(1),
+            quoteIdentifier(u"v%1_%2"_s.arg(id).arg(idxName).left(63)), sql.stateTable, m.captured(4));
+        m_conn.exec(u"SAVEPOINT idx"_s);
+        if (!m_conn.exec(stmt).ok()) {
+            m_conn.exec(u"ROLLBACK TO SAVEPOINT idx"_s);
+            skipped << idxName;
+        }
+        m_conn.exec(u"RELEASE SAVEPOINT idx"_s);
+    }
+    QStringList post;
+    for (const auto& g : std::as_const(prep.grants))
+        post << u"GRANT %1 ON %2 TO %3"_s.arg(g.first, qualified, g.second.isEmpty() ? u"PUBLIC"_s : quoteIdentifier(g.second));
+    post << u"ALTER VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(prep.owner));
+    // A view reads its tables with its owner's rights.
+    post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
+    post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.stateTable, quoteIdentifier(prep.owner));
+    post << u"DO $c$ DECLARE c text := (SELECT comment FROM htap.ivm_views WHERE view_id = %1); BEGIN "
+            u"IF c IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %%s IS %%L', %2, c); END IF; END $c$"_s.arg(id).arg(
+                u"(SELECT quote_ident(view_schema) || '.' || quote_ident(view_name) FROM htap.ivm_views WHERE view_id = %1)"_s.arg(id));
+    for (const QString& s : std::as_const(post)) {
+        r = m_conn.exec(s);
+        if (!r.ok()) {
+            const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
+            uninstall();
+            return why;
+        }
+    }
+    r = m_conn.exec(u"COMMIT"_s);
+    if (!r.ok()) {
+        uninstall();
+        return u"replacing %1 failed: %2"_s.arg(label, statementError(r));
+    }
+    if (notes) {
+        QStringList n;
+        n << u"%1 is maintained incrementally (%2 view, state %3); its first build took %4 s"_s.arg(label,
+            prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s, sql.stateTable)
+                 .arg(built.seconds, 0, 'f', 2);
+        if (!skipped.isEmpty())
+            n << u"indexes not carried over (they index a derived column): %1"_s.arg(skipped.join(u", "_s));
+        *notes = n.join(u'\n');
+    }
+    return {};
+}
+
+QString MvService::disableIncremental(const QString& name)
+{
+    Resolved view;
+    QString error;
+    if (!resolve(name, &view, &error))
+        return error;
+    const QString label = view.schema + u'.' + view.name;
+    if (!view.ivmId)
+        return u"%1 is not maintained incrementally"_s.arg(label);
+    const Result reg = m_conn.exec(
+        u"SELECT definition, index_defs, owner, acl, uninstall FROM htap.ivm_views WHERE view_id = $1"_s, {view.ivmId});
+    if (!reg.ok() || reg.rowCount() != 1)
+        return reg.ok() ? u"%1 is no longer registered"_s.arg(label) : statementError(reg);
+    const QString restore = u"htap_ivm."_s + quoteIdentifier(u"v%1_restore"_s.arg(view.ivmId));
+    const QString restoreName = u"v%1_restore"_s.arg(view.ivmId);
+    const QString qualified = quoteQualified(view.schema, view.name);
+
+    // Build the materialized view beside the live view first: readers are not blocked meanwhile.
+    m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
+    QElapsedTimer t;
+    t.start();
+    Result r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(restore, reg.text(0, 0)));
+    if (!r.ok())
+        return u"rebuilding %1 as a materialized view failed: %2"_s.arg(label, statementError(r));
+    const double seconds = t.nsecsElapsed() / 1e9;
+
+    auto fail = [&](const Result& res) {
+        m_conn.exec(u"ROLLBACK"_s);
+        m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
+        return u"putting %1 back as a materialized view failed: %2"_s.arg(label, statementError(res));
+    };
+    // The grants the view carries now (the ones the materialized view had, and any added since).
+    QList<QPair<QString, QString>> grants;
+    r = m_conn.exec(u"SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END "
+                    u"FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::oid AND a.grantee <> c.relowner"_s,
+        {view.oid});
+    for (int i = 0; r.ok() && i < r.rowCount(); ++i)
+        grants << qMakePair(r.text(i, 0), r.text(i, 1));
+    m_conn.exec(u"BEGIN"_s);
+    m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
+    QStringList steps;
+    steps << u"DELETE FROM htap.ivm_views WHERE view_id = %1"_s.arg(view.ivmId);
+    steps << u"DROP VIEW %1"_s.arg(qualified);
+    const Result un = m_conn.exec(u"SELECT unnest($1::text[])"_s, {reg.text(0, 4)});
+    for (int i = 0; un.ok() && i < un.rowCount(); ++i)
+        steps << un.text(i, 0);
+    steps << u"ALTER MATERIALIZED VIEW %1 SET SCHEMA %2"_s.arg(restore, quoteIdentifier(view.schema));
+    steps << u"ALTER MATERIALIZED VIEW %1 RENAME TO %2"_s.arg(quoteQualified(view.schema, restoreName), quoteIdentifier(view.name));
+    const Result idx = m_conn.exec(u"SELECT unnest($1::text[])"_s, {reg.text(0, 1)});
+    for (int i = 0; idx.ok() && i < idx.rowCount(); ++i)
+        steps << idx.text(i, 0); // the original definitions, captured from the server
+    steps << u"ALTER MATERIALIZED VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(reg.text(0, 2)));
+    for (const QString& s : std::as_const(steps)) {
+        r = m_conn.exec(s);
+        if (!r.ok())
+            return fail(r);
+    }
+    for (const auto& g : std::as_const(grants)) {
+        r = m_conn.exec(u"GRANT %1 ON %2 TO %3"_s.arg(g.first, qualified, g.second.isEmpty() ? u"PUBLIC"_s : quoteIdentifier(g.second)));
+        if (!r.ok())
+            return fail(r);
+    }
+    r = m_conn.exec(u"INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome, message) "
+                    u"SELECT $1, 'plain', clock_timestamp() - make_interval(secs => $2), clock_timestamp(), reltuples::bigint, 'ok', "
+                    u"'rebuilt when incremental maintenance was disabled' FROM pg_class WHERE oid = $3::regclass"_s,
+        {label, seconds, qualified});
+    if (!r.ok())
+        return fail(r);
+    r = m_conn.exec(u"COMMIT"_s);
+    if (!r.ok())
+        return fail(r);
+    return {};
+}
+
+} // namespace htap::mv

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <pg/connection.h>
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+
+namespace htap::mv {
+
+enum class RefreshMode { Plain, Concurrent, Incremental, Rebuild };
+QString modeName(RefreshMode mode);
+/// "plain", "concurrent", "incremental" (merge) or "rebuild"; false for anything else.
+bool parseMode(const QString& text, RefreshMode* mode);
+
+/// One materialized view, or one view the engine maintains in its place.
+struct ViewInfo {
+    QString schema;
+    QString name;
+    QString label() const { return schema + u'.' + name; }
+    bool incremental = false;
+    bool populated = false;
+    /// Why REFRESH ... CONCURRENTLY cannot run; empty when it can.
+    QString concurrentBlocker;
+    qint64 totalBytes = 0;
+    QString definition;
+    // Incremental views
+    QString ivmState; ///< building, ready, needs_rebuild
+    QString ivmReason;
+    qint64 pendingRows = 0;
+    double oldestPendingSeconds = 0; ///< age of the oldest unmerged change, 0 when none
+    double lastMergeMs = 0;
+    // The registry's last successful refresh or merge
+    QDateTime lastRefresh;
+    QString lastMode;
+    double lastDurationSeconds = -1;
+    /// Seconds since the data was last exact: now - last refresh start, or for incremental views
+    /// the age of the oldest unmerged change. -1 when unknown.
+    double stalenessSeconds = -1;
+    int refreshingPid = 0; ///< a session refreshing it now
+    QJsonObject toJson() const;
+};
+
+/// One row of htap.refresh_log.
+struct RefreshLogEntry {
+    qint64 id = 0;
+    QString view;
+    QString mode;
+    QDateTime started;
+    QDateTime finished;
+    qint64 rows = -1;
+    QString outcome; ///< running, ok, failed, cancelled
+    QString sqlstate;
+    QString message;
+    QString byRole;
+    QString byApp;
+    double seconds() const { return started.isValid() && finished.isValid() ? started.msecsTo(finished) / 1000.0 : -1; }
+    QJsonObject toJson() const;
+};
+
+struct RefreshOutcome {
+    bool ok = false;
+    bool cancelled = false;
+    QString sqlstate;
+    QString message; ///< the error, or for a merge "nothing to merge" and the like
+    qint64 rows = -1;
+    double seconds = 0;
+    QJsonObject toJson() const;
+};
+
+/// Materialized-view operations over one connection, run synchronously on the caller's thread
+/// (a worker thread in the GUI). Names come from the user: they are resolved by the server
+/// (to_regclass) and put back into SQL only through quoteIdentifier().
+class MvService
+{
+public:
+    explicit MvService(pg::Connection& connection);
+
+    /// Installs (idempotently) the refresh registry and the engine's shared part; needs CREATE
+    /// on the database. Returns an empty string or the error.
+    QString ensureRegistry();
+
+    /// All materialized views and incrementally maintained views of the database.
+    QList<ViewInfo> list(QString* error);
+    /// One view by a name as SQL spells it ("Sales", public."Sales MV", sales_hourly_mv).
+    bool find(const QString& name, ViewInfo* out, QString* error);
+
+    /// Refreshes (plain or CONCURRENTLY), merges (incremental) or rebuilds a view, recording it in
+    /// htap.refresh_log. A plain refresh waits at most lockTimeoutMs for readers to let go.
+    RefreshOutcome refresh(const QString& name, RefreshMode mode, int lockTimeoutMs = 5000);
+
+    /// Puts a materialized view under incremental maintenance: generates the engine from its
+    /// definition, installs it, builds the state and replaces the materialized view by a view of
+    /// the same name, columns, indexes and grants. Returns an empty string or why it cannot.
+    QString enableIncremental(const QString& name, QString* notes = nullptr);
+    /// Puts the materialized view back (built WITH DATA) and removes the engine's objects.
+    QString disableIncremental(const QString& name);
+    /// Checks whether the engine can maintain a view, without changing anything.
+    QString checkIncremental(const QString& name, QString* plan = nullptr);
+
+    /// The refresh log, newest first; view empty for all views.
+    QList<RefreshLogEntry> log(const QString& view, int limit, QString* error);
+
+private:
+    struct Resolved {
+        quint32 oid = 0;
+        QString schema, name;
+        char relkind = 0;
+        int ivmId = 0; ///< registry id when incremental
+    };
+    bool resolve(const QString& name, Resolved* out, QString* error);
+    RefreshOutcome runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult);
+    QString prepareEngine(const Resolved& view, struct EnginePrep* prep);
+
+    pg::Connection& m_conn;
+};
+
+} // namespace htap::mv

@@ -1,0 +1,560 @@
+#include "viewquery.h"
+
+#include <pg/identifier.h>
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <QSet>
+
+#include <functional>
+
+using namespace Qt::StringLiterals;
+
+namespace htap::mv {
+
+namespace {
+
+using Node = PgQuery__Node;
+
+QString str(const char* s)
+{
+    return s ? QString::fromUtf8(s) : QString();
+}
+
+/// Calls visit for every message under (and including) root, depth first, using the protobuf
+/// descriptors, so that no node type can be missed. visit returns false to skip a subtree.
+void walk(const ProtobufCMessage* root, const std::function<bool(const ProtobufCMessage*)>& visit)
+{
+    if (!root || !visit(root))
+        return;
+    const ProtobufCMessageDescriptor* desc = root->descriptor;
+    const auto* base = reinterpret_cast<const char*>(root);
+    for (unsigned i = 0; i < desc->n_fields; ++i) {
+        const ProtobufCFieldDescriptor& f = desc->fields[i];
+        if (f.type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f.label == PROTOBUF_C_LABEL_REPEATED) {
+            const size_t n = *reinterpret_cast<const size_t*>(base + f.quantifier_offset);
+            auto* const* items = *reinterpret_cast<ProtobufCMessage* const* const*>(base + f.offset);
+            for (size_t k = 0; k < n; ++k)
+                walk(items[k], visit);
+            continue;
+        }
+        if (f.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            const uint32_t which = *reinterpret_cast<const uint32_t*>(base + f.quantifier_offset);
+            if (which != f.id)
+                continue;
+        }
+        walk(*reinterpret_cast<ProtobufCMessage* const*>(base + f.offset), visit);
+    }
+}
+
+bool isA(const ProtobufCMessage* m, const ProtobufCMessageDescriptor& d)
+{
+    return m && m->descriptor == &d;
+}
+
+QString lastName(Node* const* names, size_t n)
+{
+    if (n == 0 || names[n - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
+        return {};
+    return str(names[n - 1]->string->sval);
+}
+
+QStringList columnRefFields(const PgQuery__ColumnRef* ref)
+{
+    QStringList out;
+    for (size_t i = 0; i < ref->n_fields; ++i) {
+        const Node* f = ref->fields[i];
+        if (f->node_case == PG_QUERY__NODE__NODE_STRING)
+            out << str(f->string->sval);
+        else
+            out << u"*"_s;
+    }
+    return out;
+}
+
+const QSet<QString>& aggregateNames()
+{
+    static const QSet<QString> names {u"count"_s, u"sum"_s, u"avg"_s, u"min"_s, u"max"_s};
+    return names;
+}
+
+/// Aggregate, window and sub-query uses below node; empty when there are none.
+QString forbiddenInside(const Node* node, bool aggregatesToo)
+{
+    QString found;
+    walk(&node->base, [&](const ProtobufCMessage* m) {
+        if (!found.isEmpty())
+            return false;
+        if (isA(m, pg_query__sub_link__descriptor))
+            found = u"a sub-query"_s;
+        else if (isA(m, pg_query__func_call__descriptor)) {
+            const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
+            if (fc->over)
+                found = u"a window function"_s;
+            else if (aggregatesToo && aggregateNames().contains(lastName(fc->funcname, fc->n_funcname)))
+                found = u"an aggregate inside an expression"_s;
+        }
+        return found.isEmpty();
+    });
+    return found;
+}
+
+} // namespace
+
+struct ViewQuery::Private {
+    PgQueryProtobufParseResult raw {};
+    PgQuery__ParseResult* tree = nullptr;
+    PgQuery__SelectStmt* select = nullptr;
+
+    ~Private()
+    {
+        if (tree)
+            pg_query__parse_result__free_unpacked(tree, nullptr);
+        pg_query_free_protobuf_parse_result(raw);
+    }
+
+    /// Deparses a statement built around the view's own SELECT with some clauses replaced.
+    QString deparse(PgQuery__SelectStmt& stmt) const
+    {
+        Node stmtNode = PG_QUERY__NODE__INIT;
+        stmtNode.node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
+        stmtNode.select_stmt = &stmt;
+        PgQuery__RawStmt rawStmt = PG_QUERY__RAW_STMT__INIT;
+        rawStmt.stmt = &stmtNode;
+        PgQuery__RawStmt* stmts[] = {&rawStmt};
+        PgQuery__ParseResult result = PG_QUERY__PARSE_RESULT__INIT;
+        result.version = tree->version;
+        result.n_stmts = 1;
+        result.stmts = stmts;
+        QByteArray buffer(int(pg_query__parse_result__get_packed_size(&result)), Qt::Uninitialized);
+        pg_query__parse_result__pack(&result, reinterpret_cast<uint8_t*>(buffer.data()));
+        PgQueryProtobuf pb {size_t(buffer.size()), buffer.data()};
+        PgQueryDeparseResult out = pg_query_deparse_protobuf(pb);
+        QString sql;
+        if (!out.error)
+            sql = str(out.query);
+        pg_query_free_deparse_result(out);
+        return sql;
+    }
+
+    /// One expression as SQL text.
+    QString expression(Node* expr) const
+    {
+        PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
+        target.val = expr;
+        Node targetNode = PG_QUERY__NODE__INIT;
+        targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
+        targetNode.res_target = &target;
+        Node* targets[] = {&targetNode};
+        PgQuery__SelectStmt stmt = PG_QUERY__SELECT_STMT__INIT;
+        stmt.op = PG_QUERY__SET_OPERATION__SETOP_NONE;
+        stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+        stmt.n_target_list = 1;
+        stmt.target_list = targets;
+        const QString sql = deparse(stmt);
+        return sql.startsWith(u"SELECT "_s) ? sql.mid(7) : QString();
+    }
+
+    /// The FROM clause as SQL text, without the keyword.
+    QString fromClause() const
+    {
+        PgQuery__AStar star = PG_QUERY__A__STAR__INIT;
+        Node starNode = PG_QUERY__NODE__INIT;
+        starNode.node_case = PG_QUERY__NODE__NODE_A_STAR;
+        starNode.a_star = &star;
+        Node* fields[] = {&starNode};
+        PgQuery__ColumnRef ref = PG_QUERY__COLUMN_REF__INIT;
+        ref.n_fields = 1;
+        ref.fields = fields;
+        Node refNode = PG_QUERY__NODE__INIT;
+        refNode.node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
+        refNode.column_ref = &ref;
+        PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
+        target.val = &refNode;
+        Node targetNode = PG_QUERY__NODE__INIT;
+        targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
+        targetNode.res_target = &target;
+        Node* targets[] = {&targetNode};
+        PgQuery__SelectStmt stmt = PG_QUERY__SELECT_STMT__INIT;
+        stmt.op = PG_QUERY__SET_OPERATION__SETOP_NONE;
+        stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+        stmt.n_target_list = 1;
+        stmt.target_list = targets;
+        stmt.n_from_clause = select->n_from_clause;
+        stmt.from_clause = select->from_clause;
+        const QString sql = deparse(stmt);
+        const QString prefix = u"SELECT * FROM "_s;
+        return sql.startsWith(prefix) ? sql.mid(prefix.size()) : QString();
+    }
+};
+
+ViewQuery::ViewQuery() : d(std::make_unique<Private>()) {}
+ViewQuery::~ViewQuery() = default;
+ViewQuery::ViewQuery(ViewQuery&&) noexcept = default;
+ViewQuery& ViewQuery::operator=(ViewQuery&&) noexcept = default;
+
+bool ViewQuery::parse(const QString& sql, QString* error)
+{
+    d = std::make_unique<Private>();
+    const QByteArray utf8 = sql.toUtf8();
+    d->raw = pg_query_parse_protobuf(utf8.constData());
+    if (d->raw.error) {
+        *error = u"cannot parse the view's definition: %1"_s.arg(str(d->raw.error->message));
+        return false;
+    }
+    d->tree = pg_query__parse_result__unpack(nullptr, d->raw.parse_tree.len,
+        reinterpret_cast<const uint8_t*>(d->raw.parse_tree.data));
+    if (!d->tree) {
+        *error = u"cannot read the parse tree of the view's definition"_s;
+        return false;
+    }
+    if (d->tree->n_stmts != 1 || d->tree->stmts[0]->stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) {
+        *error = u"the definition is not one SELECT statement"_s;
+        return false;
+    }
+    d->select = d->tree->stmts[0]->stmt->select_stmt;
+    return true;
+}
+
+QList<TableRef> ViewQuery::tables() const
+{
+    QList<TableRef> out;
+    if (!d->select)
+        return out;
+    for (size_t i = 0; i < d->select->n_from_clause; ++i) {
+        walk(&d->select->from_clause[i]->base, [&](const ProtobufCMessage* m) {
+            if (isA(m, pg_query__range_var__descriptor)) {
+                const auto* rv = reinterpret_cast<const PgQuery__RangeVar*>(m);
+                TableRef t {str(rv->schemaname), str(rv->relname), {}};
+                t.refName = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? str(rv->alias->aliasname) : t.name;
+                out << t;
+                return false;
+            }
+            // Tables inside sub-queries in FROM are not the view's base tables in our sense.
+            return !isA(m, pg_query__range_subselect__descriptor);
+        });
+    }
+    return out;
+}
+
+int ViewQuery::targetCount() const
+{
+    return d->select ? int(d->select->n_target_list) : 0;
+}
+
+QString ViewQuery::deparseTarget(int index) const
+{
+    if (!d->select || index < 0 || size_t(index) >= d->select->n_target_list)
+        return {};
+    return d->expression(d->select->target_list[index]->res_target->val);
+}
+
+QString supportedShapes()
+{
+    return u"one table, or a fact table joined to other tables by their primary keys (inner joins "
+           u"written as JOIN ... ON col = col); an optional WHERE filter; either no aggregates, or "
+           u"GROUP BY of immutable expressions over one table with count(*), count(x), "
+           u"count(DISTINCT x), sum, avg, min and max"_s;
+}
+
+QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& infos, IvmPlan* plan) const
+{
+    const PgQuery__SelectStmt* s = d->select;
+    if (!s)
+        return u"the definition is not a SELECT"_s;
+    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+        return u"UNION, INTERSECT and EXCEPT are not maintained"_s;
+    if (s->with_clause)
+        return u"WITH (common table expressions) is not maintained"_s;
+    if (s->n_distinct_clause)
+        return u"SELECT DISTINCT is not maintained; GROUP BY the same columns instead"_s;
+    if (s->having_clause)
+        return u"HAVING is not maintained; filter when reading the view"_s;
+    if (s->n_window_clause)
+        return u"window functions are not maintained"_s;
+    if (s->limit_count || s->limit_offset)
+        return u"LIMIT and OFFSET are not maintained"_s;
+    if (s->n_locking_clause || s->n_values_lists)
+        return u"the statement form is not maintained"_s;
+    if (s->n_from_clause != 1)
+        return s->n_from_clause == 0 ? u"a view without a FROM clause has nothing to maintain"_s
+                                     : u"tables listed with commas are not maintained; write the joins as JOIN ... ON"_s;
+
+    // FROM: a table, or a tree of inner joins on column equalities.
+    struct Edge {
+        QString leftTable, leftColumn, rightTable, rightColumn;
+    };
+    QList<Edge> edges;
+    QList<TableRef> refs;
+    QString refusal;
+    std::function<void(const Node*)> fromItem = [&](const Node* n) {
+        if (!refusal.isEmpty())
+            return;
+        if (n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+            const auto* rv = n->range_var;
+            TableRef t {str(rv->schemaname), str(rv->relname), {}};
+            t.refName = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? str(rv->alias->aliasname) : t.name;
+            refs << t;
+            return;
+        }
+        if (n->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR) {
+            refusal = u"only tables and joins are maintained in FROM (no sub-queries or functions)"_s;
+            return;
+        }
+        const auto* j = n->join_expr;
+        if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER)
+            refusal = u"only inner joins are maintained (an outer join's missing rows cannot be keyed)"_s;
+        else if (j->is_natural || j->n_using_clause)
+            refusal = u"joins must be written JOIN ... ON a = b (not NATURAL or USING)"_s;
+        else if (!j->quals)
+            refusal = u"a join without ON (a cross join) is not maintained"_s;
+        if (!refusal.isEmpty())
+            return;
+        fromItem(j->larg);
+        fromItem(j->rarg);
+        QList<const Node*> conj {j->quals};
+        while (!conj.isEmpty() && refusal.isEmpty()) {
+            const Node* q = conj.takeFirst();
+            if (q->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && q->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+                for (size_t k = 0; k < q->bool_expr->n_args; ++k)
+                    conj << q->bool_expr->args[k];
+                continue;
+            }
+            const bool isEq = q->node_case == PG_QUERY__NODE__NODE_A_EXPR && q->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP
+                && lastName(q->a_expr->name, q->a_expr->n_name) == u"="_s && q->a_expr->lexpr
+                && q->a_expr->rexpr && q->a_expr->lexpr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
+                && q->a_expr->rexpr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF;
+            const QStringList l = isEq ? columnRefFields(q->a_expr->lexpr->column_ref) : QStringList();
+            const QStringList r = isEq ? columnRefFields(q->a_expr->rexpr->column_ref) : QStringList();
+            if (l.size() != 2 || r.size() != 2 || l[0] == r[0]) {
+                refusal = u"join conditions must be equalities of two tables' columns, e.g. o.order_id = oi.order_id: %1"_s
+                              .arg(d->expression(const_cast<Node*>(q)));
+                return;
+            }
+            edges << Edge {l[0], l[1], r[0], r[1]};
+        }
+    };
+    fromItem(s->from_clause[0]);
+    if (!refusal.isEmpty())
+        return refusal;
+    QHash<QString, int> byRef;
+    for (int i = 0; i < refs.size(); ++i) {
+        if (byRef.contains(refs[i].refName))
+            return u"table %1 appears twice (self-joins are not maintained)"_s.arg(refs[i].refName);
+        if (!infos.contains(refs[i].refName))
+            return u"%1 is not a plain table (views, foreign and partitioned tables are not maintained)"_s.arg(refs[i].refName);
+        byRef.insert(refs[i].refName, i);
+    }
+
+    if (s->where_clause) {
+        const QString bad = forbiddenInside(s->where_clause, true);
+        if (!bad.isEmpty())
+            return u"the WHERE clause uses %1, which is not maintained"_s.arg(bad);
+    }
+
+    // Columns each table's capture must watch.
+    QHash<QString, QSet<QString>> columnsUsed;
+    bool unqualified = false;
+    walk(&s->base, [&](const ProtobufCMessage* m) {
+        if (isA(m, pg_query__column_ref__descriptor)) {
+            const QStringList f = columnRefFields(reinterpret_cast<const PgQuery__ColumnRef*>(m));
+            if (f.size() == 2)
+                columnsUsed[f[0]].insert(f[1]);
+            else if (f.size() == 1 && refs.size() == 1)
+                columnsUsed[refs[0].refName].insert(f[0]);
+            else
+                unqualified = true;
+        }
+        return true;
+    });
+    if (unqualified)
+        return u"a column reference could not be tied to one table"_s;
+
+    // Outputs.
+    if (size_t(outputNames.size()) != s->n_target_list)
+        return u"the catalog lists %1 columns but the definition %2"_s.arg(outputNames.size()).arg(s->n_target_list);
+    QList<OutputColumn> outputs;
+    bool anyAggregate = false;
+    for (size_t i = 0; i < s->n_target_list; ++i) {
+        const PgQuery__ResTarget* rt = s->target_list[i]->res_target;
+        OutputColumn out;
+        out.name = outputNames[int(i)];
+        if (out.name.startsWith(u"__ivm"_s))
+            return u"column %1: names starting with __ivm are reserved for the engine"_s.arg(out.name);
+        const Node* v = rt->val;
+        const QString fname = v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL
+            ? lastName(v->func_call->funcname, v->func_call->n_funcname) : QString();
+        if (!fname.isEmpty() && aggregateNames().contains(fname) && !v->func_call->over) {
+            const auto* fc = v->func_call;
+            anyAggregate = true;
+            if (fc->agg_filter || fc->n_agg_order || fc->agg_within_group || fc->func_variadic)
+                return u"column %1: FILTER, ORDER BY and WITHIN GROUP in aggregates are not maintained"_s.arg(out.name);
+            if (fc->agg_star) {
+                out.kind = OutputColumn::Kind::CountStar;
+            } else {
+                if (fc->n_args != 1)
+                    return u"column %1: %2 with %3 arguments is not maintained"_s.arg(out.name, fname).arg(fc->n_args);
+                const QString bad = forbiddenInside(fc->args[0], true);
+                if (!bad.isEmpty())
+                    return u"column %1: the aggregate's argument uses %2"_s.arg(out.name, bad);
+                out.expr = d->expression(fc->args[0]);
+                if (fc->agg_distinct && fname != u"count"_s)
+                    return u"column %1: %2(DISTINCT ...) is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname);
+                if (fname == u"count"_s)
+                    out.kind = fc->agg_distinct ? OutputColumn::Kind::CountDistinct : OutputColumn::Kind::Count;
+                else if (fname == u"sum"_s)
+                    out.kind = OutputColumn::Kind::Sum;
+                else if (fname == u"avg"_s)
+                    out.kind = OutputColumn::Kind::Avg;
+                else if (fname == u"min"_s)
+                    out.kind = OutputColumn::Kind::Min;
+                else
+                    out.kind = OutputColumn::Kind::Max;
+            }
+        } else {
+            const QString bad = forbiddenInside(v, true);
+            if (!bad.isEmpty())
+                return u"column %1 uses %2; only plain aggregates are maintained (compute expressions over them when reading)"_s
+                    .arg(out.name, bad);
+            out.kind = OutputColumn::Kind::Plain;
+            out.expr = d->expression(const_cast<Node*>(v));
+        }
+        if (out.kind != OutputColumn::Kind::CountStar && out.expr.isEmpty())
+            return u"column %1 could not be deparsed"_s.arg(out.name);
+        outputs << out;
+    }
+
+    const bool grouped = s->n_group_clause > 0;
+    if (grouped || anyAggregate) {
+        // GROUP BY entries: expressions, or positions in the select list.
+        QStringList groupExprs;
+        for (size_t i = 0; i < s->n_group_clause; ++i) {
+            Node* g = s->group_clause[i];
+            if (g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
+                return u"GROUPING SETS, ROLLUP and CUBE are not maintained"_s;
+            if (g->node_case == PG_QUERY__NODE__NODE_A_CONST && g->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+                const int pos = g->a_const->ival->ival;
+                if (pos < 1 || pos > outputs.size() || outputs[pos - 1].kind != OutputColumn::Kind::Plain)
+                    return u"GROUP BY %1 does not name a plain output column"_s.arg(pos);
+                groupExprs << outputs[pos - 1].expr;
+                continue;
+            }
+            const QString bad = forbiddenInside(g, true);
+            if (!bad.isEmpty())
+                return u"GROUP BY uses %1"_s.arg(bad);
+            groupExprs << d->expression(g);
+        }
+        for (OutputColumn& o : outputs) {
+            if (o.kind != OutputColumn::Kind::Plain)
+                continue;
+            if (!groupExprs.contains(o.expr))
+                return u"column %1 (%2) is neither an aggregate nor a GROUP BY expression"_s.arg(o.name, o.expr);
+            o.kind = OutputColumn::Kind::Group;
+        }
+        for (const QString& g : std::as_const(groupExprs)) {
+            const bool shown = std::any_of(outputs.cbegin(), outputs.cend(),
+                [&](const OutputColumn& o) { return o.kind == OutputColumn::Kind::Group && o.expr == g; });
+            if (!shown)
+                return u"GROUP BY %1 is not in the select list; the engine keys groups by their output columns"_s.arg(g);
+        }
+        if (refs.size() != 1)
+            return u"aggregates over joins are not maintained yet; maintain the join as its own view and aggregate that one"_s;
+        plan->shape = IvmPlan::Shape::Aggregate;
+        plan->grouped = grouped;
+    } else {
+        plan->shape = IvmPlan::Shape::Join;
+        plan->grouped = false;
+    }
+
+    // Tables, the fact table and the key paths.
+    QList<PlanTable> tables;
+    for (const TableRef& r : std::as_const(refs)) {
+        PlanTable t;
+        t.ref = r;
+        t.primaryKey = infos.value(r.refName).primaryKey;
+        t.primaryKeyType = infos.value(r.refName).primaryKeyType;
+        QStringList cols = columnsUsed.value(r.refName).values();
+        cols.sort();
+        t.columns = cols;
+        tables << t;
+    }
+    if (plan->shape == IvmPlan::Shape::Join) {
+        for (const PlanTable& t : std::as_const(tables)) {
+            if (t.primaryKey.isEmpty())
+                return u"table %1.%2 has no single-column primary key; a join view's rows are keyed by them"_s.arg(
+                    t.ref.schema, t.ref.name);
+        }
+        // parentOf[child] = list of (parent table, child column)
+        QHash<QString, QList<QPair<QString, QString>>> parents;
+        QSet<QString> isParent;
+        for (const Edge& e : std::as_const(edges)) {
+            if (!byRef.contains(e.leftTable) || !byRef.contains(e.rightTable))
+                return u"a join condition names a table that is not in FROM"_s;
+            const bool rightIsKey = tables[byRef[e.rightTable]].primaryKey == e.rightColumn;
+            const bool leftIsKey = tables[byRef[e.leftTable]].primaryKey == e.leftColumn;
+            if (!rightIsKey && !leftIsKey)
+                return u"the join %1.%2 = %3.%4 does not reach either table by its primary key"_s.arg(
+                    e.leftTable, e.leftColumn, e.rightTable, e.rightColumn);
+            // On a key-to-key (one-to-one) join the right-hand table counts as the parent.
+            const QString parent = rightIsKey ? e.rightTable : e.leftTable;
+            const QString child = rightIsKey ? e.leftTable : e.rightTable;
+            parents[child] << qMakePair(parent, rightIsKey ? e.leftColumn : e.rightColumn);
+            isParent.insert(parent);
+        }
+        QStringList facts;
+        for (const PlanTable& t : std::as_const(tables))
+            if (!isParent.contains(t.ref.refName))
+                facts << t.ref.refName;
+        if (facts.size() != 1)
+            return u"the joins need exactly one fact table that every other table is reached from by key; found %1"_s.arg(
+                facts.isEmpty() ? u"none"_s : facts.join(u", "_s));
+        // Every table reachable from the fact along child -> parent edges.
+        QSet<QString> reached {facts[0]};
+        QStringList queue {facts[0]};
+        while (!queue.isEmpty()) {
+            const QString c = queue.takeFirst();
+            for (const auto& p : parents.value(c)) {
+                if (!reached.contains(p.first)) {
+                    reached.insert(p.first);
+                    queue << p.first;
+                }
+            }
+        }
+        if (reached.size() != tables.size())
+            return u"not every table is reached from the fact table %1 by primary keys"_s.arg(facts[0]);
+        // Inserting a parent row cannot add view rows when every child references it by a foreign key.
+        for (PlanTable& t : tables) {
+            t.isFact = t.ref.refName == facts[0];
+            if (t.isFact)
+                continue;
+            bool allByForeignKey = true;
+            for (auto it = parents.cbegin(); it != parents.cend(); ++it) {
+                for (const auto& p : it.value()) {
+                    if (p.first != t.ref.refName)
+                        continue;
+                    const PlanTable& child = tables[byRef[it.key()]];
+                    const QString fk = child.ref.schema + u'.' + child.ref.name + u'.' + p.second;
+                    if (!infos.value(t.ref.refName).referencedBy.contains(fk))
+                        allByForeignKey = false;
+                }
+            }
+            t.insertsCannotMatch = allByForeignKey;
+        }
+        std::stable_sort(tables.begin(), tables.end(), [](const PlanTable& a, const PlanTable& b) { return a.isFact && !b.isFact; });
+    } else {
+        tables[0].isFact = true;
+    }
+
+    plan->tables = tables;
+    plan->outputs = outputs;
+    plan->fromSql = d->fromClause();
+    plan->whereSql = s->where_clause ? d->expression(s->where_clause) : QString();
+    if (plan->fromSql.isEmpty() || (s->where_clause && plan->whereSql.isEmpty()))
+        return u"the definition could not be deparsed"_s;
+    return {};
+}
+
+} // namespace htap::mv

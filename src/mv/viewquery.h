@@ -1,0 +1,95 @@
+#pragma once
+
+#include <QHash>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+
+namespace htap::mv {
+
+/// A base table as the view's FROM clause names it.
+struct TableRef {
+    QString schema; ///< as written (pg_get_viewdef under search_path pg_catalog qualifies it)
+    QString name;
+    QString refName; ///< what expressions use to qualify its columns: the alias, else the name
+};
+
+/// What the catalog says about a base table, looked up by the caller for each TableRef.
+struct TableInfo {
+    QString primaryKey; ///< the single-column primary key, empty when none or composite
+    QString primaryKeyType; ///< its type as format_type() spells it
+    /// Columns of other tables that reference this one's primary key through a foreign key,
+    /// as "schema.table.column": such a child row cannot exist before its parent row.
+    QStringList referencedBy;
+};
+
+/// One output column of a view the engine can maintain.
+struct OutputColumn {
+    enum class Kind { Group, Plain, CountStar, Count, CountDistinct, Sum, Avg, Min, Max };
+    QString name; ///< the view's column name
+    Kind kind = Kind::Plain;
+    QString expr; ///< SQL over the base tables: the group or plain expression, or the aggregate's argument
+    QString type; ///< the view column's type as format_type() spells it (set by the caller)
+};
+
+/// One base table of a maintained view with what its capture triggers need.
+struct PlanTable {
+    TableRef ref;
+    QString primaryKey;
+    QString primaryKeyType;
+    bool isFact = false; ///< the table whose rows are the view's rows (join views)
+    bool insertsCannotMatch = false; ///< every child joins it through a foreign key: skip INSERT capture
+    QStringList columns; ///< the columns the view reads; an UPDATE that changes none is ignored
+};
+
+/// How a materialized view is maintained incrementally, derived from its own definition.
+struct IvmPlan {
+    enum class Shape { Aggregate, Join };
+    Shape shape = Shape::Aggregate;
+    QString fromSql; ///< the FROM clause, deparsed (without the keyword)
+    QString whereSql; ///< the WHERE condition, deparsed; empty when none
+    QList<PlanTable> tables; ///< the fact table first for join views
+    QList<OutputColumn> outputs; ///< in the view's column order
+    bool grouped = false; ///< has GROUP BY (an aggregate without it yields exactly one row)
+
+    int factIndex() const { return 0; }
+};
+
+/// A parsed view definition (libpg_query). Parsing needs no server.
+class ViewQuery
+{
+public:
+    ViewQuery();
+    ~ViewQuery();
+    ViewQuery(ViewQuery&&) noexcept;
+    ViewQuery& operator=(ViewQuery&&) noexcept;
+
+    /// Parses one SELECT statement; returns false with the parser's message in *error.
+    bool parse(const QString& sql, QString* error);
+
+    /// The base tables the FROM clause names, in order. Empty when the FROM clause has no plain
+    /// table list or join tree (the analysis then says why).
+    QList<TableRef> tables() const;
+
+    /// Checks the statement against the class of views the engine maintains and builds the plan.
+    /// outputNames are the view's column names (from the catalog), tables the catalog facts for
+    /// each TableRef by refName. Returns an empty string on success, else the reason for refusal.
+    QString analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& tables, IvmPlan* plan) const;
+
+    /// How many columns the SELECT list has.
+    int targetCount() const;
+
+    /// An expression node deparsed back to SQL (used by tests and diagnostics).
+    QString deparseTarget(int index) const;
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+/// The class of views the engine maintains, for messages and documentation.
+QString supportedShapes();
+
+} // namespace htap::mv

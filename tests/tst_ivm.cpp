@@ -1,0 +1,486 @@
+// The incremental view engine and the refresh paths, on the sandbox: the seed's three views
+// under concurrent random writers (inserts, status and amount changes, deletes, rollbacks,
+// dimension updates) compared row for row with a full recomputation; other view shapes
+// (nullable group keys, min/max with deletes, no GROUP BY, a filter view) under names with
+// capitals, spaces and quotes; refusals with their reasons; a cancelled merge losing nothing;
+// TRUNCATE and disabled capture flagged for a rebuild; plain and CONCURRENTLY refreshes logged.
+#include "testutil.h"
+
+#include <mv/mvservice.h>
+#include <mv/viewquery.h>
+#include <pg/identifier.h>
+
+#include <QRandomGenerator>
+
+#include <atomic>
+#include <thread>
+
+using namespace Qt::StringLiterals;
+using namespace htap::mv;
+using htap::pg::Connection;
+using htap::pg::quoteIdentifier;
+using htap::pg::quoteQualified;
+
+namespace {
+
+const QString kSchema = u"IVM \"Test\""_s; // capitals, a space and a quote
+const QString kTable = u"Sales Lines"_s;
+
+QString qt()
+{
+    return quoteQualified(kSchema, kTable);
+}
+
+void openOrDie(Connection& c)
+{
+    const htap::pg::PgError e = c.open(htap::test::sandboxConnInfo(), {10000, u"tst_ivm"_s});
+    if (e)
+        qFatal("cannot connect to the test sandbox: %s", qPrintable(e.oneLine()));
+}
+
+/// Rows that differ between a maintained view and its definition run now (0 = exact).
+qint64 differences(Connection& c, const QString& schema, const QString& name)
+{
+    const htap::pg::Result def = c.exec(
+        u"SELECT definition FROM htap.ivm_views WHERE view_schema = $1 AND view_name = $2"_s, {schema, name});
+    if (!def.ok() || def.rowCount() != 1) {
+        qWarning("no registry row for %s.%s", qPrintable(schema), qPrintable(name));
+        return -1;
+    }
+    const QString v = quoteQualified(schema, name);
+    const QString d = def.text(0, 0);
+    const htap::pg::Result r = c.exec(u"SELECT count(*) FROM ((TABLE %1 EXCEPT ALL (%2)) UNION ALL ((%2) EXCEPT ALL TABLE %1)) x"_s.arg(v, d));
+    if (!r.ok()) {
+        qWarning("%s", qPrintable(r.error().oneLine()));
+        return -1;
+    }
+    return r.toInt64(0, 0);
+}
+
+/// Merges until nothing is pending.
+bool drain(MvService& s, const QString& view)
+{
+    for (int i = 0; i < 50; ++i) {
+        const RefreshOutcome o = s.refresh(view, RefreshMode::Incremental);
+        if (!o.ok && !o.message.contains(u"another merge"_s)) {
+            qWarning("merge of %s failed: %s", qPrintable(view), qPrintable(o.message));
+            return false;
+        }
+        ViewInfo info;
+        QString error;
+        if (s.find(view, &info, &error) && info.pendingRows == 0)
+            return true;
+    }
+    return false;
+}
+
+QString ivmState(Connection& c, const QString& schema, const QString& name)
+{
+    return c.exec(u"SELECT state FROM htap.ivm_views WHERE view_schema = $1 AND view_name = $2"_s, {schema, name}).text(0, 0);
+}
+
+} // namespace
+
+class TestIvm : public QObject
+{
+    Q_OBJECT
+
+    Connection m_conn;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        openOrDie(m_conn);
+        QVERIFY(m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kSchema))).ok());
+        QVERIFY(m_conn.exec(u"CREATE SCHEMA %1"_s.arg(quoteIdentifier(kSchema))).ok());
+        const htap::pg::Result r = m_conn.exec(
+            u"CREATE TABLE %1 (id bigint PRIMARY KEY, \"Region\" text, amount numeric(10,2), qty int NOT NULL, "
+            u"sold_at timestamp NOT NULL, customer int)"_s.arg(qt()));
+        QVERIFY2(r.ok(), qPrintable(r.error().oneLine()));
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, (ARRAY['North', 'South', NULL, 'O''Brien Land'])[1 + g % 4], "
+                            u"CASE WHEN g % 7 = 0 THEN NULL ELSE (g % 97) * 1.5 END, g % 5, timestamp '2026-01-01' + g * interval '1 minute', "
+                            u"g % 13 FROM generate_series(1, 2000) g"_s.arg(qt()))
+                    .ok());
+    }
+
+    void cleanupTestCase()
+    {
+        MvService s(m_conn);
+        // Leave the seed's views as the sandbox made them.
+        for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s}) {
+            ViewInfo info;
+            QString error;
+            if (s.find(v, &info, &error) && info.incremental)
+                QCOMPARE(s.disableIncremental(v), QString());
+        }
+        m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kSchema)));
+    }
+
+    void parserAcceptsTheSeedsShapesAndRefusesOthers()
+    {
+        const QHash<QString, TableInfo> infos {
+            {u"o"_s, {u"order_id"_s, u"bigint"_s, {u"public.order_items.order_id"_s}}},
+            {u"oi"_s, {u"item_id"_s, u"bigint"_s, {}}},
+            {u"p"_s, {u"product_id"_s, u"bigint"_s, {}}},
+            {u"u"_s, {u"user_id"_s, u"bigint"_s, {}}},
+            {u"orders"_s, {u"order_id"_s, u"bigint"_s, {}}},
+        };
+        ViewQuery q;
+        QString error;
+        QVERIFY(q.parse(u"SELECT oi.item_id, o.user_id, p.category FROM public.orders o JOIN public.order_items oi ON o.order_id = oi.order_id "
+                        u"JOIN public.dim_products p ON oi.product_id = p.product_id JOIN public.dim_users u ON o.user_id = u.user_id "
+                        u"WHERE o.status = 'completed'"_s,
+            &error));
+        IvmPlan plan;
+        QCOMPARE(q.analyze({u"item_id"_s, u"user_id"_s, u"category"_s}, infos, &plan), QString());
+        QCOMPARE(plan.shape, IvmPlan::Shape::Join);
+        QCOMPARE(plan.tables.first().ref.refName, u"oi"_s); // the fact table
+        QCOMPARE(plan.tables.size(), 4);
+        for (const PlanTable& t : plan.tables)
+            if (t.ref.refName == u"o"_s)
+                QVERIFY(t.insertsCannotMatch); // order_items references orders by a foreign key
+
+        QVERIFY(q.parse(u"SELECT date_trunc('hour', created_at) AS h, count(*), avg(total_amount), count(DISTINCT user_id) "
+                        u"FROM public.orders WHERE status = 'completed' GROUP BY 1"_s,
+            &error));
+        QCOMPARE(q.analyze({u"h"_s, u"count"_s, u"avg"_s, u"count2"_s}, infos, &plan), QString());
+        QCOMPARE(plan.shape, IvmPlan::Shape::Aggregate);
+        QCOMPARE(plan.outputs[3].kind, OutputColumn::Kind::CountDistinct);
+
+        const QList<QPair<QString, QString>> refused {
+            {u"SELECT o.order_id FROM public.orders o LEFT JOIN public.order_items oi ON o.order_id = oi.order_id"_s, u"inner joins"_s},
+            {u"SELECT user_id, count(*) FROM public.orders GROUP BY user_id HAVING count(*) > 1"_s, u"HAVING"_s},
+            {u"SELECT DISTINCT user_id FROM public.orders"_s, u"DISTINCT"_s},
+            {u"SELECT user_id FROM public.orders UNION SELECT 1"_s, u"UNION"_s},
+            {u"SELECT user_id, sum(total_amount) / count(*) FROM public.orders GROUP BY user_id"_s, u"aggregate inside"_s},
+            {u"SELECT status, count(*) FROM public.orders GROUP BY status, user_id"_s, u"not in the select list"_s},
+            {u"SELECT order_id FROM public.orders WHERE user_id IN (SELECT 1)"_s, u"sub-query"_s},
+            {u"SELECT o.order_id FROM public.orders o, public.order_items oi"_s, u"commas"_s},
+            {u"SELECT p.category, count(*) FROM public.order_items oi JOIN public.dim_products p ON oi.product_id = p.product_id GROUP BY p.category"_s,
+                u"aggregates over joins"_s},
+            {u"SELECT o.order_id FROM public.orders o JOIN public.order_items oi ON o.user_id = oi.quantity"_s, u"primary key"_s},
+            {u"SELECT user_id, sum(DISTINCT total_amount) FROM public.orders GROUP BY user_id"_s, u"sum(DISTINCT"_s},
+            {u"SELECT user_id, rank() OVER () FROM public.orders"_s, u"window"_s},
+        };
+        for (const auto& [sql, why] : refused) {
+            QVERIFY2(q.parse(sql, &error), qPrintable(error));
+            QStringList names;
+            for (int i = 0; i < q.targetCount(); ++i)
+                names << u"c%1"_s.arg(i);
+            const QString reason = q.analyze(names, infos, &plan);
+            QVERIFY2(reason.contains(why), qPrintable(sql + u" -> "_s + reason));
+        }
+    }
+
+    void seedViewsStayExactUnderConcurrentRandomWrites()
+    {
+        MvService s(m_conn);
+        for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s}) {
+            QString notes;
+            QCOMPARE(s.enableIncremental(v, &notes), QString());
+            QCOMPARE(differences(m_conn, u"public"_s, v), 0);
+        }
+        const qint64 maxOrder = m_conn.exec(u"SELECT max(order_id) FROM orders"_s).toInt64(0, 0);
+        const qint64 maxItem = m_conn.exec(u"SELECT max(item_id) FROM order_items"_s).toInt64(0, 0);
+        const qint64 products = m_conn.exec(u"SELECT count(*) FROM dim_products"_s).toInt64(0, 0);
+        const qint64 users = m_conn.exec(u"SELECT count(*) FROM dim_users"_s).toInt64(0, 0);
+        QVERIFY(maxOrder > 0 && products > 0 && users > 0);
+
+        std::atomic<bool> stop {false};
+        std::atomic<int> transactions {0}, rolledBack {0}, merges {0};
+        auto writer = [&](quint32 seed) {
+            Connection c;
+            openOrDie(c);
+            QRandomGenerator rng(seed);
+            static const QStringList statuses {u"completed"_s, u"pending"_s, u"paid"_s, u"cancelled"_s};
+            while (!stop) {
+                const int op = rng.bounded(100);
+                const qint64 order = 1 + rng.bounded(maxOrder);
+                c.exec(u"BEGIN"_s);
+                bool ok = true;
+                if (op < 40) { // the order transaction, 1-4 items
+                    const htap::pg::Result o = c.exec(
+                        u"INSERT INTO orders (user_id, total_amount, status, created_at) VALUES ($1, 0, $2, "
+                        u"localtimestamp - $3 * interval '1 minute') RETURNING order_id"_s,
+                        {1 + rng.bounded(users), statuses[rng.bounded(statuses.size())], rng.bounded(600)});
+                    ok = o.ok();
+                    for (int k = 0, n = 1 + rng.bounded(4); ok && k < n; ++k)
+                        ok = c.exec(u"INSERT INTO order_items (order_id, product_id, quantity, price, created_at) "
+                                    u"SELECT $1, product_id, $3, price, localtimestamp FROM dim_products WHERE product_id = $2"_s,
+                                   {o.text(0, 0), 1 + rng.bounded(products), 1 + rng.bounded(3)})
+                                 .ok();
+                    if (ok)
+                        ok = c.exec(u"UPDATE orders SET total_amount = (SELECT coalesce(sum(price * quantity), 0) FROM order_items "
+                                    u"WHERE order_id = $1) WHERE order_id = $1"_s,
+                                   {o.text(0, 0)})
+                                 .ok();
+                } else if (op < 60) { // status changes, some multi-row
+                    ok = c.exec(u"UPDATE orders SET status = $1, updated_at = localtimestamp WHERE order_id BETWEEN $2 AND $2 + $3"_s,
+                              {statuses[rng.bounded(statuses.size())], order, rng.bounded(3) == 0 ? 20 : 0})
+                             .ok();
+                } else if (op < 72) { // amount corrections
+                    ok = c.exec(u"UPDATE orders SET total_amount = total_amount + 1.25 WHERE order_id = $1"_s, {order}).ok();
+                } else if (op < 80) { // an item removed or changed
+                    const qint64 item = 1 + rng.bounded(maxItem);
+                    ok = c.exec(rng.bounded(2) ? u"DELETE FROM order_items WHERE item_id = $1"_s
+                                               : u"UPDATE order_items SET quantity = quantity + 1 WHERE item_id = $1"_s,
+                              {item})
+                             .ok();
+                } else if (op < 86) { // an order deleted with its items
+                    ok = c.exec(u"DELETE FROM order_items WHERE order_id = $1"_s, {order}).ok()
+                        && c.exec(u"DELETE FROM orders WHERE order_id = $1"_s, {order}).ok();
+                } else if (op < 90) { // dimension changes
+                    ok = rng.bounded(2)
+                        ? c.exec(u"UPDATE dim_products SET category = category || '!' WHERE product_id = $1"_s, {1 + rng.bounded(products)}).ok()
+                        : c.exec(u"UPDATE dim_users SET user_segment = CASE user_segment WHEN 'VIP' THEN 'Normal' ELSE 'VIP' END "
+                                 u"WHERE user_id = $1"_s,
+                              {1 + rng.bounded(users)})
+                              .ok();
+                } else { // work that is rolled back
+                    c.exec(u"INSERT INTO orders (user_id, total_amount, status) VALUES (1, 99, 'completed')"_s);
+                    c.exec(u"UPDATE orders SET status = 'cancelled' WHERE order_id = $1"_s, {order});
+                    ok = false;
+                }
+                if (ok && rng.bounded(10) > 0) {
+                    c.exec(u"COMMIT"_s);
+                    ++transactions;
+                } else {
+                    c.exec(u"ROLLBACK"_s);
+                    ++rolledBack;
+                }
+            }
+        };
+        auto merger = [&] {
+            Connection c;
+            openOrDie(c);
+            MvService ms(c);
+            while (!stop) {
+                for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s})
+                    if (ms.refresh(v, RefreshMode::Incremental).ok)
+                        ++merges;
+                QThread::msleep(150);
+            }
+        };
+        std::vector<std::thread> threads;
+        for (quint32 i = 0; i < 4; ++i)
+            threads.emplace_back(writer, 1000 + i);
+        threads.emplace_back(merger);
+        QTest::qWait(10000);
+        stop = true;
+        for (std::thread& t : threads)
+            t.join();
+        qInfo("%d transactions committed, %d rolled back, %d merges while writing", transactions.load(), rolledBack.load(), merges.load());
+        QVERIFY(transactions > 200);
+        QVERIFY(merges > 10);
+        for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s}) {
+            QVERIFY(drain(s, v));
+            QCOMPARE(ivmState(m_conn, u"public"_s, v), u"ready"_s);
+            QCOMPARE(differences(m_conn, u"public"_s, v), 0);
+        }
+        // The refresh log got the merges.
+        QVERIFY(m_conn.exec(u"SELECT count(*) FROM htap.refresh_log WHERE mode = 'incremental' AND outcome = 'ok'"_s).toInt64(0, 0) > 0);
+    }
+
+    void otherShapesUnderNamesWithQuotes()
+    {
+        const QList<QPair<QString, QString>> views {
+            {u"Region \"Stats\""_s,
+                u"SELECT \"Region\", count(*) AS n, count(amount) AS with_amount, sum(amount) AS total, avg(qty) AS avg_qty, "
+                u"min(amount) AS lowest, max(qty) AS most, count(DISTINCT customer) AS customers FROM %1 WHERE qty > 0 GROUP BY \"Region\""_s},
+            {u"Totals"_s, u"SELECT count(*) AS n, sum(amount) AS total, max(amount) AS highest, min(sold_at) AS first_sale FROM %1"_s},
+            {u"Big Lines"_s, u"SELECT id, amount * 2 AS doubled, \"Region\" FROM %1 WHERE qty > 2"_s},
+        };
+        MvService s(m_conn);
+        for (const auto& [name, def] : views) {
+            const htap::pg::Result r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2"_s.arg(quoteQualified(kSchema, name), def.arg(qt())));
+            QVERIFY2(r.ok(), qPrintable(r.error().oneLine()));
+            // The name as a user types it: quoted, schema-qualified.
+            QString notes;
+            QCOMPARE(s.enableIncremental(quoteQualified(kSchema, name), &notes), QString());
+            QCOMPARE(differences(m_conn, kSchema, name), 0);
+        }
+        // Random changes: groups appear, move (also to a NULL key) and empty; minima are deleted.
+        QRandomGenerator rng(7);
+        for (int round = 0; round < 6; ++round) {
+            for (int k = 0; k < 30; ++k) {
+                const int id = 1 + rng.bounded(2600);
+                switch (rng.bounded(5)) {
+                case 0:
+                    m_conn.exec(u"INSERT INTO %1 VALUES ($1, $2, $3, $4, timestamp '2026-02-01' + $1 * interval '1 second', $5) "
+                                u"ON CONFLICT (id) DO UPDATE SET qty = excluded.qty"_s.arg(qt()),
+                        {id, rng.bounded(3) ? QVariant(u"Zone %1"_s.arg(rng.bounded(3))) : QVariant(), rng.bounded(4) ? QVariant(rng.bounded(500)) : QVariant(),
+                            rng.bounded(6), rng.bounded(20)});
+                    break;
+                case 1:
+                    m_conn.exec(u"DELETE FROM %1 WHERE id = $1"_s.arg(qt()), {id});
+                    break;
+                case 2:
+                    m_conn.exec(u"UPDATE %1 SET \"Region\" = $2 WHERE id = $1"_s.arg(qt()), {id, rng.bounded(2) ? QVariant(u"North"_s) : QVariant()});
+                    break;
+                case 3: // the current minimum goes
+                    m_conn.exec(u"DELETE FROM %1 WHERE amount = (SELECT min(amount) FROM %1 WHERE qty > 0)"_s.arg(qt()));
+                    break;
+                default:
+                    m_conn.exec(u"UPDATE %1 SET amount = NULL, qty = qty + 1 WHERE id BETWEEN $1 AND $1 + 40"_s.arg(qt()), {id});
+                }
+            }
+            for (const auto& [name, def] : views) {
+                Q_UNUSED(def);
+                QVERIFY(drain(s, quoteQualified(kSchema, name)));
+                QCOMPARE(differences(m_conn, kSchema, name), 0);
+            }
+        }
+    }
+
+    void refusalsSayWhy()
+    {
+        MvService s(m_conn);
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT id, now() - sold_at AS age FROM %2"_s.arg(
+                                quoteQualified(kSchema, u"Ages"_s), qt()))
+                    .ok());
+        QString e = s.enableIncremental(quoteQualified(kSchema, u"Ages"_s));
+        QVERIFY2(e.contains(u"not immutable"_s) && e.contains(u"now()"_s), qPrintable(e));
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT a.id FROM %2 a LEFT JOIN %2 b ON a.id = b.customer"_s.arg(
+                                quoteQualified(kSchema, u"Outer"_s), qt()))
+                    .ok());
+        e = s.enableIncremental(quoteQualified(kSchema, u"Outer"_s));
+        QVERIFY2(e.contains(u"inner joins"_s), qPrintable(e));
+        e = s.enableIncremental(qt());
+        QVERIFY2(e.contains(u"is not a materialized view"_s), qPrintable(e));
+        e = s.enableIncremental(u"no_such_view"_s);
+        QVERIFY2(e.contains(u"no relation named"_s), qPrintable(e));
+        e = s.enableIncremental(u"\"unbalanced"_s);
+        QVERIFY2(e.contains(u"not a valid view name"_s), qPrintable(e));
+        e = s.enableIncremental(quoteQualified(kSchema, u"Totals"_s));
+        QVERIFY2(e.contains(u"already maintained incrementally"_s), qPrintable(e));
+        const RefreshOutcome o = s.refresh(quoteQualified(kSchema, u"Totals"_s), RefreshMode::Plain);
+        QVERIFY(!o.ok);
+        QVERIFY2(o.message.contains(u"maintained incrementally"_s), qPrintable(o.message));
+        // Nothing was left behind by the refused attempts.
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM htap.ivm_views WHERE view_name IN ('Ages', 'Outer')"_s).toInt64(0, 0), 0);
+    }
+
+    void cancelledMergeLosesNothing()
+    {
+        MvService s(m_conn);
+        const QString view = quoteQualified(kSchema, u"Region \"Stats\""_s);
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, 'Bulk', g % 50, 1 + g % 4, timestamp '2026-03-01', g % 17 "
+                            u"FROM generate_series(10000, 60000) g"_s.arg(qt()))
+                    .ok());
+        ViewInfo before;
+        QString error;
+        QVERIFY(s.find(view, &before, &error));
+        QVERIFY(before.pendingRows > 40000);
+        QVERIFY(m_conn.exec(u"SET statement_timeout = '5ms'"_s).ok());
+        const RefreshOutcome o = s.refresh(view, RefreshMode::Incremental);
+        m_conn.exec(u"RESET statement_timeout"_s);
+        QVERIFY2(!o.ok && o.sqlstate == u"57014"_s, qPrintable(o.message));
+        ViewInfo after;
+        QVERIFY(s.find(view, &after, &error));
+        QCOMPARE(after.pendingRows, before.pendingRows);
+        QVERIFY(drain(s, view));
+        QCOMPARE(differences(m_conn, kSchema, u"Region \"Stats\""_s), 0);
+    }
+
+    void truncateAndDisabledCaptureNeedARebuild()
+    {
+        MvService s(m_conn);
+        const QString name = u"Totals"_s;
+        const QString view = quoteQualified(kSchema, name);
+        QCOMPARE(ivmState(m_conn, kSchema, name), u"ready"_s);
+        QVERIFY(m_conn.exec(u"ALTER TABLE %1 DISABLE TRIGGER ALL"_s.arg(qt())).ok());
+        QCOMPARE(ivmState(m_conn, kSchema, name), u"needs_rebuild"_s);
+        ViewInfo info;
+        QString error;
+        QVERIFY(s.find(view, &info, &error));
+        QVERIFY2(info.ivmReason.contains(u"disabled"_s), qPrintable(info.ivmReason));
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 VALUES (900000, 'Unseen', 1, 1, timestamp '2026-04-01', 1)"_s.arg(qt())).ok());
+        const htap::pg::Result trg = m_conn.exec(u"SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal"_s, {qt()});
+        for (int i = 0; i < trg.rowCount(); ++i)
+            QVERIFY(m_conn.exec(u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(qt(), quoteIdentifier(trg.text(i, 0)))).ok());
+        QVERIFY(s.refresh(view, RefreshMode::Rebuild).ok);
+        QCOMPARE(ivmState(m_conn, kSchema, name), u"ready"_s);
+        QCOMPARE(differences(m_conn, kSchema, name), 0);
+
+        QVERIFY(m_conn.exec(u"TRUNCATE %1"_s.arg(qt())).ok());
+        QCOMPARE(ivmState(m_conn, kSchema, name), u"needs_rebuild"_s);
+        QVERIFY(s.find(view, &info, &error));
+        QVERIFY2(info.ivmReason.contains(u"TRUNCATE"_s), qPrintable(info.ivmReason));
+        const RefreshOutcome o = s.refresh(view, RefreshMode::Rebuild);
+        QVERIFY2(o.ok, qPrintable(o.message));
+        QCOMPARE(differences(m_conn, kSchema, name), 0);
+    }
+
+    void refreshesAreLoggedAndGuarded()
+    {
+        MvService s(m_conn);
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT qty, count(*) AS n FROM %2 GROUP BY qty"_s.arg(
+                                quoteQualified(kSchema, u"No Key"_s), qt()))
+                    .ok());
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT qty FROM %2 WITH NO DATA"_s.arg(
+                                quoteQualified(kSchema, u"Empty"_s), qt()))
+                    .ok());
+        const QString noKey = quoteQualified(kSchema, u"No Key"_s);
+        RefreshOutcome o = s.refresh(noKey, RefreshMode::Concurrent);
+        QVERIFY2(!o.ok && o.message.contains(u"unique index"_s), qPrintable(o.message));
+        o = s.refresh(quoteQualified(kSchema, u"Empty"_s), RefreshMode::Concurrent);
+        QVERIFY2(!o.ok && o.message.contains(u"not populated"_s), qPrintable(o.message));
+        o = s.refresh(noKey, RefreshMode::Plain);
+        QVERIFY2(o.ok, qPrintable(o.message));
+        QVERIFY(m_conn.exec(u"CREATE UNIQUE INDEX ON %1 (qty)"_s.arg(noKey)).ok());
+        o = s.refresh(noKey, RefreshMode::Concurrent);
+        QVERIFY2(o.ok, qPrintable(o.message));
+
+        // A second refresh while one holds the view is refused, not queued.
+        Connection other;
+        openOrDie(other);
+        QVERIFY(other.exec(u"BEGIN"_s).ok());
+        QVERIFY(other.exec(u"REFRESH MATERIALIZED VIEW CONCURRENTLY %1"_s.arg(noKey)).ok()); // holds its lock until COMMIT
+        o = s.refresh(noKey, RefreshMode::Concurrent);
+        QVERIFY2(!o.ok && o.message.contains(u"pid %1"_s.arg(other.backendPid())), qPrintable(o.message));
+        // A plain refresh behind a reader gives up after its lock timeout and says why.
+        other.exec(u"ROLLBACK"_s);
+        QVERIFY(other.exec(u"BEGIN"_s).ok());
+        QVERIFY(other.exec(u"SELECT count(*) FROM %1"_s.arg(noKey)).ok());
+        o = s.refresh(noKey, RefreshMode::Plain, 200);
+        QVERIFY2(!o.ok && o.sqlstate == u"55P03"_s, qPrintable(o.message));
+        other.exec(u"ROLLBACK"_s);
+
+        QString error;
+        const QList<RefreshLogEntry> log = s.log(noKey, 10, &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(log.size(), 3); // plain ok, concurrent ok, plain failed (the refusals never started)
+        QCOMPARE(log[0].outcome, u"failed"_s);
+        QCOMPARE(log[0].sqlstate, u"55P03"_s);
+        QCOMPARE(log[1].mode, u"concurrent"_s);
+        QCOMPARE(log[1].outcome, u"ok"_s);
+        QVERIFY(log[1].seconds() >= 0);
+        QCOMPARE(log[1].view, kSchema + u".No Key"_s);
+    }
+
+    void disableRestoresTheMaterializedView()
+    {
+        MvService s(m_conn);
+        const QString name = u"Big Lines"_s;
+        const QString view = quoteQualified(kSchema, name);
+        QVERIFY(m_conn.exec(u"GRANT SELECT ON %1 TO olap_user"_s.arg(view)).ok());
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, 'East', g, g % 6, timestamp '2026-05-01', 1 FROM generate_series(1, 300) g"_s.arg(qt())).ok());
+        QVERIFY(s.refresh(view, RefreshMode::Rebuild).ok); // the TRUNCATE above left it needing one
+        QVERIFY(drain(s, view));
+        const qint64 rows = m_conn.exec(u"SELECT count(*) FROM %1"_s.arg(view)).toInt64(0, 0);
+        QCOMPARE(s.disableIncremental(view), QString());
+        const htap::pg::Result r = m_conn.exec(
+            u"SELECT c.relkind::text, has_table_privilege('olap_user', c.oid, 'SELECT') FROM pg_class c WHERE c.oid = to_regclass($1)"_s, {view});
+        QCOMPARE(r.text(0, 0), u"m"_s);
+        QVERIFY(r.toBool(0, 1));
+        QVERIFY(rows > 0);
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM %1"_s.arg(view)).toInt64(0, 0), rows);
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'htap_ivm_v%' AND tgrelid = to_regclass($1)"_s, {qt()})
+                     .toInt64(0, 0),
+            // the other two views of the table keep their capture
+            8);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestIvm)
+#include "tst_ivm.moc"
