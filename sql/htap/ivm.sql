@@ -113,3 +113,6 @@ BEGIN
             WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER') EXECUTE FUNCTION htap.ivm_ddl_guard();
     END IF;
 END $$;
+
+-- Monitoring roles read the engine's registry; pending counts come through ivm_pending().
+GRANT SELECT ON htap.ivm_views TO pg_monitor;

@@ -19,3 +19,6 @@ CREATE TABLE IF NOT EXISTS htap.refresh_log (
 CREATE INDEX IF NOT EXISTS refresh_log_view_started ON htap.refresh_log (view_name, started_at DESC);
 -- The session that ran a refresh: a 'running' row whose session is gone was interrupted.
 ALTER TABLE htap.refresh_log ADD COLUMN IF NOT EXISTS pid int DEFAULT pg_backend_pid();
+-- Monitoring roles read the registry (the Views page, htapctl mv list).
+GRANT USAGE ON SCHEMA htap TO pg_monitor;
+GRANT SELECT ON htap.refresh_log TO pg_monitor;

@@ -1,5 +1,7 @@
 #include "probes.h"
 
+#include <mv/mvservice.h>
+
 #include <metrics/counterrate.h>
 #include <pg/sqlfile.h>
 
@@ -431,39 +433,39 @@ public:
 
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
     {
-        const int v = conn.serverVersionNum();
-        const Result r = conn.exec(monitorSql(name(), v));
-        if (!r.ok()) {
-            *unavailable = reasonFor(r, name());
+        // The same listing as htapctl mv list: materialized views and incrementally kept ones.
+        htap::mv::MvService service(conn);
+        QString error;
+        const QList<htap::mv::ViewInfo> views = service.list(&error);
+        if (!error.isEmpty()) {
+            *unavailable = u"materialized views: %1"_s.arg(error);
             return false;
         }
         ViewSample out;
-        for (int i = 0; i < r.rowCount(); ++i) {
-            ViewState s;
-            s.view = r.text(i, u"view"_s);
-            s.populated = r.toBool(i, u"ispopulated"_s);
-            s.concurrentCapable = r.toBool(i, u"concurrent_ok"_s);
-            s.totalBytes = r.toInt64(i, u"total_bytes"_s);
-            s.baseTables = r.text(i, u"base_tables"_s);
-            s.refreshingPid = int(r.toInt64(i, u"refreshing_pid"_s));
-            out.views.append(s);
-        }
         out.registryInstalled = conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL"_s).toBool(0, 0);
-        if (out.registryInstalled) {
-            const Result reg = conn.exec(monitorSql(u"views_registry"_s, v));
-            for (int i = 0; i < reg.rowCount(); ++i) {
-                const QString name = reg.text(i, u"view"_s);
-                for (ViewState& s : out.views) {
-                    if (s.view != name)
-                        continue;
-                    s.registryKnown = true;
-                    s.lastMode = reg.text(i, u"mode"_s);
-                    s.lastRefreshStart = fromEpoch(reg.toDouble(i, u"start_epoch"_s));
-                    s.lastRefreshEnd = fromEpoch(reg.toDouble(i, u"end_epoch"_s));
-                    s.lastDurationSeconds = reg.toDouble(i, u"duration_s"_s);
-                    s.stalenessSeconds = reg.toDouble(i, u"staleness_s"_s);
-                }
-            }
+        for (const htap::mv::ViewInfo& v : views) {
+            ViewState s;
+            s.view = v.label();
+            s.populated = v.populated;
+            s.concurrentBlocker = v.concurrentBlocker;
+            s.concurrentCapable = v.concurrentBlocker.isEmpty();
+            s.totalBytes = v.totalBytes;
+            s.baseTables = v.baseTables;
+            s.refreshingPid = v.refreshingPid;
+            s.registryKnown = v.lastRefresh.isValid();
+            s.lastMode = v.lastMode;
+            s.lastRefreshStart = v.lastRefresh;
+            if (v.lastRefresh.isValid() && v.lastDurationSeconds >= 0)
+                s.lastRefreshEnd = v.lastRefresh.addMSecs(qint64(v.lastDurationSeconds * 1000));
+            s.lastDurationSeconds = v.lastDurationSeconds;
+            s.stalenessSeconds = v.stalenessSeconds;
+            s.incremental = v.incremental;
+            s.ivmState = v.ivmState;
+            s.ivmReason = v.ivmReason;
+            s.pendingRows = v.pendingRows;
+            s.oldestPendingSeconds = v.oldestPendingSeconds;
+            s.lastMergeMs = v.lastMergeMs;
+            out.views.append(s);
         }
         sample.views = out;
         return true;

@@ -115,7 +115,10 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
                 {u"baseTables"_s, v.baseTables}, {u"refreshingPid"_s, v.refreshingPid},
                 {u"lastRefreshStart"_s, time(v.lastRefreshStart)}, {u"lastRefreshEnd"_s, time(v.lastRefreshEnd)},
                 {u"lastMode"_s, v.lastMode}, {u"lastDurationSeconds"_s, v.lastDurationSeconds},
-                {u"stalenessSeconds"_s, v.stalenessSeconds >= 0 ? QJsonValue(v.stalenessSeconds) : QJsonValue()}});
+                {u"stalenessSeconds"_s, v.stalenessSeconds >= 0 ? QJsonValue(v.stalenessSeconds) : QJsonValue()},
+                {u"concurrentBlocker"_s, v.concurrentBlocker}, {u"incremental"_s, v.incremental},
+                {u"ivmState"_s, v.ivmState}, {u"ivmReason"_s, v.ivmReason}, {u"pendingRows"_s, v.pendingRows},
+                {u"oldestPendingSeconds"_s, v.oldestPendingSeconds}, {u"lastMergeMs"_s, v.lastMergeMs}});
         o.insert(u"views"_s, QJsonObject {{u"registryInstalled"_s, s.views->registryInstalled}, {u"views"_s, views}});
     }
     if (s.replication) {
@@ -320,6 +323,13 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
             st.lastMode = o.value(u"lastMode"_s).toString();
             st.lastDurationSeconds = o.value(u"lastDurationSeconds"_s).toDouble();
             st.stalenessSeconds = o.value(u"stalenessSeconds"_s).toDouble(-1);
+            st.concurrentBlocker = o.value(u"concurrentBlocker"_s).toString();
+            st.incremental = o.value(u"incremental"_s).toBool();
+            st.ivmState = o.value(u"ivmState"_s).toString();
+            st.ivmReason = o.value(u"ivmReason"_s).toString();
+            st.pendingRows = i64(o, u"pendingRows"_s);
+            st.oldestPendingSeconds = o.value(u"oldestPendingSeconds"_s).toDouble();
+            st.lastMergeMs = o.value(u"lastMergeMs"_s).toDouble();
             views.views.append(st);
         }
         s.views = views;

@@ -142,7 +142,14 @@ struct ViewState {
     QDateTime lastRefreshEnd;
     QString lastMode;
     double lastDurationSeconds = 0;
-    double stalenessSeconds = -1; ///< now - last successful refresh start; -1 unknown
+    double stalenessSeconds = -1; ///< now - last successful refresh start (incremental: oldest unmerged change); -1 unknown
+    QString concurrentBlocker; ///< why CONCURRENTLY cannot run, empty when it can
+    bool incremental = false; ///< maintained by the app's incremental engine
+    QString ivmState; ///< building, ready, needs_rebuild
+    QString ivmReason; ///< why it needs a rebuild
+    qint64 pendingRows = 0; ///< changes captured, not merged yet
+    double oldestPendingSeconds = 0;
+    double lastMergeMs = 0;
 };
 
 struct ViewSample {

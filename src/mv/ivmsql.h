@@ -17,6 +17,9 @@ struct IvmSql {
     /// Creates the state, delta and distinct-count tables, the capture and merge functions, the
     /// rebuild procedure and the capture triggers (enabled ALWAYS). Run in one transaction.
     QStringList install;
+    /// The engine's own indexes on state and distinct counts: created after the first build
+    /// (bulk loading an unindexed table is several times faster). Merges need them.
+    QStringList indexes;
     /// Creates the user-facing view over the state (replacing the materialized view).
     QString createView;
     /// Removes everything install created (the user-facing view excepted). Idempotent.

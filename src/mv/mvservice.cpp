@@ -173,7 +173,12 @@ QList<ViewInfo> MvService::list(QString* error)
     QString sql = uR"(
 WITH v AS (
   SELECT c.oid, n.nspname, c.relname, c.relkind, m.ispopulated, pg_total_relation_size(c.oid) AS bytes,
-         m.definition, NULL::int AS ivm_id
+         m.definition, NULL::int AS ivm_id,
+         (SELECT string_agg(DISTINCT d.refobjid::regclass::text, ', ') FROM pg_rewrite rw
+          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+           AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> rw.ev_class
+          WHERE rw.ev_class = c.oid) AS base_tables,
+         NULL::text AS capture_off
   FROM pg_matviews m JOIN pg_namespace n ON n.nspname = m.schemaname
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = m.matviewname
   %1
@@ -186,12 +191,17 @@ SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated,
             THEN 'it has no unique index on plain columns without WHERE' ELSE '' END AS concurrent_blocker,
        coalesce((SELECT l.pid FROM pg_locks l WHERE l.relation = v.oid AND l.granted AND l.pid <> pg_backend_pid()
                    AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock') LIMIT 1), 0) AS refreshing_pid,
-       %2
+       %2,
+       v.base_tables, v.capture_off
 FROM v ORDER BY 1, 2)"_s;
     const QString ivmRows = hasIvm
         ? uR"(UNION ALL
   SELECT c.oid, i.view_schema, i.view_name, c.relkind, i.state <> 'building', pg_total_relation_size(i.state_table::regclass),
-         i.definition, i.view_id
+         i.definition, i.view_id,
+         (SELECT string_agg(DISTINCT to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text, ', ') FROM unnest(i.triggers) trg),
+         (SELECT min(substring(trg FROM '\|([^|]*)$') || ' on ' || regexp_replace(trg, '\|[^|]*$', '')) FROM unnest(i.triggers) trg
+          WHERE NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = to_regclass(regexp_replace(trg, '\|[^|]*$', ''))
+                              AND t.tgname = substring(trg FROM '\|([^|]*)$') AND t.tgenabled = 'A'))
   FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name)"_s
         : QString();
@@ -235,6 +245,12 @@ FROM v ORDER BY 1, 2)"_s;
         if (!r.isNull(i, 14))
             v.lastRefresh = QDateTime::fromMSecsSinceEpoch(qint64(r.toDouble(i, 14) * 1000), Qt::UTC);
         v.lastDurationSeconds = r.isNull(i, 15) ? -1 : r.toDouble(i, 15);
+        v.baseTables = r.text(i, 17);
+        if (!r.isNull(i, 18)) {
+            // Capture is off (found even where no event trigger could flag it): changes slip by.
+            v.ivmState = u"needs_rebuild"_s;
+            v.ivmReason = u"capture trigger %1 is disabled or dropped"_s.arg(r.text(i, 18));
+        }
         if (v.incremental)
             v.stalenessSeconds = v.oldestPendingSeconds;
         else
@@ -599,7 +615,7 @@ QString MvService::checkIncremental(const QString& name, QString* planText)
         return e;
     if (planText) {
         const IvmSql sql = generateIvmSql(prep.plan, 0, view.schema, view.name);
-        *planText = (sql.install + QStringList {sql.createView}).join(u";\n\n"_s) + u";\n"_s;
+        *planText = (sql.install + sql.indexes + QStringList {sql.createView}).join(u";\n\n"_s) + u";\n"_s;
     }
     return {};
 }
@@ -676,7 +692,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     r = m_conn.exec(u"BEGIN"_s);
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
     const QString qualified = quoteQualified(view.schema, view.name);
-    for (const QString& s : {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
+    for (const QString& s : sql.indexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
         r = m_conn.exec(s);
         if (!r.ok()) {
             const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));

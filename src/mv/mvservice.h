@@ -25,6 +25,7 @@ struct ViewInfo {
     QString concurrentBlocker;
     qint64 totalBytes = 0;
     QString definition;
+    QString baseTables; ///< the tables it reads, comma-separated
     // Incremental views
     QString ivmState; ///< building, ready, needs_rebuild
     QString ivmReason;
