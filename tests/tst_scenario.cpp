@@ -3,6 +3,7 @@
 // three forms of the order transaction, and a server stopped mid-run.
 #include "testutil.h"
 
+#include <mv/mvservice.h>
 #include <workload/runner.h>
 
 #include <QJsonArray>
@@ -85,7 +86,15 @@ private Q_SLOTS:
         QTest::newRow("unknown workload in a phase") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"ordres": 1}})"_s)
                                                      << u"$.phases[0].rates.ordres: no workload named \"ordres\""_s;
         QTest::newRow("bad kind") << scenarioJson(uR"("w": {"kind": "batch", "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"w\": 1}}"_s)
-                                  << u"$.workloads.w.kind: must be one of order, report, sql, not \"batch\""_s;
+                                  << u"$.workloads.w.kind: must be one of order, report, sql, refresh, not \"batch\""_s;
+        QTest::newRow("refresh without views") << scenarioJson(uR"("r": {"kind": "refresh", "mode": "plain", "arrival": {"model": "closed"}, "connections": 1})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
+                                               << u"$.workloads.r.views: must list one or more materialized views"_s;
+        QTest::newRow("refresh without mode") << scenarioJson(uR"("r": {"kind": "refresh", "views": ["v"], "arrival": {"model": "closed"}, "connections": 1})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
+                                              << u"$.workloads.r.mode: is required for kind refresh"_s;
+        QTest::newRow("refresh bad mode") << scenarioJson(uR"("r": {"kind": "refresh", "views": ["v"], "mode": "fast", "arrival": {"model": "closed"}, "connections": 1})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
+                                          << u"$.workloads.r.mode: must be one of plain, concurrent, incremental"_s;
+        QTest::newRow("views on orders") << scenarioJson(uR"("o": {"kind": "order", "views": ["v"], "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
+                                         << u"$.workloads.o.views: applies to kind refresh only"_s;
         QTest::newRow("unknown report") << scenarioJson(uR"("r": {"kind": "report", "reports": ["hourly", "weekly"], "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
                                         << u"$.workloads.r.reports[1]: unknown report \"weekly\""_s;
         QTest::newRow("missing sql file") << scenarioJson(uR"("s": {"kind": "sql", "sqlFile": "/nonexistent/q.sql", "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"s\": 1}}"_s)
@@ -164,6 +173,38 @@ private Q_SLOTS:
         for (const QString& key : {u"p50"_s, u"p90"_s, u"p99"_s, u"p999"_s, u"max"_s})
             QVERIFY(summary.value(u"latency_ms"_s).toObject().contains(key));
         QVERIFY(r.toCsv().startsWith("second,at,phase,workload,"));
+    }
+
+    void refreshStrategiesRecordStaleness()
+    {
+        // Orders while a view is refreshed CONCURRENTLY, then merged incrementally: each phase
+        // records the view's staleness, and the incremental phase switches the view first.
+        const QByteArray json = scenarioJson(
+            kOrders + uR"(, "conc": {"kind": "refresh", "views": ["sales_hourly_mv"], "mode": "concurrent", "arrival": {"model": "closed", "thinkMs": 500}, "connections": 1},
+               "inc": {"kind": "refresh", "views": ["sales_hourly_mv"], "mode": "incremental", "arrival": {"model": "closed", "thinkMs": 300}, "connections": 1})"_s,
+            uR"({"name": "concurrent", "durationSeconds": 4, "rates": {"orders": 50, "conc": 1}},
+               {"name": "switch", "durationSeconds": 3, "warmup": true, "rates": {"orders": 50, "inc": 1}},
+               {"name": "incremental", "durationSeconds": 4, "rates": {"orders": 50, "inc": 1}})"_s);
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(json, &s, &errors, &warnings), qPrintable(errors.join(u"; "_s)));
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo());
+        QCOMPARE(r.phases.size(), 3);
+        QVERIFY(r.phases[0].workloads.value(u"conc"_s).committed >= 2);
+        QCOMPARE(r.phases[0].workloads.value(u"conc"_s).failed, 0);
+        QVERIFY(r.phases[2].workloads.value(u"inc"_s).committed >= 5);
+        QCOMPARE(r.phases[2].workloads.value(u"inc"_s).failed, 0);
+        const StalenessStats conc = r.phases[0].staleness.value(u"public.sales_hourly_mv"_s);
+        const StalenessStats inc = r.phases[2].staleness.value(u"public.sales_hourly_mv"_s);
+        QVERIFY(conc.samples >= 3);
+        QVERIFY(inc.samples >= 3);
+        QVERIFY2(inc.max < 3, qPrintable(QString::number(inc.max))); // merged every 0.3 s
+        const QJsonObject phase = r.toJson().value(u"phases"_s).toArray().at(2).toObject();
+        QVERIFY(phase.value(u"staleness"_s).toObject().contains(u"public.sales_hourly_mv"_s));
+        // Leave the sandbox's view as it was.
+        htap::pg::Connection c;
+        QVERIFY(!c.open(htap::test::sandboxConnInfo()));
+        QCOMPARE(htap::mv::MvService(c).disableIncremental(u"sales_hourly_mv"_s), QString());
     }
 
     void closedLoopAndReports()

@@ -51,7 +51,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_activity(new ActivityPage(this))
     , m_locks(new LocksPage(m_collector, this))
     , m_vacuum(new VacuumPage(this))
-    , m_views(new ViewsPage(this))
+    , m_views(new ViewsPage(m_collector, this))
     , m_scenarios(new ScenariosPage(m_collector, this))
     , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
@@ -116,6 +116,8 @@ MainWindow::MainWindow(QWidget* parent)
     m_history->open(Settings::historyPath(), Settings::historyRetentionDays());
     m_collector->setClassifier(Settings::classifier());
     connect(m_locks, &LocksPage::message, this,
+        [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
+    connect(m_views, &ViewsPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_collector, &htap::monitor::ActivityCollector::errorOccurred, this,
         [this](const htap::pg::PgError& e) { m_banner->show(Banner::Level::Error, e.fullText()); });

@@ -2,64 +2,451 @@
 
 #include "chartwidget.h"
 #include "snapshottablemodel.h"
+#include "viewjobs.h"
 #include "viewutil.h"
 
+#include <monitor/activitycollector.h>
+
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QVBoxLayout>
+
+using namespace Qt::StringLiterals;
+using htap::mv::RefreshMode;
 
 namespace htap::ui {
 
-ViewsPage::ViewsPage(QWidget* parent)
+namespace {
+
+QString scheduleText(const htap::mv::Schedule& s)
+{
+    const QString every = s.everySeconds % 3600 == 0 ? ViewsPage::tr("%1 h").arg(s.everySeconds / 3600)
+        : s.everySeconds % 60 == 0                    ? ViewsPage::tr("%1 min").arg(s.everySeconds / 60)
+                                                      : ViewsPage::tr("%1 s").arg(s.everySeconds);
+    return ViewsPage::tr("%1 every %2 (%3)").arg(htap::mv::modeName(s.mode), every,
+        s.runner == u"pg_cron"_s ? ViewsPage::tr("pg_cron") : ViewsPage::tr("by this app"));
+}
+
+} // namespace
+
+ViewsPage::ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* parent)
     : MonitorPage(parent)
-    , m_model(new SnapshotTableModel({tr("view"), tr("staleness"), tr("last refresh"), tr("mode"), tr("took"),
-                                         tr("size"), tr("populated"), tr("CONCURRENTLY"), tr("refreshing now"),
-                                         tr("base tables")},
+    , m_collector(collector)
+    , m_jobs(new ViewJobs(this))
+    , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("staleness"), tr("pending changes"), tr("last refresh"),
+                                         tr("took"), tr("schedule"), tr("size"), tr("CONCURRENTLY"), tr("now"), tr("base tables")},
           this))
     , m_note(new QLabel(this))
-    , m_chart(new ChartWidget(tr("Staleness (time since the last successful refresh started)"), tr("seconds"), this))
+    , m_status(new QLabel(this))
+    , m_chart(new ChartWidget(tr("Staleness (materialized: since the last refresh started; incremental: oldest unmerged change)"),
+          tr("seconds"), this))
+    , m_durations(new ChartWidget(tr("Refresh and merge durations (refresh log)"), tr("seconds"), this))
+    , m_log(new QTableWidget(0, 7, this))
 {
     m_chart->addThreshold(5, tr("seed target: fresh within 5 s"), QColor(0x2c, 0xa0, 0x2c));
+    m_durations->setShowPoints(true);
+    m_durations->setLogarithmic(true);
     m_note->setWordWrap(true);
-    auto* table = makeSnapshotTableView(m_model, this);
-    table->setObjectName(QStringLiteral("viewsTable"));
+    m_status->setWordWrap(true);
+    m_status->setObjectName(u"viewsStatus"_s);
+    m_table = makeSnapshotTableView(m_model, this);
+    m_table->setObjectName(u"viewsTable"_s);
+
+    struct ButtonSpec {
+        const char* name;
+        QString text;
+        QString tip;
+    };
+    const QList<ButtonSpec> specs {
+        {"refresh", tr("Refresh…"), tr("REFRESH MATERIALIZED VIEW: rebuilds it; takes ACCESS EXCLUSIVE, so readers wait")},
+        {"concurrent", tr("Refresh concurrently"), tr("REFRESH ... CONCURRENTLY: readers go on; slower, needs a unique index")},
+        {"merge", tr("Merge now"), tr("Folds the captured changes into an incremental view (cost follows the changes)")},
+        {"rebuild", tr("Full rebuild…"), tr("Recomputes an incremental view from its base tables; readers go on")},
+        {"cancel", tr("Cancel"), tr("Cancels the running refresh, merge or rebuild (nothing is lost: a cancelled merge leaves its changes pending)")},
+        {"incremental", tr("Maintain incrementally…"), QString()},
+        {"schedule", tr("Schedule…"), tr("Refresh or merge this view every N seconds or minutes")},
+    };
+    auto* actions = new QHBoxLayout;
+    for (const ButtonSpec& spec : specs) {
+        auto* b = new QPushButton(spec.text, this);
+        b->setObjectName(QString::fromLatin1(spec.name));
+        b->setToolTip(spec.tip);
+        m_buttons.insert(QString::fromLatin1(spec.name), b);
+        actions->addWidget(b);
+        const QString name = QString::fromLatin1(spec.name);
+        connect(b, &QPushButton::clicked, this, [this, name] { act(name, false); });
+    }
+    actions->addStretch(1);
+
+    m_log->setObjectName(u"refreshLog"_s);
+    m_log->setHorizontalHeaderLabels({tr("started"), tr("view"), tr("mode"), tr("outcome"), tr("took"), tr("rows"), tr("message")});
+    m_log->horizontalHeader()->setStretchLastSection(true);
+    m_log->verticalHeader()->setVisible(false);
+    m_log->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_log->setSelectionBehavior(QAbstractItemView::SelectRows);
+    auto* logSplit = new QSplitter(Qt::Horizontal, this);
+    logSplit->addWidget(m_log);
+    logSplit->addWidget(m_durations);
+    logSplit->setSizes({500, 500});
+    auto* tabs = new QTabWidget(this);
+    tabs->addTab(m_chart, tr("Staleness"));
+    tabs->addTab(logSplit, tr("Refresh log"));
+
+    auto* top = new QWidget(this);
+    auto* topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(0, 0, 0, 0);
+    topLayout->addWidget(m_note);
+    topLayout->addLayout(actions);
+    topLayout->addWidget(m_status);
+    topLayout->addWidget(m_table, 1);
     auto* split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(table);
-    split->addWidget(m_chart);
-    split->setSizes({300, 300});
+    split->addWidget(top);
+    split->addWidget(tabs);
+    split->setSizes({330, 300});
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(m_note);
-    layout->addWidget(split, 1);
+    layout->addWidget(split);
+
+    connect(m_table->selectionModel(), &QItemSelectionModel::currentChanged, this, &ViewsPage::updateButtons);
+    connect(m_model, &QAbstractItemModel::modelReset, this, &ViewsPage::updateButtons);
+    connect(m_collector, &htap::monitor::ActivityCollector::connected, this,
+        [this] { m_jobs->setConnInfo(m_collector->connInfoWithPassword()); });
+    connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, [this](htap::monitor::ConnectionState st) {
+        if (st == htap::monitor::ConnectionState::Disconnected || st == htap::monitor::ConnectionState::Failed)
+            m_jobs->setConnInfo({});
+        updateButtons();
+    });
+    connect(m_jobs, &ViewJobs::jobStarted, this, [this](const QString& view, const QString& what) {
+        m_status->setText(tr("%1: %2 started").arg(view, what));
+        rebuildRows();
+    });
+    connect(m_jobs, &ViewJobs::jobFinished, this,
+        [this](const QString& view, const QString& what, bool ok, const QString& text, double seconds) {
+            const QString line = ok ? tr("%1: %2 done in %3%4").arg(view, what, formatSeconds(seconds), text.isEmpty() ? QString() : u"; "_s + text)
+                                    : tr("%1: %2 failed: %3").arg(view, what, text);
+            m_status->setText(line);
+            Q_EMIT message(ok, line);
+            rebuildRows();
+            m_jobs->fetchLog();
+        });
+    connect(m_jobs, &ViewJobs::schedulesAvailable, this, [this] { rebuildRows(); });
+    connect(m_jobs, &ViewJobs::logAvailable, this, &ViewsPage::showLog);
+    updateButtons();
+}
+
+QList<ChartWidget*> ViewsPage::charts() const
+{
+    return {m_chart, m_durations};
+}
+
+QPushButton* ViewsPage::button(const QString& objectName) const
+{
+    return m_buttons.value(objectName);
+}
+
+QString ViewsPage::currentView() const
+{
+    const QModelIndex i = m_table->currentIndex();
+    return i.isValid() ? m_model->row(i.row()).key : QString();
+}
+
+void ViewsPage::selectView(const QString& label)
+{
+    const int r = m_model->rowOf(label);
+    if (r >= 0)
+        m_table->setCurrentIndex(m_model->index(r, 0));
 }
 
 void ViewsPage::addSample(const htap::monitor::ServerSample& s)
 {
     if (!s.views)
         return;
-    QList<SnapshotTableModel::Row> rows;
-    for (const auto& v : s.views->views) {
-        SnapshotTableModel::Row r;
-        r.key = v.view;
-        r.display = {v.view, formatSeconds(v.stalenessSeconds), formatAgo(v.lastRefreshEnd, s.sampledAt), v.lastMode,
-            v.registryKnown ? formatSeconds(v.lastDurationSeconds) : QString(), formatBytes(v.totalBytes),
-            v.populated ? tr("yes") : tr("NO"), v.concurrentCapable ? tr("possible") : tr("needs a unique index"),
-            v.refreshingPid ? tr("pid %1").arg(v.refreshingPid) : QString(), v.baseTables};
-        r.sort = {v.view, v.stalenessSeconds, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0,
-            v.lastMode, v.lastDurationSeconds, v.totalBytes, v.populated, v.concurrentCapable, v.refreshingPid, v.baseTables};
-        if (!v.populated || v.stalenessSeconds > 300)
-            r.background = QColor(0xfb, 0xe3, 0xe4);
-        rows.append(r);
-    }
-    m_model->setRows(rows);
+    m_views = s.views->views;
+    m_sampledAt = s.sampledAt;
+    rebuildRows();
     addPastSample(s);
+    m_jobs->fetchLog();
     if (!s.views->registryInstalled)
         m_note->setText(tr("This database has no refresh registry (schema htap), so staleness is unknown: PostgreSQL "
                            "does not record when a view was refreshed. Refreshes run from HTAP Studio create and fill it."));
     else if (s.views->views.isEmpty())
         m_note->setText(tr("No materialized views in this database."));
     else
-        m_note->setText(tr("Staleness counts from the start of the last successful refresh recorded in htap.refresh_log."));
+        m_note->setText(tr("A plain refresh blocks readers; CONCURRENTLY does not but recomputes everything; an incremental "
+                           "view captures changes in the writers' transactions and merges only those."));
+}
+
+void ViewsPage::rebuildRows()
+{
+    QHash<QString, htap::mv::Schedule> schedules;
+    for (const htap::mv::Schedule& sch : m_jobs->schedules())
+        schedules.insert(sch.view, sch);
+    QList<SnapshotTableModel::Row> rows;
+    for (const auto& v : std::as_const(m_views)) {
+        SnapshotTableModel::Row r;
+        r.key = v.view;
+        const bool needsRebuild = v.incremental && v.ivmState == u"needs_rebuild"_s;
+        const QString mode = !v.incremental ? tr("materialized")
+            : needsRebuild                  ? tr("incremental: NEEDS REBUILD")
+            : v.ivmState == u"building"_s    ? tr("incremental (building)")
+                                            : tr("incremental");
+        const QString pending = v.incremental
+            ? (v.pendingRows ? tr("%1 (oldest %2)").arg(v.pendingRows).arg(formatSeconds(v.oldestPendingSeconds)) : tr("none"))
+            : QString();
+        QString now = m_jobs->runningText(v.view);
+        if (now.isEmpty() && v.refreshingPid)
+            now = tr("refreshing (pid %1)").arg(v.refreshingPid);
+        const auto sch = schedules.constFind(v.view);
+        r.display = {v.view, mode, formatSeconds(v.stalenessSeconds), pending, formatAgo(v.lastRefreshEnd, m_sampledAt),
+            v.registryKnown ? formatSeconds(v.lastDurationSeconds) : QString(), sch != schedules.cend() ? scheduleText(*sch) : QString(),
+            formatBytes(v.totalBytes),
+            v.incremental ? tr("not needed") : (v.concurrentBlocker.isEmpty() ? tr("possible") : tr("no: %1").arg(v.concurrentBlocker)),
+            now, v.baseTables};
+        r.sort = {v.view, mode, v.stalenessSeconds, v.pendingRows, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0,
+            v.lastDurationSeconds, sch != schedules.cend() ? sch->everySeconds : 0, v.totalBytes, v.concurrentBlocker, now, v.baseTables};
+        if (needsRebuild)
+            r.toolTip = v.ivmReason;
+        if (needsRebuild || !v.populated || v.stalenessSeconds > 300)
+            r.background = QColor(0xfb, 0xe3, 0xe4);
+        rows.append(r);
+    }
+    const QString keep = currentView();
+    m_model->setRows(rows);
+    if (!keep.isEmpty())
+        selectView(keep);
+    else if (!rows.isEmpty())
+        m_table->setCurrentIndex(m_model->index(0, 0));
+    updateButtons();
+}
+
+void ViewsPage::updateButtons()
+{
+    const QString label = currentView();
+    const htap::monitor::ViewState* v = nullptr;
+    for (const auto& x : std::as_const(m_views))
+        if (x.view == label)
+            v = &x;
+    const bool connected = m_collector->state() == htap::monitor::ConnectionState::Connected
+        || m_collector->state() == htap::monitor::ConnectionState::NotResponding;
+    const bool running = v && (m_jobs->isRunning(label) || v->refreshingPid);
+    const bool ready = connected && v && !running;
+    const bool incremental = v && v->incremental;
+    auto set = [this](const QString& name, bool on, const QString& whyNot = {}) {
+        QPushButton* b = m_buttons.value(name);
+        b->setEnabled(on);
+        if (!whyNot.isEmpty() && !on)
+            b->setToolTip(whyNot);
+    };
+    set(u"refresh"_s, ready && !incremental, incremental ? tr("An incremental view is merged or rebuilt, not refreshed") : QString());
+    const QString concurrentWhy = !v ? QString() : incremental ? tr("An incremental view needs no REFRESH: merge it")
+        : !v->concurrentBlocker.isEmpty()                    ? tr("Not possible: %1").arg(v->concurrentBlocker)
+                                                             : QString();
+    m_buttons.value(u"concurrent"_s)->setToolTip(concurrentWhy.isEmpty()
+            ? tr("REFRESH ... CONCURRENTLY: readers go on; slower, needs a unique index")
+            : concurrentWhy);
+    set(u"concurrent"_s, ready && !incremental && v->concurrentBlocker.isEmpty());
+    set(u"merge"_s, ready && incremental);
+    set(u"rebuild"_s, ready && incremental);
+    set(u"cancel"_s, connected && v && m_jobs->isRunning(label));
+    QPushButton* inc = m_buttons.value(u"incremental"_s);
+    inc->setText(incremental ? tr("Back to materialized…") : tr("Maintain incrementally…"));
+    inc->setToolTip(incremental ? tr("Drops the engine's triggers and state; the view becomes a materialized view again (built once)")
+                                : tr("Capture changes with triggers and merge them: fresh within seconds, readers never blocked"));
+    set(u"incremental"_s, ready);
+    set(u"schedule"_s, ready);
+}
+
+void ViewsPage::runAction(const QString& buttonName, bool confirmed)
+{
+    act(buttonName, confirmed);
+}
+
+void ViewsPage::act(const QString& name, bool confirmed)
+{
+    const QString label = currentView();
+    if (label.isEmpty())
+        return;
+    const htap::monitor::ViewState* v = nullptr;
+    for (const auto& x : std::as_const(m_views))
+        if (x.view == label)
+            v = &x;
+    if (!v)
+        return;
+    if (name == u"cancel"_s) {
+        m_jobs->cancel(label);
+        m_status->setText(tr("%1: cancel requested").arg(label));
+        return;
+    }
+    if (name == u"schedule"_s) {
+        editSchedule();
+        return;
+    }
+    ViewJobs::Job job;
+    job.view = label;
+    QString question;
+    if (name == u"refresh"_s) {
+        job.mode = RefreshMode::Plain;
+        question = tr("A plain refresh of %1 takes an ACCESS EXCLUSIVE lock: every query that reads the view waits until "
+                      "it ends%2. If readers hold the view, it gives up after 5 s rather than queue them all.\n\n"
+                      "Refresh CONCURRENTLY does not block readers%3.\n\nRefresh %1 now?")
+                       .arg(label,
+                           v->registryKnown && v->lastMode == u"plain"_s ? tr(" (the last one took %1)").arg(formatSeconds(v->lastDurationSeconds))
+                                                                       : QString(),
+                           v->concurrentBlocker.isEmpty() ? QString() : tr(", but is not possible here: %1").arg(v->concurrentBlocker));
+    } else if (name == u"concurrent"_s) {
+        job.mode = RefreshMode::Concurrent;
+    } else if (name == u"merge"_s) {
+        job.mode = RefreshMode::Incremental;
+    } else if (name == u"rebuild"_s) {
+        job.mode = RefreshMode::Rebuild;
+        question = tr("Rebuild %1 from its base tables? It takes about as long as a full refresh; readers keep reading the "
+                      "current state meanwhile, and changes made during the rebuild are merged afterwards.")
+                       .arg(label);
+    } else if (name == u"incremental"_s) {
+        if (v->incremental) {
+            job.kind = ViewJobs::Kind::DisableIncremental;
+            question = tr("Make %1 a materialized view again? It is built once now (like a full refresh), then the "
+                          "capture triggers and the engine's state are removed. Merge schedules of it are dropped.")
+                           .arg(label);
+        } else {
+            job.kind = ViewJobs::Kind::EnableIncremental;
+            question = tr("Maintain %1 incrementally?\n\n"
+                          "- Capture triggers are added to its base tables (%2): each writing statement also records its "
+                          "changes, in the same transaction (measured: a few per cent of order throughput).\n"
+                          "- The state is built once now, then %1 becomes a view of the same name, columns, indexes and "
+                          "grants over it.\n- Merges fold in the captured changes; schedule them every few seconds.\n\n"
+                          "Views the engine cannot maintain are refused with the reason, and nothing changes.")
+                           .arg(label, v->baseTables);
+        }
+    } else {
+        return;
+    }
+    if (!confirmed && !question.isEmpty() && QMessageBox::question(this, tr("Confirm"), question) != QMessageBox::Yes)
+        return;
+    if (!m_jobs->start(job))
+        m_status->setText(tr("%1: something runs on it already").arg(label));
+}
+
+void ViewsPage::editSchedule()
+{
+    const QString label = currentView();
+    const htap::monitor::ViewState* v = nullptr;
+    for (const auto& x : std::as_const(m_views))
+        if (x.view == label)
+            v = &x;
+    if (!v)
+        return;
+    htap::mv::Schedule current;
+    bool has = false;
+    for (const htap::mv::Schedule& s : m_jobs->schedules())
+        if (s.view == label) {
+            current = s;
+            has = true;
+        }
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Schedule for %1").arg(label));
+    auto* form = new QFormLayout(&dialog);
+    auto* mode = new QComboBox(&dialog);
+    if (v->incremental) {
+        mode->addItem(tr("merge"), u"incremental"_s);
+    } else {
+        if (v->concurrentBlocker.isEmpty())
+            mode->addItem(tr("refresh concurrently"), u"concurrent"_s);
+        mode->addItem(tr("refresh (blocks readers)"), u"plain"_s);
+    }
+    auto* every = new QSpinBox(&dialog);
+    every->setRange(1, 10080);
+    auto* unit = new QComboBox(&dialog);
+    unit->addItem(tr("seconds"), 1);
+    unit->addItem(tr("minutes"), 60);
+    auto* runner = new QComboBox(&dialog);
+    runner->addItem(tr("HTAP Studio, while it is connected"), u"app"_s);
+    runner->addItem(tr("pg_cron on the server"), u"pg_cron"_s);
+    if (has) {
+        mode->setCurrentIndex(std::max(0, mode->findData(htap::mv::modeName(current.mode))));
+        const bool minutes = current.everySeconds % 60 == 0;
+        unit->setCurrentIndex(minutes ? 1 : 0);
+        every->setValue(minutes ? current.everySeconds / 60 : current.everySeconds);
+        runner->setCurrentIndex(std::max(0, runner->findData(current.runner)));
+    } else {
+        every->setValue(v->incremental ? 1 : 5);
+        unit->setCurrentIndex(v->incremental ? 0 : 1);
+    }
+    auto* everyRow = new QHBoxLayout;
+    everyRow->addWidget(every);
+    everyRow->addWidget(unit);
+    form->addRow(tr("Action"), mode);
+    form->addRow(tr("Every"), everyRow);
+    form->addRow(tr("Run by"), runner);
+    auto* hint = new QLabel(tr("pg_cron needs the extension in this database; before pg_cron 1.5 it schedules by the minute."), &dialog);
+    hint->setWordWrap(true);
+    form->addRow(hint);
+    auto* box = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, &dialog);
+    QPushButton* remove = has ? box->addButton(tr("Remove schedule"), QDialogButtonBox::DestructiveRole) : nullptr;
+    form->addRow(box);
+    bool removeIt = false;
+    connect(box, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(box, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (remove)
+        connect(remove, &QPushButton::clicked, &dialog, [&] {
+            removeIt = true;
+            dialog.accept();
+        });
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    ViewJobs::Job job;
+    job.view = label;
+    if (removeIt) {
+        job.kind = ViewJobs::Kind::ClearSchedule;
+    } else {
+        job.kind = ViewJobs::Kind::SetSchedule;
+        htap::mv::parseMode(mode->currentData().toString(), &job.mode);
+        job.everySeconds = every->value() * unit->currentData().toInt();
+        job.runner = runner->currentData().toString();
+    }
+    m_jobs->start(job);
+}
+
+void ViewsPage::showLog(const QList<htap::mv::RefreshLogEntry>& entries)
+{
+    m_log->setRowCount(int(std::min<qsizetype>(entries.size(), 200)));
+    for (int i = 0; i < m_log->rowCount(); ++i) {
+        const auto& e = entries[i];
+        const QStringList cells {e.started.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s), e.view, e.mode, e.outcome,
+            e.seconds() >= 0 ? formatSeconds(e.seconds()) : QString(), e.rows >= 0 ? QString::number(e.rows) : QString(),
+            e.sqlstate.isEmpty() ? e.message : e.sqlstate + u": "_s + e.message};
+        for (int c = 0; c < cells.size(); ++c) {
+            auto* item = new QTableWidgetItem(cells[c]);
+            if (e.outcome == u"failed"_s || e.outcome == u"cancelled"_s)
+                item->setBackground(QColor(0xfb, 0xe3, 0xe4));
+            m_log->setItem(i, c, item);
+        }
+    }
+    m_log->resizeColumnsToContents();
+    // Durations: one series per view, a dot per successful refresh or merge.
+    m_durations->clear(); // the data; series stay, one per view
+    for (auto it = entries.crbegin(); it != entries.crend(); ++it) {
+        if (it->outcome != u"ok"_s || it->seconds() < 0)
+            continue;
+        const QString key = it->view;
+        if (!m_durationSeries.contains(key)) {
+            if (m_durationSeries.size() >= 8)
+                continue;
+            m_durationSeries.insert(key, m_durations->addSeries(key, ChartWidget::seriesColor(int(m_durationSeries.size()))));
+        }
+        m_durations->addPoint(m_durationSeries.value(key), it->started.toLocalTime(), std::max(0.0005, it->seconds()));
+    }
 }
 
 void ViewsPage::addPastSample(const htap::monitor::ServerSample& s)
@@ -70,9 +457,8 @@ void ViewsPage::addPastSample(const htap::monitor::ServerSample& s)
         if (v.stalenessSeconds < 0)
             continue;
         // At most eight lines: a chart with more says nothing (the table has them all).
-        if (!m_series.contains(v.view) && m_series.size() < 8) {
+        if (!m_series.contains(v.view) && m_series.size() < 8)
             m_series.insert(v.view, m_chart->addSeries(v.view, ChartWidget::seriesColor(int(m_series.size()))));
-        }
         if (m_series.contains(v.view))
             m_chart->addPoint(m_series.value(v.view), s.sampledAt, v.stalenessSeconds);
     }
@@ -85,8 +471,12 @@ void ViewsPage::addGap(const QDateTime& at)
 
 void ViewsPage::clear()
 {
+    m_views.clear();
     m_model->setRows({});
     m_chart->clear();
+    m_durations->clear();
+    m_log->setRowCount(0);
+    m_status->clear();
 }
 
 } // namespace htap::ui

@@ -2,35 +2,75 @@
 
 #include "monitorpage.h"
 
+#include <mv/mvservice.h>
+
+#include <QHash>
 #include <QMap>
 
 class QLabel;
+class QPushButton;
+class QTableView;
+class QTableWidget;
+
+namespace htap::monitor {
+class ActivityCollector;
+}
 
 namespace htap::ui {
 
 class ChartWidget;
 class SnapshotTableModel;
+class ViewJobs;
 
-/// Materialized views: size, populated, whether CONCURRENTLY can run, last refresh and
-/// staleness from the app's registry, a refresh running now; staleness over time.
+/// Materialized views and incrementally maintained ones: mode, staleness, pending changes,
+/// last refresh, size, whether CONCURRENTLY can run, schedule; actions (refresh, refresh
+/// concurrently, merge, rebuild, cancel, incremental on/off, schedule) on their own connections;
+/// staleness over time and the refresh log with its durations.
 class ViewsPage : public MonitorPage
 {
     Q_OBJECT
 public:
-    explicit ViewsPage(QWidget* parent = nullptr);
+    explicit ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
     QString title() const override { return tr("Views"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
     void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
     void clear() override;
-    QList<ChartWidget*> charts() const override { return {m_chart}; }
+    QList<ChartWidget*> charts() const override;
     SnapshotTableModel* model() const { return m_model; }
+    ViewJobs* jobs() const { return m_jobs; }
+    /// Selects a view by its schema.name label (tests, --page).
+    void selectView(const QString& label);
+    QPushButton* button(const QString& objectName) const;
+    /// The action a button starts, without asking (tests drive the page through this).
+    void runAction(const QString& buttonName, bool confirmed);
+
+Q_SIGNALS:
+    void message(bool ok, const QString& text);
 
 private:
+    QString currentView() const;
+    void updateButtons();
+    void rebuildRows();
+    void act(const QString& buttonName, bool confirmed);
+    void editSchedule();
+    void showLog(const QList<htap::mv::RefreshLogEntry>& entries);
+
+    htap::monitor::ActivityCollector* m_collector;
+    ViewJobs* m_jobs;
     SnapshotTableModel* m_model;
+    QTableView* m_table;
     QLabel* m_note;
+    QLabel* m_status;
     ChartWidget* m_chart;
+    ChartWidget* m_durations;
+    QTableWidget* m_log;
+    QHash<QString, QPushButton*> m_buttons;
     QMap<QString, int> m_series;
+    QMap<QString, int> m_durationSeries;
+    QList<htap::monitor::ViewState> m_views;
+    QDateTime m_sampledAt;
+    QStringList m_lastMessages;
 };
 
 } // namespace htap::ui

@@ -22,3 +22,46 @@ ALTER TABLE htap.refresh_log ADD COLUMN IF NOT EXISTS pid int DEFAULT pg_backend
 -- Monitoring roles read the registry (the Views page, htapctl mv list).
 GRANT USAGE ON SCHEMA htap TO pg_monitor;
 GRANT SELECT ON htap.refresh_log TO pg_monitor;
+
+-- Refresh schedules: run by HTAP Studio while it is connected (runner 'app'), or by pg_cron
+-- where that extension is installed (runner 'pg_cron', its job id kept here).
+CREATE TABLE IF NOT EXISTS htap.refresh_schedule (
+    view_name     text PRIMARY KEY,            -- schema || '.' || name, as in refresh_log
+    mode          text NOT NULL CHECK (mode IN ('plain', 'concurrent', 'incremental')),
+    every_seconds int NOT NULL CHECK (every_seconds BETWEEN 1 AND 604800),
+    runner        text NOT NULL DEFAULT 'app' CHECK (runner IN ('app', 'pg_cron')),
+    cron_jobid    bigint,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    updated_by    text NOT NULL DEFAULT current_user
+);
+GRANT SELECT ON htap.refresh_schedule TO pg_monitor;
+
+-- A refresh that logs itself, for schedulers that run SQL (pg_cron): the same registry rows
+-- as the app's refreshes. Incremental views are merged.
+CREATE OR REPLACE FUNCTION htap.refresh_view(p_view regclass, p_mode text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_label text;
+    v_start timestamptz := clock_timestamp();
+    v_merge text;
+BEGIN
+    SELECT n.nspname || '.' || c.relname INTO v_label
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_view;
+    IF p_mode = 'incremental' THEN
+        SELECT merge_function INTO v_merge FROM htap.ivm_views WHERE view_schema || '.' || view_name = v_label;
+        IF v_merge IS NULL THEN
+            RAISE EXCEPTION '% is not maintained incrementally', v_label;
+        END IF;
+        EXECUTE format('SELECT %s()', v_merge);
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE format('REFRESH MATERIALIZED VIEW %s%s', CASE WHEN p_mode = 'concurrent' THEN 'CONCURRENTLY ' END, p_view);
+        INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome)
+        SELECT v_label, p_mode, v_start, clock_timestamp(), reltuples::bigint, 'ok' FROM pg_class WHERE oid = p_view;
+    EXCEPTION WHEN OTHERS THEN
+        INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, outcome, sqlstate, message)
+        VALUES (v_label, p_mode, v_start, clock_timestamp(),
+                CASE WHEN SQLSTATE = '57014' THEN 'cancelled' ELSE 'failed' END, SQLSTATE, SQLERRM);
+    END;
+END $$;

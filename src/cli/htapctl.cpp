@@ -650,6 +650,69 @@ bool loadScenario(const QString& nameOrFile, htap::workload::Scenario* scenario,
     return true;
 }
 
+/// The seed's 5.3.3 table: per refresh strategy (a phase with a refresh workload), the order
+/// workload's throughput and p99 against the phase without refreshes, the refresh duration and
+/// each view's staleness.
+void printRefreshComparison(const htap::workload::ScenarioResult& result)
+{
+    using namespace htap::workload;
+    const Scenario& sc = result.scenario;
+    auto kindOf = [&](const QString& name) {
+        const Workload* w = sc.workload(name);
+        return w ? w->kind : Workload::Kind::Sql;
+    };
+    const PhaseResult* baseline = nullptr;
+    bool anyRefresh = false;
+    for (int i = 0; i < result.phases.size() && i < sc.phases.size(); ++i) {
+        bool onlyOrders = true, refresh = false;
+        for (auto it = sc.phases[i].demand.cbegin(); it != sc.phases[i].demand.cend(); ++it) {
+            onlyOrders &= kindOf(it.key()) == Workload::Kind::Order;
+            refresh |= kindOf(it.key()) == Workload::Kind::Refresh;
+        }
+        anyRefresh |= refresh;
+        if (!baseline && onlyOrders && !result.phases[i].warmup)
+            baseline = &result.phases[i];
+    }
+    if (!anyRefresh)
+        return;
+    auto orders = [&](const PhaseResult& p) {
+        WorkloadStats all;
+        double p99 = 0;
+        for (auto it = p.workloads.cbegin(); it != p.workloads.cend(); ++it)
+            if (kindOf(it.key()) == Workload::Kind::Order) {
+                all.committed += it->committed + it->rolledBack;
+                all.seconds = it->seconds;
+                p99 = std::max(p99, it->latency.p99);
+            }
+        return std::pair {all.tps(), p99};
+    };
+    const auto [baseTps, baseP99] = baseline ? orders(*baseline) : std::pair {0.0, 0.0};
+    out() << Qt::endl << "refresh strategies (seed 5.3.3), against phase \"" << (baseline ? baseline->name : u"-"_s) << "\":" << Qt::endl
+          << "phase              OLTP tps  change  OLTP p99 ms   +ms  refreshes  refresh p50 s  max s  view: staleness p50 / p99 s"
+          << Qt::endl;
+    for (int i = 0; i < result.phases.size() && i < sc.phases.size(); ++i) {
+        const PhaseResult& p = result.phases[i];
+        if (p.warmup)
+            continue;
+        const auto [tps, p99] = orders(p);
+        WorkloadStats refresh;
+        for (auto it = p.workloads.cbegin(); it != p.workloads.cend(); ++it)
+            if (kindOf(it.key()) == Workload::Kind::Refresh && it->committed + it->failed > 0)
+                refresh = it.value();
+        out() << qSetFieldWidth(18) << Qt::left << p.name << qSetFieldWidth(9) << Qt::right << QString::number(tps, 'f', 1)
+              << qSetFieldWidth(7) << (baseTps > 0 ? QString::number((tps / baseTps - 1) * 100, 'f', 1) + u'%' : u"-"_s)
+              << qSetFieldWidth(12) << QString::number(p99, 'f', 2) << qSetFieldWidth(7)
+              << (baseline ? QString::number(p99 - baseP99, 'f', 1) : u"-"_s) << qSetFieldWidth(10)
+              << refresh.committed + refresh.failed << qSetFieldWidth(14)
+              << (refresh.committed ? QString::number(refresh.service.p50 / 1000, 'f', 3) : u"-"_s) << qSetFieldWidth(8)
+              << (refresh.committed ? QString::number(refresh.service.max / 1000, 'f', 2) : u"-"_s) << qSetFieldWidth(0);
+        for (auto it = p.staleness.cbegin(); it != p.staleness.cend(); ++it)
+            out() << "  " << it.key().section(u'.', 1) << ": "
+                  << (it->samples ? QString::number(it->p50, 'f', 1) + u" / "_s + QString::number(it->p99, 'f', 1) : u"-"_s);
+        out() << Qt::endl;
+    }
+}
+
 int cmdScenario(const QStringList& args)
 {
     using namespace htap::workload;
@@ -790,6 +853,7 @@ int cmdScenario(const QStringList& args)
                 }
             }
         }
+        printRefreshComparison(result);
         if (result.interferenceP99 >= 0)
             out() << "interference: OLTP p99 with reports / without = " << QString::number(result.interferenceP99, 'f', 2)
                   << "x" << Qt::endl;

@@ -68,10 +68,14 @@ void addTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& 
 }
 
 void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
-    const QString& declare = {})
+    const QString& declare = {}, bool noJit = false)
 {
+    // Merges are short, frequent statements: compiling them with JIT costs more than it saves.
+    QString header = kFunctionHeader;
+    if (noJit)
+        header.replace(u" AS $ivm$"_s, u" SET jit = off AS $ivm$"_s);
     out.install << u"CREATE FUNCTION %1() RETURNS %2%3%4BEGIN\n%5\nEND $ivm$"_s.arg(
-        name, returns, kFunctionHeader, declare.isEmpty() ? QString() : u"DECLARE\n"_s + declare + u"\n"_s, body);
+        name, returns, header, declare.isEmpty() ? QString() : u"DECLARE\n"_s + declare + u"\n"_s, body);
     out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
 }
 
@@ -206,6 +210,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     deltaTableSettings(out, D);
     out.install << createTableAs(S, gAs + QStringList {u"count(*) AS __ivm_count"_s} + stateCols, baseFrom, groupBy);
     out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3) NULLS NOT DISTINCT"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, gl);
+    out.indexColumns << QString(); // ON CONFLICT needs this very index (NULL keys are one group)
     QList<int> distinctIdx;
     for (int j = 0; j < plan.outputs.size(); ++j) {
         if (plan.outputs[j].kind != Kind::CountDistinct)
@@ -410,7 +415,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
             n.obj(u"distinct%1"_s.arg(j)));
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups);\n  RETURN v_rows;"_s.arg(n.id);
-    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1));
+    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1), true);
 
     // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
     QString rb = u"  DELETE FROM %1;\n  DELETE FROM %2;\n"_s.arg(D, S);
@@ -452,7 +457,9 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     const PlanTable& fact = plan.tables.first();
     const QString factKey = q(fact.ref.refName) + u'.' + q(fact.primaryKey);
 
-    QStringList select, names, viewCols;
+    // Each base table's key in the state: an output column equal to it (through the joins) when
+    // the view has one, else a hidden column.
+    QStringList select, names, viewCols, keyCol;
     for (const OutputColumn& o : plan.outputs) {
         select << o.expr + u" AS "_s + q(o.name);
         names << q(o.name);
@@ -460,13 +467,21 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     }
     for (int i = 0; i < plan.tables.size(); ++i) {
         const PlanTable& t = plan.tables[i];
+        if (!t.keyOutput.isEmpty()) {
+            keyCol << q(t.keyOutput);
+            continue;
+        }
+        keyCol << u"__ivm_k%1"_s.arg(i);
         select << q(t.ref.refName) + u'.' + q(t.primaryKey) + u" AS __ivm_k%1"_s.arg(i);
         names << u"__ivm_k%1"_s.arg(i);
     }
     out.install << createTableAs(S, select, plan.fromSql);
-    out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (__ivm_k0)"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S);
-    for (int i = 1; i < plan.tables.size(); ++i)
-        out.indexes << u"CREATE INDEX %1 ON %2 (__ivm_k%3)"_s.arg(q(u"v%1_state_k%2"_s.arg(n.id).arg(i)), S).arg(i);
+    out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, keyCol[0]);
+    out.indexColumns << keyCol[0];
+    for (int i = 1; i < plan.tables.size(); ++i) {
+        out.indexes << u"CREATE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_k%2"_s.arg(n.id).arg(i)), S, keyCol[i]);
+        out.indexColumns << keyCol[i];
+    }
     out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S);
 
     QStringList consume, sources, counts;
@@ -515,7 +530,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
                            .arg(i)
                            .arg(dirty)
                            .arg(batch);
-            sources << u"SELECT s.__ivm_k0 FROM %1 s WHERE s.__ivm_k%2 IN (SELECT __ivm_key FROM k%2)"_s.arg(S).arg(i);
+            sources << u"SELECT s.%1 FROM %2 s WHERE s.%3 IN (SELECT __ivm_key FROM k%4)"_s.arg(keyCol[0], S, keyCol[i]).arg(i);
             sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
                 factKey, plan.fromSql, q(t.ref.refName), pk)
                            .arg(i);
@@ -528,11 +543,11 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     body += u"  WITH %1\n  SELECT (SELECT array_agg(DISTINCT k) FROM (%2) x(k)), %3 INTO v_keys, v_rows;\n"_s.arg(
         consume.join(u",\n  "_s), sources.join(u" UNION ALL "_s), counts.join(u" + "_s));
     // Recompute those rows from the base tables (idempotent: a key changed again later stays pending).
-    body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE __ivm_k0 = ANY (v_keys);\n"
+    body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE %6 = ANY (v_keys);\n"
             u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), plan.fromSql,
-                whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s));
+                whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s), keyCol[0]);
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0));\n  RETURN v_rows;"_s.arg(n.id);
-    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare);
+    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, true);
 
     QString rb = rebuildDeletes + u"  DELETE FROM %1;\n  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
         S, joinList(names), joinList(select), plan.fromSql, whereAnd(plan.whereSql));

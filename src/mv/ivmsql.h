@@ -20,6 +20,9 @@ struct IvmSql {
     /// The engine's own indexes on state and distinct counts: created after the first build
     /// (bulk loading an unindexed table is several times faster). Merges need them.
     QStringList indexes;
+    /// For each of indexes: its one column when another index on that column would do as well
+    /// (the view's own), else empty.
+    QStringList indexColumns;
     /// Creates the user-facing view over the state (replacing the materialized view).
     QString createView;
     /// Removes everything install created (the user-facing view excepted). Idempotent.

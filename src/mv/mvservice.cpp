@@ -113,7 +113,115 @@ QJsonObject RefreshOutcome::toJson() const
     return o;
 }
 
+QJsonObject Schedule::toJson() const
+{
+    QJsonObject o {{u"view"_s, view}, {u"mode"_s, modeName(mode)}, {u"every_seconds"_s, everySeconds}, {u"runner"_s, runner}};
+    if (cronJob)
+        o.insert(u"cron_job"_s, cronJob);
+    return o;
+}
+
 MvService::MvService(pg::Connection& connection) : m_conn(connection) {}
+
+QList<Schedule> MvService::schedules(QString* error)
+{
+    QList<Schedule> out;
+    const Result has = m_conn.exec(u"SELECT to_regclass('htap.refresh_schedule') IS NOT NULL"_s);
+    if (!has.ok() || !has.toBool(0, 0))
+        return out;
+    const Result r = m_conn.exec(u"SELECT view_name, mode, every_seconds, runner, coalesce(cron_jobid, 0) FROM htap.refresh_schedule ORDER BY 1"_s);
+    if (!r.ok()) {
+        *error = statementError(r);
+        return out;
+    }
+    for (int i = 0; i < r.rowCount(); ++i) {
+        Schedule sch;
+        sch.view = r.text(i, 0);
+        parseMode(r.text(i, 1), &sch.mode);
+        sch.everySeconds = int(r.toInt64(i, 2));
+        sch.runner = r.text(i, 3);
+        sch.cronJob = r.toInt64(i, 4);
+        out << sch;
+    }
+    return out;
+}
+
+QString MvService::setSchedule(const QString& name, RefreshMode mode, int everySeconds, const QString& runner)
+{
+    Resolved view;
+    QString error;
+    if (!resolve(name, &view, &error))
+        return error;
+    const QString label = view.schema + u'.' + view.name;
+    if (everySeconds < 1 || everySeconds > 604800)
+        return u"a schedule runs every 1 s to 7 days; %1 s is out of range"_s.arg(everySeconds);
+    if (mode == RefreshMode::Rebuild)
+        return u"rebuilds are not scheduled: they are for repairs"_s;
+    if (view.ivmId && mode != RefreshMode::Incremental)
+        return u"%1 is maintained incrementally: schedule merges (mode incremental)"_s.arg(label);
+    if (!view.ivmId && mode == RefreshMode::Incremental)
+        return u"%1 is not maintained incrementally; enable it first"_s.arg(label);
+    if (runner != u"app"_s && runner != u"pg_cron"_s)
+        return u"runner must be app or pg_cron, not %1"_s.arg(runner);
+    if (const QString e = ensureRegistry(); !e.isEmpty())
+        return e;
+    QString cronSchedule;
+    if (runner == u"pg_cron"_s) {
+        const Result ext = m_conn.exec(u"SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'"_s);
+        if (!ext.ok() || ext.rowCount() == 0)
+            return u"pg_cron is not installed in this database (CREATE EXTENSION pg_cron, with pg_cron in "
+                   u"shared_preload_libraries); let HTAP Studio run the schedule instead"_s;
+        const QStringList v = ext.text(0, 0).split(u'.');
+        const bool seconds = v.value(0).toInt() > 1 || (v.value(0).toInt() == 1 && v.value(1).toInt() >= 5);
+        const int minutes = everySeconds / 60;
+        if (everySeconds < 60 && seconds)
+            cronSchedule = u"%1 seconds"_s.arg(everySeconds);
+        else if (everySeconds % 60 == 0 && minutes < 60 && 60 % minutes == 0)
+            cronSchedule = u"*/%1 * * * *"_s.arg(minutes);
+        else if (everySeconds % 3600 == 0 && 24 % (everySeconds / 3600) == 0)
+            cronSchedule = u"0 */%1 * * *"_s.arg(everySeconds / 3600);
+        else
+            return u"pg_cron %1 cannot run every %2 s: use a number of minutes that divides an hour or of hours that "
+                   u"divides a day%3"_s.arg(ext.text(0, 0)).arg(everySeconds)
+                .arg(seconds ? u", or 1 to 59 seconds"_s : u" (seconds need pg_cron 1.5)"_s);
+    }
+    if (const QString e = clearSchedule(name); !e.isEmpty())
+        return e;
+    qint64 job = 0;
+    if (!cronSchedule.isEmpty()) {
+        // The command is built on the server from bound values (format %L), never pasted here.
+        const Result r = m_conn.exec(u"SELECT cron.schedule($1, $2, format('SELECT htap.refresh_view(%L::regclass, %L)', $3::text, $4::text))"_s,
+            {QVariant(u"htap refresh "_s + label), cronSchedule, quoteQualified(view.schema, view.name), modeName(mode)});
+        if (!r.ok())
+            return u"pg_cron refused the schedule: %1"_s.arg(statementError(r));
+        job = r.toInt64(0, 0);
+    }
+    const Result r = m_conn.exec(u"INSERT INTO htap.refresh_schedule (view_name, mode, every_seconds, runner, cron_jobid) "
+                                 u"VALUES ($1, $2, $3, $4, $5)"_s,
+        {label, modeName(mode), everySeconds, runner, job ? QVariant(job) : QVariant()});
+    return r.ok() ? QString() : statementError(r);
+}
+
+QString MvService::clearSchedule(const QString& name)
+{
+    Resolved view;
+    QString error;
+    if (!resolve(name, &view, &error))
+        return error;
+    const Result has = m_conn.exec(u"SELECT to_regclass('htap.refresh_schedule') IS NOT NULL"_s);
+    if (!has.ok() || !has.toBool(0, 0))
+        return {};
+    const Result r = m_conn.exec(u"DELETE FROM htap.refresh_schedule WHERE view_name = $1 RETURNING cron_jobid"_s,
+        {QVariant(view.schema + u'.' + view.name)});
+    if (!r.ok())
+        return statementError(r);
+    if (r.rowCount() == 1 && !r.isNull(0, 0)) {
+        const Result u = m_conn.exec(u"SELECT cron.unschedule($1::bigint)"_s, {r.text(0, 0)});
+        if (!u.ok())
+            return u"the schedule is removed, but pg_cron kept its job %1: %2"_s.arg(r.text(0, 0), statementError(u));
+    }
+    return {};
+}
 
 QString MvService::ensureRegistry()
 {
@@ -692,7 +800,20 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     r = m_conn.exec(u"BEGIN"_s);
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
     const QString qualified = quoteQualified(view.schema, view.name);
-    for (const QString& s : sql.indexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
+    // The engine's key indexes, unless the view brings an index on the same column anyway.
+    QStringList engineIndexes;
+    for (int i = 0; i < sql.indexes.size(); ++i) {
+        const QString col = sql.indexColumns.value(i);
+        const bool unique = sql.indexes[i].startsWith(u"CREATE UNIQUE"_s);
+        const bool covered = !col.isEmpty() && std::any_of(prep.indexDefs.cbegin(), prep.indexDefs.cend(), [&](const QString& d) {
+            QString c = col;
+            c.remove(u'"');
+            return d.endsWith(u"USING btree ("_s + c + u")"_s) && (!unique || d.startsWith(u"CREATE UNIQUE"_s));
+        });
+        if (!covered)
+            engineIndexes << sql.indexes[i];
+    }
+    for (const QString& s : engineIndexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
         r = m_conn.exec(s);
         if (!r.ok()) {
             const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));

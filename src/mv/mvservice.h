@@ -70,6 +70,16 @@ struct RefreshOutcome {
     QJsonObject toJson() const;
 };
 
+/// A view's refresh schedule (htap.refresh_schedule).
+struct Schedule {
+    QString view; ///< schema.name label
+    RefreshMode mode = RefreshMode::Concurrent;
+    int everySeconds = 0;
+    QString runner; ///< app or pg_cron
+    qint64 cronJob = 0;
+    QJsonObject toJson() const;
+};
+
 /// Materialized-view operations over one connection, run synchronously on the caller's thread
 /// (a worker thread in the GUI). Names come from the user: they are resolved by the server
 /// (to_regclass) and put back into SQL only through quoteIdentifier().
@@ -99,6 +109,13 @@ public:
     QString disableIncremental(const QString& name);
     /// Checks whether the engine can maintain a view, without changing anything.
     QString checkIncremental(const QString& name, QString* plan = nullptr);
+
+    /// Every schedule of the database.
+    QList<Schedule> schedules(QString* error);
+    /// Schedules a view: runner "app" (HTAP Studio runs it while connected) or "pg_cron" (the
+    /// extension runs htap.refresh_view). Returns an empty string or why not.
+    QString setSchedule(const QString& view, RefreshMode mode, int everySeconds, const QString& runner);
+    QString clearSchedule(const QString& view);
 
     /// The refresh log, newest first; view empty for all views.
     QList<RefreshLogEntry> log(const QString& view, int limit, QString* error);

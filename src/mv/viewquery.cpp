@@ -377,11 +377,23 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     if (size_t(outputNames.size()) != s->n_target_list)
         return u"the catalog lists %1 columns but the definition %2"_s.arg(outputNames.size()).arg(s->n_target_list);
     QList<OutputColumn> outputs;
+    QStringList outputColumnRef; // "ref.col" for outputs that are a plain column
     bool anyAggregate = false;
     for (size_t i = 0; i < s->n_target_list; ++i) {
         const PgQuery__ResTarget* rt = s->target_list[i]->res_target;
         OutputColumn out;
         out.name = outputNames[int(i)];
+        {
+            QString ref;
+            if (rt->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+                const QStringList f = columnRefFields(rt->val->column_ref);
+                if (f.size() == 2)
+                    ref = f[0] + u'.' + f[1];
+                else if (f.size() == 1 && refs.size() == 1)
+                    ref = refs[0].refName + u'.' + f[0];
+            }
+            outputColumnRef << ref;
+        }
         if (out.name.startsWith(u"__ivm"_s))
             return u"column %1: names starting with __ivm are reserved for the engine"_s.arg(out.name);
         const Node* v = rt->val;
@@ -543,9 +555,32 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             }
             t.insertsCannotMatch = allByForeignKey;
         }
+        // Columns the joins make equal (o.order_id = oi.order_id): an output column equal to a
+        // table's key can stand for it in the state.
+        QHash<QString, QString> parent;
+        std::function<QString(const QString&)> find = [&](const QString& x) -> QString {
+            const QString p = parent.value(x, x);
+            return p == x ? x : find(p);
+        };
+        for (const Edge& e : std::as_const(edges))
+            parent.insert(find(e.leftTable + u'.' + e.leftColumn), find(e.rightTable + u'.' + e.rightColumn));
+        for (PlanTable& t : tables) {
+            const QString key = find(t.ref.refName + u'.' + t.primaryKey);
+            for (int i = 0; i < outputs.size(); ++i)
+                if (!outputColumnRef[i].isEmpty() && find(outputColumnRef[i]) == key) {
+                    t.keyOutput = outputs[i].name;
+                    break;
+                }
+        }
         std::stable_sort(tables.begin(), tables.end(), [](const PlanTable& a, const PlanTable& b) { return a.isFact && !b.isFact; });
     } else {
         tables[0].isFact = true;
+        if (plan->shape == IvmPlan::Shape::Join)
+            for (int i = 0; i < outputs.size(); ++i)
+                if (outputColumnRef[i] == tables[0].ref.refName + u'.' + tables[0].primaryKey) {
+                    tables[0].keyOutput = outputs[i].name;
+                    break;
+                }
     }
 
     plan->tables = tables;

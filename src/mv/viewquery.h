@@ -42,6 +42,7 @@ struct PlanTable {
     bool isFact = false; ///< the table whose rows are the view's rows (join views)
     bool insertsCannotMatch = false; ///< every child joins it through a foreign key: skip INSERT capture
     QStringList columns; ///< the columns the view reads; an UPDATE that changes none is ignored
+    QString keyOutput; ///< join views: an output column always equal to the primary key, if any
 };
 
 /// How a materialized view is maintained incrementally, derived from its own definition.

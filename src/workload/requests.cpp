@@ -1,5 +1,7 @@
 #include "requests.h"
 
+#include <mv/mvservice.h>
+
 #include <pg/sqlfile.h>
 
 #include <QSet>
@@ -88,7 +90,46 @@ PgError RequestExecutor::prepare(Connection& conn)
     }
     case Workload::Kind::Sql:
         return prep(u"user_sql"_s, m_workload.sqlText);
+    case Workload::Kind::Refresh: {
+        // Every view must exist before the clock starts; modes are switched on first use.
+        conn.exec(u"SET default_transaction_isolation = 'read committed'"_s);
+        htap::mv::MvService service(conn);
+        for (const QString& v : std::as_const(m_workload.views)) {
+            htap::mv::ViewInfo info;
+            QString error;
+            if (!service.find(v, &info, &error))
+                return PgError::make(PgError::Kind::Usage, error);
+        }
+        return {};
     }
+    }
+    return {};
+}
+
+Outcome RequestExecutor::refresh(Connection& conn)
+{
+    htap::mv::MvService service(conn);
+    htap::mv::RefreshMode mode = htap::mv::RefreshMode::Concurrent;
+    htap::mv::parseMode(m_workload.refreshMode, &mode);
+    const bool incremental = mode == htap::mv::RefreshMode::Incremental;
+    for (const QString& v : std::as_const(m_workload.views)) {
+        // The strategy this workload stands for: switch the view to it the first time.
+        if (!m_modeChecked) {
+            htap::mv::ViewInfo info;
+            QString error;
+            if (!service.find(v, &info, &error))
+                return {Outcome::Kind::Failed, u"HV000"_s, error};
+            if (info.incremental != incremental) {
+                error = incremental ? service.enableIncremental(v) : service.disableIncremental(v);
+                if (!error.isEmpty())
+                    return {Outcome::Kind::Failed, u"HV000"_s, error};
+            }
+        }
+        const htap::mv::RefreshOutcome o = service.refresh(v, mode);
+        if (!o.ok && !o.message.contains(u"another merge"_s))
+            return {Outcome::Kind::Failed, o.sqlstate.isEmpty() ? u"HV000"_s : o.sqlstate, o.message};
+    }
+    m_modeChecked = true;
     return {};
 }
 
@@ -167,6 +208,8 @@ Outcome RequestExecutor::once(Connection& conn)
         const Result r = conn.execPrepared(u"user_sql"_s);
         return r.ok() ? Outcome {} : failed(r.error());
     }
+    case Workload::Kind::Refresh:
+        return refresh(conn);
     }
     return {};
 }

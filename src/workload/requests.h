@@ -39,6 +39,9 @@ private:
     Outcome orderCte(htap::pg::Connection& conn);
     /// A report or user statement inside a transaction held open holdSeconds after it ran.
     Outcome heldQuery(htap::pg::Connection& conn, const QString& statement);
+    /// Refreshes (or merges) each view of a refresh workload, switching it to the workload's
+    /// strategy (materialized or incremental) the first time.
+    Outcome refresh(htap::pg::Connection& conn);
     qint64 drawProduct();
 
     struct Line {
@@ -63,6 +66,7 @@ private:
     std::vector<double> m_zipfCdf;
     qint64 m_maxUser = 1;
     int m_nextReport = 0;
+    bool m_modeChecked = false;
 };
 
 } // namespace htap::workload

@@ -47,12 +47,29 @@ QJsonObject ScenarioResult::toJson() const
         workloads.insert(it.key(), entry);
     }
     QJsonArray phaseArray;
-    for (const PhaseResult& p : phases)
-        phaseArray.append(QJsonObject {{u"name"_s, p.name}, {u"warmup"_s, p.warmup}, {u"workloads"_s, byWorkload(p.workloads)}});
+    for (const PhaseResult& p : phases) {
+        QJsonObject o {{u"name"_s, p.name}, {u"warmup"_s, p.warmup}, {u"workloads"_s, byWorkload(p.workloads)}};
+        if (!p.staleness.isEmpty()) {
+            QJsonObject st;
+            for (auto it = p.staleness.cbegin(); it != p.staleness.cend(); ++it)
+                st.insert(it.key(), QJsonObject {{u"samples"_s, it->samples}, {u"p50_s"_s, it->p50}, {u"p99_s"_s, it->p99},
+                                        {u"max_s"_s, it->max}});
+            o.insert(u"staleness"_s, st);
+        }
+        phaseArray.append(o);
+    }
     QJsonArray secondArray;
-    for (const SecondStats& s : seconds)
-        secondArray.append(QJsonObject {{u"second"_s, s.second}, {u"at"_s, s.at.toString(Qt::ISODateWithMs)},
-            {u"phase"_s, s.phase}, {u"workloads"_s, byWorkload(s.workloads)}});
+    for (const SecondStats& s : seconds) {
+        QJsonObject o {{u"second"_s, s.second}, {u"at"_s, s.at.toString(Qt::ISODateWithMs)}, {u"phase"_s, s.phase},
+            {u"workloads"_s, byWorkload(s.workloads)}};
+        if (!s.staleness.isEmpty()) {
+            QJsonObject st;
+            for (auto it = s.staleness.cbegin(); it != s.staleness.cend(); ++it)
+                st.insert(it.key(), it.value() >= 0 ? QJsonValue(it.value()) : QJsonValue());
+            o.insert(u"staleness_s"_s, st);
+        }
+        secondArray.append(o);
+    }
     QJsonObject o {{u"format"_s, u"htap-scenario-result"_s}, {u"version"_s, 1}, {u"scenario"_s, scenario.toJson()},
         {u"server"_s, QJsonObject {{u"endpoint"_s, server}, {u"version"_s, serverVersion}}},
         {u"startedAt"_s, startedAt.toString(Qt::ISODateWithMs)}, {u"finishedAt"_s, finishedAt.toString(Qt::ISODateWithMs)},

@@ -1,5 +1,7 @@
 #include "runner.h"
 
+#include <mv/mvservice.h>
+
 #include "requests.h"
 
 #include <pg/connection.h>
@@ -181,6 +183,8 @@ private:
 QString applicationNameFor(const Workload& w)
 {
     // The monitor classifies running sessions by these names (htap-studio oltp*, htap-studio olap*).
+    if (w.kind == Workload::Kind::Refresh)
+        return u"htap-studio refresh "_s + w.name;
     return (w.kind == Workload::Kind::Order ? u"htap-studio oltp "_s : u"htap-studio olap "_s) + w.name;
 }
 
@@ -359,6 +363,18 @@ void RunCoordinator::run()
     result.serverVersion = admin.serverVersion();
     const QString commitsSql = u"SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"_s;
     const qint64 commitsBefore = admin.exec(commitsSql).toInt64(0, 0, -1);
+    // The views that refresh workloads keep fresh: their staleness is sampled every second.
+    QStringList stalenessViews;
+    for (const Workload& w : std::as_const(scenario->workloads)) {
+        if (w.kind != Workload::Kind::Refresh)
+            continue;
+        for (const QString& v : w.views) {
+            htap::mv::ViewInfo found;
+            QString error;
+            if (htap::mv::MvService(admin).find(v, &found, &error) && !stalenessViews.contains(found.label()))
+                stalenessViews << found.label();
+        }
+    }
 
     // Every connection opens and prepares before the clock starts: a role that does not exist
     // or a statement that does not prepare stops the run before it writes anything.
@@ -426,6 +442,17 @@ void RunCoordinator::run()
                 ? p.demand.value(w.name).at(std::clamp((mid - timeline.starts[phase]) / p.durationSeconds, 0.0, 1.0))
                 : 0;
             stats.workloads.insert(w.name, merged.stats(1.0, target, inFlight));
+        }
+        if (!stalenessViews.isEmpty() && admin.isOpen()) {
+            QString error;
+            const QList<htap::mv::ViewInfo> views = htap::mv::MvService(admin).list(&error);
+            for (const QString& label : std::as_const(stalenessViews)) {
+                double value = -1;
+                for (const htap::mv::ViewInfo& v : views)
+                    if (v.label() == label)
+                        value = v.stalenessSeconds;
+                stats.staleness.insert(label, value);
+            }
         }
         result.seconds.append(stats);
         post([stats](ScenarioRunner* r) { Q_EMIT r->secondAvailable(stats); });
@@ -501,7 +528,7 @@ void RunCoordinator::run()
                     hasOltp = true;
                     phaseOltp.merge(merged);
                     phaseOltpTarget += target;
-                } else {
+                } else if (w.kind != Workload::Kind::Refresh) {
                     hasOlap = true;
                 }
             }
@@ -513,6 +540,22 @@ void RunCoordinator::run()
             mixedTarget += phaseOltpTarget * seconds;
             mixedSeconds += seconds;
             mixedDone += double(phaseOltp.committed + phaseOltp.rolledBack);
+        }
+        for (const QString& label : std::as_const(stalenessViews)) {
+            std::vector<double> values;
+            for (const SecondStats& sec : std::as_const(result.seconds))
+                if (sec.phase == phase.name && sec.staleness.value(label, -1) >= 0)
+                    values.push_back(sec.staleness.value(label));
+            StalenessStats st;
+            st.samples = int(values.size());
+            if (!values.empty()) {
+                std::sort(values.begin(), values.end());
+                auto at = [&](double q) { return values[std::min(values.size() - 1, std::size_t(std::ceil(q * double(values.size()))) - 1)]; };
+                st.p50 = at(0.50);
+                st.p99 = at(0.99);
+                st.max = values.back();
+            }
+            pr.staleness.insert(label, st);
         }
         result.phases.append(pr);
     }

@@ -41,12 +41,22 @@ struct SecondStats {
     QDateTime at;
     QString phase;
     QMap<QString, WorkloadStats> workloads;
+    /// Staleness in seconds of each view a refresh workload keeps fresh (schema.name), sampled
+    /// at the end of the second; -1 when unknown.
+    QMap<QString, double> staleness;
+};
+
+/// A view's staleness over a phase, from the per-second samples, in seconds.
+struct StalenessStats {
+    int samples = 0;
+    double p50 = 0, p99 = 0, max = 0;
 };
 
 struct PhaseResult {
     QString name;
     bool warmup = false;
     QMap<QString, WorkloadStats> workloads;
+    QMap<QString, StalenessStats> staleness;
 };
 
 struct ScenarioResult {

@@ -104,6 +104,8 @@ QString kindName(Workload::Kind k)
         return u"order"_s;
     case Workload::Kind::Report:
         return u"report"_s;
+    case Workload::Kind::Refresh:
+        return u"refresh"_s;
     case Workload::Kind::Sql:
         break;
     }
@@ -165,6 +167,10 @@ QJsonObject Scenario::toJson() const
         if (w.kind == Workload::Kind::Sql) {
             o.insert(u"sqlFile"_s, w.sqlFile);
             o.insert(u"sql"_s, w.sqlText);
+        }
+        if (w.kind == Workload::Kind::Refresh) {
+            o.insert(u"views"_s, QJsonArray::fromStringList(w.views));
+            o.insert(u"mode"_s, w.refreshMode);
         }
         if (!w.role.isEmpty())
             o.insert(u"role"_s, w.role);
@@ -231,13 +237,32 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             const QJsonObject o = it.value().toObject();
             c.onlyKeys(o, path, {u"kind"_s, u"form"_s, u"products"_s, u"zipfS"_s, u"reports"_s, u"sqlFile"_s,
                                     u"arrival"_s, u"connections"_s, u"role"_s, u"isolation"_s, u"slo"_s, u"retries"_s,
-                                    u"skipIfLaterThanMs"_s, u"holdSeconds"_s});
+                                    u"skipIfLaterThanMs"_s, u"holdSeconds"_s, u"views"_s, u"mode"_s});
             Workload w;
             w.name = it.key();
-            const QString kind = c.string(o, u"kind"_s, path, QString(), {u"order"_s, u"report"_s, u"sql"_s});
+            const QString kind = c.string(o, u"kind"_s, path, QString(), {u"order"_s, u"report"_s, u"sql"_s, u"refresh"_s});
             if (!o.contains(u"kind"_s))
-                c.error(path + u".kind"_s, u"is required (order, report or sql)"_s);
-            w.kind = kind == u"report"_s ? Workload::Kind::Report : kind == u"sql"_s ? Workload::Kind::Sql : Workload::Kind::Order;
+                c.error(path + u".kind"_s, u"is required (order, report, sql or refresh)"_s);
+            w.kind = kind == u"report"_s ? Workload::Kind::Report
+                : kind == u"sql"_s       ? Workload::Kind::Sql
+                : kind == u"refresh"_s   ? Workload::Kind::Refresh
+                                         : Workload::Kind::Order;
+            if (w.kind == Workload::Kind::Refresh) {
+                const QJsonValue v = o.value(u"views"_s);
+                if (!v.isArray() || v.toArray().isEmpty())
+                    c.error(path + u".views"_s, u"must list one or more materialized views, e.g. [\"sales_hourly_mv\"]"_s);
+                for (int i = 0; i < v.toArray().size(); ++i) {
+                    const QString name = v.toArray().at(i).toString();
+                    if (name.trimmed().isEmpty())
+                        c.error(path + u".views[%1]"_s.arg(i), u"must be a view name"_s);
+                    w.views << name;
+                }
+                w.refreshMode = c.string(o, u"mode"_s, path, QString(), {u"plain"_s, u"concurrent"_s, u"incremental"_s});
+                if (!o.contains(u"mode"_s))
+                    c.error(path + u".mode"_s, u"is required for kind refresh (plain, concurrent or incremental)"_s);
+            } else if (o.contains(u"views"_s) || o.contains(u"mode"_s)) {
+                c.error(path + (o.contains(u"views"_s) ? u".views"_s : u".mode"_s), u"applies to kind refresh only"_s);
+            }
             const QString form = c.string(o, u"form"_s, path, u"roundtrip"_s, {u"roundtrip"_s, u"pipeline"_s, u"cte"_s});
             w.form = form == u"pipeline"_s ? Workload::OrderForm::Pipeline
                 : form == u"cte"_s          ? Workload::OrderForm::Cte

@@ -15,7 +15,7 @@ inline constexpr const char* kScenarioFormat = "htap-scenario";
 inline constexpr int kScenarioVersion = 1;
 
 struct Workload {
-    enum class Kind { Order, Report, Sql };
+    enum class Kind { Order, Report, Sql, Refresh };
     enum class OrderForm { RoundTrip, Pipeline, Cte };
     enum class Arrival { Constant, Poisson, Closed };
 
@@ -27,6 +27,8 @@ struct Workload {
     QStringList reports;    ///< Report: hourly, category, rfm, base_aggregation, taken in turn
     QString sqlFile;        ///< Sql: a file of one statement
     QString sqlText;        ///< Sql: its text, read at load time
+    QStringList views;      ///< Refresh: materialized views kept fresh, in turn
+    QString refreshMode;    ///< Refresh: plain, concurrent or incremental (the views are converted as needed)
     Arrival arrival = Arrival::Poisson;
     int connections = 4;    ///< open: the connection budget; closed: the clients
     double thinkMs = 0;     ///< closed loop only

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Benchmark: incremental maintenance of the seed's views against PostgreSQL's own refresh, on
+# one sandbox, baseline and engine in the same invocation. Prints:
+#   (b) order-transaction throughput with capture triggers off (materialized views) and on
+#       (incremental views, merged every second meanwhile), and the ratio;
+#   (a) REFRESH ... CONCURRENTLY of sales_hourly_mv and fact_sales_mv vs a merge of 10,000 new
+#       orders, and the ratio;
+#   (c) staleness (age of the oldest unmerged change, sampled 5 times a second) under a steady
+#       order rate with merges every second: p50, p99, max.
+#   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
+# Use a sandbox of its own: it leaves the three views incremental. For the README figures:
+#   htapctl sandbox start --dir /var/lib/htap-studio/bench50 --scale 50   (about 5M orders)
+# Needs pgbench and psql (postgresql-client).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bin="$root/build/bin"
+dir="" seconds=30 rate=1000 clients=4
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --dir) dir="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --rate) rate="$2"; shift 2 ;;
+    --clients) clients="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+pgbench="$(ls -d /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n 1)"
+[ -x "$pgbench" ] || { echo "pgbench not found (postgresql-client)" >&2; exit 1; }
+dirarg=()
+[ -n "$dir" ] && dirarg=(--dir "$dir")
+conn="$("$bin/htapctl" sandbox start "${dirarg[@]}" 2>/dev/null)"
+host="$(sed -E 's/.*host=([^ ]+).*/\1/' <<< "$conn")"
+port="$(sed -E 's/.*port=([0-9]+).*/\1/' <<< "$conn")"
+psqlc=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d shop)
+htmv() { "$bin/htapctl" mv "$@" --conn "$conn"; }
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+orders="$("${psqlc[@]}" -Atc 'SELECT count(*) FROM orders')"
+nprod="$("${psqlc[@]}" -Atc 'SELECT max(product_id) FROM dim_products')"
+nuser="$("${psqlc[@]}" -Atc 'SELECT max(user_id) FROM dim_users')"
+echo "sandbox: $conn"
+echo "data:    $orders orders, $("${psqlc[@]}" -Atc 'SELECT count(*) FROM order_items') items"
+
+# The seed's order transaction (4.1), orders completed so that every view sees them.
+cat > "$work/order.sql" <<SQL
+\set user random(1, $nuser)
+\set p1 random(1, $nprod)
+\set p2 random(1, $nprod)
+\set p3 random(1, $nprod)
+\set q1 random(1, 3)
+\set q2 random(1, 3)
+\set q3 random(1, 3)
+BEGIN;
+INSERT INTO orders (user_id, total_amount, status, created_at) VALUES (:user, 100.00, 'completed', NOW()) RETURNING order_id \gset
+INSERT INTO order_items (order_id, product_id, quantity, price, created_at) VALUES (:order_id, :p1, :q1, 10.00, NOW());
+UPDATE inventory SET quantity = quantity - :q1 WHERE product_id = :p1 AND quantity >= :q1;
+INSERT INTO order_items (order_id, product_id, quantity, price, created_at) VALUES (:order_id, :p2, :q2, 10.00, NOW());
+UPDATE inventory SET quantity = quantity - :q2 WHERE product_id = :p2 AND quantity >= :q2;
+INSERT INTO order_items (order_id, product_id, quantity, price, created_at) VALUES (:order_id, :p3, :q3, 10.00, NOW());
+UPDATE inventory SET quantity = quantity - :q3 WHERE product_id = :p3 AND quantity >= :q3;
+COMMIT;
+SQL
+# Stock must not run out during the runs.
+"${psqlc[@]}" -c 'UPDATE inventory SET quantity = 100000000'
+
+tps() { grep -E '^tps = ' "$1" | head -n 1 | awk '{print $3}'; }
+view_id() { "${psqlc[@]}" -Atc "SELECT view_id FROM htap.ivm_views WHERE view_schema = 'public' AND view_name = '$1'"; }
+is_incremental() { [ -n "$("${psqlc[@]}" -Atc "SELECT 1 FROM pg_matviews WHERE schemaname = 'public' AND matviewname = '$1'")" ] && return 1 || return 0; }
+merge_loop() { # view ids...: merge every second on one session
+    local sql=""
+    for id in "$@"; do sql+="SELECT htap_ivm.v${id}_merge();"; done
+    (while true; do echo "$sql"; sleep 1; done) | "${psqlc[@]}" -At > /dev/null 2>&1 &
+    pids+=($!)
+}
+insert_orders() { # n: n completed orders with 3 items each, in one statement per table
+    "${psqlc[@]}" <<SQL
+WITH o AS (INSERT INTO orders (user_id, total_amount, status, created_at)
+           SELECT 1 + (random() * ($nuser - 1))::int, 30.00, 'completed', localtimestamp FROM generate_series(1, $1)
+           RETURNING order_id)
+INSERT INTO order_items (order_id, product_id, quantity, price, created_at)
+SELECT o.order_id, 1 + (random() * ($nprod - 1))::int, 1, 10.00, localtimestamp FROM o, generate_series(1, 3);
+SQL
+}
+
+for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
+    if is_incremental "$v"; then
+        echo "note: $v is already incremental; the trigger-off baseline needs materialized views:"
+        echo "      run this on a fresh sandbox (or htapctl mv disable-incremental $v)"
+        exit 1
+    fi
+done
+
+echo
+echo "(b) order transaction, $clients clients, ${seconds} s each, closed loop"
+"$pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/off.out" 2>&1
+off="$(tps "$work/off.out")"
+
+echo
+echo "(a) REFRESH ... CONCURRENTLY (after the $(awk -v t="$off" -v s="$seconds" 'BEGIN{printf "%d", t*s}') orders of the run above)"
+conc_hourly="$(htmv refresh sales_hourly_mv --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')"
+conc_fact="$(htmv refresh fact_sales_mv --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')"
+printf '    sales_hourly_mv %8.3f s\n    fact_sales_mv   %8.3f s\n' "$conc_hourly" "$conc_fact"
+for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
+    htmv enable-incremental "$v" | sed 's/^/    /'
+done
+ids=("$(view_id sales_hourly_mv)" "$(view_id fact_sales_mv)" "$(view_id daily_sales_summary)")
+
+merge_loop "${ids[@]}"
+"$pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/on.out" 2>&1
+on="$(tps "$work/on.out")"
+kill "${pids[-1]}" 2>/dev/null || true
+for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
+
+insert_orders 10000
+m_hourly="$(htmv refresh sales_hourly_mv --mode incremental --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')"
+m_fact="$(htmv refresh fact_sales_mv --mode incremental --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')"
+htmv refresh daily_sales_summary --mode incremental > /dev/null
+
+echo
+printf '%-40s %10s %10s\n' "(a) view: refresh after 10,000 orders" seconds speedup
+printf '%-40s %10.3f %10s\n' "sales_hourly_mv  CONCURRENTLY" "$conc_hourly" 1.0
+printf '%-40s %10.3f %10.0f\n' "sales_hourly_mv  merge" "$m_hourly" "$(awk -v a="$conc_hourly" -v b="$m_hourly" 'BEGIN{print a/b}')"
+printf '%-40s %10.3f %10s\n' "fact_sales_mv    CONCURRENTLY" "$conc_fact" 1.0
+printf '%-40s %10.3f %10.0f\n' "fact_sales_mv    merge" "$m_fact" "$(awk -v a="$conc_fact" -v b="$m_fact" 'BEGIN{print a/b}')"
+echo
+printf '%-40s %10s %10s\n' "(b) order transaction" tps ratio
+printf '%-40s %10.1f %10s\n' "capture off (materialized views)" "$off" 1.00
+printf '%-40s %10.1f %10.3f\n' "capture on, 3 views, merged every 1 s" "$on" "$(awk -v a="$on" -v b="$off" 'BEGIN{print a/b}')"
+
+echo
+echo "(c) staleness at $rate orders/s for ${seconds} s, merges every second"
+merge_loop "${ids[@]}"
+sampler() { # id file
+    (while true; do echo "SELECT coalesce(round(extract(epoch FROM clock_timestamp() - oldest)::numeric, 3), 0) FROM htap.ivm_pending($1);"; sleep 0.2; done) \
+        | "${psqlc[@]}" -At > "$2" 2>/dev/null &
+    pids+=($!)
+}
+sampler "${ids[0]}" "$work/st_hourly"
+sampler "${ids[1]}" "$work/st_fact"
+"$pgbench" -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/rate.out" 2>&1
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+pids=()
+pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print a[i]}'; }
+printf '%-40s %8s %8s %8s %8s\n' "view" samples p50 p99 max
+for v in hourly fact; do
+    f="$work/st_$v"
+    printf '%-40s %8d %7.2fs %7.2fs %7.2fs\n' "$([ $v = hourly ] && echo sales_hourly_mv || echo fact_sales_mv)" "$(wc -l < "$f")" \
+        "$(pct "$f" 50)" "$(pct "$f" 99)" "$(pct "$f" 100)"
+done
+echo "achieved order rate: $(tps "$work/rate.out") tps (target $rate)"

@@ -1,0 +1,249 @@
+#include "viewjobs.h"
+
+#include <pg/connection.h>
+#include <pg/identifier.h>
+
+#include <QElapsedTimer>
+#include <QFutureWatcher>
+#include <QTimer>
+#include <QtConcurrent>
+
+using namespace Qt::StringLiterals;
+using htap::mv::MvService;
+using htap::mv::RefreshMode;
+
+namespace htap::ui {
+
+namespace {
+
+struct Outcome {
+    bool ok = false;
+    QString message;
+    double seconds = 0;
+};
+
+/// The label "schema.name" back to a name the server resolves exactly (both parts quoted).
+QString sqlName(const QString& label)
+{
+    const qsizetype dot = label.indexOf(u'.');
+    return dot < 0 ? htap::pg::quoteIdentifier(label) : htap::pg::quoteQualified(label.left(dot), label.mid(dot + 1));
+}
+
+} // namespace
+
+QString ViewJobs::Job::describe() const
+{
+    switch (kind) {
+    case Kind::Refresh:
+        switch (mode) {
+        case RefreshMode::Plain:
+            return tr("refresh");
+        case RefreshMode::Concurrent:
+            return tr("refresh concurrently");
+        case RefreshMode::Incremental:
+            return tr("merge");
+        case RefreshMode::Rebuild:
+            return tr("full rebuild");
+        }
+        break;
+    case Kind::EnableIncremental:
+        return tr("enable incremental maintenance");
+    case Kind::DisableIncremental:
+        return tr("disable incremental maintenance");
+    case Kind::SetSchedule:
+        return tr("set schedule");
+    case Kind::ClearSchedule:
+        return tr("remove schedule");
+    }
+    return {};
+}
+
+ViewJobs::ViewJobs(QObject* parent) : QObject(parent), m_timer(new QTimer(this))
+{
+    qRegisterMetaType<QList<htap::mv::RefreshLogEntry>>();
+    qRegisterMetaType<QList<htap::mv::Schedule>>();
+    m_timer->setInterval(1000);
+    connect(m_timer, &QTimer::timeout, this, &ViewJobs::tick);
+}
+
+ViewJobs::~ViewJobs()
+{
+    // Pool threads may still run: they hold only values and shared pointers, and their
+    // watchers die with us, so nothing reaches a deleted object.
+    for (const QString& view : m_running.keys())
+        cancel(view);
+}
+
+void ViewJobs::setConnInfo(const htap::pg::ConnInfo& info)
+{
+    if (info.toConnString() == m_info.toConnString())
+        return;
+    ++m_generation;
+    m_info = info;
+    m_schedules.clear();
+    m_lastScheduledRun.clear();
+    if (m_info.isEmpty()) {
+        m_timer->stop();
+    } else {
+        m_timer->start();
+        fetchSchedules();
+    }
+}
+
+QString ViewJobs::runningText(const QString& view) const
+{
+    const auto it = m_running.constFind(view);
+    if (it == m_running.cend())
+        return {};
+    return tr("%1 running for %2 s").arg(it->job.describe()).arg(it->since.secsTo(QDateTime::currentDateTimeUtc()));
+}
+
+bool ViewJobs::start(const Job& job)
+{
+    if (m_info.isEmpty() || m_running.contains(job.view))
+        return false;
+    Running r {job, QDateTime::currentDateTimeUtc(), std::make_shared<std::mutex>(),
+        std::make_shared<std::shared_ptr<const htap::pg::Canceller>>()};
+    m_running.insert(job.view, r);
+    Q_EMIT jobStarted(job.view, job.describe());
+
+    auto* watcher = new QFutureWatcher<Outcome>(this);
+    const quint64 generation = m_generation;
+    connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher, job, generation] {
+        const Outcome o = watcher->result();
+        watcher->deleteLater();
+        m_running.remove(job.view);
+        if (generation != m_generation)
+            return; // another server by now
+        Q_EMIT jobFinished(job.view, job.describe(), o.ok, o.message, o.seconds);
+        if (job.kind == Kind::SetSchedule || job.kind == Kind::ClearSchedule || job.kind == Kind::DisableIncremental)
+            fetchSchedules();
+    });
+    watcher->setFuture(QtConcurrent::run([info = m_info, job, mutex = r.mutex, canceller = r.canceller]() -> Outcome {
+        Outcome out;
+        QElapsedTimer timer;
+        timer.start();
+        htap::pg::Connection conn;
+        if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio views"_s})) {
+            out.message = e.oneLine();
+            return out;
+        }
+        {
+            std::lock_guard lock(*mutex);
+            *canceller = conn.canceller();
+        }
+        MvService service(conn);
+        const QString name = sqlName(job.view);
+        switch (job.kind) {
+        case Kind::Refresh: {
+            const htap::mv::RefreshOutcome r = service.refresh(name, job.mode);
+            out.ok = r.ok;
+            out.message = r.ok ? (r.rows >= 0 ? tr("%1 rows").arg(r.rows) : QString())
+                               : (r.cancelled ? tr("cancelled: %1").arg(r.message) : r.message);
+            break;
+        }
+        case Kind::EnableIncremental: {
+            QString notes;
+            const QString e = service.enableIncremental(name, &notes);
+            out.ok = e.isEmpty();
+            out.message = out.ok ? notes : e;
+            break;
+        }
+        case Kind::DisableIncremental:
+            out.message = service.disableIncremental(name);
+            out.ok = out.message.isEmpty();
+            break;
+        case Kind::SetSchedule:
+            out.message = service.setSchedule(name, job.mode, job.everySeconds, job.runner);
+            out.ok = out.message.isEmpty();
+            break;
+        case Kind::ClearSchedule:
+            out.message = service.clearSchedule(name);
+            out.ok = out.message.isEmpty();
+            break;
+        }
+        {
+            std::lock_guard lock(*mutex);
+            canceller->reset();
+        }
+        out.seconds = timer.nsecsElapsed() / 1e9;
+        return out;
+    }));
+    return true;
+}
+
+void ViewJobs::cancel(const QString& view)
+{
+    const auto it = m_running.constFind(view);
+    if (it == m_running.cend())
+        return;
+    std::lock_guard lock(*it->mutex);
+    if (*it->canceller)
+        (*it->canceller)->cancel();
+}
+
+void ViewJobs::fetchLog(int limit)
+{
+    if (m_info.isEmpty())
+        return;
+    auto* watcher = new QFutureWatcher<QList<htap::mv::RefreshLogEntry>>(this);
+    const quint64 generation = m_generation;
+    connect(watcher, &QFutureWatcher<QList<htap::mv::RefreshLogEntry>>::finished, this, [this, watcher, generation] {
+        const auto entries = watcher->result();
+        watcher->deleteLater();
+        if (generation == m_generation)
+            Q_EMIT logAvailable(entries);
+    });
+    watcher->setFuture(QtConcurrent::run([info = m_info, limit]() {
+        htap::pg::Connection conn;
+        if (conn.open(info, {10000, u"htap-studio views"_s}))
+            return QList<htap::mv::RefreshLogEntry>();
+        QString error;
+        return MvService(conn).log(QString(), limit, &error);
+    }));
+}
+
+void ViewJobs::fetchSchedules()
+{
+    if (m_info.isEmpty())
+        return;
+    auto* watcher = new QFutureWatcher<QList<htap::mv::Schedule>>(this);
+    const quint64 generation = m_generation;
+    connect(watcher, &QFutureWatcher<QList<htap::mv::Schedule>>::finished, this, [this, watcher, generation] {
+        const auto list = watcher->result();
+        watcher->deleteLater();
+        if (generation != m_generation)
+            return;
+        m_schedules = list;
+        Q_EMIT schedulesAvailable(list);
+    });
+    watcher->setFuture(QtConcurrent::run([info = m_info]() {
+        htap::pg::Connection conn;
+        if (conn.open(info, {10000, u"htap-studio views"_s}))
+            return QList<htap::mv::Schedule>();
+        QString error;
+        return MvService(conn).schedules(&error);
+    }));
+}
+
+void ViewJobs::tick()
+{
+    // Schedules the app runs: each view at most once per interval, never two runs at once.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const htap::mv::Schedule& s : std::as_const(m_schedules)) {
+        if (s.runner != u"app"_s || isRunning(s.view))
+            continue;
+        const QDateTime last = m_lastScheduledRun.value(s.view);
+        if (last.isValid() && last.msecsTo(now) < qint64(s.everySeconds) * 1000 - 200)
+            continue;
+        Job job;
+        job.kind = Kind::Refresh;
+        job.view = s.view;
+        job.mode = s.mode;
+        job.scheduled = true;
+        if (start(job))
+            m_lastScheduledRun.insert(s.view, now);
+    }
+}
+
+} // namespace htap::ui

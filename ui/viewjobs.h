@@ -1,0 +1,78 @@
+#pragma once
+
+#include <mv/mvservice.h>
+#include <pg/conninfo.h>
+
+#include <QDateTime>
+#include <QHash>
+#include <QObject>
+
+#include <memory>
+#include <mutex>
+
+class QTimer;
+
+namespace htap::ui {
+
+/// Materialized-view work the operator starts from the Views page (refresh, merge, rebuild,
+/// enable or disable incremental maintenance, schedules) and the app-run schedules. Each job
+/// runs on a pool thread over a connection of its own; results come back as signals. One job
+/// per view at a time; a running job can be cancelled.
+class ViewJobs : public QObject
+{
+    Q_OBJECT
+public:
+    enum class Kind { Refresh, EnableIncremental, DisableIncremental, SetSchedule, ClearSchedule };
+    struct Job {
+        Kind kind = Kind::Refresh;
+        QString view; ///< schema.name label, as the Views page shows it
+        htap::mv::RefreshMode mode = htap::mv::RefreshMode::Concurrent;
+        int everySeconds = 0;
+        QString runner = QStringLiteral("app");
+        bool scheduled = false; ///< started by a schedule, not by the operator
+        QString describe() const;
+    };
+
+    explicit ViewJobs(QObject* parent = nullptr);
+    ~ViewJobs() override;
+
+    /// The server to work on (with a typed password, memory only); empty when disconnected.
+    void setConnInfo(const htap::pg::ConnInfo& info);
+    bool isRunning(const QString& view) const { return m_running.contains(view); }
+    /// What runs on the view and since when, empty when nothing.
+    QString runningText(const QString& view) const;
+    bool start(const Job& job);
+    /// Cancels the view's running job (its statement gets a cancel request).
+    void cancel(const QString& view);
+    /// Reads the refresh log and the schedules; answers with logAvailable / schedulesAvailable.
+    void fetchLog(int limit = 500);
+    void fetchSchedules();
+    const QList<htap::mv::Schedule>& schedules() const { return m_schedules; }
+
+Q_SIGNALS:
+    void jobStarted(const QString& view, const QString& what);
+    void jobFinished(const QString& view, const QString& what, bool ok, const QString& message, double seconds);
+    void logAvailable(const QList<htap::mv::RefreshLogEntry>& entries);
+    void schedulesAvailable(const QList<htap::mv::Schedule>& schedules);
+
+private:
+    struct Running {
+        Job job;
+        QDateTime since;
+        std::shared_ptr<std::mutex> mutex;
+        std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller;
+    };
+    void tick();
+
+    htap::pg::ConnInfo m_info;
+    QHash<QString, Running> m_running;
+    QList<htap::mv::Schedule> m_schedules;
+    QHash<QString, QDateTime> m_lastScheduledRun;
+    QTimer* m_timer;
+    quint64 m_generation = 0;
+};
+
+} // namespace htap::ui
+
+Q_DECLARE_METATYPE(QList<htap::mv::RefreshLogEntry>)
+Q_DECLARE_METATYPE(QList<htap::mv::Schedule>)
