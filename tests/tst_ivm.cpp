@@ -93,6 +93,8 @@ private Q_SLOTS:
         openOrDie(m_conn);
         QVERIFY(m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kSchema))).ok());
         QVERIFY(m_conn.exec(u"CREATE SCHEMA %1"_s.arg(quoteIdentifier(kSchema))).ok());
+        // A rerun on the same sandbox starts with an empty log for this schema.
+        m_conn.exec(u"DELETE FROM htap.refresh_log WHERE starts_with(view_name, $1)"_s, {QVariant(kSchema + u'.')});
         const htap::pg::Result r = m_conn.exec(
             u"CREATE TABLE %1 (id bigint PRIMARY KEY, \"Region\" text, amount numeric(10,2), qty int NOT NULL, "
             u"sold_at timestamp NOT NULL, customer int)"_s.arg(qt()));
@@ -456,6 +458,50 @@ private Q_SLOTS:
         QCOMPARE(log[1].outcome, u"ok"_s);
         QVERIFY(log[1].seconds() >= 0);
         QCOMPARE(log[1].view, kSchema + u".No Key"_s);
+    }
+
+    void schedulesByAppAndByPgCron()
+    {
+        MvService s(m_conn);
+        const QString view = quoteQualified(kSchema, u"No Key"_s);
+        QCOMPARE(s.setSchedule(view, RefreshMode::Concurrent, 30, u"app"_s), QString());
+        QString error;
+        QList<Schedule> list = s.schedules(&error);
+        QCOMPARE(list.size(), 1);
+        QCOMPARE(list[0].view, kSchema + u".No Key"_s);
+        QCOMPARE(list[0].everySeconds, 30);
+        QVERIFY(s.setSchedule(view, RefreshMode::Incremental, 30, u"app"_s).contains(u"not maintained incrementally"_s));
+        QVERIFY(s.setSchedule(view, RefreshMode::Concurrent, 0, u"app"_s).contains(u"out of range"_s));
+        QVERIFY(s.setSchedule(view, RefreshMode::Concurrent, 30, u"cron"_s).contains(u"runner"_s));
+
+        // The SQL path pg_cron uses logs like the app's.
+        QVERIFY(m_conn.exec(u"SELECT htap.refresh_view($1::regclass, 'concurrent')"_s, {view}).ok());
+        const QList<RefreshLogEntry> last = s.log(view, 1, &error);
+        QCOMPARE(last.size(), 1);
+        QCOMPARE(last[0].mode, u"concurrent"_s);
+        QCOMPARE(last[0].outcome, u"ok"_s);
+
+        // pg_cron: the job carries the refresh as bound values, and goes with the schedule.
+        const bool cron = m_conn.exec(u"SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'"_s).rowCount() == 1;
+        if (!cron) {
+            const QString e = s.setSchedule(view, RefreshMode::Concurrent, 300, u"pg_cron"_s);
+            QVERIFY2(e.contains(u"pg_cron is not installed"_s), qPrintable(e));
+            return;
+        }
+        const QString odd = s.setSchedule(view, RefreshMode::Concurrent, 7 * 60, u"pg_cron"_s);
+        QVERIFY2(odd.contains(u"divides an hour"_s), qPrintable(odd));
+        QCOMPARE(s.setSchedule(view, RefreshMode::Concurrent, 300, u"pg_cron"_s), QString());
+        const htap::pg::Result job = m_conn.exec(
+            u"SELECT j.schedule, j.command FROM cron.job j JOIN htap.refresh_schedule r ON r.cron_jobid = j.jobid WHERE r.view_name = $1"_s,
+            {QVariant(kSchema + u".No Key"_s)});
+        QCOMPARE(job.rowCount(), 1);
+        QCOMPARE(job.text(0, 0), u"*/5 * * * *"_s);
+        QVERIFY2(job.text(0, 1).contains(u"htap.refresh_view("_s), qPrintable(job.text(0, 1)));
+        // The command the job runs refreshes the right view (its quoted name survives).
+        QVERIFY(m_conn.exec(job.text(0, 1)).ok());
+        QCOMPARE(s.log(view, 1, &error).value(0).view, kSchema + u".No Key"_s);
+        QCOMPARE(s.clearSchedule(view), QString());
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM cron.job WHERE command LIKE '%refresh_view%'"_s).toInt64(0, 0), 0);
     }
 
     void disableRestoresTheMaterializedView()

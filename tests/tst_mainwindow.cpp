@@ -9,6 +9,9 @@
 #include <ui/snapshottablemodel.h>
 #include <ui/vacuumpage.h>
 #include <ui/scenariospage.h>
+#include <ui/viewjobs.h>
+#include <ui/viewspage.h>
+#include <mv/mvservice.h>
 
 #include <QDoubleSpinBox>
 #include <ui/chartwidget.h>
@@ -23,6 +26,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QTcpServer>
+#include <QTableWidget>
 #include <QTemporaryDir>
 
 #include <thread>
@@ -174,6 +178,72 @@ private Q_SLOTS:
         window.collector()->disconnectFromServer();
         QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText() == u"Disconnected"_s, 5000);
         admin.runScript(u"DROP ROLE tst_watcher"_s);
+    }
+
+    void viewsPageRefreshesAndMaintainsIncrementally()
+    {
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.collector()->setSlowEvery(1);
+        window.connectTo(htap::test::sandboxConnInfo());
+        htap::ui::ViewsPage* page = window.viewsPage();
+        QTRY_VERIFY_WITH_TIMEOUT(page->model()->rowOf(u"public.fact_sales_mv"_s) >= 0, 20000);
+        page->selectView(u"public.fact_sales_mv"_s);
+        QTRY_VERIFY2_WITH_TIMEOUT(page->button(u"concurrent"_s)->isEnabled(),
+            qPrintable(page->button(u"concurrent"_s)->toolTip() + u" | "_s
+                + page->model()->data(page->model()->index(page->model()->rowOf(u"public.fact_sales_mv"_s), 9), Qt::DisplayRole).toString()
+                + u" | state "_s + QString::number(int(window.collector()->state()))),
+            10000);
+        QVERIFY(!page->button(u"merge"_s)->isEnabled()); // not incremental (yet)
+
+        // CONCURRENTLY, on the page's own connection; the result reaches the status line and the log.
+        QSignalSpy finished(page->jobs(), &htap::ui::ViewJobs::jobFinished);
+        page->runAction(u"concurrent"_s, true);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QVERIFY2(finished.at(0).at(2).toBool(), qPrintable(finished.at(0).at(3).toString()));
+        auto* log = page->findChild<QTableWidget*>(u"refreshLog"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(log->rowCount() > 0, 10000);
+        QCOMPARE(log->item(0, 1)->text(), u"public.fact_sales_mv"_s);
+        QCOMPARE(log->item(0, 2)->text(), u"concurrent"_s);
+
+        // Incremental: the mode column follows, merge is offered and CONCURRENTLY is not.
+        page->runAction(u"incremental"_s, true);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
+        QVERIFY2(finished.at(1).at(2).toBool(), qPrintable(finished.at(1).at(3).toString()));
+        const auto modeOf = [&] {
+            const int r = page->model()->rowOf(u"public.fact_sales_mv"_s);
+            return r < 0 ? QString() : page->model()->data(page->model()->index(r, 1), Qt::DisplayRole).toString();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(modeOf(), u"incremental"_s, 20000);
+        page->selectView(u"public.fact_sales_mv"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(page->button(u"merge"_s)->isEnabled(), 10000);
+        QVERIFY(!page->button(u"concurrent"_s)->isEnabled());
+        QVERIFY(!page->button(u"refresh"_s)->isEnabled());
+        page->runAction(u"merge"_s, true);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 30000);
+        QVERIFY(finished.at(2).at(2).toBool());
+
+        // A schedule set from the page shows in the table, and the app runs it.
+        htap::ui::ViewJobs::Job job;
+        job.kind = htap::ui::ViewJobs::Kind::SetSchedule;
+        job.view = u"public.fact_sales_mv"_s;
+        job.mode = htap::mv::RefreshMode::Incremental;
+        job.everySeconds = 1;
+        QVERIFY(page->jobs()->start(job));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() >= 6, 15000); // scheduled merges run by the app
+        const int r = page->model()->rowOf(u"public.fact_sales_mv"_s);
+        QVERIFY(page->model()->data(page->model()->index(r, 6), Qt::DisplayRole).toString().contains(u"every 1 s"_s));
+
+        // Back to a materialized view: the schedule of merges goes with it.
+        QTRY_VERIFY_WITH_TIMEOUT(!page->jobs()->isRunning(u"public.fact_sales_mv"_s), 10000);
+        page->jobs()->setConnInfo({}); // no more scheduled merges
+        htap::pg::Connection c;
+        QVERIFY(!c.open(htap::test::sandboxConnInfo()));
+        QCOMPARE(htap::mv::MvService(c).disableIncremental(u"fact_sales_mv"_s), QString());
+        QString error;
+        QVERIFY(htap::mv::MvService(c).schedules(&error).isEmpty());
     }
 
     void scenariosPageRunsAPreset()

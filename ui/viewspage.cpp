@@ -16,6 +16,7 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSortFilterProxyModel>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -157,15 +158,17 @@ QPushButton* ViewsPage::button(const QString& objectName) const
 
 QString ViewsPage::currentView() const
 {
+    // The table sorts through a proxy: its rows are not the model's.
     const QModelIndex i = m_table->currentIndex();
-    return i.isValid() ? m_model->row(i.row()).key : QString();
+    return i.isValid() ? i.siblingAtColumn(0).data(SnapshotTableModel::KeyRole).toString() : QString();
 }
 
 void ViewsPage::selectView(const QString& label)
 {
     const int r = m_model->rowOf(label);
-    if (r >= 0)
-        m_table->setCurrentIndex(m_model->index(r, 0));
+    auto* proxy = qobject_cast<QSortFilterProxyModel*>(m_table->model());
+    if (r >= 0 && proxy)
+        m_table->setCurrentIndex(proxy->mapFromSource(m_model->index(r, 0)));
 }
 
 void ViewsPage::addSample(const htap::monitor::ServerSample& s)
@@ -226,7 +229,7 @@ void ViewsPage::rebuildRows()
     if (!keep.isEmpty())
         selectView(keep);
     else if (!rows.isEmpty())
-        m_table->setCurrentIndex(m_model->index(0, 0));
+        m_table->setCurrentIndex(m_table->model()->index(0, 0));
     updateButtons();
 }
 

@@ -60,6 +60,42 @@ BEGIN
     END IF;
 END $$;
 
+-- A rebuild's last step: the freshly built state table (p_new) takes the place of the live
+-- one (p_old) with the same indexes, grants and name, and the view readers go through
+-- (p_current) is pointed at it. Runs inside the rebuild's transaction.
+CREATE OR REPLACE FUNCTION htap.ivm_swap_state(p_old regclass, p_new regclass, p_current text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+    v_name text := (SELECT relname FROM pg_class WHERE oid = p_old);
+    v_schema text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_old);
+    v_names text[] := '{}';
+    v_made text[] := '{}';
+    v_index text;
+BEGIN
+    FOR r IN SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = p_old ORDER BY i.indexrelid LOOP
+        EXECUTE regexp_replace(r.def, '^CREATE (UNIQUE )?INDEX .* ON (ONLY )?' || regexp_replace(p_old::text, '([.$^*+?()\[\]{}|\\])', '\\\1', 'g') || ' USING ',
+                               'CREATE \1INDEX ON ' || p_new::text || ' USING ');
+        SELECT c.relname INTO v_index FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = p_new AND c.relname <> ALL (v_made) ORDER BY i.indexrelid DESC LIMIT 1;
+        v_names := v_names || r.relname;
+        v_made := v_made || v_index;
+    END LOOP;
+    FOR r IN SELECT a.privilege_type, a.grantee FROM pg_class c, aclexplode(c.relacl) a
+             WHERE c.oid = p_old AND a.grantee <> c.relowner LOOP
+        EXECUTE format('GRANT %s ON %s TO %s', r.privilege_type, p_new,
+                       CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r.grantee)) END);
+    END LOOP;
+    EXECUTE format('ALTER TABLE %s RENAME TO %I', p_old, v_name || '_old');
+    EXECUTE format('ALTER TABLE %s RENAME TO %I', p_new, v_name);
+    EXECUTE format('CREATE OR REPLACE VIEW %s AS SELECT * FROM %I.%I', p_current, v_schema, v_name);
+    EXECUTE format('DROP TABLE %I.%I', v_schema, v_name || '_old');
+    FOR i IN 1 .. cardinality(v_names) LOOP
+        EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', v_schema, v_made[i], v_names[i]);
+    END LOOP;
+END $$;
+
 -- Unmerged changes of each incremental view: count and the age of the oldest.
 CREATE OR REPLACE FUNCTION htap.ivm_pending(p_view int, OUT pending bigint, OUT oldest timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -55,3 +55,12 @@ ALTER TABLE order_items ALTER COLUMN item_id SET DEFAULT nextval('order_items_it
 -- The app's own objects live in schema htap (refresh registry, incremental maintenance, demo data).
 CREATE SCHEMA IF NOT EXISTS htap;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+-- pg_cron, where the server preloads it (the sandbox does when postgresql-15-cron is installed):
+-- refresh schedules can then run on the server.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron')
+       AND current_setting('shared_preload_libraries') LIKE '%pg_cron%' THEN
+        CREATE EXTENSION IF NOT EXISTS pg_cron;
+    END IF;
+END $$;

@@ -8,6 +8,7 @@
 #include <mv/mvservice.h>
 #include <workload/runner.h>
 #include <pg/connection.h>
+#include <pg/identifier.h>
 #include <pg/sandbox.h>
 
 #include <QCommandLineParser>
@@ -15,6 +16,7 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QSaveFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -24,6 +26,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <unistd.h>
@@ -66,7 +69,8 @@ Commands:
   demo       Start the sandbox, run a light order-entry load and watch it (the headless demo)
   scenario   Mixed-load scenarios: scenario list | validate FILE | run PRESET|FILE
   mv         Materialized views: mv list | refresh VIEW --mode M | enable-incremental VIEW |
-             disable-incremental VIEW | log [VIEW]
+             disable-incremental VIEW | log [VIEW] | schedule VIEW --mode M --every 5m |
+             unschedule VIEW | run-schedules
   bench      Benchmarks that print numbers against a baseline run: bench monitor
 
 Options:
@@ -902,7 +906,8 @@ int cmdMv(const QStringList& args)
 {
     using namespace htap::mv;
     const QString action = args.value(1);
-    static const QStringList actions {u"list"_s, u"refresh"_s, u"enable-incremental"_s, u"disable-incremental"_s, u"log"_s};
+    static const QStringList actions {u"list"_s, u"refresh"_s, u"enable-incremental"_s, u"disable-incremental"_s, u"log"_s,
+        u"schedule"_s, u"unschedule"_s, u"run-schedules"_s};
     if (!actions.contains(action))
         return fail(u"mv needs an action: %1"_s.arg(actions.join(u", "_s)), ExitUsage);
     QCommandLineParser parser;
@@ -911,18 +916,34 @@ int cmdMv(const QStringList& args)
         u"refresh --mode plain: give up after this many ms waiting for readers (default 5000)"_s, u"ms"_s);
     const QCommandLineOption check(u"check"_s, u"enable-incremental: only check, and print the SQL it would install"_s);
     const QCommandLineOption limit(u"limit"_s, u"log: how many entries (default 50)"_s, u"n"_s);
-    parser.addOptions({connOption, jsonOption, mode, lockTimeout, check, limit});
+    const QCommandLineOption every(u"every"_s, u"schedule: interval, e.g. 1s, 30s, 5m, 1h"_s, u"interval"_s);
+    const QCommandLineOption runner(u"runner"_s, u"schedule: app (run-schedules or the GUI runs it) or pg_cron (default app)"_s, u"runner"_s);
+    const QCommandLineOption seconds(u"seconds"_s, u"run-schedules: stop after this many seconds (default: until Ctrl-C)"_s, u"s"_s);
+    parser.addOptions({connOption, jsonOption, mode, lockTimeout, check, limit, every, runner, seconds});
     int code = ExitOk;
     if (!parseOptions(parser, args.mid(1), u"Materialized views: list, refresh, incremental maintenance, refresh log."_s, &code))
         return code;
     const QStringList pos = parser.positionalArguments(); // [action, VIEW]
     const QString view = pos.value(1);
-    if ((action == u"refresh"_s || action.endsWith(u"-incremental"_s)) && view.isEmpty())
+    if ((action == u"refresh"_s || action.endsWith(u"-incremental"_s) || action.endsWith(u"schedule"_s)) && view.isEmpty())
         return fail(u"mv %1 needs a view name"_s.arg(action), ExitUsage);
     RefreshMode refreshMode = RefreshMode::Plain;
-    if (action == u"refresh"_s) {
+    int everySeconds = 0;
+    if (action == u"schedule"_s) {
+        static const QRegularExpression re(u"^(\\d+)\\s*(s|m|min|h)?$"_s);
+        const QRegularExpressionMatch m = re.match(parser.value(every).trimmed());
+        if (!parser.isSet(every) || !m.hasMatch())
+            return fail(u"mv schedule needs --every N[s|m|h], e.g. --every 5m"_s, ExitUsage);
+        const QString unit = m.captured(2);
+        everySeconds = m.captured(1).toInt() * (unit == u"h"_s ? 3600 : unit.startsWith(u'm') ? 60 : 1);
+        if (everySeconds < 1 || everySeconds > 604800)
+            return fail(u"invalid --every \"%1\": from 1 s to 7 days"_s.arg(parser.value(every)), ExitUsage);
+        if (parser.isSet(runner) && parser.value(runner) != u"app"_s && parser.value(runner) != u"pg_cron"_s)
+            return fail(u"invalid --runner \"%1\": app or pg_cron"_s.arg(parser.value(runner)), ExitUsage);
+    }
+    if (action == u"refresh"_s || action == u"schedule"_s) {
         if (!parser.isSet(mode))
-            return fail(u"mv refresh needs --mode plain|concurrent|incremental|rebuild"_s, ExitUsage);
+            return fail(u"mv %1 needs --mode plain|concurrent|incremental%2"_s.arg(action, action == u"refresh"_s ? u"|rebuild"_s : QString()), ExitUsage);
         if (!parseMode(parser.value(mode), &refreshMode))
             return fail(u"invalid --mode \"%1\": expected plain, concurrent, incremental or rebuild"_s.arg(parser.value(mode)), ExitUsage);
     }
@@ -948,10 +969,16 @@ int cmdMv(const QStringList& args)
         const QList<ViewInfo> views = service.list(&error);
         if (!error.isEmpty())
             return fail(error);
+        const QList<Schedule> schedules = service.schedules(&error);
         if (json) {
             QJsonArray a;
-            for (const ViewInfo& v : views)
-                a << v.toJson();
+            for (const ViewInfo& v : views) {
+                QJsonObject o = v.toJson();
+                for (const Schedule& sch : schedules)
+                    if (sch.view == v.label())
+                        o.insert(u"schedule"_s, sch.toJson());
+                a << o;
+            }
             printJson(a);
             return ExitOk;
         }
@@ -975,6 +1002,9 @@ int cmdMv(const QStringList& args)
                 out() << " (last " << v.lastMode << " at " << v.lastRefresh.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s)
                       << ", took " << humanSeconds(v.lastDurationSeconds) << ")";
             out() << Qt::endl;
+            for (const Schedule& sch : std::as_const(schedules))
+                if (sch.view == v.label())
+                    out() << "  schedule:    " << modeName(sch.mode) << " every " << sch.everySeconds << " s by " << sch.runner << Qt::endl;
             if (v.refreshingPid)
                 out() << "  refreshing:  now, by pid " << v.refreshingPid << Qt::endl;
         }
@@ -1017,6 +1047,63 @@ int cmdMv(const QStringList& args)
         if (!r.ok)
             return json ? ExitFailure : fail(r.message);
         return ExitOk;
+    }
+    if (action == u"schedule"_s) {
+        const QString e = service.setSchedule(view, refreshMode, everySeconds, parser.isSet(runner) ? parser.value(runner) : u"app"_s);
+        if (!e.isEmpty())
+            return fail(e);
+        out() << view << ": " << modeName(refreshMode) << " every " << everySeconds << " s, run by "
+              << (parser.value(runner) == u"pg_cron"_s ? u"pg_cron"_s : u"the app (htap-studio, or htapctl mv run-schedules)"_s) << Qt::endl;
+        return ExitOk;
+    }
+    if (action == u"unschedule"_s) {
+        const QString e = service.clearSchedule(view);
+        if (!e.isEmpty())
+            return fail(e);
+        out() << view << ": no schedule" << Qt::endl;
+        return ExitOk;
+    }
+    if (action == u"run-schedules"_s) {
+        // The app-run schedules, headless: each view at most once per interval, one at a time.
+        double limitSeconds = 0;
+        if (!parseNumber(parser, seconds, 1, 86400 * 365, &limitSeconds, &code))
+            return code;
+        static std::atomic<bool> interrupted {false};
+        std::signal(SIGINT, [](int) { interrupted = true; });
+        std::signal(SIGTERM, [](int) { interrupted = true; });
+        QHash<QString, QElapsedTimer> last;
+        QElapsedTimer total, reload;
+        total.start();
+        QList<Schedule> schedules;
+        qint64 runs = 0, failures = 0;
+        while (!interrupted && (limitSeconds <= 0 || total.elapsed() < qint64(limitSeconds * 1000))) {
+            if (!reload.isValid() || reload.elapsed() > 10000) {
+                QString error;
+                schedules = service.schedules(&error);
+                if (!error.isEmpty())
+                    return fail(error);
+                reload.start();
+            }
+            for (const Schedule& sch : std::as_const(schedules)) {
+                if (sch.runner != u"app"_s || (last.contains(sch.view) && last[sch.view].elapsed() < qint64(sch.everySeconds) * 1000))
+                    continue;
+                last[sch.view].start();
+                const RefreshOutcome r = service.refresh(htap::pg::quoteQualified(sch.view.section(u'.', 0, 0), sch.view.section(u'.', 1)), sch.mode);
+                ++runs;
+                if (!r.ok) {
+                    ++failures;
+                    err() << "htapctl: " << sch.view << ": " << modeName(sch.mode) << " failed: " << r.message << Qt::endl;
+                } else if (json) {
+                    QJsonObject o = r.toJson();
+                    o.insert(u"view"_s, sch.view);
+                    o.insert(u"mode"_s, modeName(sch.mode));
+                    out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+                }
+            }
+            QThread::msleep(100);
+        }
+        out() << runs << " scheduled refreshes run, " << failures << " failed" << Qt::endl;
+        return failures ? ExitFailure : ExitOk;
     }
     if (action == u"enable-incremental"_s) {
         if (parser.isSet(check)) {

@@ -110,6 +110,23 @@ void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
     out.uninstall << u"DROP PROCEDURE IF EXISTS %1()"_s.arg(out.rebuildProcedure);
 }
 
+/// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
+/// keep reading the old state until the rebuild commits.
+QString swapRebuild(const Names& n, const QString& insertInto)
+{
+    const QString S = n.obj(u"state"_s), next = n.obj(u"state_new"_s);
+    return u"  CREATE TABLE %1 (LIKE %2);\n%3\n  PERFORM htap.ivm_swap_state('%2', '%1', '%4');"_s.arg(
+        next, S, insertInto, n.obj(u"current"_s));
+}
+
+/// Readers go through this view, so that a rebuild can swap the state table under it.
+void currentView(IvmSql& out, const Names& n)
+{
+    out.currentView = n.obj(u"current"_s);
+    out.install << u"CREATE VIEW %1 AS SELECT * FROM %2"_s.arg(out.currentView, n.obj(u"state"_s));
+    out.uninstall << u"DROP VIEW IF EXISTS %1"_s.arg(out.currentView);
+}
+
 QString createTableAs(const QString& name, const QStringList& select, const QString& from, const QString& tail = {})
 {
     return u"CREATE TABLE %1 AS SELECT %2 FROM %3%4 WITH NO DATA"_s.arg(name, joinList(select), from, tail);
@@ -209,6 +226,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     out.install << createTableAs(D, gAs + deltaArgs + QStringList {u"1::smallint AS __ivm_sign"_s}, baseFrom);
     deltaTableSettings(out, D);
     out.install << createTableAs(S, gAs + QStringList {u"count(*) AS __ivm_count"_s} + stateCols, baseFrom, groupBy);
+    currentView(out, n);
     out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3) NULLS NOT DISTINCT"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, gl);
     out.indexColumns << QString(); // ON CONFLICT needs this very index (NULL keys are one group)
     QList<int> distinctIdx;
@@ -418,7 +436,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1), true);
 
     // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
-    QString rb = u"  DELETE FROM %1;\n  DELETE FROM %2;\n"_s.arg(D, S);
+    QString rb = u"  DELETE FROM %1;\n"_s.arg(D);
     QStringList fullCols = gNames + QStringList {u"__ivm_count"_s};
     QStringList fullVals = gExprs + QStringList {u"count(*)"_s};
     for (const QString& c : std::as_const(rebuildCols)) {
@@ -426,8 +444,9 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         fullVals << c.left(as);
         fullCols << c.mid(as + 4);
     }
-    rb += u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5%6;\n"_s.arg(S, joinList(fullCols), joinList(fullVals), baseFrom,
-        whereAnd(plan.whereSql), groupBy);
+    rb += swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5%6;"_s.arg(n.obj(u"state_new"_s), joinList(fullCols),
+                             joinList(fullVals), baseFrom, whereAnd(plan.whereSql), groupBy))
+        + u"\n"_s;
     for (int j : std::as_const(distinctIdx)) {
         const QString R = n.obj(u"distinct%1"_s.arg(j));
         const QString e = plan.outputs[j].expr;
@@ -441,7 +460,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     rebuildProcedure(out, n, rb.chopped(1));
 
     out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3%4"_s.arg(quoteQualified(viewSchema, viewName),
-        joinList(viewCols), S, plan.grouped ? u" WHERE __ivm_count > 0"_s : QString());
+        joinList(viewCols), out.currentView, plan.grouped ? u" WHERE __ivm_count > 0"_s : QString());
     return out;
 }
 
@@ -476,6 +495,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         names << u"__ivm_k%1"_s.arg(i);
     }
     out.install << createTableAs(S, select, plan.fromSql);
+    currentView(out, n);
     out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, keyCol[0]);
     out.indexColumns << keyCol[0];
     for (int i = 1; i < plan.tables.size(); ++i) {
@@ -549,8 +569,8 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0));\n  RETURN v_rows;"_s.arg(n.id);
     addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, true);
 
-    QString rb = rebuildDeletes + u"  DELETE FROM %1;\n  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
-        S, joinList(names), joinList(select), plan.fromSql, whereAnd(plan.whereSql));
+    QString rb = rebuildDeletes + swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
+        n.obj(u"state_new"_s), joinList(names), joinList(select), plan.fromSql, whereAnd(plan.whereSql)));
     rebuildProcedure(out, n, rb);
 
     QStringList typed;
@@ -558,7 +578,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         const OutputColumn& o = plan.outputs[i];
         typed << (o.type.isEmpty() ? viewCols[i] : viewCols[i] + u"::"_s + o.type + u" AS "_s + viewCols[i]);
     }
-    out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3"_s.arg(quoteQualified(viewSchema, viewName), joinList(typed), S);
+    out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3"_s.arg(quoteQualified(viewSchema, viewName), joinList(typed), out.currentView);
     return out;
 }
 

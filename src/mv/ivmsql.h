@@ -32,6 +32,7 @@ struct IvmSql {
     /// The capture triggers as (quoted qualified table, trigger name as stored in pg_trigger).
     QList<QPair<QString, QString>> triggers;
     QString stateTable; ///< htap_ivm.v<N>_state
+    QString currentView; ///< htap_ivm.v<N>_current: what the user-facing view reads (a rebuild swaps the table under it)
     QString mergeFunction; ///< htap_ivm.v<N>_merge, returns rows consumed or -1 when another merge runs
     QString rebuildProcedure; ///< htap_ivm.v<N>_rebuild, CALLed outside a transaction block
 };

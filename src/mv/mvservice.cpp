@@ -241,6 +241,8 @@ bool MvService::resolve(const QString& name, Resolved* out, QString* error)
     }
     const Result has = m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL"_s);
     const bool hasIvm = has.ok() && has.toBool(0, 0);
+    if (hasIvm)
+        dropStaleEngines();
     // to_regclass parses the name as SQL does: unquoted parts fold to lower case, "Quoted" keep theirs.
     const Result r = m_conn.exec(
         u"SELECT c.oid, n.nspname, c.relname, c.relkind::text, %1 "
@@ -267,6 +269,23 @@ bool MvService::resolve(const QString& name, Resolved* out, QString* error)
         return false;
     }
     return true;
+}
+
+void MvService::dropStaleEngines()
+{
+    // A maintained view dropped behind our back (DROP VIEW, DROP SCHEMA ... CASCADE) leaves its
+    // registry row and engine objects: remove them, so that a new view of that name starts clean.
+    const Result stale = m_conn.exec(
+        u"SELECT v.view_id, v.uninstall FROM htap.ivm_views v WHERE NOT EXISTS (SELECT 1 FROM pg_class c "
+        u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = v.view_schema AND c.relname = v.view_name AND c.relkind = 'v')"_s);
+    for (int i = 0; stale.ok() && i < stale.rowCount(); ++i) {
+        m_conn.exec(u"BEGIN"_s);
+        const Result un = m_conn.exec(u"SELECT unnest($1::text[])"_s, {stale.text(i, 1)});
+        for (int k = 0; un.ok() && k < un.rowCount(); ++k)
+            m_conn.exec(un.text(k, 0));
+        m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {stale.toInt64(i, 0)});
+        m_conn.exec(u"COMMIT"_s);
+    }
 }
 
 QList<ViewInfo> MvService::list(QString* error)
@@ -847,7 +866,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     post << u"ALTER VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(prep.owner));
     // A view reads its tables with its owner's rights.
     post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
-    post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.stateTable, quoteIdentifier(prep.owner));
+    post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.currentView, quoteIdentifier(prep.owner));
     post << u"DO $c$ DECLARE c text := (SELECT comment FROM htap.ivm_views WHERE view_id = %1); BEGIN "
             u"IF c IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %%s IS %%L', %2, c); END IF; END $c$"_s.arg(id).arg(
                 u"(SELECT quote_ident(view_schema) || '.' || quote_ident(view_name) FROM htap.ivm_views WHERE view_id = %1)"_s.arg(id));
@@ -918,6 +937,10 @@ QString MvService::disableIncremental(const QString& name)
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
     QStringList steps;
     steps << u"DELETE FROM htap.ivm_views WHERE view_id = %1"_s.arg(view.ivmId);
+    // Merge schedules make no sense for a materialized view.
+    const Result sch = m_conn.exec(u"SELECT to_regclass('htap.refresh_schedule') IS NOT NULL"_s);
+    if (sch.ok() && sch.toBool(0, 0))
+        clearSchedule(qualified);
     steps << u"DROP VIEW %1"_s.arg(qualified);
     const Result un = m_conn.exec(u"SELECT unnest($1::text[])"_s, {reg.text(0, 4)});
     for (int i = 0; un.ok() && i < un.rowCount(); ++i)

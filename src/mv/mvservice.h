@@ -128,6 +128,7 @@ private:
         int ivmId = 0; ///< registry id when incremental
     };
     bool resolve(const QString& name, Resolved* out, QString* error);
+    void dropStaleEngines();
     RefreshOutcome runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult);
     QString prepareEngine(const Resolved& view, struct EnginePrep* prep);
 

@@ -448,11 +448,14 @@ QString Sandbox::serverOptions(int port) const
     // root that would mean writing where the server account could plant a symlink).
     // pg_ctl hands this string to /bin/sh: values are single-quoted; start() refuses folder
     // names with quotes or shell characters.
-    const QStringList settings {
+    // pg_cron (Debian postgresql-15-cron), when installed: refresh schedules can run on the
+    // server. Its jobs run in background workers, so they need no password.
+    const bool cron = !m_binDir.isEmpty() && QFileInfo::exists(QDir(m_binDir).absoluteFilePath(u"../lib/pg_cron.so"_s));
+    QStringList settings {
         u"port=%1"_s.arg(port),
         u"listen_addresses=127.0.0.1"_s,
         u"unix_socket_directories=%1/run"_s.arg(m_dir),
-        u"shared_preload_libraries=pg_stat_statements"_s,
+        cron ? u"shared_preload_libraries=pg_stat_statements,pg_cron"_s : u"shared_preload_libraries=pg_stat_statements"_s,
         u"pg_stat_statements.track=top"_s,
         u"track_io_timing=on"_s,
         u"max_connections=200"_s,
@@ -462,6 +465,9 @@ QString Sandbox::serverOptions(int port) const
         u"log_lock_waits=on"_s,
         u"log_autovacuum_min_duration=10s"_s,
     };
+    if (cron)
+        settings << u"cron.database_name=%1"_s.arg(QString::fromLatin1(kDatabase)) << u"cron.use_background_workers=on"_s
+                 << u"max_worker_processes=16"_s;
     QStringList args;
     for (const QString& setting : settings)
         args << u"-c '"_s + setting + u'\'';
