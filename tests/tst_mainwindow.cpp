@@ -192,7 +192,7 @@ private Q_SLOTS:
         page->selectView(u"public.fact_sales_mv"_s);
         QTRY_VERIFY2_WITH_TIMEOUT(page->button(u"concurrent"_s)->isEnabled(),
             qPrintable(page->button(u"concurrent"_s)->toolTip() + u" | "_s
-                + page->model()->data(page->model()->index(page->model()->rowOf(u"public.fact_sales_mv"_s), 9), Qt::DisplayRole).toString()
+                + page->model()->data(page->model()->index(page->model()->rowOf(u"public.fact_sales_mv"_s), 2), Qt::DisplayRole).toString()
                 + u" | state "_s + QString::number(int(window.collector()->state()))),
             10000);
         QVERIFY(!page->button(u"merge"_s)->isEnabled()); // not incremental (yet)
@@ -234,7 +234,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, 10000);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() >= 6, 15000); // scheduled merges run by the app
         const int r = page->model()->rowOf(u"public.fact_sales_mv"_s);
-        QVERIFY(page->model()->data(page->model()->index(r, 6), Qt::DisplayRole).toString().contains(u"every 1 s"_s));
+        QVERIFY(page->model()->data(page->model()->index(r, 7), Qt::DisplayRole).toString().contains(u"every 1 s"_s));
 
         // Back to a materialized view: the schedule of merges goes with it.
         QTRY_VERIFY_WITH_TIMEOUT(!page->jobs()->isRunning(u"public.fact_sales_mv"_s), 10000);

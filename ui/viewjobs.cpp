@@ -4,7 +4,10 @@
 #include <pg/identifier.h>
 
 #include <QElapsedTimer>
+
+#include <optional>
 #include <QFutureWatcher>
+#include <QThreadPool>
 #include <QTimer>
 #include <QtConcurrent>
 
@@ -58,8 +61,9 @@ QString ViewJobs::Job::describe() const
     return {};
 }
 
-ViewJobs::ViewJobs(QObject* parent) : QObject(parent), m_timer(new QTimer(this))
+ViewJobs::ViewJobs(QObject* parent) : QObject(parent), m_timer(new QTimer(this)), m_pool(new QThreadPool(this))
 {
+    m_pool->setMaxThreadCount(6);
     qRegisterMetaType<QList<htap::mv::RefreshLogEntry>>();
     qRegisterMetaType<QList<htap::mv::Schedule>>();
     m_timer->setInterval(1000);
@@ -72,6 +76,10 @@ ViewJobs::~ViewJobs()
     // watchers die with us, so nothing reaches a deleted object.
     for (const QString& view : m_running.keys())
         cancel(view);
+    // A cancelled refresh ends at once; one stuck connecting must not hold the window open:
+    // its pool is left to finish on its own (the tasks hold no pointer to us).
+    if (!m_pool->waitForDone(2000))
+        m_pool->setParent(nullptr);
 }
 
 void ViewJobs::setConnInfo(const htap::pg::ConnInfo& info)
@@ -103,7 +111,7 @@ bool ViewJobs::start(const Job& job)
     if (m_info.isEmpty() || m_running.contains(job.view))
         return false;
     Running r {job, QDateTime::currentDateTimeUtc(), std::make_shared<std::mutex>(),
-        std::make_shared<std::shared_ptr<const htap::pg::Canceller>>()};
+        std::make_shared<std::shared_ptr<const htap::pg::Canceller>>(), std::make_shared<std::atomic<bool>>(false)};
     m_running.insert(job.view, r);
     Q_EMIT jobStarted(job.view, job.describe());
 
@@ -119,18 +127,22 @@ bool ViewJobs::start(const Job& job)
         if (job.kind == Kind::SetSchedule || job.kind == Kind::ClearSchedule || job.kind == Kind::DisableIncremental)
             fetchSchedules();
     });
-    watcher->setFuture(QtConcurrent::run([info = m_info, job, mutex = r.mutex, canceller = r.canceller]() -> Outcome {
+    watcher->setFuture(QtConcurrent::run(m_pool, [info = m_info, job, mutex = r.mutex, canceller = r.canceller, cancelled = r.cancelled]() -> Outcome {
         Outcome out;
         QElapsedTimer timer;
         timer.start();
         htap::pg::Connection conn;
-        if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio views"_s})) {
-            out.message = e.oneLine();
+        if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio views"_s}, [cancelled] { return cancelled->load(); })) {
+            out.message = cancelled->load() ? tr("cancelled before it started") : e.oneLine();
             return out;
         }
         {
             std::lock_guard lock(*mutex);
             *canceller = conn.canceller();
+        }
+        if (cancelled->load()) {
+            out.message = tr("cancelled before it started");
+            return out;
         }
         MvService service(conn);
         const QString name = sqlName(job.view);
@@ -177,24 +189,43 @@ void ViewJobs::cancel(const QString& view)
     const auto it = m_running.constFind(view);
     if (it == m_running.cend())
         return;
-    std::lock_guard lock(*it->mutex);
-    if (*it->canceller)
-        (*it->canceller)->cancel();
+    it->cancelled->store(true);
+    // PQcancel opens a connection of its own and may wait on the network: not on this thread.
+    (void)QtConcurrent::run(m_pool, [mutex = it->mutex, canceller = it->canceller] {
+        std::shared_ptr<const htap::pg::Canceller> c;
+        {
+            std::lock_guard lock(*mutex);
+            c = *canceller;
+        }
+        if (c)
+            c->cancel();
+    });
 }
 
 void ViewJobs::fetchLog(int limit)
 {
     if (m_info.isEmpty())
         return;
+    // One read at a time; asks made meanwhile are served by one more read afterwards.
+    if (m_logInFlight) {
+        m_logAgain = true;
+        return;
+    }
+    m_logInFlight = true;
     auto* watcher = new QFutureWatcher<QList<htap::mv::RefreshLogEntry>>(this);
     const quint64 generation = m_generation;
-    connect(watcher, &QFutureWatcher<QList<htap::mv::RefreshLogEntry>>::finished, this, [this, watcher, generation] {
+    connect(watcher, &QFutureWatcher<QList<htap::mv::RefreshLogEntry>>::finished, this, [this, watcher, generation, limit] {
         const auto entries = watcher->result();
         watcher->deleteLater();
+        m_logInFlight = false;
         if (generation == m_generation)
             Q_EMIT logAvailable(entries);
+        if (m_logAgain) {
+            m_logAgain = false;
+            fetchLog(limit);
+        }
     });
-    watcher->setFuture(QtConcurrent::run([info = m_info, limit]() {
+    watcher->setFuture(QtConcurrent::run(m_pool, [info = m_info, limit]() {
         htap::pg::Connection conn;
         if (conn.open(info, {10000, u"htap-studio views"_s}))
             return QList<htap::mv::RefreshLogEntry>();
@@ -207,22 +238,28 @@ void ViewJobs::fetchSchedules()
 {
     if (m_info.isEmpty())
         return;
-    auto* watcher = new QFutureWatcher<QList<htap::mv::Schedule>>(this);
+    m_schedulesFetched = QDateTime::currentDateTimeUtc();
+    using Answer = std::optional<QList<htap::mv::Schedule>>;
+    auto* watcher = new QFutureWatcher<Answer>(this);
     const quint64 generation = m_generation;
-    connect(watcher, &QFutureWatcher<QList<htap::mv::Schedule>>::finished, this, [this, watcher, generation] {
-        const auto list = watcher->result();
+    connect(watcher, &QFutureWatcher<Answer>::finished, this, [this, watcher, generation] {
+        const Answer list = watcher->result();
         watcher->deleteLater();
-        if (generation != m_generation)
+        // A failed read keeps the schedules known so far (they go on running).
+        if (generation != m_generation || !list)
             return;
-        m_schedules = list;
-        Q_EMIT schedulesAvailable(list);
+        m_schedules = *list;
+        Q_EMIT schedulesAvailable(*list);
     });
-    watcher->setFuture(QtConcurrent::run([info = m_info]() {
+    watcher->setFuture(QtConcurrent::run(m_pool, [info = m_info]() -> Answer {
         htap::pg::Connection conn;
         if (conn.open(info, {10000, u"htap-studio views"_s}))
-            return QList<htap::mv::Schedule>();
+            return std::nullopt;
         QString error;
-        return MvService(conn).schedules(&error);
+        QList<htap::mv::Schedule> list = MvService(conn).schedules(&error);
+        if (!error.isEmpty())
+            return std::nullopt;
+        return list;
     }));
 }
 
@@ -230,6 +267,9 @@ void ViewJobs::tick()
 {
     // Schedules the app runs: each view at most once per interval, never two runs at once.
     const QDateTime now = QDateTime::currentDateTimeUtc();
+    // Schedules set elsewhere (htapctl, another window) are picked up within 30 s.
+    if (!m_schedulesFetched.isValid() || m_schedulesFetched.secsTo(now) >= 30)
+        fetchSchedules();
     for (const htap::mv::Schedule& s : std::as_const(m_schedules)) {
         if (s.runner != u"app"_s || isRunning(s.view))
             continue;

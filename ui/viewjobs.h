@@ -7,9 +7,11 @@
 #include <QHash>
 #include <QObject>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
+class QThreadPool;
 class QTimer;
 
 namespace htap::ui {
@@ -61,6 +63,7 @@ private:
         QDateTime since;
         std::shared_ptr<std::mutex> mutex;
         std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller;
+        std::shared_ptr<std::atomic<bool>> cancelled; ///< asked before its connection was up
     };
     void tick();
 
@@ -69,7 +72,11 @@ private:
     QList<htap::mv::Schedule> m_schedules;
     QHash<QString, QDateTime> m_lastScheduledRun;
     QTimer* m_timer;
+    QThreadPool* m_pool; ///< its own: long refreshes must not starve the app's other work
     quint64 m_generation = 0;
+    bool m_logInFlight = false;
+    bool m_logAgain = false;
+    QDateTime m_schedulesFetched;
 };
 
 } // namespace htap::ui

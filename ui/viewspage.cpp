@@ -46,8 +46,8 @@ ViewsPage::ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* paren
     : MonitorPage(parent)
     , m_collector(collector)
     , m_jobs(new ViewJobs(this))
-    , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("staleness"), tr("pending changes"), tr("last refresh"),
-                                         tr("took"), tr("schedule"), tr("size"), tr("CONCURRENTLY"), tr("now"), tr("base tables")},
+    , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("now"), tr("staleness"), tr("pending changes"), tr("last refresh"),
+                                         tr("took"), tr("schedule"), tr("size"), tr("CONCURRENTLY"), tr("base tables")},
           this))
     , m_note(new QLabel(this))
     , m_status(new QLabel(this))
@@ -211,13 +211,13 @@ void ViewsPage::rebuildRows()
         if (now.isEmpty() && v.refreshingPid)
             now = tr("refreshing (pid %1)").arg(v.refreshingPid);
         const auto sch = schedules.constFind(v.view);
-        r.display = {v.view, mode, formatSeconds(v.stalenessSeconds), pending, formatAgo(v.lastRefreshEnd, m_sampledAt),
+        r.display = {v.view, mode, now, formatSeconds(v.stalenessSeconds), pending, formatAgo(v.lastRefreshEnd, m_sampledAt),
             v.registryKnown ? formatSeconds(v.lastDurationSeconds) : QString(), sch != schedules.cend() ? scheduleText(*sch) : QString(),
             formatBytes(v.totalBytes),
             v.incremental ? tr("not needed") : (v.concurrentBlocker.isEmpty() ? tr("possible") : tr("no: %1").arg(v.concurrentBlocker)),
-            now, v.baseTables};
-        r.sort = {v.view, mode, v.stalenessSeconds, v.pendingRows, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0,
-            v.lastDurationSeconds, sch != schedules.cend() ? sch->everySeconds : 0, v.totalBytes, v.concurrentBlocker, now, v.baseTables};
+            v.baseTables};
+        r.sort = {v.view, mode, now, v.stalenessSeconds, v.pendingRows, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0,
+            v.lastDurationSeconds, sch != schedules.cend() ? sch->everySeconds : 0, v.totalBytes, v.concurrentBlocker, v.baseTables};
         if (needsRebuild)
             r.toolTip = v.ivmReason;
         if (needsRebuild || !v.populated || v.stalenessSeconds > 300)

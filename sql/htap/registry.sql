@@ -1,6 +1,7 @@
 -- The app's refresh registry: PostgreSQL records no refresh time for a materialized view, so
 -- every refresh the app runs (by any path) is logged here. Staleness = now - the last
 -- successful refresh's start. Idempotent: safe to run on every install.
+SELECT pg_advisory_xact_lock(1213481296, 0); -- one installer at a time
 CREATE SCHEMA IF NOT EXISTS htap;
 
 CREATE TABLE IF NOT EXISTS htap.refresh_log (

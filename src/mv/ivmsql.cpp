@@ -74,8 +74,11 @@ void addFunction(IvmSql& out, const QString& name, const QString& returns, const
     QString header = kFunctionHeader;
     if (noJit)
         header.replace(u" AS $ivm$"_s, u" SET jit = off AS $ivm$"_s);
-    out.install << u"CREATE FUNCTION %1() RETURNS %2%3%4BEGIN\n%5\nEND $ivm$"_s.arg(
+    // A view column named like a variable (v_rows) must mean the column.
+    out.install << u"CREATE FUNCTION %1() RETURNS %2%3#variable_conflict use_column\n%4BEGIN\n%5\nEND $ivm$"_s.arg(
         name, returns, header, declare.isEmpty() ? QString() : u"DECLARE\n"_s + declare + u"\n"_s, body);
+    // Only the engine (its owner) and the triggers call them; nobody else may merge or flag.
+    out.install << u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(name);
     out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
 }
 
@@ -91,19 +94,28 @@ void truncateTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QStr
 void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
 {
     const QString tx = n.obj(u"rebuild_tx"_s);
-    addFunction(out, tx, u"void"_s,
+    const QString checks =
         u"  IF current_setting('transaction_isolation') <> 'repeatable read' THEN\n"
-        u"    RAISE EXCEPTION 'a rebuild must run in REPEATABLE READ (use CALL %2)';\n  END IF;\n"_s.arg(
-            QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
-            + body + u"\n  UPDATE htap.ivm_views SET state = 'ready', reason = NULL, rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
+        u"    RAISE EXCEPTION 'a rebuild must run in REPEATABLE READ (use CALL %1)';\n  END IF;\n"
+        // The procedure's session lock becomes this transaction's: an error releases it.
+        u"  PERFORM pg_advisory_xact_lock(%2, %3);\n  PERFORM pg_advisory_unlock(%2, %3);\n"
+        // Rebuilt state is only worth something if capture runs from now on.
+        u"  IF EXISTS (SELECT 1 FROM htap.ivm_views v, unnest(v.triggers) t WHERE v.view_id = %3 AND NOT EXISTS (\n"
+        u"      SELECT 1 FROM pg_trigger g WHERE g.tgrelid = to_regclass(regexp_replace(t, '\\|[^|]*$', ''))\n"
+        u"        AND g.tgname = substring(t FROM '\\|([^|]*)$') AND g.tgenabled = 'A')) THEN\n"
+        u"    RAISE EXCEPTION 'a capture trigger of this view is disabled or missing: enable it (ALTER TABLE ... ENABLE ALWAYS "
+        u"TRIGGER ...) before rebuilding';\n  END IF;\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
+            .arg(kIvmLockClass)
+            .arg(n.id);
+    addFunction(out, tx, u"void"_s,
+        checks + body + u"\n  UPDATE htap.ivm_views SET state = 'ready', reason = NULL, rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
     // A procedure with SET or SECURITY DEFINER cannot COMMIT: this one only orders the steps.
-    // The session-level lock is taken before the REPEATABLE READ snapshot, so the rebuild never
-    // sees state that a merge committed after its snapshot.
+    // The lock is taken before the REPEATABLE READ snapshot, so the rebuild never sees state
+    // that a merge committed after its snapshot; rebuild_tx turns it into a transaction lock.
     out.rebuildProcedure = n.obj(u"rebuild"_s);
     out.install << u"CREATE PROCEDURE %1() LANGUAGE plpgsql AS $ivm$\nBEGIN\n"
                    u"  PERFORM pg_catalog.pg_advisory_lock(%2, %3);\n  COMMIT;\n"
-                   u"  SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n  PERFORM %4();\n  COMMIT;\n"
-                   u"  PERFORM pg_catalog.pg_advisory_unlock(%2, %3);\nEND $ivm$"_s.arg(out.rebuildProcedure)
+                   u"  SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n  PERFORM %4();\n  COMMIT;\nEND $ivm$"_s.arg(out.rebuildProcedure)
                        .arg(kIvmLockClass)
                        .arg(n.id)
                        .arg(tx);
@@ -115,8 +127,9 @@ void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
 QString swapRebuild(const Names& n, const QString& insertInto)
 {
     const QString S = n.obj(u"state"_s), next = n.obj(u"state_new"_s);
-    return u"  CREATE TABLE %1 (LIKE %2);\n%3\n  PERFORM htap.ivm_swap_state('%2', '%1', '%4');"_s.arg(
-        next, S, insertInto, n.obj(u"current"_s));
+    // The swap takes ACCESS EXCLUSIVE on the old state: never queue readers behind a long report.
+    return u"  CREATE TABLE %1 (LIKE %2);\n%3\n  PERFORM set_config('lock_timeout', '10s', true);\n"
+           u"  PERFORM htap.ivm_swap_state('%2', '%1', '%4');"_s.arg(next, S, insertInto, n.obj(u"current"_s));
 }
 
 /// Readers go through this view, so that a rebuild can swap the state table under it.
@@ -204,10 +217,11 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             stateCols << u"count(DISTINCT %1) AS %2"_s.arg(o.expr, col);
             break;
         case Kind::Sum:
-            stateCols << u"sum(%1) AS %2"_s.arg(o.expr, col) << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr).arg(j);
+            stateCols << u"sum(%1) AS %2"_s.arg(o.expr, col) << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr, QString::number(j));
             break;
         case Kind::Avg:
-            stateCols << u"sum(%1) AS __ivm_sum%2"_s.arg(o.expr).arg(j) << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr).arg(j);
+            stateCols << u"sum(%1) AS __ivm_sum%2"_s.arg(o.expr, QString::number(j))
+                      << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr, QString::number(j));
             break;
         case Kind::Min:
         case Kind::Max:
@@ -264,15 +278,19 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             mine << ref + u'.' + q(c);
             other << u"__ivm_x."_s + q(c);
         }
-        const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND (%4) IS NOT DISTINCT FROM (%5))"_s;
+        // Binary image equality (*=): works for every type (json has no =) and sees 1.0 -> 1.00.
+        const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND "
+                             u"ROW(%4) OPERATOR(pg_catalog.*=) ROW(%5))"_s;
         oldSide = same.arg(u"__ivm_new"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
         newSide = same.arg(u"__ivm_old"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
     }
-    addFunction(out, fnUpd, u"trigger"_s,
-        u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;\n  RETURN NULL;"_s.arg(
-            D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)));
     addTrigger(out, n, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
-    addTrigger(out, n, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+    if (!t.columns.isEmpty()) { // a view that reads no column cannot change on UPDATE
+        addFunction(out, fnUpd, u"trigger"_s,
+            u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;\n  RETURN NULL;"_s.arg(
+                D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)));
+        addTrigger(out, n, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+    }
     addTrigger(out, n, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
     truncateTrigger(out, n, t, u"t0"_s);
 
@@ -281,11 +299,13 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     ctes << u"consumed AS (DELETE FROM %1 RETURNING %2, __ivm_sign)"_s.arg(D, joinList(gNames + deltaArgNames));
     QStringList agCols {u"sum(__ivm_sign)::bigint AS __ivm_c"_s};
     QStringList unionFirst {u"__ivm_c"_s}, combCols {u"sum(__ivm_c)::bigint AS __ivm_c"_s};
-    QStringList insCols {u"__ivm_count"_s}, insVals {u"__ivm_c"_s}, sets {u"__ivm_count = m.__ivm_count + excluded.__ivm_count"_s};
+    QStringList insCols {u"__ivm_count"_s}, insVals {u"__ivm_c"_s}, sets {u"__ivm_count = __ivm_m.__ivm_count + excluded.__ivm_count"_s};
     QStringList rescanSets, viewCols;
-    const auto additive = [](const QString& c) { return u"%1 = m.%1 + excluded.%1"_s.arg(c); };
+    // The state's alias: not one a user's table could have (the rescan correlates through it).
+    const auto additive = [](const QString& c) { return u"%1 = __ivm_m.%1 + excluded.%1"_s.arg(c); };
     const auto nullableSum = [](const QString& c) {
-        return u"%1 = CASE WHEN m.%1 IS NULL THEN excluded.%1 WHEN excluded.%1 IS NULL THEN m.%1 ELSE m.%1 + excluded.%1 END"_s.arg(c);
+        return u"%1 = CASE WHEN __ivm_m.%1 IS NULL THEN excluded.%1 WHEN excluded.%1 IS NULL THEN __ivm_m.%1 "
+               u"ELSE __ivm_m.%1 + excluded.%1 END"_s.arg(c);
     };
     for (int j = 0; j < plan.outputs.size(); ++j) {
         const OutputColumn& o = plan.outputs[j];
@@ -361,11 +381,11 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             combCols << u"%1(%2) AS %2"_s.arg(isMin ? u"min"_s : u"max"_s, x) << u"bool_or(%1) AS %1"_s.arg(r);
             insCols << col;
             insVals << x;
-            sets << u"%1 = %2(m.%1, excluded.%1)"_s.arg(col, isMin ? u"least"_s : u"greatest"_s);
+            sets << u"%1 = %2(__ivm_m.%1, excluded.%1)"_s.arg(col, isMin ? u"least"_s : u"greatest"_s);
             QStringList match;
             for (const Group& g : std::as_const(groups))
                 if (g.name != u"__ivm_one"_s)
-                    match << u"((m.%1 IS NULL AND (%2) IS NULL) OR (%2) = m.%1)"_s.arg(g.name, g.expr);
+                    match << u"((__ivm_m.%1 IS NULL AND (%2) IS NULL) OR (%2) = __ivm_m.%1)"_s.arg(g.name, g.expr);
             rescanSets << u"%1 = (SELECT %2(%3) FROM %4%5)"_s.arg(col, isMin ? u"min"_s : u"max"_s, o.expr, baseFrom,
                 whereAnd(plan.whereSql, match.join(u" AND "_s)));
             viewCols << col;
@@ -380,7 +400,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                 rs << u"coalesce(__ivm_r%1, false)"_s.arg(j);
         insCols << u"__ivm_rescan"_s;
         insVals << rs.join(u" OR "_s);
-        sets << u"__ivm_rescan = m.__ivm_rescan OR excluded.__ivm_rescan"_s;
+        sets << u"__ivm_rescan = __ivm_m.__ivm_rescan OR excluded.__ivm_rescan"_s;
     }
     ctes << u"ag AS (SELECT %1, %2 FROM consumed GROUP BY %1)"_s.arg(gl, joinList(agCols));
     // Every group's changes in one row: the aggregate deltas and each distinct count's delta.
@@ -396,13 +416,13 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                 b << (c == u"__ivm_c"_s ? u"0"_s : u"NULL"_s);
             for (int k : std::as_const(distinctIdx))
                 b << (k == j ? u"__ivm_dd%1"_s.arg(k) : u"NULL"_s);
-            branches << u"SELECT %1 FROM rcg%2"_s.arg(joinList(b)).arg(j);
+            branches << u"SELECT %1 FROM rcg%2"_s.arg(joinList(b), QString::number(j));
         }
     }
     ctes << u"comb AS (SELECT %1, %2 FROM (%3) u GROUP BY %1)"_s.arg(gl, joinList(combCols), branches.join(u" UNION ALL "_s));
-    ctes << u"up AS (INSERT INTO %1 AS m (%2, %3) SELECT %2, %4 FROM comb ON CONFLICT (%2) DO UPDATE SET %5 "
-            u"RETURNING m.ctid AS __ivm_tid, m.__ivm_count%6)"_s.arg(S, gl, joinList(insCols), joinList(insVals),
-                joinList(sets), anyMinMax ? u", m.__ivm_rescan"_s : QString());
+    ctes << u"up AS (INSERT INTO %1 AS __ivm_m (%2, %3) SELECT %2, %4 FROM comb ON CONFLICT (%2) DO UPDATE SET %5 "
+            u"RETURNING __ivm_m.ctid AS __ivm_tid, __ivm_m.__ivm_count%6)"_s.arg(S, gl, joinList(insCols), joinList(insVals),
+                joinList(sets), anyMinMax ? u", __ivm_m.__ivm_rescan"_s : QString());
     QStringList intoExprs {u"(SELECT count(*) FROM consumed)"_s, u"(SELECT count(*) FROM up)"_s};
     QStringList intoVars {u"v_rows"_s, u"v_groups"_s};
     QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_groups bigint;\n"_s;
@@ -427,7 +447,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     if (plan.grouped)
         body += u"  IF v_empty IS NOT NULL THEN\n    DELETE FROM %1 WHERE ctid = ANY (v_empty);\n  END IF;\n"_s.arg(S);
     if (anyMinMax)
-        body += u"  IF v_rescan IS NOT NULL THEN\n    UPDATE %1 AS m SET %2, __ivm_rescan = false WHERE m.ctid = ANY (v_rescan);\n  END IF;\n"_s.arg(
+        body += u"  IF v_rescan IS NOT NULL THEN\n    UPDATE %1 AS __ivm_m SET %2, __ivm_rescan = false WHERE __ivm_m.ctid = ANY (v_rescan);\n  END IF;\n"_s.arg(
             S, joinList(rescanSets));
     for (int j : std::as_const(distinctIdx))
         body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
@@ -531,7 +551,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         }
         addFunction(out, fnUpd, u"trigger"_s,
             u"  INSERT INTO %1 (__ivm_key)\n  SELECT o.%2 FROM __ivm_old o LEFT JOIN __ivm_new n ON n.%2 = o.%2\n"
-            u"  WHERE n.%2 IS NULL OR (%3) IS DISTINCT FROM (%4)\n  UNION ALL\n"
+            u"  WHERE n.%2 IS NULL OR NOT (ROW(%3) OPERATOR(pg_catalog.*=) ROW(%4))\n  UNION ALL\n"
             u"  SELECT n.%2 FROM __ivm_new n LEFT JOIN __ivm_old o ON o.%2 = n.%2 WHERE o.%2 IS NULL;\n  RETURN NULL;"_s.arg(
                 dirty, pk, joinList(oldCols), joinList(newCols)));
         addFunction(out, fnDel, u"trigger"_s,
@@ -550,10 +570,10 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
                            .arg(i)
                            .arg(dirty)
                            .arg(batch);
-            sources << u"SELECT s.%1 FROM %2 s WHERE s.%3 IN (SELECT __ivm_key FROM k%4)"_s.arg(keyCol[0], S, keyCol[i]).arg(i);
+            sources << u"SELECT __ivm_s.%1 FROM %2 __ivm_s WHERE __ivm_s.%3 IN (SELECT __ivm_key FROM k%4)"_s.arg(
+                keyCol[0], S, keyCol[i], QString::number(i));
             sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
-                factKey, plan.fromSql, q(t.ref.refName), pk)
-                           .arg(i);
+                factKey, plan.fromSql, q(t.ref.refName), pk, QString::number(i));
         }
         counts << u"(SELECT count(*) FROM k%1)"_s.arg(i);
     }

@@ -22,6 +22,9 @@ namespace {
 /// The class of the session-level lock that keeps two refreshes of one view apart ("HTMV").
 constexpr int kRefreshLockClass = 0x48544d56;
 
+/// htap.registry_version() of sql/htap/*.sql as this build ships them.
+constexpr int kRegistryVersion = 2;
+
 QJsonValue timeJson(const QDateTime& t)
 {
     return t.isValid() ? QJsonValue(t.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
@@ -225,6 +228,11 @@ QString MvService::clearSchedule(const QString& name)
 
 QString MvService::ensureRegistry()
 {
+    // Installed and current: nothing to do (the scripts take locks and need CREATE rights).
+    const Result v = m_conn.exec(u"SELECT CASE WHEN to_regprocedure('htap.registry_version()') IS NULL THEN 0 "
+                                 u"ELSE htap.registry_version() END"_s);
+    if (v.ok() && v.toInt64(0, 0) >= kRegistryVersion)
+        return {};
     for (const QString& file : {u"htap/registry.sql"_s, u"htap/ivm.sql"_s}) {
         const Result r = m_conn.runScript(pg::sqlFile(file));
         if (!r.ok())
@@ -241,13 +249,12 @@ bool MvService::resolve(const QString& name, Resolved* out, QString* error)
     }
     const Result has = m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL"_s);
     const bool hasIvm = has.ok() && has.toBool(0, 0);
-    if (hasIvm)
-        dropStaleEngines();
     // to_regclass parses the name as SQL does: unquoted parts fold to lower case, "Quoted" keep theirs.
     const Result r = m_conn.exec(
         u"SELECT c.oid, n.nspname, c.relname, c.relkind::text, %1 "
         u"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)"_s.arg(hasIvm
-            ? u"coalesce((SELECT v.view_id FROM htap.ivm_views v WHERE v.view_schema = n.nspname AND v.view_name = c.relname), 0)"_s
+            ? u"CASE WHEN c.relkind = 'v' THEN coalesce((SELECT v.view_id FROM htap.ivm_views v "
+              u"WHERE v.view_schema = n.nspname AND v.view_name = c.relname), 0) ELSE 0 END"_s
             : u"0"_s),
         {name});
     if (!r.ok()) {
@@ -279,6 +286,11 @@ void MvService::dropStaleEngines()
         u"SELECT v.view_id, v.uninstall FROM htap.ivm_views v WHERE NOT EXISTS (SELECT 1 FROM pg_class c "
         u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = v.view_schema AND c.relname = v.view_name AND c.relkind = 'v')"_s);
     for (int i = 0; stale.ok() && i < stale.rowCount(); ++i) {
+        // An engine being enabled has no view yet: its session holds the view's lock.
+        const Result free = m_conn.exec(u"SELECT pg_try_advisory_lock($1, $2)"_s, {kIvmLockClass, stale.toInt64(i, 0)});
+        if (!free.ok() || !free.toBool(0, 0))
+            continue;
+        m_conn.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, stale.toInt64(i, 0)});
         m_conn.exec(u"BEGIN"_s);
         const Result un = m_conn.exec(u"SELECT unnest($1::text[])"_s, {stale.text(i, 1)});
         for (int k = 0; un.ok() && k < un.rowCount(); ++k)
@@ -299,8 +311,8 @@ QList<ViewInfo> MvService::list(QString* error)
     const bool hasLog = reg.toBool(0, 0), hasIvm = reg.toBool(0, 1);
     QString sql = uR"(
 WITH v AS (
-  SELECT c.oid, n.nspname, c.relname, c.relkind, m.ispopulated, pg_total_relation_size(c.oid) AS bytes,
-         m.definition, NULL::int AS ivm_id,
+  SELECT c.oid, n.nspname, c.relname, c.relkind, m.ispopulated, htap_pg_size(c.oid) AS bytes,
+         NULL::text AS definition, NULL::int AS ivm_id,
          (SELECT string_agg(DISTINCT d.refobjid::regclass::text, ', ') FROM pg_rewrite rw
           JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
            AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> rw.ev_class
@@ -323,14 +335,15 @@ SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated,
 FROM v ORDER BY 1, 2)"_s;
     const QString ivmRows = hasIvm
         ? uR"(UNION ALL
-  SELECT c.oid, i.view_schema, i.view_name, c.relkind, i.state <> 'building', pg_total_relation_size(i.state_table::regclass),
+  SELECT c.oid, i.view_schema, i.view_name, c.relkind, i.state <> 'building', htap_pg_size(st.oid),
          i.definition, i.view_id,
          (SELECT string_agg(DISTINCT to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text, ', ') FROM unnest(i.triggers) trg),
          (SELECT min(substring(trg FROM '\|([^|]*)$') || ' on ' || regexp_replace(trg, '\|[^|]*$', '')) FROM unnest(i.triggers) trg
           WHERE NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = to_regclass(regexp_replace(trg, '\|[^|]*$', ''))
                               AND t.tgname = substring(trg FROM '\|([^|]*)$') AND t.tgenabled = 'A'))
   FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
-  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name)"_s
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name
+  LEFT JOIN pg_class st ON st.relname = 'v' || i.view_id || '_state' AND st.relnamespace = 'htap_ivm'::regnamespace)"_s
         : QString();
     const QString ivmCols = hasIvm
         ? uR"(iv.state, iv.reason, iv.last_merge_ms, p.pending, extract(epoch FROM clock_timestamp() - p.oldest)::float8 AS oldest_s)"_s
@@ -341,6 +354,14 @@ FROM v ORDER BY 1, 2)"_s;
        extract(epoch FROM clock_timestamp() - lr.started_at)::float8 AS since_last)"_s
         : u"NULL::text, NULL::float8, NULL::float8, NULL::float8"_s;
     sql = sql.arg(ivmRows, ivmCols + u",\n       "_s + lastCols);
+    // Sizes take a lock: behind a plain REFRESH (ACCESS EXCLUSIVE, held or queued) the listing
+    // would wait, so such a view's size is estimated from pg_class instead. The definition
+    // (pg_get_viewdef) would lock the base tables: it is not listed.
+    sql.replace(u"htap_pg_size(c.oid)"_s, u"CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = c.oid AND l.mode = 'AccessExclusiveLock') "
+                                           u"THEN c.relpages::bigint * current_setting('block_size')::bigint ELSE pg_total_relation_size(c.oid) END"_s);
+    sql.replace(u"htap_pg_size(st.oid)"_s,
+        u"CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = st.oid AND l.mode = 'AccessExclusiveLock') "
+        u"THEN st.relpages::bigint * current_setting('block_size')::bigint ELSE pg_total_relation_size(st.oid) END"_s);
     QString joins;
     if (hasIvm)
         joins += u" LEFT JOIN htap.ivm_views iv ON iv.view_id = v.ivm_id LEFT JOIN LATERAL htap.ivm_pending(v.ivm_id) p ON v.ivm_id IS NOT NULL"_s;
@@ -492,10 +513,31 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
             out.ok = true;
             return out;
         }
-        RefreshOutcome out = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
-        if (!out.ok) // a failed CALL leaves its session lock behind
-            m_conn.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, view.ivmId});
-        return out;
+        // Capture must run again before the state is rebuilt (a disabled trigger is a common
+        // reason for a rebuild): switch it back on, with the caller's rights.
+        const Result off = m_conn.exec(
+            u"SELECT regexp_replace(t, '\\|[^|]*$', ''), substring(t FROM '\\|([^|]*)$') FROM htap.ivm_views v, unnest(v.triggers) t "
+            u"WHERE v.view_id = $1 AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = to_regclass(regexp_replace(t, '\\|[^|]*$', '')) "
+            u"AND g.tgname = substring(t FROM '\\|([^|]*)$') AND g.tgenabled = 'A')"_s,
+            {view.ivmId});
+        for (int i = 0; off.ok() && i < off.rowCount(); ++i) {
+            // The table text is the registry's quoted name; it goes through to_regclass first.
+            const Result t = m_conn.exec(u"SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                         u"WHERE c.oid = to_regclass($1)"_s, {off.text(i, 0)});
+            if (!t.ok() || t.rowCount() != 1) {
+                fail.message = u"capture trigger %1 of %2 is missing with its table: disable and enable incremental maintenance again"_s
+                                   .arg(off.text(i, 1), label);
+                return fail;
+            }
+            const Result e = m_conn.exec(u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(
+                quoteQualified(t.text(0, 0), t.text(0, 1)), quoteIdentifier(off.text(i, 1))));
+            if (!e.ok()) {
+                fail.message = u"capture trigger %1 on %2 is disabled and could not be enabled again: %3"_s.arg(
+                    off.text(i, 1), t.text(0, 1), statementError(e));
+                return fail;
+            }
+        }
+        return runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
     }
 
     if (mode == RefreshMode::Incremental || mode == RefreshMode::Rebuild) {
@@ -651,6 +693,25 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                        label, v.text(0, 0), v.text(0, 1) == u"s"_s ? u"stable"_s : u"volatile"_s);
     }
 
+    // CURRENT_DATE, LOCALTIMESTAMP and the like have no function to check: they change by themselves.
+    if (action.contains(u"{SQLVALUEFUNCTION"_s))
+        return u"%1 uses CURRENT_DATE, CURRENT_TIMESTAMP, LOCALTIMESTAMP or a similar value: its rows would age "
+               u"without any change to capture"_s.arg(label);
+    // A cast through text (e.g. timestamptz::text) runs the types' I/O functions, some of which
+    // depend on settings (DateStyle, TimeZone).
+    static const QRegularExpression ioRe(u"\\{COERCEVIAIO :arg \\{\\w+ .*?:(?:vartype|consttype|funcresulttype|opresulttype) (\\d+).*?:resulttype (\\d+)"_s);
+    for (auto it = ioRe.globalMatch(action); it.hasNext();) {
+        const QRegularExpressionMatch m = it.next();
+        const Result io = m_conn.exec(
+            u"SELECT format_type($1::oid, NULL) || ' to ' || format_type($2::oid, NULL) FROM pg_type s, pg_type d "
+            u"JOIN pg_proc pi ON pi.oid = d.typinput WHERE s.oid = $1::oid AND d.oid = $2::oid "
+            u"AND (pi.provolatile <> 'i' OR (SELECT provolatile FROM pg_proc WHERE oid = s.typoutput) <> 'i')"_s,
+            {m.captured(1), m.captured(2)});
+        if (io.ok() && io.rowCount() == 1)
+            return u"%1 casts %2 through text, which depends on session settings (DateStyle, TimeZone): not immutable"_s.arg(
+                label, io.text(0, 0));
+    }
+
     r = m_conn.exec(u"SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::oid "
                     u"AND attnum > 0 AND NOT attisdropped ORDER BY attnum"_s,
         {view.oid});
@@ -698,7 +759,9 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             u"ARRAY(SELECT quote_ident(cn.nspname) || '.' || quote_ident(cc.relname) || '.' || quote_ident(ca.attname) "
             u"  FROM pg_constraint k JOIN pg_class cc ON cc.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
             u"  JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = k.conkey[1] "
-            u"  WHERE k.contype = 'f' AND k.confrelid = c.oid AND cardinality(k.conkey) = 1 AND NOT k.condeferrable) "
+            u"  WHERE k.contype = 'f' AND k.confrelid = c.oid AND cardinality(k.conkey) = 1 AND NOT k.condeferrable "
+            u"  AND k.convalidated AND k.confkey[1] = (SELECT i.indkey[0] FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)), "
+            u"EXISTS (SELECT 1 FROM pg_subscription_rel sr WHERE sr.srrelid = c.oid) "
             u"FROM pg_class c WHERE c.oid = to_regclass($1)"_s,
             {quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name)});
         if (!c.ok())
@@ -707,6 +770,9 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             return u"base table %1.%2 was not found"_s.arg(t.schema, t.name);
         if (c.text(0, 1) != u"r"_s)
             continue; // not a plain table: analyze() names it
+        if (c.toBool(0, 5))
+            return u"%1 reads %2.%3, which a logical-replication subscription fills: its apply worker fires no "
+                   u"statement triggers, so changes could not be captured"_s.arg(label, t.schema, t.name);
         TableInfo info;
         info.primaryKey = c.text(0, 2);
         info.primaryKeyType = c.text(0, 3);
@@ -749,6 +815,8 @@ QString MvService::checkIncremental(const QString& name, QString* planText)
 
 QString MvService::enableIncremental(const QString& name, QString* notes)
 {
+    if (m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL"_s).toBool(0, 0))
+        dropStaleEngines();
     Resolved view;
     QString error;
     if (!resolve(name, &view, &error))
@@ -767,17 +835,27 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         return statementError(r);
     const int id = int(r.toInt64(0, 0));
     const IvmSql sql = generateIvmSql(prep.plan, id, view.schema, view.name);
+    // Held until the view is in place: no merge runs meanwhile, and no cleanup takes the
+    // half-enabled engine for a stale one. Released on every return.
+    m_conn.exec(u"SELECT pg_advisory_lock($1, $2)"_s, {kIvmLockClass, id});
+    struct Unlock {
+        pg::Connection& c;
+        int id;
+        ~Unlock() { c.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, id}); }
+    } unlock {m_conn, id};
 
     auto rollback = [&](const QString& why) {
         m_conn.exec(u"ROLLBACK"_s);
         return why;
     };
-    auto uninstall = [&]() {
-        m_conn.exec(u"BEGIN"_s);
-        m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {id});
+    // Undoes step 1; says so when it could not (the view then lists as needing attention).
+    auto uninstall = [&]() -> QString {
+        QStringList failed;
         for (const QString& s : sql.uninstall)
-            m_conn.exec(s);
-        m_conn.exec(u"COMMIT"_s);
+            if (const Result u = m_conn.exec(s); !u.ok())
+                failed << u.error().message;
+        m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {id});
+        return failed.isEmpty() ? QString() : u" (cleaning up failed too: %1)"_s.arg(failed.join(u"; "_s));
     };
 
     // 1. The engine's objects and the capture triggers, in one short transaction. CREATE TRIGGER
@@ -809,9 +887,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     // 2. Build the state at one snapshot; changes committed after it stay pending for the merge.
     const RefreshOutcome built = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(sql.rebuildProcedure), false);
     if (!built.ok) {
-        m_conn.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, id});
-        uninstall();
-        return u"building the state of %1 failed: %2"_s.arg(label, built.message);
+        return u"building the state of %1 failed: %2"_s.arg(label, built.message) + uninstall();
     }
 
     // 3. Swap: the materialized view gives way to a view of the same name over the state.
@@ -836,8 +912,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         r = m_conn.exec(s);
         if (!r.ok()) {
             const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-            uninstall();
-            return why;
+            return why + uninstall();
         }
     }
     // The view's indexes move to the state table, named v<id>_<original>.
@@ -867,22 +942,21 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     // A view reads its tables with its owner's rights.
     post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
     post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.currentView, quoteIdentifier(prep.owner));
-    post << u"DO $c$ DECLARE c text := (SELECT comment FROM htap.ivm_views WHERE view_id = %1); BEGIN "
-            u"IF c IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %%s IS %%L', %2, c); END IF; END $c$"_s.arg(id).arg(
-                u"(SELECT quote_ident(view_schema) || '.' || quote_ident(view_name) FROM htap.ivm_views WHERE view_id = %1)"_s.arg(id));
+    // The comment is a value: format() quotes it on the server from the registry row.
+    post << u"DO $c$ DECLARE r record; BEGIN SELECT view_schema, view_name, comment INTO r FROM htap.ivm_views WHERE view_id = "_s
+            + QString::number(id)
+            + u"; IF r.comment IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %I.%I IS %L', r.view_schema, r.view_name, r.comment); "
+              u"END IF; END $c$"_s;
     for (const QString& s : std::as_const(post)) {
         r = m_conn.exec(s);
         if (!r.ok()) {
             const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-            uninstall();
-            return why;
+            return why + uninstall();
         }
     }
     r = m_conn.exec(u"COMMIT"_s);
-    if (!r.ok()) {
-        uninstall();
-        return u"replacing %1 failed: %2"_s.arg(label, statementError(r));
-    }
+    if (!r.ok())
+        return u"replacing %1 failed: %2"_s.arg(label, statementError(r)) + uninstall();
     if (notes) {
         QStringList n;
         n << u"%1 is maintained incrementally (%2 view, state %3); its first build took %4 s"_s.arg(label,
@@ -905,7 +979,7 @@ QString MvService::disableIncremental(const QString& name)
     if (!view.ivmId)
         return u"%1 is not maintained incrementally"_s.arg(label);
     const Result reg = m_conn.exec(
-        u"SELECT definition, index_defs, owner, acl, uninstall FROM htap.ivm_views WHERE view_id = $1"_s, {view.ivmId});
+        u"SELECT definition, index_defs, owner, acl, uninstall, comment FROM htap.ivm_views WHERE view_id = $1"_s, {view.ivmId});
     if (!reg.ok() || reg.rowCount() != 1)
         return reg.ok() ? u"%1 is no longer registered"_s.arg(label) : statementError(reg);
     const QString restore = u"htap_ivm."_s + quoteIdentifier(u"v%1_restore"_s.arg(view.ivmId));
@@ -937,10 +1011,18 @@ QString MvService::disableIncremental(const QString& name)
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
     QStringList steps;
     steps << u"DELETE FROM htap.ivm_views WHERE view_id = %1"_s.arg(view.ivmId);
-    // Merge schedules make no sense for a materialized view.
+    // Merge schedules make no sense for a materialized view (a pg_cron job goes too, if it can).
     const Result sch = m_conn.exec(u"SELECT to_regclass('htap.refresh_schedule') IS NOT NULL"_s);
-    if (sch.ok() && sch.toBool(0, 0))
-        clearSchedule(qualified);
+    if (sch.ok() && sch.toBool(0, 0)) {
+        const Result gone = m_conn.exec(u"DELETE FROM htap.refresh_schedule WHERE view_name = $1 AND mode = 'incremental' "
+                                        u"RETURNING cron_jobid"_s, {label});
+        if (gone.ok() && gone.rowCount() == 1 && !gone.isNull(0, 0)) {
+            m_conn.exec(u"SAVEPOINT cron"_s);
+            if (!m_conn.exec(u"SELECT cron.unschedule($1::bigint)"_s, {gone.text(0, 0)}).ok())
+                m_conn.exec(u"ROLLBACK TO SAVEPOINT cron"_s);
+            m_conn.exec(u"RELEASE SAVEPOINT cron"_s);
+        }
+    }
     steps << u"DROP VIEW %1"_s.arg(qualified);
     const Result un = m_conn.exec(u"SELECT unnest($1::text[])"_s, {reg.text(0, 4)});
     for (int i = 0; un.ok() && i < un.rowCount(); ++i)
@@ -958,6 +1040,14 @@ QString MvService::disableIncremental(const QString& name)
     }
     for (const auto& g : std::as_const(grants)) {
         r = m_conn.exec(u"GRANT %1 ON %2 TO %3"_s.arg(g.first, qualified, g.second.isEmpty() ? u"PUBLIC"_s : quoteIdentifier(g.second)));
+        if (!r.ok())
+            return fail(r);
+    }
+    if (!reg.isNull(0, 5)) {
+        // The comment is a value: the server quotes it (format %L) from a bound parameter.
+        const Result c = m_conn.exec(u"SELECT format('COMMENT ON MATERIALIZED VIEW %I.%I IS %L', $1::text, $2::text, $3::text)"_s,
+            {view.schema, view.name, reg.text(0, 5)});
+        r = c.ok() ? m_conn.exec(c.text(0, 0)) : c;
         if (!r.ok())
             return fail(r);
     }
