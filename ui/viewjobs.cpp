@@ -61,7 +61,8 @@ QString ViewJobs::Job::describe() const
     return {};
 }
 
-ViewJobs::ViewJobs(QObject* parent) : QObject(parent), m_timer(new QTimer(this)), m_pool(new QThreadPool(this))
+ViewJobs::ViewJobs(QObject* parent)
+    : QObject(parent), m_timer(new QTimer(this)), m_pool(new QThreadPool(this)), m_idle(std::make_shared<Idle>())
 {
     m_pool->setMaxThreadCount(6);
     qRegisterMetaType<QList<htap::mv::RefreshLogEntry>>();
@@ -88,6 +89,7 @@ void ViewJobs::setConnInfo(const htap::pg::ConnInfo& info)
         return;
     ++m_generation;
     m_info = info;
+    m_idle = std::make_shared<Idle>(); // the old server's sessions close with their last job
     m_schedules.clear();
     m_lastScheduledRun.clear();
     if (m_info.isEmpty()) {
@@ -127,15 +129,27 @@ bool ViewJobs::start(const Job& job)
         if (job.kind == Kind::SetSchedule || job.kind == Kind::ClearSchedule || job.kind == Kind::DisableIncremental)
             fetchSchedules();
     });
-    watcher->setFuture(QtConcurrent::run(m_pool, [info = m_info, job, mutex = r.mutex, canceller = r.canceller, cancelled = r.cancelled]() -> Outcome {
+    watcher->setFuture(QtConcurrent::run(m_pool, [info = m_info, job, mutex = r.mutex, canceller = r.canceller, cancelled = r.cancelled,
+                                             idle = m_idle]() -> Outcome {
         Outcome out;
         QElapsedTimer timer;
         timer.start();
-        htap::pg::Connection conn;
-        if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio views"_s}, [cancelled] { return cancelled->load(); })) {
-            out.message = cancelled->load() ? tr("cancelled before it started") : e.oneLine();
-            return out;
+        std::unique_ptr<htap::pg::Connection> held;
+        {
+            std::lock_guard lock(idle->mutex);
+            if (!idle->connections.empty()) {
+                held = std::move(idle->connections.back());
+                idle->connections.pop_back();
+            }
         }
+        if (!held || !held->isOpen()) {
+            held = std::make_unique<htap::pg::Connection>();
+            if (htap::pg::PgError e = held->open(info, {10000, u"htap-studio views"_s}, [cancelled] { return cancelled->load(); })) {
+                out.message = cancelled->load() ? tr("cancelled before it started") : e.oneLine();
+                return out;
+            }
+        }
+        htap::pg::Connection& conn = *held;
         {
             std::lock_guard lock(*mutex);
             *canceller = conn.canceller();
@@ -179,6 +193,12 @@ bool ViewJobs::start(const Job& job)
             canceller->reset();
         }
         out.seconds = timer.nsecsElapsed() / 1e9;
+        // A session that ended its work cleanly serves the next job; a failed one is closed.
+        if (out.ok && conn.isOpen()) {
+            std::lock_guard lock(idle->mutex);
+            if (idle->connections.size() < 4)
+                idle->connections.push_back(std::move(held));
+        }
         return out;
     }));
     return true;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mv/mvservice.h>
+#include <pg/connection.h>
 #include <pg/conninfo.h>
 
 #include <QDateTime>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 class QThreadPool;
 class QTimer;
@@ -73,6 +75,13 @@ private:
     QHash<QString, QDateTime> m_lastScheduledRun;
     QTimer* m_timer;
     QThreadPool* m_pool; ///< its own: long refreshes must not starve the app's other work
+    /// Idle connections kept for the next job: merges every second then run in a warm session
+    /// (no connect, plans and PL/pgSQL functions already compiled).
+    struct Idle {
+        std::mutex mutex;
+        std::vector<std::unique_ptr<htap::pg::Connection>> connections;
+    };
+    std::shared_ptr<Idle> m_idle;
     quint64 m_generation = 0;
     bool m_logInFlight = false;
     bool m_logAgain = false;

@@ -156,6 +156,14 @@ QPushButton* ViewsPage::button(const QString& objectName) const
     return m_buttons.value(objectName);
 }
 
+const htap::monitor::ViewState* ViewsPage::viewState(const QString& label) const
+{
+    for (const auto& v : m_views)
+        if (v.view == label)
+            return &v;
+    return nullptr;
+}
+
 QString ViewsPage::currentView() const
 {
     // The table sorts through a proxy: its rows are not the model's.
@@ -236,10 +244,7 @@ void ViewsPage::rebuildRows()
 void ViewsPage::updateButtons()
 {
     const QString label = currentView();
-    const htap::monitor::ViewState* v = nullptr;
-    for (const auto& x : std::as_const(m_views))
-        if (x.view == label)
-            v = &x;
+    const htap::monitor::ViewState* v = viewState(label);
     const bool connected = m_collector->state() == htap::monitor::ConnectionState::Connected
         || m_collector->state() == htap::monitor::ConnectionState::NotResponding;
     const bool running = v && (m_jobs->isRunning(label) || v->refreshingPid);
@@ -278,12 +283,7 @@ void ViewsPage::runAction(const QString& buttonName, bool confirmed)
 void ViewsPage::act(const QString& name, bool confirmed)
 {
     const QString label = currentView();
-    if (label.isEmpty())
-        return;
-    const htap::monitor::ViewState* v = nullptr;
-    for (const auto& x : std::as_const(m_views))
-        if (x.view == label)
-            v = &x;
+    const htap::monitor::ViewState* v = viewState(label);
     if (!v)
         return;
     if (name == u"cancel"_s) {
@@ -344,10 +344,7 @@ void ViewsPage::act(const QString& name, bool confirmed)
 void ViewsPage::editSchedule()
 {
     const QString label = currentView();
-    const htap::monitor::ViewState* v = nullptr;
-    for (const auto& x : std::as_const(m_views))
-        if (x.view == label)
-            v = &x;
+    const htap::monitor::ViewState* v = viewState(label);
     if (!v)
         return;
     htap::mv::Schedule current;

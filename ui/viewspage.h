@@ -50,6 +50,7 @@ Q_SIGNALS:
 
 private:
     QString currentView() const;
+    const htap::monitor::ViewState* viewState(const QString& label) const;
     void updateButtons();
     void rebuildRows();
     void act(const QString& buttonName, bool confirmed);

@@ -140,11 +140,11 @@ struct ViewQuery::Private {
         return sql;
     }
 
-    /// One expression as SQL text.
-    QString expression(Node* expr) const
+    /// "SELECT <value> [FROM <the view's FROM>]" deparsed.
+    QString selectOf(Node* value, bool withFrom) const
     {
         PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
-        target.val = expr;
+        target.val = value;
         Node targetNode = PG_QUERY__NODE__INIT;
         targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
         targetNode.res_target = &target;
@@ -154,7 +154,17 @@ struct ViewQuery::Private {
         stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
         stmt.n_target_list = 1;
         stmt.target_list = targets;
-        const QString sql = deparse(stmt);
+        if (withFrom) {
+            stmt.n_from_clause = select->n_from_clause;
+            stmt.from_clause = select->from_clause;
+        }
+        return deparse(stmt);
+    }
+
+    /// One expression as SQL text.
+    QString expression(Node* expr) const
+    {
+        const QString sql = selectOf(expr, false);
         return sql.startsWith(u"SELECT "_s) ? sql.mid(7) : QString();
     }
 
@@ -172,20 +182,7 @@ struct ViewQuery::Private {
         Node refNode = PG_QUERY__NODE__INIT;
         refNode.node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
         refNode.column_ref = &ref;
-        PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
-        target.val = &refNode;
-        Node targetNode = PG_QUERY__NODE__INIT;
-        targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
-        targetNode.res_target = &target;
-        Node* targets[] = {&targetNode};
-        PgQuery__SelectStmt stmt = PG_QUERY__SELECT_STMT__INIT;
-        stmt.op = PG_QUERY__SET_OPERATION__SETOP_NONE;
-        stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
-        stmt.n_target_list = 1;
-        stmt.target_list = targets;
-        stmt.n_from_clause = select->n_from_clause;
-        stmt.from_clause = select->from_clause;
-        const QString sql = deparse(stmt);
+        const QString sql = selectOf(&refNode, true);
         const QString prefix = u"SELECT * FROM "_s;
         return sql.startsWith(prefix) ? sql.mid(prefix.size()) : QString();
     }

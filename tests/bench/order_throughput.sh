@@ -9,6 +9,7 @@
 # Needs pgbench (postgresql-client), psql, python3 (to read the result JSON) and GNU time.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
 seconds="${1:-15}"
 shift || true
@@ -25,24 +26,7 @@ trap 'rm -rf "$work"' EXIT
 nprod="$(psql -h "$host" -p "$port" -U postgres -d shop -Atc 'SELECT max(product_id) FROM dim_products')"
 nuser="$(psql -h "$host" -p "$port" -U postgres -d shop -Atc 'SELECT max(user_id) FROM dim_users')"
 
-cat > "$work/order.sql" <<SQL
-\set user random(1, $nuser)
-\set p1 random(1, $nprod)
-\set p2 random(1, $nprod)
-\set p3 random(1, $nprod)
-\set q1 random(1, 3)
-\set q2 random(1, 3)
-\set q3 random(1, 3)
-BEGIN;
-INSERT INTO orders (user_id, total_amount, status, created_at) VALUES (:user, 100.00, 'pending', NOW()) RETURNING order_id \gset
-INSERT INTO order_items (order_id, product_id, quantity, price, created_at) VALUES (:order_id, :p1, :q1, 10.00, NOW());
-UPDATE inventory SET quantity = quantity - :q1 WHERE product_id = :p1 AND quantity >= :q1;
-INSERT INTO order_items (order_id, product_id, quantity, price, created_at) VALUES (:order_id, :p2, :q2, 10.00, NOW());
-UPDATE inventory SET quantity = quantity - :q2 WHERE product_id = :p2 AND quantity >= :q2;
-INSERT INTO order_items (order_id, product_id, quantity, price, created_at) VALUES (:order_id, :p3, :q3, 10.00, NOW());
-UPDATE inventory SET quantity = quantity - :q3 WHERE product_id = :p3 AND quantity >= :q3;
-COMMIT;
-SQL
+write_order_script "$work/order.sql" "$nuser" "$nprod" pending
 
 scenario() { # clients form
     cat <<JSON
