@@ -74,6 +74,10 @@ int ChartWidget::addSeries(const QString& name, const QColor& color, Qt::PenStyl
     QCPGraph* g = m_plot->addGraph();
     g->setName(name);
     g->setPen(QPen(color, 1.5, style));
+    if (m_showPoints || m_pointsOnly)
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, m_pointsOnly ? 6 : 4));
+    if (m_pointsOnly)
+        g->setLineStyle(QCPGraph::lsNone);
     m_plot->legend->setVisible(true);
     m_graphs.append(g);
     return int(m_graphs.size() - 1);
@@ -120,8 +124,17 @@ QColor ChartWidget::seriesColor(int n)
 
 void ChartWidget::setShowPoints(bool on)
 {
+    m_showPoints = on;
     for (QCPGraph* g : std::as_const(m_graphs))
         g->setScatterStyle(on ? QCPScatterStyle(QCPScatterStyle::ssDisc, 4) : QCPScatterStyle());
+}
+
+void ChartWidget::setPointsOnly(bool on)
+{
+    m_pointsOnly = on;
+    setShowPoints(on || m_showPoints);
+    for (QCPGraph* g : std::as_const(m_graphs))
+        g->setLineStyle(on ? QCPGraph::lsNone : QCPGraph::lsLine);
 }
 
 void ChartWidget::addThreshold(double value, const QString& label, const QColor& color)

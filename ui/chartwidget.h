@@ -26,6 +26,8 @@ public:
     static QColor seriesColor(int n);
     /// Draws each point as a dot too, so that isolated points (between gaps) stay visible.
     void setShowPoints(bool on);
+    /// Dots without lines: for events (one refresh, one point) rather than a sampled series.
+    void setPointsOnly(bool on);
     void addPoint(int series, const QDateTime& time, double value);
     /// Breaks every line at this time (the connection was lost, the counters were reset).
     void addGap(const QDateTime& time);
@@ -62,6 +64,8 @@ private:
     double m_newestKey = 0;
     int m_visibleSeconds = 300;
     bool m_paused = false;
+    bool m_showPoints = false;
+    bool m_pointsOnly = false;
     bool m_log = false;
     QList<double> m_thresholds;
 };

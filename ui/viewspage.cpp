@@ -57,7 +57,7 @@ ViewsPage::ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* paren
     , m_log(new QTableWidget(0, 7, this))
 {
     m_chart->addThreshold(5, tr("seed target: fresh within 5 s"), QColor(0x2c, 0xa0, 0x2c));
-    m_durations->setShowPoints(true);
+    m_durations->setPointsOnly(true);
     m_durations->setLogarithmic(true);
     m_note->setWordWrap(true);
     m_status->setWordWrap(true);
