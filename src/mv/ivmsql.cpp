@@ -348,6 +348,34 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                 tg << u"t."_s + g;
             ctes << u"rcd%1 AS (SELECT %2, %3 AS __ivm_v, sum(__ivm_sign)::bigint AS __ivm_dn FROM consumed WHERE %3 IS NOT NULL "
                     u"GROUP BY %2, %3 HAVING sum(__ivm_sign) <> 0)"_s.arg(j).arg(gl, a);
+            if (o.distinctByExistence) {
+                // (group, value) pairs, no counts: a pair whose net change is positive exists
+                // now (insert it, a conflict costs one index probe); one whose net change is
+                // negative exists if the base table, at this statement's snapshot, still has a
+                // row for it (one indexed lookup). Both checks see the snapshot the deltas came from.
+                QStringList ret, tdMatch, baseMatch;
+                for (const Group& g : std::as_const(groups)) {
+                    ret << u"__ivm_t."_s + g.name;
+                    tdMatch << u"(__ivm_t.%1 = __ivm_d.%1 OR (__ivm_t.%1 IS NULL AND __ivm_d.%1 IS NULL))"_s.arg(g.name);
+                    if (g.name != u"__ivm_one"_s)
+                        baseMatch << u"((__ivm_d.%1 IS NULL AND (%2) IS NULL) OR (%2) = __ivm_d.%1)"_s.arg(g.name, g.expr);
+                }
+                baseMatch << u"(%1) = __ivm_d.__ivm_v"_s.arg(o.expr);
+                ctes << u"rci%1 AS (INSERT INTO %2 AS __ivm_t (%3, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, __ivm_v, 0, 0 FROM rcd%1 "
+                        u"WHERE __ivm_dn > 0 ON CONFLICT (%3, __ivm_v) DO NOTHING RETURNING %4)"_s.arg(QString::number(j), R, gl, joinList(ret));
+                ctes << u"rcx%1 AS (DELETE FROM %2 AS __ivm_t USING rcd%1 __ivm_d WHERE __ivm_d.__ivm_dn < 0 AND %3 "
+                        u"AND __ivm_t.__ivm_v = __ivm_d.__ivm_v AND NOT EXISTS (SELECT 1 FROM %4%5) RETURNING %6)"_s.arg(
+                            QString::number(j), R, tdMatch.join(u" AND "_s), baseFrom,
+                            whereAnd(plan.whereSql, baseMatch.join(u" AND "_s)), joinList(ret));
+                ctes << u"rcg%1 AS (SELECT %2, sum(__ivm_s)::bigint AS %3 FROM (SELECT %2, 1 AS __ivm_s FROM rci%1 "
+                        u"UNION ALL SELECT %2, -1 FROM rcx%1) __ivm_x GROUP BY %2)"_s.arg(QString::number(j), gl, dd);
+                combCols << u"sum(%1)::bigint AS %1"_s.arg(dd);
+                insCols << col;
+                insVals << u"coalesce(%1, 0)"_s.arg(dd);
+                sets << additive(col);
+                viewCols << col;
+                break;
+            }
             ctes << u"rcu%1 AS (INSERT INTO %2 AS t (%3, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, __ivm_v, __ivm_dn, __ivm_dn FROM rcd%1 "
                     u"ON CONFLICT (%3, __ivm_v) DO UPDATE SET __ivm_n = t.__ivm_n + excluded.__ivm_n, __ivm_dn = excluded.__ivm_dn "
                     u"RETURNING t.ctid AS __ivm_tid, %4, t.__ivm_n, t.__ivm_dn)"_s.arg(j).arg(R, gl, joinList(tg));
@@ -441,7 +469,11 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         intoVars << u"v_rescan"_s;
         declare += u"  v_rescan tid[];\n"_s;
     }
-    for (int j : std::as_const(distinctIdx)) {
+    QList<int> counted; // distinct counts kept by reference counts
+    for (int j : std::as_const(distinctIdx))
+        if (!plan.outputs[j].distinctByExistence)
+            counted << j;
+    for (int j : std::as_const(counted)) {
         intoExprs << u"(SELECT array_agg(__ivm_tid) FROM rcu%1 WHERE __ivm_n = 0)"_s.arg(j);
         intoVars << u"v_zero%1"_s.arg(j);
         declare += u"  v_zero%1 tid[];\n"_s.arg(j);
@@ -454,7 +486,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     if (anyMinMax)
         body += u"  IF v_rescan IS NOT NULL THEN\n    UPDATE %1 AS __ivm_m SET %2, __ivm_rescan = false WHERE __ivm_m.ctid = ANY (v_rescan);\n  END IF;\n"_s.arg(
             S, joinList(rescanSets));
-    for (int j : std::as_const(distinctIdx))
+    for (int j : std::as_const(counted))
         body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
             n.obj(u"distinct%1"_s.arg(j)));
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups);\n  RETURN v_rows;"_s.arg(n.id);
@@ -478,9 +510,10 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         // Only merges read the counts, and they wait for this rebuild: bulk-load them and index
         // afterwards (an insert into a unique index of millions of rows is many times slower).
         rb += u"  DROP INDEX IF EXISTS htap_ivm.%1;\n  TRUNCATE %2;\n"
-              u"  INSERT INTO %2 (%3, __ivm_v, __ivm_n, __ivm_dn) SELECT %4, %5, count(*), 0 FROM %6%7 GROUP BY %4, %5;\n  %8;\n"_s
+              u"  INSERT INTO %2 (%3, __ivm_v, __ivm_n, __ivm_dn) SELECT %4, %5, %9, 0 FROM %6%7 GROUP BY %4, %5;\n  %8;\n"_s
                   .arg(q(u"v%1_distinct%2_key"_s.arg(n.id).arg(j)), R, gl, joinList(gExprs), e, baseFrom,
-                      whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)), distinctIndex(n, j, gl));
+                      whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)), distinctIndex(n, j, gl),
+                      plan.outputs[j].distinctByExistence ? u"0"_s : u"count(*)"_s);
     }
     rebuildProcedure(out, n, rb.chopped(1));
 

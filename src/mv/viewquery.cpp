@@ -410,6 +410,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 if (!bad.isEmpty())
                     return u"column %1: the aggregate's argument uses %2"_s.arg(out.name, bad);
                 out.expr = d->expression(fc->args[0]);
+                if (fc->args[0]->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+                    const QStringList f = columnRefFields(fc->args[0]->column_ref);
+                    out.argColumn = f.isEmpty() ? QString() : f.last();
+                }
                 if (fc->agg_distinct && fname != u"count"_s)
                     return u"column %1: %2(DISTINCT ...) is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname);
                 if (fname == u"count"_s)

@@ -32,6 +32,10 @@ struct OutputColumn {
     Kind kind = Kind::Plain;
     QString expr; ///< SQL over the base tables: the group or plain expression, or the aggregate's argument
     QString type; ///< the view column's type as format_type() spells it (set by the caller)
+    QString argColumn; ///< aggregates over a plain column: that column's name
+    /// count(DISTINCT col) whose base table has an index leading with col (set by the caller):
+    /// kept as (group, value) pairs checked against the base table, not reference counts.
+    bool distinctByExistence = false;
 };
 
 /// One base table of a maintained view with what its capture triggers need.
