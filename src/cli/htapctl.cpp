@@ -908,8 +908,21 @@ int cmdMv(const QStringList& args)
     const QString action = args.value(1);
     static const QStringList actions {u"list"_s, u"refresh"_s, u"enable-incremental"_s, u"disable-incremental"_s, u"log"_s,
         u"schedule"_s, u"unschedule"_s, u"run-schedules"_s};
+    if (action == u"--help"_s || action == u"-h"_s) {
+        out() << "Usage: htapctl mv ACTION [VIEW] [options] (see htapctl mv ACTION --help)\n\n"
+                 "  list                      materialized and incremental views: mode, staleness, pending changes\n"
+                 "  refresh VIEW --mode M     plain | concurrent | incremental (merge) | rebuild\n"
+                 "  enable-incremental VIEW   maintain it incrementally (--check: print the SQL, change nothing)\n"
+                 "  disable-incremental VIEW  back to a materialized view\n"
+                 "  log [VIEW]                the refresh log, newest first\n"
+                 "  schedule VIEW --mode M --every 5m [--runner app|pg_cron]\n"
+                 "  unschedule VIEW\n"
+                 "  run-schedules             run the app's schedules until Ctrl-C\n\n"
+                 "VIEW is spelled as in SQL: sales_hourly_mv, public.\"Sales MV\". Without --conn: the sandbox.\n";
+        return ExitOk;
+    }
     if (!actions.contains(action))
-        return fail(u"mv needs an action: %1"_s.arg(actions.join(u", "_s)), ExitUsage);
+        return fail(u"mv needs an action: %1 (see htapctl mv --help)"_s.arg(actions.join(u", "_s)), ExitUsage);
     QCommandLineParser parser;
     const QCommandLineOption mode(u"mode"_s, u"refresh: plain, concurrent, incremental (merge) or rebuild"_s, u"mode"_s);
     const QCommandLineOption lockTimeout(u"lock-timeout"_s,
