@@ -92,6 +92,7 @@ void ViewJobs::setConnInfo(const htap::pg::ConnInfo& info)
     m_idle = std::make_shared<Idle>(); // the old server's sessions close with their last job
     m_schedules.clear();
     m_lastScheduledRun.clear();
+    m_queued.clear();
     if (m_info.isEmpty()) {
         m_timer->stop();
     } else {
@@ -108,10 +109,23 @@ QString ViewJobs::runningText(const QString& view) const
     return tr("%1 running for %2 s").arg(it->job.describe()).arg(it->since.secsTo(QDateTime::currentDateTimeUtc()));
 }
 
+bool ViewJobs::isBusy(const QString& view) const
+{
+    const auto it = m_running.constFind(view);
+    return it != m_running.cend() && (!it->job.scheduled || m_queued.contains(view));
+}
+
 bool ViewJobs::start(const Job& job)
 {
-    if (m_info.isEmpty() || m_running.contains(job.view))
+    if (m_info.isEmpty())
         return false;
+    if (m_running.contains(job.view)) {
+        // Behind a scheduled merge the operator's action waits its turn; behind their own, no.
+        if (job.scheduled || !m_running.value(job.view).job.scheduled || m_queued.contains(job.view))
+            return false;
+        m_queued.insert(job.view, job);
+        return true;
+    }
     Running r {job, QDateTime::currentDateTimeUtc(), std::make_shared<std::mutex>(),
         std::make_shared<std::shared_ptr<const htap::pg::Canceller>>(), std::make_shared<std::atomic<bool>>(false)};
     m_running.insert(job.view, r);
@@ -126,6 +140,8 @@ bool ViewJobs::start(const Job& job)
         if (generation != m_generation)
             return; // another server by now
         Q_EMIT jobFinished(job.view, job.describe(), o.ok, o.message, o.seconds);
+        if (m_queued.contains(job.view))
+            start(m_queued.take(job.view));
         if (job.kind == Kind::SetSchedule || job.kind == Kind::ClearSchedule || job.kind == Kind::DisableIncremental)
             fetchSchedules();
     });

@@ -43,6 +43,9 @@ public:
     /// The server to work on (with a typed password, memory only); empty when disconnected.
     void setConnInfo(const htap::pg::ConnInfo& info);
     bool isRunning(const QString& view) const { return m_running.contains(view); }
+    /// Running something the operator started (a scheduled merge does not count: an action
+    /// asked for meanwhile waits for it and then runs).
+    bool isBusy(const QString& view) const;
     /// What runs on the view and since when, empty when nothing.
     QString runningText(const QString& view) const;
     bool start(const Job& job);
@@ -71,6 +74,7 @@ private:
 
     htap::pg::ConnInfo m_info;
     QHash<QString, Running> m_running;
+    QHash<QString, Job> m_queued; ///< the operator's job waiting for a scheduled one to end
     QList<htap::mv::Schedule> m_schedules;
     QHash<QString, QDateTime> m_lastScheduledRun;
     QTimer* m_timer;

@@ -247,7 +247,8 @@ void ViewsPage::updateButtons()
     const htap::monitor::ViewState* v = viewState(label);
     const bool connected = m_collector->state() == htap::monitor::ConnectionState::Connected
         || m_collector->state() == htap::monitor::ConnectionState::NotResponding;
-    const bool running = v && (m_jobs->isRunning(label) || v->refreshingPid);
+    // A scheduled merge in flight does not grey the buttons out: what is clicked runs after it.
+    const bool running = v && (m_jobs->isBusy(label) || (v->refreshingPid && !m_jobs->isRunning(label)));
     const bool ready = connected && v && !running;
     const bool incremental = v && v->incremental;
     auto set = [this](const QString& name, bool on, const QString& whyNot = {}) {
