@@ -28,3 +28,6 @@ FROM orders o JOIN order_items oi ON o.order_id = oi.order_id
 JOIN dim_products p ON oi.product_id = p.product_id JOIN dim_users u ON o.user_id = u.user_id
 WHERE o.status = 'completed'
 GROUP BY 1, 2, 3 ORDER BY 1 DESC, 5 DESC
+-- name: hourly_mv
+SELECT hour, order_count, total_sales, avg_order_value, unique_customers
+FROM sales_hourly_mv WHERE hour >= localtimestamp - interval '24 hours' ORDER BY hour DESC

@@ -15,7 +15,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-const QStringList kReportNames {u"hourly"_s, u"category"_s, u"rfm"_s, u"base_aggregation"_s};
+const QStringList kReportNames {u"hourly"_s, u"category"_s, u"rfm"_s, u"base_aggregation"_s, u"hourly_mv"_s};
 const QStringList kIsolations {u"read committed"_s, u"repeatable read"_s, u"serializable"_s};
 
 class Checker
