@@ -369,19 +369,14 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                             whereAnd(plan.whereSql, baseMatch.join(u" AND "_s)), joinList(ret));
                 ctes << u"rcg%1 AS (SELECT %2, sum(__ivm_s)::bigint AS %3 FROM (SELECT %2, 1 AS __ivm_s FROM rci%1 "
                         u"UNION ALL SELECT %2, -1 FROM rcx%1) __ivm_x GROUP BY %2)"_s.arg(QString::number(j), gl, dd);
-                combCols << u"sum(%1)::bigint AS %1"_s.arg(dd);
-                insCols << col;
-                insVals << u"coalesce(%1, 0)"_s.arg(dd);
-                sets << additive(col);
-                viewCols << col;
-                break;
+            } else {
+                ctes << u"rcu%1 AS (INSERT INTO %2 AS t (%3, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, __ivm_v, __ivm_dn, __ivm_dn FROM rcd%1 "
+                        u"ON CONFLICT (%3, __ivm_v) DO UPDATE SET __ivm_n = t.__ivm_n + excluded.__ivm_n, __ivm_dn = excluded.__ivm_dn "
+                        u"RETURNING t.ctid AS __ivm_tid, %4, t.__ivm_n, t.__ivm_dn)"_s.arg(j).arg(R, gl, joinList(tg));
+                // A value's count going 0 -> n adds a distinct value to its group, n -> 0 removes one.
+                ctes << u"rcg%1 AS (SELECT %2, sum(CASE WHEN __ivm_n > 0 AND __ivm_n = __ivm_dn THEN 1 "
+                        u"WHEN __ivm_n = 0 AND __ivm_dn < 0 THEN -1 ELSE 0 END)::bigint AS %3 FROM rcu%1 GROUP BY %2)"_s.arg(j).arg(gl, dd);
             }
-            ctes << u"rcu%1 AS (INSERT INTO %2 AS t (%3, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, __ivm_v, __ivm_dn, __ivm_dn FROM rcd%1 "
-                    u"ON CONFLICT (%3, __ivm_v) DO UPDATE SET __ivm_n = t.__ivm_n + excluded.__ivm_n, __ivm_dn = excluded.__ivm_dn "
-                    u"RETURNING t.ctid AS __ivm_tid, %4, t.__ivm_n, t.__ivm_dn)"_s.arg(j).arg(R, gl, joinList(tg));
-            // A value's count going 0 -> n adds a distinct value to its group, n -> 0 removes one.
-            ctes << u"rcg%1 AS (SELECT %2, sum(CASE WHEN __ivm_n > 0 AND __ivm_n = __ivm_dn THEN 1 "
-                    u"WHEN __ivm_n = 0 AND __ivm_dn < 0 THEN -1 ELSE 0 END)::bigint AS %3 FROM rcu%1 GROUP BY %2)"_s.arg(j).arg(gl, dd);
             combCols << u"sum(%1)::bigint AS %1"_s.arg(dd);
             insCols << col;
             insVals << u"coalesce(%1, 0)"_s.arg(dd);
