@@ -116,6 +116,19 @@ END $$;
 
 -- Capture that was switched off (ALTER TABLE ... DISABLE TRIGGER, pg_restore
 -- --disable-triggers) lets changes through unrecorded: those views need a rebuild.
+-- The capture triggers of a view that are not firing (disabled or dropped): the one place
+-- that decides it, for the Views page, the rebuild and the DDL guard. A trigger is stored as
+-- "quoted qualified table|trigger name".
+CREATE OR REPLACE FUNCTION htap.ivm_capture_off(p_view int, OUT table_name text, OUT trigger_name text)
+RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT regexp_replace(trg, '\|[^|]*$', ''), substring(trg FROM '\|([^|]*)$')
+    FROM htap.ivm_views v, unnest(v.triggers) trg
+    WHERE v.view_id = p_view
+      AND NOT EXISTS (SELECT 1 FROM pg_trigger t
+                      WHERE t.tgrelid = to_regclass(regexp_replace(trg, '\|[^|]*$', ''))
+                        AND t.tgname = substring(trg FROM '\|([^|]*)$') AND t.tgenabled = 'A');
+$$;
+
 CREATE OR REPLACE FUNCTION htap.ivm_check_capture() RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -123,13 +136,10 @@ DECLARE
     marked int := 0;
 BEGIN
     FOR r IN
-        SELECT v.view_id, min(substring(trg FROM '\|([^|]*)$') || ' on ' || regexp_replace(trg, '\|[^|]*$', '')) AS what
-        FROM htap.ivm_views v, unnest(v.triggers) trg
-        WHERE NOT EXISTS (SELECT 1 FROM pg_trigger t
-                          WHERE t.tgrelid = to_regclass(regexp_replace(trg, '\|[^|]*$', ''))
-                            AND t.tgname = substring(trg FROM '\|([^|]*)$') AND t.tgenabled = 'A')
-        GROUP BY v.view_id
+        SELECT v.view_id, (SELECT min(o.trigger_name || ' on ' || o.table_name) FROM htap.ivm_capture_off(v.view_id) o) AS what
+        FROM htap.ivm_views v
     LOOP
+        CONTINUE WHEN r.what IS NULL;
         PERFORM htap.ivm_mark_rebuild(r.view_id, 'capture trigger ' || r.what || ' was disabled or dropped');
         marked := marked + 1;
     END LOOP;
@@ -162,4 +172,4 @@ REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 2';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 3';

@@ -100,9 +100,7 @@ void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
         // The procedure's session lock becomes this transaction's: an error releases it.
         u"  PERFORM pg_advisory_xact_lock(%2, %3);\n  PERFORM pg_advisory_unlock(%2, %3);\n"
         // Rebuilt state is only worth something if capture runs from now on.
-        u"  IF EXISTS (SELECT 1 FROM htap.ivm_views v, unnest(v.triggers) t WHERE v.view_id = %3 AND NOT EXISTS (\n"
-        u"      SELECT 1 FROM pg_trigger g WHERE g.tgrelid = to_regclass(regexp_replace(t, '\\|[^|]*$', ''))\n"
-        u"        AND g.tgname = substring(t FROM '\\|([^|]*)$') AND g.tgenabled = 'A')) THEN\n"
+        u"  IF EXISTS (SELECT 1 FROM htap.ivm_capture_off(%3)) THEN\n"
         u"    RAISE EXCEPTION 'a capture trigger of this view is disabled or missing: enable it (ALTER TABLE ... ENABLE ALWAYS "
         u"TRIGGER ...) before rebuilding';\n  END IF;\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
             .arg(kIvmLockClass)

@@ -23,7 +23,7 @@ namespace {
 constexpr int kRefreshLockClass = 0x48544d56;
 
 /// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 2;
+constexpr int kRegistryVersion = 3;
 
 QJsonValue timeJson(const QDateTime& t)
 {
@@ -33,6 +33,23 @@ QJsonValue timeJson(const QDateTime& t)
 QString statementError(const Result& r)
 {
     return r.error().oneLine();
+}
+
+/// GRANT statements that give `target` the privileges relation `oid` grants to others (its
+/// owner's own excepted): a view keeps its grants when it changes form. Empty on error.
+QStringList grantsOf(pg::Connection& conn, quint32 oid, const QString& target, QString* error)
+{
+    const Result r = conn.exec(u"SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END "
+                               u"FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::oid AND a.grantee <> c.relowner"_s,
+        {oid});
+    if (!r.ok()) {
+        *error = statementError(r);
+        return {};
+    }
+    QStringList out;
+    for (int i = 0; i < r.rowCount(); ++i)
+        out << u"GRANT %1 ON %2 TO %3"_s.arg(r.text(i, 0), target, r.text(i, 1).isEmpty() ? u"PUBLIC"_s : quoteIdentifier(r.text(i, 1)));
+    return out;
 }
 
 } // namespace
@@ -303,7 +320,8 @@ void MvService::dropStaleEngines()
 QList<ViewInfo> MvService::list(QString* error)
 {
     QList<ViewInfo> out;
-    const Result reg = m_conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL, to_regclass('htap.ivm_views') IS NOT NULL"_s);
+    const Result reg = m_conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL, to_regclass('htap.ivm_views') IS NOT NULL, "
+                                   u"to_regprocedure('htap.ivm_capture_off(integer)') IS NOT NULL"_s);
     if (!reg.ok()) {
         *error = statementError(reg);
         return out;
@@ -333,14 +351,12 @@ SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated,
        %2,
        v.base_tables, v.capture_off
 FROM v ORDER BY 1, 2)"_s;
-    const QString ivmRows = hasIvm
+    QString ivmRows = hasIvm
         ? uR"(UNION ALL
   SELECT c.oid, i.view_schema, i.view_name, c.relkind, i.state <> 'building', htap_pg_size(st.oid),
          i.definition, i.view_id,
          (SELECT string_agg(DISTINCT to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text, ', ') FROM unnest(i.triggers) trg),
-         (SELECT min(substring(trg FROM '\|([^|]*)$') || ' on ' || regexp_replace(trg, '\|[^|]*$', '')) FROM unnest(i.triggers) trg
-          WHERE NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = to_regclass(regexp_replace(trg, '\|[^|]*$', ''))
-                              AND t.tgname = substring(trg FROM '\|([^|]*)$') AND t.tgenabled = 'A'))
+         %3
   FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name
   LEFT JOIN pg_class st ON st.relname = 'v' || i.view_id || '_state' AND st.relnamespace = 'htap_ivm'::regnamespace)"_s
@@ -353,6 +369,9 @@ FROM v ORDER BY 1, 2)"_s;
        extract(epoch FROM lr.finished_at - lr.started_at)::float8 AS last_duration,
        extract(epoch FROM clock_timestamp() - lr.started_at)::float8 AS since_last)"_s
         : u"NULL::text, NULL::float8, NULL::float8, NULL::float8"_s;
+    // A registry from an older build has no ivm_capture_off() yet (listing never installs).
+    ivmRows.replace(u"%3"_s, reg.toBool(0, 2) ? u"(SELECT min(o.trigger_name || ' on ' || o.table_name) FROM htap.ivm_capture_off(i.view_id) o)"_s
+                                            : u"NULL::text"_s);
     sql = sql.arg(ivmRows, ivmCols + u",\n       "_s + lastCols);
     // Sizes take a lock: behind a plain REFRESH (ACCESS EXCLUSIVE, held or queued) the listing
     // would wait, so such a view's size is estimated from pg_class instead. The definition
@@ -515,11 +534,7 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
         }
         // Capture must run again before the state is rebuilt (a disabled trigger is a common
         // reason for a rebuild): switch it back on, with the caller's rights.
-        const Result off = m_conn.exec(
-            u"SELECT regexp_replace(t, '\\|[^|]*$', ''), substring(t FROM '\\|([^|]*)$') FROM htap.ivm_views v, unnest(v.triggers) t "
-            u"WHERE v.view_id = $1 AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = to_regclass(regexp_replace(t, '\\|[^|]*$', '')) "
-            u"AND g.tgname = substring(t FROM '\\|([^|]*)$') AND g.tgenabled = 'A')"_s,
-            {view.ivmId});
+        const Result off = m_conn.exec(u"SELECT table_name, trigger_name FROM htap.ivm_capture_off($1)"_s, {view.ivmId});
         for (int i = 0; off.ok() && i < off.rowCount(); ++i) {
             // The table text is the registry's quoted name; it goes through to_regclass first.
             const Result t = m_conn.exec(u"SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -642,7 +657,7 @@ struct EnginePrep {
     QStringList columns, types;
     QStringList indexDefs;
     QString owner;
-    QList<QPair<QString, QString>> grants; ///< (privilege, grantee or empty for PUBLIC)
+    QStringList grants; ///< GRANT statements for the view under its own name
     IvmPlan plan;
 };
 
@@ -721,13 +736,10 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
         prep->columns << r.text(i, 0);
         prep->types << r.text(i, 1);
     }
-    r = m_conn.exec(u"SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END "
-                    u"FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::oid AND a.grantee <> c.relowner"_s,
-        {view.oid});
-    if (!r.ok())
-        return statementError(r);
-    for (int i = 0; i < r.rowCount(); ++i)
-        prep->grants << qMakePair(r.text(i, 0), r.text(i, 1));
+    QString grantError;
+    prep->grants = grantsOf(m_conn, view.oid, quoteQualified(view.schema, view.name), &grantError);
+    if (!grantError.isEmpty())
+        return grantError;
     r = m_conn.exec(u"SELECT unnest($1::text[])"_s, {indexArray});
     for (int i = 0; r.ok() && i < r.rowCount(); ++i)
         prep->indexDefs << r.text(i, 0);
@@ -950,8 +962,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         m_conn.exec(u"RELEASE SAVEPOINT idx"_s);
     }
     QStringList post;
-    for (const auto& g : std::as_const(prep.grants))
-        post << u"GRANT %1 ON %2 TO %3"_s.arg(g.first, qualified, g.second.isEmpty() ? u"PUBLIC"_s : quoteIdentifier(g.second));
+    post << prep.grants;
     post << u"ALTER VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(prep.owner));
     // A view reads its tables with its owner's rights.
     post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
@@ -1015,12 +1026,12 @@ QString MvService::disableIncremental(const QString& name)
         return u"putting %1 back as a materialized view failed: %2"_s.arg(label, statementError(res));
     };
     // The grants the view carries now (the ones the materialized view had, and any added since).
-    QList<QPair<QString, QString>> grants;
-    r = m_conn.exec(u"SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END "
-                    u"FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::oid AND a.grantee <> c.relowner"_s,
-        {view.oid});
-    for (int i = 0; r.ok() && i < r.rowCount(); ++i)
-        grants << qMakePair(r.text(i, 0), r.text(i, 1));
+    QString grantError;
+    const QStringList grants = grantsOf(m_conn, view.oid, qualified, &grantError);
+    if (!grantError.isEmpty()) {
+        m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
+        return u"cannot read the grants of %1: %2"_s.arg(label, grantError);
+    }
     m_conn.exec(u"BEGIN"_s);
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
     QStringList steps;
@@ -1052,8 +1063,8 @@ QString MvService::disableIncremental(const QString& name)
         if (!r.ok())
             return fail(r);
     }
-    for (const auto& g : std::as_const(grants)) {
-        r = m_conn.exec(u"GRANT %1 ON %2 TO %3"_s.arg(g.first, qualified, g.second.isEmpty() ? u"PUBLIC"_s : quoteIdentifier(g.second)));
+    for (const QString& grant : grants) {
+        r = m_conn.exec(grant);
         if (!r.ok())
             return fail(r);
     }
