@@ -1,5 +1,6 @@
 #include "htapctl.h"
 
+#include "common.h"
 #include "demoload.h"
 #include "terminal.h"
 
@@ -39,24 +40,6 @@ using htap::pg::PgError;
 
 namespace {
 
-QTextStream& out()
-{
-    static QTextStream s(stdout);
-    return s;
-}
-
-QTextStream& err()
-{
-    static QTextStream s(stderr);
-    return s;
-}
-
-int fail(const QString& message, int code = ExitFailure)
-{
-    err() << "htapctl: error: " << message << Qt::endl;
-    return code;
-}
-
 const char* kUsage = R"(Usage: htapctl <command> [options]
 
 HTAP Studio's command line: the same libraries as the GUI, no widgets.
@@ -83,70 +66,8 @@ comes from PG* environment variables, pg_service.conf and ~/.pgpass, as with psq
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input.
 )";
 
-/// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
-bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code)
-{
-    parser.setApplicationDescription(synopsis);
-    parser.addHelpOption();
-    if (!parser.parse(QStringList {u"htapctl"_s} + args)) {
-        *code = fail(parser.errorText() + u" (see htapctl "_s + args.value(0) + u" --help)"_s, ExitUsage);
-        return false;
-    }
-    if (parser.isSet(u"help"_s)) {
-        out() << parser.helpText();
-        *code = ExitOk;
-        return false;
-    }
-    return true;
-}
-
-const QCommandLineOption connOption({u"c"_s, u"conn"_s},
-    u"libpq conninfo or URI (default: from PG* environment variables)"_s, u"conninfo"_s);
-const QCommandLineOption jsonOption(u"json"_s, u"Print JSON instead of text"_s);
 const QCommandLineOption dirOption(u"dir"_s, u"Sandbox folder (default: %1)"_s.arg(htap::pg::Sandbox::defaultDir()),
     u"folder"_s);
-
-bool parseConn(const QCommandLineParser& parser, ConnInfo* info, int* code)
-{
-    QString error;
-    *info = ConnInfo::parse(parser.value(connOption), &error);
-    if (!error.isEmpty()) {
-        *code = fail(u"invalid conninfo: "_s + error, ExitUsage);
-        return false;
-    }
-    return true;
-}
-
-bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& option, double min, double max,
-    double* value, int* code)
-{
-    if (!parser.isSet(option))
-        return true;
-    bool ok = false;
-    const double v = parser.value(option).toDouble(&ok);
-    if (!ok || v < min || v > max) {
-        *code = fail(u"invalid --%1 \"%2\": expected a number from %3 to %4"_s.arg(option.names().constLast(),
-                         parser.value(option), QString::number(min), QString::number(max)),
-            ExitUsage);
-        return false;
-    }
-    *value = v;
-    return true;
-}
-
-/// Connects, asking for a password on the terminal when the server wants one.
-PgError connectInteractive(htap::pg::Connection& conn, ConnInfo info, const htap::pg::ConnectOptions& options)
-{
-    PgError e = conn.open(info, options);
-    if (e && conn.neededPassword() && !info.contains(u"password"_s)) {
-        const QString pw = promptPassword(u"Password for %1: "_s.arg(info.displayName()));
-        if (!pw.isEmpty())
-            e = conn.open(info.with(u"password"_s, pw), options);
-        else
-            e.message += u" (the server asks for a password: set PGPASSWORD, add it to ~/.pgpass, or run on a terminal to be asked)"_s;
-    }
-    return e;
-}
 
 int cmdPing(const QStringList& args)
 {
@@ -1232,6 +1153,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdScenario(arguments);
     if (command == u"mv"_s)
         return cmdMv(arguments);
+    if (command == u"roles"_s)
+        return cmdRoles(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 

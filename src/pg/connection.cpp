@@ -400,6 +400,24 @@ QString Connection::lastErrorMessage() const
     return m_conn ? cleanMessage(PQerrorMessage(m_conn)) : QString();
 }
 
+QString Connection::encryptPassword(const QString& password, const QString& role, QString* error)
+{
+    if (!m_conn) {
+        *error = u"not connected"_s;
+        return {};
+    }
+    QByteArray pw = password.toUtf8();
+    char* hashed = PQencryptPasswordConn(m_conn, pw.constData(), role.toUtf8().constData(), nullptr);
+    pw.fill('\0');
+    if (!hashed) {
+        *error = lastErrorMessage();
+        return {};
+    }
+    const QString out = QString::fromUtf8(hashed);
+    PQfreemem(hashed);
+    return out;
+}
+
 QString Connection::libraryVersion()
 {
     const int v = PQlibVersion();

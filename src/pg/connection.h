@@ -92,6 +92,10 @@ public:
     /// What libpq resolved for this connection (host, port, user, dbname), without the password.
     ConnInfo effectiveInfo() const;
     QString lastErrorMessage() const;
+    /// A password hashed for role the way this server wants it (password_encryption, asked of the
+    /// server), with libpq's PQencryptPasswordConn: what CREATE/ALTER ROLE ... PASSWORD should
+    /// carry, so that the clear text never reaches the server, its logs or ours. Empty on error.
+    QString encryptPassword(const QString& password, const QString& role, QString* error);
     /// The libpq this program runs with, e.g. "15.18".
     static QString libraryVersion();
 

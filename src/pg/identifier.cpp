@@ -27,4 +27,23 @@ QString quoteQualified(const QString& schema, const QString& name)
     return s + u'.' + n;
 }
 
+QString quoteLiteral(const QString& value)
+{
+    if (value.contains(QChar(0)))
+        return {};
+    const bool backslash = value.contains(u'\\');
+    QString out;
+    out.reserve(value.size() + 3);
+    if (backslash)
+        out += u'E';
+    out += u'\'';
+    for (QChar c : value) {
+        if (c == u'\'' || c == u'\\')
+            out += c;
+        out += c;
+    }
+    out += u'\'';
+    return out;
+}
+
 } // namespace htap::pg

@@ -1,4 +1,5 @@
 #include "historystore.h"
+#include "migration.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -18,11 +19,6 @@ using namespace Qt::StringLiterals;
 namespace {
 constexpr int kMaxPending = 24 * 3600; // a day of samples waiting for a locked file, then the oldest go
 
-QString sqlResource(const QString& name)
-{
-    QFile f(u":/sql/store/"_s + name);
-    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
-}
 } // namespace
 
 /// The part on the writer thread: owns the QSqlDatabase connection (Qt: a connection is used
@@ -192,30 +188,11 @@ private:
 
     bool migrate(QSqlDatabase& db, const QString& file, int toVersion)
     {
-        const QString script = sqlResource(file);
-        db.transaction();
-        QSqlQuery q(db);
-        // Our own migration files: comments stripped first (they may hold a ';'), then one
-        // statement per ';'.
-        QString code;
-        for (const QString& line : script.split(u'\n'))
-            if (!line.trimmed().startsWith(u"--"_s))
-                code += line + u'\n';
-        for (const QString& sql : code.split(u';', Qt::SkipEmptyParts)) {
-            if (sql.trimmed().isEmpty())
-                continue;
-            if (!q.exec(sql)) {
-                db.rollback();
-                fail(u"History is off: cannot prepare %1: %2"_s.arg(m_path, q.lastError().text()));
-                return false;
-            }
-        }
-        if (!q.exec(u"PRAGMA user_version = %1"_s.arg(toVersion)) || !db.commit()) {
-            db.rollback();
-            fail(u"History is off: cannot prepare %1: %2"_s.arg(m_path, q.lastError().text()));
-            return false;
-        }
-        return true;
+        QString error;
+        if (applyMigration(db, file, toVersion, &error))
+            return true;
+        fail(u"History is off: cannot prepare %1: %2"_s.arg(m_path, error));
+        return false;
     }
 
     void prune()

@@ -1,0 +1,34 @@
+// Helpers every htapctl command shares: output streams, option parsing, connecting.
+#pragma once
+
+#include "htapctl.h"
+
+#include <pg/connection.h>
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QTextStream>
+
+namespace htap::cli {
+
+QTextStream& out();
+QTextStream& err();
+/// Prints "htapctl: error: message" and returns code.
+int fail(const QString& message, int code = ExitFailure);
+/// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
+bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code);
+bool parseConn(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);
+bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& option, double min, double max,
+    double* value, int* code);
+/// Connects, asking for a password on the terminal when the server wants one.
+htap::pg::PgError connectInteractive(htap::pg::Connection& conn, htap::pg::ConnInfo info,
+    const htap::pg::ConnectOptions& options);
+
+inline const QCommandLineOption connOption({QStringLiteral("c"), QStringLiteral("conn")},
+    QStringLiteral("libpq conninfo or URI (default: from PG* environment variables)"), QStringLiteral("conninfo"));
+inline const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("Print JSON instead of text"));
+
+/// htapctl roles ...
+int cmdRoles(const QStringList& args);
+
+} // namespace htap::cli

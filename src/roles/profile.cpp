@@ -1,0 +1,224 @@
+#include "profile.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRegularExpression>
+#include <QSaveFile>
+#include <QStandardPaths>
+
+namespace htap::roles {
+
+using namespace Qt::StringLiterals;
+
+QJsonObject ProfileSet::toJson() const
+{
+    QJsonArray ps;
+    for (const RoleProfile& p : profiles) {
+        QJsonObject settings;
+        for (const auto& [name, value] : p.settings)
+            settings.insert(name, value ? QJsonValue(*value) : QJsonValue());
+        QJsonObject o {{u"name"_s, p.name}, {u"role"_s, p.role}, {u"settings"_s, settings}};
+        if (!p.description.isEmpty())
+            o.insert(u"description"_s, p.description);
+        if (!p.database.isEmpty())
+            o.insert(u"database"_s, p.database);
+        if (p.connectionLimit)
+            o.insert(u"connection_limit"_s, *p.connectionLimit);
+        if (p.cpuNice > 0)
+            o.insert(u"cpu_nice"_s, p.cpuNice);
+        ps << o;
+    }
+    QJsonObject root {{u"format"_s, QString::fromLatin1(kProfileFormat)}, {u"version"_s, kProfileVersion},
+        {u"name"_s, name}, {u"profiles"_s, ps}};
+    if (!description.isEmpty())
+        root.insert(u"description"_s, description);
+    return root;
+}
+
+bool ProfileSet::fromJson(const QByteArray& json, ProfileSet* out, QStringList* errors)
+{
+    errors->clear();
+    QJsonParseError pe;
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &pe);
+    if (pe.error != QJsonParseError::NoError) {
+        *errors << u"$: not JSON: %1 at offset %2"_s.arg(pe.errorString()).arg(pe.offset);
+        return false;
+    }
+    if (!doc.isObject()) {
+        *errors << u"$: must be an object"_s;
+        return false;
+    }
+    const QJsonObject root = doc.object();
+    auto onlyKeys = [&](const QJsonObject& o, const QString& path, const QStringList& keys) {
+        for (auto it = o.begin(); it != o.end(); ++it)
+            if (!keys.contains(it.key()))
+                *errors << u"%1.%2: unknown key (allowed: %3)"_s.arg(path, it.key(), keys.join(u", "_s));
+    };
+    onlyKeys(root, u"$"_s, {u"format"_s, u"version"_s, u"name"_s, u"description"_s, u"profiles"_s});
+    if (root.value(u"format"_s).toString() != QLatin1String(kProfileFormat))
+        *errors << u"$.format: must be \"%1\""_s.arg(QLatin1String(kProfileFormat));
+    if (root.value(u"version"_s).toInt(-1) != kProfileVersion)
+        *errors << u"$.version: must be %1 (this build reads role profile version %1)"_s.arg(kProfileVersion);
+    ProfileSet set;
+    set.name = root.value(u"name"_s).toString();
+    static const QRegularExpression nameRe(u"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"_s);
+    if (!nameRe.match(set.name).hasMatch())
+        *errors << u"$.name: a name of letters, digits, '.', '_' or '-' (it names the saved file)"_s;
+    set.description = root.value(u"description"_s).toString();
+    const QJsonValue profiles = root.value(u"profiles"_s);
+    if (!profiles.isArray() || profiles.toArray().isEmpty())
+        *errors << u"$.profiles: must be a non-empty array"_s;
+    const QJsonArray pa = profiles.toArray();
+    for (int i = 0; i < pa.size(); ++i) {
+        const QString path = u"$.profiles[%1]"_s.arg(i);
+        if (!pa[i].isObject()) {
+            *errors << path + u": must be an object"_s;
+            continue;
+        }
+        const QJsonObject o = pa[i].toObject();
+        onlyKeys(o, path, {u"name"_s, u"role"_s, u"database"_s, u"description"_s, u"connection_limit"_s, u"cpu_nice"_s,
+                              u"settings"_s});
+        RoleProfile p;
+        p.name = o.value(u"name"_s).toString();
+        p.role = o.value(u"role"_s).toString();
+        p.description = o.value(u"description"_s).toString();
+        if (p.role.isEmpty() || p.role.contains(QChar(0)) || p.role.size() > 63)
+            *errors << path + u".role: the role's name, 1 to 63 characters, spelled exactly"_s;
+        const QJsonValue db = o.value(u"database"_s);
+        if (!db.isUndefined() && !db.isNull() && !db.isString())
+            *errors << path + u".database: a database name, or null for every database"_s;
+        p.database = db.toString();
+        const QJsonValue limit = o.value(u"connection_limit"_s);
+        if (!limit.isUndefined()) {
+            if (!limit.isDouble() || limit.toDouble() != double(limit.toInt()) || limit.toInt() < -1)
+                *errors << path + u".connection_limit: a whole number, -1 (no limit) or more"_s;
+            else
+                p.connectionLimit = limit.toInt();
+        }
+        const QJsonValue nice = o.value(u"cpu_nice"_s);
+        if (!nice.isUndefined()) {
+            if (!nice.isDouble() || nice.toDouble() != double(nice.toInt()) || nice.toInt() < 0 || nice.toInt() > 19)
+                *errors << path + u".cpu_nice: a whole number from 0 (normal) to 19 (lowest CPU priority)"_s;
+            else
+                p.cpuNice = nice.toInt();
+        }
+        const QJsonValue settings = o.value(u"settings"_s);
+        if (!settings.isUndefined() && !settings.isObject())
+            *errors << path + u".settings: an object of parameter: value (a string, or null to reset)"_s;
+        const QJsonObject so = settings.toObject();
+        static const QRegularExpression paramRe(u"^[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)*$"_s);
+        for (auto it = so.begin(); it != so.end(); ++it) {
+            const QString spath = path + u".settings."_s + it.key();
+            if (!paramRe.match(it.key()).hasMatch()) {
+                *errors << spath + u": not a parameter name"_s;
+                continue;
+            }
+            if (it.value().isNull())
+                p.settings.append({it.key().toLower(), std::nullopt});
+            else if (it.value().isString())
+                p.settings.append({it.key().toLower(), it.value().toString()});
+            else if (it.value().isDouble())
+                p.settings.append({it.key().toLower(), QString::number(it.value().toDouble(), 'g', 15)});
+            else if (it.value().isBool())
+                p.settings.append({it.key().toLower(), it.value().toBool() ? u"on"_s : u"off"_s});
+            else
+                *errors << spath + u": a string (\"64MB\"), a number, a Boolean, or null to reset"_s;
+        }
+        if (p.settings.isEmpty() && !p.connectionLimit && p.cpuNice == 0)
+            *errors << path + u": changes nothing (give settings, connection_limit or cpu_nice)"_s;
+        for (int j = 0; j < set.profiles.size(); ++j)
+            if (set.profiles[j].role == p.role && set.profiles[j].database == p.database)
+                *errors << u"%1.role: role \"%2\"%3 is already in $.profiles[%4]"_s.arg(path, p.role,
+                    p.database.isEmpty() ? QString() : u" in database \""_s + p.database + u'"', QString::number(j));
+        set.profiles << p;
+    }
+    if (!errors->isEmpty())
+        return false;
+    *out = set;
+    return true;
+}
+
+ProfileSet ProfileSet::resetting() const
+{
+    ProfileSet r = *this;
+    r.name = name + u"-reset"_s;
+    r.description = u"Every setting of %1 reset to the server's value, no connection limits."_s.arg(name);
+    for (RoleProfile& p : r.profiles) {
+        for (auto& s : p.settings)
+            s.second.reset();
+        if (p.connectionLimit)
+            p.connectionLimit = -1;
+        p.cpuNice = 0;
+    }
+    return r;
+}
+
+QStringList builtinProfileNames()
+{
+    QStringList names;
+    for (const QString& f : QDir(u":/roles"_s).entryList({u"*.json"_s}, QDir::Files, QDir::Name))
+        names << f.chopped(5);
+    return names;
+}
+
+QByteArray builtinProfileJson(const QString& name)
+{
+    QFile f(u":/roles/%1.json"_s.arg(name));
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QString userProfileDir()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + u"/htap-studio/profiles"_s;
+}
+
+bool loadProfileSet(const QString& nameOrPath, ProfileSet* out, QStringList* errors)
+{
+    errors->clear();
+    QByteArray json;
+    const bool looksLikePath = nameOrPath.contains(u'/') || nameOrPath.endsWith(u".json"_s);
+    const QString userFile = userProfileDir() + u'/' + nameOrPath + u".json"_s;
+    const QString path = looksLikePath ? nameOrPath : QFileInfo::exists(userFile) ? userFile : QString();
+    if (!path.isEmpty()) {
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly)) {
+            *errors << u"cannot read %1: %2"_s.arg(path, f.errorString());
+            return false;
+        }
+        json = f.readAll();
+    } else {
+        json = builtinProfileJson(nameOrPath);
+        if (json.isEmpty()) {
+            *errors << u"no profile set \"%1\": give a file, or one of: %2"_s.arg(nameOrPath,
+                           (builtinProfileNames() + QDir(userProfileDir()).entryList({u"*.json"_s})).join(u", "_s));
+            return false;
+        }
+    }
+    if (!ProfileSet::fromJson(json, out, errors)) {
+        if (!path.isEmpty())
+            for (QString& e : *errors)
+                e.prepend(path + u": "_s);
+        return false;
+    }
+    return true;
+}
+
+bool saveUserProfileSet(const ProfileSet& set, QString* error)
+{
+    if (!QDir().mkpath(userProfileDir())) {
+        *error = u"cannot create %1"_s.arg(userProfileDir());
+        return false;
+    }
+    QSaveFile f(userProfileDir() + u'/' + set.name + u".json"_s);
+    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(set.toJson()).toJson(QJsonDocument::Indented)) < 0
+        || !f.commit()) {
+        *error = u"cannot write %1: %2"_s.arg(f.fileName(), f.errorString());
+        return false;
+    }
+    return true;
+}
+
+} // namespace htap::roles

@@ -1,0 +1,457 @@
+#include "roleservice.h"
+
+#include <pg/connection.h>
+#include <pg/identifier.h>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace htap::roles {
+
+using namespace Qt::StringLiterals;
+using htap::pg::quoteIdentifier;
+using htap::pg::quoteLiteral;
+
+namespace {
+
+constexpr auto kHiddenPassword = "'********'";
+
+/// A role's connection limit and its settings at one scope, read inside the apply transaction.
+struct RoleState {
+    bool exists = false;
+    int connectionLimit = -1;
+    QMap<QString, QString> settings;
+};
+
+RoleState readState(htap::pg::Connection& conn, const QString& role, const QString& database, QString* error)
+{
+    const auto r = conn.exec(
+        u"SELECT r.rolconnlimit, coalesce((SELECT array_to_json(s.setconfig)::text FROM pg_db_role_setting s"
+        "   WHERE s.setrole = r.oid AND s.setdatabase = coalesce((SELECT d.oid FROM pg_database d WHERE d.datname = $2), 0)),"
+        "   '[]') FROM pg_roles r WHERE r.rolname = $1"_s,
+        {role, database.isEmpty() ? QVariant() : QVariant(database)});
+    RoleState s;
+    if (!r.ok()) {
+        *error = r.error().oneLine();
+        return s;
+    }
+    if (r.rowCount() == 0)
+        return s;
+    s.exists = true;
+    s.connectionLimit = int(r.toInt64(0, 0, -1));
+    for (const QJsonValue& v : QJsonDocument::fromJson(r.text(0, 1).toUtf8()).array()) {
+        const QString item = v.toString();
+        const qsizetype eq = item.indexOf(u'=');
+        s.settings.insert(item.left(eq).toLower(), item.mid(eq + 1));
+    }
+    return s;
+}
+
+QString shown(const std::optional<QString>& v)
+{
+    return v ? *v : u"(not set)"_s;
+}
+
+} // namespace
+
+QString explainRoleError(const htap::pg::PgError& e)
+{
+    if (e.sqlstate == u"42501"_s)
+        return u"not allowed: %1 (changing a role needs superuser or CREATEROLE; a superuser role or a superuser-only "
+               "parameter needs superuser)"_s.arg(e.message);
+    if (e.sqlstate == u"42704"_s)
+        return u"%1 (it was dropped or renamed after the plan was made)"_s.arg(e.message);
+    if (e.sqlstate == u"55P03"_s)
+        return u"the role is locked by another transaction (lock_timeout 5 s): %1"_s.arg(e.message);
+    return e.oneLine() + (e.hint.isEmpty() ? QString() : u" Hint: "_s + e.hint);
+}
+
+QJsonObject ApplyOutcome::toJson() const
+{
+    QJsonArray sessions;
+    for (const auto& [role, s] : oldSessions)
+        sessions << QJsonObject {{u"role"_s, role}, {u"pid"_s, s.pid}, {u"database"_s, s.database},
+            {u"application_name"_s, s.applicationName}, {u"client"_s, s.clientAddress}, {u"state"_s, s.state},
+            {u"backend_start"_s, s.backendStart.toString(Qt::ISODateWithMs)}};
+    return {{u"ok"_s, ok}, {u"message"_s, message}, {u"audit_id"_s, auditId}, {u"audit_warning"_s, auditWarning},
+        {u"statements"_s, QJsonArray::fromStringList(statements)}, {u"sessions_on_old_settings"_s, sessions},
+        {u"notes"_s, QJsonArray::fromStringList(notes)}};
+}
+
+bool WizardPlan::ok() const
+{
+    return std::none_of(issues.begin(), issues.end(), [](const PlanIssue& i) { return i.error; });
+}
+
+QJsonObject WizardPlan::toJson() const
+{
+    QJsonArray errors, warnings;
+    for (const PlanIssue& i : issues)
+        (i.error ? errors : warnings) << i.text();
+    return {{u"statements"_s, QJsonArray::fromStringList(statements)}, {u"errors"_s, errors}, {u"warnings"_s, warnings}};
+}
+
+RoleService::RoleService(htap::pg::Connection& conn, const htap::store::AuditLog& audit)
+    : m_conn(conn)
+    , m_audit(audit)
+{
+}
+
+Catalog RoleService::catalog(QString* error)
+{
+    return readCatalog(m_conn, error);
+}
+
+Plan RoleService::plan(const ProfileSet& set, QString* error)
+{
+    const Catalog c = readCatalog(m_conn, error);
+    if (!error->isEmpty())
+        return {};
+    return planProfiles(c, set);
+}
+
+ApplyOutcome RoleService::apply(const Plan& plan)
+{
+    ApplyOutcome out;
+    out.statements = plan.statements();
+    if (!plan.ok()) {
+        out.message = u"The plan has errors; nothing was sent:\n"_s + plan.errors().join(u'\n');
+        return out;
+    }
+    if (plan.isEmpty()) {
+        out.ok = true;
+        out.message = u"Nothing to change: every setting already has the asked value."_s;
+        return out;
+    }
+    QString error;
+    auto rollback = [&](const QString& why) {
+        m_conn.exec(u"ROLLBACK"_s);
+        out.message = why + u" Nothing was changed."_s;
+        if (out.auditId) {
+            QString e;
+            m_audit.finish(out.auditId, u"failed"_s, why, &e);
+        }
+        return out;
+    };
+    for (const QString& sql : {u"BEGIN"_s, u"SET LOCAL lock_timeout = '5s'"_s}) {
+        const auto r = m_conn.exec(sql);
+        if (!r.ok())
+            return rollback(r.error().oneLine());
+    }
+    const QString user = m_conn.exec(u"SELECT current_user"_s).text(0, 0);
+    // The plan was made against a before state: if a role is gone or was changed since, the plan
+    // is stale and applying it would undo someone else's change.
+    for (const RoleChange& c : plan.changes) {
+        const RoleState s = readState(m_conn, c.role, c.database, &error);
+        if (!error.isEmpty())
+            return rollback(error);
+        if (!s.exists)
+            return rollback(u"Role \"%1\" does not exist any more (dropped or renamed after the plan was made)."_s.arg(c.role));
+        QStringList drift;
+        for (const SettingChange& sc : c.settings) {
+            const std::optional<QString> now = s.settings.contains(sc.name) ? std::optional(s.settings.value(sc.name)) : std::nullopt;
+            if (now != sc.before)
+                drift << u"%1 is %2, the plan expected %3"_s.arg(sc.name, shown(now), shown(sc.before));
+        }
+        if (c.limitAfter && s.connectionLimit != c.limitBefore.value_or(-1))
+            drift << u"connection limit is %1, the plan expected %2"_s.arg(QString::number(s.connectionLimit),
+                QString::number(c.limitBefore.value_or(-1)));
+        if (!drift.isEmpty())
+            return rollback(u"Role \"%1\" was changed after the plan was made (%2): make the plan again."_s.arg(
+                c.role, drift.join(u"; "_s)));
+    }
+
+    htap::store::AuditEntry entry;
+    entry.server = plan.server;
+    entry.serverKey = plan.serverKey;
+    entry.appliedBy = user;
+    entry.kind = plan.kind;
+    entry.title = plan.title;
+    entry.roles = plan.roles();
+    entry.undoOf = plan.undoOf;
+    entry.plan = plan.toJson();
+    out.auditId = m_audit.begin(entry, &error);
+    if (!out.auditId)
+        return rollback(u"Cannot record the change in the audit log (%1), so it is not made."_s.arg(error));
+
+    for (const QString& sql : out.statements) {
+        const auto r = m_conn.exec(sql);
+        if (!r.ok())
+            return rollback(u"%1 failed: %2."_s.arg(sql, explainRoleError(r.error())));
+    }
+    // Read back inside the transaction: commit only what is exactly what was asked for.
+    for (const RoleChange& c : plan.changes) {
+        const RoleState s = readState(m_conn, c.role, c.database, &error);
+        if (!error.isEmpty())
+            return rollback(error);
+        QStringList wrong;
+        for (const SettingChange& sc : c.settings) {
+            const std::optional<QString> now = s.settings.contains(sc.name) ? std::optional(s.settings.value(sc.name)) : std::nullopt;
+            QStringList nowList, afterList;
+            const bool sameList = isListParam(sc.name) && now && sc.after && splitList(*now, &nowList)
+                && splitList(*sc.after, &afterList) && nowList == afterList;
+            if (now != sc.after && !sameList)
+                wrong << u"%1 reads back as %2, not %3"_s.arg(sc.name, shown(now), shown(sc.after));
+        }
+        if (c.limitAfter && s.connectionLimit != *c.limitAfter)
+            wrong << u"connection limit reads back as %1, not %2"_s.arg(QString::number(s.connectionLimit),
+                QString::number(*c.limitAfter));
+        if (!wrong.isEmpty())
+            return rollback(u"Role \"%1\": %2."_s.arg(c.role, wrong.join(u"; "_s)));
+    }
+    const auto commit = m_conn.exec(u"COMMIT"_s);
+    if (!commit.ok())
+        return rollback(u"COMMIT failed: %1."_s.arg(commit.error().oneLine()));
+
+    out.ok = true;
+    if (!m_audit.finish(out.auditId, u"applied"_s, QString(), &error))
+        out.auditWarning = error;
+    if (plan.undoOf && !m_audit.finish(plan.undoOf, u"undone"_s, u"undone by #%1"_s.arg(out.auditId), &error))
+        out.auditWarning = error;
+    out.message = u"Applied %1 statement(s) in one transaction and read them back (audit #%2). Role settings reach "
+                  "new sessions only."_s.arg(QString::number(out.statements.size()), QString::number(out.auditId));
+    for (const RoleChange& c : plan.changes) {
+        for (const RoleSession& s : roleSessions(m_conn, c.role, c.database, &error))
+            out.oldSessions.append({c.role, s});
+        if (c.cpuNice > 0) {
+            int changed = 0;
+            const QString note = renice(c.role, c.cpuNice, &changed, &error);
+            out.notes << (error.isEmpty() ? note : error);
+        }
+    }
+    if (!out.oldSessions.isEmpty())
+        out.message += u" %1 session(s) of these roles started before and keep the old values until they reconnect."_s.arg(
+            out.oldSessions.size());
+    return out;
+}
+
+Plan RoleService::planUndo(qint64 id, QString* error)
+{
+    const std::optional<htap::store::AuditEntry> entry = m_audit.find(id, error);
+    if (!entry)
+        return {};
+    if (entry->kind == u"wizard"_s) {
+        *error = u"#%1 created roles with the wizard; undo does not drop roles (DROP ROLE them yourself)"_s.arg(id);
+        return {};
+    }
+    // "applying": the program stopped between sending and recording the outcome. What the server
+    // holds now decides; planUndo warns where it differs from the entry's after state.
+    if (entry->status != u"applied"_s && entry->status != u"applying"_s) {
+        *error = u"#%1 is %2, not applied: there is nothing of it to undo"_s.arg(QString::number(id), entry->status);
+        return {};
+    }
+    const Catalog c = readCatalog(m_conn, error);
+    if (!error->isEmpty())
+        return {};
+    Plan plan = htap::roles::planUndo(c, Plan::fromJson(entry->plan), id);
+    if (entry->status == u"applying"_s)
+        plan.issues.prepend(PlanIssue {false, {}, u"#%1 never recorded its outcome (the program stopped while applying it); "
+                                                  "undo restores its before state all the same"_s.arg(id)});
+    return plan;
+}
+
+int RoleService::terminate(const QList<int>& pids, QString* error)
+{
+    QStringList ids;
+    for (int pid : pids)
+        ids << QString::number(pid);
+    const auto r = m_conn.exec(u"SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM unnest($1::int[]) AS pid"_s,
+        {u"{%1}"_s.arg(ids.join(u','))});
+    if (!r.ok()) {
+        *error = r.error().sqlstate == u"42501"_s
+            ? u"not allowed to end these sessions: that needs pg_signal_backend, or being their role (%1)"_s.arg(r.error().message)
+            : r.error().oneLine();
+        return 0;
+    }
+    error->clear();
+    return int(r.toInt64(0, 0));
+}
+
+QString RoleService::renice(const QString& role, int nice, int* changed, QString* error)
+{
+    error->clear();
+    *changed = 0;
+    const auto ext = m_conn.exec(u"SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                                 " WHERE e.extname = 'prioritize'"_s);
+    if (!ext.ok() || ext.rowCount() == 0) {
+        *error = ext.ok() ? u"CPU priority of \"%1\" not lowered: the prioritize extension is not created in this database "
+                            "(CREATE EXTENSION prioritize; Debian package postgresql-15-prioritize)"_s.arg(role)
+                          : ext.error().oneLine();
+        return {};
+    }
+    const QString fn = htap::pg::quoteQualified(ext.text(0, 0), u"set_backend_priority"_s);
+    const auto r = m_conn.exec(u"SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok) FROM"
+                               " (SELECT %1(pid, $2) AS ok FROM pg_stat_activity"
+                               "  WHERE usename = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()) s"_s.arg(fn),
+        {role, nice});
+    if (!r.ok()) {
+        *error = r.error().oneLine();
+        return {};
+    }
+    *changed = int(r.toInt64(0, 0));
+    const int refused = int(r.toInt64(0, 1));
+    return u"CPU priority of \"%1\": %2 backend(s) set to nice %3%4; new sessions start at normal priority, and a backend "
+           "cannot be given its priority back"_s.arg(role, QString::number(*changed), QString::number(nice),
+               refused ? u" (%1 refused: a backend can only be niced further, by a superuser or its own role)"_s.arg(refused) : QString());
+}
+
+bool RoleService::installPrioritize(QString* error)
+{
+    const auto r = m_conn.exec(u"CREATE EXTENSION IF NOT EXISTS prioritize"_s);
+    if (!r.ok()) {
+        *error = r.error().sqlstate == u"42501"_s ? u"CREATE EXTENSION prioritize needs a superuser"_s
+               : r.error().sqlstate == u"58P01"_s || r.error().sqlstate == u"0A000"_s
+            ? u"the server has no prioritize extension: install postgresql-15-prioritize on the server (%1)"_s.arg(r.error().message)
+            : r.error().oneLine();
+        return false;
+    }
+    return true;
+}
+
+QList<QString> RoleService::wizardStatements(const WizardSpec& spec, bool forDisplay, WizardPlan* plan, QString* error)
+{
+    QStringList out;
+    error->clear();
+    auto issue = [&](bool isError, const QString& message) { plan->issues << PlanIssue {isError, {}, message}; };
+    const Catalog c = readCatalog(m_conn, error);
+    if (!error->isEmpty())
+        return out;
+    if (!c.superuser && !c.createRole)
+        issue(true, u"%1 cannot create roles: that needs superuser or CREATEROLE"_s.arg(c.currentUser));
+    const QStringList names {spec.oltpRole, spec.olapRole, spec.monitorRole};
+    for (const QString& n : names)
+        if (n.isEmpty() || n.size() > 63 || n.startsWith(u"pg_"_s))
+            issue(true, u"\"%1\" is not a name for a new role (1 to 63 characters, not starting with pg_)"_s.arg(n));
+    if (QSet<QString>(names.begin(), names.end()).size() != names.size())
+        issue(true, u"the three roles need three different names"_s);
+    const auto tables = m_conn.exec(u"SELECT t FROM unnest(ARRAY['orders','order_items','inventory','dim_products','dim_users']) t"
+                                    " WHERE to_regclass(format('%I.%I', $1::text, t)) IS NULL"_s,
+        {spec.schema});
+    if (!tables.ok()) {
+        *error = tables.error().oneLine();
+        return out;
+    }
+    QStringList missing;
+    for (int i = 0; i < tables.rowCount(); ++i)
+        missing << tables.text(i, 0);
+    if (!missing.isEmpty())
+        issue(true, u"schema \"%1\" has no %2: is it the shop schema?"_s.arg(spec.schema, missing.join(u", "_s)));
+    // Sequences behind serial columns need USAGE for INSERT; identity columns do not.
+    const auto seqs = m_conn.exec(u"SELECT DISTINCT s.oid::regclass::text FROM pg_depend d JOIN pg_class s ON s.oid = d.objid"
+                                  " AND s.relkind = 'S' WHERE d.deptype = 'a' AND d.refobjid IN"
+                                  " (to_regclass(format('%I.orders', $1::text)), to_regclass(format('%I.order_items', $1::text)))"_s,
+        {spec.schema});
+    QStringList sequences;
+    for (int i = 0; seqs.ok() && i < seqs.rowCount(); ++i)
+        sequences << seqs.text(i, 0); // regclass text: already quoted as needed
+
+    auto table = [&](const QString& t) { return htap::pg::quoteQualified(spec.schema, t); };
+    const QString schema = quoteIdentifier(spec.schema);
+    for (const QString& n : names) {
+        const QString password = spec.passwords.value(n);
+        QString passwordSql;
+        if (!password.isEmpty()) {
+            if (forDisplay) {
+                passwordSql = u" PASSWORD "_s + QLatin1String(kHiddenPassword);
+            } else {
+                const QString hashed = m_conn.encryptPassword(password, n, error);
+                if (hashed.isEmpty())
+                    return {};
+                passwordSql = u" PASSWORD "_s + quoteLiteral(hashed);
+            }
+        }
+        const RoleInfo* existing = c.role(n);
+        if (!existing) {
+            out << u"CREATE ROLE %1 LOGIN%2"_s.arg(quoteIdentifier(n), passwordSql);
+            if (password.isEmpty())
+                issue(false, u"\"%1\" gets no password: it can log in only where pg_hba.conf trusts it"_s.arg(n));
+        } else {
+            if (existing->superuser)
+                issue(true, u"\"%1\" exists and is a superuser: pick another name"_s.arg(n));
+            if (!existing->canLogin || !password.isEmpty())
+                out << u"ALTER ROLE %1 LOGIN%2"_s.arg(quoteIdentifier(n), passwordSql);
+            issue(false, u"\"%1\" exists: it is kept%2, and given the grants below"_s.arg(
+                n, password.isEmpty() ? u" with its password"_s : u", with the new password"_s));
+        }
+    }
+    const QString oltp = quoteIdentifier(spec.oltpRole), olap = quoteIdentifier(spec.olapRole);
+    out << u"GRANT USAGE ON SCHEMA %1 TO %2, %3"_s.arg(schema, oltp, olap);
+    out << u"GRANT SELECT, INSERT, UPDATE ON TABLE %1, %2, %3 TO %4"_s.arg(table(u"orders"_s), table(u"order_items"_s),
+        table(u"inventory"_s), oltp);
+    out << u"GRANT SELECT ON TABLE %1, %2 TO %3"_s.arg(table(u"dim_products"_s), table(u"dim_users"_s), oltp);
+    if (!sequences.isEmpty())
+        out << u"GRANT USAGE ON SEQUENCE %1 TO %2"_s.arg(sequences.join(u", "_s), oltp);
+    out << u"GRANT SELECT ON ALL TABLES IN SCHEMA %1 TO %2"_s.arg(schema, olap);
+    out << u"ALTER DEFAULT PRIVILEGES IN SCHEMA %1 GRANT SELECT ON TABLES TO %2"_s.arg(schema, olap);
+    out << u"GRANT pg_monitor TO %1"_s.arg(quoteIdentifier(spec.monitorRole));
+    return out;
+}
+
+WizardPlan RoleService::planWizard(const WizardSpec& spec, QString* error)
+{
+    WizardPlan plan;
+    plan.statements = wizardStatements(spec, true, &plan, error);
+    return plan;
+}
+
+ApplyOutcome RoleService::applyWizard(const WizardSpec& spec)
+{
+    ApplyOutcome out;
+    QString error;
+    WizardPlan shown;
+    const QStringList display = wizardStatements(spec, true, &shown, &error);
+    if (!error.isEmpty() || !shown.ok()) {
+        QStringList errors;
+        for (const PlanIssue& i : shown.issues)
+            if (i.error)
+                errors << i.message;
+        out.message = (error.isEmpty() ? errors.join(u'\n') : error) + u"\nNothing was changed."_s;
+        return out;
+    }
+    WizardPlan ignored;
+    const QStringList actual = wizardStatements(spec, false, &ignored, &error);
+    if (!error.isEmpty()) {
+        out.message = error + u"\nNothing was changed."_s;
+        return out;
+    }
+    out.statements = display;
+    const Catalog c = readCatalog(m_conn, &error);
+    htap::store::AuditEntry entry;
+    entry.server = c.server;
+    entry.serverKey = c.serverKey;
+    entry.appliedBy = c.currentUser;
+    entry.kind = u"wizard"_s;
+    entry.title = u"role wizard"_s;
+    entry.roles = {spec.oltpRole, spec.olapRole, spec.monitorRole};
+    entry.plan = shown.toJson();
+    if (!m_conn.exec(u"BEGIN"_s).ok()) {
+        out.message = u"cannot begin a transaction; nothing was changed"_s;
+        return out;
+    }
+    out.auditId = m_audit.begin(entry, &error);
+    auto rollback = [&](const QString& why) {
+        m_conn.exec(u"ROLLBACK"_s);
+        out.message = why + u" Nothing was changed."_s;
+        if (out.auditId)
+            m_audit.finish(out.auditId, u"failed"_s, why, &error);
+        return out;
+    };
+    if (!out.auditId)
+        return rollback(u"Cannot record the change in the audit log (%1)."_s.arg(error));
+    for (int i = 0; i < actual.size(); ++i) {
+        const auto r = m_conn.exec(actual[i]);
+        if (!r.ok()) // the message names the statement as shown, never the one with the password hash
+            return rollback(u"%1 failed: %2."_s.arg(display.value(i), explainRoleError(r.error()).replace(actual[i], display.value(i))));
+    }
+    const auto commit = m_conn.exec(u"COMMIT"_s);
+    if (!commit.ok())
+        return rollback(u"COMMIT failed: %1."_s.arg(commit.error().message));
+    out.ok = true;
+    if (!m_audit.finish(out.auditId, u"applied"_s, QString(), &error))
+        out.auditWarning = error;
+    out.message = u"Created or updated %1, %2 and %3 with least grants on schema %4 (audit #%5)."_s.arg(spec.oltpRole,
+        spec.olapRole, spec.monitorRole, spec.schema, QString::number(out.auditId));
+    return out;
+}
+
+} // namespace htap::roles

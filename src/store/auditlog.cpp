@@ -1,0 +1,190 @@
+#include "auditlog.h"
+#include "migration.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStandardPaths>
+
+#include <atomic>
+
+namespace htap::store {
+
+using namespace Qt::StringLiterals;
+
+QJsonObject AuditEntry::toJson() const
+{
+    return {{u"id"_s, id}, {u"at"_s, at.toString(Qt::ISODateWithMs)}, {u"server"_s, server},
+        {u"applied_by"_s, appliedBy}, {u"kind"_s, kind}, {u"title"_s, title}, {u"roles"_s, QJsonArray::fromStringList(roles)},
+        {u"status"_s, status}, {u"message"_s, message}, {u"undo_of"_s, undoOf ? QJsonValue(undoOf) : QJsonValue()},
+        {u"plan"_s, plan}};
+}
+
+AuditLog::AuditLog(QString path)
+    : m_path(path.isEmpty() ? defaultPath() : std::move(path))
+{
+}
+
+QString AuditLog::defaultPath()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + u"/htap-studio/audit.sqlite"_s;
+}
+
+template <typename F>
+bool AuditLog::withDatabase(QString* error, F&& body) const
+{
+    static std::atomic<int> serial {0};
+    const QString name = u"htap-audit-%1"_s.arg(++serial);
+    bool ok = false;
+    {
+        if (!QDir().mkpath(QFileInfo(m_path).absolutePath())) {
+            *error = u"cannot create the folder of the audit log %1"_s.arg(m_path);
+            return false;
+        }
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);
+        db.setDatabaseName(m_path);
+        db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=5000"_s);
+        auto refuse = [&](const QString& why) {
+            *error = u"audit log %1: %2"_s.arg(m_path, why);
+            return false;
+        };
+        [&] {
+            if (!db.open())
+                return refuse(db.lastError().text());
+            QSqlQuery q(db);
+            if (!q.exec(u"PRAGMA user_version"_s) || !q.next())
+                return refuse(u"not a usable SQLite file (%1); it was left as it is"_s.arg(q.lastError().text()));
+            const int version = q.value(0).toInt();
+            q.finish();
+            if (version > kSchemaVersion)
+                return refuse(u"written by a newer HTAP Studio (schema %1, this one knows %2); it was not touched"_s.arg(
+                    QString::number(version), QString::number(kSchemaVersion)));
+            if (!q.exec(u"PRAGMA journal_mode = WAL"_s))
+                return refuse(q.lastError().text());
+            q.finish();
+            QString migrationError;
+            if (version < 1 && !applyMigration(db, u"audit_001.sql"_s, 1, &migrationError))
+                return refuse(migrationError);
+            ok = body(db);
+            return ok;
+        }();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+    return ok;
+}
+
+namespace {
+
+AuditEntry entryFrom(const QSqlQuery& q)
+{
+    AuditEntry e;
+    e.id = q.value(0).toLongLong();
+    e.at = QDateTime::fromMSecsSinceEpoch(q.value(1).toLongLong(), Qt::UTC);
+    e.server = q.value(2).toString();
+    e.serverKey = q.value(3).toString();
+    e.appliedBy = q.value(4).toString();
+    e.kind = q.value(5).toString();
+    e.title = q.value(6).toString();
+    for (const QJsonValue& v : QJsonDocument::fromJson(q.value(7).toByteArray()).array())
+        e.roles << v.toString();
+    e.status = q.value(8).toString();
+    e.message = q.value(9).toString();
+    e.undoOf = q.value(10).toLongLong();
+    e.plan = QJsonDocument::fromJson(q.value(11).toByteArray()).object();
+    return e;
+}
+
+constexpr auto kColumns = "id, at, server, server_key, applied_by, kind, title, roles, status, message, undo_of, plan";
+
+} // namespace
+
+qint64 AuditLog::begin(const AuditEntry& e, QString* error) const
+{
+    qint64 id = 0;
+    withDatabase(error, [&](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(u"INSERT INTO role_changes (at, server, server_key, applied_by, kind, title, roles, status, message,"
+                  " undo_of, plan) VALUES (?, ?, ?, ?, ?, ?, ?, 'applying', '', ?, ?)"_s);
+        q.addBindValue(QDateTime::currentMSecsSinceEpoch());
+        q.addBindValue(e.server);
+        q.addBindValue(e.serverKey);
+        q.addBindValue(e.appliedBy);
+        q.addBindValue(e.kind);
+        q.addBindValue(e.title);
+        q.addBindValue(QString::fromUtf8(QJsonDocument(QJsonArray::fromStringList(e.roles)).toJson(QJsonDocument::Compact)));
+        q.addBindValue(e.undoOf ? QVariant(e.undoOf) : QVariant());
+        q.addBindValue(QString::fromUtf8(QJsonDocument(e.plan).toJson(QJsonDocument::Compact)));
+        if (!q.exec()) {
+            *error = u"audit log %1: %2"_s.arg(m_path, q.lastError().text());
+            return false;
+        }
+        id = q.lastInsertId().toLongLong();
+        return true;
+    });
+    return id;
+}
+
+bool AuditLog::finish(qint64 id, const QString& status, const QString& message, QString* error) const
+{
+    return withDatabase(error, [&](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(u"UPDATE role_changes SET status = ?, message = coalesce(?, '') WHERE id = ?"_s);
+        q.addBindValue(status);
+        q.addBindValue(message);
+        q.addBindValue(id);
+        if (!q.exec() || q.numRowsAffected() != 1) {
+            *error = u"audit log %1: cannot record the outcome of #%2: %3"_s.arg(m_path, QString::number(id),
+                q.lastError().text().isEmpty() ? u"no such entry"_s : q.lastError().text());
+            return false;
+        }
+        return true;
+    });
+}
+
+QList<AuditEntry> AuditLog::list(const QString& serverKey, int limit, QString* error) const
+{
+    QList<AuditEntry> out;
+    withDatabase(error, [&](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(u"SELECT %1 FROM role_changes WHERE (? = '' OR server_key = ?) ORDER BY id DESC LIMIT ?"_s.arg(
+            QLatin1String(kColumns)));
+        q.addBindValue(serverKey);
+        q.addBindValue(serverKey);
+        q.addBindValue(limit);
+        if (!q.exec()) {
+            *error = u"audit log %1: %2"_s.arg(m_path, q.lastError().text());
+            return false;
+        }
+        while (q.next())
+            out << entryFrom(q);
+        return true;
+    });
+    return out;
+}
+
+std::optional<AuditEntry> AuditLog::find(qint64 id, QString* error) const
+{
+    std::optional<AuditEntry> out;
+    withDatabase(error, [&](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(u"SELECT %1 FROM role_changes WHERE id = ?"_s.arg(QLatin1String(kColumns)));
+        q.addBindValue(id);
+        if (!q.exec()) {
+            *error = u"audit log %1: %2"_s.arg(m_path, q.lastError().text());
+            return false;
+        }
+        if (q.next())
+            out = entryFrom(q);
+        else
+            *error = u"no entry #%1 in the audit log %2"_s.arg(QString::number(id), m_path);
+        return true;
+    });
+    return out;
+}
+
+} // namespace htap::store

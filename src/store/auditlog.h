@@ -1,0 +1,60 @@
+#pragma once
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QList>
+#include <QStringList>
+
+#include <optional>
+
+namespace htap::store {
+
+/// One change HTAP Studio made to a server's roles.
+struct AuditEntry {
+    qint64 id = 0;
+    QDateTime at;
+    QString server;
+    QString serverKey;
+    QString appliedBy;
+    QString kind;    ///< apply, undo, reset, wizard
+    QString title;
+    QStringList roles;
+    QString status;  ///< applying (the app stopped before it knew), applied, failed, undone
+    QString message;
+    qint64 undoOf = 0;
+    QJsonObject plan;
+
+    QJsonObject toJson() const;
+};
+
+/// The local audit log of role changes: a SQLite file that is never pruned. Synchronous and
+/// small; every call opens its own connection, so it may be used from any thread (the GUI calls
+/// it from its worker threads, never from the GUI thread). A file that is corrupt or newer is
+/// refused with a message and never modified.
+class AuditLog
+{
+public:
+    static constexpr int kSchemaVersion = 1;
+
+    /// path empty: defaultPath().
+    explicit AuditLog(QString path = {});
+    /// $XDG_DATA_HOME/htap-studio/audit.sqlite
+    static QString defaultPath();
+    QString path() const { return m_path; }
+
+    /// Records a change about to be applied (status "applying"); returns its id, or 0 and *error.
+    qint64 begin(const AuditEntry& entry, QString* error) const;
+    /// Sets the outcome of an entry: applied, failed (with the message), undone.
+    bool finish(qint64 id, const QString& status, const QString& message, QString* error) const;
+    /// Newest first; serverKey empty: every server.
+    QList<AuditEntry> list(const QString& serverKey, int limit, QString* error) const;
+    std::optional<AuditEntry> find(qint64 id, QString* error) const;
+
+private:
+    template <typename F>
+    bool withDatabase(QString* error, F&& body) const;
+
+    QString m_path;
+};
+
+} // namespace htap::store
