@@ -20,7 +20,7 @@ preset="${HTAP_PRESET:-default}"
 packages=(
     build-essential cmake ninja-build pkg-config file dpkg-dev
     qt6-base-dev libqt6sql6-sqlite libqt6svg6 libqcustomplot-dev libgl-dev
-    libpq-dev postgresql-15 postgresql-contrib postgresql-15-cron libpg-query-dev libprotobuf-c-dev
+    libpq-dev postgresql-15 postgresql-contrib postgresql-15-cron postgresql-15-prioritize libpg-query-dev libprotobuf-c-dev
     xvfb xauth fonts-dejavu-core desktop-file-utils appstream
 )
 

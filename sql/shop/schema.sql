@@ -64,3 +64,11 @@ BEGIN
         CREATE EXTENSION IF NOT EXISTS pg_cron;
     END IF;
 END $$;
+-- prioritize (postgresql-15-prioritize), where installed: lets the Roles page lower the CPU
+-- priority of OLAP backends (the seed's cgroup idea, 3.3, done inside PostgreSQL).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'prioritize') THEN
+        CREATE EXTENSION IF NOT EXISTS prioritize;
+    END IF;
+END $$;

@@ -1,0 +1,441 @@
+// Role resource settings on the sandbox: values checked as the server would; a plan's exact SQL
+// for a role whose name has capitals, spaces and quotes; apply, read back, a new session of the
+// role seeing the values; undo restoring exactly; a plan with one invalid value refused whole;
+// a stale plan, a dropped role and a server-side refusal changing nothing; the audit log
+// surviving a restart and refusing a newer or corrupt file; the role wizard; CPU priority.
+#include "testutil.h"
+
+#include <pg/identifier.h>
+#include <roles/roleservice.h>
+
+#include <QFile>
+#include <QJsonDocument>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+
+using namespace Qt::StringLiterals;
+using namespace htap::roles;
+using htap::pg::Connection;
+using htap::store::AuditLog;
+
+namespace {
+
+const QString kRole = u"Order \"Entry\" App"_s; // capitals, spaces and quotes
+const QString kOther = u"Report Reader"_s;
+
+void openOrDie(Connection& c, const QString& user = {})
+{
+    htap::pg::ConnInfo info = htap::test::sandboxConnInfo();
+    if (!user.isEmpty())
+        info = info.with(u"user"_s, user);
+    const htap::pg::PgError e = c.open(info, {10000, u"tst_roles"_s});
+    if (e)
+        qFatal("cannot connect to the test sandbox as %s: %s", qPrintable(user), qPrintable(e.oneLine()));
+}
+
+void exec(Connection& c, const QString& sql)
+{
+    const htap::pg::Result r = c.exec(sql);
+    if (!r.ok())
+        qFatal("%s: %s", qPrintable(sql), qPrintable(r.error().oneLine()));
+}
+
+/// The role's settings rows, sorted, and its connection limit: the whole state undo must restore.
+QString roleState(Connection& c, const QString& role)
+{
+    const htap::pg::Result r = c.exec(
+        u"SELECT r.rolconnlimit || ' ' || coalesce((SELECT string_agg(d.datname || ':' || array_to_string(s.setconfig, ';'), '|' "
+        "ORDER BY 1) FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase WHERE s.setrole = r.oid), '')"
+        " FROM pg_roles r WHERE r.rolname = $1"_s,
+        {role});
+    return r.ok() && r.rowCount() == 1 ? r.text(0, 0) : u"(missing: %1)"_s.arg(r.error().oneLine());
+}
+
+ProfileSet profileOf(const QByteArray& json)
+{
+    ProfileSet set;
+    QStringList errors;
+    if (!ProfileSet::fromJson(json, &set, &errors))
+        qFatal("bad test profile: %s", qPrintable(errors.join(u"; "_s)));
+    return set;
+}
+
+QByteArray twoRoles(const QString& workMem, const QString& otherTimeout)
+{
+    return QJsonDocument(QJsonObject {{u"format"_s, u"htap-role-profiles"_s}, {u"version"_s, 1}, {u"name"_s, u"test"_s},
+                             {u"profiles"_s,
+                                 QJsonArray {QJsonObject {{u"name"_s, u"OLTP"_s}, {u"role"_s, kRole}, {u"connection_limit"_s, 40},
+                                                 {u"settings"_s, QJsonObject {{u"work_mem"_s, workMem}, {u"statement_timeout"_s, u"5s"_s},
+                                                                     {u"default_transaction_isolation"_s, u"Repeatable Read"_s},
+                                                                     {u"search_path"_s, u"\"Shop\", public"_s}}}},
+                                     QJsonObject {{u"name"_s, u"OLAP"_s}, {u"role"_s, kOther},
+                                         {u"settings"_s, QJsonObject {{u"statement_timeout"_s, otherTimeout}}}}}}})
+        .toJson();
+}
+
+} // namespace
+
+class TestRoles : public QObject
+{
+    Q_OBJECT
+
+private:
+    Connection m_admin;
+    QString m_auditPath;
+
+    void resetRoles()
+    {
+        for (const QString& r : {kRole, kOther, u"Role Admin"_s, u"Wiz OLTP \"W\""_s, u"Wiz OLAP"_s, u"Wiz Monitor"_s}) {
+            const QString q = htap::pg::quoteIdentifier(r);
+            exec(m_admin, u"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %1) THEN EXECUTE 'DROP OWNED BY ' || "
+                          "quote_ident(%1); EXECUTE 'DROP ROLE ' || quote_ident(%1); END IF; END $$"_s.arg(htap::pg::quoteLiteral(r)));
+            Q_UNUSED(q);
+        }
+        exec(m_admin, u"CREATE ROLE %1 LOGIN"_s.arg(htap::pg::quoteIdentifier(kRole)));
+        exec(m_admin, u"CREATE ROLE %1 LOGIN"_s.arg(htap::pg::quoteIdentifier(kOther)));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        openOrDie(m_admin);
+        m_auditPath = htap::test::scratchDir(u"tst_roles-audit.sqlite"_s);
+        QFile::remove(m_auditPath);
+        QFile::remove(m_auditPath + u"-wal"_s);
+        QFile::remove(m_auditPath + u"-shm"_s);
+    }
+
+    void init() { resetRoles(); }
+
+    void valuesCheckedAsTheServerWould()
+    {
+        QString error;
+        const Catalog c = readCatalog(m_admin, &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        const ParamDef& workMem = *c.param(u"work_mem"_s);
+        ValueCheck v = checkValue(workMem, u" 64MB "_s);
+        QVERIFY(v.ok);
+        QCOMPARE(v.canonical, u"64MB"_s);
+        QCOMPARE(v.base, 64.0 * 1024 * 1024);
+        v = checkValue(workMem, u"64XB"_s);
+        QVERIFY(!v.ok);
+        QVERIFY2(v.message.contains(u"work_mem"_s) && v.message.contains(u"\"kB\", \"MB\""_s), qPrintable(v.message));
+        v = checkValue(workMem, u"1kB"_s);
+        QVERIFY(!v.ok);
+        QVERIFY2(v.message.contains(u"64kB .. "_s), qPrintable(v.message));
+        QVERIFY(checkValue(workMem, u"1.5GB"_s).ok);
+        QVERIFY(!checkValue(workMem, u"64mb"_s).ok); // units are case-sensitive, as in the server
+        QVERIFY(sameValue(workMem, u"64MB"_s, u"65536kB"_s));
+        QVERIFY(sameValue(workMem, u"65536"_s, u"64MB"_s));
+        QVERIFY(!sameValue(workMem, u"64MB"_s, u"65MB"_s));
+
+        const ParamDef& timeout = *c.param(u"statement_timeout"_s);
+        QCOMPARE(checkValue(timeout, u"5s"_s).base, 5000.0);
+        QCOMPARE(checkValue(timeout, u"2 min"_s).base, 120000.0);
+        QVERIFY(!checkValue(timeout, u"-1"_s).ok);
+        QVERIFY(!checkValue(timeout, u"5 parsecs"_s).ok);
+        QVERIFY(!checkValue(*c.param(u"max_parallel_workers_per_gather"_s), u"2MB"_s).ok);
+
+        QCOMPARE(checkValue(*c.param(u"default_transaction_isolation"_s), u"Repeatable Read"_s).canonical, u"repeatable read"_s);
+        QVERIFY(!checkValue(*c.param(u"default_transaction_isolation"_s), u"snapshot"_s).ok);
+        QCOMPARE(checkValue(*c.param(u"jit"_s), u"TRUE"_s).canonical, u"on"_s);
+        QVERIFY(!checkValue(*c.param(u"jit"_s), u"maybe"_s).ok);
+
+        QStringList elements;
+        QVERIFY(splitList(u"\"$user\", Public, \"My \"\"Schema\"\"\""_s, &elements));
+        QCOMPARE(elements, (QStringList {u"$user"_s, u"public"_s, u"My \"Schema\""_s}));
+        QCOMPARE(joinList(elements), u"\"$user\", public, \"My \"\"Schema\"\"\""_s);
+        QVERIFY(!splitList(u"\"open"_s, &elements));
+
+        bool superuserOnly = false;
+        QVERIFY(roleSettableReason(*c.param(u"work_mem"_s), &superuserOnly).isEmpty());
+        QVERIFY(!superuserOnly);
+        QVERIFY(roleSettableReason(*c.param(u"shared_buffers"_s), &superuserOnly).contains(u"restart"_s));
+        QVERIFY(roleSettableReason(*c.param(u"log_connections"_s), &superuserOnly).contains(u"session starts"_s));
+        QVERIFY(roleSettableReason(*c.param(u"transaction_isolation"_s), &superuserOnly).contains(u"default_transaction_isolation"_s));
+        QVERIFY(roleSettableReason(*c.param(u"temp_file_limit"_s), &superuserOnly).isEmpty());
+        QVERIFY(superuserOnly);
+    }
+
+    void planApplyReadBackUndo()
+    {
+        AuditLog audit(m_auditPath);
+        RoleService service(m_admin, audit);
+        // A session of the role from before: it must be listed as still on the old settings.
+        Connection before;
+        openOrDie(before, kRole);
+        QString error;
+        const Plan plan = service.plan(profileOf(twoRoles(u"64MB"_s, u"60s"_s)), &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QVERIFY2(plan.ok(), qPrintable(plan.errors().join(u'\n')));
+        QCOMPARE(plan.statements(),
+            (QStringList {
+                u"ALTER ROLE \"Order \"\"Entry\"\" App\" SET \"default_transaction_isolation\" = 'repeatable read'"_s,
+                u"ALTER ROLE \"Order \"\"Entry\"\" App\" SET \"search_path\" = 'Shop', 'public'"_s,
+                u"ALTER ROLE \"Order \"\"Entry\"\" App\" SET \"statement_timeout\" = '5s'"_s,
+                u"ALTER ROLE \"Order \"\"Entry\"\" App\" SET \"work_mem\" = '64MB'"_s,
+                u"ALTER ROLE \"Order \"\"Entry\"\" App\" CONNECTION LIMIT 40"_s,
+                u"ALTER ROLE \"Report Reader\" SET \"statement_timeout\" = '60s'"_s,
+            }));
+        const QString stateBefore = roleState(m_admin, kRole);
+        const QString otherBefore = roleState(m_admin, kOther);
+
+        const ApplyOutcome o = service.apply(plan);
+        QVERIFY2(o.ok, qPrintable(o.message));
+        QVERIFY(o.auditId > 0);
+        QVERIFY(o.auditWarning.isEmpty());
+        QVERIFY(o.message.contains(u"new sessions only"_s));
+        bool listed = false;
+        for (const auto& [role, s] : o.oldSessions)
+            listed |= role == kRole && s.pid == before.backendPid();
+        QVERIFY2(listed, "the session from before the change is not listed as on old settings");
+
+        // Read back through the catalog, and as a new session of the role.
+        const Catalog c = service.catalog(&error);
+        const RoleInfo* r = c.role(kRole);
+        QVERIFY(r);
+        QCOMPARE(r->connectionLimit, 40);
+        QCOMPARE(r->setting(QString(), u"work_mem"_s).value_or(QString()), u"64MB"_s);
+        QCOMPARE(c.effective(*r, c.database, u"statement_timeout"_s).source, u"role"_s);
+        Connection fresh;
+        openOrDie(fresh, kRole);
+        QCOMPARE(fresh.exec(u"SHOW work_mem"_s).text(0, 0), u"64MB"_s);
+        QCOMPARE(fresh.exec(u"SHOW statement_timeout"_s).text(0, 0), u"5s"_s);
+        QCOMPARE(fresh.exec(u"SHOW default_transaction_isolation"_s).text(0, 0), u"repeatable read"_s);
+        QCOMPARE(fresh.exec(u"SHOW search_path"_s).text(0, 0), u"\"Shop\", public"_s);
+        QCOMPARE(before.exec(u"SHOW work_mem"_s).text(0, 0), u"4MB"_s); // the old session keeps its values
+
+        // Planning the same again changes nothing.
+        const Plan again = service.plan(profileOf(twoRoles(u"65536kB"_s, u"1min"_s)), &error);
+        QVERIFY(again.ok());
+        QVERIFY(again.isEmpty());
+
+        // The audit log survives a restart: a new AuditLog on the same file, a new service.
+        {
+            AuditLog reopened(m_auditPath);
+            const QList<htap::store::AuditEntry> entries = reopened.list(c.serverKey, 10, &error);
+            QVERIFY2(error.isEmpty(), qPrintable(error));
+            QVERIFY(!entries.isEmpty());
+            QCOMPARE(entries.first().id, o.auditId);
+            QCOMPARE(entries.first().status, u"applied"_s);
+            QCOMPARE(entries.first().roles, (QStringList {kRole, kOther}));
+            RoleService restarted(m_admin, reopened);
+            const Plan undo = restarted.planUndo(o.auditId, &error);
+            QVERIFY2(error.isEmpty(), qPrintable(error));
+            QVERIFY2(undo.ok() && undo.warnings().isEmpty(), qPrintable((undo.errors() + undo.warnings()).join(u'\n')));
+            const ApplyOutcome u = restarted.apply(undo);
+            QVERIFY2(u.ok, qPrintable(u.message));
+        }
+        QCOMPARE(roleState(m_admin, kRole), stateBefore);
+        QCOMPARE(roleState(m_admin, kOther), otherBefore);
+        QCOMPARE(audit.find(o.auditId, &error)->status, u"undone"_s);
+        // Undoing twice is refused.
+        service.planUndo(o.auditId, &error);
+        QVERIFY(error.contains(u"undone"_s));
+    }
+
+    void invalidValueRefusesTheWholePlan()
+    {
+        AuditLog audit(m_auditPath);
+        RoleService service(m_admin, audit);
+        const QString before = roleState(m_admin, kRole), otherBefore = roleState(m_admin, kOther);
+        QString error;
+        const Plan plan = service.plan(profileOf(twoRoles(u"64XB"_s, u"60s"_s)), &error);
+        QVERIFY(!plan.ok());
+        QCOMPARE(plan.errors().size(), 1);
+        QVERIFY2(plan.errors().first().startsWith(u"$.profiles[0].settings.work_mem: "_s), qPrintable(plan.errors().first()));
+        const ApplyOutcome o = service.apply(plan);
+        QVERIFY(!o.ok);
+        QVERIFY(o.message.contains(u"nothing was sent"_s));
+        QCOMPARE(roleState(m_admin, kRole), before);
+        QCOMPARE(roleState(m_admin, kOther), otherBefore);
+
+        // Every kind of bad input, each named.
+        const QByteArray bad = "{\"format\":\"htap-role-profiles\",\"version\":1,\"name\":\"bad\",\"profiles\":["
+                               "{\"name\":\"x\",\"role\":\"Order \\\"Entry\\\" App\",\"connection_limit\":100000,\"settings\":{"
+                               "\"wrok_mem\":\"1MB\",\"shared_buffers\":\"1GB\",\"statement_timeout\":\"-5\",\"jit\":\"maybe\"}},"
+                               "{\"name\":\"y\",\"role\":\"Nobody Here\",\"settings\":{\"work_mem\":\"1MB\"}}]}";
+        const Plan p = service.plan(profileOf(bad), &error);
+        const QString all = p.errors().join(u'\n');
+        QVERIFY2(all.contains(u"did you mean work_mem"_s), qPrintable(all));
+        QVERIFY2(all.contains(u"shared_buffers is server-wide and needs a restart"_s), qPrintable(all));
+        QVERIFY2(all.contains(u"statement_timeout = \"-5\": out of range; allowed: 0 .. "_s), qPrintable(all));
+        QVERIFY2(all.contains(u"jit = \"maybe\": not a Boolean"_s), qPrintable(all));
+        QVERIFY2(all.contains(u"max_connections"_s), qPrintable(all));
+        QVERIFY2(all.contains(u"role \"Nobody Here\" does not exist"_s), qPrintable(all));
+        QCOMPARE(p.errors().size(), 6);
+
+        QStringList formErrors;
+        ProfileSet ignored;
+        QVERIFY(!ProfileSet::fromJson("{\"format\":\"htap-role-profiles\",\"version\":2,\"name\":\"x\",\"profiles\":[{\"role\":\"a\",\"settings\":{\"work_mem\":[1]}}]}",
+            &ignored, &formErrors));
+        QVERIFY2(formErrors.join(u'\n').contains(u"$.version"_s) && formErrors.join(u'\n').contains(u"$.profiles[0].settings.work_mem"_s),
+            qPrintable(formErrors.join(u'\n')));
+    }
+
+    void stalePlansAndDroppedRolesChangeNothing()
+    {
+        AuditLog audit(m_auditPath);
+        RoleService service(m_admin, audit);
+        QString error;
+        Plan plan = service.plan(profileOf(twoRoles(u"64MB"_s, u"60s"_s)), &error);
+        QVERIFY(plan.ok());
+        // Someone changes the role after the plan was made.
+        exec(m_admin, u"ALTER ROLE %1 SET work_mem = '8MB'"_s.arg(htap::pg::quoteIdentifier(kRole)));
+        const QString before = roleState(m_admin, kRole), otherBefore = roleState(m_admin, kOther);
+        ApplyOutcome o = service.apply(plan);
+        QVERIFY(!o.ok);
+        QVERIFY2(o.message.contains(u"was changed after the plan was made"_s) && o.message.contains(u"work_mem is 8MB"_s),
+            qPrintable(o.message));
+        QCOMPARE(roleState(m_admin, kRole), before);
+        QCOMPARE(audit.find(o.auditId ? o.auditId : 0, &error).has_value(), o.auditId != 0);
+
+        // The second role is dropped between plan and apply: the first is not changed either.
+        plan = service.plan(profileOf(twoRoles(u"64MB"_s, u"60s"_s)), &error);
+        QVERIFY(plan.ok());
+        exec(m_admin, u"DROP ROLE %1"_s.arg(htap::pg::quoteIdentifier(kOther)));
+        o = service.apply(plan);
+        QVERIFY(!o.ok);
+        QVERIFY2(o.message.contains(u"\"Report Reader\" does not exist any more"_s), qPrintable(o.message));
+        QCOMPARE(roleState(m_admin, kRole), before);
+        Q_UNUSED(otherBefore);
+    }
+
+    void withoutPrivilegeNothingIsApplied()
+    {
+        // A role that may not change roles: the plan says so.
+        {
+            Connection weak;
+            openOrDie(weak, kOther);
+            AuditLog audit(m_auditPath);
+            RoleService service(weak, audit);
+            QString error;
+            const Plan plan = service.plan(profileOf(twoRoles(u"64MB"_s, u"60s"_s)), &error);
+            QVERIFY(!plan.ok());
+            QVERIFY2(plan.errors().first().contains(u"needs superuser or the CREATEROLE attribute"_s), qPrintable(plan.errors().first()));
+        }
+        // A CREATEROLE role sending what only a superuser may: the server refuses, and the
+        // statements before the refused one are rolled back with it.
+        exec(m_admin, u"CREATE ROLE \"Role Admin\" LOGIN CREATEROLE"_s);
+        Connection admin;
+        openOrDie(admin, u"Role Admin"_s);
+        AuditLog audit(m_auditPath);
+        RoleService service(admin, audit);
+        QString error;
+        Plan plan = service.plan(profileOf(twoRoles(u"64MB"_s, u"60s"_s)), &error);
+        QVERIFY2(plan.ok(), qPrintable(plan.errors().join(u'\n')));
+        plan.changes.last().settings << SettingChange {u"temp_file_limit"_s, std::nullopt, u"1GB"_s};
+        const QString before = roleState(m_admin, kRole);
+        const ApplyOutcome o = service.apply(plan);
+        QVERIFY(!o.ok);
+        QVERIFY2(o.message.contains(u"not allowed"_s) && o.message.contains(u"Nothing was changed"_s), qPrintable(o.message));
+        QCOMPARE(roleState(m_admin, kRole), before);
+        QCOMPARE(audit.find(o.auditId, &error)->status, u"failed"_s);
+    }
+
+    void connectionLimitsAgainstTheServer()
+    {
+        AuditLog audit(m_auditPath);
+        RoleService service(m_admin, audit);
+        QString error;
+        const Catalog c = service.catalog(&error);
+        const QByteArray json = QJsonDocument(QJsonObject {{u"format"_s, u"htap-role-profiles"_s}, {u"version"_s, 1},
+                                                  {u"name"_s, u"limits"_s},
+                                                  {u"profiles"_s,
+                                                      QJsonArray {QJsonObject {{u"role"_s, kRole}, {u"connection_limit"_s, c.connectionsForRoles() - 1}},
+                                                          QJsonObject {{u"role"_s, kOther}, {u"connection_limit"_s, 5}}}}})
+                                    .toJson();
+        const Plan plan = service.plan(profileOf(json), &error);
+        QVERIFY(plan.ok());
+        QVERIFY2(plan.warnings().join(u'\n').contains(u"add up to"_s), qPrintable(plan.warnings().join(u'\n')));
+    }
+
+    void auditLogRefusesNewerAndCorruptFiles()
+    {
+        const QString newer = htap::test::scratchDir(u"tst_roles-newer.sqlite"_s);
+        QFile::remove(newer);
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"newer"_s);
+            db.setDatabaseName(newer);
+            QVERIFY(db.open());
+            QSqlQuery(db).exec(u"PRAGMA user_version = 99"_s);
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(u"newer"_s);
+        QString error;
+        AuditLog(newer).list(QString(), 10, &error);
+        QVERIFY2(error.contains(u"newer HTAP Studio"_s), qPrintable(error));
+
+        const QString corrupt = htap::test::scratchDir(u"tst_roles-corrupt.sqlite"_s);
+        QFile f(corrupt);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(QByteArray(4096, 'x'));
+        f.close();
+        error.clear();
+        QCOMPARE(AuditLog(corrupt).begin(htap::store::AuditEntry(), &error), 0);
+        QVERIFY2(error.contains(u"not a usable SQLite file"_s), qPrintable(error));
+        QCOMPARE(QFileInfo(corrupt).size(), 4096);
+    }
+
+    void wizardCreatesLeastGrantRoles()
+    {
+        AuditLog audit(m_auditPath);
+        RoleService service(m_admin, audit);
+        WizardSpec spec;
+        spec.oltpRole = u"Wiz OLTP \"W\""_s;
+        spec.olapRole = u"Wiz OLAP"_s;
+        spec.monitorRole = u"Wiz Monitor"_s;
+        const QString secret = u"s3cret 'pass\\word"_s;
+        spec.passwords.insert(spec.oltpRole, secret);
+        QString error;
+        const WizardPlan plan = service.planWizard(spec, &error);
+        QVERIFY2(error.isEmpty() && plan.ok(), qPrintable(error));
+        QVERIFY(plan.statements.first().startsWith(u"CREATE ROLE \"Wiz OLTP \"\"W\"\"\" LOGIN PASSWORD '********'"_s));
+        const ApplyOutcome o = service.applyWizard(spec);
+        QVERIFY2(o.ok, qPrintable(o.message));
+        auto yes = [&](const QString& sql, const QVariantList& params) { return m_admin.exec(sql, params).toBool(0, 0); };
+        QVERIFY(yes(u"SELECT has_table_privilege($1, 'public.orders', 'INSERT')"_s, {spec.oltpRole}));
+        QVERIFY(!yes(u"SELECT has_table_privilege($1, 'public.orders', 'DELETE')"_s, {spec.oltpRole}));
+        QVERIFY(!yes(u"SELECT has_table_privilege($1, 'public.dim_products', 'UPDATE')"_s, {spec.oltpRole}));
+        QVERIFY(yes(u"SELECT has_table_privilege($1, 'public.orders', 'SELECT')"_s, {spec.olapRole}));
+        QVERIFY(!yes(u"SELECT has_table_privilege($1, 'public.orders', 'INSERT')"_s, {spec.olapRole}));
+        QVERIFY(yes(u"SELECT pg_has_role($1, 'pg_monitor', 'USAGE')"_s, {spec.monitorRole}));
+        QVERIFY(!yes(u"SELECT pg_has_role($1, 'pg_monitor', 'USAGE')"_s, {spec.olapRole}));
+        // The password reached the server hashed, and nowhere in the audit log.
+        QVERIFY(yes(u"SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = $1"_s, {spec.oltpRole}));
+        QFile log(m_auditPath);
+        QVERIFY(log.open(QIODevice::ReadOnly));
+        QVERIFY(!log.readAll().contains(secret.toUtf8()));
+        QVERIFY(!QJsonDocument(audit.find(o.auditId, &error)->plan).toJson().contains("SCRAM"));
+        // The OLTP role can take an order through its grants.
+        Connection oltp;
+        openOrDie(oltp, spec.oltpRole);
+        const htap::pg::Result r = oltp.exec(u"INSERT INTO orders (user_id, status, total_amount) VALUES (1, 'pending', 1) RETURNING order_id"_s);
+        QVERIFY2(r.ok(), qPrintable(r.error().oneLine()));
+    }
+
+    void cpuPriorityThroughPrioritize()
+    {
+        AuditLog audit(m_auditPath);
+        RoleService service(m_admin, audit);
+        QString error;
+        QVERIFY2(service.installPrioritize(&error), qPrintable(error)); // setup.sh installs postgresql-15-prioritize
+        Connection olap;
+        openOrDie(olap, kOther);
+        int changed = 0;
+        const QString note = service.renice(kOther, 7, &changed, &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(changed, 1);
+        QVERIFY(note.contains(u"nice 7"_s));
+        QCOMPARE(m_admin.exec(u"SELECT get_backend_priority($1)"_s, {olap.backendPid()}).toInt64(0, 0), 7);
+    }
+
+    void cleanupTestCase()
+    {
+        resetRoles();
+        exec(m_admin, u"DROP ROLE %1, %2"_s.arg(htap::pg::quoteIdentifier(kRole), htap::pg::quoteIdentifier(kOther)));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRoles)
+#include "tst_roles.moc"
