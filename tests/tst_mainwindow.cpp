@@ -8,10 +8,13 @@
 #include <ui/overviewpage.h>
 #include <ui/snapshottablemodel.h>
 #include <ui/vacuumpage.h>
+#include <ui/rolespage.h>
 #include <ui/scenariospage.h>
 #include <ui/viewjobs.h>
 #include <ui/viewspage.h>
 #include <mv/mvservice.h>
+#include <pg/identifier.h>
+#include <roles/roleservice.h>
 
 #include <QDoubleSpinBox>
 #include <ui/chartwidget.h>
@@ -21,6 +24,9 @@
 
 #include <QApplication>
 #include <QDialogButtonBox>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -267,6 +273,71 @@ private Q_SLOTS:
         window.showPage(u"Scenarios"_s);
         QTest::qWait(300);
         QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-scenarios.png"_s)));
+    }
+
+    void rolesPageChecksPlansAppliesAndAudits()
+    {
+        // A role of our own, with a name that needs quoting, so the seed's roles stay as they are.
+        const QString role = u"GUI \"Role\" Test"_s;
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        admin.exec(u"DROP ROLE IF EXISTS %1"_s.arg(htap::pg::quoteIdentifier(role)));
+        QVERIFY(admin.exec(u"CREATE ROLE %1 LOGIN"_s.arg(htap::pg::quoteIdentifier(role))).ok());
+        const QString profile = m_settingsDir.filePath(u"gui-test.json"_s);
+        QFile f(profile);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(QJsonObject {{u"format"_s, u"htap-role-profiles"_s}, {u"version"_s, 1}, {u"name"_s, u"gui-test"_s},
+                                  {u"profiles"_s, QJsonArray {QJsonObject {{u"name"_s, u"OLAP"_s}, {u"role"_s, role},
+                                                      {u"connection_limit"_s, 7},
+                                                      {u"settings"_s, QJsonObject {{u"work_mem"_s, u"256MB"_s}, {u"statement_timeout"_s, u"60s"_s}}}}}}})
+                    .toJson());
+        f.close();
+
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        auto* page = window.rolesPage();
+        page->setAuditPath(m_settingsDir.filePath(u"audit.sqlite"_s));
+        window.connectTo(htap::test::sandboxConnInfo());
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 10000);
+        QSignalSpy reloaded(page, &htap::ui::RolesPage::reloaded);
+        window.showPage(u"Roles"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(reloaded.count() >= 1 && page->catalog().role(role), 15000);
+        QVERIFY(page->selectProfileSet(profile));
+        auto* apply = page->findChild<QPushButton*>(u"applyButton"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(apply->isEnabled(), 5000);
+
+        // A bad value: the row says why, the plan says it cannot be applied, Apply is off.
+        QTableWidget* editor = page->editorTable();
+        int workMemRow = -1;
+        for (int r = 0; r < editor->rowCount(); ++r)
+            if (editor->item(r, 2)->text() == u"work_mem"_s)
+                workMemRow = r;
+        QVERIFY(workMemRow >= 0);
+        editor->item(workMemRow, 3)->setText(u"256XB"_s);
+        QVERIFY2(editor->item(workMemRow, 4)->text().contains(u"not a unit"_s), qPrintable(editor->item(workMemRow, 4)->text()));
+        QVERIFY(!apply->isEnabled());
+        QVERIFY(page->planText().contains(u"cannot be applied"_s));
+        editor->item(workMemRow, 3)->setText(u"256MB"_s);
+        QVERIFY(apply->isEnabled());
+        QVERIFY2(page->planText().contains(u"ALTER ROLE \"GUI \"\"Role\"\" Test\" SET \"work_mem\" = '256MB';"_s), qPrintable(page->planText()));
+
+        QSignalSpy applied(page, &htap::ui::RolesPage::applied);
+        page->applyWithoutConfirmation();
+        QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 15000);
+        const auto outcome = applied.first().first().value<htap::roles::ApplyOutcome>();
+        QVERIFY2(outcome.ok, qPrintable(outcome.message));
+        QTRY_VERIFY_WITH_TIMEOUT(page->auditTable()->rowCount() >= 1 && page->auditTable()->item(0, 0)->text() == QString::number(outcome.auditId), 15000);
+        QCOMPARE(admin.exec(u"SELECT rolconnlimit FROM pg_roles WHERE rolname = $1"_s, {role}).toInt64(0, 0), 7);
+        page->selectRole(role);
+        bool shown = false;
+        for (int r = 0; r < page->settingsTable()->rowCount(); ++r)
+            shown |= page->settingsTable()->item(r, 0)->text() == u"work_mem"_s && page->settingsTable()->item(r, 1)->text() == u"256MB"_s
+                && page->settingsTable()->item(r, 2)->text().startsWith(u"role"_s);
+        QVERIFY(shown);
+        QTest::qWait(300);
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-roles.png"_s)));
+        admin.exec(u"DROP ROLE %1"_s.arg(htap::pg::quoteIdentifier(role)));
     }
 
     void failedConnectShowsBanner()

@@ -6,6 +6,7 @@
 #include "latencypage.h"
 #include "lockspage.h"
 #include "overviewpage.h"
+#include "rolespage.h"
 #include "scenariospage.h"
 #include "vacuumpage.h"
 #include "viewspage.h"
@@ -53,6 +54,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_vacuum(new VacuumPage(this))
     , m_views(new ViewsPage(m_collector, this))
     , m_scenarios(new ScenariosPage(m_collector, this))
+    , m_roles(new RolesPage(m_collector, this))
     , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
@@ -69,6 +71,11 @@ MainWindow::MainWindow(QWidget* parent)
     // The experiment bench is not a monitor page: it drives load rather than watching.
     m_pageList->addItem(m_scenarios->title());
     m_pages->addWidget(m_scenarios);
+    // Nor is the role editor: it changes the server's configuration.
+    m_pageList->addItem(m_roles->title());
+    m_pages->addWidget(m_roles);
+    connect(m_roles, &RolesPage::message, this,
+        [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     // The scenario's own, client-side latency beside the server's view of it.
     connect(m_scenarios->runner(), &htap::workload::ScenarioRunner::secondAvailable, this,
         [this](const htap::workload::SecondStats& s) { m_latency->addScenarioSecond(m_scenarios->runningScenario(), s); });

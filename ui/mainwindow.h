@@ -24,6 +24,7 @@ class LatencyPage;
 class LocksPage;
 class MonitorPage;
 class OverviewPage;
+class RolesPage;
 class ScenariosPage;
 class VacuumPage;
 class ViewsPage;
@@ -51,6 +52,7 @@ public:
     VacuumPage* vacuumPage() const { return m_vacuum; }
     ViewsPage* viewsPage() const { return m_views; }
     ScenariosPage* scenariosPage() const { return m_scenarios; }
+    RolesPage* rolesPage() const { return m_roles; }
     htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
     void showPage(const QString& title);
@@ -92,6 +94,7 @@ private:
     VacuumPage* m_vacuum;
     ViewsPage* m_views;
     ScenariosPage* m_scenarios;
+    RolesPage* m_roles;
     QDateTime m_lastSampleAt;
     htap::store::HistoryStore* m_history;
     QComboBox* m_window = nullptr;

@@ -117,6 +117,8 @@ QString ParamDef::allowedText() const
         return u"one of: "_s + enumValues.join(u", "_s);
     if (vartype == u"string"_s)
         return u"any text"_s;
+    if (min && max && *max >= 2147483647) // INT_MAX: no real upper bound
+        return u"%1 or more%2"_s.arg(formatInUnit(*min), isMemory() || isTime() ? u" (unit: %1)"_s.arg(unit) : QString());
     if (min && max)
         return formatInUnit(*min) + u" .. "_s + formatInUnit(*max);
     return u"a number"_s;
