@@ -16,6 +16,7 @@
 #include <QInputDialog>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSaveFile>
@@ -35,6 +36,7 @@ ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidge
     : QWidget(parent)
     , m_collector(collector)
     , m_runner(new ScenarioRunner(this))
+    , m_comparison(new ProfileComparison(this))
     , m_choice(new QComboBox(this))
     , m_rateScale(new QDoubleSpinBox(this))
     , m_durationScale(new QDoubleSpinBox(this))
@@ -99,7 +101,29 @@ ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidge
         m_choice->setItemText(index, QFileInfo(file).fileName());
     });
     connect(m_start, &QPushButton::clicked, this, &ScenariosPage::startSelected);
-    connect(m_stop, &QPushButton::clicked, this, [this] { m_runner->stop(); });
+    connect(m_stop, &QPushButton::clicked, this, [this] {
+        if (m_comparison->isRunning())
+            m_comparison->stop();
+        else
+            m_runner->stop();
+    });
+    connect(m_comparison, &ProfileComparison::secondAvailable, this, [this](const QString& side, const SecondStats& s) {
+        // Both sides on one time axis; each workload twice, named by its side.
+        SecondStats named = s;
+        named.workloads.clear();
+        for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it)
+            named.workloads.insert(u"%1 (%2)"_s.arg(it.key(), side), it.value());
+        if (side == u"with"_s)
+            named.second += int(std::ceil(m_running.totalSeconds()));
+        onSecond(named);
+    });
+    connect(m_comparison, &ProfileComparison::progress, this, [this](const QString& text) { m_status->setText(text); });
+    connect(m_comparison, &ProfileComparison::finished, this, &ScenariosPage::onComparisonFinished);
+    connect(m_comparison, &ProfileComparison::failedToStart, this, [this](const QString& why) {
+        setRunning(false);
+        m_status->setText(tr("Did not start: %1").arg(why));
+        Q_EMIT message(false, tr("The comparison did not start: %1").arg(why));
+    });
     connect(m_save, &QPushButton::clicked, this, &ScenariosPage::saveResult);
     connect(m_runner, &ScenarioRunner::secondAvailable, this, &ScenariosPage::onSecond);
     connect(m_runner, &ScenarioRunner::finished, this, &ScenariosPage::onFinished);
@@ -167,7 +191,16 @@ void ScenariosPage::startSelected()
             return;
         }
     }
+    if (!scenario.compareProfiles.isEmpty() && m_confirmRoleChanges) {
+        const auto answer = QMessageBox::question(this, tr("Change role settings for the comparison?"),
+            tr("%1 runs twice: first with the settings of the profile set %2 reset on %3, then with them applied. "
+               "Both changes are kept in the role audit log and undone at the end, also when you stop it.")
+                .arg(scenario.name, scenario.compareProfiles, m_collector->server().endpoint));
+        if (answer != QMessageBox::Yes)
+            return;
+    }
     m_running = scenario;
+    m_lastWasComparison = !scenario.compareProfiles.isEmpty();
     m_throughput->clear();
     m_latency->clear();
     for (ChartWidget* c : {m_throughput, m_latency}) // the whole run in view
@@ -177,6 +210,14 @@ void ScenariosPage::startSelected()
     m_progress->setValue(0);
     m_status->setText(tr("Connecting %n workload(s)…", nullptr, int(scenario.workloads.size())));
     setRunning(true);
+    if (m_lastWasComparison) {
+        const int total = int(std::ceil(2 * scenario.totalSeconds()));
+        m_progress->setRange(0, total);
+        for (ChartWidget* c : {m_throughput, m_latency})
+            c->setVisibleSeconds(total + 5);
+        m_comparison->start(scenario, info);
+        return;
+    }
     m_runner->start(scenario, info);
 }
 
@@ -234,8 +275,53 @@ void ScenariosPage::onFinished(const ScenarioResult& r)
     m_status->setText(text);
 }
 
+void ScenariosPage::onComparisonFinished(const ComparisonResult& r)
+{
+    m_comparisonResult = r;
+    m_result = r.ranWith ? r.with : r.without;
+    setRunning(false);
+    m_save->setEnabled(true);
+    QList<SnapshotTableModel::Row> rows;
+    for (const ComparisonResult::Row& row : r.rows()) {
+        for (const auto& [side, w] : {std::pair {tr("without"), row.without}, {tr("with"), row.with}}) {
+            if (side == tr("with") && !r.ranWith)
+                continue;
+            SnapshotTableModel::Row t;
+            t.key = row.workload + u' ' + side;
+            t.display = {u"%1 (%2)"_s.arg(row.workload, side), w.committed, w.rolledBack, w.failed, QString::number(w.tps(), 'f', 1),
+                w.targetRate > 0 ? QString::number(w.targetRate, 'f', 1) : QString(), QString::number(w.latency.p50, 'f', 2),
+                QString::number(w.latency.p99, 'f', 2), QString::number(w.latency.p999, 'f', 2),
+                QString::number(w.latency.max, 'f', 1), w.late, QString()};
+            rows.append(t);
+        }
+    }
+    m_summary->setRows(rows);
+    QStringList text {r.partial ? tr("Stopped early (%1): partial comparison").arg(r.stopReason)
+                                : tr("Finished %1: without vs with %2").arg(m_running.name, r.profileSet)};
+    for (const ComparisonResult::Row& row : r.rows())
+        if (r.ranWith && row.without.latency.p99 > 0)
+            text << tr("%1 p99 %2 → %3 ms").arg(row.workload, QString::number(row.without.latency.p99, 'f', 1),
+                QString::number(row.with.latency.p99, 'f', 1));
+    text << r.restoreMessage;
+    m_status->setText(text.join(u" · "_s));
+    Q_EMIT message(r.restored, r.restored ? text.join(u" · "_s) : tr("The roles were NOT all put back: %1").arg(r.restoreMessage));
+}
+
 void ScenariosPage::saveResult()
 {
+    if (m_lastWasComparison) {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save comparison"),
+            m_running.name + u"-comparison.json"_s, tr("Comparison (*.json)"));
+        if (path.isEmpty())
+            return;
+        QSaveFile f(path);
+        const QByteArray bytes = QJsonDocument(m_comparisonResult.toJson()).toJson();
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+            Q_EMIT message(false, tr("Could not save %1: %2").arg(path, f.errorString()));
+        else
+            Q_EMIT message(true, tr("Saved %1").arg(path));
+        return;
+    }
     const QString path = QFileDialog::getSaveFileName(this, tr("Save result"), m_result.scenario.name + u"-result.json"_s,
         tr("Result (*.json)"));
     if (path.isEmpty())

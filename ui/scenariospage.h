@@ -1,5 +1,6 @@
 #pragma once
 
+#include <workload/comparison.h>
 #include <workload/runner.h>
 
 #include <QMap>
@@ -30,6 +31,11 @@ public:
     explicit ScenariosPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
     QString title() const { return tr("Scenarios"); }
     htap::workload::ScenarioRunner* runner() const { return m_runner; }
+    /// Runs scenarios with compare_profiles (isolation-compare): both sides, then restores.
+    htap::workload::ProfileComparison* comparison() const { return m_comparison; }
+    const htap::workload::ComparisonResult& lastComparison() const { return m_comparisonResult; }
+    /// Skips the confirmation before a comparison changes role settings (tests).
+    void setConfirmRoleChanges(bool confirm) { m_confirmRoleChanges = confirm; }
     /// Starts the chosen scenario on the connected server (asks first when it is not the sandbox).
     void startSelected();
     void selectPreset(const QString& name);
@@ -45,11 +51,16 @@ private:
     bool loadSelected(htap::workload::Scenario* scenario);
     void onSecond(const htap::workload::SecondStats& s);
     void onFinished(const htap::workload::ScenarioResult& r);
+    void onComparisonFinished(const htap::workload::ComparisonResult& r);
     void saveResult();
     void setRunning(bool running);
 
     htap::monitor::ActivityCollector* m_collector;
     htap::workload::ScenarioRunner* m_runner;
+    htap::workload::ProfileComparison* m_comparison;
+    htap::workload::ComparisonResult m_comparisonResult;
+    bool m_lastWasComparison = false;
+    bool m_confirmRoleChanges = true;
     QComboBox* m_choice;
     QDoubleSpinBox* m_rateScale;
     QDoubleSpinBox* m_durationScale;

@@ -7,6 +7,7 @@
 #include <monitor/activitycollector.h>
 #include <monitor/samplejson.h>
 #include <mv/mvservice.h>
+#include <workload/comparison.h>
 #include <workload/runner.h>
 #include <pg/connection.h>
 #include <pg/identifier.h>
@@ -641,6 +642,125 @@ void printRefreshComparison(const htap::workload::ScenarioResult& result)
     }
 }
 
+/// Ctrl-C and SIGTERM ask a run to stop (it then cancels what is in flight, restores what it
+/// changed and writes a partial result) instead of killing the process mid-way.
+std::atomic<bool>& interruptFlag()
+{
+    static std::atomic<bool> flag {false};
+    return flag;
+}
+
+void stopOnInterrupt(QObject* context, const std::function<void()>& stop)
+{
+    interruptFlag() = false;
+    std::signal(SIGINT, [](int) { interruptFlag() = true; });
+    std::signal(SIGTERM, [](int) { interruptFlag() = true; });
+    auto* timer = new QTimer(context);
+    QObject::connect(timer, &QTimer::timeout, context, [stop] {
+        if (interruptFlag().exchange(false)) {
+            err() << "htapctl: stopping (interrupted); the result will be marked partial" << Qt::endl;
+            stop();
+        }
+    });
+    timer->start(100);
+}
+
+QString pct(double now, double before)
+{
+    return before > 0 ? QString::number((now / before - 1) * 100, 'f', 0) + u'%' : u"-"_s;
+}
+
+bool writeAtomically(const QList<std::pair<QString, QByteArray>>& files, int* code)
+{
+    for (const auto& [file, bytes] : files) {
+        QSaveFile f(file); // all or nothing: never a half-written result
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
+            *code = fail(u"cannot write %1: %2"_s.arg(file, f.errorString()));
+            return false;
+        }
+    }
+    return true;
+}
+
+/// scenario run with compare_profiles: both sides, then the seed's 5.2.4 table.
+int runComparison(const htap::workload::Scenario& scenario, const ConnInfo& info, const QString& outPath, bool json)
+{
+    using namespace htap::workload;
+    ProfileComparison comparison;
+    QEventLoop loop;
+    ComparisonResult result;
+    bool done = false;
+    int code = ExitOk;
+    stopOnInterrupt(&loop, [&] { comparison.stop(u"interrupted"_s); });
+    QObject::connect(&comparison, &ProfileComparison::failedToStart, &loop, [&](const QString& message) {
+        code = fail(message);
+        loop.quit();
+    });
+    QObject::connect(&comparison, &ProfileComparison::progress, &loop, [](const QString& m) { err() << m << Qt::endl; });
+    QObject::connect(&comparison, &ProfileComparison::sideStarted, &loop, [&](const QString& side) {
+        err() << "running " << scenario.name << " " << side << " the profiles of " << scenario.compareProfiles << " for "
+              << QString::number(scenario.totalSeconds(), 'f', 0) << " s" << Qt::endl;
+    });
+    QObject::connect(&comparison, &ProfileComparison::secondAvailable, &loop, [&](const QString& side, const SecondStats& s) {
+        if (json)
+            return;
+        out() << qSetFieldWidth(8) << Qt::left << side << qSetFieldWidth(5) << Qt::right << s.second << qSetFieldWidth(0) << "s";
+        for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
+            const WorkloadStats& w = it.value();
+            out() << " | " << it.key() << " " << QString::number(w.tps(), 'f', 1) << "/s";
+            if (w.committed + w.rolledBack + w.failed > 0)
+                out() << " p99 " << QString::number(w.latency.p99, 'f', 1) << " ms";
+            if (w.failed)
+                out() << " failed " << w.failed;
+        }
+        out() << Qt::endl;
+    });
+    QObject::connect(&comparison, &ProfileComparison::finished, &loop, [&](const ComparisonResult& r) {
+        result = r;
+        done = true;
+        loop.quit();
+    });
+    comparison.start(scenario, info);
+    loop.exec();
+    if (!done)
+        return code;
+    if (json) {
+        out() << QJsonDocument(result.toJson()).toJson(QJsonDocument::Indented);
+    } else {
+        out() << Qt::endl << "isolation-compare (seed 5.2.4): without vs with the role profiles of " << result.profileSet
+              << " (warmup excluded)" << Qt::endl
+              << "workload        side       committed  failed      tps   p50 ms   p99 ms  mean ms   change p99   change tps" << Qt::endl;
+        for (const ComparisonResult::Row& r : result.rows()) {
+            for (const auto& [side, w] : {std::pair {u"without"_s, r.without}, {u"with"_s, r.with}}) {
+                if (side == u"with"_s && !result.ranWith)
+                    continue;
+                out() << qSetFieldWidth(16) << Qt::left << r.workload << qSetFieldWidth(8) << side << qSetFieldWidth(12)
+                      << Qt::right << w.committed << qSetFieldWidth(8) << w.failed << qSetFieldWidth(9)
+                      << QString::number(w.tps(), 'f', 1) << QString::number(w.latency.p50, 'f', 1)
+                      << QString::number(w.latency.p99, 'f', 1) << QString::number(w.latency.mean, 'f', 1) << qSetFieldWidth(13)
+                      << (side == u"with"_s ? pct(w.latency.p99, r.without.latency.p99) : QString()) << qSetFieldWidth(13)
+                      << (side == u"with"_s ? pct(w.tps(), r.without.tps()) : QString()) << qSetFieldWidth(0) << Qt::endl;
+            }
+        }
+        for (const QString& n : result.notes)
+            out() << n << Qt::endl;
+        out() << (result.restored ? "" : "WARNING: ") << result.restoreMessage << Qt::endl;
+        if (result.partial)
+            out() << "PARTIAL: " << result.stopReason << Qt::endl;
+    }
+    if (!outPath.isEmpty()) {
+        const QString base = outPath.endsWith(u".json"_s) ? outPath.chopped(5) : outPath;
+        QList<std::pair<QString, QByteArray>> files {{outPath, QJsonDocument(result.toJson()).toJson()},
+            {base + u"-without.csv"_s, result.without.toCsv()}};
+        if (result.ranWith)
+            files.append({base + u"-with.csv"_s, result.with.toCsv()});
+        if (!writeAtomically(files, &code))
+            return code;
+        err() << "wrote " << outPath << " and the per-second CSV of each side beside it" << Qt::endl;
+    }
+    return result.partial || !result.restored ? ExitFailure : ExitOk;
+}
+
 int cmdScenario(const QStringList& args)
 {
     using namespace htap::workload;
@@ -706,10 +826,14 @@ int cmdScenario(const QStringList& args)
                 ExitUsage);
     }
 
+    if (!scenario.compareProfiles.isEmpty())
+        return runComparison(scenario, info, parser.value(outFile), parser.isSet(jsonOption));
+
     ScenarioRunner runner;
     QEventLoop loop;
     ScenarioResult result;
     bool done = false;
+    stopOnInterrupt(&loop, [&] { runner.stop(u"interrupted"_s); });
     QObject::connect(&runner, &ScenarioRunner::failedToStart, &loop, [&](const QString& message) {
         code = fail(message);
         loop.quit();
@@ -796,11 +920,8 @@ int cmdScenario(const QStringList& args)
     if (parser.isSet(outFile)) {
         const QString path = parser.value(outFile);
         const QString csvPath = (path.endsWith(u".json"_s) ? path.chopped(5) : path) + u".csv"_s;
-        for (const auto& [file, bytes] : {std::pair {path, QJsonDocument(result.toJson()).toJson()}, {csvPath, result.toCsv()}}) {
-            QSaveFile f(file); // all or nothing: never a half-written result
-            if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
-                return fail(u"cannot write %1: %2"_s.arg(file, f.errorString()));
-        }
+        if (!writeAtomically({{path, QJsonDocument(result.toJson()).toJson()}, {csvPath, result.toCsv()}}, &code))
+            return code;
         err() << "wrote " << path << " and " << csvPath << Qt::endl;
     }
     return result.partial ? ExitFailure : ExitOk;

@@ -1,5 +1,7 @@
 #include "scenario.h"
 
+#include <roles/profile.h>
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -191,8 +193,11 @@ QJsonObject Scenario::toJson() const
         ps.append(QJsonObject {{u"name"_s, p.name}, {u"durationSeconds"_s, p.durationSeconds}, {u"warmup"_s, p.warmup},
             {u"rates"_s, rates}});
     }
-    return {{u"format"_s, QString::fromLatin1(kScenarioFormat)}, {u"version"_s, kScenarioVersion}, {u"name"_s, name},
+    QJsonObject o {{u"format"_s, QString::fromLatin1(kScenarioFormat)}, {u"version"_s, kScenarioVersion}, {u"name"_s, name},
         {u"description"_s, description}, {u"seed"_s, double(seed)}, {u"workloads"_s, ws}, {u"phases"_s, ps}};
+    if (!compareProfiles.isEmpty())
+        o.insert(u"compare_profiles"_s, compareProfiles);
+    return o;
 }
 
 bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* errors, QStringList* warnings,
@@ -213,7 +218,8 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
     Scenario s;
     if (c.errors.isEmpty()) {
         const QJsonObject root = doc.object();
-        c.onlyKeys(root, u"$"_s, {u"format"_s, u"version"_s, u"name"_s, u"description"_s, u"seed"_s, u"workloads"_s, u"phases"_s});
+        c.onlyKeys(root, u"$"_s, {u"format"_s, u"version"_s, u"name"_s, u"description"_s, u"seed"_s, u"workloads"_s, u"phases"_s,
+                                     u"compare_profiles"_s});
         if (root.value(u"format"_s).toString() != QString::fromLatin1(kScenarioFormat))
             c.error(u"$.format"_s, u"must be \"%1\""_s.arg(QString::fromLatin1(kScenarioFormat)));
         if (root.value(u"version"_s).toInt(-1) != kScenarioVersion)
@@ -222,6 +228,16 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
         if (s.name.trimmed().isEmpty())
             c.error(u"$.name"_s, u"is required"_s);
         s.description = c.string(root, u"description"_s, u"$"_s, QString());
+        s.compareProfiles = c.string(root, u"compare_profiles"_s, u"$"_s, QString());
+        if (!s.compareProfiles.isEmpty()) {
+            const bool isFile = s.compareProfiles.contains(u'/') || s.compareProfiles.endsWith(u".json"_s);
+            if (isFile && !baseDir.isEmpty() && QFileInfo(s.compareProfiles).isRelative())
+                s.compareProfiles = QDir(baseDir).filePath(s.compareProfiles);
+            htap::roles::ProfileSet set;
+            QStringList profileErrors;
+            if (!htap::roles::loadProfileSet(s.compareProfiles, &set, &profileErrors))
+                c.error(u"$.compare_profiles"_s, profileErrors.join(u"; "_s));
+        }
         s.seed = quint64(c.number(root, u"seed"_s, u"$"_s, 42, 0, 9007199254740991.0));
 
         const QJsonValue wv = root.value(u"workloads"_s);

@@ -63,6 +63,10 @@ struct Scenario {
     quint64 seed = 42;
     QList<Workload> workloads;
     QList<Phase> phases;
+    /// A role profile set (name or file): run every phase twice, first with the set's settings
+    /// reset and its connection limits removed, then with the set applied; restore afterwards
+    /// (the seed's isolation experiment, 5.2.4). Empty: one run as the server is.
+    QString compareProfiles;
 
     double totalSeconds() const;
     const Workload* workload(const QString& name) const;
