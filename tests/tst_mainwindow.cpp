@@ -311,14 +311,24 @@ private Q_SLOTS:
         QTableWidget* editor = page->editorTable();
         int workMemRow = -1;
         for (int r = 0; r < editor->rowCount(); ++r)
-            if (editor->item(r, 2)->text() == u"work_mem"_s)
+            if (editor->item(r, 3)->text() == u"work_mem"_s)
                 workMemRow = r;
         QVERIFY(workMemRow >= 0);
-        editor->item(workMemRow, 3)->setText(u"256XB"_s);
-        QVERIFY2(editor->item(workMemRow, 4)->text().contains(u"not a unit"_s), qPrintable(editor->item(workMemRow, 4)->text()));
+        editor->item(workMemRow, 4)->setText(u"256XB"_s);
+        QVERIFY2(editor->item(workMemRow, 5)->text().contains(u"not a unit"_s), qPrintable(editor->item(workMemRow, 5)->text()));
         QVERIFY(!apply->isEnabled());
         QVERIFY(page->planText().contains(u"cannot be applied"_s));
-        editor->item(workMemRow, 3)->setText(u"256MB"_s);
+        editor->item(workMemRow, 4)->setText(u"256MB"_s);
+        QVERIFY(apply->isEnabled());
+        int limitRow = -1;
+        for (int r = 0; r < editor->rowCount(); ++r)
+            if (editor->item(r, 3)->text() == u"(connection limit)"_s)
+                limitRow = r;
+        QVERIFY(limitRow >= 0);
+        editor->item(limitRow, 4)->setText(u"lots"_s);
+        QVERIFY2(editor->item(limitRow, 5)->text().contains(u"whole number"_s), qPrintable(editor->item(limitRow, 5)->text()));
+        QVERIFY(!apply->isEnabled());
+        editor->item(limitRow, 4)->setText(u"7"_s);
         QVERIFY(apply->isEnabled());
         QVERIFY2(page->planText().contains(u"ALTER ROLE \"GUI \"\"Role\"\" Test\" SET \"work_mem\" = '256MB';"_s), qPrintable(page->planText()));
 

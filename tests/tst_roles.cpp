@@ -141,7 +141,15 @@ private Q_SLOTS:
         QCOMPARE(checkValue(*c.param(u"jit"_s), u"TRUE"_s).canonical, u"on"_s);
         QVERIFY(!checkValue(*c.param(u"jit"_s), u"maybe"_s).ok);
 
+        // Values the server takes that pg_settings does not list, and ones it refuses.
+        QCOMPARE(checkValue(*c.param(u"synchronous_commit"_s), u"true"_s).canonical, u"on"_s);
+        QCOMPARE(checkValue(*c.param(u"max_parallel_workers_per_gather"_s), u"0x10"_s).base, 16.0);
+        QCOMPARE(checkValue(*c.param(u"max_parallel_workers_per_gather"_s), u"010"_s).base, 8.0);
         QStringList elements;
+        QVERIFY(!splitList(u"public,"_s, &elements));
+        QVERIFY(splitList(u"$libdir/plugins/MyLib"_s, &elements, false));
+        QCOMPARE(elements, QStringList {u"$libdir/plugins/MyLib"_s});
+        QVERIFY(sameValue(*c.param(u"search_path"_s), u"\"\""_s, QString()));
         QVERIFY(splitList(u"\"$user\", Public, \"My \"\"Schema\"\"\""_s, &elements));
         QCOMPARE(elements, (QStringList {u"$user"_s, u"public"_s, u"My \"Schema\""_s}));
         QCOMPARE(joinList(elements), u"\"$user\", public, \"My \"\"Schema\"\"\""_s);

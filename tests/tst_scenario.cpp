@@ -4,6 +4,8 @@
 #include "testutil.h"
 
 #include <mv/mvservice.h>
+#include <pg/identifier.h>
+#include <workload/comparison.h>
 #include <workload/runner.h>
 
 #include <QJsonArray>
@@ -107,6 +109,8 @@ private Q_SLOTS:
                                                        << u"$.phases[0].rates.c: a closed-loop workload takes a whole number of clients"_s;
         QTest::newRow("hold on orders") << scenarioJson(uR"("o": {"kind": "order", "arrival": {"model": "open"}, "holdSeconds": 5})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
                                         << u"$.workloads.o.holdSeconds: applies to report and sql workloads"_s;
+        QTest::newRow("unknown profile set") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "compare_profiles": "no-such-set", "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
+                                             << u"$.compare_profiles: no profile set \"no-such-set\""_s;
         QTest::newRow("zero connections") << scenarioJson(uR"("o": {"kind": "order", "arrival": {"model": "open"}, "connections": 0})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
                                           << u"$.workloads.o.connections: must be at least 1"_s;
     }
@@ -275,6 +279,96 @@ private Q_SLOTS:
         QString failure;
         runToEnd(s, htap::test::sandboxConnInfo(), &failure);
         QVERIFY2(failure.contains(u"workload q: SQLSTATE 42P01"_s), qPrintable(failure));
+    }
+
+    void profileComparisonRunsBothSidesAndRestores()
+    {
+        // The "with" side gives the reader a 10 ms statement_timeout: its 30 ms query fails there
+        // (57014) and only there, which shows each side's sessions got that side's settings.
+        QTemporaryDir dir;
+        QFile q(dir.filePath(u"slow.sql"_s));
+        QVERIFY(q.open(QIODevice::WriteOnly));
+        q.write("SELECT pg_sleep(0.03)\n");
+        q.close();
+        QFile p(dir.filePath(u"profiles.json"_s));
+        QVERIFY(p.open(QIODevice::WriteOnly));
+        p.write(R"({"format": "htap-role-profiles", "version": 1, "name": "tight", "profiles": [
+            {"name": "OLAP", "role": "olap_user", "connection_limit": 15, "settings": {"statement_timeout": "10ms", "work_mem": "32MB"}}]})");
+        p.close();
+        const QByteArray json = QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "cmp", "seed": 3,
+            "compare_profiles": "profiles.json",
+            "workloads": {"slow": {"kind": "sql", "sqlFile": "slow.sql", "arrival": {"model": "open", "process": "constant"},
+                                   "connections": 2, "role": "olap_user", "retries": 1}},
+            "phases": [{"name": "run", "durationSeconds": 2, "rates": {"slow": 10}}]})");
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(json, &s, &errors, &warnings, dir.path()), qPrintable(errors.join(u"; "_s)));
+        QCOMPARE(s.compareProfiles, dir.filePath(u"profiles.json"_s));
+
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        QVERIFY(admin.exec(u"ALTER ROLE olap_user SET work_mem = '8MB'"_s).ok()); // a value of its own, to be kept
+        auto state = [&] {
+            return admin.exec(u"SELECT rolconnlimit || ' ' || coalesce((SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting"
+                              " WHERE setrole = r.oid AND setdatabase = 0), '') FROM pg_roles r WHERE rolname = 'olap_user'"_s)
+                .text(0, 0);
+        };
+        const QString before = state();
+        QCOMPARE(before, u"-1 work_mem=8MB"_s);
+
+        const QString audit = dir.filePath(u"audit.sqlite"_s);
+        auto run = [&](bool stopInWith) {
+            ProfileComparison comparison;
+            ComparisonResult result;
+            bool done = false;
+            QStringList sides;
+            QObject::connect(&comparison, &ProfileComparison::finished, [&](const ComparisonResult& r) {
+                result = r;
+                done = true;
+            });
+            QObject::connect(&comparison, &ProfileComparison::failedToStart, [&](const QString& m) {
+                qWarning("%s", qPrintable(m));
+                done = true;
+            });
+            QObject::connect(&comparison, &ProfileComparison::sideStarted, [&](const QString& side) { sides << side; });
+            QObject::connect(&comparison, &ProfileComparison::secondAvailable, [&](const QString& side, const SecondStats&) {
+                if (stopInWith && side == u"with"_s) {
+                    // The roles are changed now: the role's settings are the profile's.
+                    if (!admin.exec(u"SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = 'olap_user'"
+                                    " AND 'statement_timeout=10ms' = ANY (s.setconfig)"_s).rowCount())
+                        qWarning("the profile is not applied during the with side");
+                    comparison.stop(u"enough"_s);
+                }
+            });
+            comparison.start(s, htap::test::sandboxConnInfo(), audit);
+            if (!QTest::qWaitFor([&] { return done; }, 60000))
+                qWarning("the comparison did not finish");
+            return std::pair {result, sides};
+        };
+
+        const auto [full, sides] = run(false);
+        QCOMPARE(sides, (QStringList {u"without"_s, u"with"_s}));
+        QVERIFY(!full.partial);
+        QVERIFY2(full.restored, qPrintable(full.restoreMessage));
+        QCOMPARE(state(), before);
+        const WorkloadStats without = full.without.summary.value(u"slow"_s), with = full.with.summary.value(u"slow"_s);
+        QVERIFY(without.committed > 10);
+        QCOMPARE(without.failed, 0);
+        QVERIFY(with.failed > 10);
+        QVERIFY(with.failedBySqlstate.value(u"57014"_s) == with.failed);
+        QCOMPARE(full.auditIds.size(), 2); // the reset (work_mem 8MB -> server value) and the apply
+        const QJsonObject doc = full.toJson();
+        QCOMPARE(doc.value(u"format"_s).toString(), u"htap-isolation-compare"_s);
+        QCOMPARE(doc.value(u"comparison"_s).toArray().first().toObject().value(u"workload"_s).toString(), u"slow"_s);
+
+        // Stopped during the second side: a partial result, and the roles are put back all the same.
+        const auto [stopped, stoppedSides] = run(true);
+        QCOMPARE(stoppedSides.size(), 2);
+        QVERIFY(stopped.partial);
+        QCOMPARE(stopped.stopReason, u"enough"_s);
+        QVERIFY2(stopped.restored, qPrintable(stopped.restoreMessage));
+        QCOMPARE(state(), before);
+        QVERIFY(admin.exec(u"ALTER ROLE olap_user RESET work_mem"_s).ok());
     }
 
     void stopMidRunGivesAPartialResult()

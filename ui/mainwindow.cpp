@@ -456,6 +456,14 @@ QString MainWindow::bannerText() const
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    // A profile comparison has changed role settings on the server: put them back first.
+    if (htap::workload::ProfileComparison* comparison = m_scenarios->comparison(); comparison->isRunning()) {
+        m_banner->show(Banner::Level::Info, tr("Stopping the comparison and putting the roles back before closing…"));
+        connect(comparison, &htap::workload::ProfileComparison::finished, this, &QWidget::close, Qt::SingleShotConnection);
+        comparison->stop(tr("the window was closed"));
+        event->ignore();
+        return;
+    }
     Settings::saveWindow(saveGeometry(), saveState(Settings::kWindowStateVersion));
     m_collector->disconnectFromServer();
     event->accept();

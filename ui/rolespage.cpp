@@ -26,6 +26,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 using namespace htap::roles;
 
@@ -35,7 +37,7 @@ namespace {
 
 constexpr auto kLimitRow = "(connection limit)";
 constexpr auto kNiceRow = "(cpu nice)";
-enum EditorColumn { ColProfile, ColRole, ColParameter, ColValue, ColCheck, EditorColumns };
+enum EditorColumn { ColProfile, ColRole, ColDatabase, ColParameter, ColValue, ColCheck, EditorColumns };
 
 QTableWidget* makeTable(const QStringList& headers, QWidget* parent, const QString& name)
 {
@@ -88,7 +90,8 @@ RolesPage::RolesPage(htap::monitor::ActivityCollector* collector, QWidget* paren
     , m_settings(makeTable({tr("parameter"), tr("a new session gets"), tr("from"), tr("server value"), tr("allowed")}, this,
           u"roleSettingsTable"_s))
     , m_profileChoice(new QComboBox(this))
-    , m_editor(makeTable({tr("profile"), tr("role"), tr("parameter"), tr("value"), tr("check")}, this, u"profileEditor"_s))
+    , m_editor(makeTable({tr("profile"), tr("role"), tr("database"), tr("parameter"), tr("value"), tr("check")}, this,
+          u"profileEditor"_s))
     , m_planView(new QPlainTextEdit(this))
     , m_sessions(makeTable({tr("pid"), tr("role"), tr("database"), tr("application"), tr("client"), tr("state"),
                                tr("session started")},
@@ -236,6 +239,7 @@ RolesPage::RolesPage(htap::monitor::ActivityCollector* collector, QWidget* paren
         m_editor->insertRow(row);
         m_editor->setItem(row, ColProfile, item(m_editor->item(from, ColProfile) ? m_editor->item(from, ColProfile)->text() : u"OLTP"_s));
         m_editor->setItem(row, ColRole, item(m_editor->item(from, ColRole) ? m_editor->item(from, ColRole)->text() : u"oltp_user"_s));
+        m_editor->setItem(row, ColDatabase, item(m_editor->item(from, ColDatabase) ? m_editor->item(from, ColDatabase)->text() : QString()));
         m_editor->setItem(row, ColParameter, item(QString()));
         m_editor->setItem(row, ColValue, item(QString()));
         m_editor->setItem(row, ColCheck, item(QString()));
@@ -549,6 +553,8 @@ void RolesPage::fillEditor(const ProfileSet& set)
         m_editor->insertRow(row);
         m_editor->setItem(row, ColProfile, item(p.name, p.description));
         m_editor->setItem(row, ColRole, item(p.role));
+        m_editor->setItem(row, ColDatabase, item(p.database, tr("Empty: every database (ALTER ROLE ... SET); a name: "
+                                                                 "ALTER ROLE ... IN DATABASE name SET")));
         auto* param = item(parameter);
         if (parameter.startsWith(u'('))
             param->setFlags(param->flags() & ~Qt::ItemIsEditable);
@@ -579,22 +585,26 @@ ProfileSet RolesPage::editedSet() const
     auto text = [&](int row, int col) { return m_editor->item(row, col) ? m_editor->item(row, col)->text().trimmed() : QString(); };
     for (int row = 0; row < m_editor->rowCount(); ++row) {
         const QString profile = text(row, ColProfile), role = m_editor->item(row, ColRole) ? m_editor->item(row, ColRole)->text() : QString();
+        const QString database = text(row, ColDatabase);
         const QString parameter = text(row, ColParameter).toLower(), value = text(row, ColValue);
         if (parameter.isEmpty())
             continue;
         auto it = std::find_if(set.profiles.begin(), set.profiles.end(),
-            [&](const RoleProfile& p) { return p.name == profile && p.role == role; });
+            [&](const RoleProfile& p) { return p.name == profile && p.role == role && p.database == database; });
         if (it == set.profiles.end()) {
             RoleProfile p;
             p.name = profile;
             p.role = role;
+            p.database = database;
             set.profiles << p;
             it = set.profiles.end() - 1;
         }
-        if (parameter == QLatin1String(kLimitRow))
-            it->connectionLimit = value.toInt();
+        bool isNumber = false;
+        const int number = value.toInt(&isNumber);
+        if (parameter == QLatin1String(kLimitRow)) // not a number: out of range, so the plan names it
+            it->connectionLimit = isNumber ? number : std::numeric_limits<int>::min();
         else if (parameter == QLatin1String(kNiceRow))
-            it->cpuNice = std::clamp(value.toInt(), 0, 19);
+            it->cpuNice = isNumber ? number : -1;
         else // an empty value resets the parameter to the server's value
             it->settings.append({parameter, value.isEmpty() ? std::nullopt : std::optional<QString>(value)});
     }
@@ -618,7 +628,8 @@ void RolesPage::revalidate()
         const QString parameter = text(row, ColParameter).toLower();
         int index = -1;
         for (int i = 0; i < set.profiles.size(); ++i)
-            if (set.profiles[i].name == text(row, ColProfile) && set.profiles[i].role == m_editor->item(row, ColRole)->text())
+            if (set.profiles[i].name == text(row, ColProfile) && set.profiles[i].role == m_editor->item(row, ColRole)->text()
+                && set.profiles[i].database == text(row, ColDatabase))
                 index = i;
         const QString base = u"$.profiles[%1]"_s.arg(index);
         const QString path = base

@@ -663,6 +663,10 @@ void stopOnInterrupt(QObject* context, const std::function<void()>& stop)
         }
     });
     timer->start(100);
+    QObject::connect(timer, &QObject::destroyed, [] {
+        std::signal(SIGINT, SIG_DFL);
+        std::signal(SIGTERM, SIG_DFL);
+    });
 }
 
 QString pct(double now, double before)

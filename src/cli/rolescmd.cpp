@@ -430,6 +430,18 @@ int cmdRoles(const QStringList& args)
         spec.olapRole = parser.value(olap);
     if (parser.isSet(monitor))
         spec.monitorRole = parser.value(monitor);
+    // Passwords first, so that the SQL confirmed below is the SQL sent (passwords shown as ********).
+    if (!parser.isSet(check) && ::isatty(STDIN_FILENO)) {
+        for (const QString& role : {spec.oltpRole, spec.olapRole, spec.monitorRole}) {
+            const QString pw = promptPassword(u"Password for %1 (empty: none): "_s.arg(role));
+            if (!pw.isEmpty() && promptPassword(u"Again: "_s) != pw)
+                return fail(u"the two passwords for %1 differ; nothing was changed"_s.arg(role), ExitUsage);
+            spec.passwords.insert(role, pw);
+        }
+    } else if (!parser.isSet(check)) {
+        err() << "htapctl: note: no terminal to ask for passwords: the roles get none (set them later with \\password in psql)"
+              << Qt::endl;
+    }
     const WizardPlan wplan = service.planWizard(spec, &error);
     if (!error.isEmpty())
         return fail(error);
@@ -447,17 +459,6 @@ int cmdRoles(const QStringList& args)
         return fail(u"nothing was changed"_s, ExitUsage);
     if (parser.isSet(check))
         return ExitOk;
-    if (::isatty(STDIN_FILENO)) {
-        for (const QString& role : {spec.oltpRole, spec.olapRole, spec.monitorRole}) {
-            const QString pw = promptPassword(u"Password for %1 (empty: none): "_s.arg(role));
-            if (!pw.isEmpty() && promptPassword(u"Again: "_s) != pw)
-                return fail(u"the two passwords for %1 differ; nothing was changed"_s.arg(role), ExitUsage);
-            spec.passwords.insert(role, pw);
-        }
-    } else {
-        err() << "htapctl: note: no terminal to ask for passwords: the roles get none (set them later with \\password in psql)"
-              << Qt::endl;
-    }
     if (!confirm(parser.isSet(yes), u"Create the roles and grants above on %1?"_s.arg(conn.effectiveInfo().displayName()), &code))
         return code;
     const ApplyOutcome o = service.applyWizard(spec);

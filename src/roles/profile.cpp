@@ -116,6 +116,10 @@ bool ProfileSet::fromJson(const QByteArray& json, ProfileSet* out, QStringList* 
                 *errors << spath + u": not a parameter name"_s;
                 continue;
             }
+            if (std::any_of(p.settings.cbegin(), p.settings.cend(), [&](const auto& s) { return s.first == it.key().toLower(); })) {
+                *errors << spath + u": the same parameter twice (names are not case-sensitive)"_s;
+                continue;
+            }
             if (it.value().isNull())
                 p.settings.append({it.key().toLower(), std::nullopt});
             else if (it.value().isString())

@@ -75,7 +75,7 @@ QStringList RoleChange::statements() const
         }
         // A list parameter takes one literal per element; anything else one literal.
         QStringList elements;
-        if (!isListParam(s.name) || !splitList(*s.after, &elements) || elements.isEmpty())
+        if (!isListParam(s.name) || !splitList(*s.after, &elements, listDowncases(s.name)) || elements.isEmpty())
             elements = QStringList {*s.after};
         QStringList literals;
         for (const QString& e : elements)
@@ -270,10 +270,14 @@ Plan planProfiles(const Catalog& c, const ProfileSet& set)
                         warning(spath, u"role \"%1\" has its own %2 = %3 in database \"%4\", which wins there over this"_s.arg(
                             p.role, name, s.value, s.database));
         }
+        if (p.cpuNice < 0 || p.cpuNice > 19)
+            error(path + u".cpu_nice"_s, u"a whole number from 0 (normal) to 19 (lowest CPU priority)"_s);
         if (p.connectionLimit) {
             const int limit = *p.connectionLimit;
             const int most = c.connectionsForRoles();
-            if (limit > most)
+            if (limit < -1)
+                error(path + u".connection_limit"_s, u"a whole number: -1 (no limit) .. %1"_s.arg(most));
+            else if (limit > most)
                 error(path + u".connection_limit"_s,
                     u"%1 for \"%2\" is more than the server allows: -1 (no limit) .. %3 (max_connections %4 - "
                     "superuser_reserved_connections %5)"_s.arg(QString::number(limit), p.role, QString::number(most),

@@ -188,9 +188,10 @@ ApplyOutcome RoleService::apply(const Plan& plan)
         for (const SettingChange& sc : c.settings) {
             const std::optional<QString> now = s.settings.contains(sc.name) ? std::optional(s.settings.value(sc.name)) : std::nullopt;
             QStringList nowList, afterList;
-            const bool sameList = isListParam(sc.name) && now && sc.after && splitList(*now, &nowList)
-                && splitList(*sc.after, &afterList) && nowList == afterList;
-            if (now != sc.after && !sameList)
+            const bool listsMatch = isListParam(sc.name) && now && sc.after
+                && splitList(*now, &nowList, listDowncases(sc.name)) && splitList(*sc.after, &afterList, listDowncases(sc.name))
+                && sameList(nowList, afterList);
+            if (now != sc.after && !listsMatch)
                 wrong << u"%1 reads back as %2, not %3"_s.arg(sc.name, shown(now), shown(sc.after));
         }
         if (c.limitAfter && s.connectionLimit != *c.limitAfter)
@@ -200,6 +201,15 @@ ApplyOutcome RoleService::apply(const Plan& plan)
             return rollback(u"Role \"%1\": %2."_s.arg(c.role, wrong.join(u"; "_s)));
     }
     const auto commit = m_conn.exec(u"COMMIT"_s);
+    if (!commit.ok() && commit.error().kind == htap::pg::PgError::Kind::Connection) {
+        // The connection broke during COMMIT: the change may or may not be in. The entry stays
+        // "applying", which undo accepts, and the operator is told to look.
+        out.message = u"The connection broke during COMMIT (%1): whether the change is in is unknown. Check with "
+                      "htapctl roles show; audit #%2 stays \"applying\" and can be undone."_s.arg(commit.error().oneLine(),
+                          QString::number(out.auditId));
+        m_audit.finish(out.auditId, u"applying"_s, u"connection lost during COMMIT: outcome unknown"_s, &error);
+        return out;
+    }
     if (!commit.ok())
         return rollback(u"COMMIT failed: %1."_s.arg(commit.error().oneLine()));
 
@@ -308,9 +318,10 @@ bool RoleService::installPrioritize(QString* error)
     return true;
 }
 
-QList<QString> RoleService::wizardStatements(const WizardSpec& spec, bool forDisplay, WizardPlan* plan, QString* error)
+QList<std::pair<QString, QString>> RoleService::wizardStatements(const WizardSpec& spec, bool hashPasswords,
+    WizardPlan* plan, QString* error)
 {
-    QStringList out;
+    QList<std::pair<QString, QString>> out; // (as shown, as sent)
     error->clear();
     auto issue = [&](bool isError, const QString& message) { plan->issues << PlanIssue {isError, {}, message}; };
     const Catalog c = readCatalog(m_conn, error);
@@ -349,48 +360,55 @@ QList<QString> RoleService::wizardStatements(const WizardSpec& spec, bool forDis
     const QString schema = quoteIdentifier(spec.schema);
     for (const QString& n : names) {
         const QString password = spec.passwords.value(n);
-        QString passwordSql;
+        QString shownSql, sentSql;
         if (!password.isEmpty()) {
-            if (forDisplay) {
-                passwordSql = u" PASSWORD "_s + QLatin1String(kHiddenPassword);
-            } else {
+            shownSql = u" PASSWORD "_s + QLatin1String(kHiddenPassword);
+            sentSql = shownSql;
+            if (hashPasswords) {
                 const QString hashed = m_conn.encryptPassword(password, n, error);
                 if (hashed.isEmpty())
                     return {};
-                passwordSql = u" PASSWORD "_s + quoteLiteral(hashed);
+                sentSql = u" PASSWORD "_s + quoteLiteral(hashed);
             }
         }
+        auto both = [&](const QString& pattern) {
+            out.append({pattern.arg(quoteIdentifier(n), shownSql), pattern.arg(quoteIdentifier(n), sentSql)});
+        };
         const RoleInfo* existing = c.role(n);
         if (!existing) {
-            out << u"CREATE ROLE %1 LOGIN%2"_s.arg(quoteIdentifier(n), passwordSql);
+            both(u"CREATE ROLE %1 LOGIN%2"_s);
             if (password.isEmpty())
                 issue(false, u"\"%1\" gets no password: it can log in only where pg_hba.conf trusts it"_s.arg(n));
         } else {
             if (existing->superuser)
                 issue(true, u"\"%1\" exists and is a superuser: pick another name"_s.arg(n));
             if (!existing->canLogin || !password.isEmpty())
-                out << u"ALTER ROLE %1 LOGIN%2"_s.arg(quoteIdentifier(n), passwordSql);
+                both(u"ALTER ROLE %1 LOGIN%2"_s);
             issue(false, u"\"%1\" exists: it is kept%2, and given the grants below"_s.arg(
                 n, password.isEmpty() ? u" with its password"_s : u", with the new password"_s));
         }
     }
     const QString oltp = quoteIdentifier(spec.oltpRole), olap = quoteIdentifier(spec.olapRole);
-    out << u"GRANT USAGE ON SCHEMA %1 TO %2, %3"_s.arg(schema, oltp, olap);
-    out << u"GRANT SELECT, INSERT, UPDATE ON TABLE %1, %2, %3 TO %4"_s.arg(table(u"orders"_s), table(u"order_items"_s),
+    QStringList grants;
+    grants << u"GRANT USAGE ON SCHEMA %1 TO %2, %3"_s.arg(schema, oltp, olap);
+    grants << u"GRANT SELECT, INSERT, UPDATE ON TABLE %1, %2, %3 TO %4"_s.arg(table(u"orders"_s), table(u"order_items"_s),
         table(u"inventory"_s), oltp);
-    out << u"GRANT SELECT ON TABLE %1, %2 TO %3"_s.arg(table(u"dim_products"_s), table(u"dim_users"_s), oltp);
+    grants << u"GRANT SELECT ON TABLE %1, %2 TO %3"_s.arg(table(u"dim_products"_s), table(u"dim_users"_s), oltp);
     if (!sequences.isEmpty())
-        out << u"GRANT USAGE ON SEQUENCE %1 TO %2"_s.arg(sequences.join(u", "_s), oltp);
-    out << u"GRANT SELECT ON ALL TABLES IN SCHEMA %1 TO %2"_s.arg(schema, olap);
-    out << u"ALTER DEFAULT PRIVILEGES IN SCHEMA %1 GRANT SELECT ON TABLES TO %2"_s.arg(schema, olap);
-    out << u"GRANT pg_monitor TO %1"_s.arg(quoteIdentifier(spec.monitorRole));
+        grants << u"GRANT USAGE ON SEQUENCE %1 TO %2"_s.arg(sequences.join(u", "_s), oltp);
+    grants << u"GRANT SELECT ON ALL TABLES IN SCHEMA %1 TO %2"_s.arg(schema, olap);
+    grants << u"ALTER DEFAULT PRIVILEGES IN SCHEMA %1 GRANT SELECT ON TABLES TO %2"_s.arg(schema, olap);
+    grants << u"GRANT pg_monitor TO %1"_s.arg(quoteIdentifier(spec.monitorRole));
+    for (const QString& g : grants)
+        out.append({g, g});
     return out;
 }
 
 WizardPlan RoleService::planWizard(const WizardSpec& spec, QString* error)
 {
     WizardPlan plan;
-    plan.statements = wizardStatements(spec, true, &plan, error);
+    for (const auto& [shown, sent] : wizardStatements(spec, false, &plan, error))
+        plan.statements << shown;
     return plan;
 }
 
@@ -399,7 +417,8 @@ ApplyOutcome RoleService::applyWizard(const WizardSpec& spec)
     ApplyOutcome out;
     QString error;
     WizardPlan shown;
-    const QStringList display = wizardStatements(spec, true, &shown, &error);
+    // One catalog read for what is shown, sent and logged: the three cannot differ.
+    const QList<std::pair<QString, QString>> statements = wizardStatements(spec, true, &shown, &error);
     if (!error.isEmpty() || !shown.ok()) {
         QStringList errors;
         for (const PlanIssue& i : shown.issues)
@@ -408,12 +427,12 @@ ApplyOutcome RoleService::applyWizard(const WizardSpec& spec)
         out.message = (error.isEmpty() ? errors.join(u'\n') : error) + u"\nNothing was changed."_s;
         return out;
     }
-    WizardPlan ignored;
-    const QStringList actual = wizardStatements(spec, false, &ignored, &error);
-    if (!error.isEmpty()) {
-        out.message = error + u"\nNothing was changed."_s;
-        return out;
+    QStringList display, actual;
+    for (const auto& [a, b] : statements) {
+        display << a;
+        actual << b;
     }
+    shown.statements = display;
     out.statements = display;
     const Catalog c = readCatalog(m_conn, &error);
     htap::store::AuditEntry entry;

@@ -67,7 +67,8 @@ public:
     ApplyOutcome applyWizard(const WizardSpec& spec);
 
 private:
-    QList<QString> wizardStatements(const WizardSpec& spec, bool forDisplay, WizardPlan* plan, QString* error);
+    QList<std::pair<QString, QString>> wizardStatements(const WizardSpec& spec, bool hashPasswords, WizardPlan* plan,
+        QString* error);
 
     htap::pg::Connection& m_conn;
     const htap::store::AuditLog& m_audit;

@@ -131,7 +131,7 @@ bool isListParam(const QString& name)
     return names.contains(name);
 }
 
-bool splitList(const QString& text, QStringList* elements)
+bool splitList(const QString& text, QStringList* elements, bool downcase)
 {
     elements->clear();
     qsizetype i = 0;
@@ -166,7 +166,8 @@ bool splitList(const QString& text, QStringList* elements)
                 element += text[i++];
             if (element.isEmpty())
                 return false;
-            element = element.toLower();
+            if (downcase)
+                element = element.toLower();
         }
         *elements << element;
         skipSpace();
@@ -176,7 +177,21 @@ bool splitList(const QString& text, QStringList* elements)
             return false;
         ++i;
         skipSpace();
+        if (i == n)
+            return false; // a trailing comma
     }
+}
+
+bool listDowncases(const QString& name)
+{
+    return name == u"search_path"_s || name == u"temp_tablespaces"_s; // names; library paths keep their case
+}
+
+bool sameList(const QStringList& a, const QStringList& b)
+{
+    // An empty list is stored as "" (one empty name) by the server.
+    auto norm = [](const QStringList& l) { return l == QStringList {QString()} ? QStringList() : l; };
+    return norm(a) == norm(b);
 }
 
 QString joinList(const QStringList& elements)
@@ -201,7 +216,7 @@ ValueCheck checkValue(const ParamDef& def, const QString& text)
         return refuse(u"contains a NUL character"_s);
     if (def.vartype == u"string"_s) {
         QStringList elements;
-        if (isListParam(def.name) && !splitList(text, &elements))
+        if (isListParam(def.name) && !splitList(text, &elements, listDowncases(def.name)))
             return refuse(u"not a list of names: separate them with commas and close every double quote "
                           "(e.g. \"$user\", public)"_s);
         c.ok = true;
@@ -227,9 +242,32 @@ ValueCheck checkValue(const ParamDef& def, const QString& text)
                 return c;
             }
         }
+        // Enums with on/off also take the Boolean spellings, which pg_settings does not list
+        // (synchronous_commit = true, huge_pages = 1, constraint_exclusion = yes).
+        if (def.enumValues.contains(u"on"_s) && def.enumValues.contains(u"off"_s))
+            if (const std::optional<bool> b = parseBool(t)) {
+                c.ok = true;
+                c.canonical = *b ? u"on"_s : u"off"_s;
+                return c;
+            }
         return refuse(u"not a value of this parameter; allowed: %1"_s.arg(def.enumValues.join(u", "_s)));
     }
-    // integer or real, with an optional unit: "64MB", "1.5GB", "5s", "250", "0x10" is not taken.
+    // integer or real, with an optional unit: "64MB", "1.5GB", "5s", "250", "0x10".
+    static const QRegularExpression hex(u"^([+-]?0[xX][0-9a-fA-F]+)\\s*([A-Za-z]*)$"_s);
+    if (def.vartype == u"integer"_s) {
+        const QRegularExpressionMatch hm = hex.match(t);
+        if (hm.hasMatch() && hm.captured(2).isEmpty()) {
+            bool ok = false;
+            const double v = double(hm.captured(1).toLongLong(&ok, 16));
+            if (ok && (!def.min || v >= *def.min) && (!def.max || v <= *def.max)) {
+                c.ok = true;
+                c.canonical = hm.captured(1);
+                c.base = v * def.unitScale();
+                return c;
+            }
+            return refuse(u"out of range; allowed: %1"_s.arg(def.allowedText()));
+        }
+    }
     static const QRegularExpression re(u"^([+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)\\s*([A-Za-z]*)$"_s);
     const QRegularExpressionMatch m = re.match(t);
     if (!m.hasMatch())
@@ -237,6 +275,10 @@ ValueCheck checkValue(const ParamDef& def, const QString& text)
             def.isMemory() || def.isTime() ? u" with an optional unit"_s : QString(), def.allowedText()));
     double v = m.captured(1).toDouble();
     const QString unit = m.captured(2);
+    // parse_int reads integers with base 0: 0x1F is hexadecimal and 010 octal (8).
+    static const QRegularExpression octal(u"^[+-]?0[0-7]+$"_s);
+    if (def.vartype == u"integer"_s && octal.match(m.captured(1)).hasMatch())
+        v = double(m.captured(1).toLongLong(nullptr, 8));
     if (!unit.isEmpty()) {
         std::optional<double> scale;
         if (def.isMemory())
@@ -264,8 +306,8 @@ ValueCheck checkValue(const ParamDef& def, const QString& text)
 bool sameValue(const ParamDef& def, const QString& a, const QString& b)
 {
     QStringList listA, listB;
-    if (isListParam(def.name) && splitList(a, &listA) && splitList(b, &listB))
-        return listA == listB;
+    if (isListParam(def.name) && splitList(a, &listA, listDowncases(def.name)) && splitList(b, &listB, listDowncases(def.name)))
+        return sameList(listA, listB);
     const ValueCheck x = checkValue(def, a);
     const ValueCheck y = checkValue(def, b);
     if (!x.ok || !y.ok)

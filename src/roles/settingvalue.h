@@ -57,9 +57,14 @@ bool sameValue(const ParamDef& def, const QString& a, const QString& b);
 /// search_path, temp_tablespaces, the preload libraries). ALTER ROLE must send them as a list of
 /// literals, one per element, or the whole text becomes one element.
 bool isListParam(const QString& name);
-/// Splits a list value as the server does (SplitIdentifierString): elements separated by commas,
-/// "double-quoted" ones kept exactly, bare ones lower-cased. false on an unbalanced quote.
-bool splitList(const QString& text, QStringList* elements);
+/// Splits a list value as the server does: elements separated by commas, "double-quoted" ones
+/// kept exactly, bare ones lower-cased when downcase (names: SplitIdentifierString; library paths
+/// keep their case: SplitDirectoriesString). false on an unbalanced quote or a trailing comma.
+bool splitList(const QString& text, QStringList* elements, bool downcase = true);
+/// Whether a list parameter holds names (lower-cased when bare) rather than paths.
+bool listDowncases(const QString& name);
+/// Two split lists mean the same (an empty list reads back as one empty name).
+bool sameList(const QStringList& a, const QStringList& b);
 /// Elements written back as a list value: quoted where needed ("Shop", public).
 QString joinList(const QStringList& elements);
 

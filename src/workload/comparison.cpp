@@ -133,7 +133,8 @@ void ProfileComparison::start(const Scenario& scenario, const htap::pg::ConnInfo
     ProfileSet set;
     QStringList errors;
     if (!loadProfileSet(scenario.compareProfiles, &set, &errors)) {
-        Q_EMIT failedToStart(errors.join(u"; "_s));
+        // Queued: a caller may connect and then wait in an event loop after start() returns.
+        QMetaObject::invokeMethod(this, [this, errors] { Q_EMIT failedToStart(errors.join(u"; "_s)); }, Qt::QueuedConnection);
         return;
     }
     Q_EMIT progress(u"Resetting the settings of %1 (the side without isolation)"_s.arg(set.name));
@@ -190,9 +191,10 @@ void ProfileComparison::onStepDone()
         startSide(u"without"_s);
         return;
     case Step::Apply:
-        m_applyId = o.auditId;
-        if (o.auditId)
+        if (o.ok && o.auditId) { // a failed apply rolled back: there is nothing of it to undo
+            m_applyId = o.auditId;
             m_result.auditIds << o.auditId;
+        }
         if (!o.ok) {
             m_result.partial = true;
             m_result.stopReason = u"could not apply the profile set: %1"_s.arg(o.message);
