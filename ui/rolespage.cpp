@@ -513,9 +513,12 @@ void RolesPage::showRoleSettings()
 void RolesPage::refreshProfileChoice()
 {
     m_profileChoice->clear();
+    // A set of your own with a built-in's name is the one loaded by that name.
+    const QStringList yours = QDir(userProfileDir()).entryList({u"*.json"_s}, QDir::Files, QDir::Name);
     for (const QString& n : builtinProfileNames())
-        m_profileChoice->addItem(tr("%1 (built-in)").arg(n), n);
-    for (const QString& f : QDir(userProfileDir()).entryList({u"*.json"_s}, QDir::Files, QDir::Name))
+        if (!yours.contains(n + u".json"_s))
+            m_profileChoice->addItem(tr("%1 (built-in)").arg(n), n);
+    for (const QString& f : yours)
         m_profileChoice->addItem(tr("%1 (yours)").arg(f.chopped(5)), f.chopped(5));
 }
 

@@ -290,7 +290,7 @@ ValueCheck checkValue(const ParamDef& def, const QString& text)
         if (!scale)
             return refuse(u"\"%1\" is not a unit of this parameter; valid units are %2 (case matters), e.g. %3"_s.arg(
                 unit, def.isMemory() ? unitList(kMemoryUnits) : unitList(kTimeUnits),
-                def.formatInUnit(def.min && *def.min > 0 ? *def.min * 1024 : 1000)));
+                def.formatInUnit((def.isMemory() ? 64.0 * 1024 * 1024 : 5000.0) / def.unitScale())));
         v = v * *scale / def.unitScale();
     }
     if (def.vartype == u"integer"_s)
