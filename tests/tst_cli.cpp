@@ -5,6 +5,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QTemporaryDir>
 
 using namespace Qt::StringLiterals;
 
@@ -111,6 +112,48 @@ private Q_SLOTS:
         r = htapctl({u"sandbox"_s, u"conninfo"_s, u"--dir"_s, dir});
         QCOMPARE(r.code, 0);
         QCOMPARE(r.out.trimmed(), htap::test::sandboxConnInfo().toConnString());
+    }
+
+    void rolesPlanApplyLogUndo()
+    {
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        QTemporaryDir dir;
+        const QString audit = dir.filePath(u"audit.sqlite"_s);
+        const QString profile = dir.filePath(u"p.json"_s);
+        auto write = [&](const QByteArray& json) {
+            QFile f(profile);
+            if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(json) != json.size())
+                qFatal("cannot write the profile");
+        };
+        write(R"({"format": "htap-role-profiles", "version": 1, "name": "cli", "profiles": [
+            {"name": "OLAP", "role": "olap_user", "settings": {"work_mem": "64XB", "wrok_mem": "1MB"}}]})");
+        auto r = htapctl({u"roles"_s, u"plan"_s, profile, u"--conn"_s, conn, u"--audit"_s, audit});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.out.contains(u"error: $.profiles[0].settings.work_mem: work_mem = \"64XB\""_s), qPrintable(r.out));
+        QVERIFY(r.out.contains(u"did you mean work_mem?"_s));
+
+        write(R"({"format": "htap-role-profiles", "version": 1, "name": "cli", "profiles": [
+            {"name": "OLAP", "role": "olap_user", "settings": {"work_mem": "48MB"}}]})");
+        // No terminal and no --yes: refused, nothing changed.
+        r = htapctl({u"roles"_s, u"apply"_s, profile, u"--conn"_s, conn, u"--audit"_s, audit});
+        QCOMPARE(r.code, 2);
+        QVERIFY(r.err.contains(u"Pass --yes"_s));
+        r = htapctl({u"roles"_s, u"apply"_s, profile, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s, u"--json"_s});
+        QCOMPARE(r.code, 0);
+        const QJsonObject outcome = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QVERIFY2(outcome.value(u"ok"_s).toBool(), qPrintable(r.out));
+        const qint64 id = outcome.value(u"audit_id"_s).toInteger();
+        r = htapctl({u"roles"_s, u"show"_s, u"olap_user"_s, u"--conn"_s, conn, u"--json"_s});
+        QVERIFY(r.out.contains(u"\"value\": \"48MB\""_s));
+        r = htapctl({u"roles"_s, u"log"_s, u"--conn"_s, conn, u"--audit"_s, audit, u"--json"_s});
+        QCOMPARE(QJsonDocument::fromJson(r.out.toUtf8()).array().first().toObject().value(u"id"_s).toInteger(), id);
+        r = htapctl({u"roles"_s, u"undo"_s, QString::number(id), u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s});
+        QCOMPARE(r.code, 0);
+        r = htapctl({u"roles"_s, u"show"_s, u"olap_user"_s, u"--conn"_s, conn, u"--json"_s});
+        QVERIFY(!r.out.contains(u"48MB"_s));
+        r = htapctl({u"roles"_s, u"undo"_s, u"999999"_s, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s});
+        QCOMPARE(r.code, 1);
+        QVERIFY(r.err.contains(u"no entry #999999"_s));
     }
 
     void badInputGetsOneLine_data()
