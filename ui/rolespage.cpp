@@ -475,17 +475,11 @@ void RolesPage::showRoleSettings()
     m_settings->setRowCount(0);
     if (!r)
         return;
-    QStringList names;
-    for (const RoleSetting& s : r->settings)
-        if (!names.contains(s.name))
-            names << s.name;
-    for (auto it = m_catalog.databaseSettings.cbegin(); it != m_catalog.databaseSettings.cend(); ++it)
-        if (!names.contains(it.key()))
-            names << it.key();
+    QStringList profileNames;
     for (const RoleProfile& p : editedSet().profiles)
         for (const auto& s : p.settings)
-            if (!names.contains(s.first))
-                names << s.first;
+            profileNames << s.first;
+    const QStringList names = m_catalog.parametersOf(*r, profileNames);
     m_settings->setRowCount(int(names.size()));
     for (int i = 0; i < names.size(); ++i) {
         const EffectiveValue e = m_catalog.effective(*r, m_catalog.database, names[i]);

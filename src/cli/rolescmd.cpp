@@ -131,20 +131,13 @@ int showRoles(RoleService& service, const QString& name, const QString& database
     const RoleInfo* r = c.role(name);
     if (!r)
         return fail(u"role \"%1\" does not exist on %2 (names are exact: case and spaces count)"_s.arg(name, c.server));
-    QStringList names;
-    for (const RoleSetting& s : r->settings)
-        if (!names.contains(s.name))
-            names << s.name;
-    for (auto it = c.databaseSettings.cbegin(); it != c.databaseSettings.cend(); ++it)
-        if (!names.contains(it.key()))
-            names << it.key();
     ProfileSet seed;
-    QStringList ignored;
+    QStringList ignored, seedNames;
     if (loadProfileSet(u"seed-isolation"_s, &seed, &ignored))
         for (const RoleProfile& p : seed.profiles)
             for (const auto& s : p.settings)
-                if (!names.contains(s.first))
-                    names << s.first;
+                seedNames << s.first;
+    const QStringList names = c.parametersOf(*r, seedNames);
     if (json) {
         QJsonArray effective;
         for (const QString& n : names) {

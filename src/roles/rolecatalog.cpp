@@ -90,6 +90,22 @@ EffectiveValue Catalog::effective(const RoleInfo& r, const QString& db, const QS
     return {p->serverValue, u"server"_s, p->serverSource};
 }
 
+QStringList Catalog::parametersOf(const RoleInfo& r, const QStringList& extra) const
+{
+    QStringList names;
+    auto add = [&](const QString& n) {
+        if (!names.contains(n))
+            names << n;
+    };
+    for (const RoleSetting& s : r.settings)
+        add(s.name);
+    for (auto it = databaseSettings.cbegin(); it != databaseSettings.cend(); ++it)
+        add(it.key());
+    for (const QString& n : extra)
+        add(n);
+    return names;
+}
+
 QJsonObject Catalog::toJson() const
 {
     QJsonArray rs;

@@ -85,6 +85,9 @@ struct Catalog {
     const ParamDef* param(const QString& name) const;
     /// The value a new session of role in database gets for parameter name, and from where.
     EffectiveValue effective(const RoleInfo& role, const QString& database, const QString& name) const;
+    /// The parameters worth showing for role: its own settings, the database's, then extra
+    /// (e.g. those a profile set names), each once.
+    QStringList parametersOf(const RoleInfo& role, const QStringList& extra = {}) const;
     /// Connections left for ordinary roles: max_connections - superuser_reserved_connections.
     int connectionsForRoles() const { return maxConnections - reservedConnections; }
     QJsonObject toJson() const;
