@@ -30,5 +30,7 @@ inline const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLitera
 
 /// htapctl roles ...
 int cmdRoles(const QStringList& args);
+/// htapctl snapshot ...
+int cmdSnapshot(const QStringList& args);
 
 } // namespace htap::cli

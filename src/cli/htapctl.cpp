@@ -12,6 +12,7 @@
 #include <pg/connection.h>
 #include <pg/identifier.h>
 #include <pg/sandbox.h>
+#include <store/historystore.h>
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -55,6 +56,8 @@ Commands:
   mv         Materialized views: mv list | refresh VIEW --mode M | enable-incremental VIEW |
              disable-incremental VIEW | log [VIEW] | schedule VIEW --mode M --every 5m |
              unschedule VIEW | run-schedules
+  roles      Role resource settings: show, plan, apply, undo, log, sessions, wizard, renice
+  snapshot   Performance snapshots: export a window (JSON, CSV, HTML, PDF, PNG), show, diff, list
   bench      Benchmarks that print numbers against a baseline run: bench monitor
 
 Options:
@@ -369,6 +372,8 @@ void printSample(const htap::monitor::ServerSample& s)
         out() << "unavailable: " << it.value() << Qt::endl;
 }
 
+void stopOnInterrupt(QObject* context, const std::function<void()>& stop);
+
 int cmdMonitor(const QStringList& args)
 {
     using namespace htap::monitor;
@@ -379,7 +384,12 @@ int cmdMonitor(const QStringList& args)
     const QCommandLineOption outFile(u"out"_s, u"Append samples to this file, one JSON document a line"_s, u"file.jsonl"_s);
     const QCommandLineOption oltpRoles(u"oltp-roles"_s, u"Roles whose statements are OLTP (default oltp_user; * and ? match)"_s, u"list"_s);
     const QCommandLineOption olapRoles(u"olap-roles"_s, u"Roles whose statements are OLAP (default olap_user)"_s, u"list"_s);
-    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption, oltpRoles, olapRoles});
+    const QCommandLineOption history(u"history"_s,
+        u"Also keep every sample in the history file (as the GUI does), for snapshot export; default file: %1"_s.arg(
+            htap::store::HistoryStore::defaultPath()),
+        u"file"_s);
+    const QCommandLineOption keepHistory(u"keep-history"_s, u"Keep every sample in the default history file"_s);
+    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption, oltpRoles, olapRoles, history, keepHistory});
     int code = ExitOk;
     if (!parseOptions(parser, args, u"Sample everything the GUI shows, as text or JSON."_s, &code))
         return code;
@@ -395,6 +405,22 @@ int cmdMonitor(const QStringList& args)
         file.setFileName(parser.value(outFile));
         if (!file.open(QIODevice::Append | QIODevice::Text))
             return fail(u"cannot write %1: %2"_s.arg(file.fileName(), file.errorString()));
+    }
+
+    std::unique_ptr<htap::store::HistoryStore> store;
+    if (parser.isSet(history) || parser.isSet(keepHistory)) {
+        store = std::make_unique<htap::store::HistoryStore>();
+        QEventLoop opening;
+        QString historyError;
+        QObject::connect(store.get(), &htap::store::HistoryStore::opened, &opening, &QEventLoop::quit);
+        QObject::connect(store.get(), &htap::store::HistoryStore::failed, &opening, [&](const QString& m) {
+            historyError = m;
+            opening.quit();
+        });
+        store->open(parser.isSet(history) ? parser.value(history) : htap::store::HistoryStore::defaultPath());
+        opening.exec();
+        if (!historyError.isEmpty())
+            return fail(historyError);
     }
 
     ActivityCollector collector;
@@ -414,6 +440,8 @@ int cmdMonitor(const QStringList& args)
     QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) { endpoint = s.endpoint; });
     QObject::connect(&collector, &ActivityCollector::sampleAvailable, &loop, [&](const ServerSample& s) {
         ++samples;
+        if (store)
+            store->append(endpoint, s.sampledAt, toJson(s, endpoint));
         if (parser.isSet(once) && samples < 2)
             return; // the first sample is the baseline for rates and deltas
         if (json) {
@@ -436,8 +464,15 @@ int cmdMonitor(const QStringList& args)
     });
     if (durationValue > 0)
         QTimer::singleShot(int(durationValue * 1000), &loop, &QEventLoop::quit);
+    stopOnInterrupt(&loop, [&] { loop.quit(); });
     collector.connectTo(info);
     loop.exec();
+    if (store) { // what is queued goes to the file before we exit
+        QEventLoop flushing;
+        QObject::connect(store.get(), &htap::store::HistoryStore::flushed, &flushing, &QEventLoop::quit);
+        store->flush();
+        flushing.exec();
+    }
     if (file.isOpen() && file.error() != QFileDevice::NoError)
         return fail(u"writing %1 failed: %2"_s.arg(file.fileName(), file.errorString()));
     return code;
@@ -1280,6 +1315,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdMv(arguments);
     if (command == u"roles"_s)
         return cmdRoles(arguments);
+    if (command == u"snapshot"_s)
+        return cmdSnapshot(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 

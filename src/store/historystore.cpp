@@ -80,6 +80,8 @@ public:
         }
         if (version < 1 && !migrate(db, u"001_history.sql"_s, 1))
             return;
+        if (version < 2 && !migrate(db, u"002_snapshots.sql"_s, 2))
+            return;
         m_open = true;
         if (!m_timer) {
             m_timer = new QTimer(this);

@@ -21,7 +21,7 @@ class HistoryStore : public QObject
 {
     Q_OBJECT
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     explicit HistoryStore(QObject* parent = nullptr);
     ~HistoryStore() override;

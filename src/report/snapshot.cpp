@@ -1,0 +1,393 @@
+#include "snapshot.h"
+
+#include <QJsonDocument>
+#include <QMap>
+
+#include <algorithm>
+#include <cmath>
+
+namespace htap::report {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+double percentile(QVector<double> v, double q)
+{
+    v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+    if (v.isEmpty())
+        return qQNaN();
+    std::sort(v.begin(), v.end());
+    const qsizetype i = std::clamp<qsizetype>(qsizetype(std::ceil(q * double(v.size()))) - 1, 0, v.size() - 1);
+    return v[i];
+}
+
+double mean(const QVector<double>& v)
+{
+    double sum = 0;
+    int n = 0;
+    for (double x : v)
+        if (std::isfinite(x)) {
+            sum += x;
+            ++n;
+        }
+    return n ? sum / n : qQNaN();
+}
+
+double maximum(const QVector<double>& v)
+{
+    double m = qQNaN();
+    for (double x : v)
+        if (std::isfinite(x) && !(x <= m))
+            m = x;
+    return m;
+}
+
+QJsonValue number(double v)
+{
+    return std::isfinite(v) ? QJsonValue(v) : QJsonValue();
+}
+
+double numberOf(const QJsonValue& v)
+{
+    return v.isDouble() ? v.toDouble() : qQNaN();
+}
+
+QString csvField(const QString& s)
+{
+    if (!s.contains(u',') && !s.contains(u'"') && !s.contains(u'\n'))
+        return s;
+    return u'"' + QString(s).replace(u"\""_s, u"\"\""_s) + u'"';
+}
+
+QDateTime parseTime(const QString& s)
+{
+    return QDateTime::fromString(s, Qt::ISODateWithMs).toUTC();
+}
+
+/// Collects the series of all samples; a series exists once it has a value.
+class SeriesBuilder
+{
+public:
+    void add(const QString& key, const QString& label, const QString& unit, const QString& chart, qint64 t, double v)
+    {
+        if (!std::isfinite(v))
+            return;
+        auto it = m_index.constFind(key);
+        if (it == m_index.cend()) {
+            m_series.append(Series {key, label, unit, chart, {}, {}});
+            it = m_index.insert(key, int(m_series.size()) - 1);
+        }
+        Series& s = m_series[*it];
+        s.t.append(t);
+        s.v.append(v);
+    }
+    QList<Series> take() { return std::move(m_series); }
+
+private:
+    QList<Series> m_series;
+    QHash<QString, int> m_index;
+};
+
+} // namespace
+
+bool Series::isEmpty() const
+{
+    return v.isEmpty();
+}
+
+const Series* Snapshot::seriesByKey(const QString& key) const
+{
+    for (const Series& s : series)
+        if (s.key == key)
+            return &s;
+    return nullptr;
+}
+
+bool Snapshot::build(Snapshot* s, QString* error)
+{
+    if (s->samples.isEmpty()) {
+        *error = u"no samples between %1 and %2"_s.arg(s->from.toString(Qt::ISODate), s->to.toString(Qt::ISODate));
+        return false;
+    }
+    SeriesBuilder b;
+    for (const QJsonObject& doc : std::as_const(s->samples)) {
+        const qint64 t = parseTime(doc.value(u"sampledAt"_s).toString()).toMSecsSinceEpoch();
+        const QJsonObject a = doc.value(u"activity"_s).toObject();
+        if (a.value(u"hasRates"_s).toBool()) {
+            b.add(u"activity.commits_per_s"_s, u"commits/s"_s, u"1/s"_s, u"throughput"_s, t, a.value(u"commitsPerSecond"_s).toDouble());
+            b.add(u"activity.rollbacks_per_s"_s, u"rollbacks/s"_s, u"1/s"_s, u"throughput"_s, t, a.value(u"rollbacksPerSecond"_s).toDouble());
+            b.add(u"activity.wal_bytes_per_s"_s, u"WAL bytes/s"_s, u"B/s"_s, u"wal"_s, t, a.value(u"walBytesPerSecond"_s).toDouble());
+        }
+        if (!a.isEmpty()) {
+            const QJsonObject sessions = a.value(u"sessions"_s).toObject();
+            b.add(u"sessions.active"_s, u"active"_s, u"sessions"_s, u"sessions"_s, t, sessions.value(u"active"_s).toDouble());
+            b.add(u"sessions.idle_in_transaction"_s, u"idle in transaction"_s, u"sessions"_s, u"sessions"_s, t,
+                sessions.value(u"idleInTransaction"_s).toDouble());
+            b.add(u"sessions.waiting_on_lock"_s, u"waiting on a lock"_s, u"sessions"_s, u"sessions"_s, t,
+                a.value(u"waitingOnLock"_s).toDouble());
+        }
+        const QJsonObject latency = doc.value(u"latency"_s).toObject();
+        if (latency.value(u"hasDeltas"_s).toBool()) {
+            for (const QJsonValue& v : latency.value(u"classes"_s).toArray()) {
+                const QJsonObject c = v.toObject();
+                const QString name = c.value(u"name"_s).toString();
+                if (name != u"oltp"_s && name != u"olap"_s)
+                    continue;
+                const QString upper = name.toUpper();
+                if (c.value(u"calls"_s).toDouble() > 0)
+                    b.add(name + u".mean_ms"_s, upper + u" mean statement time"_s, u"ms"_s, u"latency"_s, t,
+                        c.value(u"meanExecMs"_s).toDouble() + c.value(u"meanPlanMs"_s).toDouble());
+                b.add(name + u".calls_per_s"_s, upper + u" statements/s"_s, u"1/s"_s, u"statements"_s, t,
+                    c.value(u"callsPerSecond"_s).toDouble());
+            }
+        }
+        if (doc.contains(u"vacuum"_s)) {
+            const QJsonObject vac = doc.value(u"vacuum"_s).toObject();
+            b.add(u"vacuum.horizon_age"_s, u"xmin horizon age"_s, u"xids"_s, u"horizon"_s, t, vac.value(u"horizonAge"_s).toDouble());
+            double worst = 0, dead = 0;
+            for (const QJsonValue& tv : vac.value(u"tables"_s).toArray()) {
+                worst = std::max(worst, tv.toObject().value(u"pctOfTrigger"_s).toDouble());
+                dead += tv.toObject().value(u"deadTuples"_s).toDouble();
+            }
+            b.add(u"vacuum.worst_pct_of_trigger"_s, u"dead tuples, worst table (% of its autovacuum trigger)"_s, u"%"_s,
+                u"vacuum"_s, t, worst);
+            b.add(u"vacuum.dead_tuples"_s, u"dead tuples, all tables"_s, u"tuples"_s, u"dead"_s, t, dead);
+        }
+        for (const QJsonValue& vv : doc.value(u"views"_s).toObject().value(u"views"_s).toArray()) {
+            const QJsonObject v = vv.toObject();
+            if (v.value(u"stalenessSeconds"_s).isDouble())
+                b.add(u"views.staleness_s."_s + v.value(u"view"_s).toString(), v.value(u"view"_s).toString(), u"s"_s,
+                    u"staleness"_s, t, v.value(u"stalenessSeconds"_s).toDouble());
+        }
+        double lag = qQNaN();
+        for (const QJsonValue& sv : doc.value(u"replication"_s).toObject().value(u"standbys"_s).toArray())
+            lag = std::isfinite(lag) ? std::max(lag, sv.toObject().value(u"replayLagSeconds"_s).toDouble())
+                                     : sv.toObject().value(u"replayLagSeconds"_s).toDouble();
+        b.add(u"replication.replay_lag_s"_s, u"replay lag, worst standby"_s, u"s"_s, u"replication"_s, t, lag);
+    }
+    s->series = b.take();
+    for (auto it = s->samples.crbegin(); it != s->samples.crend(); ++it)
+        if (s->locksAtEnd.isEmpty() && it->contains(u"locks"_s))
+            s->locksAtEnd = it->value(u"locks"_s).toObject();
+    for (auto it = s->samples.crbegin(); it != s->samples.crend(); ++it)
+        if (s->vacuumAtEnd.isEmpty() && it->contains(u"vacuum"_s))
+            s->vacuumAtEnd = it->value(u"vacuum"_s).toObject();
+    error->clear();
+    return true;
+}
+
+QList<KeyFigure> Snapshot::keyFigures() const
+{
+    QList<KeyFigure> out;
+    auto values = [&](const QString& key) { return seriesByKey(key) ? seriesByKey(key)->v : QVector<double>(); };
+    for (const QString& c : {u"oltp"_s, u"olap"_s}) {
+        const QString upper = c.toUpper();
+        out << KeyFigure {c + u".p50_ms"_s, upper + u" p50 of per-second mean statement time"_s, u"ms"_s,
+            percentile(values(c + u".mean_ms"_s), 0.5), true};
+        out << KeyFigure {c + u".p99_ms"_s, upper + u" p99 of per-second mean statement time"_s, u"ms"_s,
+            percentile(values(c + u".mean_ms"_s), 0.99), true};
+    }
+    out << KeyFigure {u"throughput.commits_per_s"_s, u"commits per second (mean)"_s, u"1/s"_s,
+        mean(values(u"activity.commits_per_s"_s)), false};
+    QVector<double> staleness;
+    for (const Series& s : series)
+        if (s.chart == u"staleness"_s)
+            staleness += s.v;
+    out << KeyFigure {u"views.staleness_p99_s"_s, u"view staleness, p99 over all views"_s, u"s"_s, percentile(staleness, 0.99), true};
+    const QVector<double> dead = values(u"vacuum.dead_tuples"_s);
+    out << KeyFigure {u"vacuum.dead_tuples_end"_s, u"dead tuples at the end"_s, u"tuples"_s,
+        dead.isEmpty() ? qQNaN() : dead.constLast(), true};
+    out << KeyFigure {u"vacuum.horizon_age_max"_s, u"xmin horizon age, max"_s, u"xids"_s, maximum(values(u"vacuum.horizon_age"_s)), true};
+    out << KeyFigure {u"locks.waiting_mean"_s, u"sessions waiting on a lock (mean)"_s, u"sessions"_s,
+        mean(values(u"sessions.waiting_on_lock"_s)), true};
+    out << KeyFigure {u"locks.waiting_max"_s, u"sessions waiting on a lock (max)"_s, u"sessions"_s,
+        maximum(values(u"sessions.waiting_on_lock"_s)), true};
+    // A scenario run in the window measured latency from the client: p50/p99 per class.
+    if (!scenarioResults.isEmpty()) {
+        const QJsonObject r = scenarioResults.last().toObject();
+        const QJsonObject scenarioWorkloads = r.value(u"scenario"_s).toObject().value(u"workloads"_s).toObject();
+        const QJsonObject workloads = r.value(u"workloads"_s).toObject();
+        for (auto it = workloads.begin(); it != workloads.end(); ++it) {
+            const QString kind = scenarioWorkloads.value(it.key()).toObject().value(u"kind"_s).toString();
+            const QString cls = kind == u"order"_s ? u"oltp"_s : (kind == u"report"_s || kind == u"sql"_s) ? u"olap"_s : QString();
+            if (cls.isEmpty())
+                continue;
+            const QJsonObject summary = it.value().toObject().value(u"summary"_s).toObject();
+            const QJsonObject lat = summary.value(u"latency_ms"_s).toObject();
+            const QString base = u"scenario.%1.%2"_s.arg(cls, it.key());
+            out << KeyFigure {base + u".p50_ms"_s, u"scenario %1 (%2) p50, client side"_s.arg(it.key(), cls.toUpper()), u"ms"_s,
+                numberOf(lat.value(u"p50"_s)), true};
+            out << KeyFigure {base + u".p99_ms"_s, u"scenario %1 (%2) p99, client side"_s.arg(it.key(), cls.toUpper()), u"ms"_s,
+                numberOf(lat.value(u"p99"_s)), true};
+            out << KeyFigure {base + u".tps"_s, u"scenario %1 (%2) throughput"_s.arg(it.key(), cls.toUpper()), u"1/s"_s,
+                numberOf(summary.value(u"tps"_s)), false};
+        }
+    }
+    return out;
+}
+
+QJsonObject Snapshot::toJson() const
+{
+    QJsonArray figures;
+    for (const KeyFigure& k : keyFigures())
+        figures << QJsonObject {{u"key"_s, k.key}, {u"label"_s, k.label}, {u"unit"_s, k.unit}, {u"value"_s, number(k.value)},
+            {u"better"_s, k.lowerIsBetter ? u"lower"_s : u"higher"_s}};
+    QJsonArray ss;
+    for (const Series& s : series) {
+        QJsonArray t, v;
+        for (qint64 x : s.t)
+            t << double(x);
+        for (double x : s.v)
+            v << number(x);
+        ss << QJsonObject {{u"key"_s, s.key}, {u"label"_s, s.label}, {u"unit"_s, s.unit}, {u"chart"_s, s.chart}, {u"t"_s, t},
+            {u"v"_s, v}};
+    }
+    QJsonArray samplesArray;
+    for (const QJsonObject& o : samples)
+        samplesArray << o;
+    return {{u"format"_s, QString::fromLatin1(kSnapshotFormat)}, {u"version"_s, kSnapshotVersion}, {u"title"_s, title},
+        {u"note"_s, note}, {u"created_at"_s, createdAt.toString(Qt::ISODateWithMs)}, {u"created_by"_s, createdBy},
+        {u"server"_s, server},
+        {u"window"_s, QJsonObject {{u"from"_s, from.toString(Qt::ISODateWithMs)}, {u"to"_s, to.toString(Qt::ISODateWithMs)},
+                          {u"samples"_s, int(samples.size())}}},
+        {u"key_figures"_s, figures}, {u"series"_s, ss},
+        {u"facts"_s, QJsonObject {{u"server"_s, facts.server}, {u"settings"_s, facts.settings}, {u"extensions"_s, facts.extensions},
+                         {u"roles"_s, facts.roles}, {u"views"_s, facts.views}, {u"refresh_log"_s, facts.refreshLog},
+                         {u"unavailable"_s, QJsonArray::fromStringList(facts.unavailable)}}},
+        {u"at_end"_s, QJsonObject {{u"locks"_s, locksAtEnd}, {u"vacuum"_s, vacuumAtEnd}}},
+        {u"scenario_results"_s, scenarioResults}, {u"samples"_s, samplesArray}};
+}
+
+bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
+{
+    QJsonParseError pe;
+    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &pe);
+    if (pe.error != QJsonParseError::NoError) {
+        const bool atEnd = pe.offset >= bytes.size() - 2;
+        *error = atEnd ? u"the file ends too early (%1 bytes): it is truncated, not a whole snapshot"_s.arg(bytes.size())
+                       : u"the file is not valid JSON (%1 at byte %2 of %3): it is corrupt"_s.arg(pe.errorString(),
+                             QString::number(pe.offset), QString::number(bytes.size()));
+        return false;
+    }
+    const QJsonObject o = doc.object();
+    if (o.value(u"format"_s).toString() != QLatin1String(kSnapshotFormat)) {
+        *error = o.value(u"format"_s).isString()
+            ? u"this is a \"%1\" document, not an HTAP Studio snapshot (%2)"_s.arg(o.value(u"format"_s).toString(),
+                  QLatin1String(kSnapshotFormat))
+            : u"this is not an HTAP Studio snapshot (no \"format\": \"%1\")"_s.arg(QLatin1String(kSnapshotFormat));
+        return false;
+    }
+    const int version = o.value(u"version"_s).toInt(-1);
+    if (version > kSnapshotVersion) {
+        *error = u"the snapshot was written by a newer HTAP Studio (snapshot version %1; this one reads version %2): "
+                 "update HTAP Studio to open it"_s.arg(QString::number(version), QString::number(kSnapshotVersion));
+        return false;
+    }
+    if (version < 1) {
+        *error = u"the snapshot has no valid version (%1)"_s.arg(o.value(u"version"_s).toVariant().toString());
+        return false;
+    }
+    Snapshot s;
+    s.title = o.value(u"title"_s).toString();
+    s.note = o.value(u"note"_s).toString();
+    s.createdAt = parseTime(o.value(u"created_at"_s).toString());
+    s.createdBy = o.value(u"created_by"_s).toString();
+    s.server = o.value(u"server"_s).toString();
+    const QJsonObject window = o.value(u"window"_s).toObject();
+    s.from = parseTime(window.value(u"from"_s).toString());
+    s.to = parseTime(window.value(u"to"_s).toString());
+    for (const QJsonValue& v : o.value(u"samples"_s).toArray())
+        s.samples << v.toObject();
+    for (const QJsonValue& v : o.value(u"series"_s).toArray()) {
+        const QJsonObject so = v.toObject();
+        Series series {so.value(u"key"_s).toString(), so.value(u"label"_s).toString(), so.value(u"unit"_s).toString(),
+            so.value(u"chart"_s).toString(), {}, {}};
+        const QJsonArray t = so.value(u"t"_s).toArray(), vs = so.value(u"v"_s).toArray();
+        if (t.size() != vs.size()) {
+            *error = u"series %1 has %2 times but %3 values: the file is corrupt"_s.arg(series.key, QString::number(t.size()),
+                QString::number(vs.size()));
+            return false;
+        }
+        for (int i = 0; i < t.size(); ++i) {
+            series.t << qint64(t[i].toDouble());
+            series.v << numberOf(vs[i]);
+        }
+        s.series << series;
+    }
+    const QJsonObject facts = o.value(u"facts"_s).toObject();
+    s.facts.server = facts.value(u"server"_s).toObject();
+    s.facts.settings = facts.value(u"settings"_s).toArray();
+    s.facts.extensions = facts.value(u"extensions"_s).toArray();
+    s.facts.roles = facts.value(u"roles"_s).toArray();
+    s.facts.views = facts.value(u"views"_s).toArray();
+    s.facts.refreshLog = facts.value(u"refresh_log"_s).toArray();
+    for (const QJsonValue& v : facts.value(u"unavailable"_s).toArray())
+        s.facts.unavailable << v.toString();
+    s.locksAtEnd = o.value(u"at_end"_s).toObject().value(u"locks"_s).toObject();
+    s.vacuumAtEnd = o.value(u"at_end"_s).toObject().value(u"vacuum"_s).toObject();
+    s.scenarioResults = o.value(u"scenario_results"_s).toArray();
+    if (s.series.isEmpty() && !s.samples.isEmpty() && !build(&s, error))
+        return false;
+    *out = s;
+    error->clear();
+    return true;
+}
+
+QByteArray Snapshot::toCsv() const
+{
+    QByteArray out = "series,label,unit,at,value\n";
+    for (const Series& s : series)
+        for (int i = 0; i < s.t.size(); ++i)
+            out += (csvField(s.key) + u',' + csvField(s.label) + u',' + csvField(s.unit) + u','
+                + QDateTime::fromMSecsSinceEpoch(s.t[i], Qt::UTC).toString(Qt::ISODateWithMs) + u','
+                + (std::isfinite(s.v[i]) ? QString::number(s.v[i], 'g', 12) : QString()) + u'\n')
+                       .toUtf8();
+    return out;
+}
+
+double FigureChange::change() const
+{
+    return after.value - before.value;
+}
+
+double FigureChange::changePct() const
+{
+    return std::isfinite(before.value) && before.value != 0 && std::isfinite(after.value)
+        ? (after.value / before.value - 1) * 100
+        : qQNaN();
+}
+
+int FigureChange::verdict() const
+{
+    if (!std::isfinite(before.value) || !std::isfinite(after.value))
+        return 0;
+    const double base = std::max(std::fabs(before.value), 1e-9);
+    if (std::fabs(after.value - before.value) / base < 0.05)
+        return 0;
+    const bool lower = after.value < before.value;
+    return lower == before.lowerIsBetter ? 1 : -1;
+}
+
+QList<FigureChange> compare(const Snapshot& a, const Snapshot& b)
+{
+    QList<FigureChange> out;
+    const QList<KeyFigure> fa = a.keyFigures(), fb = b.keyFigures();
+    for (const KeyFigure& x : fa) {
+        KeyFigure y = x;
+        y.value = qQNaN();
+        for (const KeyFigure& z : fb)
+            if (z.key == x.key)
+                y = z;
+        out << FigureChange {x, y};
+    }
+    for (const KeyFigure& z : fb)
+        if (std::none_of(fa.begin(), fa.end(), [&](const KeyFigure& x) { return x.key == z.key; })) {
+            KeyFigure x = z;
+            x.value = qQNaN();
+            out << FigureChange {x, z};
+        }
+    return out;
+}
+
+} // namespace htap::report

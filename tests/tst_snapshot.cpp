@@ -1,0 +1,321 @@
+// Performance snapshots from a real history: samples of the test sandbox written by
+// `htapctl monitor --history`, exported and read back (the same numbers), the CSV parsed back,
+// the HTML report opened in headless Chromium with every chart image decoded, old, corrupt,
+// truncated and foreign files refused, an unwritable target leaving nothing behind, an empty
+// window and one before the history starts, and two snapshots compared.
+#include "testutil.h"
+
+#include <report/chartpainter.h>
+#include <report/reportwriter.h>
+#include <store/historyfile.h>
+
+#include <QJsonDocument>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+
+#include <cmath>
+
+using namespace Qt::StringLiterals;
+using namespace htap::report;
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QString out, err;
+};
+
+Run htapctl(const QStringList& args, int timeoutMs = 120000)
+{
+    QProcess p;
+    p.setStandardInputFile(QProcess::nullDevice());
+    p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s, args);
+    if (!p.waitForFinished(timeoutMs))
+        qFatal("htapctl did not finish");
+    return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+QByteArray readAll(const QString& path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+} // namespace
+
+class TestSnapshot : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    QString m_history;
+    QString m_conn;
+    QString m_server;
+    QDateTime m_start;
+
+    Snapshot build(const QDateTime& from, const QDateTime& to)
+    {
+        QString error;
+        Snapshot s;
+        s.title = u"test \"snapshot\" <b>&"_s;
+        s.note = u"note with\na second line"_s;
+        s.createdAt = QDateTime::currentDateTimeUtc();
+        s.createdBy = u"tst_snapshot"_s;
+        s.server = m_server;
+        s.from = from;
+        s.to = to;
+        s.samples = htap::store::HistoryFile(m_history).load(m_server, from, to, &error);
+        if (!error.isEmpty())
+            qFatal("%s", qPrintable(error));
+        htap::pg::Connection conn;
+        if (conn.open(htap::test::sandboxConnInfo()))
+            qFatal("cannot connect");
+        s.facts = readFacts(conn, from, to);
+        if (!Snapshot::build(&s, &error))
+            qFatal("%s", qPrintable(error));
+        return s;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_history = m_dir.filePath(u"history.sqlite"_s);
+        m_conn = htap::test::sandboxConnInfo().toConnString();
+        m_start = QDateTime::currentDateTimeUtc().addSecs(-1);
+        // Real samples of the sandbox under a little load, kept the way the GUI keeps them.
+        QProcess load;
+        load.start(u"psql"_s, {m_conn, u"-Xqc"_s, u"SELECT count(*) FROM orders o JOIN order_items i USING (order_id), pg_sleep(1) GROUP BY o.status"_s});
+        const Run r = htapctl({u"monitor"_s, u"--conn"_s, m_conn, u"--interval"_s, u"0.5"_s, u"--duration"_s, u"6"_s,
+            u"--history"_s, m_history, u"--out"_s, m_dir.filePath(u"samples.jsonl"_s)});
+        load.waitForFinished();
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QString error;
+        const QStringList servers = htap::store::HistoryFile(m_history).servers(&error);
+        QVERIFY2(servers.size() == 1, qPrintable(error + servers.join(u", "_s)));
+        m_server = servers.first();
+    }
+
+    void buildsSeriesAndFactsFromTheHistory()
+    {
+        const Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        QVERIFY2(s.samples.size() >= 8, qPrintable(QString::number(s.samples.size())));
+        QVERIFY(s.seriesByKey(u"activity.commits_per_s"_s));
+        QVERIFY(s.seriesByKey(u"sessions.active"_s));
+        QVERIFY(s.seriesByKey(u"vacuum.horizon_age"_s));
+        QVERIFY(!s.vacuumAtEnd.isEmpty());
+        QVERIFY(s.locksAtEnd.contains(u"waitingSessions"_s));
+        QVERIFY(!s.facts.settings.isEmpty());
+        QVERIFY(!s.facts.extensions.isEmpty());
+        QVERIFY(!s.facts.roles.isEmpty());
+        QVERIFY(!s.facts.views.isEmpty()); // the sandbox's three views
+        QVERIFY(std::isfinite(s.keyFigures().at(4).value)); // commits per second
+    }
+
+    void roundTripGivesTheSameNumbers()
+    {
+        const Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        const QString path = m_dir.filePath(u"round.json"_s);
+        QStringList written;
+        QString error;
+        QVERIFY2(exportSnapshot(s, Format::Json, path, &written, &error), qPrintable(error));
+        Snapshot back;
+        QVERIFY2(Snapshot::fromJson(readAll(path), &back, &error), qPrintable(error));
+        QCOMPARE(back.title, s.title);
+        QCOMPARE(back.note, s.note);
+        QCOMPARE(back.samples.size(), s.samples.size());
+        QCOMPARE(back.series.size(), s.series.size());
+        for (int i = 0; i < s.series.size(); ++i) {
+            QCOMPARE(back.series[i].key, s.series[i].key);
+            QCOMPARE(back.series[i].t, s.series[i].t);
+            QCOMPARE(back.series[i].v, s.series[i].v);
+        }
+        const QList<KeyFigure> a = s.keyFigures(), b = back.keyFigures();
+        QCOMPARE(a.size(), b.size());
+        for (int i = 0; i < a.size(); ++i) {
+            QCOMPARE(b[i].key, a[i].key);
+            QVERIFY2(std::isnan(a[i].value) ? std::isnan(b[i].value) : a[i].value == b[i].value, qPrintable(a[i].key));
+        }
+        QCOMPARE(back.facts.settings, s.facts.settings);
+        QCOMPARE(back.vacuumAtEnd, s.vacuumAtEnd);
+    }
+
+    void csvParsesBack()
+    {
+        const Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        const QString path = m_dir.filePath(u"series.csv"_s);
+        QStringList written;
+        QString error;
+        QVERIFY2(exportSnapshot(s, Format::Csv, path, &written, &error), qPrintable(error));
+        const QStringList lines = QString::fromUtf8(readAll(path)).split(u'\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.first(), u"series,label,unit,at,value"_s);
+        qsizetype points = 0;
+        for (const Series& x : s.series)
+            points += x.v.size();
+        QCOMPARE(lines.size() - 1, points);
+        // Every row: its value is the series' value at that time.
+        static const QRegularExpression row(u"^([^,]+),(\"(?:[^\"]|\"\")*\"|[^,]*),([^,]*),([^,]+),([^,]*)$"_s);
+        for (int i = 1; i < lines.size(); ++i) {
+            const QRegularExpressionMatch m = row.match(lines[i]);
+            QVERIFY2(m.hasMatch(), qPrintable(lines[i]));
+            const Series* x = s.seriesByKey(m.captured(1));
+            QVERIFY(x);
+            const qint64 t = QDateTime::fromString(m.captured(4), Qt::ISODateWithMs).toMSecsSinceEpoch();
+            const qsizetype k = x->t.indexOf(t);
+            QVERIFY(k >= 0);
+            QVERIFY(std::fabs(m.captured(5).toDouble() - x->v[k]) <= 1e-9 * std::max(1.0, std::fabs(x->v[k])));
+        }
+    }
+
+    void htmlReportOpensInChromiumWithEveryChart()
+    {
+        const QString chromium = QStandardPaths::findExecutable(u"chromium"_s);
+        QVERIFY2(!chromium.isEmpty(), "chromium is not installed (installer/setup.sh installs it)");
+        const Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        const QString path = m_dir.filePath(u"report.html"_s);
+        QStringList written;
+        QString error;
+        QVERIFY2(exportSnapshot(s, Format::Html, path, &written, &error), qPrintable(error));
+        const QString html = QString::fromUtf8(readAll(path));
+        QVERIFY(!html.contains(u"http://"_s) && !html.contains(u"https://"_s)); // nothing to fetch
+        QVERIFY(html.contains(u"test &quot;snapshot&quot; &lt;b&gt;&amp;"_s)); // the title escaped
+        const int charts = int(reportCharts(s).size());
+        QVERIFY(charts >= 5);
+        QProcess p;
+        p.start(chromium, {u"--headless"_s, u"--no-sandbox"_s, u"--disable-gpu"_s, u"--disable-dev-shm-usage"_s,
+                              u"--user-data-dir="_s + m_dir.filePath(u"chromium"_s), u"--virtual-time-budget=10000"_s,
+                              u"--dump-dom"_s, QUrl::fromLocalFile(path).toString()});
+        QVERIFY(p.waitForFinished(90000));
+        const QString dom = QString::fromUtf8(p.readAllStandardOutput());
+        QVERIFY2(dom.contains(u"data-images-ok=\"%1/%1\""_s.arg(charts)),
+            qPrintable(u"images: "_s + dom.section(u"data-images-ok"_s, 1, 1).left(20) + u" stderr: "_s
+                + QString::fromUtf8(p.readAllStandardError()).right(400)));
+    }
+
+    void pdfAndPngAreWrittenWhole()
+    {
+        const Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        QStringList written;
+        QString error;
+        QVERIFY2(exportSnapshot(s, Format::Pdf, m_dir.filePath(u"r.pdf"_s), &written, &error), qPrintable(error));
+        QVERIFY(readAll(m_dir.filePath(u"r.pdf"_s)).startsWith("%PDF"));
+        QVERIFY2(exportSnapshot(s, Format::Png, m_dir.filePath(u"c.png"_s), &written, &error), qPrintable(error));
+        QCOMPARE(written.size(), reportCharts(s).size());
+        for (const QString& w : written)
+            QVERIFY(!QImage(w).isNull());
+        // The third chart's file cannot be written (a folder is in the way): none is left.
+        const QList<ChartSpec> charts = reportCharts(s);
+        QDir(m_dir.path()).mkpath(u"d-"_s + charts[2].id + u".png"_s);
+        QVERIFY(!exportSnapshot(s, Format::Png, m_dir.filePath(u"d.png"_s), &written, &error));
+        QVERIFY(written.isEmpty());
+        QVERIFY(!QFileInfo::exists(m_dir.filePath(u"d-"_s + charts[0].id + u".png"_s)));
+        QVERIFY(!QFileInfo::exists(m_dir.filePath(u"d-"_s + charts[1].id + u".png"_s)));
+    }
+
+    void badFilesAreRefusedWithAReason()
+    {
+        const Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        QByteArray json = QJsonDocument(s.toJson()).toJson(QJsonDocument::Compact);
+        Snapshot out;
+        QString error;
+        QVERIFY(!Snapshot::fromJson(json.left(json.size() / 2), &out, &error));
+        QVERIFY2(error.contains(u"truncated"_s), qPrintable(error));
+        QByteArray corrupt = json;
+        corrupt.replace(json.size() / 3, 3, "\x01]}"); // a control character and stray brackets
+        QVERIFY(!Snapshot::fromJson(corrupt, &out, &error));
+        QVERIFY2(error.contains(u"corrupt"_s) || error.contains(u"truncated"_s), qPrintable(error));
+        QJsonObject newer = s.toJson();
+        newer.insert(u"version"_s, 2);
+        QVERIFY(!Snapshot::fromJson(QJsonDocument(newer).toJson(), &out, &error));
+        QVERIFY2(error.contains(u"newer HTAP Studio"_s), qPrintable(error));
+        QVERIFY(!Snapshot::fromJson(R"({"format": "htap-scenario-result", "version": 1})", &out, &error));
+        QVERIFY2(error.contains(u"not an HTAP Studio snapshot"_s), qPrintable(error));
+        // The CLI says the same, in one line.
+        QFile f(m_dir.filePath(u"half.json"_s));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(json.left(json.size() / 2));
+        f.close();
+        const Run r = htapctl({u"snapshot"_s, u"show"_s, f.fileName()});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(u"truncated"_s), qPrintable(r.err));
+    }
+
+    void unwritableTargetsLeaveNothing()
+    {
+        const Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        // Root may write anywhere, so the folder is a regular file: nothing can be created in it.
+        QFile blocker(m_dir.filePath(u"not-a-folder"_s));
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        QStringList written;
+        QString error;
+        for (Format f : {Format::Json, Format::Csv, Format::Html, Format::Pdf}) {
+            QVERIFY(!exportSnapshot(s, f, blocker.fileName() + u"/x."_s + formatName(f), &written, &error));
+            QVERIFY2(error.startsWith(u"cannot write"_s), qPrintable(error));
+        }
+        const Run r = htapctl({u"snapshot"_s, u"export"_s, u"--history"_s, m_history, u"--conn"_s, m_conn, u"--last"_s, u"1h"_s,
+            u"--out"_s, blocker.fileName() + u"/x.html"_s});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(u"cannot write"_s), qPrintable(r.err));
+    }
+
+    void emptyWindowsAndWindowsBeforeTheHistory()
+    {
+        Run r = htapctl({u"snapshot"_s, u"export"_s, u"--history"_s, m_history, u"--conn"_s, m_conn, u"--from"_s,
+            u"2020-01-01T00:00:00Z"_s, u"--to"_s, u"2020-01-01T01:00:00Z"_s, u"--out"_s, m_dir.filePath(u"old.json"_s)});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(u"no samples of"_s) && r.err.contains(u"its history runs from"_s), qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(m_dir.filePath(u"old.json"_s)));
+        r = htapctl({u"snapshot"_s, u"export"_s, u"--history"_s, m_history, u"--from"_s, u"now"_s, u"--to"_s, u"-1h"_s,
+            u"--out"_s, m_dir.filePath(u"x.json"_s)});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(u"the window is empty"_s), qPrintable(r.err));
+    }
+
+    void cliExportKeepsItAndDiffCompares()
+    {
+        const QString a = m_dir.filePath(u"a.json"_s), b = m_dir.filePath(u"b.json"_s);
+        Run r = htapctl({u"snapshot"_s, u"export"_s, u"--history"_s, m_history, u"--conn"_s, m_conn, u"--last"_s, u"1h"_s,
+            u"--out"_s, a, u"--title"_s, u"A"_s});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(r.out.contains(u"kept in the history as snapshot #"_s));
+        // B: the same window with one figure changed by hand, so the verdict is known.
+        QJsonObject o = QJsonDocument::fromJson(readAll(a)).object();
+        QJsonArray series = o.value(u"series"_s).toArray();
+        for (int i = 0; i < series.size(); ++i) {
+            QJsonObject x = series[i].toObject();
+            if (x.value(u"key"_s).toString() == u"activity.commits_per_s"_s) {
+                QJsonArray v;
+                for (const QJsonValue& y : x.value(u"v"_s).toArray())
+                    v << y.toDouble() * 2 + 10;
+                x.insert(u"v"_s, v);
+                series[i] = x;
+            }
+        }
+        o.insert(u"series"_s, series);
+        o.insert(u"title"_s, u"B"_s);
+        QFile f(b);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(o).toJson());
+        f.close();
+        r = htapctl({u"snapshot"_s, u"diff"_s, a, b, u"--json"_s});
+        QCOMPARE(r.code, 0);
+        bool found = false;
+        for (const QJsonValue& v : QJsonDocument::fromJson(r.out.toUtf8()).object().value(u"figures"_s).toArray())
+            if (v.toObject().value(u"key"_s).toString() == u"throughput.commits_per_s"_s) {
+                found = true;
+                QCOMPARE(v.toObject().value(u"verdict"_s).toString(), u"better"_s);
+            }
+        QVERIFY(found);
+        r = htapctl({u"snapshot"_s, u"diff"_s, b, a});
+        QVERIFY2(r.out.contains(u"WORSE"_s), qPrintable(r.out));
+        r = htapctl({u"snapshot"_s, u"list"_s, u"--history"_s, m_history});
+        QVERIFY2(r.out.contains(u"snapshots kept in it"_s), qPrintable(r.out));
+    }
+};
+
+QTEST_MAIN(TestSnapshot)
+#include "tst_snapshot.moc"
