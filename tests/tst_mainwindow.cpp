@@ -10,6 +10,7 @@
 #include <ui/vacuumpage.h>
 #include <ui/rolespage.h>
 #include <ui/scenariospage.h>
+#include <ui/snapshotdialogs.h>
 #include <ui/viewjobs.h>
 #include <ui/viewspage.h>
 #include <mv/mvservice.h>
@@ -348,6 +349,59 @@ private Q_SLOTS:
         QTest::qWait(300);
         QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-roles.png"_s)));
         admin.exec(u"DROP ROLE %1"_s.arg(htap::pg::quoteIdentifier(role)));
+    }
+
+    void snapshotsExportOpenOfflineAndCompare()
+    {
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.activityPage()->throughputChart()->pointCount(0) >= 4, 20000);
+        htap::ui::ExportRequest request;
+        request.title = u"GUI snapshot"_s;
+        request.note = u"from the test"_s;
+        request.to = QDateTime::currentDateTimeUtc();
+        request.from = request.to.addSecs(-120);
+        request.formats = {htap::report::Format::Json, htap::report::Format::Html};
+        request.folder = m_settingsDir.path();
+        request.baseName = u"gui-snap"_s;
+        QSignalSpy exported(&window, &MainWindow::snapshotExported);
+        window.exportSnapshotTo(request);
+        QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 1, 30000);
+        QVERIFY2(exported.first().at(1).toString().isEmpty(), qPrintable(exported.first().at(1).toString()));
+        QCOMPARE(exported.first().at(0).toStringList().size(), 2);
+        const QString json = m_settingsDir.filePath(u"gui-snap.json"_s);
+        QVERIFY(QFileInfo::exists(json) && QFileInfo::exists(m_settingsDir.filePath(u"gui-snap.html"_s)));
+
+        // Offline: the pages draw the snapshot; nothing is connected.
+        QSignalSpy opened(&window, &MainWindow::snapshotOpened);
+        window.openSnapshotFile(json);
+        QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 15000);
+        QCOMPARE(opened.first().at(0).toString(), u"GUI snapshot"_s);
+        QVERIFY(window.windowTitle().contains(u"snapshot GUI snapshot (offline)"_s));
+        QCOMPARE(window.offlineSnapshot(), json);
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText() == u"Disconnected"_s, 5000);
+        QVERIFY(window.activityPage()->throughputChart()->pointCount(0) >= 3);
+        window.showPage(u"Activity"_s);
+        QTest::qWait(300);
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-snapshot-offline.png"_s)));
+
+        window.compareSnapshotFiles(json, json);
+        QTRY_VERIFY_WITH_TIMEOUT(window.findChild<htap::ui::CompareSnapshotsDialog*>(u"compareDialog"_s), 10000);
+        QVERIFY(window.findChild<htap::ui::CompareSnapshotsDialog*>(u"compareDialog"_s)->table()->rowCount() >= 8);
+
+        // A truncated file: a clear message, and the pages keep what they show.
+        const QString half = m_settingsDir.filePath(u"half.json"_s);
+        QFile f(half);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"format\": \"htap-snapshot\", \"version\": 1, \"samples\": [");
+        f.close();
+        window.openSnapshotFile(half);
+        QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 2, 10000);
+        QVERIFY2(opened.last().at(1).toString().contains(u"truncated"_s), qPrintable(opened.last().at(1).toString()));
+        QCOMPARE(window.offlineSnapshot(), json);
     }
 
     void failedConnectShowsBanner()

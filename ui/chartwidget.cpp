@@ -226,6 +226,13 @@ QDateTime ChartWidget::firstTime(int series) const
     return QDateTime::fromMSecsSinceEpoch(qint64(m_graphs[series]->data()->constBegin()->key * 1000), Qt::UTC);
 }
 
+std::pair<QDateTime, QDateTime> ChartWidget::visibleRange() const
+{
+    const QCPRange r = m_plot->xAxis->range();
+    return {QDateTime::fromMSecsSinceEpoch(qint64(r.lower * 1000), Qt::UTC),
+        QDateTime::fromMSecsSinceEpoch(qint64(r.upper * 1000), Qt::UTC)};
+}
+
 void ChartWidget::redraw()
 {
     if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)

@@ -47,6 +47,8 @@ public:
     double lastValue(int series) const;
     /// Time of the oldest point of a series (invalid when empty).
     QDateTime firstTime(int series) const;
+    /// The time range the chart shows now (after panning and zooming).
+    std::pair<QDateTime, QDateTime> visibleRange() const;
 
     QCustomPlot* plot() const { return m_plot; }
 

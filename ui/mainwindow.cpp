@@ -12,14 +12,17 @@
 #include "viewspage.h"
 #include "connectdialog.h"
 #include "settings.h"
+#include "snapshotdialogs.h"
 
 #include <monitor/samplejson.h>
 #include <pg/sandbox.h>
+#include <store/historyfile.h>
 #include <store/historystore.h>
 
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QFileDialog>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QLineEdit>
@@ -108,6 +111,10 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_collector, &htap::monitor::ActivityCollector::connected, this, [this](const htap::monitor::ServerInfo& s) {
         if (s.endpoint == m_server)
             return; // a reconnect: what was drawn is still there
+        if (!m_offline.isEmpty()) {
+            m_offline.clear();
+            setWindowTitle(tr("HTAP Studio"));
+        }
         if (!m_server.isEmpty())
             for (MonitorPage* page : std::as_const(m_monitorPages))
                 page->clear(); // another server: its lines must not mix with the last one's
@@ -205,6 +212,230 @@ void MainWindow::onHistoryLoaded(quint64 request, const QList<QJsonObject>& docu
             page->addGap(previous.addMSecs(1));
 }
 
+void MainWindow::exportSnapshot()
+{
+    if (m_server.isEmpty() || !m_offline.isEmpty()) {
+        m_banner->show(Banner::Level::Warning, tr("Connect to a server first: a snapshot is made from the history of the "
+                                                  "server being monitored (or use htapctl snapshot export)."));
+        return;
+    }
+    const htap::workload::ScenarioResult& run = m_scenarios->lastResult();
+    const auto [shownFrom, shownTo] = m_activity->throughputChart()->visibleRange();
+    ExportSnapshotDialog dialog(run.startedAt, run.finishedAt, shownFrom, shownTo, this);
+    if (dialog.exec() == QDialog::Accepted)
+        exportSnapshotTo(dialog.request());
+}
+
+void MainWindow::exportSnapshotTo(const ExportRequest& request)
+{
+    struct Outcome {
+        QStringList files;
+        QString error;
+        QString note;
+    };
+    const QString server = m_server;
+    const bool connected = m_collector->state() == htap::monitor::ConnectionState::Connected;
+    const htap::pg::ConnInfo info = m_collector->connInfoWithPassword();
+    const QString historyPath = Settings::historyPath();
+    QJsonArray results; // the last scenario run, when it overlaps the window
+    const htap::workload::ScenarioResult& run = m_scenarios->lastResult();
+    if (run.startedAt.isValid() && run.startedAt < request.to && run.finishedAt > request.from)
+        results << run.toJson();
+    auto job = [=] {
+        Outcome o;
+        const htap::store::HistoryFile file(historyPath);
+        htap::report::Snapshot s;
+        s.title = request.title;
+        s.note = request.note;
+        s.createdAt = QDateTime::currentDateTimeUtc();
+        s.createdBy = u"HTAP Studio "_s + QStringLiteral(HTAP_VERSION);
+        s.server = server;
+        s.from = request.from;
+        s.to = request.to;
+        s.scenarioResults = results;
+        if (request.from.secsTo(request.to) > 24 * 3600) {
+            o.error = tr("A snapshot covers at most 24 hours; make one per day.");
+            return o;
+        }
+        s.samples = file.load(server, request.from, request.to, &o.error);
+        if (!o.error.isEmpty())
+            return o;
+        if (s.samples.isEmpty()) {
+            const auto [first, last] = file.range(server, &o.error);
+            o.error = first.isValid()
+                ? tr("No samples of %1 between %2 and %3: its history runs from %4 to %5.")
+                      .arg(server, request.from.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s),
+                          request.to.toLocalTime().toString(u"HH:mm:ss"_s), first.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s),
+                          last.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s))
+                : tr("No history of %1 yet.").arg(server);
+            return o;
+        }
+        if (connected) {
+            htap::pg::Connection conn;
+            if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio snapshot"_s}))
+                s.facts.unavailable << u"server facts: cannot connect (%1)"_s.arg(e.oneLine());
+            else
+                s.facts = htap::report::readFacts(conn, request.from, request.to);
+        } else {
+            s.facts.unavailable << u"server facts: not connected when the snapshot was made"_s;
+        }
+        if (!htap::report::Snapshot::build(&s, &o.error))
+            return o;
+        // Never over an earlier export (a before/after pair must not become one file); all
+        // formats or none.
+        for (htap::report::Format f : request.formats) {
+            const QString path = QDir(request.folder).filePath(request.baseName + u'.' + htap::report::formatName(f));
+            if (QFileInfo::exists(path) || (f == htap::report::Format::Png && !QDir(request.folder).entryList(
+                                                {request.baseName + u"-*.png"_s}).isEmpty())) {
+                o.error = tr("%1 exists already: choose another file name").arg(path);
+                return o;
+            }
+        }
+        for (htap::report::Format f : request.formats) {
+            const QString path = QDir(request.folder).filePath(request.baseName + u'.' + htap::report::formatName(f));
+            QStringList written;
+            if (!htap::report::exportSnapshot(s, f, path, &written, &o.error)) {
+                for (const QString& w : std::as_const(o.files))
+                    QFile::remove(w);
+                o.files.clear();
+                return o;
+            }
+            o.files << written;
+        }
+        QString keepError;
+        if (!file.saveSnapshot({0, s.createdAt, s.title, server, s.from, s.to, o.files.value(0)},
+                QJsonDocument(s.toJson()).toJson(QJsonDocument::Compact), &keepError))
+            o.note = tr(" (not kept in the history file: %1)").arg(keepError);
+        return o;
+    };
+    // Samples still queued for the history file go there first.
+    connect(m_history, &htap::store::HistoryStore::flushed, this, [this, job] {
+        auto* watcher = new QFutureWatcher<Outcome>(this);
+        connect(watcher, &QFutureWatcher<Outcome>::finished, this, [this, watcher] {
+            const Outcome o = watcher->result();
+            watcher->deleteLater();
+            if (o.error.isEmpty())
+                m_banner->show(Banner::Level::Info, tr("Snapshot written: %1%2").arg(o.files.join(u", "_s), o.note));
+            else
+                m_banner->show(Banner::Level::Warning, tr("Snapshot not written: %1").arg(o.error));
+            Q_EMIT snapshotExported(o.files, o.error);
+        });
+        watcher->setFuture(QtConcurrent::run(job));
+    }, Qt::SingleShotConnection);
+    m_history->flush();
+}
+
+void MainWindow::openSnapshotFile(const QString& path)
+{
+    struct Loaded {
+        htap::report::Snapshot snapshot;
+        QString error;
+    };
+    auto* watcher = new QFutureWatcher<Loaded>(this);
+    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, path] {
+        const Loaded l = watcher->result();
+        watcher->deleteLater();
+        if (!l.error.isEmpty()) {
+            m_banner->show(Banner::Level::Warning, tr("Cannot open %1: %2").arg(path, l.error));
+            Q_EMIT snapshotOpened(QString(), l.error);
+            return;
+        }
+        showSnapshot(l.snapshot, path);
+        Q_EMIT snapshotOpened(l.snapshot.title, QString());
+    });
+    watcher->setFuture(QtConcurrent::run([path] {
+        Loaded l;
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly))
+            l.error = f.errorString();
+        else
+            htap::report::Snapshot::fromJson(f.readAll(), &l.snapshot, &l.error);
+        return l;
+    }));
+}
+
+void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QString& path)
+{
+    // Offline: the pages show the snapshot's samples; nothing is connected to act on.
+    m_collector->disconnectFromServer();
+    for (MonitorPage* page : std::as_const(m_monitorPages))
+        page->clear();
+    m_offline = path;
+    m_server = u"snapshot:"_s + path;
+    m_liveFrom = {};
+    QList<htap::monitor::ServerSample> samples;
+    for (const QJsonObject& doc : snapshot.samples) {
+        htap::monitor::ServerSample sample;
+        QString error;
+        if (htap::monitor::fromJson(doc, &sample, &error))
+            samples << sample;
+    }
+    QDateTime previous;
+    for (int i = 0; i < samples.size(); ++i) {
+        if (previous.isValid() && previous.secsTo(samples[i].sampledAt) > 5)
+            for (MonitorPage* page : std::as_const(m_monitorPages))
+                page->addGap(previous.addMSecs(1));
+        previous = samples[i].sampledAt;
+        for (MonitorPage* page : std::as_const(m_monitorPages)) {
+            if (i + 1 == samples.size())
+                page->addSample(samples[i]); // the state at the end fills the tables
+            else
+                page->addPastSample(samples[i]);
+        }
+    }
+    // The smallest time window that shows all of it.
+    const qint64 span = snapshot.from.secsTo(snapshot.to);
+    for (int i = 0; i < m_window->count(); ++i)
+        if (m_window->itemData(i).toInt() >= span || i + 1 == m_window->count()) {
+            m_window->setCurrentIndex(i);
+            break;
+        }
+    setWindowTitle(tr("HTAP Studio — snapshot %1 (offline)").arg(snapshot.title.isEmpty() ? QFileInfo(path).fileName() : snapshot.title));
+    m_banner->show(Banner::Level::Info, tr("Viewing the snapshot %1: %2, %3 to %4, %5 samples. Offline: nothing here acts on a "
+                                           "server. Connect to go back to live monitoring.")
+                                            .arg(QFileInfo(path).fileName(), snapshot.server,
+                                                snapshot.from.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s),
+                                                snapshot.to.toLocalTime().toString(u"HH:mm:ss"_s),
+                                                QString::number(samples.size())));
+}
+
+void MainWindow::compareSnapshotFiles(const QString& a, const QString& b)
+{
+    struct Loaded {
+        htap::report::Snapshot a, b;
+        QString error;
+    };
+    auto* watcher = new QFutureWatcher<Loaded>(this);
+    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher] {
+        const Loaded l = watcher->result();
+        watcher->deleteLater();
+        if (!l.error.isEmpty()) {
+            m_banner->show(Banner::Level::Warning, l.error);
+            return;
+        }
+        auto* dialog = new CompareSnapshotsDialog(l.a, l.b, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setObjectName(u"compareDialog"_s);
+        dialog->show();
+    });
+    watcher->setFuture(QtConcurrent::run([a, b] {
+        Loaded l;
+        for (const auto& [path, target] : {std::pair {a, &l.a}, {b, &l.b}}) {
+            QFile f(path);
+            QString error;
+            if (!f.open(QIODevice::ReadOnly))
+                error = f.errorString();
+            else
+                htap::report::Snapshot::fromJson(f.readAll(), target, &error);
+            if (!error.isEmpty()) {
+                l.error = tr("Cannot open %1: %2").arg(path, error);
+                break;
+            }
+        }
+        return l;
+    }));
+}
+
 void MainWindow::markGap()
 {
     if (!m_lastSampleAt.isValid())
@@ -222,6 +453,22 @@ void MainWindow::createActions()
         m_collector->disconnectFromServer();
     });
     m_disconnectAction->setEnabled(false);
+    file->addSeparator();
+    file->addAction(tr("&Export snapshot…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportSnapshot);
+    file->addAction(tr("Open s&napshot…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open a snapshot"), QString(), tr("Snapshots (*.json)"));
+        if (!path.isEmpty())
+            openSnapshotFile(path);
+    });
+    file->addAction(tr("Co&mpare snapshots…"), this, [this] {
+        const QString a = QFileDialog::getOpenFileName(this, tr("Snapshot A (before)"), QString(), tr("Snapshots (*.json)"));
+        if (a.isEmpty())
+            return;
+        const QString b = QFileDialog::getOpenFileName(this, tr("Snapshot B (after)"), QFileInfo(a).absolutePath(),
+            tr("Snapshots (*.json)"));
+        if (!b.isEmpty())
+            compareSnapshotFiles(a, b);
+    });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 

@@ -16,8 +16,13 @@ namespace htap::store {
 class HistoryStore;
 }
 
+namespace htap::report {
+struct Snapshot;
+}
+
 namespace htap::ui {
 
+struct ExportRequest;
 class ActivityPage;
 class Banner;
 class LatencyPage;
@@ -60,6 +65,22 @@ public:
     QString connectionStateText() const;
     QString bannerText() const;
 
+    /// File > Export snapshot…: the dialog, then exportSnapshotTo.
+    void exportSnapshot();
+    /// Writes a snapshot of the connected server's history window in each format (worker thread);
+    /// answers with snapshotExported.
+    void exportSnapshotTo(const ExportRequest& request);
+    /// File > Open snapshot…: shows a snapshot file in the pages, offline; answers with snapshotOpened.
+    void openSnapshotFile(const QString& path);
+    /// File > Compare snapshots…
+    void compareSnapshotFiles(const QString& a, const QString& b);
+    /// The snapshot being viewed offline, empty when live.
+    QString offlineSnapshot() const { return m_offline; }
+
+Q_SIGNALS:
+    void snapshotExported(const QStringList& files, const QString& error);
+    void snapshotOpened(const QString& title, const QString& error);
+
 protected:
     void closeEvent(QCloseEvent* event) override;
 
@@ -81,6 +102,7 @@ private:
     void onSample(const htap::monitor::ServerSample& sample);
     void loadHistory(const QDateTime& from, const QDateTime& to);
     void onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents);
+    void showSnapshot(const htap::report::Snapshot& snapshot, const QString& path);
 
     htap::monitor::ActivityCollector* m_collector;
     Banner* m_banner;
@@ -111,6 +133,7 @@ private:
     QAction* m_sandboxStopAction = nullptr;
     QFutureWatcher<SandboxOutcome> m_sandboxJob;
     QString m_sandboxDir;
+    QString m_offline; ///< the snapshot file shown instead of a live server
 };
 
 } // namespace htap::ui

@@ -199,6 +199,8 @@ int cmdSnapshot(const QStringList& args)
         if (parser.isSet(to) && !parseTime(parser.value(to), now, &toTime))
             return fail(u"invalid --to \"%1\""_s.arg(parser.value(to)), ExitUsage);
     }
+    if (fromTime.secsTo(toTime) > 24 * 3600)
+        return fail(u"a snapshot covers at most 24 hours; make one per day"_s, ExitUsage);
     if (toTime <= fromTime)
         return fail(u"the window is empty: --to (%1) is not after --from (%2)"_s.arg(toTime.toString(Qt::ISODate),
                         fromTime.toString(Qt::ISODate)),
@@ -216,6 +218,10 @@ int cmdSnapshot(const QStringList& args)
         htap::pg::Connection conn;
         if (htap::pg::PgError e = conn.open(info, {10000, u"htapctl snapshot"_s})) {
             snap.facts.unavailable << u"server facts: cannot connect (%1)"_s.arg(e.oneLine());
+        } else if (!serverName.isEmpty() && serverName != conn.effectiveInfo().displayName()) {
+            // Facts of another server than the samples' would mislead.
+            snap.facts.unavailable << u"server facts: the connection (%1) is not the server of the samples (%2); "
+                                      "give --conn for it"_s.arg(conn.effectiveInfo().displayName(), serverName);
         } else {
             snap.facts = readFacts(conn, fromTime, toTime);
             if (serverName.isEmpty())

@@ -76,7 +76,8 @@ QByteArray png(const QImage& image)
     QByteArray bytes;
     QBuffer buffer(&bytes);
     buffer.open(QIODevice::WriteOnly);
-    image.save(&buffer, "PNG");
+    if (!image.save(&buffer, "PNG"))
+        return {};
     return bytes;
 }
 
@@ -151,6 +152,7 @@ ServerFacts readFacts(htap::pg::Connection& conn, const QDateTime& from, const Q
     else
         f.unavailable << u"roles: "_s + error;
     htap::mv::MvService mv(conn);
+    error.clear();
     const QList<htap::mv::ViewInfo> views = mv.list(&error);
     if (error.isEmpty())
         for (const htap::mv::ViewInfo& v : views)
@@ -333,11 +335,25 @@ bool exportSnapshot(const Snapshot& s, Format format, const QString& out, QStrin
         break;
     }
     case Format::Png: {
+        // Every image first: a chart that does not encode writes nothing at all.
+        QList<std::pair<QString, QByteArray>> files;
         for (const ChartSpec& c : reportCharts(s)) {
-            const QString file = chartFile(out, c.id);
-            if (!writeAtomically(file, png(renderChart(s, c, {1400, 500})), error)) {
-                for (const QString& w : std::as_const(*written)) // all or none
-                    QFile::remove(w);
+            const QByteArray bytes = png(renderChart(s, c, {1400, 500}));
+            if (bytes.isEmpty()) {
+                *error = u"cannot draw the chart %1"_s.arg(c.id);
+                return false;
+            }
+            files.append({chartFile(out, c.id), bytes});
+        }
+        QStringList existed;
+        for (const auto& [file, bytes] : files)
+            if (QFileInfo::exists(file))
+                existed << file;
+        for (const auto& [file, bytes] : files) {
+            if (!writeAtomically(file, bytes, error)) {
+                for (const QString& w : std::as_const(*written)) // all or none; files from before stay
+                    if (!existed.contains(w))
+                        QFile::remove(w);
                 written->clear();
                 return false;
             }

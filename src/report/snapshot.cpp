@@ -115,17 +115,17 @@ bool Snapshot::build(Snapshot* s, QString* error)
         const qint64 t = parseTime(doc.value(u"sampledAt"_s).toString()).toMSecsSinceEpoch();
         const QJsonObject a = doc.value(u"activity"_s).toObject();
         if (a.value(u"hasRates"_s).toBool()) {
-            b.add(u"activity.commits_per_s"_s, u"commits/s"_s, u"1/s"_s, u"throughput"_s, t, a.value(u"commitsPerSecond"_s).toDouble());
-            b.add(u"activity.rollbacks_per_s"_s, u"rollbacks/s"_s, u"1/s"_s, u"throughput"_s, t, a.value(u"rollbacksPerSecond"_s).toDouble());
-            b.add(u"activity.wal_bytes_per_s"_s, u"WAL bytes/s"_s, u"B/s"_s, u"wal"_s, t, a.value(u"walBytesPerSecond"_s).toDouble());
+            b.add(u"activity.commits_per_s"_s, u"commits/s"_s, u"1/s"_s, u"throughput"_s, t, numberOf(a.value(u"commitsPerSecond"_s)));
+            b.add(u"activity.rollbacks_per_s"_s, u"rollbacks/s"_s, u"1/s"_s, u"throughput"_s, t, numberOf(a.value(u"rollbacksPerSecond"_s)));
+            b.add(u"activity.wal_bytes_per_s"_s, u"WAL bytes/s"_s, u"B/s"_s, u"wal"_s, t, numberOf(a.value(u"walBytesPerSecond"_s)));
         }
         if (!a.isEmpty()) {
             const QJsonObject sessions = a.value(u"sessions"_s).toObject();
-            b.add(u"sessions.active"_s, u"active"_s, u"sessions"_s, u"sessions"_s, t, sessions.value(u"active"_s).toDouble());
+            b.add(u"sessions.active"_s, u"active"_s, u"sessions"_s, u"sessions"_s, t, numberOf(sessions.value(u"active"_s)));
             b.add(u"sessions.idle_in_transaction"_s, u"idle in transaction"_s, u"sessions"_s, u"sessions"_s, t,
-                sessions.value(u"idleInTransaction"_s).toDouble());
+                numberOf(sessions.value(u"idleInTransaction"_s)));
             b.add(u"sessions.waiting_on_lock"_s, u"waiting on a lock"_s, u"sessions"_s, u"sessions"_s, t,
-                a.value(u"waitingOnLock"_s).toDouble());
+                numberOf(a.value(u"waitingOnLock"_s)));
         }
         const QJsonObject latency = doc.value(u"latency"_s).toObject();
         if (latency.value(u"hasDeltas"_s).toBool()) {
@@ -135,16 +135,16 @@ bool Snapshot::build(Snapshot* s, QString* error)
                 if (name != u"oltp"_s && name != u"olap"_s)
                     continue;
                 const QString upper = name.toUpper();
-                if (c.value(u"calls"_s).toDouble() > 0)
+                if (numberOf(c.value(u"calls"_s)) > 0)
                     b.add(name + u".mean_ms"_s, upper + u" mean statement time"_s, u"ms"_s, u"latency"_s, t,
-                        c.value(u"meanExecMs"_s).toDouble() + c.value(u"meanPlanMs"_s).toDouble());
+                        numberOf(c.value(u"meanExecMs"_s)) + c.value(u"meanPlanMs"_s).toDouble(0));
                 b.add(name + u".calls_per_s"_s, upper + u" statements/s"_s, u"1/s"_s, u"statements"_s, t,
-                    c.value(u"callsPerSecond"_s).toDouble());
+                    numberOf(c.value(u"callsPerSecond"_s)));
             }
         }
         if (doc.contains(u"vacuum"_s)) {
             const QJsonObject vac = doc.value(u"vacuum"_s).toObject();
-            b.add(u"vacuum.horizon_age"_s, u"xmin horizon age"_s, u"xids"_s, u"horizon"_s, t, vac.value(u"horizonAge"_s).toDouble());
+            b.add(u"vacuum.horizon_age"_s, u"xmin horizon age"_s, u"xids"_s, u"horizon"_s, t, numberOf(vac.value(u"horizonAge"_s)));
             double worst = 0, dead = 0;
             for (const QJsonValue& tv : vac.value(u"tables"_s).toArray()) {
                 worst = std::max(worst, tv.toObject().value(u"pctOfTrigger"_s).toDouble());
@@ -158,7 +158,7 @@ bool Snapshot::build(Snapshot* s, QString* error)
             const QJsonObject v = vv.toObject();
             if (v.value(u"stalenessSeconds"_s).isDouble())
                 b.add(u"views.staleness_s."_s + v.value(u"view"_s).toString(), v.value(u"view"_s).toString(), u"s"_s,
-                    u"staleness"_s, t, v.value(u"stalenessSeconds"_s).toDouble());
+                    u"staleness"_s, t, numberOf(v.value(u"stalenessSeconds"_s)));
         }
         double lag = qQNaN();
         for (const QJsonValue& sv : doc.value(u"replication"_s).toObject().value(u"standbys"_s).toArray())
@@ -360,8 +360,8 @@ double FigureChange::changePct() const
 
 int FigureChange::verdict() const
 {
-    if (!std::isfinite(before.value) || !std::isfinite(after.value))
-        return 0;
+    if (!std::isfinite(before.value) || !std::isfinite(after.value) || before.value == 0)
+        return 0; // no baseline to say how much of a change it is
     const double base = std::max(std::fabs(before.value), 1e-9);
     if (std::fabs(after.value - before.value) / base < 0.05)
         return 0;
