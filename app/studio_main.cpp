@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QDialog>
 #include <QTimer>
 
 #include <cstdio>
@@ -35,7 +36,11 @@ int main(int argc, char** argv)
         QStringLiteral("Page to show first: Overview, Latency, Activity, Locks, Vacuum or Views"), QStringLiteral("name"));
     const QCommandLineOption scenarioOpt(QStringLiteral("run-scenario"),
         QStringLiteral("Once connected, start this scenario preset on the Scenarios page"), QStringLiteral("preset"));
-    parser.addOptions({connectOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt, scenarioOpt});
+    const QCommandLineOption openOpt(QStringLiteral("open-snapshot"),
+        QStringLiteral("Show this snapshot file offline (no server needed)"), QStringLiteral("file.json"));
+    const QCommandLineOption compareOpt(QStringLiteral("compare"),
+        QStringLiteral("Compare two snapshot files: give --compare A --compare B"), QStringLiteral("file.json"));
+    parser.addOptions({connectOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt, scenarioOpt, openOpt, compareOpt});
     parser.process(app);
 
     htap::ui::MainWindow window;
@@ -55,7 +60,15 @@ int main(int argc, char** argv)
             });
     }
 
-    if (parser.isSet(connectOpt)) {
+    if (parser.values(compareOpt).size() == 2)
+        window.compareSnapshotFiles(parser.values(compareOpt).at(0), parser.values(compareOpt).at(1));
+    else if (parser.isSet(compareOpt)) {
+        std::fprintf(stderr, "htap-studio: error: --compare takes two files: --compare A --compare B\n");
+        return 2;
+    }
+    if (parser.isSet(openOpt)) {
+        window.openSnapshotFile(parser.value(openOpt));
+    } else if (parser.isSet(connectOpt)) {
         QString error;
         const auto info = htap::pg::ConnInfo::parse(parser.value(connectOpt), &error);
         if (!error.isEmpty()) {
@@ -65,7 +78,7 @@ int main(int argc, char** argv)
         window.connectTo(info);
     } else if (parser.isSet(sandboxOpt)) {
         window.startSandbox(parser.value(sandboxDirOpt));
-    } else {
+    } else if (!parser.isSet(compareOpt)) {
         QTimer::singleShot(0, &window, &htap::ui::MainWindow::showConnectDialog);
     }
 
@@ -85,7 +98,9 @@ int main(int argc, char** argv)
                 while (settle.elapsed() < 500)
                     QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
                 const QString path = page.isEmpty() ? file : file.arg(page.toLower());
-                if (!window.grab().save(path))
+                // A comparison is a dialog of its own: that is the picture then.
+                QWidget* shown = window.findChild<QDialog*>(QStringLiteral("compareDialog"));
+                if (!(shown ? shown : static_cast<QWidget*>(&window))->grab().save(path))
                     std::fprintf(stderr, "htap-studio: error: cannot write %s\n", qPrintable(path));
             }
             window.close();

@@ -99,16 +99,37 @@ void paintChart(QPainter& p, const QRectF& rect, const Snapshot& s, const ChartS
                 vmax = std::max(vmax, v);
     if (vmax <= 0)
         vmax = 1;
+    // Series of very different sizes (OLTP statements in microseconds, reports in seconds) share
+    // a logarithmic axis, or the small one is a flat line at zero.
+    double vminPositive = vmax;
+    for (const Series* x : lines)
+        for (double v : x->v)
+            if (std::isfinite(v) && v > 0)
+                vminPositive = std::min(vminPositive, v);
+    const bool logarithmic = vmax / vminPositive > 1000;
+    const double lo = logarithmic ? std::pow(10.0, std::floor(std::log10(vminPositive))) : 0;
     const double step = niceStep(vmax, 5);
-    vmax = std::ceil(vmax / step) * step;
+    vmax = logarithmic ? std::pow(10.0, std::ceil(std::log10(vmax))) : std::ceil(vmax / step) * step;
     if (t1 <= t0)
         t1 = t0 + 1000;
     auto xOf = [&](qint64 t) { return plot.left() + plot.width() * double(t - t0) / double(t1 - t0); };
-    auto yOf = [&](double v) { return plot.bottom() - plot.height() * v / vmax; };
+    auto yOf = [&](double v) {
+        if (!logarithmic)
+            return plot.bottom() - plot.height() * v / vmax;
+        const double f = (std::log10(std::max(v, lo)) - std::log10(lo)) / (std::log10(vmax) - std::log10(lo));
+        return plot.bottom() - plot.height() * f;
+    };
 
     // Grid and axes.
     p.setPen(QPen(QColor(0xe0, 0xe0, 0xe0), 1));
-    for (double v = 0; v <= vmax + step / 2; v += step) {
+    QList<double> ticks;
+    if (logarithmic)
+        for (double v = lo; v <= vmax * 1.001; v *= 10)
+            ticks << v;
+    else
+        for (double v = 0; v <= vmax + step / 2; v += step)
+            ticks << v;
+    for (double v : ticks) {
         p.drawLine(QPointF(plot.left(), yOf(v)), QPointF(plot.right(), yOf(v)));
         p.setPen(Qt::darkGray);
         p.drawText(QRectF(rect.left(), yOf(v) - fm.height() / 2, plot.left() - rect.left() - 6, fm.height()),
@@ -127,7 +148,8 @@ void paintChart(QPainter& p, const QRectF& rect, const Snapshot& s, const ChartS
     }
     p.setPen(Qt::darkGray);
     p.drawText(QRectF(plot.right() - 200, plot.bottom() + fm.height() + 2, 200, fm.height()), Qt::AlignRight, u"UTC"_s);
-    p.drawText(QRectF(rect.left() + 4, plot.top() - fm.height() - 2, 200, fm.height()), Qt::AlignLeft, chart.unit);
+    p.drawText(QRectF(plot.right() - 300, plot.top() - fm.height() - 2, 300, fm.height()), Qt::AlignRight,
+        logarithmic ? chart.unit + u" (log scale)"_s : chart.unit);
     p.setPen(QPen(Qt::gray, 1));
     p.drawRect(plot);
 
