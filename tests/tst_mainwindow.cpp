@@ -35,6 +35,7 @@
 #include <QTcpServer>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTimer>
 
 #include <thread>
 
@@ -374,6 +375,36 @@ private Q_SLOTS:
         QCOMPARE(exported.first().at(0).toStringList().size(), 2);
         const QString json = m_settingsDir.filePath(u"gui-snap.json"_s);
         QVERIFY(QFileInfo::exists(json) && QFileInfo::exists(m_settingsDir.filePath(u"gui-snap.html"_s)));
+
+        // Shift + drag on a chart's time axis picks a window.
+        htap::ui::ChartWidget* chart = window.activityPage()->throughputChart();
+        window.showPage(u"Activity"_s);
+        QTest::qWait(300);
+        QSignalSpy picked(chart, &htap::ui::ChartWidget::rangeSelected);
+        QWidget* plot = chart->findChild<QWidget*>();
+        QVERIFY(plot);
+        const QPoint a(plot->width() / 3, plot->height() / 2), b(plot->width() * 2 / 3, plot->height() / 2);
+        QTest::mousePress(plot, Qt::LeftButton, Qt::ShiftModifier, a);
+        for (int x = a.x(); x <= b.x(); x += 10) {
+            QMouseEvent move(QEvent::MouseMove, QPointF(x, a.y()), plot->mapToGlobal(QPointF(x, a.y())), Qt::NoButton,
+                Qt::LeftButton, Qt::ShiftModifier);
+            QApplication::sendEvent(plot, &move);
+        }
+        // The export dialog the pick opens is modal: it is closed from a timer started before.
+        bool dialogShown = false;
+        QTimer::singleShot(300, &window, [&window, &dialogShown] {
+            if (auto* d = window.findChild<htap::ui::ExportSnapshotDialog*>()) {
+                dialogShown = true;
+                d->grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_dialog-export.png"_s));
+                d->reject();
+            }
+        });
+        QTest::mouseRelease(plot, Qt::LeftButton, Qt::ShiftModifier, b);
+        QCOMPARE(picked.count(), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(dialogShown, 3000);
+        const auto [shownFrom, shownTo] = chart->visibleRange();
+        QVERIFY(picked.first().at(0).toDateTime() > shownFrom && picked.first().at(1).toDateTime() < shownTo);
+        QVERIFY(picked.first().at(0).toDateTime() < picked.first().at(1).toDateTime());
 
         // Offline: the pages draw the snapshot; nothing is connected.
         QSignalSpy opened(&window, &MainWindow::snapshotOpened);

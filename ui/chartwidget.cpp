@@ -56,6 +56,16 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     });
     m_plot->setMouseTracking(true);
     m_plot->installEventFilter(this);
+    // Shift + drag picks a time window (a rectangle, read for its horizontal extent only); a plain
+    // drag pans. QCustomPlot decides per press, so the mode is set just before it sees one.
+    m_plot->selectionRect()->setPen(QPen(QColor(0x1f, 0x77, 0xb4), 1, Qt::DashLine));
+    m_plot->selectionRect()->setBrush(QColor(0x1f, 0x77, 0xb4, 40));
+    connect(m_plot->selectionRect(), &QCPSelectionRect::accepted, this, [this](const QRect& rect, QMouseEvent*) {
+        const double a = m_plot->xAxis->pixelToCoord(rect.left()), b = m_plot->xAxis->pixelToCoord(rect.right());
+        if (std::abs(b - a) >= 1)
+            Q_EMIT rangeSelected(QDateTime::fromMSecsSinceEpoch(qint64(std::min(a, b) * 1000), Qt::UTC),
+                QDateTime::fromMSecsSinceEpoch(qint64(std::max(a, b) * 1000), Qt::UTC));
+    });
     // Dragging or zooming by hand means "let me look": stop following live data.
     connect(m_plot, &QCustomPlot::mousePress, this, [this] { m_paused = true; });
     connect(m_plot, &QCustomPlot::mouseWheel, this, [this] { m_paused = true; });
@@ -177,6 +187,9 @@ bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
 {
     if (watched == m_plot && event->type() == QEvent::MouseMove)
         showValuesAt(static_cast<QMouseEvent*>(event)->pos());
+    if (watched == m_plot && event->type() == QEvent::MouseButtonPress)
+        m_plot->setSelectionRectMode(static_cast<QMouseEvent*>(event)->modifiers() & Qt::ShiftModifier ? QCP::srmCustom
+                                                                                                      : QCP::srmNone);
     return QWidget::eventFilter(watched, event);
 }
 

@@ -50,6 +50,12 @@ public:
     /// The time range the chart shows now (after panning and zooming).
     std::pair<QDateTime, QDateTime> visibleRange() const;
 
+Q_SIGNALS:
+    /// Shift + drag on the time axis picked a window (for a snapshot).
+    void rangeSelected(const QDateTime& from, const QDateTime& to);
+
+public:
+
     QCustomPlot* plot() const { return m_plot; }
 
 protected:

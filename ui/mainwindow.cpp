@@ -153,6 +153,9 @@ MainWindow::~MainWindow()
 void MainWindow::addPage(MonitorPage* page)
 {
     m_monitorPages.append(page);
+    for (ChartWidget* chart : page->charts())
+        connect(chart, &ChartWidget::rangeSelected, this,
+            [this](const QDateTime& from, const QDateTime& to) { exportSnapshot(from, to); });
     m_pageList->addItem(page->title());
     m_pages->addWidget(page);
 }
@@ -212,7 +215,7 @@ void MainWindow::onHistoryLoaded(quint64 request, const QList<QJsonObject>& docu
             page->addGap(previous.addMSecs(1));
 }
 
-void MainWindow::exportSnapshot()
+void MainWindow::exportSnapshot(const QDateTime& pickedFrom, const QDateTime& pickedTo)
 {
     if (m_server.isEmpty() || !m_offline.isEmpty()) {
         m_banner->show(Banner::Level::Warning, tr("Connect to a server first: a snapshot is made from the history of the "
@@ -220,8 +223,14 @@ void MainWindow::exportSnapshot()
         return;
     }
     const htap::workload::ScenarioResult& run = m_scenarios->lastResult();
-    const auto [shownFrom, shownTo] = m_activity->throughputChart()->visibleRange();
+    auto [shownFrom, shownTo] = m_activity->throughputChart()->visibleRange();
+    if (pickedFrom.isValid()) {
+        shownFrom = pickedFrom;
+        shownTo = pickedTo;
+    }
     ExportSnapshotDialog dialog(run.startedAt, run.finishedAt, shownFrom, shownTo, this);
+    if (pickedFrom.isValid())
+        dialog.pickShownRange();
     if (dialog.exec() == QDialog::Accepted)
         exportSnapshotTo(dialog.request());
 }
@@ -281,6 +290,10 @@ void MainWindow::exportSnapshotTo(const ExportRequest& request)
         }
         if (!htap::report::Snapshot::build(&s, &o.error))
             return o;
+        if (!QDir().mkpath(request.folder)) {
+            o.error = tr("cannot create the folder %1").arg(request.folder);
+            return o;
+        }
         // Never over an earlier export (a before/after pair must not become one file); all
         // formats or none.
         for (htap::report::Format f : request.formats) {
@@ -454,7 +467,7 @@ void MainWindow::createActions()
     });
     m_disconnectAction->setEnabled(false);
     file->addSeparator();
-    file->addAction(tr("&Export snapshot…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportSnapshot);
+    file->addAction(tr("&Export snapshot…"), QKeySequence(tr("Ctrl+E")), this, [this] { exportSnapshot(); });
     file->addAction(tr("Open s&napshot…"), this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Open a snapshot"), QString(), tr("Snapshots (*.json)"));
         if (!path.isEmpty())

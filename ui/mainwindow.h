@@ -65,8 +65,9 @@ public:
     QString connectionStateText() const;
     QString bannerText() const;
 
-    /// File > Export snapshot…: the dialog, then exportSnapshotTo.
-    void exportSnapshot();
+    /// File > Export snapshot…: the dialog, then exportSnapshotTo. A window picked on a chart's
+    /// time axis (Shift + drag) comes preselected.
+    void exportSnapshot(const QDateTime& pickedFrom = {}, const QDateTime& pickedTo = {});
     /// Writes a snapshot of the connected server's history window in each format (worker thread);
     /// answers with snapshotExported.
     void exportSnapshotTo(const ExportRequest& request);

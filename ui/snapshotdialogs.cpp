@@ -45,7 +45,7 @@ ExportSnapshotDialog::ExportSnapshotDialog(const QDateTime& lastRunFrom, const Q
     m_preset->addItem(tr("Last 5 minutes"), 300);
     m_preset->addItem(tr("Last hour"), 3600);
     m_preset->addItem(tr("The last scenario run"), -1);
-    m_preset->addItem(tr("What the charts show (pan and zoom them to pick it)"), -2);
+    m_preset->addItem(tr("The window picked on a chart (Shift + drag), or what the charts show"), -2);
     m_preset->addItem(tr("From … to …"), 0);
     if (!m_runFrom.isValid())
         m_preset->setItemData(2, 0, Qt::UserRole - 1); // disabled: no run yet
@@ -140,6 +140,11 @@ void ExportSnapshotDialog::validate()
         ok->setEnabled(why.isEmpty());
         ok->setToolTip(why);
     }
+}
+
+void ExportSnapshotDialog::pickShownRange()
+{
+    m_preset->setCurrentIndex(m_preset->findData(-2));
 }
 
 ExportRequest ExportSnapshotDialog::request() const

@@ -34,6 +34,8 @@ public:
     ExportSnapshotDialog(const QDateTime& lastRunFrom, const QDateTime& lastRunTo, const QDateTime& shownFrom,
         const QDateTime& shownTo, QWidget* parent = nullptr);
     ExportRequest request() const;
+    /// Preselects "what the charts show" (a window picked on a chart's time axis).
+    void pickShownRange();
 
 private:
     void onPreset();
