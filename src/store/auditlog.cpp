@@ -10,7 +10,6 @@
 #include <QSqlQuery>
 #include <QStandardPaths>
 
-#include <atomic>
 
 namespace htap::store {
 
@@ -37,45 +36,11 @@ QString AuditLog::defaultPath()
 template <typename F>
 bool AuditLog::withDatabase(QString* error, F&& body) const
 {
-    static std::atomic<int> serial {0};
-    const QString name = u"htap-audit-%1"_s.arg(++serial);
-    bool ok = false;
-    {
-        if (!QDir().mkpath(QFileInfo(m_path).absolutePath())) {
-            *error = u"cannot create the folder of the audit log %1"_s.arg(m_path);
-            return false;
-        }
-        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);
-        db.setDatabaseName(m_path);
-        db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=5000"_s);
-        auto refuse = [&](const QString& why) {
-            *error = u"audit log %1: %2"_s.arg(m_path, why);
-            return false;
-        };
-        [&] {
-            if (!db.open())
-                return refuse(db.lastError().text());
-            QSqlQuery q(db);
-            if (!q.exec(u"PRAGMA user_version"_s) || !q.next())
-                return refuse(u"not a usable SQLite file (%1); it was left as it is"_s.arg(q.lastError().text()));
-            const int version = q.value(0).toInt();
-            q.finish();
-            if (version > kSchemaVersion)
-                return refuse(u"written by a newer HTAP Studio (schema %1, this one knows %2); it was not touched"_s.arg(
-                    QString::number(version), QString::number(kSchemaVersion)));
-            if (!q.exec(u"PRAGMA journal_mode = WAL"_s))
-                return refuse(q.lastError().text());
-            q.finish();
-            QString migrationError;
-            if (version < 1 && !applyMigration(db, u"audit_001.sql"_s, 1, &migrationError))
-                return refuse(migrationError);
-            ok = body(db);
-            return ok;
-        }();
-        db.close();
+    if (!QDir().mkpath(QFileInfo(m_path).absolutePath())) {
+        *error = u"cannot create the folder of the audit log %1"_s.arg(m_path);
+        return false;
     }
-    QSqlDatabase::removeDatabase(name);
-    return ok;
+    return withSqliteFile(m_path, u"audit log"_s, kSchemaVersion, {{u"audit_001.sql"_s, 1}}, error, body);
 }
 
 namespace {

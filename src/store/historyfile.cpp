@@ -9,7 +9,6 @@
 #include <QSqlError>
 #include <QSqlQuery>
 
-#include <atomic>
 
 namespace htap::store {
 
@@ -23,44 +22,12 @@ HistoryFile::HistoryFile(QString path)
 template <typename F>
 bool HistoryFile::with(QString* error, F&& body) const
 {
-    static std::atomic<int> serial {0};
-    const QString name = u"htap-history-file-%1"_s.arg(++serial);
-    bool ok = false;
-    {
-        if (!QFileInfo::exists(m_path)) {
-            *error = u"no history file at %1 (the GUI writes it while it monitors)"_s.arg(m_path);
-            return false;
-        }
-        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);
-        db.setDatabaseName(m_path);
-        db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=5000"_s);
-        [&] {
-            auto refuse = [&](const QString& why) {
-                *error = u"history file %1: %2"_s.arg(m_path, why);
-                return false;
-            };
-            if (!db.open())
-                return refuse(db.lastError().text());
-            QSqlQuery q(db);
-            if (!q.exec(u"PRAGMA user_version"_s) || !q.next())
-                return refuse(u"not a usable SQLite file (%1)"_s.arg(q.lastError().text()));
-            const int version = q.value(0).toInt();
-            q.finish();
-            if (version > HistoryStore::kSchemaVersion)
-                return refuse(u"written by a newer HTAP Studio (schema %1, this one knows %2)"_s.arg(QString::number(version),
-                    QString::number(HistoryStore::kSchemaVersion)));
-            QString migrationError;
-            if (version < 1 && !applyMigration(db, u"001_history.sql"_s, 1, &migrationError))
-                return refuse(migrationError);
-            if (version < 2 && !applyMigration(db, u"002_snapshots.sql"_s, 2, &migrationError))
-                return refuse(migrationError);
-            ok = body(db);
-            return ok;
-        }();
-        db.close();
+    if (!QFileInfo::exists(m_path)) {
+        *error = u"no history file at %1 (the GUI writes it while it monitors, as does htapctl monitor --keep-history)"_s.arg(m_path);
+        return false;
     }
-    QSqlDatabase::removeDatabase(name);
-    return ok;
+    return withSqliteFile(m_path, u"history file"_s, HistoryStore::kSchemaVersion,
+        {{u"001_history.sql"_s, 1}, {u"002_snapshots.sql"_s, 2}}, error, body);
 }
 
 QStringList HistoryFile::servers(QString* error) const

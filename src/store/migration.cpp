@@ -1,9 +1,13 @@
 #include "migration.h"
 
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+
+#include <atomic>
 
 namespace htap::store {
 
@@ -47,6 +51,47 @@ bool applyMigration(QSqlDatabase& db, const QString& file, int toVersion, QStrin
     if (!q.exec(u"PRAGMA user_version = %1"_s.arg(toVersion)) || !q.exec(u"COMMIT"_s))
         return rollback(q.lastError().text());
     return true;
+}
+
+bool withSqliteFile(const QString& path, const QString& what, int knownVersion,
+    const QList<std::pair<QString, int>>& migrations, QString* error, const std::function<bool(QSqlDatabase&)>& body)
+{
+    static std::atomic<int> serial {0};
+    const QString name = u"htap-sqlite-%1"_s.arg(++serial);
+    bool ok = false;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);
+        db.setDatabaseName(path);
+        db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=5000"_s);
+        auto refuse = [&](const QString& why) {
+            *error = u"%1 %2: %3"_s.arg(what, path, why);
+            return false;
+        };
+        [&] {
+            if (!db.open())
+                return refuse(db.lastError().text());
+            QSqlQuery q(db);
+            if (!q.exec(u"PRAGMA user_version"_s) || !q.next())
+                return refuse(u"not a usable SQLite file (%1); it was left as it is"_s.arg(q.lastError().text()));
+            const int version = q.value(0).toInt();
+            q.finish();
+            if (version > knownVersion)
+                return refuse(u"written by a newer HTAP Studio (schema %1, this one knows %2); it was not touched"_s.arg(
+                    QString::number(version), QString::number(knownVersion)));
+            if (!q.exec(u"PRAGMA journal_mode = WAL"_s))
+                return refuse(q.lastError().text());
+            q.finish();
+            QString migrationError;
+            for (const auto& [script, to] : migrations)
+                if (version < to && !applyMigration(db, script, to, &migrationError))
+                    return refuse(migrationError);
+            ok = body(db);
+            return ok;
+        }();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+    return ok;
 }
 
 } // namespace htap::store
