@@ -193,6 +193,32 @@ QByteArray toHtml(const Snapshot& s)
     if (!s.note.isEmpty())
         h += u"<p class=\"note\">"_s + esc(s.note) + u"</p>\n"_s;
 
+    // The seed's way of putting it (5.2): one row, OLTP and OLAP side by side. Client-side
+    // figures from a scenario run where there is one (what the seed measured), else the server's.
+    {
+        const QList<KeyFigure> figures = s.keyFigures();
+        auto figure = [&](const QString& prefix, const QString& suffix) {
+            for (const KeyFigure& k : figures)
+                if (k.key.startsWith(prefix) && k.key.endsWith(suffix))
+                    return k.value;
+            return qQNaN();
+        };
+        const bool scenario = std::isfinite(figure(u"scenario.oltp."_s, u".p99_ms"_s));
+        const QString oltp = scenario ? u"scenario.oltp."_s : u"oltp."_s;
+        const QString olap = scenario ? u"scenario.olap."_s : u"olap."_s;
+        h += u"<h2>At a glance</h2>\n<table><tr><th>OLTP TPS</th><th>OLTP p50</th><th>OLTP p99</th><th>OLAP p50</th>"
+             "<th>OLAP p99</th><th>view staleness p99</th><th>lock waits (max)</th><th>dead tuples (end)</th>"
+             "<th>horizon age (max)</th></tr>\n<tr>"_s;
+        for (const QString& cell : {fmt(scenario ? figure(oltp, u".tps"_s) : figure(u"throughput.commits_per_s"_s, QString()), u"1/s"_s),
+                 fmt(figure(oltp, u".p50_ms"_s), u"ms"_s), fmt(figure(oltp, u".p99_ms"_s), u"ms"_s),
+                 fmt(figure(olap, u".p50_ms"_s), u"ms"_s), fmt(figure(olap, u".p99_ms"_s), u"ms"_s),
+                 fmt(figure(u"views.staleness_p99_s"_s, QString()), u"s"_s), fmt(figure(u"locks.waiting_max"_s, QString())),
+                 fmt(figure(u"vacuum.dead_tuples_end"_s, QString())), fmt(figure(u"vacuum.horizon_age_max"_s, QString()))})
+            h += u"<td>"_s + esc(cell) + u"</td>"_s;
+        h += u"</tr></table>\n<p class=\"muted\">%1</p>\n"_s.arg(scenario
+                ? u"Latency and TPS measured by the scenario's clients from each request's intended start."_s
+                : u"Latency: percentiles of the per-second mean statement time (pg_stat_statements); TPS: commits per second."_s);
+    }
     h += u"<h2>Summary</h2>\n<table><tr><th>figure</th><th>value</th></tr>\n"_s;
     for (const KeyFigure& k : s.keyFigures())
         h += u"<tr><td>%1</td><td>%2</td></tr>\n"_s.arg(esc(k.label), esc(fmt(k.value, k.unit)));
