@@ -257,6 +257,20 @@ void ChartWidget::redraw()
     }
     const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
     m_plot->xAxis->setRange(right - m_visibleSeconds, right);
+    fitValueAxis();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ChartWidget::showRange(const QDateTime& from, const QDateTime& to)
+{
+    m_paused = true; // a chosen range stays where it is; new samples are still recorded
+    m_plot->xAxis->setRange(from.toMSecsSinceEpoch() / 1000.0, to.toMSecsSinceEpoch() / 1000.0);
+    fitValueAxis();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ChartWidget::fitValueAxis()
+{
     // Fit the value axis to what is visible, from zero, with headroom; reference lines stay in view.
     double top = 0;
     for (double t : std::as_const(m_thresholds))
@@ -279,7 +293,6 @@ void ChartWidget::redraw()
     } else {
         m_plot->yAxis->setRange(0, top > 0 ? top * 1.15 : 1);
     }
-    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 } // namespace htap::ui

@@ -49,6 +49,8 @@ public:
     QDateTime firstTime(int series) const;
     /// The time range the chart shows now (after panning and zooming).
     std::pair<QDateTime, QDateTime> visibleRange() const;
+    /// Shows exactly [from, to] and stops following live data (a custom range).
+    void showRange(const QDateTime& from, const QDateTime& to);
 
 Q_SIGNALS:
     /// Shift + drag on the time axis picked a window (for a snapshot).
@@ -63,6 +65,7 @@ protected:
 
 private:
     void redraw();
+    void fitValueAxis();
     void showValuesAt(const QPoint& pos);
 
     QCustomPlot* m_plot;

@@ -22,6 +22,8 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDateTimeEdit>
+#include <QPushButton>
 #include <QFileDialog>
 #include <QDialogButtonBox>
 #include <QFormLayout>
@@ -449,6 +451,63 @@ void MainWindow::compareSnapshotFiles(const QString& a, const QString& b)
     }));
 }
 
+void MainWindow::chooseCustomRange()
+{
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Custom time range"));
+    auto* from = new QDateTimeEdit(m_customRange.first.isValid() ? m_customRange.first.toLocalTime()
+                                                                  : QDateTime::currentDateTime().addSecs(-3600),
+        &dialog);
+    auto* to = new QDateTimeEdit(m_customRange.second.isValid() ? m_customRange.second.toLocalTime() : QDateTime::currentDateTime(),
+        &dialog);
+    for (QDateTimeEdit* e : {from, to}) {
+        e->setDisplayFormat(u"yyyy-MM-dd HH:mm:ss"_s);
+        e->setCalendarPopup(true);
+    }
+    auto* form = new QFormLayout(&dialog);
+    form->addRow(tr("From"), from);
+    form->addRow(tr("To"), to);
+    auto* note = new QLabel(tr("Within the last 24 hours; older history is for snapshots (File > Export snapshot…)."), &dialog);
+    note->setWordWrap(true);
+    form->addRow(note);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    auto validate = [&] {
+        const bool ok = to->dateTime() > from->dateTime() && from->dateTime() >= QDateTime::currentDateTime().addSecs(-24 * 3600);
+        buttons->button(QDialogButtonBox::Ok)->setEnabled(ok);
+    };
+    connect(from, &QDateTimeEdit::dateTimeChanged, &dialog, validate);
+    connect(to, &QDateTimeEdit::dateTimeChanged, &dialog, validate);
+    validate();
+    if (dialog.exec() != QDialog::Accepted) {
+        if (!m_customRange.first.isValid())
+            m_window->setCurrentIndex(1);
+        return;
+    }
+    showCustomRange(from->dateTime().toUTC(), to->dateTime().toUTC());
+}
+
+void MainWindow::showCustomRange(const QDateTime& from, const QDateTime& to)
+{
+    m_customRange = {from, to};
+    const QSignalBlocker block(m_window);
+    m_window->setCurrentIndex(m_window->findData(-1));
+    m_pauseAction->setChecked(true);
+    for (MonitorPage* page : std::as_const(m_monitorPages))
+        for (ChartWidget* c : page->charts())
+            c->showRange(from, to);
+    // What the pages have not drawn yet comes from the history (the last hour of the range at
+    // most: replaying more would stall the window).
+    if (!m_server.isEmpty() && m_offline.isEmpty() && from < m_historyFrom) {
+        const QDateTime end = std::min(to, m_historyFrom);
+        loadHistory(std::max(from, end.addSecs(-3600)), end);
+        if (to >= m_historyFrom)
+            m_historyFrom = std::max(from, end.addSecs(-3600));
+    }
+}
+
 void MainWindow::markGap()
 {
     if (!m_lastSampleAt.isValid())
@@ -494,9 +553,10 @@ void MainWindow::createActions()
     for (const auto& [text, seconds] : {std::pair {tr("1 minute"), 60}, {tr("5 minutes"), 300}, {tr("15 minutes"), 900},
              {tr("1 hour"), 3600}, {tr("24 hours"), 86400}})
         window->addItem(text, seconds);
+    window->addItem(tr("custom range…"), -1);
     window->setCurrentIndex(1);
     bar->addWidget(window);
-    QAction* pause = bar->addAction(tr("Pause"));
+    QAction* pause = m_pauseAction = bar->addAction(tr("Pause"));
     pause->setCheckable(true);
     pause->setToolTip(tr("Stop following live data to pan (drag) and zoom (wheel); new samples are still recorded"));
     auto charts = [this] {
@@ -505,7 +565,15 @@ void MainWindow::createActions()
             all += page->charts();
         return all;
     };
-    connect(window, &QComboBox::currentIndexChanged, this, [this, window, charts] {
+    connect(window, &QComboBox::activated, this, [this, window](int index) {
+        if (window->itemData(index).toInt() < 0)
+            chooseCustomRange();
+    });
+    connect(window, &QComboBox::currentIndexChanged, this, [this, window, charts, pause] {
+        if (window->currentData().toInt() < 0)
+            return; // a custom range: chooseCustomRange() shows it
+        m_customRange = {};
+        pause->setChecked(false);
         for (ChartWidget* c : charts())
             c->setVisibleSeconds(window->currentData().toInt());
         // A wider window: fetch the older part from the history.

@@ -75,6 +75,9 @@ public:
     void openSnapshotFile(const QString& path);
     /// File > Compare snapshots…
     void compareSnapshotFiles(const QString& a, const QString& b);
+    /// Shows [from, to] on every chart (the time window's "custom range…"), loading what is
+    /// missing from the history; the charts stop following live data until a preset is chosen.
+    void showCustomRange(const QDateTime& from, const QDateTime& to);
     /// The snapshot being viewed offline, empty when live.
     QString offlineSnapshot() const { return m_offline; }
 
@@ -104,6 +107,7 @@ private:
     void loadHistory(const QDateTime& from, const QDateTime& to);
     void onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents);
     void showSnapshot(const htap::report::Snapshot& snapshot, const QString& path);
+    void chooseCustomRange();
 
     htap::monitor::ActivityCollector* m_collector;
     Banner* m_banner;
@@ -135,6 +139,8 @@ private:
     QFutureWatcher<SandboxOutcome> m_sandboxJob;
     QString m_sandboxDir;
     QString m_offline; ///< the snapshot file shown instead of a live server
+    std::pair<QDateTime, QDateTime> m_customRange; ///< the custom range shown, invalid for a preset
+    QAction* m_pauseAction = nullptr;
 };
 
 } // namespace htap::ui
