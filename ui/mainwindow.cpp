@@ -37,6 +37,8 @@
 #include <QMessageBox>
 #include <QPointer>
 #include <QStackedWidget>
+#include <QTableWidget>
+#include <QHeaderView>
 #include <QStatusBar>
 #include <QVBoxLayout>
 #include <QtConcurrent>
@@ -414,6 +416,93 @@ void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QStr
                                                 QString::number(samples.size())));
 }
 
+void MainWindow::showStoredSnapshots()
+{
+    struct Listed {
+        QList<htap::store::StoredSnapshot> list;
+        QString error;
+    };
+    auto* watcher = new QFutureWatcher<Listed>(this);
+    connect(watcher, &QFutureWatcher<Listed>::finished, this, [this, watcher] {
+        const Listed l = watcher->result();
+        watcher->deleteLater();
+        if (!l.error.isEmpty()) {
+            m_banner->show(Banner::Level::Warning, l.error);
+            return;
+        }
+        auto* dialog = new QDialog(this);
+        dialog->setObjectName(u"storedSnapshots"_s);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setWindowTitle(tr("Snapshots in the history"));
+        auto* table = new QTableWidget(int(l.list.size()), 5, dialog);
+        table->setHorizontalHeaderLabels({tr("#"), tr("made"), tr("title"), tr("server"), tr("window")});
+        table->verticalHeader()->hide();
+        table->setSelectionBehavior(QAbstractItemView::SelectRows);
+        table->setSelectionMode(QAbstractItemView::SingleSelection);
+        table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+        for (int i = 0; i < l.list.size(); ++i) {
+            const htap::store::StoredSnapshot& k = l.list[i];
+            const QStringList cells {QString::number(k.id), k.createdAt.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s), k.title,
+                k.server, k.from.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s) + u" – "_s + k.to.toLocalTime().toString(u"HH:mm:ss"_s)};
+            for (int c = 0; c < cells.size(); ++c)
+                table->setItem(i, c, new QTableWidgetItem(cells[c]));
+            table->item(i, 0)->setData(Qt::UserRole, k.id);
+        }
+        table->resizeColumnsToContents();
+        table->horizontalHeader()->setStretchLastSection(true);
+        auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+        QPushButton* open = buttons->addButton(tr("Open offline"), QDialogButtonBox::AcceptRole);
+        open->setEnabled(false);
+        connect(table, &QTableWidget::itemSelectionChanged, open, [table, open] { open->setEnabled(table->currentRow() >= 0); });
+        connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+        connect(open, &QPushButton::clicked, dialog, [this, table, dialog] {
+            openStoredSnapshot(table->item(table->currentRow(), 0)->data(Qt::UserRole).toLongLong());
+            dialog->close();
+        });
+        auto* layout = new QVBoxLayout(dialog);
+        layout->addWidget(new QLabel(l.list.isEmpty() ? tr("No snapshot is kept in %1 yet.").arg(Settings::historyPath())
+                                                      : tr("Kept in %1 with each export.").arg(Settings::historyPath()),
+            dialog));
+        layout->addWidget(table, 1);
+        layout->addWidget(buttons);
+        dialog->resize(900, 400);
+        dialog->show();
+    });
+    watcher->setFuture(QtConcurrent::run([path = Settings::historyPath()] {
+        Listed l;
+        l.list = htap::store::HistoryFile(path).snapshots(&l.error);
+        return l;
+    }));
+}
+
+void MainWindow::openStoredSnapshot(qint64 id)
+{
+    struct Loaded {
+        htap::report::Snapshot snapshot;
+        QString error;
+    };
+    auto* watcher = new QFutureWatcher<Loaded>(this);
+    const QString label = tr("history snapshot #%1").arg(id);
+    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, label] {
+        const Loaded l = watcher->result();
+        watcher->deleteLater();
+        if (!l.error.isEmpty()) {
+            m_banner->show(Banner::Level::Warning, tr("Cannot open %1: %2").arg(label, l.error));
+            Q_EMIT snapshotOpened(QString(), l.error);
+            return;
+        }
+        showSnapshot(l.snapshot, label);
+        Q_EMIT snapshotOpened(l.snapshot.title, QString());
+    });
+    watcher->setFuture(QtConcurrent::run([id, path = Settings::historyPath()] {
+        Loaded l;
+        const QByteArray json = htap::store::HistoryFile(path).snapshotJson(id, &l.error);
+        if (l.error.isEmpty())
+            htap::report::Snapshot::fromJson(json, &l.snapshot, &l.error);
+        return l;
+    }));
+}
+
 void MainWindow::compareSnapshotFiles(const QString& a, const QString& b)
 {
     struct Loaded {
@@ -532,6 +621,7 @@ void MainWindow::createActions()
         if (!path.isEmpty())
             openSnapshotFile(path);
     });
+    file->addAction(tr("Snapshots in the &history…"), this, &MainWindow::showStoredSnapshots);
     file->addAction(tr("Co&mpare snapshots…"), this, [this] {
         const QString a = QFileDialog::getOpenFileName(this, tr("Snapshot A (before)"), QString(), tr("Snapshots (*.json)"));
         if (a.isEmpty())

@@ -75,6 +75,10 @@ public:
     void openSnapshotFile(const QString& path);
     /// File > Compare snapshots…
     void compareSnapshotFiles(const QString& a, const QString& b);
+    /// File > Snapshots in the history…: those kept in the history file, to open offline.
+    void showStoredSnapshots();
+    /// Opens snapshot #id of the history file offline; answers with snapshotOpened.
+    void openStoredSnapshot(qint64 id);
     /// Shows [from, to] on every chart (the time window's "custom range…"), loading what is
     /// missing from the history; the charts stop following live data until a preset is chosen.
     void showCustomRange(const QDateTime& from, const QDateTime& to);
