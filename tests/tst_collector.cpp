@@ -197,6 +197,42 @@ private Q_SLOTS:
         admin.runScript(u"DROP ROLE tst_proxy"_s);
     }
 
+    void twoServersDoNotBlockEachOther()
+    {
+        // Each collector has its own thread and connection: one server going silent must not
+        // slow the sampling of another.
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        admin.runScript(u"DROP ROLE IF EXISTS tst_proxy2; CREATE ROLE tst_proxy2 LOGIN PASSWORD 'proxy-secret' IN ROLE pg_monitor"_s);
+        FreezableProxy proxy(quint16(htap::test::sandboxConnInfo().value(u"port"_s).toInt()));
+        ActivityCollector silent, live;
+        silent.setInterval(250);
+        live.setInterval(250);
+        QSignalSpy silentSamples(&silent, &ActivityCollector::sampleAvailable);
+        QSignalSpy liveSamples(&live, &ActivityCollector::sampleAvailable);
+        silent.connectTo(htap::pg::ConnInfo()
+                             .with(u"host"_s, u"127.0.0.1"_s)
+                             .with(u"port"_s, QString::number(proxy.port()))
+                             .with(u"dbname"_s, u"shop"_s)
+                             .with(u"user"_s, u"tst_proxy2"_s)
+                             .with(u"password"_s, u"proxy-secret"_s));
+        live.connectTo(htap::test::sandboxConnInfo());
+        QTRY_VERIFY_WITH_TIMEOUT(silentSamples.size() >= 2 && liveSamples.size() >= 2, 10000);
+        proxy.setFrozen(true);
+        QTRY_COMPARE_WITH_TIMEOUT(silent.state(), ConnectionState::NotResponding, 5000);
+        const auto before = liveSamples.size();
+        QTest::qWait(2000); // while the first server stays silent
+        // Liveness, not speed: a collector held up by the other would deliver none.
+        QVERIFY2(liveSamples.size() >= before + 2, qPrintable(QString::number(liveSamples.size() - before)));
+        QCOMPARE(live.state(), ConnectionState::Connected);
+        proxy.setFrozen(false);
+        QTRY_COMPARE_WITH_TIMEOUT(silent.state(), ConnectionState::Connected, 10000);
+        silent.disconnectFromServer();
+        live.disconnectFromServer();
+        QTRY_VERIFY_WITH_TIMEOUT(silent.state() == ConnectionState::Disconnected && live.state() == ConnectionState::Disconnected, 5000);
+        admin.runScript(u"DROP ROLE tst_proxy2"_s);
+    }
+
     void disconnectAndAbort()
     {
         ActivityCollector collector;
