@@ -56,6 +56,16 @@ private:
     bool m_frozen = false;
     QList<QPair<QTcpSocket*, QTcpSocket*>> m_pairs;
 };
+/// The sandbox through proxy, as a password role (the relay is TCP, not the private socket).
+htap::pg::ConnInfo throughProxy(const FreezableProxy& proxy, const QString& user)
+{
+    return htap::pg::ConnInfo()
+        .with(u"host"_s, u"127.0.0.1"_s)
+        .with(u"port"_s, QString::number(proxy.port()))
+        .with(u"dbname"_s, u"shop"_s)
+        .with(u"user"_s, user)
+        .with(u"password"_s, u"proxy-secret"_s);
+}
 } // namespace
 
 class TestCollector : public QObject
@@ -175,12 +185,7 @@ private Q_SLOTS:
         connect(&collector, &ActivityCollector::stateChanged, this,
             [&](ConnectionState st, const QString&) { states.append({st, clock.elapsed()}); });
         QSignalSpy samples(&collector, &ActivityCollector::sampleAvailable);
-        collector.connectTo(htap::pg::ConnInfo()
-                                .with(u"host"_s, u"127.0.0.1"_s)
-                                .with(u"port"_s, QString::number(proxy.port()))
-                                .with(u"dbname"_s, u"shop"_s)
-                                .with(u"user"_s, u"tst_proxy"_s)
-                                .with(u"password"_s, u"proxy-secret"_s));
+        collector.connectTo(throughProxy(proxy, u"tst_proxy"_s));
         QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 2, 10000);
         const qint64 frozenAt = clock.elapsed();
         proxy.setFrozen(true);
@@ -210,12 +215,7 @@ private Q_SLOTS:
         live.setInterval(250);
         QSignalSpy silentSamples(&silent, &ActivityCollector::sampleAvailable);
         QSignalSpy liveSamples(&live, &ActivityCollector::sampleAvailable);
-        silent.connectTo(htap::pg::ConnInfo()
-                             .with(u"host"_s, u"127.0.0.1"_s)
-                             .with(u"port"_s, QString::number(proxy.port()))
-                             .with(u"dbname"_s, u"shop"_s)
-                             .with(u"user"_s, u"tst_proxy2"_s)
-                             .with(u"password"_s, u"proxy-secret"_s));
+        silent.connectTo(throughProxy(proxy, u"tst_proxy2"_s));
         live.connectTo(htap::test::sandboxConnInfo());
         QTRY_VERIFY_WITH_TIMEOUT(silentSamples.size() >= 2 && liveSamples.size() >= 2, 10000);
         proxy.setFrozen(true);

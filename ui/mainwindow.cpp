@@ -197,26 +197,39 @@ void MainWindow::onHistoryLoaded(quint64 request, const QList<QJsonObject>& docu
 {
     if (m_historyRequests.take(request) != m_server)
         return; // asked for another server than the one shown now
-    QDateTime previous;
+    replay(documents, m_liveFrom, false);
+}
+
+int MainWindow::replay(const QList<QJsonObject>& documents, const QDateTime& stopAt, bool lastIsCurrent)
+{
+    QList<htap::monitor::ServerSample> samples;
     for (const QJsonObject& doc : documents) {
         htap::monitor::ServerSample sample;
         QString error;
         if (!htap::monitor::fromJson(doc, &sample, &error))
             continue;
-        if (m_liveFrom.isValid() && sample.sampledAt >= m_liveFrom)
+        if (stopAt.isValid() && sample.sampledAt >= stopAt)
             break; // this session's own samples are drawn already
-        // A pause in the history (the app was closed) is a gap in the charts.
-        if (previous.isValid() && previous.secsTo(sample.sampledAt) > 5) {
+        samples << sample;
+    }
+    QDateTime previous;
+    for (int i = 0; i < samples.size(); ++i) {
+        // A pause (the app was closed) is a gap in the charts.
+        if (previous.isValid() && previous.secsTo(samples[i].sampledAt) > 5)
             for (MonitorPage* page : std::as_const(m_monitorPages))
                 page->addGap(previous.addMSecs(1));
+        previous = samples[i].sampledAt;
+        for (MonitorPage* page : std::as_const(m_monitorPages)) {
+            if (lastIsCurrent && i + 1 == samples.size())
+                page->addSample(samples[i]); // the state at the end fills the tables
+            else
+                page->addPastSample(samples[i]);
         }
-        previous = sample.sampledAt;
-        for (MonitorPage* page : std::as_const(m_monitorPages))
-            page->addPastSample(sample);
     }
-    if (previous.isValid())
+    if (!lastIsCurrent && previous.isValid())
         for (MonitorPage* page : std::as_const(m_monitorPages))
             page->addGap(previous.addMSecs(1));
+    return int(samples.size());
 }
 
 void MainWindow::exportSnapshot(const QDateTime& pickedFrom, const QDateTime& pickedTo)
@@ -362,11 +375,7 @@ void MainWindow::openSnapshotFile(const QString& path)
     });
     watcher->setFuture(QtConcurrent::run([path] {
         Loaded l;
-        QFile f(path);
-        if (!f.open(QIODevice::ReadOnly))
-            l.error = f.errorString();
-        else
-            htap::report::Snapshot::fromJson(f.readAll(), &l.snapshot, &l.error);
+        htap::report::Snapshot::fromFile(path, &l.snapshot, &l.error);
         return l;
     }));
 }
@@ -380,26 +389,7 @@ void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QStr
     m_offline = path;
     m_server = u"snapshot:"_s + path;
     m_liveFrom = {};
-    QList<htap::monitor::ServerSample> samples;
-    for (const QJsonObject& doc : snapshot.samples) {
-        htap::monitor::ServerSample sample;
-        QString error;
-        if (htap::monitor::fromJson(doc, &sample, &error))
-            samples << sample;
-    }
-    QDateTime previous;
-    for (int i = 0; i < samples.size(); ++i) {
-        if (previous.isValid() && previous.secsTo(samples[i].sampledAt) > 5)
-            for (MonitorPage* page : std::as_const(m_monitorPages))
-                page->addGap(previous.addMSecs(1));
-        previous = samples[i].sampledAt;
-        for (MonitorPage* page : std::as_const(m_monitorPages)) {
-            if (i + 1 == samples.size())
-                page->addSample(samples[i]); // the state at the end fills the tables
-            else
-                page->addPastSample(samples[i]);
-        }
-    }
+    const int shown = replay(snapshot.samples, {}, true);
     // The smallest time window that shows all of it.
     const qint64 span = snapshot.from.secsTo(snapshot.to);
     for (int i = 0; i < m_window->count(); ++i)
@@ -413,7 +403,7 @@ void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QStr
                                             .arg(QFileInfo(path).fileName(), snapshot.server,
                                                 snapshot.from.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s),
                                                 snapshot.to.toLocalTime().toString(u"HH:mm:ss"_s),
-                                                QString::number(samples.size())));
+                                                QString::number(shown)));
 }
 
 void MainWindow::showStoredSnapshots()
@@ -525,13 +515,8 @@ void MainWindow::compareSnapshotFiles(const QString& a, const QString& b)
     watcher->setFuture(QtConcurrent::run([a, b] {
         Loaded l;
         for (const auto& [path, target] : {std::pair {a, &l.a}, {b, &l.b}}) {
-            QFile f(path);
             QString error;
-            if (!f.open(QIODevice::ReadOnly))
-                error = f.errorString();
-            else
-                htap::report::Snapshot::fromJson(f.readAll(), target, &error);
-            if (!error.isEmpty()) {
+            if (!htap::report::Snapshot::fromFile(path, target, &error)) {
                 l.error = tr("Cannot open %1: %2").arg(path, error);
                 break;
             }

@@ -111,6 +111,10 @@ private:
     void loadHistory(const QDateTime& from, const QDateTime& to);
     void onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents);
     void showSnapshot(const htap::report::Snapshot& snapshot, const QString& path);
+    /// Draws sample documents, oldest first, on every page, a pause of over 5 s as a gap. Stops
+    /// at stopAt (where live samples begin). lastIsCurrent: the last one fills the tables too
+    /// (a snapshot's end); otherwise a gap follows it (history). Returns how many were drawn.
+    int replay(const QList<QJsonObject>& documents, const QDateTime& stopAt, bool lastIsCurrent);
     void chooseCustomRange();
 
     htap::monitor::ActivityCollector* m_collector;

@@ -475,11 +475,7 @@ void RolesPage::showRoleSettings()
     m_settings->setRowCount(0);
     if (!r)
         return;
-    QStringList profileNames;
-    for (const RoleProfile& p : editedSet().profiles)
-        for (const auto& s : p.settings)
-            profileNames << s.first;
-    const QStringList names = m_catalog.parametersOf(*r, profileNames);
+    const QStringList names = m_catalog.parametersOf(*r, m_editedParameters);
     m_settings->setRowCount(int(names.size()));
     for (int i = 0; i < names.size(); ++i) {
         const EffectiveValue e = m_catalog.effective(*r, m_catalog.database, names[i]);
@@ -611,6 +607,10 @@ ProfileSet RolesPage::editedSet() const
 void RolesPage::revalidate()
 {
     const ProfileSet set = editedSet();
+    m_editedParameters.clear();
+    for (const RoleProfile& p : set.profiles)
+        for (const auto& setting : p.settings)
+            m_editedParameters << setting.first;
     if (!m_catalog.readAt.isValid()) {
         m_plan = Plan();
         m_planView->setPlainText(tr("-- Connect to a server: the profile set is checked against that server's own pg_settings."));

@@ -86,6 +86,7 @@ private:
     htap::roles::Catalog m_catalog;
     QList<htap::store::AuditEntry> m_entries;
     htap::roles::Plan m_plan;
+    QStringList m_editedParameters; ///< the parameters the edited set names, for the role's settings table
     QString m_setName;
     QString m_setDescription;
     int m_busy = 0;

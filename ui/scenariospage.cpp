@@ -6,6 +6,7 @@
 
 #include <monitor/activitycollector.h>
 #include <pg/sandbox.h>
+#include <report/reportwriter.h>
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -19,7 +20,6 @@
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSaveFile>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -314,10 +314,9 @@ void ScenariosPage::saveResult()
             m_running.name + u"-comparison.json"_s, tr("Comparison (*.json)"));
         if (path.isEmpty())
             return;
-        QSaveFile f(path);
-        const QByteArray bytes = QJsonDocument(m_comparisonResult.toJson()).toJson();
-        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
-            Q_EMIT message(false, tr("Could not save %1: %2").arg(path, f.errorString()));
+        QString error;
+        if (!htap::report::writeAtomically(path, QJsonDocument(m_comparisonResult.toJson()).toJson(), &error))
+            Q_EMIT message(false, tr("Could not save: %1").arg(error));
         else
             Q_EMIT message(true, tr("Saved %1").arg(path));
         return;
@@ -328,9 +327,9 @@ void ScenariosPage::saveResult()
         return;
     const QString csvPath = (path.endsWith(u".json"_s) ? path.chopped(5) : path) + u".csv"_s;
     for (const auto& [file, bytes] : {std::pair {path, QJsonDocument(m_result.toJson()).toJson()}, {csvPath, m_result.toCsv()}}) {
-        QSaveFile f(file);
-        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
-            Q_EMIT message(false, tr("Could not save %1: %2").arg(file, f.errorString()));
+        QString error;
+        if (!htap::report::writeAtomically(file, bytes, &error)) {
+            Q_EMIT message(false, tr("Could not save: %1").arg(error));
             return;
         }
     }

@@ -2,6 +2,10 @@
 
 #include "terminal.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
 namespace htap::cli {
 
 using namespace Qt::StringLiterals;
@@ -18,6 +22,11 @@ QTextStream& err()
 {
     static QTextStream s(stderr);
     return s;
+}
+
+void printJson(const QJsonValue& value)
+{
+    out() << (value.isArray() ? QJsonDocument(value.toArray()) : QJsonDocument(value.toObject())).toJson(QJsonDocument::Indented);
 }
 
 int fail(const QString& message, int code)

@@ -7,12 +7,15 @@
 
 #include <QCommandLineOption>
 #include <QCommandLineParser>
+#include <QJsonValue>
 #include <QTextStream>
 
 namespace htap::cli {
 
 QTextStream& out();
 QTextStream& err();
+/// Prints an object or array as indented JSON on stdout.
+void printJson(const QJsonValue& value);
 /// Prints "htapctl: error: message" and returns code.
 int fail(const QString& message, int code = ExitFailure);
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.

@@ -7,6 +7,7 @@
 #include <monitor/activitycollector.h>
 #include <monitor/samplejson.h>
 #include <mv/mvservice.h>
+#include <report/reportwriter.h>
 #include <workload/comparison.h>
 #include <workload/runner.h>
 #include <pg/connection.h>
@@ -712,9 +713,9 @@ QString pct(double now, double before)
 bool writeAtomically(const QList<std::pair<QString, QByteArray>>& files, int* code)
 {
     for (const auto& [file, bytes] : files) {
-        QSaveFile f(file); // all or nothing: never a half-written result
-        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
-            *code = fail(u"cannot write %1: %2"_s.arg(file, f.errorString()));
+        QString error;
+        if (!htap::report::writeAtomically(file, bytes, &error)) { // never a half-written result
+            *code = fail(error);
             return false;
         }
     }
@@ -1057,10 +1058,6 @@ int cmdMv(const QStringList& args)
         return fail(e.oneLine());
     MvService service(conn);
     const bool json = parser.isSet(jsonOption);
-    auto printJson = [](const QJsonValue& v) {
-        out() << QJsonDocument(v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject())).toJson(QJsonDocument::Indented);
-    };
-
     if (action == u"list"_s) {
         QString error;
         const QList<ViewInfo> views = service.list(&error);

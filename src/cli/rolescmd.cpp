@@ -20,11 +20,6 @@ using namespace htap::roles;
 
 namespace {
 
-void printJson(const QJsonValue& v)
-{
-    out() << (v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject())).toJson(QJsonDocument::Indented);
-}
-
 /// Asks on the terminal unless --yes; without a terminal, --yes is the only way to say yes.
 bool confirm(bool yes, const QString& question, int* code)
 {

@@ -52,13 +52,8 @@ bool parseTime(const QString& text, const QDateTime& now, QDateTime* out)
 
 bool readSnapshot(const QString& path, Snapshot* s, int* code)
 {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) {
-        *code = fail(u"cannot read %1: %2"_s.arg(path, f.errorString()));
-        return false;
-    }
     QString error;
-    if (!Snapshot::fromJson(f.readAll(), s, &error)) {
+    if (!Snapshot::fromFile(path, s, &error)) {
         *code = fail(u"%1: %2"_s.arg(path, error));
         return false;
     }
@@ -124,7 +119,7 @@ int cmdSnapshot(const QStringList& args)
                 QJsonObject o = a.toJson();
                 o.remove(u"samples"_s);
                 o.remove(u"series"_s);
-                out() << QJsonDocument(o).toJson(QJsonDocument::Indented);
+                printJson(o);
                 return ExitOk;
             }
             out() << (a.title.isEmpty() ? u"(untitled)"_s : a.title) << "\n" << a.server << ", "
@@ -145,7 +140,7 @@ int cmdSnapshot(const QStringList& args)
                     {u"b"_s, std::isfinite(c.after.value) ? QJsonValue(c.after.value) : QJsonValue()},
                     {u"change_pct"_s, std::isfinite(c.changePct()) ? QJsonValue(c.changePct()) : QJsonValue()},
                     {u"verdict"_s, c.verdict() > 0 ? u"better"_s : c.verdict() < 0 ? u"worse"_s : u"same"_s}};
-            out() << QJsonDocument(QJsonObject {{u"a"_s, pos[1]}, {u"b"_s, pos[2]}, {u"figures"_s, rows}}).toJson(QJsonDocument::Indented);
+            printJson(QJsonObject {{u"a"_s, pos[1]}, {u"b"_s, pos[2]}, {u"figures"_s, rows}});
             return ExitOk;
         }
         out() << "A: " << (a.title.isEmpty() ? pos[1] : a.title) << " (" << a.from.toString(Qt::ISODate) << ")\n"

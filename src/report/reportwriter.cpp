@@ -195,8 +195,8 @@ QByteArray toHtml(const Snapshot& s)
 
     // The seed's way of putting it (5.2): one row, OLTP and OLAP side by side. Client-side
     // figures from a scenario run where there is one (what the seed measured), else the server's.
+    const QList<KeyFigure> figures = s.keyFigures();
     {
-        const QList<KeyFigure> figures = s.keyFigures();
         auto figure = [&](const QString& prefix, const QString& suffix) {
             for (const KeyFigure& k : figures)
                 if (k.key.startsWith(prefix) && k.key.endsWith(suffix))
@@ -220,7 +220,7 @@ QByteArray toHtml(const Snapshot& s)
                 : u"Latency: percentiles of the per-second mean statement time (pg_stat_statements); TPS: commits per second."_s);
     }
     h += u"<h2>Summary</h2>\n<table><tr><th>figure</th><th>value</th></tr>\n"_s;
-    for (const KeyFigure& k : s.keyFigures())
+    for (const KeyFigure& k : figures)
         h += u"<tr><td>%1</td><td>%2</td></tr>\n"_s.arg(esc(k.label), esc(fmt(k.value, k.unit)));
     h += u"</table>\n"_s;
 

@@ -1,5 +1,6 @@
 #include "snapshot.h"
 
+#include <QFile>
 #include <QJsonDocument>
 #include <QMap>
 
@@ -332,6 +333,16 @@ bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
     *out = s;
     error->clear();
     return true;
+}
+
+bool Snapshot::fromFile(const QString& path, Snapshot* out, QString* error)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = u"cannot read it: %1"_s.arg(f.errorString());
+        return false;
+    }
+    return fromJson(f.readAll(), out, error);
 }
 
 QByteArray Snapshot::toCsv() const

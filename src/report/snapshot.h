@@ -70,6 +70,8 @@ struct Snapshot {
     /// Reads a snapshot file's bytes: refuses another format, a newer version, a truncated or
     /// corrupt file, each with a message that says which.
     static bool fromJson(const QByteArray& bytes, Snapshot* out, QString* error);
+    /// fromJson of a file's contents; a file that cannot be read says so.
+    static bool fromFile(const QString& path, Snapshot* out, QString* error);
 
     /// One long table: series,label,unit,at,value (docs/snapshot.md).
     QByteArray toCsv() const;

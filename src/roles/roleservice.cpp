@@ -187,11 +187,7 @@ ApplyOutcome RoleService::apply(const Plan& plan)
         QStringList wrong;
         for (const SettingChange& sc : c.settings) {
             const std::optional<QString> now = s.settings.contains(sc.name) ? std::optional(s.settings.value(sc.name)) : std::nullopt;
-            QStringList nowList, afterList;
-            const bool listsMatch = isListParam(sc.name) && now && sc.after
-                && splitList(*now, &nowList, listDowncases(sc.name)) && splitList(*sc.after, &afterList, listDowncases(sc.name))
-                && sameList(nowList, afterList);
-            if (now != sc.after && !listsMatch)
+            if (!sameStoredValue(sc.name, now, sc.after))
                 wrong << u"%1 reads back as %2, not %3"_s.arg(sc.name, shown(now), shown(sc.after));
         }
         if (c.limitAfter && s.connectionLimit != *c.limitAfter)

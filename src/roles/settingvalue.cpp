@@ -317,6 +317,15 @@ bool sameValue(const ParamDef& def, const QString& a, const QString& b)
     return std::fabs(x.base - y.base) <= 1e-9 * std::max(1.0, std::fabs(x.base));
 }
 
+bool sameStoredValue(const QString& name, const std::optional<QString>& a, const std::optional<QString>& b)
+{
+    if (a == b)
+        return true;
+    QStringList listA, listB;
+    return a && b && isListParam(name) && splitList(*a, &listA, listDowncases(name))
+        && splitList(*b, &listB, listDowncases(name)) && sameList(listA, listB);
+}
+
 QString roleSettableReason(const ParamDef& def, bool* superuserOnly)
 {
     if (superuserOnly)

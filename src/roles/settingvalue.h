@@ -68,6 +68,10 @@ bool sameList(const QStringList& a, const QStringList& b);
 /// Elements written back as a list value: quoted where needed ("Shop", public).
 QString joinList(const QStringList& elements);
 
+/// Two values as pg_db_role_setting stores them (nullopt: not set): the same text, or for a list
+/// parameter the same elements (the server re-quotes them).
+bool sameStoredValue(const QString& name, const std::optional<QString>& a, const std::optional<QString>& b);
+
 /// Why a role-level setting of a parameter with this context is impossible, or empty when it is
 /// possible. superuserOnly is set for parameters only a superuser (or a SET grant) may set.
 QString roleSettableReason(const ParamDef& def, bool* superuserOnly);

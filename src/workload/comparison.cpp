@@ -83,12 +83,9 @@ ProfileComparison::ProfileComparison(QObject* parent)
             return;
         // CPU priority is per backend: lower it for the sessions this run just opened.
         QList<std::pair<QString, int>> nices;
-        ProfileSet set;
-        QStringList errors;
-        if (loadProfileSet(m_scenario.compareProfiles, &set, &errors))
-            for (const RoleProfile& p : set.profiles)
-                if (p.cpuNice > 0)
-                    nices << std::pair {p.role, p.cpuNice};
+        for (const RoleProfile& p : m_set.profiles)
+            if (p.cpuNice > 0)
+                nices << std::pair {p.role, p.cpuNice};
         if (nices.isEmpty())
             return;
         const htap::pg::ConnInfo info = m_info;
@@ -130,7 +127,8 @@ void ProfileComparison::start(const Scenario& scenario, const htap::pg::ConnInfo
     m_result = ComparisonResult();
     m_result.profileSet = scenario.compareProfiles;
     m_resetId = m_applyId = 0;
-    ProfileSet set;
+    // Read once: both sides and the CPU priority use the set as it was when the run began.
+    ProfileSet& set = m_set;
     QStringList errors;
     if (!loadProfileSet(scenario.compareProfiles, &set, &errors)) {
         // Queued: a caller may connect and then wait in an event loop after start() returns.
@@ -235,9 +233,7 @@ void ProfileComparison::onRunFinished(const ScenarioResult& r)
         }
         if (m_stopRequested || r.partial)
             return restore();
-        ProfileSet set;
-        QStringList errors;
-        loadProfileSet(m_scenario.compareProfiles, &set, &errors);
+        const ProfileSet set = m_set;
         Q_EMIT progress(u"Applying %1 (the side with isolation)"_s.arg(set.name));
         const htap::pg::ConnInfo info = m_info;
         const QString path = m_auditPath;

@@ -2,6 +2,8 @@
 
 #include "runner.h"
 
+#include <roles/profile.h>
+
 #include <QFutureWatcher>
 
 namespace htap::workload {
@@ -72,6 +74,7 @@ private:
     void restore();
 
     Scenario m_scenario;
+    htap::roles::ProfileSet m_set;
     htap::pg::ConnInfo m_info;
     QString m_auditPath;
     Step m_step = Step::Idle;
