@@ -5,6 +5,8 @@
 
 #include <QTcpServer>
 
+#include <poll.h>
+
 #include <thread>
 
 using namespace Qt::StringLiterals;
@@ -32,6 +34,21 @@ private:
     static ConnInfo silentAt(const QTcpServer& server)
     {
         return ConnInfo().with(u"host"_s, u"127.0.0.1"_s).with(u"port"_s, QString::number(server.serverPort()));
+    }
+
+    /// Waits (up to 10 s) for the results of what was sent without blocking, as the scenario
+    /// runner's threads do: poll the socket, read, take.
+    static bool waitForResults(Connection& c, QList<htap::pg::Result>* results)
+    {
+        for (int i = 0; i < 100; ++i) {
+            pollfd fd {c.socket(), POLLIN, 0};
+            if (c.socket() >= 0)
+                poll(&fd, 1, 100);
+            c.consumeInput();
+            if (c.takeResults(results))
+                return true;
+        }
+        return false;
     }
 
 private Q_SLOTS:
@@ -243,6 +260,80 @@ private Q_SLOTS:
         QVERIFY(!r.ok());
         QCOMPARE(r.error().kind, PgError::Kind::Connection);
         QVERIFY(!victim.isOpen());
+    }
+
+    void nonBlockingCommands()
+    {
+        Connection c;
+        QVERIFY(!c.open(m_info));
+        QVERIFY(c.setNonBlocking(true));
+        QVERIFY(c.socket() >= 0);
+        QVERIFY(c.prepare(u"add"_s, u"SELECT $1::int + $2::int"_s).ok());
+
+        // A prepared statement with bound values.
+        QVERIFY(!c.sendPrepared(u"add"_s, {40, 2}));
+        QVERIFY(c.hasPending());
+        QVERIFY2(c.sendScript(u"SELECT 1"_s).isError(), "one command at a time");
+        QList<htap::pg::Result> results;
+        QVERIFY(waitForResults(c, &results));
+        QCOMPARE(results.size(), 1);
+        QCOMPARE(results[0].toInt64(0, 0), 42);
+        QVERIFY(!c.hasPending());
+
+        // A script: its last result; a failure stops it and is the answer.
+        QVERIFY(!c.sendScript(u"SELECT 1; SELECT 2"_s));
+        QVERIFY(waitForResults(c, &results));
+        QCOMPARE(results.size(), 1);
+        QCOMPARE(results[0].toInt64(0, 0), 2);
+        QVERIFY(!c.sendScript(u"SELECT 1/0; SELECT 3"_s));
+        QVERIFY(waitForResults(c, &results));
+        QCOMPARE(results.size(), 1);
+        QCOMPARE(results[0].error().sqlstate, u"22012"_s);
+
+        // A pipeline: one result per step; after a failure the rest are "not run".
+        const QList<Connection::PipelineStep> steps {{u"add"_s, {1, 1}, true}, {u"SELECT 1/0"_s, {}, false}, {u"add"_s, {2, 2}, true}};
+        QVERIFY(!c.sendPipeline(steps));
+        QVERIFY(waitForResults(c, &results));
+        QCOMPARE(results.size(), 3);
+        QCOMPARE(results[0].toInt64(0, 0), 2);
+        QCOMPARE(results[1].error().sqlstate, u"22012"_s);
+        QVERIFY(!results[2].ok());
+        QVERIFY(results[2].error().message.contains(u"not run"_s));
+        // The connection is usable again, out of pipeline mode.
+        QVERIFY(!c.sendPipeline({{u"add"_s, {3, 4}, true}}));
+        QVERIFY(waitForResults(c, &results));
+        QCOMPARE(results.value(0).toInt64(0, 0), 7);
+        QCOMPARE(c.exec(u"SELECT 5"_s).toInt64(0, 0), 5);
+    }
+
+    void nonBlockingCommandOnALostConnection()
+    {
+        // The backend ends while its statement runs: the answer is a connection error, not a hang.
+        Connection c;
+        QVERIFY(!c.open(m_info));
+        QVERIFY(c.setNonBlocking(true));
+        QVERIFY(!c.sendScript(u"SELECT pg_sleep(30)"_s));
+        QTRY_VERIFY(m_admin.exec(u"SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'PgSleep'"_s, {c.backendPid()}).rowCount() == 1);
+        QVERIFY(m_admin.exec(u"SELECT pg_terminate_backend($1)"_s, {c.backendPid()}).toBool(0, 0));
+        QList<htap::pg::Result> results;
+        QVERIFY(waitForResults(c, &results));
+        QCOMPARE(results.size(), 1);
+        QVERIFY(!results[0].ok());
+        QVERIFY(!c.isOpen());
+        QVERIFY(!c.hasPending());
+
+        // The same in a pipeline: every step answers.
+        Connection p;
+        QVERIFY(!p.open(m_info));
+        QVERIFY(p.setNonBlocking(true));
+        QVERIFY(!p.sendPipeline({{u"SELECT pg_sleep(30)"_s, {}, false}, {u"SELECT 1"_s, {}, false}}));
+        QTRY_VERIFY(m_admin.exec(u"SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'PgSleep'"_s, {p.backendPid()}).rowCount() == 1);
+        QVERIFY(m_admin.exec(u"SELECT pg_terminate_backend($1)"_s, {p.backendPid()}).toBool(0, 0));
+        QVERIFY(waitForResults(p, &results));
+        QCOMPARE(results.size(), 2);
+        QVERIFY(!results[0].ok());
+        QVERIFY(!results[1].ok());
+        QVERIFY(!p.isOpen());
     }
 };
 

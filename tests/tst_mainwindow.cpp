@@ -18,6 +18,7 @@
 #include <roles/roleservice.h>
 
 #include <QDoubleSpinBox>
+#include <QSpinBox>
 #include <ui/chartwidget.h>
 #include <ui/connectdialog.h>
 #include <ui/mainwindow.h>
@@ -265,6 +266,7 @@ private Q_SLOTS:
         auto* page = window.scenariosPage();
         page->selectPreset(u"smoke"_s);
         page->findChildren<QDoubleSpinBox*>().at(1)->setValue(0.2); // 30 s -> 6 s
+        page->findChild<QSpinBox*>(u"scenarioThreads"_s)->setValue(1);
         QSignalSpy finished(page->runner(), &htap::workload::ScenarioRunner::finished);
         page->startSelected();
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
@@ -273,6 +275,7 @@ private Q_SLOTS:
         QCOMPARE(window.latencyPage()->meanChart()->seriesCount(), 5);
         QVERIFY(window.latencyPage()->meanChart()->pointCount(3) >= 4);
         QVERIFY(page->lastResult().summary.value(u"orders"_s).committed > 0);
+        QCOMPARE(page->lastResult().scenario.threads, 1);
         window.showPage(u"Scenarios"_s);
         QTest::qWait(300);
         QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-scenarios.png"_s)));

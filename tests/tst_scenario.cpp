@@ -9,6 +9,7 @@
 #include <workload/runner.h>
 
 #include <QJsonArray>
+#include <QFile>
 #include <QJsonDocument>
 
 using namespace Qt::StringLiterals;
@@ -111,6 +112,12 @@ private Q_SLOTS:
                                         << u"$.workloads.o.holdSeconds: applies to report and sql workloads"_s;
         QTest::newRow("unknown profile set") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "compare_profiles": "no-such-set", "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
                                              << u"$.compare_profiles: no profile set \"no-such-set\""_s;
+        QTest::newRow("items reversed") << scenarioJson(uR"("o": {"kind": "order", "items": {"min": 4, "max": 2}, "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
+                                        << u"$.workloads.o.items: must be whole numbers of items from 1 to 50, min not above max"_s;
+        QTest::newRow("items on reports") << scenarioJson(uR"("r": {"kind": "report", "reports": ["hourly"], "items": 3, "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
+                                          << u"$.workloads.r.items: applies to kind order only"_s;
+        QTest::newRow("fractional threads") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1.5, "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
+                                            << u"$.threads: must be a whole number"_s;
         QTest::newRow("zero connections") << scenarioJson(uR"("o": {"kind": "order", "arrival": {"model": "open"}, "connections": 0})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
                                           << u"$.workloads.o.connections: must be at least 1"_s;
     }
@@ -223,6 +230,107 @@ private Q_SLOTS:
         QVERIFY(r.summary.value(u"orders"_s).committed > 20);
         QVERIFY(r.summary.value(u"reports"_s).committed >= 2);
         QCOMPARE(r.summary.value(u"reports"_s).failed, 0);
+    }
+
+    void oneThreadServesEveryConnectionAtOnce()
+    {
+        // One client thread, four connections, each request a 0.4 s sleep on the server: the
+        // server sees all four statements running at once (multiplexed, not one after another).
+        const QString dir = htap::test::scratchDir(u"multiplex"_s);
+        QVERIFY(QDir().mkpath(dir));
+        QFile file(dir + u"/sleep.sql"_s);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("SELECT pg_sleep(0.4)");
+        file.close();
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
+                 "workloads": {"sleepers": {"kind": "sql", "sqlFile": "sleep.sql", "arrival": {"model": "closed"}, "connections": 4}},
+                 "phases": [{"name": "run", "durationSeconds": 3, "rates": {"sleepers": 4}}]})"_s.toUtf8(),
+                     &s, &errors, &warnings, dir),
+            qPrintable(errors.join(u"; "_s)));
+        QCOMPARE(s.threads, 1);
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        qint64 mostAtOnce = 0;
+        int maxInFlight = 0;
+        const auto threadsNow = [] { return QDir(u"/proc/self/task"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size(); };
+        const qsizetype threadsBefore = threadsNow();
+        qsizetype mostThreads = 0;
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo(), nullptr, [&](ScenarioRunner&, const SecondStats& st) {
+            mostThreads = std::max(mostThreads, threadsNow());
+            maxInFlight = std::max(maxInFlight, st.workloads.value(u"sleepers"_s).inFlight);
+            mostAtOnce = std::max(mostAtOnce, admin.exec(u"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'htap-studio olap sleepers' "
+                                                         "AND state = 'active' AND wait_event = 'PgSleep'"_s).toInt64(0, 0));
+        });
+        QCOMPARE(mostAtOnce, 4);
+        QCOMPARE(maxInFlight, 4);
+        // The run's own threads: its coordinator and the one client thread.
+        QVERIFY2(mostThreads - threadsBefore <= 2, qPrintable(u"%1 threads more"_s.arg(mostThreads - threadsBefore)));
+        QCOMPARE(r.summary.value(u"sleepers"_s).failed, 0);
+        QVERIFY(r.summary.value(u"sleepers"_s).committed >= 8);
+        QCOMPARE(r.toJson().value(u"scenario"_s).toObject().value(u"threads"_s).toInt(), 1);
+    }
+
+    void everyFormOnOneThreadMatchesTheServer_data()
+    {
+        QTest::addColumn<QString>("form");
+        QTest::newRow("round trips") << u"roundtrip"_s;
+        QTest::newRow("pipelined") << u"pipeline"_s;
+        QTest::newRow("one CTE statement") << u"cte"_s;
+    }
+    void everyFormOnOneThreadMatchesTheServer()
+    {
+        // Closed loop, four clients on one thread, some products short of stock so that
+        // business rollbacks happen: the orders table grows by exactly the committed count.
+        QFETCH(QString, form);
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        const qint64 before = admin.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0);
+        const qint64 itemsBefore = admin.exec(u"SELECT count(*) FROM order_items"_s).toInt64(0, 0);
+        QVERIFY(admin.exec(u"UPDATE inventory SET quantity = 0 WHERE product_id % 7 = 0"_s).ok());
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
+                 "workloads": {"orders": {"kind": "order", "form": "%1", "items": 3, "arrival": {"model": "closed"}, "connections": 4, "role": "oltp_user"}},
+                 "phases": [{"name": "run", "durationSeconds": 2, "rates": {"orders": 4}}]})"_s.arg(form).toUtf8(),
+                     &s, &errors, &warnings),
+            qPrintable(errors.join(u"; "_s)));
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo());
+        QVERIFY(admin.exec(u"UPDATE inventory SET quantity = 1000 WHERE product_id % 7 = 0"_s).ok());
+        const WorkloadStats& w = r.summary.value(u"orders"_s);
+        QVERIFY(!r.partial);
+        QCOMPARE(w.failed, 0);
+        QVERIFY(w.committed > 0);
+        QVERIFY2(w.rolledBack > 0, "short stock rolls orders back");
+        QCOMPARE(admin.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0) - before, w.committed);
+        QCOMPARE(admin.exec(u"SELECT count(*) FROM order_items"_s).toInt64(0, 0) - itemsBefore, 3 * w.committed); // "items": 3
+        QVERIFY(r.serverCommitDelta >= w.committed);
+    }
+
+    void aConnectionEndedMidRunIsCountedAndReopened()
+    {
+        // A DBA terminates one of the load's backends: that request fails with the server's
+        // SQLSTATE, the other connections go on, and the connection comes back.
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
+                 "workloads": {"orders": {"kind": "order", "arrival": {"model": "closed", "thinkMs": 2}, "connections": 3, "role": "oltp_user"}},
+                 "phases": [{"name": "run", "durationSeconds": 5, "rates": {"orders": 3}}]})"_s.toUtf8(), &s, &errors, &warnings));
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        qint64 lastSecondDone = 0;
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo(), nullptr, [&](ScenarioRunner&, const SecondStats& st) {
+            if (st.second == 1)
+                QVERIFY(admin.exec(u"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'htap-studio oltp orders'"_s).ok());
+            lastSecondDone = st.workloads.value(u"orders"_s).committed;
+        });
+        const WorkloadStats& w = r.summary.value(u"orders"_s);
+        QVERIFY(!r.partial);
+        QVERIFY2(w.failed >= 1 && w.failed <= 3, qPrintable(QString::number(w.failed)));
+        for (auto it = w.failedBySqlstate.cbegin(); it != w.failedBySqlstate.cend(); ++it)
+            QVERIFY2(it.key() == u"57P01"_s || it.key().startsWith(u"08"_s), qPrintable(it.key()));
+        QVERIFY2(lastSecondDone > 0, "the connections came back");
     }
 
     void aHeldSnapshotHoldsTheHorizonUntilItEnds()

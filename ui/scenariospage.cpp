@@ -10,6 +10,7 @@
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QGridLayout>
@@ -40,6 +41,7 @@ ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidge
     , m_choice(new QComboBox(this))
     , m_rateScale(new QDoubleSpinBox(this))
     , m_durationScale(new QDoubleSpinBox(this))
+    , m_threads(new QSpinBox(this))
     , m_start(new QPushButton(tr("Start"), this))
     , m_stop(new QPushButton(tr("Stop"), this))
     , m_save(new QPushButton(tr("Save result…"), this))
@@ -64,6 +66,11 @@ ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidge
     }
     m_rateScale->setToolTip(tr("Multiplies every open-loop rate: size the preset for this server"));
     m_durationScale->setToolTip(tr("Multiplies every phase's duration"));
+    m_threads->setObjectName(u"scenarioThreads"_s);
+    m_threads->setRange(0, 64);
+    m_threads->setSpecialValueText(tr("default"));
+    m_threads->setToolTip(tr("Client threads per workload, each serving several connections without blocking "
+                             "(like pgbench -j). Default: the scenario's, or one per CPU core"));
     m_latency->setLogarithmic(true);
     m_latency->addThreshold(50, tr("OLTP target 50 ms"), ChartWidget::seriesColor(0));
     m_latency->addThreshold(1000, tr("OLAP target 1 s"), ChartWidget::seriesColor(1));
@@ -75,6 +82,8 @@ ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidge
     controls->addWidget(m_rateScale);
     controls->addWidget(new QLabel(tr("duration ×"), this));
     controls->addWidget(m_durationScale);
+    controls->addWidget(new QLabel(tr("threads"), this));
+    controls->addWidget(m_threads);
     controls->addWidget(m_start);
     controls->addWidget(m_stop);
     controls->addWidget(m_save);
@@ -165,6 +174,8 @@ bool ScenariosPage::loadSelected(Scenario* scenario)
     if (!warnings.isEmpty())
         Q_EMIT message(true, tr("Warnings:\n%1").arg(warnings.join(u'\n')));
     scenario->scale(m_rateScale->value(), m_durationScale->value());
+    if (m_threads->value() > 0)
+        scenario->threads = m_threads->value();
     return true;
 }
 
@@ -343,6 +354,7 @@ void ScenariosPage::setRunning(bool running)
     m_choice->setEnabled(!running);
     m_rateScale->setEnabled(!running);
     m_durationScale->setEnabled(!running);
+    m_threads->setEnabled(!running);
 }
 
 } // namespace htap::ui

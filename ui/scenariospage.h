@@ -8,6 +8,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QSpinBox;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -64,6 +65,7 @@ private:
     QComboBox* m_choice;
     QDoubleSpinBox* m_rateScale;
     QDoubleSpinBox* m_durationScale;
+    QSpinBox* m_threads;
     QPushButton* m_start;
     QPushButton* m_stop;
     QPushButton* m_save;

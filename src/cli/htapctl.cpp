@@ -35,6 +35,8 @@
 #include <cstdio>
 #include <unistd.h>
 
+#include <cmath>
+
 namespace htap::cli {
 
 using namespace Qt::StringLiterals;
@@ -833,9 +835,11 @@ int cmdScenario(const QStringList& args)
     const QCommandLineOption outFile(u"out"_s, u"Write the result JSON here (and the per-second CSV beside it)"_s, u"result.json"_s);
     const QCommandLineOption rateScale(u"rate-scale"_s, u"Multiply every open-loop rate (default 1)"_s, u"f"_s);
     const QCommandLineOption durationScale(u"duration-scale"_s, u"Multiply every phase's duration (default 1)"_s, u"f"_s);
+    const QCommandLineOption threads(u"threads"_s,
+        u"Client threads per workload, sharing its connections (like pgbench -j); 0: one per CPU core (default: the scenario's)"_s, u"n"_s);
     const QCommandLineOption confirm(u"confirm-database"_s,
         u"Required to run against a server that is not the local sandbox: the name of its database"_s, u"name"_s);
-    parser.addOptions({connOption, outFile, rateScale, durationScale, confirm, jsonOption});
+    parser.addOptions({connOption, outFile, rateScale, durationScale, threads, confirm, jsonOption});
     int code = ExitOk;
     if (!parseOptions(parser, args.mid(1), u"Run a scenario and report per second and per phase."_s, &code))
         return code;
@@ -848,6 +852,14 @@ int cmdScenario(const QStringList& args)
     if (!parseNumber(parser, rateScale, 0.001, 1000, &rates, &code) || !parseNumber(parser, durationScale, 0.001, 1000, &durations, &code))
         return code;
     scenario.scale(rates, durations);
+    if (parser.isSet(threads)) {
+        double n = 0;
+        if (!parseNumber(parser, threads, 0, 256, &n, &code))
+            return code;
+        if (n != std::floor(n))
+            return fail(u"--threads takes a whole number, not %1"_s.arg(parser.value(threads)), ExitUsage);
+        scenario.threads = int(n);
+    }
     ConnInfo info;
     if (!parseConn(parser, &info, &code))
         return code;
@@ -880,7 +892,7 @@ int cmdScenario(const QStringList& args)
     });
     QObject::connect(&runner, &ScenarioRunner::started, &loop, [&](const QString& server) {
         err() << "running " << scenario.name << " on " << server << " for " << QString::number(scenario.totalSeconds(), 'f', 0)
-              << " s" << Qt::endl;
+              << " s, up to " << scenario.effectiveThreads() << " client threads per workload" << Qt::endl;
     });
     QObject::connect(&runner, &ScenarioRunner::secondAvailable, &loop, [&](const SecondStats& s) {
         if (parser.isSet(jsonOption))

@@ -51,6 +51,7 @@ Connection::Connection(Connection&& other) noexcept
     : m_conn(std::exchange(other.m_conn, nullptr))
     , m_canceller(std::move(other.m_canceller))
     , m_neededPassword(other.m_neededPassword)
+    , m_pending(std::exchange(other.m_pending, {}))
 {
 }
 
@@ -61,6 +62,7 @@ Connection& Connection::operator=(Connection&& other) noexcept
         m_conn = std::exchange(other.m_conn, nullptr);
         m_canceller = std::move(other.m_canceller);
         m_neededPassword = other.m_neededPassword;
+        m_pending = std::exchange(other.m_pending, {});
     }
     return *this;
 }
@@ -184,6 +186,7 @@ PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, co
 void Connection::close()
 {
     m_canceller.reset();
+    m_pending = {};
     if (m_conn) {
         PQfinish(m_conn);
         m_conn = nullptr;
@@ -347,6 +350,158 @@ QList<Result> Connection::execPipeline(const QList<PipelineStep>& steps)
     }
     PQexitPipelineMode(m_conn);
     return out;
+}
+
+int Connection::socket() const
+{
+    return m_conn ? PQsocket(m_conn) : -1;
+}
+
+bool Connection::setNonBlocking(bool on)
+{
+    return m_conn && PQsetnonblocking(m_conn, on ? 1 : 0) == 0;
+}
+
+PgError Connection::beginSend(const QString& what)
+{
+    if (!m_conn)
+        return PgError::make(PgError::Kind::Usage, u"not connected"_s, what);
+    if (m_pending.active)
+        return PgError::make(PgError::Kind::Usage, u"a command is still outstanding on this connection"_s, what);
+    m_pending = {};
+    return {};
+}
+
+PgError Connection::sendPrepared(const QString& name, const QVariantList& params)
+{
+    if (PgError e = beginSend(name))
+        return e;
+    const BoundParams bound(params);
+    if (PQsendQueryPrepared(m_conn, name.toUtf8().constData(), bound.count(), bound.data(), nullptr, nullptr, 0) != 1)
+        return finish(nullptr, name).error();
+    m_pending.active = true;
+    m_pending.statements = {name};
+    return {};
+}
+
+PgError Connection::sendScript(const QString& sql)
+{
+    if (PgError e = beginSend(sql))
+        return e;
+    if (PQsendQuery(m_conn, sql.toUtf8().constData()) != 1)
+        return finish(nullptr, sql).error();
+    m_pending.active = true;
+    m_pending.statements = {sql};
+    return {};
+}
+
+PgError Connection::sendPipeline(const QList<PipelineStep>& steps)
+{
+    if (PgError e = beginSend(steps.isEmpty() ? QString() : steps.first().statement))
+        return e;
+    if (PQenterPipelineMode(m_conn) != 1)
+        return PgError::make(PgError::Kind::Usage, cleanMessage(PQerrorMessage(m_conn)));
+    for (const auto& step : steps) {
+        const BoundParams bound(step.params);
+        const int sent = step.prepared
+            ? PQsendQueryPrepared(m_conn, step.statement.toUtf8().constData(), bound.count(), bound.data(), nullptr,
+                nullptr, 0)
+            : PQsendQueryParams(m_conn, step.statement.toUtf8().constData(), bound.count(), nullptr, bound.data(),
+                nullptr, nullptr, 0);
+        if (sent != 1) {
+            // What was queued cannot be taken back: the connection is in an unknown state.
+            const PgError e = finish(nullptr, step.statement).error();
+            close();
+            return e.kind == PgError::Kind::Connection ? e : PgError::make(PgError::Kind::Connection, e.message, step.statement);
+        }
+        m_pending.statements << step.statement;
+    }
+    if (PQpipelineSync(m_conn) != 1) {
+        const PgError e = PgError::make(PgError::Kind::Connection, cleanMessage(PQerrorMessage(m_conn)));
+        close();
+        return e;
+    }
+    m_pending.active = true;
+    m_pending.pipeline = true;
+    return {};
+}
+
+int Connection::flush()
+{
+    return m_conn ? PQflush(m_conn) : -1;
+}
+
+bool Connection::consumeInput()
+{
+    return m_conn && PQconsumeInput(m_conn) == 1;
+}
+
+void Connection::failPending(QList<Result>* results)
+{
+    // The link broke: every result still due is a connection error.
+    for (qsizetype i = m_pending.results.size(); i < m_pending.statements.size(); ++i)
+        m_pending.results.append(Result(PgError::make(PgError::Kind::Connection,
+            m_conn ? cleanMessage(PQerrorMessage(m_conn)) : u"connection to the server was lost"_s,
+            m_pending.statements[i])));
+    if (!m_pending.pipeline && !m_pending.last.ok())
+        m_pending.results = {m_pending.last};
+    *results = m_pending.results;
+    m_pending = {};
+}
+
+bool Connection::takeResults(QList<Result>* results)
+{
+    if (!m_pending.active)
+        return false;
+    if (!m_conn || PQstatus(m_conn) == CONNECTION_BAD) {
+        failPending(results);
+        return true;
+    }
+    while (!PQisBusy(m_conn)) {
+        PGresult* r = PQgetResult(m_conn);
+        if (m_pending.pipeline) {
+            if (!r) { // the end of one step's results
+                if (PQstatus(m_conn) == CONNECTION_BAD) {
+                    failPending(results);
+                    return true;
+                }
+                continue;
+            }
+            const ExecStatusType status = PQresultStatus(r);
+            if (status == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                PQexitPipelineMode(m_conn);
+                for (qsizetype i = m_pending.results.size(); i < m_pending.statements.size(); ++i)
+                    m_pending.results.append(Result(PgError::make(PgError::Kind::Server,
+                        u"no result before the pipeline's sync"_s, m_pending.statements[i])));
+                *results = m_pending.results;
+                m_pending = {};
+                return true;
+            }
+            const QString& statement = m_pending.statements.value(m_pending.results.size());
+            if (status == PGRES_PIPELINE_ABORTED) {
+                PQclear(r);
+                m_pending.results.append(Result(PgError::make(PgError::Kind::Server,
+                    u"not run: an earlier statement of the pipeline failed"_s, statement)));
+            } else {
+                m_pending.results.append(finish(r, statement));
+            }
+            continue;
+        }
+        if (!r) { // the command is complete: its last result (a failure stops a script)
+            if (PQstatus(m_conn) == CONNECTION_BAD && m_pending.last.ok()) {
+                failPending(results);
+                return true;
+            }
+            *results = {m_pending.last};
+            m_pending = {};
+            return true;
+        }
+        Result one = finish(r, m_pending.statements.value(0));
+        if (m_pending.last.ok() || !one.ok())
+            m_pending.last = std::move(one);
+    }
+    return false;
 }
 
 Result Connection::runScript(const QString& sql)

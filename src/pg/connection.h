@@ -82,6 +82,32 @@ public:
     /// trip. After an error the remaining results are errors too (PGRES_PIPELINE_ABORTED).
     QList<Result> execPipeline(const QList<PipelineStep>& steps);
 
+    // Non-blocking use, for one thread serving several connections: send, wait until socket()
+    // is readable (or writable while flush() says 1), consumeInput(), then takeResults().
+    // One command at a time per connection; the blocking calls above must not be mixed in
+    // while one is outstanding.
+
+    /// The connection's socket, -1 when closed.
+    int socket() const;
+    /// Switches libpq's non-blocking sending on (sends never wait for the socket).
+    bool setNonBlocking(bool on);
+    /// Sends a prepared statement's execution; an error value when nothing could be sent.
+    PgError sendPrepared(const QString& name, const QVariantList& params = {});
+    /// Sends a trusted script of ours (simple protocol, no parameters, no user text).
+    PgError sendScript(const QString& sql);
+    /// Sends every step in pipeline mode and a sync: takeResults answers with one result per step.
+    PgError sendPipeline(const QList<PipelineStep>& steps);
+    /// Writes what libpq still holds: 0 everything is out, 1 wait until the socket is writable,
+    /// -1 the connection broke.
+    int flush();
+    /// Reads what has arrived; false when the connection broke (takeResults then answers with errors).
+    bool consumeInput();
+    /// True, with the results of the command sent, once all of them have arrived (one per
+    /// pipeline step, else the statement's or the script's last); false while more are due.
+    bool takeResults(QList<Result>* results);
+    /// True while a sent command's results have not all been taken.
+    bool hasPending() const { return m_pending.active; }
+
     /// A handle that cancels the running statement from another thread.
     std::shared_ptr<const Canceller> canceller() const { return m_canceller; }
 
@@ -102,9 +128,21 @@ public:
 private:
     Result finish(struct pg_result* result, const QString& sql);
 
+    /// What was sent without waiting and what has come back of it.
+    struct Pending {
+        bool active = false;
+        bool pipeline = false;
+        QStringList statements; ///< one per pipeline step, else one
+        QList<Result> results;
+        Result last;            ///< outside a pipeline: the last result so far
+    };
+    PgError beginSend(const QString& what);
+    void failPending(QList<Result>* results);
+
     pg_conn* m_conn = nullptr;
     std::shared_ptr<const Canceller> m_canceller;
     bool m_neededPassword = false;
+    Pending m_pending;
 };
 
 } // namespace htap::pg

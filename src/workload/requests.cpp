@@ -4,7 +4,6 @@
 
 #include <pg/sqlfile.h>
 
-#include <QSet>
 
 #include <algorithm>
 #include <chrono>
@@ -144,15 +143,16 @@ qint64 RequestExecutor::drawProduct()
 
 QList<RequestExecutor::Line> RequestExecutor::drawBasket()
 {
-    // 1 to 5 distinct products (the seed's order), 1 to 3 of each.
+    // 1 to 5 distinct products (the seed's order; items in the scenario), 1 to 3 of each.
     QList<Line> lines;
-    QSet<qint64> seen;
-    const int n = 1 + int(m_rng.bounded(5));
-    for (int tries = 0; lines.size() < n && tries < 50; ++tries) {
+    const int n = m_workload.minItems + int(m_rng.bounded(m_workload.maxItems - m_workload.minItems + 1));
+    auto seen = [&lines](qint64 p) {
+        return std::any_of(lines.cbegin(), lines.cend(), [p](const Line& l) { return l.product == p; });
+    };
+    for (int tries = 0; lines.size() < n && tries < 20 * n; ++tries) {
         const qint64 p = drawProduct();
-        if (seen.contains(p) || m_prices[std::size_t(p - 1)].isEmpty())
+        if (seen(p) || m_prices[std::size_t(p - 1)].isEmpty())
             continue;
-        seen.insert(p);
         const int q = 1 + int(m_rng.bounded(3));
         const QString& price = m_prices[std::size_t(p - 1)];
         lines.append({p, q, price, price.toDouble() * q});
@@ -170,48 +170,207 @@ RequestExecutor::Order RequestExecutor::drawOrder()
     return o;
 }
 
-Outcome RequestExecutor::run(Connection& conn)
-{
-    Outcome o;
-    for (int attempt = 1;; ++attempt) {
-        o = once(conn);
-        o.tries = attempt;
-        const bool retryable = o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
-        if (!retryable || attempt >= m_workload.maxTries || !conn.isOpen())
-            return o;
-    }
-}
-
-Outcome RequestExecutor::once(Connection& conn)
+bool RequestExecutor::multiplexed() const
 {
     switch (m_workload.kind) {
     case Workload::Kind::Order:
-        switch (m_workload.form) {
-        case Workload::OrderForm::RoundTrip:
-            return order(conn);
-        case Workload::OrderForm::Pipeline:
-            return orderPipelined(conn);
-        case Workload::OrderForm::Cte:
-            return orderCte(conn);
-        }
-        break;
-    case Workload::Kind::Report: {
-        const QString& report = m_workload.reports[m_nextReport++ % m_workload.reports.size()];
-        if (m_workload.holdSeconds > 0)
-            return heldQuery(conn, report);
-        const Result r = conn.execPrepared(report);
-        return r.ok() ? Outcome {} : failed(r.error());
-    }
-    case Workload::Kind::Sql: {
-        if (m_workload.holdSeconds > 0)
-            return heldQuery(conn, u"user_sql"_s);
-        const Result r = conn.execPrepared(u"user_sql"_s);
-        return r.ok() ? Outcome {} : failed(r.error());
-    }
+        return true;
+    case Workload::Kind::Report:
+    case Workload::Kind::Sql:
+        return m_workload.holdSeconds <= 0;
     case Workload::Kind::Refresh:
-        return refresh(conn);
+        return false;
+    }
+    return false;
+}
+
+Outcome RequestExecutor::run(Connection& conn)
+{
+    if (!multiplexed()) { // a held snapshot or a refresh: blocking by nature
+        Outcome o;
+        for (int attempt = 1;; ++attempt) {
+            if (m_workload.kind == Workload::Kind::Refresh)
+                o = refresh(conn);
+            else
+                o = heldQuery(conn, m_workload.kind == Workload::Kind::Sql
+                        ? u"user_sql"_s
+                        : m_workload.reports[m_nextReport++ % m_workload.reports.size()]);
+            o.tries = attempt;
+            const bool retryable = o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
+            if (!retryable || attempt >= m_workload.maxTries || !conn.isOpen())
+                return o;
+        }
+    }
+    Command command = begin();
+    for (;;) {
+        QList<Result> results;
+        switch (command.kind) {
+        case Command::Kind::Prepared:
+            results = {conn.execPrepared(command.statement, command.params)};
+            break;
+        case Command::Kind::Script:
+            results = {conn.runScript(command.statement)};
+            break;
+        case Command::Kind::Pipeline:
+            results = conn.execPipeline(command.steps);
+            break;
+        }
+        Step step = advance(results, conn.isOpen());
+        if (step.done)
+            return step.outcome;
+        command = std::move(step.command);
+    }
+}
+
+Command RequestExecutor::begin()
+{
+    m_tries = 1;
+    switch (m_workload.kind) {
+    case Workload::Kind::Order:
+        m_order = drawOrder();
+        break;
+    case Workload::Kind::Report:
+        m_statement = m_workload.reports[m_nextReport++ % m_workload.reports.size()];
+        break;
+    case Workload::Kind::Sql:
+        m_statement = u"user_sql"_s;
+        break;
+    case Workload::Kind::Refresh:
+        break;
+    }
+    return firstCommand();
+}
+
+Command RequestExecutor::firstCommand()
+{
+    m_orderId = 0;
+    m_line = 0;
+    m_stockStep = false;
+    if (m_workload.kind != Workload::Kind::Order) {
+        m_stage = Stage::Statement;
+        return {Command::Kind::Prepared, m_statement, {}, {}};
+    }
+    switch (m_workload.form) {
+    case Workload::OrderForm::RoundTrip:
+        // Transaction control goes over the simple protocol: one message instead of parse,
+        // bind and execute (our own fixed text, no values).
+        m_stage = Stage::Begin;
+        return {Command::Kind::Script, u"BEGIN"_s, {}, {}};
+    case Workload::OrderForm::Pipeline: {
+        m_stage = Stage::Pipeline;
+        Command c {Command::Kind::Pipeline, {}, {}, {{u"BEGIN"_s, {}, false}, {u"insert_order"_s, {m_order.user, m_order.total}, true}}};
+        for (const Line& l : std::as_const(m_order.lines)) {
+            c.steps.append({u"insert_item_currval"_s, {l.product, l.quantity, l.price}, true});
+            c.steps.append({u"decrement_stock"_s, {l.quantity, l.product}, true});
+        }
+        return c;
+    }
+    case Workload::OrderForm::Cte: {
+        m_stage = Stage::Statement;
+        QStringList products, quantities;
+        for (const Line& l : std::as_const(m_order.lines)) {
+            products << QString::number(l.product);
+            quantities << QString::number(l.quantity);
+        }
+        return {Command::Kind::Prepared, u"order_cte"_s,
+            {m_order.user, QString(u'{' + products.join(u',') + u'}'), QString(u'{' + quantities.join(u',') + u'}')}, {}};
+    }
     }
     return {};
+}
+
+Step RequestExecutor::finish(Outcome o, bool connectionOpen)
+{
+    o.tries = m_tries;
+    const bool retryable = o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
+    if (retryable && m_tries < m_workload.maxTries && connectionOpen) {
+        ++m_tries; // the same request again; its latency covers every try
+        return {false, firstCommand(), {}};
+    }
+    return {true, {}, o};
+}
+
+Step RequestExecutor::rollbackThen(Outcome o, bool connectionOpen)
+{
+    if (!connectionOpen)
+        return finish(std::move(o), false);
+    m_outcome = std::move(o);
+    m_stage = Stage::Rollback;
+    return {false, {Command::Kind::Script, u"ROLLBACK"_s, {}, {}}, {}};
+}
+
+Step RequestExecutor::advance(const QList<Result>& results, bool connectionOpen)
+{
+    const Result r = results.isEmpty()
+        ? Result(PgError::make(PgError::Kind::Usage, u"no result"_s))
+        : results.last();
+    auto next = [this](Command::Kind kind, const QString& statement, const QVariantList& params = {}) {
+        return Step {false, {kind, statement, params, {}}, {}};
+    };
+    auto itemCommand = [&] {
+        const Line& l = m_order.lines[m_line];
+        return m_stockStep
+            ? next(Command::Kind::Prepared, u"decrement_stock"_s, {l.quantity, l.product})
+            : next(Command::Kind::Prepared, u"insert_item"_s, {m_orderId, l.product, l.quantity, l.price});
+    };
+    switch (m_stage) {
+    case Stage::Begin:
+        if (!r.ok())
+            return finish(failed(r.error()), connectionOpen);
+        m_stage = Stage::InsertOrder;
+        return next(Command::Kind::Prepared, u"insert_order"_s, {m_order.user, m_order.total});
+    case Stage::InsertOrder:
+        if (!r.ok())
+            return rollbackThen(failed(r.error()), connectionOpen);
+        m_orderId = r.toInt64(0, 0);
+        m_stage = Stage::Items;
+        if (m_order.lines.isEmpty()) {
+            m_stage = Stage::End;
+            return next(Command::Kind::Script, u"COMMIT"_s);
+        }
+        return itemCommand();
+    case Stage::Items:
+        if (!r.ok())
+            return rollbackThen(failed(r.error()), connectionOpen);
+        if (m_stockStep) {
+            if (r.affectedRows() == 0) // short stock: the seed rolls the order back
+                return rollbackThen(businessRollback(), connectionOpen);
+            m_stockStep = false;
+            if (++m_line == m_order.lines.size()) {
+                m_stage = Stage::End;
+                return next(Command::Kind::Script, u"COMMIT"_s);
+            }
+        } else {
+            m_stockStep = true;
+        }
+        return itemCommand();
+    case Stage::Pipeline: {
+        bool shortStock = false;
+        for (int i = 0; i < results.size(); ++i) {
+            if (!results[i].ok())
+                return rollbackThen(failed(results[i].error()), connectionOpen);
+            // Steps: BEGIN, insert_order, then (insert_item_currval, decrement_stock) per line.
+            if (i >= 2 && i % 2 == 1 && results[i].affectedRows() == 0)
+                shortStock = true;
+        }
+        if (shortStock)
+            return rollbackThen(businessRollback(), connectionOpen);
+        m_stage = Stage::End;
+        return next(Command::Kind::Script, u"COMMIT"_s);
+    }
+    case Stage::Statement:
+        if (r.ok())
+            return finish({}, connectionOpen);
+        // inventory's CHECK (quantity >= 0) is the stock check of the one-statement order.
+        if (m_workload.kind == Workload::Kind::Order && r.error().sqlstate == u"23514"_s)
+            return finish(businessRollback(), connectionOpen);
+        return finish(failed(r.error()), connectionOpen);
+    case Stage::End:
+        return finish(r.ok() ? Outcome {} : failed(r.error()), connectionOpen);
+    case Stage::Rollback:
+        return finish(m_outcome, connectionOpen);
+    }
+    return finish(failed(r.error()), connectionOpen);
 }
 
 Outcome RequestExecutor::heldQuery(Connection& conn, const QString& statement)
@@ -231,82 +390,6 @@ Outcome RequestExecutor::heldQuery(Connection& conn, const QString& statement)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const Result end = conn.runScript(u"COMMIT"_s);
     return end.ok() ? Outcome {} : failed(end.error());
-}
-
-Outcome RequestExecutor::order(Connection& conn)
-{
-    const Order order = drawOrder();
-    // Transaction control goes over the simple protocol: one message instead of parse, bind
-    // and execute (our own fixed text, no values).
-    auto abort = [&](const PgError& e) {
-        if (conn.isOpen())
-            conn.runScript(u"ROLLBACK"_s);
-        return failed(e);
-    };
-    if (auto r = conn.runScript(u"BEGIN"_s); !r.ok())
-        return failed(r.error());
-    const Result inserted = conn.execPrepared(u"insert_order"_s, {order.user, order.total});
-    if (!inserted.ok())
-        return abort(inserted.error());
-    const qint64 orderId = inserted.toInt64(0, 0);
-    for (const Line& l : order.lines) {
-        if (auto r = conn.execPrepared(u"insert_item"_s, {orderId, l.product, l.quantity, l.price}); !r.ok())
-            return abort(r.error());
-        const Result stock = conn.execPrepared(u"decrement_stock"_s, {l.quantity, l.product});
-        if (!stock.ok())
-            return abort(stock.error());
-        if (stock.affectedRows() == 0) { // short stock: the seed rolls the order back
-            conn.runScript(u"ROLLBACK"_s);
-            return businessRollback();
-        }
-    }
-    if (auto r = conn.runScript(u"COMMIT"_s); !r.ok())
-        return abort(r.error());
-    return {};
-}
-
-Outcome RequestExecutor::orderPipelined(Connection& conn)
-{
-    const Order order = drawOrder();
-    QList<Connection::PipelineStep> steps {{u"BEGIN"_s, {}, false}, {u"insert_order"_s, {order.user, order.total}, true}};
-    for (const Line& l : order.lines) {
-        steps.append({u"insert_item_currval"_s, {l.product, l.quantity, l.price}, true});
-        steps.append({u"decrement_stock"_s, {l.quantity, l.product}, true});
-    }
-    const QList<Result> results = conn.execPipeline(steps);
-    bool shortStock = false;
-    for (int i = 0; i < results.size(); ++i) {
-        if (!results[i].ok()) {
-            const PgError e = results[i].error();
-            if (conn.isOpen())
-                conn.exec(u"ROLLBACK"_s);
-            return failed(e);
-        }
-        if (steps[i].statement == u"decrement_stock"_s && results[i].affectedRows() == 0)
-            shortStock = true;
-    }
-    const Result end = conn.runScript(shortStock ? u"ROLLBACK"_s : u"COMMIT"_s);
-    if (!end.ok())
-        return failed(end.error());
-    return shortStock ? businessRollback() : Outcome {};
-}
-
-Outcome RequestExecutor::orderCte(Connection& conn)
-{
-    const Order order = drawOrder();
-    QStringList products, quantities;
-    for (const Line& l : order.lines) {
-        products << QString::number(l.product);
-        quantities << QString::number(l.quantity);
-    }
-    const Result r = conn.execPrepared(u"order_cte"_s,
-        {order.user, QString(u'{' + products.join(u',') + u'}'), QString(u'{' + quantities.join(u',') + u'}')});
-    if (r.ok())
-        return {};
-    // inventory's CHECK (quantity >= 0) is the stock check in this form.
-    if (r.error().sqlstate == u"23514"_s)
-        return businessRollback();
-    return failed(r.error());
 }
 
 } // namespace htap::workload

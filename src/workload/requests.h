@@ -20,8 +20,30 @@ struct Outcome {
     int tries = 1;
 };
 
-/// Runs the requests of one workload on one connection (one per worker thread). Prepares its
-/// statements once; draws products, users and quantities from its own seeded generator.
+/// One message to the server: a prepared statement, one of our fixed scripts (transaction
+/// control), or a pipeline of prepared statements ending in a sync.
+struct Command {
+    enum class Kind { Prepared, Script, Pipeline };
+    Kind kind = Kind::Prepared;
+    QString statement;
+    QVariantList params;
+    QList<htap::pg::Connection::PipelineStep> steps;
+};
+
+/// Where a request stands after a command's results: the next command, or its outcome.
+struct Step {
+    bool done = false;
+    Command command; ///< when not done
+    Outcome outcome; ///< when done
+};
+
+/// Runs the requests of one workload on one connection. Prepares its statements once; draws
+/// products, users and quantities from its own seeded generator.
+///
+/// A request is a short sequence of commands (begin() then advance() with each command's
+/// results until done), so one thread can drive many connections without blocking
+/// (multiplexed()); run() drives it on a blocking connection. Held snapshots and refreshes
+/// wait on purpose and only run().
 class RequestExecutor
 {
 public:
@@ -29,14 +51,21 @@ public:
     RequestExecutor(const Workload& workload, quint64 seed, std::function<bool()> stopRequested = {});
     /// Prepares statements and loads what the order transaction needs (prices, users).
     htap::pg::PgError prepare(htap::pg::Connection& conn);
-    /// One request, with retries on serialization failures and deadlocks.
+    /// One request, with retries on serialization failures and deadlocks, blocking.
     Outcome run(htap::pg::Connection& conn);
 
+    /// Whether this workload's requests are command sequences (begin/advance).
+    bool multiplexed() const;
+    /// Starts a request: draws its values and says what to send first.
+    Command begin();
+    /// What the results of the last command lead to. connectionOpen: whether the connection
+    /// is still usable (a broken one gets no ROLLBACK and no retry).
+    Step advance(const QList<htap::pg::Result>& results, bool connectionOpen);
+
 private:
-    Outcome once(htap::pg::Connection& conn);
-    Outcome order(htap::pg::Connection& conn);
-    Outcome orderPipelined(htap::pg::Connection& conn);
-    Outcome orderCte(htap::pg::Connection& conn);
+    Command firstCommand();
+    Step finish(Outcome o, bool connectionOpen);
+    Step rollbackThen(Outcome o, bool connectionOpen);
     /// A report or user statement inside a transaction held open holdSeconds after it ran.
     Outcome heldQuery(htap::pg::Connection& conn, const QString& statement);
     /// Refreshes (or merges) each view of a refresh workload, switching it to the workload's
@@ -58,6 +87,16 @@ private:
         QString total;
     };
     Order drawOrder();
+
+    enum class Stage { Begin, InsertOrder, Items, Pipeline, Statement, End, Rollback };
+    Stage m_stage = Stage::Begin;
+    Order m_order;          ///< the request's values, kept across retries
+    qint64 m_orderId = 0;
+    int m_line = 0;         ///< round trip: the item being written
+    bool m_stockStep = false; ///< round trip: its stock decrement is next
+    Outcome m_outcome;      ///< what a ROLLBACK under way ends with
+    int m_tries = 1;
+    QString m_statement;    ///< report/sql: the prepared statement of this request
 
     Workload m_workload;
     std::function<bool()> m_stopRequested;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <poll.h>
 #include <thread>
 
 namespace htap::workload {
@@ -21,6 +22,7 @@ using namespace Qt::StringLiterals;
 using htap::metrics::LatencyHistogram;
 using htap::pg::Connection;
 using htap::pg::PgError;
+using htap::pg::Result;
 using Clock = std::chrono::steady_clock;
 
 Percentiles Percentiles::of(const LatencyHistogram& h)
@@ -92,18 +94,33 @@ struct Acc {
     }
 };
 
-struct Worker {
-    int index = 0;
+/// One connection of a workload and the request under way on it.
+struct Slot {
+    int index = 0; ///< the client's number in its workload: a closed-loop client runs while the phase asks for more
     Connection conn;
+    std::unique_ptr<RequestExecutor> executor;
+    std::atomic<bool> connected {false};
+    Clock::time_point lastReconnect {};
+    // The request under way (multiplexed loop).
+    bool busy = false;
+    bool writing = false; ///< flush() said 1: wait until the socket takes more
+    int phase = 0;
+    double lagMs = 0;
+    Clock::time_point intended {}, start {}, nextStart {};
+};
+
+/// One client thread of a workload and the connections it serves: one (a blocking worker, for
+/// requests that wait on purpose) or several, multiplexed without blocking.
+struct Worker {
     htap::pg::ConnInfo info;
     QString applicationName;
-    std::unique_ptr<RequestExecutor> executor;
+    bool multiplexed = false;
+    std::vector<std::unique_ptr<Slot>> connections;
     std::mutex m;
     Acc second;
     std::vector<Acc> phases;
     std::atomic<int> inFlight {0};
-    std::atomic<bool> connected {false};
-    std::shared_ptr<const htap::pg::Canceller> canceller; ///< under m
+    std::shared_ptr<const htap::pg::Canceller> canceller; ///< blocking worker: its connection's, under m
     std::thread thread;
 };
 
@@ -228,7 +245,9 @@ public:
     void run();
 
 private:
-    void workerLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
+    void blockingLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
+    void multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
+    bool ensureConnected(Worker& worker, Slot& slot);
     static void record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs);
 };
 
@@ -257,26 +276,32 @@ void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double 
     }
 }
 
-void RunCoordinator::workerLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
+bool RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
+{
+    if (slot.conn.isOpen())
+        return true;
+    slot.connected = false;
+    if (Clock::now() - slot.lastReconnect < std::chrono::seconds(1))
+        return false;
+    slot.lastReconnect = Clock::now();
+    if (slot.conn.open(worker.info, {3000, worker.applicationName}) || slot.executor->prepare(slot.conn)) {
+        slot.conn.close();
+        return false;
+    }
+    if (worker.multiplexed) {
+        slot.conn.setNonBlocking(true);
+    } else {
+        const std::lock_guard lock(worker.m);
+        worker.canceller = slot.conn.canceller();
+    }
+    slot.connected = true;
+    return true;
+}
+
+void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
     const Timeline timeline(*scenario);
-    auto lastReconnect = Clock::now();
-    auto ensureConnected = [&]() -> bool {
-        if (worker.conn.isOpen())
-            return true;
-        worker.connected = false;
-        if (Clock::now() - lastReconnect < std::chrono::seconds(1))
-            return false;
-        lastReconnect = Clock::now();
-        if (worker.conn.open(worker.info, {3000, worker.applicationName}) || worker.executor->prepare(worker.conn))
-            return false;
-        {
-            const std::lock_guard lock(worker.m);
-            worker.canceller = worker.conn.canceller();
-        }
-        worker.connected = true;
-        return true;
-    };
+    Slot& slot = *worker.connections.front();
     auto sleepUntil = [&](Clock::time_point when) {
         while (!stopRequested && Clock::now() < when)
             std::this_thread::sleep_until(std::min(when, Clock::now() + std::chrono::milliseconds(100)));
@@ -299,12 +324,12 @@ void RunCoordinator::workerLoop(const Workload& w, Worker& worker, Schedule* sch
                 continue;
             }
             Outcome o;
-            if (!ensureConnected()) {
+            if (!ensureConnected(worker, slot)) {
                 o.kind = Outcome::Kind::Failed;
                 o.sqlstate = u"08006"_s; // connection failure: counted, not dropped
             } else {
                 ++worker.inFlight;
-                o = worker.executor->run(worker.conn);
+                o = slot.executor->run(slot.conn);
                 --worker.inFlight;
             }
             const auto end = Clock::now();
@@ -313,7 +338,7 @@ void RunCoordinator::workerLoop(const Workload& w, Worker& worker, Schedule* sch
         }
         return;
     }
-    // Closed loop: worker i is active while the phase asks for more than i clients.
+    // Closed loop: the client runs while the phase asks for more than its number.
     while (!stopRequested) {
         const double el = secondsSince(t0, Clock::now());
         if (el >= timeline.total)
@@ -324,25 +349,224 @@ void RunCoordinator::workerLoop(const Workload& w, Worker& worker, Schedule* sch
         }
         const int phase = timeline.phaseAt(el);
         const int clients = int(scenario->phases[phase].demand.value(w.name).from);
-        if (worker.index >= clients) {
+        if (slot.index >= clients) {
             sleepUntil(Clock::now() + std::chrono::milliseconds(50));
             continue;
         }
         Outcome o;
         const auto start = Clock::now();
-        if (!ensureConnected()) {
+        if (!ensureConnected(worker, slot)) {
             o.kind = Outcome::Kind::Failed;
             o.sqlstate = u"08006"_s;
             sleepUntil(Clock::now() + std::chrono::milliseconds(200));
         } else {
             ++worker.inFlight;
-            o = worker.executor->run(worker.conn);
+            o = slot.executor->run(slot.conn);
             --worker.inFlight;
         }
         const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
         record(worker, phase, o, us, us, 0);
         if (w.thinkMs > 0)
             sleepUntil(Clock::now() + std::chrono::microseconds(qint64(w.thinkMs * 1000)));
+    }
+}
+
+void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
+{
+    // One thread, several connections, none of them waited on: requests are command sequences
+    // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in ppoll()
+    // until a socket has something or the next request is due. Latency keeps the same two
+    // clocks as the blocking loop: from the intended start and from the actual one.
+    const Timeline timeline(*scenario);
+    const auto think = std::chrono::microseconds(qint64(w.thinkMs * 1000));
+
+    auto finishRequest = [&](Slot& slot, const Outcome& o) {
+        const auto end = Clock::now();
+        record(worker, slot.phase, o, std::chrono::duration<double, std::micro>(end - slot.intended).count(),
+            std::chrono::duration<double, std::micro>(end - slot.start).count(), slot.lagMs);
+        slot.busy = false;
+        slot.writing = false;
+        --worker.inFlight;
+        slot.nextStart = end + think;
+        if (!slot.conn.isOpen()) {
+            slot.conn.close(); // reopened, at most once a second, by the next request
+            slot.connected = false;
+        }
+    };
+    // Sends a command; a command that cannot be sent is answered at once with its error.
+    std::function<void(Slot&, const Command&)> send = [&](Slot& slot, const Command& command) {
+        PgError e;
+        switch (command.kind) {
+        case Command::Kind::Prepared:
+            e = slot.conn.sendPrepared(command.statement, command.params);
+            break;
+        case Command::Kind::Script:
+            e = slot.conn.sendScript(command.statement);
+            break;
+        case Command::Kind::Pipeline:
+            e = slot.conn.sendPipeline(command.steps);
+            break;
+        }
+        if (!e) {
+            const int flushed = slot.conn.flush();
+            if (flushed >= 0) {
+                slot.writing = flushed == 1;
+                return;
+            }
+            e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), command.statement);
+            slot.conn.close();
+        }
+        const Step step = slot.executor->advance({Result(e)}, slot.conn.isOpen());
+        if (step.done)
+            finishRequest(slot, step.outcome);
+        else
+            send(slot, step.command);
+    };
+    auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs) {
+        slot.intended = intended;
+        slot.start = Clock::now();
+        slot.phase = phase;
+        slot.lagMs = lagMs;
+        ++worker.inFlight;
+        slot.busy = true;
+        if (!ensureConnected(worker, slot)) {
+            Outcome o;
+            o.kind = Outcome::Kind::Failed;
+            o.sqlstate = u"08006"_s; // connection failure: counted, not dropped
+            finishRequest(slot, o);
+            slot.nextStart = Clock::now() + std::chrono::milliseconds(200);
+            return;
+        }
+        send(slot, slot.executor->begin());
+    };
+    auto idleSlot = [&]() -> Slot* {
+        for (auto& slot : worker.connections)
+            if (!slot->busy)
+                return slot.get();
+        return nullptr;
+    };
+
+    bool pending = false; // open loop: an arrival taken from the schedule, not started yet
+    double pendingT = 0;
+    int pendingPhase = 0;
+    bool scheduleDone = false;
+    bool cancelled = false;
+    Clock::time_point stopDeadline;
+    std::vector<pollfd> fds;
+    std::vector<Slot*> polled;
+    for (;;) {
+        auto now = Clock::now();
+        int busy = 0;
+        for (auto& slot : worker.connections)
+            busy += slot->busy ? 1 : 0;
+        if (stopRequested) {
+            // Stop means now: cancel what is in flight, then take its (failed) results.
+            if (!cancelled) {
+                cancelled = true;
+                stopDeadline = now + std::chrono::seconds(5);
+                for (auto& slot : worker.connections)
+                    if (slot->busy && slot->conn.canceller())
+                        slot->conn.canceller()->cancel();
+            }
+            if (busy == 0 || now > stopDeadline)
+                break;
+        }
+        auto wake = now + std::chrono::milliseconds(100);
+        if (!stopRequested && schedule) { // open loop
+            for (;;) {
+                if (!pending && !scheduleDone) {
+                    pending = schedule->next(&pendingT, &pendingPhase);
+                    scheduleDone = !pending;
+                }
+                if (!pending)
+                    break;
+                const auto intended = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(pendingT));
+                if (intended > now) {
+                    wake = std::min(wake, intended);
+                    break;
+                }
+                Slot* slot = idleSlot();
+                if (!slot) // every connection busy: the arrival waits, and its wait is latency
+                    break;
+                pending = false;
+                const double lagMs = std::chrono::duration<double, std::milli>(now - intended).count();
+                if (w.skipIfLaterThanMs > 0 && lagMs > w.skipIfLaterThanMs) {
+                    const std::lock_guard lock(worker.m);
+                    ++worker.second.skipped;
+                    ++worker.phases[std::size_t(pendingPhase)].skipped;
+                    continue;
+                }
+                startRequest(*slot, intended, pendingPhase, lagMs);
+                now = Clock::now();
+            }
+            if (scheduleDone && !pending && idleSlot() && std::none_of(worker.connections.begin(), worker.connections.end(),
+                    [](const auto& s) { return s->busy; }))
+                break;
+        } else if (!stopRequested) { // closed loop
+            const double el = secondsSince(t0, now);
+            if (el >= timeline.total) {
+                if (busy == 0)
+                    break;
+            } else if (el < 0) {
+                wake = std::min(wake, t0);
+            } else {
+                const int phase = timeline.phaseAt(el);
+                const int clients = int(scenario->phases[phase].demand.value(w.name).from);
+                for (auto& slot : worker.connections) {
+                    if (slot->busy || slot->index >= clients)
+                        continue;
+                    if (slot->nextStart > now) {
+                        wake = std::min(wake, slot->nextStart);
+                        continue;
+                    }
+                    startRequest(*slot, now, phase, 0);
+                    now = Clock::now();
+                    if (!slot->busy && slot->nextStart > now)
+                        wake = std::min(wake, slot->nextStart);
+                }
+            }
+        }
+
+        fds.clear();
+        polled.clear();
+        for (auto& slot : worker.connections) {
+            if (!slot->busy || slot->conn.socket() < 0)
+                continue;
+            fds.push_back({slot->conn.socket(), short(POLLIN | (slot->writing ? POLLOUT : 0)), 0});
+            polled.push_back(slot.get());
+        }
+        const auto wait = std::max(Clock::duration::zero(), wake - Clock::now());
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
+        const timespec timeout {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
+        if (ppoll(fds.data(), nfds_t(fds.size()), &timeout, nullptr) <= 0)
+            continue;
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            Slot& slot = *polled[i];
+            const short ev = fds[i].revents;
+            if (!ev || !slot.busy)
+                continue;
+            if ((ev & POLLOUT) && slot.writing) {
+                const int flushed = slot.conn.flush();
+                slot.writing = flushed == 1;
+                if (flushed < 0) { // the link broke while sending
+                    const PgError e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage());
+                    slot.conn.close();
+                    const Step step = slot.executor->advance({Result(e)}, false);
+                    finishRequest(slot, step.outcome);
+                    continue;
+                }
+            }
+            if (ev & (POLLIN | POLLERR | POLLHUP))
+                slot.conn.consumeInput(); // a broken link shows in the results
+            QList<Result> results;
+            if (slot.conn.takeResults(&results)) {
+                const Step step = slot.executor->advance(results, slot.conn.isOpen());
+                if (step.done)
+                    finishRequest(slot, step.outcome);
+                else
+                    send(slot, step.command);
+            }
+        }
     }
 }
 
@@ -383,22 +607,39 @@ void RunCoordinator::run()
     for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
         const Workload& w = scenario->workloads[wi];
         schedules.push_back(w.open() ? std::make_unique<Schedule>(*scenario, w, scenario->seed * 7919 + quint64(wi)) : nullptr);
+        auto& list = workers[std::size_t(wi)];
         for (int i = 0; i < w.connections; ++i) {
-            auto worker = std::make_unique<Worker>();
-            worker->index = i;
-            worker->info = w.role.isEmpty() ? info : info.with(u"user"_s, w.role);
-            worker->applicationName = applicationNameFor(w);
-            worker->executor = std::make_unique<RequestExecutor>(w, scenario->seed * 1000003 + quint64(wi) * 1009 + quint64(i),
+            auto slot = std::make_unique<Slot>();
+            slot->index = i;
+            slot->executor = std::make_unique<RequestExecutor>(w, scenario->seed * 1000003 + quint64(wi) * 1009 + quint64(i),
                 [this] { return stopRequested.load(); });
-            worker->phases.resize(std::size_t(scenario->phases.size()));
-            if (PgError e = worker->conn.open(worker->info, {10000, worker->applicationName}))
+            if (i == 0) {
+                // Requests that are command sequences share a few threads; those that wait on
+                // purpose (held snapshots, refreshes) get a thread per connection.
+                const bool multiplexed = slot->executor->multiplexed();
+                const int threads = multiplexed ? std::min(w.connections, scenario->effectiveThreads()) : w.connections;
+                for (int t = 0; t < threads; ++t) {
+                    auto worker = std::make_unique<Worker>();
+                    worker->info = w.role.isEmpty() ? info : info.with(u"user"_s, w.role);
+                    worker->applicationName = applicationNameFor(w);
+                    worker->multiplexed = multiplexed;
+                    worker->phases.resize(std::size_t(scenario->phases.size()));
+                    list.push_back(std::move(worker));
+                }
+            }
+            // Round robin, so that the first n clients of a closed loop spread over the threads.
+            Worker& worker = *list[std::size_t(i) % list.size()];
+            if (PgError e = slot->conn.open(worker.info, {10000, worker.applicationName}))
                 return failStart(u"workload %1: cannot connect%2: %3"_s.arg(w.name,
                     w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), e.oneLine()));
-            if (PgError e = worker->executor->prepare(worker->conn))
+            if (PgError e = slot->executor->prepare(slot->conn))
                 return failStart(u"workload %1: %2"_s.arg(w.name, e.oneLine()));
-            worker->canceller = worker->conn.canceller();
-            worker->connected = true;
-            workers[std::size_t(wi)].push_back(std::move(worker));
+            if (worker.multiplexed)
+                slot->conn.setNonBlocking(true);
+            else
+                worker.canceller = slot->conn.canceller();
+            slot->connected = true;
+            worker.connections.push_back(std::move(slot));
         }
     }
 
@@ -408,9 +649,13 @@ void RunCoordinator::run()
     result.startedAt = QDateTime::currentDateTimeUtc().addMSecs(200);
     for (int wi = 0; wi < scenario->workloads.size(); ++wi)
         for (auto& worker : workers[std::size_t(wi)])
-            worker->thread = std::thread([this, wi, t0, w = &scenario->workloads[wi], worker = worker.get(), s = schedules[std::size_t(wi)].get()] {
-                workerLoop(*w, *worker, s, t0);
-                worker->conn.close(); // its statistics reach pg_stat_database when it ends
+            worker->thread = std::thread([this, t0, w = &scenario->workloads[wi], worker = worker.get(), s = schedules[std::size_t(wi)].get()] {
+                if (worker->multiplexed)
+                    multiplexedLoop(*w, *worker, s, t0);
+                else
+                    blockingLoop(*w, *worker, s, t0);
+                for (auto& slot : worker->connections)
+                    slot->conn.close(); // its statistics reach pg_stat_database when it ends
             });
 
     // Once a second: merge what the workers recorded.
@@ -435,7 +680,8 @@ void RunCoordinator::run()
                 merged.merge(worker->second);
                 worker->second.clear();
                 inFlight += worker->inFlight;
-                anyConnected |= worker->connected;
+                for (const auto& slot : worker->connections)
+                    anyConnected |= slot->connected.load();
             }
             const Phase& p = scenario->phases[phase];
             const double target = w.open() && p.demand.contains(w.name)
@@ -477,7 +723,7 @@ void RunCoordinator::run()
                     const std::lock_guard lock(worker->m);
                     c = worker->canceller;
                 }
-                if (c && worker->inFlight > 0)
+                if (c && worker->inFlight > 0) // multiplexed workers cancel their own
                     c->cancel();
             }
     }

@@ -10,6 +10,7 @@
 #include <QSet>
 
 #include <cmath>
+#include <thread>
 
 namespace htap::workload {
 
@@ -163,6 +164,7 @@ QJsonObject Scenario::toJson() const
             o.insert(u"products"_s, w.zipfian ? u"zipfian"_s : u"uniform"_s);
             if (w.zipfian)
                 o.insert(u"zipfS"_s, w.zipfS);
+            o.insert(u"items"_s, QJsonObject {{u"min"_s, w.minItems}, {u"max"_s, w.maxItems}});
         }
         if (w.kind == Workload::Kind::Report)
             o.insert(u"reports"_s, QJsonArray::fromStringList(w.reports));
@@ -197,7 +199,14 @@ QJsonObject Scenario::toJson() const
         {u"description"_s, description}, {u"seed"_s, double(seed)}, {u"workloads"_s, ws}, {u"phases"_s, ps}};
     if (!compareProfiles.isEmpty())
         o.insert(u"compare_profiles"_s, compareProfiles);
+    if (threads > 0)
+        o.insert(u"threads"_s, threads);
     return o;
+}
+
+int Scenario::effectiveThreads() const
+{
+    return threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* errors, QStringList* warnings,
@@ -219,7 +228,7 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
     if (c.errors.isEmpty()) {
         const QJsonObject root = doc.object();
         c.onlyKeys(root, u"$"_s, {u"format"_s, u"version"_s, u"name"_s, u"description"_s, u"seed"_s, u"workloads"_s, u"phases"_s,
-                                     u"compare_profiles"_s});
+                                     u"compare_profiles"_s, u"threads"_s});
         if (root.value(u"format"_s).toString() != QString::fromLatin1(kScenarioFormat))
             c.error(u"$.format"_s, u"must be \"%1\""_s.arg(QString::fromLatin1(kScenarioFormat)));
         if (root.value(u"version"_s).toInt(-1) != kScenarioVersion)
@@ -239,6 +248,11 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
                 c.error(u"$.compare_profiles"_s, profileErrors.join(u"; "_s));
         }
         s.seed = quint64(c.number(root, u"seed"_s, u"$"_s, 42, 0, 9007199254740991.0));
+        const double threads = c.number(root, u"threads"_s, u"$"_s, 0, 0, 256);
+        if (threads != std::floor(threads))
+            c.error(u"$.threads"_s, u"must be a whole number (0: one per CPU core)"_s);
+        else
+            s.threads = int(threads);
 
         const QJsonValue wv = root.value(u"workloads"_s);
         if (!wv.isObject() || wv.toObject().isEmpty())
@@ -253,7 +267,7 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             const QJsonObject o = it.value().toObject();
             c.onlyKeys(o, path, {u"kind"_s, u"form"_s, u"products"_s, u"zipfS"_s, u"reports"_s, u"sqlFile"_s,
                                     u"arrival"_s, u"connections"_s, u"role"_s, u"isolation"_s, u"slo"_s, u"retries"_s,
-                                    u"skipIfLaterThanMs"_s, u"holdSeconds"_s, u"views"_s, u"mode"_s});
+                                    u"skipIfLaterThanMs"_s, u"holdSeconds"_s, u"views"_s, u"mode"_s, u"items"_s});
             Workload w;
             w.name = it.key();
             const QString kind = c.string(o, u"kind"_s, path, QString(), {u"order"_s, u"report"_s, u"sql"_s, u"refresh"_s});
@@ -285,6 +299,29 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
                                             : Workload::OrderForm::RoundTrip;
             w.zipfian = c.string(o, u"products"_s, path, u"uniform"_s, {u"uniform"_s, u"zipfian"_s}) == u"zipfian"_s;
             w.zipfS = c.number(o, u"zipfS"_s, path, 1.1, 0, 10, true);
+            if (o.contains(u"items"_s)) {
+                // A fixed basket size (3, as pgbench scripts have) or a range {"min": 1, "max": 5}.
+                const QJsonValue v = o.value(u"items"_s);
+                const QString ipath = path + u".items"_s;
+                double lo = 0, hi = 0;
+                if (v.isDouble()) {
+                    lo = hi = v.toDouble();
+                } else if (v.isObject()) {
+                    c.onlyKeys(v.toObject(), ipath, {u"min"_s, u"max"_s});
+                    lo = c.number(v.toObject(), u"min"_s, ipath, 1, 1, 50);
+                    hi = c.number(v.toObject(), u"max"_s, ipath, 5, 1, 50);
+                } else {
+                    c.error(ipath, u"must be a number of items or {\"min\": 1, \"max\": 5}"_s);
+                }
+                if (w.kind != Workload::Kind::Order)
+                    c.error(ipath, u"applies to kind order only"_s);
+                else if (lo != std::floor(lo) || hi != std::floor(hi) || lo < 1 || hi > 50 || lo > hi)
+                    c.error(ipath, u"must be whole numbers of items from 1 to 50, min not above max"_s);
+                else {
+                    w.minItems = int(lo);
+                    w.maxItems = int(hi);
+                }
+            }
             if (w.kind == Workload::Kind::Report) {
                 const QJsonValue r = o.value(u"reports"_s);
                 if (!r.isArray() || r.toArray().isEmpty())

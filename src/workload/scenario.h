@@ -24,6 +24,8 @@ struct Workload {
     OrderForm form = OrderForm::RoundTrip;
     bool zipfian = false;   ///< product choice
     double zipfS = 1.1;
+    int minItems = 1;       ///< order: distinct products per order, drawn uniformly from min to max
+    int maxItems = 5;
     QStringList reports;    ///< Report: hourly, category, rfm, base_aggregation, taken in turn
     QString sqlFile;        ///< Sql: a file of one statement
     QString sqlText;        ///< Sql: its text, read at load time
@@ -61,6 +63,10 @@ struct Scenario {
     QString name;
     QString description;
     quint64 seed = 42;
+    /// Client threads per workload: each serves its share of the workload's connections without
+    /// blocking (like pgbench -j). 0: one per CPU core. Held snapshots and refreshes, which wait
+    /// on purpose, keep a thread per connection.
+    int threads = 0;
     QList<Workload> workloads;
     QList<Phase> phases;
     /// A role profile set (name or file): run every phase twice, first with the set's settings
@@ -69,6 +75,8 @@ struct Scenario {
     QString compareProfiles;
 
     double totalSeconds() const;
+    /// threads, or the number of CPU cores when 0.
+    int effectiveThreads() const;
     const Workload* workload(const QString& name) const;
     /// Multiplies open-loop rates (and durations) for a smaller or larger server.
     void scale(double rateFactor, double durationFactor);

@@ -5,7 +5,8 @@
 #   tests/bench/order_throughput.sh [seconds-per-run] [client counts...]
 # Both tools run the same statements as oltp_user over the sandbox's unix socket: BEGIN,
 # insert the order, then per item insert it and take the stock (quantity >= n), COMMIT.
-# pgbench always orders 3 items (it cannot loop); htapctl orders 1 to 5 (3 on average).
+# pgbench cannot loop, so both order 3 items ("items": 3 in the scenario). htapctl runs as many
+# client threads as pgbench (-j), each multiplexing its connections.
 # Needs pgbench (postgresql-client), psql, python3 (to read the result JSON) and GNU time.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -31,7 +32,7 @@ write_order_script "$work/order.sql" "$nuser" "$nprod" pending
 scenario() { # clients form
     cat <<JSON
 {"format": "htap-scenario", "version": 1, "name": "bench-$1-$2", "seed": 7,
- "workloads": {"orders": {"kind": "order", "form": "$2", "arrival": {"model": "closed"}, "connections": $1, "role": "oltp_user"}},
+ "workloads": {"orders": {"kind": "order", "form": "$2", "items": 3, "arrival": {"model": "closed"}, "connections": $1, "role": "oltp_user"}},
  "phases": [{"name": "run", "durationSeconds": $seconds, "rates": {"orders": $1}}]}
 JSON
 }
@@ -47,7 +48,7 @@ for c in "${clients[@]}"; do
     pgb_tx="$(grep -E 'number of transactions actually processed' "$work/pgb.out" | awk -F': ' '{print $2}' | cut -d/ -f1)"
     for form in roundtrip pipeline; do
         scenario "$c" "$form" > "$work/s.json"
-        /usr/bin/time -f '%U %S' -o "$work/ht.time" "$bin/htapctl" scenario run "$work/s.json" --json > "$work/ht.json" 2>/dev/null
+        /usr/bin/time -f '%U %S' -o "$work/ht.time" "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null
         ht_tps="$(python3 -c "import json,sys; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; print(round((s['committed']+s['rolledBack'])/s['seconds'],1))")"
         ht_tx="$(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; print(s['committed']+s['rolledBack'])")"
         if [ "$form" = roundtrip ]; then
