@@ -204,7 +204,11 @@ Result Connection::finish(PGresult* result, const QString& sql)
         PQclear(result);
         return Result(PgError::make(PgError::Kind::Usage, u"empty statement"_s, sql));
     }
-    Result r(result, sql, cleanMessage(PQerrorMessage(m_conn)));
+    // The connection's message is the fallback text of a failure only: not built for every row
+    // of a load run.
+    const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    const bool failed = status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR || status == PGRES_FATAL_ERROR;
+    Result r(result, sql, failed ? cleanMessage(PQerrorMessage(m_conn)) : QString());
     // Only the connection's own state says whether the link broke; an error without SQLSTATE
     // on a good connection is a client-side failure, not a lost server.
     if (!r.ok() && PQstatus(m_conn) == CONNECTION_BAD) {
@@ -240,6 +244,10 @@ struct BoundParams {
                 break;
             case QMetaType::Double:
                 storage << QByteArray::number(p.toDouble(), 'g', 17);
+                break;
+            case QMetaType::Int:
+            case QMetaType::LongLong:
+                storage << QByteArray::number(p.toLongLong());
                 break;
             case QMetaType::QByteArray:
                 storage << p.toByteArray();
@@ -362,59 +370,85 @@ bool Connection::setNonBlocking(bool on)
     return m_conn && PQsetnonblocking(m_conn, on ? 1 : 0) == 0;
 }
 
-PgError Connection::beginSend(const QString& what)
+PgError Connection::beginSend(const QByteArray& what)
 {
     if (!m_conn)
-        return PgError::make(PgError::Kind::Usage, u"not connected"_s, what);
+        return PgError::make(PgError::Kind::Usage, u"not connected"_s, QString::fromUtf8(what));
     if (m_pending.active)
-        return PgError::make(PgError::Kind::Usage, u"a command is still outstanding on this connection"_s, what);
-    m_pending = {};
+        return PgError::make(PgError::Kind::Usage, u"a command is still outstanding on this connection"_s, QString::fromUtf8(what));
+    m_pending.results.clear();
+    m_pending.last = {};
+    m_pending.statements.clear();
+    m_pending.pipeline = false;
     return {};
 }
 
 PgError Connection::sendPrepared(const QString& name, const QVariantList& params)
 {
+    const BoundParams bound(params);
+    QByteArrayList values;
+    values.reserve(bound.count());
+    for (int i = 0; i < bound.count(); ++i)
+        values << (bound.values[std::size_t(i)] ? QByteArray(bound.values[std::size_t(i)]) : QByteArray());
+    return sendPrepared(name.toUtf8(), values);
+}
+
+PgError Connection::sendPrepared(const QByteArray& name, const QByteArrayList& params)
+{
     if (PgError e = beginSend(name))
         return e;
-    const BoundParams bound(params);
-    if (PQsendQueryPrepared(m_conn, name.toUtf8().constData(), bound.count(), bound.data(), nullptr, nullptr, 0) != 1)
-        return finish(nullptr, name).error();
+    constexpr int kMost = 16;
+    const char* values[kMost];
+    std::vector<const char*> more;
+    const char** v = values;
+    if (params.size() > kMost) {
+        more.resize(std::size_t(params.size()));
+        v = more.data();
+    }
+    for (qsizetype i = 0; i < params.size(); ++i)
+        v[i] = params[i].isNull() ? nullptr : params[i].constData();
+    if (PQsendQueryPrepared(m_conn, name.constData(), int(params.size()), v, nullptr, nullptr, 0) != 1)
+        return finish(nullptr, QString::fromUtf8(name)).error();
     m_pending.active = true;
-    m_pending.statements = {name};
+    m_pending.statements << name;
     return {};
 }
 
 PgError Connection::sendScript(const QString& sql)
 {
+    return sendScript(sql.toUtf8());
+}
+
+PgError Connection::sendScript(const QByteArray& sql)
+{
     if (PgError e = beginSend(sql))
         return e;
-    if (PQsendQuery(m_conn, sql.toUtf8().constData()) != 1)
-        return finish(nullptr, sql).error();
+    if (PQsendQuery(m_conn, sql.constData()) != 1)
+        return finish(nullptr, QString::fromUtf8(sql)).error();
     m_pending.active = true;
-    m_pending.statements = {sql};
+    m_pending.statements << sql;
     return {};
 }
 
 PgError Connection::sendPipeline(const QList<PipelineStep>& steps)
 {
-    if (PgError e = beginSend(steps.isEmpty() ? QString() : steps.first().statement))
+    if (PgError e = beginSend(steps.isEmpty() ? QByteArray() : steps.first().statement.toUtf8()))
         return e;
     if (PQenterPipelineMode(m_conn) != 1)
         return PgError::make(PgError::Kind::Usage, cleanMessage(PQerrorMessage(m_conn)));
     for (const auto& step : steps) {
         const BoundParams bound(step.params);
+        const QByteArray statement = step.statement.toUtf8();
         const int sent = step.prepared
-            ? PQsendQueryPrepared(m_conn, step.statement.toUtf8().constData(), bound.count(), bound.data(), nullptr,
-                nullptr, 0)
-            : PQsendQueryParams(m_conn, step.statement.toUtf8().constData(), bound.count(), nullptr, bound.data(),
-                nullptr, nullptr, 0);
+            ? PQsendQueryPrepared(m_conn, statement.constData(), bound.count(), bound.data(), nullptr, nullptr, 0)
+            : PQsendQueryParams(m_conn, statement.constData(), bound.count(), nullptr, bound.data(), nullptr, nullptr, 0);
         if (sent != 1) {
             // What was queued cannot be taken back: the connection is in an unknown state.
             const PgError e = finish(nullptr, step.statement).error();
             close();
             return e.kind == PgError::Kind::Connection ? e : PgError::make(PgError::Kind::Connection, e.message, step.statement);
         }
-        m_pending.statements << step.statement;
+        m_pending.statements << statement;
     }
     if (PQpipelineSync(m_conn) != 1) {
         const PgError e = PgError::make(PgError::Kind::Connection, cleanMessage(PQerrorMessage(m_conn)));
@@ -442,11 +476,12 @@ void Connection::failPending(QList<Result>* results)
     for (qsizetype i = m_pending.results.size(); i < m_pending.statements.size(); ++i)
         m_pending.results.append(Result(PgError::make(PgError::Kind::Connection,
             m_conn ? cleanMessage(PQerrorMessage(m_conn)) : u"connection to the server was lost"_s,
-            m_pending.statements[i])));
+            QString::fromUtf8(m_pending.statements[i]))));
     if (!m_pending.pipeline && !m_pending.last.ok())
         m_pending.results = {m_pending.last};
-    *results = m_pending.results;
-    m_pending = {};
+    *results = std::move(m_pending.results);
+    m_pending.results.clear();
+    m_pending.active = false;
 }
 
 bool Connection::takeResults(QList<Result>* results)
@@ -473,12 +508,13 @@ bool Connection::takeResults(QList<Result>* results)
                 PQexitPipelineMode(m_conn);
                 for (qsizetype i = m_pending.results.size(); i < m_pending.statements.size(); ++i)
                     m_pending.results.append(Result(PgError::make(PgError::Kind::Server,
-                        u"no result before the pipeline's sync"_s, m_pending.statements[i])));
-                *results = m_pending.results;
-                m_pending = {};
+                        u"no result before the pipeline's sync"_s, QString::fromUtf8(m_pending.statements[i]))));
+                *results = std::move(m_pending.results);
+                m_pending.results.clear();
+                m_pending.active = false;
                 return true;
             }
-            const QString& statement = m_pending.statements.value(m_pending.results.size());
+            const QString statement = QString::fromUtf8(m_pending.statements.value(m_pending.results.size()));
             if (status == PGRES_PIPELINE_ABORTED) {
                 PQclear(r);
                 m_pending.results.append(Result(PgError::make(PgError::Kind::Server,
@@ -493,11 +529,15 @@ bool Connection::takeResults(QList<Result>* results)
                 failPending(results);
                 return true;
             }
-            *results = {m_pending.last};
-            m_pending = {};
+            results->clear();
+            results->append(std::exchange(m_pending.last, {}));
+            m_pending.active = false;
             return true;
         }
-        Result one = finish(r, m_pending.statements.value(0));
+        // The statement's name goes into errors only: no conversion for every good result.
+        const ExecStatusType status = PQresultStatus(r);
+        const bool failed = status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR || status == PGRES_FATAL_ERROR;
+        Result one = finish(r, failed ? QString::fromUtf8(m_pending.statements.value(0)) : QString());
         if (m_pending.last.ok() || !one.ok())
             m_pending.last = std::move(one);
     }

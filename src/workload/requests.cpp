@@ -5,6 +5,8 @@
 #include <pg/sqlfile.h>
 
 
+#include <poll.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -64,7 +66,9 @@ PgError RequestExecutor::prepare(Connection& conn)
             if (id >= 1 && id <= 10'000'000) {
                 if (qsizetype(m_prices.size()) < id)
                     m_prices.resize(std::size_t(id));
-                m_prices[std::size_t(id - 1)] = prices.text(i, 1);
+                m_prices[std::size_t(id - 1)] = prices.text(i, 1).toUtf8();
+                m_priceValues.resize(m_prices.size());
+                m_priceValues[std::size_t(id - 1)] = prices.toDouble(i, 1);
             }
         }
         if (m_prices.empty())
@@ -145,6 +149,7 @@ QList<RequestExecutor::Line> RequestExecutor::drawBasket()
 {
     // 1 to 5 distinct products (the seed's order; items in the scenario), 1 to 3 of each.
     QList<Line> lines;
+    lines.reserve(m_workload.maxItems);
     const int n = m_workload.minItems + int(m_rng.bounded(m_workload.maxItems - m_workload.minItems + 1));
     auto seen = [&lines](qint64 p) {
         return std::any_of(lines.cbegin(), lines.cend(), [p](const Line& l) { return l.product == p; });
@@ -154,8 +159,8 @@ QList<RequestExecutor::Line> RequestExecutor::drawBasket()
         if (seen(p) || m_prices[std::size_t(p - 1)].isEmpty())
             continue;
         const int q = 1 + int(m_rng.bounded(3));
-        const QString& price = m_prices[std::size_t(p - 1)];
-        lines.append({p, q, price, price.toDouble() * q});
+        const QByteArray& price = m_prices[std::size_t(p - 1)];
+        lines.append({p, q, price, m_priceValues[std::size_t(p - 1)] * q, QByteArray::number(p), QByteArray::number(q)});
     }
     return lines;
 }
@@ -166,7 +171,7 @@ RequestExecutor::Order RequestExecutor::drawOrder()
     double total = 0;
     for (const Line& l : std::as_const(o.lines))
         total += l.amount;
-    o.total = QString::number(total, 'f', 2);
+    o.total = QByteArray::number(total, 'f', 2);
     return o;
 }
 
@@ -201,25 +206,45 @@ Outcome RequestExecutor::run(Connection& conn)
                 return o;
         }
     }
+    // The same command sequence as the multiplexed loop, waiting on this one socket.
     Command command = begin();
     for (;;) {
         QList<Result> results;
-        switch (command.kind) {
-        case Command::Kind::Prepared:
-            results = {conn.execPrepared(command.statement, command.params)};
-            break;
-        case Command::Kind::Script:
-            results = {conn.runScript(command.statement)};
-            break;
-        case Command::Kind::Pipeline:
-            results = conn.execPipeline(command.steps);
-            break;
+        if (PgError e = sendCommand(conn, command)) {
+            results = {Result(e)};
+        } else {
+            for (;;) {
+                const int flushed = conn.flush();
+                if (flushed < 0) {
+                    results = {Result(PgError::make(PgError::Kind::Connection, conn.lastErrorMessage()))};
+                    conn.close();
+                    break;
+                }
+                if (conn.takeResults(&results))
+                    break;
+                pollfd fd {conn.socket(), short(POLLIN | (flushed == 1 ? POLLOUT : 0)), 0};
+                poll(&fd, 1, 1000);
+                conn.consumeInput(); // a broken link shows in the results
+            }
         }
         Step step = advance(results, conn.isOpen());
         if (step.done)
             return step.outcome;
         command = std::move(step.command);
     }
+}
+
+PgError sendCommand(Connection& conn, const Command& command)
+{
+    switch (command.kind) {
+    case Command::Kind::Prepared:
+        return conn.sendPrepared(command.statement, command.params);
+    case Command::Kind::Script:
+        return conn.sendScript(command.statement);
+    case Command::Kind::Pipeline:
+        return conn.sendPipeline(command.steps);
+    }
+    return {};
 }
 
 Command RequestExecutor::begin()
@@ -230,10 +255,10 @@ Command RequestExecutor::begin()
         m_order = drawOrder();
         break;
     case Workload::Kind::Report:
-        m_statement = m_workload.reports[m_nextReport++ % m_workload.reports.size()];
+        m_statement = m_workload.reports[m_nextReport++ % m_workload.reports.size()].toUtf8();
         break;
     case Workload::Kind::Sql:
-        m_statement = u"user_sql"_s;
+        m_statement = "user_sql"_ba;
         break;
     case Workload::Kind::Refresh:
         break;
@@ -243,7 +268,7 @@ Command RequestExecutor::begin()
 
 Command RequestExecutor::firstCommand()
 {
-    m_orderId = 0;
+    m_orderId.clear();
     m_line = 0;
     m_stockStep = false;
     if (m_workload.kind != Workload::Kind::Order) {
@@ -255,7 +280,7 @@ Command RequestExecutor::firstCommand()
         // Transaction control goes over the simple protocol: one message instead of parse,
         // bind and execute (our own fixed text, no values).
         m_stage = Stage::Begin;
-        return {Command::Kind::Script, u"BEGIN"_s, {}, {}};
+        return {Command::Kind::Script, "BEGIN"_ba, {}, {}};
     case Workload::OrderForm::Pipeline: {
         m_stage = Stage::Pipeline;
         Command c {Command::Kind::Pipeline, {}, {}, {{u"BEGIN"_s, {}, false}, {u"insert_order"_s, {m_order.user, m_order.total}, true}}};
@@ -267,13 +292,13 @@ Command RequestExecutor::firstCommand()
     }
     case Workload::OrderForm::Cte: {
         m_stage = Stage::Statement;
-        QStringList products, quantities;
+        QByteArrayList products, quantities;
         for (const Line& l : std::as_const(m_order.lines)) {
-            products << QString::number(l.product);
-            quantities << QString::number(l.quantity);
+            products << l.productText;
+            quantities << l.quantityText;
         }
-        return {Command::Kind::Prepared, u"order_cte"_s,
-            {m_order.user, QString(u'{' + products.join(u',') + u'}'), QString(u'{' + quantities.join(u',') + u'}')}, {}};
+        return {Command::Kind::Prepared, "order_cte"_ba,
+            {QByteArray::number(m_order.user), '{' + products.join(',') + '}', '{' + quantities.join(',') + '}'}, {}};
     }
     }
     return {};
@@ -296,37 +321,37 @@ Step RequestExecutor::rollbackThen(Outcome o, bool connectionOpen)
         return finish(std::move(o), false);
     m_outcome = std::move(o);
     m_stage = Stage::Rollback;
-    return {false, {Command::Kind::Script, u"ROLLBACK"_s, {}, {}}, {}};
+    return {false, {Command::Kind::Script, "ROLLBACK"_ba, {}, {}}, {}};
 }
 
 Step RequestExecutor::advance(const QList<Result>& results, bool connectionOpen)
 {
-    const Result r = results.isEmpty()
-        ? Result(PgError::make(PgError::Kind::Usage, u"no result"_s))
-        : results.last();
-    auto next = [this](Command::Kind kind, const QString& statement, const QVariantList& params = {}) {
+    static const Result none(PgError::make(PgError::Kind::Usage, u"no result"_s));
+    const Result& r = results.isEmpty() ? none : results.last();
+    auto next = [](Command::Kind kind, const QByteArray& statement, const QByteArrayList& params = {}) {
         return Step {false, {kind, statement, params, {}}, {}};
     };
     auto itemCommand = [&] {
         const Line& l = m_order.lines[m_line];
         return m_stockStep
-            ? next(Command::Kind::Prepared, u"decrement_stock"_s, {l.quantity, l.product})
-            : next(Command::Kind::Prepared, u"insert_item"_s, {m_orderId, l.product, l.quantity, l.price});
+            ? next(Command::Kind::Prepared, "decrement_stock"_ba, {l.quantityText, l.productText})
+            : next(Command::Kind::Prepared, "insert_item"_ba,
+                {m_orderId, l.productText, l.quantityText, l.price});
     };
     switch (m_stage) {
     case Stage::Begin:
         if (!r.ok())
             return finish(failed(r.error()), connectionOpen);
         m_stage = Stage::InsertOrder;
-        return next(Command::Kind::Prepared, u"insert_order"_s, {m_order.user, m_order.total});
+        return next(Command::Kind::Prepared, "insert_order"_ba, {QByteArray::number(m_order.user), m_order.total});
     case Stage::InsertOrder:
         if (!r.ok())
             return rollbackThen(failed(r.error()), connectionOpen);
-        m_orderId = r.toInt64(0, 0);
+        m_orderId = QByteArray::number(r.toInt64(0, 0));
         m_stage = Stage::Items;
         if (m_order.lines.isEmpty()) {
             m_stage = Stage::End;
-            return next(Command::Kind::Script, u"COMMIT"_s);
+            return next(Command::Kind::Script, "COMMIT"_ba);
         }
         return itemCommand();
     case Stage::Items:
@@ -338,7 +363,7 @@ Step RequestExecutor::advance(const QList<Result>& results, bool connectionOpen)
             m_stockStep = false;
             if (++m_line == m_order.lines.size()) {
                 m_stage = Stage::End;
-                return next(Command::Kind::Script, u"COMMIT"_s);
+                return next(Command::Kind::Script, "COMMIT"_ba);
             }
         } else {
             m_stockStep = true;
@@ -356,7 +381,7 @@ Step RequestExecutor::advance(const QList<Result>& results, bool connectionOpen)
         if (shortStock)
             return rollbackThen(businessRollback(), connectionOpen);
         m_stage = Stage::End;
-        return next(Command::Kind::Script, u"COMMIT"_s);
+        return next(Command::Kind::Script, "COMMIT"_ba);
     }
     case Stage::Statement:
         if (r.ok())

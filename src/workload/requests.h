@@ -25,10 +25,14 @@ struct Outcome {
 struct Command {
     enum class Kind { Prepared, Script, Pipeline };
     Kind kind = Kind::Prepared;
-    QString statement;
-    QVariantList params;
+    QByteArray statement;  ///< a prepared statement's name, or the script
+    QByteArrayList params; ///< in text form
+
     QList<htap::pg::Connection::PipelineStep> steps;
 };
+
+/// Sends a command without waiting for its results (Connection::takeResults brings them).
+htap::pg::PgError sendCommand(htap::pg::Connection& conn, const Command& command);
 
 /// Where a request stands after a command's results: the next command, or its outcome.
 struct Step {
@@ -76,32 +80,34 @@ private:
     struct Line {
         qint64 product;
         int quantity;
-        QString price;
+        QByteArray price;
         double amount;
+        QByteArray productText, quantityText; ///< as sent, made once per line
     };
     QList<Line> drawBasket();
     /// A customer, a basket and its total: what every form of the order starts from.
     struct Order {
         qint64 user;
         QList<Line> lines;
-        QString total;
+        QByteArray total;
     };
     Order drawOrder();
 
     enum class Stage { Begin, InsertOrder, Items, Pipeline, Statement, End, Rollback };
     Stage m_stage = Stage::Begin;
     Order m_order;          ///< the request's values, kept across retries
-    qint64 m_orderId = 0;
+    QByteArray m_orderId;   ///< round trip: the new order's id, as sent with each item
     int m_line = 0;         ///< round trip: the item being written
     bool m_stockStep = false; ///< round trip: its stock decrement is next
     Outcome m_outcome;      ///< what a ROLLBACK under way ends with
     int m_tries = 1;
-    QString m_statement;    ///< report/sql: the prepared statement of this request
+    QByteArray m_statement; ///< report/sql: the prepared statement of this request
 
     Workload m_workload;
     std::function<bool()> m_stopRequested;
     QRandomGenerator m_rng;
-    std::vector<QString> m_prices; ///< index product_id - 1
+    std::vector<QByteArray> m_prices; ///< index product_id - 1, as the server writes them
+    std::vector<double> m_priceValues;
     std::vector<double> m_zipfCdf;
     qint64 m_maxUser = 1;
     int m_nextReport = 0;

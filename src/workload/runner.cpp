@@ -395,18 +395,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     };
     // Sends a command; a command that cannot be sent is answered at once with its error.
     std::function<void(Slot&, const Command&)> send = [&](Slot& slot, const Command& command) {
-        PgError e;
-        switch (command.kind) {
-        case Command::Kind::Prepared:
-            e = slot.conn.sendPrepared(command.statement, command.params);
-            break;
-        case Command::Kind::Script:
-            e = slot.conn.sendScript(command.statement);
-            break;
-        case Command::Kind::Pipeline:
-            e = slot.conn.sendPipeline(command.steps);
-            break;
-        }
+        PgError e = sendCommand(slot.conn, command);
         if (!e) {
             const int flushed = slot.conn.flush();
             if (flushed >= 0) {
