@@ -138,8 +138,8 @@ private Q_SLOTS:
         MainWindow window;
         window.resize(1400, 900);
         window.show();
-        window.collector()->setSlowEvery(1);
         window.connectTo(htap::test::sandboxConnInfo());
+        window.collector()->setSlowEvery(1);
         auto* tree = window.locksPage()->model();
         QTRY_VERIFY_WITH_TIMEOUT(tree->rowCount() == 1 && tree->rowCount(tree->index(0, 0)) == 1, 15000);
         QCOMPARE(tree->index(0, 0).data(htap::ui::BlockingTreeModel::PidRole).toInt(), blocker.backendPid());
@@ -194,8 +194,8 @@ private Q_SLOTS:
         MainWindow window;
         window.resize(1400, 900);
         window.show();
-        window.collector()->setSlowEvery(1);
         window.connectTo(htap::test::sandboxConnInfo());
+        window.collector()->setSlowEvery(1);
         htap::ui::ViewsPage* page = window.viewsPage();
         QTRY_VERIFY_WITH_TIMEOUT(page->model()->rowOf(u"public.fact_sales_mv"_s) >= 0, 20000);
         page->selectView(u"public.fact_sales_mv"_s);
@@ -407,14 +407,17 @@ private Q_SLOTS:
         QVERIFY(picked.first().at(0).toDateTime() > shownFrom && picked.first().at(1).toDateTime() < shownTo);
         QVERIFY(picked.first().at(0).toDateTime() < picked.first().at(1).toDateTime());
 
-        // Offline: the pages draw the snapshot; nothing is connected.
+        // Offline: the pages draw the snapshot; nothing shown acts on a server (the server in
+        // the list goes on being sampled).
         QSignalSpy opened(&window, &MainWindow::snapshotOpened);
         window.openSnapshotFile(json);
         QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 15000);
         QCOMPARE(opened.first().at(0).toString(), u"GUI snapshot"_s);
         QVERIFY(window.windowTitle().contains(u"snapshot GUI snapshot (offline)"_s));
         QCOMPARE(window.offlineSnapshot(), json);
-        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText() == u"Disconnected"_s, 5000);
+        QVERIFY2(window.connectionStateText().startsWith(u"Offline"_s), qPrintable(window.connectionStateText()));
+        QCOMPARE(window.collector(), nullptr);
+        QCOMPARE(window.servers().size(), 1);
         QVERIFY(window.activityPage()->throughputChart()->pointCount(0) >= 3);
         window.showPage(u"Activity"_s);
         QTest::qWait(300);
