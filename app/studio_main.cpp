@@ -23,9 +23,11 @@ int main(int argc, char** argv)
     parser.setApplicationDescription(QStringLiteral("HTAP Studio: PostgreSQL OLTP/OLAP workbench"));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption connectOpt(QStringLiteral("connect"), QStringLiteral("Connect at start to this conninfo or URI"),
-        QStringLiteral("conninfo"));
-    const QCommandLineOption sandboxOpt(QStringLiteral("sandbox"), QStringLiteral("Start the sandbox and connect to it"));
+    const QCommandLineOption connectOpt(QStringLiteral("connect"),
+        QStringLiteral("Monitor this conninfo or URI too (give it once per server)"), QStringLiteral("conninfo"));
+    const QCommandLineOption noRestoreOpt(QStringLiteral("no-restore"),
+        QStringLiteral("Do not reconnect to the servers of the last session"));
+    const QCommandLineOption sandboxOpt(QStringLiteral("sandbox"), QStringLiteral("Start the sandbox and monitor it too"));
     const QCommandLineOption sandboxDirOpt(QStringLiteral("sandbox-dir"), QStringLiteral("Sandbox folder"),
         QStringLiteral("folder"));
     const QCommandLineOption screenshotOpt(QStringLiteral("screenshot"),
@@ -40,8 +42,19 @@ int main(int argc, char** argv)
         QStringLiteral("Show this snapshot file offline (no server needed)"), QStringLiteral("file.json"));
     const QCommandLineOption compareOpt(QStringLiteral("compare"),
         QStringLiteral("Compare two snapshot files: give --compare A --compare B"), QStringLiteral("file.json"));
-    parser.addOptions({connectOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt, scenarioOpt, openOpt, compareOpt});
+    parser.addOptions({connectOpt, noRestoreOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt, scenarioOpt, openOpt, compareOpt});
     parser.process(app);
+
+    // Checked before any window: a typo must not half-start the app.
+    QList<htap::pg::ConnInfo> servers;
+    for (const QString& text : parser.values(connectOpt)) {
+        QString error;
+        servers << htap::pg::ConnInfo::parse(text, &error);
+        if (!error.isEmpty()) {
+            std::fprintf(stderr, "htap-studio: error: invalid --connect conninfo: %s\n", qPrintable(error));
+            return 2;
+        }
+    }
 
     htap::ui::MainWindow window;
     window.show();
@@ -50,7 +63,7 @@ int main(int argc, char** argv)
     if (parser.isSet(scenarioOpt)) {
         const QString preset = parser.value(scenarioOpt);
         auto* once = new QObject(&window);
-        QObject::connect(window.collector(), &htap::monitor::ActivityCollector::stateChanged, once,
+        QObject::connect(&window, &htap::ui::MainWindow::selectedStateChanged, once,
             [&window, preset, once](htap::monitor::ConnectionState state) {
                 if (state != htap::monitor::ConnectionState::Connected)
                     return;
@@ -66,21 +79,18 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "htap-studio: error: --compare takes two files: --compare A --compare B\n");
         return 2;
     }
-    if (parser.isSet(openOpt)) {
-        window.openSnapshotFile(parser.value(openOpt));
-    } else if (parser.isSet(connectOpt)) {
-        QString error;
-        const auto info = htap::pg::ConnInfo::parse(parser.value(connectOpt), &error);
-        if (!error.isEmpty()) {
-            std::fprintf(stderr, "htap-studio: error: invalid --connect conninfo: %s\n", qPrintable(error));
-            return 2;
-        }
+    // The last session's servers come back (each connects on its collector's thread); those
+    // named here are added to them and the last one named is shown.
+    if (!parser.isSet(noRestoreOpt))
+        window.restoreServers();
+    for (const htap::pg::ConnInfo& info : std::as_const(servers))
         window.connectTo(info);
-    } else if (parser.isSet(sandboxOpt)) {
+    if (parser.isSet(sandboxOpt))
         window.startSandbox(parser.value(sandboxDirOpt));
-    } else if (!parser.isSet(compareOpt)) {
+    if (parser.isSet(openOpt))
+        window.openSnapshotFile(parser.value(openOpt));
+    else if (window.servers().isEmpty() && !parser.isSet(sandboxOpt) && !parser.isSet(compareOpt))
         QTimer::singleShot(0, &window, &htap::ui::MainWindow::showConnectDialog);
-    }
 
     if (parser.isSet(screenshotOpt)) {
         // "shot-%1.png" saves every page, "%1" standing for its name; otherwise the current page.

@@ -1,4 +1,5 @@
 // The GUI on the offscreen platform against the sandbox: real widgets, real server.
+#include "freezableproxy.h"
 #include "testutil.h"
 
 #include <ui/activitypage.h>
@@ -22,6 +23,7 @@
 #include <ui/chartwidget.h>
 #include <ui/connectdialog.h>
 #include <ui/mainwindow.h>
+#include <ui/monitoredserver.h>
 #include <ui/settings.h>
 
 #include <QApplication>
@@ -32,6 +34,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QPushButton>
 #include <QSettings>
 #include <QTcpServer>
@@ -139,8 +142,8 @@ private Q_SLOTS:
         MainWindow window;
         window.resize(1400, 900);
         window.show();
-        window.collector()->setSlowEvery(1);
         window.connectTo(htap::test::sandboxConnInfo());
+        window.collector()->setSlowEvery(1);
         auto* tree = window.locksPage()->model();
         QTRY_VERIFY_WITH_TIMEOUT(tree->rowCount() == 1 && tree->rowCount(tree->index(0, 0)) == 1, 15000);
         QCOMPARE(tree->index(0, 0).data(htap::ui::BlockingTreeModel::PidRole).toInt(), blocker.backendPid());
@@ -195,8 +198,8 @@ private Q_SLOTS:
         MainWindow window;
         window.resize(1400, 900);
         window.show();
-        window.collector()->setSlowEvery(1);
         window.connectTo(htap::test::sandboxConnInfo());
+        window.collector()->setSlowEvery(1);
         htap::ui::ViewsPage* page = window.viewsPage();
         QTRY_VERIFY_WITH_TIMEOUT(page->model()->rowOf(u"public.fact_sales_mv"_s) >= 0, 20000);
         page->selectView(u"public.fact_sales_mv"_s);
@@ -410,14 +413,17 @@ private Q_SLOTS:
         QVERIFY(picked.first().at(0).toDateTime() > shownFrom && picked.first().at(1).toDateTime() < shownTo);
         QVERIFY(picked.first().at(0).toDateTime() < picked.first().at(1).toDateTime());
 
-        // Offline: the pages draw the snapshot; nothing is connected.
+        // Offline: the pages draw the snapshot; nothing shown acts on a server (the server in
+        // the list goes on being sampled).
         QSignalSpy opened(&window, &MainWindow::snapshotOpened);
         window.openSnapshotFile(json);
         QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 15000);
         QCOMPARE(opened.first().at(0).toString(), u"GUI snapshot"_s);
         QVERIFY(window.windowTitle().contains(u"snapshot GUI snapshot (offline)"_s));
         QCOMPARE(window.offlineSnapshot(), json);
-        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText() == u"Disconnected"_s, 5000);
+        QVERIFY2(window.connectionStateText().startsWith(u"Offline"_s), qPrintable(window.connectionStateText()));
+        QCOMPARE(window.collector(), nullptr);
+        QCOMPARE(window.servers().size(), 1);
         QVERIFY(window.activityPage()->throughputChart()->pointCount(0) >= 3);
         window.showPage(u"Activity"_s);
         QTest::qWait(300);
@@ -500,6 +506,156 @@ private Q_SLOTS:
         QVERIFY(window.connectionStateText().startsWith(u"Connecting"_s));
         window.collector()->abortConnect();
         QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().contains(u"cancelled"_s), 5000);
+    }
+
+    void severalServersAreWatchedAtOnce()
+    {
+        // Two servers in one window: the sandbox, and the sandbox again behind a relay that
+        // goes silent (a host that stops answering without closing anything).
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        admin.runScript(u"DROP ROLE IF EXISTS tst_relay_gui; "
+                        "CREATE ROLE tst_relay_gui LOGIN PASSWORD 'relay-secret' IN ROLE pg_monitor"_s);
+        htap::test::FreezableProxy relay(quint16(htap::test::sandboxConnInfo().value(u"port"_s).toInt()));
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        auto* list = window.findChild<QListWidget*>(u"serverList"_s);
+        QVERIFY(list);
+        window.connectTo(htap::pg::ConnInfo()
+                .with(u"host"_s, u"127.0.0.1"_s)
+                .with(u"port"_s, QString::number(relay.port()))
+                .with(u"dbname"_s, u"shop"_s)
+                .with(u"user"_s, u"tst_relay_gui"_s)
+                .with(u"password"_s, u"relay-secret"_s));
+        htap::ui::MonitoredServer* far = window.selectedServer();
+        QVERIFY(far);
+        QTRY_VERIFY_WITH_TIMEOUT(far->recent().size() >= 2, 15000);
+        window.connectTo(htap::test::sandboxConnInfo());
+        htap::ui::MonitoredServer* near = window.selectedServer();
+        QVERIFY(near && near != far);
+        QCOMPARE(window.servers(), (QList<htap::ui::MonitoredServer*> {far, near}));
+        QCOMPARE(list->count(), 2);
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to postgres@"_s), 10000);
+        htap::ui::ChartWidget* sessions = window.activityPage()->sessionsChart();
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->pointCount(0) >= 2, 15000);
+
+        // The relay goes silent: its row says so; the shown server goes on, on the pages too.
+        relay.setFrozen(true);
+        QTRY_COMPARE_WITH_TIMEOUT(far->state(), htap::monitor::ConnectionState::NotResponding, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(list->item(0)->data(Qt::UserRole).toString(), u"not responding"_s, 5000);
+        QCOMPARE(list->item(1)->data(Qt::UserRole).toString(), u"up"_s);
+        const QDateTime farLast = far->recent().last().sample.sampledAt;
+        const int shown = sessions->pointCount(0);
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->pointCount(0) >= shown + 3, 15000);
+        QVERIFY(sessions->lastTime(0) > farLast);
+        QCOMPARE(far->state(), htap::monitor::ConnectionState::NotResponding); // silent all along
+        QVERIFY(window.connectionStateText().startsWith(u"Connected to postgres@"_s));
+        QVERIFY(window.findChild<QLabel*>(u"serversSummary"_s)->text().contains(u"1 of 2 servers up"_s));
+
+        // Selecting the silent one: its own samples from before, its state; nothing new comes.
+        list->setCurrentRow(0);
+        QCOMPARE(window.selectedServer(), far);
+        QCOMPARE(window.collector(), far->collector());
+        QCOMPARE(window.viewsPage()->jobs(), far->jobs()); // the Views page acts on the shown server
+        QVERIFY2(window.connectionStateText().startsWith(u"No answer"_s), qPrintable(window.connectionStateText()));
+        QVERIFY(sessions->pointCount(0) >= 2);
+        QVERIFY(sessions->lastTime(0) <= farLast.addMSecs(1));
+        const qsizetype nearBefore = near->recent().size();
+        QTRY_VERIFY_WITH_TIMEOUT(near->recent().size() >= nearBefore + 2, 10000); // the other samples on, unseen
+        QVERIFY(sessions->lastTime(0) <= farLast.addMSecs(1));
+
+        // Back to the sandbox: what it sampled meanwhile is drawn, and it is followed live.
+        list->setCurrentRow(1);
+        QCOMPARE(window.selectedServer(), near);
+        QCOMPARE(window.viewsPage()->jobs(), near->jobs());
+        QVERIFY(window.connectionStateText().startsWith(u"Connected to postgres@"_s));
+        QVERIFY(sessions->firstTime(0) <= near->recent().first().sample.sampledAt);
+        QCOMPARE(sessions->lastTime(0), near->recent().last().sample.sampledAt);
+        const QDateTime drawn = sessions->lastTime(0);
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->lastTime(0) > drawn, 10000);
+        QTest::qWait(300);
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_servers.png"_s)));
+
+        // Removing the silent one returns at once (its thread is stuck in a statement the relay
+        // holds: this thread serves the relay, so a removal that waited would never return;
+        // the watchdog turns that hang into a failure that says so).
+        QPointer<htap::monitor::ActivityCollector> farCollector = far->collector();
+        const int farPid = far->collector()->server().backendPid;
+        QVERIFY(farPid > 0);
+        std::atomic<bool> removed {false};
+        std::thread watchdog([&removed] {
+            for (int i = 0; i < 600 && !removed; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (!removed)
+                qFatal("removing a silent server blocked the GUI thread");
+        });
+        window.removeServer(far);
+        removed = true;
+        watchdog.join();
+        QCOMPARE(window.servers(), QList<htap::ui::MonitoredServer*> {near});
+        QCOMPARE(list->count(), 1);
+        QCOMPARE(window.selectedServer(), near);
+        QVERIFY(!htap::ui::Settings::servers().join(u' ').contains(QString::number(relay.port())));
+        // Once the relay lets the stuck statement end, the collector closes and goes.
+        relay.setFrozen(false);
+        QTRY_VERIFY_WITH_TIMEOUT(farCollector.isNull(), 15000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            admin.exec(u"SELECT count(*) FROM pg_stat_activity WHERE pid = $1"_s, {farPid}).toInt64(0, 0), qint64(0), 10000);
+        const int live = sessions->pointCount(0);
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->pointCount(0) > live, 10000);
+        admin.runScript(u"DROP ROLE tst_relay_gui"_s);
+    }
+
+    void serverListSurvivesARestart()
+    {
+        QSettings().remove(u"servers"_s);
+        const auto unreachable = htap::pg::ConnInfo()
+                                     .with(u"host"_s, u"127.0.0.1"_s)
+                                     .with(u"port"_s, u"1"_s)
+                                     .with(u"dbname"_s, u"shop"_s)
+                                     .with(u"user"_s, u"dba"_s)
+                                     .with(u"password"_s, u"servers-s3cret"_s);
+        {
+            MainWindow window;
+            window.show();
+            window.connectTo(htap::test::sandboxConnInfo());
+            window.connectTo(unreachable);
+            QCOMPARE(window.servers().size(), 2);
+            QTRY_COMPARE_WITH_TIMEOUT(window.selectedServer()->state(), htap::monitor::ConnectionState::Failed, 10000);
+            QVERIFY(window.connectionStateText().startsWith(u"Not connected"_s));
+            auto* list = window.findChild<QListWidget*>(u"serverList"_s);
+            QCOMPARE(list->item(1)->data(Qt::UserRole).toString(), u"down"_s);
+            QVERIFY(list->item(1)->toolTip().contains(u"refused"_s));
+            // The same server again is the same row.
+            window.connectTo(htap::test::sandboxConnInfo());
+            QCOMPARE(window.servers().size(), 2);
+            QCOMPARE(window.selectedServer(), window.servers().first());
+            QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to postgres@"_s), 10000);
+            window.close();
+        }
+        QSettings().sync();
+        QDirIterator it(m_settingsDir.path(), QDir::Files, QDirIterator::Subdirectories);
+        while (it.hasNext()) {
+            QFile f(it.next());
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            QVERIFY2(!f.readAll().contains("servers-s3cret"), qPrintable(f.fileName()));
+        }
+
+        MainWindow again;
+        again.show();
+        QVERIFY(again.servers().isEmpty()); // only the app restores (htap-studio --no-restore does not)
+        again.restoreServers();
+        QCOMPARE(again.servers().size(), 2);
+        QCOMPARE(again.selectedServer(), again.servers().first()); // the one shown last
+        QCOMPARE(again.servers().at(1)->info().value(u"port"_s), u"1"_s);
+        QVERIFY(!again.servers().at(1)->info().contains(u"password"_s));
+        QTRY_VERIFY_WITH_TIMEOUT(again.connectionStateText().startsWith(u"Connected to postgres@"_s), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(again.servers().at(1)->state(), htap::monitor::ConnectionState::Failed, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(again.activityPage()->sessionsChart()->pointCount(0) >= 2, 15000);
+        again.removeServer(again.servers().at(1));
+        QCOMPARE(htap::ui::Settings::servers().size(), 1);
+        QSettings().remove(u"servers"_s);
     }
 
     void connectDialogValidatesAsYouType()

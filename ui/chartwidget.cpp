@@ -239,6 +239,13 @@ QDateTime ChartWidget::firstTime(int series) const
     return QDateTime::fromMSecsSinceEpoch(qint64(m_graphs[series]->data()->constBegin()->key * 1000), Qt::UTC);
 }
 
+QDateTime ChartWidget::lastTime(int series) const
+{
+    if (pointCount(series) == 0)
+        return {};
+    return QDateTime::fromMSecsSinceEpoch(qint64((m_graphs[series]->data()->constEnd() - 1)->key * 1000), Qt::UTC);
+}
+
 std::pair<QDateTime, QDateTime> ChartWidget::visibleRange() const
 {
     const QCPRange r = m_plot->xAxis->range();

@@ -47,6 +47,8 @@ public:
     double lastValue(int series) const;
     /// Time of the oldest point of a series (invalid when empty).
     QDateTime firstTime(int series) const;
+    /// Time of the newest point of a series (invalid when empty).
+    QDateTime lastTime(int series) const;
     /// The time range the chart shows now (after panning and zooming).
     std::pair<QDateTime, QDateTime> visibleRange() const;
     /// Shows exactly [from, to] and stops following live data (a custom range).

@@ -17,9 +17,8 @@ namespace htap::ui {
 
 using htap::monitor::BackendAction;
 
-LocksPage::LocksPage(htap::monitor::ActivityCollector* collector, QWidget* parent)
+LocksPage::LocksPage(QWidget* parent)
     : MonitorPage(parent)
-    , m_collector(collector)
     , m_model(new BlockingTreeModel(this))
     , m_view(new QTreeView(this))
     , m_chart(new ChartWidget(tr("Sessions waiting on a lock"), tr("sessions"), this))
@@ -60,9 +59,17 @@ LocksPage::LocksPage(htap::monitor::ActivityCollector* collector, QWidget* paren
     connect(m_cancel, &QPushButton::clicked, this, [this] { act(BackendAction::Kind::Cancel); });
     connect(m_terminate, &QPushButton::clicked, this, [this] { act(BackendAction::Kind::Terminate); });
     connect(m_rollback, &QPushButton::clicked, this, [this] { act(BackendAction::Kind::RollbackPrepared); });
-    connect(m_collector, &htap::monitor::ActivityCollector::actionFinished, this,
-        [this](const BackendAction&, bool ok, const QString& text) { Q_EMIT message(ok, text); });
     updateButtons();
+}
+
+void LocksPage::setCollector(htap::monitor::ActivityCollector* collector)
+{
+    if (m_collector)
+        disconnect(m_collector, nullptr, this, nullptr);
+    m_collector = collector;
+    if (m_collector)
+        connect(m_collector, &htap::monitor::ActivityCollector::actionFinished, this,
+            [this](const BackendAction&, bool ok, const QString& text) { Q_EMIT message(ok, text); });
 }
 
 void LocksPage::addPastSample(const htap::monitor::ServerSample& s)
@@ -176,6 +183,10 @@ void LocksPage::act(BackendAction::Kind kind)
     }
     if (QMessageBox::question(this, tr("Confirm"), question) != QMessageBox::Yes)
         return;
+    if (!m_collector) { // removed while the question was open
+        Q_EMIT message(false, tr("No server is shown: select one in the server list."));
+        return;
+    }
     m_collector->runAction(action);
 }
 

@@ -22,7 +22,9 @@ class LocksPage : public MonitorPage
 {
     Q_OBJECT
 public:
-    explicit LocksPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
+    explicit LocksPage(QWidget* parent = nullptr);
+    /// The server whose sessions the actions reach (the one shown); nullptr: none.
+    void setCollector(htap::monitor::ActivityCollector* collector);
     QString title() const override { return tr("Locks"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
     void addPastSample(const htap::monitor::ServerSample& sample) override;
@@ -39,7 +41,7 @@ private:
     void updateButtons();
     void act(htap::monitor::BackendAction::Kind kind);
 
-    htap::monitor::ActivityCollector* m_collector;
+    QPointer<htap::monitor::ActivityCollector> m_collector;
     BlockingTreeModel* m_model;
     QTreeView* m_view;
     ChartWidget* m_chart;

@@ -5,10 +5,12 @@
 #include "chartwidget.h"
 #include "latencypage.h"
 #include "lockspage.h"
+#include "monitoredserver.h"
 #include "overviewpage.h"
 #include "rolespage.h"
 #include "scenariospage.h"
 #include "vacuumpage.h"
+#include "viewjobs.h"
 #include "viewspage.h"
 #include "connectdialog.h"
 #include "settings.h"
@@ -34,8 +36,11 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
+#include <QMenu>
 #include <QMessageBox>
+#include <QPainter>
 #include <QPointer>
+#include <QToolButton>
 #include <QStackedWidget>
 #include <QTableWidget>
 #include <QHeaderView>
@@ -50,28 +55,29 @@ using htap::monitor::ConnectionState;
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
-    , m_collector(new htap::monitor::ActivityCollector(this))
+    , m_serverList(new QListWidget(this))
     , m_banner(new Banner(this))
     , m_pageList(new QListWidget(this))
     , m_pages(new QStackedWidget(this))
     , m_overview(new OverviewPage(this))
     , m_latency(new LatencyPage(this))
     , m_activity(new ActivityPage(this))
-    , m_locks(new LocksPage(m_collector, this))
+    , m_locks(new LocksPage(this))
     , m_vacuum(new VacuumPage(this))
-    , m_views(new ViewsPage(m_collector, this))
-    , m_scenarios(new ScenariosPage(m_collector, this))
-    , m_roles(new RolesPage(m_collector, this))
+    , m_views(new ViewsPage(this))
+    , m_scenarios(new ScenariosPage(this))
+    , m_roles(new RolesPage(this))
     , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
+    , m_serversSummary(new QLabel(this))
 {
     setObjectName(u"MainWindow"_s);
     setWindowTitle(tr("HTAP Studio"));
     setWindowIcon(QIcon(u":/icons/org.htapstudio.HtapStudio.svg"_s));
 
     m_pageList->setObjectName(u"pageList"_s);
-    m_pageList->setFixedWidth(160);
+    m_pageList->setFixedWidth(220);
     m_pageList->setFrameShape(QFrame::NoFrame);
     for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_latency, m_activity, m_locks, m_vacuum, m_views})
         addPage(page);
@@ -84,8 +90,11 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_roles, &RolesPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     // The scenario's own, client-side latency beside the server's view of it.
-    connect(m_scenarios->runner(), &htap::workload::ScenarioRunner::secondAvailable, this,
-        [this](const htap::workload::SecondStats& s) { m_latency->addScenarioSecond(m_scenarios->runningScenario(), s); });
+    connect(m_scenarios->runner(), &htap::workload::ScenarioRunner::secondAvailable, this, [this](const htap::workload::SecondStats& s) {
+        // Beside the server it loads only: another server's means are not its measure.
+        if (m_selected && m_selected->endpoint() == m_scenarios->runningOn())
+            m_latency->addScenarioSecond(m_scenarios->runningScenario(), s);
+    });
     connect(m_scenarios, &ScenariosPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
@@ -97,7 +106,17 @@ MainWindow::MainWindow(QWidget* parent)
     outer->setSpacing(0);
     outer->addWidget(m_banner);
     auto* body = new QHBoxLayout;
-    body->addWidget(m_pageList);
+    auto* left = new QVBoxLayout;
+    left->setContentsMargins(0, 0, 0, 0);
+    left->setSpacing(2);
+    createServerList();
+    left->addWidget(m_serverList->parentWidget());
+    auto* rule = new QFrame(central);
+    rule->setFrameShape(QFrame::HLine);
+    rule->setFrameShadow(QFrame::Sunken);
+    left->addWidget(rule);
+    left->addWidget(m_pageList, 1);
+    body->addLayout(left);
     body->addWidget(m_pages, 1);
     outer->addLayout(body, 1);
     setCentralWidget(central);
@@ -106,40 +125,20 @@ MainWindow::MainWindow(QWidget* parent)
     m_stateLabel->setTextFormat(Qt::PlainText);
     statusBar()->addWidget(m_stateDot);
     statusBar()->addWidget(m_stateLabel, 1);
+    m_serversSummary->setObjectName(u"serversSummary"_s);
+    statusBar()->addPermanentWidget(m_serversSummary);
     setStatusDot(Qt::gray, tr("Not connected"));
 
     createActions();
 
-    connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, &MainWindow::onStateChanged);
-    connect(m_collector, &htap::monitor::ActivityCollector::sampleAvailable, this, &MainWindow::onSample);
-    connect(m_collector, &htap::monitor::ActivityCollector::connected, this, [this](const htap::monitor::ServerInfo& s) {
-        if (s.endpoint == m_server)
-            return; // a reconnect: what was drawn is still there
-        if (!m_offline.isEmpty()) {
-            m_offline.clear();
-            setWindowTitle(tr("HTAP Studio"));
-        }
-        if (!m_server.isEmpty())
-            for (MonitorPage* page : std::as_const(m_monitorPages))
-                page->clear(); // another server: its lines must not mix with the last one's
-        m_server = s.endpoint;
-        m_liveFrom = {};
-        const QDateTime now = QDateTime::currentDateTimeUtc();
-        m_historyFrom = now;
-        loadHistory(now.addSecs(-m_window->currentData().toInt()), now);
-    });
     connect(m_history, &htap::store::HistoryStore::failed, this,
         [this](const QString& message) { m_banner->show(Banner::Level::Warning, message); });
     connect(m_history, &htap::store::HistoryStore::loaded, this, &MainWindow::onHistoryLoaded);
     m_history->open(Settings::historyPath(), Settings::historyRetentionDays());
-    m_collector->setClassifier(Settings::classifier());
     connect(m_locks, &LocksPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_views, &ViewsPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
-    connect(m_collector, &htap::monitor::ActivityCollector::errorOccurred, this,
-        [this](const htap::pg::PgError& e) { m_banner->show(Banner::Level::Error, e.fullText()); });
-    connect(m_collector, &htap::monitor::ActivityCollector::passwordRequired, this, &MainWindow::onPasswordRequired);
     connect(&m_sandboxJob, &QFutureWatcher<SandboxOutcome>::finished, this, &MainWindow::onSandboxFinished);
 
     resize(1200, 800);
@@ -171,15 +170,301 @@ void MainWindow::showPage(const QString& title)
         m_pageList->setCurrentItem(hits.first());
 }
 
-void MainWindow::onSample(const htap::monitor::ServerSample& sample)
+void MainWindow::createServerList()
 {
+    // A small list above the pages: every server with its own dot, the selected one is shown.
+    auto* box = new QWidget(this);
+    auto* layout = new QVBoxLayout(box);
+    layout->setContentsMargins(4, 4, 4, 0);
+    layout->setSpacing(2);
+    auto* header = new QHBoxLayout;
+    auto* title = new QLabel(tr("<b>Servers</b>"), box);
+    header->addWidget(title, 1);
+    auto tool = [box](const QString& text, const QString& tip, const QString& name) {
+        auto* b = new QToolButton(box);
+        b->setText(text);
+        b->setToolTip(tip);
+        b->setObjectName(name);
+        b->setAutoRaise(true);
+        return b;
+    };
+    QToolButton* add = tool(u"+"_s, tr("Add a server to monitor (File > Add server…)"), u"addServerButton"_s);
+    QToolButton* remove = tool(u"−"_s, tr("Stop monitoring the selected server and take it off the list"), u"removeServerButton"_s);
+    header->addWidget(add);
+    header->addWidget(remove);
+    layout->addLayout(header);
+    m_serverList->setObjectName(u"serverList"_s);
+    m_serverList->setFrameShape(QFrame::NoFrame);
+    m_serverList->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_serverList->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_serverList->setTextElideMode(Qt::ElideMiddle);
+    m_serverList->setUniformItemSizes(true);
+    fitServerList();
+    layout->addWidget(m_serverList);
+    box->setFixedWidth(m_pageList->width());
+    connect(add, &QToolButton::clicked, this, &MainWindow::showConnectDialog);
+    connect(remove, &QToolButton::clicked, this, [this] {
+        if (m_selected)
+            removeServer(m_selected);
+    });
+    connect(m_serverList, &QListWidget::currentRowChanged, this, [this](int row) {
+        if (row >= 0 && row < m_servers.size() && m_servers[row] != m_selected)
+            selectServer(m_servers[row]);
+    });
+    connect(m_serverList, &QListWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
+        const int row = m_serverList->row(m_serverList->itemAt(pos));
+        if (row < 0)
+            return;
+        QPointer<MonitoredServer> server = m_servers[row];
+        QMenu menu(this);
+        menu.addAction(tr("Reconnect"), this, [this, server] {
+            if (server)
+                server->needsPassword() ? askPassword(server) : server->connectNow();
+        });
+        menu.addAction(tr("Remove server"), this, [this, server] {
+            if (server)
+                removeServer(server);
+        });
+        menu.exec(m_serverList->viewport()->mapToGlobal(pos));
+    });
+}
+
+void MainWindow::fitServerList()
+{
+    // As tall as its rows (up to six, then it scrolls): the pages' list keeps the room.
+    const int row = m_serverList->count() ? m_serverList->sizeHintForRow(0) : m_serverList->fontMetrics().height();
+    const int rows = std::clamp(int(m_serverList->count()), 1, 6);
+    m_serverList->setFixedHeight(rows * row + 2 * m_serverList->frameWidth() + 2);
+}
+
+htap::monitor::ActivityCollector* MainWindow::collector() const
+{
+    return m_selected ? m_selected->collector() : nullptr;
+}
+
+MonitoredServer* MainWindow::addServer(const htap::pg::ConnInfo& info)
+{
+    auto* server = new MonitoredServer(info, m_history, this);
+    server->collector()->setClassifier(Settings::classifier());
+    m_servers.append(server);
+    new QListWidgetItem(m_serverList); // its text and dot: onServerChanged
+    connect(server, &MonitoredServer::changed, this, [this, server] { onServerChanged(server); });
+    connect(server->collector(), &htap::monitor::ActivityCollector::sampleAvailable, this,
+        [this, server](const htap::monitor::ServerSample& s) { onSample(server, s); });
+    connect(server->collector(), &htap::monitor::ActivityCollector::stateChanged, this,
+        [this, server](htap::monitor::ConnectionState state) { onStateChanged(server, state); });
+    connect(server->collector(), &htap::monitor::ActivityCollector::connected, this, [this, server] { onServerConnected(server); });
+    connect(server->collector(), &htap::monitor::ActivityCollector::errorOccurred, this, [this, server](const htap::pg::PgError& e) {
+        // Another server's troubles show in its row of the list; the banner is the shown one's.
+        if (server == m_selected)
+            m_banner->show(Banner::Level::Error, e.fullText());
+    });
+    connect(server->collector(), &htap::monitor::ActivityCollector::passwordRequired, this, [this, server] {
+        if (server == m_selected)
+            askPassword(server);
+    });
+    // The Locks page answers for the shown server; an action's answer from another still counts.
+    connect(server->collector(), &htap::monitor::ActivityCollector::actionFinished, this,
+        [this, server](const htap::monitor::BackendAction&, bool ok, const QString& text) {
+            if (server != m_selected)
+                m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, tr("%1: %2").arg(server->label(), text));
+        });
+    onServerChanged(server);
+    updateServersSummary();
+    fitServerList();
+    return server;
+}
+
+void MainWindow::connectTo(const htap::pg::ConnInfo& info)
+{
+    // The same server twice is one row: connect it again (with a typed password, perhaps).
+    const QString key = info.without(u"password"_s).without(u"sslpassword"_s).toConnString();
+    MonitoredServer* server = nullptr;
+    for (MonitoredServer* s : std::as_const(m_servers))
+        if (s->info().toConnString() == key)
+            server = s;
+    const bool known = server != nullptr;
+    if (!server)
+        server = addServer(info);
+    selectServer(server);
+    if (!known || info.contains(u"password"_s) || server->state() != htap::monitor::ConnectionState::Connected)
+        server->connectNow(info);
+}
+
+void MainWindow::restoreServers()
+{
+    const QStringList list = Settings::servers();
+    for (const QString& text : list) {
+        QString error;
+        const htap::pg::ConnInfo info = htap::pg::ConnInfo::parse(text, &error);
+        if (!error.isEmpty())
+            continue; // written by us, so only a hand edit gets here
+        bool known = false;
+        for (MonitoredServer* s : std::as_const(m_servers))
+            known |= s->info().toConnString() == info.toConnString();
+        if (known)
+            continue;
+        addServer(info)->connectNow();
+    }
+    const int selected = Settings::selectedServer();
+    if (!m_selected && !m_servers.isEmpty())
+        selectServer(m_servers.value(selected, m_servers.first()));
+}
+
+void MainWindow::saveServers()
+{
+    QStringList list;
+    for (const MonitoredServer* s : std::as_const(m_servers))
+        list << s->info().toConnString(); // without a password: MonitoredServer::info() never has one
+    Settings::setServers(list, int(m_servers.indexOf(m_selected)));
+}
+
+void MainWindow::selectServer(MonitoredServer* server)
+{
+    if (server == m_selected && m_offline.isEmpty())
+        return;
+    m_selected = server;
+    if (!m_offline.isEmpty()) {
+        m_offline.clear();
+        setWindowTitle(tr("HTAP Studio"));
+    }
+    {
+        const QSignalBlocker block(m_serverList);
+        m_serverList->setCurrentRow(int(m_servers.indexOf(server)));
+    }
+    // Pages that act on a server act on the shown one.
+    htap::monitor::ActivityCollector* collector = server ? server->collector() : nullptr;
+    m_locks->setCollector(collector);
+    m_views->setServer(collector, server ? server->jobs() : nullptr);
+    m_scenarios->setCollector(collector);
+    m_roles->setCollector(collector);
+    // Its lines must not mix with the last one's: clear, then draw what it sampled meanwhile.
+    for (MonitorPage* page : std::as_const(m_monitorPages))
+        page->clear();
+    m_lastSampleAt = {};
+    m_historyRequests.clear(); // what earlier selections asked for is drawn by this one
+    m_server = server ? server->endpoint() : QString();
+    m_liveFrom = {};
+    if (server) {
+        drawRecent(server);
+        if (!server->recent().isEmpty())
+            m_liveFrom = server->recent().first().sample.sampledAt;
+    }
+    // What is older than this session comes from the history file.
+    m_historyFrom = m_liveFrom.isValid() ? m_liveFrom : QDateTime::currentDateTimeUtc();
+    loadShownWindow();
+    showSelectedState();
+    saveServers();
+    if (server && server->needsPassword())
+        QTimer::singleShot(0, this, [this, p = QPointer<MonitoredServer>(server)] {
+            if (p && p == m_selected && p->needsPassword())
+                askPassword(p);
+        });
+}
+
+void MainWindow::drawRecent(const MonitoredServer* server)
+{
+    const QList<MonitoredServer::Recent>& recent = server->recent();
+    // The newest sample fills the tables only while the server answers: a pid from a server
+    // that went away is not one to act on.
+    const bool live = server->state() == ConnectionState::Connected || server->state() == ConnectionState::NotResponding;
+    QDateTime previous;
+    for (qsizetype i = 0; i < recent.size(); ++i) {
+        const MonitoredServer::Recent& r = recent[i];
+        if (previous.isValid() && previous.secsTo(r.sample.sampledAt) > 5)
+            for (MonitorPage* page : std::as_const(m_monitorPages))
+                page->addGap(previous.addMSecs(1));
+        for (MonitorPage* page : std::as_const(m_monitorPages)) {
+            if (live && i + 1 == recent.size())
+                page->addSample(r.sample);
+            else
+                page->addPastSample(r.sample);
+        }
+        if (r.gapAfter)
+            for (MonitorPage* page : std::as_const(m_monitorPages))
+                page->addGap(r.sample.sampledAt.addMSecs(1));
+        previous = r.sample.sampledAt;
+    }
+    m_lastSampleAt = previous;
+}
+
+void MainWindow::removeServer(MonitoredServer* server)
+{
+    const qsizetype row = m_servers.indexOf(server);
+    if (row < 0)
+        return;
+    m_servers.removeAt(row);
+    delete m_serverList->takeItem(int(row));
+    server->disconnect(this);
+    server->collector()->disconnect(this);
+    if (server == m_selected) {
+        // Show a neighbour (or nothing) first, so no page keeps a pointer into what goes.
+        selectServer(m_servers.value(std::min(row, m_servers.size() - 1), nullptr));
+    }
+    server->retire();
+    saveServers();
+    updateServersSummary();
+    fitServerList();
+}
+
+void MainWindow::onServerChanged(MonitoredServer* server)
+{
+    const qsizetype row = m_servers.indexOf(server);
+    QListWidgetItem* item = m_serverList->item(int(row));
+    if (!item)
+        return;
+    // A coloured dot as the icon: the state at a glance, also for the servers not shown.
+    QPixmap dot(12, 12);
+    dot.fill(Qt::transparent);
+    {
+        QPainter p(&dot);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.setPen(Qt::NoPen);
+        p.setBrush(server->statusColour());
+        p.drawEllipse(QRectF(1, 1, 10, 10));
+    }
+    item->setIcon(QIcon(dot));
+    // Two lines: which server, and how it is, readable without hovering.
+    item->setText(server->label() + u'\n' + server->statusWord());
+    item->setToolTip(tr("%1\n%2\n%3").arg(server->label(), server->statusLine(), server->stateText()));
+    item->setData(Qt::UserRole, server->statusWord());
+}
+
+void MainWindow::onSample(MonitoredServer* server, const htap::monitor::ServerSample& sample)
+{
+    if (server != m_selected)
+        return; // kept in its recent samples and the history; drawn when it is selected
     m_lastSampleAt = sample.sampledAt;
     if (!m_liveFrom.isValid())
         m_liveFrom = sample.sampledAt;
     for (MonitorPage* page : std::as_const(m_monitorPages))
         page->addSample(sample);
-    if (!m_server.isEmpty())
-        m_history->append(m_server, sample.sampledAt, htap::monitor::toJson(sample, m_server));
+}
+
+void MainWindow::onServerConnected(MonitoredServer* server)
+{
+    if (server != m_selected || server->endpoint() == m_server)
+        return; // another server, or a reconnect: what was drawn is still there
+    // The first connect of the shown server: now its history key is known.
+    m_server = server->endpoint();
+    if (!m_liveFrom.isValid())
+        m_historyFrom = QDateTime::currentDateTimeUtc();
+    loadShownWindow();
+}
+
+void MainWindow::loadShownWindow()
+{
+    if (m_server.isEmpty() || !m_offline.isEmpty())
+        return;
+    if (m_customRange.first.isValid()) {
+        showCustomRange(m_customRange.first, m_customRange.second);
+        return;
+    }
+    const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-m_window->currentData().toInt());
+    if (start < m_historyFrom) {
+        loadHistory(start, m_historyFrom);
+        m_historyFrom = start;
+    }
 }
 
 void MainWindow::loadHistory(const QDateTime& from, const QDateTime& to)
@@ -195,8 +480,9 @@ void MainWindow::loadHistory(const QDateTime& from, const QDateTime& to)
 
 void MainWindow::onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents)
 {
-    if (m_historyRequests.take(request) != m_server)
-        return; // asked for another server than the one shown now
+    const QString asked = m_historyRequests.take(request);
+    if (asked.isEmpty() || asked != m_server)
+        return; // asked for another server than the one shown now, or before it was shown again
     replay(documents, m_liveFrom, false);
 }
 
@@ -260,8 +546,8 @@ void MainWindow::exportSnapshotTo(const ExportRequest& request)
         QString note;
     };
     const QString server = m_server;
-    const bool connected = m_collector->state() == htap::monitor::ConnectionState::Connected;
-    const htap::pg::ConnInfo info = m_collector->connInfoWithPassword();
+    const bool connected = m_selected && m_selected->state() == htap::monitor::ConnectionState::Connected;
+    const htap::pg::ConnInfo info = m_selected ? m_selected->collector()->connInfoWithPassword() : htap::pg::ConnInfo();
     const QString historyPath = Settings::historyPath();
     QJsonArray results; // the last scenario run, when it overlaps the window
     const htap::workload::ScenarioResult& run = m_scenarios->lastResult();
@@ -382,10 +668,11 @@ void MainWindow::openSnapshotFile(const QString& path)
 
 void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QString& path)
 {
-    // Offline: the pages show the snapshot's samples; nothing is connected to act on.
-    m_collector->disconnectFromServer();
+    // Offline: the pages show the snapshot's samples and nothing shown acts on a server; the
+    // servers in the list go on being sampled into the history meanwhile.
+    selectServer(nullptr);
     for (MonitorPage* page : std::as_const(m_monitorPages))
-        page->clear();
+        page->clear(); // also when nothing was selected before (selectServer did nothing then)
     m_offline = path;
     m_server = u"snapshot:"_s + path;
     m_liveFrom = {};
@@ -399,11 +686,12 @@ void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QStr
         }
     setWindowTitle(tr("HTAP Studio — snapshot %1 (offline)").arg(snapshot.title.isEmpty() ? QFileInfo(path).fileName() : snapshot.title));
     m_banner->show(Banner::Level::Info, tr("Viewing the snapshot %1: %2, %3 to %4, %5 samples. Offline: nothing here acts on a "
-                                           "server. Connect to go back to live monitoring.")
+                                           "server. Select a server in the list to go back to live monitoring.")
                                             .arg(QFileInfo(path).fileName(), snapshot.server,
                                                 snapshot.from.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s),
                                                 snapshot.to.toLocalTime().toString(u"HH:mm:ss"_s),
                                                 QString::number(shown)));
+    setStatusDot(Qt::gray, tr("Offline: snapshot %1").arg(QFileInfo(path).fileName()));
 }
 
 void MainWindow::showStoredSnapshots()
@@ -594,11 +882,17 @@ void MainWindow::markGap()
 void MainWindow::createActions()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    m_connectAction = file->addAction(tr("&Connect…"), QKeySequence::Open, this, &MainWindow::showConnectDialog);
-    m_disconnectAction = file->addAction(tr("&Disconnect"), this, [this] {
-        m_collector->disconnectFromServer();
+    m_connectAction = file->addAction(tr("&Add server…"), QKeySequence::Open, this, &MainWindow::showConnectDialog);
+    m_reconnectAction = file->addAction(tr("Re&connect"), this, [this] {
+        if (m_selected)
+            m_selected->needsPassword() ? askPassword(m_selected) : m_selected->connectNow();
     });
-    m_disconnectAction->setEnabled(false);
+    m_removeAction = file->addAction(tr("&Remove server"), this, [this] {
+        if (m_selected)
+            removeServer(m_selected);
+    });
+    m_reconnectAction->setEnabled(false);
+    m_removeAction->setEnabled(false);
     file->addSeparator();
     file->addAction(tr("&Export snapshot…"), QKeySequence(tr("Ctrl+E")), this, [this] { exportSnapshot(); });
     file->addAction(tr("Open s&napshot…"), this, [this] {
@@ -717,7 +1011,8 @@ void MainWindow::editClassifier()
     };
     htap::monitor::WorkloadClassifier next {split(oltpRoles), split(olapRoles), split(oltpApps), split(olapApps)};
     Settings::setClassifier(next);
-    m_collector->setClassifier(next);
+    for (MonitoredServer* server : std::as_const(m_servers))
+        server->collector()->setClassifier(next);
     m_banner->show(Banner::Level::Info, tr("Workload classes changed; latency starts a new baseline"));
 }
 
@@ -730,12 +1025,6 @@ void MainWindow::showConnectDialog()
         startSandbox();
     else
         connectTo(dialog.connInfo());
-}
-
-void MainWindow::connectTo(const htap::pg::ConnInfo& info)
-{
-    m_activity->clear();
-    m_collector->connectTo(info);
 }
 
 void MainWindow::startSandbox(const QString& dir)
@@ -786,8 +1075,12 @@ void MainWindow::stopSandbox()
         tr("Stop the sandbox server? Its data is kept; sessions connected to it end."));
     if (answer != QMessageBox::Yes)
         return;
-    m_collector->disconnectFromServer();
     const QString dir = m_sandboxDir.isEmpty() ? htap::pg::Sandbox::defaultDir() : m_sandboxDir;
+    // Its monitor lets go first, so it is not counted as a server gone down.
+    const QString socket = htap::pg::Sandbox(dir).connInfo().value(u"host"_s);
+    for (MonitoredServer* server : std::as_const(m_servers))
+        if (server->info().value(u"host"_s) == socket)
+            server->collector()->disconnectFromServer();
     auto* watcher = new QFutureWatcher<QString>(this);
     connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
         const QString error = watcher->result();
@@ -804,40 +1097,49 @@ void MainWindow::stopSandbox()
     }));
 }
 
-void MainWindow::onStateChanged(ConnectionState state, const QString& text)
+void MainWindow::onStateChanged(MonitoredServer* server, ConnectionState state)
 {
-    m_disconnectAction->setEnabled(state != ConnectionState::Disconnected && state != ConnectionState::Failed);
-    switch (state) {
-    case ConnectionState::Connected:
-        setStatusDot(QColor(0x20, 0xa0, 0x40), text);
-        break;
-    case ConnectionState::Connecting:
-        setStatusDot(QColor(0xe0, 0xa0, 0x00), text);
-        break;
-    case ConnectionState::NotResponding:
-        setStatusDot(QColor(0xe0, 0x60, 0x00), text);
-        break;
-    case ConnectionState::Reconnecting:
+    updateServersSummary();
+    if (server != m_selected)
+        return;
+    if (state == ConnectionState::Reconnecting || state == ConnectionState::Disconnected)
         markGap();
-        setStatusDot(QColor(0xe0, 0x60, 0x00), text);
-        break;
-    case ConnectionState::Failed:
-        setStatusDot(QColor(0xc0, 0x20, 0x20), tr("Not connected: %1").arg(text));
-        break;
-    case ConnectionState::Disconnected:
-        markGap();
-        setStatusDot(Qt::gray, text);
-        break;
-    }
+    showSelectedState();
 }
 
-void MainWindow::onPasswordRequired(const htap::pg::ConnInfo& info)
+void MainWindow::showSelectedState()
 {
+    m_reconnectAction->setEnabled(m_selected != nullptr);
+    m_removeAction->setEnabled(m_selected != nullptr);
+    if (!m_selected) {
+        if (m_offline.isEmpty())
+            setStatusDot(Qt::gray, m_servers.isEmpty() ? tr("Not connected") : tr("No server selected"));
+        Q_EMIT selectedStateChanged(ConnectionState::Disconnected);
+        return;
+    }
+    const ConnectionState state = m_selected->state();
+    const QString text = m_selected->stateText();
+    setStatusDot(m_selected->statusColour(), state == ConnectionState::Failed ? tr("Not connected: %1").arg(text) : text);
+    Q_EMIT selectedStateChanged(state);
+}
+
+void MainWindow::updateServersSummary()
+{
+    int up = 0;
+    for (const MonitoredServer* server : std::as_const(m_servers))
+        up += server->state() == ConnectionState::Connected;
+    m_serversSummary->setText(m_servers.size() < 2 ? QString() : tr("%1 of %2 servers up").arg(up).arg(m_servers.size()));
+}
+
+void MainWindow::askPassword(MonitoredServer* server)
+{
+    QPointer<MonitoredServer> guard = server;
     bool ok = false;
     const QString password = QInputDialog::getText(this, tr("Password"),
-        tr("Password for %1:").arg(info.displayName()), QLineEdit::Password, {}, &ok);
-    if (ok && !password.isEmpty())
-        m_collector->connectTo(info.with(u"password"_s, password));
+        tr("Password for %1:").arg(server->info().displayName()), QLineEdit::Password, {}, &ok);
+    // The list may have changed while the dialog was open.
+    if (guard && m_servers.contains(server) && ok && !password.isEmpty())
+        server->connectNow(server->info().with(u"password"_s, password));
 }
 
 void MainWindow::setStatusDot(const QColor& colour, const QString& text)
@@ -868,7 +1170,8 @@ void MainWindow::closeEvent(QCloseEvent* event)
         return;
     }
     Settings::saveWindow(saveGeometry(), saveState(Settings::kWindowStateVersion));
-    m_collector->disconnectFromServer();
+    for (MonitoredServer* server : std::as_const(m_servers))
+        server->collector()->disconnectFromServer();
     event->accept();
 }
 

@@ -25,6 +25,7 @@ namespace htap::ui {
 struct ExportRequest;
 class ActivityPage;
 class Banner;
+class MonitoredServer;
 class LatencyPage;
 class LocksPage;
 class MonitorPage;
@@ -34,8 +35,10 @@ class ScenariosPage;
 class VacuumPage;
 class ViewsPage;
 
-/// The main window: a page list on the left, pages on the right, a banner for errors and a
-/// status bar with the connection state. All network work happens on worker threads.
+/// The main window: the server list and the page list on the left, pages on the right, a
+/// banner for errors and a status bar with the shown server's state. Every server in the list
+/// is sampled at once, each on its own thread and connection; the pages show the selected one.
+/// All network work happens on worker threads.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -43,8 +46,19 @@ public:
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// Connects the monitor to a server (returns at once).
+    /// Adds a server to the list (or picks the one with that conninfo), shows it and connects
+    /// (returns at once). A password in info is kept in memory only.
     void connectTo(const htap::pg::ConnInfo& info);
+    /// The servers in the list, in its order.
+    QList<MonitoredServer*> servers() const { return m_servers; }
+    /// The server the pages show; nullptr when none (or a snapshot is shown offline).
+    MonitoredServer* selectedServer() const { return m_selected; }
+    /// Shows server in the pages: they are cleared and draw its recent samples, then follow it.
+    void selectServer(MonitoredServer* server);
+    /// Stops monitoring server and takes it off the list (and the settings). Never waits for it.
+    void removeServer(MonitoredServer* server);
+    /// Connects to the servers remembered in the settings (on the collectors' threads).
+    void restoreServers();
     /// Starts (creating on first use) the sandbox in dir on a worker thread, then connects.
     void startSandbox(const QString& dir = {});
     void showConnectDialog();
@@ -61,7 +75,8 @@ public:
     htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
     void showPage(const QString& title);
-    htap::monitor::ActivityCollector* collector() const { return m_collector; }
+    /// The selected server's collector; nullptr when none is selected.
+    htap::monitor::ActivityCollector* collector() const;
     QString connectionStateText() const;
     QString bannerText() const;
 
@@ -88,6 +103,8 @@ public:
 Q_SIGNALS:
     void snapshotExported(const QStringList& files, const QString& error);
     void snapshotOpened(const QString& title, const QString& error);
+    /// The selected server's connection state changed (or another server was selected).
+    void selectedStateChanged(htap::monitor::ConnectionState state);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -100,14 +117,27 @@ private:
     };
 
     void createActions();
-    void onStateChanged(htap::monitor::ConnectionState state, const QString& text);
-    void onPasswordRequired(const htap::pg::ConnInfo& info);
+    void createServerList();
+    MonitoredServer* addServer(const htap::pg::ConnInfo& info);
+    void onServerChanged(MonitoredServer* server);
+    void onServerConnected(MonitoredServer* server);
+    void onStateChanged(MonitoredServer* server, htap::monitor::ConnectionState state);
+    void askPassword(MonitoredServer* server);
+    void showSelectedState();
+    void updateServersSummary();
+    void fitServerList();
+    void saveServers();
+    /// Loads from the history what the time window shows of the selected server and the pages
+    /// have not drawn yet.
+    void loadShownWindow();
+    /// Draws the server's recent samples on the pages (after they were cleared).
+    void drawRecent(const MonitoredServer* server);
     void onSandboxFinished();
     void stopSandbox();
     void setStatusDot(const QColor& colour, const QString& text);
     void addPage(MonitorPage* page);
     void markGap();
-    void onSample(const htap::monitor::ServerSample& sample);
+    void onSample(MonitoredServer* server, const htap::monitor::ServerSample& sample);
     void loadHistory(const QDateTime& from, const QDateTime& to);
     void onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents);
     void showSnapshot(const htap::report::Snapshot& snapshot, const QString& path);
@@ -117,7 +147,9 @@ private:
     int replay(const QList<QJsonObject>& documents, const QDateTime& stopAt, bool lastIsCurrent);
     void chooseCustomRange();
 
-    htap::monitor::ActivityCollector* m_collector;
+    QList<MonitoredServer*> m_servers;
+    MonitoredServer* m_selected = nullptr;
+    QListWidget* m_serverList;
     Banner* m_banner;
     QListWidget* m_pageList;
     QStackedWidget* m_pages;
@@ -133,15 +165,17 @@ private:
     QDateTime m_lastSampleAt;
     htap::store::HistoryStore* m_history;
     QComboBox* m_window = nullptr;
-    QString m_server;          ///< endpoint of the connected server, the history key
+    QString m_server;          ///< endpoint of the server shown, the history key
     QDateTime m_historyFrom;   ///< history already loaded back to here for m_server
-    QDateTime m_liveFrom;      ///< first live sample from m_server in this session
+    QDateTime m_liveFrom;      ///< first sample of m_server in this session (the rest is history)
     quint64 m_historyRequest = 0;
     QHash<quint64, QString> m_historyRequests; ///< pending history loads and the server each was for
     QLabel* m_stateDot;
     QLabel* m_stateLabel;
+    QLabel* m_serversSummary; ///< "2 of 3 servers up", with more than one
     QAction* m_connectAction = nullptr;
-    QAction* m_disconnectAction = nullptr;
+    QAction* m_reconnectAction = nullptr;
+    QAction* m_removeAction = nullptr;
     QAction* m_sandboxStartAction = nullptr;
     QAction* m_sandboxStopAction = nullptr;
     QFutureWatcher<SandboxOutcome> m_sandboxJob;

@@ -27,6 +27,7 @@
 #include <QtConcurrent>
 
 #include <limits>
+#include <type_traits>
 
 using namespace Qt::StringLiterals;
 using namespace htap::roles;
@@ -79,9 +80,8 @@ struct JobResult {
 
 } // namespace
 
-RolesPage::RolesPage(htap::monitor::ActivityCollector* collector, QWidget* parent)
+RolesPage::RolesPage(QWidget* parent)
     : QWidget(parent)
-    , m_collector(collector)
     , m_auditPath(htap::store::AuditLog::defaultPath())
     , m_facts(new QLabel(tr("Not connected."), this))
     , m_roles(makeTable({tr("role"), tr("login"), tr("connection limit"), tr("sessions"), tr("pg_monitor"),
@@ -264,10 +264,6 @@ RolesPage::RolesPage(htap::monitor::ActivityCollector* collector, QWidget* paren
     connect(m_endSessions, &QPushButton::clicked, this, &RolesPage::endSelectedSessions);
     connect(m_renice, &QPushButton::clicked, this, &RolesPage::lowerPriority);
     connect(m_installPrioritize, &QPushButton::clicked, this, &RolesPage::installPrioritize);
-    connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, [this](htap::monitor::ConnectionState state) {
-        if (state == htap::monitor::ConnectionState::Connected && isVisible())
-            reload();
-    });
 
     refreshProfileChoice();
     selectProfileSet(u"seed-isolation"_s);
@@ -276,11 +272,32 @@ RolesPage::RolesPage(htap::monitor::ActivityCollector* collector, QWidget* paren
 
 RolesPage::~RolesPage() = default;
 
+void RolesPage::setCollector(htap::monitor::ActivityCollector* collector)
+{
+    if (m_collector)
+        disconnect(m_collector, nullptr, this, nullptr);
+    m_collector = collector;
+    ++m_generation;
+    // Another server's roles and audit entries must not stay on screen as if they were these.
+    m_catalog = {};
+    m_entries = {};
+    showCatalog();
+    revalidate();
+    if (!m_collector)
+        return;
+    connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, [this](htap::monitor::ConnectionState state) {
+        if (state == htap::monitor::ConnectionState::Connected && isVisible())
+            reload();
+    });
+    if (isVisible() && m_collector->state() == htap::monitor::ConnectionState::Connected)
+        reload();
+}
+
 void RolesPage::showEvent(QShowEvent* event)
 {
     QWidget::showEvent(event);
     // Read on first sight and whenever the page is shown again: roles change outside the app.
-    if (m_busy == 0 && m_collector->state() == htap::monitor::ConnectionState::Connected)
+    if (m_busy == 0 && m_collector && m_collector->state() == htap::monitor::ConnectionState::Connected)
         reload();
 }
 
@@ -295,7 +312,7 @@ template <typename T>
 void RolesPage::run(const QString& what, std::function<T(htap::pg::Connection&, RoleService&)> work,
     std::function<void(const T&)> done)
 {
-    if (m_collector->state() != htap::monitor::ConnectionState::Connected) {
+    if (!m_collector || m_collector->state() != htap::monitor::ConnectionState::Connected) {
         Q_EMIT message(false, tr("Connect to a server first."));
         return;
     }
@@ -303,10 +320,22 @@ void RolesPage::run(const QString& what, std::function<T(htap::pg::Connection&, 
     const QString auditPath = m_auditPath;
     setBusy(true);
     auto* watcher = new QFutureWatcher<JobResult<T>>(this);
-    connect(watcher, &QFutureWatcher<JobResult<T>>::finished, this, [this, watcher, what, done] {
+    const quint64 generation = m_generation;
+    const QString server = m_collector->server().endpoint;
+    connect(watcher, &QFutureWatcher<JobResult<T>>::finished, this, [this, watcher, what, done, generation, server] {
         const JobResult<T> r = watcher->result();
         watcher->deleteLater();
         setBusy(false);
+        if (generation != m_generation) {
+            // Another server is shown now: its page must not get this one's answer, but what
+            // changed a server is still told.
+            if constexpr (std::is_same_v<T, ApplyOutcome>)
+                Q_EMIT message(r.error.isEmpty() && r.value.ok,
+                    tr("%1 on %2: %3").arg(what, server, r.error.isEmpty() ? r.value.message : r.error));
+            else if (!r.error.isEmpty())
+                Q_EMIT message(false, tr("%1 on %2: %3").arg(what, server, r.error));
+            return;
+        }
         if (!r.error.isEmpty()) {
             Q_EMIT message(false, tr("%1: %2").arg(what, r.error));
             return;

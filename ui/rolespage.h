@@ -2,6 +2,7 @@
 
 #include <roles/roleservice.h>
 
+#include <QPointer>
 #include <QWidget>
 
 #include <functional>
@@ -30,7 +31,10 @@ class RolesPage : public QWidget
 {
     Q_OBJECT
 public:
-    explicit RolesPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
+    explicit RolesPage(QWidget* parent = nullptr);
+    /// The server whose roles the page reads and changes (the one shown); nullptr: none. What
+    /// was read from the previous one is cleared, and its answers still in flight are dropped.
+    void setCollector(htap::monitor::ActivityCollector* collector);
     ~RolesPage() override;
     QString title() const { return tr("Roles"); }
 
@@ -81,7 +85,8 @@ private:
     void openWizard();
     void refreshProfileChoice();
 
-    htap::monitor::ActivityCollector* m_collector;
+    QPointer<htap::monitor::ActivityCollector> m_collector;
+    quint64 m_generation = 0; ///< bumped when another server is shown
     QString m_auditPath;
     htap::roles::Catalog m_catalog;
     QList<htap::store::AuditEntry> m_entries;

@@ -33,9 +33,8 @@ using namespace Qt::StringLiterals;
 using namespace htap::workload;
 
 
-ScenariosPage::ScenariosPage(htap::monitor::ActivityCollector* collector, QWidget* parent)
+ScenariosPage::ScenariosPage(QWidget* parent)
     : QWidget(parent)
-    , m_collector(collector)
     , m_runner(new ScenarioRunner(this))
     , m_comparison(new ProfileComparison(this))
     , m_choice(new QComboBox(this))
@@ -179,13 +178,18 @@ bool ScenariosPage::loadSelected(Scenario* scenario)
     return true;
 }
 
+void ScenariosPage::setCollector(htap::monitor::ActivityCollector* collector)
+{
+    m_collector = collector;
+}
+
 void ScenariosPage::startSelected()
 {
-    const auto info = m_collector->connInfoWithPassword();
-    if (m_collector->state() != htap::monitor::ConnectionState::Connected) {
+    if (!m_collector || m_collector->state() != htap::monitor::ConnectionState::Connected) {
         Q_EMIT message(false, tr("Connect to a server first (the sandbox is the safe place for experiments)"));
         return;
     }
+    const auto info = m_collector->connInfoWithPassword();
     Scenario scenario;
     if (!loadSelected(&scenario))
         return;
@@ -211,6 +215,7 @@ void ScenariosPage::startSelected()
             return;
     }
     m_running = scenario;
+    m_runningOn = m_collector->server().endpoint;
     m_lastWasComparison = !scenario.compareProfiles.isEmpty();
     m_throughput->clear();
     m_latency->clear();

@@ -4,6 +4,7 @@
 #include <workload/runner.h>
 
 #include <QMap>
+#include <QPointer>
 #include <QWidget>
 
 class QComboBox;
@@ -29,7 +30,12 @@ class ScenariosPage : public QWidget
 {
     Q_OBJECT
 public:
-    explicit ScenariosPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
+    explicit ScenariosPage(QWidget* parent = nullptr);
+    /// The server a scenario starts on (the one shown); nullptr: none. A running scenario goes
+    /// on where it started.
+    void setCollector(htap::monitor::ActivityCollector* collector);
+    /// The endpoint the running (or last) scenario was started on.
+    QString runningOn() const { return m_runningOn; }
     QString title() const { return tr("Scenarios"); }
     htap::workload::ScenarioRunner* runner() const { return m_runner; }
     /// Runs scenarios with compare_profiles (isolation-compare): both sides, then restores.
@@ -56,7 +62,8 @@ private:
     void saveResult();
     void setRunning(bool running);
 
-    htap::monitor::ActivityCollector* m_collector;
+    QPointer<htap::monitor::ActivityCollector> m_collector;
+    QString m_runningOn;
     htap::workload::ScenarioRunner* m_runner;
     htap::workload::ProfileComparison* m_comparison;
     htap::workload::ComparisonResult m_comparisonResult;

@@ -14,6 +14,8 @@ const auto Profiles = u"connections/profiles"_s;
 const auto ProfileName = u"name"_s;
 const auto ProfileConnInfo = u"conninfo"_s;
 const auto LastProfile = u"connections/last"_s;
+const auto Servers = u"servers/list"_s;
+const auto SelectedServer = u"servers/selected"_s;
 const auto OltpRoles = u"classes/oltpRoles"_s;
 const auto OlapRoles = u"classes/olapRoles"_s;
 const auto OltpApps = u"classes/oltpApplications"_s;
@@ -83,6 +85,31 @@ QString Settings::lastProfile()
 void Settings::setLastProfile(const QString& name)
 {
     QSettings().setValue(Key::LastProfile, name);
+}
+
+QStringList Settings::servers()
+{
+    return QSettings().value(Key::Servers).toStringList();
+}
+
+int Settings::selectedServer()
+{
+    return QSettings().value(Key::SelectedServer, 0).toInt();
+}
+
+void Settings::setServers(const QStringList& connInfos, int selected)
+{
+    QStringList safe;
+    for (const QString& text : connInfos) {
+        QString error;
+        const auto parsed = htap::pg::ConnInfo::parse(text, &error);
+        if (error.isEmpty())
+            safe << parsed.without(u"password"_s).without(u"sslpassword"_s).toConnString();
+    }
+    QSettings s;
+    s.setValue(Key::Servers, safe);
+    if (selected >= 0)
+        s.setValue(Key::SelectedServer, selected);
 }
 
 htap::monitor::WorkloadClassifier Settings::classifier()

@@ -4,6 +4,7 @@
 #include <QByteArray>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <monitor/classifier.h>
 
@@ -27,6 +28,13 @@ public:
     static void removeProfile(const QString& name);
     static QString lastProfile();
     static void setLastProfile(const QString& name);
+
+    /// The servers of the window's list, as conninfo strings (a password in one is removed),
+    /// and which of them was shown.
+    static QStringList servers();
+    static int selectedServer();
+    /// selected < 0 keeps the one remembered (nothing is shown: a snapshot offline).
+    static void setServers(const QStringList& connInfos, int selected);
 
     /// Which roles and applications are OLTP and OLAP (default: the seed's oltp_user/olap_user).
     static htap::monitor::WorkloadClassifier classifier();

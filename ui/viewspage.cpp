@@ -42,10 +42,10 @@ QString scheduleText(const htap::mv::Schedule& s)
 
 } // namespace
 
-ViewsPage::ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* parent)
+ViewsPage::ViewsPage(QWidget* parent)
     : MonitorPage(parent)
-    , m_collector(collector)
-    , m_jobs(new ViewJobs(this))
+    , m_noJobs(new ViewJobs(this))
+    , m_jobs(m_noJobs)
     , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("now"), tr("staleness"), tr("pending changes"), tr("last refresh"),
                                          tr("took"), tr("schedule"), tr("size"), tr("CONCURRENTLY"), tr("base tables")},
           this))
@@ -121,13 +121,18 @@ ViewsPage::ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* paren
 
     connect(m_table->selectionModel(), &QItemSelectionModel::currentChanged, this, &ViewsPage::updateButtons);
     connect(m_model, &QAbstractItemModel::modelReset, this, &ViewsPage::updateButtons);
-    connect(m_collector, &htap::monitor::ActivityCollector::connected, this,
-        [this] { m_jobs->setConnInfo(m_collector->connInfoWithPassword()); });
-    connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, [this](htap::monitor::ConnectionState st) {
-        if (st == htap::monitor::ConnectionState::Disconnected || st == htap::monitor::ConnectionState::Failed)
-            m_jobs->setConnInfo({});
-        updateButtons();
-    });
+    setServer(nullptr, nullptr);
+}
+
+void ViewsPage::setServer(htap::monitor::ActivityCollector* collector, ViewJobs* jobs)
+{
+    if (m_collector)
+        disconnect(m_collector, nullptr, this, nullptr);
+    disconnect(m_jobs, nullptr, this, nullptr);
+    m_collector = collector;
+    m_jobs = jobs ? jobs : m_noJobs;
+    if (m_collector)
+        connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, &ViewsPage::updateButtons);
     connect(m_jobs, &ViewJobs::jobStarted, this, [this](const QString& view, const QString& what) {
         m_status->setText(tr("%1: %2 started").arg(view, what));
         rebuildRows();
@@ -143,6 +148,7 @@ ViewsPage::ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* paren
         });
     connect(m_jobs, &ViewJobs::schedulesAvailable, this, [this] { rebuildRows(); });
     connect(m_jobs, &ViewJobs::logAvailable, this, &ViewsPage::showLog);
+    m_jobs->fetchLog();
     updateButtons();
 }
 
@@ -245,8 +251,9 @@ void ViewsPage::updateButtons()
 {
     const QString label = currentView();
     const htap::monitor::ViewState* v = viewState(label);
-    const bool connected = m_collector->state() == htap::monitor::ConnectionState::Connected
-        || m_collector->state() == htap::monitor::ConnectionState::NotResponding;
+    const bool connected = m_collector
+        && (m_collector->state() == htap::monitor::ConnectionState::Connected
+            || m_collector->state() == htap::monitor::ConnectionState::NotResponding);
     // A scheduled merge in flight does not grey the buttons out: what is clicked runs after it.
     const bool running = v && (m_jobs->isBusy(label) || (v->refreshingPid && !m_jobs->isRunning(label)));
     const bool ready = connected && v && !running;

@@ -6,15 +6,14 @@
 
 #include <QHash>
 #include <QMap>
+#include <QPointer>
 
 class QLabel;
 class QPushButton;
 class QTableView;
 class QTableWidget;
 
-namespace htap::monitor {
-class ActivityCollector;
-}
+#include <monitor/activitycollector.h>
 
 namespace htap::ui {
 
@@ -30,7 +29,10 @@ class ViewsPage : public MonitorPage
 {
     Q_OBJECT
 public:
-    explicit ViewsPage(htap::monitor::ActivityCollector* collector, QWidget* parent = nullptr);
+    explicit ViewsPage(QWidget* parent = nullptr);
+    /// The server shown: its collector's state enables the actions, its jobs run them (each
+    /// server keeps its own, so its schedules go on while another is shown). nullptr: none.
+    void setServer(htap::monitor::ActivityCollector* collector, ViewJobs* jobs);
     QString title() const override { return tr("Views"); }
     void addSample(const htap::monitor::ServerSample& sample) override;
     void addPastSample(const htap::monitor::ServerSample& sample) override;
@@ -38,6 +40,7 @@ public:
     void clear() override;
     QList<ChartWidget*> charts() const override;
     SnapshotTableModel* model() const { return m_model; }
+    /// The shown server's jobs (an idle set when none is shown).
     ViewJobs* jobs() const { return m_jobs; }
     /// Selects a view by its schema.name label (tests, --page).
     void selectView(const QString& label);
@@ -57,7 +60,8 @@ private:
     void editSchedule();
     void showLog(const QList<htap::mv::RefreshLogEntry>& entries);
 
-    htap::monitor::ActivityCollector* m_collector;
+    QPointer<htap::monitor::ActivityCollector> m_collector;
+    ViewJobs* m_noJobs; ///< stands in when no server is shown, so m_jobs is never null
     ViewJobs* m_jobs;
     SnapshotTableModel* m_model;
     QTableView* m_table;
