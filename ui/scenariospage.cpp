@@ -66,7 +66,7 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     m_rateScale->setToolTip(tr("Multiplies every open-loop rate: size the preset for this server"));
     m_durationScale->setToolTip(tr("Multiplies every phase's duration"));
     m_threads->setObjectName(u"scenarioThreads"_s);
-    m_threads->setRange(0, 64);
+    m_threads->setRange(0, 256);
     m_threads->setSpecialValueText(tr("default"));
     m_threads->setToolTip(tr("Client threads per workload, each serving several connections without blocking "
                              "(like pgbench -j). Default: the scenario's, or one per CPU core"));

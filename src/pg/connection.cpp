@@ -505,13 +505,17 @@ bool Connection::takeResults(QList<Result>* results)
             const ExecStatusType status = PQresultStatus(r);
             if (status == PGRES_PIPELINE_SYNC) {
                 PQclear(r);
-                PQexitPipelineMode(m_conn);
+                // Still in pipeline mode after the sync, the next command would go out without
+                // one and never be answered: then the connection is given up after this answer.
+                const bool stuck = PQexitPipelineMode(m_conn) != 1;
                 for (qsizetype i = m_pending.results.size(); i < m_pending.statements.size(); ++i)
                     m_pending.results.append(Result(PgError::make(PgError::Kind::Server,
                         u"no result before the pipeline's sync"_s, QString::fromUtf8(m_pending.statements[i]))));
                 *results = std::move(m_pending.results);
                 m_pending.results.clear();
                 m_pending.active = false;
+                if (stuck)
+                    close();
                 return true;
             }
             const QString statement = QString::fromUtf8(m_pending.statements.value(m_pending.results.size()));

@@ -58,9 +58,12 @@ PgError RequestExecutor::prepare(Connection& conn)
         for (const QString& name : {u"insert_order"_s, u"insert_item"_s, u"insert_item_currval"_s, u"decrement_stock"_s, u"order_cte"_s})
             if (PgError e = prep(name, sql.value(name)))
                 return e;
+        if (!m_prices.empty()) // a reconnect: the catalogue read at the start still serves
+            return {};
         const Result prices = conn.exec(sql.value(u"prices"_s));
         if (!prices.ok())
             return prices.error();
+        qint64 priced = 0;
         for (int i = 0; i < prices.rowCount(); ++i) {
             const qint64 id = prices.toInt64(i, 0);
             if (id >= 1 && id <= 10'000'000) {
@@ -69,10 +72,14 @@ PgError RequestExecutor::prepare(Connection& conn)
                 m_prices[std::size_t(id - 1)] = prices.text(i, 1).toUtf8();
                 m_priceValues.resize(m_prices.size());
                 m_priceValues[std::size_t(id - 1)] = prices.toDouble(i, 1);
+                ++priced;
             }
         }
         if (m_prices.empty())
             return PgError::make(PgError::Kind::Usage, u"dim_products is empty: the order workload needs the shop's products"_s);
+        if (priced < m_workload.maxItems)
+            return PgError::make(PgError::Kind::Usage, u"orders of up to %1 distinct products need that many priced products; "
+                                                       "dim_products has %2"_s.arg(m_workload.maxItems).arg(priced));
         m_maxUser = conn.exec(sql.value(u"max_user"_s)).toInt64(0, 0, 1);
         if (m_workload.zipfian) {
             m_zipfCdf.resize(m_prices.size());
@@ -213,7 +220,19 @@ Outcome RequestExecutor::run(Connection& conn)
         if (PgError e = sendCommand(conn, command)) {
             results = {Result(e)};
         } else {
+            auto stopSeen = std::chrono::steady_clock::time_point();
             for (;;) {
+                // After a stop the request gets 5 s (its cancel is on the way), then is given up.
+                if (m_stopRequested && m_stopRequested()) {
+                    const auto now = std::chrono::steady_clock::now();
+                    if (stopSeen == std::chrono::steady_clock::time_point())
+                        stopSeen = now;
+                    else if (now - stopSeen > std::chrono::seconds(5)) {
+                        conn.close();
+                        results = {Result(PgError::make(PgError::Kind::Connection, u"no answer within 5 s of the stop"_s))};
+                        break;
+                    }
+                }
                 const int flushed = conn.flush();
                 if (flushed < 0) {
                     results = {Result(PgError::make(PgError::Kind::Connection, conn.lastErrorMessage()))};
@@ -223,7 +242,7 @@ Outcome RequestExecutor::run(Connection& conn)
                 if (conn.takeResults(&results))
                     break;
                 pollfd fd {conn.socket(), short(POLLIN | (flushed == 1 ? POLLOUT : 0)), 0};
-                poll(&fd, 1, 1000);
+                poll(&fd, 1, 200);
                 conn.consumeInput(); // a broken link shows in the results
             }
         }

@@ -100,7 +100,6 @@ struct Slot {
     Connection conn;
     std::unique_ptr<RequestExecutor> executor;
     std::atomic<bool> connected {false};
-    Clock::time_point lastReconnect {};
     // The request under way (multiplexed loop).
     bool busy = false;
     bool writing = false; ///< flush() said 1: wait until the socket takes more
@@ -121,8 +120,22 @@ struct Worker {
     std::vector<Acc> phases;
     std::atomic<int> inFlight {0};
     std::shared_ptr<const htap::pg::Canceller> canceller; ///< blocking worker: its connection's, under m
+    Clock::time_point lastReconnect {}; ///< the thread's last attempt: one a second, whatever the connection
+    bool lastAttemptFailed = false;     ///< then requests that find no connection fail at once
+    std::atomic<bool> finished {false};
     std::thread thread;
 };
+
+/// Sends cancel requests from a thread of their own: PQcancel waits for the server's answer
+/// without a timeout, and a frozen server must not hold up a stop.
+void cancelDetached(std::vector<std::shared_ptr<const htap::pg::Canceller>> cancellers)
+{
+    if (!cancellers.empty())
+        std::thread([cancellers = std::move(cancellers)] {
+            for (const auto& c : cancellers)
+                c->cancel();
+        }).detach();
+}
 
 /// The scenario's phases on one time axis (seconds since the start of the run).
 struct Timeline {
@@ -247,7 +260,10 @@ public:
 private:
     void blockingLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
     void multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
-    bool ensureConnected(Worker& worker, Slot& slot);
+    enum class Link { Open, Failed, Later };
+    /// Opens the slot's connection if it is closed: Failed when an attempt failed, Later when
+    /// the thread made one less than a second ago.
+    Link ensureConnected(Worker& worker, Slot& slot);
     static void record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs);
 };
 
@@ -276,17 +292,21 @@ void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double 
     }
 }
 
-bool RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
+RunCoordinator::Link RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
 {
     if (slot.conn.isOpen())
-        return true;
+        return Link::Open;
     slot.connected = false;
-    if (Clock::now() - slot.lastReconnect < std::chrono::seconds(1))
-        return false;
-    slot.lastReconnect = Clock::now();
-    if (slot.conn.open(worker.info, {3000, worker.applicationName}) || slot.executor->prepare(slot.conn)) {
+    // One attempt a second per thread: a connect blocks the thread (up to 3 s against a silent
+    // server), and its other connections wait meanwhile.
+    if (Clock::now() - worker.lastReconnect < std::chrono::seconds(1) || stopRequested)
+        return worker.lastAttemptFailed ? Link::Failed : Link::Later;
+    worker.lastReconnect = Clock::now();
+    worker.lastAttemptFailed = bool(slot.conn.open(worker.info, {3000, worker.applicationName}, [this] { return stopRequested.load(); }))
+        || bool(slot.executor->prepare(slot.conn));
+    if (worker.lastAttemptFailed) {
         slot.conn.close();
-        return false;
+        return Link::Failed;
     }
     if (worker.multiplexed) {
         slot.conn.setNonBlocking(true);
@@ -295,7 +315,7 @@ bool RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
         worker.canceller = slot.conn.canceller();
     }
     slot.connected = true;
-    return true;
+    return Link::Open;
 }
 
 void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
@@ -324,7 +344,9 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
                 continue;
             }
             Outcome o;
-            if (!ensureConnected(worker, slot)) {
+            if (ensureConnected(worker, slot) == Link::Later) // it broke again within a second
+                sleepUntil(worker.lastReconnect + std::chrono::seconds(1));
+            if (ensureConnected(worker, slot) != Link::Open) {
                 o.kind = Outcome::Kind::Failed;
                 o.sqlstate = u"08006"_s; // connection failure: counted, not dropped
             } else {
@@ -355,7 +377,9 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
         }
         Outcome o;
         const auto start = Clock::now();
-        if (!ensureConnected(worker, slot)) {
+        if (ensureConnected(worker, slot) == Link::Later)
+            sleepUntil(worker.lastReconnect + std::chrono::seconds(1));
+        if (ensureConnected(worker, slot) != Link::Open) {
             o.kind = Outcome::Kind::Failed;
             o.sqlstate = u"08006"_s;
             sleepUntil(Clock::now() + std::chrono::milliseconds(200));
@@ -389,7 +413,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         --worker.inFlight;
         slot.nextStart = end + think;
         if (!slot.conn.isOpen()) {
-            slot.conn.close(); // reopened, at most once a second, by the next request
+            slot.conn.close(); // reopened by a later request
             slot.connected = false;
         }
     };
@@ -402,7 +426,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 slot.writing = flushed == 1;
                 return;
             }
-            e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), command.statement);
+            e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), QString::fromUtf8(command.statement));
             slot.conn.close();
         }
         const Step step = slot.executor->advance({Result(e)}, slot.conn.isOpen());
@@ -411,28 +435,53 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         else
             send(slot, step.command);
     };
+    // Reads what a busy connection has and moves its request on.
+    auto serve = [&](Slot& slot) {
+        slot.conn.consumeInput(); // a broken link shows in the results
+        QList<Result> results;
+        if (!slot.conn.takeResults(&results))
+            return;
+        const Step step = slot.executor->advance(results, slot.conn.isOpen());
+        if (step.done)
+            finishRequest(slot, step.outcome);
+        else
+            send(slot, step.command);
+    };
+    // Starts a request on the slot; false when its connection is to be reopened in a moment
+    // (the thread reopened another less than a second ago, successfully): it waits for that.
     auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs) {
+        const Link link = ensureConnected(worker, slot);
+        if (link == Link::Later)
+            return false;
         slot.intended = intended;
         slot.start = Clock::now();
         slot.phase = phase;
         slot.lagMs = lagMs;
         ++worker.inFlight;
         slot.busy = true;
-        if (!ensureConnected(worker, slot)) {
+        if (link == Link::Failed) {
             Outcome o;
             o.kind = Outcome::Kind::Failed;
             o.sqlstate = u"08006"_s; // connection failure: counted, not dropped
             finishRequest(slot, o);
             slot.nextStart = Clock::now() + std::chrono::milliseconds(200);
-            return;
+            return true;
         }
         send(slot, slot.executor->begin());
+        return true;
     };
+    // An idle connection that is open first; one to reopen only when there is none.
     auto idleSlot = [&]() -> Slot* {
-        for (auto& slot : worker.connections)
-            if (!slot->busy)
+        Slot* closed = nullptr;
+        for (auto& slot : worker.connections) {
+            if (slot->busy)
+                continue;
+            if (slot->conn.isOpen())
                 return slot.get();
-        return nullptr;
+            if (!closed)
+                closed = slot.get();
+        }
+        return closed;
     };
 
     bool pending = false; // open loop: an arrival taken from the schedule, not started yet
@@ -449,20 +498,35 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         for (auto& slot : worker.connections)
             busy += slot->busy ? 1 : 0;
         if (stopRequested) {
-            // Stop means now: cancel what is in flight, then take its (failed) results.
+            // Stop means now: cancel what is in flight, then take its (failed) results; what
+            // has not answered 5 s later is given up and counted as cancelled.
             if (!cancelled) {
                 cancelled = true;
                 stopDeadline = now + std::chrono::seconds(5);
+                std::vector<std::shared_ptr<const htap::pg::Canceller>> cancellers;
                 for (auto& slot : worker.connections)
                     if (slot->busy && slot->conn.canceller())
-                        slot->conn.canceller()->cancel();
+                        cancellers.push_back(slot->conn.canceller());
+                cancelDetached(std::move(cancellers));
             }
-            if (busy == 0 || now > stopDeadline)
+            if (busy > 0 && now > stopDeadline) {
+                for (auto& slot : worker.connections) {
+                    if (!slot->busy)
+                        continue;
+                    slot->conn.close();
+                    finishRequest(*slot, {Outcome::Kind::Failed, u"57014"_s, u"no answer within 5 s of the stop"_s});
+                }
+                busy = 0;
+            }
+            if (busy == 0)
                 break;
         }
         auto wake = now + std::chrono::milliseconds(100);
         if (!stopRequested && schedule) { // open loop
             for (;;) {
+                Slot* slot = idleSlot();
+                if (!slot) // every connection busy: the arrival waits in the schedule, and its wait is latency
+                    break;
                 if (!pending && !scheduleDone) {
                     pending = schedule->next(&pendingT, &pendingPhase);
                     scheduleDone = !pending;
@@ -474,22 +538,23 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     wake = std::min(wake, intended);
                     break;
                 }
-                Slot* slot = idleSlot();
-                if (!slot) // every connection busy: the arrival waits, and its wait is latency
-                    break;
-                pending = false;
                 const double lagMs = std::chrono::duration<double, std::milli>(now - intended).count();
                 if (w.skipIfLaterThanMs > 0 && lagMs > w.skipIfLaterThanMs) {
+                    pending = false;
                     const std::lock_guard lock(worker.m);
                     ++worker.second.skipped;
                     ++worker.phases[std::size_t(pendingPhase)].skipped;
                     continue;
                 }
-                startRequest(*slot, intended, pendingPhase, lagMs);
+                if (!startRequest(*slot, intended, pendingPhase, lagMs)) {
+                    wake = std::min(wake, worker.lastReconnect + std::chrono::seconds(1));
+                    break;
+                }
+                pending = false;
                 now = Clock::now();
             }
-            if (scheduleDone && !pending && idleSlot() && std::none_of(worker.connections.begin(), worker.connections.end(),
-                    [](const auto& s) { return s->busy; }))
+            if (scheduleDone && !pending
+                && std::none_of(worker.connections.begin(), worker.connections.end(), [](const auto& c) { return c->busy; }))
                 break;
         } else if (!stopRequested) { // closed loop
             const double el = secondsSince(t0, now);
@@ -502,13 +567,16 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 const int phase = timeline.phaseAt(el);
                 const int clients = int(scenario->phases[phase].demand.value(w.name).from);
                 for (auto& slot : worker.connections) {
+                    if (stopRequested)
+                        break;
                     if (slot->busy || slot->index >= clients)
                         continue;
                     if (slot->nextStart > now) {
                         wake = std::min(wake, slot->nextStart);
                         continue;
                     }
-                    startRequest(*slot, now, phase, 0);
+                    if (!startRequest(*slot, now, phase, 0))
+                        slot->nextStart = worker.lastReconnect + std::chrono::seconds(1);
                     now = Clock::now();
                     if (!slot->busy && slot->nextStart > now)
                         wake = std::min(wake, slot->nextStart);
@@ -516,45 +584,55 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             }
         }
 
+        // Busy connections wait for their results; idle open ones are watched too, so that a
+        // connection the server ends between requests is seen at once (and the run notices
+        // when the server has gone).
         fds.clear();
         polled.clear();
         for (auto& slot : worker.connections) {
-            if (!slot->busy || slot->conn.socket() < 0)
+            if (slot->conn.socket() < 0 || (!slot->busy && !slot->conn.isOpen()))
                 continue;
-            fds.push_back({slot->conn.socket(), short(POLLIN | (slot->writing ? POLLOUT : 0)), 0});
+            fds.push_back({slot->conn.socket(), short(POLLIN | (slot->busy && slot->writing ? POLLOUT : 0)), 0});
             polled.push_back(slot.get());
         }
         const auto wait = std::max(Clock::duration::zero(), wake - Clock::now());
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
         const timespec timeout {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
-        if (ppoll(fds.data(), nfds_t(fds.size()), &timeout, nullptr) <= 0)
+        const int ready = ppoll(fds.data(), nfds_t(fds.size()), &timeout, nullptr);
+        if (ready == 0) {
+            // Nothing on any socket: still look at every busy connection, since TLS can hold
+            // decrypted bytes that the socket no longer shows.
+            for (Slot* slot : polled)
+                if (slot->busy)
+                    serve(*slot);
+            continue;
+        }
+        if (ready < 0)
             continue;
         for (std::size_t i = 0; i < fds.size(); ++i) {
             Slot& slot = *polled[i];
             const short ev = fds[i].revents;
-            if (!ev || !slot.busy)
+            if (!ev)
                 continue;
+            if (!slot.busy) { // between requests: only the server ending the connection, or a notice
+                if (!slot.conn.consumeInput() || !slot.conn.isOpen()) {
+                    slot.conn.close();
+                    slot.connected = false;
+                }
+                continue;
+            }
             if ((ev & POLLOUT) && slot.writing) {
                 const int flushed = slot.conn.flush();
                 slot.writing = flushed == 1;
                 if (flushed < 0) { // the link broke while sending
                     const PgError e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage());
                     slot.conn.close();
-                    const Step step = slot.executor->advance({Result(e)}, false);
-                    finishRequest(slot, step.outcome);
+                    finishRequest(slot, slot.executor->advance({Result(e)}, false).outcome);
                     continue;
                 }
             }
             if (ev & (POLLIN | POLLERR | POLLHUP))
-                slot.conn.consumeInput(); // a broken link shows in the results
-            QList<Result> results;
-            if (slot.conn.takeResults(&results)) {
-                const Step step = slot.executor->advance(results, slot.conn.isOpen());
-                if (step.done)
-                    finishRequest(slot, step.outcome);
-                else
-                    send(slot, step.command);
-            }
+                serve(slot);
         }
     }
 }
@@ -645,6 +723,7 @@ void RunCoordinator::run()
                     blockingLoop(*w, *worker, s, t0);
                 for (auto& slot : worker->connections)
                     slot->conn.close(); // its statistics reach pg_stat_database when it ends
+                worker->finished = true;
             });
 
     // Once a second: merge what the workers recorded.
@@ -703,18 +782,31 @@ void RunCoordinator::run()
         if (stopRequested || second >= int(std::ceil(timeline.total)))
             break;
     }
+    // The schedule is over: requests still running get some time to finish, then are
+    // cancelled (a frozen server must not keep the run, or the window closing, waiting).
+    auto allFinished = [&] {
+        for (auto& list : workers)
+            for (auto& worker : list)
+                if (!worker->finished)
+                    return false;
+        return true;
+    };
+    const auto graceEnd = Clock::now() + std::chrono::seconds(30);
+    while (!stopRequested && !allFinished() && Clock::now() < graceEnd)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!stopRequested && !allFinished())
+        requestStop(u"requests still running 30 s after the end were cancelled"_s);
     if (stopRequested) {
-        // Stop means now: cancel what is in flight, then wait for the workers.
+        // Stop means now: cancel what is in flight (multiplexed workers cancel their own), then
+        // wait for the workers.
+        std::vector<std::shared_ptr<const htap::pg::Canceller>> cancellers;
         for (auto& list : workers)
             for (auto& worker : list) {
-                std::shared_ptr<const htap::pg::Canceller> c;
-                {
-                    const std::lock_guard lock(worker->m);
-                    c = worker->canceller;
-                }
-                if (c && worker->inFlight > 0) // multiplexed workers cancel their own
-                    c->cancel();
+                const std::lock_guard lock(worker->m);
+                if (worker->canceller && worker->inFlight > 0)
+                    cancellers.push_back(worker->canceller);
             }
+        cancelDetached(std::move(cancellers));
     }
     for (auto& list : workers)
         for (auto& worker : list)

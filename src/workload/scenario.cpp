@@ -164,7 +164,8 @@ QJsonObject Scenario::toJson() const
             o.insert(u"products"_s, w.zipfian ? u"zipfian"_s : u"uniform"_s);
             if (w.zipfian)
                 o.insert(u"zipfS"_s, w.zipfS);
-            o.insert(u"items"_s, QJsonObject {{u"min"_s, w.minItems}, {u"max"_s, w.maxItems}});
+            if (w.minItems != 1 || w.maxItems != 5) // the seed's basket stays implicit: older builds read the file
+                o.insert(u"items"_s, QJsonObject {{u"min"_s, w.minItems}, {u"max"_s, w.maxItems}});
         }
         if (w.kind == Workload::Kind::Report)
             o.insert(u"reports"_s, QJsonArray::fromStringList(w.reports));

@@ -3,6 +3,8 @@
 # client counts, against the same sandbox, alternating runs in one invocation. Prints each
 # tool's throughput, the ratio, and client CPU seconds per 1,000 transactions.
 #   tests/bench/order_throughput.sh [seconds-per-run] [client counts...]
+# ORDER_BENCH_ROUNDS (default 3) rounds, each running pgbench, htapctl round trips and htapctl
+# pipelined in turn; each figure is the median over the rounds.
 # Both tools run the same statements as oltp_user over the sandbox's unix socket: BEGIN,
 # insert the order, then per item insert it and take the stock (quantity >= n), COMMIT.
 # pgbench cannot loop, so both order 3 items ("items": 3 in the scenario). htapctl runs as many
@@ -13,6 +15,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
 seconds="${1:-15}"
+rounds="${ORDER_BENCH_ROUNDS:-3}"
 shift || true
 clients=("${@:-4 16}")
 read -r -a clients <<< "${clients[*]}"
@@ -38,26 +41,36 @@ JSON
 }
 
 cpu() { awk '{printf "%.2f", $1 + $2}' "$1"; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf '%-8s %-22s %10s %10s %14s\n' clients tool tps ratio "CPU s/1k tx"
+# One row per tool: the median over the rounds (pgbench's own figures move by 10-20 % from run
+# to run on a small machine; the rounds alternate the tools so that drift hits all of them).
+printf '%-8s %-22s %10s %10s %14s   (median of %d rounds)\n' clients tool tps ratio "CPU s/1k tx" "$rounds"
 for c in "${clients[@]}"; do
     threads=$(( c < 2 ? 1 : 2 ))
-    /usr/bin/time -f '%U %S' -o "$work/pgb.time" "$pgbench" -n -M prepared -c "$c" -j "$threads" -T "$seconds" \
-        -f "$work/order.sql" -h "$host" -p "$port" -U oltp_user shop > "$work/pgb.out" 2>&1
-    pgb_tps="$(grep -E '^tps = ' "$work/pgb.out" | head -n 1 | awk '{print $3}')"
-    pgb_tx="$(grep -E 'number of transactions actually processed' "$work/pgb.out" | awk -F': ' '{print $2}' | cut -d/ -f1)"
-    for form in roundtrip pipeline; do
-        scenario "$c" "$form" > "$work/s.json"
-        /usr/bin/time -f '%U %S' -o "$work/ht.time" "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null
-        ht_tps="$(python3 -c "import json,sys; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; print(round((s['committed']+s['rolledBack'])/s['seconds'],1))")"
-        ht_tx="$(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; print(s['committed']+s['rolledBack'])")"
-        if [ "$form" = roundtrip ]; then
-            printf '%-8s %-22s %10.1f %10s %14.3f\n' "$c" "pgbench -M prepared" "$pgb_tps" "1.00" \
-                "$(awk -v c="$(cpu "$work/pgb.time")" -v n="$pgb_tx" 'BEGIN { print c * 1000 / n }')"
-        fi
-        printf '%-8s %-22s %10.1f %10.2f %14.3f\n' "$c" "htapctl $form" "$ht_tps" \
-            "$(awk -v a="$ht_tps" -v b="$pgb_tps" 'BEGIN { print a / b }')" \
-            "$(awk -v c="$(cpu "$work/ht.time")" -v n="$ht_tx" 'BEGIN { print c * 1000 / n }')"
+    declare -A tps=() cpk=()
+    for ((r = 1; r <= rounds; r++)); do
+        /usr/bin/time -f '%U %S' -o "$work/pgb.time" "$pgbench" -n -M prepared -c "$c" -j "$threads" -T "$seconds" \
+            -f "$work/order.sql" -h "$host" -p "$port" -U oltp_user shop > "$work/pgb.out" 2>&1
+        t="$(grep -E '^tps = ' "$work/pgb.out" | head -n 1 | awk '{print $3}')"
+        n="$(grep -E 'number of transactions actually processed' "$work/pgb.out" | awk -F': ' '{print $2}' | cut -d/ -f1)"
+        tps[pgbench]+=" $t"
+        cpk[pgbench]+=" $(awk -v c="$(cpu "$work/pgb.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
+        for form in roundtrip pipeline; do
+            scenario "$c" "$form" > "$work/s.json"
+            /usr/bin/time -f '%U %S' -o "$work/ht.time" "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null
+            read -r t n < <(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; n=s['committed']+s['rolledBack']; print(round(n/s['seconds'],1), n)")
+            tps[$form]+=" $t"
+            cpk[$form]+=" $(awk -v c="$(cpu "$work/ht.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
+        done
     done
+    base="$(median <<< "${tps[pgbench]}")"
+    printf '%-8s %-22s %10.1f %10s %14.3f\n' "$c" "pgbench -M prepared" "$base" "1.00" "$(median <<< "${cpk[pgbench]}")"
+    for form in roundtrip pipeline; do
+        m="$(median <<< "${tps[$form]}")"
+        printf '%-8s %-22s %10.1f %10.2f %14.3f\n' "$c" "htapctl $form" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')" \
+            "$(median <<< "${cpk[$form]}")"
+    done
+    unset tps cpk
 done
-echo "(same sandbox, unix socket, closed loop, no think time; client CPU = user + sys of the tool's process)"
+echo "(same sandbox, unix socket, closed loop, no think time, $threads client threads each; client CPU = user + sys of the tool's process)"
