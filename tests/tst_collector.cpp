@@ -5,6 +5,12 @@
 
 #include <monitor/activitycollector.h>
 
+#include <QPointer>
+#include <QThread>
+
+#include <atomic>
+#include <thread>
+
 using namespace Qt::StringLiterals;
 using namespace htap::monitor;
 using htap::test::FreezableProxy;
@@ -185,6 +191,44 @@ private Q_SLOTS:
         live.disconnectFromServer();
         QTRY_VERIFY_WITH_TIMEOUT(silent.state() == ConnectionState::Disconnected && live.state() == ConnectionState::Disconnected, 5000);
         admin.runScript(u"DROP ROLE tst_proxy2"_s);
+    }
+
+    void destroyingACollectorStuckOnASilentServerDoesNotWait()
+    {
+        // Closing the window (or removing a server) while its server hangs: the collector goes
+        // at once; its thread ends by itself once the link comes back.
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        admin.runScript(u"DROP ROLE IF EXISTS tst_proxy3; CREATE ROLE tst_proxy3 LOGIN PASSWORD 'proxy-secret' IN ROLE pg_monitor"_s);
+        FreezableProxy proxy(quint16(htap::test::sandboxConnInfo().value(u"port"_s).toInt()));
+        auto* collector = new ActivityCollector;
+        collector->setInterval(250);
+        QSignalSpy samples(collector, &ActivityCollector::sampleAvailable);
+        collector->connectTo(throughProxy(proxy, u"tst_proxy3"_s));
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 2, 10000);
+        proxy.setFrozen(true);
+        QTRY_COMPARE_WITH_TIMEOUT(collector->state(), ConnectionState::NotResponding, 5000);
+        auto* thread = collector->findChild<QThread*>();
+        QVERIFY(thread);
+        QPointer<QThread> watched(thread);
+        // A watchdog turns a destructor that waits for the frozen link into a clear failure
+        // instead of a hang until ctest's timeout (the relay cannot pump while we are blocked).
+        std::atomic<bool> returned {false};
+        std::thread watchdog([&returned] {
+            for (int i = 0; i < 300 && !returned; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (!returned)
+                qFatal("destroying a collector stuck on a silent server blocked the calling thread");
+        });
+        delete collector;
+        returned = true;
+        watchdog.join();
+        QVERIFY2(watched, "the stuck thread is left to finish, not destroyed while running");
+        QVERIFY(watched->isRunning());
+        proxy.setFrozen(false); // the link comes back: the thread ends and deletes itself
+        QTRY_VERIFY_WITH_TIMEOUT(watched.isNull(), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(admin.exec(u"SELECT 1 FROM pg_stat_activity WHERE usename = 'tst_proxy3'"_s).rowCount() == 0, 10000);
+        admin.runScript(u"DROP ROLE tst_proxy3"_s);
     }
 
     void disconnectAndAbort()

@@ -3,7 +3,9 @@
 #include "probes.h"
 
 
+#include <QDeadlineTimer>
 #include <QElapsedTimer>
+#include <QLoggingCategory>
 #include <QFutureWatcher>
 #include <QThread>
 #include <QtConcurrent>
@@ -15,6 +17,10 @@
 #include <algorithm>
 
 namespace htap::monitor {
+
+namespace {
+Q_LOGGING_CATEGORY(lcCollector, "htap.monitor.collector")
+}
 
 using namespace Qt::StringLiterals;
 using htap::pg::PgError;
@@ -291,7 +297,15 @@ ActivityCollector::~ActivityCollector()
         cancelStuckStatement();
     QMetaObject::invokeMethod(m_worker, &ActivityWorker::close, Qt::QueuedConnection);
     m_thread->quit();
-    m_thread->wait();
+    if (!m_thread->wait(QDeadlineTimer(1000))) {
+        // Still inside a libpq call to a host that does not answer (its cancel is on the way).
+        // Waiting would hold the GUI thread, or the app's exit, until the TCP timeout: the
+        // thread is left to end on its own, and then deletes its worker and itself.
+        qCWarning(lcCollector, "the monitoring thread of %s is still waiting for its server; not waiting for it",
+            qPrintable(m_info.displayName()));
+        m_thread->setParent(nullptr);
+        connect(m_thread, &QThread::finished, m_thread, &QObject::deleteLater);
+    }
 }
 
 void ActivityCollector::connectTo(const htap::pg::ConnInfo& info)
