@@ -430,12 +430,18 @@ private Q_SLOTS:
         QVERIFY2(service.installPrioritize(&error), qPrintable(error)); // setup.sh installs postgresql-15-prioritize
         Connection olap;
         openOrDie(olap, kOther);
+        // Only lowering a priority needs no privilege: aim below where the server already runs
+        // (a server started under nice, as by `nice ctest`, starts its backends lower than 0).
+        const int current = int(m_admin.exec(u"SELECT get_backend_priority($1)"_s, {olap.backendPid()}).toInt64(0, 0));
+        if (current >= 19)
+            QSKIP("the server already runs at the lowest CPU priority (nice 19)");
+        const int target = std::max(7, current + 1);
         int changed = 0;
-        const QString note = service.renice(kOther, 7, &changed, &error);
+        const QString note = service.renice(kOther, target, &changed, &error);
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QCOMPARE(changed, 1);
-        QVERIFY(note.contains(u"nice 7"_s));
-        QCOMPARE(m_admin.exec(u"SELECT get_backend_priority($1)"_s, {olap.backendPid()}).toInt64(0, 0), 7);
+        QVERIFY2(note.contains(u"nice %1"_s.arg(target)), qPrintable(note));
+        QCOMPARE(m_admin.exec(u"SELECT get_backend_priority($1)"_s, {olap.backendPid()}).toInt64(0, 0), target);
     }
 
     void cleanupTestCase()
