@@ -1,6 +1,10 @@
 // Shared helpers for the tests: where the test sandbox is, and how to reach it.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <pg/connection.h>
 #include <pg/sandbox.h>
 
@@ -30,5 +34,32 @@ inline QString scratchDir(const QString& name)
     QDir(base).mkpath(QStringLiteral("."));
     return base + QLatin1Char('/') + name;
 }
+
+/// Turns a call that must return at once but blocks into a failure that says so, instead of a
+/// hang until ctest's timeout: qFatal(what) unless disarmed within seconds.
+class Watchdog
+{
+public:
+    Watchdog(const char* what, int seconds)
+        : m_thread([this, what, seconds] {
+            for (int i = 0; i < seconds * 10 && !m_disarmed; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (!m_disarmed)
+                qFatal("%s", what);
+        })
+    {
+    }
+    ~Watchdog() { disarm(); }
+    void disarm()
+    {
+        m_disarmed = true;
+        if (m_thread.joinable())
+            m_thread.join();
+    }
+
+private:
+    std::atomic<bool> m_disarmed {false};
+    std::thread m_thread;
+};
 
 } // namespace htap::test

@@ -8,9 +8,6 @@
 #include <QPointer>
 #include <QThread>
 
-#include <atomic>
-#include <thread>
-
 using namespace Qt::StringLiterals;
 using namespace htap::monitor;
 using htap::test::FreezableProxy;
@@ -213,16 +210,9 @@ private Q_SLOTS:
         QPointer<QThread> watched(thread);
         // A watchdog turns a destructor that waits for the frozen link into a clear failure
         // instead of a hang until ctest's timeout (the relay cannot pump while we are blocked).
-        std::atomic<bool> returned {false};
-        std::thread watchdog([&returned] {
-            for (int i = 0; i < 300 && !returned; ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            if (!returned)
-                qFatal("destroying a collector stuck on a silent server blocked the calling thread");
-        });
+        htap::test::Watchdog watchdog("destroying a collector stuck on a silent server blocked the calling thread", 30);
         delete collector;
-        returned = true;
-        watchdog.join();
+        watchdog.disarm();
         QVERIFY2(watched, "the stuck thread is left to finish, not destroyed while running");
         QVERIFY(watched->isRunning());
         proxy.setFrozen(false); // the link comes back: the thread ends and deletes itself

@@ -583,16 +583,9 @@ private Q_SLOTS:
         QPointer<htap::monitor::ActivityCollector> farCollector = far->collector();
         const int farPid = far->collector()->server().backendPid;
         QVERIFY(farPid > 0);
-        std::atomic<bool> removed {false};
-        std::thread watchdog([&removed] {
-            for (int i = 0; i < 600 && !removed; ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            if (!removed)
-                qFatal("removing a silent server blocked the GUI thread");
-        });
+        htap::test::Watchdog watchdog("removing a silent server blocked the GUI thread", 60);
         window.removeServer(far);
-        removed = true;
-        watchdog.join();
+        watchdog.disarm();
         QCOMPARE(window.servers(), QList<htap::ui::MonitoredServer*> {near});
         QCOMPARE(list->count(), 1);
         QCOMPARE(window.selectedServer(), near);

@@ -26,6 +26,15 @@ QByteArray scenarioJson(const QString& workloads, const QString& phases)
 
 const QString kOrders = uR"("orders": {"kind": "order", "arrival": {"model": "open", "process": "constant"}, "connections": 2, "role": "oltp_user"})"_s;
 
+/// The three forms of the order transaction, as a "form" column.
+void addOrderForms()
+{
+    QTest::addColumn<QString>("form");
+    QTest::newRow("one statement per round trip") << u"roundtrip"_s;
+    QTest::newRow("pipelined") << u"pipeline"_s;
+    QTest::newRow("one CTE statement") << u"cte"_s;
+}
+
 ScenarioResult runToEnd(const Scenario& s, const htap::pg::ConnInfo& info, QString* failure = nullptr,
     const std::function<void(ScenarioRunner&, const SecondStats&)>& onSecond = {})
 {
@@ -140,13 +149,7 @@ private Q_SLOTS:
         QVERIFY2(!warnings.filter(u"$.phases[0].rates.orders: 100000/s from 2 connections"_s).isEmpty(), qPrintable(warnings.join(u" | "_s)));
     }
 
-    void openLoopReachesItsRateAndCountsMatch_data()
-    {
-        QTest::addColumn<QString>("form");
-        QTest::newRow("one statement per round trip") << u"roundtrip"_s;
-        QTest::newRow("pipelined") << u"pipeline"_s;
-        QTest::newRow("one CTE statement") << u"cte"_s;
-    }
+    void openLoopReachesItsRateAndCountsMatch_data() { addOrderForms(); }
     void openLoopReachesItsRateAndCountsMatch()
     {
         QFETCH(QString, form);
@@ -273,13 +276,7 @@ private Q_SLOTS:
         QCOMPARE(r.toJson().value(u"scenario"_s).toObject().value(u"threads"_s).toInt(), 1);
     }
 
-    void everyFormOnOneThreadMatchesTheServer_data()
-    {
-        QTest::addColumn<QString>("form");
-        QTest::newRow("round trips") << u"roundtrip"_s;
-        QTest::newRow("pipelined") << u"pipeline"_s;
-        QTest::newRow("one CTE statement") << u"cte"_s;
-    }
+    void everyFormOnOneThreadMatchesTheServer_data() { addOrderForms(); }
     void everyFormOnOneThreadMatchesTheServer()
     {
         // Closed loop, four clients on one thread, some products short of stock so that
