@@ -20,6 +20,7 @@
 
 #include <QDoubleSpinBox>
 #include <QSpinBox>
+#include <QTableWidget>
 #include <ui/chartwidget.h>
 #include <ui/connectdialog.h>
 #include <ui/mainwindow.h>
@@ -270,6 +271,13 @@ private Q_SLOTS:
         page->selectPreset(u"smoke"_s);
         page->findChildren<QDoubleSpinBox*>().at(1)->setValue(0.2); // 30 s -> 6 s
         page->findChild<QSpinBox*>(u"scenarioThreads"_s)->setValue(1);
+        // The workloads table: orders get 3 connections and half their rate.
+        QTableWidget* workloads = page->workloadsTable();
+        QCOMPARE(workloads->rowCount(), 2);
+        QCOMPARE(workloads->item(0, 0)->text(), u"orders"_s);
+        QCOMPARE(workloads->item(0, 3)->data(Qt::EditRole).toInt(), 4);
+        workloads->item(0, 3)->setData(Qt::EditRole, 3);
+        workloads->item(0, 4)->setData(Qt::EditRole, 0.5);
         QSignalSpy finished(page->runner(), &htap::workload::ScenarioRunner::finished);
         page->startSelected();
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
@@ -279,6 +287,10 @@ private Q_SLOTS:
         QVERIFY(window.latencyPage()->meanChart()->pointCount(3) >= 4);
         QVERIFY(page->lastResult().summary.value(u"orders"_s).committed > 0);
         QCOMPARE(page->lastResult().scenario.threads, 1);
+        const htap::workload::Scenario& ran = page->lastResult().scenario;
+        QCOMPARE(ran.workload(u"orders"_s)->connections, 3);
+        QCOMPARE(ran.phases[1].demand.value(u"orders"_s).from, 100 * 0.5); // smoke's oltp-only phase
+        QCOMPARE(ran.phases[2].demand.value(u"reports"_s).from, 2.0);      // the other workload as it was
         window.showPage(u"Scenarios"_s);
         QTest::qWait(300);
         QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-scenarios.png"_s)));

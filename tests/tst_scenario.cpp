@@ -141,6 +141,28 @@ private Q_SLOTS:
         QVERIFY2(!errors.filter(error).isEmpty(), qPrintable(errors.join(u" | "_s)));
     }
 
+    void resizingAWorkload()
+    {
+        // What the Scenarios page's workloads table does: connections, then rates (open loop)
+        // or clients (closed loop, whole, within the connections).
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY(Scenario::fromJson(scenarioJson(uR"("o": {"kind": "order", "arrival": {"model": "open"}, "connections": 4},
+                                                    "c": {"kind": "order", "arrival": {"model": "closed"}, "connections": 4})"_s,
+                                       uR"({"name": "a", "durationSeconds": 1, "rates": {"o": 10, "c": 4}}, {"name": "b", "durationSeconds": 1, "rates": {"o": {"from": 10, "to": 20}, "c": 1}})"_s),
+            &s, &errors, &warnings));
+        s.resizeWorkload(u"o"_s, 8, 1.5);
+        QCOMPARE(s.workload(u"o"_s)->connections, 8);
+        QCOMPARE(s.phases[0].demand.value(u"o"_s).from, 15.0);
+        QCOMPARE(s.phases[1].demand.value(u"o"_s).to, 30.0);
+        s.resizeWorkload(u"c"_s, 2, 0.4);
+        QCOMPARE(s.workload(u"c"_s)->connections, 2);
+        QCOMPARE(s.phases[0].demand.value(u"c"_s).from, 2.0); // 4 x 0.4 = 1.6 -> 2, within 2 connections
+        QCOMPARE(s.phases[1].demand.value(u"c"_s).from, 1.0); // never below one client
+        // The result still validates.
+        QVERIFY2(Scenario::fromJson(QJsonDocument(s.toJson()).toJson(), &s, &errors, &warnings), qPrintable(errors.join(u"; "_s)));
+    }
+
     void rateBeyondTheBudgetIsAWarning()
     {
         Scenario s;

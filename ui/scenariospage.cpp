@@ -22,7 +22,9 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSplitter>
+#include <QHeaderView>
 #include <QTableView>
+#include <QTableWidget>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -41,6 +43,7 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     , m_rateScale(new QDoubleSpinBox(this))
     , m_durationScale(new QDoubleSpinBox(this))
     , m_threads(new QSpinBox(this))
+    , m_workloads(new QTableWidget(0, 5, this))
     , m_start(new QPushButton(tr("Start"), this))
     , m_stop(new QPushButton(tr("Stop"), this))
     , m_save(new QPushButton(tr("Save result…"), this))
@@ -86,13 +89,24 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     controls->addWidget(m_start);
     controls->addWidget(m_stop);
     controls->addWidget(m_save);
+    m_workloads->setObjectName(u"scenarioWorkloads"_s);
+    m_workloads->setHorizontalHeaderLabels({tr("workload"), tr("kind"), tr("arrival"), tr("connections"), tr("× rate or clients")});
+    m_workloads->horizontalHeaderItem(3)->setToolTip(tr("Open loop: the connection budget; closed loop: the most clients"));
+    m_workloads->horizontalHeaderItem(4)->setToolTip(
+        tr("Multiplies this workload's rates (open loop) or its clients in every phase (closed loop), "
+           "on top of the rate × above"));
+    m_workloads->verticalHeader()->hide();
+    m_workloads->verticalHeader()->setDefaultSectionSize(m_workloads->fontMetrics().height() + 8);
+    m_workloads->horizontalHeader()->setStretchLastSection(true);
+    m_workloads->setEditTriggers(QAbstractItemView::AllEditTriggers);
     auto* table = makeSnapshotTableView(m_summary, this);
     table->setObjectName(u"scenarioSummary"_s);
     auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_workloads);
     split->addWidget(m_throughput);
     split->addWidget(m_latency);
     split->addWidget(table);
-    split->setSizes({300, 300, 150});
+    split->setSizes({m_workloads->horizontalHeader()->sizeHint().height() + 4 * (m_workloads->fontMetrics().height() + 8), 280, 280, 130});
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
     layout->addWidget(m_progress);
@@ -107,7 +121,9 @@ ScenariosPage::ScenariosPage(QWidget* parent)
             return;
         m_file = file;
         m_choice->setItemText(index, QFileInfo(file).fileName());
+        showWorkloads();
     });
+    connect(m_choice, &QComboBox::currentIndexChanged, this, &ScenariosPage::showWorkloads);
     connect(m_start, &QPushButton::clicked, this, &ScenariosPage::startSelected);
     connect(m_stop, &QPushButton::clicked, this, [this] {
         if (m_comparison->isRunning())
@@ -144,6 +160,45 @@ ScenariosPage::ScenariosPage(QWidget* parent)
         [this](const QString& server) { m_status->setText(tr("Running %1 on %2").arg(m_running.name, server)); });
     setRunning(false);
     m_save->setEnabled(false);
+    showWorkloads();
+}
+
+void ScenariosPage::showWorkloads()
+{
+    m_workloads->setRowCount(0);
+    const QString preset = m_choice->currentData().toString();
+    QByteArray json;
+    if (!preset.isEmpty()) {
+        json = presetJson(preset);
+    } else if (QFile f(m_file); !m_file.isEmpty() && f.open(QIODevice::ReadOnly)) {
+        json = f.readAll();
+    }
+    Scenario s;
+    QStringList errors, warnings;
+    if (json.isEmpty() || !Scenario::fromJson(json, &s, &errors, &warnings, preset.isEmpty() ? QFileInfo(m_file).absolutePath() : QString()))
+        return; // an invalid file says why when started
+    for (const Workload& w : std::as_const(s.workloads)) {
+        const int row = m_workloads->rowCount();
+        m_workloads->insertRow(row);
+        const QString kind = w.kind == Workload::Kind::Order ? tr("orders")
+            : w.kind == Workload::Kind::Report              ? tr("reports: %1").arg(w.reports.join(u", "_s))
+            : w.kind == Workload::Kind::Sql                 ? tr("SQL file")
+                                                            : tr("refresh: %1").arg(w.views.join(u", "_s));
+        const QString arrival = w.open() ? tr("open") : tr("closed");
+        int col = 0;
+        for (const QString& text : {w.name, kind, arrival}) {
+            auto* item = new QTableWidgetItem(text);
+            item->setFlags(item->flags() & ~Qt::ItemIsEditable);
+            m_workloads->setItem(row, col++, item);
+        }
+        auto* connections = new QTableWidgetItem;
+        connections->setData(Qt::EditRole, w.connections);
+        m_workloads->setItem(row, 3, connections);
+        auto* factor = new QTableWidgetItem;
+        factor->setData(Qt::EditRole, 1.0);
+        m_workloads->setItem(row, 4, factor);
+    }
+    m_workloads->resizeColumnsToContents();
 }
 
 void ScenariosPage::selectPreset(const QString& name)
@@ -173,6 +228,19 @@ bool ScenariosPage::loadSelected(Scenario* scenario)
     if (!warnings.isEmpty())
         Q_EMIT message(true, tr("Warnings:\n%1").arg(warnings.join(u'\n')));
     scenario->scale(m_rateScale->value(), m_durationScale->value());
+    for (int row = 0; row < m_workloads->rowCount(); ++row) {
+        const QString name = m_workloads->item(row, 0)->text();
+        const int connections = m_workloads->item(row, 3)->data(Qt::EditRole).toInt();
+        const double factor = m_workloads->item(row, 4)->data(Qt::EditRole).toDouble();
+        if (!scenario->workload(name))
+            continue; // the table is from an older read of the file
+        if (connections < 1 || connections > 500 || !(factor > 0) || factor > 100) {
+            Q_EMIT message(false, tr("Workload %1: connections must be 1 to 500 and the factor above 0 and at most 100").arg(name));
+            return false;
+        }
+        if (connections != scenario->workload(name)->connections || factor != 1.0)
+            scenario->resizeWorkload(name, connections, factor);
+    }
     if (m_threads->value() > 0)
         scenario->threads = m_threads->value();
     return true;
@@ -360,6 +428,7 @@ void ScenariosPage::setRunning(bool running)
     m_rateScale->setEnabled(!running);
     m_durationScale->setEnabled(!running);
     m_threads->setEnabled(!running);
+    m_workloads->setEnabled(!running);
 }
 
 } // namespace htap::ui

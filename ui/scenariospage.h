@@ -10,6 +10,7 @@
 class QComboBox;
 class QDoubleSpinBox;
 class QSpinBox;
+class QTableWidget;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -46,6 +47,8 @@ public:
     /// Starts the chosen scenario on the connected server (asks first when it is not the sandbox).
     void startSelected();
     void selectPreset(const QString& name);
+    /// The workloads table (tests): connections in column 3, the factor in column 4.
+    QTableWidget* workloadsTable() const { return m_workloads; }
     SnapshotTableModel* summary() const { return m_summary; }
     const htap::workload::ScenarioResult& lastResult() const { return m_result; }
     /// The scenario running now (or last run).
@@ -56,6 +59,8 @@ Q_SIGNALS:
 
 private:
     bool loadSelected(htap::workload::Scenario* scenario);
+    /// Fills the workloads table from the chosen scenario, as the file has it.
+    void showWorkloads();
     void onSecond(const htap::workload::SecondStats& s);
     void onFinished(const htap::workload::ScenarioResult& r);
     void onComparisonFinished(const htap::workload::ComparisonResult& r);
@@ -73,6 +78,7 @@ private:
     QDoubleSpinBox* m_rateScale;
     QDoubleSpinBox* m_durationScale;
     QSpinBox* m_threads;
+    QTableWidget* m_workloads; ///< per workload: connections and a rate (or clients) factor to edit
     QPushButton* m_start;
     QPushButton* m_stop;
     QPushButton* m_save;

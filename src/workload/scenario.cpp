@@ -9,6 +9,7 @@
 #include <QJsonDocument>
 #include <QSet>
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
@@ -143,6 +144,25 @@ void Scenario::scale(double rateFactor, double durationFactor)
                 it->from *= rateFactor;
                 it->to *= rateFactor;
             }
+        }
+    }
+}
+
+void Scenario::resizeWorkload(const QString& name, int connections, double factor)
+{
+    auto w = std::find_if(workloads.begin(), workloads.end(), [&](const Workload& x) { return x.name == name; });
+    if (w == workloads.end())
+        return;
+    w->connections = std::clamp(connections, 1, 500);
+    for (Phase& p : phases) {
+        auto it = p.demand.find(name);
+        if (it == p.demand.end())
+            continue;
+        if (w->open()) {
+            it->from *= factor;
+            it->to *= factor;
+        } else {
+            it->from = it->to = std::clamp(std::round(it->from * factor), 1.0, double(w->connections));
         }
     }
 }

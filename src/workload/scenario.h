@@ -80,6 +80,10 @@ struct Scenario {
     const Workload* workload(const QString& name) const;
     /// Multiplies open-loop rates (and durations) for a smaller or larger server.
     void scale(double rateFactor, double durationFactor);
+    /// One workload resized: its connections (the budget, or the most clients), then its rates
+    /// (open loop) or its clients in every phase (closed loop, rounded, 1 to its connections)
+    /// multiplied by factor.
+    void resizeWorkload(const QString& name, int connections, double factor);
     /// The resolved scenario, stored in every result.
     QJsonObject toJson() const;
 
