@@ -83,6 +83,8 @@ int main(int argc, char** argv)
     // named here are added to them and the last one named is shown.
     if (!parser.isSet(noRestoreOpt))
         window.restoreServers();
+    else
+        window.setServerListSaved(false); // the stored list stays for the next ordinary start
     for (const htap::pg::ConnInfo& info : std::as_const(servers))
         window.connectTo(info);
     if (parser.isSet(sandboxOpt))

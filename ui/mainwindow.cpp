@@ -269,24 +269,64 @@ MonitoredServer* MainWindow::addServer(const htap::pg::ConnInfo& info)
             if (server != m_selected)
                 m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, tr("%1: %2").arg(server->label(), text));
         });
+    // A view job on a server not shown (a refresh started before switching, a schedule) that
+    // fails must still be heard of; its successes are in that server's refresh log.
+    connect(server->jobs(), &ViewJobs::jobFinished, this,
+        [this, server](const QString& view, const QString& what, bool ok, const QString& text, double) {
+            if (server != m_selected && !ok)
+                m_banner->show(Banner::Level::Warning, tr("%1: %2 of %3 failed: %4").arg(server->label(), what, view, text));
+        });
     onServerChanged(server);
     updateServersSummary();
     fitServerList();
     return server;
 }
 
+namespace {
+/// What identifies a server row: its options without secrets, in keyword order, so that the
+/// same conninfo written in another order (the sandbox's, the stored list's) is one row.
+QString serverKey(const htap::pg::ConnInfo& info)
+{
+    QStringList parts;
+    for (const auto& [key, value] : info.options())
+        if (key != u"password"_s && key != u"sslpassword"_s)
+            parts << key + u'=' + value;
+    parts.sort();
+    return parts.join(u'\n');
+}
+} // namespace
+
+void MainWindow::whenNoDialog(const std::function<void()>& f)
+{
+    // A confirmation open on one server (terminate this pid, apply these settings) must not
+    // see the shown server change under it when something finishes in the background.
+    if (QApplication::activeModalWidget()) {
+        QTimer::singleShot(200, this, [this, f] { whenNoDialog(f); });
+        return;
+    }
+    f();
+}
+
+MonitoredServer* MainWindow::findServer(const htap::pg::ConnInfo& info) const
+{
+    const QString key = serverKey(info);
+    for (MonitoredServer* s : std::as_const(m_servers))
+        if (serverKey(s->info()) == key)
+            return s;
+    return nullptr;
+}
+
 void MainWindow::connectTo(const htap::pg::ConnInfo& info)
 {
     // The same server twice is one row: connect it again (with a typed password, perhaps).
-    const QString key = info.without(u"password"_s).without(u"sslpassword"_s).toConnString();
-    MonitoredServer* server = nullptr;
-    for (MonitoredServer* s : std::as_const(m_servers))
-        if (s->info().toConnString() == key)
-            server = s;
+    MonitoredServer* server = findServer(info);
     const bool known = server != nullptr;
     if (!server)
         server = addServer(info);
-    selectServer(server);
+    whenNoDialog([this, p = QPointer<MonitoredServer>(server)] {
+        if (p)
+            selectServer(p);
+    });
     if (!known || info.contains(u"password"_s) || server->state() != htap::monitor::ConnectionState::Connected)
         server->connectNow(info);
 }
@@ -299,20 +339,24 @@ void MainWindow::restoreServers()
         const htap::pg::ConnInfo info = htap::pg::ConnInfo::parse(text, &error);
         if (!error.isEmpty())
             continue; // written by us, so only a hand edit gets here
-        bool known = false;
-        for (MonitoredServer* s : std::as_const(m_servers))
-            known |= s->info().toConnString() == info.toConnString();
-        if (known)
+        if (findServer(info))
             continue;
         addServer(info)->connectNow();
     }
     const int selected = Settings::selectedServer();
+    MonitoredServer* wanted = nullptr;
+    if (selected >= 0 && selected < list.size()) {
+        QString error;
+        wanted = findServer(htap::pg::ConnInfo::parse(list[selected], &error));
+    }
     if (!m_selected && !m_servers.isEmpty())
-        selectServer(m_servers.value(selected, m_servers.first()));
+        selectServer(wanted ? wanted : m_servers.first());
 }
 
 void MainWindow::saveServers()
 {
+    if (!m_saveServerList)
+        return; // --no-restore: this session's servers do not replace the stored list
     QStringList list;
     for (const MonitoredServer* s : std::as_const(m_servers))
         list << s->info().toConnString(); // without a password: MonitoredServer::info() never has one
@@ -324,6 +368,7 @@ void MainWindow::selectServer(MonitoredServer* server)
     if (server == m_selected && m_offline.isEmpty())
         return;
     m_selected = server;
+    m_banner->hide(); // what it said was about the server shown before
     if (!m_offline.isEmpty()) {
         m_offline.clear();
         setWindowTitle(tr("HTAP Studio"));
@@ -656,8 +701,10 @@ void MainWindow::openSnapshotFile(const QString& path)
             Q_EMIT snapshotOpened(QString(), l.error);
             return;
         }
-        showSnapshot(l.snapshot, path);
-        Q_EMIT snapshotOpened(l.snapshot.title, QString());
+        whenNoDialog([this, l, path] {
+            showSnapshot(l.snapshot, path);
+            Q_EMIT snapshotOpened(l.snapshot.title, QString());
+        });
     });
     watcher->setFuture(QtConcurrent::run([path] {
         Loaded l;
@@ -769,8 +816,10 @@ void MainWindow::openStoredSnapshot(qint64 id)
             Q_EMIT snapshotOpened(QString(), l.error);
             return;
         }
-        showSnapshot(l.snapshot, label);
-        Q_EMIT snapshotOpened(l.snapshot.title, QString());
+        whenNoDialog([this, l, label] {
+            showSnapshot(l.snapshot, label);
+            Q_EMIT snapshotOpened(l.snapshot.title, QString());
+        });
     });
     watcher->setFuture(QtConcurrent::run([id, path = Settings::historyPath()] {
         Loaded l;

@@ -7,6 +7,8 @@
 #include <QHash>
 #include <QMainWindow>
 
+#include <functional>
+
 class QLabel;
 class QListWidget;
 class QComboBox;
@@ -49,6 +51,10 @@ public:
     /// Adds a server to the list (or picks the one with that conninfo), shows it and connects
     /// (returns at once). A password in info is kept in memory only.
     void connectTo(const htap::pg::ConnInfo& info);
+    /// The row of that server (same options but secrets, in any order), or nullptr.
+    MonitoredServer* findServer(const htap::pg::ConnInfo& info) const;
+    /// Whether the server list and selection are saved for the next start (not with --no-restore).
+    void setServerListSaved(bool saved) { m_saveServerList = saved; }
     /// The servers in the list, in its order.
     QList<MonitoredServer*> servers() const { return m_servers; }
     /// The server the pages show; nullptr when none (or a snapshot is shown offline).
@@ -110,6 +116,9 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    /// Runs f now, or once no modal dialog is open (background completions that would change
+    /// the shown server wait for the operator's confirmation dialog to close).
+    void whenNoDialog(const std::function<void()>& f);
     struct SandboxOutcome {
         bool ok = false;
         QString error;
@@ -149,6 +158,7 @@ private:
 
     QList<MonitoredServer*> m_servers;
     MonitoredServer* m_selected = nullptr;
+    bool m_saveServerList = true; ///< false with --no-restore
     QListWidget* m_serverList;
     Banner* m_banner;
     QListWidget* m_pageList;

@@ -281,6 +281,8 @@ void RolesPage::setCollector(htap::monitor::ActivityCollector* collector)
     // Another server's roles and audit entries must not stay on screen as if they were these.
     m_catalog = {};
     m_entries = {};
+    // Sessions listed after an Apply are pids of that server: never to be ended on another.
+    m_sessions->setRowCount(0);
     showCatalog();
     revalidate();
     if (!m_collector)

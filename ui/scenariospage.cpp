@@ -258,6 +258,7 @@ void ScenariosPage::startSelected()
         return;
     }
     const auto info = m_collector->connInfoWithPassword();
+    const QPointer<htap::monitor::ActivityCollector> target = m_collector; // checked after the questions
     Scenario scenario;
     if (!loadSelected(&scenario))
         return;
@@ -281,6 +282,10 @@ void ScenariosPage::startSelected()
                 .arg(scenario.name, scenario.compareProfiles, m_collector->server().endpoint));
         if (answer != QMessageBox::Yes)
             return;
+    }
+    if (!target || target != m_collector) { // the shown server changed while a question was open
+        Q_EMIT message(false, tr("Not started: the server shown changed meanwhile"));
+        return;
     }
     m_running = scenario;
     m_runningOn = m_collector->server().endpoint;

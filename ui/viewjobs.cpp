@@ -77,9 +77,10 @@ ViewJobs::~ViewJobs()
     // watchers die with us, so nothing reaches a deleted object.
     for (const QString& view : m_running.keys())
         cancel(view);
-    // A cancelled refresh ends at once; one stuck connecting must not hold the window open:
-    // its pool is left to finish on its own (the tasks hold no pointer to us).
-    if (!m_pool->waitForDone(2000))
+    // A cancelled refresh ends at once; one stuck on a host that does not answer must not hold
+    // the GUI thread (removing a server, closing the window): its pool is left to finish on its
+    // own (the tasks hold no pointer to us).
+    if (!m_pool->waitForDone(200))
         m_pool->setParent(nullptr);
 }
 

@@ -305,6 +305,8 @@ ActivityCollector::~ActivityCollector()
             qPrintable(m_info.displayName()));
         m_thread->setParent(nullptr);
         connect(m_thread, &QThread::finished, m_thread, &QObject::deleteLater);
+        if (m_thread->isFinished()) // it ended between the wait and the connection
+            m_thread->deleteLater();
     }
 }
 

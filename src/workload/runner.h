@@ -82,9 +82,10 @@ struct ScenarioResult {
 
 class RunCoordinator;
 
-/// Runs a scenario: one thread per connection of each workload, each owning its connection;
-/// a coordinator thread merges their histograms once a second. Lives in the caller's thread;
-/// everything comes back as queued signals carrying values.
+/// Runs a scenario: a few client threads per workload, each driving several connections
+/// without blocking (held snapshots and refreshes: a thread per connection); a coordinator
+/// thread merges their histograms once a second. Lives in the caller's thread; everything comes
+/// back as queued signals carrying values.
 class ScenarioRunner : public QObject
 {
     Q_OBJECT
