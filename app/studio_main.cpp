@@ -1,5 +1,7 @@
 // htap-studio: the GUI. Parses its arguments and wires the main window; nothing else.
+#include <pg/sandbox.h>
 #include <ui/mainwindow.h>
+#include <ui/monitoredserver.h>
 #include <ui/scenariospage.h>
 
 #include <QApplication>
@@ -63,9 +65,17 @@ int main(int argc, char** argv)
     if (parser.isSet(scenarioOpt)) {
         const QString preset = parser.value(scenarioOpt);
         auto* once = new QObject(&window);
+        // With --sandbox, on that sandbox: not on a server of the last session that happens to
+        // connect first.
+        const QString sandboxHost = !parser.isSet(sandboxOpt) ? QString()
+            : (parser.value(sandboxDirOpt).isEmpty() ? htap::pg::Sandbox() : htap::pg::Sandbox(parser.value(sandboxDirOpt)))
+                  .connInfo().value(QStringLiteral("host"));
         QObject::connect(&window, &htap::ui::MainWindow::selectedStateChanged, once,
-            [&window, preset, once](htap::monitor::ConnectionState state) {
+            [&window, preset, once, sandboxHost](htap::monitor::ConnectionState state) {
                 if (state != htap::monitor::ConnectionState::Connected)
+                    return;
+                if (!sandboxHost.isEmpty()
+                    && !(window.selectedServer() && window.selectedServer()->info().value(QStringLiteral("host")) == sandboxHost))
                     return;
                 window.scenariosPage()->selectPreset(preset);
                 window.scenariosPage()->startSelected();
