@@ -137,7 +137,9 @@ void MonitoredServer::onSample(const htap::monitor::ServerSample& sample)
         m_recent.last().sample = forCharts(std::move(m_recent.last().sample));
     m_recent.append({sample, false});
     const QDateTime oldest = sample.sampledAt.addSecs(-kRecentSeconds);
-    qsizetype drop = 0;
+    // By time, and by count too (7,200 samples: an hour at two a second), so that a server
+    // clock that jumps back cannot stop the trimming.
+    qsizetype drop = std::max<qsizetype>(0, m_recent.size() - 2 * kRecentSeconds);
     while (drop < m_recent.size() && m_recent[drop].sample.sampledAt < oldest)
         ++drop;
     m_recent.remove(0, drop);
