@@ -298,6 +298,50 @@ private Q_SLOTS:
         QCOMPARE(r.toJson().value(u"scenario"_s).toObject().value(u"threads"_s).toInt(), 1);
     }
 
+    void overloadIsCountedNeverDropped_data()
+    {
+        QTest::addColumn<bool>("stopEarly");
+        QTest::newRow("skipped when later than 50 ms") << false;
+        QTest::newRow("stopped with a backlog") << true;
+    }
+    void overloadIsCountedNeverDropped()
+    {
+        // 200 requests a second of 20 ms each on one connection (about 50 a second): an open
+        // loop does not slow down, so every arrival is either served, failed or counted as
+        // skipped; none vanishes, also when the run is stopped with a backlog.
+        QFETCH(bool, stopEarly);
+        const QString dir = htap::test::scratchDir(u"overload"_s);
+        QVERIFY(QDir().mkpath(dir));
+        QFile file(dir + u"/slow.sql"_s);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("SELECT pg_sleep(0.02)");
+        file.close();
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
+                 "workloads": {"slow": {"kind": "sql", "sqlFile": "slow.sql", "arrival": {"model": "open", "process": "constant"},
+                                        "connections": 1, "skipIfLaterThanMs": %1}},
+                 "phases": [{"name": "run", "durationSeconds": 3, "rates": {"slow": 200}}]})"_s.arg(stopEarly ? 0 : 50).toUtf8(),
+                     &s, &errors, &warnings, dir),
+            qPrintable(errors.join(u"; "_s)));
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo(), nullptr, [&](ScenarioRunner& runner, const SecondStats& st) {
+            if (stopEarly && st.second == 2)
+                runner.stop(u"enough"_s);
+        });
+        const WorkloadStats& w = r.summary.value(u"slow"_s);
+        const qint64 accounted = w.committed + w.failed + w.skipped;
+        QVERIFY2(w.skipped > 0, qPrintable(QString::number(w.skipped)));
+        if (stopEarly) {
+            QVERIFY(r.partial);
+            // Stopped after second 2: at least the 400 arrivals due by then are accounted for.
+            QVERIFY2(accounted >= 399 && accounted <= 600, qPrintable(QString::number(accounted)));
+        } else {
+            QVERIFY(!r.partial);
+            QVERIFY2(std::abs(accounted - 600) <= 1, qPrintable(QString::number(accounted)));
+            QVERIFY(w.late > 0);
+        }
+    }
+
     void everyFormOnOneThreadMatchesTheServer_data() { addOrderForms(); }
     void everyFormOnOneThreadMatchesTheServer()
     {

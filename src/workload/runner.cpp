@@ -264,6 +264,9 @@ private:
     /// Opens the slot's connection if it is closed: Failed when an attempt failed, Later when
     /// the thread made one less than a second ago.
     Link ensureConnected(Worker& worker, Slot& slot);
+    /// At a stop: the open-loop arrivals that were due and never started (held is one already
+    /// taken from the schedule, if any) are counted as skipped, not dropped.
+    void countUnserved(Worker& worker, Schedule* schedule, Clock::time_point t0, const double* held, int heldPhase);
     static void record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs);
 };
 
@@ -318,6 +321,22 @@ RunCoordinator::Link RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
     return Link::Open;
 }
 
+void RunCoordinator::countUnserved(Worker& worker, Schedule* schedule, Clock::time_point t0, const double* held, int heldPhase)
+{
+    const double now = secondsSince(t0, Clock::now());
+    auto skip = [&](int phase) {
+        const std::lock_guard lock(worker.m);
+        ++worker.second.skipped;
+        ++worker.phases[std::size_t(phase)].skipped;
+    };
+    if (held && *held <= now)
+        skip(heldPhase);
+    double t = 0;
+    int phase = 0;
+    while (schedule->next(&t, &phase) && t <= now) // the first one not yet due ends it (the run is over)
+        skip(phase);
+}
+
 void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
     const Timeline timeline(*scenario);
@@ -333,8 +352,10 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
         while (!stopRequested && schedule->next(&t, &phase)) {
             const auto intended = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
             sleepUntil(intended);
-            if (stopRequested)
-                break;
+            if (stopRequested) {
+                countUnserved(worker, schedule, t0, &t, phase);
+                return;
+            }
             const auto start = Clock::now();
             const double lagMs = std::chrono::duration<double, std::milli>(start - intended).count();
             if (w.skipIfLaterThanMs > 0 && lagMs > w.skipIfLaterThanMs) {
@@ -358,6 +379,8 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
             record(worker, phase, o, std::chrono::duration<double, std::micro>(end - intended).count(),
                 std::chrono::duration<double, std::micro>(end - start).count(), lagMs);
         }
+        if (stopRequested)
+            countUnserved(worker, schedule, t0, nullptr, 0);
         return;
     }
     // Closed loop: the client runs while the phase asks for more than its number.
@@ -518,8 +541,11 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 }
                 busy = 0;
             }
-            if (busy == 0)
+            if (busy == 0) {
+                if (schedule)
+                    countUnserved(worker, schedule, t0, pending ? &pendingT : nullptr, pendingPhase);
                 break;
+            }
         }
         auto wake = now + std::chrono::milliseconds(100);
         if (!stopRequested && schedule) { // open loop
