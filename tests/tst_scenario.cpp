@@ -26,6 +26,16 @@ QByteArray scenarioJson(const QString& workloads, const QString& phases)
 
 const QString kOrders = uR"("orders": {"kind": "order", "arrival": {"model": "open", "process": "constant"}, "connections": 2, "role": "oltp_user"})"_s;
 
+/// A scratch folder holding one user SQL file for a sql workload; empty when it cannot be written.
+QString sqlFileIn(const QString& folder, const QString& name, const QByteArray& sql)
+{
+    const QString dir = htap::test::scratchDir(folder);
+    QFile file(dir + u'/' + name);
+    if (!QDir().mkpath(dir) || !file.open(QIODevice::WriteOnly) || file.write(sql) != sql.size())
+        return {};
+    return dir;
+}
+
 /// The three forms of the order transaction, as a "form" column.
 void addOrderForms()
 {
@@ -262,12 +272,8 @@ private Q_SLOTS:
     {
         // One client thread, four connections, each request a 0.4 s sleep on the server: the
         // server sees all four statements running at once (multiplexed, not one after another).
-        const QString dir = htap::test::scratchDir(u"multiplex"_s);
-        QVERIFY(QDir().mkpath(dir));
-        QFile file(dir + u"/sleep.sql"_s);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("SELECT pg_sleep(0.4)");
-        file.close();
+        const QString dir = sqlFileIn(u"multiplex"_s, u"sleep.sql"_s, "SELECT pg_sleep(0.4)");
+        QVERIFY(!dir.isEmpty());
         Scenario s;
         QStringList errors, warnings;
         QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
@@ -310,12 +316,8 @@ private Q_SLOTS:
         // loop does not slow down, so every arrival is either served, failed or counted as
         // skipped; none vanishes, also when the run is stopped with a backlog.
         QFETCH(bool, stopEarly);
-        const QString dir = htap::test::scratchDir(u"overload"_s);
-        QVERIFY(QDir().mkpath(dir));
-        QFile file(dir + u"/slow.sql"_s);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("SELECT pg_sleep(0.02)");
-        file.close();
+        const QString dir = sqlFileIn(u"overload"_s, u"slow.sql"_s, "SELECT pg_sleep(0.02)");
+        QVERIFY(!dir.isEmpty());
         Scenario s;
         QStringList errors, warnings;
         QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
