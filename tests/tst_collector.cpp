@@ -23,6 +23,12 @@ htap::pg::ConnInfo throughProxy(const FreezableProxy& proxy, const QString& user
         .with(u"user"_s, user)
         .with(u"password"_s, u"proxy-secret"_s);
 }
+
+/// A pg_monitor login with throughProxy's password (the relay is TCP, where passwords apply).
+void createProxyRole(htap::pg::Connection& admin, const QString& role)
+{
+    admin.runScript(u"DROP ROLE IF EXISTS %1; CREATE ROLE %1 LOGIN PASSWORD 'proxy-secret' IN ROLE pg_monitor"_s.arg(role));
+}
 } // namespace
 
 class TestCollector : public QObject
@@ -132,7 +138,7 @@ private Q_SLOTS:
     {
         htap::pg::Connection admin;
         QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
-        admin.runScript(u"DROP ROLE IF EXISTS tst_proxy; CREATE ROLE tst_proxy LOGIN PASSWORD 'proxy-secret' IN ROLE pg_monitor"_s);
+        createProxyRole(admin, u"tst_proxy"_s);
         FreezableProxy proxy(quint16(htap::test::sandboxConnInfo().value(u"port"_s).toInt()));
         ActivityCollector collector;
         collector.setInterval(250);
@@ -165,7 +171,7 @@ private Q_SLOTS:
         // slow the sampling of another.
         htap::pg::Connection admin;
         QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
-        admin.runScript(u"DROP ROLE IF EXISTS tst_proxy2; CREATE ROLE tst_proxy2 LOGIN PASSWORD 'proxy-secret' IN ROLE pg_monitor"_s);
+        createProxyRole(admin, u"tst_proxy2"_s);
         FreezableProxy proxy(quint16(htap::test::sandboxConnInfo().value(u"port"_s).toInt()));
         ActivityCollector silent, live;
         silent.setInterval(250);
@@ -196,7 +202,7 @@ private Q_SLOTS:
         // at once; its thread ends by itself once the link comes back.
         htap::pg::Connection admin;
         QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
-        admin.runScript(u"DROP ROLE IF EXISTS tst_proxy3; CREATE ROLE tst_proxy3 LOGIN PASSWORD 'proxy-secret' IN ROLE pg_monitor"_s);
+        createProxyRole(admin, u"tst_proxy3"_s);
         FreezableProxy proxy(quint16(htap::test::sandboxConnInfo().value(u"port"_s).toInt()));
         auto* collector = new ActivityCollector;
         collector->setInterval(250);

@@ -455,16 +455,13 @@ private Q_SLOTS:
 
     void userSqlThatDoesNotPrepare()
     {
-        QTemporaryDir dir;
-        QFile f(dir.filePath(u"q.sql"_s));
-        QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write("SELECT * FROM no_such_table;\n");
-        f.close();
+        const QString dir = sqlFileIn(u"unpreparable"_s, u"q.sql"_s, "SELECT * FROM no_such_table;\n");
+        QVERIFY(!dir.isEmpty());
         Scenario s;
         QStringList errors, warnings;
         QVERIFY(Scenario::fromJson(scenarioJson(uR"("q": {"kind": "sql", "sqlFile": "q.sql", "arrival": {"model": "open"}})"_s,
                                        uR"({"durationSeconds": 5, "rates": {"q": 1}})"_s),
-            &s, &errors, &warnings, dir.path()));
+            &s, &errors, &warnings, dir));
         QString failure;
         runToEnd(s, htap::test::sandboxConnInfo(), &failure);
         QVERIFY2(failure.contains(u"workload q: SQLSTATE 42P01"_s), qPrintable(failure));

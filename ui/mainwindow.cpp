@@ -686,31 +686,38 @@ void MainWindow::exportSnapshotTo(const ExportRequest& request)
     m_history->flush();
 }
 
+/// A snapshot read on a worker thread, or why it could not be.
+struct MainWindow::LoadedSnapshot {
+    htap::report::Snapshot snapshot;
+    QString error;
+};
+
 void MainWindow::openSnapshotFile(const QString& path)
 {
-    struct Loaded {
-        htap::report::Snapshot snapshot;
-        QString error;
-    };
-    auto* watcher = new QFutureWatcher<Loaded>(this);
-    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, path] {
-        const Loaded l = watcher->result();
+    loadSnapshot(path, [path] {
+        LoadedSnapshot l;
+        htap::report::Snapshot::fromFile(path, &l.snapshot, &l.error);
+        return l;
+    });
+}
+
+void MainWindow::loadSnapshot(const QString& label, const std::function<LoadedSnapshot()>& load)
+{
+    auto* watcher = new QFutureWatcher<LoadedSnapshot>(this);
+    connect(watcher, &QFutureWatcher<LoadedSnapshot>::finished, this, [this, watcher, label] {
+        const LoadedSnapshot l = watcher->result();
         watcher->deleteLater();
         if (!l.error.isEmpty()) {
-            m_banner->show(Banner::Level::Warning, tr("Cannot open %1: %2").arg(path, l.error));
+            m_banner->show(Banner::Level::Warning, tr("Cannot open %1: %2").arg(label, l.error));
             Q_EMIT snapshotOpened(QString(), l.error);
             return;
         }
-        whenNoDialog([this, l, path] {
-            showSnapshot(l.snapshot, path);
+        whenNoDialog([this, l, label] {
+            showSnapshot(l.snapshot, label);
             Q_EMIT snapshotOpened(l.snapshot.title, QString());
         });
     });
-    watcher->setFuture(QtConcurrent::run([path] {
-        Loaded l;
-        htap::report::Snapshot::fromFile(path, &l.snapshot, &l.error);
-        return l;
-    }));
+    watcher->setFuture(QtConcurrent::run(load));
 }
 
 void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QString& path)
@@ -802,32 +809,13 @@ void MainWindow::showStoredSnapshots()
 
 void MainWindow::openStoredSnapshot(qint64 id)
 {
-    struct Loaded {
-        htap::report::Snapshot snapshot;
-        QString error;
-    };
-    auto* watcher = new QFutureWatcher<Loaded>(this);
-    const QString label = tr("history snapshot #%1").arg(id);
-    connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, label] {
-        const Loaded l = watcher->result();
-        watcher->deleteLater();
-        if (!l.error.isEmpty()) {
-            m_banner->show(Banner::Level::Warning, tr("Cannot open %1: %2").arg(label, l.error));
-            Q_EMIT snapshotOpened(QString(), l.error);
-            return;
-        }
-        whenNoDialog([this, l, label] {
-            showSnapshot(l.snapshot, label);
-            Q_EMIT snapshotOpened(l.snapshot.title, QString());
-        });
-    });
-    watcher->setFuture(QtConcurrent::run([id, path = Settings::historyPath()] {
-        Loaded l;
+    loadSnapshot(tr("history snapshot #%1").arg(id), [id, path = Settings::historyPath()] {
+        LoadedSnapshot l;
         const QByteArray json = htap::store::HistoryFile(path).snapshotJson(id, &l.error);
         if (l.error.isEmpty())
             htap::report::Snapshot::fromJson(json, &l.snapshot, &l.error);
         return l;
-    }));
+    });
 }
 
 void MainWindow::compareSnapshotFiles(const QString& a, const QString& b)

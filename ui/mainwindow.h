@@ -150,6 +150,10 @@ private:
     void loadHistory(const QDateTime& from, const QDateTime& to);
     void onHistoryLoaded(quint64 request, const QList<QJsonObject>& documents);
     void showSnapshot(const htap::report::Snapshot& snapshot, const QString& path);
+    struct LoadedSnapshot;
+    /// Runs load on a worker thread, then shows the snapshot offline (or says why it cannot);
+    /// label names it in messages. Answers with snapshotOpened.
+    void loadSnapshot(const QString& label, const std::function<LoadedSnapshot()>& load);
     /// Draws sample documents, oldest first, on every page, a pause of over 5 s as a gap. Stops
     /// at stopAt (where live samples begin). lastIsCurrent: the last one fills the tables too
     /// (a snapshot's end); otherwise a gap follows it (history). Returns how many were drawn.

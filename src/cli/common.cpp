@@ -36,6 +36,20 @@ int fail(const QString& message, int code)
 }
 
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
+bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code)
+{
+    if (action.isEmpty() || action == u"--help"_s || action == u"-h"_s) {
+        out() << usage;
+        *code = action.isEmpty() ? ExitUsage : ExitOk;
+        return false;
+    }
+    if (!actions.contains(action)) {
+        *code = fail(u"%1 needs an action: %2 (see htapctl %1 --help)"_s.arg(command, actions.join(u", "_s)), ExitUsage);
+        return false;
+    }
+    return true;
+}
+
 bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code)
 {
     parser.setApplicationDescription(synopsis);

@@ -18,6 +18,9 @@ QTextStream& err();
 void printJson(const QJsonValue& value);
 /// Prints "htapctl: error: message" and returns code.
 int fail(const QString& message, int code = ExitFailure);
+/// A command with actions (`htapctl roles ACTION`): false, with *code set, when there is no
+/// action to run (none, --help: the usage is printed) or it is not one of actions.
+bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code);
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
 bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code);
 bool parseConn(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);

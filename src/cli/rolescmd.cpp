@@ -170,23 +170,22 @@ int cmdRoles(const QStringList& args)
     const QString action = args.value(1);
     static const QStringList actions {u"show"_s, u"plan"_s, u"apply"_s, u"undo"_s, u"log"_s, u"sessions"_s, u"wizard"_s,
         u"renice"_s, u"profiles"_s};
-    if (action == u"--help"_s || action == u"-h"_s || action.isEmpty()) {
-        out() << "Usage: htapctl roles ACTION [ARGS] [options] (see htapctl roles ACTION --help)\n\n"
-                 "  show [ROLE]             roles, limits and settings; with ROLE: what its new sessions get, and from where\n"
-                 "  plan PROFILE            validate a profile set against the server and print the SQL; changes nothing\n"
-                 "  apply PROFILE           plan, confirm, apply in one transaction, read back, log in the audit log\n"
-                 "  undo ID                 put back what audit entry ID changed\n"
-                 "  log                     the audit log of role changes, newest first\n"
-                 "  sessions ROLE           the role's sessions (--terminate ends them, after confirmation)\n"
-                 "  wizard                  create the seed's OLTP, OLAP and monitor roles with least grants\n"
-                 "  renice ROLE --nice N    lower the CPU priority of the role's backends (prioritize extension)\n"
-                 "  profiles                the profile sets there are (built-in and your own)\n\n"
-                 "PROFILE is a file (docs/role-profiles.md) or a profile set's name, e.g. seed-isolation.\n"
-                 "Without --conn: the sandbox. Changes need confirmation (--yes where there is no terminal).\n";
-        return action.isEmpty() ? ExitUsage : ExitOk;
-    }
-    if (!actions.contains(action))
-        return fail(u"roles needs an action: %1 (see htapctl roles --help)"_s.arg(actions.join(u", "_s)), ExitUsage);
+    int code = ExitOk;
+    if (!checkAction(u"roles"_s, action, actions,
+            "Usage: htapctl roles ACTION [ARGS] [options] (see htapctl roles ACTION --help)\n\n"
+            "  show [ROLE]             roles, limits and settings; with ROLE: what its new sessions get, and from where\n"
+            "  plan PROFILE            validate a profile set against the server and print the SQL; changes nothing\n"
+            "  apply PROFILE           plan, confirm, apply in one transaction, read back, log in the audit log\n"
+            "  undo ID                 put back what audit entry ID changed\n"
+            "  log                     the audit log of role changes, newest first\n"
+            "  sessions ROLE           the role's sessions (--terminate ends them, after confirmation)\n"
+            "  wizard                  create the seed's OLTP, OLAP and monitor roles with least grants\n"
+            "  renice ROLE --nice N    lower the CPU priority of the role's backends (prioritize extension)\n"
+            "  profiles                the profile sets there are (built-in and your own)\n\n"
+            "PROFILE is a file (docs/role-profiles.md) or a profile set's name, e.g. seed-isolation.\n"
+            "Without --conn: the sandbox. Changes need confirmation (--yes where there is no terminal).\n",
+            &code))
+        return code;
     QCommandLineParser parser;
     const QCommandLineOption yes(u"yes"_s, u"Do it without asking"_s);
     const QCommandLineOption force(u"force"_s, u"undo: also when the settings were changed since"_s);
@@ -205,7 +204,6 @@ int cmdRoles(const QStringList& args)
     const QCommandLineOption installPrioritize(u"install-extension"_s, u"renice: CREATE EXTENSION prioritize first"_s);
     parser.addOptions({connOption, jsonOption, yes, force, database, limit, allServers, terminate, nice, audit, schema, oltp,
         olap, monitor, check, installPrioritize});
-    int code = ExitOk;
     if (!parseOptions(parser, args.mid(1), u"Role resource settings: show, plan, apply, undo, audit log."_s, &code))
         return code;
     const QStringList pos = parser.positionalArguments(); // [action, ARG]

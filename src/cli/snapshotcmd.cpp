@@ -73,18 +73,17 @@ int cmdSnapshot(const QStringList& args)
 {
     const QString action = args.value(1);
     static const QStringList actions {u"export"_s, u"show"_s, u"diff"_s, u"list"_s};
-    if (action.isEmpty() || action == u"--help"_s || action == u"-h"_s) {
-        out() << "Usage: htapctl snapshot ACTION (see htapctl snapshot ACTION --help)\n\n"
-                 "  export --from T --to T --out PATH [--format json|csv|html|pdf|png]\n"
-                 "                         a window of the history as one document (docs/snapshot.md)\n"
-                 "  show FILE              a snapshot's key figures\n"
-                 "  diff A B               two snapshots' key figures side by side, better or worse\n"
-                 "  list                   the servers in the history and the snapshots kept there\n\n"
-                 "T: 2026-11-26T14:00:00Z, \"2026-11-26 14:00\" (local time), now, -5m, -1h.\n";
-        return action.isEmpty() ? ExitUsage : ExitOk;
-    }
-    if (!actions.contains(action))
-        return fail(u"snapshot needs an action: %1 (see htapctl snapshot --help)"_s.arg(actions.join(u", "_s)), ExitUsage);
+    int code = ExitOk;
+    if (!checkAction(u"snapshot"_s, action, actions,
+            "Usage: htapctl snapshot ACTION (see htapctl snapshot ACTION --help)\n\n"
+            "  export --from T --to T --out PATH [--format json|csv|html|pdf|png]\n"
+            "                         a window of the history as one document (docs/snapshot.md)\n"
+            "  show FILE              a snapshot's key figures\n"
+            "  diff A B               two snapshots' key figures side by side, better or worse\n"
+            "  list                   the servers in the history and the snapshots kept there\n\n"
+            "T: 2026-11-26T14:00:00Z, \"2026-11-26 14:00\" (local time), now, -5m, -1h.\n",
+            &code))
+        return code;
     QCommandLineParser parser;
     const QCommandLineOption from(u"from"_s, u"export: start of the window"_s, u"T"_s);
     const QCommandLineOption to(u"to"_s, u"export: end of the window (default now)"_s, u"T"_s);
@@ -100,7 +99,6 @@ int cmdSnapshot(const QStringList& args)
         u"result.json"_s);
     const QCommandLineOption noFacts(u"no-facts"_s, u"export: do not connect to the server for its settings, roles and views"_s);
     parser.addOptions({from, to, last, format, outPath, server, history, title, note, scenario, noFacts, connOption, jsonOption});
-    int code = ExitOk;
     if (!parseOptions(parser, args.mid(1), u"Performance snapshots: export, show, diff."_s, &code))
         return code;
     const QStringList pos = parser.positionalArguments();

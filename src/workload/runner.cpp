@@ -264,6 +264,9 @@ private:
     /// Opens the slot's connection if it is closed: Failed when an attempt failed, Later when
     /// the thread made one less than a second ago.
     Link ensureConnected(Worker& worker, Slot& slot);
+    /// Opens the slot's connection, prepares its statements and readies it for its loop;
+    /// *connectFailed says whether the connect itself failed.
+    PgError openSlot(Worker& worker, Slot& slot, int timeoutMs, bool* connectFailed = nullptr);
     /// At a stop: the open-loop arrivals that were due and never started (held is one already
     /// taken from the schedule, if any) are counted as skipped, not dropped.
     void countUnserved(Worker& worker, Schedule* schedule, Clock::time_point t0, const double* held, int heldPhase);
@@ -305,11 +308,20 @@ RunCoordinator::Link RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
     if (Clock::now() - worker.lastReconnect < std::chrono::seconds(1) || stopRequested)
         return worker.lastAttemptFailed ? Link::Failed : Link::Later;
     worker.lastReconnect = Clock::now();
-    worker.lastAttemptFailed = bool(slot.conn.open(worker.info, {3000, worker.applicationName}, [this] { return stopRequested.load(); }))
-        || bool(slot.executor->prepare(slot.conn));
-    if (worker.lastAttemptFailed) {
+    worker.lastAttemptFailed = bool(openSlot(worker, slot, 3000));
+    return worker.lastAttemptFailed ? Link::Failed : Link::Open;
+}
+
+PgError RunCoordinator::openSlot(Worker& worker, Slot& slot, int timeoutMs, bool* connectFailed)
+{
+    PgError e = slot.conn.open(worker.info, {timeoutMs, worker.applicationName}, [this] { return stopRequested.load(); });
+    if (connectFailed)
+        *connectFailed = e.isError();
+    if (!e)
+        e = slot.executor->prepare(slot.conn);
+    if (e) {
         slot.conn.close();
-        return Link::Failed;
+        return e;
     }
     if (worker.multiplexed) {
         slot.conn.setNonBlocking(true);
@@ -318,7 +330,7 @@ RunCoordinator::Link RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
         worker.canceller = slot.conn.canceller();
     }
     slot.connected = true;
-    return Link::Open;
+    return {};
 }
 
 void RunCoordinator::countUnserved(Worker& worker, Schedule* schedule, Clock::time_point t0, const double* held, int heldPhase)
@@ -722,16 +734,11 @@ void RunCoordinator::run()
             }
             // Round robin, so that the first n clients of a closed loop spread over the threads.
             Worker& worker = *list[std::size_t(i) % list.size()];
-            if (PgError e = slot->conn.open(worker.info, {10000, worker.applicationName}))
-                return failStart(u"workload %1: cannot connect%2: %3"_s.arg(w.name,
-                    w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), e.oneLine()));
-            if (PgError e = slot->executor->prepare(slot->conn))
-                return failStart(u"workload %1: %2"_s.arg(w.name, e.oneLine()));
-            if (worker.multiplexed)
-                slot->conn.setNonBlocking(true);
-            else
-                worker.canceller = slot->conn.canceller();
-            slot->connected = true;
+            bool connectFailed = false;
+            if (PgError e = openSlot(worker, *slot, 10000, &connectFailed))
+                return failStart(connectFailed ? u"workload %1: cannot connect%2: %3"_s.arg(w.name,
+                                                     w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), e.oneLine())
+                                               : u"workload %1: %2"_s.arg(w.name, e.oneLine()));
             worker.connections.push_back(std::move(slot));
         }
     }
