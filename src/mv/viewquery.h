@@ -33,9 +33,13 @@ struct OutputColumn {
     QString expr; ///< SQL over the base tables: the group or plain expression, or the aggregate's argument
     QString type; ///< the view column's type as format_type() spells it (set by the caller)
     QString argColumn; ///< aggregates over a plain column: that column's name
-    /// count(DISTINCT col) whose base table has an index leading with col (set by the caller):
-    /// kept as (group, value) pairs checked against the base table, not reference counts.
-    bool distinctByExistence = false;
+    /// How count(DISTINCT col) keeps its (group, value) pairs (set by the caller).
+    enum class DistinctStore {
+        Counts, ///< a reference count per pair (no index on the base table to check against)
+        Pairs, ///< a row per pair, a removal checked against the base table's index leading with col
+        Bitmaps, ///< as Pairs, integer values: one bitmap row per group and block of 4,096 values
+    };
+    DistinctStore distinctStore = DistinctStore::Counts;
 };
 
 /// One base table of a maintained view with what its capture triggers need.
