@@ -153,7 +153,7 @@ QString createTableAs(const QString& name, const QStringList& select, const QStr
 using Store = OutputColumn::DistinctStore;
 
 /// Bitmaps of integer values for count(DISTINCT): value v is bit (v & (2^k - 1)) of block v >> k.
-constexpr int kBlockShift = 12;
+constexpr int kBlockShift = kDistinctBlockShift;
 const QString kNoBits = u"B'0'::bit(%1)"_s.arg(1 << kBlockShift);
 QString blockOf(const QString& v)
 {
@@ -689,6 +689,23 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
                                                          : generateJoin(plan, n, viewSchema, viewName, dimensionBatch);
     // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.
     return out;
+}
+
+QString distinctDensityQuery(const IvmPlan& plan, int j)
+{
+    const QString x = plan.outputs.value(j).expr;
+    QStringList inner, outer;
+    for (const OutputColumn& g : plan.outputs) {
+        if (g.kind != Kind::Group)
+            continue;
+        outer << u"__ivm_g%1"_s.arg(outer.size());
+        inner << g.expr + u" AS "_s + outer.last();
+    }
+    inner << x + u" AS __ivm_v"_s;
+    outer << blockOf(u"__ivm_v"_s);
+    const QString lowest = u"(SELECT ((max(%1) >> %2) - 7) << %2 FROM %3)"_s.arg(x, QString::number(kBlockShift), plan.fromSql);
+    return u"SELECT avg(__ivm_n)::float8 FROM (SELECT count(*) AS __ivm_n FROM (SELECT DISTINCT %1 FROM %2%3) __ivm_p GROUP BY %4) __ivm_b"_s.arg(
+        joinList(inner), plan.fromSql, whereAnd(plan.whereSql, u"(%1) >= %2"_s.arg(x, lowest)), joinList(outer));
 }
 
 } // namespace htap::mv

@@ -37,6 +37,18 @@ struct IvmSql {
     QString rebuildProcedure; ///< htap_ivm.v<N>_rebuild, CALLed outside a transaction block
 };
 
+/// count(DISTINCT x) of an indexed integer column is kept as bitmaps of 2^kDistinctBlockShift
+/// values when the pairs are dense enough: at least kBitmapMinDensity of them per (group, block)
+/// on average. Sparser pairs stay a row each (a block row costs about two pair rows).
+constexpr int kDistinctBlockShift = 10;
+constexpr double kBitmapMinDensity = 4.0;
+
+/// A query returning the average number of pairs per (group, block) for output j, measured
+/// exactly on the 8 blocks with the highest values of x (the newest, for serial keys), read
+/// through x's index: a handful of blocks with every group that has values in them keeps the
+/// density a full count would see, at a fraction of its cost. NULL when those blocks hold nothing.
+QString distinctDensityQuery(const IvmPlan& plan, int j);
+
 /// Generates the engine for view id (the htap.ivm_views key). The view is schema.name; the
 /// plan's outputs carry their types. dimensionBatch caps the keys of each non-fact table one
 /// merge consumes, so that a burst of dimension updates cannot stall it.
