@@ -189,7 +189,7 @@ bool ViewJobs::start(const Job& job)
             QString notes;
             const QString e = service.enableIncremental(name, &notes);
             out.ok = e.isEmpty();
-            out.message = out.ok ? notes : e;
+            out.message = out.ok ? notes.split(u'\n').join(u"; "_s) : e; // one status line
             break;
         }
         case Kind::DisableIncremental:
