@@ -6,7 +6,10 @@
 
 #include <QRandomGenerator>
 
+#include <array>
 #include <functional>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace htap::workload {
@@ -21,14 +24,15 @@ struct Outcome {
 };
 
 /// One message to the server: a prepared statement, one of our fixed scripts (transaction
-/// control), or a pipeline of prepared statements ending in a sync.
+/// control), or a pipeline of prepared statements ending in a sync. Its values and steps are
+/// the executor's, valid until its next begin() or advance(): nothing is copied per command.
 struct Command {
     enum class Kind { Prepared, Script, Pipeline };
     Kind kind = Kind::Prepared;
-    QByteArray statement;  ///< a prepared statement's name, or the script
-    QByteArrayList params; ///< in text form
+    QByteArray statement;                ///< a prepared statement's name, or the script
+    std::span<const char* const> params; ///< in text form
 
-    QList<htap::pg::Connection::PipelineStep> steps;
+    std::span<const htap::pg::Connection::Statement> steps;
 };
 
 /// Sends a command without waiting for its results (Connection::takeResults brings them).
@@ -64,7 +68,7 @@ public:
     Command begin();
     /// What the results of the last command lead to. connectionOpen: whether the connection
     /// is still usable (a broken one gets no ROLLBACK and no retry).
-    Step advance(const QList<htap::pg::Result>& results, bool connectionOpen);
+    Step advance(std::span<const htap::pg::Reply> results, bool connectionOpen);
 
 private:
     Command firstCommand();
@@ -77,26 +81,36 @@ private:
     Outcome refresh(htap::pg::Connection& conn);
     qint64 drawProduct();
 
+    /// Room for a qint64 in text form and its terminating zero.
+    using Number = std::array<char, 24>;
+    /// Values as sent are written once per order into fixed buffers: a round trip hands libpq
+    /// pointers to them, and a retry sends them again.
     struct Line {
         qint64 product;
         int quantity;
-        QByteArray price;
+        const char* price; ///< in m_prices, which never moves once prepared
         double amount;
-        QByteArray productText, quantityText; ///< as sent, made once per line
+        Number productText, quantityText;
     };
-    QList<Line> drawBasket();
+    void drawBasket();
     /// A customer, a basket and its total: what every form of the order starts from.
     struct Order {
-        qint64 user;
-        QList<Line> lines;
-        QByteArray total;
+        qint64 user = 0;
+        std::vector<Line> lines; ///< reused from order to order
+        Number userText {}, total {};
     };
-    Order drawOrder();
+    void drawOrder();
+    /// A command for a prepared statement with these values (kept in m_params).
+    Command prepared(const QByteArray& statement, std::initializer_list<const char*> values);
 
     enum class Stage { Begin, InsertOrder, Items, Pipeline, Statement, End, Rollback };
     Stage m_stage = Stage::Begin;
     Order m_order;          ///< the request's values, kept across retries
-    QByteArray m_orderId;   ///< round trip: the new order's id, as sent with each item
+    Number m_orderId {};    ///< round trip: the new order's id, as sent with each item
+    std::array<const char*, 4> m_params {}; ///< the values of the command under way
+    std::vector<htap::pg::Connection::Statement> m_steps; ///< pipeline: its statements
+    std::vector<std::array<const char*, 3>> m_stepParams; ///< and their values
+    std::string m_cteProducts, m_cteQuantities; ///< one statement: the order's arrays
     int m_line = 0;         ///< round trip: the item being written
     bool m_stockStep = false; ///< round trip: its stock decrement is next
     Outcome m_outcome;      ///< what a ROLLBACK under way ends with

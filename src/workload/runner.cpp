@@ -464,7 +464,8 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), QString::fromUtf8(command.statement));
             slot.conn.close();
         }
-        const Step step = slot.executor->advance({Result(e)}, slot.conn.isOpen());
+        const htap::pg::Reply failure(e);
+        const Step step = slot.executor->advance({&failure, 1}, slot.conn.isOpen());
         if (step.done)
             finishRequest(slot, step.outcome);
         else
@@ -473,10 +474,9 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     // Reads what a busy connection has and moves its request on.
     auto serve = [&](Slot& slot) {
         slot.conn.consumeInput(); // a broken link shows in the results
-        QList<Result> results;
-        if (!slot.conn.takeResults(&results))
+        if (!slot.conn.takeReplies())
             return;
-        const Step step = slot.executor->advance(results, slot.conn.isOpen());
+        const Step step = slot.executor->advance(slot.conn.replies(), slot.conn.isOpen());
         if (step.done)
             finishRequest(slot, step.outcome);
         else
@@ -665,7 +665,8 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 if (flushed < 0) { // the link broke while sending
                     const PgError e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage());
                     slot.conn.close();
-                    finishRequest(slot, slot.executor->advance({Result(e)}, false).outcome);
+                    const htap::pg::Reply failure(e);
+                    finishRequest(slot, slot.executor->advance({&failure, 1}, false).outcome);
                     continue;
                 }
             }
