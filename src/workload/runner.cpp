@@ -22,7 +22,6 @@ using namespace Qt::StringLiterals;
 using htap::metrics::LatencyHistogram;
 using htap::pg::Connection;
 using htap::pg::PgError;
-using htap::pg::Result;
 using Clock = std::chrono::steady_clock;
 
 Percentiles Percentiles::of(const LatencyHistogram& h)
@@ -436,8 +435,16 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in ppoll()
     // until a socket has something or the next request is due. Latency keeps the same two
     // clocks as the blocking loop: from the intended start and from the actual one.
+    // Each wakeup costs no more than it must: the closed loop's client counts are read once,
+    // the pollfd array is rebuilt only when a connection opened or closed, and the clock is
+    // read once per wakeup and once at each request's start and end.
     const Timeline timeline(*scenario);
     const auto think = std::chrono::microseconds(qint64(w.thinkMs * 1000));
+    std::vector<int> clientsIn; // closed loop: by phase, the clients it asks for
+    for (const Phase& p : scenario->phases)
+        clientsIn.push_back(int(p.demand.value(w.name).from));
+    int busy = 0;
+    bool fdsDirty = true;
 
     auto finishRequest = [&](Slot& slot, const Outcome& o) {
         const auto end = Clock::now();
@@ -445,31 +452,36 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             std::chrono::duration<double, std::micro>(end - slot.start).count(), slot.lagMs);
         slot.busy = false;
         slot.writing = false;
+        --busy;
         --worker.inFlight;
         slot.nextStart = end + think;
         if (!slot.conn.isOpen()) {
             slot.conn.close(); // reopened by a later request
             slot.connected = false;
+            fdsDirty = true;
         }
     };
     // Sends a command; a command that cannot be sent is answered at once with its error.
-    std::function<void(Slot&, const Command&)> send = [&](Slot& slot, const Command& command) {
-        PgError e = sendCommand(slot.conn, command);
-        if (!e) {
-            const int flushed = slot.conn.flush();
-            if (flushed >= 0) {
-                slot.writing = flushed == 1;
+    auto send = [&](Slot& slot, Command command) {
+        for (;;) {
+            PgError e = sendCommand(slot.conn, command);
+            if (!e) {
+                const int flushed = slot.conn.flush();
+                if (flushed >= 0) {
+                    slot.writing = flushed == 1;
+                    return;
+                }
+                e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), QString::fromUtf8(command.statement));
+                slot.conn.close();
+            }
+            const htap::pg::Reply failure(e);
+            Step step = slot.executor->advance({&failure, 1}, slot.conn.isOpen());
+            if (step.done) {
+                finishRequest(slot, step.outcome);
                 return;
             }
-            e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), QString::fromUtf8(command.statement));
-            slot.conn.close();
+            command = step.command;
         }
-        const htap::pg::Reply failure(e);
-        const Step step = slot.executor->advance({&failure, 1}, slot.conn.isOpen());
-        if (step.done)
-            finishRequest(slot, step.outcome);
-        else
-            send(slot, step.command);
     };
     // Reads what a busy connection has and moves its request on.
     auto serve = [&](Slot& slot) {
@@ -485,6 +497,8 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     // Starts a request on the slot; false when its connection is to be reopened in a moment
     // (the thread reopened another less than a second ago, successfully): it waits for that.
     auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs) {
+        if (!slot.connected)
+            fdsDirty = true; // a connection (re)opens, or fails to
         const Link link = ensureConnected(worker, slot);
         if (link == Link::Later)
             return false;
@@ -492,6 +506,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         slot.start = Clock::now();
         slot.phase = phase;
         slot.lagMs = lagMs;
+        ++busy;
         ++worker.inFlight;
         slot.busy = true;
         if (link == Link::Failed) {
@@ -529,9 +544,6 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     std::vector<Slot*> polled;
     for (;;) {
         auto now = Clock::now();
-        int busy = 0;
-        for (auto& slot : worker.connections)
-            busy += slot->busy ? 1 : 0;
         if (stopRequested) {
             // Stop means now: cancel what is in flight, then take its (failed) results; what
             // has not answered 5 s later is given up and counted as cancelled.
@@ -551,7 +563,6 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     slot->conn.close();
                     finishRequest(*slot, {Outcome::Kind::Failed, u"57014"_s, u"no answer within 5 s of the stop"_s});
                 }
-                busy = 0;
             }
             if (busy == 0) {
                 if (schedule)
@@ -589,10 +600,9 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     break;
                 }
                 pending = false;
-                now = Clock::now();
+                now = slot->start;
             }
-            if (scheduleDone && !pending
-                && std::none_of(worker.connections.begin(), worker.connections.end(), [](const auto& c) { return c->busy; }))
+            if (scheduleDone && !pending && busy == 0)
                 break;
         } else if (!stopRequested) { // closed loop
             const double el = secondsSince(t0, now);
@@ -603,7 +613,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 wake = std::min(wake, t0);
             } else {
                 const int phase = timeline.phaseAt(el);
-                const int clients = int(scenario->phases[phase].demand.value(w.name).from);
+                const int clients = clientsIn[std::size_t(phase)];
                 for (auto& slot : worker.connections) {
                     if (stopRequested)
                         break;
@@ -613,9 +623,12 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                         wake = std::min(wake, slot->nextStart);
                         continue;
                     }
-                    if (!startRequest(*slot, now, phase, 0))
+                    if (startRequest(*slot, now, phase, 0)) {
+                        now = slot->start;
+                    } else {
                         slot->nextStart = worker.lastReconnect + std::chrono::seconds(1);
-                    now = Clock::now();
+                        now = Clock::now();
+                    }
                     if (!slot->busy && slot->nextStart > now)
                         wake = std::min(wake, slot->nextStart);
                 }
@@ -625,15 +638,20 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         // Busy connections wait for their results; idle open ones are watched too, so that a
         // connection the server ends between requests is seen at once (and the run notices
         // when the server has gone).
-        fds.clear();
-        polled.clear();
-        for (auto& slot : worker.connections) {
-            if (slot->conn.socket() < 0 || (!slot->busy && !slot->conn.isOpen()))
-                continue;
-            fds.push_back({slot->conn.socket(), short(POLLIN | (slot->busy && slot->writing ? POLLOUT : 0)), 0});
-            polled.push_back(slot.get());
+        if (fdsDirty) {
+            fdsDirty = false;
+            fds.clear();
+            polled.clear();
+            for (auto& slot : worker.connections) {
+                if (slot->conn.socket() < 0 || (!slot->busy && !slot->conn.isOpen()))
+                    continue;
+                fds.push_back({slot->conn.socket(), 0, 0});
+                polled.push_back(slot.get());
+            }
         }
-        const auto wait = std::max(Clock::duration::zero(), wake - Clock::now());
+        for (std::size_t i = 0; i < fds.size(); ++i)
+            fds[i].events = short(POLLIN | (polled[i]->busy && polled[i]->writing ? POLLOUT : 0));
+        const auto wait = std::max(Clock::duration::zero(), wake - now);
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
         const timespec timeout {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
         const int ready = ppoll(fds.data(), nfds_t(fds.size()), &timeout, nullptr);
@@ -656,6 +674,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 if (!slot.conn.consumeInput() || !slot.conn.isOpen()) {
                     slot.conn.close();
                     slot.connected = false;
+                    fdsDirty = true;
                 }
                 continue;
             }
