@@ -403,7 +403,7 @@ PgError Connection::sendPrepared(const QByteArray& name, std::span<const char* c
     if (PQsendQueryPrepared(m_conn, name.constData(), int(values.size()), values.data(), nullptr, nullptr, 0) != 1)
         return finishReply(nullptr, QString::fromUtf8(name)).error();
     m_pending.active = true;
-    m_pending.statements << name;
+    m_pending.statements.push_back(name);
     return {};
 }
 
@@ -419,7 +419,7 @@ PgError Connection::sendScript(const QByteArray& sql)
     if (PQsendQuery(m_conn, sql.constData()) != 1)
         return finishReply(nullptr, QString::fromUtf8(sql)).error();
     m_pending.active = true;
-    m_pending.statements << sql;
+    m_pending.statements.push_back(sql);
     return {};
 }
 
@@ -454,7 +454,7 @@ PgError Connection::sendPipeline(std::span<const Statement> steps)
             return e.kind == PgError::Kind::Connection ? e
                                                        : PgError::make(PgError::Kind::Connection, e.message, QString::fromUtf8(step.name));
         }
-        m_pending.statements << step.name;
+        m_pending.statements.push_back(step.name);
     }
     if (PQpipelineSync(m_conn) != 1) {
         const PgError e = PgError::make(PgError::Kind::Connection, cleanMessage(PQerrorMessage(m_conn)));
@@ -486,7 +486,7 @@ void Connection::complete()
 void Connection::failPending()
 {
     // The link broke: every result still due is a connection error.
-    for (qsizetype i = qsizetype(m_pending.replies.size()); i < m_pending.statements.size(); ++i)
+    for (std::size_t i = m_pending.replies.size(); i < m_pending.statements.size(); ++i)
         m_pending.replies.emplace_back(PgError::make(PgError::Kind::Connection,
             m_conn ? cleanMessage(PQerrorMessage(m_conn)) : u"connection to the server was lost"_s,
             QString::fromUtf8(m_pending.statements[i])));
@@ -532,7 +532,7 @@ bool Connection::takeReplies()
                 // Still in pipeline mode after the sync, the next command would go out without
                 // one and never be answered: then the connection is given up after this answer.
                 const bool stuck = PQexitPipelineMode(m_conn) != 1;
-                for (qsizetype i = qsizetype(m_pending.replies.size()); i < m_pending.statements.size(); ++i)
+                for (std::size_t i = m_pending.replies.size(); i < m_pending.statements.size(); ++i)
                     m_pending.replies.emplace_back(PgError::make(PgError::Kind::Server,
                         u"no result before the pipeline's sync"_s, QString::fromUtf8(m_pending.statements[i])));
                 complete();
@@ -542,8 +542,8 @@ bool Connection::takeReplies()
             }
             // The statement's name goes into errors only: no conversion for every good result.
             const bool failed = status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK;
-            const qsizetype step = qsizetype(m_pending.replies.size());
-            const QString statement = failed ? QString::fromUtf8(m_pending.statements.value(step)) : QString();
+            const std::size_t step = m_pending.replies.size();
+            const QString statement = failed && step < m_pending.statements.size() ? QString::fromUtf8(m_pending.statements[step]) : QString();
             if (status == PGRES_PIPELINE_ABORTED) {
                 PQclear(r);
                 m_pending.replies.emplace_back(PgError::make(PgError::Kind::Server,
@@ -566,7 +566,7 @@ bool Connection::takeReplies()
         // The statement's name goes into errors only: no conversion for every good result.
         const ExecStatusType status = PQresultStatus(r);
         const bool failed = status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR || status == PGRES_FATAL_ERROR;
-        Reply one = finishReply(r, failed ? QString::fromUtf8(m_pending.statements.value(0)) : QString());
+        Reply one = finishReply(r, failed && !m_pending.statements.empty() ? QString::fromUtf8(m_pending.statements.front()) : QString());
         if (m_pending.last.ok() || !one.ok())
             m_pending.last = std::move(one);
     }

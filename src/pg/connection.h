@@ -154,7 +154,7 @@ private:
     struct Pending {
         bool active = false;
         bool pipeline = false;
-        QByteArrayList statements; ///< one per pipeline step, else one (named in errors)
+        std::vector<QByteArray> statements; ///< one per pipeline step, else one (named in errors)
         std::vector<Reply> replies; ///< a pipeline's so far
         Reply last;                 ///< outside a pipeline: the last result so far
     };
