@@ -10,11 +10,15 @@
 #include <QRandomGenerator>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <thread>
+#include <unistd.h>
 
 namespace htap::workload {
 
@@ -102,6 +106,12 @@ struct Slot {
     // The request under way (multiplexed loop).
     bool busy = false;
     bool writing = false; ///< flush() said 1: wait until the socket takes more
+    // How the multiplexed loop's epoll set watches the connection: its socket and events as
+    // registered, and which opening of the connection they belong to.
+    int generation = 0; ///< counts the openings
+    int watchedFd = -1;
+    int watchedGeneration = -1;
+    quint32 watchedEvents = 0;
     int phase = 0;
     double lagMs = 0;
     Clock::time_point intended {}, start {}, nextStart {};
@@ -134,6 +144,23 @@ void cancelDetached(std::vector<std::shared_ptr<const htap::pg::Canceller>> canc
             for (const auto& c : cancellers)
                 c->cancel();
         }).detach();
+}
+
+/// Waits for the epoll set, with a timeout to the nanosecond (open-loop arrivals are due to the
+/// microsecond): epoll_pwait2() where the kernel has it (5.11 on), else ppoll() on the set
+/// itself and a look at what is ready.
+int waitForEvents(int ep, epoll_event* events, int count, const timespec& timeout)
+{
+    static std::atomic<bool> noPwait2 {false};
+    if (!noPwait2.load(std::memory_order_relaxed)) {
+        const int ready = epoll_pwait2(ep, events, count, &timeout, nullptr);
+        if (ready >= 0 || errno != ENOSYS)
+            return ready;
+        noPwait2 = true;
+    }
+    pollfd fd {ep, POLLIN, 0};
+    const int ready = ppoll(&fd, 1, &timeout, nullptr);
+    return ready <= 0 ? ready : epoll_wait(ep, events, count, 0);
 }
 
 /// The scenario's phases on one time axis (seconds since the start of the run).
@@ -322,6 +349,7 @@ PgError RunCoordinator::openSlot(Worker& worker, Slot& slot, int timeoutMs, bool
         slot.conn.close();
         return e;
     }
+    ++slot.generation;
     if (worker.multiplexed) {
         slot.conn.setNonBlocking(true);
     } else {
@@ -432,26 +460,65 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
 void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
     // One thread, several connections, none of them waited on: requests are command sequences
-    // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in ppoll()
+    // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in epoll
     // until a socket has something or the next request is due. Latency keeps the same two
     // clocks as the blocking loop: from the intended start and from the actual one.
     // Each wakeup costs no more than it must: the closed loop's client counts are read once,
-    // the pollfd array is rebuilt only when a connection opened or closed, and the clock is
-    // read once per wakeup and once at each request's start and end.
+    // the sockets are watched through epoll (registered once per connection, where ppoll()
+    // would register and unregister every socket at every wakeup) and the registrations are
+    // looked at only when a connection opened or closed or started or stopped waiting to
+    // write, and the clock is read once per wakeup and once at each request's start and end.
     const Timeline timeline(*scenario);
     const auto think = std::chrono::microseconds(qint64(w.thinkMs * 1000));
     std::vector<int> clientsIn; // closed loop: by phase, the clients it asks for
     for (const Phase& p : scenario->phases)
         clientsIn.push_back(int(p.demand.value(w.name).from));
     int busy = 0;
-    bool fdsDirty = true;
+    bool fdsDirty = true; // a registration may be out of date
+    struct EpollSet {
+        int fd = epoll_create1(EPOLL_CLOEXEC);
+        ~EpollSet()
+        {
+            if (fd >= 0)
+                ::close(fd);
+        }
+    } set;
+    if (set.fd < 0) {
+        requestStop(u"cannot watch the connections: %1"_s.arg(QString::fromLocal8Bit(strerror(errno))));
+        return;
+    }
+    const int ep = set.fd;
+    // Brings the slot's registration up to date. A closed socket has left the set by itself,
+    // so nothing is ever removed: a new connection (even on a reused descriptor) is added.
+    auto watch = [&](Slot& slot) {
+        const int fd = slot.conn.socket();
+        const quint32 events = quint32(EPOLLIN) | (slot.busy && slot.writing ? quint32(EPOLLOUT) : 0u);
+        if (fd == slot.watchedFd && slot.generation == slot.watchedGeneration && events == slot.watchedEvents)
+            return;
+        if (fd >= 0) {
+            epoll_event ev {};
+            ev.events = events;
+            ev.data.ptr = &slot;
+            const bool known = fd == slot.watchedFd && slot.generation == slot.watchedGeneration;
+            if (epoll_ctl(ep, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+                epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+        }
+        slot.watchedFd = fd;
+        slot.watchedGeneration = slot.generation;
+        slot.watchedEvents = events;
+    };
+    auto setWriting = [&](Slot& slot, bool writing) {
+        if (slot.writing != writing)
+            fdsDirty = true;
+        slot.writing = writing;
+    };
 
     auto finishRequest = [&](Slot& slot, const Outcome& o) {
         const auto end = Clock::now();
         record(worker, slot.phase, o, std::chrono::duration<double, std::micro>(end - slot.intended).count(),
             std::chrono::duration<double, std::micro>(end - slot.start).count(), slot.lagMs);
+        setWriting(slot, false);
         slot.busy = false;
-        slot.writing = false;
         --busy;
         --worker.inFlight;
         slot.nextStart = end + think;
@@ -468,7 +535,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             if (!e) {
                 const int flushed = slot.conn.flush();
                 if (flushed >= 0) {
-                    slot.writing = flushed == 1;
+                    setWriting(slot, flushed == 1);
                     return;
                 }
                 e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), QString::fromUtf8(command.statement));
@@ -540,8 +607,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     bool scheduleDone = false;
     bool cancelled = false;
     Clock::time_point stopDeadline;
-    std::vector<pollfd> fds;
-    std::vector<Slot*> polled;
+    std::vector<epoll_event> events(std::max<std::size_t>(1, worker.connections.size()));
     for (;;) {
         auto now = Clock::now();
         if (stopRequested) {
@@ -640,36 +706,26 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         // when the server has gone).
         if (fdsDirty) {
             fdsDirty = false;
-            fds.clear();
-            polled.clear();
-            for (auto& slot : worker.connections) {
-                if (slot->conn.socket() < 0 || (!slot->busy && !slot->conn.isOpen()))
-                    continue;
-                fds.push_back({slot->conn.socket(), 0, 0});
-                polled.push_back(slot.get());
-            }
+            for (auto& slot : worker.connections)
+                watch(*slot);
         }
-        for (std::size_t i = 0; i < fds.size(); ++i)
-            fds[i].events = short(POLLIN | (polled[i]->busy && polled[i]->writing ? POLLOUT : 0));
         const auto wait = std::max(Clock::duration::zero(), wake - now);
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
         const timespec timeout {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
-        const int ready = ppoll(fds.data(), nfds_t(fds.size()), &timeout, nullptr);
+        const int ready = waitForEvents(ep, events.data(), int(events.size()), timeout);
         if (ready == 0) {
             // Nothing on any socket: still look at every busy connection, since TLS can hold
             // decrypted bytes that the socket no longer shows.
-            for (Slot* slot : polled)
+            for (auto& slot : worker.connections)
                 if (slot->busy)
                     serve(*slot);
             continue;
         }
         if (ready < 0)
             continue;
-        for (std::size_t i = 0; i < fds.size(); ++i) {
-            Slot& slot = *polled[i];
-            const short ev = fds[i].revents;
-            if (!ev)
-                continue;
+        for (int i = 0; i < ready; ++i) {
+            Slot& slot = *static_cast<Slot*>(events[std::size_t(i)].data.ptr);
+            const quint32 ev = events[std::size_t(i)].events;
             if (!slot.busy) { // between requests: only the server ending the connection, or a notice
                 if (!slot.conn.consumeInput() || !slot.conn.isOpen()) {
                     slot.conn.close();
@@ -678,9 +734,9 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 }
                 continue;
             }
-            if ((ev & POLLOUT) && slot.writing) {
+            if ((ev & EPOLLOUT) && slot.writing) {
                 const int flushed = slot.conn.flush();
-                slot.writing = flushed == 1;
+                setWriting(slot, flushed == 1);
                 if (flushed < 0) { // the link broke while sending
                     const PgError e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage());
                     slot.conn.close();
@@ -689,7 +745,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     continue;
                 }
             }
-            if (ev & (POLLIN | POLLERR | POLLHUP))
+            if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
                 serve(slot);
         }
     }
