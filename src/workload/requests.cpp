@@ -74,7 +74,7 @@ PgError RequestExecutor::prepare(Connection& conn)
         for (const QString& name : {u"insert_order"_s, u"insert_item"_s, u"insert_item_currval"_s, u"decrement_stock"_s, u"order_cte"_s})
             if (PgError e = prep(name, sql.value(name)))
                 return e;
-        if (!m_prices.empty()) // a reconnect: the catalogue read at the start still serves
+        if (!m_priceAt.empty()) // a reconnect: the catalogue read at the start still serves
             return {};
         const Result prices = conn.exec(sql.value(u"prices"_s));
         if (!prices.ok())
@@ -83,24 +83,28 @@ PgError RequestExecutor::prepare(Connection& conn)
         for (int i = 0; i < prices.rowCount(); ++i) {
             const qint64 id = prices.toInt64(i, 0);
             if (id >= 1 && id <= 10'000'000) {
-                if (qsizetype(m_prices.size()) < id)
-                    m_prices.resize(std::size_t(id));
-                m_prices[std::size_t(id - 1)] = prices.text(i, 1).toUtf8();
-                m_priceValues.resize(m_prices.size());
+                if (qsizetype(m_priceAt.size()) < id) {
+                    m_priceAt.resize(std::size_t(id), -1);
+                    m_priceValues.resize(std::size_t(id));
+                }
+                const QByteArray text = prices.text(i, 1).toUtf8();
+                m_priceAt[std::size_t(id - 1)] = text.isEmpty() ? -1 : int(m_priceText.size());
+                if (!text.isEmpty())
+                    m_priceText.append(text.constData(), std::size_t(text.size())).push_back('\0');
                 m_priceValues[std::size_t(id - 1)] = prices.toDouble(i, 1);
                 ++priced;
             }
         }
-        if (m_prices.empty())
+        if (m_priceAt.empty())
             return PgError::make(PgError::Kind::Usage, u"dim_products is empty: the order workload needs the shop's products"_s);
         if (priced < m_workload.maxItems)
             return PgError::make(PgError::Kind::Usage, u"orders of up to %1 distinct products need that many priced products; "
                                                        "dim_products has %2"_s.arg(m_workload.maxItems).arg(priced));
         m_maxUser = conn.exec(sql.value(u"max_user"_s)).toInt64(0, 0, 1);
         if (m_workload.zipfian) {
-            m_zipfCdf.resize(m_prices.size());
+            m_zipfCdf.resize(m_priceAt.size());
             double sum = 0;
-            for (std::size_t k = 0; k < m_prices.size(); ++k)
+            for (std::size_t k = 0; k < m_priceAt.size(); ++k)
                 m_zipfCdf[k] = (sum += 1.0 / std::pow(double(k + 1), m_workload.zipfS));
             for (double& v : m_zipfCdf)
                 v /= sum;
@@ -161,7 +165,7 @@ Outcome RequestExecutor::refresh(Connection& conn)
 
 qint64 RequestExecutor::drawProduct()
 {
-    const auto n = qint64(m_prices.size());
+    const auto n = qint64(m_priceAt.size());
     if (!m_workload.zipfian)
         return 1 + qint64(m_rng.bounded(quint64(n)));
     const double u = m_rng.generateDouble();
@@ -180,13 +184,13 @@ void RequestExecutor::drawBasket()
     };
     for (int tries = 0; int(lines.size()) < n && tries < 20 * n; ++tries) {
         const qint64 p = drawProduct();
-        if (seen(p) || m_prices[std::size_t(p - 1)].isEmpty())
+        if (seen(p) || m_priceAt[std::size_t(p - 1)] < 0)
             continue;
         const int q = 1 + int(m_rng.bounded(3));
         Line& l = lines.emplace_back();
         l.product = p;
         l.quantity = q;
-        l.price = m_prices[std::size_t(p - 1)].constData();
+        l.price = m_priceText.data() + m_priceAt[std::size_t(p - 1)];
         l.amount = m_priceValues[std::size_t(p - 1)] * q;
         writeNumber(l.productText, p);
         writeNumber(l.quantityText, q);

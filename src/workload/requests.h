@@ -88,7 +88,7 @@ private:
     struct Line {
         qint64 product;
         int quantity;
-        const char* price; ///< in m_prices, which never moves once prepared
+        const char* price; ///< in m_priceText, which never changes once prepared
         double amount;
         Number productText, quantityText;
     };
@@ -120,7 +120,10 @@ private:
     Workload m_workload;
     std::function<bool()> m_stopRequested;
     QRandomGenerator m_rng;
-    std::vector<QByteArray> m_prices; ///< index product_id - 1, as the server writes them
+    /// Every price as the server writes it, each ending in a zero, side by side: what the
+    /// items of an order send (a few cache lines, not a heap block per product).
+    std::string m_priceText;
+    std::vector<int> m_priceAt; ///< index product_id - 1: where its price starts in m_priceText, -1 when unpriced
     std::vector<double> m_priceValues;
     std::vector<double> m_zipfCdf;
     qint64 m_maxUser = 1;
