@@ -383,6 +383,7 @@ PgError Connection::beginSend(const QByteArray& what)
         return PgError::make(PgError::Kind::Usage, u"not connected"_s, QString::fromUtf8(what));
     if (m_pending.active)
         return PgError::make(PgError::Kind::Usage, u"a command is still outstanding on this connection"_s, QString::fromUtf8(what));
+    m_replies.clear(); // libpq's results go back to malloc while they are warm, as pgbench's do
     m_pending.replies.clear();
     m_pending.last = {};
     m_pending.statements.clear();

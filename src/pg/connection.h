@@ -123,7 +123,7 @@ public:
     bool takeResults(QList<Result>* results);
     /// The same without building Results: true once all have arrived, and replies() then holds
     /// them in the connection's own storage (reused from command to command, so nothing is
-    /// allocated for it) until the next takeReplies().
+    /// allocated for it) until the next send or takeReplies().
     bool takeReplies();
     std::span<const Reply> replies() const { return m_replies; }
     /// True while a sent command's results have not all been taken.
