@@ -550,27 +550,16 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             command = step.command;
         }
     };
-    // Reads what a busy connection has and moves its request on.
-    auto serve = [&](Slot& slot) {
-        slot.conn.consumeInput(); // a broken link shows in the results
-        if (!slot.conn.takeReplies())
-            return;
-        const Step step = slot.executor->advance(slot.conn.replies(), slot.conn.isOpen());
-        if (step.done)
-            finishRequest(slot, step.outcome);
-        else
-            send(slot, step.command);
-    };
     // Starts a request on the slot; false when its connection is to be reopened in a moment
     // (the thread reopened another less than a second ago, successfully): it waits for that.
-    auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs) {
+    auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs, Clock::time_point start) {
         if (!slot.connected)
             fdsDirty = true; // a connection (re)opens, or fails to
         const Link link = ensureConnected(worker, slot);
         if (link == Link::Later)
             return false;
         slot.intended = intended;
-        slot.start = Clock::now();
+        slot.start = start;
         slot.phase = phase;
         slot.lagMs = lagMs;
         ++busy;
@@ -586,6 +575,31 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         }
         send(slot, slot.executor->begin());
         return true;
+    };
+    // A closed-loop client without think time begins its next request the moment one ends, as
+    // pgbench does: the end is the next start, and the loop's next turn has nothing to do.
+    auto startNext = [&](Slot& slot) {
+        if (schedule || think.count() > 0 || stopRequested || !slot.conn.isOpen())
+            return;
+        const double el = secondsSince(t0, slot.nextStart);
+        if (el < 0 || el >= timeline.total)
+            return;
+        const int phase = timeline.phaseAt(el);
+        if (slot.index < clientsIn[std::size_t(phase)])
+            startRequest(slot, slot.nextStart, phase, 0, slot.nextStart);
+    };
+    // Reads what a busy connection has and moves its request on.
+    auto serve = [&](Slot& slot) {
+        slot.conn.consumeInput(); // a broken link shows in the results
+        if (!slot.conn.takeReplies())
+            return;
+        const Step step = slot.executor->advance(slot.conn.replies(), slot.conn.isOpen());
+        if (!step.done) {
+            send(slot, step.command);
+            return;
+        }
+        finishRequest(slot, step.outcome);
+        startNext(slot);
     };
     // An idle connection that is open first; one to reopen only when there is none.
     auto idleSlot = [&]() -> Slot* {
@@ -661,7 +675,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     ++worker.phases[std::size_t(pendingPhase)].skipped;
                     continue;
                 }
-                if (!startRequest(*slot, intended, pendingPhase, lagMs)) {
+                if (!startRequest(*slot, intended, pendingPhase, lagMs, Clock::now())) {
                     wake = std::min(wake, worker.lastReconnect + std::chrono::seconds(1));
                     break;
                 }
@@ -689,7 +703,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                         wake = std::min(wake, slot->nextStart);
                         continue;
                     }
-                    if (startRequest(*slot, now, phase, 0)) {
+                    if (startRequest(*slot, now, phase, 0, Clock::now())) {
                         now = slot->start;
                     } else {
                         slot->nextStart = worker.lastReconnect + std::chrono::seconds(1);
