@@ -74,7 +74,7 @@ PgError RequestExecutor::prepare(Connection& conn)
         for (const QString& name : {u"insert_order"_s, u"insert_item"_s, u"insert_item_currval"_s, u"decrement_stock"_s, u"order_cte"_s})
             if (PgError e = prep(name, sql.value(name)))
                 return e;
-        if (!m_priceAt.empty()) // a reconnect: the catalogue read at the start still serves
+        if (!m_prices.empty()) // a reconnect: the catalogue read at the start still serves
             return {};
         const Result prices = conn.exec(sql.value(u"prices"_s));
         if (!prices.ok())
@@ -83,28 +83,31 @@ PgError RequestExecutor::prepare(Connection& conn)
         for (int i = 0; i < prices.rowCount(); ++i) {
             const qint64 id = prices.toInt64(i, 0);
             if (id >= 1 && id <= 10'000'000) {
-                if (qsizetype(m_priceAt.size()) < id) {
-                    m_priceAt.resize(std::size_t(id), -1);
-                    m_priceValues.resize(std::size_t(id));
-                }
+                if (qsizetype(m_prices.size()) < id)
+                    m_prices.resize(std::size_t(id));
+                Price& price = m_prices[std::size_t(id - 1)];
+                price = {};
                 const QByteArray text = prices.text(i, 1).toUtf8();
-                m_priceAt[std::size_t(id - 1)] = text.isEmpty() ? -1 : int(m_priceText.size());
-                if (!text.isEmpty())
-                    m_priceText.append(text.constData(), std::size_t(text.size())).push_back('\0');
-                m_priceValues[std::size_t(id - 1)] = prices.toDouble(i, 1);
+                if (std::size_t(text.size()) < price.shortText.size()) {
+                    std::copy(text.cbegin(), text.cend(), price.shortText.begin());
+                } else {
+                    price.longAt = qint32(m_longPrices.size());
+                    m_longPrices.append(text.constData(), std::size_t(text.size())).push_back('\0');
+                }
+                price.value = prices.toDouble(i, 1);
                 ++priced;
             }
         }
-        if (m_priceAt.empty())
+        if (m_prices.empty())
             return PgError::make(PgError::Kind::Usage, u"dim_products is empty: the order workload needs the shop's products"_s);
         if (priced < m_workload.maxItems)
             return PgError::make(PgError::Kind::Usage, u"orders of up to %1 distinct products need that many priced products; "
                                                        "dim_products has %2"_s.arg(m_workload.maxItems).arg(priced));
         m_maxUser = conn.exec(sql.value(u"max_user"_s)).toInt64(0, 0, 1);
         if (m_workload.zipfian) {
-            m_zipfCdf.resize(m_priceAt.size());
+            m_zipfCdf.resize(m_prices.size());
             double sum = 0;
-            for (std::size_t k = 0; k < m_priceAt.size(); ++k)
+            for (std::size_t k = 0; k < m_prices.size(); ++k)
                 m_zipfCdf[k] = (sum += 1.0 / std::pow(double(k + 1), m_workload.zipfS));
             for (double& v : m_zipfCdf)
                 v /= sum;
@@ -165,7 +168,7 @@ Outcome RequestExecutor::refresh(Connection& conn)
 
 qint64 RequestExecutor::drawProduct()
 {
-    const auto n = qint64(m_priceAt.size());
+    const auto n = qint64(m_prices.size());
     if (!m_workload.zipfian)
         return 1 + qint64(m_rng.bounded(quint64(n)));
     const double u = m_rng.generateDouble();
@@ -184,14 +187,15 @@ void RequestExecutor::drawBasket()
     };
     for (int tries = 0; int(lines.size()) < n && tries < 20 * n; ++tries) {
         const qint64 p = drawProduct();
-        if (seen(p) || m_priceAt[std::size_t(p - 1)] < 0)
+        const Price& price = m_prices[std::size_t(p - 1)];
+        if (seen(p) || !price.priced())
             continue;
         const int q = 1 + int(m_rng.bounded(3));
         Line& l = lines.emplace_back();
         l.product = p;
         l.quantity = q;
-        l.price = m_priceText.data() + m_priceAt[std::size_t(p - 1)];
-        l.amount = m_priceValues[std::size_t(p - 1)] * q;
+        l.price = price.longAt >= 0 ? m_longPrices.data() + price.longAt : price.shortText.data();
+        l.amount = price.value * q;
         writeNumber(l.productText, p);
         writeNumber(l.quantityText, q);
     }
@@ -401,8 +405,25 @@ Step RequestExecutor::rollbackThen(Outcome o, bool connectionOpen)
 
 Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpen)
 {
-    static const Reply none(PgError::make(PgError::Kind::Usage, u"no result"_s));
-    const Reply& r = results.empty() ? none : results.back();
+    if (m_stage == Stage::Pipeline) {
+        bool shortStock = false;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (!results[i].ok())
+                return rollbackThen(failed(results[i].error()), connectionOpen);
+            // Steps: BEGIN, insert_order, then (insert_item_currval, decrement_stock) per line.
+            if (i >= 2 && i % 2 == 1 && results[i].affectedRows() == 0)
+                shortStock = true;
+        }
+        if (shortStock)
+            return rollbackThen(businessRollback(), connectionOpen);
+        m_stage = Stage::End;
+        return {false, {Command::Kind::Script, "COMMIT"_ba, {}, {}}, {}};
+    }
+    if (results.empty()) { // not expected: every command has an answer
+        const Reply none(PgError::make(PgError::Kind::Usage, u"no result"_s));
+        return advance({&none, 1}, connectionOpen);
+    }
+    const Reply& r = results.back();
     auto script = [](const QByteArray& text) { return Step {false, {Command::Kind::Script, text, {}, {}}, {}}; };
     auto itemCommand = [&] {
         const Line& l = m_order.lines[std::size_t(m_line)];
@@ -442,20 +463,8 @@ Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpe
             m_stockStep = true;
         }
         return itemCommand();
-    case Stage::Pipeline: {
-        bool shortStock = false;
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            if (!results[i].ok())
-                return rollbackThen(failed(results[i].error()), connectionOpen);
-            // Steps: BEGIN, insert_order, then (insert_item_currval, decrement_stock) per line.
-            if (i >= 2 && i % 2 == 1 && results[i].affectedRows() == 0)
-                shortStock = true;
-        }
-        if (shortStock)
-            return rollbackThen(businessRollback(), connectionOpen);
-        m_stage = Stage::End;
-        return script("COMMIT"_ba);
-    }
+    case Stage::Pipeline: // above
+        break;
     case Stage::Statement:
         if (r.ok())
             return finish({}, connectionOpen);

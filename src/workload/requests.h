@@ -88,7 +88,7 @@ private:
     struct Line {
         qint64 product;
         int quantity;
-        const char* price; ///< in m_priceText, which never changes once prepared
+        const char* price; ///< in m_prices or m_longPrices, which never change once prepared
         double amount;
         Number productText, quantityText;
     };
@@ -103,28 +103,35 @@ private:
     /// A command for a prepared statement with these values (kept in m_params).
     Command prepared(const QByteArray& statement, std::initializer_list<const char*> values);
 
+    // What every round trip reads comes first, in as few cache lines as may be: a thread
+    // serving many connections finds them cold each time.
     enum class Stage { Begin, InsertOrder, Items, Pipeline, Statement, End, Rollback };
     Stage m_stage = Stage::Begin;
-    Order m_order;          ///< the request's values, kept across retries
-    Number m_orderId {};    ///< round trip: the new order's id, as sent with each item
+    int m_line = 0;         ///< round trip: the item being written
+    bool m_stockStep = false; ///< round trip: its stock decrement is next
+    int m_tries = 1;
     std::array<const char*, 4> m_params {}; ///< the values of the command under way
+    Number m_orderId {};    ///< round trip: the new order's id, as sent with each item
+    Order m_order;          ///< the request's values, kept across retries
     std::vector<htap::pg::Connection::Statement> m_steps; ///< pipeline: its statements
     std::vector<std::array<const char*, 3>> m_stepParams; ///< and their values
     std::string m_cteProducts, m_cteQuantities; ///< one statement: the order's arrays
-    int m_line = 0;         ///< round trip: the item being written
-    bool m_stockStep = false; ///< round trip: its stock decrement is next
     Outcome m_outcome;      ///< what a ROLLBACK under way ends with
-    int m_tries = 1;
     QByteArray m_statement; ///< report/sql: the prepared statement of this request
 
     Workload m_workload;
     std::function<bool()> m_stopRequested;
     QRandomGenerator m_rng;
-    /// Every price as the server writes it, each ending in a zero, side by side: what the
-    /// items of an order send (a few cache lines, not a heap block per product).
-    std::string m_priceText;
-    std::vector<int> m_priceAt; ///< index product_id - 1: where its price starts in m_priceText, -1 when unpriced
-    std::vector<double> m_priceValues;
+    /// A product's price, as a number and as the server writes it: one cache line holds what
+    /// an item needs of it (the catalogue is read at random).
+    struct Price {
+        double value = 0;
+        qint32 longAt = -1;                ///< where a text too long for shortText starts in m_longPrices
+        std::array<char, 12> shortText {}; ///< empty (and longAt -1) when unpriced
+        bool priced() const { return shortText[0] || longAt >= 0; }
+    };
+    std::vector<Price> m_prices; ///< index product_id - 1
+    std::string m_longPrices;    ///< texts that do not fit in a Price, each ending in a zero
     std::vector<double> m_zipfCdf;
     qint64 m_maxUser = 1;
     int m_nextReport = 0;
