@@ -52,7 +52,9 @@ Connection::Connection(Connection&& other) noexcept
     , m_canceller(std::move(other.m_canceller))
     , m_neededPassword(other.m_neededPassword)
     , m_pending(std::exchange(other.m_pending, {}))
+    , m_reply(std::move(other.m_reply))
     , m_replies(std::move(other.m_replies))
+    , m_takenOne(other.m_takenOne)
 {
 }
 
@@ -64,7 +66,9 @@ Connection& Connection::operator=(Connection&& other) noexcept
         m_canceller = std::move(other.m_canceller);
         m_neededPassword = other.m_neededPassword;
         m_pending = std::exchange(other.m_pending, {});
+        m_reply = std::move(other.m_reply);
         m_replies = std::move(other.m_replies);
+        m_takenOne = other.m_takenOne;
     }
     return *this;
 }
@@ -383,7 +387,10 @@ PgError Connection::beginSend(const QByteArray& what)
         return PgError::make(PgError::Kind::Usage, u"not connected"_s, QString::fromUtf8(what));
     if (m_pending.active)
         return PgError::make(PgError::Kind::Usage, u"a command is still outstanding on this connection"_s, QString::fromUtf8(what));
-    m_replies.clear(); // libpq's results go back to malloc while they are warm, as pgbench's do
+    // libpq's results go back to malloc while they are warm, as pgbench's do.
+    m_reply = {};
+    m_replies.clear();
+    m_takenOne = false;
     m_pending.replies.clear();
     m_pending.last = {};
     m_pending.statements.clear();
@@ -404,7 +411,7 @@ PgError Connection::sendPrepared(const QByteArray& name, std::span<const char* c
     if (PQsendQueryPrepared(m_conn, name.constData(), int(values.size()), values.data(), nullptr, nullptr, 0) != 1)
         return finishReply(nullptr, QString::fromUtf8(name)).error();
     m_pending.active = true;
-    m_pending.statements.push_back(name);
+    m_pending.statement = name;
     return {};
 }
 
@@ -420,7 +427,7 @@ PgError Connection::sendScript(const QByteArray& sql)
     if (PQsendQuery(m_conn, sql.constData()) != 1)
         return finishReply(nullptr, QString::fromUtf8(sql)).error();
     m_pending.active = true;
-    m_pending.statements.push_back(sql);
+    m_pending.statement = sql;
     return {};
 }
 
@@ -484,18 +491,31 @@ void Connection::complete()
     m_pending.active = false;
 }
 
+void Connection::completeOne(Reply reply)
+{
+    m_reply = std::move(reply);
+    m_takenOne = true;
+    m_pending.active = false;
+}
+
 void Connection::failPending()
 {
     // The link broke: every result still due is a connection error.
-    for (std::size_t i = m_pending.replies.size(); i < m_pending.statements.size(); ++i)
-        m_pending.replies.emplace_back(PgError::make(PgError::Kind::Connection,
-            m_conn ? cleanMessage(PQerrorMessage(m_conn)) : u"connection to the server was lost"_s,
-            QString::fromUtf8(m_pending.statements[i])));
-    if (!m_pending.pipeline && !m_pending.last.ok()) {
-        m_pending.replies.clear();
-        m_pending.replies.push_back(std::move(m_pending.last));
+    const QString why = m_conn ? cleanMessage(PQerrorMessage(m_conn)) : u"connection to the server was lost"_s;
+    if (!m_pending.pipeline) {
+        completeOne(m_pending.last.ok()
+                ? Reply(PgError::make(PgError::Kind::Connection, why, QString::fromUtf8(m_pending.statement)))
+                : std::move(m_pending.last));
+        return;
     }
+    for (std::size_t i = m_pending.replies.size(); i < m_pending.statements.size(); ++i)
+        m_pending.replies.emplace_back(PgError::make(PgError::Kind::Connection, why, QString::fromUtf8(m_pending.statements[i])));
     complete();
+}
+
+std::span<const Reply> Connection::replies() const
+{
+    return m_takenOne ? std::span<const Reply>(&m_reply, 1) : std::span<const Reply>(m_replies);
 }
 
 bool Connection::takeResults(QList<Result>* results)
@@ -503,9 +523,13 @@ bool Connection::takeResults(QList<Result>* results)
     if (!takeReplies())
         return false;
     results->clear();
+    if (m_takenOne)
+        results->append(Result(std::move(m_reply)));
     for (Reply& r : m_replies)
         results->append(Result(std::move(r)));
+    m_reply = {};
     m_replies.clear();
+    m_takenOne = false;
     return true;
 }
 
@@ -559,15 +583,13 @@ bool Connection::takeReplies()
                 failPending();
                 return true;
             }
-            m_pending.replies.clear();
-            m_pending.replies.push_back(std::exchange(m_pending.last, {}));
-            complete();
+            completeOne(std::exchange(m_pending.last, {}));
             return true;
         }
         // The statement's name goes into errors only: no conversion for every good result.
         const ExecStatusType status = PQresultStatus(r);
         const bool failed = status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR || status == PGRES_FATAL_ERROR;
-        Reply one = finishReply(r, failed && !m_pending.statements.empty() ? QString::fromUtf8(m_pending.statements.front()) : QString());
+        Reply one = finishReply(r, failed ? QString::fromUtf8(m_pending.statement) : QString());
         if (m_pending.last.ok() || !one.ok())
             m_pending.last = std::move(one);
     }

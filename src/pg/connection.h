@@ -125,7 +125,7 @@ public:
     /// them in the connection's own storage (reused from command to command, so nothing is
     /// allocated for it) until the next send or takeReplies().
     bool takeReplies();
-    std::span<const Reply> replies() const { return m_replies; }
+    std::span<const Reply> replies() const;
     /// True while a sent command's results have not all been taken.
     bool hasPending() const { return m_pending.active; }
 
@@ -154,20 +154,28 @@ private:
     struct Pending {
         bool active = false;
         bool pipeline = false;
-        std::vector<QByteArray> statements; ///< one per pipeline step, else one (named in errors)
-        std::vector<Reply> replies; ///< a pipeline's so far
-        Reply last;                 ///< outside a pipeline: the last result so far
+        // The statements are named in errors. A single command's answer is kept in the
+        // Connection itself, as is its statement: no heap block to reach for each round trip.
+        QByteArray statement;               ///< outside a pipeline
+        std::vector<QByteArray> statements; ///< a pipeline's, one per step
+        std::vector<Reply> replies;         ///< a pipeline's so far
+        Reply last;                         ///< outside a pipeline: the last result so far
     };
     PgError beginSend(const QByteArray& what);
-    /// The command is answered: its replies move to m_replies.
+    /// The pipeline is answered: its replies move to m_replies.
     void complete();
+    /// The single command is answered with reply.
+    void completeOne(Reply reply);
     void failPending();
 
     pg_conn* m_conn = nullptr;
     std::shared_ptr<const Canceller> m_canceller;
     bool m_neededPassword = false;
     Pending m_pending;
-    std::vector<Reply> m_replies; ///< the last command's, taken (a close() leaves them readable)
+    // The last command's answer, taken (a close() leaves it readable).
+    Reply m_reply;                ///< a single command's, when m_takenOne
+    std::vector<Reply> m_replies; ///< a pipeline's
+    bool m_takenOne = false;
 };
 
 } // namespace htap::pg
