@@ -652,7 +652,8 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         }
         auto wake = now + std::chrono::milliseconds(100);
         if (!stopRequested && schedule) { // open loop
-            for (;;) {
+            // The count says whether a connection is idle without reaching into each slot.
+            while (busy < int(worker.connections.size())) {
                 Slot* slot = idleSlot();
                 if (!slot) // every connection busy: the arrival waits in the schedule, and its wait is latency
                     break;
@@ -694,8 +695,10 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             } else {
                 const int phase = timeline.phaseAt(el);
                 const int clients = clientsIn[std::size_t(phase)];
+                // Usually every client is busy (each begins its next request as one ends): then
+                // no slot is looked at.
                 for (auto& slot : worker.connections) {
-                    if (stopRequested)
+                    if (stopRequested || busy == int(worker.connections.size()))
                         break;
                     if (slot->busy || slot->index >= clients)
                         continue;
