@@ -52,6 +52,9 @@ Connection::Connection(Connection&& other) noexcept
     , m_canceller(std::move(other.m_canceller))
     , m_neededPassword(other.m_neededPassword)
     , m_pending(std::exchange(other.m_pending, {}))
+    , m_reply(std::move(other.m_reply))
+    , m_replies(std::move(other.m_replies))
+    , m_takenOne(other.m_takenOne)
 {
 }
 
@@ -63,6 +66,9 @@ Connection& Connection::operator=(Connection&& other) noexcept
         m_canceller = std::move(other.m_canceller);
         m_neededPassword = other.m_neededPassword;
         m_pending = std::exchange(other.m_pending, {});
+        m_reply = std::move(other.m_reply);
+        m_replies = std::move(other.m_replies);
+        m_takenOne = other.m_takenOne;
     }
     return *this;
 }
@@ -200,15 +206,20 @@ bool Connection::isOpen() const
 
 Result Connection::finish(PGresult* result, const QString& sql)
 {
+    return Result(finishReply(result, sql));
+}
+
+Reply Connection::finishReply(PGresult* result, const QString& sql)
+{
     if (result && PQresultStatus(result) == PGRES_EMPTY_QUERY) {
         PQclear(result);
-        return Result(PgError::make(PgError::Kind::Usage, u"empty statement"_s, sql));
+        return Reply(PgError::make(PgError::Kind::Usage, u"empty statement"_s, sql));
     }
     // The connection's message is the fallback text of a failure only: not built for every row
     // of a load run.
     const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
     const bool failed = status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR || status == PGRES_FATAL_ERROR;
-    Result r(result, sql, failed ? cleanMessage(PQerrorMessage(m_conn)) : QString());
+    Reply r(result, sql, failed ? cleanMessage(PQerrorMessage(m_conn)) : QString());
     // Only the connection's own state says whether the link broke; an error without SQLSTATE
     // on a good connection is a client-side failure, not a lost server.
     if (!r.ok() && PQstatus(m_conn) == CONNECTION_BAD) {
@@ -216,7 +227,7 @@ Result Connection::finish(PGresult* result, const QString& sql)
         e.kind = PgError::Kind::Connection;
         if (e.message.isEmpty())
             e.message = u"connection to the server was lost"_s;
-        return Result(e);
+        return Reply(e);
     }
     return r;
 }
@@ -376,7 +387,11 @@ PgError Connection::beginSend(const QByteArray& what)
         return PgError::make(PgError::Kind::Usage, u"not connected"_s, QString::fromUtf8(what));
     if (m_pending.active)
         return PgError::make(PgError::Kind::Usage, u"a command is still outstanding on this connection"_s, QString::fromUtf8(what));
-    m_pending.results.clear();
+    // libpq's results go back to malloc while they are warm, as pgbench's do.
+    m_reply = {};
+    m_replies.clear();
+    m_takenOne = false;
+    m_pending.replies.clear();
     m_pending.last = {};
     m_pending.statements.clear();
     m_pending.pipeline = false;
@@ -386,31 +401,17 @@ PgError Connection::beginSend(const QByteArray& what)
 PgError Connection::sendPrepared(const QString& name, const QVariantList& params)
 {
     const BoundParams bound(params);
-    QByteArrayList values;
-    values.reserve(bound.count());
-    for (int i = 0; i < bound.count(); ++i)
-        values << (bound.values[std::size_t(i)] ? QByteArray(bound.values[std::size_t(i)]) : QByteArray());
-    return sendPrepared(name.toUtf8(), values);
+    return sendPrepared(name.toUtf8(), bound.values);
 }
 
-PgError Connection::sendPrepared(const QByteArray& name, const QByteArrayList& params)
+PgError Connection::sendPrepared(const QByteArray& name, std::span<const char* const> values)
 {
     if (PgError e = beginSend(name))
         return e;
-    constexpr int kMost = 16;
-    const char* values[kMost];
-    std::vector<const char*> more;
-    const char** v = values;
-    if (params.size() > kMost) {
-        more.resize(std::size_t(params.size()));
-        v = more.data();
-    }
-    for (qsizetype i = 0; i < params.size(); ++i)
-        v[i] = params[i].isNull() ? nullptr : params[i].constData();
-    if (PQsendQueryPrepared(m_conn, name.constData(), int(params.size()), v, nullptr, nullptr, 0) != 1)
-        return finish(nullptr, QString::fromUtf8(name)).error();
+    if (PQsendQueryPrepared(m_conn, name.constData(), int(values.size()), values.data(), nullptr, nullptr, 0) != 1)
+        return finishReply(nullptr, QString::fromUtf8(name)).error();
     m_pending.active = true;
-    m_pending.statements << name;
+    m_pending.statement = name;
     return {};
 }
 
@@ -424,31 +425,44 @@ PgError Connection::sendScript(const QByteArray& sql)
     if (PgError e = beginSend(sql))
         return e;
     if (PQsendQuery(m_conn, sql.constData()) != 1)
-        return finish(nullptr, QString::fromUtf8(sql)).error();
+        return finishReply(nullptr, QString::fromUtf8(sql)).error();
     m_pending.active = true;
-    m_pending.statements << sql;
+    m_pending.statement = sql;
     return {};
 }
 
 PgError Connection::sendPipeline(const QList<PipelineStep>& steps)
 {
-    if (PgError e = beginSend(steps.isEmpty() ? QByteArray() : steps.first().statement.toUtf8()))
+    std::vector<BoundParams> bound;
+    std::vector<Statement> raw;
+    bound.reserve(std::size_t(steps.size()));
+    raw.reserve(std::size_t(steps.size()));
+    for (const auto& step : steps) {
+        bound.emplace_back(step.params);
+        raw.push_back({step.statement.toUtf8(), bound.back().values, step.prepared});
+    }
+    return sendPipeline(raw);
+}
+
+PgError Connection::sendPipeline(std::span<const Statement> steps)
+{
+    if (PgError e = beginSend(steps.empty() ? QByteArray() : steps.front().name))
         return e;
     if (PQenterPipelineMode(m_conn) != 1)
         return PgError::make(PgError::Kind::Usage, cleanMessage(PQerrorMessage(m_conn)));
-    for (const auto& step : steps) {
-        const BoundParams bound(step.params);
-        const QByteArray statement = step.statement.toUtf8();
+    for (const Statement& step : steps) {
+        const int n = int(step.values.size());
         const int sent = step.prepared
-            ? PQsendQueryPrepared(m_conn, statement.constData(), bound.count(), bound.data(), nullptr, nullptr, 0)
-            : PQsendQueryParams(m_conn, statement.constData(), bound.count(), nullptr, bound.data(), nullptr, nullptr, 0);
+            ? PQsendQueryPrepared(m_conn, step.name.constData(), n, step.values.data(), nullptr, nullptr, 0)
+            : PQsendQueryParams(m_conn, step.name.constData(), n, nullptr, step.values.data(), nullptr, nullptr, 0);
         if (sent != 1) {
             // What was queued cannot be taken back: the connection is in an unknown state.
-            const PgError e = finish(nullptr, step.statement).error();
+            const PgError e = finishReply(nullptr, QString::fromUtf8(step.name)).error();
             close();
-            return e.kind == PgError::Kind::Connection ? e : PgError::make(PgError::Kind::Connection, e.message, step.statement);
+            return e.kind == PgError::Kind::Connection ? e
+                                                       : PgError::make(PgError::Kind::Connection, e.message, QString::fromUtf8(step.name));
         }
-        m_pending.statements << statement;
+        m_pending.statements.push_back(step.name);
     }
     if (PQpipelineSync(m_conn) != 1) {
         const PgError e = PgError::make(PgError::Kind::Connection, cleanMessage(PQerrorMessage(m_conn)));
@@ -470,26 +484,61 @@ bool Connection::consumeInput()
     return m_conn && PQconsumeInput(m_conn) == 1;
 }
 
-void Connection::failPending(QList<Result>* results)
+void Connection::complete()
+{
+    m_replies.swap(m_pending.replies); // both keep their capacity: no allocation per command
+    m_pending.replies.clear();
+    m_pending.active = false;
+}
+
+void Connection::completeOne(Reply reply)
+{
+    m_reply = std::move(reply);
+    m_takenOne = true;
+    m_pending.active = false;
+}
+
+void Connection::failPending()
 {
     // The link broke: every result still due is a connection error.
-    for (qsizetype i = m_pending.results.size(); i < m_pending.statements.size(); ++i)
-        m_pending.results.append(Result(PgError::make(PgError::Kind::Connection,
-            m_conn ? cleanMessage(PQerrorMessage(m_conn)) : u"connection to the server was lost"_s,
-            QString::fromUtf8(m_pending.statements[i]))));
-    if (!m_pending.pipeline && !m_pending.last.ok())
-        m_pending.results = {m_pending.last};
-    *results = std::move(m_pending.results);
-    m_pending.results.clear();
-    m_pending.active = false;
+    const QString why = m_conn ? cleanMessage(PQerrorMessage(m_conn)) : u"connection to the server was lost"_s;
+    if (!m_pending.pipeline) {
+        completeOne(m_pending.last.ok()
+                ? Reply(PgError::make(PgError::Kind::Connection, why, QString::fromUtf8(m_pending.statement)))
+                : std::move(m_pending.last));
+        return;
+    }
+    for (std::size_t i = m_pending.replies.size(); i < m_pending.statements.size(); ++i)
+        m_pending.replies.emplace_back(PgError::make(PgError::Kind::Connection, why, QString::fromUtf8(m_pending.statements[i])));
+    complete();
+}
+
+std::span<const Reply> Connection::replies() const
+{
+    return m_takenOne ? std::span<const Reply>(&m_reply, 1) : std::span<const Reply>(m_replies);
 }
 
 bool Connection::takeResults(QList<Result>* results)
 {
+    if (!takeReplies())
+        return false;
+    results->clear();
+    if (m_takenOne)
+        results->append(Result(std::move(m_reply)));
+    for (Reply& r : m_replies)
+        results->append(Result(std::move(r)));
+    m_reply = {};
+    m_replies.clear();
+    m_takenOne = false;
+    return true;
+}
+
+bool Connection::takeReplies()
+{
     if (!m_pending.active)
         return false;
     if (!m_conn || PQstatus(m_conn) == CONNECTION_BAD) {
-        failPending(results);
+        failPending();
         return true;
     }
     while (!PQisBusy(m_conn)) {
@@ -497,7 +546,7 @@ bool Connection::takeResults(QList<Result>* results)
         if (m_pending.pipeline) {
             if (!r) { // the end of one step's results
                 if (PQstatus(m_conn) == CONNECTION_BAD) {
-                    failPending(results);
+                    failPending();
                     return true;
                 }
                 continue;
@@ -508,40 +557,39 @@ bool Connection::takeResults(QList<Result>* results)
                 // Still in pipeline mode after the sync, the next command would go out without
                 // one and never be answered: then the connection is given up after this answer.
                 const bool stuck = PQexitPipelineMode(m_conn) != 1;
-                for (qsizetype i = m_pending.results.size(); i < m_pending.statements.size(); ++i)
-                    m_pending.results.append(Result(PgError::make(PgError::Kind::Server,
-                        u"no result before the pipeline's sync"_s, QString::fromUtf8(m_pending.statements[i]))));
-                *results = std::move(m_pending.results);
-                m_pending.results.clear();
-                m_pending.active = false;
+                for (std::size_t i = m_pending.replies.size(); i < m_pending.statements.size(); ++i)
+                    m_pending.replies.emplace_back(PgError::make(PgError::Kind::Server,
+                        u"no result before the pipeline's sync"_s, QString::fromUtf8(m_pending.statements[i])));
+                complete();
                 if (stuck)
                     close();
                 return true;
             }
-            const QString statement = QString::fromUtf8(m_pending.statements.value(m_pending.results.size()));
+            // The statement's name goes into errors only: no conversion for every good result.
+            const bool failed = status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK;
+            const std::size_t step = m_pending.replies.size();
+            const QString statement = failed && step < m_pending.statements.size() ? QString::fromUtf8(m_pending.statements[step]) : QString();
             if (status == PGRES_PIPELINE_ABORTED) {
                 PQclear(r);
-                m_pending.results.append(Result(PgError::make(PgError::Kind::Server,
-                    u"not run: an earlier statement of the pipeline failed"_s, statement)));
+                m_pending.replies.emplace_back(PgError::make(PgError::Kind::Server,
+                    u"not run: an earlier statement of the pipeline failed"_s, statement));
             } else {
-                m_pending.results.append(finish(r, statement));
+                m_pending.replies.push_back(finishReply(r, statement));
             }
             continue;
         }
         if (!r) { // the command is complete: its last result (a failure stops a script)
             if (PQstatus(m_conn) == CONNECTION_BAD && m_pending.last.ok()) {
-                failPending(results);
+                failPending();
                 return true;
             }
-            results->clear();
-            results->append(std::exchange(m_pending.last, {}));
-            m_pending.active = false;
+            completeOne(std::exchange(m_pending.last, {}));
             return true;
         }
         // The statement's name goes into errors only: no conversion for every good result.
         const ExecStatusType status = PQresultStatus(r);
         const bool failed = status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR || status == PGRES_FATAL_ERROR;
-        Result one = finish(r, failed ? QString::fromUtf8(m_pending.statements.value(0)) : QString());
+        Reply one = finishReply(r, failed ? QString::fromUtf8(m_pending.statement) : QString());
         if (m_pending.last.ok() || !one.ok())
             m_pending.last = std::move(one);
     }

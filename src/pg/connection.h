@@ -2,6 +2,7 @@
 
 #include "conninfo.h"
 #include "pgerror.h"
+#include "reply.h"
 #include "result.h"
 
 #include <QByteArrayList>
@@ -9,6 +10,8 @@
 
 #include <functional>
 #include <memory>
+#include <span>
+#include <vector>
 
 struct pg_conn;
 struct pg_cancel;
@@ -94,14 +97,22 @@ public:
     bool setNonBlocking(bool on);
     /// Sends a prepared statement's execution; an error value when nothing could be sent.
     PgError sendPrepared(const QString& name, const QVariantList& params = {});
-    /// The same with values already in text form (a null QByteArray is SQL NULL): what a load
-    /// generator sends thousands of times a second, without converting anything.
-    PgError sendPrepared(const QByteArray& name, const QByteArrayList& params);
+    /// The same with values already in text form (a null pointer is SQL NULL), needed only
+    /// until the call returns: what a load generator sends thousands of times a second, without
+    /// converting or copying anything.
+    PgError sendPrepared(const QByteArray& name, std::span<const char* const> values);
     /// Sends a trusted script of ours (simple protocol, no parameters, no user text).
     PgError sendScript(const QString& sql);
     PgError sendScript(const QByteArray& sql);
     /// Sends every step in pipeline mode and a sync: takeResults answers with one result per step.
     PgError sendPipeline(const QList<PipelineStep>& steps);
+    /// A pipeline step with its values in text form already (see sendPrepared).
+    struct Statement {
+        QByteArray name; ///< a prepared statement's name, or SQL text when prepared is false
+        std::span<const char* const> values;
+        bool prepared = true;
+    };
+    PgError sendPipeline(std::span<const Statement> steps);
     /// Writes what libpq still holds: 0 everything is out, 1 wait until the socket is writable,
     /// -1 the connection broke.
     int flush();
@@ -110,6 +121,11 @@ public:
     /// True, with the results of the command sent, once all of them have arrived (one per
     /// pipeline step, else the statement's or the script's last); false while more are due.
     bool takeResults(QList<Result>* results);
+    /// The same without building Results: true once all have arrived, and replies() then holds
+    /// them in the connection's own storage (reused from command to command, so nothing is
+    /// allocated for it) until the next send or takeReplies().
+    bool takeReplies();
+    std::span<const Reply> replies() const;
     /// True while a sent command's results have not all been taken.
     bool hasPending() const { return m_pending.active; }
 
@@ -132,22 +148,34 @@ public:
 
 private:
     Result finish(struct pg_result* result, const QString& sql);
+    Reply finishReply(struct pg_result* result, const QString& sql);
 
     /// What was sent without waiting and what has come back of it.
     struct Pending {
         bool active = false;
         bool pipeline = false;
-        QByteArrayList statements; ///< one per pipeline step, else one (named in errors)
-        QList<Result> results;
-        Result last;            ///< outside a pipeline: the last result so far
+        // The statements are named in errors. A single command's answer is kept in the
+        // Connection itself, as is its statement: no heap block to reach for each round trip.
+        QByteArray statement;               ///< outside a pipeline
+        std::vector<QByteArray> statements; ///< a pipeline's, one per step
+        std::vector<Reply> replies;         ///< a pipeline's so far
+        Reply last;                         ///< outside a pipeline: the last result so far
     };
     PgError beginSend(const QByteArray& what);
-    void failPending(QList<Result>* results);
+    /// The pipeline is answered: its replies move to m_replies.
+    void complete();
+    /// The single command is answered with reply.
+    void completeOne(Reply reply);
+    void failPending();
 
     pg_conn* m_conn = nullptr;
     std::shared_ptr<const Canceller> m_canceller;
     bool m_neededPassword = false;
     Pending m_pending;
+    // The last command's answer, taken (a close() leaves it readable).
+    Reply m_reply;                ///< a single command's, when m_takenOne
+    std::vector<Reply> m_replies; ///< a pipeline's
+    bool m_takenOne = false;
 };
 
 } // namespace htap::pg

@@ -5,24 +5,15 @@
 namespace htap::pg {
 
 Result::Result(PGresult* result, const QString& query, const QString& connectionMessage)
-    : m_result(result, [](const PGresult* r) { PQclear(const_cast<PGresult*>(r)); })
+    : Result(Reply(result, query, connectionMessage))
 {
-    const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-    switch (status) {
-    case PGRES_COMMAND_OK:
-    case PGRES_TUPLES_OK:
-    case PGRES_SINGLE_TUPLE:
-    case PGRES_COPY_IN:
-    case PGRES_COPY_OUT:
-    case PGRES_PIPELINE_SYNC:
-        break;
-    default: {
-        QString fallback = result ? QString::fromUtf8(PQresultErrorMessage(result)) : QString();
-        if (fallback.trimmed().isEmpty())
-            fallback = connectionMessage;
-        m_error = PgError::fromResult(result, fallback, query);
-    }
-    }
+}
+
+Result::Result(Reply&& reply)
+    : m_error(reply.error())
+{
+    if (pg_result* r = reply.release())
+        m_result.reset(r, [](const PGresult* p) { PQclear(const_cast<PGresult*>(p)); });
 }
 
 Result::Result(PgError error)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "pgerror.h"
+#include "reply.h"
 
 #include <QMetaType>
 #include <QString>
@@ -20,6 +21,8 @@ public:
     Result(pg_result* result, const QString& query, const QString& connectionMessage);
     /// A Result that holds only an error (nothing reached the server, or the connection broke).
     explicit Result(PgError error);
+    /// Takes over a Reply's PGresult and error.
+    explicit Result(Reply&& reply);
 
     bool ok() const { return !m_error.isError(); }
     const PgError& error() const { return m_error; }

@@ -8,18 +8,34 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
-#include <thread>
 #include <cmath>
+#include <thread>
 
 namespace htap::workload {
 
 using namespace Qt::StringLiterals;
 using htap::pg::Connection;
 using htap::pg::PgError;
+using htap::pg::Reply;
 using htap::pg::Result;
 
 namespace {
+/// Writes v and a terminating zero into buf (24 characters hold any qint64).
+void writeNumber(std::array<char, 24>& buf, qint64 v)
+{
+    *std::to_chars(buf.data(), buf.data() + buf.size() - 1, v).ptr = '\0';
+}
+
+/// An amount with two decimals, as QByteArray::number(v, 'f', 2) writes it. (They round a tie
+/// differently, but prices have two decimals: a total is never one.)
+void writeAmount(std::array<char, 24>& buf, double v)
+{
+    const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size() - 1, v, std::chars_format::fixed, 2);
+    *(ec == std::errc() ? end : buf.data()) = '\0';
+}
+
 Outcome failed(const PgError& e)
 {
     Outcome o;
@@ -69,9 +85,16 @@ PgError RequestExecutor::prepare(Connection& conn)
             if (id >= 1 && id <= 10'000'000) {
                 if (qsizetype(m_prices.size()) < id)
                     m_prices.resize(std::size_t(id));
-                m_prices[std::size_t(id - 1)] = prices.text(i, 1).toUtf8();
-                m_priceValues.resize(m_prices.size());
-                m_priceValues[std::size_t(id - 1)] = prices.toDouble(i, 1);
+                Price& price = m_prices[std::size_t(id - 1)];
+                price = {};
+                const QByteArray text = prices.text(i, 1).toUtf8();
+                if (std::size_t(text.size()) < price.shortText.size()) {
+                    std::copy(text.cbegin(), text.cend(), price.shortText.begin());
+                } else {
+                    price.longAt = qint32(m_longPrices.size());
+                    m_longPrices.append(text.constData(), std::size_t(text.size())).push_back('\0');
+                }
+                price.value = prices.toDouble(i, 1);
                 ++priced;
             }
         }
@@ -152,34 +175,48 @@ qint64 RequestExecutor::drawProduct()
     return 1 + qint64(std::lower_bound(m_zipfCdf.begin(), m_zipfCdf.end(), u) - m_zipfCdf.begin());
 }
 
-QList<RequestExecutor::Line> RequestExecutor::drawBasket()
+void RequestExecutor::drawBasket()
 {
     // 1 to 5 distinct products (the seed's order; items in the scenario), 1 to 3 of each.
-    QList<Line> lines;
-    lines.reserve(m_workload.maxItems);
+    std::vector<Line>& lines = m_order.lines;
+    lines.clear();
+    lines.reserve(std::size_t(m_workload.maxItems));
     const int n = m_workload.minItems + int(m_rng.bounded(m_workload.maxItems - m_workload.minItems + 1));
     auto seen = [&lines](qint64 p) {
         return std::any_of(lines.cbegin(), lines.cend(), [p](const Line& l) { return l.product == p; });
     };
-    for (int tries = 0; lines.size() < n && tries < 20 * n; ++tries) {
+    for (int tries = 0; int(lines.size()) < n && tries < 20 * n; ++tries) {
         const qint64 p = drawProduct();
-        if (seen(p) || m_prices[std::size_t(p - 1)].isEmpty())
+        const Price& price = m_prices[std::size_t(p - 1)];
+        if (seen(p) || !price.priced())
             continue;
         const int q = 1 + int(m_rng.bounded(3));
-        const QByteArray& price = m_prices[std::size_t(p - 1)];
-        lines.append({p, q, price, m_priceValues[std::size_t(p - 1)] * q, QByteArray::number(p), QByteArray::number(q)});
+        Line& l = lines.emplace_back();
+        l.product = p;
+        l.quantity = q;
+        l.price = price.longAt >= 0 ? m_longPrices.data() + price.longAt : price.shortText.data();
+        l.amount = price.value * q;
+        writeNumber(l.productText, p);
+        writeNumber(l.quantityText, q);
     }
-    return lines;
 }
 
-RequestExecutor::Order RequestExecutor::drawOrder()
+void RequestExecutor::drawOrder()
 {
-    Order o {1 + qint64(m_rng.bounded(quint64(m_maxUser))), drawBasket(), {}};
+    m_order.user = 1 + qint64(m_rng.bounded(quint64(m_maxUser)));
+    drawBasket();
     double total = 0;
-    for (const Line& l : std::as_const(o.lines))
+    for (const Line& l : m_order.lines)
         total += l.amount;
-    o.total = QByteArray::number(total, 'f', 2);
-    return o;
+    writeNumber(m_order.userText, m_order.user);
+    writeAmount(m_order.total, total);
+}
+
+Command RequestExecutor::prepared(const QByteArray& statement, std::initializer_list<const char*> values)
+{
+    Q_ASSERT(values.size() <= m_params.size());
+    std::copy(values.begin(), values.end(), m_params.begin());
+    return {Command::Kind::Prepared, statement, std::span(m_params.data(), values.size()), {}};
 }
 
 bool RequestExecutor::multiplexed() const
@@ -216,9 +253,11 @@ Outcome RequestExecutor::run(Connection& conn)
     // The same command sequence as the multiplexed loop, waiting on this one socket.
     Command command = begin();
     for (;;) {
-        QList<Result> results;
+        std::span<const Reply> results;
+        Reply error;
         if (PgError e = sendCommand(conn, command)) {
-            results = {Result(e)};
+            error = Reply(e);
+            results = {&error, 1};
         } else {
             auto stopSeen = std::chrono::steady_clock::time_point();
             for (;;) {
@@ -229,18 +268,22 @@ Outcome RequestExecutor::run(Connection& conn)
                         stopSeen = now;
                     else if (now - stopSeen > std::chrono::seconds(5)) {
                         conn.close();
-                        results = {Result(PgError::make(PgError::Kind::Connection, u"no answer within 5 s of the stop"_s))};
+                        error = Reply(PgError::make(PgError::Kind::Connection, u"no answer within 5 s of the stop"_s));
+                        results = {&error, 1};
                         break;
                     }
                 }
                 const int flushed = conn.flush();
                 if (flushed < 0) {
-                    results = {Result(PgError::make(PgError::Kind::Connection, conn.lastErrorMessage()))};
+                    error = Reply(PgError::make(PgError::Kind::Connection, conn.lastErrorMessage()));
+                    results = {&error, 1};
                     conn.close();
                     break;
                 }
-                if (conn.takeResults(&results))
+                if (conn.takeReplies()) {
+                    results = conn.replies();
                     break;
+                }
                 pollfd fd {conn.socket(), short(POLLIN | (flushed == 1 ? POLLOUT : 0)), 0};
                 poll(&fd, 1, 200);
                 conn.consumeInput(); // a broken link shows in the results
@@ -271,7 +314,7 @@ Command RequestExecutor::begin()
     m_tries = 1;
     switch (m_workload.kind) {
     case Workload::Kind::Order:
-        m_order = drawOrder();
+        drawOrder();
         break;
     case Workload::Kind::Report:
         m_statement = m_workload.reports[m_nextReport++ % m_workload.reports.size()].toUtf8();
@@ -287,7 +330,7 @@ Command RequestExecutor::begin()
 
 Command RequestExecutor::firstCommand()
 {
-    m_orderId.clear();
+    m_orderId[0] = '\0';
     m_line = 0;
     m_stockStep = false;
     if (m_workload.kind != Workload::Kind::Order) {
@@ -302,22 +345,39 @@ Command RequestExecutor::firstCommand()
         return {Command::Kind::Script, "BEGIN"_ba, {}, {}};
     case Workload::OrderForm::Pipeline: {
         m_stage = Stage::Pipeline;
-        Command c {Command::Kind::Pipeline, {}, {}, {{u"BEGIN"_s, {}, false}, {u"insert_order"_s, {m_order.user, m_order.total}, true}}};
-        for (const Line& l : std::as_const(m_order.lines)) {
-            c.steps.append({u"insert_item_currval"_s, {l.product, l.quantity, l.price}, true});
-            c.steps.append({u"decrement_stock"_s, {l.quantity, l.product}, true});
+        // Every pointer is set before any is taken: m_stepParams does not move meanwhile.
+        const std::size_t n = 2 + 2 * m_order.lines.size();
+        m_stepParams.resize(n);
+        m_steps.clear();
+        m_steps.push_back({"BEGIN"_ba, {}, false});
+        m_stepParams[1] = {m_order.userText.data(), m_order.total.data(), nullptr};
+        m_steps.push_back({"insert_order"_ba, std::span(m_stepParams[1].data(), 2), true});
+        for (std::size_t i = 0; i < m_order.lines.size(); ++i) {
+            const Line& l = m_order.lines[i];
+            auto& item = m_stepParams[2 + 2 * i];
+            auto& stock = m_stepParams[3 + 2 * i];
+            item = {l.productText.data(), l.quantityText.data(), l.price};
+            stock = {l.quantityText.data(), l.productText.data(), nullptr};
+            m_steps.push_back({"insert_item_currval"_ba, std::span(item.data(), 3), true});
+            m_steps.push_back({"decrement_stock"_ba, std::span(stock.data(), 2), true});
         }
-        return c;
+        return {Command::Kind::Pipeline, {}, {}, m_steps};
     }
     case Workload::OrderForm::Cte: {
         m_stage = Stage::Statement;
-        QByteArrayList products, quantities;
-        for (const Line& l : std::as_const(m_order.lines)) {
-            products << l.productText;
-            quantities << l.quantityText;
+        m_cteProducts = '{';
+        m_cteQuantities = '{';
+        for (const Line& l : m_order.lines) {
+            if (&l != &m_order.lines.front()) {
+                m_cteProducts += ',';
+                m_cteQuantities += ',';
+            }
+            m_cteProducts += l.productText.data();
+            m_cteQuantities += l.quantityText.data();
         }
-        return {Command::Kind::Prepared, "order_cte"_ba,
-            {QByteArray::number(m_order.user), '{' + products.join(',') + '}', '{' + quantities.join(',') + '}'}, {}};
+        m_cteProducts += '}';
+        m_cteQuantities += '}';
+        return prepared("order_cte"_ba, {m_order.userText.data(), m_cteProducts.c_str(), m_cteQuantities.c_str()});
     }
     }
     return {};
@@ -343,54 +403,11 @@ Step RequestExecutor::rollbackThen(Outcome o, bool connectionOpen)
     return {false, {Command::Kind::Script, "ROLLBACK"_ba, {}, {}}, {}};
 }
 
-Step RequestExecutor::advance(const QList<Result>& results, bool connectionOpen)
+Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpen)
 {
-    static const Result none(PgError::make(PgError::Kind::Usage, u"no result"_s));
-    const Result& r = results.isEmpty() ? none : results.last();
-    auto next = [](Command::Kind kind, const QByteArray& statement, const QByteArrayList& params = {}) {
-        return Step {false, {kind, statement, params, {}}, {}};
-    };
-    auto itemCommand = [&] {
-        const Line& l = m_order.lines[m_line];
-        return m_stockStep
-            ? next(Command::Kind::Prepared, "decrement_stock"_ba, {l.quantityText, l.productText})
-            : next(Command::Kind::Prepared, "insert_item"_ba,
-                {m_orderId, l.productText, l.quantityText, l.price});
-    };
-    switch (m_stage) {
-    case Stage::Begin:
-        if (!r.ok())
-            return finish(failed(r.error()), connectionOpen);
-        m_stage = Stage::InsertOrder;
-        return next(Command::Kind::Prepared, "insert_order"_ba, {QByteArray::number(m_order.user), m_order.total});
-    case Stage::InsertOrder:
-        if (!r.ok())
-            return rollbackThen(failed(r.error()), connectionOpen);
-        m_orderId = QByteArray::number(r.toInt64(0, 0));
-        m_stage = Stage::Items;
-        if (m_order.lines.isEmpty()) {
-            m_stage = Stage::End;
-            return next(Command::Kind::Script, "COMMIT"_ba);
-        }
-        return itemCommand();
-    case Stage::Items:
-        if (!r.ok())
-            return rollbackThen(failed(r.error()), connectionOpen);
-        if (m_stockStep) {
-            if (r.affectedRows() == 0) // short stock: the seed rolls the order back
-                return rollbackThen(businessRollback(), connectionOpen);
-            m_stockStep = false;
-            if (++m_line == m_order.lines.size()) {
-                m_stage = Stage::End;
-                return next(Command::Kind::Script, "COMMIT"_ba);
-            }
-        } else {
-            m_stockStep = true;
-        }
-        return itemCommand();
-    case Stage::Pipeline: {
+    if (m_stage == Stage::Pipeline) {
         bool shortStock = false;
-        for (int i = 0; i < results.size(); ++i) {
+        for (std::size_t i = 0; i < results.size(); ++i) {
             if (!results[i].ok())
                 return rollbackThen(failed(results[i].error()), connectionOpen);
             // Steps: BEGIN, insert_order, then (insert_item_currval, decrement_stock) per line.
@@ -400,8 +417,54 @@ Step RequestExecutor::advance(const QList<Result>& results, bool connectionOpen)
         if (shortStock)
             return rollbackThen(businessRollback(), connectionOpen);
         m_stage = Stage::End;
-        return next(Command::Kind::Script, "COMMIT"_ba);
+        return {false, {Command::Kind::Script, "COMMIT"_ba, {}, {}}, {}};
     }
+    if (results.empty()) { // not expected: every command has an answer
+        const Reply none(PgError::make(PgError::Kind::Usage, u"no result"_s));
+        return advance({&none, 1}, connectionOpen);
+    }
+    const Reply& r = results.back();
+    auto script = [](const QByteArray& text) { return Step {false, {Command::Kind::Script, text, {}, {}}, {}}; };
+    auto itemCommand = [&] {
+        const Line& l = m_order.lines[std::size_t(m_line)];
+        return Step {false,
+            m_stockStep ? prepared("decrement_stock"_ba, {l.quantityText.data(), l.productText.data()})
+                        : prepared("insert_item"_ba, {m_orderId.data(), l.productText.data(), l.quantityText.data(), l.price}),
+            {}};
+    };
+    switch (m_stage) {
+    case Stage::Begin:
+        if (!r.ok())
+            return finish(failed(r.error()), connectionOpen);
+        m_stage = Stage::InsertOrder;
+        return {false, prepared("insert_order"_ba, {m_order.userText.data(), m_order.total.data()}), {}};
+    case Stage::InsertOrder:
+        if (!r.ok())
+            return rollbackThen(failed(r.error()), connectionOpen);
+        writeNumber(m_orderId, r.toInt64(0, 0));
+        m_stage = Stage::Items;
+        if (m_order.lines.empty()) {
+            m_stage = Stage::End;
+            return script("COMMIT"_ba);
+        }
+        return itemCommand();
+    case Stage::Items:
+        if (!r.ok())
+            return rollbackThen(failed(r.error()), connectionOpen);
+        if (m_stockStep) {
+            if (r.affectedRows() == 0) // short stock: the seed rolls the order back
+                return rollbackThen(businessRollback(), connectionOpen);
+            m_stockStep = false;
+            if (++m_line == int(m_order.lines.size())) {
+                m_stage = Stage::End;
+                return script("COMMIT"_ba);
+            }
+        } else {
+            m_stockStep = true;
+        }
+        return itemCommand();
+    case Stage::Pipeline: // above
+        break;
     case Stage::Statement:
         if (r.ok())
             return finish({}, connectionOpen);

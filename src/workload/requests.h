@@ -6,7 +6,10 @@
 
 #include <QRandomGenerator>
 
+#include <array>
 #include <functional>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace htap::workload {
@@ -21,14 +24,15 @@ struct Outcome {
 };
 
 /// One message to the server: a prepared statement, one of our fixed scripts (transaction
-/// control), or a pipeline of prepared statements ending in a sync.
+/// control), or a pipeline of prepared statements ending in a sync. Its values and steps are
+/// the executor's, valid until its next begin() or advance(): nothing is copied per command.
 struct Command {
     enum class Kind { Prepared, Script, Pipeline };
     Kind kind = Kind::Prepared;
-    QByteArray statement;  ///< a prepared statement's name, or the script
-    QByteArrayList params; ///< in text form
+    QByteArray statement;                ///< a prepared statement's name, or the script
+    std::span<const char* const> params; ///< in text form
 
-    QList<htap::pg::Connection::PipelineStep> steps;
+    std::span<const htap::pg::Connection::Statement> steps;
 };
 
 /// Sends a command without waiting for its results (Connection::takeResults brings them).
@@ -64,7 +68,7 @@ public:
     Command begin();
     /// What the results of the last command lead to. connectionOpen: whether the connection
     /// is still usable (a broken one gets no ROLLBACK and no retry).
-    Step advance(const QList<htap::pg::Result>& results, bool connectionOpen);
+    Step advance(std::span<const htap::pg::Reply> results, bool connectionOpen);
 
 private:
     Command firstCommand();
@@ -77,37 +81,57 @@ private:
     Outcome refresh(htap::pg::Connection& conn);
     qint64 drawProduct();
 
+    /// Room for a qint64 in text form and its terminating zero.
+    using Number = std::array<char, 24>;
+    /// Values as sent are written once per order into fixed buffers: a round trip hands libpq
+    /// pointers to them, and a retry sends them again.
     struct Line {
         qint64 product;
         int quantity;
-        QByteArray price;
+        const char* price; ///< in m_prices or m_longPrices, which never change once prepared
         double amount;
-        QByteArray productText, quantityText; ///< as sent, made once per line
+        Number productText, quantityText;
     };
-    QList<Line> drawBasket();
+    void drawBasket();
     /// A customer, a basket and its total: what every form of the order starts from.
     struct Order {
-        qint64 user;
-        QList<Line> lines;
-        QByteArray total;
+        qint64 user = 0;
+        std::vector<Line> lines; ///< reused from order to order
+        Number userText {}, total {};
     };
-    Order drawOrder();
+    void drawOrder();
+    /// A command for a prepared statement with these values (kept in m_params).
+    Command prepared(const QByteArray& statement, std::initializer_list<const char*> values);
 
+    // What every round trip reads comes first, in as few cache lines as may be: a thread
+    // serving many connections finds them cold each time.
     enum class Stage { Begin, InsertOrder, Items, Pipeline, Statement, End, Rollback };
     Stage m_stage = Stage::Begin;
-    Order m_order;          ///< the request's values, kept across retries
-    QByteArray m_orderId;   ///< round trip: the new order's id, as sent with each item
     int m_line = 0;         ///< round trip: the item being written
     bool m_stockStep = false; ///< round trip: its stock decrement is next
-    Outcome m_outcome;      ///< what a ROLLBACK under way ends with
     int m_tries = 1;
+    std::array<const char*, 4> m_params {}; ///< the values of the command under way
+    Number m_orderId {};    ///< round trip: the new order's id, as sent with each item
+    Order m_order;          ///< the request's values, kept across retries
+    std::vector<htap::pg::Connection::Statement> m_steps; ///< pipeline: its statements
+    std::vector<std::array<const char*, 3>> m_stepParams; ///< and their values
+    std::string m_cteProducts, m_cteQuantities; ///< one statement: the order's arrays
+    Outcome m_outcome;      ///< what a ROLLBACK under way ends with
     QByteArray m_statement; ///< report/sql: the prepared statement of this request
 
     Workload m_workload;
     std::function<bool()> m_stopRequested;
     QRandomGenerator m_rng;
-    std::vector<QByteArray> m_prices; ///< index product_id - 1, as the server writes them
-    std::vector<double> m_priceValues;
+    /// A product's price, as a number and as the server writes it: one cache line holds what
+    /// an item needs of it (the catalogue is read at random).
+    struct Price {
+        double value = 0;
+        qint32 longAt = -1;                ///< where a text too long for shortText starts in m_longPrices
+        std::array<char, 12> shortText {}; ///< empty (and longAt -1) when unpriced
+        bool priced() const { return shortText[0] || longAt >= 0; }
+    };
+    std::vector<Price> m_prices; ///< index product_id - 1
+    std::string m_longPrices;    ///< texts that do not fit in a Price, each ending in a zero
     std::vector<double> m_zipfCdf;
     qint64 m_maxUser = 1;
     int m_nextReport = 0;

@@ -10,11 +10,15 @@
 #include <QRandomGenerator>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <thread>
+#include <unistd.h>
 
 namespace htap::workload {
 
@@ -22,7 +26,6 @@ using namespace Qt::StringLiterals;
 using htap::metrics::LatencyHistogram;
 using htap::pg::Connection;
 using htap::pg::PgError;
-using htap::pg::Result;
 using Clock = std::chrono::steady_clock;
 
 Percentiles Percentiles::of(const LatencyHistogram& h)
@@ -103,6 +106,12 @@ struct Slot {
     // The request under way (multiplexed loop).
     bool busy = false;
     bool writing = false; ///< flush() said 1: wait until the socket takes more
+    // How the multiplexed loop's epoll set watches the connection: its socket and events as
+    // registered, and which opening of the connection they belong to.
+    int generation = 0; ///< counts the openings
+    int watchedFd = -1;
+    int watchedGeneration = -1;
+    quint32 watchedEvents = 0;
     int phase = 0;
     double lagMs = 0;
     Clock::time_point intended {}, start {}, nextStart {};
@@ -135,6 +144,23 @@ void cancelDetached(std::vector<std::shared_ptr<const htap::pg::Canceller>> canc
             for (const auto& c : cancellers)
                 c->cancel();
         }).detach();
+}
+
+/// Waits for the epoll set, with a timeout to the nanosecond (open-loop arrivals are due to the
+/// microsecond): epoll_pwait2() where the kernel has it (5.11 on), else ppoll() on the set
+/// itself and a look at what is ready.
+int waitForEvents(int ep, epoll_event* events, int count, const timespec& timeout)
+{
+    static std::atomic<bool> noPwait2 {false};
+    if (!noPwait2.load(std::memory_order_relaxed)) {
+        const int ready = epoll_pwait2(ep, events, count, &timeout, nullptr);
+        if (ready >= 0 || errno != ENOSYS)
+            return ready;
+        noPwait2 = true;
+    }
+    pollfd fd {ep, POLLIN, 0};
+    const int ready = ppoll(&fd, 1, &timeout, nullptr);
+    return ready <= 0 ? ready : epoll_wait(ep, events, count, 0);
 }
 
 /// The scenario's phases on one time axis (seconds since the start of the run).
@@ -323,6 +349,7 @@ PgError RunCoordinator::openSlot(Worker& worker, Slot& slot, int timeoutMs, bool
         slot.conn.close();
         return e;
     }
+    ++slot.generation;
     if (worker.multiplexed) {
         slot.conn.setNonBlocking(true);
     } else {
@@ -433,65 +460,109 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
 void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
     // One thread, several connections, none of them waited on: requests are command sequences
-    // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in ppoll()
+    // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in epoll
     // until a socket has something or the next request is due. Latency keeps the same two
     // clocks as the blocking loop: from the intended start and from the actual one.
+    // Each wakeup costs no more than it must: the closed loop's client counts are read once,
+    // the sockets are watched through epoll (registered once per connection, where ppoll()
+    // would register and unregister every socket at every wakeup) and the registrations are
+    // looked at only when a connection opened or closed or started or stopped waiting to
+    // write, and the clock is read once per wakeup and once at each request's start and end.
     const Timeline timeline(*scenario);
     const auto think = std::chrono::microseconds(qint64(w.thinkMs * 1000));
+    std::vector<int> clientsIn; // closed loop: by phase, the clients it asks for
+    for (const Phase& p : scenario->phases)
+        clientsIn.push_back(int(p.demand.value(w.name).from));
+    int busy = 0;
+    bool fdsDirty = true; // a registration may be out of date
+    struct EpollSet {
+        int fd = epoll_create1(EPOLL_CLOEXEC);
+        ~EpollSet()
+        {
+            if (fd >= 0)
+                ::close(fd);
+        }
+    } set;
+    if (set.fd < 0) {
+        requestStop(u"cannot watch the connections: %1"_s.arg(QString::fromLocal8Bit(strerror(errno))));
+        return;
+    }
+    const int ep = set.fd;
+    // Brings the slot's registration up to date. A closed socket has left the set by itself,
+    // so nothing is ever removed: a new connection (even on a reused descriptor) is added.
+    auto watch = [&](Slot& slot) {
+        const int fd = slot.conn.socket();
+        const quint32 events = quint32(EPOLLIN) | (slot.busy && slot.writing ? quint32(EPOLLOUT) : 0u);
+        if (fd == slot.watchedFd && slot.generation == slot.watchedGeneration && events == slot.watchedEvents)
+            return;
+        if (fd >= 0) {
+            epoll_event ev {};
+            ev.events = events;
+            ev.data.ptr = &slot;
+            const bool known = fd == slot.watchedFd && slot.generation == slot.watchedGeneration;
+            if (epoll_ctl(ep, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+                epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+        }
+        slot.watchedFd = fd;
+        slot.watchedGeneration = slot.generation;
+        slot.watchedEvents = events;
+    };
+    auto setWriting = [&](Slot& slot, bool writing) {
+        if (slot.writing != writing)
+            fdsDirty = true;
+        slot.writing = writing;
+    };
 
     auto finishRequest = [&](Slot& slot, const Outcome& o) {
         const auto end = Clock::now();
         record(worker, slot.phase, o, std::chrono::duration<double, std::micro>(end - slot.intended).count(),
             std::chrono::duration<double, std::micro>(end - slot.start).count(), slot.lagMs);
+        setWriting(slot, false);
         slot.busy = false;
-        slot.writing = false;
+        --busy;
         --worker.inFlight;
         slot.nextStart = end + think;
         if (!slot.conn.isOpen()) {
             slot.conn.close(); // reopened by a later request
             slot.connected = false;
+            fdsDirty = true;
         }
     };
     // Sends a command; a command that cannot be sent is answered at once with its error.
-    std::function<void(Slot&, const Command&)> send = [&](Slot& slot, const Command& command) {
-        PgError e = sendCommand(slot.conn, command);
-        if (!e) {
-            const int flushed = slot.conn.flush();
-            if (flushed >= 0) {
-                slot.writing = flushed == 1;
+    auto send = [&](Slot& slot, Command command) {
+        for (;;) {
+            PgError e = sendCommand(slot.conn, command);
+            if (!e) {
+                const int flushed = slot.conn.flush();
+                if (flushed >= 0) {
+                    setWriting(slot, flushed == 1);
+                    return;
+                }
+                e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), QString::fromUtf8(command.statement));
+                slot.conn.close();
+            }
+            const htap::pg::Reply failure(e);
+            Step step = slot.executor->advance({&failure, 1}, slot.conn.isOpen());
+            if (step.done) {
+                finishRequest(slot, step.outcome);
                 return;
             }
-            e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage(), QString::fromUtf8(command.statement));
-            slot.conn.close();
+            command = step.command;
         }
-        const Step step = slot.executor->advance({Result(e)}, slot.conn.isOpen());
-        if (step.done)
-            finishRequest(slot, step.outcome);
-        else
-            send(slot, step.command);
-    };
-    // Reads what a busy connection has and moves its request on.
-    auto serve = [&](Slot& slot) {
-        slot.conn.consumeInput(); // a broken link shows in the results
-        QList<Result> results;
-        if (!slot.conn.takeResults(&results))
-            return;
-        const Step step = slot.executor->advance(results, slot.conn.isOpen());
-        if (step.done)
-            finishRequest(slot, step.outcome);
-        else
-            send(slot, step.command);
     };
     // Starts a request on the slot; false when its connection is to be reopened in a moment
     // (the thread reopened another less than a second ago, successfully): it waits for that.
-    auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs) {
+    auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs, Clock::time_point start) {
+        if (!slot.connected)
+            fdsDirty = true; // a connection (re)opens, or fails to
         const Link link = ensureConnected(worker, slot);
         if (link == Link::Later)
             return false;
         slot.intended = intended;
-        slot.start = Clock::now();
+        slot.start = start;
         slot.phase = phase;
         slot.lagMs = lagMs;
+        ++busy;
         ++worker.inFlight;
         slot.busy = true;
         if (link == Link::Failed) {
@@ -504,6 +575,31 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         }
         send(slot, slot.executor->begin());
         return true;
+    };
+    // A closed-loop client without think time begins its next request the moment one ends, as
+    // pgbench does: the end is the next start, and the loop's next turn has nothing to do.
+    auto startNext = [&](Slot& slot) {
+        if (schedule || think.count() > 0 || stopRequested || !slot.conn.isOpen())
+            return;
+        const double el = secondsSince(t0, slot.nextStart);
+        if (el < 0 || el >= timeline.total)
+            return;
+        const int phase = timeline.phaseAt(el);
+        if (slot.index < clientsIn[std::size_t(phase)])
+            startRequest(slot, slot.nextStart, phase, 0, slot.nextStart);
+    };
+    // Reads what a busy connection has and moves its request on.
+    auto serve = [&](Slot& slot) {
+        slot.conn.consumeInput(); // a broken link shows in the results
+        if (!slot.conn.takeReplies())
+            return;
+        const Step step = slot.executor->advance(slot.conn.replies(), slot.conn.isOpen());
+        if (!step.done) {
+            send(slot, step.command);
+            return;
+        }
+        finishRequest(slot, step.outcome);
+        startNext(slot);
     };
     // An idle connection that is open first; one to reopen only when there is none.
     auto idleSlot = [&]() -> Slot* {
@@ -525,13 +621,9 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     bool scheduleDone = false;
     bool cancelled = false;
     Clock::time_point stopDeadline;
-    std::vector<pollfd> fds;
-    std::vector<Slot*> polled;
+    std::vector<epoll_event> events(std::max<std::size_t>(1, worker.connections.size()));
     for (;;) {
         auto now = Clock::now();
-        int busy = 0;
-        for (auto& slot : worker.connections)
-            busy += slot->busy ? 1 : 0;
         if (stopRequested) {
             // Stop means now: cancel what is in flight, then take its (failed) results; what
             // has not answered 5 s later is given up and counted as cancelled.
@@ -551,7 +643,6 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     slot->conn.close();
                     finishRequest(*slot, {Outcome::Kind::Failed, u"57014"_s, u"no answer within 5 s of the stop"_s});
                 }
-                busy = 0;
             }
             if (busy == 0) {
                 if (schedule)
@@ -561,7 +652,8 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         }
         auto wake = now + std::chrono::milliseconds(100);
         if (!stopRequested && schedule) { // open loop
-            for (;;) {
+            // The count says whether a connection is idle without reaching into each slot.
+            while (busy < int(worker.connections.size())) {
                 Slot* slot = idleSlot();
                 if (!slot) // every connection busy: the arrival waits in the schedule, and its wait is latency
                     break;
@@ -584,15 +676,14 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     ++worker.phases[std::size_t(pendingPhase)].skipped;
                     continue;
                 }
-                if (!startRequest(*slot, intended, pendingPhase, lagMs)) {
+                if (!startRequest(*slot, intended, pendingPhase, lagMs, Clock::now())) {
                     wake = std::min(wake, worker.lastReconnect + std::chrono::seconds(1));
                     break;
                 }
                 pending = false;
-                now = Clock::now();
+                now = slot->start;
             }
-            if (scheduleDone && !pending
-                && std::none_of(worker.connections.begin(), worker.connections.end(), [](const auto& c) { return c->busy; }))
+            if (scheduleDone && !pending && busy == 0)
                 break;
         } else if (!stopRequested) { // closed loop
             const double el = secondsSince(t0, now);
@@ -603,9 +694,11 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 wake = std::min(wake, t0);
             } else {
                 const int phase = timeline.phaseAt(el);
-                const int clients = int(scenario->phases[phase].demand.value(w.name).from);
+                const int clients = clientsIn[std::size_t(phase)];
+                // Usually every client is busy (each begins its next request as one ends): then
+                // no slot is looked at.
                 for (auto& slot : worker.connections) {
-                    if (stopRequested)
+                    if (stopRequested || busy == int(worker.connections.size()))
                         break;
                     if (slot->busy || slot->index >= clients)
                         continue;
@@ -613,9 +706,12 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                         wake = std::min(wake, slot->nextStart);
                         continue;
                     }
-                    if (!startRequest(*slot, now, phase, 0))
+                    if (startRequest(*slot, now, phase, 0, Clock::now())) {
+                        now = slot->start;
+                    } else {
                         slot->nextStart = worker.lastReconnect + std::chrono::seconds(1);
-                    now = Clock::now();
+                        now = Clock::now();
+                    }
                     if (!slot->busy && slot->nextStart > now)
                         wake = std::min(wake, slot->nextStart);
                 }
@@ -625,51 +721,48 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         // Busy connections wait for their results; idle open ones are watched too, so that a
         // connection the server ends between requests is seen at once (and the run notices
         // when the server has gone).
-        fds.clear();
-        polled.clear();
-        for (auto& slot : worker.connections) {
-            if (slot->conn.socket() < 0 || (!slot->busy && !slot->conn.isOpen()))
-                continue;
-            fds.push_back({slot->conn.socket(), short(POLLIN | (slot->busy && slot->writing ? POLLOUT : 0)), 0});
-            polled.push_back(slot.get());
+        if (fdsDirty) {
+            fdsDirty = false;
+            for (auto& slot : worker.connections)
+                watch(*slot);
         }
-        const auto wait = std::max(Clock::duration::zero(), wake - Clock::now());
+        const auto wait = std::max(Clock::duration::zero(), wake - now);
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
         const timespec timeout {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
-        const int ready = ppoll(fds.data(), nfds_t(fds.size()), &timeout, nullptr);
+        const int ready = waitForEvents(ep, events.data(), int(events.size()), timeout);
         if (ready == 0) {
             // Nothing on any socket: still look at every busy connection, since TLS can hold
             // decrypted bytes that the socket no longer shows.
-            for (Slot* slot : polled)
+            for (auto& slot : worker.connections)
                 if (slot->busy)
                     serve(*slot);
             continue;
         }
         if (ready < 0)
             continue;
-        for (std::size_t i = 0; i < fds.size(); ++i) {
-            Slot& slot = *polled[i];
-            const short ev = fds[i].revents;
-            if (!ev)
-                continue;
+        for (int i = 0; i < ready; ++i) {
+            Slot& slot = *static_cast<Slot*>(events[std::size_t(i)].data.ptr);
+            const quint32 ev = events[std::size_t(i)].events;
             if (!slot.busy) { // between requests: only the server ending the connection, or a notice
                 if (!slot.conn.consumeInput() || !slot.conn.isOpen()) {
                     slot.conn.close();
                     slot.connected = false;
+                    fdsDirty = true;
                 }
                 continue;
             }
-            if ((ev & POLLOUT) && slot.writing) {
+            if ((ev & EPOLLOUT) && slot.writing) {
                 const int flushed = slot.conn.flush();
-                slot.writing = flushed == 1;
+                setWriting(slot, flushed == 1);
                 if (flushed < 0) { // the link broke while sending
                     const PgError e = PgError::make(PgError::Kind::Connection, slot.conn.lastErrorMessage());
                     slot.conn.close();
-                    finishRequest(slot, slot.executor->advance({Result(e)}, false).outcome);
+                    const htap::pg::Reply failure(e);
+                    finishRequest(slot, slot.executor->advance({&failure, 1}, false).outcome);
                     continue;
                 }
             }
-            if (ev & (POLLIN | POLLERR | POLLHUP))
+            if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
                 serve(slot);
         }
     }
