@@ -3,6 +3,8 @@
 #include <pg/identifier.h>
 #include <QHash>
 
+#include <algorithm>
+
 using namespace Qt::StringLiterals;
 using htap::pg::quoteIdentifier;
 using htap::pg::quoteQualified;
@@ -269,7 +271,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         distinctIdx << j;
         const QString R = n.obj(u"distinct%1"_s.arg(j));
         const QString e = plan.outputs[j].expr;
-        if (plan.outputs[j].distinctStore == Store::Bitmaps) // __ivm_del: always NULL once stored
+        if (plan.outputs[j].distinctStore == Store::Bitmaps) // __ivm_del: only carries a merge's bits to clear
             out.install << createTableAs(R, gAs + QStringList {blockOf(e) + u" AS __ivm_b"_s, kNoBits + u" AS __ivm_bits"_s,
                                                      u"0 AS __ivm_dn"_s, u"NULL::bit(%1) AS __ivm_del"_s.arg(1 << kBlockShift)}, baseFrom, {}, kUpdatedInPlace);
         else
@@ -302,9 +304,11 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             mine << ref + u'.' + q(c);
             other << u"__ivm_x."_s + q(c);
         }
-        // Binary image equality (*=): works for every type (json has no =) and sees 1.0 -> 1.00.
+        // Binary image equality: works for every type (json has no =) and sees 1.0 -> 1.00. The
+        // function, not the operator *=, which between two ROW() constructors would compare
+        // column by column (and text has no *=).
         const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND "
-                             u"ROW(%4) OPERATOR(pg_catalog.*=) ROW(%5))"_s;
+                             u"pg_catalog.record_image_eq(ROW(%4), ROW(%5)))"_s;
         oldSide = same.arg(u"__ivm_new"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
         newSide = same.arg(u"__ivm_old"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
     }
@@ -383,17 +387,19 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                 // Pairs as bits, without netting each pair: a pair that gained a row and lost
                 // none exists now; one that lost a row exists if the base table still has one.
                 // So each block gets bits to set and bits to clear (gone wins: a row added, then
-                // deleted), then one upsert per (group, block) returns the bits it changed.
+                // deleted, also in a block not stored yet), then one upsert per (group, block)
+                // returns the bits it changed.
                 ctes << u"rcn%1 AS (SELECT DISTINCT %2, %3 AS __ivm_v FROM consumed WHERE __ivm_sign < 0 AND %3 IS NOT NULL)"_s.arg(
                     QString::number(j), gl, a);
-                ctes << u"rcm%1 AS (SELECT %2, %3 AS __ivm_b, coalesce(bit_or(%4) FILTER (WHERE __ivm_on), %5) AS __ivm_add, "
+                ctes << u"rcm%1 AS (SELECT %2, %3 AS __ivm_b, coalesce(bit_or(%4) FILTER (WHERE __ivm_on), %5) & "
+                        u"~coalesce(bit_or(%4) FILTER (WHERE NOT __ivm_on), %5) AS __ivm_add, "
                         u"bit_or(%4) FILTER (WHERE NOT __ivm_on) AS __ivm_del FROM (SELECT %2, %6 AS __ivm_v, true AS __ivm_on FROM consumed "
                         u"WHERE __ivm_sign > 0 AND %6 IS NOT NULL UNION ALL SELECT %2, __ivm_v, NOT %7 FROM rcn%1 __ivm_d) __ivm_x GROUP BY %2, %3)"_s
                             .arg(QString::number(j), gl, blockOf(u"__ivm_v"_s), bitOf(u"__ivm_v"_s), kNoBits, a, gone);
                 const QString next = u"(__ivm_t.__ivm_bits | excluded.__ivm_bits) & ~coalesce(excluded.__ivm_del, %1)"_s.arg(kNoBits);
                 ctes << u"rcu%1 AS (INSERT INTO %2 AS __ivm_t (%3, __ivm_b, __ivm_bits, __ivm_dn, __ivm_del) "
                         u"SELECT %3, __ivm_b, __ivm_add, bit_count(__ivm_add), __ivm_del FROM rcm%1 WHERE __ivm_del IS NOT NULL OR bit_count(__ivm_add) > 0 "
-                        u"ON CONFLICT (%3, __ivm_b) DO UPDATE SET __ivm_bits = %4, __ivm_dn = bit_count(%4) - bit_count(__ivm_t.__ivm_bits) "
+                        u"ON CONFLICT (%3, __ivm_b) DO UPDATE SET __ivm_bits = %4, __ivm_dn = bit_count(%4) - bit_count(__ivm_t.__ivm_bits), __ivm_del = NULL "
                         u"WHERE %4 <> __ivm_t.__ivm_bits RETURNING __ivm_t.ctid AS __ivm_tid, %5, __ivm_t.__ivm_dn, bit_count(__ivm_t.__ivm_bits) AS __ivm_n)"_s
                             .arg(QString::number(j), R, gl, next, joinList(ret));
                 ctes << u"rcg%1 AS (SELECT %2, sum(__ivm_dn)::bigint AS %3 FROM rcu%1 GROUP BY %2)"_s.arg(QString::number(j), gl, dd);
@@ -524,9 +530,13 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
             n.obj(u"distinct%1"_s.arg(j)));
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups);\n  RETURN v_rows;"_s.arg(n.id);
-    // Its groupings are over rows just consumed, in no order: the planner's estimates make it
-    // sort them, hashing is two to three times faster (measured on the seed's hourly view).
-    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1), kMergeSettings + u" SET enable_sort = off"_s);
+    // A bitmap count's groupings are over rows just consumed, in no order: the planner's
+    // estimates make it sort them, hashing is two to three times faster (measured on the seed's
+    // hourly view). Other merges keep the planner's choice (a pair's anti-join may want a sort).
+    const bool anyBitmaps = std::any_of(distinctIdx.cbegin(), distinctIdx.cend(),
+        [&](int j) { return plan.outputs[j].distinctStore == Store::Bitmaps; });
+    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1),
+        anyBitmaps ? kMergeSettings + u" SET enable_sort = off"_s : kMergeSettings);
 
     // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
     QString rb = u"  DELETE FROM %1;\n"_s.arg(D);
@@ -629,7 +639,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         }
         addFunction(out, fnUpd, u"trigger"_s,
             u"  INSERT INTO %1 (__ivm_key)\n  SELECT o.%2 FROM __ivm_old o LEFT JOIN __ivm_new n ON n.%2 = o.%2\n"
-            u"  WHERE n.%2 IS NULL OR NOT (ROW(%3) OPERATOR(pg_catalog.*=) ROW(%4))\n  UNION ALL\n"
+            u"  WHERE n.%2 IS NULL OR NOT pg_catalog.record_image_eq(ROW(%3), ROW(%4))\n  UNION ALL\n"
             u"  SELECT n.%2 FROM __ivm_new n LEFT JOIN __ivm_old o ON o.%2 = n.%2 WHERE o.%2 IS NULL;\n  RETURN NULL;"_s.arg(
                 dirty, pk, joinList(oldCols), joinList(newCols)));
         addFunction(out, fnDel, u"trigger"_s,

@@ -831,13 +831,20 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 prep->storeNotes << u"%1: count(DISTINCT %2) kept as pairs checked against its index"_s.arg(o.name, arg);
                 continue;
             }
-            m_conn.exec(u"BEGIN"_s);
-            m_conn.exec(u"SET LOCAL statement_timeout = '10s'"_s);
-            const Result d = m_conn.exec(distinctDensityQuery(prep->plan, j));
-            m_conn.exec(u"ROLLBACK"_s);
+            // In a transaction of its own, so that its timeout (10 s, or the session's if lower)
+            // ends with it; never inside a caller's transaction, whose work a ROLLBACK would undo.
+            Result d;
+            const bool probe = !m_conn.inTransaction();
+            if (probe && m_conn.exec(u"BEGIN"_s).ok()) {
+                m_conn.exec(u"SELECT set_config('statement_timeout', '10s', true) FROM pg_settings "
+                            u"WHERE name = 'statement_timeout' AND (setting::bigint = 0 OR setting::bigint > 10000)"_s);
+                d = m_conn.exec(distinctDensityQuery(prep->plan, j));
+                m_conn.exec(u"ROLLBACK"_s);
+            }
             const double density = d.ok() && !d.isNull(0, 0) ? d.text(0, 0).toDouble() : 0.0;
             o.distinctStore = density >= kBitmapMinDensity ? Store::Bitmaps : Store::Pairs;
-            const QString measured = !d.ok() ? u"density not measured: %1"_s.arg(statementError(d))
+            const QString measured = !probe ? u"density not measured inside a transaction"_s
+                : !d.ok()                   ? u"density not measured: %1"_s.arg(statementError(d))
                 : d.isNull(0, 0)             ? u"no values to measure density on"_s
                                              : u"%1 values per block of %2"_s.arg(density, 0, 'f', 1).arg(1 << kDistinctBlockShift);
             prep->storeNotes << u"%1: count(DISTINCT %2) kept as %3 (%4)"_s.arg(o.name, arg,
@@ -864,7 +871,7 @@ QString MvService::checkIncremental(const QString& name, QString* planText)
         const IvmSql sql = generateIvmSql(prep.plan, 0, view.schema, view.name);
         QString header;
         for (const QString& note : std::as_const(prep.storeNotes))
-            header += u"-- "_s + note + u'\n';
+            header += u"-- "_s + QString(note).replace(u'\n', u' ') + u'\n';
         *planText = header + (sql.install + sql.indexes + QStringList {sql.createView}).join(u";\n\n"_s) + u";\n"_s;
     }
     return {};

@@ -37,7 +37,7 @@ struct OutputColumn {
     enum class DistinctStore {
         Counts, ///< a reference count per pair (no index on the base table to check against)
         Pairs, ///< a row per pair, a removal checked against the base table's index leading with col
-        Bitmaps, ///< as Pairs, integer values: one bitmap row per group and block of 4,096 values
+        Bitmaps, ///< as Pairs, integer values: one bitmap row per group and block of 1,024 values
     };
     DistinctStore distinctStore = DistinctStore::Counts;
 };

@@ -204,6 +204,14 @@ bool Connection::isOpen() const
     return m_conn && PQstatus(m_conn) == CONNECTION_OK;
 }
 
+bool Connection::inTransaction() const
+{
+    if (!m_conn)
+        return false;
+    const PGTransactionStatusType s = PQtransactionStatus(m_conn);
+    return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
 Result Connection::finish(PGresult* result, const QString& sql)
 {
     return Result(finishReply(result, sql));

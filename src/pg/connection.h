@@ -62,6 +62,8 @@ public:
         const std::function<bool()>& abortRequested = {});
     void close();
     bool isOpen() const;
+    /// Whether a transaction block is open (or failed) on this connection.
+    bool inTransaction() const;
     /// True if the last open() failed because the server asked for a password none was given for.
     bool neededPassword() const { return m_neededPassword; }
 
