@@ -154,9 +154,9 @@ int waitForEvents(int ep, epoll_event* events, int count, const timespec& timeou
     static std::atomic<bool> noPwait2 {false};
     if (!noPwait2.load(std::memory_order_relaxed)) {
         const int ready = epoll_pwait2(ep, events, count, &timeout, nullptr);
-        if (ready >= 0 || errno != ENOSYS)
+        if (ready >= 0 || errno == EINTR)
             return ready;
-        noPwait2 = true;
+        noPwait2 = true; // ENOSYS, or EPERM from a sandbox's system call filter that predates it
     }
     pollfd fd {ep, POLLIN, 0};
     const int ready = ppoll(&fd, 1, &timeout, nullptr);
@@ -500,8 +500,8 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             ev.events = events;
             ev.data.ptr = &slot;
             const bool known = fd == slot.watchedFd && slot.generation == slot.watchedGeneration;
-            if (epoll_ctl(ep, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
-                epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+            if (epoll_ctl(ep, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
+                epoll_ctl(ep, errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev); // ENOENT: it left the set
         }
         slot.watchedFd = fd;
         slot.watchedGeneration = slot.generation;
@@ -553,13 +553,17 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     // Starts a request on the slot; false when its connection is to be reopened in a moment
     // (the thread reopened another less than a second ago, successfully): it waits for that.
     auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs, Clock::time_point start) {
-        if (!slot.connected)
-            fdsDirty = true; // a connection (re)opens, or fails to
+        const int generation = slot.generation;
+        const bool wasConnected = slot.connected;
         const Link link = ensureConnected(worker, slot);
+        if (!wasConnected || slot.generation != generation)
+            fdsDirty = true; // a connection (re)opened, or failed to
         if (link == Link::Later)
             return false;
         slot.intended = intended;
-        slot.start = start;
+        // Service time starts once the connection is there (a reconnect is not the server's
+        // answer time; the open loop's latency from the intended start still covers it).
+        slot.start = wasConnected && slot.generation == generation ? start : Clock::now();
         slot.phase = phase;
         slot.lagMs = lagMs;
         ++busy;
