@@ -841,14 +841,18 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 d = m_conn.exec(distinctDensityQuery(prep->plan, j));
                 m_conn.exec(u"ROLLBACK"_s);
             }
-            const double density = d.ok() && !d.isNull(0, 0) ? d.text(0, 0).toDouble() : 0.0;
+            const bool measuredDensity = d.ok() && !d.isNull(0, 0);
+            const double density = measuredDensity ? d.text(0, 0).toDouble() : 0.0;
             o.distinctStore = density >= kBitmapMinDensity ? Store::Bitmaps : Store::Pairs;
             const QString measured = !probe ? u"density not measured inside a transaction"_s
                 : !d.ok()                   ? u"density not measured: %1"_s.arg(statementError(d))
                 : d.isNull(0, 0)             ? u"no values to measure density on"_s
                                              : u"%1 values per block of %2"_s.arg(density, 0, 'f', 1).arg(1 << kDistinctBlockShift);
             prep->storeNotes << u"%1: count(DISTINCT %2) kept as %3 (%4)"_s.arg(o.name, arg,
-                o.distinctStore == Store::Bitmaps ? u"bitmaps"_s : u"pairs, too sparse for bitmaps"_s, measured);
+                o.distinctStore == Store::Bitmaps ? u"bitmaps"_s
+                    : measuredDensity             ? u"pairs, too sparse for bitmaps"_s
+                                                  : u"pairs"_s,
+                measured);
         }
     }
     if (prep->definition.contains(u"$ivm$"_s))
