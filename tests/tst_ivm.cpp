@@ -6,6 +6,7 @@
 // TRUNCATE and disabled capture flagged for a rebuild; plain and CONCURRENTLY refreshes logged.
 #include "testutil.h"
 
+#include <mv/ivmsql.h>
 #include <mv/mvservice.h>
 #include <mv/viewquery.h>
 #include <pg/identifier.h>
@@ -195,6 +196,11 @@ private Q_SLOTS:
             // concurrent writers below exercise them.
             if (v == u"sales_hourly_mv"_s)
                 QVERIFY2(notes.contains(u"kept as bitmaps"_s), qPrintable(notes));
+            // The new tables are vacuumed and analyzed at once, not by autovacuum under load.
+            QVERIFY2(notes.contains(u"vacuumed and analyzed"_s), qPrintable(notes));
+            QVERIFY(m_conn.exec(u"SELECT 1 FROM pg_stat_user_tables t JOIN htap.ivm_views i ON t.relid = to_regclass(i.state_table) "
+                                u"WHERE i.view_name = $1 AND t.last_vacuum IS NOT NULL AND t.last_analyze IS NOT NULL"_s, {v})
+                        .rowCount() == 1);
         }
         const qint64 maxOrder = m_conn.exec(u"SELECT max(order_id) FROM orders"_s).toInt64(0, 0);
         const qint64 maxItem = m_conn.exec(u"SELECT max(item_id) FROM order_items"_s).toInt64(0, 0);
@@ -422,6 +428,14 @@ private Q_SLOTS:
         const RefreshOutcome o = s.refresh(quoteQualified(kSchema, u"Totals"_s), RefreshMode::Plain);
         QVERIFY(!o.ok);
         QVERIFY2(o.message.contains(u"maintained incrementally"_s), qPrintable(o.message));
+        // Enable and disable commit their own steps: never inside the caller's transaction.
+        QVERIFY(m_conn.exec(u"BEGIN"_s).ok());
+        e = s.enableIncremental(quoteQualified(kSchema, u"Ages"_s));
+        QVERIFY2(e.contains(u"inside a transaction block"_s), qPrintable(e));
+        e = s.disableIncremental(quoteQualified(kSchema, u"Totals"_s));
+        QVERIFY2(e.contains(u"inside a transaction block"_s), qPrintable(e));
+        QVERIFY(m_conn.inTransaction());
+        QVERIFY(m_conn.exec(u"ROLLBACK"_s).ok());
         // Nothing was left behind by the refused attempts.
         QCOMPARE(m_conn.exec(u"SELECT count(*) FROM htap.ivm_views WHERE view_name IN ('Ages', 'Outer')"_s).toInt64(0, 0), 0);
     }
@@ -475,6 +489,26 @@ private Q_SLOTS:
         const RefreshOutcome o = s.refresh(view, RefreshMode::Rebuild);
         QVERIFY2(o.ok, qPrintable(o.message));
         QCOMPARE(differences(m_conn, kSchema, name), 0);
+    }
+
+    void olderEngineGenerationsAreListed()
+    {
+        MvService s(m_conn);
+        const QString view = quoteQualified(kSchema, u"Totals"_s);
+        ViewInfo info;
+        QString error;
+        QVERIFY2(s.find(view, &info, &error), qPrintable(error));
+        QCOMPARE(info.engineVersion, htap::mv::kIvmEngineVersion);
+        QVERIFY(!info.engineOutdated());
+        QCOMPARE(info.toJson().value(u"engine_outdated"_s).toBool(true), false);
+        // An engine enabled by a build before the stamp (the column's default).
+        QVERIFY(m_conn.exec(u"UPDATE htap.ivm_views SET engine_version = 0 WHERE view_schema = $1 AND view_name = 'Totals'"_s, {kSchema}).ok());
+        QVERIFY2(s.find(view, &info, &error), qPrintable(error));
+        QCOMPARE(info.engineVersion, 0);
+        QVERIFY(info.engineOutdated());
+        QCOMPARE(info.toJson().value(u"engine_outdated"_s).toBool(false), true);
+        QVERIFY(m_conn.exec(u"UPDATE htap.ivm_views SET engine_version = $2 WHERE view_schema = $1 AND view_name = 'Totals'"_s,
+            {kSchema, htap::mv::kIvmEngineVersion}).ok());
     }
 
     void refreshesAreLoggedAndGuarded()

@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS htap.ivm_views (
     last_merge_rows bigint,
     UNIQUE (view_schema, view_name)
 );
+-- The generation of the engine's SQL that built a view (kIvmEngineVersion in src/mv/ivmsql.h);
+-- 0 for engines enabled before the stamp. A lower one than the app's lacks later fixes.
+ALTER TABLE htap.ivm_views ADD COLUMN IF NOT EXISTS engine_version int NOT NULL DEFAULT 0;
 
 -- Marks a view for a full rebuild (TRUNCATE of a base table, bypassed capture).
 CREATE OR REPLACE FUNCTION htap.ivm_mark_rebuild(p_view int, p_reason text) RETURNS void
@@ -172,4 +175,4 @@ REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 3';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 4';

@@ -6,6 +6,7 @@
 
 #include <monitor/activitycollector.h>
 #include <monitor/samplejson.h>
+#include <mv/ivmsql.h>
 #include <mv/mvservice.h>
 #include <report/reportwriter.h>
 #include <workload/comparison.h>
@@ -1099,6 +1100,9 @@ int cmdMv(const QStringList& args)
                       << ", last merge " << QString::number(v.lastMergeMs, 'f', 1) << " ms" << Qt::endl;
                 if (!v.ivmReason.isEmpty())
                     out() << "  rebuild:     needed: " << v.ivmReason << Qt::endl;
+                if (v.engineOutdated())
+                    out() << "  engine:      built by an older HTAP Studio (generation " << v.engineVersion << ", now "
+                          << kIvmEngineVersion << "): disable-incremental and enable-incremental to get its fixes" << Qt::endl;
             } else {
                 out() << "  concurrent:  " << (v.concurrentBlocker.isEmpty() ? u"possible"_s : u"not possible: "_s + v.concurrentBlocker)
                       << Qt::endl;

@@ -465,6 +465,7 @@ public:
             s.pendingRows = v.pendingRows;
             s.oldestPendingSeconds = v.oldestPendingSeconds;
             s.lastMergeMs = v.lastMergeMs;
+            s.engineOutdated = v.engineOutdated();
             out.views.append(s);
         }
         sample.views = out;

@@ -118,7 +118,8 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
                 {u"stalenessSeconds"_s, v.stalenessSeconds >= 0 ? QJsonValue(v.stalenessSeconds) : QJsonValue()},
                 {u"concurrentBlocker"_s, v.concurrentBlocker}, {u"incremental"_s, v.incremental},
                 {u"ivmState"_s, v.ivmState}, {u"ivmReason"_s, v.ivmReason}, {u"pendingRows"_s, v.pendingRows},
-                {u"oldestPendingSeconds"_s, v.oldestPendingSeconds}, {u"lastMergeMs"_s, v.lastMergeMs}});
+                {u"oldestPendingSeconds"_s, v.oldestPendingSeconds}, {u"lastMergeMs"_s, v.lastMergeMs},
+                {u"engineOutdated"_s, v.engineOutdated}});
         o.insert(u"views"_s, QJsonObject {{u"registryInstalled"_s, s.views->registryInstalled}, {u"views"_s, views}});
     }
     if (s.replication) {
@@ -330,6 +331,7 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
             st.pendingRows = i64(o, u"pendingRows"_s);
             st.oldestPendingSeconds = o.value(u"oldestPendingSeconds"_s).toDouble();
             st.lastMergeMs = o.value(u"lastMergeMs"_s).toDouble();
+            st.engineOutdated = o.value(u"engineOutdated"_s).toBool();
             views.views.append(st);
         }
         s.views = views;

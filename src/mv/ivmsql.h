@@ -37,6 +37,12 @@ struct IvmSql {
     QString rebuildProcedure; ///< htap_ivm.v<N>_rebuild, CALLed outside a transaction block
 };
 
+/// The generation of the SQL generateIvmSql() writes, stored with each engine it builds. Raise
+/// it with every change that installed engines should get (a fix, a faster form): views built
+/// by an older generation are listed as outdated until disabled and enabled again.
+///   1: the first stamped generation (UPDATE capture by record_image_eq, bitmap counts)
+constexpr int kIvmEngineVersion = 1;
+
 /// count(DISTINCT x) of an indexed integer column is kept as bitmaps of 2^kDistinctBlockShift
 /// values when the pairs are dense enough: at least kBitmapMinDensity of them per (group, block)
 /// on average. Sparser pairs stay a row each (a block row costs about two pair rows).

@@ -23,7 +23,7 @@ namespace {
 constexpr int kRefreshLockClass = 0x48544d56;
 
 /// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 3;
+constexpr int kRegistryVersion = 4;
 
 QJsonValue timeJson(const QDateTime& t)
 {
@@ -80,6 +80,11 @@ bool parseMode(const QString& text, RefreshMode* mode)
     return false;
 }
 
+bool ViewInfo::engineOutdated() const
+{
+    return incremental && engineVersion < kIvmEngineVersion;
+}
+
 QJsonObject ViewInfo::toJson() const
 {
     QJsonObject o {
@@ -105,6 +110,8 @@ QJsonObject ViewInfo::toJson() const
         o.insert(u"pending_rows"_s, pendingRows);
         o.insert(u"oldest_pending_s"_s, oldestPendingSeconds);
         o.insert(u"last_merge_ms"_s, lastMergeMs);
+        o.insert(u"engine_version"_s, engineVersion);
+        o.insert(u"engine_outdated"_s, engineOutdated());
     }
     return o;
 }
@@ -321,7 +328,9 @@ QList<ViewInfo> MvService::list(QString* error)
 {
     QList<ViewInfo> out;
     const Result reg = m_conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL, to_regclass('htap.ivm_views') IS NOT NULL, "
-                                   u"to_regprocedure('htap.ivm_capture_off(integer)') IS NOT NULL"_s);
+                                   u"to_regprocedure('htap.ivm_capture_off(integer)') IS NOT NULL, "
+                                   u"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('htap.ivm_views') "
+                                   u"AND attname = 'engine_version' AND NOT attisdropped)"_s);
     if (!reg.ok()) {
         *error = statementError(reg);
         return out;
@@ -349,7 +358,7 @@ SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated,
        coalesce((SELECT l.pid FROM pg_locks l WHERE l.relation = v.oid AND l.granted AND l.pid <> pg_backend_pid()
                    AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock') LIMIT 1), 0) AS refreshing_pid,
        %2,
-       v.base_tables, v.capture_off
+       v.base_tables, v.capture_off, @ENGINE@
 FROM v ORDER BY 1, 2)"_s;
     QString ivmRows = hasIvm
         ? uR"(UNION ALL
@@ -373,6 +382,7 @@ FROM v ORDER BY 1, 2)"_s;
     ivmRows.replace(u"%3"_s, reg.toBool(0, 2) ? u"(SELECT min(o.trigger_name || ' on ' || o.table_name) FROM htap.ivm_capture_off(i.view_id) o)"_s
                                             : u"NULL::text"_s);
     sql = sql.arg(ivmRows, ivmCols + u",\n       "_s + lastCols);
+    sql.replace(u"@ENGINE@"_s, hasIvm && reg.toBool(0, 3) ? u"iv.engine_version"_s : u"NULL::int"_s);
     // Sizes take a lock: behind a plain REFRESH (ACCESS EXCLUSIVE, held or queued) the listing
     // would wait, so such a view's size is estimated from pg_class instead. The definition
     // (pg_get_viewdef) would lock the base tables: it is not listed.
@@ -413,6 +423,7 @@ FROM v ORDER BY 1, 2)"_s;
             v.lastRefresh = QDateTime::fromMSecsSinceEpoch(qint64(r.toDouble(i, 14) * 1000), Qt::UTC);
         v.lastDurationSeconds = r.isNull(i, 15) ? -1 : r.toDouble(i, 15);
         v.baseTables = r.text(i, 17);
+        v.engineVersion = r.isNull(i, 19) ? 0 : int(r.toInt64(i, 19));
         if (!r.isNull(i, 18)) {
             // Capture is off (found even where no event trigger could flag it): changes slip by.
             v.ivmState = u"needs_rebuild"_s;
@@ -552,7 +563,10 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
                 return fail;
             }
         }
-        return runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
+        const RefreshOutcome o = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
+        if (o.ok)
+            settle(view.ivmId);
+        return o;
     }
 
     if (mode == RefreshMode::Incremental || mode == RefreshMode::Rebuild) {
@@ -668,6 +682,9 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
     if (m_conn.serverVersionNum() < 150000)
         return u"the incremental engine needs PostgreSQL 15 or later (UNIQUE NULLS NOT DISTINCT); this server is %1"_s.arg(
             m_conn.serverVersion());
+    // Its steps open and commit their own transactions: inside a caller's they would commit it.
+    if (m_conn.inTransaction())
+        return u"the incremental engine of %1 cannot be planned or enabled inside a transaction block"_s.arg(label);
     // Under search_path pg_catalog every name in the definition comes out schema-qualified, so
     // the generated functions (which run with that search_path) mean exactly the same objects.
     Result r = m_conn.exec(u"BEGIN"_s);
@@ -940,12 +957,13 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         triggers << t.first + u'|' + t.second;
     r = m_conn.exec(
         u"INSERT INTO htap.ivm_views (view_id, view_schema, view_name, shape, definition, index_defs, comment, owner, acl, "
-        u"state_table, capture_tables, triggers, merge_function, rebuild_procedure, uninstall) OVERRIDING SYSTEM VALUE "
+        u"state_table, capture_tables, triggers, merge_function, rebuild_procedure, uninstall, engine_version) OVERRIDING SYSTEM VALUE "
         u"VALUES ($1, $2, $3, $4, $5, $6::text[], obj_description($7::oid, 'pg_class'), $8, "
-        u"(SELECT relacl::text[] FROM pg_class WHERE oid = $7::oid), $9, $10::text[], $11::text[], $12, $13, $14::text[])"_s,
+        u"(SELECT relacl::text[] FROM pg_class WHERE oid = $7::oid), $9, $10::text[], $11::text[], $12, $13, $14::text[], $15)"_s,
         {id, view.schema, view.name, prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s,
             prep.definition, QVariant(QStringList(prep.indexDefs)), view.oid, prep.owner, sql.stateTable,
-            QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall)});
+            QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall),
+            kIvmEngineVersion});
     if (!r.ok())
         return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
     r = m_conn.exec(u"COMMIT"_s);
@@ -1024,17 +1042,39 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok())
         return u"replacing %1 failed: %2"_s.arg(label, statementError(r)) + uninstall();
+    const QString settled = settle(id);
     if (notes) {
         QStringList n;
         n << u"%1 is maintained incrementally (%2 view, state %3); its first build took %4 s"_s.arg(label,
             prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s, sql.stateTable)
                  .arg(built.seconds, 0, 'f', 2);
+        n << settled;
         if (!skipped.isEmpty())
             n << u"indexes not carried over (they index a derived column): %1"_s.arg(skipped.join(u", "_s));
         n << prep.storeNotes;
         *notes = n.join(u'\n');
     }
     return {};
+}
+
+QString MvService::settle(int ivmId)
+{
+    // Freshly built tables have no statistics, no visibility map and no hint bits: left alone,
+    // autovacuum reads and writes them all (gigabytes for a fact view) soon after, in the middle
+    // of the writers' load, and the first merges plan without statistics. Done here instead.
+    const Result t = m_conn.exec(u"SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'htap_ivm'::regnamespace "
+                                 u"AND c.relkind = 'r' AND c.relname LIKE $1 ORDER BY c.relname"_s,
+        {u"v%1\\_%"_s.arg(ivmId)});
+    if (!t.ok())
+        return u"tables not vacuumed: %1"_s.arg(statementError(t));
+    QElapsedTimer timer;
+    timer.start();
+    for (int i = 0; i < t.rowCount(); ++i) {
+        const Result v = m_conn.exec(u"VACUUM (ANALYZE) %1"_s.arg(quoteQualified(u"htap_ivm"_s, t.text(i, 0))));
+        if (!v.ok())
+            return u"VACUUM (ANALYZE) of htap_ivm.%1 failed, autovacuum will do it: %2"_s.arg(t.text(i, 0), statementError(v));
+    }
+    return u"its %1 tables vacuumed and analyzed in %2 s"_s.arg(t.rowCount()).arg(timer.elapsed() / 1000.0, 0, 'f', 2);
 }
 
 QString MvService::disableIncremental(const QString& name)
@@ -1046,6 +1086,8 @@ QString MvService::disableIncremental(const QString& name)
     const QString label = view.schema + u'.' + view.name;
     if (!view.ivmId)
         return u"%1 is not maintained incrementally"_s.arg(label);
+    if (m_conn.inTransaction())
+        return u"incremental maintenance of %1 cannot be disabled inside a transaction block"_s.arg(label);
     const Result reg = m_conn.exec(
         u"SELECT definition, index_defs, owner, acl, uninstall, comment FROM htap.ivm_views WHERE view_id = $1"_s, {view.ivmId});
     if (!reg.ok() || reg.rowCount() != 1)

@@ -32,6 +32,10 @@ struct ViewInfo {
     qint64 pendingRows = 0;
     double oldestPendingSeconds = 0; ///< age of the oldest unmerged change, 0 when none
     double lastMergeMs = 0;
+    /// The generation of the engine's SQL it runs (kIvmEngineVersion when enabled; 0 before stamps).
+    int engineVersion = 0;
+    /// Built by an older generation: it lacks later fixes until disabled and enabled again.
+    bool engineOutdated() const;
     // The registry's last successful refresh or merge
     QDateTime lastRefresh;
     QString lastMode;
@@ -131,6 +135,8 @@ private:
     void dropStaleEngines();
     RefreshOutcome runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult);
     QString prepareEngine(const Resolved& view, struct EnginePrep* prep);
+    /// VACUUM (ANALYZE) of the engine's tables after a build; returns a note saying how it went.
+    QString settle(int ivmId);
 
     pg::Connection& m_conn;
 };
