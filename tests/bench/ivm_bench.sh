@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
 # Benchmark: incremental maintenance of the seed's views against PostgreSQL's own refresh, on
 # one sandbox, baseline and engine in the same invocation. Prints:
-#   (b) order-transaction throughput with capture triggers off (materialized views) and on
-#       (incremental views, merged every second meanwhile), and the ratio;
+#   (b) order-transaction throughput with capture triggers off and on (incremental views, not
+#       merged meanwhile), pairs of runs in ABBA order, the median ratio; then one run with
+#       merges every second, for reference;
 #   (a) REFRESH ... CONCURRENTLY of sales_hourly_mv and fact_sales_mv vs a merge of 10,000 new
 #       orders, and the ratio;
 #   (c) staleness (age of the oldest unmerged change, sampled 5 times a second) under a steady
 #       order rate with merges every second: p50, p99, max.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
+#                            [--rounds N] [--parts abc]
 # Use a sandbox of its own: it leaves the three views incremental. Capture is switched off and
-# on between runs (the views are rebuilt afterwards). For the README figures:
+# on between runs (the views are rebuilt afterwards). Part (a) needs the views materialized at
+# the start (its baseline); without it, views already incremental are used as they are.
+# For the README figures:
 #   htapctl sandbox start --dir /var/lib/htap-studio/bench50 --scale 50   (about 5M orders)
 # Needs pgbench and psql (postgresql-client).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
-dir="" seconds=30 rate=1000 clients=4
+dir="" seconds=30 rate=1000 clients=4 rounds=6 parts=abc
 while [ $# -gt 0 ]; do
     case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --clients) clients="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --parts) parts="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -71,10 +77,11 @@ SELECT o.order_id, 1 + (random() * ($nprod - 1))::int, 1, 10.00, localtimestamp 
 SQL
 }
 
+part() { [[ "$parts" == *"$1"* ]]; }
 for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
-    if is_incremental "$v"; then
-        echo "note: $v is already incremental; the trigger-off baseline needs materialized views:"
-        echo "      run this on a fresh sandbox (or htapctl mv disable-incremental $v)"
+    if part a && is_incremental "$v"; then
+        echo "note: $v is already incremental; (a)'s baseline (REFRESH CONCURRENTLY) needs materialized views:"
+        echo "      run this on a fresh sandbox (or htapctl mv disable-incremental $v), or leave out part a (--parts bc)"
         exit 1
     fi
 done
@@ -84,16 +91,18 @@ echo "warming up: ${seconds} s of orders (also the changes REFRESH ... CONCURREN
 "$pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > /dev/null 2>&1
 # (a) Each timed refresh or merge follows 10,000 new orders; the hourly view's figures are the
 # median of 3 (one commit that meets a checkpoint's writes can take 5 times as long).
-echo "(a) REFRESH ... CONCURRENTLY, each after 10,000 new orders"
-concurrently() { htmv refresh "$1" --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p'; }
-conc_runs=()
-for i in 1 2 3; do insert_orders 10000 > /dev/null; conc_runs+=("$(concurrently sales_hourly_mv)"); done
-conc_hourly="$(median "${conc_runs[@]}")"
-insert_orders 10000 > /dev/null
-conc_fact="$(concurrently fact_sales_mv)"
-printf '    sales_hourly_mv %8.3f s (median of %s)\n    fact_sales_mv   %8.3f s\n' "$conc_hourly" "${conc_runs[*]}" "$conc_fact"
+if part a; then
+    echo "(a) REFRESH ... CONCURRENTLY, each after 10,000 new orders"
+    concurrently() { htmv refresh "$1" --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p'; }
+    conc_runs=()
+    for i in 1 2 3; do insert_orders 10000 > /dev/null; conc_runs+=("$(concurrently sales_hourly_mv)"); done
+    conc_hourly="$(median "${conc_runs[@]}")"
+    insert_orders 10000 > /dev/null
+    conc_fact="$(concurrently fact_sales_mv)"
+    printf '    sales_hourly_mv %8.3f s (median of %s)\n    fact_sales_mv   %8.3f s\n' "$conc_hourly" "${conc_runs[*]}" "$conc_fact"
+fi
 for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
-    htmv enable-incremental "$v" | sed 's/^/    /'
+    is_incremental "$v" || htmv enable-incremental "$v" | sed 's/^/    /'
 done
 ids=("$(view_id sales_hourly_mv)" "$(view_id fact_sales_mv)" "$(view_id daily_sales_summary)")
 
@@ -107,86 +116,99 @@ FROM htap.ivm_views, unnest(triggers) t \gexec
 SQL
 }
 run_orders() { # label
-    # Every run starts right after a checkpoint, so each pays the same full-page writes (a
-    # checkpoint inside one run of a pair and not the other moves their ratio by 5-10 points).
-    "${psqlc[@]}" -c CHECKPOINT
     "$pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/$1.out" 2>&1
     tps "$work/$1.out"
 }
-echo
-echo "(b) order transaction, $clients clients, ${seconds} s per run, capture off/on alternating"
-offs=() ons=() ratios=()
-for round in 1 2 3; do
-    capture off; offs+=("$(run_orders off$round)")
-    capture on; ons+=("$(run_orders on$round)")
-    ratios+=("$(awk -v a="${ons[-1]}" -v b="${offs[-1]}" 'BEGIN{print a/b}')")
-    echo "    round $round: off ${offs[-1]} tps, on ${ons[-1]} tps, ratio ${ratios[-1]}"
-done
-merge_loop "${ids[@]}"
-merged="$(run_orders merged)"
-kill "${pids[-1]}" 2>/dev/null || true
-off="$(median "${offs[@]}")"
-on="$(median "${ons[@]}")"
-ratio="$(median "${ratios[@]}")"
-# Capture was off for a while: rebuild so that the views are exact again.
-echo "    rebuilding the three views (capture was switched off)"
-for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
-for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
+if part b; then
+    # Pairs of runs, off then on and on then off in turn (ABBA), so that drift (tables growing,
+    # checkpoints, autovacuum, caches) hits both alike; the ratio is the median of the pairs'.
+    echo
+    echo "(b) order transaction, $clients clients, ${seconds} s per run, $rounds pairs of runs, capture off/on alternating"
+    offs=() ons=() ratios=()
+    for ((round = 1; round <= rounds; round++)); do
+        if ((round % 2)); then
+            capture off; offs+=("$(run_orders off$round)")
+            capture on; ons+=("$(run_orders on$round)")
+        else
+            capture on; ons+=("$(run_orders on$round)")
+            capture off; offs+=("$(run_orders off$round)")
+            capture on
+        fi
+        ratios+=("$(awk -v a="${ons[-1]}" -v b="${offs[-1]}" 'BEGIN{print a/b}')")
+        echo "    pair $round: off ${offs[-1]} tps, on ${ons[-1]} tps, ratio ${ratios[-1]}"
+    done
+    merge_loop "${ids[@]}"
+    merged="$(run_orders merged)"
+    kill "${pids[-1]}" 2>/dev/null || true
+    off="$(median "${offs[@]}")"
+    on="$(median "${ons[@]}")"
+    ratio="$(median "${ratios[@]}")"
+    # Capture was off for a while: rebuild so that the views are exact again.
+    echo "    rebuilding the three views (capture was switched off)"
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
+fi
 
-# (a) The merges as a scheduler runs them: in a session that has merged before (plans and
-# PL/pgSQL functions compiled), each right after 10,000 new orders; the hourly view 3 times.
-new_orders="WITH o AS (INSERT INTO orders (user_id, total_amount, status, created_at)
-           SELECT 1 + (random() * ($nuser - 1))::int, 30.00, 'completed', localtimestamp FROM generate_series(1, 10000)
-           RETURNING order_id)
-INSERT INTO order_items (order_id, product_id, quantity, price, created_at)
-SELECT o.order_id, 1 + (random() * ($nprod - 1))::int, 1, 10.00, localtimestamp FROM o, generate_series(1, 3);"
-merge_all="SELECT htap_ivm.v${ids[0]}_merge(), htap_ivm.v${ids[1]}_merge(), htap_ivm.v${ids[2]}_merge();"
-{
-    echo "$merge_all"
-    echo "$new_orders"
-    printf '\\timing on\nSELECT htap_ivm.v%s_merge();\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ids[0]}" "${ids[1]}"
-    for i in 2 3; do
+if part a; then
+    # (a) The merges as a scheduler runs them: in a session that has merged before (plans and
+    # PL/pgSQL functions compiled), each right after 10,000 new orders; the hourly view 3 times.
+    new_orders="WITH o AS (INSERT INTO orders (user_id, total_amount, status, created_at)
+               SELECT 1 + (random() * ($nuser - 1))::int, 30.00, 'completed', localtimestamp FROM generate_series(1, 10000)
+               RETURNING order_id)
+    INSERT INTO order_items (order_id, product_id, quantity, price, created_at)
+    SELECT o.order_id, 1 + (random() * ($nprod - 1))::int, 1, 10.00, localtimestamp FROM o, generate_series(1, 3);"
+    merge_all="SELECT htap_ivm.v${ids[0]}_merge(), htap_ivm.v${ids[1]}_merge(), htap_ivm.v${ids[2]}_merge();"
+    {
         echo "$merge_all"
         echo "$new_orders"
-        printf '\\timing on\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ids[0]}"
+        printf '\\timing on\nSELECT htap_ivm.v%s_merge();\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ids[0]}" "${ids[1]}"
+        for i in 2 3; do
+            echo "$merge_all"
+            echo "$new_orders"
+            printf '\\timing on\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ids[0]}"
+        done
+        echo "$merge_all"
+    } | "${psqlc[@]}" > "$work/merge.out"
+    times=($(grep -E '^Time: ' "$work/merge.out" | awk '{print $2 / 1000}'))
+    m_fact="${times[1]}"
+    m_hourly="$(median "${times[0]}" "${times[2]}" "${times[3]}")"
+    echo "    sales_hourly_mv merges: ${times[0]} ${times[2]} ${times[3]} s"
+
+    echo
+    printf '%-40s %10s %10s\n' "(a) view: refresh after 10,000 orders" seconds speedup
+    printf '%-40s %10.3f %10s\n' "sales_hourly_mv  CONCURRENTLY" "$conc_hourly" 1.0
+    printf '%-40s %10.3f %10.0f\n' "sales_hourly_mv  merge" "$m_hourly" "$(awk -v a="$conc_hourly" -v b="$m_hourly" 'BEGIN{print a/b}')"
+    printf '%-40s %10.3f %10s\n' "fact_sales_mv    CONCURRENTLY" "$conc_fact" 1.0
+    printf '%-40s %10.3f %10.0f\n' "fact_sales_mv    merge" "$m_fact" "$(awk -v a="$conc_fact" -v b="$m_fact" 'BEGIN{print a/b}')"
+fi
+if part b; then
+    echo
+    printf '%-44s %10s %10s\n' "(b) order transaction (median of $rounds pairs)" tps ratio
+    printf '%-44s %10.1f %10s\n' "capture off" "$off" 1.00
+    printf '%-44s %10.1f %10.3f\n' "capture on (3 views; ratio: median of pairs)" "$on" "$ratio"
+    printf '%-44s %10.1f %10.3f\n' "capture on + merges every 1 s (1 run)" "$merged" "$(awk -v a="$merged" -v b="$off" 'BEGIN{print a/b}')"
+fi
+
+if part c; then
+    echo
+    echo "(c) staleness at $rate orders/s for ${seconds} s, merges every second"
+    merge_loop "${ids[@]}"
+    sampler() { # id file
+        (while true; do echo "SELECT coalesce(round(extract(epoch FROM clock_timestamp() - oldest)::numeric, 3), 0) FROM htap.ivm_pending($1);"; sleep 0.2; done) \
+            | "${psqlc[@]}" -At > "$2" 2>/dev/null &
+        pids+=($!)
+    }
+    sampler "${ids[0]}" "$work/st_hourly"
+    sampler "${ids[1]}" "$work/st_fact"
+    "$pgbench" -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/rate.out" 2>&1
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    pids=()
+    pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print a[i]}'; }
+    printf '%-40s %8s %8s %8s %8s\n' "view" samples p50 p99 max
+    for v in hourly fact; do
+        f="$work/st_$v"
+        printf '%-40s %8d %7.2fs %7.2fs %7.2fs\n' "$([ $v = hourly ] && echo sales_hourly_mv || echo fact_sales_mv)" "$(wc -l < "$f")" \
+            "$(pct "$f" 50)" "$(pct "$f" 99)" "$(pct "$f" 100)"
     done
-    echo "$merge_all"
-} | "${psqlc[@]}" > "$work/merge.out"
-times=($(grep -E '^Time: ' "$work/merge.out" | awk '{print $2 / 1000}'))
-m_fact="${times[1]}"
-m_hourly="$(median "${times[0]}" "${times[2]}" "${times[3]}")"
-echo "    sales_hourly_mv merges: ${times[0]} ${times[2]} ${times[3]} s"
-
-echo
-printf '%-40s %10s %10s\n' "(a) view: refresh after 10,000 orders" seconds speedup
-printf '%-40s %10.3f %10s\n' "sales_hourly_mv  CONCURRENTLY" "$conc_hourly" 1.0
-printf '%-40s %10.3f %10.0f\n' "sales_hourly_mv  merge" "$m_hourly" "$(awk -v a="$conc_hourly" -v b="$m_hourly" 'BEGIN{print a/b}')"
-printf '%-40s %10.3f %10s\n' "fact_sales_mv    CONCURRENTLY" "$conc_fact" 1.0
-printf '%-40s %10.3f %10.0f\n' "fact_sales_mv    merge" "$m_fact" "$(awk -v a="$conc_fact" -v b="$m_fact" 'BEGIN{print a/b}')"
-echo
-printf '%-44s %10s %10s\n' "(b) order transaction (median of 3 rounds)" tps ratio
-printf '%-44s %10.1f %10s\n' "capture off" "$off" 1.00
-printf '%-44s %10.1f %10.3f\n' "capture on (3 views; ratio: median of rounds)" "$on" "$ratio"
-printf '%-44s %10.1f %10.3f\n' "capture on + merges every 1 s (1 run)" "$merged" "$(awk -v a="$merged" -v b="$off" 'BEGIN{print a/b}')"
-
-echo
-echo "(c) staleness at $rate orders/s for ${seconds} s, merges every second"
-merge_loop "${ids[@]}"
-sampler() { # id file
-    (while true; do echo "SELECT coalesce(round(extract(epoch FROM clock_timestamp() - oldest)::numeric, 3), 0) FROM htap.ivm_pending($1);"; sleep 0.2; done) \
-        | "${psqlc[@]}" -At > "$2" 2>/dev/null &
-    pids+=($!)
-}
-sampler "${ids[0]}" "$work/st_hourly"
-sampler "${ids[1]}" "$work/st_fact"
-"$pgbench" -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/rate.out" 2>&1
-for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-pids=()
-pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print a[i]}'; }
-printf '%-40s %8s %8s %8s %8s\n' "view" samples p50 p99 max
-for v in hourly fact; do
-    f="$work/st_$v"
-    printf '%-40s %8d %7.2fs %7.2fs %7.2fs\n' "$([ $v = hourly ] && echo sales_hourly_mv || echo fact_sales_mv)" "$(wc -l < "$f")" \
-        "$(pct "$f" 50)" "$(pct "$f" 99)" "$(pct "$f" 100)"
-done
-echo "achieved order rate: $(tps "$work/rate.out") tps (target $rate)"
+    echo "achieved order rate: $(tps "$work/rate.out") tps (target $rate)"
+fi
