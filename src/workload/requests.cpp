@@ -74,44 +74,47 @@ PgError RequestExecutor::prepare(Connection& conn)
         for (const QString& name : {u"insert_order"_s, u"insert_item"_s, u"insert_item_currval"_s, u"decrement_stock"_s, u"order_cte"_s})
             if (PgError e = prep(name, sql.value(name)))
                 return e;
-        if (!m_prices.empty()) // a reconnect: the catalogue read at the start still serves
+        if (m_catalogue) // a reconnect, or another connection of the workload read it
             return {};
         const Result prices = conn.exec(sql.value(u"prices"_s));
         if (!prices.ok())
             return prices.error();
+        auto catalogue = std::make_shared<Catalogue>();
         qint64 priced = 0;
         for (int i = 0; i < prices.rowCount(); ++i) {
             const qint64 id = prices.toInt64(i, 0);
             if (id >= 1 && id <= 10'000'000) {
-                if (qsizetype(m_prices.size()) < id)
-                    m_prices.resize(std::size_t(id));
-                Price& price = m_prices[std::size_t(id - 1)];
+                if (qsizetype(catalogue->prices.size()) < id)
+                    catalogue->prices.resize(std::size_t(id));
+                Price& price = catalogue->prices[std::size_t(id - 1)];
                 price = {};
                 const QByteArray text = prices.text(i, 1).toUtf8();
                 if (std::size_t(text.size()) < price.shortText.size()) {
                     std::copy(text.cbegin(), text.cend(), price.shortText.begin());
                 } else {
-                    price.longAt = qint32(m_longPrices.size());
-                    m_longPrices.append(text.constData(), std::size_t(text.size())).push_back('\0');
+                    price.longAt = qint32(catalogue->longPrices.size());
+                    catalogue->longPrices.append(text.constData(), std::size_t(text.size())).push_back('\0');
                 }
                 price.value = prices.toDouble(i, 1);
                 ++priced;
             }
         }
-        if (m_prices.empty())
+        if (catalogue->prices.empty())
             return PgError::make(PgError::Kind::Usage, u"dim_products is empty: the order workload needs the shop's products"_s);
         if (priced < m_workload.maxItems)
             return PgError::make(PgError::Kind::Usage, u"orders of up to %1 distinct products need that many priced products; "
                                                        "dim_products has %2"_s.arg(m_workload.maxItems).arg(priced));
-        m_maxUser = conn.exec(sql.value(u"max_user"_s)).toInt64(0, 0, 1);
+        catalogue->maxUser = conn.exec(sql.value(u"max_user"_s)).toInt64(0, 0, 1);
         if (m_workload.zipfian) {
-            m_zipfCdf.resize(m_prices.size());
+            std::vector<double>& cdf = catalogue->zipfCdf;
+            cdf.resize(catalogue->prices.size());
             double sum = 0;
-            for (std::size_t k = 0; k < m_prices.size(); ++k)
-                m_zipfCdf[k] = (sum += 1.0 / std::pow(double(k + 1), m_workload.zipfS));
-            for (double& v : m_zipfCdf)
+            for (std::size_t k = 0; k < cdf.size(); ++k)
+                cdf[k] = (sum += 1.0 / std::pow(double(k + 1), m_workload.zipfS));
+            for (double& v : cdf)
                 v /= sum;
         }
+        m_catalogue = std::move(catalogue);
         return {};
     }
     case Workload::Kind::Report: {
@@ -137,6 +140,12 @@ PgError RequestExecutor::prepare(Connection& conn)
     }
     }
     return {};
+}
+
+void RequestExecutor::shareCatalogue(const RequestExecutor& other)
+{
+    if (!m_catalogue)
+        m_catalogue = other.m_catalogue;
 }
 
 Outcome RequestExecutor::refresh(Connection& conn)
@@ -168,16 +177,18 @@ Outcome RequestExecutor::refresh(Connection& conn)
 
 qint64 RequestExecutor::drawProduct()
 {
-    const auto n = qint64(m_prices.size());
+    const auto n = qint64(m_catalogue->prices.size());
     if (!m_workload.zipfian)
         return 1 + qint64(m_rng.bounded(quint64(n)));
     const double u = m_rng.generateDouble();
-    return 1 + qint64(std::lower_bound(m_zipfCdf.begin(), m_zipfCdf.end(), u) - m_zipfCdf.begin());
+    const std::vector<double>& cdf = m_catalogue->zipfCdf;
+    return 1 + qint64(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
 }
 
 void RequestExecutor::drawBasket()
 {
     // 1 to 5 distinct products (the seed's order; items in the scenario), 1 to 3 of each.
+    const Catalogue& catalogue = *m_catalogue;
     std::vector<Line>& lines = m_order.lines;
     lines.clear();
     lines.reserve(std::size_t(m_workload.maxItems));
@@ -187,14 +198,14 @@ void RequestExecutor::drawBasket()
     };
     for (int tries = 0; int(lines.size()) < n && tries < 20 * n; ++tries) {
         const qint64 p = drawProduct();
-        const Price& price = m_prices[std::size_t(p - 1)];
+        const Price& price = catalogue.prices[std::size_t(p - 1)];
         if (seen(p) || !price.priced())
             continue;
         const int q = 1 + int(m_rng.bounded(3));
         Line& l = lines.emplace_back();
         l.product = p;
         l.quantity = q;
-        l.price = price.longAt >= 0 ? m_longPrices.data() + price.longAt : price.shortText.data();
+        l.price = price.longAt >= 0 ? catalogue.longPrices.data() + price.longAt : price.shortText.data();
         l.amount = price.value * q;
         writeNumber(l.productText, p);
         writeNumber(l.quantityText, q);
@@ -203,7 +214,7 @@ void RequestExecutor::drawBasket()
 
 void RequestExecutor::drawOrder()
 {
-    m_order.user = 1 + qint64(m_rng.bounded(quint64(m_maxUser)));
+    m_order.user = 1 + qint64(m_rng.bounded(quint64(m_catalogue->maxUser)));
     drawBasket();
     double total = 0;
     for (const Line& l : m_order.lines)

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,8 +58,12 @@ class RequestExecutor
 public:
     /// stopRequested cuts a held snapshot short when the run stops.
     RequestExecutor(const Workload& workload, quint64 seed, std::function<bool()> stopRequested = {});
-    /// Prepares statements and loads what the order transaction needs (prices, users).
+    /// Prepares statements and loads what the order transaction needs (prices, users), unless
+    /// it has them already (a reconnect, or shareCatalogue()).
     htap::pg::PgError prepare(htap::pg::Connection& conn);
+    /// Takes over what other's prepare() read of the catalogue: the connections of a workload
+    /// read it once, and their orders draw from one table that stays warm in the cache.
+    void shareCatalogue(const RequestExecutor& other);
     /// One request, with retries on serialization failures and deadlocks, blocking.
     Outcome run(htap::pg::Connection& conn);
 
@@ -88,7 +93,7 @@ private:
     struct Line {
         qint64 product;
         int quantity;
-        const char* price; ///< in m_prices or m_longPrices, which never change once prepared
+        const char* price; ///< in m_catalogue, which never changes once prepared
         double amount;
         Number productText, quantityText;
     };
@@ -126,14 +131,19 @@ private:
     /// an item needs of it (the catalogue is read at random).
     struct Price {
         double value = 0;
-        qint32 longAt = -1;                ///< where a text too long for shortText starts in m_longPrices
+        qint32 longAt = -1;                ///< where a text too long for shortText starts in longPrices
         std::array<char, 12> shortText {}; ///< empty (and longAt -1) when unpriced
         bool priced() const { return shortText[0] || longAt >= 0; }
     };
-    std::vector<Price> m_prices; ///< index product_id - 1
-    std::string m_longPrices;    ///< texts that do not fit in a Price, each ending in a zero
-    std::vector<double> m_zipfCdf;
-    qint64 m_maxUser = 1;
+    /// What orders are drawn from, read once and never changed: shared by the connections of
+    /// a workload, across threads.
+    struct Catalogue {
+        std::vector<Price> prices; ///< index product_id - 1
+        std::string longPrices;    ///< texts that do not fit in a Price, each ending in a zero
+        std::vector<double> zipfCdf;
+        qint64 maxUser = 1;
+    };
+    std::shared_ptr<const Catalogue> m_catalogue;
     int m_nextReport = 0;
     bool m_modeChecked = false;
 };

@@ -810,11 +810,16 @@ void RunCoordinator::run()
         const Workload& w = scenario->workloads[wi];
         schedules.push_back(w.open() ? std::make_unique<Schedule>(*scenario, w, scenario->seed * 7919 + quint64(wi)) : nullptr);
         auto& list = workers[std::size_t(wi)];
+        const RequestExecutor* first = nullptr; // the one that read the catalogue for the others
         for (int i = 0; i < w.connections; ++i) {
             auto slot = std::make_unique<Slot>();
             slot->index = i;
             slot->executor = std::make_unique<RequestExecutor>(w, scenario->seed * 1000003 + quint64(wi) * 1009 + quint64(i),
                 [this] { return stopRequested.load(); });
+            if (first)
+                slot->executor->shareCatalogue(*first);
+            else
+                first = slot->executor.get();
             if (i == 0) {
                 // Requests that are command sequences share a few threads; those that wait on
                 // purpose (held snapshots, refreshes) get a thread per connection.
