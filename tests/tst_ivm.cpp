@@ -10,6 +10,7 @@
 #include <mv/mvservice.h>
 #include <mv/viewquery.h>
 #include <pg/identifier.h>
+#include <pg/sqlfile.h>
 
 #include <QRandomGenerator>
 
@@ -507,8 +508,12 @@ private Q_SLOTS:
         QCOMPARE(info.engineVersion, 0);
         QVERIFY(info.engineOutdated());
         QCOMPARE(info.toJson().value(u"engine_outdated"_s).toBool(false), true);
-        QVERIFY(m_conn.exec(u"UPDATE htap.ivm_views SET engine_version = $2 WHERE view_schema = $1 AND view_name = 'Totals'"_s,
-            {kSchema, htap::mv::kIvmEngineVersion}).ok());
+        // Installing the registry again stamps unstamped engines that have the UPDATE capture fix.
+        const htap::pg::Result r = m_conn.runScript(htap::pg::sqlFile(u"htap/ivm.sql"_s));
+        QVERIFY2(r.ok(), qPrintable(r.error().message));
+        QVERIFY2(s.find(view, &info, &error), qPrintable(error));
+        QCOMPARE(info.engineVersion, 1);
+        QVERIFY(!info.engineOutdated());
     }
 
     void refreshesAreLoggedAndGuarded()

@@ -240,6 +240,8 @@ void ViewsPage::rebuildRows()
                            "disable incremental maintenance and enable it again to regenerate it.");
         if (needsRebuild || !v.populated || v.stalenessSeconds > 300)
             r.background = QColor(0xfb, 0xe3, 0xe4);
+        else if (v.engineOutdated)
+            r.background = QColor(0xfd, 0xf3, 0xd0);
         rows.append(r);
     }
     const QString keep = currentView();

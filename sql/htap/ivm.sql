@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS htap.ivm_views (
 -- The generation of the engine's SQL that built a view (kIvmEngineVersion in src/mv/ivmsql.h);
 -- 0 for engines enabled before the stamp. A lower one than the app's lacks later fixes.
 ALTER TABLE htap.ivm_views ADD COLUMN IF NOT EXISTS engine_version int NOT NULL DEFAULT 0;
+-- Engines built before the stamp that already capture UPDATEs with record_image_eq() (the fix
+-- that generation 1 stands for) are generation 1; the others stay 0 (outdated).
+UPDATE htap.ivm_views v SET engine_version = 1
+WHERE v.engine_version = 0
+  AND EXISTS (SELECT 1 FROM pg_proc p
+              WHERE p.pronamespace = 'htap_ivm'::regnamespace AND p.proname LIKE 'v' || v.view_id || '\_t%\_upd'
+                AND p.prosrc LIKE '%record_image_eq%');
 
 -- Marks a view for a full rebuild (TRUNCATE of a base table, bypassed capture).
 CREATE OR REPLACE FUNCTION htap.ivm_mark_rebuild(p_view int, p_reason text) RETURNS void

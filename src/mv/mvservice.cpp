@@ -10,6 +10,8 @@
 #include <QRegularExpression>
 #include <QSet>
 
+#include <utility>
+
 using namespace Qt::StringLiterals;
 using htap::pg::quoteIdentifier;
 using htap::pg::quoteQualified;
@@ -304,6 +306,8 @@ bool MvService::resolve(const QString& name, Resolved* out, QString* error)
 
 void MvService::dropStaleEngines()
 {
+    if (m_conn.inTransaction()) // its COMMIT would commit the caller's work
+        return;
     // A maintained view dropped behind our back (DROP VIEW, DROP SCHEMA ... CASCADE) leaves its
     // registry row and engine objects: remove them, so that a new view of that name starts clean.
     const Result stale = m_conn.exec(
@@ -563,9 +567,12 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
                 return fail;
             }
         }
-        const RefreshOutcome o = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
-        if (o.ok)
-            settle(view.ivmId);
+        RefreshOutcome o = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
+        if (o.ok) {
+            const QString settled = settle(view.ivmId);
+            if (!settled.contains(u"vacuumed and analyzed"_s))
+                o.message = o.message.isEmpty() ? settled : o.message + u"; "_s + settled;
+        }
         return o;
     }
 
@@ -900,6 +907,9 @@ QString MvService::checkIncremental(const QString& name, QString* planText)
 
 QString MvService::enableIncremental(const QString& name, QString* notes)
 {
+    // Its steps (and the stale-engine cleanup) commit their own transactions.
+    if (m_conn.inTransaction())
+        return u"incremental maintenance of %1 cannot be enabled inside a transaction block"_s.arg(name);
     if (m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL"_s).toBool(0, 0))
         dropStaleEngines();
     Resolved view;
@@ -926,7 +936,13 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     struct Unlock {
         pg::Connection& c;
         int id;
-        ~Unlock() { c.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, id}); }
+        bool held = true;
+        void release()
+        {
+            if (std::exchange(held, false))
+                c.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, id});
+        }
+        ~Unlock() { release(); }
     } unlock {m_conn, id};
 
     auto rollback = [&](const QString& why) {
@@ -1042,6 +1058,9 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok())
         return u"replacing %1 failed: %2"_s.arg(label, statementError(r)) + uninstall();
+    // Merges may run from here on (VACUUM does not block them): holding the view's lock through
+    // a VACUUM of gigabytes would make every scheduled merge skip meanwhile.
+    unlock.release();
     const QString settled = settle(id);
     if (notes) {
         QStringList n;
@@ -1063,7 +1082,7 @@ QString MvService::settle(int ivmId)
     // autovacuum reads and writes them all (gigabytes for a fact view) soon after, in the middle
     // of the writers' load, and the first merges plan without statistics. Done here instead.
     const Result t = m_conn.exec(u"SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'htap_ivm'::regnamespace "
-                                 u"AND c.relkind = 'r' AND c.relname LIKE $1 ORDER BY c.relname"_s,
+                                 u"AND c.relkind = 'r' AND c.relname LIKE $1 AND pg_has_role(c.relowner, 'USAGE') ORDER BY c.relname"_s,
         {u"v%1\\_%"_s.arg(ivmId)});
     if (!t.ok())
         return u"tables not vacuumed: %1"_s.arg(statementError(t));

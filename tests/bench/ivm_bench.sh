@@ -27,7 +27,9 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --clients) clients="$2"; shift 2 ;;
-    --rounds) rounds="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2
+        # ABBA: as many pairs with capture on second as with it first.
+        (( rounds > 0 && rounds % 2 == 0 )) || { echo "--rounds must be a positive even number" >&2; exit 2; } ;;
     --parts) parts="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
