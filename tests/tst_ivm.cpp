@@ -501,6 +501,18 @@ private Q_SLOTS:
         QVERIFY2(s.find(view, &info, &error), qPrintable(error));
         QCOMPARE(info.engineVersion, htap::mv::kIvmEngineVersion);
         QVERIFY(!info.engineOutdated());
+        // A view's size is that of all the engine's tables, not of the state alone (this one
+        // keeps distinct counts beside it).
+        ViewInfo stats;
+        const QString statsName = u"Region \"Stats\""_s;
+        QVERIFY2(s.find(quoteQualified(kSchema, statsName), &stats, &error), qPrintable(error));
+        const htap::pg::Result sizes = m_conn.exec(
+            u"SELECT sum(pg_total_relation_size(c.oid)), pg_total_relation_size(to_regclass(i.state_table)) FROM htap.ivm_views i "
+            u"JOIN pg_class c ON c.relnamespace = 'htap_ivm'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'v' || i.view_id || '\\_%' "
+            u"WHERE i.view_schema = $1 AND i.view_name = $2 GROUP BY i.state_table"_s, {kSchema, statsName});
+        QVERIFY2(sizes.rowCount() == 1, qPrintable(sizes.error().message));
+        QCOMPARE(stats.totalBytes, sizes.toInt64(0, 0));
+        QVERIFY(stats.totalBytes > sizes.toInt64(0, 1));
         QCOMPARE(info.toJson().value(u"engine_outdated"_s).toBool(true), false);
         // An engine enabled by a build before the stamp (the column's default).
         QVERIFY(m_conn.exec(u"UPDATE htap.ivm_views SET engine_version = 0 WHERE view_schema = $1 AND view_name = 'Totals'"_s, {kSchema}).ok());

@@ -366,13 +366,14 @@ SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated,
 FROM v ORDER BY 1, 2)"_s;
     QString ivmRows = hasIvm
         ? uR"(UNION ALL
-  SELECT c.oid, i.view_schema, i.view_name, c.relkind, i.state <> 'building', htap_pg_size(st.oid),
+  SELECT c.oid, i.view_schema, i.view_name, c.relkind, i.state <> 'building',
+         (SELECT sum(htap_pg_size(st.oid))::bigint FROM pg_class st WHERE st.relnamespace = 'htap_ivm'::regnamespace
+            AND st.relkind = 'r' AND st.relname LIKE 'v' || i.view_id || '\_%'),
          i.definition, i.view_id,
          (SELECT string_agg(DISTINCT to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text, ', ') FROM unnest(i.triggers) trg),
          %3
   FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
-  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name
-  LEFT JOIN pg_class st ON st.relname = 'v' || i.view_id || '_state' AND st.relnamespace = 'htap_ivm'::regnamespace)"_s
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name)"_s
         : QString();
     const QString ivmCols = hasIvm
         ? uR"(iv.state, iv.reason, iv.last_merge_ms, p.pending, extract(epoch FROM clock_timestamp() - p.oldest)::float8 AS oldest_s)"_s

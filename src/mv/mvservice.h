@@ -23,7 +23,7 @@ struct ViewInfo {
     bool populated = false;
     /// Why REFRESH ... CONCURRENTLY cannot run; empty when it can.
     QString concurrentBlocker;
-    qint64 totalBytes = 0;
+    qint64 totalBytes = 0; ///< with indexes; for an incremental view, all the engine's tables (state, changes, distinct counts)
     QString definition;
     QString baseTables; ///< the tables it reads, comma-separated
     // Incremental views
