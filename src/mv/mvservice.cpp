@@ -569,11 +569,8 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
             }
         }
         RefreshOutcome o = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
-        if (o.ok) {
-            const QString settled = settle(view.ivmId);
-            if (!settled.contains(u"vacuumed and analyzed"_s))
-                o.message = o.message.isEmpty() ? settled : o.message + u"; "_s + settled;
-        }
+        if (QString note; o.ok && !settle(view.ivmId, &note))
+            o.message = o.message.isEmpty() ? note : o.message + u"; "_s + note;
         return o;
     }
 
@@ -856,11 +853,10 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 prep->storeNotes << u"%1: count(DISTINCT %2) kept as pairs checked against its index"_s.arg(o.name, arg);
                 continue;
             }
-            // In a transaction of its own, so that its timeout (10 s, or the session's if lower)
-            // ends with it; never inside a caller's transaction, whose work a ROLLBACK would undo.
+            // In a transaction of its own (there is no caller's: refused above), so that its
+            // timeout (10 s, or the session's if lower) ends with it.
             Result d;
-            const bool probe = !m_conn.inTransaction();
-            if (probe && m_conn.exec(u"BEGIN"_s).ok()) {
+            if (m_conn.exec(u"BEGIN"_s).ok()) {
                 m_conn.exec(u"SELECT set_config('statement_timeout', '10s', true) FROM pg_settings "
                             u"WHERE name = 'statement_timeout' AND (setting::bigint = 0 OR setting::bigint > 10000)"_s);
                 d = m_conn.exec(distinctDensityQuery(prep->plan, j));
@@ -869,8 +865,7 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             const bool measuredDensity = d.ok() && !d.isNull(0, 0);
             const double density = measuredDensity ? d.text(0, 0).toDouble() : 0.0;
             o.distinctStore = density >= kBitmapMinDensity ? Store::Bitmaps : Store::Pairs;
-            const QString measured = !probe ? u"density not measured inside a transaction"_s
-                : !d.ok()                   ? u"density not measured: %1"_s.arg(statementError(d))
+            const QString measured = !d.ok() ? u"density not measured: %1"_s.arg(statementError(d))
                 : d.isNull(0, 0)             ? u"no values to measure density on"_s
                                              : u"%1 values per block of %2"_s.arg(density, 0, 'f', 1).arg(1 << kDistinctBlockShift);
             prep->storeNotes << u"%1: count(DISTINCT %2) kept as %3 (%4)"_s.arg(o.name, arg,
@@ -908,9 +903,6 @@ QString MvService::checkIncremental(const QString& name, QString* planText)
 
 QString MvService::enableIncremental(const QString& name, QString* notes)
 {
-    // Its steps (and the stale-engine cleanup) commit their own transactions.
-    if (m_conn.inTransaction())
-        return u"incremental maintenance of %1 cannot be enabled inside a transaction block"_s.arg(name);
     if (m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL"_s).toBool(0, 0))
         dropStaleEngines();
     Resolved view;
@@ -1062,7 +1054,8 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     // Merges may run from here on (VACUUM does not block them): holding the view's lock through
     // a VACUUM of gigabytes would make every scheduled merge skip meanwhile.
     unlock.release();
-    const QString settled = settle(id);
+    QString settled;
+    settle(id, &settled);
     if (notes) {
         QStringList n;
         n << u"%1 is maintained incrementally (%2 view, state %3); its first build took %4 s"_s.arg(label,
@@ -1077,7 +1070,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     return {};
 }
 
-QString MvService::settle(int ivmId)
+bool MvService::settle(int ivmId, QString* note)
 {
     // Freshly built tables have no statistics, no visibility map and no hint bits: left alone,
     // autovacuum reads and writes them all (gigabytes for a fact view) soon after, in the middle
@@ -1085,16 +1078,21 @@ QString MvService::settle(int ivmId)
     const Result t = m_conn.exec(u"SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'htap_ivm'::regnamespace "
                                  u"AND c.relkind = 'r' AND c.relname LIKE $1 AND pg_has_role(c.relowner, 'USAGE') ORDER BY c.relname"_s,
         {u"v%1\\_%"_s.arg(ivmId)});
-    if (!t.ok())
-        return u"tables not vacuumed: %1"_s.arg(statementError(t));
+    if (!t.ok()) {
+        *note = u"tables not vacuumed: %1"_s.arg(statementError(t));
+        return false;
+    }
     QElapsedTimer timer;
     timer.start();
     for (int i = 0; i < t.rowCount(); ++i) {
         const Result v = m_conn.exec(u"VACUUM (ANALYZE) %1"_s.arg(quoteQualified(u"htap_ivm"_s, t.text(i, 0))));
-        if (!v.ok())
-            return u"VACUUM (ANALYZE) of htap_ivm.%1 failed, autovacuum will do it: %2"_s.arg(t.text(i, 0), statementError(v));
+        if (!v.ok()) {
+            *note = u"VACUUM (ANALYZE) of htap_ivm.%1 failed, autovacuum will do it: %2"_s.arg(t.text(i, 0), statementError(v));
+            return false;
+        }
     }
-    return u"its %1 tables vacuumed and analyzed in %2 s"_s.arg(t.rowCount()).arg(timer.elapsed() / 1000.0, 0, 'f', 2);
+    *note = u"its %1 tables vacuumed and analyzed in %2 s"_s.arg(t.rowCount()).arg(timer.elapsed() / 1000.0, 0, 'f', 2);
+    return true;
 }
 
 QString MvService::disableIncremental(const QString& name)

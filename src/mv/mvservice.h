@@ -135,8 +135,8 @@ private:
     void dropStaleEngines();
     RefreshOutcome runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult);
     QString prepareEngine(const Resolved& view, struct EnginePrep* prep);
-    /// VACUUM (ANALYZE) of the engine's tables after a build; returns a note saying how it went.
-    QString settle(int ivmId);
+    /// VACUUM (ANALYZE) of the engine's tables after a build; note says how it went.
+    bool settle(int ivmId, QString* note);
 
     pg::Connection& m_conn;
 };

@@ -69,8 +69,8 @@ merge_loop() { # view ids...: merge every second on one session
     (while true; do echo "$sql"; sleep 1; done) | "${psqlc[@]}" -At > /dev/null 2>&1 &
     pids+=($!)
 }
-insert_orders() { # n: n completed orders with 3 items each, in one statement per table
-    "${psqlc[@]}" <<SQL
+orders_sql() { # n: n completed orders with 3 items each, in one statement per table
+    cat <<SQL
 WITH o AS (INSERT INTO orders (user_id, total_amount, status, created_at)
            SELECT 1 + (random() * ($nuser - 1))::int, 30.00, 'completed', localtimestamp FROM generate_series(1, $1)
            RETURNING order_id)
@@ -78,6 +78,7 @@ INSERT INTO order_items (order_id, product_id, quantity, price, created_at)
 SELECT o.order_id, 1 + (random() * ($nprod - 1))::int, 1, 10.00, localtimestamp FROM o, generate_series(1, 3);
 SQL
 }
+insert_orders() { orders_sql "$1" | "${psqlc[@]}"; }
 
 part() { [[ "$parts" == *"$1"* ]]; }
 for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
@@ -154,11 +155,7 @@ fi
 if part a; then
     # (a) The merges as a scheduler runs them: in a session that has merged before (plans and
     # PL/pgSQL functions compiled), each right after 10,000 new orders; the hourly view 3 times.
-    new_orders="WITH o AS (INSERT INTO orders (user_id, total_amount, status, created_at)
-               SELECT 1 + (random() * ($nuser - 1))::int, 30.00, 'completed', localtimestamp FROM generate_series(1, 10000)
-               RETURNING order_id)
-    INSERT INTO order_items (order_id, product_id, quantity, price, created_at)
-    SELECT o.order_id, 1 + (random() * ($nprod - 1))::int, 1, 10.00, localtimestamp FROM o, generate_series(1, 3);"
+    new_orders="$(orders_sql 10000)"
     merge_all="SELECT htap_ivm.v${ids[0]}_merge(), htap_ivm.v${ids[1]}_merge(), htap_ivm.v${ids[2]}_merge();"
     {
         echo "$merge_all"
