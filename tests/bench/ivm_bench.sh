@@ -30,7 +30,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2
         # ABBA: as many pairs with capture on second as with it first.
         (( rounds > 0 && rounds % 2 == 0 )) || { echo "--rounds must be a positive even number" >&2; exit 2; } ;;
-    --parts) parts="$2"; shift 2 ;;
+    --parts) parts="$2"; shift 2
+        [[ "$parts" =~ ^[abc]+$ ]] || { echo "--parts takes letters among a, b and c (e.g. bc)" >&2; exit 2; } ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
