@@ -3,8 +3,9 @@
 # client counts, against the same sandbox, alternating runs in one invocation. Prints each
 # tool's throughput, the ratio, and client CPU seconds per 1,000 transactions.
 #   tests/bench/order_throughput.sh [seconds-per-run] [client counts...]
-# ORDER_BENCH_ROUNDS (default 3) rounds, each running pgbench, htapctl round trips and htapctl
-# pipelined in turn; each figure is the median over the rounds.
+# ORDER_BENCH_ROUNDS (default 5) rounds, each running pgbench, htapctl round trips and htapctl
+# pipelined in turn (the order reversed every other round); each figure is the median over the
+# rounds, each ratio the median of the rounds' paired ratios, with their range.
 # Both tools run the same statements as oltp_user over the sandbox's unix socket: BEGIN,
 # insert the order, then per item insert it and take the stock (quantity >= n), COMMIT.
 # pgbench cannot loop, so both order 3 items ("items": 3 in the scenario). htapctl runs as many
@@ -15,7 +16,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
 seconds="${1:-15}"
-rounds="${ORDER_BENCH_ROUNDS:-3}"
+rounds="${ORDER_BENCH_ROUNDS:-5}"
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "ORDER_BENCH_ROUNDS must be a positive integer" >&2; exit 2; }
 shift || true
 clients=("${@:-4 16}")
 read -r -a clients <<< "${clients[*]}"
@@ -42,35 +44,50 @@ JSON
 
 cpu() { awk '{printf "%.2f", $1 + $2}' "$1"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The median of paired ratios and their range: "1.04 [0.98-1.10]".
+ratio() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f [%.2f-%.2f]", m, v[1], v[NR] }'; }
 
-# One row per tool: the median over the rounds (pgbench's own figures move by 10-20 % from run
-# to run on a small machine; the rounds alternate the tools so that drift hits all of them).
-printf '%-8s %-22s %10s %10s %14s   (median of %d rounds)\n' clients tool tps ratio "CPU s/1k tx" "$rounds"
+# Rounds alternate the tools' order (pgbench first, then last) so that the sandbox's drift over
+# the invocation (its tables grow, its stock runs down) hits every tool alike. Each round gives a
+# paired ratio against that round's pgbench run; a row shows the median of each figure and of
+# the ratios, with the ratios' range (single runs move by 10-20 % here).
+printf '%-8s %-20s %9s %18s %12s %18s   (%d rounds)\n' clients tool tps "tps ratio" "CPU s/1k tx" "CPU ratio" "$rounds"
 for c in "${clients[@]}"; do
     threads=$(( c < 2 ? 1 : 2 ))
-    declare -A tps=() cpk=()
+    declare -A tps=() cpk=() tr=() cr=()
     for ((r = 1; r <= rounds; r++)); do
-        /usr/bin/time -f '%U %S' -o "$work/pgb.time" "$pgbench" -n -M prepared -c "$c" -j "$threads" -T "$seconds" \
-            -f "$work/order.sql" -h "$host" -p "$port" -U oltp_user shop > "$work/pgb.out" 2>&1
-        t="$(grep -E '^tps = ' "$work/pgb.out" | head -n 1 | awk '{print $3}')"
-        n="$(grep -E 'number of transactions actually processed' "$work/pgb.out" | awk -F': ' '{print $2}' | cut -d/ -f1)"
-        tps[pgbench]+=" $t"
-        cpk[pgbench]+=" $(awk -v c="$(cpu "$work/pgb.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
-        for form in roundtrip pipeline; do
-            scenario "$c" "$form" > "$work/s.json"
-            /usr/bin/time -f '%U %S' -o "$work/ht.time" "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null
-            read -r t n < <(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; n=s['committed']+s['rolledBack']; print(round(n/s['seconds'],1), n)")
-            tps[$form]+=" $t"
-            cpk[$form]+=" $(awk -v c="$(cpu "$work/ht.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
+        order=(pgbench roundtrip pipeline)
+        (( r % 2 == 0 )) && order=(pipeline roundtrip pgbench)
+        declare -A t1=() c1=()
+        for tool in "${order[@]}"; do
+            if [ "$tool" = pgbench ]; then
+                /usr/bin/time -f '%U %S' -o "$work/pgb.time" "$pgbench" -n -M prepared -c "$c" -j "$threads" -T "$seconds" \
+                    -f "$work/order.sql" -h "$host" -p "$port" -U oltp_user shop > "$work/pgb.out" 2>&1
+                t="$(grep -E '^tps = ' "$work/pgb.out" | head -n 1 | awk '{print $3}')"
+                n="$(grep -E 'number of transactions actually processed' "$work/pgb.out" | awk -F': ' '{print $2}' | cut -d/ -f1)"
+                c1[$tool]="$(awk -v c="$(cpu "$work/pgb.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
+            else
+                scenario "$c" "$tool" > "$work/s.json"
+                /usr/bin/time -f '%U %S' -o "$work/ht.time" "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null
+                read -r t n < <(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; n=s['committed']+s['rolledBack']; print(round(n/s['seconds'],1), n)")
+                c1[$tool]="$(awk -v c="$(cpu "$work/ht.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
+            fi
+            t1[$tool]="$t"
         done
+        for tool in pgbench roundtrip pipeline; do
+            tps[$tool]+=" ${t1[$tool]}"
+            cpk[$tool]+=" ${c1[$tool]}"
+            tr[$tool]+=" $(awk -v a="${t1[$tool]}" -v b="${t1[pgbench]}" 'BEGIN { print a / b }')"
+            cr[$tool]+=" $(awk -v a="${c1[$tool]}" -v b="${c1[pgbench]}" 'BEGIN { print a / b }')"
+        done
+        unset t1 c1
     done
-    base="$(median <<< "${tps[pgbench]}")"
-    printf '%-8s %-22s %10.1f %10s %14.3f\n' "$c" "pgbench -M prepared" "$base" "1.00" "$(median <<< "${cpk[pgbench]}")"
-    for form in roundtrip pipeline; do
-        m="$(median <<< "${tps[$form]}")"
-        printf '%-8s %-22s %10.1f %10.2f %14.3f\n' "$c" "htapctl $form" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')" \
-            "$(median <<< "${cpk[$form]}")"
+    for tool in pgbench roundtrip pipeline; do
+        name="htapctl $tool"
+        [ "$tool" = pgbench ] && name="pgbench -M prepared"
+        printf '%-8s %-20s %9.1f %18s %12.3f %18s\n' "$c" "$name" "$(median <<< "${tps[$tool]}")" \
+            "$(ratio <<< "${tr[$tool]}")" "$(median <<< "${cpk[$tool]}")" "$(ratio <<< "${cr[$tool]}")"
     done
-    unset tps cpk
+    unset tps cpk tr cr
 done
 echo "(same sandbox, unix socket, closed loop, no think time, $threads client threads each; client CPU = user + sys of the tool's process)"
