@@ -7,8 +7,10 @@
 #include <pg/identifier.h>
 #include <workload/comparison.h>
 #include <workload/runner.h>
+#include <workload/seededrandom.h>
 
 #include <QJsonArray>
+#include <QRandomGenerator>
 #include <QFile>
 #include <QJsonDocument>
 #include <QSet>
@@ -82,6 +84,22 @@ private Q_SLOTS:
             QStringList errors, warnings;
             QVERIFY2(Scenario::fromJson(presetJson(name), &s, &errors, &warnings), qPrintable(name + u": "_s + errors.join(u"; "_s)));
             QVERIFY(s.totalSeconds() > 0);
+        }
+    }
+
+    void drawsAreQRandomGenerators()
+    {
+        // A scenario's seed gives the draws it gave when orders were drawn with QRandomGenerator.
+        for (const quint32 seed : {0u, 1u, 7u, 52u, 0xdeadbeefu}) {
+            QRandomGenerator qt(seed);
+            SeededRandom ours(seed);
+            for (int i = 0; i < 20000; ++i) {
+                const quint64 highest = std::array<quint64, 6> {1, 3, 1000, 4294967295ULL, 4294967296ULL, 12'000'000'000ULL}[i % 6];
+                QCOMPARE(ours.bounded(highest), qt.bounded(highest));
+                QCOMPARE(ours.bounded(1 + i % 5), qt.bounded(1 + i % 5));
+                QCOMPARE(ours.generateDouble(), qt.generateDouble());
+                QCOMPARE(ours.generate(), qt.generate());
+            }
         }
     }
 

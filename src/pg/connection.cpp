@@ -389,7 +389,7 @@ bool Connection::setNonBlocking(bool on)
     return m_conn && PQsetnonblocking(m_conn, on ? 1 : 0) == 0;
 }
 
-PgError Connection::beginSend(const QByteArray& what)
+PgError Connection::beginSend(const char* what)
 {
     if (!m_conn)
         return PgError::make(PgError::Kind::Usage, u"not connected"_s, QString::fromUtf8(what));
@@ -403,20 +403,25 @@ PgError Connection::beginSend(const QByteArray& what)
     m_pending.last = {};
     m_pending.statements.clear();
     m_pending.pipeline = false;
+    if (!m_pending.owned.empty())
+        m_pending.owned.clear();
     return {};
 }
 
 PgError Connection::sendPrepared(const QString& name, const QVariantList& params)
 {
     const BoundParams bound(params);
-    return sendPrepared(name.toUtf8(), bound.values);
+    QByteArray text = name.toUtf8();
+    const PgError e = sendPrepared(text.constData(), bound.values);
+    m_pending.owned.push_back(std::move(text)); // the pending name points into it
+    return e;
 }
 
-PgError Connection::sendPrepared(const QByteArray& name, std::span<const char* const> values)
+PgError Connection::sendPrepared(const char* name, std::span<const char* const> values)
 {
     if (PgError e = beginSend(name))
         return e;
-    if (PQsendQueryPrepared(m_conn, name.constData(), int(values.size()), values.data(), nullptr, nullptr, 0) != 1)
+    if (PQsendQueryPrepared(m_conn, name, int(values.size()), values.data(), nullptr, nullptr, 0) != 1)
         return finishReply(nullptr, QString::fromUtf8(name)).error();
     m_pending.active = true;
     m_pending.statement = name;
@@ -425,14 +430,17 @@ PgError Connection::sendPrepared(const QByteArray& name, std::span<const char* c
 
 PgError Connection::sendScript(const QString& sql)
 {
-    return sendScript(sql.toUtf8());
+    QByteArray text = sql.toUtf8();
+    const PgError e = sendScript(text.constData());
+    m_pending.owned.push_back(std::move(text));
+    return e;
 }
 
-PgError Connection::sendScript(const QByteArray& sql)
+PgError Connection::sendScript(const char* sql)
 {
     if (PgError e = beginSend(sql))
         return e;
-    if (PQsendQuery(m_conn, sql.constData()) != 1)
+    if (PQsendQuery(m_conn, sql) != 1)
         return finishReply(nullptr, QString::fromUtf8(sql)).error();
     m_pending.active = true;
     m_pending.statement = sql;
@@ -442,27 +450,33 @@ PgError Connection::sendScript(const QByteArray& sql)
 PgError Connection::sendPipeline(const QList<PipelineStep>& steps)
 {
     std::vector<BoundParams> bound;
+    std::vector<QByteArray> names;
     std::vector<Statement> raw;
     bound.reserve(std::size_t(steps.size()));
+    names.reserve(std::size_t(steps.size()));
     raw.reserve(std::size_t(steps.size()));
     for (const auto& step : steps) {
         bound.emplace_back(step.params);
-        raw.push_back({step.statement.toUtf8(), bound.back().values, step.prepared});
+        names.push_back(step.statement.toUtf8());
+        raw.push_back({names.back().constData(), bound.back().values, step.prepared});
     }
-    return sendPipeline(raw);
+    const PgError e = sendPipeline(raw);
+    // The pending names point into these buffers, which a move keeps.
+    m_pending.owned = std::move(names);
+    return e;
 }
 
 PgError Connection::sendPipeline(std::span<const Statement> steps)
 {
-    if (PgError e = beginSend(steps.empty() ? QByteArray() : steps.front().name))
+    if (PgError e = beginSend(steps.empty() ? "" : steps.front().name))
         return e;
     if (PQenterPipelineMode(m_conn) != 1)
         return PgError::make(PgError::Kind::Usage, cleanMessage(PQerrorMessage(m_conn)));
     for (const Statement& step : steps) {
         const int n = int(step.values.size());
         const int sent = step.prepared
-            ? PQsendQueryPrepared(m_conn, step.name.constData(), n, step.values.data(), nullptr, nullptr, 0)
-            : PQsendQueryParams(m_conn, step.name.constData(), n, nullptr, step.values.data(), nullptr, nullptr, 0);
+            ? PQsendQueryPrepared(m_conn, step.name, n, step.values.data(), nullptr, nullptr, 0)
+            : PQsendQueryParams(m_conn, step.name, n, nullptr, step.values.data(), nullptr, nullptr, 0);
         if (sent != 1) {
             // What was queued cannot be taken back: the connection is in an unknown state.
             const PgError e = finishReply(nullptr, QString::fromUtf8(step.name)).error();

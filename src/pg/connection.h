@@ -101,16 +101,18 @@ public:
     PgError sendPrepared(const QString& name, const QVariantList& params = {});
     /// The same with values already in text form (a null pointer is SQL NULL), needed only
     /// until the call returns: what a load generator sends thousands of times a second, without
-    /// converting or copying anything.
-    PgError sendPrepared(const QByteArray& name, std::span<const char* const> values);
+    /// converting or copying anything. The name is not copied either (errors quote it): it must
+    /// stay valid until the answer is taken, as a literal does.
+    PgError sendPrepared(const char* name, std::span<const char* const> values);
     /// Sends a trusted script of ours (simple protocol, no parameters, no user text).
     PgError sendScript(const QString& sql);
-    PgError sendScript(const QByteArray& sql);
+    /// The same for a script that stays valid until the answer is taken (a literal).
+    PgError sendScript(const char* sql);
     /// Sends every step in pipeline mode and a sync: takeResults answers with one result per step.
     PgError sendPipeline(const QList<PipelineStep>& steps);
     /// A pipeline step with its values in text form already (see sendPrepared).
     struct Statement {
-        QByteArray name; ///< a prepared statement's name, or SQL text when prepared is false
+        const char* name; ///< a prepared statement's name, or SQL text when prepared is false; valid until the answer is taken
         std::span<const char* const> values;
         bool prepared = true;
     };
@@ -158,12 +160,15 @@ private:
         bool pipeline = false;
         // The statements are named in errors. A single command's answer is kept in the
         // Connection itself, as is its statement: no heap block to reach for each round trip.
-        QByteArray statement;               ///< outside a pipeline
-        std::vector<QByteArray> statements; ///< a pipeline's, one per step
-        std::vector<Reply> replies;         ///< a pipeline's so far
-        Reply last;                         ///< outside a pipeline: the last result so far
+        // The names are the caller's (literals, for the load generator: nothing is copied or
+        // counted per command); the QString calls keep their converted text in owned.
+        const char* statement = nullptr;     ///< outside a pipeline
+        std::vector<const char*> statements; ///< a pipeline's, one per step
+        std::vector<Reply> replies;          ///< a pipeline's so far
+        Reply last;                          ///< outside a pipeline: the last result so far
+        std::vector<QByteArray> owned;       ///< the text the names point into, when converted here
     };
-    PgError beginSend(const QByteArray& what);
+    PgError beginSend(const char* what);
     /// The pipeline is answered: its replies move to m_replies.
     void complete();
     /// The single command is answered with reply.

@@ -58,6 +58,8 @@ RequestExecutor::RequestExecutor(const Workload& workload, quint64 seed, std::fu
     , m_stopRequested(std::move(stopRequested))
     , m_rng(quint32(seed ^ (seed >> 32)))
 {
+    for (const QString& name : std::as_const(m_workload.reports))
+        m_reportNames.push_back(name.toUtf8());
 }
 
 PgError RequestExecutor::prepare(Connection& conn)
@@ -223,7 +225,7 @@ void RequestExecutor::drawOrder()
     writeAmount(m_order.total, total);
 }
 
-Command RequestExecutor::prepared(const QByteArray& statement, std::initializer_list<const char*> values)
+Command RequestExecutor::prepared(const char* statement, std::initializer_list<const char*> values)
 {
     Q_ASSERT(values.size() <= m_params.size());
     std::copy(values.begin(), values.end(), m_params.begin());
@@ -328,10 +330,10 @@ Command RequestExecutor::begin()
         drawOrder();
         break;
     case Workload::Kind::Report:
-        m_statement = m_workload.reports[m_nextReport++ % m_workload.reports.size()].toUtf8();
+        m_statement = m_reportNames[std::size_t(m_nextReport++) % m_reportNames.size()].constData();
         break;
     case Workload::Kind::Sql:
-        m_statement = "user_sql"_ba;
+        m_statement = "user_sql";
         break;
     case Workload::Kind::Refresh:
         break;
@@ -353,24 +355,24 @@ Command RequestExecutor::firstCommand()
         // Transaction control goes over the simple protocol: one message instead of parse,
         // bind and execute (our own fixed text, no values).
         m_stage = Stage::Begin;
-        return {Command::Kind::Script, "BEGIN"_ba, {}, {}};
+        return {Command::Kind::Script, "BEGIN", {}, {}};
     case Workload::OrderForm::Pipeline: {
         m_stage = Stage::Pipeline;
         // Every pointer is set before any is taken: m_stepParams does not move meanwhile.
         const std::size_t n = 2 + 2 * m_order.lines.size();
         m_stepParams.resize(n);
         m_steps.clear();
-        m_steps.push_back({"BEGIN"_ba, {}, false});
+        m_steps.push_back({"BEGIN", {}, false});
         m_stepParams[1] = {m_order.userText.data(), m_order.total.data(), nullptr};
-        m_steps.push_back({"insert_order"_ba, std::span(m_stepParams[1].data(), 2), true});
+        m_steps.push_back({"insert_order", std::span(m_stepParams[1].data(), 2), true});
         for (std::size_t i = 0; i < m_order.lines.size(); ++i) {
             const Line& l = m_order.lines[i];
             auto& item = m_stepParams[2 + 2 * i];
             auto& stock = m_stepParams[3 + 2 * i];
             item = {l.productText.data(), l.quantityText.data(), l.price};
             stock = {l.quantityText.data(), l.productText.data(), nullptr};
-            m_steps.push_back({"insert_item_currval"_ba, std::span(item.data(), 3), true});
-            m_steps.push_back({"decrement_stock"_ba, std::span(stock.data(), 2), true});
+            m_steps.push_back({"insert_item_currval", std::span(item.data(), 3), true});
+            m_steps.push_back({"decrement_stock", std::span(stock.data(), 2), true});
         }
         return {Command::Kind::Pipeline, {}, {}, m_steps};
     }
@@ -388,7 +390,7 @@ Command RequestExecutor::firstCommand()
         }
         m_cteProducts += '}';
         m_cteQuantities += '}';
-        return prepared("order_cte"_ba, {m_order.userText.data(), m_cteProducts.c_str(), m_cteQuantities.c_str()});
+        return prepared("order_cte", {m_order.userText.data(), m_cteProducts.c_str(), m_cteQuantities.c_str()});
     }
     }
     return {};
@@ -411,7 +413,7 @@ Step RequestExecutor::rollbackThen(Outcome o, bool connectionOpen)
         return finish(std::move(o), false);
     m_outcome = std::move(o);
     m_stage = Stage::Rollback;
-    return {false, {Command::Kind::Script, "ROLLBACK"_ba, {}, {}}, {}};
+    return {false, {Command::Kind::Script, "ROLLBACK", {}, {}}, {}};
 }
 
 Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpen)
@@ -428,19 +430,19 @@ Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpe
         if (shortStock)
             return rollbackThen(businessRollback(), connectionOpen);
         m_stage = Stage::End;
-        return {false, {Command::Kind::Script, "COMMIT"_ba, {}, {}}, {}};
+        return {false, {Command::Kind::Script, "COMMIT", {}, {}}, {}};
     }
     if (results.empty()) { // not expected: every command has an answer
         const Reply none(PgError::make(PgError::Kind::Usage, u"no result"_s));
         return advance({&none, 1}, connectionOpen);
     }
     const Reply& r = results.back();
-    auto script = [](const QByteArray& text) { return Step {false, {Command::Kind::Script, text, {}, {}}, {}}; };
+    auto script = [](const char* text) { return Step {false, {Command::Kind::Script, text, {}, {}}, {}}; };
     auto itemCommand = [&] {
         const Line& l = m_order.lines[std::size_t(m_line)];
         return Step {false,
-            m_stockStep ? prepared("decrement_stock"_ba, {l.quantityText.data(), l.productText.data()})
-                        : prepared("insert_item"_ba, {m_orderId.data(), l.productText.data(), l.quantityText.data(), l.price}),
+            m_stockStep ? prepared("decrement_stock", {l.quantityText.data(), l.productText.data()})
+                        : prepared("insert_item", {m_orderId.data(), l.productText.data(), l.quantityText.data(), l.price}),
             {}};
     };
     switch (m_stage) {
@@ -448,7 +450,7 @@ Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpe
         if (!r.ok())
             return finish(failed(r.error()), connectionOpen);
         m_stage = Stage::InsertOrder;
-        return {false, prepared("insert_order"_ba, {m_order.userText.data(), m_order.total.data()}), {}};
+        return {false, prepared("insert_order", {m_order.userText.data(), m_order.total.data()}), {}};
     case Stage::InsertOrder:
         if (!r.ok())
             return rollbackThen(failed(r.error()), connectionOpen);
@@ -456,7 +458,7 @@ Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpe
         m_stage = Stage::Items;
         if (m_order.lines.empty()) {
             m_stage = Stage::End;
-            return script("COMMIT"_ba);
+            return script("COMMIT");
         }
         return itemCommand();
     case Stage::Items:
@@ -468,7 +470,7 @@ Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpe
             m_stockStep = false;
             if (++m_line == int(m_order.lines.size())) {
                 m_stage = Stage::End;
-                return script("COMMIT"_ba);
+                return script("COMMIT");
             }
         } else {
             m_stockStep = true;

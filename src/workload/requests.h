@@ -4,7 +4,7 @@
 
 #include <pg/connection.h>
 
-#include <QRandomGenerator>
+#include "seededrandom.h"
 
 #include <array>
 #include <functional>
@@ -30,7 +30,7 @@ struct Outcome {
 struct Command {
     enum class Kind { Prepared, Script, Pipeline };
     Kind kind = Kind::Prepared;
-    QByteArray statement;                ///< a prepared statement's name, or the script
+    const char* statement = nullptr;     ///< a prepared statement's name, or the script: a literal or the executor's
     std::span<const char* const> params; ///< in text form
 
     std::span<const htap::pg::Connection::Statement> steps;
@@ -58,6 +58,8 @@ class RequestExecutor
 public:
     /// stopRequested cuts a held snapshot short when the run stops.
     RequestExecutor(const Workload& workload, quint64 seed, std::function<bool()> stopRequested = {});
+    RequestExecutor(const RequestExecutor&) = delete; ///< commands point into it
+    RequestExecutor& operator=(const RequestExecutor&) = delete;
     /// Prepares statements and loads what the order transaction needs (prices, users), unless
     /// it has them already (a reconnect, or shareCatalogue()).
     htap::pg::PgError prepare(htap::pg::Connection& conn);
@@ -106,7 +108,7 @@ private:
     };
     void drawOrder();
     /// A command for a prepared statement with these values (kept in m_params).
-    Command prepared(const QByteArray& statement, std::initializer_list<const char*> values);
+    Command prepared(const char* statement, std::initializer_list<const char*> values);
 
     // What every round trip reads comes first, in as few cache lines as may be: a thread
     // serving many connections finds them cold each time.
@@ -122,11 +124,12 @@ private:
     std::vector<std::array<const char*, 3>> m_stepParams; ///< and their values
     std::string m_cteProducts, m_cteQuantities; ///< one statement: the order's arrays
     Outcome m_outcome;      ///< what a ROLLBACK under way ends with
-    QByteArray m_statement; ///< report/sql: the prepared statement of this request
+    const char* m_statement = nullptr; ///< report/sql: the prepared statement of this request (in m_reportNames or a literal)
 
     Workload m_workload;
     std::function<bool()> m_stopRequested;
-    QRandomGenerator m_rng;
+    std::vector<QByteArray> m_reportNames; ///< report: the prepared statements' names, converted once
+    SeededRandom m_rng;
     /// A product's price, as a number and as the server writes it: one cache line holds what
     /// an item needs of it (the catalogue is read at random).
     struct Price {

@@ -7,7 +7,6 @@
 #include <pg/connection.h>
 
 #include <QPointer>
-#include <QRandomGenerator>
 
 #include <atomic>
 #include <cerrno>
@@ -231,7 +230,7 @@ private:
     const Scenario& m_scenario;
     const Workload& m_workload;
     Timeline m_timeline;
-    QRandomGenerator m_rng;
+    SeededRandom m_rng;
     std::mutex m_mutex;
     double m_t = 0;
 };
