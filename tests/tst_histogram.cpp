@@ -81,6 +81,42 @@ private Q_SLOTS:
         QCOMPARE(a.percentileUs(99), 0);
     }
 
+    void resetCopyAndMoveKeepEveryCount()
+    {
+        // Merges, resets and reads go over the recorded range only: a reset must clear all of
+        // it, and a copy or a merge must carry all of it, at both ends of the scale.
+        LatencyHistogram h;
+        for (qint64 v : {1LL, 3LL, 2047LL, 5000LL, 123456LL, LatencyHistogram::kHighestUs})
+            h.record(v);
+        h.reset();
+        h.record(40);
+        h.record(60);
+        QCOMPARE(h.count(), 2);
+        QCOMPARE(h.percentileUs(1), 40);
+        QCOMPARE(h.percentileUs(100), 60);
+
+        LatencyHistogram wide;
+        for (qint64 v = 1; v < LatencyHistogram::kHighestUs; v = v * 3 + 1)
+            wide.record(v);
+        LatencyHistogram copy(wide);
+        LatencyHistogram assigned;
+        assigned.record(7);
+        assigned = wide;
+        for (double p : {0.0, 10.0, 50.0, 90.0, 100.0}) {
+            QCOMPARE(copy.percentileUs(p), wide.percentileUs(p));
+            QCOMPARE(assigned.percentileUs(p), wide.percentileUs(p));
+        }
+        h.merge(wide); // ranges that overlap in part
+        QCOMPARE(h.count(), wide.count() + 2);
+        QCOMPARE(h.percentileUs(100), wide.maxUs());
+
+        LatencyHistogram moved(std::move(copy));
+        QCOMPARE(moved.percentileUs(50), wide.percentileUs(50));
+        QCOMPARE(copy.count(), 0); // NOLINT(bugprone-use-after-move): moved from is empty
+        copy = wide;
+        QCOMPARE(copy.count(), wide.count());
+    }
+
     void clampsToTheRange()
     {
         LatencyHistogram h;

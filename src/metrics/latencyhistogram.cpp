@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
+#include <new>
+#include <utility>
 
 namespace htap::metrics {
 
@@ -14,11 +17,60 @@ constexpr int kSubBits = 11;
 constexpr qint64 kSubCount = 1LL << kSubBits;
 constexpr qint64 kHalf = kSubCount / 2;
 constexpr int kBuckets = int(std::bit_width(quint64(LatencyHistogram::kHighestUs))) - kSubBits + 1;
+
+constexpr std::size_t kCounts = std::size_t(kSubCount + (kBuckets - 1) * kHalf);
+
+qint64* zeroedCounts()
+{
+    auto* p = static_cast<qint64*>(std::calloc(kCounts, sizeof(qint64)));
+    if (!p)
+        throw std::bad_alloc();
+    return p;
+}
 } // namespace
 
-LatencyHistogram::LatencyHistogram()
-    : m_counts(std::size_t(kSubCount + (kBuckets - 1) * kHalf), 0)
+void LatencyHistogram::Free::operator()(qint64* p) const
 {
+    std::free(p);
+}
+
+LatencyHistogram::LatencyHistogram()
+    : m_counts(zeroedCounts())
+{
+}
+
+LatencyHistogram::LatencyHistogram(const LatencyHistogram& other)
+    : LatencyHistogram()
+{
+    merge(other);
+}
+
+LatencyHistogram& LatencyHistogram::operator=(const LatencyHistogram& other)
+{
+    if (this != &other) {
+        if (!m_counts)
+            m_counts.reset(zeroedCounts());
+        reset();
+        merge(other);
+    }
+    return *this;
+}
+
+LatencyHistogram::LatencyHistogram(LatencyHistogram&& other) noexcept
+{
+    *this = std::move(other);
+}
+
+LatencyHistogram& LatencyHistogram::operator=(LatencyHistogram&& other) noexcept
+{
+    if (this != &other) {
+        m_counts = std::move(other.m_counts);
+        m_count = std::exchange(other.m_count, 0);
+        m_sum = std::exchange(other.m_sum, 0);
+        m_min = std::exchange(other.m_min, 0);
+        m_max = std::exchange(other.m_max, 0);
+    }
+    return *this;
 }
 
 int LatencyHistogram::indexOf(qint64 v) const
@@ -53,8 +105,8 @@ void LatencyHistogram::merge(const LatencyHistogram& o)
 {
     if (!o.m_count)
         return;
-    for (std::size_t i = 0; i < m_counts.size(); ++i)
-        m_counts[i] += o.m_counts[i];
+    for (int i = indexOf(o.m_min), last = indexOf(o.m_max); i <= last; ++i)
+        m_counts[std::size_t(i)] += o.m_counts[std::size_t(i)];
     m_min = m_count ? std::min(m_min, o.m_min) : o.m_min;
     m_max = m_count ? std::max(m_max, o.m_max) : o.m_max;
     m_count += o.m_count;
@@ -63,7 +115,8 @@ void LatencyHistogram::merge(const LatencyHistogram& o)
 
 void LatencyHistogram::reset()
 {
-    std::fill(m_counts.begin(), m_counts.end(), 0);
+    if (m_count)
+        std::fill(&m_counts[std::size_t(indexOf(m_min))], &m_counts[std::size_t(indexOf(m_max))] + 1, 0);
     m_count = m_sum = m_min = m_max = 0;
 }
 
@@ -73,10 +126,10 @@ qint64 LatencyHistogram::percentileUs(double p) const
         return 0;
     const qint64 rank = std::max<qint64>(1, qint64(std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * double(m_count))));
     qint64 seen = 0;
-    for (std::size_t i = 0; i < m_counts.size(); ++i) {
-        seen += m_counts[i];
+    for (int i = indexOf(m_min), last = indexOf(m_max); i <= last; ++i) {
+        seen += m_counts[std::size_t(i)];
         if (seen >= rank)
-            return std::min(highestOf(int(i)), m_max);
+            return std::min(highestOf(i), m_max);
     }
     return m_max;
 }

@@ -2,7 +2,7 @@
 
 #include <QtGlobal>
 
-#include <vector>
+#include <memory>
 
 namespace htap::metrics {
 
@@ -18,6 +18,11 @@ public:
     static constexpr qint64 kHighestUs = 600LL * 1000 * 1000;
 
     LatencyHistogram();
+    LatencyHistogram(const LatencyHistogram& other);
+    LatencyHistogram& operator=(const LatencyHistogram& other);
+    /// A histogram moved from is empty, and may only be assigned to or destroyed.
+    LatencyHistogram(LatencyHistogram&& other) noexcept;
+    LatencyHistogram& operator=(LatencyHistogram&& other) noexcept;
 
     /// Values above the range are clamped to it (and counted), values below 1 us count as 1 us.
     void record(qint64 microseconds, qint64 count = 1);
@@ -37,7 +42,13 @@ private:
     int indexOf(qint64 value) const;
     qint64 highestOf(int index) const;
 
-    std::vector<qint64> m_counts;
+    /// The counts (172 KB) come zeroed from calloc, which does not write them: the pages a
+    /// histogram never uses are never touched. Merging, resetting and reading go over the
+    /// buckets between the smallest and largest value recorded, not the whole range.
+    struct Free {
+        void operator()(qint64* p) const;
+    };
+    std::unique_ptr<qint64[], Free> m_counts;
     qint64 m_count = 0;
     qint64 m_sum = 0;
     qint64 m_min = 0;

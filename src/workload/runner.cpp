@@ -16,6 +16,7 @@
 #include <mutex>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <ctime>
 #include <thread>
 #include <unistd.h>
 
@@ -25,7 +26,18 @@ using namespace Qt::StringLiterals;
 using htap::metrics::LatencyHistogram;
 using htap::pg::Connection;
 using htap::pg::PgError;
-using Clock = std::chrono::steady_clock;
+/// std::chrono::steady_clock read inline: its now() is clock_gettime(CLOCK_MONOTONIC) behind a
+/// call into libstdc++, one more code page for a client thread to find cold at each wakeup.
+struct Clock {
+    using duration = std::chrono::steady_clock::duration;
+    using time_point = std::chrono::steady_clock::time_point;
+    static time_point now() noexcept
+    {
+        timespec ts {};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return time_point(std::chrono::duration_cast<duration>(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+    }
+};
 
 Percentiles Percentiles::of(const LatencyHistogram& h)
 {
@@ -688,7 +700,9 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             }
             if (scheduleDone && !pending && busy == 0)
                 break;
-        } else if (!stopRequested) { // closed loop
+        } else if (!stopRequested && busy < int(worker.connections.size())) { // closed loop
+            // Usually every client is busy (each begins its next request as one ends): then
+            // there is nothing to start, and the phases are not looked at.
             const double el = secondsSince(t0, now);
             if (el >= timeline.total) {
                 if (busy == 0)
@@ -698,8 +712,6 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             } else {
                 const int phase = timeline.phaseAt(el);
                 const int clients = clientsIn[std::size_t(phase)];
-                // Usually every client is busy (each begins its next request as one ends): then
-                // no slot is looked at.
                 for (auto& slot : worker.connections) {
                     if (stopRequested || busy == int(worker.connections.size()))
                         break;
