@@ -384,6 +384,11 @@ int Connection::socket() const
     return m_conn ? PQsocket(m_conn) : -1;
 }
 
+bool Connection::usesTls() const
+{
+    return m_conn && PQsslInUse(m_conn) == 1;
+}
+
 bool Connection::setNonBlocking(bool on)
 {
     return m_conn && PQsetnonblocking(m_conn, on ? 1 : 0) == 0;

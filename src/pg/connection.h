@@ -95,6 +95,8 @@ public:
 
     /// The connection's socket, -1 when closed.
     int socket() const;
+    /// Whether the connection is encrypted (TLS can hold bytes that its socket no longer shows).
+    bool usesTls() const;
     /// Switches libpq's non-blocking sending on (sends never wait for the socket).
     bool setNonBlocking(bool on);
     /// Sends a prepared statement's execution; an error value when nothing could be sent.

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <ctime>
 #include <thread>
 #include <unistd.h>
@@ -80,6 +81,10 @@ struct Acc {
         for (auto it = o.bySqlstate.cbegin(); it != o.bySqlstate.cend(); ++it)
             bySqlstate[it.key()] += it.value();
     }
+    bool empty() const
+    {
+        return latency.count() == 0 && skipped == 0; // every request records its latency
+    }
     void clear()
     {
         latency.reset();
@@ -136,14 +141,31 @@ struct Worker {
     bool multiplexed = false;
     std::vector<std::unique_ptr<Slot>> connections;
     std::mutex m;
-    Acc second;
-    std::vector<Acc> phases;
+    /// By phase, what was recorded since the coordinator last took it (once a second): a
+    /// request is recorded once, and the coordinator adds it both to the second and to its phase.
+    std::vector<Acc> current;
+    std::vector<Acc> phases; ///< by phase, what the coordinator took
     std::atomic<int> inFlight {0};
     std::shared_ptr<const htap::pg::Canceller> canceller; ///< blocking worker: its connection's, under m
     Clock::time_point lastReconnect {}; ///< the thread's last attempt: one a second, whatever the connection
     bool lastAttemptFailed = false;     ///< then requests that find no connection fail at once
     std::atomic<bool> finished {false};
     std::thread thread;
+
+    /// Adds what was recorded since the last call to its phases, and to *second if given.
+    /// Under m, or once the thread has ended.
+    void take(Acc* second)
+    {
+        for (std::size_t p = 0; p < current.size(); ++p) {
+            Acc& acc = current[p];
+            if (acc.empty())
+                continue;
+            if (second)
+                second->merge(acc);
+            phases[p].merge(acc);
+            acc.clear();
+        }
+    }
 };
 
 /// Sends cancel requests from a thread of their own: PQcancel waits for the server's answer
@@ -158,19 +180,18 @@ void cancelDetached(std::vector<std::shared_ptr<const htap::pg::Canceller>> canc
 }
 
 /// Waits for the epoll set, with a timeout to the nanosecond (open-loop arrivals are due to the
-/// microsecond): epoll_pwait2() where the kernel has it (5.11 on), else ppoll() on the set
-/// itself and a look at what is ready.
-int waitForEvents(int ep, epoll_event* events, int count, const timespec& timeout)
+/// microsecond) or none (timeout null: until a socket has something): epoll_pwait2() where the
+/// kernel has it (5.11 on), else ppoll() on the set itself and a look at what is ready.
+int waitForEvents(int ep, epoll_event* events, int count, const timespec* timeout, bool* noPwait2)
 {
-    static std::atomic<bool> noPwait2 {false};
-    if (!noPwait2.load(std::memory_order_relaxed)) {
-        const int ready = epoll_pwait2(ep, events, count, &timeout, nullptr);
+    if (!*noPwait2) {
+        const int ready = epoll_pwait2(ep, events, count, timeout, nullptr);
         if (ready >= 0 || errno == EINTR)
             return ready;
-        noPwait2 = true; // ENOSYS, or EPERM from a sandbox's system call filter that predates it
+        *noPwait2 = true; // ENOSYS, or EPERM from a sandbox's system call filter that predates it
     }
     pollfd fd {ep, POLLIN, 0};
-    const int ready = ppoll(&fd, 1, &timeout, nullptr);
+    const int ready = ppoll(&fd, 1, timeout, nullptr);
     return ready <= 0 ? ready : epoll_wait(ep, events, count, 0);
 }
 
@@ -267,9 +288,23 @@ public:
     htap::pg::ConnInfo info;
     std::atomic<bool> stopRequested {false};
     std::atomic<bool> running {false};
+    /// Readable once a stop is requested: the multiplexed threads watch it with their sockets,
+    /// so that they sleep without a timeout while every connection is busy (no timer set and
+    /// cancelled at each wait) and still stop at once. -1 if it could not be made: they then
+    /// wake every 100 ms to look at stopRequested.
+    const int stopFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     std::mutex reasonMutex;
     QString stopReason;
     std::thread thread;
+
+    RunCoordinator() = default;
+    RunCoordinator(const RunCoordinator&) = delete;
+    RunCoordinator& operator=(const RunCoordinator&) = delete;
+    ~RunCoordinator()
+    {
+        if (stopFd >= 0)
+            ::close(stopFd);
+    }
 
     void requestStop(const QString& reason)
     {
@@ -279,6 +314,10 @@ public:
                 stopReason = reason;
         }
         stopRequested = true;
+        if (stopFd >= 0) {
+            const quint64 one = 1;
+            [[maybe_unused]] const auto written = ::write(stopFd, &one, sizeof one);
+        }
     }
 
     template<typename F>
@@ -313,25 +352,24 @@ private:
 void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs)
 {
     const std::lock_guard lock(worker.m);
-    for (Acc* acc : {&worker.second, &worker.phases[std::size_t(phase)]}) {
-        acc->latency.record(qint64(latencyUs));
-        acc->service.record(qint64(serviceUs));
-        acc->retries += o.tries - 1;
-        acc->maxLagMs = std::max(acc->maxLagMs, lagMs);
-        if (lagMs > 1)
-            ++acc->late;
-        switch (o.kind) {
-        case Outcome::Kind::Committed:
-            ++acc->committed;
-            break;
-        case Outcome::Kind::BusinessRollback:
-            ++acc->rolledBack;
-            break;
-        case Outcome::Kind::Failed:
-            ++acc->failed;
-            ++acc->bySqlstate[o.sqlstate];
-            break;
-        }
+    Acc& acc = worker.current[std::size_t(phase)];
+    acc.latency.record(qint64(latencyUs));
+    acc.service.record(qint64(serviceUs));
+    acc.retries += o.tries - 1;
+    acc.maxLagMs = std::max(acc.maxLagMs, lagMs);
+    if (lagMs > 1)
+        ++acc.late;
+    switch (o.kind) {
+    case Outcome::Kind::Committed:
+        ++acc.committed;
+        break;
+    case Outcome::Kind::BusinessRollback:
+        ++acc.rolledBack;
+        break;
+    case Outcome::Kind::Failed:
+        ++acc.failed;
+        ++acc.bySqlstate[o.sqlstate];
+        break;
     }
 }
 
@@ -376,8 +414,7 @@ void RunCoordinator::countUnserved(Worker& worker, Schedule* schedule, Clock::ti
     const double now = secondsSince(t0, Clock::now());
     auto skip = [&](int phase) {
         const std::lock_guard lock(worker.m);
-        ++worker.second.skipped;
-        ++worker.phases[std::size_t(phase)].skipped;
+        ++worker.current[std::size_t(phase)].skipped;
     };
     if (held && *held <= now)
         skip(heldPhase);
@@ -410,8 +447,7 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
             const double lagMs = std::chrono::duration<double, std::milli>(start - intended).count();
             if (w.skipIfLaterThanMs > 0 && lagMs > w.skipIfLaterThanMs) {
                 const std::lock_guard lock(worker.m);
-                ++worker.second.skipped;
-                ++worker.phases[std::size_t(phase)].skipped;
+                ++worker.current[std::size_t(phase)].skipped;
                 continue;
             }
             Outcome o;
@@ -486,6 +522,11 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         clientsIn.push_back(int(p.demand.value(w.name).from));
     int busy = 0;
     bool fdsDirty = true; // a registration may be out of date
+    // stopRequested as last looked at: once a millisecond rather than at every wakeup (its
+    // cache line is the coordinator's, and cold by the time the thread wakes again).
+    bool stopping = false;
+    Clock::time_point nextStopLook {};
+    bool noPwait2 = false; // the kernel has no epoll_pwait2(): ppoll() on the set instead
     struct EpollSet {
         int fd = epoll_create1(EPOLL_CLOEXEC);
         ~EpollSet()
@@ -499,6 +540,16 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         return;
     }
     const int ep = set.fd;
+    // The stop signal sits in the set with the sockets (a null pointer marks it), so that the
+    // thread can sleep without a timeout while it has nothing timed to do.
+    bool stopWatched = false;
+    if (stopFd >= 0) {
+        epoll_event ev {};
+        ev.events = EPOLLIN;
+        ev.data.ptr = nullptr;
+        stopWatched = epoll_ctl(ep, EPOLL_CTL_ADD, stopFd, &ev) == 0;
+    }
+    bool tls = false; // a connection is encrypted: then every wait has a timeout (see below)
     // Brings the slot's registration up to date. A closed socket has left the set by itself,
     // so nothing is ever removed: a new connection (even on a reused descriptor) is added.
     auto watch = [&](Slot& slot) {
@@ -594,7 +645,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     // A closed-loop client without think time begins its next request the moment one ends, as
     // pgbench does: the end is the next start, and the loop's next turn has nothing to do.
     auto startNext = [&](Slot& slot) {
-        if (schedule || think.count() > 0 || stopRequested || !slot.conn.isOpen())
+        if (schedule || think.count() > 0 || stopping || !slot.conn.isOpen())
             return;
         const double el = secondsSince(t0, slot.nextStart);
         if (el < 0 || el >= timeline.total)
@@ -636,10 +687,14 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     bool scheduleDone = false;
     bool cancelled = false;
     Clock::time_point stopDeadline;
-    std::vector<epoll_event> events(std::max<std::size_t>(1, worker.connections.size()));
+    std::vector<epoll_event> events(worker.connections.size() + 1); // and the stop signal
     for (;;) {
         auto now = Clock::now();
-        if (stopRequested) {
+        if (!stopping && now >= nextStopLook) {
+            stopping = stopRequested.load(std::memory_order_relaxed);
+            nextStopLook = now + std::chrono::milliseconds(1);
+        }
+        if (stopping) {
             // Stop means now: cancel what is in flight, then take its (failed) results; what
             // has not answered 5 s later is given up and counted as cancelled.
             if (!cancelled) {
@@ -665,8 +720,12 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 break;
             }
         }
-        auto wake = now + std::chrono::milliseconds(100);
-        if (!stopRequested && schedule) { // open loop
+        // When the thread must wake with nothing on its sockets: the next open-loop arrival, a
+        // closed-loop client's next start or phase, a reconnect. Otherwise it sleeps until a
+        // socket or the stop signal has something, as pgbench does: no timer to set and cancel
+        // at each wait.
+        auto wake = Clock::time_point::max();
+        if (!stopping && schedule) { // open loop
             // The count says whether a connection is idle without reaching into each slot.
             while (busy < int(worker.connections.size())) {
                 Slot* slot = idleSlot();
@@ -687,8 +746,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 if (w.skipIfLaterThanMs > 0 && lagMs > w.skipIfLaterThanMs) {
                     pending = false;
                     const std::lock_guard lock(worker.m);
-                    ++worker.second.skipped;
-                    ++worker.phases[std::size_t(pendingPhase)].skipped;
+                    ++worker.current[std::size_t(pendingPhase)].skipped;
                     continue;
                 }
                 if (!startRequest(*slot, intended, pendingPhase, lagMs, Clock::now())) {
@@ -700,7 +758,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             }
             if (scheduleDone && !pending && busy == 0)
                 break;
-        } else if (!stopRequested && busy < int(worker.connections.size())) { // closed loop
+        } else if (!stopping && busy < int(worker.connections.size())) { // closed loop
             // Usually every client is busy (each begins its next request as one ends): then
             // there is nothing to start, and the phases are not looked at.
             const double el = secondsSince(t0, now);
@@ -712,11 +770,16 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             } else {
                 const int phase = timeline.phaseAt(el);
                 const int clients = clientsIn[std::size_t(phase)];
+                bool laterPhase = false; // a client this phase does not ask for, and a later one may
                 for (auto& slot : worker.connections) {
-                    if (stopRequested || busy == int(worker.connections.size()))
+                    if (busy == int(worker.connections.size()))
                         break;
-                    if (slot->busy || slot->index >= clients)
+                    if (slot->busy)
                         continue;
+                    if (slot->index >= clients) {
+                        laterPhase = true;
+                        continue;
+                    }
                     if (slot->nextStart > now) {
                         wake = std::min(wake, slot->nextStart);
                         continue;
@@ -730,6 +793,11 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     if (!slot->busy && slot->nextStart > now)
                         wake = std::min(wake, slot->nextStart);
                 }
+                if (laterPhase) { // the next phase's start, or the end of the run
+                    const std::size_t next = std::size_t(phase) + 1;
+                    const double at = next < std::size_t(timeline.starts.size()) ? timeline.starts[qsizetype(next)] : timeline.total;
+                    wake = std::min(wake, t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
+                }
             }
         }
 
@@ -738,13 +806,24 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         // when the server has gone).
         if (fdsDirty) {
             fdsDirty = false;
-            for (auto& slot : worker.connections)
+            tls = false;
+            for (auto& slot : worker.connections) {
                 watch(*slot);
+                tls = tls || slot->conn.usesTls();
+            }
         }
-        const auto wait = std::max(Clock::duration::zero(), wake - now);
-        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
-        const timespec timeout {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
-        const int ready = waitForEvents(ep, events.data(), int(events.size()), timeout);
+        // Every 100 ms all the same while stopping (the 5 s deadline), without a stop signal
+        // (to look at stopRequested), and with TLS (below).
+        if (stopping || !stopWatched || tls)
+            wake = std::min(wake, now + std::chrono::milliseconds(100));
+        timespec timeout {};
+        const bool timed = wake != Clock::time_point::max();
+        if (timed) {
+            const auto wait = std::max(Clock::duration::zero(), wake - now);
+            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
+            timeout = {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
+        }
+        const int ready = waitForEvents(ep, events.data(), int(events.size()), timed ? &timeout : nullptr, &noPwait2);
         if (ready == 0) {
             // Nothing on any socket: still look at every busy connection, since TLS can hold
             // decrypted bytes that the socket no longer shows.
@@ -756,6 +835,12 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         if (ready < 0)
             continue;
         for (int i = 0; i < ready; ++i) {
+            if (!events[std::size_t(i)].data.ptr) { // the stop signal: seen once, left readable for the other threads
+                stopping = true;
+                epoll_ctl(ep, EPOLL_CTL_DEL, stopFd, nullptr);
+                stopWatched = false;
+                continue;
+            }
             Slot& slot = *static_cast<Slot*>(events[std::size_t(i)].data.ptr);
             const quint32 ev = events[std::size_t(i)].events;
             if (!slot.busy) { // between requests: only the server ending the connection, or a notice
@@ -841,6 +926,7 @@ void RunCoordinator::run()
                     worker->info = w.role.isEmpty() ? info : info.with(u"user"_s, w.role);
                     worker->applicationName = applicationNameFor(w);
                     worker->multiplexed = multiplexed;
+                    worker->current.resize(std::size_t(scenario->phases.size()));
                     worker->phases.resize(std::size_t(scenario->phases.size()));
                     list.push_back(std::move(worker));
                 }
@@ -891,8 +977,7 @@ void RunCoordinator::run()
             int inFlight = 0;
             for (auto& worker : workers[std::size_t(wi)]) {
                 const std::lock_guard lock(worker->m);
-                merged.merge(worker->second);
-                worker->second.clear();
+                worker->take(&merged);
                 inFlight += worker->inFlight;
                 for (const auto& slot : worker->connections)
                     anyConnected |= slot->connected.load();
@@ -955,9 +1040,11 @@ void RunCoordinator::run()
         cancelDetached(std::move(cancellers));
     }
     for (auto& list : workers)
-        for (auto& worker : list)
+        for (auto& worker : list) {
             if (worker->thread.joinable())
                 worker->thread.join();
+            worker->take(nullptr); // what came after the last second
+        }
     result.finishedAt = QDateTime::currentDateTimeUtc();
     {
         const std::lock_guard lock(reasonMutex);
