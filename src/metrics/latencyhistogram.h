@@ -20,7 +20,8 @@ public:
     LatencyHistogram();
     LatencyHistogram(const LatencyHistogram& other);
     LatencyHistogram& operator=(const LatencyHistogram& other);
-    /// A histogram moved from is empty, and may only be assigned to or destroyed.
+    /// A histogram moved from reads as empty; it may be assigned to or destroyed, not recorded
+    /// or merged into.
     LatencyHistogram(LatencyHistogram&& other) noexcept;
     LatencyHistogram& operator=(LatencyHistogram&& other) noexcept;
 
@@ -42,8 +43,8 @@ private:
     int indexOf(qint64 value) const;
     qint64 highestOf(int index) const;
 
-    /// The counts (172 KB) come zeroed from calloc, which does not write them: the pages a
-    /// histogram never uses are never touched. Merging, resetting and reading go over the
+    /// The counts (172 KB) come zeroed from calloc, which usually need not write them (fresh
+    /// pages from the system are zero): then the pages a histogram never uses are never touched. Merging, resetting and reading go over the
     /// buckets between the smallest and largest value recorded, not the whole range.
     struct Free {
         void operator()(qint64* p) const;

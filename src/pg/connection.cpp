@@ -466,8 +466,10 @@ PgError Connection::sendPipeline(const QList<PipelineStep>& steps)
         raw.push_back({names.back().constData(), bound.back().values, step.prepared});
     }
     const PgError e = sendPipeline(raw);
-    // The pending names point into these buffers, which a move keeps.
-    m_pending.owned = std::move(names);
+    // The pending names point into these buffers, which a move keeps. Appended: a refused
+    // call must not free the names of the command still outstanding.
+    for (QByteArray& name : names)
+        m_pending.owned.push_back(std::move(name));
     return e;
 }
 

@@ -106,15 +106,17 @@ public:
     /// converting or copying anything. The name is not copied either (errors quote it): it must
     /// stay valid until the answer is taken, as a literal does.
     PgError sendPrepared(const char* name, std::span<const char* const> values);
+    PgError sendPrepared(const QByteArray&, std::span<const char* const>) = delete; ///< a temporary's text would dangle
     /// Sends a trusted script of ours (simple protocol, no parameters, no user text).
     PgError sendScript(const QString& sql);
     /// The same for a script that stays valid until the answer is taken (a literal).
     PgError sendScript(const char* sql);
+    PgError sendScript(const QByteArray&) = delete; ///< a temporary's text would dangle
     /// Sends every step in pipeline mode and a sync: takeResults answers with one result per step.
     PgError sendPipeline(const QList<PipelineStep>& steps);
     /// A pipeline step with its values in text form already (see sendPrepared).
     struct Statement {
-        const char* name; ///< a prepared statement's name, or SQL text when prepared is false; valid until the answer is taken
+        const char* name = nullptr; ///< a prepared statement's name, or SQL text when prepared is false; valid until the answer is taken
         std::span<const char* const> values;
         bool prepared = true;
     };

@@ -793,11 +793,11 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                     if (!slot->busy && slot->nextStart > now)
                         wake = std::min(wake, slot->nextStart);
                 }
-                if (laterPhase) { // the next phase's start, or the end of the run
-                    const std::size_t next = std::size_t(phase) + 1;
-                    const double at = next < std::size_t(timeline.starts.size()) ? timeline.starts[qsizetype(next)] : timeline.total;
-                    wake = std::min(wake, t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
-                }
+                // An idle client may be thinking past the end of the run, which the loop must
+                // see; or wait for a later phase that asks for it.
+                const std::size_t next = std::size_t(phase) + 1;
+                const double at = laterPhase && next < std::size_t(timeline.starts.size()) ? timeline.starts[qsizetype(next)] : timeline.total;
+                wake = std::min(wake, t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
             }
         }
 
@@ -825,11 +825,12 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         }
         const int ready = waitForEvents(ep, events.data(), int(events.size()), timed ? &timeout : nullptr, &noPwait2);
         if (ready == 0) {
-            // Nothing on any socket: still look at every busy connection, since TLS can hold
-            // decrypted bytes that the socket no longer shows.
-            for (auto& slot : worker.connections)
-                if (slot->busy)
-                    serve(*slot);
+            // Nothing on any socket: with TLS still look at every busy connection, since it can
+            // hold decrypted bytes that the socket no longer shows.
+            if (tls)
+                for (auto& slot : worker.connections)
+                    if (slot->busy)
+                        serve(*slot);
             continue;
         }
         if (ready < 0)

@@ -3,7 +3,7 @@
 # client counts, against the same sandbox, alternating runs in one invocation. Prints each
 # tool's throughput, the ratio, and client CPU seconds per 1,000 transactions.
 #   tests/bench/order_throughput.sh [seconds-per-run] [client counts...]
-# ORDER_BENCH_ROUNDS (default 5) rounds, each running pgbench, htapctl round trips and htapctl
+# ORDER_BENCH_ROUNDS (default 6, even) rounds, each running pgbench, htapctl round trips and htapctl
 # pipelined in turn (the order reversed every other round); each figure is the median over the
 # rounds, each ratio the median of the rounds' paired ratios, with their range.
 # Both tools run the same statements as oltp_user over the sandbox's unix socket: BEGIN,
@@ -16,8 +16,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
 seconds="${1:-15}"
-rounds="${ORDER_BENCH_ROUNDS:-5}"
-[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "ORDER_BENCH_ROUNDS must be a positive integer" >&2; exit 2; }
+rounds="${ORDER_BENCH_ROUNDS:-6}"
+# Even, so that each order (pgbench first, pgbench last) comes up as often as the other.
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] && (( rounds % 2 == 0 )) || { echo "ORDER_BENCH_ROUNDS must be a positive even number" >&2; exit 2; }
 shift || true
 clients=("${@:-4 16}")
 read -r -a clients <<< "${clients[*]}"
