@@ -499,8 +499,9 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
         }
         const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
         record(worker, phase, o, us, us, 0);
-        if (w.thinkMs > 0)
-            sleepUntil(Clock::now() + std::chrono::microseconds(qint64(w.thinkMs * 1000)));
+        if (w.thinkMs > 0) // no further than the end of the run
+            sleepUntil(std::min(Clock::now() + std::chrono::microseconds(qint64(w.thinkMs * 1000)),
+                t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeline.total))));
     }
 }
 
