@@ -59,6 +59,12 @@ double secondsSince(Clock::time_point t0, Clock::time_point t)
     return std::chrono::duration<double>(t - t0).count();
 }
 
+/// The inverse: the time point seconds after t0.
+Clock::time_point secondsAfter(Clock::time_point t0, double seconds)
+{
+    return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 /// What one worker recorded over an interval; merged by the coordinator.
 struct Acc {
     LatencyHistogram latency; ///< from the intended start
@@ -437,7 +443,7 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
         double t = 0;
         int phase = 0;
         while (!stopRequested && schedule->next(&t, &phase)) {
-            const auto intended = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
+            const auto intended = secondsAfter(t0, t);
             sleepUntil(intended);
             if (stopRequested) {
                 countUnserved(worker, schedule, t0, &t, phase);
@@ -501,7 +507,7 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
         record(worker, phase, o, us, us, 0);
         if (w.thinkMs > 0) // no further than the end of the run
             sleepUntil(std::min(Clock::now() + std::chrono::microseconds(qint64(w.thinkMs * 1000)),
-                t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeline.total))));
+                secondsAfter(t0, timeline.total)));
     }
 }
 
@@ -523,10 +529,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         clientsIn.push_back(int(p.demand.value(w.name).from));
     int busy = 0;
     bool fdsDirty = true; // a registration may be out of date
-    // stopRequested as last looked at: once a millisecond rather than at every wakeup (its
-    // cache line is the coordinator's, and cold by the time the thread wakes again).
-    bool stopping = false;
-    Clock::time_point nextStopLook {};
+    bool stopping = false; // the run is stopping, as this thread has seen
     bool noPwait2 = false; // the kernel has no epoll_pwait2(): ppoll() on the set instead
     struct EpollSet {
         int fd = epoll_create1(EPOLL_CLOEXEC);
@@ -691,10 +694,11 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     std::vector<epoll_event> events(worker.connections.size() + 1); // and the stop signal
     for (;;) {
         auto now = Clock::now();
-        if (!stopping && now >= nextStopLook) {
+        // A stop arrives as the stop signal's event; without one (or once it has been seen),
+        // from stopRequested (its cache line is the coordinator's: not read at every wakeup
+        // when it need not be).
+        if (!stopping && !stopWatched)
             stopping = stopRequested.load(std::memory_order_relaxed);
-            nextStopLook = now + std::chrono::milliseconds(1);
-        }
         if (stopping) {
             // Stop means now: cancel what is in flight, then take its (failed) results; what
             // has not answered 5 s later is given up and counted as cancelled.
@@ -738,7 +742,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 }
                 if (!pending)
                     break;
-                const auto intended = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(pendingT));
+                const auto intended = secondsAfter(t0, pendingT);
                 if (intended > now) {
                     wake = std::min(wake, intended);
                     break;
@@ -798,7 +802,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
                 // see; or wait for a later phase that asks for it.
                 const std::size_t next = std::size_t(phase) + 1;
                 const double at = laterPhase && next < std::size_t(timeline.starts.size()) ? timeline.starts[qsizetype(next)] : timeline.total;
-                wake = std::min(wake, t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
+                wake = std::min(wake, secondsAfter(t0, at));
             }
         }
 
