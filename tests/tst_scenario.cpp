@@ -406,7 +406,7 @@ private Q_SLOTS:
         QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
         const QString sessions = u"SELECT pid FROM pg_stat_activity WHERE application_name = 'htap-studio oltp orders'"_s;
         QSet<qint64> ended, later;
-        qint64 lastSecondDone = 0;
+        qint64 doneLater = 0; // committed in seconds 3 to 5, once connections have been reopened
         const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo(), nullptr, [&](ScenarioRunner&, const SecondStats& st) {
             if (st.second == 1) {
                 const htap::pg::Result pids = admin.exec(sessions);
@@ -419,7 +419,10 @@ private Q_SLOTS:
                 for (int i = 0; i < pids.rowCount(); ++i)
                     later << pids.toInt64(i, 0);
             }
-            lastSecondDone = st.workloads.value(u"orders"_s).committed;
+            // Not the last second alone: the order transaction's deadlocks (items in random order)
+            // can hold every connection for deadlock_timeout, 1 s.
+            if (st.second >= 3)
+                doneLater += st.workloads.value(u"orders"_s).committed;
         });
         const WorkloadStats& w = r.summary.value(u"orders"_s);
         QVERIFY(!r.partial);
@@ -427,7 +430,7 @@ private Q_SLOTS:
         QVERIFY2(w.failed <= 3, qPrintable(QString::number(w.failed)));
         for (auto it = w.failedBySqlstate.cbegin(); it != w.failedBySqlstate.cend(); ++it)
             QVERIFY2(it.key() == u"57P01"_s || it.key().startsWith(u"08"_s), qPrintable(it.key()));
-        QVERIFY2(lastSecondDone > 0, "the load went on");
+        QVERIFY2(doneLater > 0, "the load went on");
         QCOMPARE(later.size(), 3);
         QVERIFY2(!later.intersects(ended), "new connections replaced the ended ones");
     }
