@@ -3,10 +3,12 @@
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
 #include <ui/scenariospage.h>
+#include <workload/scenario.h>
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QDialog>
 #include <QTimer>
 
@@ -39,7 +41,8 @@ int main(int argc, char** argv)
     const QCommandLineOption pageOpt(QStringLiteral("page"),
         QStringLiteral("Page to show first: Overview, Latency, Activity, Locks, Vacuum or Views"), QStringLiteral("name"));
     const QCommandLineOption scenarioOpt(QStringLiteral("run-scenario"),
-        QStringLiteral("Once connected, start this scenario preset on the Scenarios page"), QStringLiteral("preset"));
+        QStringLiteral("Once connected, start this scenario (a preset's name or a scenario file) on the Scenarios page"),
+        QStringLiteral("preset|file"));
     const QCommandLineOption openOpt(QStringLiteral("open-snapshot"),
         QStringLiteral("Show this snapshot file offline (no server needed)"), QStringLiteral("file.json"));
     const QCommandLineOption compareOpt(QStringLiteral("compare"),
@@ -47,7 +50,16 @@ int main(int argc, char** argv)
     parser.addOptions({connectOpt, noRestoreOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt, scenarioOpt, openOpt, compareOpt});
     parser.process(app);
 
-    // Checked before any window: a typo must not half-start the app.
+    // Checked before any window: a typo must not half-start the app. --run-scenario takes a
+    // preset's name or a scenario file (whose content is checked when it starts, as the page does).
+    const QString scenarioArg = parser.value(scenarioOpt);
+    const bool scenarioIsFile = parser.isSet(scenarioOpt) && !htap::workload::presetNames().contains(scenarioArg);
+    if (scenarioIsFile && !QFileInfo(scenarioArg).isFile()) {
+        std::fprintf(stderr, "htap-studio: error: --run-scenario: no preset or file named %s (presets: %s)\n",
+            qPrintable(scenarioArg), qPrintable(htap::workload::presetNames().join(QStringLiteral(", "))));
+        return 2;
+    }
+
     QList<htap::pg::ConnInfo> servers;
     for (const QString& text : parser.values(connectOpt)) {
         QString error;
@@ -63,7 +75,7 @@ int main(int argc, char** argv)
     if (parser.isSet(pageOpt))
         window.showPage(parser.value(pageOpt));
     if (parser.isSet(scenarioOpt)) {
-        const QString preset = parser.value(scenarioOpt);
+        const QString preset = scenarioArg;
         auto* once = new QObject(&window);
         // With --sandbox, on that sandbox: not on a server of the last session that happens to
         // connect first.
@@ -71,13 +83,16 @@ int main(int argc, char** argv)
             : (parser.value(sandboxDirOpt).isEmpty() ? htap::pg::Sandbox() : htap::pg::Sandbox(parser.value(sandboxDirOpt)))
                   .connInfo().value(QStringLiteral("host"));
         QObject::connect(&window, &htap::ui::MainWindow::selectedStateChanged, once,
-            [&window, preset, once, sandboxHost](htap::monitor::ConnectionState state) {
+            [&window, preset, scenarioIsFile, once, sandboxHost](htap::monitor::ConnectionState state) {
                 if (state != htap::monitor::ConnectionState::Connected)
                     return;
                 if (!sandboxHost.isEmpty()
                     && !(window.selectedServer() && window.selectedServer()->info().value(QStringLiteral("host")) == sandboxHost))
                     return;
-                window.scenariosPage()->selectPreset(preset);
+                if (scenarioIsFile)
+                    window.scenariosPage()->selectFile(QFileInfo(preset).absoluteFilePath());
+                else
+                    window.scenariosPage()->selectPreset(preset);
                 window.scenariosPage()->startSelected();
                 once->deleteLater();
             });

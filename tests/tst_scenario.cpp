@@ -392,6 +392,34 @@ private Q_SLOTS:
         QVERIFY(r.serverCommitDelta >= w.committed);
     }
 
+    void deadlocksAreRetriedAndCountedBySqlstate()
+    {
+        // Four clients order the same few hot products (zipfian, s = 3), each order taking its
+        // items' stock in random order: orders deadlock each other. Each deadlock's victim is
+        // tried again and counted under 40P01, and the server counts the deadlocks too.
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
+                 "workloads": {"orders": {"kind": "order", "items": 4, "products": "zipfian", "zipfS": 3, "retries": 50,
+                                          "arrival": {"model": "closed"}, "connections": 4, "role": "oltp_user"}},
+                 "phases": [{"name": "run", "durationSeconds": 4, "rates": {"orders": 4}}]})"_s.toUtf8(),
+                     &s, &errors, &warnings),
+            qPrintable(errors.join(u"; "_s)));
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo());
+        const WorkloadStats& w = r.summary.value(u"orders"_s);
+        QVERIFY(!r.partial);
+        QCOMPARE(w.failed, 0);
+        QVERIFY2(w.deadlockRetries > 0, "hot products in random order deadlock");
+        QVERIFY(w.retries >= w.deadlockRetries);
+        // Each deadlock has one victim, and every victim here is ours.
+        QVERIFY2(r.serverDeadlockDelta >= w.deadlockRetries,
+            qPrintable(u"server %1, our retries after a deadlock %2"_s.arg(r.serverDeadlockDelta).arg(w.deadlockRetries)));
+        const QJsonObject summary = r.toJson()[u"workloads"_s][u"orders"_s][u"summary"_s].toObject();
+        QCOMPARE(summary[u"retriesBySqlstate"_s][u"40P01"_s].toInteger(), w.deadlockRetries);
+        QCOMPARE(summary[u"retries"_s].toInteger(), w.retries);
+        QCOMPARE(r.toJson()[u"crossCheck"_s][u"serverDeadlockDelta"_s].toInteger(), r.serverDeadlockDelta);
+    }
+
     void aConnectionEndedMidRunIsCountedAndReopened()
     {
         // A DBA terminates the load's backends: a request under way fails with the server's

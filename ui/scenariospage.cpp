@@ -51,7 +51,7 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     , m_status(new QLabel(tr("Choose a scenario and start it on the connected server."), this))
     , m_throughput(new ChartWidget(tr("Throughput per workload (dashed: target)"), tr("requests/s"), this))
     , m_latency(new ChartWidget(tr("Latency from the intended start: p50 and p99"), tr("ms"), this))
-    , m_summary(new SnapshotTableModel({tr("workload"), tr("committed"), tr("rolled back"), tr("failed"), tr("tps"),
+    , m_summary(new SnapshotTableModel({tr("workload"), tr("committed"), tr("rolled back"), tr("failed"), tr("retried"), tr("tps"),
                                            tr("target"), tr("p50 ms"), tr("p99 ms"), tr("p99.9 ms"), tr("max ms"), tr("late"),
                                            tr("SLO p99")},
           this))
@@ -117,11 +117,8 @@ ScenariosPage::ScenariosPage(QWidget* parent)
         if (!m_choice->itemData(index).toString().isEmpty())
             return;
         const QString file = QFileDialog::getOpenFileName(this, tr("Scenario file"), {}, tr("Scenarios (*.json)"));
-        if (file.isEmpty())
-            return;
-        m_file = file;
-        m_choice->setItemText(index, QFileInfo(file).fileName());
-        showWorkloads();
+        if (!file.isEmpty())
+            selectFile(file);
     });
     connect(m_choice, &QComboBox::currentIndexChanged, this, &ScenariosPage::showWorkloads);
     connect(m_start, &QPushButton::clicked, this, &ScenariosPage::startSelected);
@@ -206,6 +203,17 @@ void ScenariosPage::selectPreset(const QString& name)
     const int i = m_choice->findData(name);
     if (i >= 0)
         m_choice->setCurrentIndex(i);
+}
+
+void ScenariosPage::selectFile(const QString& path)
+{
+    const int i = m_choice->findData(QString());
+    m_file = path;
+    m_choice->setItemText(i, QFileInfo(path).fileName());
+    if (m_choice->currentIndex() == i)
+        showWorkloads();
+    else
+        m_choice->setCurrentIndex(i); // shows its workloads
 }
 
 bool ScenariosPage::loadSelected(Scenario* scenario)
@@ -345,7 +353,7 @@ void ScenariosPage::onFinished(const ScenarioResult& r)
             : QString();
         SnapshotTableModel::Row row;
         row.key = it.key();
-        row.display = {it.key(), w.committed, w.rolledBack, w.failed, QString::number(w.tps(), 'f', 1),
+        row.display = {it.key(), w.committed, w.rolledBack, w.failed, w.retries, QString::number(w.tps(), 'f', 1),
             w.targetRate > 0 ? QString::number(w.targetRate, 'f', 1) : QString(), QString::number(w.latency.p50, 'f', 2),
             QString::number(w.latency.p99, 'f', 2), QString::number(w.latency.p999, 'f', 2),
             QString::number(w.latency.max, 'f', 1), w.late, slo};
@@ -361,6 +369,9 @@ void ScenariosPage::onFinished(const ScenarioResult& r)
         text += tr(" · OLTP p99 with reports / without: %1×").arg(QString::number(r.interferenceP99, 'f', 2));
     if (r.oltpAchievedOverTarget >= 0)
         text += tr(" · OLTP achieved / target: %1").arg(QString::number(r.oltpAchievedOverTarget, 'f', 3));
+    if (r.serverDeadlockDelta > 0) // each one stalls its transactions for deadlock_timeout: a dip in the charts
+        text += (r.serverDeadlockDelta == 1 ? tr(" · 1 deadlock in the database during the run")
+                                             : tr(" · %1 deadlocks in the database during the run").arg(r.serverDeadlockDelta));
     m_status->setText(text);
 }
 
@@ -377,7 +388,7 @@ void ScenariosPage::onComparisonFinished(const ComparisonResult& r)
                 continue;
             SnapshotTableModel::Row t;
             t.key = row.workload + u' ' + side;
-            t.display = {u"%1 (%2)"_s.arg(row.workload, side), w.committed, w.rolledBack, w.failed, QString::number(w.tps(), 'f', 1),
+            t.display = {u"%1 (%2)"_s.arg(row.workload, side), w.committed, w.rolledBack, w.failed, w.retries, QString::number(w.tps(), 'f', 1),
                 w.targetRate > 0 ? QString::number(w.targetRate, 'f', 1) : QString(), QString::number(w.latency.p50, 'f', 2),
                 QString::number(w.latency.p99, 'f', 2), QString::number(w.latency.p999, 'f', 2),
                 QString::number(w.latency.max, 'f', 1), w.late, QString()};

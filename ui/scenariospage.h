@@ -47,6 +47,8 @@ public:
     /// Starts the chosen scenario on the connected server (asks first when it is not the sandbox).
     void startSelected();
     void selectPreset(const QString& name);
+    /// Chooses a scenario file, as "Open a scenario file…" does.
+    void selectFile(const QString& path);
     /// The workloads table (tests): connections in column 3, the factor in column 4.
     QTableWidget* workloadsTable() const { return m_workloads; }
     SnapshotTableModel* summary() const { return m_summary; }

@@ -911,6 +911,8 @@ int cmdScenario(const QStringList& args)
                 out() << " p99 –"; // nothing finished this second
             if (w.failed)
                 out() << " failed " << w.failed;
+            if (w.retries)
+                out() << " retried " << w.retries << (w.deadlockRetries ? u" (deadlocks "_s + QString::number(w.deadlockRetries) + u")"_s : QString());
             if (w.late)
                 out() << " late " << w.late;
         }
@@ -929,11 +931,11 @@ int cmdScenario(const QStringList& args)
     if (parser.isSet(jsonOption)) {
         out() << QJsonDocument(result.toJson()).toJson(QJsonDocument::Indented);
     } else {
-        out() << Qt::endl << "workload        committed  rolled back  failed      tps   p50 ms   p99 ms  p99.9 ms   max ms   late" << Qt::endl;
+        out() << Qt::endl << "workload        committed  rolled back  failed  retried      tps   p50 ms   p99 ms  p99.9 ms   max ms   late" << Qt::endl;
         for (auto it = result.summary.cbegin(); it != result.summary.cend(); ++it) {
             const WorkloadStats& w = it.value();
             out() << qSetFieldWidth(14) << Qt::left << it.key() << qSetFieldWidth(11) << Qt::right << w.committed
-                  << qSetFieldWidth(13) << w.rolledBack << qSetFieldWidth(8) << w.failed << qSetFieldWidth(9)
+                  << qSetFieldWidth(13) << w.rolledBack << qSetFieldWidth(8) << w.failed << qSetFieldWidth(9) << w.retries
                   << QString::number(w.tps(), 'f', 1) << QString::number(w.latency.p50, 'f', 2)
                   << QString::number(w.latency.p99, 'f', 2) << qSetFieldWidth(10) << QString::number(w.latency.p999, 'f', 2)
                   << qSetFieldWidth(9) << QString::number(w.latency.max, 'f', 1) << qSetFieldWidth(7) << w.late
@@ -967,6 +969,15 @@ int cmdScenario(const QStringList& args)
                   << Qt::endl;
         out() << "cross-check: clients committed " << result.clientCommitted << ", server counted "
               << result.serverCommitDelta << " commits in the database (all sessions)" << Qt::endl;
+        qint64 deadlockRetries = 0, deadlockFailures = 0;
+        for (const WorkloadStats& w : std::as_const(result.summary)) {
+            deadlockRetries += w.deadlockRetries;
+            deadlockFailures += w.failedBySqlstate.value(u"40P01"_s);
+        }
+        if (result.serverDeadlockDelta > 0 || deadlockRetries + deadlockFailures > 0)
+            out() << "deadlocks: " << result.serverDeadlockDelta << " in the database during the run (all sessions); "
+                  << deadlockRetries + deadlockFailures << " of our requests were the victim (" << deadlockRetries << " retried, "
+                  << deadlockFailures << " failed); each one stalls its transactions for deadlock_timeout" << Qt::endl;
         if (result.partial)
             out() << "PARTIAL: " << result.stopReason << Qt::endl;
     }

@@ -250,6 +250,7 @@ Outcome RequestExecutor::run(Connection& conn)
 {
     if (!multiplexed()) { // a held snapshot or a refresh: blocking by nature
         Outcome o;
+        int deadlocks = 0;
         for (int attempt = 1;; ++attempt) {
             if (m_workload.kind == Workload::Kind::Refresh)
                 o = refresh(conn);
@@ -258,9 +259,12 @@ Outcome RequestExecutor::run(Connection& conn)
                         ? u"user_sql"_s
                         : m_workload.reports[m_nextReport++ % m_workload.reports.size()]);
             o.tries = attempt;
+            o.deadlocks = deadlocks;
             const bool retryable = o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
             if (!retryable || attempt >= m_workload.maxTries || !conn.isOpen())
                 return o;
+            if (o.sqlstate == u"40P01"_s)
+                ++deadlocks;
         }
     }
     // The same command sequence as the multiplexed loop, waiting on this one socket.
@@ -325,6 +329,7 @@ PgError sendCommand(Connection& conn, const Command& command)
 Command RequestExecutor::begin()
 {
     m_tries = 1;
+    m_deadlocks = 0;
     switch (m_workload.kind) {
     case Workload::Kind::Order:
         drawOrder();
@@ -399,8 +404,11 @@ Command RequestExecutor::firstCommand()
 Step RequestExecutor::finish(Outcome o, bool connectionOpen)
 {
     o.tries = m_tries;
+    o.deadlocks = m_deadlocks;
     const bool retryable = o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
     if (retryable && m_tries < m_workload.maxTries && connectionOpen) {
+        if (o.sqlstate == u"40P01"_s)
+            ++m_deadlocks;
         ++m_tries; // the same request again; its latency covers every try
         return {false, firstCommand(), {}};
     }

@@ -22,6 +22,7 @@ struct Outcome {
     QString sqlstate; ///< Failed: the server's SQLSTATE, or "08000" for a lost connection
     QString message;
     int tries = 1;
+    int deadlocks = 0; ///< of the tries before the last, those that ended in a deadlock (40P01); the rest in 40001
 };
 
 /// One message to the server: a prepared statement, one of our fixed scripts (transaction
@@ -117,6 +118,7 @@ private:
     int m_line = 0;         ///< round trip: the item being written
     bool m_stockStep = false; ///< round trip: its stock decrement is next
     int m_tries = 1;
+    int m_deadlocks = 0; ///< tries of this request that ended in a deadlock and were tried again
     std::array<const char*, 4> m_params {}; ///< the values of the command under way
     Number m_orderId {};    ///< round trip: the new order's id, as sent with each item
     Order m_order;          ///< the request's values, kept across retries

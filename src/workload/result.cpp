@@ -19,8 +19,14 @@ QJsonObject stats(const WorkloadStats& s)
     QJsonObject bySqlstate;
     for (auto it = s.failedBySqlstate.cbegin(); it != s.failedBySqlstate.cend(); ++it)
         bySqlstate.insert(it.key(), it.value());
+    QJsonObject retriesBySqlstate; // what made requests try again: only the ones that did
+    if (s.deadlockRetries > 0)
+        retriesBySqlstate.insert(u"40P01"_s, s.deadlockRetries);
+    if (s.retries > s.deadlockRetries)
+        retriesBySqlstate.insert(u"40001"_s, s.retries - s.deadlockRetries);
     return {{u"committed"_s, s.committed}, {u"rolledBack"_s, s.rolledBack}, {u"failed"_s, s.failed},
-        {u"failedBySqlstate"_s, bySqlstate}, {u"retries"_s, s.retries}, {u"late"_s, s.late}, {u"skipped"_s, s.skipped},
+        {u"failedBySqlstate"_s, bySqlstate}, {u"retries"_s, s.retries}, {u"retriesBySqlstate"_s, retriesBySqlstate},
+        {u"late"_s, s.late}, {u"skipped"_s, s.skipped},
         {u"maxLagMs"_s, s.maxLagMs}, {u"inFlight"_s, s.inFlight}, {u"seconds"_s, s.seconds}, {u"tps"_s, s.tps()},
         {u"targetRate"_s, s.targetRate}, {u"latency_ms"_s, percentiles(s.latency)},
         {u"service_ms"_s, percentiles(s.service)}};
@@ -77,6 +83,7 @@ QJsonObject ScenarioResult::toJson() const
         {u"seconds"_s, secondArray},
         {u"crossCheck"_s, QJsonObject {{u"clientCommitted"_s, clientCommitted},
                               {u"serverCommitDelta"_s, serverCommitDelta >= 0 ? QJsonValue(serverCommitDelta) : QJsonValue()},
+                              {u"serverDeadlockDelta"_s, serverDeadlockDelta >= 0 ? QJsonValue(serverDeadlockDelta) : QJsonValue()},
                               {u"note"_s, u"the server's count covers every session of the database during the run"_s}}},
         {u"interference"_s, QJsonObject {
             {u"oltpP99MixedOverBaseline"_s, interferenceP99 >= 0 ? QJsonValue(interferenceP99) : QJsonValue()},

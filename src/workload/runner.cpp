@@ -69,7 +69,7 @@ Clock::time_point secondsAfter(Clock::time_point t0, double seconds)
 struct Acc {
     LatencyHistogram latency; ///< from the intended start
     LatencyHistogram service; ///< from the actual start
-    qint64 committed = 0, rolledBack = 0, failed = 0, retries = 0, late = 0, skipped = 0;
+    qint64 committed = 0, rolledBack = 0, failed = 0, retries = 0, deadlockRetries = 0, late = 0, skipped = 0;
     double maxLagMs = 0;
     QMap<QString, qint64> bySqlstate;
 
@@ -81,6 +81,7 @@ struct Acc {
         rolledBack += o.rolledBack;
         failed += o.failed;
         retries += o.retries;
+        deadlockRetries += o.deadlockRetries;
         late += o.late;
         skipped += o.skipped;
         maxLagMs = std::max(maxLagMs, o.maxLagMs);
@@ -95,7 +96,7 @@ struct Acc {
     {
         latency.reset();
         service.reset();
-        committed = rolledBack = failed = retries = late = skipped = 0;
+        committed = rolledBack = failed = retries = deadlockRetries = late = skipped = 0;
         maxLagMs = 0;
         bySqlstate.clear();
     }
@@ -107,6 +108,7 @@ struct Acc {
         s.failed = failed;
         s.failedBySqlstate = bySqlstate;
         s.retries = retries;
+        s.deadlockRetries = deadlockRetries;
         s.late = late;
         s.skipped = skipped;
         s.maxLagMs = maxLagMs;
@@ -362,6 +364,7 @@ void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double 
     acc.latency.record(qint64(latencyUs));
     acc.service.record(qint64(serviceUs));
     acc.retries += o.tries - 1;
+    acc.deadlockRetries += o.deadlocks;
     acc.maxLagMs = std::max(acc.maxLagMs, lagMs);
     if (lagMs > 1)
         ++acc.late;
@@ -889,8 +892,12 @@ void RunCoordinator::run()
         return failStart(u"cannot connect: %1"_s.arg(e.oneLine()));
     result.server = admin.effectiveInfo().displayName();
     result.serverVersion = admin.serverVersion();
-    const QString commitsSql = u"SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"_s;
-    const qint64 commitsBefore = admin.exec(commitsSql).toInt64(0, 0, -1);
+    // The database's own counts, for the cross-check at the end: commits, and deadlocks (the
+    // seed's order takes its items' stock in random order, so orders can deadlock each other).
+    const QString countsSql = u"SELECT xact_commit, deadlocks FROM pg_stat_database WHERE datname = current_database()"_s;
+    const htap::pg::Result countsBefore = admin.exec(countsSql);
+    const qint64 commitsBefore = countsBefore.toInt64(0, 0, -1);
+    const qint64 deadlocksBefore = countsBefore.toInt64(0, 1, -1);
     // The views that refresh workloads keep fresh: their staleness is sampled every second.
     QStringList stalenessViews;
     for (const Workload& w : std::as_const(scenario->workloads)) {
@@ -1147,9 +1154,11 @@ void RunCoordinator::run()
     if (admin.isOpen() && commitsBefore >= 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         admin.exec(u"SELECT pg_stat_force_next_flush()"_s);
-        const qint64 after = admin.exec(commitsSql).toInt64(0, 0, -1);
-        if (after >= commitsBefore)
-            result.serverCommitDelta = after - commitsBefore;
+        const htap::pg::Result after = admin.exec(countsSql);
+        if (after.toInt64(0, 0, -1) >= commitsBefore)
+            result.serverCommitDelta = after.toInt64(0, 0, -1) - commitsBefore;
+        if (deadlocksBefore >= 0 && after.toInt64(0, 1, -1) >= deadlocksBefore)
+            result.serverDeadlockDelta = after.toInt64(0, 1, -1) - deadlocksBefore;
     }
     running = false;
     post([result](ScenarioRunner* r) { Q_EMIT r->finished(result); });

@@ -24,7 +24,8 @@ struct WorkloadStats {
     qint64 rolledBack = 0; ///< business rollbacks: short stock
     qint64 failed = 0;
     QMap<QString, qint64> failedBySqlstate;
-    qint64 retries = 0;
+    qint64 retries = 0;         ///< tries again after a serialization failure (40001) or a deadlock (40P01)
+    qint64 deadlockRetries = 0; ///< of retries, those after a deadlock
     qint64 late = 0;    ///< started more than 1 ms after its intended time (open loop)
     qint64 skipped = 0; ///< not run: later than skipIfLaterThanMs
     double maxLagMs = 0;
@@ -72,6 +73,7 @@ struct ScenarioResult {
     QMap<QString, WorkloadStats> summary; ///< every non-warmup phase together
     qint64 clientCommitted = -1;   ///< transactions our clients committed (orders, reports, sql)
     qint64 serverCommitDelta = -1; ///< pg_stat_database.xact_commit of the database over the run
+    qint64 serverDeadlockDelta = -1; ///< pg_stat_database.deadlocks of the database over the run
     double interferenceP99 = -1;   ///< OLTP p99 in mixed phases / in OLTP-only phases; -1: not measured
     double oltpAchievedOverTarget = -1;
 
