@@ -52,13 +52,15 @@ int main(int argc, char** argv)
 
     // Checked before any window: a typo must not half-start the app. --run-scenario takes a
     // preset's name or a scenario file (whose content is checked when it starts, as the page does).
-    const QString scenarioArg = parser.value(scenarioOpt);
+    QString scenarioArg = parser.value(scenarioOpt);
     const bool scenarioIsFile = parser.isSet(scenarioOpt) && !htap::workload::presetNames().contains(scenarioArg);
     if (scenarioIsFile && !QFileInfo(scenarioArg).isFile()) {
         std::fprintf(stderr, "htap-studio: error: --run-scenario: no preset or file named %s (presets: %s)\n",
             qPrintable(scenarioArg), qPrintable(htap::workload::presetNames().join(QStringLiteral(", "))));
         return 2;
     }
+    if (scenarioIsFile)
+        scenarioArg = QFileInfo(scenarioArg).absoluteFilePath(); // the working directory is now's
 
     QList<htap::pg::ConnInfo> servers;
     for (const QString& text : parser.values(connectOpt)) {
@@ -90,7 +92,7 @@ int main(int argc, char** argv)
                     && !(window.selectedServer() && window.selectedServer()->info().value(QStringLiteral("host")) == sandboxHost))
                     return;
                 if (scenarioIsFile)
-                    window.scenariosPage()->selectFile(QFileInfo(preset).absoluteFilePath());
+                    window.scenariosPage()->selectFile(preset);
                 else
                     window.scenariosPage()->selectPreset(preset);
                 window.scenariosPage()->startSelected();

@@ -969,15 +969,18 @@ int cmdScenario(const QStringList& args)
                   << Qt::endl;
         out() << "cross-check: clients committed " << result.clientCommitted << ", server counted "
               << result.serverCommitDelta << " commits in the database (all sessions)" << Qt::endl;
+        // Over the whole run, warmup included, as the server's count is.
         qint64 deadlockRetries = 0, deadlockFailures = 0;
-        for (const WorkloadStats& w : std::as_const(result.summary)) {
-            deadlockRetries += w.deadlockRetries;
-            deadlockFailures += w.failedBySqlstate.value(u"40P01"_s);
-        }
+        for (const PhaseResult& p : std::as_const(result.phases))
+            for (const WorkloadStats& w : p.workloads) {
+                deadlockRetries += w.deadlockRetries;
+                deadlockFailures += w.failedBySqlstate.value(u"40P01"_s);
+            }
         if (result.serverDeadlockDelta > 0 || deadlockRetries + deadlockFailures > 0)
-            out() << "deadlocks: " << result.serverDeadlockDelta << " in the database during the run (all sessions); "
-                  << deadlockRetries + deadlockFailures << " of our requests were the victim (" << deadlockRetries << " retried, "
-                  << deadlockFailures << " failed); each one stalls its transactions for deadlock_timeout" << Qt::endl;
+            out() << "deadlocks: " << (result.serverDeadlockDelta >= 0 ? QString::number(result.serverDeadlockDelta) : u"unknown"_s)
+                  << " in the database during the run (all sessions); our requests lost " << deadlockRetries + deadlockFailures
+                  << " (" << deadlockRetries << " tried again, " << deadlockFailures
+                  << " failed); each one stalls its transactions for deadlock_timeout" << Qt::endl;
         if (result.partial)
             out() << "PARTIAL: " << result.stopReason << Qt::endl;
     }

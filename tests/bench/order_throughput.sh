@@ -34,15 +34,20 @@ sql() { psql -h "$host" -p "$port" -U postgres -d shop -v ON_ERROR_STOP=1 -Atq "
 # statements in every order: htapctl rolls an order back at its first short item (the seed's
 # 4.1) while pgbench cannot, and the sandbox's low-stock products (2 %, and any the runs drain)
 # would otherwise save htapctl about 1 % of its round trips. Their quantities come back at exit.
+# A restore that fails keeps the saved quantities in a file and says where.
 restock() {
     [ -s "$work/stock.csv" ] || return 0
     sql -c "CREATE TEMP TABLE saved (product_id bigint, quantity int)" \
         -c "\\copy saved FROM '$work/stock.csv' WITH (FORMAT csv)" \
-        -c "UPDATE inventory i SET quantity = s.quantity FROM saved s WHERE i.product_id = s.product_id" || true
+        -c "UPDATE inventory i SET quantity = s.quantity FROM saved s WHERE i.product_id = s.product_id" && return 0
+    local kept="${TMPDIR:-/tmp}/order_throughput-stock-$$.csv"
+    cp "$work/stock.csv" "$kept"
+    echo "could not put the products' stock back: their quantities (product_id, quantity) are in $kept" >&2
 }
 trap 'restock; rm -rf "$work"' EXIT
-sql -c "\\copy (SELECT product_id, quantity FROM inventory WHERE quantity < 100000) TO '$work/stock.csv' WITH (FORMAT csv)"
-sql -c "UPDATE inventory SET quantity = 1000000 WHERE quantity < 100000"
+# Saved and raised in one transaction: no order comes in between.
+sql -1 -c "\\copy (SELECT product_id, quantity FROM inventory WHERE quantity < 100000) TO '$work/stock.csv' WITH (FORMAT csv)" \
+    -c "UPDATE inventory SET quantity = 1000000 WHERE quantity < 100000"
 nprod="$(sql -c 'SELECT max(product_id) FROM dim_products')"
 nuser="$(sql -c 'SELECT max(user_id) FROM dim_users')"
 
@@ -65,7 +70,7 @@ ratio() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { m = (
 count() { tr ' ' '\n' | grep -v '^$' | awk -v op="$1" '{ n++; if ((op == "gt" && $1 > 1) || (op == "lt" && $1 < 1)) k++ } END { printf "%d of %d rounds", k, n }'; }
 
 # Rounds alternate the tools' order (pgbench first, then last) so that the sandbox's drift over
-# the invocation (its tables grow, its stock runs down) hits every tool alike. Each round gives a
+# the invocation (its tables grow) hits every tool alike. Each round gives a
 # paired ratio against that round's pgbench run; a row shows the median of each figure and of
 # the ratios, with the ratios' range (single runs move by 10-20 % here).
 printf '%-8s %-20s %9s %18s %12s %18s   (%d rounds)\n' clients tool tps "tps ratio" "CPU s/1k tx" "CPU ratio" "$rounds"
