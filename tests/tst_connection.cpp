@@ -88,6 +88,37 @@ private Q_SLOTS:
         QVERIFY(m_admin.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0) > 0);
     }
 
+    void pipelinePreparesStatements()
+    {
+        // A setting and two statements prepared in one round trip, then used; a statement that
+        // does not prepare fails with its SQLSTATE and the text, and what follows it is not run.
+        Connection c;
+        QVERIFY(!c.open(m_info));
+        const QList<htap::pg::Result> ok = c.execPipeline({{u"SELECT set_config('application_name', $1, false)"_s, {u"pipelined"_s}, false},
+            {u"SELECT $1::int * 2"_s, {}, false, u"twice"_s}, {u"SELECT $1::text || '!'"_s, {}, false, u"Loud \"Name\""_s}});
+        QCOMPARE(ok.size(), 3);
+        for (const htap::pg::Result& r : ok)
+            QVERIFY2(r.ok(), qPrintable(r.error().oneLine()));
+        QCOMPARE(c.execPrepared(u"twice"_s, {21}).toInt64(0, 0), 42);
+        QCOMPARE(c.execPrepared(u"Loud \"Name\""_s, {u"hi"_s}).text(0, 0), u"hi!"_s);
+        QCOMPARE(c.exec(u"SHOW application_name"_s).text(0, 0), u"pipelined"_s);
+
+        const QList<htap::pg::Result> bad = c.execPipeline({{u"SELECT * FROM no_such_table"_s, {}, false, u"bad"_s},
+            {u"SELECT 1"_s, {}, false, u"after"_s}});
+        QCOMPARE(bad.size(), 2);
+        QCOMPARE(bad[0].error().sqlstate, u"42P01"_s);
+        QVERIFY(bad[0].error().query.contains(u"no_such_table"_s));
+        QVERIFY(bad[1].error().message.contains(u"not run"_s));
+        QVERIFY(!c.execPrepared(u"after"_s).ok()); // never prepared
+        QCOMPARE(c.exec(u"SELECT 5"_s).toInt64(0, 0), 5); // out of pipeline mode, usable
+
+        // The non-blocking form refuses to prepare rather than run the text as a name.
+        QVERIFY(c.setNonBlocking(true));
+        const htap::pg::PgError refused = c.sendPipeline({{u"SELECT 1"_s, {}, false, u"x"_s}});
+        QVERIFY(refused.isError());
+        QVERIFY(!c.hasPending());
+    }
+
     void resultIsAValueThatOutlivesItsThread()
     {
         htap::pg::Result r;

@@ -337,7 +337,9 @@ QList<Result> Connection::execPipeline(const QList<PipelineStep>& steps)
     bound.reserve(std::size_t(steps.size()));
     for (const auto& step : steps) {
         bound.emplace_back(step.params);
-        const int sent = step.prepared
+        const int sent = !step.prepareAs.isEmpty()
+            ? PQsendPrepare(m_conn, step.prepareAs.toUtf8().constData(), step.statement.toUtf8().constData(), 0, nullptr)
+            : step.prepared
             ? PQsendQueryPrepared(m_conn, step.statement.toUtf8().constData(), bound.back().count(),
                 bound.back().data(), nullptr, nullptr, 0)
             : PQsendQueryParams(m_conn, step.statement.toUtf8().constData(), bound.back().count(), nullptr,
@@ -461,6 +463,8 @@ PgError Connection::sendPipeline(const QList<PipelineStep>& steps)
     names.reserve(std::size_t(steps.size()));
     raw.reserve(std::size_t(steps.size()));
     for (const auto& step : steps) {
+        if (!step.prepareAs.isEmpty())
+            return PgError::make(PgError::Kind::Usage, u"a non-blocking pipeline cannot prepare: use execPipeline"_s, step.prepareAs);
         bound.emplace_back(step.params);
         names.push_back(step.statement.toUtf8());
         raw.push_back({names.back().constData(), bound.back().values, step.prepared});

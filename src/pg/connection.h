@@ -78,11 +78,13 @@ public:
     /// Runs a statement prepared with prepare().
     Result execPrepared(const QString& name, const QVariantList& params = {});
 
-    /// One statement of a pipeline: a prepared statement's name, or SQL text when prepared is false.
+    /// One statement of a pipeline: a prepared statement's name, or SQL text when prepared is
+    /// false; or, with prepareAs (execPipeline only), SQL text to prepare under that name.
     struct PipelineStep {
         QString statement;
         QVariantList params;
         bool prepared = true;
+        QString prepareAs = {};
     };
     /// Sends all steps in libpq pipeline mode with one sync and reads every result: one round
     /// trip. After an error the remaining results are errors too (PGRES_PIPELINE_ABORTED).

@@ -2,6 +2,8 @@
 
 #include <QFile>
 
+#include <mutex>
+
 namespace htap::pg {
 
 QString sqlFile(const QString& relativePath)
@@ -14,7 +16,15 @@ QString sqlFile(const QString& relativePath)
 
 QHash<QString, QString> namedStatements(const QString& relativePath)
 {
-    QHash<QString, QString> out;
+    // The files are compiled in: each is split once (a load run prepares on every connection,
+    // from several threads when they reconnect).
+    static std::mutex m;
+    static QHash<QString, QHash<QString, QString>> cache;
+    const std::lock_guard lock(m);
+    const auto cached = cache.constFind(relativePath);
+    if (cached != cache.cend())
+        return *cached;
+    QHash<QString, QString>& out = cache[relativePath];
     QString name;
     for (const QString& line : sqlFile(relativePath).split(QLatin1Char('\n'))) {
         if (line.startsWith(QLatin1String("-- name: ")))

@@ -10,6 +10,7 @@ namespace htap::pg {
 QString sqlFile(const QString& relativePath);
 
 /// The statements of a file separated by lines "-- name: <name>", by name (comments dropped).
+/// Read once per file; thread-safe.
 QHash<QString, QString> namedStatements(const QString& relativePath);
 
 } // namespace htap::pg

@@ -64,18 +64,24 @@ RequestExecutor::RequestExecutor(const Workload& workload, quint64 seed, std::fu
 
 PgError RequestExecutor::prepare(Connection& conn)
 {
-    if (auto r = conn.exec(u"SELECT set_config('default_transaction_isolation', $1, false)"_s, {m_workload.isolation}); !r.ok())
-        return r.error();
-    auto prep = [&](const QString& name, const QString& sql) -> PgError {
-        const Result r = conn.prepare(name, sql);
-        return r.ok() ? PgError {} : r.error();
+    // The isolation level and the statements go in one round trip (a pipeline): a run opens
+    // every connection before its clock starts, and to a distant server each round trip counts.
+    const Connection::PipelineStep isolation {u"SELECT set_config('default_transaction_isolation', $1, false)"_s,
+        {m_workload.isolation}, false, {}};
+    auto prepareAll = [&](const QStringList& names, const QHash<QString, QString>& sql) -> PgError {
+        QList<Connection::PipelineStep> steps {isolation};
+        for (const QString& name : names)
+            steps.append({sql.value(name), {}, false, name});
+        for (const Result& r : conn.execPipeline(steps))
+            if (!r.ok())
+                return r.error(); // the first failure: those after it were not run
+        return {};
     };
     switch (m_workload.kind) {
     case Workload::Kind::Order: {
         const auto sql = htap::pg::namedStatements(u"workload/order.sql"_s);
-        for (const QString& name : {u"insert_order"_s, u"insert_item"_s, u"insert_item_currval"_s, u"decrement_stock"_s, u"order_cte"_s})
-            if (PgError e = prep(name, sql.value(name)))
-                return e;
+        if (PgError e = prepareAll({u"insert_order"_s, u"insert_item"_s, u"insert_item_currval"_s, u"decrement_stock"_s, u"order_cte"_s}, sql))
+            return e;
         if (m_catalogue) // a reconnect, or another connection of the workload read it
             return {};
         const Result prices = conn.exec(sql.value(u"prices"_s));
@@ -119,17 +125,14 @@ PgError RequestExecutor::prepare(Connection& conn)
         m_catalogue = std::move(catalogue);
         return {};
     }
-    case Workload::Kind::Report: {
-        const auto sql = htap::pg::namedStatements(u"workload/reports.sql"_s);
-        for (const QString& name : std::as_const(m_workload.reports))
-            if (PgError e = prep(name, sql.value(name)))
-                return e;
-        return {};
-    }
+    case Workload::Kind::Report:
+        return prepareAll(m_workload.reports, htap::pg::namedStatements(u"workload/reports.sql"_s));
     case Workload::Kind::Sql:
-        return prep(u"user_sql"_s, m_workload.sqlText);
+        return prepareAll({u"user_sql"_s}, {{u"user_sql"_s, m_workload.sqlText}});
     case Workload::Kind::Refresh: {
         // Every view must exist before the clock starts; modes are switched on first use.
+        if (auto r = conn.exec(isolation.statement, isolation.params); !r.ok())
+            return r.error();
         conn.exec(u"SET default_transaction_isolation = 'read committed'"_s);
         htap::mv::MvService service(conn);
         for (const QString& v : std::as_const(m_workload.views)) {
