@@ -502,6 +502,30 @@ private Q_SLOTS:
         QVERIFY2(failure.contains(u"workload o: cannot connect as role No Such \"Role\""_s), qPrintable(failure));
     }
 
+    void moreConnectionsThanTheServerAllowsStopBeforeAnythingRuns()
+    {
+        // The connections open in parallel; one the server refuses (max_connections) stops the
+        // run before it starts, with the server's reason, and every connection opened is closed.
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        const qint64 allowed = admin.exec(u"SHOW max_connections"_s).toInt64(0, 0);
+        QVERIFY(allowed > 0 && allowed < 480);
+        const qint64 ordersBefore = admin.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0);
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t",
+                 "workloads": {"orders": {"kind": "order", "arrival": {"model": "closed"}, "connections": %1, "role": "oltp_user"}},
+                 "phases": [{"name": "run", "durationSeconds": 2, "rates": {"orders": 2}}]})"_s.arg(allowed + 20).toUtf8(),
+                     &s, &errors, &warnings),
+            qPrintable(errors.join(u"; "_s)));
+        QString failure;
+        runToEnd(s, htap::test::sandboxConnInfo(), &failure);
+        QVERIFY2(failure.contains(u"workload orders: cannot connect as role oltp_user"_s), qPrintable(failure));
+        QVERIFY2(failure.contains(u"connection slots"_s) || failure.contains(u"too many clients"_s), qPrintable(failure));
+        QTRY_COMPARE(admin.exec(u"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'htap-studio oltp orders'"_s).toInt64(0, 0), 0);
+        QCOMPARE(admin.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0), ordersBefore);
+    }
+
     void userSqlThatDoesNotPrepare()
     {
         const QString dir = sqlFileIn(u"unpreparable"_s, u"q.sql"_s, "SELECT * FROM no_such_table;\n");

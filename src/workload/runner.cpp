@@ -915,20 +915,23 @@ void RunCoordinator::run()
     // or a statement that does not prepare stops the run before it writes anything.
     std::vector<std::vector<std::unique_ptr<Worker>>> workers(std::size_t(scenario->workloads.size()));
     std::vector<std::unique_ptr<Schedule>> schedules;
+    struct Opening {
+        int workload = 0;
+        Worker* worker = nullptr;
+        std::unique_ptr<Slot> slot;
+        PgError error;
+        bool connectFailed = false;
+    };
+    std::vector<Opening> openings; // by workload, then client
     for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
         const Workload& w = scenario->workloads[wi];
         schedules.push_back(w.open() ? std::make_unique<Schedule>(*scenario, w, scenario->seed * 7919 + quint64(wi)) : nullptr);
         auto& list = workers[std::size_t(wi)];
-        const RequestExecutor* first = nullptr; // the one that read the catalogue for the others
         for (int i = 0; i < w.connections; ++i) {
             auto slot = std::make_unique<Slot>();
             slot->index = i;
             slot->executor = std::make_unique<RequestExecutor>(w, scenario->seed * 1000003 + quint64(wi) * 1009 + quint64(i),
                 [this] { return stopRequested.load(); });
-            if (first)
-                slot->executor->shareCatalogue(*first);
-            else
-                first = slot->executor.get();
             if (i == 0) {
                 // Requests that are command sequences share a few threads; those that wait on
                 // purpose (held snapshots, refreshes) get a thread per connection.
@@ -945,14 +948,48 @@ void RunCoordinator::run()
                 }
             }
             // Round robin, so that the first n clients of a closed loop spread over the threads.
-            Worker& worker = *list[std::size_t(i) % list.size()];
-            bool connectFailed = false;
-            if (PgError e = openSlot(worker, *slot, 10000, &connectFailed))
-                return failStart(connectFailed ? u"workload %1: cannot connect%2: %3"_s.arg(w.name,
-                                                     w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), e.oneLine())
-                                               : u"workload %1: %2"_s.arg(w.name, e.oneLine()));
-            worker.connections.push_back(std::move(slot));
+            openings.push_back({wi, list[std::size_t(i) % list.size()].get(), std::move(slot), {}, false});
         }
+    }
+    auto failure = [&](const Opening& o) {
+        const Workload& w = scenario->workloads[o.workload];
+        return o.connectFailed ? u"workload %1: cannot connect%2: %3"_s.arg(w.name,
+                                     w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), o.error.oneLine())
+                               : u"workload %1: %2"_s.arg(w.name, o.error.oneLine());
+    };
+    // Each workload's first connection, one after the other: a role or a statement that is
+    // wrong shows at once, and it reads the catalogue that the workload's others then share.
+    std::vector<const RequestExecutor*> firsts(std::size_t(scenario->workloads.size()), nullptr);
+    for (Opening& o : openings) {
+        if (o.slot->index != 0)
+            continue;
+        if ((o.error = openSlot(*o.worker, *o.slot, 10000, &o.connectFailed)))
+            return failStart(failure(o));
+        firsts[std::size_t(o.workload)] = o.slot->executor.get();
+    }
+    // The others a few at a time: each connect and its preparation wait on the server, for
+    // several round trips when it is distant.
+    std::atomic<std::size_t> nextOpening {0};
+    auto openRest = [&] {
+        for (std::size_t k; (k = nextOpening++) < openings.size();) {
+            Opening& o = openings[k];
+            if (o.slot->index == 0)
+                continue;
+            o.slot->executor->shareCatalogue(*firsts[std::size_t(o.workload)]);
+            o.error = openSlot(*o.worker, *o.slot, 10000, &o.connectFailed);
+        }
+    };
+    const std::size_t rest = openings.size() - firsts.size();
+    std::vector<std::thread> openers;
+    for (std::size_t t = 1; t < std::min<std::size_t>(8, rest); ++t)
+        openers.emplace_back(openRest);
+    openRest();
+    for (std::thread& t : openers)
+        t.join();
+    for (Opening& o : openings) {
+        if (o.error)
+            return failStart(failure(o));
+        o.worker->connections.push_back(std::move(o.slot));
     }
 
     post([server = result.server](ScenarioRunner* r) { Q_EMIT r->started(server); });
