@@ -350,7 +350,10 @@ private:
     Link ensureConnected(Worker& worker, Slot& slot);
     /// Opens the slot's connection, prepares its statements and readies it for its loop;
     /// *connectFailed says whether the connect itself failed.
-    PgError openSlot(Worker& worker, Slot& slot, int timeoutMs, bool* connectFailed = nullptr);
+    /// Opens and prepares the slot's connection; a connect gives up when the run stops or when
+    /// *giveUp (another opening failed) is set.
+    PgError openSlot(Worker& worker, Slot& slot, int timeoutMs, bool* connectFailed = nullptr,
+        const std::atomic<bool>* giveUp = nullptr);
     /// At a stop: the open-loop arrivals that were due and never started (held is one already
     /// taken from the schedule, if any) are counted as skipped, not dropped.
     void countUnserved(Worker& worker, Schedule* schedule, Clock::time_point t0, const double* held, int heldPhase);
@@ -396,9 +399,10 @@ RunCoordinator::Link RunCoordinator::ensureConnected(Worker& worker, Slot& slot)
     return worker.lastAttemptFailed ? Link::Failed : Link::Open;
 }
 
-PgError RunCoordinator::openSlot(Worker& worker, Slot& slot, int timeoutMs, bool* connectFailed)
+PgError RunCoordinator::openSlot(Worker& worker, Slot& slot, int timeoutMs, bool* connectFailed, const std::atomic<bool>* giveUp)
 {
-    PgError e = slot.conn.open(worker.info, {timeoutMs, worker.applicationName}, [this] { return stopRequested.load(); });
+    PgError e = slot.conn.open(worker.info, {timeoutMs, worker.applicationName},
+        [this, giveUp] { return stopRequested.load() || (giveUp && giveUp->load()); });
     if (connectFailed)
         *connectFailed = e.isError();
     if (!e)
@@ -960,37 +964,47 @@ void RunCoordinator::run()
     // Each workload's first connection, one after the other: a role or a statement that is
     // wrong shows at once, and it reads the catalogue that the workload's others then share.
     std::vector<const RequestExecutor*> firsts(std::size_t(scenario->workloads.size()), nullptr);
+    const QString stoppedWhileOpening = u"stopped while the connections were opening"_s;
     for (Opening& o : openings) {
         if (o.slot->index != 0)
             continue;
         if ((o.error = openSlot(*o.worker, *o.slot, 10000, &o.connectFailed)))
-            return failStart(failure(o));
+            return failStart(stopRequested ? stoppedWhileOpening : failure(o));
         firsts[std::size_t(o.workload)] = o.slot->executor.get();
     }
     // The others a few at a time: each connect and its preparation wait on the server, for
-    // several round trips when it is distant.
+    // several round trips when it is distant. The first failure ends the others' attempts (a
+    // server that stops answering must not cost every connection its timeout).
     std::atomic<std::size_t> nextOpening {0};
+    std::atomic<bool> failed {false};
+    std::atomic<std::size_t> firstFailure {openings.size()}; // the one that failed on its own
     auto openRest = [&] {
-        for (std::size_t k; (k = nextOpening++) < openings.size();) {
+        for (std::size_t k; !failed && (k = nextOpening++) < openings.size();) {
             Opening& o = openings[k];
             if (o.slot->index == 0)
                 continue;
             o.slot->executor->shareCatalogue(*firsts[std::size_t(o.workload)]);
-            o.error = openSlot(*o.worker, *o.slot, 10000, &o.connectFailed);
+            if ((o.error = openSlot(*o.worker, *o.slot, 10000, &o.connectFailed, &failed)) && !failed.exchange(true))
+                firstFailure = k;
         }
     };
-    const std::size_t rest = openings.size() - firsts.size();
+    const auto rest = std::count_if(openings.cbegin(), openings.cend(), [](const Opening& o) { return o.slot->index != 0; });
     std::vector<std::thread> openers;
-    for (std::size_t t = 1; t < std::min<std::size_t>(8, rest); ++t)
-        openers.emplace_back(openRest);
+    try {
+        for (std::ptrdiff_t t = 1; t < std::min<std::ptrdiff_t>(8, rest); ++t)
+            openers.emplace_back(openRest);
+    } catch (const std::system_error&) {
+        // No thread to spare: this one opens what the others do not.
+    }
     openRest();
     for (std::thread& t : openers)
         t.join();
-    for (Opening& o : openings) {
-        if (o.error)
-            return failStart(failure(o));
+    if (stopRequested)
+        return failStart(stoppedWhileOpening);
+    if (failed) // not those it cut short
+        return failStart(failure(openings[firstFailure]));
+    for (Opening& o : openings)
         o.worker->connections.push_back(std::move(o.slot));
-    }
 
     post([server = result.server](ScenarioRunner* r) { Q_EMIT r->started(server); });
     const Timeline timeline(*scenario);
