@@ -27,13 +27,16 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTextStream>
+#include <QSocketNotifier>
 #include <QThread>
 #include <QTimer>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -689,18 +692,62 @@ std::atomic<bool>& interruptFlag()
     return flag;
 }
 
+/// The write end of the pipe that wakes the event loop on Ctrl-C (-1: none).
+std::atomic<int>& interruptPipe()
+{
+    static std::atomic<int> fd {-1};
+    return fd;
+}
+
 void stopOnInterrupt(QObject* context, const std::function<void()>& stop)
 {
+    // The handler sets the flag and writes a byte to a pipe that the event loop watches (the
+    // way Qt's documentation calls Qt from a signal handler): the loop sleeps until then
+    // instead of waking to look at the flag.
     interruptFlag() = false;
-    std::signal(SIGINT, [](int) { interruptFlag() = true; });
-    std::signal(SIGTERM, [](int) { interruptFlag() = true; });
-    auto* timer = new QTimer(context);
-    QObject::connect(timer, &QTimer::timeout, context, [stop] {
+    interruptPipe() = -1; // both statics exist before the handler can run
+    int fds[2] = {-1, -1};
+    QSocketNotifier* notifier = nullptr;
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+        interruptPipe() = fds[1];
+        notifier = new QSocketNotifier(fds[0], QSocketNotifier::Read, context);
+    }
+    auto handler = [](int) {
+        interruptFlag() = true;
+        const int saved = errno;
+        if (const int fd = interruptPipe(); fd >= 0) {
+            const char byte = 1;
+            [[maybe_unused]] const auto written = ::write(fd, &byte, 1);
+        }
+        errno = saved;
+    };
+    std::signal(SIGINT, handler);
+    std::signal(SIGTERM, handler);
+    auto onInterrupt = [stop] {
         if (interruptFlag().exchange(false)) {
             err() << "htapctl: stopping (interrupted); the result will be marked partial" << Qt::endl;
             stop();
         }
-    });
+    };
+    if (notifier) {
+        QObject::connect(notifier, &QSocketNotifier::activated, context, [onInterrupt, fd = fds[0]] {
+            char bytes[16];
+            while (::read(fd, bytes, sizeof bytes) > 0) {
+            }
+            onInterrupt();
+        });
+        QObject::connect(notifier, &QObject::destroyed, [fds] {
+            std::signal(SIGINT, SIG_DFL);
+            std::signal(SIGTERM, SIG_DFL);
+            interruptPipe() = -1;
+            ::close(fds[0]);
+            ::close(fds[1]);
+        });
+        return;
+    }
+    // No pipe: look at the flag ten times a second.
+    auto* timer = new QTimer(context);
+    QObject::connect(timer, &QTimer::timeout, context, onInterrupt);
     timer->start(100);
     QObject::connect(timer, &QObject::destroyed, [] {
         std::signal(SIGINT, SIG_DFL);

@@ -1026,8 +1026,18 @@ void RunCoordinator::run()
     auto serverGoneSince = Clock::time_point();
     for (int second = 1;; ++second) {
         const auto tick = t0 + std::chrono::seconds(second);
-        while (!stopRequested && Clock::now() < tick)
-            std::this_thread::sleep_until(std::min(tick, Clock::now() + std::chrono::milliseconds(100)));
+        // Asleep until the second is over or the stop signal says otherwise: no wake-ups in
+        // between to look at stopRequested (without the signal, one every 100 ms).
+        for (auto now = Clock::now(); !stopRequested && now < tick; now = Clock::now()) {
+            if (stopFd < 0) {
+                std::this_thread::sleep_until(std::min(tick, now + std::chrono::milliseconds(100)));
+                continue;
+            }
+            const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(tick - now);
+            const timespec timeout {time_t(wait.count() / 1'000'000'000), long(wait.count() % 1'000'000'000)};
+            pollfd stop {stopFd, POLLIN, 0};
+            ::ppoll(&stop, 1, &timeout, nullptr);
+        }
         SecondStats stats;
         stats.second = second;
         stats.at = result.startedAt.addSecs(second);
