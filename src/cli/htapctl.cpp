@@ -379,7 +379,9 @@ void printSample(const htap::monitor::ServerSample& s)
         out() << "unavailable: " << it.value() << Qt::endl;
 }
 
-void stopOnInterrupt(QObject* context, const std::function<void()>& stop);
+/// On Ctrl-C or SIGTERM, calls stop (once per signal) from the event loop and says so; with
+/// partialResult, that the result will be marked partial.
+void stopOnInterrupt(QObject* context, const std::function<void()>& stop, bool partialResult = false);
 
 int cmdMonitor(const QStringList& args)
 {
@@ -699,7 +701,7 @@ std::atomic<int>& interruptPipe()
     return fd;
 }
 
-void stopOnInterrupt(QObject* context, const std::function<void()>& stop)
+void stopOnInterrupt(QObject* context, const std::function<void()>& stop, bool partialResult)
 {
     // The handler sets the flag and writes a byte to a pipe that the event loop watches (the
     // way Qt's documentation calls Qt from a signal handler): the loop sleeps until then
@@ -723,9 +725,9 @@ void stopOnInterrupt(QObject* context, const std::function<void()>& stop)
     };
     std::signal(SIGINT, handler);
     std::signal(SIGTERM, handler);
-    auto onInterrupt = [stop] {
+    auto onInterrupt = [stop, partialResult] {
         if (interruptFlag().exchange(false)) {
-            err() << "htapctl: stopping (interrupted); the result will be marked partial" << Qt::endl;
+            err() << "htapctl: stopping (interrupted)" << (partialResult ? "; the result will be marked partial" : "") << Qt::endl;
             stop();
         }
     };
@@ -781,7 +783,7 @@ int runComparison(const htap::workload::Scenario& scenario, const ConnInfo& info
     ComparisonResult result;
     bool done = false;
     int code = ExitOk;
-    stopOnInterrupt(&loop, [&] { comparison.stop(u"interrupted"_s); });
+    stopOnInterrupt(&loop, [&] { comparison.stop(u"interrupted"_s); }, true);
     QObject::connect(&comparison, &ProfileComparison::failedToStart, &loop, [&](const QString& message) {
         code = fail(message);
         loop.quit();
@@ -933,7 +935,7 @@ int cmdScenario(const QStringList& args)
     QEventLoop loop;
     ScenarioResult result;
     bool done = false;
-    stopOnInterrupt(&loop, [&] { runner.stop(u"interrupted"_s); });
+    stopOnInterrupt(&loop, [&] { runner.stop(u"interrupted"_s); }, true);
     QObject::connect(&runner, &ScenarioRunner::failedToStart, &loop, [&](const QString& message) {
         code = fail(message);
         loop.quit();
