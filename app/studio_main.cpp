@@ -77,7 +77,6 @@ int main(int argc, char** argv)
     if (parser.isSet(pageOpt))
         window.showPage(parser.value(pageOpt));
     if (parser.isSet(scenarioOpt)) {
-        const QString preset = scenarioArg;
         auto* once = new QObject(&window);
         // With --sandbox, on that sandbox: not on a server of the last session that happens to
         // connect first.
@@ -85,16 +84,16 @@ int main(int argc, char** argv)
             : (parser.value(sandboxDirOpt).isEmpty() ? htap::pg::Sandbox() : htap::pg::Sandbox(parser.value(sandboxDirOpt)))
                   .connInfo().value(QStringLiteral("host"));
         QObject::connect(&window, &htap::ui::MainWindow::selectedStateChanged, once,
-            [&window, preset, scenarioIsFile, once, sandboxHost](htap::monitor::ConnectionState state) {
+            [&window, scenarioArg, scenarioIsFile, once, sandboxHost](htap::monitor::ConnectionState state) {
                 if (state != htap::monitor::ConnectionState::Connected)
                     return;
                 if (!sandboxHost.isEmpty()
                     && !(window.selectedServer() && window.selectedServer()->info().value(QStringLiteral("host")) == sandboxHost))
                     return;
                 if (scenarioIsFile)
-                    window.scenariosPage()->selectFile(preset);
+                    window.scenariosPage()->selectFile(scenarioArg);
                 else
-                    window.scenariosPage()->selectPreset(preset);
+                    window.scenariosPage()->selectPreset(scenarioArg);
                 window.scenariosPage()->startSelected();
                 once->deleteLater();
             });

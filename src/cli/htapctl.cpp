@@ -701,6 +701,14 @@ std::atomic<int>& interruptPipe()
     return fd;
 }
 
+/// Ctrl-C and SIGTERM end the process again, and the handler has no pipe to write to.
+void restoreSignals()
+{
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    interruptPipe() = -1;
+}
+
 void stopOnInterrupt(QObject* context, const std::function<void()>& stop, bool partialResult)
 {
     // The handler sets the flag and writes a byte to a pipe that the event loop watches (the
@@ -739,9 +747,7 @@ void stopOnInterrupt(QObject* context, const std::function<void()>& stop, bool p
             onInterrupt();
         });
         QObject::connect(notifier, &QObject::destroyed, [fds] {
-            std::signal(SIGINT, SIG_DFL);
-            std::signal(SIGTERM, SIG_DFL);
-            interruptPipe() = -1;
+            restoreSignals();
             ::close(fds[0]);
             ::close(fds[1]);
         });
@@ -751,10 +757,7 @@ void stopOnInterrupt(QObject* context, const std::function<void()>& stop, bool p
     auto* timer = new QTimer(context);
     QObject::connect(timer, &QTimer::timeout, context, onInterrupt);
     timer->start(100);
-    QObject::connect(timer, &QObject::destroyed, [] {
-        std::signal(SIGINT, SIG_DFL);
-        std::signal(SIGTERM, SIG_DFL);
-    });
+    QObject::connect(timer, &QObject::destroyed, restoreSignals);
 }
 
 QString pct(double now, double before)

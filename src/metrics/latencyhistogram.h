@@ -44,8 +44,9 @@ private:
     qint64 highestOf(int index) const;
 
     /// The counts (172 KB) come zeroed from calloc, which usually need not write them (fresh
-    /// pages from the system are zero): then the pages a histogram never uses are never touched. Merging, resetting and reading go over the
-    /// buckets between the smallest and largest value recorded, not the whole range.
+    /// pages from the system are zero): then the pages a histogram never uses are never
+    /// touched. Merging, resetting and reading go over the buckets between the smallest and
+    /// largest value recorded, not the whole range.
     struct Free {
         void operator()(qint64* p) const;
     };

@@ -51,6 +51,17 @@ Outcome businessRollback()
     o.kind = Outcome::Kind::BusinessRollback;
     return o;
 }
+/// Failures that the same request may simply try again: a serialization failure, a deadlock.
+bool retryable(const Outcome& o)
+{
+    return o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
+}
+
+bool deadlocked(const Outcome& o)
+{
+    return o.sqlstate == u"40P01"_s;
+}
+
 } // namespace
 
 RequestExecutor::RequestExecutor(const Workload& workload, quint64 seed, std::function<bool()> stopRequested)
@@ -263,10 +274,9 @@ Outcome RequestExecutor::run(Connection& conn)
                         : m_workload.reports[m_nextReport++ % m_workload.reports.size()]);
             o.tries = attempt;
             o.deadlocks = deadlocks;
-            const bool retryable = o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
-            if (!retryable || attempt >= m_workload.maxTries || !conn.isOpen())
+            if (!retryable(o) || attempt >= m_workload.maxTries || !conn.isOpen())
                 return o;
-            if (o.sqlstate == u"40P01"_s)
+            if (deadlocked(o))
                 ++deadlocks;
         }
     }
@@ -408,9 +418,8 @@ Step RequestExecutor::finish(Outcome o, bool connectionOpen)
 {
     o.tries = m_tries;
     o.deadlocks = m_deadlocks;
-    const bool retryable = o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
-    if (retryable && m_tries < m_workload.maxTries && connectionOpen) {
-        if (o.sqlstate == u"40P01"_s)
+    if (retryable(o) && m_tries < m_workload.maxTries && connectionOpen) {
+        if (deadlocked(o))
             ++m_deadlocks;
         ++m_tries; // the same request again; its latency covers every try
         return {false, firstCommand(), {}};

@@ -65,6 +65,13 @@ Clock::time_point secondsAfter(Clock::time_point t0, double seconds)
     return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
+/// A wait as the system calls take it.
+timespec toTimespec(Clock::duration d)
+{
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::max(Clock::duration::zero(), d)).count();
+    return {time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+}
+
 /// What one worker recorded over an interval; merged by the coordinator.
 struct Acc {
     LatencyHistogram latency; ///< from the intended start
@@ -349,9 +356,8 @@ private:
     /// the thread made one less than a second ago.
     Link ensureConnected(Worker& worker, Slot& slot);
     /// Opens the slot's connection, prepares its statements and readies it for its loop;
-    /// *connectFailed says whether the connect itself failed.
-    /// Opens and prepares the slot's connection; a connect gives up when the run stops or when
-    /// *giveUp (another opening failed) is set.
+    /// *connectFailed says whether the connect itself failed. A connect gives up when the run
+    /// stops or when *giveUp (another opening failed) is set.
     PgError openSlot(Worker& worker, Slot& slot, int timeoutMs, bool* connectFailed = nullptr,
         const std::atomic<bool>* giveUp = nullptr);
     /// At a stop: the open-loop arrivals that were due and never started (held is one already
@@ -828,13 +834,8 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         // (to look at stopRequested), and with TLS (below).
         if (stopping || !stopWatched || tls)
             wake = std::min(wake, now + std::chrono::milliseconds(100));
-        timespec timeout {};
         const bool timed = wake != Clock::time_point::max();
-        if (timed) {
-            const auto wait = std::max(Clock::duration::zero(), wake - now);
-            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(wait);
-            timeout = {time_t(secs.count()), long(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - secs).count())};
-        }
+        const timespec timeout = timed ? toTimespec(wake - now) : timespec {};
         const int ready = waitForEvents(ep, events.data(), int(events.size()), timed ? &timeout : nullptr, &noPwait2);
         if (ready == 0) {
             // Nothing on any socket: with TLS still look at every busy connection, since it can
@@ -1033,8 +1034,7 @@ void RunCoordinator::run()
                 std::this_thread::sleep_until(std::min(tick, now + std::chrono::milliseconds(100)));
                 continue;
             }
-            const auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(tick - now);
-            const timespec timeout {time_t(wait.count() / 1'000'000'000), long(wait.count() % 1'000'000'000)};
+            const timespec timeout = toTimespec(tick - now);
             pollfd stop {stopFd, POLLIN, 0};
             ::ppoll(&stop, 1, &timeout, nullptr);
         }
@@ -1216,10 +1216,11 @@ void RunCoordinator::run()
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         admin.exec(u"SELECT pg_stat_force_next_flush()"_s);
         const htap::pg::Result after = admin.exec(countsSql);
-        if (after.toInt64(0, 0, -1) >= commitsBefore)
-            result.serverCommitDelta = after.toInt64(0, 0, -1) - commitsBefore;
-        if (deadlocksBefore >= 0 && after.toInt64(0, 1, -1) >= deadlocksBefore)
-            result.serverDeadlockDelta = after.toInt64(0, 1, -1) - deadlocksBefore;
+        const qint64 commitsAfter = after.toInt64(0, 0, -1), deadlocksAfter = after.toInt64(0, 1, -1);
+        if (commitsAfter >= commitsBefore)
+            result.serverCommitDelta = commitsAfter - commitsBefore;
+        if (deadlocksBefore >= 0 && deadlocksAfter >= deadlocksBefore)
+            result.serverDeadlockDelta = deadlocksAfter - deadlocksBefore;
     }
     running = false;
     post([result](ScenarioRunner* r) { Q_EMIT r->finished(result); });
