@@ -6,19 +6,28 @@
 # ORDER_BENCH_ROUNDS (default 6, even) rounds, each running pgbench, htapctl round trips and htapctl
 # pipelined in turn (the order reversed every other round); each figure is the median over the
 # rounds, each ratio the median of the rounds' paired ratios, with their range.
+# CPU per transaction is shown two ways. "Whole run": the process's CPU over its transactions,
+# which includes what it spends once per run (starting, connecting, writing its result). And
+# "per transaction": each tool also runs ORDER_BENCH_SHORT seconds (default 3; 0 skips it) in
+# every round, and the difference between the long and the short run's CPU over the difference
+# in transactions is what one more transaction costs; what is left of the long run's CPU is the
+# tool's cost per run ("fixed", in ms).
 # Both tools run the same statements as oltp_user over the sandbox's unix socket: BEGIN,
 # insert the order, then per item insert it and take the stock (quantity >= n), COMMIT.
 # pgbench cannot loop, so both order 3 items ("items": 3 in the scenario). htapctl runs as many
 # client threads as pgbench (-j), each multiplexing its connections.
-# Needs pgbench (postgresql-client), psql, python3 (to read the result JSON) and GNU time.
+# Needs pgbench (postgresql-client), psql and python3 (to read the result JSON).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
 seconds="${1:-15}"
 rounds="${ORDER_BENCH_ROUNDS:-6}"
+short="${ORDER_BENCH_SHORT:-3}"
 # Even, so that each order (pgbench first, pgbench last) comes up as often as the other.
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] && (( rounds % 2 == 0 )) || { echo "ORDER_BENCH_ROUNDS must be a positive even number" >&2; exit 2; }
+[[ "$short" =~ ^[0-9]+$ ]] && [[ "$seconds" =~ ^[1-9][0-9]*$ ]] && (( short < seconds )) \
+    || { echo "seconds-per-run must be a positive whole number, and ORDER_BENCH_SHORT a smaller one (or 0)" >&2; exit 2; }
 shift || true
 clients=("${@:-4 16}")
 read -r -a clients <<< "${clients[*]}"
@@ -53,21 +62,40 @@ nuser="$(sql -c 'SELECT max(user_id) FROM dim_users')"
 
 write_order_script "$work/order.sql" "$nuser" "$nprod" pending
 
-scenario() { # clients form
+scenario() { # clients form seconds
     cat <<JSON
 {"format": "htap-scenario", "version": 1, "name": "bench-$1-$2", "seed": 7,
  "workloads": {"orders": {"kind": "order", "form": "$2", "items": 3, "arrival": {"model": "closed"}, "connections": $1, "role": "oltp_user"}},
- "phases": [{"name": "run", "durationSeconds": $seconds, "rates": {"orders": $1}}]}
+ "phases": [{"name": "run", "durationSeconds": $3, "rates": {"orders": $1}}]}
 JSON
 }
 
-cpu() { awk '{printf "%.2f", $1 + $2}' "$1"; }
+# The tool's user and system CPU seconds, to the millisecond (bash's time).
+TIMEFORMAT='%3U %3S'
+cpu() { awk '{printf "%.3f", $1 + $2}' "$1"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # The median of paired ratios and their range: "1.04 [0.98-1.10]".
 ratio() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f [%.2f-%.2f]", m, v[1], v[NR] }'; }
 
 # "k of n rounds": how many of the ratios are greater (gt) or less (lt) than 1.
 count() { tr ' ' '\n' | grep -v '^$' | awk -v op="$1" '{ n++; if ((op == "gt" && $1 > 1) || (op == "lt" && $1 < 1)) k++ } END { printf "%d of %d rounds", k, n }'; }
+
+# One run of a tool for d seconds at $c clients: sets t (tps), n (transactions), sec (CPU seconds).
+run() { # tool seconds
+    local tool=$1 d=$2
+    if [ "$tool" = pgbench ]; then
+        { time "$pgbench" -n -M prepared -c "$c" -j "$threads" -T "$d" \
+            -f "$work/order.sql" -h "$host" -p "$port" -U oltp_user shop > "$work/pgb.out" 2>&1; } 2> "$work/pgb.time"
+        t="$(grep -E '^tps = ' "$work/pgb.out" | head -n 1 | awk '{print $3}')"
+        n="$(grep -E 'number of transactions actually processed' "$work/pgb.out" | awk -F': ' '{print $2}' | cut -d/ -f1)"
+        sec="$(cpu "$work/pgb.time")"
+    else
+        scenario "$c" "$tool" "$d" > "$work/s.json"
+        { time "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null; } 2> "$work/ht.time"
+        read -r t n < <(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; n=s['committed']+s['rolledBack']; print(round(n/s['seconds'],1), n)")
+        sec="$(cpu "$work/ht.time")"
+    fi
+}
 
 # Rounds alternate the tools' order (pgbench first, then last) so that the sandbox's drift over
 # the invocation (its tables grow) hits every tool alike. Each round gives a
@@ -76,24 +104,23 @@ count() { tr ' ' '\n' | grep -v '^$' | awk -v op="$1" '{ n++; if ((op == "gt" &&
 printf '%-8s %-20s %9s %18s %12s %18s   (%d rounds)\n' clients tool tps "tps ratio" "CPU s/1k tx" "CPU ratio" "$rounds"
 for c in "${clients[@]}"; do
     threads=$(( c < 2 ? 1 : 2 ))
-    declare -A tps=() cpk=() tr=() cr=()
+    declare -A tps=() cpk=() tr=() cr=() mk=() fx=() mp=() mr=()
     for ((r = 1; r <= rounds; r++)); do
         order=(pgbench roundtrip pipeline)
         (( r % 2 == 0 )) && order=(pipeline roundtrip pgbench)
-        declare -A t1=() c1=()
+        declare -A t1=() c1=() cs=() ns=() cl=() nl=()
+        if (( short > 0 )); then
+            for tool in "${order[@]}"; do
+                run "$tool" "$short"
+                cs[$tool]="$sec"
+                ns[$tool]="$n"
+            done
+        fi
         for tool in "${order[@]}"; do
-            if [ "$tool" = pgbench ]; then
-                /usr/bin/time -f '%U %S' -o "$work/pgb.time" "$pgbench" -n -M prepared -c "$c" -j "$threads" -T "$seconds" \
-                    -f "$work/order.sql" -h "$host" -p "$port" -U oltp_user shop > "$work/pgb.out" 2>&1
-                t="$(grep -E '^tps = ' "$work/pgb.out" | head -n 1 | awk '{print $3}')"
-                n="$(grep -E 'number of transactions actually processed' "$work/pgb.out" | awk -F': ' '{print $2}' | cut -d/ -f1)"
-                c1[$tool]="$(awk -v c="$(cpu "$work/pgb.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
-            else
-                scenario "$c" "$tool" > "$work/s.json"
-                /usr/bin/time -f '%U %S' -o "$work/ht.time" "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null
-                read -r t n < <(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; n=s['committed']+s['rolledBack']; print(round(n/s['seconds'],1), n)")
-                c1[$tool]="$(awk -v c="$(cpu "$work/ht.time")" -v n="$n" 'BEGIN { print c * 1000 / n }')"
-            fi
+            run "$tool" "$seconds"
+            c1[$tool]="$(awk -v c="$sec" -v n="$n" 'BEGIN { print c * 1000 / n }')"
+            cl[$tool]="$sec"
+            nl[$tool]="$n"
             t1[$tool]="$t"
         done
         for tool in pgbench roundtrip pipeline; do
@@ -101,8 +128,20 @@ for c in "${clients[@]}"; do
             cpk[$tool]+=" ${c1[$tool]}"
             tr[$tool]+=" $(awk -v a="${t1[$tool]}" -v b="${t1[pgbench]}" 'BEGIN { print a / b }')"
             cr[$tool]+=" $(awk -v a="${c1[$tool]}" -v b="${c1[pgbench]}" 'BEGIN { print a / b }')"
+            if (( short > 0 )); then
+                # CPU seconds per 1,000 more transactions, and the rest of the long run's CPU in ms.
+                m="$(awk -v a="${cl[$tool]}" -v b="${cs[$tool]}" -v x="${nl[$tool]}" -v y="${ns[$tool]}" 'BEGIN { print (a - b) * 1000 / (x - y) }')"
+                mk[$tool]+=" $m"
+                fx[$tool]+=" $(awk -v a="${cl[$tool]}" -v m="$m" -v x="${nl[$tool]}" 'BEGIN { print (a - m * x / 1000) * 1000 }')"
+                mp[$tool]="$m"
+            fi
         done
-        unset t1 c1
+        if (( short > 0 )); then
+            for tool in pgbench roundtrip pipeline; do
+                mr[$tool]+=" $(awk -v a="${mp[$tool]}" -v b="${mp[pgbench]}" 'BEGIN { print a / b }')"
+            done
+        fi
+        unset t1 c1 cs ns cl nl
     done
     for tool in pgbench roundtrip pipeline; do
         name="htapctl $tool"
@@ -112,9 +151,20 @@ for c in "${clients[@]}"; do
     done
     # How often each form beat that round's pgbench run: a median near 1.0 is read with it.
     for tool in roundtrip pipeline; do
-        printf '%-8s htapctl %-12s faster in %s, less CPU per transaction in %s\n' "$c" "$tool" \
+        printf '%-8s htapctl %-12s faster in %s, less CPU over the whole run in %s\n' "$c" "$tool" \
             "$(count gt <<< "${tr[$tool]}")" "$(count lt <<< "${cr[$tool]}")"
     done
-    unset tps cpk tr cr
+    if (( short > 0 )); then
+        printf '%-8s %-20s %18s %18s %16s   (%d s and %d s runs)\n' "$c" "" "CPU s/1k more tx" "ratio" "fixed CPU ms/run" "$short" "$seconds"
+        for tool in pgbench roundtrip pipeline; do
+            name="htapctl $tool"
+            [ "$tool" = pgbench ] && name="pgbench -M prepared"
+            less="less in $(count lt <<< "${mr[$tool]}")"
+            [ "$tool" = pgbench ] && less=""
+            printf '%-8s %-20s %18.3f %18s %16.0f   %s\n' "$c" "$name" "$(median <<< "${mk[$tool]}")" \
+                "$(ratio <<< "${mr[$tool]}")" "$(median <<< "${fx[$tool]}")" "$less"
+        done
+    fi
+    unset tps cpk tr cr mk fx mp mr
 done
 echo "(same sandbox, unix socket, closed loop, no think time, $threads client threads each; client CPU = user + sys of the tool's process)"
