@@ -18,6 +18,7 @@
 # client threads as pgbench (-j), each multiplexing its connections.
 # Needs pgbench (postgresql-client), psql and python3 (to read the result JSON).
 set -euo pipefail
+export LC_ALL=C # numbers with a decimal point, whatever the locale
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
@@ -26,8 +27,9 @@ rounds="${ORDER_BENCH_ROUNDS:-6}"
 short="${ORDER_BENCH_SHORT:-3}"
 # Even, so that each order (pgbench first, pgbench last) comes up as often as the other.
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] && (( rounds % 2 == 0 )) || { echo "ORDER_BENCH_ROUNDS must be a positive even number" >&2; exit 2; }
-[[ "$short" =~ ^[0-9]+$ ]] && [[ "$seconds" =~ ^[1-9][0-9]*$ ]] && (( short < seconds )) \
+[[ "$short" =~ ^[0-9]+$ ]] && [[ "$seconds" =~ ^[1-9][0-9]*$ ]] && (( 10#$short < seconds )) \
     || { echo "seconds-per-run must be a positive whole number, and ORDER_BENCH_SHORT a smaller one (or 0)" >&2; exit 2; }
+short=$((10#$short))
 shift || true
 clients=("${@:-4 16}")
 read -r -a clients <<< "${clients[*]}"
@@ -70,7 +72,9 @@ scenario() { # clients form seconds
 JSON
 }
 
-# The tool's user and system CPU seconds, to the millisecond (bash's time).
+# The tool's user and system CPU seconds, to the millisecond (bash's time). time counts every
+# child the shell reaps while the command runs: nothing else may still be running then (no
+# process substitution, whose process would be reaped, and counted, in the next run).
 TIMEFORMAT='%3U %3S'
 cpu() { awk '{printf "%.3f", $1 + $2}' "$1"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -92,9 +96,12 @@ run() { # tool seconds
     else
         scenario "$c" "$tool" "$d" > "$work/s.json"
         { time "$bin/htapctl" scenario run "$work/s.json" --threads "$threads" --json > "$work/ht.json" 2>/dev/null; } 2> "$work/ht.time"
-        read -r t n < <(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; n=s['committed']+s['rolledBack']; print(round(n/s['seconds'],1), n)")
+        local summary
+        summary="$(python3 -c "import json; s=json.load(open('$work/ht.json'))['workloads']['orders']['summary']; n=s['committed']+s['rolledBack']; print(round(n/s['seconds'],1), n)")"
+        read -r t n <<< "$summary"
         sec="$(cpu "$work/ht.time")"
     fi
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$tool ran no transactions in $d s at $c clients" >&2; exit 1; }
 }
 
 # Rounds alternate the tools' order (pgbench first, then last) so that the sandbox's drift over
@@ -130,6 +137,7 @@ for c in "${clients[@]}"; do
             cr[$tool]+=" $(awk -v a="${c1[$tool]}" -v b="${c1[pgbench]}" 'BEGIN { print a / b }')"
             if (( short > 0 )); then
                 # CPU seconds per 1,000 more transactions, and the rest of the long run's CPU in ms.
+                (( nl[$tool] > ns[$tool] )) || { echo "$tool ran no more transactions in $seconds s than in $short s" >&2; exit 1; }
                 m="$(awk -v a="${cl[$tool]}" -v b="${cs[$tool]}" -v x="${nl[$tool]}" -v y="${ns[$tool]}" 'BEGIN { print (a - b) * 1000 / (x - y) }')"
                 mk[$tool]+=" $m"
                 fx[$tool]+=" $(awk -v a="${cl[$tool]}" -v m="$m" -v x="${nl[$tool]}" 'BEGIN { print (a - m * x / 1000) * 1000 }')"
