@@ -84,6 +84,9 @@ ratio() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { m = (
 # "k of n rounds": how many of the ratios are greater (gt) or less (lt) than 1.
 count() { tr ' ' '\n' | grep -v '^$' | awk -v op="$1" '{ n++; if ((op == "gt" && $1 > 1) || (op == "lt" && $1 < 1)) k++ } END { printf "%d of %d rounds", k, n }'; }
 
+# A row's name for a tool.
+label() { if [ "$1" = pgbench ]; then echo "pgbench -M prepared"; else echo "htapctl $1"; fi; }
+
 # One run of a tool for d seconds at $c clients: sets t (tps), n (transactions), sec (CPU seconds).
 run() { # tool seconds
     local tool=$1 d=$2
@@ -152,9 +155,7 @@ for c in "${clients[@]}"; do
         unset t1 c1 cs ns cl nl
     done
     for tool in pgbench roundtrip pipeline; do
-        name="htapctl $tool"
-        [ "$tool" = pgbench ] && name="pgbench -M prepared"
-        printf '%-8s %-20s %9.1f %18s %12.3f %18s\n' "$c" "$name" "$(median <<< "${tps[$tool]}")" \
+        printf '%-8s %-20s %9.1f %18s %12.3f %18s\n' "$c" "$(label "$tool")" "$(median <<< "${tps[$tool]}")" \
             "$(ratio <<< "${tr[$tool]}")" "$(median <<< "${cpk[$tool]}")" "$(ratio <<< "${cr[$tool]}")"
     done
     # How often each form beat that round's pgbench run: a median near 1.0 is read with it.
@@ -165,11 +166,9 @@ for c in "${clients[@]}"; do
     if (( short > 0 )); then
         printf '%-8s %-20s %18s %18s %16s   (%d s and %d s runs)\n' "$c" "" "CPU s/1k more tx" "ratio" "fixed CPU ms/run" "$short" "$seconds"
         for tool in pgbench roundtrip pipeline; do
-            name="htapctl $tool"
-            [ "$tool" = pgbench ] && name="pgbench -M prepared"
             less="less in $(count lt <<< "${mr[$tool]}")"
             [ "$tool" = pgbench ] && less=""
-            printf '%-8s %-20s %18.3f %18s %16.0f   %s\n' "$c" "$name" "$(median <<< "${mk[$tool]}")" \
+            printf '%-8s %-20s %18.3f %18s %16.0f   %s\n' "$c" "$(label "$tool")" "$(median <<< "${mk[$tool]}")" \
                 "$(ratio <<< "${mr[$tool]}")" "$(median <<< "${fx[$tool]}")" "$less"
         done
     fi
