@@ -130,6 +130,8 @@ private Q_SLOTS:
                                   << u"$.workloads.w.kind: must be one of order, report, sql, refresh, not \"batch\""_s;
         QTest::newRow("refresh without views") << scenarioJson(uR"("r": {"kind": "refresh", "mode": "plain", "arrival": {"model": "closed"}, "connections": 1})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
                                                << u"$.workloads.r.views: must list one or more materialized views"_s;
+        QTest::newRow("refresh isolation") << scenarioJson(uR"("r": {"kind": "refresh", "views": ["v"], "mode": "plain", "isolation": "repeatable read", "arrival": {"model": "closed"}, "connections": 1})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
+                                           << u"$.workloads.r.isolation: a refresh runs in read committed; leave isolation out or give \"read committed\""_s;
         QTest::newRow("refresh without mode") << scenarioJson(uR"("r": {"kind": "refresh", "views": ["v"], "arrival": {"model": "closed"}, "connections": 1})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
                                               << u"$.workloads.r.mode: is required for kind refresh"_s;
         QTest::newRow("refresh bad mode") << scenarioJson(uR"("r": {"kind": "refresh", "views": ["v"], "mode": "fast", "arrival": {"model": "closed"}, "connections": 1})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)

@@ -142,7 +142,7 @@ PgError RequestExecutor::prepare(Connection& conn)
         return prepareAll({u"user_sql"_s}, {{u"user_sql"_s, m_workload.sqlText}});
     case Workload::Kind::Refresh: {
         // Every view must exist before the clock starts; modes are switched on first use.
-        // Refreshes run in read committed, whatever the workload's isolation says.
+        // Refreshes run in read committed (validation allows no other level).
         conn.exec(u"SET default_transaction_isolation = 'read committed'"_s);
         htap::mv::MvService service(conn);
         for (const QString& v : std::as_const(m_workload.views)) {

@@ -389,7 +389,12 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             }
             w.connections = int(c.number(o, u"connections"_s, path, 4, 1, 500));
             w.role = c.string(o, u"role"_s, path, QString());
-            w.isolation = c.string(o, u"isolation"_s, path, w.kind == Workload::Kind::Order ? u"read committed"_s : u"repeatable read"_s, kIsolations);
+            const bool readCommitted = w.kind == Workload::Kind::Order || w.kind == Workload::Kind::Refresh;
+            w.isolation = c.string(o, u"isolation"_s, path, readCommitted ? u"read committed"_s : u"repeatable read"_s, kIsolations);
+            // A refresh or merge runs in read committed, as the scheduler runs it: a stronger
+            // level would have it fail on the orders committed meanwhile, not measure anything.
+            if (w.kind == Workload::Kind::Refresh && w.isolation != u"read committed"_s)
+                c.error(path + u".isolation"_s, u"a refresh runs in read committed; leave isolation out or give \"read committed\""_s);
             if (o.contains(u"slo"_s)) {
                 const QJsonObject slo = o.value(u"slo"_s).toObject();
                 c.onlyKeys(slo, path + u".slo"_s, {u"p99Ms"_s});
