@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <span>
 #include <vector>
 
 using htap::metrics::LatencyHistogram;
@@ -79,6 +80,26 @@ private Q_SLOTS:
         a.reset();
         QCOMPARE(a.count(), 0);
         QCOMPARE(a.percentileUs(99), 0);
+    }
+
+    void batchEqualsOneByOne()
+    {
+        // The load generator records in batches: the same counts, bounds and percentiles as
+        // single records, clamping included.
+        const std::vector<qint64> values {-5, 0, 1, 2047, 2048, 2049, 5000, 5001, 123456, 7,
+            LatencyHistogram::kHighestUs, LatencyHistogram::kHighestUs + 1, 99};
+        LatencyHistogram batched, single;
+        batched.record(std::span<const qint64>());
+        QCOMPARE(batched.count(), 0);
+        batched.record(std::span(values));
+        for (qint64 v : values)
+            single.record(v);
+        QCOMPARE(batched.count(), single.count());
+        QCOMPARE(batched.minUs(), single.minUs());
+        QCOMPARE(batched.maxUs(), single.maxUs());
+        QCOMPARE(batched.meanUs(), single.meanUs());
+        for (double p = 0; p <= 100; p += 0.5)
+            QCOMPARE(batched.percentileUs(p), single.percentileUs(p));
     }
 
     void resetCopyAndMoveKeepEveryCount()

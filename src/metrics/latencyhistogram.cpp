@@ -1,5 +1,7 @@
 #include "latencyhistogram.h"
 
+#include <hotpath.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -73,7 +75,7 @@ LatencyHistogram& LatencyHistogram::operator=(LatencyHistogram&& other) noexcept
     return *this;
 }
 
-int LatencyHistogram::indexOf(qint64 v) const
+HTAP_HOT int LatencyHistogram::indexOf(qint64 v) const
 {
     if (v < kSubCount)
         return int(v);
@@ -91,7 +93,7 @@ qint64 LatencyHistogram::highestOf(int index) const
     return ((sub + 1) << bucket) - 1;
 }
 
-void LatencyHistogram::record(qint64 us, qint64 count)
+HTAP_HOT void LatencyHistogram::record(qint64 us, qint64 count)
 {
     const qint64 v = std::clamp(us, kLowestUs, kHighestUs);
     m_counts[std::size_t(indexOf(v))] += count;
@@ -99,6 +101,14 @@ void LatencyHistogram::record(qint64 us, qint64 count)
     m_max = m_count ? std::max(m_max, v) : v;
     m_count += count;
     m_sum += v * count;
+}
+
+HTAP_HOT void LatencyHistogram::record(std::span<const qint64> values)
+{
+    for (qint64 us : values)
+        __builtin_prefetch(&m_counts[std::size_t(indexOf(std::clamp(us, kLowestUs, kHighestUs)))], 1);
+    for (qint64 us : values)
+        record(us);
 }
 
 void LatencyHistogram::merge(const LatencyHistogram& o)

@@ -1,5 +1,7 @@
 #include "connection.h"
 
+#include <hotpath.h>
+
 #include <QByteArrayList>
 #include <QDateTime>
 #include <QDeadlineTimer>
@@ -199,7 +201,7 @@ void Connection::close()
     }
 }
 
-bool Connection::isOpen() const
+HTAP_HOT bool Connection::isOpen() const
 {
     return m_conn && PQstatus(m_conn) == CONNECTION_OK;
 }
@@ -217,7 +219,7 @@ Result Connection::finish(PGresult* result, const QString& sql)
     return Result(finishReply(result, sql));
 }
 
-Reply Connection::finishReply(PGresult* result, const QString& sql)
+HTAP_HOT Reply Connection::finishReply(PGresult* result, const QString& sql)
 {
     if (result && PQresultStatus(result) == PGRES_EMPTY_QUERY) {
         PQclear(result);
@@ -396,7 +398,7 @@ bool Connection::setNonBlocking(bool on)
     return m_conn && PQsetnonblocking(m_conn, on ? 1 : 0) == 0;
 }
 
-PgError Connection::beginSend(const char* what)
+HTAP_HOT PgError Connection::beginSend(const char* what)
 {
     if (!m_conn)
         return PgError::make(PgError::Kind::Usage, u"not connected"_s, QString::fromUtf8(what));
@@ -424,7 +426,7 @@ PgError Connection::sendPrepared(const QString& name, const QVariantList& params
     return e;
 }
 
-PgError Connection::sendPrepared(const char* name, std::span<const char* const> values)
+HTAP_HOT PgError Connection::sendPrepared(const char* name, std::span<const char* const> values)
 {
     if (PgError e = beginSend(name))
         return e;
@@ -443,7 +445,7 @@ PgError Connection::sendScript(const QString& sql)
     return e;
 }
 
-PgError Connection::sendScript(const char* sql)
+HTAP_HOT PgError Connection::sendScript(const char* sql)
 {
     if (PgError e = beginSend(sql))
         return e;
@@ -507,12 +509,12 @@ PgError Connection::sendPipeline(std::span<const Statement> steps)
     return {};
 }
 
-int Connection::flush()
+HTAP_HOT int Connection::flush()
 {
     return m_conn ? PQflush(m_conn) : -1;
 }
 
-bool Connection::consumeInput()
+HTAP_HOT bool Connection::consumeInput()
 {
     return m_conn && PQconsumeInput(m_conn) == 1;
 }
@@ -524,7 +526,7 @@ void Connection::complete()
     m_pending.active = false;
 }
 
-void Connection::completeOne(Reply reply)
+HTAP_HOT void Connection::completeOne(Reply reply)
 {
     m_reply = std::move(reply);
     m_takenOne = true;
@@ -546,7 +548,7 @@ void Connection::failPending()
     complete();
 }
 
-std::span<const Reply> Connection::replies() const
+HTAP_HOT std::span<const Reply> Connection::replies() const
 {
     return m_takenOne ? std::span<const Reply>(&m_reply, 1) : std::span<const Reply>(m_replies);
 }
@@ -566,7 +568,7 @@ bool Connection::takeResults(QList<Result>* results)
     return true;
 }
 
-bool Connection::takeReplies()
+HTAP_HOT bool Connection::takeReplies()
 {
     if (!m_pending.active)
         return false;

@@ -1,5 +1,7 @@
 #include "reply.h"
 
+#include <hotpath.h>
+
 #include <libpq-fe.h>
 
 #include <charconv>
@@ -7,7 +9,7 @@
 
 namespace htap::pg {
 
-Reply::Reply(PGresult* result, const QString& query, const QString& connectionMessage)
+HTAP_HOT Reply::Reply(PGresult* result, const QString& query, const QString& connectionMessage)
     : m_result(result)
 {
     const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
@@ -33,19 +35,19 @@ Reply::Reply(PgError error)
 {
 }
 
-Reply::~Reply()
+HTAP_HOT Reply::~Reply()
 {
     if (m_result)
         PQclear(m_result);
 }
 
-Reply::Reply(Reply&& other) noexcept
+HTAP_HOT Reply::Reply(Reply&& other) noexcept
     : m_result(std::exchange(other.m_result, nullptr))
     , m_error(std::move(other.m_error))
 {
 }
 
-Reply& Reply::operator=(Reply&& other) noexcept
+HTAP_HOT Reply& Reply::operator=(Reply&& other) noexcept
 {
     if (this != &other) {
         if (m_result)
@@ -67,7 +69,7 @@ int Reply::rowCount() const
     return m_result && ok() ? PQntuples(m_result) : 0;
 }
 
-const char* Reply::value(int row, int column) const
+HTAP_HOT const char* Reply::value(int row, int column) const
 {
     if (row < 0 || row >= rowCount() || column < 0 || column >= PQnfields(m_result)
         || PQgetisnull(m_result, row, column))
@@ -87,13 +89,13 @@ bool parseInt64(const char* text, qint64* out)
 }
 } // namespace
 
-qint64 Reply::toInt64(int row, int column, qint64 fallback) const
+HTAP_HOT qint64 Reply::toInt64(int row, int column, qint64 fallback) const
 {
     qint64 v = 0;
     return parseInt64(value(row, column), &v) ? v : fallback;
 }
 
-qint64 Reply::affectedRows() const
+HTAP_HOT qint64 Reply::affectedRows() const
 {
     if (!m_result || !ok())
         return -1;

@@ -1,5 +1,7 @@
 #include "requests.h"
 
+#include <hotpath.h>
+
 #include <mv/mvservice.h>
 
 #include <pg/sqlfile.h>
@@ -190,7 +192,7 @@ Outcome RequestExecutor::refresh(Connection& conn)
     return {};
 }
 
-qint64 RequestExecutor::drawProduct()
+HTAP_HOT qint64 RequestExecutor::drawProduct()
 {
     const auto n = qint64(m_catalogue->prices.size());
     if (!m_workload.zipfian)
@@ -200,7 +202,7 @@ qint64 RequestExecutor::drawProduct()
     return 1 + qint64(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
 }
 
-void RequestExecutor::drawBasket()
+HTAP_HOT void RequestExecutor::drawBasket()
 {
     // 1 to 5 distinct products (the seed's order; items in the scenario), 1 to 3 of each.
     const Catalogue& catalogue = *m_catalogue;
@@ -227,7 +229,7 @@ void RequestExecutor::drawBasket()
     }
 }
 
-void RequestExecutor::drawOrder()
+HTAP_HOT void RequestExecutor::drawOrder()
 {
     m_order.user = 1 + qint64(m_rng.bounded(quint64(m_catalogue->maxUser)));
     drawBasket();
@@ -238,7 +240,7 @@ void RequestExecutor::drawOrder()
     writeAmount(m_order.total, total);
 }
 
-Command RequestExecutor::prepared(const char* statement, std::initializer_list<const char*> values)
+HTAP_HOT Command RequestExecutor::prepared(const char* statement, std::initializer_list<const char*> values)
 {
     Q_ASSERT(values.size() <= m_params.size());
     std::copy(values.begin(), values.end(), m_params.begin());
@@ -325,7 +327,7 @@ Outcome RequestExecutor::run(Connection& conn)
     }
 }
 
-PgError sendCommand(Connection& conn, const Command& command)
+HTAP_HOT PgError sendCommand(Connection& conn, const Command& command)
 {
     switch (command.kind) {
     case Command::Kind::Prepared:
@@ -338,7 +340,7 @@ PgError sendCommand(Connection& conn, const Command& command)
     return {};
 }
 
-Command RequestExecutor::begin()
+HTAP_HOT Command RequestExecutor::begin()
 {
     m_tries = 1;
     m_deadlocks = 0;
@@ -358,7 +360,7 @@ Command RequestExecutor::begin()
     return firstCommand();
 }
 
-Command RequestExecutor::firstCommand()
+HTAP_HOT Command RequestExecutor::firstCommand()
 {
     m_orderId[0] = '\0';
     m_line = 0;
@@ -413,7 +415,7 @@ Command RequestExecutor::firstCommand()
     return {};
 }
 
-Step RequestExecutor::finish(Outcome o, bool connectionOpen)
+HTAP_HOT Step RequestExecutor::finish(Outcome o, bool connectionOpen)
 {
     o.tries = m_tries;
     o.deadlocks = m_deadlocks;
@@ -435,7 +437,7 @@ Step RequestExecutor::rollbackThen(Outcome o, bool connectionOpen)
     return {false, {Command::Kind::Script, "ROLLBACK", {}, {}}, {}};
 }
 
-Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpen)
+HTAP_HOT Step RequestExecutor::advance(std::span<const Reply> results, bool connectionOpen)
 {
     if (m_stage == Stage::Pipeline) {
         bool shortStock = false;

@@ -1,5 +1,7 @@
 #include "runner.h"
 
+#include <hotpath.h>
+
 #include <mv/mvservice.h>
 
 #include "requests.h"
@@ -8,6 +10,7 @@
 
 #include <QPointer>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <mutex>
 #include <poll.h>
+#include <span>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <ctime>
@@ -79,11 +83,32 @@ struct Acc {
     qint64 committed = 0, rolledBack = 0, failed = 0, retries = 0, deadlockRetries = 0, late = 0, skipped = 0;
     double maxLagMs = 0;
     QMap<QString, qint64> bySqlstate;
+    /// The last requests' latencies, not in the histograms yet: they go in kBatch at a time,
+    /// so that the buckets' cache misses (a thread finds its histograms cold after each sleep)
+    /// overlap instead of each request waiting for two.
+    static constexpr int kBatch = 32;
+    std::array<qint64, kBatch> latencies {}, services {};
+    int batched = 0;
 
+    void add(qint64 latencyUs, qint64 serviceUs)
+    {
+        latencies[std::size_t(batched)] = latencyUs;
+        services[std::size_t(batched)] = serviceUs;
+        if (++batched == kBatch)
+            flush();
+    }
+    void flush()
+    {
+        latency.record(std::span(latencies.data(), std::size_t(batched)));
+        service.record(std::span(services.data(), std::size_t(batched)));
+        batched = 0;
+    }
     void merge(const Acc& o)
     {
         latency.merge(o.latency);
         service.merge(o.service);
+        latency.record(std::span(o.latencies.data(), std::size_t(o.batched)));
+        service.record(std::span(o.services.data(), std::size_t(o.batched)));
         committed += o.committed;
         rolledBack += o.rolledBack;
         failed += o.failed;
@@ -97,18 +122,20 @@ struct Acc {
     }
     bool empty() const
     {
-        return latency.count() == 0 && skipped == 0; // every request records its latency
+        return latency.count() == 0 && batched == 0 && skipped == 0; // every request records its latency
     }
     void clear()
     {
         latency.reset();
         service.reset();
+        batched = 0;
         committed = rolledBack = failed = retries = deadlockRetries = late = skipped = 0;
         maxLagMs = 0;
         bySqlstate.clear();
     }
     WorkloadStats stats(double seconds, double targetRate, int inFlight) const
     {
+        Q_ASSERT(batched == 0); // read from merged accumulators only: merge() takes the batch in
         WorkloadStats s;
         s.committed = committed;
         s.rolledBack = rolledBack;
@@ -366,12 +393,11 @@ private:
     static void record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs);
 };
 
-void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs)
+HTAP_HOT void RunCoordinator::record(Worker& worker, int phase, const Outcome& o, double latencyUs, double serviceUs, double lagMs)
 {
     const std::lock_guard lock(worker.m);
     Acc& acc = worker.current[std::size_t(phase)];
-    acc.latency.record(qint64(latencyUs));
-    acc.service.record(qint64(serviceUs));
+    acc.add(qint64(latencyUs), qint64(serviceUs));
     acc.retries += o.tries - 1;
     acc.deadlockRetries += o.deadlocks;
     acc.maxLagMs = std::max(acc.maxLagMs, lagMs);
@@ -524,7 +550,7 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
     }
 }
 
-void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
+HTAP_HOT void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
     // One thread, several connections, none of them waited on: requests are command sequences
     // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in epoll
@@ -569,7 +595,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     bool tls = false; // a connection is encrypted: then every wait has a timeout (see below)
     // Brings the slot's registration up to date. A closed socket has left the set by itself,
     // so nothing is ever removed: a new connection (even on a reused descriptor) is added.
-    auto watch = [&](Slot& slot) {
+    auto watch = [&](Slot& slot) HTAP_HOT {
         const int fd = slot.conn.socket();
         const quint32 events = quint32(EPOLLIN) | (slot.busy && slot.writing ? quint32(EPOLLOUT) : 0u);
         if (fd == slot.watchedFd && slot.generation == slot.watchedGeneration && events == slot.watchedEvents)
@@ -586,13 +612,13 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         slot.watchedGeneration = slot.generation;
         slot.watchedEvents = events;
     };
-    auto setWriting = [&](Slot& slot, bool writing) {
+    auto setWriting = [&](Slot& slot, bool writing) HTAP_HOT {
         if (slot.writing != writing)
             fdsDirty = true;
         slot.writing = writing;
     };
 
-    auto finishRequest = [&](Slot& slot, const Outcome& o) {
+    auto finishRequest = [&](Slot& slot, const Outcome& o) HTAP_HOT {
         const auto end = Clock::now();
         record(worker, slot.phase, o, std::chrono::duration<double, std::micro>(end - slot.intended).count(),
             std::chrono::duration<double, std::micro>(end - slot.start).count(), slot.lagMs);
@@ -608,7 +634,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
         }
     };
     // Sends a command; a command that cannot be sent is answered at once with its error.
-    auto send = [&](Slot& slot, Command command) {
+    auto send = [&](Slot& slot, Command command) HTAP_HOT {
         for (;;) {
             PgError e = sendCommand(slot.conn, command);
             if (!e) {
@@ -631,7 +657,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     };
     // Starts a request on the slot; false when its connection is to be reopened in a moment
     // (the thread reopened another less than a second ago, successfully): it waits for that.
-    auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs, Clock::time_point start) {
+    auto startRequest = [&](Slot& slot, Clock::time_point intended, int phase, double lagMs, Clock::time_point start) HTAP_HOT {
         const int generation = slot.generation;
         const bool wasConnected = slot.connected;
         const Link link = ensureConnected(worker, slot);
@@ -661,7 +687,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
     };
     // A closed-loop client without think time begins its next request the moment one ends, as
     // pgbench does: the end is the next start, and the loop's next turn has nothing to do.
-    auto startNext = [&](Slot& slot) {
+    auto startNext = [&](Slot& slot) HTAP_HOT {
         if (schedule || think.count() > 0 || stopping || !slot.conn.isOpen())
             return;
         const double el = secondsSince(t0, slot.nextStart);
@@ -672,7 +698,7 @@ void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule
             startRequest(slot, slot.nextStart, phase, 0, slot.nextStart);
     };
     // Reads what a busy connection has and moves its request on.
-    auto serve = [&](Slot& slot) {
+    auto serve = [&](Slot& slot) HTAP_HOT {
         slot.conn.consumeInput(); // a broken link shows in the results
         if (!slot.conn.takeReplies())
             return;
