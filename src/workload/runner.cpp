@@ -136,6 +136,7 @@ struct Acc {
     WorkloadStats stats(double seconds, double targetRate, int inFlight) const
     {
         Q_ASSERT(batched == 0); // read from merged accumulators only: merge() takes the batch in
+        Q_ASSERT(latency.count() == committed + rolledBack + failed && service.count() == latency.count());
         WorkloadStats s;
         s.committed = committed;
         s.rolledBack = rolledBack;
