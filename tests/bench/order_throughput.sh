@@ -5,7 +5,7 @@
 #   tests/bench/order_throughput.sh [seconds-per-run] [client counts...]
 # ORDER_BENCH_ROUNDS (default 6, even) rounds, each running pgbench, htapctl round trips and htapctl
 # pipelined in turn (the order reversed every other round); each figure is the median over the
-# rounds, each ratio the median of the rounds' paired ratios, with their range.
+# rounds, each ratio the median of the rounds' paired ratios, with a 95 % confidence interval.
 # CPU per transaction is shown two ways. "Whole run": the process's CPU over its transactions,
 # which includes what it spends once per run (starting, connecting, writing its result). And
 # "per transaction": each tool also runs ORDER_BENCH_SHORT seconds (default 3; 0 skips it) in
@@ -78,8 +78,16 @@ JSON
 TIMEFORMAT='%3U %3S'
 cpu() { awk '{printf "%.3f", $1 + $2}' "$1"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# The median of paired ratios and their range: "1.04 [0.98-1.10]".
-ratio() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f [%.2f-%.2f]", m, v[1], v[NR] }'; }
+# The median of paired ratios and a 95 % confidence interval for it: "1.04 [0.99-1.07]". The
+# interval is distribution-free: the k-th smallest and k-th largest ratio, with k the largest
+# number for which fewer than k of n rounds fall below the true median with at most 2.5 %
+# probability (binomial, p = 1/2): rounds 3 and 10 of 12, the extremes of 6 to 8. Below 6
+# rounds no such k exists, and the brackets hold the range, marked with a "~".
+ratio() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+    n = NR; m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    k = 0; cdf = 0; c = 1
+    for (j = 0; j < n; j++) { cdf += c * 0.5 ^ n; if (cdf > 0.025) break; k = j + 1; c = c * (n - j) / (j + 1) }
+    if (k == 0) printf "%.2f ~[%.2f-%.2f]", m, v[1], v[n]; else printf "%.2f [%.2f-%.2f]", m, v[k], v[n + 1 - k] }'; }
 
 # "k of n rounds": how many of the ratios are greater (gt) or less (lt) than 1.
 count() { tr ' ' '\n' | grep -v '^$' | awk -v op="$1" '{ n++; if ((op == "gt" && $1 > 1) || (op == "lt" && $1 < 1)) k++ } END { printf "%d of %d rounds", k, n }'; }
@@ -110,7 +118,7 @@ run() { # tool seconds
 # Rounds alternate the tools' order (pgbench first, then last) so that the sandbox's drift over
 # the invocation (its tables grow) hits every tool alike. Each round gives a
 # paired ratio against that round's pgbench run; a row shows the median of each figure and of
-# the ratios, with the ratios' range (single runs move by 10-20 % here).
+# the ratios, with a confidence interval for the median (single runs move by 10-20 % here).
 printf '%-8s %-20s %9s %18s %12s %18s   (%d rounds)\n' clients tool tps "tps ratio" "CPU s/1k tx" "CPU ratio" "$rounds"
 for c in "${clients[@]}"; do
     threads=$(( c < 2 ? 1 : 2 ))
@@ -174,4 +182,5 @@ for c in "${clients[@]}"; do
     fi
     unset tps cpk tr cr mk fx mp mr
 done
-echo "(same sandbox, unix socket, closed loop, no think time, $threads client threads each; client CPU = user + sys of the tool's process)"
+echo "(same sandbox, unix socket, closed loop, no think time, $threads client threads each; client CPU = user + sys of the tool's process;"
+echo " ratios: the median of the rounds' paired ratios [its 95 % confidence interval, distribution-free; ~[range] below 6 rounds])"
