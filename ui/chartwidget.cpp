@@ -5,6 +5,7 @@
 
 #include <qcustomplot.h>
 
+#include <QResizeEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
 
@@ -185,6 +186,11 @@ void ChartWidget::setLogarithmic(bool on)
 
 bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
 {
+    // A chart on a page never shown has no room yet (a stacked widget lays out its current page
+    // only): an empty resize would have the plot paint into an empty buffer, which QPainter
+    // refuses with a warning. The plot is sized for real when its page is shown.
+    if (watched == m_plot && event->type() == QEvent::Resize && static_cast<QResizeEvent*>(event)->size().isEmpty())
+        return true;
     if (watched == m_plot && event->type() == QEvent::MouseMove)
         showValuesAt(static_cast<QMouseEvent*>(event)->pos());
     if (watched == m_plot && event->type() == QEvent::MouseButtonPress)
