@@ -296,6 +296,9 @@ void ChartWidget::fitValueAxis()
     }
     if (m_log) {
         double bottom = top;
+        for (double t : std::as_const(m_thresholds)) // the lowest reference line too, data or not
+            if (t > 0)
+                bottom = std::min(bottom, t);
         for (QCPGraph* g : std::as_const(m_graphs)) {
             bool found = false;
             const QCPRange r = g->getValueRange(found, QCP::sdPositive, m_plot->xAxis->range());
