@@ -28,8 +28,8 @@ public:
 
     /// Values above the range are clamped to it (and counted), values below 1 us count as 1 us.
     void record(qint64 microseconds, qint64 count = 1);
-    /// Records each value once. A batch costs less than as many single records: the buckets
-    /// are looked up first, so that their cache misses overlap.
+    /// Records each value once, as single records would. The buckets are looked up and
+    /// prefetched first, so that their cache misses can overlap.
     void record(std::span<const qint64> microseconds);
     void merge(const LatencyHistogram& other);
     void reset();
