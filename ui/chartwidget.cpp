@@ -286,8 +286,12 @@ void ChartWidget::fitValueAxis()
 {
     // Fit the value axis to what is visible, from zero, with headroom; reference lines stay in view.
     double top = 0;
-    for (double t : std::as_const(m_thresholds))
+    double lowestLine = std::numeric_limits<double>::infinity();
+    for (double t : std::as_const(m_thresholds)) {
         top = std::max(top, t);
+        if (t > 0)
+            lowestLine = std::min(lowestLine, t);
+    }
     for (QCPGraph* g : std::as_const(m_graphs)) {
         bool found = false;
         const QCPRange r = g->getValueRange(found, QCP::sdBoth, m_plot->xAxis->range());
@@ -295,10 +299,7 @@ void ChartWidget::fitValueAxis()
             top = std::max(top, r.upper);
     }
     if (m_log) {
-        double bottom = top;
-        for (double t : std::as_const(m_thresholds)) // the lowest reference line too, data or not
-            if (t > 0)
-                bottom = std::min(bottom, t);
+        double bottom = std::min(top, lowestLine); // the lowest reference line too, data or not
         for (QCPGraph* g : std::as_const(m_graphs)) {
             bool found = false;
             const QCPRange r = g->getValueRange(found, QCP::sdPositive, m_plot->xAxis->range());

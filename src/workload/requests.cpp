@@ -143,9 +143,10 @@ PgError RequestExecutor::prepare(Connection& conn)
     case Workload::Kind::Sql:
         return prepareAll({u"user_sql"_s}, {{u"user_sql"_s, m_workload.sqlText}});
     case Workload::Kind::Refresh: {
-        // Every view must exist before the clock starts; modes are switched on first use.
-        // Refreshes run in read committed (validation allows no other level).
-        conn.exec(u"SET default_transaction_isolation = 'read committed'"_s);
+        // Every view must exist before the clock starts; modes are switched on first use. The
+        // isolation is read committed: validation allows a refresh no other level.
+        if (const Result r = conn.exec(isolation.statement, isolation.params); !r.ok())
+            return r.error();
         htap::mv::MvService service(conn);
         for (const QString& v : std::as_const(m_workload.views)) {
             htap::mv::ViewInfo info;

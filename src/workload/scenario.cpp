@@ -391,8 +391,8 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             w.role = c.string(o, u"role"_s, path, QString());
             const bool readCommitted = w.kind == Workload::Kind::Order || w.kind == Workload::Kind::Refresh;
             w.isolation = c.string(o, u"isolation"_s, path, readCommitted ? u"read committed"_s : u"repeatable read"_s, kIsolations);
-            // The runner sets read committed on a refresh workload's connection: any other
-            // level would be ignored, so it is refused rather than written into the result.
+            // Refreshes are measured in read committed, the level their connection is set to;
+            // another level is refused, not accepted and left unused.
             if (w.kind == Workload::Kind::Refresh && w.isolation != u"read committed"_s)
                 c.error(path + u".isolation"_s, u"a refresh runs in read committed; leave isolation out or give \"read committed\""_s);
             if (o.contains(u"slo"_s)) {
