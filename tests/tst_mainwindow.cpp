@@ -492,6 +492,35 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(chart->visibleRange().second > to.addSecs(1), 5000);
     }
 
+    void aChartsLegendStaysInsideItsPlotAndALonePointShows()
+    {
+        // The Scenarios page's charts carry eight series for four workloads: in one column their
+        // legend ran past the bottom of a short plot. And a series' first sample, alone, drew
+        // nothing (a line needs two points).
+        htap::ui::ChartWidget chart(u"Latency"_s, u"ms"_s);
+        chart.resize(520, 180);
+        chart.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&chart));
+        for (int i = 0; i < 8; ++i)
+            chart.addSeries(u"workload %1 p99"_s.arg(i), htap::ui::ChartWidget::seriesColor(i));
+        const QDateTime t = QDateTime::currentDateTimeUtc();
+        chart.addPoint(0, t, 5);
+        chart.addPoint(1, t, 7);
+        chart.addPoint(1, t.addSecs(1), 8);
+        const auto fits = [&chart] { // laid out with its eight entries, and inside the plot
+            return chart.legendArea().height() > 30 && chart.plotArea().contains(chart.legendArea());
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(fits(), 3000);
+        QVERIFY(chart.legendColumns() > 1);
+        QVERIFY(chart.drawsDots(0)); // alone: a dot
+        QVERIFY(!chart.drawsDots(1)); // a line
+        chart.addPoint(0, t.addSecs(1), 6);
+        QTRY_VERIFY_WITH_TIMEOUT(!chart.drawsDots(0), 3000);
+        chart.resize(520, 700); // room for one column again
+        QTRY_COMPARE_WITH_TIMEOUT(chart.legendColumns(), 1, 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(fits(), 3000);
+    }
+
     void failedConnectShowsBanner()
     {
         MainWindow window;

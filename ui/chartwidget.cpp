@@ -140,6 +140,13 @@ void ChartWidget::setShowPoints(bool on)
         g->setScatterStyle(on ? QCPScatterStyle(QCPScatterStyle::ssDisc, 4) : QCPScatterStyle());
 }
 
+void ChartWidget::setLegendGroup(int seriesPerGroup)
+{
+    m_legendGroup = std::max(1, seriesPerGroup);
+    m_legendRows = 0;
+    m_dirty = true;
+}
+
 void ChartWidget::setPointsOnly(bool on)
 {
     m_pointsOnly = on;
@@ -189,8 +196,11 @@ bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
     // A chart on a page never shown has no room yet (a stacked widget lays out its current page
     // only): an empty resize would have the plot paint into an empty buffer, which QPainter
     // refuses with a warning. The plot is sized for real when its page is shown.
-    if (watched == m_plot && event->type() == QEvent::Resize && static_cast<QResizeEvent*>(event)->size().isEmpty())
-        return true;
+    if (watched == m_plot && event->type() == QEvent::Resize) {
+        if (static_cast<QResizeEvent*>(event)->size().isEmpty())
+            return true;
+        m_dirty = true; // the legend's columns follow the plot's height
+    }
     if (watched == m_plot && event->type() == QEvent::MouseMove)
         showValuesAt(static_cast<QMouseEvent*>(event)->pos());
     if (watched == m_plot && event->type() == QEvent::MouseButtonPress)
@@ -259,19 +269,95 @@ std::pair<QDateTime, QDateTime> ChartWidget::visibleRange() const
         QDateTime::fromMSecsSinceEpoch(qint64(r.upper * 1000), Qt::UTC)};
 }
 
+QRect ChartWidget::plotArea() const
+{
+    return m_plot->axisRect()->rect();
+}
+
+QRect ChartWidget::legendArea() const
+{
+    return m_plot->legend->visible() ? m_plot->legend->outerRect() : QRect();
+}
+
+int ChartWidget::legendColumns() const
+{
+    return m_plot->legend->columnCount();
+}
+
+bool ChartWidget::drawsDots(int series) const
+{
+    return series >= 0 && series < m_graphs.size()
+        && m_graphs[series]->scatterStyle().shape() != QCPScatterStyle::ssNone;
+}
+
 void ChartWidget::redraw()
 {
     if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)
         return;
     m_dirty = false;
-    if (m_paused) {
-        m_plot->replot(QCustomPlot::rpQueuedReplot);
-        return;
+    if (!m_paused) { // paused: the range stays where the operator put it
+        const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
+        m_plot->xAxis->setRange(right - m_visibleSeconds, right);
+        fitValueAxis();
     }
-    const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
-    m_plot->xAxis->setRange(right - m_visibleSeconds, right);
-    fitValueAxis();
+    fitLegend();
+    markLonePoints();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ChartWidget::fitLegend()
+{
+    // The legend sits inside the plot, top left: it may take up to half the plot's height, and
+    // spreads over more columns beyond that (as many as the plot's width holds, up to four),
+    // rather than run past the bottom edge.
+    QCPLegend* legend = m_plot->legend;
+    const QRect area = m_plot->axisRect()->rect();
+    if (area.height() <= 0) // the axis rect is sized by the first replot
+        return;
+    int n = 0, row = 0, column = 0;
+    for (int i = 0; i < legend->elementCount(); ++i) { // a grid of columns may have empty cells
+        if (QCPLayoutElement* entry = legend->elementAt(i)) {
+            const QSize hint = entry->minimumOuterSizeHint();
+            row = std::max(row, hint.height() + legend->rowSpacing());
+            column = std::max(column, hint.width() + legend->columnSpacing());
+            ++n;
+        }
+    }
+    if (n == 0)
+        return;
+    const int widest = std::clamp((area.width() - 20) / std::max(1, column), 1, 4);
+    // Down each column first, a column holding whole groups: a workload's series stay together.
+    const auto rowsFor = [n, group = m_legendGroup](int columns) {
+        const int rows = (n + columns - 1) / columns;
+        return std::min(n, (rows + group - 1) / group * group);
+    };
+    int columns = 1;
+    while (columns < widest && rowsFor(columns) * row > area.height() / 2)
+        ++columns;
+    const int rows = rowsFor(columns);
+    if (rows == m_legendRows)
+        return;
+    m_legendRows = rows;
+    legend->setWrap(rows);
+    legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);
+}
+
+void ChartWidget::markLonePoints()
+{
+    // A line needs two points: a series with fewer in view (its first sample) would show
+    // nothing, so its point is drawn as a dot until the second one comes.
+    if (m_showPoints || m_pointsOnly)
+        return;
+    const QCPRange range = m_plot->xAxis->range();
+    for (QCPGraph* g : std::as_const(m_graphs)) {
+        int finite = 0;
+        for (auto it = g->data()->findBegin(range.lower, false), end = g->data()->findEnd(range.upper, false);
+             it != end && finite < 2; ++it)
+            finite += std::isnan(it->value) ? 0 : 1;
+        const bool lone = finite == 1;
+        if (lone != (g->scatterStyle().shape() != QCPScatterStyle::ssNone))
+            g->setScatterStyle(lone ? QCPScatterStyle(QCPScatterStyle::ssDisc, 5) : QCPScatterStyle());
+    }
 }
 
 void ChartWidget::showRange(const QDateTime& from, const QDateTime& to)
@@ -279,6 +365,7 @@ void ChartWidget::showRange(const QDateTime& from, const QDateTime& to)
     m_paused = true; // a chosen range stays where it is; new samples are still recorded
     m_plot->xAxis->setRange(from.toMSecsSinceEpoch() / 1000.0, to.toMSecsSinceEpoch() / 1000.0);
     fitValueAxis();
+    markLonePoints();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -26,6 +26,9 @@ public:
     static QColor seriesColor(int n);
     /// Draws each point as a dot too, so that isolated points (between gaps) stay visible.
     void setShowPoints(bool on);
+    /// Series come in groups of this many (a workload's rate and target, say): when the legend
+    /// needs several columns, a group is not split between two.
+    void setLegendGroup(int seriesPerGroup);
     /// Dots without lines: for events (one refresh, one point) rather than a sampled series.
     void setPointsOnly(bool on);
     void addPoint(int series, const QDateTime& time, double value);
@@ -53,6 +56,14 @@ public:
     std::pair<QDateTime, QDateTime> visibleRange() const;
     /// Shows exactly [from, to] and stops following live data (a custom range).
     void showRange(const QDateTime& from, const QDateTime& to);
+    /// The plotting area and, inside it, the legend, in the plot's pixels (empty before the
+    /// first layout); the legend's number of columns.
+    QRect plotArea() const;
+    QRect legendArea() const;
+    int legendColumns() const;
+    /// Whether the series' points are drawn as dots (always so with setShowPoints, and for a
+    /// lone point in view, which a line cannot show).
+    bool drawsDots(int series) const;
 
 Q_SIGNALS:
     /// Shift + drag on the time axis picked a window (for a snapshot).
@@ -68,6 +79,8 @@ protected:
 private:
     void redraw();
     void fitValueAxis();
+    void fitLegend();
+    void markLonePoints();
     void showValuesAt(const QPoint& pos);
 
     QCustomPlot* m_plot;
@@ -80,6 +93,8 @@ private:
     bool m_showPoints = false;
     bool m_pointsOnly = false;
     bool m_log = false;
+    int m_legendRows = 0; // items per legend column; 0: one column, not laid out yet
+    int m_legendGroup = 1;
     QList<double> m_thresholds;
 };
 

@@ -73,6 +73,8 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     m_threads->setSpecialValueText(tr("default"));
     m_threads->setToolTip(tr("Client threads per workload, each serving several connections without blocking "
                              "(like pgbench -j). Default: the scenario's, or one per CPU core"));
+    m_throughput->setLegendGroup(2); // a workload's throughput and its target
+    m_latency->setLegendGroup(2);    // its p50 and p99
     m_latency->setLogarithmic(true);
     m_latency->addThreshold(50, tr("OLTP target 50 ms"), ChartWidget::seriesColor(0));
     m_latency->addThreshold(1000, tr("OLAP target 1 s"), ChartWidget::seriesColor(1));
