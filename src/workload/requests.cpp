@@ -265,21 +265,16 @@ bool RequestExecutor::multiplexed() const
 Outcome RequestExecutor::run(Connection& conn)
 {
     if (!multiplexed()) { // a held snapshot or a refresh: blocking by nature
-        Outcome o;
-        int deadlocks = 0;
-        for (int attempt = 1;; ++attempt) {
-            if (m_workload.kind == Workload::Kind::Refresh)
-                o = refresh(conn);
-            else
-                o = heldQuery(conn, m_workload.kind == Workload::Kind::Sql
+        m_tries = 1;
+        m_deadlocks = 0;
+        for (;;) {
+            Outcome o = m_workload.kind == Workload::Kind::Refresh
+                ? refresh(conn)
+                : heldQuery(conn, m_workload.kind == Workload::Kind::Sql
                         ? u"user_sql"_s
                         : m_workload.reports[m_nextReport++ % m_workload.reports.size()]);
-            o.tries = attempt;
-            o.deadlocks = deadlocks;
-            if (!retryable(o) || attempt >= m_workload.maxTries || !conn.isOpen())
+            if (!tryAgain(o, conn.isOpen()))
                 return o;
-            if (deadlocked(o))
-                ++deadlocks;
         }
     }
     // The same command sequence as the multiplexed loop, waiting on this one socket.
@@ -416,16 +411,22 @@ HTAP_HOT Command RequestExecutor::firstCommand()
     return {};
 }
 
-HTAP_HOT Step RequestExecutor::finish(Outcome o, bool connectionOpen)
+HTAP_HOT bool RequestExecutor::tryAgain(Outcome& o, bool connectionOpen)
 {
     o.tries = m_tries;
     o.deadlocks = m_deadlocks;
-    if (retryable(o) && m_tries < m_workload.maxTries && connectionOpen) {
-        if (deadlocked(o))
-            ++m_deadlocks;
-        ++m_tries; // the same request again; its latency covers every try
+    if (!retryable(o) || m_tries >= m_workload.maxTries || !connectionOpen)
+        return false;
+    if (deadlocked(o))
+        ++m_deadlocks;
+    ++m_tries; // the same request again; its latency covers every try
+    return true;
+}
+
+HTAP_HOT Step RequestExecutor::finish(Outcome o, bool connectionOpen)
+{
+    if (tryAgain(o, connectionOpen))
         return {false, firstCommand(), {}};
-    }
     return {true, {}, o};
 }
 

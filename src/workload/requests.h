@@ -80,6 +80,10 @@ public:
 
 private:
     Command firstCommand();
+    /// Stamps the outcome with the request's tries so far and says whether it goes again: a
+    /// serialization failure or deadlock, within the try budget, on a connection still open.
+    /// The one place a retry is decided, for both ways a request runs.
+    bool tryAgain(Outcome& o, bool connectionOpen);
     Step finish(Outcome o, bool connectionOpen);
     Step rollbackThen(Outcome o, bool connectionOpen);
     /// A report or user statement inside a transaction held open holdSeconds after it ran.
