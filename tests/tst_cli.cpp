@@ -45,6 +45,25 @@ private Q_SLOTS:
         QVERIFY(r.out.contains(u"--conn"_s));
     }
 
+    void scenarioListLinesUp()
+    {
+        // Every preset, its length and description, the lengths in one column whatever the
+        // names' lengths (refresh-under-load once ran into its duration).
+        const auto r = htapctl({u"scenario"_s, u"list"_s});
+        QCOMPARE(r.code, 0);
+        const QStringList lines = r.out.split(u'\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 7);
+        qsizetype column = -1;
+        for (const QString& line : lines) {
+            const qsizetype at = line.indexOf(u" s  "_s);
+            QVERIFY2(at > 0, qPrintable(line));
+            QVERIFY2(column < 0 || at == column, qPrintable(line));
+            column = at;
+            QVERIFY2(line.section(u' ', 0, 0).size() < at - 4, qPrintable(line)); // a space between name and length
+        }
+        QVERIFY(r.out.contains(u"refresh-under-load"_s) && r.out.contains(u"smoke"_s));
+    }
+
     void pingTheSandbox()
     {
         const QString conn = htap::test::sandboxConnInfo().toConnString();

@@ -861,11 +861,15 @@ int cmdScenario(const QStringList& args)
     using namespace htap::workload;
     const QString action = args.value(1);
     if (action == u"list"_s) {
-        for (const QString& name : presetNames()) {
+        const QStringList names = presetNames();
+        qsizetype width = 0; // the longest name and two spaces: columns line up, whatever the names
+        for (const QString& name : names)
+            width = std::max(width, name.size() + 2);
+        for (const QString& name : names) {
             Scenario s;
             QStringList errors, warnings;
             Scenario::fromJson(presetJson(name), &s, &errors, &warnings);
-            out() << qSetFieldWidth(16) << Qt::left << name << qSetFieldWidth(0) << QString::number(s.totalSeconds(), 'f', 0)
+            out() << name.leftJustified(width) << QString::number(s.totalSeconds(), 'f', 0).rightJustified(4)
                   << " s  " << s.description << Qt::endl;
         }
         return ExitOk;
