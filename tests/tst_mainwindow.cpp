@@ -43,6 +43,7 @@
 #include <QTemporaryDir>
 #include <QTimer>
 
+#include <limits>
 #include <thread>
 
 using namespace Qt::StringLiterals;
@@ -494,29 +495,37 @@ private Q_SLOTS:
 
     void aChartsLegendStaysInsideItsPlotAndALonePointShows()
     {
-        // The Scenarios page's charts carry eight series for four workloads: in one column their
-        // legend ran past the bottom of a short plot. And a series' first sample, alone, drew
-        // nothing (a line needs two points).
+        // The Scenarios page's charts carry two series per workload: in one column their legend
+        // ran past the bottom of the plot. And a point with no neighbour (a series' first
+        // sample, or one between gaps) drew nothing: a line needs two points in a row.
         htap::ui::ChartWidget chart(u"Latency"_s, u"ms"_s);
-        chart.resize(520, 180);
+        chart.resize(700, 220);
         chart.show();
         QVERIFY(QTest::qWaitForWindowExposed(&chart));
-        for (int i = 0; i < 8; ++i)
-            chart.addSeries(u"workload %1 p99"_s.arg(i), htap::ui::ChartWidget::seriesColor(i));
+        chart.setLegendGroup(2);
+        for (int i = 0; i < 12; ++i) // twelve rows are more than such a plot's height, whatever the font
+            chart.addSeries(u"workload %1 p%2"_s.arg(i / 2).arg(i % 2 ? 99 : 50), htap::ui::ChartWidget::seriesColor(i / 2));
         const QDateTime t = QDateTime::currentDateTimeUtc();
-        chart.addPoint(0, t, 5);
-        chart.addPoint(1, t, 7);
+        const double gap = std::numeric_limits<double>::quiet_NaN();
+        chart.addPoint(0, t, 5); // the first sample
+        chart.addPoint(1, t, 7); // a line
         chart.addPoint(1, t.addSecs(1), 8);
-        const auto fits = [&chart] { // laid out with its eight entries, and inside the plot
+        for (int s = 0; s < 4; ++s) // a point between gaps, after a line
+            chart.addPoint(2, t.addSecs(s), s == 3 ? gap : s == 2 ? 4 : s == 1 ? gap : 3);
+        chart.addPoint(2, t.addSecs(-1), 2);
+        const auto fits = [&chart] { // laid out with its entries, and inside the plot
             return chart.legendArea().height() > 30 && chart.plotArea().contains(chart.legendArea());
         };
         QTRY_VERIFY_WITH_TIMEOUT(fits(), 3000);
         QVERIFY(chart.legendColumns() > 1);
-        QVERIFY(chart.drawsDots(0)); // alone: a dot
-        QVERIFY(!chart.drawsDots(1)); // a line
+        QVERIFY(chart.drawsDots(0));
+        QVERIFY(!chart.drawsDots(1));
+        QVERIFY(chart.drawsDots(2));
         chart.addPoint(0, t.addSecs(1), 6);
+        chart.addPoint(2, t.addMSecs(2500), 5); // 4 has a neighbour now: a line
         QTRY_VERIFY_WITH_TIMEOUT(!chart.drawsDots(0), 3000);
-        chart.resize(520, 700); // room for one column again
+        QTRY_VERIFY_WITH_TIMEOUT(!chart.drawsDots(2), 3000);
+        chart.resize(700, 1000); // room for one column again
         QTRY_COMPARE_WITH_TIMEOUT(chart.legendColumns(), 1, 3000);
         QTRY_VERIFY_WITH_TIMEOUT(fits(), 3000);
     }

@@ -49,6 +49,8 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     connect(m_plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this](const QCPRange& r) {
         const bool wide = r.size() > 3600;
         m_plot->setNotAntialiasedElements(wide ? QCP::aePlottables : QCP::aeNone);
+        if (m_paused) // panned or zoomed by hand: the points in view changed (live, redraw() set it)
+            m_dirty = true;
         for (QCPGraph* g : std::as_const(m_graphs)) {
             QPen pen = g->pen();
             pen.setWidthF(wide ? 1.0 : 1.5);
@@ -309,11 +311,13 @@ void ChartWidget::fitLegend()
 {
     // The legend sits inside the plot, top left: it may take up to half the plot's height, and
     // spreads over more columns beyond that (as many as the plot's width holds, up to four),
-    // rather than run past the bottom edge.
+    // so that it does not run past the bottom edge (unless the plot is too small for any).
     QCPLegend* legend = m_plot->legend;
     const QRect area = m_plot->axisRect()->rect();
-    if (area.height() <= 0) // the axis rect is sized by the first replot
+    if (area.height() <= 0) { // the axis rect is sized by the first replot: try again after it
+        m_dirty = true;
         return;
+    }
     int n = 0, row = 0, column = 0;
     for (int i = 0; i < legend->elementCount(); ++i) { // a grid of columns may have empty cells
         if (QCPLayoutElement* entry = legend->elementAt(i)) {
@@ -344,17 +348,26 @@ void ChartWidget::fitLegend()
 
 void ChartWidget::markLonePoints()
 {
-    // A line needs two points: a series with fewer in view (its first sample) would show
-    // nothing, so its point is drawn as a dot until the second one comes.
+    // A line needs two points in a row: a lone one (a series' first sample, or one between gaps,
+    // such as a second in which a sparse workload finished one request) would show nothing, so
+    // a series with such a point in view is drawn with dots. Past one point per pixel a lone
+    // point would be a pixel either way, and the series is not searched.
     if (m_showPoints || m_pointsOnly)
         return;
     const QCPRange range = m_plot->xAxis->range();
+    const int pixels = m_plot->axisRect()->width();
     for (QCPGraph* g : std::as_const(m_graphs)) {
-        int finite = 0;
-        for (auto it = g->data()->findBegin(range.lower, false), end = g->data()->findEnd(range.upper, false);
-             it != end && finite < 2; ++it)
-            finite += std::isnan(it->value) ? 0 : 1;
-        const bool lone = finite == 1;
+        const auto begin = g->data()->findBegin(range.lower, false), end = g->data()->findEnd(range.upper, false);
+        bool lone = false;
+        if (end - begin <= std::max(pixels, 2)) {
+            bool before = false; // the point before this one is a number
+            for (auto it = begin; it != end && !lone; ++it) {
+                const bool here = !std::isnan(it->value);
+                const bool after = it + 1 != end && !std::isnan((it + 1)->value);
+                lone = here && !before && !after;
+                before = here;
+            }
+        }
         if (lone != (g->scatterStyle().shape() != QCPScatterStyle::ssNone))
             g->setScatterStyle(lone ? QCPScatterStyle(QCPScatterStyle::ssDisc, 5) : QCPScatterStyle());
     }

@@ -61,8 +61,8 @@ public:
     QRect plotArea() const;
     QRect legendArea() const;
     int legendColumns() const;
-    /// Whether the series' points are drawn as dots (always so with setShowPoints, and for a
-    /// lone point in view, which a line cannot show).
+    /// Whether the series' points are drawn as dots (always so with setShowPoints, and while a
+    /// point in view stands alone, between gaps or as the first, which a line cannot show).
     bool drawsDots(int series) const;
 
 Q_SIGNALS:

@@ -267,12 +267,12 @@ Outcome RequestExecutor::run(Connection& conn)
     if (!multiplexed()) { // a held snapshot or a refresh: blocking by nature
         m_tries = 1;
         m_deadlocks = 0;
+        // Chosen once: a retry runs the same report again, as in the multiplexed form.
+        const QString statement = m_workload.kind == Workload::Kind::Report
+            ? m_workload.reports[m_nextReport++ % m_workload.reports.size()]
+            : u"user_sql"_s;
         for (;;) {
-            Outcome o = m_workload.kind == Workload::Kind::Refresh
-                ? refresh(conn)
-                : heldQuery(conn, m_workload.kind == Workload::Kind::Sql
-                        ? u"user_sql"_s
-                        : m_workload.reports[m_nextReport++ % m_workload.reports.size()]);
+            Outcome o = m_workload.kind == Workload::Kind::Refresh ? refresh(conn) : heldQuery(conn, statement);
             if (!tryAgain(o, conn.isOpen()))
                 return o;
         }
