@@ -292,9 +292,19 @@ private Q_SLOTS:
         QCOMPARE(ran.workload(u"orders"_s)->connections, 3);
         QCOMPARE(ran.phases[1].demand.value(u"orders"_s).from, 100 * 0.5); // smoke's oltp-only phase
         QCOMPARE(ran.phases[2].demand.value(u"reports"_s).from, 2.0);      // the other workload as it was
+        QCOMPARE(page->throughputChart()->seriesCount(), 4); // per workload: throughput, target
+        QCOMPARE(page->latencyChart()->seriesCount(), 4);    // p50, p99
         window.showPage(u"Scenarios"_s);
         QTest::qWait(300);
         QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_page-scenarios.png"_s)));
+        // A run of another scenario charts its own workloads, not smoke's "reports" as well.
+        page->selectPreset(u"olap-complexity"_s); // orders and four reports, no "reports"
+        page->findChildren<QDoubleSpinBox*>().at(1)->setValue(0.05); // 110 s -> 5.5 s
+        page->startSelected();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 60000);
+        QCOMPARE(page->lastResult().scenario.workloads.size(), 5);
+        QCOMPARE(page->throughputChart()->seriesCount(), 10);
+        QCOMPARE(page->latencyChart()->seriesCount(), 10);
     }
 
     void rolesPageChecksPlansAppliesAndAudits()

@@ -121,6 +121,16 @@ void ChartWidget::clear()
     m_dirty = true;
 }
 
+void ChartWidget::removeAllSeries()
+{
+    m_plot->clearGraphs(); // their legend entries go with them
+    m_graphs.clear();
+    m_plot->legend->setVisible(false); // until a series comes again
+    m_legendRows = 0;
+    m_newestKey = 0;
+    m_dirty = true;
+}
+
 void ChartWidget::setVisibleSeconds(int seconds)
 {
     m_visibleSeconds = std::max(10, seconds);

@@ -35,6 +35,8 @@ public:
     /// Breaks every line at this time (the connection was lost, the counters were reset).
     void addGap(const QDateTime& time);
     void clear();
+    /// Removes every series, with its legend entry (reference lines stay).
+    void removeAllSeries();
     /// Width of the visible window that follows the newest point.
     void setVisibleSeconds(int seconds);
     /// A horizontal reference line (an SLO, a trigger), drawn dashed and labelled.

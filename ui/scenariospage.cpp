@@ -300,8 +300,12 @@ void ScenariosPage::startSelected()
     m_running = scenario;
     m_runningOn = m_collector->server().endpoint;
     m_lastWasComparison = !scenario.compareProfiles.isEmpty();
-    m_throughput->clear();
-    m_latency->clear();
+    // This run's workloads only: a run of another scenario left series that would stay empty.
+    for (ChartWidget* c : {m_throughput, m_latency})
+        c->removeAllSeries();
+    m_tpsSeries.clear();
+    m_p50Series.clear();
+    m_p99Series.clear();
     for (ChartWidget* c : {m_throughput, m_latency}) // the whole run in view
         c->setVisibleSeconds(int(std::ceil(scenario.totalSeconds())) + 5);
     m_summary->setRows({});

@@ -52,6 +52,8 @@ public:
     /// The workloads table (tests): connections in column 3, the factor in column 4.
     QTableWidget* workloadsTable() const { return m_workloads; }
     SnapshotTableModel* summary() const { return m_summary; }
+    ChartWidget* throughputChart() const { return m_throughput; }
+    ChartWidget* latencyChart() const { return m_latency; }
     const htap::workload::ScenarioResult& lastResult() const { return m_result; }
     /// The scenario running now (or last run).
     const htap::workload::Scenario& runningScenario() const { return m_running; }
