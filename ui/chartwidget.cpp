@@ -386,9 +386,9 @@ void ChartWidget::markLonePoints()
 void ChartWidget::showRange(const QDateTime& from, const QDateTime& to)
 {
     m_paused = true; // a chosen range stays where it is; new samples are still recorded
+    // Paused, a new range marks the chart dirty: the next redraw looks at its points again.
     m_plot->xAxis->setRange(from.toMSecsSinceEpoch() / 1000.0, to.toMSecsSinceEpoch() / 1000.0);
     fitValueAxis();
-    markLonePoints();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
