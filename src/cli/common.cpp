@@ -2,6 +2,11 @@
 
 #include "terminal.h"
 
+#include <monitor/activitycollector.h>
+#include <pg/sandbox.h>
+
+#include <QEventLoop>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -11,6 +16,9 @@ namespace htap::cli {
 using namespace Qt::StringLiterals;
 using htap::pg::ConnInfo;
 using htap::pg::PgError;
+
+const QCommandLineOption dirOption(u"dir"_s, u"Sandbox folder (default: %1)"_s.arg(htap::pg::Sandbox::defaultDir()),
+    u"folder"_s);
 
 QTextStream& out()
 {
@@ -107,6 +115,30 @@ PgError connectInteractive(htap::pg::Connection& conn, ConnInfo info, const htap
             e.message += u" (the server asks for a password: set PGPASSWORD, add it to ~/.pgpass, or run on a terminal to be asked)"_s;
     }
     return e;
+}
+
+/// What every command that runs a collector does with its trouble: a failed connect ends it
+/// with a one-line error, an outage is told on stderr, a password is asked for on a terminal.
+void reportCollectorTrouble(htap::monitor::ActivityCollector& collector, QEventLoop& loop, int& code)
+{
+    using namespace htap::monitor;
+    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString& text) {
+        if (state == ConnectionState::Failed) {
+            code = fail(text);
+            loop.quit();
+        } else if (state == ConnectionState::Reconnecting || state == ConnectionState::NotResponding) {
+            err() << "htapctl: " << text << Qt::endl;
+        }
+    });
+    QObject::connect(&collector, &ActivityCollector::passwordRequired, &loop, [&](const ConnInfo& needs) {
+        const QString pw = promptPassword(u"Password for %1: "_s.arg(needs.displayName()));
+        if (pw.isEmpty()) {
+            code = fail(u"the server asks for a password and none was given (PGPASSWORD, ~/.pgpass or a terminal)"_s);
+            loop.quit();
+        } else {
+            collector.connectTo(needs.with(u"password"_s, pw));
+        }
+    });
 }
 
 } // namespace htap::cli

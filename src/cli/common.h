@@ -10,6 +10,11 @@
 #include <QJsonValue>
 #include <QTextStream>
 
+class QEventLoop;
+namespace htap::monitor {
+class ActivityCollector;
+}
+
 namespace htap::cli {
 
 QTextStream& out();
@@ -33,7 +38,24 @@ htap::pg::PgError connectInteractive(htap::pg::Connection& conn, htap::pg::ConnI
 inline const QCommandLineOption connOption({QStringLiteral("c"), QStringLiteral("conn")},
     QStringLiteral("libpq conninfo or URI (default: from PG* environment variables)"), QStringLiteral("conninfo"));
 inline const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("Print JSON instead of text"));
+/// --dir of the sandbox commands (sandbox, demo).
+extern const QCommandLineOption dirOption;
 
+/// What every command that runs a collector does with its trouble: a failed connect ends it
+/// with a one-line error, an outage is told on stderr, a password is asked for on a terminal.
+void reportCollectorTrouble(htap::monitor::ActivityCollector& collector, QEventLoop& loop, int& code);
+/// Prints activity samples until `seconds` have passed (0: until interrupted).
+int watchActivity(const htap::pg::ConnInfo& info, double seconds, int intervalMs, bool json);
+
+// One function a command, each in <command>cmd.cpp.
+int cmdPing(const QStringList& args);
+int cmdWatch(const QStringList& args);
+int cmdSandbox(const QStringList& args);
+int cmdDemo(const QStringList& args);
+int cmdMonitor(const QStringList& args);
+int cmdBench(const QStringList& args);
+int cmdScenario(const QStringList& args);
+int cmdMv(const QStringList& args);
 /// htapctl roles ...
 int cmdRoles(const QStringList& args);
 /// htapctl snapshot ...

@@ -1,0 +1,178 @@
+// htapctl monitor: every probe the GUI shows, as text or JSON, optionally into the history.
+#include "common.h"
+#include "interrupt.h"
+
+#include <monitor/activitycollector.h>
+#include <monitor/samplejson.h>
+#include <store/historystore.h>
+
+#include <QEventLoop>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTimer>
+
+#include <algorithm>
+#include <memory>
+
+namespace htap::cli {
+
+using namespace Qt::StringLiterals;
+using htap::pg::ConnInfo;
+using htap::pg::PgError;
+
+namespace {
+
+/// A short text rendering of a sample for a terminal.
+void printSample(const htap::monitor::ServerSample& s)
+{
+    using namespace htap::monitor;
+    const ActivitySample& a = s.activity;
+    out() << "activity:   " << QString::number(a.commitsPerSecond, 'f', 1) << " commits/s, "
+          << QString::number(a.rollbacksPerSecond, 'f', 1) << " rollbacks/s, " << a.active << " active, "
+          << a.idleInTransaction << " idle in transaction, " << a.waitingOnLock << " waiting on a lock" << Qt::endl;
+    if (s.latency && s.latency->hasDeltas) {
+        for (const LatencyFigures& f : s.latency->classes)
+            out() << "latency:    " << qSetFieldWidth(6) << Qt::left << f.name << qSetFieldWidth(0)
+                  << QString::number(f.callsPerSecond, 'f', 1) << " calls/s, mean "
+                  << QString::number(f.meanExecMs, 'f', 3) << " ms, " << f.activeNow << " running (oldest "
+                  << QString::number(f.oldestActiveSeconds, 'f', 1) << " s)" << Qt::endl;
+    }
+    if (s.locks) {
+        out() << "locks:      " << s.locks->waitingSessions << " waiting";
+        for (int root : s.locks->roots)
+            out() << "; root " << (root == 0 ? u"[prepared xact]"_s : QString::number(root)) << " blocks "
+                  << s.locks->totalWaitersUnder(root);
+        out() << Qt::endl;
+    }
+    if (s.vacuum) {
+        out() << "horizon:    xid age " << s.vacuum->horizonAge;
+        if (!s.vacuum->holders.isEmpty()) {
+            const XminHolder& h = s.vacuum->holders.first();
+            out() << ", oldest holder " << h.kind << " " << h.holder << " (" << h.state << ", "
+                  << QString::number(h.heldSeconds, 'f', 0) << " s)";
+        }
+        out() << Qt::endl;
+        for (int i = 0; i < std::min<qsizetype>(5, s.vacuum->tables.size()); ++i) {
+            const TableVacuum& t = s.vacuum->tables[i];
+            out() << "vacuum:     " << t.table << ": " << t.deadTuples << " dead, "
+                  << QString::number(t.pctOfTrigger, 'f', 1) << "% of its autovacuum trigger" << Qt::endl;
+        }
+    }
+    if (s.views)
+        for (const ViewState& v : s.views->views)
+            out() << "view:       " << v.view << (v.populated ? "" : " (not populated)") << ", staleness "
+                  << (v.stalenessSeconds >= 0 ? QString::number(v.stalenessSeconds, 'f', 0) + u" s"_s
+                                              : u"unknown (no refresh in the registry)"_s)
+                  << Qt::endl;
+    for (auto it = s.unavailable.cbegin(); it != s.unavailable.cend(); ++it)
+        out() << "unavailable: " << it.value() << Qt::endl;
+}
+
+} // namespace
+
+int cmdMonitor(const QStringList& args)
+{
+    using namespace htap::monitor;
+    QCommandLineParser parser;
+    const QCommandLineOption once(u"once"_s, u"Print one complete sample (after a one-interval baseline) and exit"_s);
+    const QCommandLineOption interval(u"interval"_s, u"Seconds between samples (default 1)"_s, u"s"_s);
+    const QCommandLineOption duration(u"duration"_s, u"Stop after this many seconds (default: until Ctrl-C)"_s, u"s"_s);
+    const QCommandLineOption outFile(u"out"_s, u"Append samples to this file, one JSON document a line"_s, u"file.jsonl"_s);
+    const QCommandLineOption oltpRoles(u"oltp-roles"_s, u"Roles whose statements are OLTP (default oltp_user; * and ? match)"_s, u"list"_s);
+    const QCommandLineOption olapRoles(u"olap-roles"_s, u"Roles whose statements are OLAP (default olap_user)"_s, u"list"_s);
+    const QCommandLineOption history(u"history"_s,
+        u"Also keep every sample in the history file (as the GUI does), for snapshot export; default file: %1"_s.arg(
+            htap::store::HistoryStore::defaultPath()),
+        u"file"_s);
+    const QCommandLineOption keepHistory(u"keep-history"_s, u"Keep every sample in the default history file"_s);
+    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption, oltpRoles, olapRoles, history, keepHistory});
+    int code = ExitOk;
+    if (!parseOptions(parser, args, u"Sample everything the GUI shows, as text or JSON."_s, &code))
+        return code;
+    ConnInfo info;
+    double intervalValue = 1, durationValue = 0;
+    if (!parseConn(parser, &info, &code) || !parseNumber(parser, interval, 0.1, 3600, &intervalValue, &code)
+        || !parseNumber(parser, duration, 0, 86400 * 30, &durationValue, &code))
+        return code;
+    const bool json = parser.isSet(jsonOption) || parser.isSet(outFile);
+
+    QFile file;
+    if (parser.isSet(outFile)) {
+        file.setFileName(parser.value(outFile));
+        if (!file.open(QIODevice::Append | QIODevice::Text))
+            return fail(u"cannot write %1: %2"_s.arg(file.fileName(), file.errorString()));
+    }
+
+    std::unique_ptr<htap::store::HistoryStore> store;
+    if (parser.isSet(history) || parser.isSet(keepHistory)) {
+        store = std::make_unique<htap::store::HistoryStore>();
+        QEventLoop opening;
+        QString historyError;
+        QObject::connect(store.get(), &htap::store::HistoryStore::opened, &opening, &QEventLoop::quit);
+        QObject::connect(store.get(), &htap::store::HistoryStore::failed, &opening, [&](const QString& m) {
+            historyError = m;
+            opening.quit();
+        });
+        store->open(parser.isSet(history) ? parser.value(history) : htap::store::HistoryStore::defaultPath());
+        opening.exec();
+        if (!historyError.isEmpty())
+            return fail(historyError);
+    }
+
+    ActivityCollector collector;
+    collector.setInterval(int(intervalValue * 1000));
+    if (parser.isSet(once))
+        collector.setSlowEvery(1);
+    WorkloadClassifier classifier;
+    if (parser.isSet(oltpRoles))
+        classifier.oltpRoles = parser.value(oltpRoles).split(u',', Qt::SkipEmptyParts);
+    if (parser.isSet(olapRoles))
+        classifier.olapRoles = parser.value(olapRoles).split(u',', Qt::SkipEmptyParts);
+    collector.setClassifier(classifier);
+    QEventLoop loop;
+    QString endpoint;
+    int samples = 0;
+    reportCollectorTrouble(collector, loop, code);
+    QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) { endpoint = s.endpoint; });
+    QObject::connect(&collector, &ActivityCollector::sampleAvailable, &loop, [&](const ServerSample& s) {
+        ++samples;
+        if (store)
+            store->append(endpoint, s.sampledAt, toJson(s, endpoint));
+        if (parser.isSet(once) && samples < 2)
+            return; // the first sample is the baseline for rates and deltas
+        if (json) {
+            const QByteArray line = QJsonDocument(toJson(s, endpoint))
+                                        .toJson(parser.isSet(once) && !file.isOpen() ? QJsonDocument::Indented
+                                                                                      : QJsonDocument::Compact);
+            if (file.isOpen()) {
+                file.write(line.trimmed() + '\n');
+                file.flush();
+            } else {
+                out() << QString::fromUtf8(line.trimmed()) << Qt::endl;
+            }
+        } else {
+            if (!parser.isSet(once))
+                out() << "--- " << s.sampledAt.toLocalTime().toString(u"HH:mm:ss"_s) << Qt::endl;
+            printSample(s);
+        }
+        if (parser.isSet(once))
+            loop.quit();
+    });
+    if (durationValue > 0)
+        QTimer::singleShot(int(durationValue * 1000), &loop, &QEventLoop::quit);
+    stopOnInterrupt(&loop, [&] { loop.quit(); });
+    collector.connectTo(info);
+    loop.exec();
+    if (store) { // what is queued goes to the file before we exit
+        QEventLoop flushing;
+        QObject::connect(store.get(), &htap::store::HistoryStore::flushed, &flushing, &QEventLoop::quit);
+        store->flush();
+        flushing.exec();
+    }
+    if (file.isOpen() && file.error() != QFileDevice::NoError)
+        return fail(u"writing %1 failed: %2"_s.arg(file.fileName(), file.errorString()));
+    return code;
+}
+
+} // namespace htap::cli

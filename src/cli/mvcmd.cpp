@@ -1,0 +1,296 @@
+// htapctl mv: list, refresh, incremental maintenance, refresh log and schedules of materialized views.
+#include "common.h"
+
+#include <mv/ivmsql.h>
+#include <mv/mvservice.h>
+#include <pg/identifier.h>
+#include <pg/sandbox.h>
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QThread>
+
+#include <atomic>
+#include <csignal>
+
+namespace htap::cli {
+
+using namespace Qt::StringLiterals;
+using htap::pg::ConnInfo;
+using htap::pg::PgError;
+
+namespace {
+
+QString humanBytes(qint64 b)
+{
+    if (b >= (qint64(1) << 30))
+        return QString::number(b / double(qint64(1) << 30), 'f', 1) + u" GiB"_s;
+    if (b >= (1 << 20))
+        return QString::number(b / double(1 << 20), 'f', 1) + u" MiB"_s;
+    return QString::number(b / 1024.0, 'f', 0) + u" kiB"_s;
+}
+
+QString humanSeconds(double s)
+{
+    if (s < 0)
+        return u"unknown"_s;
+    if (s < 120)
+        return QString::number(s, 'f', s < 10 ? 1 : 0) + u" s"_s;
+    if (s < 7200)
+        return QString::number(s / 60, 'f', 0) + u" min"_s;
+    return QString::number(s / 3600, 'f', 1) + u" h"_s;
+}
+
+} // namespace
+
+int cmdMv(const QStringList& args)
+{
+    using namespace htap::mv;
+    const QString action = args.value(1);
+    static const QStringList actions {u"list"_s, u"refresh"_s, u"enable-incremental"_s, u"disable-incremental"_s, u"log"_s,
+        u"schedule"_s, u"unschedule"_s, u"run-schedules"_s};
+    if (action == u"--help"_s || action == u"-h"_s) {
+        out() << "Usage: htapctl mv ACTION [VIEW] [options] (see htapctl mv ACTION --help)\n\n"
+                 "  list                      materialized and incremental views: mode, staleness, pending changes\n"
+                 "  refresh VIEW --mode M     plain | concurrent | incremental (merge) | rebuild\n"
+                 "  enable-incremental VIEW   maintain it incrementally (--check: print the SQL, change nothing)\n"
+                 "  disable-incremental VIEW  back to a materialized view\n"
+                 "  log [VIEW]                the refresh log, newest first\n"
+                 "  schedule VIEW --mode M --every 5m [--runner app|pg_cron]\n"
+                 "  unschedule VIEW\n"
+                 "  run-schedules             run the app's schedules until Ctrl-C\n\n"
+                 "VIEW is spelled as in SQL: sales_hourly_mv, public.\"Sales MV\". Without --conn: the sandbox.\n";
+        return ExitOk;
+    }
+    if (!actions.contains(action))
+        return fail(u"mv needs an action: %1 (see htapctl mv --help)"_s.arg(actions.join(u", "_s)), ExitUsage);
+    QCommandLineParser parser;
+    const QCommandLineOption mode(u"mode"_s, u"refresh: plain, concurrent, incremental (merge) or rebuild"_s, u"mode"_s);
+    const QCommandLineOption lockTimeout(u"lock-timeout"_s,
+        u"refresh --mode plain: give up after this many ms waiting for readers (default 5000)"_s, u"ms"_s);
+    const QCommandLineOption check(u"check"_s, u"enable-incremental: only check, and print the SQL it would install"_s);
+    const QCommandLineOption limit(u"limit"_s, u"log: how many entries (default 50)"_s, u"n"_s);
+    const QCommandLineOption every(u"every"_s, u"schedule: interval, e.g. 1s, 30s, 5m, 1h"_s, u"interval"_s);
+    const QCommandLineOption runner(u"runner"_s, u"schedule: app (run-schedules or the GUI runs it) or pg_cron (default app)"_s, u"runner"_s);
+    const QCommandLineOption seconds(u"seconds"_s, u"run-schedules: stop after this many seconds (default: until Ctrl-C)"_s, u"s"_s);
+    parser.addOptions({connOption, jsonOption, mode, lockTimeout, check, limit, every, runner, seconds});
+    int code = ExitOk;
+    if (!parseOptions(parser, args.mid(1), u"Materialized views: list, refresh, incremental maintenance, refresh log."_s, &code))
+        return code;
+    const QStringList pos = parser.positionalArguments(); // [action, VIEW]
+    const QString view = pos.value(1);
+    if ((action == u"refresh"_s || action.endsWith(u"-incremental"_s) || action.endsWith(u"schedule"_s)) && view.isEmpty())
+        return fail(u"mv %1 needs a view name"_s.arg(action), ExitUsage);
+    RefreshMode refreshMode = RefreshMode::Plain;
+    int everySeconds = 0;
+    if (action == u"schedule"_s) {
+        static const QRegularExpression re(u"^(\\d+)\\s*(s|m|min|h)?$"_s);
+        const QRegularExpressionMatch m = re.match(parser.value(every).trimmed());
+        if (!parser.isSet(every) || !m.hasMatch())
+            return fail(u"mv schedule needs --every N[s|m|h], e.g. --every 5m"_s, ExitUsage);
+        const QString unit = m.captured(2);
+        everySeconds = m.captured(1).toInt() * (unit == u"h"_s ? 3600 : unit.startsWith(u'm') ? 60 : 1);
+        if (everySeconds < 1 || everySeconds > 604800)
+            return fail(u"invalid --every \"%1\": from 1 s to 7 days"_s.arg(parser.value(every)), ExitUsage);
+        if (parser.isSet(runner) && parser.value(runner) != u"app"_s && parser.value(runner) != u"pg_cron"_s)
+            return fail(u"invalid --runner \"%1\": app or pg_cron"_s.arg(parser.value(runner)), ExitUsage);
+    }
+    if (action == u"refresh"_s || action == u"schedule"_s) {
+        if (!parser.isSet(mode))
+            return fail(u"mv %1 needs --mode plain|concurrent|incremental%2"_s.arg(action, action == u"refresh"_s ? u"|rebuild"_s : QString()), ExitUsage);
+        if (!parseMode(parser.value(mode), &refreshMode))
+            return fail(u"invalid --mode \"%1\": expected plain, concurrent, incremental or rebuild"_s.arg(parser.value(mode)), ExitUsage);
+    }
+    double lockMs = 5000, limitValue = 50;
+    if (!parseNumber(parser, lockTimeout, 0, 3600000, &lockMs, &code) || !parseNumber(parser, limit, 1, 100000, &limitValue, &code))
+        return code;
+    ConnInfo info;
+    if (!parseConn(parser, &info, &code))
+        return code;
+    if (!parser.isSet(connOption))
+        info = htap::pg::Sandbox().connInfo();
+    htap::pg::Connection conn;
+    if (PgError e = connectInteractive(conn, info, {10000, u"htapctl mv"_s}))
+        return fail(e.oneLine());
+    MvService service(conn);
+    const bool json = parser.isSet(jsonOption);
+    if (action == u"list"_s) {
+        QString error;
+        const QList<ViewInfo> views = service.list(&error);
+        if (!error.isEmpty())
+            return fail(error);
+        const QList<Schedule> schedules = service.schedules(&error);
+        if (json) {
+            QJsonArray a;
+            for (const ViewInfo& v : views) {
+                QJsonObject o = v.toJson();
+                for (const Schedule& sch : schedules)
+                    if (sch.view == v.label())
+                        o.insert(u"schedule"_s, sch.toJson());
+                a << o;
+            }
+            printJson(a);
+            return ExitOk;
+        }
+        if (views.isEmpty())
+            out() << "no materialized views in database " << conn.effectiveInfo().value(u"dbname"_s) << Qt::endl;
+        for (const ViewInfo& v : views) {
+            out() << v.label() << Qt::endl;
+            out() << "  mode:        " << (v.incremental ? u"incremental ("_s + v.ivmState + u")"_s : u"materialized"_s)
+                  << ", " << humanBytes(v.totalBytes) << (v.populated ? "" : ", not populated") << Qt::endl;
+            if (v.incremental) {
+                out() << "  pending:     " << v.pendingRows << " changes, oldest " << humanSeconds(v.oldestPendingSeconds)
+                      << ", last merge " << QString::number(v.lastMergeMs, 'f', 1) << " ms" << Qt::endl;
+                if (!v.ivmReason.isEmpty())
+                    out() << "  rebuild:     needed: " << v.ivmReason << Qt::endl;
+                if (v.engineOutdated())
+                    out() << "  engine:      built by an older HTAP Studio (generation " << v.engineVersion << ", now "
+                          << kIvmEngineVersion << "): disable-incremental and enable-incremental to get its fixes" << Qt::endl;
+            } else {
+                out() << "  concurrent:  " << (v.concurrentBlocker.isEmpty() ? u"possible"_s : u"not possible: "_s + v.concurrentBlocker)
+                      << Qt::endl;
+            }
+            out() << "  staleness:   " << humanSeconds(v.stalenessSeconds);
+            if (v.lastRefresh.isValid())
+                out() << " (last " << v.lastMode << " at " << v.lastRefresh.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s)
+                      << ", took " << humanSeconds(v.lastDurationSeconds) << ")";
+            out() << Qt::endl;
+            for (const Schedule& sch : std::as_const(schedules))
+                if (sch.view == v.label())
+                    out() << "  schedule:    " << modeName(sch.mode) << " every " << sch.everySeconds << " s by " << sch.runner << Qt::endl;
+            if (v.refreshingPid)
+                out() << "  refreshing:  now, by pid " << v.refreshingPid << Qt::endl;
+        }
+        return ExitOk;
+    }
+    if (action == u"log"_s) {
+        QString error;
+        const QList<RefreshLogEntry> entries = service.log(view, int(limitValue), &error);
+        if (!error.isEmpty())
+            return fail(error);
+        if (json) {
+            QJsonArray a;
+            for (const RefreshLogEntry& e : entries)
+                a << e.toJson();
+            printJson(a);
+            return ExitOk;
+        }
+        for (const RefreshLogEntry& e : entries) {
+            out() << e.started.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s) << "  " << qSetFieldWidth(24) << Qt::left
+                  << e.view << qSetFieldWidth(12) << e.mode << qSetFieldWidth(10) << e.outcome << qSetFieldWidth(0)
+                  << humanSeconds(e.seconds()) << (e.rows >= 0 ? u", %1 rows"_s.arg(e.rows) : QString())
+                  << (e.message.isEmpty() ? QString() : u"  "_s + (e.sqlstate.isEmpty() ? QString() : e.sqlstate + u": "_s) + e.message)
+                  << Qt::endl;
+        }
+        return ExitOk;
+    }
+    if (action == u"refresh"_s) {
+        const RefreshOutcome r = service.refresh(view, refreshMode, int(lockMs));
+        if (json) {
+            QJsonObject o = r.toJson();
+            o.insert(u"view"_s, view);
+            o.insert(u"mode"_s, modeName(refreshMode));
+            printJson(o);
+        } else if (r.ok) {
+            out() << view << ": " << modeName(refreshMode) << " refresh done in " << QString::number(r.seconds, 'f', 3) << " s"
+                  << (r.rows >= 0 ? u", %1 %2"_s.arg(r.rows).arg(refreshMode == RefreshMode::Incremental ? u"changes merged"_s : u"rows"_s)
+                                  : QString())
+                  << Qt::endl;
+        }
+        if (!r.ok)
+            return json ? ExitFailure : fail(r.message);
+        return ExitOk;
+    }
+    if (action == u"schedule"_s) {
+        const QString e = service.setSchedule(view, refreshMode, everySeconds, parser.isSet(runner) ? parser.value(runner) : u"app"_s);
+        if (!e.isEmpty())
+            return fail(e);
+        out() << view << ": " << modeName(refreshMode) << " every " << everySeconds << " s, run by "
+              << (parser.value(runner) == u"pg_cron"_s ? u"pg_cron"_s : u"the app (htap-studio, or htapctl mv run-schedules)"_s) << Qt::endl;
+        return ExitOk;
+    }
+    if (action == u"unschedule"_s) {
+        const QString e = service.clearSchedule(view);
+        if (!e.isEmpty())
+            return fail(e);
+        out() << view << ": no schedule" << Qt::endl;
+        return ExitOk;
+    }
+    if (action == u"run-schedules"_s) {
+        // The app-run schedules, headless: each view at most once per interval, one at a time.
+        double limitSeconds = 0;
+        if (!parseNumber(parser, seconds, 1, 86400 * 365, &limitSeconds, &code))
+            return code;
+        static std::atomic<bool> interrupted {false};
+        std::signal(SIGINT, [](int) { interrupted = true; });
+        std::signal(SIGTERM, [](int) { interrupted = true; });
+        QHash<QString, QElapsedTimer> last;
+        QElapsedTimer total, reload;
+        total.start();
+        QList<Schedule> schedules;
+        qint64 runs = 0, failures = 0;
+        while (!interrupted && (limitSeconds <= 0 || total.elapsed() < qint64(limitSeconds * 1000))) {
+            if (!reload.isValid() || reload.elapsed() > 10000) {
+                QString error;
+                schedules = service.schedules(&error);
+                if (!error.isEmpty())
+                    return fail(error);
+                reload.start();
+            }
+            for (const Schedule& sch : std::as_const(schedules)) {
+                if (sch.runner != u"app"_s || (last.contains(sch.view) && last[sch.view].elapsed() < qint64(sch.everySeconds) * 1000))
+                    continue;
+                last[sch.view].start();
+                const RefreshOutcome r = service.refresh(htap::pg::quoteQualified(sch.view.section(u'.', 0, 0), sch.view.section(u'.', 1)), sch.mode);
+                ++runs;
+                if (!r.ok) {
+                    ++failures;
+                    err() << "htapctl: " << sch.view << ": " << modeName(sch.mode) << " failed: " << r.message << Qt::endl;
+                } else if (json) {
+                    QJsonObject o = r.toJson();
+                    o.insert(u"view"_s, sch.view);
+                    o.insert(u"mode"_s, modeName(sch.mode));
+                    out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
+                }
+            }
+            QThread::msleep(100);
+        }
+        out() << runs << " scheduled refreshes run, " << failures << " failed" << Qt::endl;
+        return failures ? ExitFailure : ExitOk;
+    }
+    if (action == u"enable-incremental"_s) {
+        if (parser.isSet(check)) {
+            QString plan;
+            const QString e = service.checkIncremental(view, &plan);
+            if (!e.isEmpty())
+                return fail(e);
+            out() << plan;
+            return ExitOk;
+        }
+        QString notes;
+        const QString e = service.enableIncremental(view, &notes);
+        if (json) {
+            printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e.isEmpty() ? notes : e}});
+            return e.isEmpty() ? ExitOk : ExitFailure;
+        }
+        if (!e.isEmpty())
+            return fail(e);
+        out() << notes << Qt::endl;
+        return ExitOk;
+    }
+    // disable-incremental
+    const QString e = service.disableIncremental(view);
+    if (json) {
+        printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e}});
+        return e.isEmpty() ? ExitOk : ExitFailure;
+    }
+    if (!e.isEmpty())
+        return fail(e);
+    out() << view << ": a materialized view again (built WITH DATA); the engine's objects are removed" << Qt::endl;
+    return ExitOk;
+}
+
+} // namespace htap::cli

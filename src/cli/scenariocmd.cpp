@@ -1,0 +1,415 @@
+// htapctl scenario: list, validate and run mixed-load scenarios; the seed's comparison tables.
+#include "common.h"
+#include "interrupt.h"
+
+#include <pg/sandbox.h>
+#include <report/reportwriter.h>
+#include <workload/comparison.h>
+#include <workload/runner.h>
+
+#include <QEventLoop>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+#include <cmath>
+
+namespace htap::cli {
+
+using namespace Qt::StringLiterals;
+using htap::pg::ConnInfo;
+using htap::pg::PgError;
+
+namespace {
+
+/// Loads a preset by name or a scenario file, printing what is wrong with it.
+bool loadScenario(const QString& nameOrFile, htap::workload::Scenario* scenario, int* code)
+{
+    using namespace htap::workload;
+    QByteArray json = presetJson(nameOrFile);
+    QString baseDir;
+    if (json.isEmpty()) {
+        QFile f(nameOrFile);
+        if (!f.open(QIODevice::ReadOnly)) {
+            *code = fail(u"no preset named \"%1\" and cannot read it as a file: %2 (presets: %3)"_s.arg(
+                             nameOrFile, f.errorString(), presetNames().join(u", "_s)),
+                ExitUsage);
+            return false;
+        }
+        json = f.readAll();
+        baseDir = QFileInfo(nameOrFile).absolutePath();
+    }
+    QStringList errors, warnings;
+    const bool ok = Scenario::fromJson(json, scenario, &errors, &warnings, baseDir);
+    for (const QString& w : std::as_const(warnings))
+        err() << "htapctl: warning: " << w << Qt::endl;
+    if (!ok) {
+        for (const QString& e : std::as_const(errors))
+            err() << "htapctl: error: " << e << Qt::endl;
+        *code = ExitUsage;
+        return false;
+    }
+    return true;
+}
+
+/// The seed's 5.3.3 table: per refresh strategy (a phase with a refresh workload), the order
+/// workload's throughput and p99 against the phase without refreshes, the refresh duration and
+/// each view's staleness.
+void printRefreshComparison(const htap::workload::ScenarioResult& result)
+{
+    using namespace htap::workload;
+    const Scenario& sc = result.scenario;
+    auto kindOf = [&](const QString& name) {
+        const Workload* w = sc.workload(name);
+        return w ? w->kind : Workload::Kind::Sql;
+    };
+    const PhaseResult* baseline = nullptr;
+    bool anyRefresh = false;
+    for (int i = 0; i < result.phases.size() && i < sc.phases.size(); ++i) {
+        bool refresh = false;
+        for (auto it = sc.phases[i].demand.cbegin(); it != sc.phases[i].demand.cend(); ++it)
+            refresh |= kindOf(it.key()) == Workload::Kind::Refresh;
+        anyRefresh |= refresh;
+        if (!baseline && !refresh && !result.phases[i].warmup)
+            baseline = &result.phases[i];
+    }
+    if (!anyRefresh)
+        return;
+    auto orders = [&](const PhaseResult& p) {
+        WorkloadStats all;
+        double p99 = 0;
+        for (auto it = p.workloads.cbegin(); it != p.workloads.cend(); ++it)
+            if (kindOf(it.key()) == Workload::Kind::Order) {
+                all.committed += it->committed + it->rolledBack;
+                all.seconds = it->seconds;
+                p99 = std::max(p99, it->latency.p99);
+            }
+        return std::pair {all.tps(), p99};
+    };
+    const auto [baseTps, baseP99] = baseline ? orders(*baseline) : std::pair {0.0, 0.0};
+    out() << Qt::endl << "refresh strategies (seed 5.3.3), against phase \"" << (baseline ? baseline->name : u"-"_s) << "\":" << Qt::endl
+          << "phase              OLTP tps  change  OLTP p99 ms   +ms  readers p99 ms  refreshes  refresh p50 s  max s  view: staleness p50 / p99 s"
+          << Qt::endl;
+    for (int i = 0; i < result.phases.size() && i < sc.phases.size(); ++i) {
+        const PhaseResult& p = result.phases[i];
+        if (p.warmup)
+            continue;
+        const auto [tps, p99] = orders(p);
+        WorkloadStats refresh;
+        double readersP99 = -1; // the reports of the phase: a plain refresh blocks those reading the view
+        for (auto it = p.workloads.cbegin(); it != p.workloads.cend(); ++it) {
+            if (kindOf(it.key()) == Workload::Kind::Refresh && it->committed + it->failed > 0)
+                refresh = it.value();
+            if ((kindOf(it.key()) == Workload::Kind::Report || kindOf(it.key()) == Workload::Kind::Sql) && it->committed + it->failed > 0)
+                readersP99 = std::max(readersP99, it->latency.p99);
+        }
+        out() << qSetFieldWidth(18) << Qt::left << p.name << qSetFieldWidth(9) << Qt::right << QString::number(tps, 'f', 1)
+              << qSetFieldWidth(7) << (baseTps > 0 ? QString::number((tps / baseTps - 1) * 100, 'f', 1) + u'%' : u"-"_s)
+              << qSetFieldWidth(12) << QString::number(p99, 'f', 2) << qSetFieldWidth(7)
+              << (baseline ? QString::number(p99 - baseP99, 'f', 1) : u"-"_s) << qSetFieldWidth(16)
+              << (readersP99 >= 0 ? QString::number(readersP99, 'f', 1) : u"-"_s) << qSetFieldWidth(11)
+              << refresh.committed + refresh.failed << qSetFieldWidth(14)
+              << (refresh.committed ? QString::number(refresh.service.p50 / 1000, 'f', 3) : u"-"_s) << qSetFieldWidth(8)
+              << (refresh.committed ? QString::number(refresh.service.max / 1000, 'f', 2) : u"-"_s) << qSetFieldWidth(0);
+        for (auto it = p.staleness.cbegin(); it != p.staleness.cend(); ++it)
+            out() << "  " << it.key().section(u'.', 1) << ": "
+                  << (it->samples ? QString::number(it->p50, 'f', 1) + u" / "_s + QString::number(it->p99, 'f', 1) : u"-"_s);
+        out() << Qt::endl;
+    }
+}
+
+QString pct(double now, double before)
+{
+    return before > 0 ? QString::number((now / before - 1) * 100, 'f', 0) + u'%' : u"-"_s;
+}
+
+bool writeAtomically(const QList<std::pair<QString, QByteArray>>& files, int* code)
+{
+    for (const auto& [file, bytes] : files) {
+        QString error;
+        if (!htap::report::writeAtomically(file, bytes, &error)) { // never a half-written result
+            *code = fail(error);
+            return false;
+        }
+    }
+    return true;
+}
+
+/// scenario run with compare_profiles: both sides, then the seed's 5.2.4 table.
+int runComparison(const htap::workload::Scenario& scenario, const ConnInfo& info, const QString& outPath, bool json)
+{
+    using namespace htap::workload;
+    ProfileComparison comparison;
+    QEventLoop loop;
+    ComparisonResult result;
+    bool done = false;
+    int code = ExitOk;
+    stopOnInterrupt(&loop, [&] { comparison.stop(u"interrupted"_s); }, true);
+    QObject::connect(&comparison, &ProfileComparison::failedToStart, &loop, [&](const QString& message) {
+        code = fail(message);
+        loop.quit();
+    });
+    QObject::connect(&comparison, &ProfileComparison::progress, &loop, [](const QString& m) { err() << m << Qt::endl; });
+    QObject::connect(&comparison, &ProfileComparison::sideStarted, &loop, [&](const QString& side) {
+        err() << "running " << scenario.name << " " << side << " the profiles of " << scenario.compareProfiles << " for "
+              << QString::number(scenario.totalSeconds(), 'f', 0) << " s" << Qt::endl;
+    });
+    QObject::connect(&comparison, &ProfileComparison::secondAvailable, &loop, [&](const QString& side, const SecondStats& s) {
+        if (json)
+            return;
+        out() << qSetFieldWidth(8) << Qt::left << side << qSetFieldWidth(5) << Qt::right << s.second << qSetFieldWidth(0) << "s";
+        for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
+            const WorkloadStats& w = it.value();
+            out() << " | " << it.key() << " " << QString::number(w.tps(), 'f', 1) << "/s";
+            if (w.committed + w.rolledBack + w.failed > 0)
+                out() << " p99 " << QString::number(w.latency.p99, 'f', 1) << " ms";
+            if (w.failed)
+                out() << " failed " << w.failed;
+        }
+        out() << Qt::endl;
+    });
+    QObject::connect(&comparison, &ProfileComparison::finished, &loop, [&](const ComparisonResult& r) {
+        result = r;
+        done = true;
+        loop.quit();
+    });
+    comparison.start(scenario, info);
+    loop.exec();
+    if (!done)
+        return code;
+    if (json) {
+        out() << QJsonDocument(result.toJson()).toJson(QJsonDocument::Indented);
+    } else {
+        out() << Qt::endl << "isolation-compare (seed 5.2.4): without vs with the role profiles of " << result.profileSet
+              << " (warmup excluded)" << Qt::endl
+              << "workload        side       committed  failed      tps   p50 ms   p99 ms  mean ms   change p99   change tps" << Qt::endl;
+        for (const ComparisonResult::Row& r : result.rows()) {
+            for (const auto& [side, w] : {std::pair {u"without"_s, r.without}, {u"with"_s, r.with}}) {
+                if (side == u"with"_s && !result.ranWith)
+                    continue;
+                out() << qSetFieldWidth(16) << Qt::left << r.workload << qSetFieldWidth(8) << side << qSetFieldWidth(12)
+                      << Qt::right << w.committed << qSetFieldWidth(8) << w.failed << qSetFieldWidth(9)
+                      << QString::number(w.tps(), 'f', 1) << QString::number(w.latency.p50, 'f', 1)
+                      << QString::number(w.latency.p99, 'f', 1) << QString::number(w.latency.mean, 'f', 1) << qSetFieldWidth(13)
+                      << (side == u"with"_s ? pct(w.latency.p99, r.without.latency.p99) : QString()) << qSetFieldWidth(13)
+                      << (side == u"with"_s ? pct(w.tps(), r.without.tps()) : QString()) << qSetFieldWidth(0) << Qt::endl;
+            }
+        }
+        for (const QString& n : result.notes)
+            out() << n << Qt::endl;
+        out() << (result.restored ? "" : "WARNING: ") << result.restoreMessage << Qt::endl;
+        if (result.partial)
+            out() << "PARTIAL: " << result.stopReason << Qt::endl;
+    }
+    if (!outPath.isEmpty()) {
+        const QString base = outPath.endsWith(u".json"_s) ? outPath.chopped(5) : outPath;
+        QList<std::pair<QString, QByteArray>> files {{outPath, QJsonDocument(result.toJson()).toJson()},
+            {base + u"-without.csv"_s, result.without.toCsv()}};
+        if (result.ranWith)
+            files.append({base + u"-with.csv"_s, result.with.toCsv()});
+        if (!writeAtomically(files, &code))
+            return code;
+        err() << "wrote " << outPath << " and the per-second CSV of each side beside it" << Qt::endl;
+    }
+    return result.partial || !result.restored ? ExitFailure : ExitOk;
+}
+
+} // namespace
+
+int cmdScenario(const QStringList& args)
+{
+    using namespace htap::workload;
+    const QString action = args.value(1);
+    if (action == u"list"_s) {
+        const QStringList names = presetNames();
+        qsizetype width = 0; // the longest name and two spaces: columns line up, whatever the names
+        for (const QString& name : names)
+            width = std::max(width, name.size() + 2);
+        for (const QString& name : names) {
+            Scenario s;
+            QStringList errors, warnings;
+            Scenario::fromJson(presetJson(name), &s, &errors, &warnings);
+            out() << name.leftJustified(width) << QString::number(s.totalSeconds(), 'f', 0).rightJustified(4)
+                  << " s  " << s.description << Qt::endl;
+        }
+        return ExitOk;
+    }
+    if (action == u"validate"_s) {
+        if (args.size() < 3)
+            return fail(u"scenario validate needs a file or preset name"_s, ExitUsage);
+        Scenario s;
+        int code = ExitOk;
+        if (!loadScenario(args.value(2), &s, &code))
+            return code;
+        out() << s.name << ": valid, " << s.workloads.size() << " workloads, " << s.phases.size() << " phases, "
+              << QString::number(s.totalSeconds(), 'f', 0) << " s" << Qt::endl;
+        return ExitOk;
+    }
+    if (action != u"run"_s)
+        return fail(u"scenario needs an action: list, validate FILE or run PRESET|FILE"_s, ExitUsage);
+
+    QCommandLineParser parser;
+    const QCommandLineOption outFile(u"out"_s, u"Write the result JSON here (and the per-second CSV beside it)"_s, u"result.json"_s);
+    const QCommandLineOption rateScale(u"rate-scale"_s, u"Multiply every open-loop rate (default 1)"_s, u"f"_s);
+    const QCommandLineOption durationScale(u"duration-scale"_s, u"Multiply every phase's duration (default 1)"_s, u"f"_s);
+    const QCommandLineOption threads(u"threads"_s,
+        u"Client threads per workload, sharing its connections (like pgbench -j); 0: one per CPU core (default: the scenario's)"_s, u"n"_s);
+    const QCommandLineOption confirm(u"confirm-database"_s,
+        u"Required to run against a server that is not the local sandbox: the name of its database"_s, u"name"_s);
+    parser.addOptions({connOption, outFile, rateScale, durationScale, threads, confirm, jsonOption});
+    int code = ExitOk;
+    if (!parseOptions(parser, args.mid(1), u"Run a scenario and report per second and per phase."_s, &code))
+        return code;
+    if (parser.positionalArguments().size() < 2)
+        return fail(u"scenario run needs a preset name or a scenario file"_s, ExitUsage);
+    Scenario scenario;
+    if (!loadScenario(parser.positionalArguments().value(1), &scenario, &code))
+        return code;
+    double rates = 1, durations = 1;
+    if (!parseNumber(parser, rateScale, 0.001, 1000, &rates, &code) || !parseNumber(parser, durationScale, 0.001, 1000, &durations, &code))
+        return code;
+    scenario.scale(rates, durations);
+    if (parser.isSet(threads)) {
+        double n = 0;
+        if (!parseNumber(parser, threads, 0, 256, &n, &code))
+            return code;
+        if (n != std::floor(n))
+            return fail(u"--threads takes a whole number, not %1"_s.arg(parser.value(threads)), ExitUsage);
+        scenario.threads = int(n);
+    }
+    ConnInfo info;
+    if (!parseConn(parser, &info, &code))
+        return code;
+    if (!parser.isSet(connOption))
+        info = htap::pg::Sandbox().connInfo();
+
+    // A scenario writes orders: anywhere but the sandbox only when the operator names the database.
+    if (!htap::pg::Sandbox::isLocalSandbox(info)) {
+        htap::pg::Connection probe;
+        if (PgError e = connectInteractive(probe, info, {10000, u"htapctl scenario"_s}))
+            return fail(e.oneLine());
+        const QString db = probe.exec(u"SELECT current_database()"_s).text(0, 0);
+        if (parser.value(confirm) != db)
+            return fail(u"this scenario writes data; %1 is not the local sandbox. Run again with --confirm-database %2 "
+                        "if you mean it"_s.arg(probe.effectiveInfo().displayName(), db),
+                ExitUsage);
+    }
+
+    if (!scenario.compareProfiles.isEmpty())
+        return runComparison(scenario, info, parser.value(outFile), parser.isSet(jsonOption));
+
+    ScenarioRunner runner;
+    QEventLoop loop;
+    ScenarioResult result;
+    bool done = false;
+    stopOnInterrupt(&loop, [&] { runner.stop(u"interrupted"_s); }, true);
+    QObject::connect(&runner, &ScenarioRunner::failedToStart, &loop, [&](const QString& message) {
+        code = fail(message);
+        loop.quit();
+    });
+    QObject::connect(&runner, &ScenarioRunner::started, &loop, [&](const QString& server) {
+        err() << "running " << scenario.name << " on " << server << " for " << QString::number(scenario.totalSeconds(), 'f', 0)
+              << " s, up to " << scenario.effectiveThreads() << " client threads per workload" << Qt::endl;
+    });
+    QObject::connect(&runner, &ScenarioRunner::secondAvailable, &loop, [&](const SecondStats& s) {
+        if (parser.isSet(jsonOption))
+            return;
+        out() << qSetFieldWidth(5) << Qt::right << s.second << qSetFieldWidth(0) << "s " << qSetFieldWidth(14) << Qt::left
+              << s.phase << qSetFieldWidth(0);
+        for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
+            const WorkloadStats& w = it.value();
+            out() << " | " << it.key() << " " << QString::number(w.tps(), 'f', 1) << "/s";
+            if (w.targetRate > 0)
+                out() << " (of " << QString::number(w.targetRate, 'f', 1) << ")";
+            if (w.committed + w.rolledBack + w.failed > 0)
+                out() << " p99 " << QString::number(w.latency.p99, 'f', 1) << " ms";
+            else
+                out() << " p99 –"; // nothing finished this second
+            if (w.failed)
+                out() << " failed " << w.failed;
+            if (w.retries)
+                out() << " retried " << w.retries << (w.deadlockRetries ? u" (deadlocks "_s + QString::number(w.deadlockRetries) + u")"_s : QString());
+            if (w.late)
+                out() << " late " << w.late;
+        }
+        out() << Qt::endl;
+    });
+    QObject::connect(&runner, &ScenarioRunner::finished, &loop, [&](const ScenarioResult& r) {
+        result = r;
+        done = true;
+        loop.quit();
+    });
+    runner.start(scenario, info);
+    loop.exec();
+    if (!done)
+        return code;
+
+    if (parser.isSet(jsonOption)) {
+        out() << QJsonDocument(result.toJson()).toJson(QJsonDocument::Indented);
+    } else {
+        out() << Qt::endl << "workload        committed  rolled back  failed  retried      tps   p50 ms   p99 ms  p99.9 ms   max ms   late" << Qt::endl;
+        for (auto it = result.summary.cbegin(); it != result.summary.cend(); ++it) {
+            const WorkloadStats& w = it.value();
+            out() << qSetFieldWidth(14) << Qt::left << it.key() << qSetFieldWidth(11) << Qt::right << w.committed
+                  << qSetFieldWidth(13) << w.rolledBack << qSetFieldWidth(8) << w.failed << qSetFieldWidth(9) << w.retries
+                  << QString::number(w.tps(), 'f', 1) << QString::number(w.latency.p50, 'f', 2)
+                  << QString::number(w.latency.p99, 'f', 2) << qSetFieldWidth(10) << QString::number(w.latency.p999, 'f', 2)
+                  << qSetFieldWidth(9) << QString::number(w.latency.max, 'f', 1) << qSetFieldWidth(7) << w.late
+                  << qSetFieldWidth(0) << Qt::endl;
+        }
+        out() << "(warmup excluded; latency from each request's intended start)" << Qt::endl;
+        if (result.phases.size() > 1) {
+            // One row per phase and workload, like the seed's tables (5.2.1, 5.2.2).
+            out() << Qt::endl << "phase           workload        target      tps   p50 ms   p99 ms   max ms  failed" << Qt::endl;
+            for (const PhaseResult& p : std::as_const(result.phases)) {
+                if (p.warmup)
+                    continue;
+                for (auto it = p.workloads.cbegin(); it != p.workloads.cend(); ++it) {
+                    const WorkloadStats& w = it.value();
+                    if (w.committed + w.rolledBack + w.failed == 0 && w.targetRate == 0)
+                        continue; // idle in this phase
+                    out() << qSetFieldWidth(16) << Qt::left << p.name << it.key() << qSetFieldWidth(6) << Qt::right
+                          << QString::number(w.targetRate, 'f', 0) << qSetFieldWidth(9) << QString::number(w.tps(), 'f', 1)
+                          << QString::number(w.latency.p50, 'f', 2) << QString::number(w.latency.p99, 'f', 2)
+                          << QString::number(w.latency.max, 'f', 1) << qSetFieldWidth(8) << w.failed << qSetFieldWidth(0)
+                          << Qt::endl;
+                }
+            }
+        }
+        printRefreshComparison(result);
+        if (result.interferenceP99 >= 0)
+            out() << "interference: OLTP p99 with reports / without = " << QString::number(result.interferenceP99, 'f', 2)
+                  << "x" << Qt::endl;
+        if (result.oltpAchievedOverTarget >= 0)
+            out() << "OLTP achieved / target rate in mixed phases = " << QString::number(result.oltpAchievedOverTarget, 'f', 3)
+                  << Qt::endl;
+        out() << "cross-check: clients committed " << result.clientCommitted << ", server counted "
+              << result.serverCommitDelta << " commits in the database (all sessions)" << Qt::endl;
+        // Over the whole run, warmup included, as the server's count is.
+        qint64 deadlockRetries = 0, deadlockFailures = 0;
+        for (const PhaseResult& p : std::as_const(result.phases))
+            for (const WorkloadStats& w : p.workloads) {
+                deadlockRetries += w.deadlockRetries;
+                deadlockFailures += w.failedBySqlstate.value(u"40P01"_s);
+            }
+        if (result.serverDeadlockDelta > 0 || deadlockRetries + deadlockFailures > 0)
+            out() << "deadlocks: " << (result.serverDeadlockDelta >= 0 ? QString::number(result.serverDeadlockDelta) : u"unknown"_s)
+                  << " in the database during the run (all sessions); our requests lost " << deadlockRetries + deadlockFailures
+                  << " (" << deadlockRetries << " tried again, " << deadlockFailures
+                  << " failed); each one stalls its transactions for deadlock_timeout" << Qt::endl;
+        if (result.partial)
+            out() << "PARTIAL: " << result.stopReason << Qt::endl;
+    }
+    if (parser.isSet(outFile)) {
+        const QString path = parser.value(outFile);
+        const QString csvPath = (path.endsWith(u".json"_s) ? path.chopped(5) : path) + u".csv"_s;
+        if (!writeAtomically({{path, QJsonDocument(result.toJson()).toJson()}, {csvPath, result.toCsv()}}, &code))
+            return code;
+        err() << "wrote " << path << " and " << csvPath << Qt::endl;
+    }
+    return result.partial ? ExitFailure : ExitOk;
+}
+
+} // namespace htap::cli
