@@ -7,6 +7,7 @@
 #include <pg/identifier.h>
 
 #include <QJsonArray>
+#include <QJsonDocument>
 
 #include <functional>
 #include <thread>
@@ -221,6 +222,41 @@ private Q_SLOTS:
         QVERIFY(s.vacuum->horizonAge >= named->xidAge);
         QVERIFY(!s.vacuum->databases.isEmpty());
         holder.exec(u"ROLLBACK"_s);
+    }
+
+    void passwordsOfOtherSessionsNeverReachTheSample()
+    {
+        // A waiting ALTER ROLE ... PASSWORD in every literal form: the lock tree and the xmin
+        // holders show the statement, masked; the secret appears nowhere in the sample's JSON.
+        QVERIFY(m_admin.runScript(u"DROP ROLE IF EXISTS tst_pw; CREATE ROLE tst_pw"_s).ok());
+        Connection holder;
+        QVERIFY(!holder.open(m_info, {10000, u"tst pw holder"_s}));
+        QVERIFY(holder.exec(u"BEGIN"_s).ok());
+        QVERIFY(holder.exec(u"ALTER ROLE tst_pw CONNECTION LIMIT 3"_s).ok()); // holds the role's row
+        BlockedStatement e(m_info, u"ALTER ROLE tst_pw PASSWORD E'x-secret-e'"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(e.pid()), 10000);
+        BlockedStatement u(m_info, u"ALTER ROLE tst_pw PASSWORD U&'x-secret-\\0075'"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(u.pid()), 10000);
+        BlockedStatement d(m_info, u"ALTER ROLE tst_pw PASSWORD $q$x-secret-d$q$ /* x-secret-c */"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(d.pid()), 10000);
+
+        const ServerSample s = sampleUntil([](const ServerSample& x) { return x.locks && x.locks->waitingSessions >= 3; });
+        QVERIFY(s.locks);
+        QCOMPARE(s.locks->node(e.pid())->query, u"ALTER ROLE tst_pw PASSWORD $1"_s);
+        QCOMPARE(s.locks->node(u.pid())->query, u"ALTER ROLE tst_pw PASSWORD $1"_s);
+        QCOMPARE(s.locks->node(d.pid())->query.trimmed(), u"ALTER ROLE tst_pw PASSWORD $1"_s);
+        bool holderShown = false;
+        for (const XminHolder& h : s.vacuum->holders)
+            holderShown |= h.pid == e.pid() && h.detail == u"client backend: ALTER ROLE tst_pw PASSWORD $1"_s;
+        QVERIFY(holderShown);
+        const QByteArray json = QJsonDocument(toJson(s)).toJson();
+        QVERIFY2(!json.contains("x-secret"), json.constData());
+
+        QVERIFY(holder.exec(u"ROLLBACK"_s).ok());
+        e.join();
+        u.join();
+        d.join();
+        QVERIFY(m_admin.runScript(u"DROP ROLE tst_pw"_s).ok());
     }
 
     void latencyByRoleAndClass()

@@ -4,8 +4,8 @@
 
 #include <metrics/counterrate.h>
 #include <pg/sqlfile.h>
+#include <pg/statementtext.h>
 
-#include <QRegularExpression>
 #include <QSet>
 
 #include <algorithm>
@@ -44,16 +44,6 @@ QDateTime fromEpoch(double epoch)
 }
 
 } // namespace
-
-QString redactSecrets(const QString& query)
-{
-    // Other sessions' statements reach our pages, JSON and history: a password in them must not.
-    static const QRegularExpression password(u"(PASSWORD\\s+)('(?:[^']|'')*'|\\$(\\w*)\\$.*?\\$\\3\\$)"_s,
-        QRegularExpression::CaseInsensitiveOption | QRegularExpression::DotMatchesEverythingOption);
-    QString out = query;
-    out.replace(password, u"\\1'********'"_s);
-    return out;
-}
 
 namespace {
 
@@ -288,7 +278,7 @@ class LockProbe : public Probe
         n.state = r.text(i, u"state"_s);
         n.wait = r.text(i, u"wait"_s);
         n.transactionSeconds = r.toDouble(i, u"xact_s"_s);
-        n.query = redactSecrets(r.text(i, u"query"_s));
+        n.query = htap::pg::maskStatement(r.text(i, u"query"_s));
         return n;
     }
 
@@ -402,7 +392,9 @@ public:
             x.state = h.text(i, u"state"_s);
             x.xidAge = h.toInt64(i, u"xid_age"_s);
             x.heldSeconds = h.toDouble(i, u"held_s"_s);
-            x.detail = redactSecrets(h.text(i, u"detail"_s));
+            x.detail = h.text(i, u"detail"_s);
+            if (!h.isNull(i, h.column(u"query"_s)))
+                x.detail += u": "_s + htap::pg::maskStatement(h.text(i, u"query"_s));
             x.pid = int(h.toInt64(i, u"pid"_s));
             out.holders.append(x);
         }

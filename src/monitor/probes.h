@@ -31,8 +31,6 @@ public:
 /// The probes every collector runs, in order; activity first (it stamps the sample's time).
 std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier);
 
-/// Replaces the literal of a PASSWORD clause in a statement's text with asterisks.
-QString redactSecrets(const QString& query);
 
 /// The SQL for a probe: sql/monitor/<name>.pg<major>.sql for the newest major at or below the
 /// server's, else sql/monitor/<name>.sql.

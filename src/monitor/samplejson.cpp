@@ -1,5 +1,7 @@
 #include "samplejson.h"
 
+#include <pg/statementtext.h>
+
 #include <QJsonArray>
 
 namespace htap::monitor {
@@ -246,7 +248,8 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
             n.lockTarget = o.value(u"lockTarget"_s).toString();
             n.waitSeconds = o.value(u"waitSeconds"_s).toDouble();
             n.transactionSeconds = o.value(u"transactionSeconds"_s).toDouble();
-            n.query = o.value(u"query"_s).toString();
+            n.query = htap::pg::maskStatement(o.value(u"query"_s).toString()); // a history of an older build
+
             for (const QJsonValue& b : o.value(u"blockedBy"_s).toArray())
                 n.blockedBy.append(b.toInt());
             for (const QJsonValue& p : o.value(u"preparedTransactions"_s).toArray()) {
@@ -290,6 +293,8 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
             h.xidAge = i64(o, u"xidAge"_s);
             h.heldSeconds = o.value(u"heldSeconds"_s).toDouble();
             h.detail = o.value(u"detail"_s).toString();
+            if (const qsizetype colon = h.detail.indexOf(u": "_s); h.kind == u"backend"_s && colon >= 0)
+                h.detail = h.detail.left(colon + 2) + htap::pg::maskStatement(h.detail.mid(colon + 2));
             h.pid = o.value(u"pid"_s).toInt();
             vac.holders.append(h);
         }

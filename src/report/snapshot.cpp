@@ -1,6 +1,9 @@
 #include "snapshot.h"
 
+#include <pg/statementtext.h>
+
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QMap>
 
@@ -47,6 +50,35 @@ double maximum(const QVector<double>& v)
 QJsonValue number(double v)
 {
     return std::isfinite(v) ? QJsonValue(v) : QJsonValue();
+}
+
+/// Every statement text in a sample document through the one masking function: a history or a
+/// snapshot file written by an older build may hold them as the server gave them.
+QJsonValue masked(const QJsonValue& v)
+{
+    if (v.isArray()) {
+        QJsonArray a = v.toArray();
+        for (auto it = a.begin(); it != a.end(); ++it)
+            *it = masked(*it);
+        return a;
+    }
+    if (!v.isObject())
+        return v;
+    QJsonObject o = v.toObject();
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        if (it.key() == u"query"_s && it->isString()) {
+            *it = htap::pg::maskStatement(it->toString());
+        } else if (it.key() == u"detail"_s && it->isString() && o.value(u"kind"_s).toString() == u"backend"_s) {
+            // "client backend: <statement>" (the xmin holders)
+            const QString d = it->toString();
+            const qsizetype colon = d.indexOf(u": "_s);
+            if (colon >= 0)
+                *it = QString(d.left(colon + 2) + htap::pg::maskStatement(d.mid(colon + 2)));
+        } else {
+            *it = masked(*it);
+        }
+    }
+    return o;
 }
 
 double numberOf(const QJsonValue& v)
@@ -111,6 +143,8 @@ bool Snapshot::build(Snapshot* s, QString* error)
         *error = u"no samples between %1 and %2"_s.arg(s->from.toString(Qt::ISODate), s->to.toString(Qt::ISODate));
         return false;
     }
+    for (QJsonObject& doc : s->samples)
+        doc = masked(doc).toObject();
     SeriesBuilder b;
     for (const QJsonObject& doc : std::as_const(s->samples)) {
         const qint64 t = parseTime(doc.value(u"sampledAt"_s).toString()).toMSecsSinceEpoch();
@@ -299,7 +333,7 @@ bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
     s.from = parseTime(window.value(u"from"_s).toString());
     s.to = parseTime(window.value(u"to"_s).toString());
     for (const QJsonValue& v : o.value(u"samples"_s).toArray())
-        s.samples << v.toObject();
+        s.samples << masked(v).toObject();
     for (const QJsonValue& v : o.value(u"series"_s).toArray()) {
         const QJsonObject so = v.toObject();
         Series series {so.value(u"key"_s).toString(), so.value(u"label"_s).toString(), so.value(u"unit"_s).toString(),
@@ -325,8 +359,8 @@ bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
     s.facts.refreshLog = facts.value(u"refresh_log"_s).toArray();
     for (const QJsonValue& v : facts.value(u"unavailable"_s).toArray())
         s.facts.unavailable << v.toString();
-    s.locksAtEnd = o.value(u"at_end"_s).toObject().value(u"locks"_s).toObject();
-    s.vacuumAtEnd = o.value(u"at_end"_s).toObject().value(u"vacuum"_s).toObject();
+    s.locksAtEnd = masked(o.value(u"at_end"_s).toObject().value(u"locks"_s)).toObject();
+    s.vacuumAtEnd = masked(o.value(u"at_end"_s).toObject().value(u"vacuum"_s)).toObject();
     s.scenarioResults = o.value(u"scenario_results"_s).toArray();
     if (s.series.isEmpty() && !s.samples.isEmpty() && !build(&s, error))
         return false;

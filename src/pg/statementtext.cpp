@@ -1,0 +1,133 @@
+#include "statementtext.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace htap::pg {
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+struct Token {
+    int start;
+    int end;
+    PgQuery__Token kind;
+};
+
+/// The tokens of text, or false with *errorAt set (a byte offset, -1 if unknown).
+bool scan(const QByteArray& text, std::vector<Token>* tokens, int* errorAt)
+{
+    PgQueryScanResult raw = pg_query_scan(text.constData());
+    bool ok = raw.error == nullptr;
+    if (!ok) {
+        // cursorpos counts characters from 1; we need bytes. The lexer stops at the token it
+        // could not finish, so everything before that token's start is whole.
+        const int chars = raw.error->cursorpos - 1;
+        *errorAt = chars < 0 ? -1 : int(QString::fromUtf8(text).left(chars).toUtf8().size());
+    } else {
+        PgQuery__ScanResult* result = pg_query__scan_result__unpack(
+            nullptr, raw.pbuf.len, reinterpret_cast<const uint8_t*>(raw.pbuf.data));
+        if (!result) {
+            ok = false;
+            *errorAt = -1;
+        } else {
+            tokens->reserve(result->n_tokens);
+            for (size_t i = 0; i < result->n_tokens; ++i)
+                tokens->push_back({result->tokens[i]->start, result->tokens[i]->end, result->tokens[i]->token});
+            pg_query__scan_result__free_unpacked(result, nullptr);
+            // libpg_query 15-4 reports a U&'...' constant with its end at its start: it reaches
+            // to the next token, less the white space before it.
+            for (size_t i = 0; i < tokens->size(); ++i) {
+                Token& t = (*tokens)[i];
+                if (t.end > t.start)
+                    continue;
+                int end = i + 1 < tokens->size() ? (*tokens)[i + 1].start : int(text.size());
+                while (end > t.start && QChar::isSpace(uchar(text.at(end - 1))))
+                    --end;
+                t.end = end;
+            }
+        }
+    }
+    pg_query_free_scan_result(raw);
+    return ok;
+}
+
+bool isConstant(PgQuery__Token kind)
+{
+    switch (kind) {
+    case PG_QUERY__TOKEN__SCONST: // '...', E'...', $$...$$, N'...'
+    case PG_QUERY__TOKEN__USCONST: // U&'...'
+    case PG_QUERY__TOKEN__BCONST: // B'...'
+    case PG_QUERY__TOKEN__XCONST: // X'...'
+    case PG_QUERY__TOKEN__ICONST:
+    case PG_QUERY__TOKEN__FCONST:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool isComment(PgQuery__Token kind)
+{
+    return kind == PG_QUERY__TOKEN__SQL_COMMENT || kind == PG_QUERY__TOKEN__C_COMMENT;
+}
+
+/// text with its constants numbered from after its highest $n and its comments dropped.
+QByteArray mask(const QByteArray& text, const std::vector<Token>& tokens)
+{
+    int highest = 0;
+    for (const Token& t : tokens)
+        if (t.kind == PG_QUERY__TOKEN__PARAM)
+            highest = std::max(highest, text.mid(t.start + 1, t.end - t.start - 1).toInt());
+    QByteArray out;
+    out.reserve(text.size());
+    int copied = 0;
+    for (const Token& t : tokens) {
+        if (!isConstant(t.kind) && !isComment(t.kind))
+            continue;
+        out += text.mid(copied, t.start - copied);
+        if (isConstant(t.kind))
+            out += '$' + QByteArray::number(++highest);
+        else if (!out.isEmpty() && !out.endsWith(' ') && t.end < text.size())
+            out += ' '; // "a/*x*/b" must not become "ab"
+        copied = t.end;
+    }
+    out += text.mid(copied);
+    return out;
+}
+
+} // namespace
+
+QString maskStatement(const QString& sql)
+{
+    if (sql.isEmpty())
+        return sql;
+    QByteArray text = sql.toUtf8();
+    // The lexer reads up to a NUL byte; a text with one in it is cut there, and the rest withheld.
+    const qsizetype nul = text.indexOf('\0');
+    bool cut = nul >= 0;
+    if (cut)
+        text.truncate(nul);
+    std::vector<Token> tokens;
+    int errorAt = -1;
+    if (!scan(text, &tokens, &errorAt)) {
+        // Read what came before the token the lexer could not finish; withhold the rest.
+        if (errorAt <= 0)
+            return QString::fromLatin1(kWithheldStatement);
+        text.truncate(errorAt);
+        tokens.clear();
+        if (!scan(text, &tokens, &errorAt))
+            return QString::fromLatin1(kWithheldStatement);
+        cut = true;
+    }
+    QString masked = QString::fromUtf8(mask(text, tokens));
+    if (cut)
+        masked = masked.trimmed() + u" …"_s;
+    return masked;
+}
+
+} // namespace htap::pg
