@@ -7,6 +7,8 @@
 #include <QProcess>
 #include <QTemporaryDir>
 
+#include <sys/stat.h>
+
 using namespace Qt::StringLiterals;
 
 namespace {
@@ -193,6 +195,37 @@ private Q_SLOTS:
         QTest::newRow("sandbox bad port") << QStringList {u"sandbox"_s, u"start"_s, u"--port"_s, u"99999"_s} << 2 << u"invalid --port"_s;
         QTest::newRow("destroy needs --yes") << QStringList {u"sandbox"_s, u"destroy"_s, u"--dir"_s, u"/tmp/nowhere-htap"_s} << 2 << u"pass --yes"_s;
         QTest::newRow("status of nothing") << QStringList {u"sandbox"_s, u"conninfo"_s, u"--dir"_s, u"/tmp/nowhere-htap"_s} << 1 << u"no sandbox in /tmp/nowhere-htap"_s;
+        // Every numeric flag: finite, in range, whole where it counts (NaN passed them all once).
+        const QStringList nan {u"nan"_s, u"NaN"_s, u"inf"_s, u"-inf"_s, u"1e999"_s};
+        for (const QString& v : nan) {
+            QTest::addRow("ping --timeout %s", qPrintable(v)) << QStringList {u"ping"_s, u"--timeout"_s, v} << 2 << u"invalid --timeout"_s;
+            QTest::addRow("scenario --duration-scale %s", qPrintable(v))
+                << QStringList {u"scenario"_s, u"run"_s, u"smoke"_s, u"--duration-scale"_s, v} << 2 << u"invalid --duration-scale"_s;
+        }
+        QTest::newRow("watch --seconds nan") << QStringList {u"watch"_s, u"--seconds"_s, u"nan"_s} << 2 << u"invalid --seconds \"nan\": must be a number from 0 to"_s;
+        QTest::newRow("watch --interval fraction") << QStringList {u"watch"_s, u"--interval"_s, u"150.5"_s} << 2 << u"must be a whole number from 100 to"_s;
+        QTest::newRow("monitor --interval nan") << QStringList {u"monitor"_s, u"--interval"_s, u"nan"_s} << 2 << u"invalid --interval"_s;
+        QTest::newRow("monitor --duration negative") << QStringList {u"monitor"_s, u"--duration"_s, u"-1"_s} << 2 << u"invalid --duration"_s;
+        QTest::newRow("scenario --rate-scale inf") << QStringList {u"scenario"_s, u"run"_s, u"smoke"_s, u"--rate-scale"_s, u"inf"_s} << 2 << u"invalid --rate-scale"_s;
+        QTest::newRow("scenario --threads fraction") << QStringList {u"scenario"_s, u"run"_s, u"smoke"_s, u"--threads"_s, u"1.5"_s} << 2 << u"invalid --threads \"1.5\": must be a whole number"_s;
+        QTest::newRow("scenario two files") << QStringList {u"scenario"_s, u"run"_s, u"smoke"_s, u"smoke"_s} << 2 << u"takes one preset or file"_s;
+        QTest::newRow("sandbox --scale nan") << QStringList {u"sandbox"_s, u"start"_s, u"--scale"_s, u"nan"_s, u"--dir"_s, u"/tmp/nowhere-htap"_s} << 2 << u"invalid --scale"_s;
+        QTest::newRow("sandbox --port fraction") << QStringList {u"sandbox"_s, u"start"_s, u"--port"_s, u"5432.5"_s} << 2 << u"must be a whole number from 1 to 65535"_s;
+        QTest::newRow("mv log --limit nan") << QStringList {u"mv"_s, u"log"_s, u"--limit"_s, u"nan"_s} << 2 << u"invalid --limit"_s;
+        QTest::newRow("mv --lock-timeout nan") << QStringList {u"mv"_s, u"refresh"_s, u"v"_s, u"--mode"_s, u"plain"_s, u"--lock-timeout"_s, u"nan"_s} << 2 << u"invalid --lock-timeout"_s;
+        QTest::newRow("demo --rate nan") << QStringList {u"demo"_s, u"--rate"_s, u"nan"_s} << 2 << u"invalid --rate"_s;
+        QTest::newRow("bench --seconds nan") << QStringList {u"bench"_s, u"monitor"_s, u"--seconds"_s, u"nan"_s} << 2 << u"invalid --seconds"_s;
+        // Files that never end, or are not files.
+        QTest::newRow("scenario from /dev/zero") << QStringList {u"scenario"_s, u"validate"_s, u"/dev/zero"_s} << 2 << u"it is a device, not a regular file"_s;
+        QTest::newRow("scenario from a folder") << QStringList {u"scenario"_s, u"validate"_s, u"/tmp"_s} << 2 << u"it is a folder"_s;
+        QTest::newRow("scenario that is not there") << QStringList {u"scenario"_s, u"validate"_s, u"/tmp/no-such.json"_s} << 2 << u"no preset named"_s;
+        QTest::newRow("snapshot from /dev/zero") << QStringList {u"snapshot"_s, u"show"_s, u"/dev/zero"_s} << 1 << u"it is a device, not a regular file"_s;
+        // A result that cannot be written says so before the run, not after it.
+        QTest::newRow("result into no folder") << QStringList {u"scenario"_s, u"run"_s, u"smoke"_s, u"--out"_s, u"/tmp/no-such-htap-dir/r.json"_s}
+                                               << 2 << u"cannot write /tmp/no-such-htap-dir/r.json: the folder /tmp/no-such-htap-dir does not exist"_s;
+        // A conninfo of 130 KB is not repeated whole.
+        const QString huge = u"host=x "_s + QString(130000, u'a') + u"=1"_s;
+        QTest::newRow("huge conninfo") << QStringList {u"ping"_s, u"--conn"_s, huge} << 2 << u"invalid conninfo"_s;
     }
     void badInputGetsOneLine()
     {
@@ -206,6 +239,37 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains(messagePart), qPrintable(r.err));
         QVERIFY2(r.err.startsWith(u"htapctl: error: "_s), qPrintable(r.err));
         QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+        QVERIFY2(r.err.size() < 500, qPrintable(r.err.left(600))); // what the user typed is not echoed at length
+    }
+
+    void aFifoIsRefusedWithoutWaitingForAWriter()
+    {
+        QTemporaryDir dir;
+        const QString fifo = dir.filePath(u"scenario.json"_s);
+        QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+        const auto r = htapctl({u"scenario"_s, u"validate"_s, fifo}); // would block in open() without O_NONBLOCK
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(u"it is a pipe (FIFO), not a regular file"_s), qPrintable(r.err));
+    }
+
+    void filesWeWriteAreTheUsersAlone()
+    {
+        // Samples and results hold other sessions' statements and role settings: 0600, as the
+        // history is, whatever the umask.
+        QTemporaryDir dir;
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        const mode_t before = ::umask(0022);
+        const QString jsonl = dir.filePath(u"samples.jsonl"_s), result = dir.filePath(u"r.json"_s);
+        auto r = htapctl({u"monitor"_s, u"--conn"_s, conn, u"--interval"_s, u"0.5"_s, u"--duration"_s, u"1.2"_s, u"--out"_s, jsonl});
+        QCOMPARE(r.code, 0);
+        r = htapctl({u"scenario"_s, u"run"_s, u"smoke"_s, u"--duration-scale"_s, u"0.05"_s, u"--conn"_s, conn, u"--out"_s, result});
+        ::umask(before);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto ownerOnly = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
+        for (const QString& f : {jsonl, result, dir.filePath(u"r.csv"_s)}) {
+            QVERIFY2(QFileInfo::exists(f), qPrintable(f));
+            QVERIFY2((QFile::permissions(f) & ~(QFileDevice::ReadUser | QFileDevice::WriteUser)) == ownerOnly, qPrintable(f));
+        }
     }
 
     void pingWithWrongPassword()

@@ -2,6 +2,8 @@
 // the bad inputs (taken port, unusable folder, a folder that is not ours).
 #include "testutil.h"
 
+#include <QProcess>
+#include <QScopeGuard>
 #include <QTcpServer>
 
 using namespace Qt::StringLiterals;
@@ -79,6 +81,56 @@ private Q_SLOTS:
         QVERIFY(!c.open(sandbox.connInfo()));
         QCOMPARE(c.exec(u"SELECT user_name FROM dim_users WHERE user_id = -1"_s).text(0, 0), u"kept across restarts"_s);
         QCOMPARE(c.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0), 1000);
+    }
+
+    void theServerSaysWhetherItIsTheSandbox()
+    {
+        // Loads run without asking only on a sandbox of this machine, and it is the server's
+        // system identifier that says so, not a conninfo whose host looks like the sandbox's
+        // socket while hostaddr and port lead to another server.
+        Sandbox ours(m_dir);
+        QString error;
+        QVERIFY2(ours.start(0, 0.01, {}, &error), qPrintable(error));
+        const QString foreignDir = htap::test::scratchDir(u"foreign"_s);
+        Sandbox(foreignDir).destroy(&error);
+        Sandbox foreign(foreignDir);
+        QVERIFY2(foreign.start(0, 0.01, {}, &error), qPrintable(error));
+        const int foreignPort = foreign.status().port;
+        {
+            Connection admin;
+            QVERIFY(!admin.open(foreign.connInfo()));
+            QVERIFY(admin.runScript(u"ALTER ROLE postgres PASSWORD 'tst-foreign'"_s).ok());
+        }
+        // Without our metadata the foreign cluster is just a PostgreSQL server of this machine.
+        QVERIFY(QFile::rename(foreignDir + u"/sandbox.json"_s, foreignDir + u"/sandbox.json.hidden"_s));
+        auto restore = qScopeGuard([&] {
+            QFile::rename(foreignDir + u"/sandbox.json.hidden"_s, foreignDir + u"/sandbox.json"_s);
+            QString e;
+            Sandbox(foreignDir).destroy(&e);
+        });
+
+        Connection c;
+        QString which;
+        QVERIFY(!c.open(ours.connInfo()));
+        QVERIFY(Sandbox::isSandboxServer(c, &which));
+        QCOMPARE(which, m_dir);
+        c.close();
+        QVERIFY(!c.open(htap::pg::ConnInfo::parse(u"host=127.0.0.1 port=%1 dbname=shop user=postgres password=tst-foreign"_s.arg(foreignPort), nullptr)));
+        QVERIFY(!Sandbox::isSandboxServer(c));
+        c.close();
+        const QString spoof = u"host=%1/run hostaddr=127.0.0.1 port=%2 dbname=shop user=postgres password=tst-foreign"_s.arg(
+            m_dir, QString::number(foreignPort));
+        QVERIFY(!c.open(htap::pg::ConnInfo::parse(spoof, nullptr)));
+        QVERIFY(!Sandbox::isSandboxServer(c));
+        c.close();
+
+        // The command line refuses a load there without the database's name, and runs it with it.
+        QProcess p;
+        p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s,
+            {u"scenario"_s, u"run"_s, u"smoke"_s, u"--duration-scale"_s, u"0.05"_s, u"--conn"_s, spoof});
+        QVERIFY(p.waitForFinished(60000));
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY2(p.readAllStandardError().contains("is not a sandbox of this machine"), "refused, and why");
     }
 
     void runningSandboxRefusesAnotherPort()

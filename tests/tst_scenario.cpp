@@ -15,6 +15,8 @@
 #include <QJsonDocument>
 #include <QSet>
 
+#include <sys/stat.h>
+
 using namespace Qt::StringLiterals;
 using namespace htap::workload;
 
@@ -122,7 +124,7 @@ private Q_SLOTS:
         QTest::newRow("ramp without target") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": {"from": 1}}})"_s)
                                              << u"$.phases[0].rates.orders: a ramp needs both \"from\" and \"to\""_s;
         QTest::newRow("zero duration") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 0, "rates": {"orders": 1}})"_s)
-                                       << u"$.phases[0].durationSeconds: must be above 0"_s;
+                                       << u"$.phases[0].durationSeconds: must be a number above 0 and at most 604800, not 0"_s;
         QTest::newRow("no phases") << scenarioJson(kOrders, QString()) << u"$.phases: must be a list of one or more phases"_s;
         QTest::newRow("unknown workload in a phase") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"ordres": 1}})"_s)
                                                      << u"$.phases[0].rates.ordres: no workload named \"ordres\""_s;
@@ -141,7 +143,7 @@ private Q_SLOTS:
         QTest::newRow("unknown report") << scenarioJson(uR"("r": {"kind": "report", "reports": ["hourly", "weekly"], "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
                                         << u"$.workloads.r.reports[1]: unknown report \"weekly\""_s;
         QTest::newRow("missing sql file") << scenarioJson(uR"("s": {"kind": "sql", "sqlFile": "/nonexistent/q.sql", "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"s\": 1}}"_s)
-                                          << u"$.workloads.s.sqlFile: cannot read /nonexistent/q.sql"_s;
+                                          << u"$.workloads.s.sqlFile: cannot read \"/nonexistent/q.sql\": no such file"_s;
         QTest::newRow("bad isolation") << scenarioJson(uR"("o": {"kind": "order", "isolation": "snapshot", "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
                                        << u"$.workloads.o.isolation: must be one of read committed, repeatable read, serializable"_s;
         QTest::newRow("closed with a ramp") << scenarioJson(uR"("c": {"kind": "order", "arrival": {"model": "closed"}, "connections": 2})"_s, uR"({"durationSeconds": 1, "rates": {"c": {"from": 1, "to": 2}}})"_s)
@@ -159,7 +161,21 @@ private Q_SLOTS:
         QTest::newRow("fractional threads") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1.5, "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
                                             << u"$.threads: must be a whole number"_s;
         QTest::newRow("zero connections") << scenarioJson(uR"("o": {"kind": "order", "arrival": {"model": "open"}, "connections": 0})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
-                                          << u"$.workloads.o.connections: must be at least 1"_s;
+                                          << u"$.workloads.o.connections: must be a number from 1 to 500, not 0"_s;
+        QTest::newRow("rate beyond what can be scheduled") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": 1e308}})"_s)
+                                                           << u"$.phases[0].rates.orders: 1e+308/s is more than the 1000000/s a workload can be scheduled at"_s;
+        QTest::newRow("ramp beyond what can be scheduled") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": {"from": 1, "to": 2e6}}})"_s)
+                                                           << u"$.phases[0].rates.orders: 2e+06/s is more than the 1000000/s"_s;
+        QTest::newRow("a number too large for a double") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 1e400, "rates": {"orders": 1}})"_s)
+                                                         << u"$: invalid JSON at line 1"_s; // Qt refuses it: illegal number
+        QTest::newRow("a run longer than 30 days") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 604800, "rates": {"orders": 1}}, {"name": "b", "durationSeconds": 604800, "rates": {"orders": 1}}, {"name": "c", "durationSeconds": 604800, "rates": {"orders": 1}}, {"name": "d", "durationSeconds": 604800, "rates": {"orders": 1}}, {"name": "e", "durationSeconds": 604800, "rates": {"orders": 1}})"_s)
+                                                   << u"$.phases: the run would last 3.024e+06 s, more than the 30 days a run may last"_s;
+        QTest::newRow("negative seed") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "seed": -1, "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
+                                       << u"$.seed: must be a number from 0 to"_s;
+        QTest::newRow("rate as a string") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": 5, "rates": {"orders": "nan"}})"_s)
+                                          << u"$.phases[0].rates.orders: must be a rate (a number) or a ramp"_s;
+        QTest::newRow("duration as a string") << scenarioJson(kOrders, uR"({"name": "a", "durationSeconds": "NaN", "rates": {"orders": 1}})"_s)
+                                              << u"$.phases[0].durationSeconds: must be a number"_s;
     }
     void badScenarios()
     {
@@ -169,6 +185,64 @@ private Q_SLOTS:
         QStringList errors, warnings;
         QVERIFY(!Scenario::fromJson(json, &s, &errors, &warnings));
         QVERIFY2(!errors.filter(error).isEmpty(), qPrintable(errors.join(u" | "_s)));
+    }
+
+    void sqlFilesStayInTheirFolder_data()
+    {
+        // A scenario file is not a way to send another file of this machine to a server.
+        QTest::addColumn<QString>("sqlFile");
+        QTest::addColumn<QString>("baseDir"); // "scenario": the scenario's folder, "": a built-in one
+        QTest::addColumn<QStringList>("sqlDirs");
+        QTest::addColumn<QString>("error"); // empty: accepted
+        const QString base = htap::test::scratchDir(u"sqlfiles/scenario"_s);
+        QTest::newRow("beside the scenario") << u"q.sql"_s << base << QStringList() << QString();
+        QTest::newRow("in a subfolder") << u"sub/q.sql"_s << base << QStringList() << QString();
+        QTest::newRow("up and out") << u"../outside.sql"_s << base << QStringList() << u"is outside the scenario's folder"_s;
+        QTest::newRow("far up") << u"../../../../../../etc/passwd"_s << base << QStringList() << u"is outside the scenario's folder"_s;
+        QTest::newRow("absolute") << u"/etc/passwd"_s << base << QStringList() << u"is outside the scenario's folder"_s;
+        QTest::newRow("a link out") << u"link.sql"_s << base << QStringList() << u"is outside the scenario's folder"_s;
+        QTest::newRow("a FIFO") << u"fifo.sql"_s << base << QStringList() << u"it is a pipe (FIFO), not a regular file"_s;
+        QTest::newRow("a device, allowed folder") << u"zero"_s << base << QStringList {u"/dev"_s} << u"it is a device, not a regular file"_s;
+        QTest::newRow("larger than 1 MiB") << u"big.sql"_s << base << QStringList() << u"is too large"_s;
+        QTest::newRow("a folder") << u"sub"_s << base << QStringList() << u"it is a folder"_s;
+        QTest::newRow("outside, folder allowed") << u"../outside.sql"_s << base
+                                                 << QStringList {QFileInfo(base).path()} << QString();
+        QTest::newRow("built-in, no folder") << u"q.sql"_s << QString() << QStringList() << u"a built-in scenario has no folder"_s;
+        QTest::newRow("built-in, folder allowed") << u"q.sql"_s << QString() << QStringList {base} << QString();
+    }
+    void sqlFilesStayInTheirFolder()
+    {
+        QFETCH(QString, sqlFile);
+        QFETCH(QString, baseDir);
+        QFETCH(QStringList, sqlDirs);
+        QFETCH(QString, error);
+        const QString base = htap::test::scratchDir(u"sqlfiles/scenario"_s);
+        QVERIFY(QDir().mkpath(base + u"/sub"_s));
+        auto write = [](const QString& path, const QByteArray& bytes) {
+            QFile f(path);
+            return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+        };
+        QVERIFY(write(base + u"/q.sql"_s, "SELECT 1"));
+        QVERIFY(write(base + u"/sub/q.sql"_s, "SELECT 2"));
+        QVERIFY(write(QFileInfo(base).path() + u"/outside.sql"_s, "SELECT 3"));
+        QVERIFY(write(base + u"/big.sql"_s, QByteArray(1100000, ' ') + "SELECT 4"));
+        QFile::remove(base + u"/link.sql"_s);
+        QVERIFY(QFile::link(QFileInfo(base).path() + u"/outside.sql"_s, base + u"/link.sql"_s));
+        if (!QFileInfo::exists(base + u"/fifo.sql"_s))
+            QCOMPARE(::mkfifo(QFile::encodeName(base + u"/fifo.sql"_s).constData(), 0600), 0);
+        const QByteArray json = uR"({"format": "htap-scenario", "version": 1, "name": "t",
+                 "workloads": {"s": {"kind": "sql", "sqlFile": "%1", "arrival": {"model": "open"}}},
+                 "phases": [{"durationSeconds": 1, "rates": {"s": 1}}]})"_s.arg(sqlFile).toUtf8();
+        Scenario s;
+        QStringList errors, warnings;
+        const bool ok = Scenario::fromJson(json, &s, &errors, &warnings, baseDir, sqlDirs);
+        if (error.isEmpty()) {
+            QVERIFY2(ok, qPrintable(errors.join(u" | "_s)));
+            QVERIFY(s.workloads.first().sqlText.startsWith(u"SELECT"_s));
+        } else {
+            QVERIFY(!ok);
+            QVERIFY2(!errors.filter(u"$.workloads.s.sqlFile: "_s).filter(error).isEmpty(), qPrintable(errors.join(u" | "_s)));
+        }
     }
 
     void resizingAWorkload()
@@ -362,6 +436,46 @@ private Q_SLOTS:
             QVERIFY2(std::abs(accounted - 600) <= 1, qPrintable(QString::number(accounted)));
             QVERIFY(w.late > 0);
         }
+    }
+
+    void aRateNoConnectionServesEndsOnTime_data()
+    {
+        QTest::addColumn<QString>("process");
+        QTest::addColumn<int>("threads"); // 1: multiplexed; 0 with a held statement: a thread per connection
+        QTest::newRow("constant, multiplexed") << u"constant"_s << 1;
+        QTest::newRow("poisson, multiplexed") << u"poisson"_s << 1;
+        QTest::newRow("constant, blocking") << u"constant"_s << 0;
+    }
+    void aRateNoConnectionServesEndsOnTime()
+    {
+        // The most a workload may be scheduled at, on one connection: almost every arrival is
+        // a backlog at the end. The run still ends with its schedule (not when the backlog is
+        // served, which would be never), and every arrival is accounted for, counted in bulk.
+        QFETCH(QString, process);
+        QFETCH(int, threads);
+        const QString dir = sqlFileIn(u"backlog"_s, u"one.sql"_s, "SELECT 1");
+        QVERIFY(!dir.isEmpty());
+        Scenario s;
+        QStringList errors, warnings;
+        QVERIFY2(Scenario::fromJson(uR"({"format": "htap-scenario", "version": 1, "name": "t", "threads": 1,
+                 "workloads": {"flood": {"kind": "sql", "sqlFile": "one.sql", "arrival": {"model": "open", "process": "%1"},
+                                         "connections": 1%2}},
+                 "phases": [{"name": "run", "durationSeconds": 2, "rates": {"flood": 1000000}}]})"_s
+                                        .arg(process, threads == 0 ? u", \"holdSeconds\": 0.001"_s : QString())
+                                        .toUtf8(),
+                     &s, &errors, &warnings, dir),
+            qPrintable(errors.join(u"; "_s)));
+        htap::test::Watchdog watchdog("a run at 1,000,000/s on one connection did not end within 60 s", 60);
+        const ScenarioResult r = runToEnd(s, htap::test::sandboxConnInfo());
+        watchdog.disarm();
+        QVERIFY(!r.partial);
+        const WorkloadStats& w = r.summary.value(u"flood"_s);
+        const qint64 accounted = w.committed + w.failed + w.skipped;
+        QVERIFY2(w.committed > 0, qPrintable(QString::number(w.committed)));
+        // 2,000,000 arrivals: exactly (constant, within a rounding at each phase edge) or a
+        // Poisson count (its standard deviation is 1,414).
+        const qint64 tolerance = process == u"constant"_s ? 2 : 8000;
+        QVERIFY2(std::abs(accounted - 2000000) <= tolerance, qPrintable(QString::number(accounted)));
     }
 
     void everyFormOnOneThreadMatchesTheServer_data() { addOrderForms(); }

@@ -17,6 +17,7 @@
 #include <QTemporaryDir>
 
 #include <cmath>
+#include <sys/stat.h>
 
 using namespace Qt::StringLiterals;
 using namespace htap::report;
@@ -122,7 +123,12 @@ private Q_SLOTS:
         const QString path = m_dir.filePath(u"round.json"_s);
         QStringList written;
         QString error;
+        const mode_t umaskBefore = ::umask(0022);
         QVERIFY2(exportSnapshot(s, Format::Json, path, &written, &error), qPrintable(error));
+        ::umask(umaskBefore);
+        // A snapshot holds statements and settings: the user's alone, whatever the umask.
+        QCOMPARE(QFile::permissions(path) & ~(QFileDevice::ReadUser | QFileDevice::WriteUser),
+            QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         Snapshot back;
         QVERIFY2(Snapshot::fromJson(readAll(path), &back, &error), qPrintable(error));
         QCOMPARE(back.title, s.title);
@@ -322,6 +328,7 @@ private Q_SLOTS:
         QProcess::execute(u"umount"_s, {dir});
         QVERIFY(!ok);
         QVERIFY2(error.contains(u"cannot write"_s) && error.contains(u"nothing was left behind"_s), qPrintable(error));
+        QVERIFY2(error.contains(u"No space left on device"_s), qPrintable(error)); // it said "Unknown error"
         QVERIFY2(left.isEmpty(), qPrintable(left.join(u", "_s)));
     }
 

@@ -4,6 +4,7 @@
 #include "snapshottablemodel.h"
 #include "viewutil.h"
 
+#include <core/inputfile.h>
 #include <monitor/activitycollector.h>
 #include <pg/sandbox.h>
 #include <report/reportwriter.h>
@@ -167,11 +168,11 @@ void ScenariosPage::showWorkloads()
     m_workloads->setRowCount(0);
     const QString preset = m_choice->currentData().toString();
     QByteArray json;
-    if (!preset.isEmpty()) {
+    QString error;
+    if (!preset.isEmpty())
         json = presetJson(preset);
-    } else if (QFile f(m_file); !m_file.isEmpty() && f.open(QIODevice::ReadOnly)) {
-        json = f.readAll();
-    }
+    else if (!m_file.isEmpty())
+        htap::core::readInputFile(m_file, htap::core::kMaxScenarioBytes, tr("scenario file"), &json, &error);
     Scenario s;
     QStringList errors, warnings;
     if (json.isEmpty() || !Scenario::fromJson(json, &s, &errors, &warnings, preset.isEmpty() ? QFileInfo(m_file).absolutePath() : QString()))
@@ -223,12 +224,15 @@ bool ScenariosPage::loadSelected(Scenario* scenario)
     const QString preset = m_choice->currentData().toString();
     QByteArray json = preset.isEmpty() ? QByteArray() : presetJson(preset);
     if (preset.isEmpty()) {
-        QFile f(m_file);
-        if (m_file.isEmpty() || !f.open(QIODevice::ReadOnly)) {
+        if (m_file.isEmpty()) {
             Q_EMIT message(false, tr("Choose a scenario file first"));
             return false;
         }
-        json = f.readAll();
+        QString error;
+        if (!htap::core::readInputFile(m_file, htap::core::kMaxScenarioBytes, tr("scenario file"), &json, &error)) {
+            Q_EMIT message(false, error);
+            return false;
+        }
     }
     QStringList errors, warnings;
     if (!Scenario::fromJson(json, scenario, &errors, &warnings, preset.isEmpty() ? QFileInfo(m_file).absolutePath() : QString())) {
@@ -253,6 +257,10 @@ bool ScenariosPage::loadSelected(Scenario* scenario)
     }
     if (m_threads->value() > 0)
         scenario->threads = m_threads->value();
+    if (const QStringList problems = scenario->limitProblems(); !problems.isEmpty()) {
+        Q_EMIT message(false, tr("The scenario cannot run as scaled:\n%1").arg(problems.join(u'\n')));
+        return false;
+    }
     return true;
 }
 
@@ -272,7 +280,7 @@ void ScenariosPage::startSelected()
     Scenario scenario;
     if (!loadSelected(&scenario))
         return;
-    if (!htap::pg::Sandbox::isLocalSandbox(info)) {
+    if (!m_collector->server().sandbox) {
         // A scenario writes orders: on a real server only when the operator names it.
         const QString db = m_collector->server().endpoint.section(u'/', -1);
         bool ok = false;

@@ -2,10 +2,15 @@
 
 #include "terminal.h"
 
+#include <core/number.h>
+
 #include <monitor/activitycollector.h>
 #include <pg/sandbox.h>
 
+#include <QElapsedTimer>
 #include <QEventLoop>
+
+#include <memory>
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -80,26 +85,44 @@ bool parseConn(const QCommandLineParser& parser, ConnInfo* info, int* code)
     QString error;
     *info = ConnInfo::parse(parser.value(connOption), &error);
     if (!error.isEmpty()) {
-        *code = fail(u"invalid conninfo: "_s + error, ExitUsage);
+        *code = fail(u"invalid conninfo: "_s + htap::core::excerpt(error, 200), ExitUsage);
         return false;
     }
     return true;
 }
 
-bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& option, double min, double max,
+namespace {
+
+bool parseRule(const QCommandLineParser& parser, const QCommandLineOption& option, const htap::core::NumberRule& rule,
     double* value, int* code)
 {
     if (!parser.isSet(option))
         return true;
-    bool ok = false;
-    const double v = parser.value(option).toDouble(&ok);
-    if (!ok || v < min || v > max) {
-        *code = fail(u"invalid --%1 \"%2\": expected a number from %3 to %4"_s.arg(option.names().constLast(),
-                         parser.value(option), QString::number(min), QString::number(max)),
-            ExitUsage);
+    QString error;
+    const auto v = htap::core::parseNumber(u"--"_s + option.names().constLast(), parser.value(option), rule, &error);
+    if (!v) {
+        *code = fail(error, ExitUsage);
         return false;
     }
-    *value = v;
+    *value = *v;
+    return true;
+}
+
+} // namespace
+
+bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& option, double min, double max,
+    double* value, int* code)
+{
+    return parseRule(parser, option, {min, max}, value, code);
+}
+
+bool parseWholeNumber(const QCommandLineParser& parser, const QCommandLineOption& option, qint64 min, qint64 max,
+    qint64* value, int* code)
+{
+    double v = double(*value);
+    if (!parseRule(parser, option, {double(min), double(max), true}, &v, code))
+        return false;
+    *value = qint64(v);
     return true;
 }
 
@@ -122,12 +145,22 @@ PgError connectInteractive(htap::pg::Connection& conn, ConnInfo info, const htap
 void reportCollectorTrouble(htap::monitor::ActivityCollector& collector, QEventLoop& loop, int& code)
 {
     using namespace htap::monitor;
-    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString& text) {
+    // An outage is told once, not at every reconnect attempt, and so is its end.
+    auto outage = std::make_shared<std::pair<QString, QElapsedTimer>>();
+    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&code, &loop, outage](ConnectionState state, const QString& text) {
         if (state == ConnectionState::Failed) {
             code = fail(text);
             loop.quit();
         } else if (state == ConnectionState::Reconnecting || state == ConnectionState::NotResponding) {
-            err() << "htapctl: " << text << Qt::endl;
+            if (!outage->second.isValid())
+                outage->second.start();
+            if (outage->first != text)
+                err() << "htapctl: " << text << Qt::endl;
+            outage->first = text;
+        } else if (state == ConnectionState::Connected && outage->second.isValid()) {
+            err() << "htapctl: " << text << " (after " << QString::number(outage->second.elapsed() / 1000.0, 'f', 1)
+                  << " s without the server)" << Qt::endl;
+            *outage = {};
         }
     });
     QObject::connect(&collector, &ActivityCollector::passwordRequired, &loop, [&](const ConnInfo& needs) {

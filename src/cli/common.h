@@ -29,8 +29,13 @@ bool checkAction(const QString& command, const QString& action, const QStringLis
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
 bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code);
 bool parseConn(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);
+/// An option's number, when it is set: finite, from min to max, or false with a one-line usage
+/// error naming the option (*code = ExitUsage). *value keeps its default when the option is not set.
 bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& option, double min, double max,
     double* value, int* code);
+/// The same for a whole number (a port, a count, a priority).
+bool parseWholeNumber(const QCommandLineParser& parser, const QCommandLineOption& option, qint64 min, qint64 max,
+    qint64* value, int* code);
 /// Connects, asking for a password on the terminal when the server wants one.
 htap::pg::PgError connectInteractive(htap::pg::Connection& conn, htap::pg::ConnInfo info,
     const htap::pg::ConnectOptions& options);

@@ -2,6 +2,8 @@
 #include "common.h"
 #include "interrupt.h"
 
+#include <core/privatefile.h>
+
 #include <monitor/activitycollector.h>
 #include <monitor/samplejson.h>
 #include <store/historystore.h>
@@ -100,8 +102,9 @@ int cmdMonitor(const QStringList& args)
     QFile file;
     if (parser.isSet(outFile)) {
         file.setFileName(parser.value(outFile));
-        if (!file.open(QIODevice::Append | QIODevice::Text))
-            return fail(u"cannot write %1: %2"_s.arg(file.fileName(), file.errorString()));
+        QString error;
+        if (!htap::core::openPrivateForAppend(file, &error)) // samples hold other sessions' statements
+            return fail(error);
     }
 
     std::unique_ptr<htap::store::HistoryStore> store;

@@ -59,8 +59,9 @@ int cmdSandbox(const QStringList& args)
         return code;
     if (parser.positionalArguments().size() > 1)
         return fail(u"unexpected argument \"%1\""_s.arg(parser.positionalArguments().value(1)), ExitUsage);
-    double portValue = 0, scaleValue = 1;
-    if (!parseNumber(parser, port, 1, 65535, &portValue, &code) || !parseNumber(parser, scale, 0.001, 1000, &scaleValue, &code))
+    qint64 portValue = 0;
+    double scaleValue = 1;
+    if (!parseWholeNumber(parser, port, 1, 65535, &portValue, &code) || !parseNumber(parser, scale, 0.001, 1000, &scaleValue, &code))
         return code;
 
     htap::pg::Sandbox sandbox(parser.isSet(dirOption) ? parser.value(dirOption) : htap::pg::Sandbox::defaultDir());

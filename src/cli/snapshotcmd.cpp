@@ -1,6 +1,7 @@
 // htapctl snapshot: export a window of the history as JSON, CSV, HTML, PDF or PNG; show; diff.
 #include "common.h"
 
+#include <core/inputfile.h>
 #include <pg/sandbox.h>
 #include <report/reportwriter.h>
 #include <store/historyfile.h>
@@ -240,8 +241,10 @@ int cmdSnapshot(const QStringList& args)
                         first.toString(u"yyyy-MM-dd HH:mm:ss"_s), lastSample.toString(u"yyyy-MM-dd HH:mm:ss"_s)));
     }
     for (const QString& r : parser.values(scenario)) {
-        QFile f(r);
-        const QJsonDocument d = f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()) : QJsonDocument();
+        QByteArray bytes;
+        if (!htap::core::readInputFile(r, htap::core::kMaxSnapshotBytes, u"scenario result"_s, &bytes, &error))
+            return fail(error, ExitUsage);
+        const QJsonDocument d = QJsonDocument::fromJson(bytes);
         if (d.object().value(u"format"_s).toString() != u"htap-scenario-result"_s)
             return fail(u"%1 is not a scenario result (htap-scenario-result)"_s.arg(r), ExitUsage);
         snap.scenarioResults << d.object();

@@ -64,9 +64,10 @@ int cmdWatch(const QStringList& args)
     if (!parseOptions(parser, args, u"Print server activity every interval."_s, &code))
         return code;
     ConnInfo info;
-    double secondsValue = 10, intervalValue = 1000;
+    double secondsValue = 10;
+    qint64 intervalValue = 1000;
     if (!parseConn(parser, &info, &code) || !parseNumber(parser, seconds, 0, 86400 * 7, &secondsValue, &code)
-        || !parseNumber(parser, interval, 100, 3600000, &intervalValue, &code))
+        || !parseWholeNumber(parser, interval, 100, 3600000, &intervalValue, &code))
         return code;
     return watchActivity(info, secondsValue, int(intervalValue), parser.isSet(jsonOption));
 }

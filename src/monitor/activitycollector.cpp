@@ -1,5 +1,7 @@
 #include "activitycollector.h"
 
+#include <pg/sandbox.h>
+
 #include "probes.h"
 
 
@@ -137,6 +139,7 @@ private:
         info.versionNum = m_conn.serverVersionNum();
         info.endpoint = m_conn.effectiveInfo().displayName();
         info.backendPid = m_conn.backendPid();
+        info.sandbox = htap::pg::Sandbox::isSandboxServer(m_conn);
         Q_EMIT connected(info);
         Q_EMIT stateChanged(ConnectionState::Connected,
             u"Connected to %1 — PostgreSQL %2"_s.arg(info.endpoint, info.version));

@@ -26,6 +26,9 @@ struct ServerInfo {
     int versionNum = 0;
     QString endpoint; ///< user@host:port/db as libpq resolved it
     int backendPid = 0;
+    /// A sandbox of this machine, as the server's own system identifier says (loads run
+    /// there without asking).
+    bool sandbox = false;
 };
 
 /// An operator's action on a backend, run on a short-lived connection of its own.

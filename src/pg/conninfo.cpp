@@ -1,5 +1,7 @@
 #include "conninfo.h"
 
+#include <core/number.h>
+
 #include <libpq-fe.h>
 
 namespace htap::pg {
@@ -24,7 +26,7 @@ ConnInfo ConnInfo::parse(const QString& text, QString* error)
     PQconninfoOption* opts = PQconninfoParse(trimmed.toUtf8().constData(), &err);
     if (!opts) {
         if (error)
-            *error = err ? QString::fromUtf8(err).trimmed() : u"out of memory parsing conninfo"_s;
+            *error = err ? htap::core::excerpt(QString::fromUtf8(err).simplified(), 200) : u"out of memory parsing conninfo"_s;
         PQfreemem(err);
         return {};
     }
@@ -45,16 +47,16 @@ ConnInfo ConnInfo::parse(const QString& text, QString* error)
     if (!port.isEmpty()) {
         for (const QString& p : port.split(u','))
             if (!isNumber(p, 1, 65535))
-                return fail(u"invalid port \"%1\": expected a number from 1 to 65535"_s.arg(p));
+                return fail(u"invalid port \"%1\": expected a number from 1 to 65535"_s.arg(htap::core::excerpt(p)));
     }
     const QString timeout = info.value(u"connect_timeout"_s);
     if (!timeout.isEmpty() && !isNumber(timeout, 0, 86400))
-        return fail(u"invalid connect_timeout \"%1\": expected seconds from 0 to 86400"_s.arg(timeout));
+        return fail(u"invalid connect_timeout \"%1\": expected seconds from 0 to 86400"_s.arg(htap::core::excerpt(timeout)));
     const QString sslmode = info.value(u"sslmode"_s);
     static const QStringList sslModes
         = {u"disable"_s, u"allow"_s, u"prefer"_s, u"require"_s, u"verify-ca"_s, u"verify-full"_s};
     if (!sslmode.isEmpty() && !sslModes.contains(sslmode))
-        return fail(u"invalid sslmode \"%1\": expected one of %2"_s.arg(sslmode, sslModes.join(u", "_s)));
+        return fail(u"invalid sslmode \"%1\": expected one of %2"_s.arg(htap::core::excerpt(sslmode), sslModes.join(u", "_s)));
     if (error)
         error->clear();
     return info;

@@ -1,5 +1,9 @@
 #include "pgerror.h"
 
+#include <core/number.h>
+
+#include <QStringList>
+
 #include <libpq-fe.h>
 
 namespace htap::pg {
@@ -47,8 +51,15 @@ PgError PgError::fromResult(const PGresult* r, const QString& fallbackMessage, c
 
 QString PgError::oneLine() const
 {
-    QString line = message;
-    line.replace(u'\n', u' ');
+    // libpq's messages run over several lines, tab-indented, and repeat themselves when every
+    // address of a host fails the same way: one line, each distinct part once, of bounded length.
+    QStringList parts;
+    for (const QString& raw : message.split(u'\n', Qt::SkipEmptyParts)) {
+        const QString part = raw.simplified();
+        if (!part.isEmpty() && !parts.contains(part))
+            parts << part;
+    }
+    QString line = htap::core::excerpt(parts.join(u' '), 1000);
     if (!sqlstate.isEmpty())
         line = u"SQLSTATE "_s + sqlstate + u": "_s + line;
     return line;

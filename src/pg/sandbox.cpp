@@ -250,10 +250,38 @@ QString Sandbox::findBinDir(QString* error, int major)
     return bestDir;
 }
 
-bool Sandbox::isLocalSandbox(const ConnInfo& info)
+bool Sandbox::isSandboxServer(Connection& conn, QString* which)
 {
-    const QString host = info.value(u"host"_s);
-    return host.endsWith(u"/run"_s) && Sandbox(host.chopped(4)).status().initialized;
+    // The server's own identity, as every role may read it; a data_directory when the role may
+    // read that too. The conninfo is not asked: hostaddr and port can take a sandbox-looking
+    // host anywhere.
+    const Result r = conn.exec(u"SELECT (pg_control_system()).system_identifier::text, "
+                               "CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') "
+                               "THEN current_setting('data_directory') END"_s);
+    if (!r.ok() || r.rowCount() != 1 || r.isNull(0, 0))
+        return false;
+    const quint64 serverId = r.text(0, 0).toULongLong();
+    QStringList dirs {defaultDir()};
+    if (!r.isNull(0, 1))
+        dirs << QFileInfo(r.text(0, 1)).path();
+    const QString host = conn.effectiveInfo().value(u"host"_s);
+    if (host.endsWith(u"/run"_s))
+        dirs << host.chopped(4);
+    for (const QString& dir : std::as_const(dirs)) {
+        if (readMeta(dir).isEmpty())
+            continue;
+        // pg_control begins with the cluster's system identifier, as initdb chose it.
+        QFile control(dir + u"/data/global/pg_control"_s);
+        quint64 id = 0;
+        if (!control.open(QIODevice::ReadOnly) || control.read(reinterpret_cast<char*>(&id), sizeof id) != qint64(sizeof id))
+            continue;
+        if (id == serverId && serverId != 0) {
+            if (which)
+                *which = dir;
+            return true;
+        }
+    }
+    return false;
 }
 
 SandboxStatus Sandbox::status() const

@@ -8,6 +8,8 @@
 
 namespace htap::pg {
 
+class Connection;
+
 struct SandboxStatus {
     bool initialized = false; ///< the folder holds an initialised sandbox
     bool running = false;
@@ -47,8 +49,10 @@ public:
     static QString findBinDir(QString* error, int major = 0);
 
     QString dir() const { return m_dir; }
-    /// True when info reaches a sandbox of this machine through its private socket folder.
-    static bool isLocalSandbox(const ConnInfo& info);
+    /// True when conn's server is a sandbox of this machine (*which: its folder): its system
+    /// identifier, which every role may read, is the one in that sandbox's pg_control. Decided
+    /// from what the server says, never from the conninfo. Blocking: one statement.
+    static bool isSandboxServer(Connection& conn, QString* which = nullptr);
 
     /// Creates (if needed), starts and loads the sandbox. port 0 keeps the saved port or picks a
     /// free one. scale sets the demo data size on first load (1 = about 100k orders).

@@ -1,5 +1,8 @@
 #include "reportwriter.h"
+
 #include "chartpainter.h"
+
+#include <core/privatefile.h>
 
 #include <pg/connection.h>
 #include <roles/rolecatalog.h>
@@ -12,7 +15,6 @@
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
-#include <QSaveFile>
 
 #include <cmath>
 
@@ -296,16 +298,7 @@ QByteArray toHtml(const Snapshot& s)
 
 bool writeAtomically(const QString& path, const QByteArray& bytes, QString* error)
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly)) {
-        *error = u"cannot write %1: %2"_s.arg(path, f.errorString());
-        return false;
-    }
-    if (f.write(bytes) != bytes.size() || !f.commit()) {
-        *error = u"cannot write %1: %2 (nothing was left behind)"_s.arg(path, f.errorString());
-        return false;
-    }
-    return true;
+    return htap::core::writePrivateFile(path, bytes, error);
 }
 
 bool exportSnapshot(const Snapshot& s, Format format, const QString& out, QStringList* written, QString* error)

@@ -22,7 +22,8 @@ ServerFacts readFacts(htap::pg::Connection& conn, const QDateTime& from, const Q
 QByteArray toHtml(const Snapshot& s);
 
 /// Writes bytes to path through a temporary file renamed at the end: never a half file, also
-/// when the disk fills up.
+/// when the disk fills up; the file is the user's alone (0600): snapshots and results hold
+/// statements and settings.
 bool writeAtomically(const QString& path, const QByteArray& bytes, QString* error);
 
 /// Exports in one format. json, csv, html and pdf write the file out; png writes one file per

@@ -1,5 +1,6 @@
 #include "snapshot.h"
 
+#include <core/inputfile.h>
 #include <pg/statementtext.h>
 
 #include <QFile>
@@ -371,12 +372,13 @@ bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
 
 bool Snapshot::fromFile(const QString& path, Snapshot* out, QString* error)
 {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) {
-        *error = u"cannot read it: %1"_s.arg(f.errorString());
+    QByteArray bytes;
+    QString why;
+    if (!htap::core::readInputFile(path, htap::core::kMaxSnapshotBytes, u"snapshot"_s, &bytes, &why)) {
+        *error = why.startsWith(u"cannot read"_s) ? u"cannot read it: "_s + why.section(u": "_s, 1) : why;
         return false;
     }
-    return fromJson(f.readAll(), out, error);
+    return fromJson(bytes, out, error);
 }
 
 QByteArray Snapshot::toCsv() const

@@ -8,6 +8,8 @@
 #include <QSqlQuery>
 
 #include <atomic>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace htap::store {
 
@@ -58,6 +60,10 @@ bool withSqliteFile(const QString& path, const QString& what, int knownVersion,
 {
     static std::atomic<int> serial {0};
     const QString name = u"htap-sqlite-%1"_s.arg(++serial);
+    // Our SQLite files keep statements and settings: a new one is the user's alone (SQLite gives
+    // its -wal and -shm files the same mode).
+    if (const int fd = ::open(QFile::encodeName(path).constData(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0)
+        ::close(fd);
     bool ok = false;
     {
         QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);

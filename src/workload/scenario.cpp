@@ -1,5 +1,7 @@
 #include "scenario.h"
 
+#include <core/inputfile.h>
+#include <core/number.h>
 #include <roles/profile.h>
 
 #include <QDir>
@@ -66,9 +68,8 @@ public:
             return fallback;
         }
         const double d = v.toDouble();
-        if (!std::isfinite(d) || d < min || d > max || (minExclusive && d == min)) {
-            error(path + u'.' + key, u"must be %1 %2 and at most %3, not %4"_s.arg(
-                minExclusive ? u"above"_s : u"at least"_s, QString::number(min), QString::number(max), QString::number(d)));
+        if (const QString problem = htap::core::numberProblem(d, {min, max, false, minExclusive}); !problem.isEmpty()) {
+            error(path + u'.' + key, u"%1, not %2"_s.arg(problem, QString::number(d)));
             return fallback;
         }
         return d;
@@ -101,6 +102,49 @@ QString formName(Workload::OrderForm f)
     return u"cte"_s;
 }
 
+/// Where a workload's sqlFile is, or empty with *problem set: inside the scenario's folder or
+/// one of sqlDirs, after resolving "..", symbolic links and absolute paths; a scenario file is
+/// not a way to send another file of this machine to a server (and its log).
+QString sqlFilePath(const QString& sqlFile, const QString& baseDir, const QStringList& sqlDirs, QString* problem)
+{
+    const QFileInfo given(sqlFile);
+    if (given.isRelative() && baseDir.isEmpty() && sqlDirs.isEmpty()) {
+        *problem = u"\"%1\": a built-in scenario has no folder to read SQL files from; save it as a file beside "
+                   "the SQL file, or name the SQL file's folder with --allow-sql-from"_s.arg(sqlFile);
+        return {};
+    }
+    QStringList candidates;
+    if (given.isAbsolute())
+        candidates << sqlFile;
+    else {
+        if (!baseDir.isEmpty())
+            candidates << QDir(baseDir).filePath(sqlFile);
+        for (const QString& d : sqlDirs)
+            candidates << QDir(d).filePath(sqlFile);
+    }
+    QStringList allowed;
+    const QStringList dirs = QStringList(sqlDirs) << baseDir;
+    for (const QString& d : dirs)
+        if (const QString real = QFileInfo(d).canonicalFilePath(); !d.isEmpty() && !real.isEmpty())
+            allowed << real;
+    bool exists = false;
+    for (const QString& candidate : std::as_const(candidates)) {
+        const QString real = QFileInfo(candidate).canonicalFilePath(); // "..", and links, resolved
+        if (real.isEmpty())
+            continue;
+        exists = true;
+        for (const QString& dir : std::as_const(allowed))
+            if (real.startsWith(dir + u'/'))
+                return real;
+    }
+    const QString where = baseDir.isEmpty() ? u"the folders given with --allow-sql-from"_s
+                                            : u"the scenario's folder %1"_s.arg(QDir::cleanPath(baseDir));
+    *problem = exists ? u"\"%1\" is outside %2; keep SQL files beside the scenario, or name their folder with "
+                        "--allow-sql-from"_s.arg(sqlFile, where)
+                      : u"cannot read \"%1\": no such file in %2"_s.arg(sqlFile, where);
+    return {};
+}
+
 QString kindName(Workload::Kind k)
 {
     switch (k) {
@@ -117,6 +161,24 @@ QString kindName(Workload::Kind k)
 }
 
 } // namespace
+
+QStringList Scenario::limitProblems() const
+{
+    QStringList problems;
+    for (int i = 0; i < phases.size(); ++i)
+        for (auto it = phases[i].demand.cbegin(); it != phases[i].demand.cend(); ++it) {
+            const Workload* w = workload(it.key());
+            const double rate = std::max(it->from, it->to);
+            if (w && w->open() && !(rate <= kMaxRate))
+                problems << u"$.phases[%1].rates.%2: %3/s is more than the %4/s a workload can be scheduled at"_s.arg(
+                    QString::number(i), it.key(), QString::number(rate, 'g', 6), QString::number(kMaxRate, 'f', 0));
+        }
+    const double total = totalSeconds();
+    if (!(total <= kMaxTotalSeconds))
+        problems << u"$.phases: the run would last %1 s, more than the %2 days a run may last"_s.arg(
+            QString::number(total, 'g', 6), QString::number(kMaxTotalSeconds / 86400, 'f', 0));
+    return problems;
+}
 
 double Scenario::totalSeconds() const
 {
@@ -231,7 +293,7 @@ int Scenario::effectiveThreads() const
 }
 
 bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* errors, QStringList* warnings,
-    const QString& baseDir)
+    const QString& baseDir, const QStringList& sqlDirs)
 {
     Checker c;
     QJsonParseError parseError;
@@ -356,18 +418,21 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             }
             if (w.kind == Workload::Kind::Sql) {
                 w.sqlFile = c.string(o, u"sqlFile"_s, path, QString());
-                const QString file = QFileInfo(w.sqlFile).isAbsolute() || baseDir.isEmpty() ? w.sqlFile : QDir(baseDir).filePath(w.sqlFile);
-                QFile f(file);
-                if (w.sqlFile.isEmpty())
+                if (w.sqlFile.isEmpty()) {
                     c.error(path + u".sqlFile"_s, u"is required for kind sql"_s);
-                else if (!f.open(QIODevice::ReadOnly))
-                    c.error(path + u".sqlFile"_s, u"cannot read %1: %2"_s.arg(file, f.errorString()));
-                else
-                    w.sqlText = QString::fromUtf8(f.readAll()).trimmed();
-                if (w.sqlText.endsWith(u';'))
-                    w.sqlText.chop(1);
-                if (!w.sqlFile.isEmpty() && f.isOpen() && w.sqlText.isEmpty())
-                    c.error(path + u".sqlFile"_s, u"%1 is empty"_s.arg(file));
+                } else {
+                    QString problem;
+                    const QString file = sqlFilePath(w.sqlFile, baseDir, sqlDirs, &problem);
+                    QByteArray bytes;
+                    if (file.isEmpty())
+                        c.error(path + u".sqlFile"_s, problem);
+                    else if (!htap::core::readInputFile(file, htap::core::kMaxSqlFileBytes, u"SQL file"_s, &bytes, &problem))
+                        c.error(path + u".sqlFile"_s, problem);
+                    else if (w.sqlText = QString::fromUtf8(bytes).trimmed(); w.sqlText.isEmpty())
+                        c.error(path + u".sqlFile"_s, u"%1 is empty"_s.arg(file));
+                    if (w.sqlText.endsWith(u';'))
+                        w.sqlText.chop(1);
+                }
             }
             const QJsonObject arrival = o.value(u"arrival"_s).toObject();
             if (!o.value(u"arrival"_s).isObject())
@@ -456,6 +521,11 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
                     c.error(rpath, u"must be above zero (leave the workload out of the phase to idle it)"_s);
                     continue;
                 }
+                if (w->open() && std::max(d.from, d.to) > Scenario::kMaxRate) {
+                    c.error(rpath, u"%1/s is more than the %2/s a workload can be scheduled at"_s.arg(
+                                       QString::number(std::max(d.from, d.to), 'g', 6), QString::number(Scenario::kMaxRate, 'f', 0)));
+                    continue;
+                }
                 if (!w->open()) {
                     if (d.from != std::floor(d.from) || d.from > w->connections)
                         c.error(rpath, u"a closed-loop workload takes a whole number of clients, 1 to its %1 connections"_s.arg(w->connections));
@@ -467,6 +537,8 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             }
             s.phases.append(p);
         }
+        if (c.errors.isEmpty())
+            c.errors << s.limitProblems();
         for (const Workload& w : std::as_const(s.workloads)) {
             bool used = false;
             for (const Phase& p : std::as_const(s.phases))

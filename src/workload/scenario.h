@@ -60,6 +60,11 @@ struct Phase {
 };
 
 struct Scenario {
+    /// Open-loop arrivals a second per workload the runner schedules at most (pgbench's best
+    /// on a large server is about a tenth of it), and the longest run, all phases together.
+    static constexpr double kMaxRate = 1e6;
+    static constexpr double kMaxTotalSeconds = 30 * 86400;
+
     QString name;
     QString description;
     quint64 seed = 42;
@@ -87,10 +92,16 @@ struct Scenario {
     /// The resolved scenario, stored in every result.
     QJsonObject toJson() const;
 
+    /// What the runner cannot schedule, after scale() too: a rate above kMaxRate, a run longer
+    /// than kMaxTotalSeconds. Each with its JSON path; empty when the scenario can run.
+    QStringList limitProblems() const;
+
     /// Parses and validates. Errors name the JSON path ("$.phases[1].rates.orders: ...");
-    /// warnings are for things that run but deserve a look. baseDir resolves sqlFile paths.
+    /// warnings are for things that run but deserve a look. baseDir is the scenario file's
+    /// folder: a sqlFile is read from inside it, or from inside one of sqlDirs (htapctl
+    /// --allow-sql-from), never from elsewhere (no absolute paths, no "..", no symbolic link out).
     static bool fromJson(const QByteArray& json, Scenario* out, QStringList* errors, QStringList* warnings,
-        const QString& baseDir = {});
+        const QString& baseDir = {}, const QStringList& sqlDirs = {});
 };
 
 /// The built-in scenarios (resources), by name.
