@@ -208,6 +208,48 @@ private Q_SLOTS:
         QCOMPARE(r.err.trimmed().count(u'\n'), 0);
     }
 
+    void mvMergeRefusedWhileARebuildIsNeeded()
+    {
+        // A merge cannot make a view exact after a TRUNCATE of its table: "0 changes merged"
+        // with exit 0 would say it is fine. It fails, says why and what to run instead.
+        htap::pg::Connection c;
+        QVERIFY(!c.open(htap::test::sandboxConnInfo(), {10000, u"tst_cli"_s}));
+        QVERIFY(c.exec(u"DROP SCHEMA IF EXISTS cli_rebuild CASCADE"_s).ok());
+        QVERIFY(c.exec(u"CREATE SCHEMA cli_rebuild"_s).ok());
+        QVERIFY(c.exec(u"CREATE TABLE cli_rebuild.t (id int PRIMARY KEY, k int, x int)"_s).ok());
+        QVERIFY(c.exec(u"INSERT INTO cli_rebuild.t SELECT g, g % 3, g FROM generate_series(1, 100) g"_s).ok());
+        QVERIFY(c.exec(u"CREATE MATERIALIZED VIEW cli_rebuild.v AS SELECT k, count(*) AS n, sum(x) AS total FROM cli_rebuild.t GROUP BY k"_s).ok());
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        auto r = htapctl({u"mv"_s, u"enable-incremental"_s, u"cli_rebuild.v"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(c.exec(u"TRUNCATE cli_rebuild.t"_s).ok());
+        QVERIFY(c.exec(u"INSERT INTO cli_rebuild.t VALUES (1, 1, 5)"_s).ok());
+
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"incremental"_s, u"--conn"_s, conn});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(u"needs a full rebuild"_s) && r.err.contains(u"TRUNCATE of cli_rebuild.t"_s)
+                && r.err.contains(u"--mode rebuild"_s),
+            qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"incremental"_s, u"--json"_s, u"--conn"_s, conn});
+        QCOMPARE(r.code, 1);
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o.value(u"ok"_s).toBool(true), false);
+        QVERIFY2(o.value(u"message"_s).toString().contains(u"needs a full rebuild"_s), qPrintable(r.out));
+
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"rebuild"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(c.exec(u"SELECT n, total FROM cli_rebuild.v"_s).text(0, 1), u"5"_s);
+        QVERIFY(c.exec(u"INSERT INTO cli_rebuild.t VALUES (2, 1, 7)"_s).ok());
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"incremental"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains(u"1 changes merged"_s), qPrintable(r.out));
+        QCOMPARE(c.exec(u"SELECT total FROM cli_rebuild.v"_s).text(0, 0), u"12"_s);
+        r = htapctl({u"mv"_s, u"disable-incremental"_s, u"cli_rebuild.v"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(c.exec(u"DROP SCHEMA cli_rebuild CASCADE"_s).ok());
+    }
+
     void pingWithWrongPassword()
     {
         const auto info = htap::test::sandboxConnInfo();

@@ -641,6 +641,45 @@ private Q_SLOTS:
             // the other three views of the table keep their capture (4 triggers each)
             12);
     }
+
+    void mergeRefusedWhileARebuildIsNeeded()
+    {
+        // After a TRUNCATE no merge can make the view exact: every path that merges (the app,
+        // htapctl, the Views page's Merge now, pg_cron through htap.refresh_view) says so and
+        // points to a rebuild, instead of reporting 0 changes merged.
+        MvService s(m_conn);
+        const QString schema = u"IVM Rebuild"_s;
+        const QString table = quoteQualified(schema, u"t"_s);
+        const QString view = quoteQualified(schema, u"Totals"_s);
+        QVERIFY(m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(schema))).ok());
+        QVERIFY(m_conn.exec(u"CREATE SCHEMA %1"_s.arg(quoteIdentifier(schema))).ok());
+        QVERIFY(m_conn.exec(u"CREATE TABLE %1 (id int PRIMARY KEY, k int, x int)"_s.arg(table)).ok());
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, g % 3, g FROM generate_series(1, 300) g"_s.arg(table)).ok());
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT k, count(*) AS n, sum(x) AS total FROM %2 GROUP BY k"_s.arg(view, table)).ok());
+        QCOMPARE(s.enableIncremental(view), QString());
+        QVERIFY(m_conn.exec(u"TRUNCATE %1"_s.arg(table)).ok());
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 VALUES (1, 1, 5)"_s.arg(table)).ok());
+        QCOMPARE(ivmState(m_conn, schema, u"Totals"_s), u"needs_rebuild"_s);
+        RefreshOutcome o = s.refresh(view, RefreshMode::Incremental);
+        QVERIFY(!o.ok);
+        QCOMPARE(o.sqlstate, u"55000"_s);
+        QVERIFY2(o.message.contains(u"needs a full rebuild (TRUNCATE of IVM Rebuild.t)"_s) && o.message.contains(u"--mode rebuild"_s),
+            qPrintable(o.message));
+        const htap::pg::Result cron = m_conn.exec(u"SELECT htap.refresh_view($1::regclass, 'incremental')"_s, {view});
+        QVERIFY(!cron.ok());
+        QCOMPARE(cron.error().sqlstate, u"55000"_s);
+        QVERIFY2(cron.error().message.contains(u"needs a full rebuild"_s), qPrintable(cron.error().oneLine()));
+        QCOMPARE(ivmState(m_conn, schema, u"Totals"_s), u"needs_rebuild"_s);
+
+        o = s.refresh(view, RefreshMode::Rebuild);
+        QVERIFY2(o.ok, qPrintable(o.message));
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 VALUES (2, 1, 7)"_s.arg(table)).ok());
+        o = s.refresh(view, RefreshMode::Incremental);
+        QVERIFY2(o.ok && o.rows == 1, qPrintable(o.message));
+        QCOMPARE(differences(m_conn, schema, u"Totals"_s), 0);
+        QCOMPARE(s.disableIncremental(view), QString());
+        QVERIFY(m_conn.exec(u"DROP SCHEMA %1 CASCADE"_s.arg(quoteIdentifier(schema))).ok());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestIvm)

@@ -182,4 +182,4 @@ REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 4';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 5';

@@ -45,13 +45,26 @@ DECLARE
     v_label text;
     v_start timestamptz := clock_timestamp();
     v_merge text;
+    v_rebuild text;
 BEGIN
     SELECT n.nspname || '.' || c.relname INTO v_label
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_view;
     IF p_mode = 'incremental' THEN
-        SELECT merge_function INTO v_merge FROM htap.ivm_views WHERE view_schema || '.' || view_name = v_label;
+        -- An engine still being enabled has no view yet: the name is its materialized view's.
+        SELECT merge_function,
+               CASE WHEN state = 'needs_rebuild' THEN coalesce(reason, 'flagged')
+                    ELSE (SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped'
+                          FROM htap.ivm_capture_off(view_id) o) END
+        INTO v_merge, v_rebuild
+        FROM htap.ivm_views WHERE view_schema || '.' || view_name = v_label AND state <> 'building';
         IF v_merge IS NULL THEN
             RAISE EXCEPTION '% is not maintained incrementally', v_label;
+        END IF;
+        -- Merging would report success on a view that stays wrong (changes slipped by capture).
+        IF v_rebuild IS NOT NULL THEN
+            RAISE EXCEPTION '% needs a full rebuild (%): a merge cannot make it exact', v_label, v_rebuild
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Rebuild it: htapctl mv refresh VIEW --mode rebuild, or Full rebuild on the Views page.';
         END IF;
         EXECUTE format('SELECT %s()', v_merge);
         RETURN;

@@ -21,7 +21,7 @@ namespace {
 constexpr int kRefreshLockClass = 0x48544d56;
 
 /// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 4;
+constexpr int kRegistryVersion = 5;
 
 QJsonValue timeJson(const QDateTime& t)
 {
@@ -471,9 +471,22 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
             fail.message = u"%1 is maintained incrementally: merge it (--mode incremental) or rebuild it (--mode rebuild)"_s.arg(label);
             return fail;
         }
-        const Result reg = m_conn.exec(u"SELECT merge_function, rebuild_procedure FROM htap.ivm_views WHERE view_id = $1"_s, {view.ivmId});
+        const Result reg = m_conn.exec(
+            u"SELECT merge_function, rebuild_procedure, "
+            u"CASE WHEN state = 'needs_rebuild' THEN coalesce(reason, 'flagged') "
+            u"ELSE (SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped' "
+            u"FROM htap.ivm_capture_off(view_id) o) END FROM htap.ivm_views WHERE view_id = $1"_s,
+            {view.ivmId});
         if (!reg.ok() || reg.rowCount() != 1) {
             fail.message = reg.ok() ? u"%1 is no longer registered"_s.arg(label) : statementError(reg);
+            return fail;
+        }
+        if (mode == RefreshMode::Incremental && !reg.isNull(0, 2)) {
+            // Changes slipped by capture: a merge would fold in what was captured, report success
+            // and leave the view wrong. Rebuilding is the operator's call (it costs a full build).
+            fail.sqlstate = u"55000"_s;
+            fail.message = u"%1 needs a full rebuild (%2): a merge cannot make it exact; rebuild it (--mode rebuild, or Full "
+                           u"rebuild on the Views page)"_s.arg(label, reg.text(0, 2));
             return fail;
         }
         if (mode == RefreshMode::Incremental) {
