@@ -208,6 +208,57 @@ private Q_SLOTS:
         QCOMPARE(r.err.trimmed().count(u'\n'), 0);
     }
 
+    void mvBadUsageExitsTwo_data()
+    {
+        // Most rows name a server that does not exist: bad usage is found before connecting.
+        const QString nowhere = u"host=/nonexistent-htap-socket-dir"_s;
+        const QString sandbox = htap::test::sandboxConnInfo().toConnString();
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("messagePart");
+        QTest::newRow("no action") << QStringList {u"mv"_s} << u"needs an action"_s;
+        QTest::newRow("unknown action") << QStringList {u"mv"_s, u"frobnicate"_s} << u"needs an action"_s;
+        QTest::newRow("no view") << QStringList {u"mv"_s, u"refresh"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere} << u"needs a view name"_s;
+        QTest::newRow("no mode") << QStringList {u"mv"_s, u"refresh"_s, u"v"_s, u"--conn"_s, nowhere} << u"needs --mode"_s;
+        QTest::newRow("bad mode") << QStringList {u"mv"_s, u"refresh"_s, u"v"_s, u"--mode"_s, u"fast"_s, u"--conn"_s, nowhere} << u"invalid --mode"_s;
+        QTest::newRow("extra argument to list") << QStringList {u"mv"_s, u"list"_s, u"v"_s, u"--conn"_s, nowhere} << u"unexpected argument \"v\""_s;
+        QTest::newRow("two views") << QStringList {u"mv"_s, u"refresh"_s, u"a"_s, u"b"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere}
+                                   << u"unexpected argument \"b\""_s;
+        QTest::newRow("rebuild scheduled") << QStringList {u"mv"_s, u"schedule"_s, u"v"_s, u"--mode"_s, u"rebuild"_s, u"--every"_s, u"5m"_s,
+            u"--conn"_s, nowhere} << u"rebuilds are not scheduled"_s;
+        QTest::newRow("bad seconds") << QStringList {u"mv"_s, u"run-schedules"_s, u"--seconds"_s, u"soon"_s, u"--conn"_s, nowhere}
+                                     << u"invalid --seconds"_s;
+        QTest::newRow("mode for list") << QStringList {u"mv"_s, u"list"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere}
+                                       << u"--mode does not apply to mv list"_s;
+        QTest::newRow("mode for enable") << QStringList {u"mv"_s, u"enable-incremental"_s, u"v"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere}
+                                         << u"--mode does not apply to mv enable-incremental"_s;
+        QTest::newRow("check for log") << QStringList {u"mv"_s, u"log"_s, u"--check"_s, u"--conn"_s, nowhere}
+                                       << u"--check does not apply to mv log"_s;
+        QTest::newRow("every for refresh") << QStringList {u"mv"_s, u"refresh"_s, u"v"_s, u"--mode"_s, u"plain"_s, u"--every"_s, u"5m"_s,
+            u"--conn"_s, nowhere} << u"--every does not apply to mv refresh"_s;
+        QTest::newRow("malformed view name") << QStringList {u"mv"_s, u"refresh"_s, u"\"unbalanced"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, sandbox}
+                                             << u"not a valid view name"_s;
+        QTest::newRow("malformed view name in log") << QStringList {u"mv"_s, u"log"_s, u"a.b.c.d"_s, u"--conn"_s, sandbox}
+                                                    << u"not a valid view name"_s;
+    }
+    void mvBadUsageExitsTwo()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, messagePart);
+        const auto r = htapctl(args);
+        QVERIFY2(r.code == 2, qPrintable(u"exit %1: %2"_s.arg(r.code).arg(r.err)));
+        QVERIFY2(r.err.contains(messagePart), qPrintable(r.err));
+        QVERIFY2(r.err.startsWith(u"htapctl: error: "_s), qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+    }
+
+    void mvOptionsBeforeTheAction()
+    {
+        // The action is the first argument that is not an option, wherever the options are.
+        const auto r = htapctl({u"mv"_s, u"--conn"_s, htap::test::sandboxConnInfo().toConnString(), u"--json"_s, u"list"_s});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(QJsonDocument::fromJson(r.out.toUtf8()).isArray());
+    }
+
     void mvMergeRefusedWhileARebuildIsNeeded()
     {
         // A merge cannot make a view exact after a TRUNCATE of its table: "0 changes merged"
