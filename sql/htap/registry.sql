@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS htap.refresh_log (
 CREATE INDEX IF NOT EXISTS refresh_log_view_started ON htap.refresh_log (view_name, started_at DESC);
 -- The session that ran a refresh: a 'running' row whose session is gone was interrupted.
 ALTER TABLE htap.refresh_log ADD COLUMN IF NOT EXISTS pid int DEFAULT pg_backend_pid();
+-- Every mv command and the Views page (every 30 s) look for those: a week of merges is
+-- hundreds of thousands of rows to scan, the running ones a handful.
+CREATE INDEX IF NOT EXISTS refresh_log_running ON htap.refresh_log (pid) WHERE outcome = 'running';
 -- Monitoring roles read the registry (the Views page, htapctl mv list).
 GRANT USAGE ON SCHEMA htap TO pg_monitor;
 GRANT SELECT ON htap.refresh_log TO pg_monitor;

@@ -1,5 +1,6 @@
 // htapctl mv: list, refresh, incremental maintenance, refresh log and schedules of materialized views.
 #include "common.h"
+#include "interrupt.h"
 
 #include <mv/ivmsql.h>
 #include <mv/mvservice.h>
@@ -7,6 +8,7 @@
 #include <pg/sandbox.h>
 
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -15,6 +17,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <thread>
 
 namespace htap::cli {
 
@@ -42,6 +45,33 @@ QString humanSeconds(double s)
     if (s < 7200)
         return QString::number(s / 60, 'f', 0) + u" min"_s;
     return QString::number(s / 3600, 'f', 1) + u" h"_s;
+}
+
+/// Runs a step that may take minutes (a build, a refresh) on a thread of its own while this one
+/// waits for Ctrl-C or SIGTERM: they cancel the statement in flight and set the service's
+/// interrupt flag, so that the step rolls back what it did and returns (the process then exits
+/// 1), instead of the process dying with its step half done on the server.
+template <typename Step>
+auto interruptible(htap::pg::Connection& conn, htap::mv::MvService& service, Step step)
+{
+    std::atomic<bool> stop {false};
+    service.setInterruptFlag(&stop);
+    const std::shared_ptr<const htap::pg::Canceller> canceller = conn.canceller();
+    QEventLoop loop;
+    stopOnInterrupt(&loop, [&] {
+        stop = true;
+        canceller->cancel();
+    });
+    std::invoke_result_t<Step> result {};
+    // The connection is the worker's until it has finished: this thread only cancels.
+    std::thread worker([&] {
+        result = step();
+        QMetaObject::invokeMethod(&loop, [&loop] { loop.quit(); }, Qt::QueuedConnection);
+    });
+    loop.exec();
+    worker.join();
+    service.setInterruptFlag(nullptr);
+    return result;
 }
 
 } // namespace
@@ -138,6 +168,10 @@ int cmdMv(const QStringList& args)
             return fail(u"%1 is not a valid view name: %2"_s.arg(view, r.error().message), ExitUsage);
     }
     MvService service(conn);
+    // What an earlier command left half done when it was killed (or the server stopped under
+    // it) is finished first, whatever this command is, and told on stderr.
+    for (const Recovery& r : service.recoverInterrupted())
+        err() << "htapctl: " << (r.ok ? "note: " : "warning: ") << r.view << ": " << r.message << Qt::endl;
     const bool json = parser.isSet(jsonOption);
     if (action == u"list"_s) {
         QString error;
@@ -210,7 +244,7 @@ int cmdMv(const QStringList& args)
         return ExitOk;
     }
     if (action == u"refresh"_s) {
-        const RefreshOutcome r = service.refresh(view, refreshMode, int(lockMs));
+        const RefreshOutcome r = interruptible(conn, service, [&] { return service.refresh(view, refreshMode, int(lockMs)); });
         if (json) {
             QJsonObject o = r.toJson();
             o.insert(u"view"_s, view);
@@ -290,7 +324,7 @@ int cmdMv(const QStringList& args)
             return ExitOk;
         }
         QString notes;
-        const QString e = service.enableIncremental(view, &notes);
+        const QString e = interruptible(conn, service, [&] { return service.enableIncremental(view, &notes); });
         if (json) {
             printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e.isEmpty() ? notes : e}});
             return e.isEmpty() ? ExitOk : ExitFailure;
@@ -301,7 +335,7 @@ int cmdMv(const QStringList& args)
         return ExitOk;
     }
     // disable-incremental
-    const QString e = service.disableIncremental(view);
+    const QString e = interruptible(conn, service, [&] { return service.disableIncremental(view); });
     if (json) {
         printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e}});
         return e.isEmpty() ? ExitOk : ExitFailure;

@@ -41,28 +41,91 @@ QStringList grantsOf(pg::Connection& conn, quint32 oid, const QString& target, Q
 
 } // namespace
 
-void MvService::dropStaleEngines()
+QString MvService::removeEngine(int ivmId)
 {
-    if (m_conn.inTransaction()) // its COMMIT would commit the caller's work
-        return;
-    // A maintained view dropped behind our back (DROP VIEW, DROP SCHEMA ... CASCADE) leaves its
-    // registry row and engine objects: remove them, so that a new view of that name starts clean.
-    const Result stale = m_conn.exec(
-        u"SELECT v.view_id, v.uninstall FROM htap.ivm_views v WHERE NOT EXISTS (SELECT 1 FROM pg_class c "
-        u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = v.view_schema AND c.relname = v.view_name AND c.relkind = 'v')"_s);
-    for (int i = 0; stale.ok() && i < stale.rowCount(); ++i) {
-        // An engine being enabled has no view yet: its session holds the view's lock.
-        const Result free = m_conn.exec(u"SELECT pg_try_advisory_lock($1, $2)"_s, {kIvmLockClass, stale.toInt64(i, 0)});
+    // One transaction, so that no half of an engine is ever left: capture triggers without the
+    // registry row that says what consumes their changes, or the reverse.
+    Result r = m_conn.exec(u"BEGIN"_s);
+    // DROP TRIGGER takes ACCESS EXCLUSIVE on a base table: writers queue behind the request,
+    // so it waits briefly and the removal is tried again later.
+    if (r.ok())
+        r = m_conn.exec(u"SELECT set_config('lock_timeout', '2s', true)"_s);
+    if (r.ok())
+        r = m_conn.exec(u"SELECT s FROM htap.ivm_views v, unnest(v.uninstall) WITH ORDINALITY u(s, i) WHERE v.view_id = $1 "
+                        u"ORDER BY i FOR UPDATE OF v"_s,
+            {ivmId});
+    for (int i = 0; r.ok() && i < r.rowCount(); ++i) {
+        if (const Result u = m_conn.exec(r.text(i, 0)); !u.ok()) {
+            m_conn.exec(u"ROLLBACK"_s);
+            return statementError(u);
+        }
+    }
+    if (r.ok())
+        r = m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {ivmId});
+    if (r.ok())
+        r = m_conn.exec(u"COMMIT"_s);
+    if (!r.ok()) {
+        m_conn.exec(u"ROLLBACK"_s);
+        return statementError(r);
+    }
+    return {};
+}
+
+QList<Recovery> MvService::recoverInterrupted()
+{
+    QList<Recovery> out;
+    if (m_conn.inTransaction()) // its COMMITs would commit the caller's work
+        return out;
+    // A standby replays the primary's registry: what is left there is the primary's to clean.
+    const Result has = m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL AND NOT pg_is_in_recovery()"_s);
+    if (!has.ok() || !has.toBool(0, 0))
+        return out;
+    closeInterruptedLog();
+    // An enable that never finished leaves its engine 'building' (an older build's, 'ready')
+    // beside the materialized view; a view dropped outside the app leaves its engine behind.
+    // Both keep capturing changes that nobody will merge.
+    const Result r = m_conn.exec(
+        u"SELECT v.view_id, v.view_schema || '.' || v.view_name, (SELECT c.relkind::text FROM pg_class c "
+        u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = v.view_schema AND c.relname = v.view_name) "
+        u"FROM htap.ivm_views v WHERE v.state = 'building' OR NOT EXISTS (SELECT 1 FROM pg_class c "
+        u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = v.view_schema AND c.relname = v.view_name AND c.relkind = 'v') "
+        u"ORDER BY v.view_id"_s);
+    for (int i = 0; r.ok() && i < r.rowCount(); ++i) {
+        const int id = int(r.toInt64(i, 0));
+        // The session enabling it holds the engine's lock until its view is in place.
+        const Result free = m_conn.exec(u"SELECT pg_try_advisory_lock($1, $2)"_s, {kIvmLockClass, id});
         if (!free.ok() || !free.toBool(0, 0))
             continue;
-        m_conn.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, stale.toInt64(i, 0)});
-        m_conn.exec(u"BEGIN"_s);
-        const Result un = m_conn.exec(u"SELECT unnest($1::text[])"_s, {stale.text(i, 1)});
-        for (int k = 0; un.ok() && k < un.rowCount(); ++k)
-            m_conn.exec(un.text(k, 0));
-        m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {stale.toInt64(i, 0)});
-        m_conn.exec(u"COMMIT"_s);
+        const QString error = removeEngine(id);
+        m_conn.exec(u"SELECT pg_advisory_unlock($1, $2)"_s, {kIvmLockClass, id});
+        const bool enabling = r.text(i, 2) == u"m"_s;
+        Recovery done;
+        done.view = r.text(i, 1);
+        done.ok = error.isEmpty();
+        if (done.ok)
+            done.message = enabling ? u"rolled back an interrupted enable-incremental (its session ended before the view was "
+                                      u"switched over): it is still a materialized view, and its capture triggers are removed"_s
+                                    : u"removed the engine of a maintained view that no longer exists (dropped outside HTAP Studio)"_s;
+        else
+            done.message = u"the engine left by %1 could not be removed yet, its capture triggers still run (tried again by the "
+                           u"next mv command): %2"_s.arg(
+                enabling ? u"an interrupted enable-incremental"_s : u"a view dropped outside HTAP Studio"_s, error);
+        out << done;
     }
+    // A disable by an older build built the materialized view again in htap_ivm before its
+    // transaction (one statement each); interrupted, it left that copy behind.
+    const Result restores = m_conn.exec(u"SELECT relname FROM pg_class WHERE relnamespace = to_regnamespace('htap_ivm') "
+                                        u"AND relkind = 'm' AND relname ~ '^v[0-9]+_restore$'"_s);
+    for (int i = 0; restores.ok() && i < restores.rowCount(); ++i) {
+        Recovery done;
+        done.view = u"htap_ivm."_s + restores.text(i, 0);
+        const Result d = m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(quoteQualified(u"htap_ivm"_s, restores.text(i, 0))));
+        done.ok = d.ok();
+        done.message = d.ok() ? u"removed, left by an interrupted disable-incremental"_s
+                              : u"left by an interrupted disable-incremental, could not be removed: %1"_s.arg(statementError(d));
+        out << done;
+    }
+    return out;
 }
 
 struct EnginePrep {
@@ -297,8 +360,8 @@ QString MvService::checkIncremental(const QString& name, QString* planText)
 
 QString MvService::enableIncremental(const QString& name, QString* notes)
 {
-    if (m_conn.exec(u"SELECT to_regclass('htap.ivm_views') IS NOT NULL"_s).toBool(0, 0))
-        dropStaleEngines();
+    // An earlier enable of this view killed half way holds its name in the registry.
+    const QList<Recovery> recovered = recoverInterrupted();
     Resolved view;
     QString error;
     if (!resolve(name, &view, &error))
@@ -306,19 +369,33 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     const QString label = view.schema + u'.' + view.name;
     if (view.ivmId)
         return u"%1 is already maintained incrementally"_s.arg(label);
+    for (const Recovery& r : recovered)
+        if (r.view == label && !r.ok)
+            return r.message;
+    const Result other = m_conn.exec(
+        u"SELECT (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = $3::oid AND l.objid = v.view_id "
+        u"AND l.objsubid = 2 AND l.granted LIMIT 1) FROM htap.ivm_views v WHERE v.view_schema = $1 AND v.view_name = $2"_s,
+        {view.schema, view.name, kIvmLockClass});
+    if (other.ok() && other.rowCount() == 1)
+        return u"incremental maintenance of %1 is being enabled by another session (pid %2)"_s.arg(label,
+            other.isNull(0, 0) ? u"unknown"_s : other.text(0, 0));
     EnginePrep prep;
     if (const QString e = prepareEngine(view, &prep); !e.isEmpty())
         return e;
     if (const QString e = ensureRegistry(); !e.isEmpty())
         return e;
+    const auto stopped = [&] { return u"interrupted: %1 is still a materialized view"_s.arg(label); };
+    if (interrupted())
+        return stopped();
 
     Result r = m_conn.exec(u"SELECT nextval(pg_get_serial_sequence('htap.ivm_views', 'view_id'))"_s);
     if (!r.ok())
         return statementError(r);
     const int id = int(r.toInt64(0, 0));
     const IvmSql sql = generateIvmSql(prep.plan, id, view.schema, view.name);
-    // Held until the view is in place: no merge runs meanwhile, and no cleanup takes the
-    // half-enabled engine for a stale one. Released on every return.
+    const ClientCheck check(m_conn);
+    // Held until the view is in place: no merge runs meanwhile, and recoverInterrupted() leaves
+    // the engine alone while this session lives. Released on every return.
     m_conn.exec(u"SELECT pg_advisory_lock($1, $2)"_s, {kIvmLockClass, id});
     struct Unlock {
         pg::Connection& c;
@@ -334,18 +411,27 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
 
     auto rollback = [&](const QString& why) {
         m_conn.exec(u"ROLLBACK"_s);
-        return why;
+        return interrupted() ? stopped() : why;
     };
-    // Undoes step 1; says so when it could not (the view then lists as needing attention).
-    auto uninstall = [&]() -> QString {
-        QStringList failed;
-        for (const QString& s : sql.uninstall)
-            if (const Result u = m_conn.exec(s); !u.ok())
-                failed << u.error().message;
-        m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {id});
-        return failed.isEmpty() ? QString() : u" (cleaning up failed too: %1)"_s.arg(failed.join(u"; "_s));
+    // Once step 1 has committed, a failure or an interruption takes the engine out again. If
+    // even that fails (the server went away), the engine stays registered as 'building' and
+    // recoverInterrupted() removes it once this session is gone.
+    auto abandon = [&](const QString& why) -> QString {
+        if (m_conn.inTransaction())
+            m_conn.exec(u"ROLLBACK"_s);
+        // libpq's own messages can span lines ("server closed the connection unexpectedly ...").
+        const QString told = interrupted() ? stopped() : why.simplified();
+        const QString e = removeEngine(id);
+        return e.isEmpty() ? told + u"; what was installed is removed again"_s
+                           : told + u"; what was installed is removed by the next htapctl mv command, or by HTAP Studio "
+                                    u"when it connects (now: %1)"_s.arg(e);
     };
 
+    // Three steps. The materialized view stays as it is until the last one commits; until then
+    // the engine is registered as 'building', so that an interrupted enable is rolled back, not
+    // taken for a live engine. Writers wait only while step 1 takes their tables' lock (SHARE
+    // ROW EXCLUSIVE for CREATE TRIGGER, milliseconds once granted); one transaction for all
+    // three would make them wait for the whole build, minutes for a large view.
     // 1. The engine's objects and the capture triggers, in one short transaction. CREATE TRIGGER
     //    waits for the base tables' writers, at most lock_timeout.
     r = m_conn.exec(u"BEGIN"_s);
@@ -360,9 +446,10 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         triggers << t.first + u'|' + t.second;
     r = m_conn.exec(
         u"INSERT INTO htap.ivm_views (view_id, view_schema, view_name, shape, definition, index_defs, comment, owner, acl, "
-        u"state_table, capture_tables, triggers, merge_function, rebuild_procedure, uninstall, engine_version) OVERRIDING SYSTEM VALUE "
-        u"VALUES ($1, $2, $3, $4, $5, $6::text[], obj_description($7::oid, 'pg_class'), $8, "
-        u"(SELECT relacl::text[] FROM pg_class WHERE oid = $7::oid), $9, $10::text[], $11::text[], $12, $13, $14::text[], $15)"_s,
+        u"state_table, capture_tables, triggers, merge_function, rebuild_procedure, uninstall, engine_version, state) "
+        u"OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6::text[], obj_description($7::oid, 'pg_class'), $8, "
+        u"(SELECT relacl::text[] FROM pg_class WHERE oid = $7::oid), $9, $10::text[], $11::text[], $12, $13, $14::text[], $15, "
+        u"'building')"_s,
         {id, view.schema, view.name, prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s,
             prep.definition, QVariant(QStringList(prep.indexDefs)), view.oid, prep.owner, sql.stateTable,
             QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall),
@@ -371,15 +458,21 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
     r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok())
-        return u"installing the engine for %1 failed: %2"_s.arg(label, statementError(r));
+        return abandon(u"installing the engine for %1 failed: %2"_s.arg(label, statementError(r)));
+    if (interrupted())
+        return abandon(stopped());
 
-    // 2. Build the state at one snapshot; changes committed after it stay pending for the merge.
+    // 2. Build the state at one snapshot (its own transaction, in the rebuild procedure); changes
+    //    committed after it stay pending for the merge. It leaves the engine 'building'.
     const RefreshOutcome built = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(sql.rebuildProcedure), false);
-    if (!built.ok) {
-        return u"building the state of %1 failed: %2"_s.arg(label, built.message) + uninstall();
-    }
+    if (!built.ok)
+        return abandon(u"building the state of %1 failed: %2"_s.arg(label, built.message));
+    if (interrupted())
+        return abandon(stopped());
 
-    // 3. Swap: the materialized view gives way to a view of the same name over the state.
+    // 3. Swap: the materialized view gives way to a view of the same name over the state, and the
+    //    engine becomes ready, in one transaction. DROP MATERIALIZED VIEW waits for the view's
+    //    readers, at most lock_timeout; once granted, readers wait for this short transaction.
     QStringList skipped;
     r = m_conn.exec(u"BEGIN"_s);
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
@@ -399,10 +492,8 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     }
     for (const QString& s : engineIndexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
         r = m_conn.exec(s);
-        if (!r.ok()) {
-            const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-            return why + uninstall();
-        }
+        if (!r.ok())
+            return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
     }
     // The view's indexes move to the state table, named v<id>_<original>.
     static const QRegularExpression indexRe(u"^CREATE (UNIQUE )?INDEX (\\S+|\"(?:[^\"]|\"\")+\") ON (?:ONLY )?(.+?) USING (.*)$"_s);
@@ -437,14 +528,20 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
               u"END IF; END $c$"_s;
     for (const QString& s : std::as_const(post)) {
         r = m_conn.exec(s);
-        if (!r.ok()) {
-            const QString why = rollback(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-            return why + uninstall();
-        }
+        if (!r.ok())
+            return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
     }
+    // Changes that slipped by capture since the first build (a TRUNCATE) left their reason.
+    r = m_conn.exec(u"UPDATE htap.ivm_views SET state = CASE WHEN reason IS NULL THEN 'ready' ELSE 'needs_rebuild' END "
+                    u"WHERE view_id = $1"_s,
+        {id});
+    if (!r.ok())
+        return abandon(u"registering %1 as ready failed: %2"_s.arg(label, statementError(r)));
+    if (interrupted())
+        return abandon(stopped());
     r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok())
-        return u"replacing %1 failed: %2"_s.arg(label, statementError(r)) + uninstall();
+        return abandon(u"replacing %1 failed: %2"_s.arg(label, statementError(r)));
     // Merges may run from here on (VACUUM does not block them): holding the view's lock through
     // a VACUUM of gigabytes would make every scheduled merge skip meanwhile.
     unlock.release();
@@ -508,31 +605,46 @@ QString MvService::disableIncremental(const QString& name)
     const QString restoreName = u"v%1_restore"_s.arg(view.ivmId);
     const QString qualified = quoteQualified(view.schema, view.name);
 
-    // Build the materialized view beside the live view first: readers are not blocked meanwhile.
-    m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
-    QElapsedTimer t;
-    t.start();
-    Result r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(restore, reg.text(0, 0)));
-    if (!r.ok())
-        return u"rebuilding %1 as a materialized view failed: %2"_s.arg(label, statementError(r));
-    const double seconds = t.nsecsElapsed() / 1e9;
-
-    auto fail = [&](const Result& res) {
-        m_conn.exec(u"ROLLBACK"_s);
-        m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
-        return u"putting %1 back as a materialized view failed: %2"_s.arg(label, statementError(res));
-    };
     // The grants the view carries now (the ones the materialized view had, and any added since).
     QString grantError;
     const QStringList grants = grantsOf(m_conn, view.oid, qualified, &grantError);
-    if (!grantError.isEmpty()) {
-        m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
+    if (!grantError.isEmpty())
         return u"cannot read the grants of %1: %2"_s.arg(label, grantError);
+
+    // One transaction: interrupted anywhere (htapctl killed, the server stopped), it changes
+    // nothing. The materialized view is built first, beside the live view, taking only ACCESS
+    // SHARE on the base tables: readers and writers go on meanwhile. Only the swap at the end
+    // takes ACCESS EXCLUSIVE on the view and the base tables (dropping the capture triggers),
+    // waiting at most lock_timeout for them and holding them until the COMMIT right after.
+    const ClientCheck check(m_conn);
+    auto fail = [&](const Result& res) {
+        m_conn.exec(u"ROLLBACK"_s);
+        return interrupted() ? u"interrupted: %1 is still maintained incrementally"_s.arg(label)
+                             : u"putting %1 back as a materialized view failed: %2"_s.arg(label, statementError(res));
+    };
+    Result r = m_conn.exec(u"BEGIN"_s);
+    if (!r.ok())
+        return statementError(r);
+    QElapsedTimer t;
+    t.start();
+    // First a copy an older build's disable left behind when it was interrupted.
+    r = m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
+    if (r.ok())
+        r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(restore, reg.text(0, 0)));
+    if (!r.ok()) {
+        m_conn.exec(u"ROLLBACK"_s);
+        return interrupted() ? u"interrupted: %1 is still maintained incrementally"_s.arg(label)
+                             : u"rebuilding %1 as a materialized view failed: %2"_s.arg(label, statementError(r));
     }
-    m_conn.exec(u"BEGIN"_s);
-    m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
+    const double seconds = t.nsecsElapsed() / 1e9;
+    m_conn.exec(u"SELECT set_config('lock_timeout', '10s', true)"_s);
+    // A merge or a rebuild running now ends first; later ones skip until the engine is gone.
+    r = m_conn.exec(u"SELECT pg_advisory_xact_lock($1, $2)"_s, {kIvmLockClass, view.ivmId});
+    if (r.ok())
+        r = m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {view.ivmId});
+    if (!r.ok())
+        return fail(r);
     QStringList steps;
-    steps << u"DELETE FROM htap.ivm_views WHERE view_id = %1"_s.arg(view.ivmId);
     // Merge schedules make no sense for a materialized view (a pg_cron job goes too, if it can).
     const Result sch = m_conn.exec(u"SELECT to_regclass('htap.refresh_schedule') IS NOT NULL"_s);
     if (sch.ok() && sch.toBool(0, 0)) {
@@ -577,7 +689,7 @@ QString MvService::disableIncremental(const QString& name)
                     u"SELECT $1, 'plain', clock_timestamp() - make_interval(secs => $2), clock_timestamp(), reltuples::bigint, 'ok', "
                     u"'rebuilt when incremental maintenance was disabled' FROM pg_class WHERE oid = $3::regclass"_s,
         {label, seconds, qualified});
-    if (!r.ok())
+    if (!r.ok() || interrupted())
         return fail(r);
     r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok())

@@ -21,7 +21,7 @@ namespace {
 constexpr int kRefreshLockClass = 0x48544d56;
 
 /// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 5;
+constexpr int kRegistryVersion = 6;
 
 QJsonValue timeJson(const QDateTime& t)
 {
@@ -301,6 +301,7 @@ WITH v AS (
          NULL::text AS capture_off
   FROM pg_matviews m JOIN pg_namespace n ON n.nspname = m.schemaname
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = m.matviewname
+  WHERE m.schemaname <> 'htap_ivm'
   %1
 )
 SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated, v.bytes, v.definition,
@@ -323,7 +324,7 @@ FROM v ORDER BY 1, 2)"_s;
          (SELECT string_agg(DISTINCT to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text, ', ') FROM unnest(i.triggers) trg),
          %3
   FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
-  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name)"_s
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name AND c.relkind = 'v')"_s
         : QString();
     const QString ivmCols = hasIvm
         ? uR"(iv.state, iv.reason, iv.last_merge_ms, p.pending, extract(epoch FROM clock_timestamp() - p.oldest)::float8 AS oldest_s)"_s
@@ -410,13 +411,18 @@ bool MvService::find(const QString& name, ViewInfo* out, QString* error)
     return false;
 }
 
+void MvService::closeInterruptedLog()
+{
+    // Sessions that died mid-refresh leave 'running' rows behind.
+    m_conn.exec(u"UPDATE htap.refresh_log SET outcome = 'failed', finished_at = NULL, message = 'interrupted: its session ended' "
+                u"WHERE outcome = 'running' AND pid IS NOT NULL AND pid NOT IN (SELECT pid FROM pg_stat_activity)"_s);
+}
+
 RefreshOutcome MvService::runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult)
 {
     RefreshOutcome out;
     const QString label = view.schema + u'.' + view.name;
-    // Sessions that died mid-refresh leave 'running' rows behind: close them first.
-    m_conn.exec(u"UPDATE htap.refresh_log SET outcome = 'failed', finished_at = NULL, message = 'interrupted: its session ended' "
-                u"WHERE outcome = 'running' AND pid IS NOT NULL AND pid NOT IN (SELECT pid FROM pg_stat_activity)"_s);
+    closeInterruptedLog();
     const Result start = m_conn.exec(
         u"INSERT INTO htap.refresh_log (view_name, mode, started_at, outcome) VALUES ($1, $2, clock_timestamp(), 'running') RETURNING id"_s,
         {label, modeName(mode)});
@@ -531,6 +537,13 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
                 return fail;
             }
         }
+        // The rebuild is one transaction (rebuild_tx): interrupted, the old state stays whole.
+        if (interrupted()) {
+            fail.cancelled = true;
+            fail.message = u"interrupted before the rebuild of %1 started"_s.arg(label);
+            return fail;
+        }
+        const ClientCheck check(m_conn);
         RefreshOutcome o = runLogged(view, RefreshMode::Rebuild, u"CALL %1()"_s.arg(reg.text(0, 1)), false);
         if (QString note; o.ok && !settle(view.ivmId, &note))
             o.message = o.message.isEmpty() ? note : o.message + u"; "_s + note;
@@ -584,6 +597,7 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
         // later reader, so it gives up after the lock timeout instead.
         const int timeout = mode == RefreshMode::Plain ? lockTimeoutMs : 0;
         m_conn.exec(u"SELECT set_config('lock_timeout', $1, false)"_s, {QString::number(timeout)});
+        const ClientCheck check(m_conn);
         out = runLogged(view, mode,
             u"REFRESH MATERIALIZED VIEW %1%2"_s.arg(mode == RefreshMode::Concurrent ? u"CONCURRENTLY "_s : QString(), qualified),
             false);
