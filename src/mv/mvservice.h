@@ -134,8 +134,8 @@ public:
     /// triggers, state and registry row removed; the materialized view was never touched), an
     /// engine whose view was dropped is removed, and so is a materialized view an older build's
     /// disable left in htap_ivm. An enable still running (its session holds the engine's lock)
-    /// is left alone. Called by every htapctl mv command and by enableIncremental(). One entry per
-    /// view it acted on.
+    /// is left alone. Called by every htapctl mv command, by the Views page when it connects and
+    /// every 30 s, and by enableIncremental(). One entry per view it acted on.
     QList<Recovery> recoverInterrupted();
     /// Checks whether the engine can maintain a view, without changing anything.
     QString checkIncremental(const QString& name, QString* plan = nullptr);
