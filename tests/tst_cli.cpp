@@ -272,6 +272,99 @@ private Q_SLOTS:
         }
     }
 
+    void mvBadUsageExitsTwo_data()
+    {
+        // Most rows name a server that does not exist: bad usage is found before connecting.
+        const QString nowhere = u"host=/nonexistent-htap-socket-dir"_s;
+        const QString sandbox = htap::test::sandboxConnInfo().toConnString();
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("messagePart");
+        QTest::newRow("no action") << QStringList {u"mv"_s} << u"needs an action"_s;
+        QTest::newRow("unknown action") << QStringList {u"mv"_s, u"frobnicate"_s} << u"needs an action"_s;
+        QTest::newRow("no view") << QStringList {u"mv"_s, u"refresh"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere} << u"needs a view name"_s;
+        QTest::newRow("no mode") << QStringList {u"mv"_s, u"refresh"_s, u"v"_s, u"--conn"_s, nowhere} << u"needs --mode"_s;
+        QTest::newRow("bad mode") << QStringList {u"mv"_s, u"refresh"_s, u"v"_s, u"--mode"_s, u"fast"_s, u"--conn"_s, nowhere} << u"invalid --mode"_s;
+        QTest::newRow("extra argument to list") << QStringList {u"mv"_s, u"list"_s, u"v"_s, u"--conn"_s, nowhere} << u"unexpected argument \"v\""_s;
+        QTest::newRow("two views") << QStringList {u"mv"_s, u"refresh"_s, u"a"_s, u"b"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere}
+                                   << u"unexpected argument \"b\""_s;
+        QTest::newRow("rebuild scheduled") << QStringList {u"mv"_s, u"schedule"_s, u"v"_s, u"--mode"_s, u"rebuild"_s, u"--every"_s, u"5m"_s,
+            u"--conn"_s, nowhere} << u"rebuilds are not scheduled"_s;
+        QTest::newRow("bad seconds") << QStringList {u"mv"_s, u"run-schedules"_s, u"--seconds"_s, u"soon"_s, u"--conn"_s, nowhere}
+                                     << u"invalid --seconds"_s;
+        QTest::newRow("mode for list") << QStringList {u"mv"_s, u"list"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere}
+                                       << u"--mode does not apply to mv list"_s;
+        QTest::newRow("mode for enable") << QStringList {u"mv"_s, u"enable-incremental"_s, u"v"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, nowhere}
+                                         << u"--mode does not apply to mv enable-incremental"_s;
+        QTest::newRow("check for log") << QStringList {u"mv"_s, u"log"_s, u"--check"_s, u"--conn"_s, nowhere}
+                                       << u"--check does not apply to mv log"_s;
+        QTest::newRow("every for refresh") << QStringList {u"mv"_s, u"refresh"_s, u"v"_s, u"--mode"_s, u"plain"_s, u"--every"_s, u"5m"_s,
+            u"--conn"_s, nowhere} << u"--every does not apply to mv refresh"_s;
+        QTest::newRow("malformed view name") << QStringList {u"mv"_s, u"refresh"_s, u"\"unbalanced"_s, u"--mode"_s, u"plain"_s, u"--conn"_s, sandbox}
+                                             << u"not a valid view name"_s;
+        QTest::newRow("malformed view name in log") << QStringList {u"mv"_s, u"log"_s, u"a.b.c.d"_s, u"--conn"_s, sandbox}
+                                                    << u"not a valid view name"_s;
+    }
+    void mvBadUsageExitsTwo()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, messagePart);
+        const auto r = htapctl(args);
+        QVERIFY2(r.code == 2, qPrintable(u"exit %1: %2"_s.arg(r.code).arg(r.err)));
+        QVERIFY2(r.err.contains(messagePart), qPrintable(r.err));
+        QVERIFY2(r.err.startsWith(u"htapctl: error: "_s), qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+    }
+
+    void mvOptionsBeforeTheAction()
+    {
+        // The action is the first argument that is not an option, wherever the options are.
+        const auto r = htapctl({u"mv"_s, u"--conn"_s, htap::test::sandboxConnInfo().toConnString(), u"--json"_s, u"list"_s});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(QJsonDocument::fromJson(r.out.toUtf8()).isArray());
+    }
+
+    void mvMergeRefusedWhileARebuildIsNeeded()
+    {
+        // A merge cannot make a view exact after a TRUNCATE of its table: "0 changes merged"
+        // with exit 0 would say it is fine. It fails, says why and what to run instead.
+        htap::pg::Connection c;
+        QVERIFY(!c.open(htap::test::sandboxConnInfo(), {10000, u"tst_cli"_s}));
+        QVERIFY(c.exec(u"DROP SCHEMA IF EXISTS cli_rebuild CASCADE"_s).ok());
+        QVERIFY(c.exec(u"CREATE SCHEMA cli_rebuild"_s).ok());
+        QVERIFY(c.exec(u"CREATE TABLE cli_rebuild.t (id int PRIMARY KEY, k int, x int)"_s).ok());
+        QVERIFY(c.exec(u"INSERT INTO cli_rebuild.t SELECT g, g % 3, g FROM generate_series(1, 100) g"_s).ok());
+        QVERIFY(c.exec(u"CREATE MATERIALIZED VIEW cli_rebuild.v AS SELECT k, count(*) AS n, sum(x) AS total FROM cli_rebuild.t GROUP BY k"_s).ok());
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        auto r = htapctl({u"mv"_s, u"enable-incremental"_s, u"cli_rebuild.v"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(c.exec(u"TRUNCATE cli_rebuild.t"_s).ok());
+        QVERIFY(c.exec(u"INSERT INTO cli_rebuild.t VALUES (1, 1, 5)"_s).ok());
+
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"incremental"_s, u"--conn"_s, conn});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(u"needs a full rebuild"_s) && r.err.contains(u"TRUNCATE of cli_rebuild.t"_s)
+                && r.err.contains(u"--mode rebuild"_s),
+            qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"incremental"_s, u"--json"_s, u"--conn"_s, conn});
+        QCOMPARE(r.code, 1);
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o.value(u"ok"_s).toBool(true), false);
+        QVERIFY2(o.value(u"message"_s).toString().contains(u"needs a full rebuild"_s), qPrintable(r.out));
+
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"rebuild"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(c.exec(u"SELECT n, total FROM cli_rebuild.v"_s).text(0, 1), u"5"_s);
+        QVERIFY(c.exec(u"INSERT INTO cli_rebuild.t VALUES (2, 1, 7)"_s).ok());
+        r = htapctl({u"mv"_s, u"refresh"_s, u"cli_rebuild.v"_s, u"--mode"_s, u"incremental"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains(u"1 changes merged"_s), qPrintable(r.out));
+        QCOMPARE(c.exec(u"SELECT total FROM cli_rebuild.v"_s).text(0, 0), u"12"_s);
+        r = htapctl({u"mv"_s, u"disable-incremental"_s, u"cli_rebuild.v"_s, u"--conn"_s, conn});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(c.exec(u"DROP SCHEMA cli_rebuild CASCADE"_s).ok());
+    }
+
     void pingWithWrongPassword()
     {
         const auto info = htap::test::sandboxConnInfo();

@@ -3,7 +3,9 @@
 // dimension updates) compared row for row with a full recomputation; other view shapes
 // (nullable group keys, min/max with deletes, no GROUP BY, a filter view) under names with
 // capitals, spaces and quotes; refusals with their reasons; a cancelled merge losing nothing;
-// TRUNCATE and disabled capture flagged for a rebuild; plain and CONCURRENTLY refreshes logged.
+// TRUNCATE and disabled capture flagged for a rebuild; plain and CONCURRENTLY refreshes logged;
+// enable, disable and rebuild interrupted half way (htapctl killed or terminated, the server
+// stopped) leaving nothing half done.
 #include "testutil.h"
 
 #include <mv/ivmsql.h>
@@ -12,9 +14,15 @@
 #include <pg/identifier.h>
 #include <pg/sqlfile.h>
 
+#include <QDeadlineTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QRandomGenerator>
 
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -82,6 +90,227 @@ QString ivmState(Connection& c, const QString& schema, const QString& name)
     return c.exec(u"SELECT state FROM htap.ivm_views WHERE view_schema = $1 AND view_name = $2"_s, {schema, name}).text(0, 0);
 }
 
+// Interrupted life-cycle steps. A join view whose expression passes a gate (an advisory lock the
+// test can hold) stops a build, a rebuild or a disable's restore half way; a lock the test holds
+// on a table or the view stops the install or the swap. The test sees htapctl's backend wait on
+// it in pg_locks, and only then interrupts it.
+const QString kCrashSchema = u"IVM Crash"_s;
+const QString kCrashView = u"Crash \"View\""_s;
+constexpr int kGateClass = 0x47415445; // "GATE"
+
+QString crashView()
+{
+    return quoteQualified(kCrashSchema, kCrashView);
+}
+
+QString crashTable(const QString& name)
+{
+    return quoteQualified(kCrashSchema, name);
+}
+
+QStringList crashData()
+{
+    const QString s = quoteIdentifier(kCrashSchema);
+    return {u"INSERT INTO %1.dim SELECT g, 'd' || g FROM generate_series(1, 20) g"_s.arg(s),
+        u"INSERT INTO %1.fact SELECT g, 1 + g % 20, g % 7 FROM generate_series(1, 3000) g"_s.arg(s)};
+}
+
+QStringList crashObjects()
+{
+    const QString s = quoteIdentifier(kCrashSchema);
+    const QString view = crashView();
+    return QStringList {
+        u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(s),
+        u"CREATE SCHEMA %1"_s.arg(s),
+        // IMMUTABLE as the engine requires: its lock wait changes no result.
+        u"CREATE FUNCTION %1.gate(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $g$ BEGIN "
+        u"PERFORM pg_advisory_lock_shared(%2, 1); PERFORM pg_advisory_unlock_shared(%2, 1); RETURN x; END $g$"_s.arg(s).arg(kGateClass),
+        u"CREATE TABLE %1.dim (id int PRIMARY KEY, name text)"_s.arg(s),
+        u"CREATE TABLE %1.fact (id int PRIMARY KEY, dim_id int NOT NULL REFERENCES %1.dim, qty int)"_s.arg(s),
+    } + crashData() + QStringList {
+        u"CREATE MATERIALIZED VIEW %1 AS SELECT f.id, %2.gate(f.qty) AS qty, d.name FROM %2.fact f JOIN %2.dim d ON d.id = f.dim_id"_s
+            .arg(view, s),
+        u"CREATE UNIQUE INDEX ON %1 (id)"_s.arg(view),
+    };
+}
+
+/// Makes the crash view a plain materialized view again, whatever an earlier row left behind:
+/// this test's own clean-up, so that one failing row does not fail the rows after it.
+void resetCrashView(Connection& c)
+{
+    c.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kCrashSchema)));
+    const htap::pg::Result eng = c.exec(u"SELECT view_id, uninstall FROM htap.ivm_views WHERE view_schema = $1 AND view_name = $2"_s,
+        {kCrashSchema, kCrashView});
+    for (int i = 0; i < eng.rowCount(); ++i) {
+        const htap::pg::Result un = c.exec(u"SELECT unnest($1::text[])"_s, {eng.text(i, 1)});
+        for (int k = 0; k < un.rowCount(); ++k)
+            c.exec(un.text(k, 0));
+        c.exec(u"DROP MATERIALIZED VIEW IF EXISTS htap_ivm.%1"_s.arg(quoteIdentifier(u"v%1_restore"_s.arg(eng.text(i, 0)))));
+        c.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {eng.toInt64(i, 0)});
+    }
+    for (const QString& sql : crashObjects())
+        if (const htap::pg::Result r = c.exec(sql); !r.ok())
+            qFatal("%s", qPrintable(r.error().oneLine()));
+}
+
+struct CliRun {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+QStringList withConn(QStringList args, const htap::pg::ConnInfo& info)
+{
+    return args << u"--conn"_s << info.toConnString();
+}
+
+CliRun htapctl(const QStringList& args, const htap::pg::ConnInfo& info = htap::test::sandboxConnInfo())
+{
+    QProcess p;
+    p.setStandardInputFile(QProcess::nullDevice());
+    p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s, withConn(args, info));
+    if (!p.waitForFinished(120000))
+        qFatal("htapctl did not finish");
+    return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+/// The pid of htapctl's backend once it waits for a lock that cond describes (a condition on
+/// pg_locks l, with params); 0 when the process ended, or did not come to wait within a minute.
+int waitForWaiter(Connection& c, QProcess& p, const QString& cond, const QVariantList& params)
+{
+    const QDeadlineTimer deadline(60000);
+    while (!deadline.hasExpired() && p.state() != QProcess::NotRunning) {
+        const htap::pg::Result r = c.exec(u"SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                          u"WHERE NOT l.granted AND a.application_name = 'htapctl mv' AND "_s + cond,
+            params);
+        if (!r.ok())
+            qFatal("%s", qPrintable(r.error().oneLine()));
+        if (r.rowCount() > 0)
+            return int(r.toInt64(0, 0));
+        QTest::qWait(20);
+    }
+    return 0;
+}
+
+/// Waits for the process to end (it may have ended already, seen while the test waited for events).
+bool finished(QProcess& p)
+{
+    return p.state() == QProcess::NotRunning || p.waitForFinished(60000);
+}
+
+/// Waits until the backend has ended (its session's locks and transaction with it).
+bool waitUntilGone(Connection& c, int pid)
+{
+    const QDeadlineTimer deadline(60000);
+    while (!deadline.hasExpired()) {
+        if (c.exec(u"SELECT 1 FROM pg_stat_activity WHERE pid = $1"_s, {pid}).rowCount() == 0)
+            return true;
+        QTest::qWait(20);
+    }
+    return false;
+}
+
+/// The first thing wrong with the crash view's engine, empty when nothing is: incremental or
+/// not, never half of it.
+QString engineProblems(Connection& c, bool incremental)
+{
+    const htap::pg::Result r = c.exec(
+        u"SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)), "
+        u"(SELECT count(*) FROM pg_trigger WHERE tgrelid IN (to_regclass($2), to_regclass($3)) AND tgname LIKE 'htap\\_ivm\\_%'), "
+        u"(SELECT string_agg(state, ',') FROM htap.ivm_views WHERE view_schema = $4 AND view_name = $5), "
+        u"(SELECT max(cardinality(triggers)) FROM htap.ivm_views WHERE view_schema = $4 AND view_name = $5), "
+        u"(SELECT count(*) FROM htap.ivm_views v, htap.ivm_capture_off(v.view_id) WHERE view_schema = $4 AND view_name = $5), "
+        // The engine's objects whose registry row is gone, and any left half way by a rebuild or a disable.
+        u"(SELECT string_agg(name, ', ') FROM (SELECT relname::text AS name FROM pg_class WHERE relnamespace = 'htap_ivm'::regnamespace "
+        u"  UNION ALL SELECT proname::text FROM pg_proc WHERE pronamespace = 'htap_ivm'::regnamespace) o "
+        u"  WHERE NOT EXISTS (SELECT 1 FROM htap.ivm_views v WHERE o.name LIKE 'v' || v.view_id || '\\_%') "
+        u"     OR o.name LIKE '%\\_new' OR o.name LIKE '%\\_restore')"_s,
+        {crashView(), crashTable(u"fact"_s), crashTable(u"dim"_s), kCrashSchema, kCrashView});
+    if (!r.ok())
+        return r.error().oneLine();
+    const QString relkind = r.text(0, 0);
+    const qint64 triggers = r.toInt64(0, 1);
+    const QString states = r.text(0, 2);
+    if (!r.isNull(0, 5))
+        return u"engine objects left over: %1"_s.arg(r.text(0, 5));
+    if (!incremental) {
+        if (relkind != u"m"_s)
+            return u"the view is relkind %1, not a materialized view"_s.arg(relkind);
+        if (triggers != 0)
+            return u"%1 capture triggers on the base tables of a materialized view"_s.arg(triggers);
+        if (!states.isEmpty())
+            return u"registry rows for a materialized view: %1"_s.arg(states);
+        return {};
+    }
+    if (relkind != u"v"_s)
+        return u"the view is relkind %1, not the engine's view"_s.arg(relkind);
+    if (states != u"ready"_s)
+        return u"registry state %1, not one row ready"_s.arg(states.isEmpty() ? u"(none)"_s : states);
+    if (triggers != r.toInt64(0, 3) || r.toInt64(0, 4) != 0)
+        return u"%1 capture triggers, %2 registered, %3 not firing"_s.arg(triggers).arg(r.toInt64(0, 3)).arg(r.toInt64(0, 4));
+    return {};
+}
+
+/// What is wrong with how `htapctl mv list --json` shows the crash view (once, in its mode).
+QString listProblems(bool incremental)
+{
+    const CliRun r = htapctl({u"mv"_s, u"list"_s, u"--json"_s});
+    if (r.code != 0)
+        return u"mv list failed: "_s + r.err;
+    QStringList seen;
+    for (const QJsonValue& v : QJsonDocument::fromJson(r.out.toUtf8()).array()) {
+        const QJsonObject o = v.toObject();
+        if (o.value(u"schema"_s).toString() == kCrashSchema && o.value(u"name"_s).toString() == kCrashView)
+            seen << o.value(u"mode"_s).toString() + u' ' + o.value(u"ivm_state"_s).toString();
+        else if (o.value(u"schema"_s).toString() == u"htap_ivm"_s)
+            seen << u"engine object "_s + o.value(u"name"_s).toString();
+    }
+    const QString expected = incremental ? u"incremental ready"_s : u"materialized "_s;
+    return seen == QStringList {expected} ? QString() : u"listed as [%1], expected [%2]"_s.arg(seen.join(u"; "_s), expected);
+}
+
+/// A lock the test holds so that htapctl stops at one step, and how to see it waiting for it.
+struct HeldStep {
+    QString cond; ///< on pg_locks l
+    QVariantList params;
+};
+
+HeldStep holdStep(Connection& holder, const QString& point)
+{
+    if (point == u"install"_s) { // CREATE TRIGGER waits for the table's writers
+        holder.exec(u"BEGIN"_s);
+        holder.exec(u"LOCK TABLE %1 IN ROW EXCLUSIVE MODE"_s.arg(crashTable(u"fact"_s)));
+        return {u"l.relation = to_regclass($1)"_s, {crashTable(u"fact"_s)}};
+    }
+    if (point == u"swap"_s) { // replacing the view waits for its readers
+        holder.exec(u"BEGIN"_s);
+        holder.exec(u"SELECT count(*) FROM %1"_s.arg(crashView()));
+        return {u"l.relation = to_regclass($1)"_s, {crashView()}};
+    }
+    // build, rebuild, restore: the view's expression waits at the gate
+    holder.exec(u"SELECT pg_advisory_lock($1, 1)"_s, {kGateClass});
+    return {u"l.locktype = 'advisory' AND l.classid = $1::oid AND l.objid = 1"_s, {kGateClass}};
+}
+
+/// Starts a sandbox of the test's own. A cluster of another build on this machine can take the
+/// port it chose before its server binds it ("could not create any TCP/IP sockets"): it then
+/// tries again, on another port.
+bool startScratch(htap::pg::Sandbox& sandbox, QString* error)
+{
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        if (sandbox.start(0, 0.01, {}, error))
+            return true;
+        qWarning("starting %s: %s", qPrintable(sandbox.dir()), qPrintable(*error));
+    }
+    return false;
+}
+
+void releaseStep(Connection& holder)
+{
+    holder.exec(u"ROLLBACK"_s);
+    holder.exec(u"SELECT pg_advisory_unlock_all()"_s);
+}
+
 } // namespace
 
 class TestIvm : public QObject
@@ -89,6 +318,7 @@ class TestIvm : public QObject
     Q_OBJECT
 
     Connection m_conn;
+    QString m_scratch; ///< a sandbox of this test's own, to stop mid-way
 
 private Q_SLOTS:
     void initTestCase()
@@ -114,19 +344,25 @@ private Q_SLOTS:
         QVERIFY(m_conn.exec(u"UPDATE %1 SET ticket = id * 100003"_s.arg(qt())).ok());
         for (const QString& c : {u"customer"_s, u"\"Region\""_s, u"ticket"_s})
             QVERIFY(m_conn.exec(u"CREATE INDEX ON %1 (%2)"_s.arg(qt(), c)).ok());
+        resetCrashView(m_conn);
     }
 
     void cleanupTestCase()
     {
         MvService s(m_conn);
+        ViewInfo info;
+        QString error;
         // Leave the seed's views as the sandbox made them.
         for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s}) {
-            ViewInfo info;
-            QString error;
             if (s.find(v, &info, &error) && info.incremental)
                 QCOMPARE(s.disableIncremental(v), QString());
         }
         m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kSchema)));
+        if (s.find(crashView(), &info, &error) && info.incremental)
+            QCOMPARE(s.disableIncremental(crashView()), QString());
+        m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kCrashSchema)));
+        if (!m_scratch.isEmpty())
+            htap::pg::Sandbox(m_scratch).destroy(&error);
     }
 
     void parserAcceptsTheSeedsShapesAndRefusesOthers()
@@ -640,6 +876,235 @@ private Q_SLOTS:
                      .toInt64(0, 0),
             // the other three views of the table keep their capture (4 triggers each)
             12);
+    }
+
+    void mergeRefusedWhileARebuildIsNeeded()
+    {
+        // After a TRUNCATE no merge can make the view exact: every path that merges (the app,
+        // htapctl, the Views page's Merge now, pg_cron through htap.refresh_view) says so and
+        // points to a rebuild, instead of reporting 0 changes merged.
+        MvService s(m_conn);
+        const QString schema = u"IVM Rebuild"_s;
+        const QString table = quoteQualified(schema, u"t"_s);
+        const QString view = quoteQualified(schema, u"Totals"_s);
+        QVERIFY(m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(schema))).ok());
+        QVERIFY(m_conn.exec(u"CREATE SCHEMA %1"_s.arg(quoteIdentifier(schema))).ok());
+        QVERIFY(m_conn.exec(u"CREATE TABLE %1 (id int PRIMARY KEY, k int, x int)"_s.arg(table)).ok());
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, g % 3, g FROM generate_series(1, 300) g"_s.arg(table)).ok());
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT k, count(*) AS n, sum(x) AS total FROM %2 GROUP BY k"_s.arg(view, table)).ok());
+        QCOMPARE(s.enableIncremental(view), QString());
+        QVERIFY(m_conn.exec(u"TRUNCATE %1"_s.arg(table)).ok());
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 VALUES (1, 1, 5)"_s.arg(table)).ok());
+        QCOMPARE(ivmState(m_conn, schema, u"Totals"_s), u"needs_rebuild"_s);
+        RefreshOutcome o = s.refresh(view, RefreshMode::Incremental);
+        QVERIFY(!o.ok);
+        QCOMPARE(o.sqlstate, u"55000"_s);
+        QVERIFY2(o.message.contains(u"needs a full rebuild (TRUNCATE of IVM Rebuild.t)"_s) && o.message.contains(u"--mode rebuild"_s),
+            qPrintable(o.message));
+        const htap::pg::Result cron = m_conn.exec(u"SELECT htap.refresh_view($1::regclass, 'incremental')"_s, {view});
+        QVERIFY(!cron.ok());
+        QCOMPARE(cron.error().sqlstate, u"55000"_s);
+        QVERIFY2(cron.error().message.contains(u"needs a full rebuild"_s), qPrintable(cron.error().oneLine()));
+        QCOMPARE(ivmState(m_conn, schema, u"Totals"_s), u"needs_rebuild"_s);
+
+        o = s.refresh(view, RefreshMode::Rebuild);
+        QVERIFY2(o.ok, qPrintable(o.message));
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 VALUES (2, 1, 7)"_s.arg(table)).ok());
+        o = s.refresh(view, RefreshMode::Incremental);
+        QVERIFY2(o.ok && o.rows == 1, qPrintable(o.message));
+        QCOMPARE(differences(m_conn, schema, u"Totals"_s), 0);
+        QCOMPARE(s.disableIncremental(view), QString());
+        QVERIFY(m_conn.exec(u"DROP SCHEMA %1 CASCADE"_s.arg(quoteIdentifier(schema))).ok());
+    }
+
+    void interruptedEnableLeavesNothingHalfDone_data()
+    {
+        QTest::addColumn<QString>("point");
+        QTest::addColumn<int>("signal");
+        QTest::addColumn<QString>("recoverBy");
+        // install: creating the capture triggers; build: the first build of the state; swap:
+        // the materialized view giving way to the engine's view.
+        for (const char* point : {"install", "build", "swap"}) {
+            QTest::addRow("%s, SIGTERM", point) << QString::fromLatin1(point) << int(SIGTERM) << QString();
+            // After a kill, the next mv command finishes the job; or the Views page on connect.
+            QTest::addRow("%s, SIGKILL", point) << QString::fromLatin1(point) << int(SIGKILL)
+                                                << (qstrcmp(point, "build") == 0 ? u"service"_s : u"cli"_s);
+        }
+    }
+    void interruptedEnableLeavesNothingHalfDone()
+    {
+        QFETCH(QString, point);
+        QFETCH(int, signal);
+        QFETCH(QString, recoverBy);
+        resetCrashView(m_conn);
+        Connection holder;
+        openOrDie(holder);
+        const HeldStep step = holdStep(holder, point);
+        QProcess p;
+        p.setStandardInputFile(QProcess::nullDevice());
+        p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s,
+            withConn({u"mv"_s, u"enable-incremental"_s, crashView()}, htap::test::sandboxConnInfo()));
+        const int backend = waitForWaiter(m_conn, p, step.cond, step.params);
+        QVERIFY2(backend > 0, qPrintable(QString::fromUtf8(p.readAllStandardError())));
+        // Half way, the view is what it was, once; the next command leaves the running enable alone.
+        QCOMPARE(listProblems(false), QString());
+        ::kill(pid_t(p.processId()), signal);
+        QVERIFY(finished(p));
+        if (signal == SIGTERM) {
+            // Asked to stop, htapctl cancels the step and puts everything back itself.
+            const QString err = QString::fromUtf8(p.readAllStandardError());
+            QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+            QCOMPARE(p.exitCode(), 1);
+            QVERIFY2(err.contains(u"interrupted"_s), qPrintable(err));
+        }
+        releaseStep(holder);
+        QVERIFY(waitUntilGone(m_conn, backend));
+        if (signal == SIGKILL) {
+            // A killed enable may leave its engine behind, but never one that claims to be ready.
+            QVERIFY(ivmState(m_conn, kCrashSchema, kCrashView) != u"ready"_s);
+            if (recoverBy == u"service"_s) {
+                const QList<Recovery> done = MvService(m_conn).recoverInterrupted();
+                QVERIFY(std::all_of(done.cbegin(), done.cend(), [](const Recovery& r) { return r.ok; }));
+                QVERIFY(std::any_of(done.cbegin(), done.cend(), [](const Recovery& r) {
+                    return r.view == kCrashSchema + u'.' + kCrashView && r.message.contains(u"rolled back"_s);
+                }));
+            } else {
+                const CliRun list = htapctl({u"mv"_s, u"list"_s});
+                QCOMPARE(list.code, 0);
+                // Killed while creating its triggers, the enable had committed nothing.
+                if (point != u"install"_s)
+                    QVERIFY2(list.err.contains(u"note: IVM Crash.Crash \"View\": rolled back an interrupted enable-incremental"_s),
+                        qPrintable(list.err));
+            }
+        }
+        QCOMPARE(engineProblems(m_conn, false), QString());
+        QCOMPARE(listProblems(false), QString());
+
+        // Enabling again works, and so do merges.
+        CliRun r = htapctl({u"mv"_s, u"enable-incremental"_s, crashView()});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(engineProblems(m_conn, true), QString());
+        QCOMPARE(listProblems(true), QString());
+        QVERIFY(m_conn.exec(u"UPDATE %1 SET qty = qty + 1 WHERE id % 100 = 0"_s.arg(crashTable(u"fact"_s))).ok());
+        r = htapctl({u"mv"_s, u"refresh"_s, crashView(), u"--mode"_s, u"incremental"_s});
+        QVERIFY2(r.code == 0 && r.out.contains(u"changes merged"_s), qPrintable(r.out + r.err));
+        QCOMPARE(differences(m_conn, kCrashSchema, kCrashView), 0);
+        r = htapctl({u"mv"_s, u"disable-incremental"_s, crashView()});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+    }
+
+    void interruptedDisableOrRebuildKeepsTheEngine_data()
+    {
+        QTest::addColumn<QString>("action");
+        QTest::addColumn<QString>("point");
+        QTest::addColumn<int>("signal");
+        // restore: building the materialized view again; swap: dropping the engine's view;
+        // rebuild: a full rebuild's build.
+        for (const char* point : {"restore", "swap"}) {
+            QTest::addRow("disable, %s, SIGTERM", point) << u"disable"_s << QString::fromLatin1(point) << int(SIGTERM);
+            QTest::addRow("disable, %s, SIGKILL", point) << u"disable"_s << QString::fromLatin1(point) << int(SIGKILL);
+        }
+        QTest::addRow("rebuild, SIGTERM") << u"rebuild"_s << u"rebuild"_s << int(SIGTERM);
+        QTest::addRow("rebuild, SIGKILL") << u"rebuild"_s << u"rebuild"_s << int(SIGKILL);
+    }
+    void interruptedDisableOrRebuildKeepsTheEngine()
+    {
+        QFETCH(QString, action);
+        QFETCH(QString, point);
+        QFETCH(int, signal);
+        resetCrashView(m_conn);
+        CliRun r = htapctl({u"mv"_s, u"enable-incremental"_s, crashView()});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        Connection holder;
+        openOrDie(holder);
+        const HeldStep step = holdStep(holder, point);
+        QProcess p;
+        p.setStandardInputFile(QProcess::nullDevice());
+        p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s,
+            withConn(action == u"rebuild"_s ? QStringList {u"mv"_s, u"refresh"_s, crashView(), u"--mode"_s, u"rebuild"_s}
+                                            : QStringList {u"mv"_s, u"disable-incremental"_s, crashView()},
+                htap::test::sandboxConnInfo()));
+        const int backend = waitForWaiter(m_conn, p, step.cond, step.params);
+        QVERIFY2(backend > 0, qPrintable(QString::fromUtf8(p.readAllStandardError())));
+        ::kill(pid_t(p.processId()), signal);
+        QVERIFY(finished(p));
+        if (signal == SIGTERM) {
+            QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+            QCOMPARE(p.exitCode(), 1);
+        }
+        releaseStep(holder);
+        QVERIFY(waitUntilGone(m_conn, backend));
+        // Nothing to finish: the view is incremental, whole, and listed once, before any other command.
+        QCOMPARE(engineProblems(m_conn, true), QString());
+        QCOMPARE(listProblems(true), QString());
+        QVERIFY(m_conn.exec(u"UPDATE %1 SET qty = qty + 1 WHERE id % 100 = 0"_s.arg(crashTable(u"fact"_s))).ok());
+        r = htapctl({u"mv"_s, u"refresh"_s, crashView(), u"--mode"_s, u"incremental"_s});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QCOMPARE(differences(m_conn, kCrashSchema, kCrashView), 0);
+        r = htapctl({u"mv"_s, u"disable-incremental"_s, crashView()});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(engineProblems(m_conn, false), QString());
+    }
+
+    void serverStoppedMidEnable_data()
+    {
+        QTest::addColumn<bool>("immediate");
+        QTest::newRow("fast shutdown") << false;
+        QTest::newRow("immediate shutdown (crash recovery)") << true;
+    }
+    void serverStoppedMidEnable()
+    {
+        // A sandbox of this test's own, since it is stopped under the enable.
+        QFETCH(bool, immediate);
+        QString error;
+        if (m_scratch.isEmpty()) {
+            m_scratch = htap::test::scratchDir(u"ivm-stopped"_s);
+            htap::pg::Sandbox(m_scratch).destroy(&error); // a previous run's
+        }
+        htap::pg::Sandbox sandbox(m_scratch);
+        QVERIFY2(startScratch(sandbox, &error), qPrintable(error));
+        htap::pg::ConnInfo info = sandbox.connInfo();
+        {
+            Connection c;
+            QVERIFY(!c.open(info, {10000, u"tst_ivm"_s}));
+            resetCrashView(c);
+            Connection holder;
+            QVERIFY(!holder.open(info, {10000, u"tst_ivm"_s}));
+            const HeldStep step = holdStep(holder, u"build"_s);
+            QProcess p;
+            p.setStandardInputFile(QProcess::nullDevice());
+            p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s, withConn({u"mv"_s, u"enable-incremental"_s, crashView()}, info));
+            QVERIFY(waitForWaiter(c, p, step.cond, step.params) > 0);
+            if (immediate) {
+                const qint64 postmaster = sandbox.status().pid;
+                QVERIFY(postmaster > 0);
+                ::kill(pid_t(postmaster), SIGQUIT);
+                const QDeadlineTimer deadline(60000);
+                while (::kill(pid_t(postmaster), 0) == 0 && !deadline.hasExpired())
+                    QTest::qWait(20);
+                QVERIFY(::kill(pid_t(postmaster), 0) != 0);
+            } else {
+                QVERIFY2(sandbox.stop(&error), qPrintable(error));
+            }
+            QVERIFY(finished(p));
+            QCOMPARE(p.exitCode(), 1);
+            const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+            QVERIFY2(err.contains(u"removed by the next htapctl mv command"_s) && !err.contains(u'\n'), qPrintable(err));
+        }
+        QVERIFY2(startScratch(sandbox, &error), qPrintable(error));
+        info = sandbox.connInfo();
+        Connection c;
+        QVERIFY(!c.open(info, {10000, u"tst_ivm"_s}));
+        QVERIFY(ivmState(c, kCrashSchema, kCrashView) != u"ready"_s);
+        CliRun r = htapctl({u"mv"_s, u"list"_s}, info);
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.err.contains(u"rolled back"_s), qPrintable(r.err));
+        QCOMPARE(engineProblems(c, false), QString());
+        r = htapctl({u"mv"_s, u"enable-incremental"_s, crashView()}, info);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(engineProblems(c, true), QString());
+        r = htapctl({u"mv"_s, u"disable-incremental"_s, crashView()}, info);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
     }
 };
 

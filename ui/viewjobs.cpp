@@ -176,6 +176,9 @@ bool ViewJobs::start(const Job& job)
             return out;
         }
         MvService service(conn);
+        // A cancel that comes between two statements (its request finds nothing to cancel) still
+        // stops an enable, a disable or a rebuild: it rolls back instead of going on.
+        service.setInterruptFlag(cancelled.get());
         const QString name = sqlName(job.view);
         switch (job.kind) {
         case Kind::Refresh: {
@@ -276,27 +279,43 @@ void ViewJobs::fetchSchedules()
     if (m_info.isEmpty())
         return;
     m_schedulesFetched = QDateTime::currentDateTimeUtc();
-    using Answer = std::optional<QList<htap::mv::Schedule>>;
+    struct Answer {
+        std::optional<QList<htap::mv::Schedule>> schedules;
+        QList<htap::mv::Recovery> recovered;
+        double recoverySeconds = 0;
+    };
     auto* watcher = new QFutureWatcher<Answer>(this);
     const quint64 generation = m_generation;
     connect(watcher, &QFutureWatcher<Answer>::finished, this, [this, watcher, generation] {
-        const Answer list = watcher->result();
+        const Answer answer = watcher->result();
         watcher->deleteLater();
-        // A failed read keeps the schedules known so far (they go on running).
-        if (generation != m_generation || !list)
+        if (generation != m_generation)
             return;
-        m_schedules = *list;
-        Q_EMIT schedulesAvailable(*list);
+        for (const htap::mv::Recovery& r : answer.recovered)
+            Q_EMIT jobFinished(r.view, tr("clean-up after an interrupted step"), r.ok, r.message, answer.recoverySeconds);
+        // A failed read keeps the schedules known so far (they go on running).
+        if (!answer.schedules)
+            return;
+        m_schedules = *answer.schedules;
+        Q_EMIT schedulesAvailable(*answer.schedules);
     });
     watcher->setFuture(QtConcurrent::run(m_pool, [info = m_info]() -> Answer {
         htap::pg::Connection conn;
         if (conn.open(info, {10000, u"htap-studio views"_s}))
-            return std::nullopt;
+            return {};
+        MvService service(conn);
+        // On connecting and every 30 s after: an enable killed half way (htapctl, another
+        // window) leaves capture triggers whose changes nobody merges until this rolls it back.
+        Answer answer;
+        QElapsedTimer timer;
+        timer.start();
+        answer.recovered = service.recoverInterrupted();
+        answer.recoverySeconds = timer.nsecsElapsed() / 1e9;
         QString error;
-        QList<htap::mv::Schedule> list = MvService(conn).schedules(&error);
-        if (!error.isEmpty())
-            return std::nullopt;
-        return list;
+        QList<htap::mv::Schedule> list = service.schedules(&error);
+        if (error.isEmpty())
+            answer.schedules = list;
+        return answer;
     }));
 }
 

@@ -44,10 +44,12 @@ WHERE v.engine_version = 0
               WHERE p.pronamespace = 'htap_ivm'::regnamespace AND p.proname LIKE 'v' || v.view_id || '\_t%\_upd'
                 AND p.prosrc LIKE '%record_image_eq%');
 
--- Marks a view for a full rebuild (TRUNCATE of a base table, bypassed capture).
+-- Marks a view for a full rebuild (TRUNCATE of a base table, bypassed capture). An engine whose
+-- enable has not finished stays 'building' (what marks an enable to roll back if interrupted)
+-- and keeps the reason: unless its first build comes later, the enable ends needing a rebuild.
 CREATE OR REPLACE FUNCTION htap.ivm_mark_rebuild(p_view int, p_reason text) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE htap.ivm_views SET state = 'needs_rebuild', reason = p_reason
+    UPDATE htap.ivm_views SET state = CASE WHEN state = 'building' THEN 'building' ELSE 'needs_rebuild' END, reason = p_reason
     WHERE view_id = p_view AND state IS DISTINCT FROM 'needs_rebuild';
 $$;
 
@@ -182,4 +184,4 @@ REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 4';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 6';

@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS htap.refresh_log (
 CREATE INDEX IF NOT EXISTS refresh_log_view_started ON htap.refresh_log (view_name, started_at DESC);
 -- The session that ran a refresh: a 'running' row whose session is gone was interrupted.
 ALTER TABLE htap.refresh_log ADD COLUMN IF NOT EXISTS pid int DEFAULT pg_backend_pid();
+-- Every mv command and the Views page (every 30 s) look for those: a week of merges is
+-- hundreds of thousands of rows to scan, the running ones a handful.
+CREATE INDEX IF NOT EXISTS refresh_log_running ON htap.refresh_log (pid) WHERE outcome = 'running';
 -- Monitoring roles read the registry (the Views page, htapctl mv list).
 GRANT USAGE ON SCHEMA htap TO pg_monitor;
 GRANT SELECT ON htap.refresh_log TO pg_monitor;
@@ -45,13 +48,26 @@ DECLARE
     v_label text;
     v_start timestamptz := clock_timestamp();
     v_merge text;
+    v_rebuild text;
 BEGIN
     SELECT n.nspname || '.' || c.relname INTO v_label
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_view;
     IF p_mode = 'incremental' THEN
-        SELECT merge_function INTO v_merge FROM htap.ivm_views WHERE view_schema || '.' || view_name = v_label;
+        -- An engine still being enabled has no view yet: the name is its materialized view's.
+        SELECT merge_function,
+               CASE WHEN state = 'needs_rebuild' THEN coalesce(reason, 'flagged')
+                    ELSE (SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped'
+                          FROM htap.ivm_capture_off(view_id) o) END
+        INTO v_merge, v_rebuild
+        FROM htap.ivm_views WHERE view_schema || '.' || view_name = v_label AND state <> 'building';
         IF v_merge IS NULL THEN
             RAISE EXCEPTION '% is not maintained incrementally', v_label;
+        END IF;
+        -- Merging would report success on a view that stays wrong (changes slipped by capture).
+        IF v_rebuild IS NOT NULL THEN
+            RAISE EXCEPTION '% needs a full rebuild (%): a merge cannot make it exact', v_label, v_rebuild
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Rebuild it: htapctl mv refresh VIEW --mode rebuild, or Full rebuild on the Views page.';
         END IF;
         EXECUTE format('SELECT %s()', v_merge);
         RETURN;

@@ -1,5 +1,6 @@
 // htapctl mv: list, refresh, incremental maintenance, refresh log and schedules of materialized views.
 #include "common.h"
+#include "interrupt.h"
 
 #include <mv/ivmsql.h>
 #include <mv/mvservice.h>
@@ -7,6 +8,7 @@
 #include <pg/sandbox.h>
 
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -15,6 +17,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <thread>
 
 namespace htap::cli {
 
@@ -44,15 +47,41 @@ QString humanSeconds(double s)
     return QString::number(s / 3600, 'f', 1) + u" h"_s;
 }
 
+/// Runs a step that may take minutes (a build, a refresh) on a thread of its own while this one
+/// waits for Ctrl-C or SIGTERM: they cancel the statement in flight and set the service's
+/// interrupt flag, so that the step rolls back what it did and returns (the process then exits
+/// 1), instead of the process dying with its step half done on the server.
+template <typename Step>
+auto interruptible(htap::pg::Connection& conn, htap::mv::MvService& service, Step step)
+{
+    std::atomic<bool> stop {false};
+    service.setInterruptFlag(&stop);
+    const std::shared_ptr<const htap::pg::Canceller> canceller = conn.canceller();
+    QEventLoop loop;
+    stopOnInterrupt(&loop, [&] {
+        stop = true;
+        canceller->cancel();
+    });
+    std::invoke_result_t<Step> result {};
+    // The connection is the worker's until it has finished: this thread only cancels.
+    std::thread worker([&] {
+        result = step();
+        QMetaObject::invokeMethod(&loop, [&loop] { loop.quit(); }, Qt::QueuedConnection);
+    });
+    loop.exec();
+    worker.join();
+    service.setInterruptFlag(nullptr);
+    return result;
+}
+
 } // namespace
 
 int cmdMv(const QStringList& args)
 {
     using namespace htap::mv;
-    const QString action = args.value(1);
     static const QStringList actions {u"list"_s, u"refresh"_s, u"enable-incremental"_s, u"disable-incremental"_s, u"log"_s,
         u"schedule"_s, u"unschedule"_s, u"run-schedules"_s};
-    if (action == u"--help"_s || action == u"-h"_s) {
+    if (args.value(1) == u"--help"_s || args.value(1) == u"-h"_s) {
         out() << "Usage: htapctl mv ACTION [VIEW] [options] (see htapctl mv ACTION --help)\n\n"
                  "  list                      materialized and incremental views: mode, staleness, pending changes\n"
                  "  refresh VIEW --mode M     plain | concurrent | incremental (merge) | rebuild\n"
@@ -65,8 +94,6 @@ int cmdMv(const QStringList& args)
                  "VIEW is spelled as in SQL: sales_hourly_mv, public.\"Sales MV\". Without --conn: the sandbox.\n";
         return ExitOk;
     }
-    if (!actions.contains(action))
-        return fail(u"mv needs an action: %1 (see htapctl mv --help)"_s.arg(actions.join(u", "_s)), ExitUsage);
     QCommandLineParser parser;
     const QCommandLineOption mode(u"mode"_s, u"refresh: plain, concurrent, incremental (merge) or rebuild"_s, u"mode"_s);
     const QCommandLineOption lockTimeout(u"lock-timeout"_s,
@@ -78,12 +105,28 @@ int cmdMv(const QStringList& args)
     const QCommandLineOption seconds(u"seconds"_s, u"run-schedules: stop after this many seconds (default: until Ctrl-C)"_s, u"s"_s);
     parser.addOptions({connOption, jsonOption, mode, lockTimeout, check, limit, every, runner, seconds});
     int code = ExitOk;
-    if (!parseOptions(parser, args.mid(1), u"Materialized views: list, refresh, incremental maintenance, refresh log."_s, &code))
+    if (!parseOptions(parser, args, u"Materialized views: list, refresh, incremental maintenance, refresh log."_s, &code))
         return code;
-    const QStringList pos = parser.positionalArguments(); // [action, VIEW]
-    const QString view = pos.value(1);
-    if ((action == u"refresh"_s || action.endsWith(u"-incremental"_s) || action.endsWith(u"schedule"_s)) && view.isEmpty())
+    // [mv, action, VIEW]: the action is the first word that is not an option, wherever the options are.
+    const QStringList pos = parser.positionalArguments();
+    const QString action = pos.value(1);
+    if (!actions.contains(action))
+        return fail(u"mv needs an action: %1 (see htapctl mv --help)"_s.arg(actions.join(u", "_s)), ExitUsage);
+    const QString view = pos.value(2);
+    const bool takesView = action != u"list"_s && action != u"run-schedules"_s;
+    if (takesView && action != u"log"_s && view.isEmpty())
         return fail(u"mv %1 needs a view name"_s.arg(action), ExitUsage);
+    if (pos.size() > (takesView ? 3 : 2))
+        return fail(u"unexpected argument \"%1\" (see htapctl mv --help)"_s.arg(pos.value(takesView ? 3 : 2)), ExitUsage);
+    // An option another action takes is a mistake to point out, not a setting to ignore.
+    const QHash<QString, QList<const QCommandLineOption*>> takes {{u"list"_s, {&jsonOption}},
+        {u"refresh"_s, {&jsonOption, &mode, &lockTimeout}}, {u"enable-incremental"_s, {&jsonOption, &check}},
+        {u"disable-incremental"_s, {&jsonOption}}, {u"log"_s, {&jsonOption, &limit}}, {u"schedule"_s, {&mode, &every, &runner}},
+        {u"unschedule"_s, {}}, {u"run-schedules"_s, {&jsonOption, &seconds}}};
+    for (const QCommandLineOption* o : {&jsonOption, &mode, &lockTimeout, &check, &limit, &every, &runner, &seconds}) {
+        if (parser.isSet(*o) && !takes.value(action).contains(o))
+            return fail(u"--%1 does not apply to mv %2 (see htapctl mv %2 --help)"_s.arg(o->names().constLast(), action), ExitUsage);
+    }
     RefreshMode refreshMode = RefreshMode::Plain;
     int everySeconds = 0;
     if (action == u"schedule"_s) {
@@ -103,9 +146,12 @@ int cmdMv(const QStringList& args)
             return fail(u"mv %1 needs --mode plain|concurrent|incremental%2"_s.arg(action, action == u"refresh"_s ? u"|rebuild"_s : QString()), ExitUsage);
         if (!parseMode(parser.value(mode), &refreshMode))
             return fail(u"invalid --mode \"%1\": expected plain, concurrent, incremental or rebuild"_s.arg(parser.value(mode)), ExitUsage);
+        if (action == u"schedule"_s && refreshMode == RefreshMode::Rebuild)
+            return fail(u"rebuilds are not scheduled: they are for repairs (--mode plain, concurrent or incremental)"_s, ExitUsage);
     }
-    double lockMs = 5000, limitValue = 50;
-    if (!parseNumber(parser, lockTimeout, 0, 3600000, &lockMs, &code) || !parseNumber(parser, limit, 1, 100000, &limitValue, &code))
+    double lockMs = 5000, limitValue = 50, limitSeconds = 0;
+    if (!parseNumber(parser, lockTimeout, 0, 3600000, &lockMs, &code) || !parseNumber(parser, limit, 1, 100000, &limitValue, &code)
+        || !parseNumber(parser, seconds, 1, 86400 * 365, &limitSeconds, &code))
         return code;
     ConnInfo info;
     if (!parseConn(parser, &info, &code))
@@ -115,7 +161,17 @@ int cmdMv(const QStringList& args)
     htap::pg::Connection conn;
     if (PgError e = connectInteractive(conn, info, {10000, u"htapctl mv"_s}))
         return fail(e.oneLine());
+    // A name the server cannot even parse (an unbalanced quote, four dotted parts) is bad input,
+    // not a view that happens to be missing.
+    if (!view.isEmpty()) {
+        if (const htap::pg::Result r = conn.exec(u"SELECT to_regclass($1)"_s, {view}); !r.ok())
+            return fail(u"%1 is not a valid view name: %2"_s.arg(view, r.error().message), ExitUsage);
+    }
     MvService service(conn);
+    // What an earlier command left half done when it was killed (or the server stopped under
+    // it) is finished first, whatever this command is, and told on stderr.
+    for (const Recovery& r : service.recoverInterrupted())
+        err() << "htapctl: " << (r.ok ? "note: " : "warning: ") << r.view << ": " << r.message << Qt::endl;
     const bool json = parser.isSet(jsonOption);
     if (action == u"list"_s) {
         QString error;
@@ -188,7 +244,7 @@ int cmdMv(const QStringList& args)
         return ExitOk;
     }
     if (action == u"refresh"_s) {
-        const RefreshOutcome r = service.refresh(view, refreshMode, int(lockMs));
+        const RefreshOutcome r = interruptible(conn, service, [&] { return service.refresh(view, refreshMode, int(lockMs)); });
         if (json) {
             QJsonObject o = r.toJson();
             o.insert(u"view"_s, view);
@@ -221,9 +277,6 @@ int cmdMv(const QStringList& args)
     }
     if (action == u"run-schedules"_s) {
         // The app-run schedules, headless: each view at most once per interval, one at a time.
-        double limitSeconds = 0;
-        if (!parseNumber(parser, seconds, 1, 86400 * 365, &limitSeconds, &code))
-            return code;
         static std::atomic<bool> interrupted {false};
         std::signal(SIGINT, [](int) { interrupted = true; });
         std::signal(SIGTERM, [](int) { interrupted = true; });
@@ -271,7 +324,7 @@ int cmdMv(const QStringList& args)
             return ExitOk;
         }
         QString notes;
-        const QString e = service.enableIncremental(view, &notes);
+        const QString e = interruptible(conn, service, [&] { return service.enableIncremental(view, &notes); });
         if (json) {
             printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e.isEmpty() ? notes : e}});
             return e.isEmpty() ? ExitOk : ExitFailure;
@@ -282,7 +335,7 @@ int cmdMv(const QStringList& args)
         return ExitOk;
     }
     // disable-incremental
-    const QString e = service.disableIncremental(view);
+    const QString e = interruptible(conn, service, [&] { return service.disableIncremental(view); });
     if (json) {
         printJson(QJsonObject {{u"view"_s, view}, {u"ok"_s, e.isEmpty()}, {u"message"_s, e}});
         return e.isEmpty() ? ExitOk : ExitFailure;

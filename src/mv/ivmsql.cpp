@@ -109,8 +109,12 @@ void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
         u"TRIGGER ...) before rebuilding';\n  END IF;\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
             .arg(kIvmLockClass)
             .arg(n.id);
+    // The first build, while the engine is being enabled, leaves it 'building': it is ready only
+    // once its view is in place (the enable's last transaction says so).
     addFunction(out, tx, u"void"_s,
-        checks + body + u"\n  UPDATE htap.ivm_views SET state = 'ready', reason = NULL, rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
+        checks + body
+            + u"\n  UPDATE htap.ivm_views SET state = CASE WHEN state = 'building' THEN 'building' ELSE 'ready' END, reason = NULL, "
+              u"rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
     // A procedure with SET or SECURITY DEFINER cannot COMMIT: this one only orders the steps.
     // The lock is taken before the REPEATABLE READ snapshot, so the rebuild never sees state
     // that a merge committed after its snapshot; rebuild_tx turns it into a transaction lock.

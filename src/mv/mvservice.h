@@ -7,6 +7,8 @@
 #include <QList>
 #include <QString>
 
+#include <atomic>
+
 namespace htap::mv {
 
 enum class RefreshMode { Plain, Concurrent, Incremental, Rebuild };
@@ -74,6 +76,13 @@ struct RefreshOutcome {
     QJsonObject toJson() const;
 };
 
+/// What recoverInterrupted() did about one view.
+struct Recovery {
+    QString view; ///< schema.name
+    bool ok = false; ///< false: nothing changed, message says why (the next call tries again)
+    QString message; ///< what was done, without the view's name
+};
+
 /// A view's refresh schedule (htap.refresh_schedule).
 struct Schedule {
     QString view; ///< schema.name label
@@ -92,6 +101,11 @@ class MvService
 public:
     explicit MvService(pg::Connection& connection);
 
+    /// A flag another thread sets (with a cancel request through the connection's Canceller) to
+    /// stop the step in progress: enable, disable and rebuild then roll back what they did
+    /// instead of going on to their next statement. It must outlive the service.
+    void setInterruptFlag(const std::atomic<bool>* flag) { m_interrupt = flag; }
+
     /// Installs (idempotently) the refresh registry and the engine's shared part; needs CREATE
     /// on the database. Returns an empty string or the error.
     QString ensureRegistry();
@@ -108,9 +122,21 @@ public:
     /// Puts a materialized view under incremental maintenance: generates the engine from its
     /// definition, installs it, builds the state and replaces the materialized view by a view of
     /// the same name, columns, indexes and grants. Returns an empty string or why it cannot.
+    /// Until its last transaction (the switch to the view) commits, the engine is registered as
+    /// 'building' and the materialized view is untouched: a failure or an interruption removes
+    /// the engine again, at once, or through recoverInterrupted() when its session died.
     QString enableIncremental(const QString& name, QString* notes = nullptr);
-    /// Puts the materialized view back (built WITH DATA) and removes the engine's objects.
+    /// Puts the materialized view back (built WITH DATA) and removes the engine's objects, in one
+    /// transaction: interrupted, it changes nothing.
     QString disableIncremental(const QString& name);
+    /// Finishes what interrupted steps left on the server (htapctl killed, the app closed, the
+    /// server stopped mid-way): an enable whose session is gone is rolled back (its capture
+    /// triggers, state and registry row removed; the materialized view was never touched), an
+    /// engine whose view was dropped is removed, and so is a materialized view an older build's
+    /// disable left in htap_ivm. An enable still running (its session holds the engine's lock)
+    /// is left alone. Called by every htapctl mv command, by the Views page when it connects and
+    /// every 30 s, and by enableIncremental(). One entry per view it acted on.
+    QList<Recovery> recoverInterrupted();
     /// Checks whether the engine can maintain a view, without changing anything.
     QString checkIncremental(const QString& name, QString* plan = nullptr);
 
@@ -132,13 +158,19 @@ private:
         int ivmId = 0; ///< registry id when incremental
     };
     bool resolve(const QString& name, Resolved* out, QString* error);
-    void dropStaleEngines();
+    bool interrupted() const { return m_interrupt && m_interrupt->load(); }
+    /// Removes an engine's objects and its registry row in one transaction; the error otherwise
+    /// (a base table's lock not granted within 2 s, a missing right), leaving all of it.
+    QString removeEngine(int ivmId);
+    /// Closes refresh log rows left 'running' by sessions that ended.
+    void closeInterruptedLog();
     RefreshOutcome runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult);
     QString prepareEngine(const Resolved& view, struct EnginePrep* prep);
     /// VACUUM (ANALYZE) of the engine's tables after a build; note says how it went.
     bool settle(int ivmId, QString* note);
 
     pg::Connection& m_conn;
+    const std::atomic<bool>* m_interrupt = nullptr;
 };
 
 } // namespace htap::mv

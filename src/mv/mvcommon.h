@@ -1,0 +1,48 @@
+// Helpers shared by the files that implement MvService; not part of the library's interface.
+#pragma once
+
+#include <pg/connection.h>
+#include <pg/result.h>
+
+#include <QString>
+
+namespace htap::mv {
+
+/// A failed statement as one line for the operator (message, SQLSTATE, detail).
+inline QString statementError(const pg::Result& r)
+{
+    return r.error().oneLine();
+}
+
+/// While it lives, the session's backend looks at its client's socket every second
+/// (client_connection_check_interval, PostgreSQL 14): a client killed in the middle of a long
+/// step (a build, REFRESH) gets it rolled back at once, instead of the backend running it to the
+/// end for nobody and committing it.
+class ClientCheck
+{
+public:
+    explicit ClientCheck(pg::Connection& conn) : m_conn(conn)
+    {
+        if (conn.serverVersionNum() < 140000)
+            return;
+        const pg::Result r = conn.exec(QStringLiteral("SELECT current_setting('client_connection_check_interval'), "
+                                                      "set_config('client_connection_check_interval', '1s', false)"));
+        m_set = r.ok();
+        if (m_set)
+            m_previous = r.text(0, 0);
+    }
+    ~ClientCheck()
+    {
+        if (m_set && m_conn.isOpen())
+            m_conn.exec(QStringLiteral("SELECT set_config('client_connection_check_interval', $1, false)"), {m_previous});
+    }
+    ClientCheck(const ClientCheck&) = delete;
+    ClientCheck& operator=(const ClientCheck&) = delete;
+
+private:
+    pg::Connection& m_conn;
+    QString m_previous;
+    bool m_set = false;
+};
+
+} // namespace htap::mv
