@@ -385,6 +385,25 @@ private Q_SLOTS:
         QCOMPARE(QFileInfo(corrupt).size(), 4096);
     }
 
+    void auditLogListsOneServerOrEvery()
+    {
+        // No server key: every server's entries (roles log --all-servers).
+        const QString path = htap::test::scratchDir(u"tst_roles-list.sqlite"_s);
+        for (const QString& suffix : {u""_s, u"-wal"_s, u"-shm"_s})
+            QFile::remove(path + suffix);
+        AuditLog audit(path);
+        QString error;
+        htap::store::AuditEntry e;
+        e.server = e.appliedBy = e.kind = e.title = u"x"_s;
+        for (const QString& key : {u"a:5432"_s, u"b:5432"_s}) {
+            e.serverKey = key;
+            QVERIFY2(audit.begin(e, &error), qPrintable(error));
+        }
+        QCOMPARE(audit.list(QString(), 10, &error).size(), 2);
+        QCOMPARE(audit.list(u""_s, 10, &error).size(), 2);
+        QCOMPARE(audit.list(u"b:5432"_s, 10, &error).size(), 1);
+    }
+
     void wizardCreatesLeastGrantRoles()
     {
         AuditLog audit(m_auditPath);

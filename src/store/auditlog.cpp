@@ -116,7 +116,9 @@ QList<AuditEntry> AuditLog::list(const QString& serverKey, int limit, QString* e
     QList<AuditEntry> out;
     withDatabase(error, [&](QSqlDatabase& db) {
         QSqlQuery q(db);
-        q.prepare(u"SELECT %1 FROM role_changes WHERE (? = '' OR server_key = ?) ORDER BY id DESC LIMIT ?"_s.arg(
+        // coalesce: an empty QString may be a null one, which is bound as NULL, and NULL = '' is
+        // never true.
+        q.prepare(u"SELECT %1 FROM role_changes WHERE (coalesce(?, '') = '' OR server_key = ?) ORDER BY id DESC LIMIT ?"_s.arg(
             QLatin1String(kColumns)));
         q.addBindValue(serverKey);
         q.addBindValue(serverKey);
