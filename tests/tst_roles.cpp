@@ -4,7 +4,8 @@
 // a stale plan, a dropped role and a server-side refusal changing nothing; the audit log
 // surviving a restart and refusing a newer or corrupt file; the role wizard; CPU priority.
 // Changes made at the same moment by two appliers, each on its own thread and connection,
-// queue on the server's lock and check their plans behind it.
+// queue on the server's lock and check their plans behind it; entries a stopped program left
+// "applying" are settled from the server's record of their transaction.
 #include "testutil.h"
 
 #include <pg/identifier.h>
@@ -709,6 +710,102 @@ private Q_SLOTS:
                 && o.message.contains(u"plan again"_s) && !o.message.contains(u"SQLSTATE"_s),
             qPrintable(o.message));
         QCOMPARE(settingsOf(m_admin, kRole), (QMap<QString, QString> {{u"work_mem"_s, u"8MB"_s}}));
+    }
+
+    void entriesLeftApplyingAreSettled()
+    {
+        // A program that stopped at each point of an apply, played by this test on its own
+        // connection: after COMMIT, before it, while the transaction is still open; entries of an
+        // older build (no transaction id) judged by the values; one of another cluster left alone.
+        const QString path = htap::test::scratchDir(u"tst_roles-settle.sqlite"_s);
+        for (const QString& suffix : {u""_s, u"-wal"_s, u"-shm"_s})
+            QFile::remove(path + suffix);
+        AuditLog audit(path);
+        RoleService service(m_admin, audit);
+        QString error;
+        const Plan plan = service.plan(profileOf(oneRole(kRole, {{u"work_mem"_s, u"64MB"_s}})), &error);
+        QVERIFY(plan.ok() && !plan.isEmpty());
+        Connection stopped;
+        openOrDie(stopped);
+        auto leaveApplying = [&](const Plan& p, const QString& end) {
+            exec(stopped, u"BEGIN"_s);
+            const htap::pg::Result t = stopped.exec(u"SELECT pg_current_xact_id()::text, system_identifier::text FROM pg_control_system()"_s);
+            htap::store::AuditEntry e;
+            e.server = p.server;
+            e.serverKey = p.serverKey;
+            e.appliedBy = u"postgres"_s;
+            e.kind = p.kind;
+            e.title = p.title;
+            e.undoOf = p.undoOf;
+            e.plan = p.toJson();
+            e.xid = t.text(0, 0);
+            e.systemIdentifier = t.text(0, 1);
+            const qint64 id = audit.begin(e, &error);
+            if (!id)
+                qFatal("%s", qPrintable(error));
+            for (const QString& sql : p.statements())
+                exec(stopped, sql);
+            if (!end.isEmpty())
+                exec(stopped, end);
+            return id;
+        };
+        auto status = [&](qint64 id) { return audit.find(id, &error)->status; };
+        auto settle = [&] {
+            const QStringList notes = service.settleInterrupted(&error);
+            if (!error.isEmpty())
+                qFatal("%s", qPrintable(error));
+            return notes.join(u'\n');
+        };
+
+        const qint64 open = leaveApplying(plan, {});
+        QVERIFY(settle().isEmpty());
+        QCOMPARE(status(open), u"applying"_s); // still being applied: not ours to settle
+        exec(stopped, u"ROLLBACK"_s);
+        QVERIFY(settle().contains(u"audit #%1 (one), left \"applying\" by a program that stopped, was rolled back"_s.arg(open)));
+        QCOMPARE(status(open), u"interrupted"_s);
+        QVERIFY(audit.find(open, &error)->message.startsWith(u"not applied: "_s));
+
+        const qint64 committed = leaveApplying(plan, u"COMMIT"_s);
+        QVERIFY(settle().contains(u"audit #%1 (one), left \"applying\" by a program that stopped, was committed: marked applied"_s.arg(committed)));
+        QCOMPARE(status(committed), u"applied"_s);
+        service.planUndo(open, &error);
+        QVERIFY2(error.contains(u"is interrupted, not applied"_s), qPrintable(error));
+
+        // An older build's entries: no transaction id, judged by the values (64MB is in now).
+        htap::store::AuditEntry legacy;
+        legacy.server = plan.server;
+        legacy.serverKey = plan.serverKey;
+        legacy.appliedBy = u"postgres"_s;
+        legacy.kind = u"apply"_s;
+        legacy.title = u"legacy"_s;
+        legacy.plan = plan.toJson();
+        const qint64 legacyIn = audit.begin(legacy, &error);
+        Plan other = plan;
+        other.changes[0].settings[0].after = u"32MB"_s;
+        legacy.plan = other.toJson();
+        const qint64 legacyNeither = audit.begin(legacy, &error);
+        // Another cluster once at this address.
+        legacy.plan = plan.toJson();
+        legacy.xid = u"5"_s;
+        legacy.systemIdentifier = u"1"_s;
+        const qint64 elsewhere = audit.begin(legacy, &error);
+        const QString notes = settle();
+        QCOMPARE(status(legacyIn), u"applied"_s);
+        QVERIFY(audit.find(legacyIn, &error)->message.contains(u"settled from the server's values"_s));
+        QCOMPARE(status(legacyNeither), u"applying"_s);
+        QVERIFY2(notes.contains(u"audit #%1 (legacy) was left \"applying\" by a program that stopped, and the server's roles hold "
+                                "neither its before nor its after state"_s.arg(legacyNeither)),
+            qPrintable(notes));
+        QCOMPARE(status(elsewhere), u"applying"_s);
+
+        // An undo whose program stopped after COMMIT: the entry it undid becomes undone too.
+        const Plan undo = service.planUndo(committed, &error);
+        QVERIFY(undo.ok() && !undo.isEmpty());
+        const qint64 undone = leaveApplying(undo, u"COMMIT"_s);
+        settle();
+        QCOMPARE(status(undone), u"applied"_s);
+        QCOMPARE(status(committed), u"undone"_s);
+        QVERIFY(settingsOf(m_admin, kRole).isEmpty());
     }
 
     void cleanupTestCase()

@@ -38,6 +38,17 @@ bool confirm(bool yes, const QString& question, int* code)
     return true;
 }
 
+/// Settles the audit entries of this server that a stopped program left "applying" (see
+/// RoleService::settleInterrupted), and says what it did on stderr.
+void settleInterrupted(RoleService& service)
+{
+    QString error;
+    for (const QString& note : service.settleInterrupted(&error))
+        err() << "htapctl: note: " << note << Qt::endl;
+    if (!error.isEmpty())
+        err() << "htapctl: warning: audit entries left \"applying\" could not be settled: " << error << Qt::endl;
+}
+
 QString limitText(int limit)
 {
     return limit < 0 ? u"no limit"_s : QString::number(limit);
@@ -282,6 +293,9 @@ int cmdRoles(const QStringList& args)
 
     if (action == u"show"_s)
         return showRoles(service, arg, parser.value(database), json);
+
+    if (action == u"log"_s || action == u"apply"_s || action == u"undo"_s)
+        settleInterrupted(service);
 
     if (action == u"log"_s) {
         const Catalog c = service.catalog(&error);

@@ -55,6 +55,8 @@ QString shown(const std::optional<QString>& v)
 /// The transaction of one change of roles, as the audit entry records it.
 struct ChangeTransaction {
     QString user;
+    QString xid;              ///< pg_current_xact_id(): settles the entry if the program stops
+    QString systemIdentifier; ///< the cluster's, so that an id is never looked up in another cluster
 };
 
 /// Opens the transaction of a change. Read committed whatever the session's default: each
@@ -65,10 +67,16 @@ QString beginChange(htap::pg::Connection& conn, ChangeTransaction* t)
     const auto begin = conn.exec(u"BEGIN ISOLATION LEVEL READ COMMITTED"_s);
     if (!begin.ok())
         return begin.error().oneLine();
-    const auto r = conn.exec(u"SELECT current_user"_s);
+    // txid_current() before PostgreSQL 13; pg_control_system() may be revoked on a hardened
+    // server, and the identifier is only a safeguard.
+    const auto r = conn.exec(u"SELECT current_user, %1()::text, CASE WHEN has_function_privilege('pg_control_system()', "
+                             "'EXECUTE') THEN (SELECT system_identifier FROM pg_control_system())::text END"_s.arg(
+                                 conn.serverVersionNum() >= 130000 ? u"pg_current_xact_id"_s : u"txid_current"_s));
     if (!r.ok())
         return r.error().oneLine();
     t->user = r.text(0, 0);
+    t->xid = r.text(0, 1);
+    t->systemIdentifier = r.text(0, 2);
     return {};
 }
 
@@ -123,6 +131,30 @@ bool changedConcurrently(const htap::pg::PgError& e)
 QString describeScope(const RoleChange& c)
 {
     return c.database.isEmpty() ? u"\"%1\""_s.arg(c.role) : u"\"%1\" in database \"%2\""_s.arg(c.role, c.database);
+}
+
+/// Whether the server holds all of plan's after state (true), all of its before state (false)
+/// or neither (nullopt).
+std::optional<bool> judgeByValues(const Catalog& catalog, const Plan& plan)
+{
+    bool allAfter = true, allBefore = true;
+    for (const RoleChange& c : plan.changes) {
+        const RoleInfo* role = catalog.role(c.role);
+        if (!role)
+            return std::nullopt;
+        for (const SettingChange& s : c.settings) {
+            const std::optional<QString> now = role->setting(c.database, s.name);
+            allAfter &= sameStoredValue(s.name, now, s.after);
+            allBefore &= sameStoredValue(s.name, now, s.before);
+        }
+        if (c.limitAfter) {
+            allAfter &= role->connectionLimit == *c.limitAfter;
+            allBefore &= role->connectionLimit == c.limitBefore.value_or(-1);
+        }
+    }
+    if (allAfter == allBefore) // both: the plan changes nothing; neither: someone else's values
+        return std::nullopt;
+    return allAfter;
 }
 
 } // namespace
@@ -213,7 +245,8 @@ ApplyOutcome RoleService::apply(const Plan& plan)
         return rollback(why);
 
     // Recorded before the queue, so that the server-wide lock is never held while a local file
-    // is slow or busy.
+    // is slow or busy; from here on a program that stops leaves an entry whose transaction id
+    // settles it (settleInterrupted).
     htap::store::AuditEntry entry;
     entry.server = plan.server;
     entry.serverKey = plan.serverKey;
@@ -223,6 +256,8 @@ ApplyOutcome RoleService::apply(const Plan& plan)
     entry.roles = plan.roles();
     entry.undoOf = plan.undoOf;
     entry.plan = plan.toJson();
+    entry.xid = t.xid;
+    entry.systemIdentifier = t.systemIdentifier;
     out.auditId = m_audit.begin(entry, &error);
     if (!out.auditId)
         return rollback(u"Cannot record the change in the audit log (%1), so it is not made."_s.arg(error));
@@ -284,10 +319,10 @@ ApplyOutcome RoleService::apply(const Plan& plan)
     const auto commit = m_conn.exec(u"COMMIT"_s);
     if (!commit.ok() && commit.error().kind == htap::pg::PgError::Kind::Connection) {
         // The connection broke during COMMIT: the change may or may not be in. The entry stays
-        // "applying", which undo accepts, and the operator is told to look.
-        out.message = u"The connection broke during COMMIT (%1): whether the change is in is unknown. Check with "
-                      "htapctl roles show; audit #%2 stays \"applying\" and can be undone."_s.arg(commit.error().oneLine(),
-                          QString::number(out.auditId));
+        // "applying" until settleInterrupted asks the server how its transaction ended.
+        out.message = u"The connection broke during COMMIT (%1): whether the change is in is unknown. Audit #%2 stays "
+                      "\"applying\" until the next command on this server settles it from the server's record of the "
+                      "transaction."_s.arg(commit.error().oneLine(), QString::number(out.auditId));
         m_audit.finish(out.auditId, u"applying"_s, u"connection lost during COMMIT: outcome unknown"_s, &error);
         return out;
     }
@@ -314,6 +349,85 @@ ApplyOutcome RoleService::apply(const Plan& plan)
         out.message += u" %1 session(s) of these roles started before and keep the old values until they reconnect."_s.arg(
             out.oldSessions.size());
     return out;
+}
+
+QStringList RoleService::settleInterrupted(QString* error)
+{
+    error->clear();
+    QStringList notes;
+    const QList<htap::store::AuditEntry> entries = m_audit.unsettled(serverKeyOf(m_conn), error);
+    if (!error->isEmpty() || entries.isEmpty())
+        return notes;
+    const auto ident = m_conn.exec(u"SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') THEN"
+                                   " (SELECT system_identifier FROM pg_control_system())::text END"_s);
+    const QString system = ident.ok() ? ident.text(0, 0) : QString();
+    std::optional<Catalog> catalog; // read once, and only when an entry must be judged by the values
+    for (const htap::store::AuditEntry& e : entries) {
+        std::optional<bool> committed;
+        QString how;
+        if (!e.xid.isEmpty()) {
+            // Another cluster that had this address (a sandbox made again) ran it: its
+            // transaction ids mean nothing here.
+            if (!e.systemIdentifier.isEmpty() && !system.isEmpty() && e.systemIdentifier != system)
+                continue;
+            const auto r = m_conn.exec(m_conn.serverVersionNum() >= 130000 ? u"SELECT pg_xact_status($1::xid8)"_s
+                                                                           : u"SELECT txid_status($1::bigint)"_s,
+                {e.xid});
+            if (!r.ok() && r.error().sqlstate == u"22023"_s)
+                continue; // "in the future": another cluster's transaction after all
+            if (!r.ok()) {
+                *error = r.error().oneLine();
+                return notes;
+            }
+            const QString status = r.isNull(0, 0) ? QString() : r.text(0, 0);
+            // Still open: a change being applied right now, or one whose program is gone but whose
+            // server session has not noticed yet (it waits on a lock). Its end settles it.
+            if (status == u"in progress"_s)
+                continue;
+            if (status == u"committed"_s || status == u"aborted"_s) {
+                committed = status == u"committed"_s;
+                how = u"the server's record of transaction %1"_s.arg(e.xid);
+            }
+        }
+        // No transaction id (an older build's entry), or one so old that the server no longer
+        // keeps its status: the values are the only witness left.
+        if (!committed && e.kind != u"wizard"_s) {
+            if (!catalog) {
+                catalog = readCatalog(m_conn, error);
+                if (!error->isEmpty())
+                    return notes;
+            }
+            committed = judgeByValues(*catalog, Plan::fromJson(e.plan));
+            how = u"the server's values"_s;
+        }
+        if (!committed) {
+            notes << u"audit #%1 (%2) was left \"applying\" by a program that stopped, and %3: it is left as it is (see "
+                     "htapctl roles show)"_s.arg(QString::number(e.id), e.title,
+                         e.kind == u"wizard"_s ? u"the server no longer tells how its transaction ended"_s
+                                               : u"the server's roles hold neither its before nor its after state"_s);
+            continue;
+        }
+        QString failure;
+        if (*committed) {
+            m_audit.finish(e.id, u"applied"_s,
+                u"its program stopped before recording the outcome; the server committed it (settled from %1)"_s.arg(how), &failure);
+            if (e.undoOf && failure.isEmpty())
+                m_audit.finish(e.undoOf, u"undone"_s, u"undone by #%1"_s.arg(e.id), &failure);
+            notes << u"audit #%1 (%2), left \"applying\" by a program that stopped, was committed: marked applied"_s.arg(
+                QString::number(e.id), e.title);
+        } else {
+            m_audit.finish(e.id, u"interrupted"_s,
+                u"not applied: its program stopped before COMMIT and the server rolled it back (settled from %1)"_s.arg(how),
+                &failure);
+            notes << u"audit #%1 (%2), left \"applying\" by a program that stopped, was rolled back by the server: marked "
+                     "interrupted, nothing of it was applied"_s.arg(QString::number(e.id), e.title);
+        }
+        if (!failure.isEmpty()) {
+            *error = failure;
+            return notes;
+        }
+    }
+    return notes;
 }
 
 Plan RoleService::planUndo(qint64 id, QString* error)
@@ -536,6 +650,8 @@ ApplyOutcome RoleService::applyWizard(const WizardSpec& spec)
     ChangeTransaction t;
     if (const QString why = beginChange(m_conn, &t); !why.isEmpty())
         return rollback(why);
+    entry.xid = t.xid;
+    entry.systemIdentifier = t.systemIdentifier;
     out.auditId = m_audit.begin(entry, &error);
     if (!out.auditId)
         return rollback(u"Cannot record the change in the audit log (%1)."_s.arg(error));

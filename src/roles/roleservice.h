@@ -64,6 +64,13 @@ public:
     /// state the plan was made against, sends the statements, reads them back and commits only
     /// when they match.
     ApplyOutcome apply(const Plan& plan);
+    /// Settles this server's audit entries that a program left "applying" when it stopped
+    /// (killed, crashed, its connection lost in COMMIT): from the server's record of the entry's
+    /// transaction, applied when it committed, interrupted when it rolled back; entries whose
+    /// transaction is still open are left to it. Entries of older builds, which carry no
+    /// transaction, are judged by the server's values (all after: applied; all before:
+    /// interrupted). Returns one line for each entry settled or that cannot be.
+    QStringList settleInterrupted(QString* error);
     /// The plan that restores the before state of audit entry id.
     Plan planUndo(qint64 id, QString* error);
     /// Ends sessions (pg_terminate_backend); returns how many ended, errors in *error.
