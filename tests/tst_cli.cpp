@@ -5,9 +5,11 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -284,6 +286,41 @@ private Q_SLOTS:
         const Run undo = htapctl({u"roles"_s, u"undo"_s, u"1"_s, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s});
         QCOMPARE(undo.code, 1);
         QVERIFY2(undo.err.contains(u"#1 is interrupted, not applied: there is nothing of it to undo"_s), qPrintable(undo.err));
+    }
+
+    void rolesApplyRefusesAnUnwritableAuditLog()
+    {
+        // Nothing is applied without its audit record: a read-only log stops the apply before it
+        // plans or sends anything, with one line on stderr.
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        QTemporaryDir dir;
+        const QString audit = dir.filePath(u"audit.sqlite"_s);
+        const QString profile = dir.filePath(u"p.json"_s);
+        writeFile(profile, R"({"format": "htap-role-profiles", "version": 1, "name": "ro", "profiles": [
+            {"name": "OLAP", "role": "olap_user", "settings": {"work_mem": "44MB"}}]})");
+        QCOMPARE(htapctl({u"roles"_s, u"log"_s, u"--all-servers"_s, u"--audit"_s, audit}).code, 0); // creates it
+        // Root writes through any file mode; the immutable attribute stops it too.
+        const bool root = ::geteuid() == 0;
+        if (root && QProcess::execute(u"chattr"_s, {u"+i"_s, audit}) != 0)
+            QSKIP("running as root and chattr +i is not available here: no way to make the file read-only");
+        if (!root)
+            QVERIFY(QFile::setPermissions(audit, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+        const auto writable = qScopeGuard([&] {
+            if (root)
+                QProcess::execute(u"chattr"_s, {u"-i"_s, audit});
+        });
+        htap::pg::Connection watcher;
+        openOrDie(watcher);
+        const QString before = olapSettings(watcher);
+        for (const QStringList& extra : {QStringList(), QStringList {u"--json"_s}}) {
+            const Run r = htapctl(QStringList {u"roles"_s, u"apply"_s, profile, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s} + extra);
+            QCOMPARE(r.code, 1);
+            QVERIFY2(r.err.startsWith(u"htapctl: error: audit log %1: "_s.arg(audit)) && r.err.contains(u"nothing was sent to the server"_s),
+                qPrintable(r.err));
+            QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+            QVERIFY2(r.out.isEmpty(), qPrintable(r.out)); // no plan printed: it stopped before planning
+            QCOMPARE(olapSettings(watcher), before);
+        }
     }
 
     void badInputGetsOneLine_data()

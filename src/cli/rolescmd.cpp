@@ -49,6 +49,16 @@ void settleInterrupted(RoleService& service)
         err() << "htapctl: warning: audit entries left \"applying\" could not be settled: " << error << Qt::endl;
 }
 
+/// A change that did not happen: the outcome as JSON on stdout when asked for, the reason on
+/// stderr as every error.
+int failedOutcome(const ApplyOutcome& o, bool json)
+{
+    if (json)
+        printJson(o.toJson());
+    QString message = o.message;
+    return fail(message.replace(u'\n', u' '));
+}
+
 QString limitText(int limit)
 {
     return limit < 0 ? u"no limit"_s : QString::number(limit);
@@ -263,6 +273,13 @@ int cmdRoles(const QStringList& args)
             return fail(u"invalid profile set:\n  "_s + errors.join(u"\n  "_s), ExitUsage);
     }
     const htap::store::AuditLog auditLog(parser.value(audit));
+    // Nothing is applied without its audit record: a log that cannot be written stops a change
+    // before it is planned, confirmed or sent.
+    if (action == u"apply"_s || action == u"undo"_s || (action == u"wizard"_s && !parser.isSet(check))) {
+        QString error;
+        if (!auditLog.checkWritable(&error))
+            return fail(error + u"; nothing was sent to the server"_s);
+    }
     if (action == u"log"_s && parser.isSet(allServers)) {
         QString error;
         const QList<htap::store::AuditEntry> entries = auditLog.list(QString(), int(limitValue), &error);
@@ -364,11 +381,13 @@ int cmdRoles(const QStringList& args)
         if (!confirm(parser.isSet(yes), u"Apply these %1 statement(s) to %2?"_s.arg(QString::number(plan.statements().size()), plan.server), &code))
             return code;
         const ApplyOutcome o = service.apply(plan);
+        if (!o.ok)
+            return failedOutcome(o, json);
         if (json)
             printJson(o.toJson());
         else
             printOutcome(o);
-        return o.ok ? ExitOk : ExitFailure;
+        return ExitOk;
     }
 
     if (action == u"sessions"_s) {
@@ -462,11 +481,13 @@ int cmdRoles(const QStringList& args)
     if (!confirm(parser.isSet(yes), u"Create the roles and grants above on %1?"_s.arg(conn.effectiveInfo().displayName()), &code))
         return code;
     const ApplyOutcome o = service.applyWizard(spec);
+    if (!o.ok)
+        return failedOutcome(o, json);
     if (json)
         printJson(o.toJson());
     else
         printOutcome(o);
-    return o.ok ? ExitOk : ExitFailure;
+    return ExitOk;
 }
 
 } // namespace htap::cli

@@ -76,6 +76,22 @@ constexpr auto kColumns = "id, at, server, server_key, applied_by, kind, title, 
 
 } // namespace
 
+bool AuditLog::checkWritable(QString* error) const
+{
+    return withDatabase(error, [&](QSqlDatabase& db) {
+        // A read-only file opens and reads fine; only a write tells. This one changes nothing,
+        // and the transaction around it makes sure of that.
+        QSqlQuery q(db);
+        const bool ok = db.transaction() && q.exec(u"DELETE FROM role_changes WHERE 0"_s);
+        const QString why = q.lastError().isValid() ? q.lastError().text() : db.lastError().text();
+        q.finish();
+        db.rollback();
+        if (!ok)
+            *error = u"audit log %1: cannot record changes in it: %2"_s.arg(m_path, why);
+        return ok;
+    });
+}
+
 qint64 AuditLog::begin(const AuditEntry& e, QString* error) const
 {
     qint64 id = 0;

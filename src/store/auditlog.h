@@ -48,6 +48,9 @@ public:
     static QString defaultPath();
     QString path() const { return m_path; }
 
+    /// Whether a change could be recorded now: opens the file (creating or migrating it) and tries
+    /// a write that changes nothing, so that a command can refuse before it touches a server.
+    bool checkWritable(QString* error) const;
     /// Records a change about to be applied (status "applying"); returns its id, or 0 and *error.
     qint64 begin(const AuditEntry& entry, QString* error) const;
     /// Sets the outcome of an entry: applied, failed (with the message), undone.
