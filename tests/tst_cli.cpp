@@ -323,6 +323,30 @@ private Q_SLOTS:
         }
     }
 
+    void rolesNumbersMustBeWhole_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message");
+        const QStringList renice {u"roles"_s, u"renice"_s, u"olap_user"_s, u"--nice"_s};
+        for (const char* bad : {"nan", "NaN", "inf", "-inf", "3.5", "0", "20", "1e400"})
+            QTest::newRow(qPrintable(u"--nice "_s + QLatin1String(bad))) << renice + QStringList {QLatin1String(bad)}
+                                                                 << u"invalid --nice \"%1\": must be a whole number from 1 to 19"_s.arg(QLatin1String(bad));
+        QTest::newRow("--limit 2.5") << QStringList {u"roles"_s, u"log"_s, u"--all-servers"_s, u"--limit"_s, u"2.5"_s}
+                                     << u"invalid --limit \"2.5\": must be a whole number from 1 to 100000"_s;
+        QTest::newRow("--limit nan") << QStringList {u"roles"_s, u"log"_s, u"--all-servers"_s, u"--limit"_s, u"nan"_s}
+                                     << u"invalid --limit \"nan\": must be a whole number from 1 to 100000"_s;
+    }
+
+    void rolesNumbersMustBeWhole()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        const Run r = htapctl(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.startsWith(u"htapctl: error: "_s + message), qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+    }
+
     void badInputGetsOneLine_data()
     {
         QTest::addColumn<QStringList>("args");

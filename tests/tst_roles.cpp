@@ -808,6 +808,63 @@ private Q_SLOTS:
         QVERIFY(settingsOf(m_admin, kRole).isEmpty());
     }
 
+    void profileFilesNameThePathOfEveryBadValue_data()
+    {
+        QTest::addColumn<QByteArray>("profile"); // one profile's JSON
+        QTest::addColumn<QString>("error");
+        const QByteArray role = "\"role\": \"r\", ";
+        QTest::newRow("limit too large") << role + "\"connection_limit\": 1e10"
+                                         << u"$.profiles[0].connection_limit: must be a whole number from -1 to 262143 (-1: no limit), not 10000000000"_s;
+        QTest::newRow("limit not whole") << role + "\"connection_limit\": 2.5" << u"$.profiles[0].connection_limit: must be a whole number from -1 to 262143 (-1: no limit), not 2.5"_s;
+        QTest::newRow("limit below -1") << role + "\"connection_limit\": -2" << u"$.profiles[0].connection_limit: must be a whole number from -1 to 262143 (-1: no limit), not -2"_s;
+        QTest::newRow("limit as text") << role + "\"connection_limit\": \"80\"" << u"$.profiles[0].connection_limit: must be a whole number from -1 to 262143 (-1: no limit), not a string"_s;
+        QTest::newRow("nice too large") << role + "\"cpu_nice\": 20" << u"$.profiles[0].cpu_nice: must be a whole number from 0 to 19 (0: normal, 19: lowest CPU priority), not 20"_s;
+        QTest::newRow("nice not whole") << role + "\"cpu_nice\": 3.5" << u"$.profiles[0].cpu_nice: must be a whole number from 0 to 19 (0: normal, 19: lowest CPU priority), not 3.5"_s;
+        QTest::newRow("nice Boolean") << role + "\"cpu_nice\": true" << u"$.profiles[0].cpu_nice: must be a whole number from 0 to 19 (0: normal, 19: lowest CPU priority), not a Boolean"_s;
+        QTest::newRow("empty database") << role + "\"database\": \"\", \"cpu_nice\": 1" << u"$.profiles[0].database: a database's name, 1 to 63 characters, or null for every database"_s;
+        QTest::newRow("NUL in database") << role + "\"database\": \"a\\u0000b\", \"cpu_nice\": 1" << u"$.profiles[0].database: a database's name"_s;
+        QTest::newRow("database too long") << role + "\"database\": \"" + QByteArray(64, 'd') + "\", \"cpu_nice\": 1" << u"$.profiles[0].database: a database's name"_s;
+        QTest::newRow("NUL in a value") << role + "\"settings\": {\"myext.mode\": \"a\\u0000b\"}" << u"$.profiles[0].settings.myext.mode: contains a NUL character"_s;
+        QTest::newRow("digits lost") << role + "\"settings\": {\"work_mem\": 12345678901234567890}"
+                                     << u"$.profiles[0].settings.work_mem: 12345678901234567000 has more digits than a JSON number keeps (15): write it as a string"_s;
+        QTest::newRow("description a number") << role + "\"description\": 5, \"cpu_nice\": 1" << u"$.profiles[0].description: a string"_s;
+        QTest::newRow("infinite") << role + "\"connection_limit\": 1e400" << u"$: not JSON: illegal number at line 1, column "_s;
+    }
+
+    void profileFilesNameThePathOfEveryBadValue()
+    {
+        QFETCH(QByteArray, profile);
+        QFETCH(QString, error);
+        const QByteArray json = "{\"format\": \"htap-role-profiles\", \"version\": 1, \"name\": \"n\", \"profiles\": [{" + profile + "}]}";
+        ProfileSet set;
+        QStringList errors;
+        QVERIFY(!ProfileSet::fromJson(json, &set, &errors));
+        QVERIFY2(errors.first().startsWith(error), qPrintable(errors.join(u'\n')));
+
+        // Numbers that are fine arrive as written.
+        QVERIFY(ProfileSet::fromJson("{\"format\": \"htap-role-profiles\", \"version\": 1, \"name\": \"n\", \"profiles\": [{"
+                                     "\"role\": \"r\", \"connection_limit\": 80.0, \"cpu_nice\": 19, \"settings\": {\"work_mem\": 65536, "
+                                     "\"seq_page_cost\": 1.1, \"random_page_cost\": 1e20}}]}",
+            &set, &errors));
+        QCOMPARE(set.profiles.first().connectionLimit, 80);
+        QCOMPARE(set.profiles.first().settings,
+            (QList<std::pair<QString, std::optional<QString>>> {
+                {u"random_page_cost"_s, u"1e+20"_s}, {u"seq_page_cost"_s, u"1.1"_s}, {u"work_mem"_s, u"65536"_s}}));
+    }
+
+    void reniceTakesALevelFrom1To19()
+    {
+        AuditLog audit(m_auditPath);
+        RoleService service(m_admin, audit);
+        for (int bad : {0, 20, -5}) {
+            int changed = -1;
+            QString error;
+            service.renice(kOther, bad, &changed, &error);
+            QVERIFY2(error.contains(u"is not a level from 1 (a little lower) to 19 (lowest)"_s), qPrintable(error));
+            QCOMPARE(changed, 0);
+        }
+    }
+
     void cleanupTestCase()
     {
         resetRoles();

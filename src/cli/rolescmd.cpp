@@ -241,8 +241,9 @@ int cmdRoles(const QStringList& args)
         if (!ok || undoId <= 0)
             return fail(u"roles undo needs the number of an audit entry (see htapctl roles log)"_s, ExitUsage);
     }
-    double limitValue = 50, niceValue = 0;
-    if (!parseNumber(parser, limit, 1, 100000, &limitValue, &code) || !parseNumber(parser, nice, 1, 19, &niceValue, &code))
+    // A priority and a count: whole numbers (3.5 must not quietly become 3).
+    qint64 limitValue = 50, niceValue = 0;
+    if (!parseWholeNumber(parser, limit, 1, 100000, &limitValue, &code) || !parseWholeNumber(parser, nice, 1, 19, &niceValue, &code))
         return code;
     if (action == u"renice"_s && !parser.isSet(nice))
         return fail(u"roles renice needs --nice N (1 to 19)"_s, ExitUsage);
@@ -428,7 +429,7 @@ int cmdRoles(const QStringList& args)
         if (parser.isSet(installPrioritize) && !service.installPrioritize(&error))
             return fail(error);
         if (!confirm(parser.isSet(yes), u"Lower the CPU priority of every backend of %1 to nice %2? It cannot be raised back "
-                                        "for a running backend."_s.arg(arg, QString::number(int(niceValue))),
+                                        "for a running backend."_s.arg(arg, QString::number(niceValue)),
                 &code))
             return code;
         int changed = 0;

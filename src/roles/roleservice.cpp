@@ -476,6 +476,11 @@ QString RoleService::renice(const QString& role, int nice, int* changed, QString
 {
     error->clear();
     *changed = 0;
+    if (nice < 1 || nice > 19) {
+        *error = u"CPU priority of \"%1\" not lowered: nice %2 is not a level from 1 (a little lower) to 19 (lowest)"_s.arg(
+            role, QString::number(nice));
+        return {};
+    }
     const auto ext = m_conn.exec(u"SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
                                  " WHERE e.extname = 'prioritize'"_s);
     if (!ext.ok() || ext.rowCount() == 0) {
