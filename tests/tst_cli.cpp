@@ -5,9 +5,11 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -26,6 +28,36 @@ Run htapctl(const QStringList& args)
     if (!p.waitForFinished(120000))
         qFatal("htapctl did not finish");
     return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+void writeFile(const QString& path, const QByteArray& content)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(content) != content.size())
+        qFatal("cannot write %s", qPrintable(path));
+}
+
+/// olap_user's own settings, as the server keeps them.
+QString olapSettings(htap::pg::Connection& c)
+{
+    const htap::pg::Result r = c.exec(u"SELECT coalesce(string_agg(x, ',' ORDER BY x), '') FROM pg_db_role_setting s"
+                                      " JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) x WHERE r.rolname = 'olap_user'"_s);
+    if (!r.ok())
+        qFatal("%s", qPrintable(r.error().oneLine()));
+    return r.text(0, 0);
+}
+
+void openOrDie(htap::pg::Connection& c)
+{
+    if (const htap::pg::PgError e = c.open(htap::test::sandboxConnInfo(), {10000, u"tst_cli"_s}))
+        qFatal("%s", qPrintable(e.oneLine()));
+}
+
+void execOrDie(htap::pg::Connection& c, const QString& sql, const QVariantList& params = {})
+{
+    const htap::pg::Result r = c.exec(sql, params);
+    if (!r.ok())
+        qFatal("%s: %s", qPrintable(sql), qPrintable(r.error().oneLine()));
 }
 } // namespace
 
@@ -175,6 +207,144 @@ private Q_SLOTS:
         r = htapctl({u"roles"_s, u"undo"_s, u"999999"_s, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s});
         QCOMPARE(r.code, 1);
         QVERIFY(r.err.contains(u"no entry #999999"_s));
+    }
+
+    void rolesApplyKilledMidWayIsSettled()
+    {
+        // htapctl is killed while its apply waits behind the role-change lock, which this test
+        // holds (the documented key, pg_advisory_xact_lock(1213485651, 0)). Its audit entry stays
+        // "applying" while the server's transaction is open, and the next command settles it as
+        // interrupted once the server has rolled that back. Nothing was changed.
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        QTemporaryDir dir;
+        const QString audit = dir.filePath(u"audit.sqlite"_s);
+        const QString profile = dir.filePath(u"p.json"_s);
+        writeFile(profile, R"({"format": "htap-role-profiles", "version": 1, "name": "killed", "profiles": [
+            {"name": "OLAP", "role": "olap_user", "settings": {"work_mem": "40MB"}}]})");
+        htap::pg::Connection holder, watcher;
+        openOrDie(holder);
+        openOrDie(watcher);
+        const QString before = olapSettings(watcher);
+        execOrDie(holder, u"BEGIN"_s);
+        execOrDie(holder, u"SELECT pg_advisory_xact_lock(1213485651, 0)"_s);
+
+        QProcess apply;
+        apply.setStandardInputFile(QProcess::nullDevice());
+        apply.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s,
+            {u"roles"_s, u"apply"_s, profile, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s, u"--json"_s});
+        int pid = 0;
+        {
+            htap::test::Watchdog watchdog("htapctl roles apply was never seen waiting behind the lock", 120);
+            while (pid == 0) {
+                if (apply.waitForFinished(5)) // also the pause between two looks
+                    QFAIL(qPrintable(u"htapctl roles apply did not wait behind the lock: "_s
+                        + QString::fromUtf8(apply.readAllStandardOutput() + apply.readAllStandardError())));
+                const htap::pg::Result r = watcher.exec(
+                    u"SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+                    " AND l.classid = 1213485651 AND l.objid = 0 AND l.objsubid = 2 AND NOT l.granted"
+                    " AND a.application_name = 'htapctl roles'"_s);
+                if (r.ok() && r.rowCount() > 0)
+                    pid = int(r.toInt64(0, 0));
+            }
+        }
+        auto entry = [&](bool connect) {
+            const Run r = htapctl(connect ? QStringList {u"roles"_s, u"log"_s, u"--conn"_s, conn, u"--audit"_s, audit, u"--json"_s}
+                                          : QStringList {u"roles"_s, u"log"_s, u"--all-servers"_s, u"--audit"_s, audit, u"--json"_s});
+            const QJsonArray entries = QJsonDocument::fromJson(r.out.toUtf8()).array();
+            if (r.code != 0 || entries.size() != 1)
+                qFatal("roles log: %s %s", qPrintable(r.out), qPrintable(r.err));
+            return std::pair(entries.first().toObject(), r.err);
+        };
+        // The entry is written before the apply queues, with the transaction that settles it.
+        QJsonObject e = entry(false).first;
+        QCOMPARE(e.value(u"status"_s).toString(), u"applying"_s);
+        QVERIFY(!e.value(u"transaction"_s).toObject().value(u"xid"_s).toString().isEmpty());
+
+        apply.kill();
+        QVERIFY(apply.waitForFinished());
+        QCOMPARE(apply.exitStatus(), QProcess::CrashExit);
+        // Its server session still waits for the lock: the transaction is open, so the next
+        // command leaves the entry as it is.
+        e = entry(true).first;
+        QCOMPARE(e.value(u"status"_s).toString(), u"applying"_s);
+
+        // Let go: the session gets the lock, finds its client gone and ends, rolling back.
+        execOrDie(holder, u"ROLLBACK"_s);
+        {
+            htap::test::Watchdog watchdog("the killed htapctl's server session did not end", 120);
+            while (watcher.exec(u"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)"_s, {pid}).toBool(0, 0))
+                std::this_thread::sleep_for(std::chrono::milliseconds(5)); // a poll
+        }
+        const auto [settled, notes] = entry(true);
+        QCOMPARE(settled.value(u"status"_s).toString(), u"interrupted"_s);
+        QVERIFY2(settled.value(u"message"_s).toString().startsWith(u"not applied: its program stopped before COMMIT"_s),
+            qPrintable(settled.value(u"message"_s).toString()));
+        QVERIFY2(notes.startsWith(u"htapctl: note: audit #1 (killed), left \"applying\" by a program that stopped, was rolled "
+                                  "back by the server: marked interrupted"_s),
+            qPrintable(notes));
+        QCOMPARE(olapSettings(watcher), before);
+        const Run undo = htapctl({u"roles"_s, u"undo"_s, u"1"_s, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s});
+        QCOMPARE(undo.code, 1);
+        QVERIFY2(undo.err.contains(u"#1 is interrupted, not applied: there is nothing of it to undo"_s), qPrintable(undo.err));
+    }
+
+    void rolesApplyRefusesAnUnwritableAuditLog()
+    {
+        // Nothing is applied without its audit record: a read-only log stops the apply before it
+        // plans or sends anything, with one line on stderr.
+        const QString conn = htap::test::sandboxConnInfo().toConnString();
+        QTemporaryDir dir;
+        const QString audit = dir.filePath(u"audit.sqlite"_s);
+        const QString profile = dir.filePath(u"p.json"_s);
+        writeFile(profile, R"({"format": "htap-role-profiles", "version": 1, "name": "ro", "profiles": [
+            {"name": "OLAP", "role": "olap_user", "settings": {"work_mem": "44MB"}}]})");
+        QCOMPARE(htapctl({u"roles"_s, u"log"_s, u"--all-servers"_s, u"--audit"_s, audit}).code, 0); // creates it
+        // Root writes through any file mode; the immutable attribute stops it too.
+        const bool root = ::geteuid() == 0;
+        if (root && QProcess::execute(u"chattr"_s, {u"+i"_s, audit}) != 0)
+            QSKIP("running as root and chattr +i is not available here: no way to make the file read-only");
+        if (!root)
+            QVERIFY(QFile::setPermissions(audit, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+        const auto writable = qScopeGuard([&] {
+            if (root)
+                QProcess::execute(u"chattr"_s, {u"-i"_s, audit});
+        });
+        htap::pg::Connection watcher;
+        openOrDie(watcher);
+        const QString before = olapSettings(watcher);
+        for (const QStringList& extra : {QStringList(), QStringList {u"--json"_s}}) {
+            const Run r = htapctl(QStringList {u"roles"_s, u"apply"_s, profile, u"--conn"_s, conn, u"--audit"_s, audit, u"--yes"_s} + extra);
+            QCOMPARE(r.code, 1);
+            QVERIFY2(r.err.startsWith(u"htapctl: error: audit log %1: "_s.arg(audit)) && r.err.contains(u"nothing was sent to the server"_s),
+                qPrintable(r.err));
+            QCOMPARE(r.err.trimmed().count(u'\n'), 0);
+            QVERIFY2(r.out.isEmpty(), qPrintable(r.out)); // no plan printed: it stopped before planning
+            QCOMPARE(olapSettings(watcher), before);
+        }
+    }
+
+    void rolesNumbersMustBeWhole_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message");
+        const QStringList renice {u"roles"_s, u"renice"_s, u"olap_user"_s, u"--nice"_s};
+        for (const char* bad : {"nan", "NaN", "inf", "-inf", "3.5", "0", "20", "1e400"})
+            QTest::newRow(qPrintable(u"--nice "_s + QLatin1String(bad))) << renice + QStringList {QLatin1String(bad)}
+                                                                 << u"invalid --nice \"%1\": must be a whole number from 1 to 19"_s.arg(QLatin1String(bad));
+        QTest::newRow("--limit 2.5") << QStringList {u"roles"_s, u"log"_s, u"--all-servers"_s, u"--limit"_s, u"2.5"_s}
+                                     << u"invalid --limit \"2.5\": must be a whole number from 1 to 100000"_s;
+        QTest::newRow("--limit nan") << QStringList {u"roles"_s, u"log"_s, u"--all-servers"_s, u"--limit"_s, u"nan"_s}
+                                     << u"invalid --limit \"nan\": must be a whole number from 1 to 100000"_s;
+    }
+
+    void rolesNumbersMustBeWhole()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        const Run r = htapctl(args);
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.startsWith(u"htapctl: error: "_s + message), qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count(u'\n'), 0);
     }
 
     void badInputGetsOneLine_data()

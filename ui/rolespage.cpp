@@ -389,6 +389,7 @@ void RolesPage::reload()
     struct Loaded {
         Catalog catalog;
         QList<htap::store::AuditEntry> entries;
+        QStringList settled;
         QString error;
         QString auditError;
     };
@@ -396,8 +397,15 @@ void RolesPage::reload()
         [auditPath = m_auditPath](htap::pg::Connection&, RoleService& service) {
             Loaded l;
             l.catalog = service.catalog(&l.error);
-            if (l.error.isEmpty())
-                l.entries = htap::store::AuditLog(auditPath).list(l.catalog.serverKey, 200, &l.auditError);
+            if (!l.error.isEmpty())
+                return l;
+            // An entry a stopped program left "applying" is shown as what the server says it
+            // became, not as a change still under way.
+            QString settleError;
+            l.settled = service.settleInterrupted(&settleError);
+            l.entries = htap::store::AuditLog(auditPath).list(l.catalog.serverKey, 200, &l.auditError);
+            if (l.auditError.isEmpty())
+                l.auditError = settleError;
             return l;
         },
         [this](const Loaded& l) {
@@ -407,6 +415,8 @@ void RolesPage::reload()
             }
             if (!l.auditError.isEmpty())
                 Q_EMIT message(false, l.auditError);
+            for (const QString& note : l.settled)
+                Q_EMIT message(true, note);
             m_catalog = l.catalog;
             m_entries = l.entries;
             showCatalog();

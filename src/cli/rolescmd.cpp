@@ -38,6 +38,27 @@ bool confirm(bool yes, const QString& question, int* code)
     return true;
 }
 
+/// Settles the audit entries of this server that a stopped program left "applying" (see
+/// RoleService::settleInterrupted), and says what it did on stderr.
+void settleInterrupted(RoleService& service)
+{
+    QString error;
+    for (const QString& note : service.settleInterrupted(&error))
+        err() << "htapctl: note: " << note << Qt::endl;
+    if (!error.isEmpty())
+        err() << "htapctl: warning: audit entries left \"applying\" could not be settled: " << error << Qt::endl;
+}
+
+/// A change that did not happen: the outcome as JSON on stdout when asked for, the reason on
+/// stderr as every error.
+int failedOutcome(const ApplyOutcome& o, bool json)
+{
+    if (json)
+        printJson(o.toJson());
+    QString message = o.message;
+    return fail(message.replace(u'\n', u' '));
+}
+
 QString limitText(int limit)
 {
     return limit < 0 ? u"no limit"_s : QString::number(limit);
@@ -220,8 +241,9 @@ int cmdRoles(const QStringList& args)
         if (!ok || undoId <= 0)
             return fail(u"roles undo needs the number of an audit entry (see htapctl roles log)"_s, ExitUsage);
     }
-    double limitValue = 50, niceValue = 0;
-    if (!parseNumber(parser, limit, 1, 100000, &limitValue, &code) || !parseNumber(parser, nice, 1, 19, &niceValue, &code))
+    // A priority and a count: whole numbers (3.5 must not quietly become 3).
+    qint64 limitValue = 50, niceValue = 0;
+    if (!parseWholeNumber(parser, limit, 1, 100000, &limitValue, &code) || !parseWholeNumber(parser, nice, 1, 19, &niceValue, &code))
         return code;
     if (action == u"renice"_s && !parser.isSet(nice))
         return fail(u"roles renice needs --nice N (1 to 19)"_s, ExitUsage);
@@ -252,6 +274,13 @@ int cmdRoles(const QStringList& args)
             return fail(u"invalid profile set:\n  "_s + errors.join(u"\n  "_s), ExitUsage);
     }
     const htap::store::AuditLog auditLog(parser.value(audit));
+    // Nothing is applied without its audit record: a log that cannot be written stops a change
+    // before it is planned, confirmed or sent.
+    if (action == u"apply"_s || action == u"undo"_s || (action == u"wizard"_s && !parser.isSet(check))) {
+        QString error;
+        if (!auditLog.checkWritable(&error))
+            return fail(error + u"; nothing was sent to the server"_s);
+    }
     if (action == u"log"_s && parser.isSet(allServers)) {
         QString error;
         const QList<htap::store::AuditEntry> entries = auditLog.list(QString(), int(limitValue), &error);
@@ -282,6 +311,9 @@ int cmdRoles(const QStringList& args)
 
     if (action == u"show"_s)
         return showRoles(service, arg, parser.value(database), json);
+
+    if (action == u"log"_s || action == u"apply"_s || action == u"undo"_s)
+        settleInterrupted(service);
 
     if (action == u"log"_s) {
         const Catalog c = service.catalog(&error);
@@ -350,11 +382,13 @@ int cmdRoles(const QStringList& args)
         if (!confirm(parser.isSet(yes), u"Apply these %1 statement(s) to %2?"_s.arg(QString::number(plan.statements().size()), plan.server), &code))
             return code;
         const ApplyOutcome o = service.apply(plan);
+        if (!o.ok)
+            return failedOutcome(o, json);
         if (json)
             printJson(o.toJson());
         else
             printOutcome(o);
-        return o.ok ? ExitOk : ExitFailure;
+        return ExitOk;
     }
 
     if (action == u"sessions"_s) {
@@ -395,7 +429,7 @@ int cmdRoles(const QStringList& args)
         if (parser.isSet(installPrioritize) && !service.installPrioritize(&error))
             return fail(error);
         if (!confirm(parser.isSet(yes), u"Lower the CPU priority of every backend of %1 to nice %2? It cannot be raised back "
-                                        "for a running backend."_s.arg(arg, QString::number(int(niceValue))),
+                                        "for a running backend."_s.arg(arg, QString::number(niceValue)),
                 &code))
             return code;
         int changed = 0;
@@ -448,11 +482,13 @@ int cmdRoles(const QStringList& args)
     if (!confirm(parser.isSet(yes), u"Create the roles and grants above on %1?"_s.arg(conn.effectiveInfo().displayName()), &code))
         return code;
     const ApplyOutcome o = service.applyWizard(spec);
+    if (!o.ok)
+        return failedOutcome(o, json);
     if (json)
         printJson(o.toJson());
     else
         printOutcome(o);
-    return o.ok ? ExitOk : ExitFailure;
+    return ExitOk;
 }
 
 } // namespace htap::cli

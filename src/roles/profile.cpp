@@ -1,17 +1,72 @@
 #include "profile.h"
 
+#include <core/number.h>
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLocale>
 #include <QRegularExpression>
 #include <QSaveFile>
 #include <QStandardPaths>
 
+#include <cmath>
+
 namespace htap::roles {
 
 using namespace Qt::StringLiterals;
+
+namespace {
+
+// The most connections a role can be allowed: PostgreSQL's MAX_BACKENDS, the top of
+// max_connections. The server's own limit is checked when the plan is made.
+constexpr int kMostConnections = 262143;
+
+/// A JSON number as people write it: "12.5", "10000000000", "1e+20", for statements and messages.
+QString numberText(double v)
+{
+    if (v == std::floor(v) && std::fabs(v) < 1e15)
+        return QString::number(qint64(v));
+    return QString::number(v, 'g', QLocale::FloatingPointShortest);
+}
+
+/// Whether a number survived parsing as written: a double keeps 15 significant digits, so
+/// 12345678901234567890 arrives as 12345678901234567168.
+bool exactInJson(double v)
+{
+    return QString::number(v, 'g', 15).toDouble() == v;
+}
+
+QString jsonTypeName(const QJsonValue& v)
+{
+    return v.isString() ? u"a string"_s : v.isBool() ? u"a Boolean"_s : v.isArray() ? u"an array"_s
+         : v.isObject() ? u"an object"_s : v.isNull() ? u"null"_s : u"a number"_s;
+}
+
+/// A whole number from min to max by the rule every number from people follows (core/number.h),
+/// or why not; the caller names the path.
+std::optional<QString> wholeNumberProblem(const QJsonValue& v, int min, int max, const QString& meaning)
+{
+    const htap::core::NumberRule rule {double(min), double(max), true};
+    if (!v.isDouble())
+        return u"%1 (%2), not %3"_s.arg(htap::core::numberProblem(qQNaN(), rule), meaning, jsonTypeName(v));
+    if (const QString problem = htap::core::numberProblem(v.toDouble(), rule); !problem.isEmpty())
+        return u"%1 (%2), not %3"_s.arg(problem, meaning, numberText(v.toDouble()));
+    return std::nullopt;
+}
+
+/// Where a parse error is, for people: line and column rather than a byte offset.
+QString lineAndColumn(const QByteArray& json, int offset)
+{
+    const QByteArray before = json.left(offset);
+    const int line = int(before.count('\n')) + 1;
+    const int column = int(offset - (before.lastIndexOf('\n') + 1)) + 1;
+    return u"line %1, column %2"_s.arg(line).arg(column);
+}
+
+} // namespace
 
 QJsonObject ProfileSet::toJson() const
 {
@@ -44,7 +99,10 @@ bool ProfileSet::fromJson(const QByteArray& json, ProfileSet* out, QStringList* 
     QJsonParseError pe;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &pe);
     if (pe.error != QJsonParseError::NoError) {
-        *errors << u"$: not JSON: %1 at offset %2"_s.arg(pe.errorString()).arg(pe.offset);
+        // Qt refuses numbers a double cannot hold (1e400) here, before any path is known.
+        *errors << u"$: not JSON: %1 at %2%3"_s.arg(pe.errorString(), lineAndColumn(json, pe.offset),
+                       pe.error == QJsonParseError::IllegalNumber ? u" (a number must be finite and fit a double)"_s
+                                                                 : QString());
         return false;
     }
     if (!doc.isObject()) {
@@ -62,12 +120,18 @@ bool ProfileSet::fromJson(const QByteArray& json, ProfileSet* out, QStringList* 
         *errors << u"$.format: must be \"%1\""_s.arg(QLatin1String(kProfileFormat));
     if (root.value(u"version"_s).toInt(-1) != kProfileVersion)
         *errors << u"$.version: must be %1 (this build reads role profile version %1)"_s.arg(kProfileVersion);
+    auto textOrAbsent = [&](const QJsonObject& o, const QString& key, const QString& path) {
+        const QJsonValue v = o.value(key);
+        if (!v.isUndefined() && !v.isNull() && !v.isString())
+            *errors << u"%1.%2: a string"_s.arg(path, key);
+        return v.toString();
+    };
     ProfileSet set;
     set.name = root.value(u"name"_s).toString();
     static const QRegularExpression nameRe(u"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"_s);
     if (!nameRe.match(set.name).hasMatch())
         *errors << u"$.name: a name of letters, digits, '.', '_' or '-' (it names the saved file)"_s;
-    set.description = root.value(u"description"_s).toString();
+    set.description = textOrAbsent(root, u"description"_s, u"$"_s);
     const QJsonValue profiles = root.value(u"profiles"_s);
     if (!profiles.isArray() || profiles.toArray().isEmpty())
         *errors << u"$.profiles: must be a non-empty array"_s;
@@ -82,26 +146,29 @@ bool ProfileSet::fromJson(const QByteArray& json, ProfileSet* out, QStringList* 
         onlyKeys(o, path, {u"name"_s, u"role"_s, u"database"_s, u"description"_s, u"connection_limit"_s, u"cpu_nice"_s,
                               u"settings"_s});
         RoleProfile p;
-        p.name = o.value(u"name"_s).toString();
+        p.name = textOrAbsent(o, u"name"_s, path);
         p.role = o.value(u"role"_s).toString();
-        p.description = o.value(u"description"_s).toString();
+        p.description = textOrAbsent(o, u"description"_s, path);
         if (p.role.isEmpty() || p.role.contains(QChar(0)) || p.role.size() > 63)
             *errors << path + u".role: the role's name, 1 to 63 characters, spelled exactly"_s;
+        // Names longer than 63 bytes or with a NUL cannot exist, and the quoting function refuses
+        // them: they must be stopped here, not as a syntax error from the server.
         const QJsonValue db = o.value(u"database"_s);
-        if (!db.isUndefined() && !db.isNull() && !db.isString())
-            *errors << path + u".database: a database name, or null for every database"_s;
+        if (!db.isUndefined() && !db.isNull()
+            && (!db.isString() || db.toString().isEmpty() || db.toString().contains(QChar(0)) || db.toString().size() > 63))
+            *errors << path + u".database: a database's name, 1 to 63 characters, or null for every database"_s;
         p.database = db.toString();
         const QJsonValue limit = o.value(u"connection_limit"_s);
         if (!limit.isUndefined()) {
-            if (!limit.isDouble() || limit.toDouble() != double(limit.toInt()) || limit.toInt() < -1)
-                *errors << path + u".connection_limit: a whole number, -1 (no limit) or more"_s;
+            if (const auto problem = wholeNumberProblem(limit, -1, kMostConnections, u"-1: no limit"_s))
+                *errors << path + u".connection_limit: "_s + *problem;
             else
                 p.connectionLimit = limit.toInt();
         }
         const QJsonValue nice = o.value(u"cpu_nice"_s);
         if (!nice.isUndefined()) {
-            if (!nice.isDouble() || nice.toDouble() != double(nice.toInt()) || nice.toInt() < 0 || nice.toInt() > 19)
-                *errors << path + u".cpu_nice: a whole number from 0 (normal) to 19 (lowest CPU priority)"_s;
+            if (const auto problem = wholeNumberProblem(nice, 0, 19, u"0: normal, 19: lowest CPU priority"_s))
+                *errors << path + u".cpu_nice: "_s + *problem;
             else
                 p.cpuNice = nice.toInt();
         }
@@ -120,12 +187,18 @@ bool ProfileSet::fromJson(const QByteArray& json, ProfileSet* out, QStringList* 
                 *errors << spath + u": the same parameter twice (names are not case-sensitive)"_s;
                 continue;
             }
+            const double number = it.value().toDouble();
             if (it.value().isNull())
                 p.settings.append({it.key().toLower(), std::nullopt});
+            else if (it.value().isString() && it.value().toString().contains(QChar(0)))
+                *errors << spath + u": contains a NUL character, which no setting can hold"_s;
             else if (it.value().isString())
                 p.settings.append({it.key().toLower(), it.value().toString()});
+            else if (it.value().isDouble() && !exactInJson(number))
+                *errors << spath + u": %1 has more digits than a JSON number keeps (15): write it as a string"_s.arg(
+                    numberText(number));
             else if (it.value().isDouble())
-                p.settings.append({it.key().toLower(), QString::number(it.value().toDouble(), 'g', 15)});
+                p.settings.append({it.key().toLower(), numberText(number)});
             else if (it.value().isBool())
                 p.settings.append({it.key().toLower(), it.value().toBool() ? u"on"_s : u"off"_s});
             else

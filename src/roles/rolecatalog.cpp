@@ -121,6 +121,12 @@ QJsonObject Catalog::toJson() const
         {u"read_at"_s, readAt.toString(Qt::ISODateWithMs)}};
 }
 
+QString serverKeyOf(const htap::pg::Connection& conn)
+{
+    const htap::pg::ConnInfo eff = conn.effectiveInfo();
+    return eff.value(u"host"_s) + u':' + eff.value(u"port"_s);
+}
+
 Catalog readCatalog(htap::pg::Connection& conn, QString* error)
 {
     Catalog c;
@@ -130,7 +136,7 @@ Catalog readCatalog(htap::pg::Connection& conn, QString* error)
     };
     const htap::pg::ConnInfo eff = conn.effectiveInfo();
     c.server = eff.displayName();
-    c.serverKey = eff.value(u"host"_s) + u':' + eff.value(u"port"_s);
+    c.serverKey = serverKeyOf(conn);
     c.serverVersion = conn.serverVersion();
     c.serverVersionNum = conn.serverVersionNum();
 

@@ -93,6 +93,9 @@ struct Catalog {
     QJsonObject toJson() const;
 };
 
+/// host:port of the server conn is connected to: how the audit log tells servers apart.
+QString serverKeyOf(const htap::pg::Connection& conn);
+
 /// Reads roles, their settings, pg_settings and the facts a plan needs. Needs no privilege
 /// beyond a login (pg_authid is not read: passwords stay out of it).
 Catalog readCatalog(htap::pg::Connection& conn, QString* error);

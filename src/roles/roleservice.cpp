@@ -52,6 +52,111 @@ QString shown(const std::optional<QString>& v)
     return v ? *v : u"(not set)"_s;
 }
 
+/// The transaction of one change of roles, as the audit entry records it.
+struct ChangeTransaction {
+    QString user;
+    QString xid;              ///< pg_current_xact_id(): settles the entry if the program stops
+    QString systemIdentifier; ///< the cluster's, so that an id is never looked up in another cluster
+};
+
+/// Opens the transaction of a change. Read committed whatever the session's default: each
+/// statement after the queue must see what the change before it committed (in repeatable read
+/// the snapshot would be taken before the lock is granted). Empty, or why not.
+QString beginChange(htap::pg::Connection& conn, ChangeTransaction* t)
+{
+    const auto begin = conn.exec(u"BEGIN ISOLATION LEVEL READ COMMITTED"_s);
+    if (!begin.ok())
+        return begin.error().oneLine();
+    // txid_current() before PostgreSQL 13; pg_control_system() may be revoked on a hardened
+    // server, and the identifier is only a safeguard.
+    const auto r = conn.exec(u"SELECT current_user, %1()::text, CASE WHEN has_function_privilege('pg_control_system()', "
+                             "'EXECUTE') THEN (SELECT system_identifier FROM pg_control_system())::text END"_s.arg(
+                                 conn.serverVersionNum() >= 130000 ? u"pg_current_xact_id"_s : u"txid_current"_s));
+    if (!r.ok())
+        return r.error().oneLine();
+    t->user = r.text(0, 0);
+    t->xid = r.text(0, 1);
+    t->systemIdentifier = r.text(0, 2);
+    return {};
+}
+
+/// Waits in the transaction for this server's role-change lock (kRoleChangeLockClass), then
+/// sets the 5 s lock_timeout of the statements that follow. Empty, or why not (the transaction
+/// is then aborted).
+QString queueForRoleChanges(htap::pg::Connection& conn)
+{
+    // A change holds the lock for a few statements; a minute means the one ahead is stuck (a
+    // stopped program whose server session waits on a lock, or someone holding it in psql).
+    auto r = conn.exec(u"SET LOCAL lock_timeout = '60s'"_s);
+    if (r.ok())
+        r = conn.exec(u"SELECT pg_advisory_xact_lock($1, $2)"_s, {kRoleChangeLockClass, kRoleChangeLockId});
+    if (!r.ok() && r.error().sqlstate == u"55P03"_s) {
+        conn.exec(u"ROLLBACK"_s);
+        const auto holder = conn.exec(u"SELECT l.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, '')"
+                                      " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+                                      " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2"
+                                      " AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"_s,
+            {kRoleChangeLockClass, kRoleChangeLockId});
+        const QString who = holder.ok() && holder.rowCount() > 0
+            ? u" (pid %1, %2, user %3)"_s.arg(holder.text(0, 0), holder.text(0, 1), holder.text(0, 2))
+            : QString();
+        return u"Another change of this server's roles%1 has held their lock for 60 s; try again when it has finished."_s.arg(who);
+    }
+    if (!r.ok())
+        return r.error().oneLine();
+    // Advisory locks are per database: a change through another database holds a lock of its
+    // own. Each change looks after taking its lock, so of two at once at least one sees the other.
+    const auto others = conn.exec(u"SELECT l.pid, coalesce(d.datname, '?') FROM pg_locks l LEFT JOIN pg_database d ON d.oid = l.database"
+                                  " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2"
+                                  " AND l.granted AND l.pid <> pg_backend_pid()"_s,
+        {kRoleChangeLockClass, kRoleChangeLockId});
+    if (!others.ok())
+        return others.error().oneLine();
+    if (others.rowCount() > 0)
+        return u"Another change of this server's roles is running through database \"%1\" (pid %2): changes through different "
+               "databases cannot queue behind each other; try again when it has finished."_s.arg(others.text(0, 1), others.text(0, 0));
+    r = conn.exec(u"SET LOCAL lock_timeout = '5s'"_s);
+    return r.ok() ? QString() : r.error().oneLine();
+}
+
+/// A statement that collided with another session changing the same role at the same moment,
+/// outside the queue (psql, another tool): the catalog row it meant to update or insert was
+/// changed under it.
+bool changedConcurrently(const htap::pg::PgError& e)
+{
+    return e.sqlstate == u"23505"_s || e.sqlstate == u"40001"_s || e.sqlstate == u"40P01"_s
+        || (e.sqlstate == u"XX000"_s && e.message.contains(u"concurrently"_s));
+}
+
+QString describeScope(const RoleChange& c)
+{
+    return c.database.isEmpty() ? u"\"%1\""_s.arg(c.role) : u"\"%1\" in database \"%2\""_s.arg(c.role, c.database);
+}
+
+/// Whether the server holds all of plan's after state (true), all of its before state (false)
+/// or neither (nullopt).
+std::optional<bool> judgeByValues(const Catalog& catalog, const Plan& plan)
+{
+    bool allAfter = true, allBefore = true;
+    for (const RoleChange& c : plan.changes) {
+        const RoleInfo* role = catalog.role(c.role);
+        if (!role)
+            return std::nullopt;
+        for (const SettingChange& s : c.settings) {
+            const std::optional<QString> now = role->setting(c.database, s.name);
+            allAfter &= sameStoredValue(s.name, now, s.after);
+            allBefore &= sameStoredValue(s.name, now, s.before);
+        }
+        if (c.limitAfter) {
+            allAfter &= role->connectionLimit == *c.limitAfter;
+            allBefore &= role->connectionLimit == c.limitBefore.value_or(-1);
+        }
+    }
+    if (allAfter == allBefore) // both: the plan changes nothing; neither: someone else's values
+        return std::nullopt;
+    return allAfter;
+}
+
 } // namespace
 
 QString explainRoleError(const htap::pg::PgError& e)
@@ -63,6 +168,8 @@ QString explainRoleError(const htap::pg::PgError& e)
         return u"%1 (it was dropped or renamed after the plan was made)"_s.arg(e.message);
     if (e.sqlstate == u"55P03"_s)
         return u"the role is locked by another transaction (lock_timeout 5 s): %1"_s.arg(e.message);
+    if (changedConcurrently(e))
+        return u"another session changed the same role at the same moment (%1)"_s.arg(e.message);
     return e.oneLine() + (e.hint.isEmpty() ? QString() : u" Hint: "_s + e.hint);
 }
 
@@ -133,51 +240,64 @@ ApplyOutcome RoleService::apply(const Plan& plan)
         }
         return out;
     };
-    for (const QString& sql : {u"BEGIN"_s, u"SET LOCAL lock_timeout = '5s'"_s}) {
-        const auto r = m_conn.exec(sql);
-        if (!r.ok())
-            return rollback(r.error().oneLine());
-    }
-    const QString user = m_conn.exec(u"SELECT current_user"_s).text(0, 0);
-    // The plan was made against a before state: if a role is gone or was changed since, the plan
-    // is stale and applying it would undo someone else's change.
-    for (const RoleChange& c : plan.changes) {
-        const RoleState s = readState(m_conn, c.role, c.database, &error);
-        if (!error.isEmpty())
-            return rollback(error);
-        if (!s.exists)
-            return rollback(u"Role \"%1\" does not exist any more (dropped or renamed after the plan was made)."_s.arg(c.role));
-        QStringList drift;
-        for (const SettingChange& sc : c.settings) {
-            const std::optional<QString> now = s.settings.contains(sc.name) ? std::optional(s.settings.value(sc.name)) : std::nullopt;
-            if (now != sc.before)
-                drift << u"%1 is %2, the plan expected %3"_s.arg(sc.name, shown(now), shown(sc.before));
-        }
-        if (c.limitAfter && s.connectionLimit != c.limitBefore.value_or(-1))
-            drift << u"connection limit is %1, the plan expected %2"_s.arg(QString::number(s.connectionLimit),
-                QString::number(c.limitBefore.value_or(-1)));
-        if (!drift.isEmpty())
-            return rollback(u"Role \"%1\" was changed after the plan was made (%2): make the plan again."_s.arg(
-                c.role, drift.join(u"; "_s)));
-    }
+    ChangeTransaction t;
+    if (const QString why = beginChange(m_conn, &t); !why.isEmpty())
+        return rollback(why);
 
+    // Recorded before the queue, so that the server-wide lock is never held while a local file
+    // is slow or busy; from here on a program that stops leaves an entry whose transaction id
+    // settles it (settleInterrupted).
     htap::store::AuditEntry entry;
     entry.server = plan.server;
     entry.serverKey = plan.serverKey;
-    entry.appliedBy = user;
+    entry.appliedBy = t.user;
     entry.kind = plan.kind;
     entry.title = plan.title;
     entry.roles = plan.roles();
     entry.undoOf = plan.undoOf;
     entry.plan = plan.toJson();
+    entry.xid = t.xid;
+    entry.systemIdentifier = t.systemIdentifier;
     out.auditId = m_audit.begin(entry, &error);
     if (!out.auditId)
         return rollback(u"Cannot record the change in the audit log (%1), so it is not made."_s.arg(error));
 
-    for (const QString& sql : out.statements) {
-        const auto r = m_conn.exec(sql);
-        if (!r.ok())
+    if (const QString why = queueForRoleChanges(m_conn); !why.isEmpty())
+        return rollback(why);
+    // Behind the lock each statement sees what the change ahead committed. The plan was made
+    // against a before state: where the server holds another now, applying it would overwrite a
+    // change its author never saw, and its audit entry would name the wrong before values.
+    QStringList drift;
+    for (const RoleChange& c : plan.changes) {
+        const RoleState s = readState(m_conn, c.role, c.database, &error);
+        if (!error.isEmpty())
+            return rollback(error);
+        if (!s.exists) {
+            drift << u"role \"%1\" does not exist any more (dropped or renamed)"_s.arg(c.role);
+            continue;
+        }
+        for (const SettingChange& sc : c.settings) {
+            const std::optional<QString> now = s.settings.contains(sc.name) ? std::optional(s.settings.value(sc.name)) : std::nullopt;
+            if (now != sc.before)
+                drift << u"%1 of %2 is %3, the plan expected %4"_s.arg(sc.name, describeScope(c), shown(now), shown(sc.before));
+        }
+        if (c.limitAfter && s.connectionLimit != c.limitBefore.value_or(-1))
+            drift << u"the connection limit of \"%1\" is %2, the plan expected %3"_s.arg(c.role,
+                QString::number(s.connectionLimit), QString::number(c.limitBefore.value_or(-1)));
+    }
+    if (!drift.isEmpty())
+        return rollback(u"The settings changed since the plan was made: %1; plan again."_s.arg(drift.join(u"; "_s)));
+
+    for (const RoleChange& c : plan.changes) {
+        for (const QString& sql : c.statements()) {
+            const auto r = m_conn.exec(sql);
+            if (r.ok())
+                continue;
+            if (changedConcurrently(r.error()))
+                return rollback(u"The settings changed since the plan was made: another session changed %1 at the same "
+                                "moment, outside HTAP Studio's queue (%2 collided with it); plan again."_s.arg(describeScope(c), sql));
             return rollback(u"%1 failed: %2."_s.arg(sql, explainRoleError(r.error())));
+        }
     }
     // Read back inside the transaction: commit only what is exactly what was asked for.
     for (const RoleChange& c : plan.changes) {
@@ -199,10 +319,10 @@ ApplyOutcome RoleService::apply(const Plan& plan)
     const auto commit = m_conn.exec(u"COMMIT"_s);
     if (!commit.ok() && commit.error().kind == htap::pg::PgError::Kind::Connection) {
         // The connection broke during COMMIT: the change may or may not be in. The entry stays
-        // "applying", which undo accepts, and the operator is told to look.
-        out.message = u"The connection broke during COMMIT (%1): whether the change is in is unknown. Check with "
-                      "htapctl roles show; audit #%2 stays \"applying\" and can be undone."_s.arg(commit.error().oneLine(),
-                          QString::number(out.auditId));
+        // "applying" until settleInterrupted asks the server how its transaction ended.
+        out.message = u"The connection broke during COMMIT (%1): whether the change is in is unknown. Audit #%2 stays "
+                      "\"applying\" until the next command on this server settles it from the server's record of the "
+                      "transaction."_s.arg(commit.error().oneLine(), QString::number(out.auditId));
         m_audit.finish(out.auditId, u"applying"_s, u"connection lost during COMMIT: outcome unknown"_s, &error);
         return out;
     }
@@ -229,6 +349,85 @@ ApplyOutcome RoleService::apply(const Plan& plan)
         out.message += u" %1 session(s) of these roles started before and keep the old values until they reconnect."_s.arg(
             out.oldSessions.size());
     return out;
+}
+
+QStringList RoleService::settleInterrupted(QString* error)
+{
+    error->clear();
+    QStringList notes;
+    const QList<htap::store::AuditEntry> entries = m_audit.unsettled(serverKeyOf(m_conn), error);
+    if (!error->isEmpty() || entries.isEmpty())
+        return notes;
+    const auto ident = m_conn.exec(u"SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') THEN"
+                                   " (SELECT system_identifier FROM pg_control_system())::text END"_s);
+    const QString system = ident.ok() ? ident.text(0, 0) : QString();
+    std::optional<Catalog> catalog; // read once, and only when an entry must be judged by the values
+    for (const htap::store::AuditEntry& e : entries) {
+        std::optional<bool> committed;
+        QString how;
+        if (!e.xid.isEmpty()) {
+            // Another cluster that had this address (a sandbox made again) ran it: its
+            // transaction ids mean nothing here.
+            if (!e.systemIdentifier.isEmpty() && !system.isEmpty() && e.systemIdentifier != system)
+                continue;
+            const auto r = m_conn.exec(m_conn.serverVersionNum() >= 130000 ? u"SELECT pg_xact_status($1::xid8)"_s
+                                                                           : u"SELECT txid_status($1::bigint)"_s,
+                {e.xid});
+            if (!r.ok() && r.error().sqlstate == u"22023"_s)
+                continue; // "in the future": another cluster's transaction after all
+            if (!r.ok()) {
+                *error = r.error().oneLine();
+                return notes;
+            }
+            const QString status = r.isNull(0, 0) ? QString() : r.text(0, 0);
+            // Still open: a change being applied right now, or one whose program is gone but whose
+            // server session has not noticed yet (it waits on a lock). Its end settles it.
+            if (status == u"in progress"_s)
+                continue;
+            if (status == u"committed"_s || status == u"aborted"_s) {
+                committed = status == u"committed"_s;
+                how = u"the server's record of transaction %1"_s.arg(e.xid);
+            }
+        }
+        // No transaction id (an older build's entry), or one so old that the server no longer
+        // keeps its status: the values are the only witness left.
+        if (!committed && e.kind != u"wizard"_s) {
+            if (!catalog) {
+                catalog = readCatalog(m_conn, error);
+                if (!error->isEmpty())
+                    return notes;
+            }
+            committed = judgeByValues(*catalog, Plan::fromJson(e.plan));
+            how = u"the server's values"_s;
+        }
+        if (!committed) {
+            notes << u"audit #%1 (%2) was left \"applying\" by a program that stopped, and %3: it is left as it is (see "
+                     "htapctl roles show)"_s.arg(QString::number(e.id), e.title,
+                         e.kind == u"wizard"_s ? u"the server no longer tells how its transaction ended"_s
+                                               : u"the server's roles hold neither its before nor its after state"_s);
+            continue;
+        }
+        QString failure;
+        if (*committed) {
+            m_audit.finish(e.id, u"applied"_s,
+                u"its program stopped before recording the outcome; the server committed it (settled from %1)"_s.arg(how), &failure);
+            if (e.undoOf && failure.isEmpty())
+                m_audit.finish(e.undoOf, u"undone"_s, u"undone by #%1"_s.arg(e.id), &failure);
+            notes << u"audit #%1 (%2), left \"applying\" by a program that stopped, was committed: marked applied"_s.arg(
+                QString::number(e.id), e.title);
+        } else {
+            m_audit.finish(e.id, u"interrupted"_s,
+                u"not applied: its program stopped before COMMIT and the server rolled it back (settled from %1)"_s.arg(how),
+                &failure);
+            notes << u"audit #%1 (%2), left \"applying\" by a program that stopped, was rolled back by the server: marked "
+                     "interrupted, nothing of it was applied"_s.arg(QString::number(e.id), e.title);
+        }
+        if (!failure.isEmpty()) {
+            *error = failure;
+            return notes;
+        }
+    }
+    return notes;
 }
 
 Plan RoleService::planUndo(qint64 id, QString* error)
@@ -277,6 +476,11 @@ QString RoleService::renice(const QString& role, int nice, int* changed, QString
 {
     error->clear();
     *changed = 0;
+    if (nice < 1 || nice > 19) {
+        *error = u"CPU priority of \"%1\" not lowered: nice %2 is not a level from 1 (a little lower) to 19 (lowest)"_s.arg(
+            role, QString::number(nice));
+        return {};
+    }
     const auto ext = m_conn.exec(u"SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
                                  " WHERE e.extname = 'prioritize'"_s);
     if (!ext.ok() || ext.rowCount() == 0) {
@@ -439,11 +643,6 @@ ApplyOutcome RoleService::applyWizard(const WizardSpec& spec)
     entry.title = u"role wizard"_s;
     entry.roles = {spec.oltpRole, spec.olapRole, spec.monitorRole};
     entry.plan = shown.toJson();
-    if (!m_conn.exec(u"BEGIN"_s).ok()) {
-        out.message = u"cannot begin a transaction; nothing was changed"_s;
-        return out;
-    }
-    out.auditId = m_audit.begin(entry, &error);
     auto rollback = [&](const QString& why) {
         m_conn.exec(u"ROLLBACK"_s);
         out.message = why + u" Nothing was changed."_s;
@@ -451,8 +650,18 @@ ApplyOutcome RoleService::applyWizard(const WizardSpec& spec)
             m_audit.finish(out.auditId, u"failed"_s, why, &error);
         return out;
     };
+    // The same transaction, entry and queue as apply(): the wizard's ALTER ROLE of an existing
+    // role must not collide with a change of its settings.
+    ChangeTransaction t;
+    if (const QString why = beginChange(m_conn, &t); !why.isEmpty())
+        return rollback(why);
+    entry.xid = t.xid;
+    entry.systemIdentifier = t.systemIdentifier;
+    out.auditId = m_audit.begin(entry, &error);
     if (!out.auditId)
         return rollback(u"Cannot record the change in the audit log (%1)."_s.arg(error));
+    if (const QString why = queueForRoleChanges(m_conn); !why.isEmpty())
+        return rollback(why);
     for (int i = 0; i < actual.size(); ++i) {
         const auto r = m_conn.exec(actual[i]);
         if (!r.ok()) // the message names the statement as shown, never the one with the password hash

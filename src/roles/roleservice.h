@@ -11,6 +11,15 @@ class Connection;
 
 namespace htap::roles {
 
+/// The lock every change of roles by HTAP Studio (apply, undo, wizard) takes inside its
+/// transaction, pg_advisory_xact_lock(1213485651, 0): ('HTRS', 0), in pg_locks locktype
+/// advisory, classid 1213485651, objid 0, objsubid 2. Changes to one server queue on it, and each
+/// then checks its plan against what the one before it committed. PostgreSQL keeps advisory
+/// locks per database, so a change running through another database of the same server is
+/// seen in pg_locks and refused rather than raced. Holding it in psql holds role changes back.
+inline constexpr int kRoleChangeLockClass = 0x48545253;
+inline constexpr int kRoleChangeLockId = 0;
+
 /// What applying a plan did.
 struct ApplyOutcome {
     bool ok = false;
@@ -50,9 +59,18 @@ public:
     /// Reads the catalog and plans the set against it.
     Plan plan(const ProfileSet& set, QString* error);
     /// Applies a plan made by plan() or planUndo(): refuses a plan with errors; in one
-    /// transaction checks that every role still exists and still has the before state the plan
-    /// was made against, sends the statements, reads them back and commits only when they match.
+    /// transaction records it in the audit log, queues behind other changes of this server's
+    /// roles (kRoleChangeLockClass), checks that every role still exists and still has the before
+    /// state the plan was made against, sends the statements, reads them back and commits only
+    /// when they match.
     ApplyOutcome apply(const Plan& plan);
+    /// Settles this server's audit entries that a program left "applying" when it stopped
+    /// (killed, crashed, its connection lost in COMMIT): from the server's record of the entry's
+    /// transaction, applied when it committed, interrupted when it rolled back; entries whose
+    /// transaction is still open are left to it. Entries of older builds, which carry no
+    /// transaction, are judged by the server's values (all after: applied; all before:
+    /// interrupted). Returns one line for each entry settled or that cannot be.
+    QStringList settleInterrupted(QString* error);
     /// The plan that restores the before state of audit entry id.
     Plan planUndo(qint64 id, QString* error);
     /// Ends sessions (pg_terminate_backend); returns how many ended, errors in *error.

@@ -20,7 +20,9 @@ QJsonObject AuditEntry::toJson() const
     return {{u"id"_s, id}, {u"at"_s, at.toString(Qt::ISODateWithMs)}, {u"server"_s, server},
         {u"applied_by"_s, appliedBy}, {u"kind"_s, kind}, {u"title"_s, title}, {u"roles"_s, QJsonArray::fromStringList(roles)},
         {u"status"_s, status}, {u"message"_s, message}, {u"undo_of"_s, undoOf ? QJsonValue(undoOf) : QJsonValue()},
-        {u"plan"_s, plan}};
+        {u"plan"_s, plan},
+        {u"transaction"_s, xid.isEmpty() ? QJsonValue()
+                                         : QJsonObject {{u"xid"_s, xid}, {u"system_identifier"_s, systemIdentifier}}}};
 }
 
 AuditLog::AuditLog(QString path)
@@ -45,6 +47,9 @@ bool AuditLog::withDatabase(QString* error, F&& body) const
 
 namespace {
 
+// Where an entry's server transaction is kept inside the plan column (see AuditEntry::xid).
+constexpr auto kTransactionKey = QLatin1StringView("transaction");
+
 AuditEntry entryFrom(const QSqlQuery& q)
 {
     AuditEntry e;
@@ -61,12 +66,31 @@ AuditEntry entryFrom(const QSqlQuery& q)
     e.message = q.value(9).toString();
     e.undoOf = q.value(10).toLongLong();
     e.plan = QJsonDocument::fromJson(q.value(11).toByteArray()).object();
+    const QJsonObject transaction = e.plan.take(kTransactionKey).toObject();
+    e.xid = transaction.value(u"xid"_s).toString();
+    e.systemIdentifier = transaction.value(u"system_identifier"_s).toString();
     return e;
 }
 
 constexpr auto kColumns = "id, at, server, server_key, applied_by, kind, title, roles, status, message, undo_of, plan";
 
 } // namespace
+
+bool AuditLog::checkWritable(QString* error) const
+{
+    return withDatabase(error, [&](QSqlDatabase& db) {
+        // A read-only file opens and reads fine; only a write tells. This one changes nothing,
+        // and the transaction around it makes sure of that.
+        QSqlQuery q(db);
+        const bool ok = db.transaction() && q.exec(u"DELETE FROM role_changes WHERE 0"_s);
+        const QString why = q.lastError().isValid() ? q.lastError().text() : db.lastError().text();
+        q.finish();
+        db.rollback();
+        if (!ok)
+            *error = u"audit log %1: cannot record changes in it: %2"_s.arg(m_path, why);
+        return ok;
+    });
+}
 
 qint64 AuditLog::begin(const AuditEntry& e, QString* error) const
 {
@@ -83,7 +107,10 @@ qint64 AuditLog::begin(const AuditEntry& e, QString* error) const
         q.addBindValue(e.title);
         q.addBindValue(QString::fromUtf8(QJsonDocument(QJsonArray::fromStringList(e.roles)).toJson(QJsonDocument::Compact)));
         q.addBindValue(e.undoOf ? QVariant(e.undoOf) : QVariant());
-        q.addBindValue(QString::fromUtf8(QJsonDocument(e.plan).toJson(QJsonDocument::Compact)));
+        QJsonObject plan = e.plan;
+        if (!e.xid.isEmpty())
+            plan.insert(kTransactionKey, QJsonObject {{u"xid"_s, e.xid}, {u"system_identifier"_s, e.systemIdentifier}});
+        q.addBindValue(QString::fromUtf8(QJsonDocument(plan).toJson(QJsonDocument::Compact)));
         if (!q.exec()) {
             *error = u"audit log %1: %2"_s.arg(m_path, q.lastError().text());
             return false;
@@ -116,7 +143,9 @@ QList<AuditEntry> AuditLog::list(const QString& serverKey, int limit, QString* e
     QList<AuditEntry> out;
     withDatabase(error, [&](QSqlDatabase& db) {
         QSqlQuery q(db);
-        q.prepare(u"SELECT %1 FROM role_changes WHERE (? = '' OR server_key = ?) ORDER BY id DESC LIMIT ?"_s.arg(
+        // coalesce: an empty QString may be a null one, which is bound as NULL, and NULL = '' is
+        // never true.
+        q.prepare(u"SELECT %1 FROM role_changes WHERE (coalesce(?, '') = '' OR server_key = ?) ORDER BY id DESC LIMIT ?"_s.arg(
             QLatin1String(kColumns)));
         q.addBindValue(serverKey);
         q.addBindValue(serverKey);
@@ -147,6 +176,25 @@ std::optional<AuditEntry> AuditLog::find(qint64 id, QString* error) const
             out = entryFrom(q);
         else
             *error = u"no entry #%1 in the audit log %2"_s.arg(QString::number(id), m_path);
+        return true;
+    });
+    return out;
+}
+
+QList<AuditEntry> AuditLog::unsettled(const QString& serverKey, QString* error) const
+{
+    QList<AuditEntry> out;
+    withDatabase(error, [&](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(u"SELECT %1 FROM role_changes WHERE server_key = ? AND status = 'applying' ORDER BY id"_s.arg(
+            QLatin1String(kColumns)));
+        q.addBindValue(serverKey);
+        if (!q.exec()) {
+            *error = u"audit log %1: %2"_s.arg(m_path, q.lastError().text());
+            return false;
+        }
+        while (q.next())
+            out << entryFrom(q);
         return true;
     });
     return out;

@@ -19,10 +19,16 @@ struct AuditEntry {
     QString kind;    ///< apply, undo, reset, wizard
     QString title;
     QStringList roles;
-    QString status;  ///< applying (the app stopped before it knew), applied, failed, undone
+    QString status;  ///< applying (no outcome recorded yet), applied, failed, undone, interrupted
     QString message;
     qint64 undoOf = 0;
     QJsonObject plan;
+    /// The server transaction that makes the change (pg_current_xact_id) and the cluster it runs
+    /// on (pg_control_system().system_identifier): what settles an entry whose program stopped
+    /// before it could record the outcome. Empty in entries of older builds. Kept inside the plan
+    /// column, under "transaction" (schema 1 has no column of its own for them).
+    QString xid;
+    QString systemIdentifier;
 
     QJsonObject toJson() const;
 };
@@ -42,6 +48,9 @@ public:
     static QString defaultPath();
     QString path() const { return m_path; }
 
+    /// Whether a change could be recorded now: opens the file (creating or migrating it) and tries
+    /// a write that changes nothing, so that a command can refuse before it touches a server.
+    bool checkWritable(QString* error) const;
     /// Records a change about to be applied (status "applying"); returns its id, or 0 and *error.
     qint64 begin(const AuditEntry& entry, QString* error) const;
     /// Sets the outcome of an entry: applied, failed (with the message), undone.
@@ -49,6 +58,9 @@ public:
     /// Newest first; serverKey empty: every server.
     QList<AuditEntry> list(const QString& serverKey, int limit, QString* error) const;
     std::optional<AuditEntry> find(qint64 id, QString* error) const;
+    /// The server's entries still "applying", oldest first: changes in flight, or whose program
+    /// stopped before it recorded the outcome.
+    QList<AuditEntry> unsettled(const QString& serverKey, QString* error) const;
 
 private:
     template <typename F>
