@@ -129,7 +129,7 @@ private Q_SLOTS:
         QCOMPARE(r.code, 0);
         const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
         QCOMPARE(o.value(u"format"_s).toString(), u"htap-monitor-sample"_s);
-        QCOMPARE(o.value(u"version"_s).toInt(), 1);
+        QCOMPARE(o.value(u"version"_s).toInt(), 2);
         for (const QString& section : {u"activity"_s, u"latency"_s, u"locks"_s, u"vacuum"_s, u"views"_s, u"replication"_s})
             QVERIFY2(o.contains(section), qPrintable(section));
         QVERIFY(o.value(u"activity"_s).toObject().value(u"hasRates"_s).toBool());

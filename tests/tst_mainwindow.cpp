@@ -152,7 +152,7 @@ private Q_SLOTS:
         QCOMPARE(tree->index(0, 0, tree->index(0, 0)).data(htap::ui::BlockingTreeModel::PidRole).toInt(), waiterPid.load());
         QTRY_VERIFY_WITH_TIMEOUT(window.vacuumPage()->tables()->rowCount() >= 5, 15000);
         QVERIFY(window.vacuumPage()->holders()->rowOf(u"backend:%1"_s.arg(blocker.backendPid())) >= 0);
-        QVERIFY(window.overviewPage()->alarms().contains(u"Sessions waiting on a lock"_s));
+        QTRY_VERIFY_WITH_TIMEOUT(window.overviewPage()->alarms().contains(u"Sessions waiting on a lock, all classes"_s), 5000);
         for (const QString& page : {u"Overview"_s, u"Latency"_s, u"Locks"_s, u"Vacuum"_s, u"Views"_s}) {
             window.showPage(page);
             QTest::qWait(300);

@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 
 #include <functional>
+#include <csignal>
 #include <thread>
 
 using namespace Qt::StringLiterals;
@@ -289,6 +290,127 @@ private Q_SLOTS:
         QVERIFY(last.unavailable.isEmpty());
         oltp.close();
         m_admin.runScript(u"REVOKE ALL ON tst_locks FROM oltp_user"_s);
+    }
+
+    void aBlockedOrderClassIsSeenWithItsBlocker()
+    {
+        // An order session idle in its transaction holds a row; three more order sessions wait
+        // for it. pg_stat_statements sees nothing (no statement finished); the OLTP class's
+        // sessions say it all: who waits, for how long, behind which pid.
+        QVERIFY(m_admin.runScript(u"GRANT SELECT, UPDATE ON tst_locks TO oltp_user"_s).ok());
+        Connection holder;
+        QVERIFY(!holder.open(m_info.with(u"user"_s, u"oltp_user"_s), {10000, u"tst order holder"_s}));
+        QVERIFY(holder.exec(u"BEGIN"_s).ok());
+        QVERIFY(holder.exec(u"UPDATE tst_locks SET v = v + 1 WHERE id = 1"_s).ok());
+        const auto oltp = m_info.with(u"user"_s, u"oltp_user"_s);
+        BlockedStatement w1(oltp, u"UPDATE tst_locks SET v = v + 1 WHERE id = 1"_s);
+        BlockedStatement w2(oltp, u"UPDATE tst_locks SET v = v + 1 WHERE id = 1"_s);
+        BlockedStatement w3(oltp, u"UPDATE tst_locks SET v = v + 1 WHERE id = 1"_s);
+        for (int pid : {w1.pid(), w2.pid(), w3.pid()})
+            QTRY_VERIFY_WITH_TIMEOUT(waitingOnLock(pid), 10000);
+
+        const ServerSample s = sampleUntil([](const ServerSample& x) {
+            return x.sessions.classes.size() == 3 && x.sessions.classes[0].waitingOnLock >= 3;
+        });
+        QCOMPARE(s.sessions.classes.size(), 3);
+        const ClassSessions& c = s.sessions.classes[int(WorkloadClass::Oltp)];
+        QCOMPARE(c.waitingOnLock, 3);
+        QVERIFY(QList<int>({w1.pid(), w2.pid(), w3.pid()}).contains(c.longestLockWait.pid));
+        QVERIFY(c.longestLockWait.seconds > 0);
+        QCOMPARE(c.blockers.size(), 1);
+        QCOMPARE(c.blockers.first().first, holder.backendPid());
+        QCOMPARE(c.blockers.first().second, 3);
+        QCOMPARE(c.oldestTransaction.pid, holder.backendPid()); // the holder began first
+        QCOMPARE(c.oldestTransaction.state, u"idle in transaction"_s);
+        QCOMPARE(c.active, 3);
+        QCOMPARE(c.idleInTransaction, 1);
+        QVERIFY(QList<int>({w1.pid(), w2.pid(), w3.pid()}).contains(c.oldestStatement.pid));
+        QCOMPARE(c.oldestStatement.wait, u"Lock:transactionid"_s);
+        QCOMPARE(s.sessions.classes[int(WorkloadClass::Olap)].waitingOnLock, 0);
+        QVERIFY(s.sessions.monitorBackends >= 1); // its own connection, not counted above
+        const QJsonObject json = toJson(s).value(u"sessions"_s).toObject();
+        QCOMPARE(json.value(u"classes"_s).toArray().at(0).toObject().value(u"blockers"_s).toArray().at(0).toObject()
+                     .value(u"pid"_s).toInt(), holder.backendPid());
+
+        QVERIFY(holder.exec(u"ROLLBACK"_s).ok());
+        w1.join();
+        w2.join();
+        w3.join();
+        m_admin.runScript(u"REVOKE ALL ON tst_locks FROM oltp_user"_s);
+    }
+
+    void anIdleServerShowsNoTransactions()
+    {
+        // The monitor's own statements (about ten a sample) are not the server's load.
+        ActivityCollector collector;
+        collector.setInterval(250);
+        collector.setSlowEvery(1); // every probe every time: the most the monitor runs
+        QList<ServerSample> samples;
+        connect(&collector, &ActivityCollector::sampleAvailable, this, [&](const ServerSample& s) { samples << s; });
+        collector.connectTo(m_info);
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 16, 20000);
+        qint64 own = 0;
+        double commits = 0, seconds = 0;
+        for (int i = 4; i < samples.size(); ++i) { // after the connect's own statements
+            const ActivitySample& a = samples[i].activity;
+            QVERIFY(a.hasRates);
+            own += a.ownCommits;
+            commits += a.commitsPerSecond * a.elapsedSeconds;
+            seconds += a.elapsedSeconds;
+        }
+        QVERIFY2(own > 20, qPrintable(QString::number(own))); // the monitor did commit, and it was taken out
+        QVERIFY2(commits / seconds < 0.5, qPrintable(u"%1 commits in %2 s"_s.arg(commits).arg(seconds)));
+    }
+
+    void aStalledMonitorLeavesAGapNotASpike()
+    {
+        // The monitor's own backend stops for 3 s (SIGSTOP) under a steady load: the sample
+        // after it starts a new baseline (no rate poured into one interval) and says there was
+        // a gap; the rates around it stay what the load is.
+        ActivityCollector collector;
+        collector.setInterval(250);
+        QList<ServerSample> samples;
+        int backend = 0;
+        connect(&collector, &ActivityCollector::connected, this, [&](const ServerInfo& s) { backend = s.backendPid; });
+        connect(&collector, &ActivityCollector::sampleAvailable, this, [&](const ServerSample& s) { samples << s; });
+        std::atomic<bool> stop {false};
+        std::thread load([&] {
+            Connection c;
+            if (c.open(m_info, {10000, u"tst steady load"_s}))
+                return;
+            while (!stop) {
+                c.exec(u"UPDATE tst_vac SET v = v + 1 WHERE id = 1"_s);
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        });
+        collector.connectTo(m_info);
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= 6 && backend > 0, 10000);
+        const qsizetype before = samples.size();
+        QCOMPARE(::kill(backend, SIGSTOP), 0);
+        QTest::qWait(3000);
+        QCOMPARE(::kill(backend, SIGCONT), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(samples.size() >= before + 6, 15000);
+        stop = true;
+        load.join();
+        int gaps = 0;
+        double most = 0;
+        for (qsizetype i = before; i < samples.size(); ++i) {
+            const ServerSample& s = samples[i];
+            if (s.gapBefore) {
+                ++gaps;
+                QVERIFY(!s.activity.hasRates); // a new baseline, not 3 s of commits in one interval
+                QVERIFY(!s.latency || !s.latency->hasDeltas);
+            }
+            if (s.activity.hasRates) {
+                QVERIFY2(s.activity.elapsedSeconds < 1.5, qPrintable(QString::number(s.activity.elapsedSeconds)));
+                most = std::max(most, s.activity.commitsPerSecondWindow);
+            }
+        }
+        QCOMPARE(gaps, 1);
+        // The load commits at most 100 a second (one every 10 ms at best); a stall poured into
+        // one interval showed several times that. (One 250 ms interval alone aliases with the
+        // backends' once-a-second statistics flush: the window's rate is what is shown.)
+        QVERIFY2(most < 150, qPrintable(QString::number(most)));
     }
 
     void resetsDropTheBaseline()

@@ -14,14 +14,14 @@ enum Sessions { Active, IdleInTx, Idle, Waiting };
 
 ActivityPage::ActivityPage(QWidget* parent)
     : MonitorPage(parent)
-    , m_tps(new ChartWidget(tr("Transactions per second (all databases)"), tr("tx/s"), this))
+    , m_tps(new ChartWidget(tr("Transactions per second, last 5 s (all databases, the monitor's own left out)"), tr("tx/s"), this))
     , m_sessions(new ChartWidget(tr("Client sessions by state"), tr("sessions"), this))
     , m_figures(new QWidget(this))
 {
     auto* figures = new QHBoxLayout(m_figures);
     figures->setContentsMargins(0, 0, 0, 0);
-    m_commits = addFigure(tr("commits/s"));
-    m_rollbacks = addFigure(tr("rollbacks/s"));
+    m_commits = addFigure(tr("commits/s, last 5 s"));
+    m_rollbacks = addFigure(tr("rollbacks/s, last 5 s"));
     m_active = addFigure(tr("active sessions"));
     m_idleInTx = addFigure(tr("idle in transaction"));
     m_waiting = addFigure(tr("waiting on a lock"));
@@ -60,9 +60,11 @@ QLabel* ActivityPage::addFigure(const QString& caption)
 void ActivityPage::addPastSample(const htap::monitor::ServerSample& sample)
 {
     const htap::monitor::ActivitySample& s = sample.activity;
-    if (s.hasRates) {
-        m_tps->addPoint(Series::Commits, s.sampledAt, s.commitsPerSecond);
-        m_tps->addPoint(Series::Rollbacks, s.sampledAt, s.rollbacksPerSecond);
+    if (s.hasRates && s.windowSeconds >= 2) {
+        // Over a few seconds: backends flush their counts once a second at most, so one second's
+        // count swings between nothing and twice the load.
+        m_tps->addPoint(Series::Commits, s.sampledAt, s.commitsPerSecondWindow);
+        m_tps->addPoint(Series::Rollbacks, s.sampledAt, s.rollbacksPerSecondWindow);
     } else {
         m_tps->addGap(s.sampledAt); // a baseline or a counter reset: no rate to draw
     }
@@ -76,9 +78,9 @@ void ActivityPage::addSample(const htap::monitor::ServerSample& sample)
 {
     addPastSample(sample);
     const htap::monitor::ActivitySample& s = sample.activity;
-    if (s.hasRates) {
-        m_commits->setText(QString::number(s.commitsPerSecond, 'f', 1));
-        m_rollbacks->setText(QString::number(s.rollbacksPerSecond, 'f', 1));
+    if (s.hasRates && s.windowSeconds >= 2) {
+        m_commits->setText(QString::number(s.commitsPerSecondWindow, 'f', 1));
+        m_rollbacks->setText(QString::number(s.rollbacksPerSecondWindow, 'f', 1));
     }
     m_active->setText(QString::number(s.active));
     m_idleInTx->setText(QString::number(s.idleInTransaction + s.idleInTransactionAborted));

@@ -183,6 +183,16 @@ void ChartWidget::addThreshold(double value, const QString& label, const QColor&
     text->setText(label);
     text->setColor(color);
     m_thresholds.append(value);
+    m_thresholdItems << line << text;
+    m_dirty = true;
+}
+
+void ChartWidget::clearThresholds()
+{
+    for (QCPAbstractItem* item : std::as_const(m_thresholdItems))
+        m_plot->removeItem(item);
+    m_thresholdItems.clear();
+    m_thresholds.clear();
     m_dirty = true;
 }
 

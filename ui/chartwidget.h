@@ -7,6 +7,7 @@
 
 class QCustomPlot;
 class QCPGraph;
+class QCPAbstractItem;
 class QLabel;
 
 namespace htap::ui {
@@ -41,6 +42,8 @@ public:
     void setVisibleSeconds(int seconds);
     /// A horizontal reference line (an SLO, a trigger), drawn dashed and labelled.
     void addThreshold(double value, const QString& label, const QColor& color);
+    /// Removes every reference line (the targets changed).
+    void clearThresholds();
     /// While paused the chart stops following new points (they are still recorded), so the
     /// operator can pan and zoom; unpausing jumps back to live.
     void setPaused(bool paused);
@@ -98,6 +101,7 @@ private:
     int m_legendRows = 0; // items per legend column; 0: one column, not laid out yet
     int m_legendGroup = 1;
     QList<double> m_thresholds;
+    QList<QCPAbstractItem*> m_thresholdItems;
 };
 
 } // namespace htap::ui

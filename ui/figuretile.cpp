@@ -1,5 +1,7 @@
 #include "figuretile.h"
 
+#include <core/format.h>
+
 #include <QLabel>
 #include <QPainter>
 #include <QPainterPath>
@@ -49,7 +51,19 @@ void FigureTile::setValue(double value, const QString& text)
         m_value->setText(text.isEmpty() ? QString::number(value, 'g', 4) + QLatin1Char(' ') + m_unit : text);
         m_alarmed = value > m_threshold;
     }
+    m_value->setPalette(palette()); // out of the grey of "no data"
     m_value->setStyleSheet(m_alarmed ? QStringLiteral("color: #b01c1c") : QString());
+    update();
+}
+
+void FigureTile::setNoData(double seconds)
+{
+    m_alarmed = false;
+    m_value->setText(tr("no data for %1").arg(htap::core::formatSeconds(seconds)));
+    QPalette p = m_value->palette();
+    p.setColor(QPalette::WindowText, palette().color(QPalette::PlaceholderText));
+    m_value->setPalette(p);
+    m_value->setStyleSheet({});
     update();
 }
 

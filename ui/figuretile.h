@@ -19,6 +19,9 @@ public:
     void setValue(double value, const QString& text = {});
     /// A break in the sparkline; the figure shown stays.
     void addGap();
+    /// The server has not answered for this long: the figure turns grey and says so (the next
+    /// value restores it).
+    void setNoData(double seconds);
     void clear();
     QString caption() const { return m_caption; }
     QString valueText() const;

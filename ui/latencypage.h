@@ -2,6 +2,8 @@
 
 #include "monitorpage.h"
 
+#include <monitor/targets.h>
+
 #include <workload/runner.h>
 
 class QLabel;
@@ -23,6 +25,8 @@ public:
     void addSample(const htap::monitor::ServerSample& sample) override;
     void addPastSample(const htap::monitor::ServerSample& sample) override;
     void addGap(const QDateTime& at) override;
+    /// The reference lines follow the targets.
+    void setTargets(const htap::monitor::Targets& targets);
     void clear() override;
     /// A second of a running scenario: its client-side p99 per class, from the intended start,
     /// drawn dashed next to the server-side means (order workloads are OLTP, the rest OLAP).

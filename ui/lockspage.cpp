@@ -86,6 +86,16 @@ void LocksPage::addPastSample(const htap::monitor::ServerSample& s)
         m_chart->addPoint(it.value(), s.sampledAt, s.locks->waitingByLockType.value(it.key()));
 }
 
+bool LocksPage::selectPid(int pid)
+{
+    const auto hits = m_model->match(m_model->index(0, 0), BlockingTreeModel::PidRole, pid, 1, Qt::MatchExactly | Qt::MatchRecursive);
+    if (hits.isEmpty())
+        return false;
+    m_view->setCurrentIndex(hits.first());
+    m_view->scrollTo(hits.first());
+    return true;
+}
+
 void LocksPage::addSample(const htap::monitor::ServerSample& s)
 {
     if (!s.locks)

@@ -32,6 +32,9 @@ public:
     void clear() override;
     QList<ChartWidget*> charts() const override;
     BlockingTreeModel* model() const { return m_model; }
+    /// Selects the session of pid in the tree (a culprit clicked on the Overview); false when it
+    /// is not in the tree (it no longer blocks or waits).
+    bool selectPid(int pid);
     QTreeView* view() const { return m_view; }
 
 Q_SIGNALS:

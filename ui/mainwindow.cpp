@@ -14,6 +14,9 @@
 #include "viewspage.h"
 #include "connectdialog.h"
 #include "settings.h"
+#include "targetsdialog.h"
+
+#include <core/format.h>
 #include "snapshotdialogs.h"
 
 #include <monitor/samplejson.h>
@@ -99,6 +102,19 @@ MainWindow::MainWindow(QWidget* parent)
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
     m_pageList->setCurrentRow(0);
+    connect(m_overview, &OverviewPage::culpritActivated, this, &MainWindow::showCulprit);
+    m_latency->setTargets(Settings::targets());
+    // While the shown server does not answer, the pages say how long they have had no data.
+    m_silence = new QTimer(this);
+    m_silence->setInterval(1000);
+    connect(m_silence, &QTimer::timeout, this, [this] {
+        if (!m_selected || m_selected->state() != ConnectionState::NotResponding || !m_sinceSample.isValid()) {
+            m_silence->stop();
+            return;
+        }
+        for (MonitorPage* page : std::as_const(m_monitorPages))
+            page->setNoData(m_sinceSample.elapsed() / 1000.0);
+    });
 
     auto* central = new QWidget(this);
     auto* outer = new QVBoxLayout(central);
@@ -246,10 +262,11 @@ MonitoredServer* MainWindow::addServer(const htap::pg::ConnInfo& info)
 {
     auto* server = new MonitoredServer(info, m_history, this);
     server->collector()->setClassifier(Settings::classifier());
+    server->setTargets(Settings::targets());
     m_servers.append(server);
     new QListWidgetItem(m_serverList); // its text and dot: onServerChanged
     connect(server, &MonitoredServer::changed, this, [this, server] { onServerChanged(server); });
-    connect(server->collector(), &htap::monitor::ActivityCollector::sampleAvailable, this,
+    connect(server, &MonitoredServer::sampleEvaluated, this,
         [this, server](const htap::monitor::ServerSample& s) { onSample(server, s); });
     connect(server->collector(), &htap::monitor::ActivityCollector::stateChanged, this,
         [this, server](htap::monitor::ConnectionState state) { onStateChanged(server, state); });
@@ -416,7 +433,7 @@ void MainWindow::drawRecent(const MonitoredServer* server)
     QDateTime previous;
     for (qsizetype i = 0; i < recent.size(); ++i) {
         const MonitoredServer::Recent& r = recent[i];
-        if (previous.isValid() && previous.secsTo(r.sample.sampledAt) > 5)
+        if (previous.isValid() && (previous.secsTo(r.sample.sampledAt) > 5 || r.sample.gapBefore))
             for (MonitorPage* page : std::as_const(m_monitorPages))
                 page->addGap(previous.addMSecs(1));
         for (MonitorPage* page : std::as_const(m_monitorPages)) {
@@ -479,7 +496,13 @@ void MainWindow::onSample(MonitoredServer* server, const htap::monitor::ServerSa
 {
     if (server != m_selected)
         return; // kept in its recent samples and the history; drawn when it is selected
+    // A stall or a reconnect: the lines break here instead of bridging the time without data.
+    if (sample.gapBefore && m_lastSampleAt.isValid())
+        for (MonitorPage* page : std::as_const(m_monitorPages))
+            page->addGap(m_lastSampleAt.addMSecs(1));
     m_lastSampleAt = sample.sampledAt;
+    m_sinceSample.start();
+    m_silence->stop();
     if (!m_liveFrom.isValid())
         m_liveFrom = sample.sampledAt;
     for (MonitorPage* page : std::as_const(m_monitorPages))
@@ -546,7 +569,7 @@ int MainWindow::replay(const QList<QJsonObject>& documents, const QDateTime& sto
     QDateTime previous;
     for (int i = 0; i < samples.size(); ++i) {
         // A pause (the app was closed) is a gap in the charts.
-        if (previous.isValid() && previous.secsTo(samples[i].sampledAt) > 5)
+        if (previous.isValid() && (previous.secsTo(samples[i].sampledAt) > 5 || samples[i].gapBefore))
             for (MonitorPage* page : std::as_const(m_monitorPages))
                 page->addGap(previous.addMSecs(1));
         previous = samples[i].sampledAt;
@@ -995,6 +1018,7 @@ void MainWindow::createActions()
     });
 
     QMenu* monitor = menuBar()->addMenu(tr("&Monitor"));
+    monitor->addAction(tr("&Targets…"), this, &MainWindow::editTargets);
     monitor->addAction(tr("&Workload classes…"), this, &MainWindow::editClassifier);
 
     QMenu* sandbox = menuBar()->addMenu(tr("&Sandbox"));
@@ -1141,7 +1165,46 @@ void MainWindow::onStateChanged(MonitoredServer* server, ConnectionState state)
         return;
     if (state == ConnectionState::Reconnecting || state == ConnectionState::Disconnected)
         markGap();
+    if (state == ConnectionState::NotResponding && m_sinceSample.isValid()) {
+        for (MonitorPage* page : std::as_const(m_monitorPages))
+            page->setNoData(m_sinceSample.elapsed() / 1000.0);
+        m_silence->start();
+    }
     showSelectedState();
+}
+
+void MainWindow::showCulprit(const QString& kind, const QString& id)
+{
+    if (kind == u"pid"_s) {
+        showPage(m_locks->title());
+        if (!m_locks->selectPid(id.toInt()))
+            m_banner->show(Banner::Level::Info, tr("pid %1 no longer blocks or waits on a lock").arg(id));
+    } else if (kind == u"view"_s) {
+        showPage(m_views->title());
+        m_views->selectView(id);
+    }
+}
+
+void MainWindow::editTargets()
+{
+    QStringList views;
+    if (m_selected && !m_selected->recent().isEmpty())
+        for (const MonitoredServer::Recent& r : m_selected->recent())
+            if (r.sample.views)
+                for (const htap::monitor::ViewState& v : r.sample.views->views)
+                    if (!views.contains(v.view))
+                        views << v.view;
+    TargetsDialog dialog(Settings::targets(), views, Settings::notifyIncidents(), this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const htap::monitor::Targets targets = dialog.targets();
+    Settings::setTargets(targets);
+    Settings::setNotifyIncidents(dialog.notify());
+    for (MonitoredServer* server : std::as_const(m_servers))
+        server->setTargets(targets);
+    m_latency->setTargets(targets);
+    m_banner->show(Banner::Level::Info, tr("Targets changed: orders %1, reports %2; they apply from the next sample")
+                                            .arg(htap::core::formatSeconds(targets.oltpSeconds), htap::core::formatSeconds(targets.olapSeconds)));
 }
 
 void MainWindow::showSelectedState()

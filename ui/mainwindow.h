@@ -5,7 +5,9 @@
 
 #include <QFutureWatcher>
 #include <QHash>
+#include <QElapsedTimer>
 #include <QMainWindow>
+#include <QTimer>
 
 #include <functional>
 
@@ -159,6 +161,9 @@ private:
     /// (a snapshot's end); otherwise a gap follows it (history). Returns how many were drawn.
     int replay(const QList<QJsonObject>& documents, const QDateTime& stopAt, bool lastIsCurrent);
     void chooseCustomRange();
+    void editTargets();
+    /// A culprit on the Overview: its page, its row.
+    void showCulprit(const QString& kind, const QString& id);
 
     QList<MonitoredServer*> m_servers;
     MonitoredServer* m_selected = nullptr;
@@ -197,6 +202,8 @@ private:
     QString m_offline; ///< the snapshot file shown instead of a live server
     std::pair<QDateTime, QDateTime> m_customRange; ///< the custom range shown, invalid for a preset
     QAction* m_pauseAction = nullptr;
+    QTimer* m_silence = nullptr;   ///< while the shown server does not answer: "no data for N s"
+    QElapsedTimer m_sinceSample;   ///< since the shown server's last sample arrived
 };
 
 } // namespace htap::ui

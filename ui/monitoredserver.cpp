@@ -128,8 +128,21 @@ void MonitoredServer::connectNow(const htap::pg::ConnInfo& info)
     m_collector->connectTo(m_connectInfo);
 }
 
-void MonitoredServer::onSample(const htap::monitor::ServerSample& sample)
+void MonitoredServer::record(const QList<htap::monitor::Incident>& changed)
 {
+    if (changed.isEmpty())
+        return;
+    if (const QString key = endpoint(); !key.isEmpty() && m_history)
+        for (const htap::monitor::Incident& i : changed)
+            m_history->recordIncident(key, i.toJson());
+    Q_EMIT incidentsChanged(changed);
+}
+
+void MonitoredServer::onSample(const htap::monitor::ServerSample& sampled)
+{
+    htap::monitor::ServerSample sample = sampled;
+    record(m_detector.evaluate(sample));
+    Q_EMIT sampleEvaluated(sample);
     const QString key = endpoint();
     if (!key.isEmpty())
         m_history->append(key, sample.sampledAt, htap::monitor::toJson(sample, key));
@@ -148,6 +161,10 @@ void MonitoredServer::onSample(const htap::monitor::ServerSample& sample)
 void MonitoredServer::onState(ConnectionState state, const QString& text)
 {
     m_stateText = text;
+    if (state == ConnectionState::NotResponding)
+        record(m_detector.serverSilent(QDateTime::currentDateTimeUtc(), label()));
+    else if (state == ConnectionState::Connected || state == ConnectionState::Disconnected)
+        record(m_detector.serverBack(QDateTime::currentDateTimeUtc()));
     // A broken link is a gap when the samples are drawn again.
     if ((state == ConnectionState::Reconnecting || state == ConnectionState::Disconnected) && !m_recent.isEmpty())
         m_recent.last().gapAfter = true;

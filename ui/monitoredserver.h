@@ -1,6 +1,7 @@
 #pragma once
 
 #include <monitor/activitycollector.h>
+#include <monitor/incidents.h>
 #include <pg/conninfo.h>
 
 #include <QDateTime>
@@ -62,6 +63,14 @@ public:
     const QList<Recent>& recent() const { return m_recent; }
     static constexpr int kRecentSeconds = 3600;
 
+    /// What healthy means for this server; incidents are found against it.
+    void setTargets(const htap::monitor::Targets& targets) { m_detector.setTargets(targets); }
+    const htap::monitor::Targets& targets() const { return m_detector.targets(); }
+    /// Incidents open now (the latest sample's, and the server not answering).
+    QList<htap::monitor::Incident> openIncidents() const { return m_detector.openIncidents(); }
+    /// The operator acted on a session: a blocking episode it ends says so.
+    void noteAction(int pid, const QString& what) { m_detector.noteAction(pid, what); }
+
     /// Stops sampling and deletes itself once the collector's thread is free: at once for an
     /// idle collector, later for one stuck on a host that does not answer (the GUI never waits).
     void retire();
@@ -69,6 +78,10 @@ public:
 Q_SIGNALS:
     /// State, status text or label changed: the server list redraws its row.
     void changed();
+    /// A sample with each class's health and the open incidents (IncidentDetector::evaluate).
+    void sampleEvaluated(const htap::monitor::ServerSample& sample);
+    /// Incidents that opened, got worse or ended.
+    void incidentsChanged(const QList<htap::monitor::Incident>& incidents);
 
 private:
     void onSample(const htap::monitor::ServerSample& sample);
@@ -83,6 +96,8 @@ private:
     bool m_needsPassword = false;
     bool m_retiring = false;
     QList<Recent> m_recent;
+    htap::monitor::IncidentDetector m_detector;
+    void record(const QList<htap::monitor::Incident>& changed);
 };
 
 } // namespace htap::ui

@@ -23,6 +23,9 @@ public:
     /// Marks a break in the data (disconnect, reconnect) so lines do not bridge it.
     virtual void addGap(const QDateTime& at) = 0;
     virtual void clear() = 0;
+    /// The server has not answered for this long (0: it answers again): what the page shows is
+    /// no longer now.
+    virtual void setNoData(double seconds) { Q_UNUSED(seconds) }
     /// The page's charts, for the window's shared time window and pause.
     virtual QList<ChartWidget*> charts() const { return {}; }
 };

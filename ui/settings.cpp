@@ -25,6 +25,8 @@ const auto HistoryRetentionDays = u"history/retentionDays"_s;
 const auto Geometry = u"window/geometry"_s;
 const auto State = u"window/state"_s;
 const auto StateVersion = u"window/stateVersion"_s;
+const auto NotifyIncidents = u"incidents/notify"_s;
+// targets/*: kept by htap::monitor::Targets::load/save, which htapctl monitor reads too.
 } // namespace Key
 
 QList<ConnectionProfile> Settings::profiles()
@@ -130,6 +132,28 @@ void Settings::setClassifier(const htap::monitor::WorkloadClassifier& c)
     s.setValue(Key::OlapRoles, c.olapRoles);
     s.setValue(Key::OltpApps, c.oltpApps);
     s.setValue(Key::OlapApps, c.olapApps);
+}
+
+htap::monitor::Targets Settings::targets()
+{
+    QSettings s;
+    return htap::monitor::Targets::load(s);
+}
+
+void Settings::setTargets(const htap::monitor::Targets& targets)
+{
+    QSettings s;
+    targets.save(s);
+}
+
+bool Settings::notifyIncidents()
+{
+    return QSettings().value(Key::NotifyIncidents, false).toBool();
+}
+
+void Settings::setNotifyIncidents(bool on)
+{
+    QSettings().setValue(Key::NotifyIncidents, on);
 }
 
 QString Settings::historyPath()

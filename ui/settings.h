@@ -7,6 +7,7 @@
 #include <QStringList>
 
 #include <monitor/classifier.h>
+#include <monitor/targets.h>
 
 namespace htap::ui {
 
@@ -39,6 +40,13 @@ public:
     /// Which roles and applications are OLTP and OLAP (default: the seed's oltp_user/olap_user).
     static htap::monitor::WorkloadClassifier classifier();
     static void setClassifier(const htap::monitor::WorkloadClassifier& classifier);
+
+    /// What healthy means (Monitor > Targets…): per class, per view; htapctl reads them too.
+    static htap::monitor::Targets targets();
+    static void setTargets(const htap::monitor::Targets& targets);
+    /// A desktop notification when an incident starts (off by default).
+    static bool notifyIncidents();
+    static void setNotifyIncidents(bool on);
 
     /// The history file (default: HistoryStore::defaultPath()) and how many days it keeps.
     static QString historyPath();

@@ -2,6 +2,8 @@
 
 #include "snapshottablemodel.h"
 
+#include <core/format.h>
+
 #include <QHeaderView>
 #include <QLocale>
 #include <QSortFilterProxyModel>
@@ -42,17 +44,7 @@ QString formatAgo(const QDateTime& then, const QDateTime& now)
 
 QString formatSeconds(double seconds)
 {
-    if (seconds < 0)
-        return QObject::tr("unknown");
-    if (seconds == 0)
-        return QObject::tr("0 s");
-    if (seconds < 1)
-        return QObject::tr("%1 ms").arg(QString::number(seconds * 1000, 'f', seconds < 0.01 ? 2 : 0));
-    if (seconds < 120)
-        return QObject::tr("%1 s").arg(QString::number(seconds, 'f', 1));
-    if (seconds < 7200)
-        return QObject::tr("%1 min").arg(QString::number(seconds / 60, 'f', 1));
-    return QObject::tr("%1 h").arg(QString::number(seconds / 3600, 'f', 1));
+    return htap::core::formatSeconds(seconds);
 }
 
 QString formatBytes(qint64 bytes)

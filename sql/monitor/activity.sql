@@ -1,6 +1,7 @@
 -- Server-wide activity, one row. Counters are cumulative: the collector turns them into rates
 -- using the real elapsed time between two samples (sampled_epoch is the server's clock_timestamp).
--- The monitoring session itself is left out of the session counts.
+-- The monitor's own sessions (this one and those named 'htap-studio monitor') are left out of
+-- the session counts.
 SELECT extract(epoch FROM clock_timestamp())::float8 AS sampled_epoch,
        d.xact_commit, d.xact_rollback, d.stats_reset_epoch, d.blks_hit, d.blks_read,
        d.tup_read, d.tup_written, d.temp_files, d.temp_bytes,
@@ -26,6 +27,8 @@ FROM (SELECT sum(xact_commit)::bigint AS xact_commit,
              coalesce((SELECT string_agg(t || '=' || n, ',') FROM (
                  SELECT wait_event_type AS t, count(*) AS n FROM pg_stat_activity
                  WHERE state = 'active' AND wait_event_type IS NOT NULL AND pid <> pg_backend_pid()
+                   AND backend_type = 'client backend' AND application_name <> 'htap-studio monitor'
                  GROUP BY 1) w), '') AS wait_events
       FROM pg_stat_activity
-      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) a
+      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+        AND application_name <> 'htap-studio monitor') a

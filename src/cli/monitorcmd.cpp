@@ -4,12 +4,15 @@
 
 #include <core/privatefile.h>
 
+#include <core/format.h>
 #include <monitor/activitycollector.h>
+#include <monitor/incidents.h>
 #include <monitor/samplejson.h>
 #include <store/historystore.h>
 
 #include <QEventLoop>
 #include <QFile>
+#include <QSettings>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTimer>
@@ -30,15 +33,27 @@ void printSample(const htap::monitor::ServerSample& s)
 {
     using namespace htap::monitor;
     const ActivitySample& a = s.activity;
-    out() << "activity:   " << QString::number(a.commitsPerSecond, 'f', 1) << " commits/s, "
-          << QString::number(a.rollbacksPerSecond, 'f', 1) << " rollbacks/s, " << a.active << " active, "
-          << a.idleInTransaction << " idle in transaction, " << a.waitingOnLock << " waiting on a lock" << Qt::endl;
+    for (const ClassHealth& h : s.health)
+        out() << "health:     " << qSetFieldWidth(6) << Qt::left << toString(h.workloadClass) << qSetFieldWidth(0)
+              << (h.missed ? "TARGET MISSED: " : h.target > 0 ? "ok: " : "") << h.reason
+              << (h.target > 0 ? u" (target %1)"_s.arg(htap::core::formatSeconds(h.target)) : QString()) << Qt::endl;
+    for (const Incident& i : s.incidents)
+        out() << "incident:   " << i.title << " since " << i.start.toLocalTime().toString(u"HH:mm:ss"_s) << ": " << i.detail
+              << Qt::endl;
+    if (a.hasRates)
+        out() << "activity:   " << QString::number(a.commitsPerSecondWindow, 'f', 1) << " commits/s over the last "
+              << QString::number(a.windowSeconds, 'f', 0) << " s (the monitor's own left out), "
+              << QString::number(a.rollbacksPerSecondWindow, 'f', 1) << " rollbacks/s, " << a.active << " active, "
+              << a.idleInTransaction << " idle in transaction, " << a.waitingOnLock << " waiting on a lock" << Qt::endl;
     if (s.latency && s.latency->hasDeltas) {
         for (const LatencyFigures& f : s.latency->classes)
             out() << "latency:    " << qSetFieldWidth(6) << Qt::left << f.name << qSetFieldWidth(0)
-                  << QString::number(f.callsPerSecond, 'f', 1) << " calls/s, mean "
-                  << QString::number(f.meanExecMs, 'f', 3) << " ms, " << f.activeNow << " running (oldest "
-                  << QString::number(f.oldestActiveSeconds, 'f', 1) << " s)" << Qt::endl;
+                  << (f.windowCalls > 0 ? u"mean %1 ms over the last %2 s, %3 statements"_s.arg(
+                                              QString::number(f.windowMeanExecMs, 'f', 3), QString::number(f.windowSeconds, 'f', 0),
+                                              htap::core::formatCount(f.windowCalls))
+                                        : u"no statement finished in the last %1 s"_s.arg(QString::number(f.windowSeconds, 'f', 0)))
+                  << "; " << f.activeNow << " running (oldest " << QString::number(f.oldestActiveSeconds, 'f', 1) << " s)"
+                  << Qt::endl;
     }
     if (s.locks) {
         out() << "locks:      " << s.locks->waitingSessions << " waiting";
@@ -138,7 +153,20 @@ int cmdMonitor(const QStringList& args)
     int samples = 0;
     reportCollectorTrouble(collector, loop, code);
     QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) { endpoint = s.endpoint; });
-    QObject::connect(&collector, &ActivityCollector::sampleAvailable, &loop, [&](const ServerSample& s) {
+    // Health and incidents against the targets the GUI keeps (Monitor > Targets…).
+    IncidentDetector detector([] {
+        QSettings settings;
+        return Targets::load(settings);
+    }());
+    QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString&) {
+        if (state == ConnectionState::NotResponding)
+            detector.serverSilent(QDateTime::currentDateTimeUtc(), endpoint);
+        else if (state == ConnectionState::Connected)
+            detector.serverBack(QDateTime::currentDateTimeUtc());
+    });
+    QObject::connect(&collector, &ActivityCollector::sampleAvailable, &loop, [&](const ServerSample& sampled) {
+        ServerSample s = sampled;
+        detector.evaluate(s);
         ++samples;
         if (store)
             store->append(endpoint, s.sampledAt, toJson(s, endpoint));

@@ -51,6 +51,7 @@ public:
         m_timer->stop();
         m_conn.close();
         m_info = info;
+        configureProbes();
         resetProbes();
         m_reconnectDelayMs = 1000;
         Q_EMIT stateChanged(ConnectionState::Connecting, u"Connecting to %1 …"_s.arg(info.displayName()));
@@ -71,11 +72,17 @@ public:
             Q_EMIT stateChanged(ConnectionState::Disconnected, u"Disconnected"_s);
     }
 
-    void setInterval(int ms) { m_intervalMs = std::clamp(ms, 100, 3600000); }
+    void setInterval(int ms)
+    {
+        m_intervalMs = std::clamp(ms, 100, 3600000);
+        configureProbes();
+    }
     void setSlowEvery(int ticks) { m_slowEvery = std::max(1, ticks); }
     void setClassifier(const WorkloadClassifier& classifier)
     {
+        m_classifier = classifier;
         m_probes = makeProbes(classifier);
+        configureProbes();
         m_tick = 0;
     }
 
@@ -94,6 +101,15 @@ private:
             probe->reset();
         m_tick = 0;
         m_reported.clear();
+        m_afterReset = true;
+    }
+
+    /// A sample later than twice the cadence (and a second more, for a slow server) is not
+    /// the next one: there was a stall.
+    void configureProbes()
+    {
+        for (auto& probe : m_probes)
+            probe->maxGapSeconds = std::max(2.0 * m_intervalMs / 1000.0, m_intervalMs / 1000.0 + 1.5);
     }
 
     void ensureTimer()
@@ -179,6 +195,18 @@ private:
                 break;
         }
         ++m_tick;
+        // Our own transactions reach xact_commit when this backend flushes its statistics, at
+        // most once a second otherwise: flushed as it goes idle, they show in the next sample,
+        // where they are taken out of the count.
+        if (m_conn.isOpen())
+            m_conn.exec(u"SELECT pg_stat_force_next_flush()"_s);
+        addLockWaitsToClasses(sample, m_classifier);
+        if (m_afterReset && m_sampledBefore)
+            sample.gapBefore = true; // reconnected: what came before is not continuous with this
+        if (sample.sampledAt.isValid()) {
+            m_afterReset = false;
+            m_sampledBefore = true;
+        }
         if (!m_conn.isOpen()) {
             const QString reason = sample.unavailable.value(u"activity"_s, m_conn.lastErrorMessage());
             Q_EMIT errorOccurred(htap::pg::PgError::make(htap::pg::PgError::Kind::Connection, reason));
@@ -216,7 +244,10 @@ private:
     QTimer* m_timer = nullptr;
     int m_intervalMs = 1000;
     int m_reconnectDelayMs = 1000;
+    WorkloadClassifier m_classifier;
     std::vector<std::unique_ptr<Probe>> m_probes = makeProbes(WorkloadClassifier());
+    bool m_afterReset = true;    ///< the next sample follows a (re)connect
+    bool m_sampledBefore = false; ///< a sample was handed out since this worker began
     quint64 m_tick = 0;
     int m_slowEvery = 10;
     QMap<QString, QString> m_reported;

@@ -8,14 +8,24 @@
 
 namespace htap::monitor {
 
+/// The window of the activity rates (seconds): backends flush their statistics once a second
+/// at most, so shorter ones alias.
+inline constexpr double kRateWindowSeconds = 5;
+
 /// Server-wide activity at one instant. Rates are set only when a previous sample exists and
 /// no counter was reset in between (hasRates).
 struct ActivitySample {
     QDateTime sampledAt; ///< server clock
     double elapsedSeconds = 0; ///< real time since the previous sample, 0 for the first
     bool hasRates = false;
-    double commitsPerSecond = 0;
+    double commitsPerSecond = 0;   ///< the monitor's own transactions subtracted
     double rollbacksPerSecond = 0;
+    qint64 ownCommits = 0; ///< the monitor's own transactions taken out of this interval's count
+    /// The same rates over the last kRateWindowSeconds of contiguous samples (windowSeconds of
+    /// them so far): what the charts and tiles show, free of the lumps of statistics flushes.
+    double windowSeconds = 0;
+    double commitsPerSecondWindow = 0;
+    double rollbacksPerSecondWindow = 0;
     qint64 xactCommit = 0; ///< cumulative, all databases
     qint64 xactRollback = 0;
     int active = 0;

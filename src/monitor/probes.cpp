@@ -9,6 +9,7 @@
 #include <QSet>
 
 #include <algorithm>
+#include <deque>
 
 namespace htap::monitor {
 
@@ -47,6 +48,38 @@ QDateTime fromEpoch(double epoch)
 
 namespace {
 
+/// The monitor's own transactions, owed to the server's count until they show in it: a
+/// backend flushes its statistics at most once a second, and a transaction that read no table
+/// may wait for a later one, so they reach xact_commit one interval late, or several. Taken
+/// out of the count as they show up; what has not shown within 20 s is forgotten (it never
+/// will), so the debt cannot eat real commits for long.
+class OwnTransactions
+{
+public:
+    void add(double epoch, qint64 n)
+    {
+        if (n > 0)
+            m_owed.push_back({epoch, n});
+        while (!m_owed.empty() && m_owed.front().first < epoch - 20)
+            m_owed.pop_front();
+    }
+    /// Of delta new transactions in the server's count, how many are ours.
+    qint64 take(qint64 delta)
+    {
+        qint64 taken = 0;
+        while (!m_owed.empty() && taken < delta) {
+            const qint64 t = std::min(m_owed.front().second, delta - taken);
+            taken += t;
+            if ((m_owed.front().second -= t) == 0)
+                m_owed.pop_front();
+        }
+        return taken;
+    }
+
+private:
+    std::deque<std::pair<double, qint64>> m_owed;
+};
+
 // ---------------------------------------------------------------------------------------------
 
 class ActivityProbe : public Probe
@@ -56,6 +89,9 @@ public:
 
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
     {
+        // What this connection committed since the last read (that read included): those reach
+        // xact_commit too, when its backend flushes its statistics.
+        const qint64 ownCommits = conn.ownCommits(), ownRollbacks = conn.ownRollbacks();
         const Result r = conn.exec(monitorSql(name(), conn.serverVersionNum()));
         if (!r.ok() || r.rowCount() != 1) {
             *unavailable = reasonFor(r, name());
@@ -81,15 +117,30 @@ public:
             qint64(r.toDouble(0, u"wal_bytes"_s))};
         const double resetEpoch = r.toDouble(0, u"stats_reset_epoch"_s);
 
-        if (m_hasPrevious && resetEpoch == m_previousReset) {
+        if (m_hasPrevious) {
+            m_ownCommits.add(epoch, ownCommits - m_previousOwnCommits);
+            m_ownRollbacks.add(epoch, ownRollbacks - m_previousOwnRollbacks);
+        } else {
+            // What this session did before its first read (the connect itself is a commit, and
+            // the settings after it) shows in the first interval: owed too.
+            m_ownCommits.add(epoch, ownCommits + 1);
+            m_ownRollbacks.add(epoch, ownRollbacks);
+        }
+        const bool stalled = m_hasPrevious && epoch - m_previousEpoch > maxGapSeconds;
+        if (stalled)
+            sample.gapBefore = true; // a new baseline: the stall's counts are not one interval's
+        if (m_hasPrevious && resetEpoch == m_previousReset && !stalled) {
             s.elapsedSeconds = epoch - m_previousEpoch;
             const double dt = s.elapsedSeconds;
             const auto commits = counterRate(m_previous.commit, now.commit, dt);
             const auto rollbacks = counterRate(m_previous.rollback, now.rollback, dt);
             if (commits && rollbacks) {
                 s.hasRates = true;
-                s.commitsPerSecond = *commits;
-                s.rollbacksPerSecond = *rollbacks;
+                // The monitor's own transactions are not the server's load.
+                s.ownCommits = m_ownCommits.take(now.commit - m_previous.commit);
+                const qint64 ownRolledBack = m_ownRollbacks.take(now.rollback - m_previous.rollback);
+                s.commitsPerSecond = double(now.commit - m_previous.commit - s.ownCommits) / dt;
+                s.rollbacksPerSecond = double(now.rollback - m_previous.rollback - ownRolledBack) / dt;
                 s.tuplesReadPerSecond = counterRate(m_previous.tupRead, now.tupRead, dt).value_or(0);
                 s.tuplesWrittenPerSecond = counterRate(m_previous.tupWritten, now.tupWritten, dt).value_or(0);
                 s.tempFilesPerSecond = counterRate(m_previous.tempFiles, now.tempFiles, dt).value_or(0);
@@ -98,16 +149,40 @@ public:
                 const qint64 hit = now.blksHit - m_previous.blksHit;
                 const qint64 read = now.blksRead - m_previous.blksRead;
                 s.cacheHitRatio = hit + read > 0 ? double(hit) / double(hit + read) : -1;
+                // Backends flush their counts at most once a second (and a session that read no
+                // table later still): one interval's count is lumpy, a few seconds' is not.
+                m_rates.push_back({epoch, dt, s.commitsPerSecond * dt, s.rollbacksPerSecond * dt});
+                while (!m_rates.empty() && m_rates.front().epoch <= epoch - kRateWindowSeconds)
+                    m_rates.pop_front();
+                double span = 0, commitsIn = 0, rollbacksIn = 0;
+                for (const RateEntry& e : m_rates) {
+                    span += e.dt;
+                    commitsIn += e.commits;
+                    rollbacksIn += e.rollbacks;
+                }
+                s.windowSeconds = span;
+                s.commitsPerSecondWindow = commitsIn / span;
+                s.rollbacksPerSecondWindow = rollbacksIn / span;
             }
         }
+        if (!s.hasRates)
+            m_rates.clear(); // a window spans contiguous intervals only
         m_previous = now;
         m_previousEpoch = epoch;
         m_previousReset = resetEpoch;
+        m_previousOwnCommits = ownCommits;
+        m_previousOwnRollbacks = ownRollbacks;
         m_hasPrevious = epoch > 0;
         return true;
     }
 
-    void reset() override { m_hasPrevious = false; }
+    void reset() override
+    {
+        m_hasPrevious = false;
+        m_ownCommits = {};
+        m_ownRollbacks = {};
+        m_rates.clear();
+    }
 
 private:
     struct Counters {
@@ -118,6 +193,14 @@ private:
     Counters m_previous;
     double m_previousEpoch = 0;
     double m_previousReset = 0;
+    qint64 m_previousOwnCommits = 0;
+    qint64 m_previousOwnRollbacks = 0;
+    struct RateEntry {
+        double epoch, dt, commits, rollbacks;
+    };
+    std::deque<RateEntry> m_rates;
+    OwnTransactions m_ownCommits;
+    OwnTransactions m_ownRollbacks;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +251,11 @@ public:
             out.baselineReason = u"pg_stat_statements evicted entries (raise pg_stat_statements.max)"_s;
         else if (!(epoch > m_previousEpoch))
             out.baselineReason = u"no time elapsed"_s;
+        else if (epoch - m_previousEpoch > maxGapSeconds)
+            out.baselineReason = u"no sample for %1 s: a new baseline"_s.arg(QString::number(epoch - m_previousEpoch, 'f', 0));
         out.hasDeltas = out.baselineReason.isEmpty();
+        if (!out.hasDeltas)
+            m_window.clear(); // a window spans contiguous intervals only
 
         // In-flight statements per role and application: they count in pgss only when done.
         QHash<QString, QPair<int, double>> inflightByRole;
@@ -213,6 +300,7 @@ public:
                 out.classes.append(figures(toString(WorkloadClass(c)), classTotals[c], dt, inflightByClass[c]));
                 out.classes.last().workloadClass = WorkloadClass(c);
             }
+            addToWindow(epoch, dt, out);
         }
         m_previous = now;
         m_previousEpoch = epoch;
@@ -223,9 +311,69 @@ public:
         return true;
     }
 
-    void reset() override { m_hasPrevious = false; }
+    void reset() override
+    {
+        m_hasPrevious = false;
+        m_window.clear();
+    }
 
 private:
+    /// This interval's deltas join the rolling window, and every figure of the sample gets the
+    /// window's calls and mean: a tile shows "mean of 1,820 statements over 10 s", not the mean
+    /// of the two that happened to finish in the last second.
+    void addToWindow(double epoch, double dt, LatencySample& out)
+    {
+        WindowEntry e {epoch, dt, {}};
+        for (const LatencyFigures& f : std::as_const(out.roles))
+            e.byName.insert(u"role:"_s + f.name, {f.calls, f.meanExecMs * double(f.calls)});
+        for (const LatencyFigures& f : std::as_const(out.classes))
+            e.byName.insert(u"class:"_s + f.name, {f.calls, f.meanExecMs * double(f.calls)});
+        m_window.push_back(e);
+        // Keep what lies inside the window: intervals that end after its start.
+        while (!m_window.empty() && m_window.front().epoch <= epoch - windowSeconds)
+            m_window.pop_front();
+        double span = 0;
+        for (const WindowEntry& w : m_window)
+            span += w.dt;
+        auto fill = [&](LatencyFigures& f, const QString& key) {
+            qint64 calls = 0;
+            double ms = 0;
+            for (const WindowEntry& w : m_window) {
+                const auto v = w.byName.value(key);
+                calls += v.first;
+                ms += v.second;
+            }
+            f.windowSeconds = span;
+            f.windowCalls = calls;
+            f.windowMeanExecMs = calls > 0 ? ms / double(calls) : 0;
+        };
+        // A role that finished nothing this second but did within the window stays in the
+        // list (it used to drop in and out of the Latency table with a report every 2 s).
+        QSet<QString> listed;
+        for (const LatencyFigures& f : std::as_const(out.roles))
+            listed.insert(f.name);
+        for (const WindowEntry& w : m_window)
+            for (auto it = w.byName.cbegin(); it != w.byName.cend(); ++it)
+                if (it.key().startsWith(u"role:"_s) && !listed.contains(it.key().mid(5))) {
+                    listed.insert(it.key().mid(5));
+                    LatencyFigures f;
+                    f.name = it.key().mid(5);
+                    f.workloadClass = m_classifier.classify(f.name);
+                    out.roles.append(f);
+                }
+        for (LatencyFigures& f : out.roles)
+            fill(f, u"role:"_s + f.name);
+        for (LatencyFigures& f : out.classes)
+            fill(f, u"class:"_s + f.name);
+    }
+
+    struct WindowEntry {
+        double epoch;
+        double dt;
+        QHash<QString, std::pair<qint64, double>> byName; ///< calls, total exec ms
+    };
+    std::deque<WindowEntry> m_window;
+
     struct Totals {
         qint64 calls = 0;
         double execMs = 0, planMs = 0;
@@ -435,9 +583,19 @@ public:
         }
         ViewSample out;
         out.registryInstalled = conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL"_s).toBool(0, 0);
+        QHash<QString, htap::mv::Schedule> schedules;
+        if (out.registryInstalled) {
+            QString ignored; // no schedules table yet: no schedules
+            for (const htap::mv::Schedule& sch : service.schedules(&ignored))
+                schedules.insert(sch.view, sch);
+        }
         for (const htap::mv::ViewInfo& v : views) {
             ViewState s;
             s.view = v.label();
+            if (schedules.contains(s.view)) {
+                s.scheduleSeconds = schedules.value(s.view).everySeconds;
+                s.scheduleRunner = schedules.value(s.view).runner;
+            }
             s.populated = v.populated;
             s.concurrentBlocker = v.concurrentBlocker;
             s.concurrentCapable = v.concurrentBlocker.isEmpty();
@@ -502,6 +660,7 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classif
 {
     std::vector<std::unique_ptr<Probe>> probes;
     probes.push_back(std::make_unique<ActivityProbe>());
+    probes.push_back(makeSessionProbe(classifier));
     probes.push_back(std::make_unique<LatencyProbe>(classifier));
     probes.push_back(std::make_unique<LockProbe>());
     probes.push_back(std::make_unique<ReplicationProbe>());
@@ -511,6 +670,26 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classif
 }
 
 // LockSample helpers
+
+QHash<int, QList<int>> LockSample::waitersByRoot() const
+{
+    const QHash<int, QList<int>> direct = waitersByBlocker();
+    QHash<int, QList<int>> out;
+    for (int root : roots) {
+        QSet<int> seen;
+        QList<int> todo = direct.value(root);
+        QList<int>& all = out[root];
+        while (!todo.isEmpty()) {
+            const int w = todo.takeLast();
+            if (seen.contains(w))
+                continue;
+            seen.insert(w);
+            all.append(w);
+            todo += direct.value(w);
+        }
+    }
+    return out;
+}
 
 const LockNode* LockSample::node(int pid) const
 {

@@ -26,10 +26,20 @@ public:
     virtual bool collect(htap::pg::Connection& conn, ServerSample& sample, QString* unavailable) = 0;
     /// Forget baselines (reconnect: the server may have restarted).
     virtual void reset() {}
+    /// Samples further apart than this (seconds, server clock) do not make a rate or a delta:
+    /// the next one starts a new baseline instead of pouring a stall into one interval.
+    double maxGapSeconds = 3;
+    /// The rolling window of statement figures (pg_stat_statements deltas), in seconds.
+    double windowSeconds = 10;
 };
 
 /// The probes every collector runs, in order; activity first (it stamps the sample's time).
 std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier);
+std::unique_ptr<Probe> makeSessionProbe(const WorkloadClassifier& classifier);
+
+/// After every probe ran: each class's sessions waiting on a lock, the longest wait, and the
+/// root blockers they wait behind, from the lock tree.
+void addLockWaitsToClasses(ServerSample& sample, const WorkloadClassifier& classifier);
 
 
 /// The SQL for a probe: sql/monitor/<name>.pg<major>.sql for the newest major at or below the

@@ -28,7 +28,28 @@ QJsonObject latencyFigures(const LatencyFigures& f)
     return {{u"name"_s, f.name}, {u"class"_s, toString(f.workloadClass)}, {u"calls"_s, f.calls}, {u"callsPerSecond"_s, f.callsPerSecond},
         {u"meanExecMs"_s, f.meanExecMs}, {u"meanPlanMs"_s, f.meanPlanMs}, {u"rowsPerSecond"_s, f.rowsPerSecond},
         {u"tempBlocksWritten"_s, f.tempBlocksWritten}, {u"activeNow"_s, f.activeNow},
-        {u"oldestActiveSeconds"_s, f.oldestActiveSeconds}};
+        {u"oldestActiveSeconds"_s, f.oldestActiveSeconds},
+        {u"window"_s, QJsonObject {{u"seconds"_s, f.windowSeconds}, {u"calls"_s, f.windowCalls},
+                          {u"meanExecMs"_s, f.windowCalls > 0 ? QJsonValue(f.windowMeanExecMs) : QJsonValue()}}}};
+}
+
+QJsonValue sessionRef(const SessionRef& s)
+{
+    if (!s.isSet())
+        return QJsonValue();
+    return QJsonObject {{u"pid"_s, s.pid}, {u"role"_s, s.role}, {u"application"_s, s.application},
+        {u"state"_s, s.state}, {u"wait"_s, s.wait}, {u"seconds"_s, s.seconds}};
+}
+
+QJsonObject classSessions(const ClassSessions& c)
+{
+    QJsonArray blockers;
+    for (const auto& [pid, waiting] : c.blockers)
+        blockers.append(QJsonObject {{u"pid"_s, pid}, {u"waiting"_s, waiting}});
+    return {{u"class"_s, toString(c.workloadClass)}, {u"sessions"_s, c.sessions}, {u"active"_s, c.active},
+        {u"idleInTransaction"_s, c.idleInTransaction}, {u"waitingOnLock"_s, c.waitingOnLock},
+        {u"oldestStatement"_s, sessionRef(c.oldestStatement)}, {u"oldestTransaction"_s, sessionRef(c.oldestTransaction)},
+        {u"longestLockWait"_s, sessionRef(c.longestLockWait)}, {u"blockers"_s, blockers}};
 }
 
 } // namespace
@@ -52,8 +73,38 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
         {u"tuplesReadPerSecond"_s, a.tuplesReadPerSecond}, {u"tuplesWrittenPerSecond"_s, a.tuplesWrittenPerSecond},
         {u"walBytesPerSecond"_s, a.walBytesPerSecond},
         {u"cacheHitRatio"_s, a.cacheHitRatio >= 0 ? QJsonValue(a.cacheHitRatio) : QJsonValue()},
-        {u"tempFilesPerSecond"_s, a.tempFilesPerSecond}, {u"tempBytesPerSecond"_s, a.tempBytesPerSecond}};
+        {u"tempFilesPerSecond"_s, a.tempFilesPerSecond}, {u"tempBytesPerSecond"_s, a.tempBytesPerSecond},
+        {u"ownCommits"_s, a.ownCommits},
+        {u"window"_s, QJsonObject {{u"seconds"_s, a.windowSeconds}, {u"commitsPerSecond"_s, a.commitsPerSecondWindow},
+                          {u"rollbacksPerSecond"_s, a.rollbacksPerSecondWindow}}}};
     o.insert(u"activity"_s, activity);
+    if (s.gapBefore)
+        o.insert(u"gapBefore"_s, true);
+    if (!s.health.isEmpty()) {
+        QJsonArray health;
+        for (const ClassHealth& h : s.health)
+            health.append(QJsonObject {{u"class"_s, toString(h.workloadClass)},
+                {u"targetSeconds"_s, h.target > 0 ? QJsonValue(h.target) : QJsonValue()}, {u"worstSeconds"_s, h.worst},
+                {u"measure"_s, h.measure}, {u"missed"_s, h.missed}, {u"reason"_s, h.reason}, {u"pid"_s, h.pid}});
+        o.insert(u"health"_s, health);
+        if (s.viewsHealth) {
+            const ViewsHealth& v = *s.viewsHealth;
+            o.insert(u"viewsHealth"_s, QJsonObject {{u"views"_s, v.views}, {u"withTarget"_s, v.withTarget}, {u"late"_s, v.late},
+                                           {u"worstView"_s, v.worstView}, {u"worstAgeSeconds"_s, v.worstAge},
+                                           {u"worstTargetSeconds"_s, v.worstTarget > 0 ? QJsonValue(v.worstTarget) : QJsonValue()},
+                                           {u"targetFrom"_s, v.targetFrom}});
+        }
+        QJsonArray incidents;
+        for (const Incident& i : s.incidents)
+            incidents.append(i.toJson());
+        o.insert(u"incidents"_s, incidents);
+    }
+    if (!s.sessions.classes.isEmpty()) {
+        QJsonArray classes;
+        for (const ClassSessions& c : s.sessions.classes)
+            classes.append(classSessions(c));
+        o.insert(u"sessions"_s, QJsonObject {{u"classes"_s, classes}, {u"monitorBackends"_s, s.sessions.monitorBackends}});
+    }
 
     if (s.latency) {
         QJsonArray roles, classes;
@@ -121,7 +172,8 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
                 {u"concurrentBlocker"_s, v.concurrentBlocker}, {u"incremental"_s, v.incremental},
                 {u"ivmState"_s, v.ivmState}, {u"ivmReason"_s, v.ivmReason}, {u"pendingRows"_s, v.pendingRows},
                 {u"oldestPendingSeconds"_s, v.oldestPendingSeconds}, {u"lastMergeMs"_s, v.lastMergeMs},
-                {u"engineOutdated"_s, v.engineOutdated}});
+                {u"engineOutdated"_s, v.engineOutdated}, {u"scheduleSeconds"_s, v.scheduleSeconds},
+                {u"scheduleRunner"_s, v.scheduleRunner}});
         o.insert(u"views"_s, QJsonObject {{u"registryInstalled"_s, s.views->registryInstalled}, {u"views"_s, views}});
     }
     if (s.replication) {
@@ -169,7 +221,18 @@ LatencyFigures latencyFiguresFrom(const QJsonObject& o)
     f.tempBlocksWritten = i64(o, u"tempBlocksWritten"_s);
     f.activeNow = o.value(u"activeNow"_s).toInt();
     f.oldestActiveSeconds = o.value(u"oldestActiveSeconds"_s).toDouble();
+    const QJsonObject w = o.value(u"window"_s).toObject();
+    f.windowSeconds = w.value(u"seconds"_s).toDouble();
+    f.windowCalls = i64(w, u"calls"_s);
+    f.windowMeanExecMs = w.value(u"meanExecMs"_s).toDouble();
     return f;
+}
+
+SessionRef sessionRefFrom(const QJsonValue& v)
+{
+    const QJsonObject o = v.toObject();
+    return {o.value(u"pid"_s).toInt(), o.value(u"role"_s).toString(), o.value(u"application"_s).toString(),
+        o.value(u"state"_s).toString(), o.value(u"wait"_s).toString(), o.value(u"seconds"_s).toDouble()};
 }
 
 } // namespace
@@ -213,6 +276,59 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
     act.cacheHitRatio = a.value(u"cacheHitRatio"_s).toDouble(-1);
     act.tempFilesPerSecond = a.value(u"tempFilesPerSecond"_s).toDouble();
     act.tempBytesPerSecond = a.value(u"tempBytesPerSecond"_s).toDouble();
+    act.ownCommits = i64(a, u"ownCommits"_s);
+    const QJsonObject aw = a.value(u"window"_s).toObject();
+    act.windowSeconds = aw.value(u"seconds"_s).toDouble();
+    act.commitsPerSecondWindow = aw.value(u"commitsPerSecond"_s).toDouble();
+    act.rollbacksPerSecondWindow = aw.value(u"rollbacksPerSecond"_s).toDouble();
+    s.gapBefore = json.value(u"gapBefore"_s).toBool();
+    for (const QJsonValue& v : json.value(u"health"_s).toArray()) {
+        const QJsonObject o = v.toObject();
+        ClassHealth h;
+        const QString cls = o.value(u"class"_s).toString();
+        h.workloadClass = cls == u"oltp"_s ? WorkloadClass::Oltp : cls == u"olap"_s ? WorkloadClass::Olap : WorkloadClass::Other;
+        h.target = o.value(u"targetSeconds"_s).toDouble(-1);
+        h.worst = o.value(u"worstSeconds"_s).toDouble();
+        h.measure = o.value(u"measure"_s).toString();
+        h.missed = o.value(u"missed"_s).toBool();
+        h.reason = o.value(u"reason"_s).toString();
+        h.pid = o.value(u"pid"_s).toInt();
+        s.health.append(h);
+    }
+    if (json.contains(u"viewsHealth"_s)) {
+        const QJsonObject o = json.value(u"viewsHealth"_s).toObject();
+        ViewsHealth v;
+        v.views = o.value(u"views"_s).toInt();
+        v.withTarget = o.value(u"withTarget"_s).toInt();
+        v.late = o.value(u"late"_s).toInt();
+        v.worstView = o.value(u"worstView"_s).toString();
+        v.worstAge = o.value(u"worstAgeSeconds"_s).toDouble(-1);
+        v.worstTarget = o.value(u"worstTargetSeconds"_s).toDouble(-1);
+        v.targetFrom = o.value(u"targetFrom"_s).toString();
+        s.viewsHealth = v;
+    }
+    for (const QJsonValue& v : json.value(u"incidents"_s).toArray())
+        s.incidents.append(Incident::fromJson(v.toObject()));
+    if (json.contains(u"sessions"_s)) {
+        const QJsonObject so = json.value(u"sessions"_s).toObject();
+        s.sessions.monitorBackends = so.value(u"monitorBackends"_s).toInt();
+        for (const QJsonValue& v : so.value(u"classes"_s).toArray()) {
+            const QJsonObject o = v.toObject();
+            ClassSessions c;
+            const QString cls = o.value(u"class"_s).toString();
+            c.workloadClass = cls == u"oltp"_s ? WorkloadClass::Oltp : cls == u"olap"_s ? WorkloadClass::Olap : WorkloadClass::Other;
+            c.sessions = o.value(u"sessions"_s).toInt();
+            c.active = o.value(u"active"_s).toInt();
+            c.idleInTransaction = o.value(u"idleInTransaction"_s).toInt();
+            c.waitingOnLock = o.value(u"waitingOnLock"_s).toInt();
+            c.oldestStatement = sessionRefFrom(o.value(u"oldestStatement"_s));
+            c.oldestTransaction = sessionRefFrom(o.value(u"oldestTransaction"_s));
+            c.longestLockWait = sessionRefFrom(o.value(u"longestLockWait"_s));
+            for (const QJsonValue& b : o.value(u"blockers"_s).toArray())
+                c.blockers.append({b.toObject().value(u"pid"_s).toInt(), b.toObject().value(u"waiting"_s).toInt()});
+            s.sessions.classes.append(c);
+        }
+    }
 
     if (json.contains(u"latency"_s)) {
         const QJsonObject l = json.value(u"latency"_s).toObject();
@@ -337,6 +453,8 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
             st.oldestPendingSeconds = o.value(u"oldestPendingSeconds"_s).toDouble();
             st.lastMergeMs = o.value(u"lastMergeMs"_s).toDouble();
             st.engineOutdated = o.value(u"engineOutdated"_s).toBool();
+            st.scheduleSeconds = o.value(u"scheduleSeconds"_s).toInt();
+            st.scheduleRunner = o.value(u"scheduleRunner"_s).toString();
             views.views.append(st);
         }
         s.views = views;

@@ -105,6 +105,7 @@ PgError Connection::open(const ConnInfo& info, const ConnectOptions& options, co
 {
     close();
     m_neededPassword = false;
+    m_ownCommits = m_ownRollbacks = 0; // a new session: its own count starts again
 
     ConnInfo effective = info.with(u"application_name"_s, options.applicationName);
     if (!effective.contains(u"client_encoding"_s))
@@ -216,7 +217,12 @@ bool Connection::inTransaction() const
 
 Result Connection::finish(PGresult* result, const QString& sql)
 {
-    return Result(finishReply(result, sql));
+    Result r(finishReply(result, sql));
+    // A statement outside a transaction block is a transaction of its own on the server: the
+    // monitor takes its own out of the server's commit count.
+    if (m_conn && PQtransactionStatus(m_conn) == PQTRANS_IDLE)
+        ++(r.ok() ? m_ownCommits : m_ownRollbacks);
+    return r;
 }
 
 HTAP_HOT Reply Connection::finishReply(PGresult* result, const QString& sql)

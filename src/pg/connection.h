@@ -64,6 +64,11 @@ public:
     bool isOpen() const;
     /// Whether a transaction block is open (or failed) on this connection.
     bool inTransaction() const;
+    /// Transactions this connection's blocking calls (exec, runScript, execPrepared) ended
+    /// outside a transaction block, committed and rolled back: what it added to the server's
+    /// xact_commit and xact_rollback, since the last open() (whose connect is one commit more).
+    qint64 ownCommits() const { return m_ownCommits; }
+    qint64 ownRollbacks() const { return m_ownRollbacks; }
     /// True if the last open() failed because the server asked for a password none was given for.
     bool neededPassword() const { return m_neededPassword; }
 
@@ -184,6 +189,8 @@ private:
     pg_conn* m_conn = nullptr;
     std::shared_ptr<const Canceller> m_canceller;
     bool m_neededPassword = false;
+    qint64 m_ownCommits = 0;
+    qint64 m_ownRollbacks = 0;
     Pending m_pending;
     // The last command's answer, taken (a close() leaves it readable).
     Reply m_reply;                ///< a single command's, when m_takenOne

@@ -27,7 +27,7 @@ bool HistoryFile::with(QString* error, F&& body) const
         return false;
     }
     return withSqliteFile(m_path, u"history file"_s, HistoryStore::kSchemaVersion,
-        {{u"001_history.sql"_s, 1}, {u"002_snapshots.sql"_s, 2}}, error, body);
+        {{u"001_history.sql"_s, 1}, {u"002_snapshots.sql"_s, 2}, {u"003_incidents.sql"_s, 3}}, error, body);
 }
 
 QStringList HistoryFile::servers(QString* error) const
@@ -84,6 +84,29 @@ QList<QJsonObject> HistoryFile::load(const QString& server, const QDateTime& fro
             if (!o.isEmpty())
                 out.append(o);
         }
+        return true;
+    });
+    return out;
+}
+
+QList<QJsonObject> HistoryFile::incidents(const QString& server, const QDateTime& from, const QDateTime& to, QString* error) const
+{
+    QList<QJsonObject> out;
+    with(error, [&](QSqlDatabase& db) {
+        QSqlQuery q(db);
+        q.prepare(u"SELECT i.body FROM incidents i JOIN servers v ON v.id = i.server_id "
+                  "WHERE v.name = ? AND i.started <= ? AND coalesce(i.ended, ?) >= ? ORDER BY i.started"_s);
+        q.addBindValue(server);
+        q.addBindValue(to.toMSecsSinceEpoch());
+        q.addBindValue(to.toMSecsSinceEpoch());
+        q.addBindValue(from.toMSecsSinceEpoch());
+        if (!q.exec()) {
+            *error = q.lastError().text();
+            return false;
+        }
+        while (q.next())
+            if (const QJsonObject o = QJsonDocument::fromJson(q.value(0).toByteArray()).object(); !o.isEmpty())
+                out.append(o);
         return true;
     });
     return out;

@@ -31,6 +31,9 @@ public:
     /// The sample documents of server in [from, to], oldest first.
     QList<QJsonObject> load(const QString& server, const QDateTime& from, const QDateTime& to, QString* error) const;
 
+    /// server's incidents (their JSON) that overlap [from, to], oldest first.
+    QList<QJsonObject> incidents(const QString& server, const QDateTime& from, const QDateTime& to, QString* error) const;
+
     qint64 saveSnapshot(const StoredSnapshot& meta, const QByteArray& json, QString* error) const;
     QList<StoredSnapshot> snapshots(QString* error) const;
     QByteArray snapshotJson(qint64 id, QString* error) const;

@@ -82,6 +82,8 @@ public:
             return;
         if (version < 2 && !migrate(db, u"002_snapshots.sql"_s, 2))
             return;
+        if (version < 3 && !migrate(db, u"003_incidents.sql"_s, 3))
+            return;
         m_open = true;
         if (!m_timer) {
             m_timer = new QTimer(this);
@@ -101,9 +103,40 @@ public:
             m_pending.removeFirst();
     }
 
+    void recordIncident(const QString& server, const QString& key, const QString& kind, qint64 started, qint64 ended,
+        const QByteArray& body)
+    {
+        if (!m_open)
+            return;
+        m_incidents.insert(server + u'\n' + key, {server, key, kind, started, ended, body});
+    }
+
+    QList<QJsonObject> loadIncidents(const QString& server, qint64 from, qint64 to)
+    {
+        QList<QJsonObject> out;
+        if (!m_open)
+            return out;
+        write();
+        QSqlQuery q(QSqlDatabase::database(m_name, false));
+        q.prepare(u"SELECT i.body FROM incidents i JOIN servers v ON v.id = i.server_id "
+                  "WHERE v.name = ? AND i.started <= ? AND coalesce(i.ended, ?) >= ? ORDER BY i.started"_s);
+        q.addBindValue(server);
+        q.addBindValue(to);
+        q.addBindValue(to);
+        q.addBindValue(from);
+        if (!q.exec()) {
+            reportWriteError(q.lastError().text());
+            return out;
+        }
+        while (q.next())
+            if (const QJsonObject o = QJsonDocument::fromJson(q.value(0).toByteArray()).object(); !o.isEmpty())
+                out.append(o);
+        return out;
+    }
+
     int write()
     {
-        if (!m_open || m_pending.isEmpty())
+        if (!m_open || (m_pending.isEmpty() && m_incidents.isEmpty()))
             return 0;
         QSqlDatabase db = QSqlDatabase::database(m_name, false);
         if (!db.transaction()) {
@@ -134,6 +167,32 @@ public:
                 return 0;
             }
         }
+        QSqlQuery incident(db);
+        incident.prepare(u"INSERT OR REPLACE INTO incidents (server_id, incident_key, kind, started, ended, body) "
+                         "VALUES (?, ?, ?, ?, ?, ?)"_s);
+        for (const PendingIncident& p : std::as_const(m_incidents)) {
+            if (!ids.contains(p.server)) {
+                server.addBindValue(p.server);
+                if (!server.exec() || !server.next()) {
+                    db.rollback();
+                    reportWriteError(server.lastError().text());
+                    return 0;
+                }
+                ids.insert(p.server, server.value(0).toLongLong());
+                server.finish();
+            }
+            incident.addBindValue(ids.value(p.server));
+            incident.addBindValue(p.key);
+            incident.addBindValue(p.kind);
+            incident.addBindValue(p.started);
+            incident.addBindValue(p.ended > 0 ? QVariant(p.ended) : QVariant(QMetaType::fromType<qint64>()));
+            incident.addBindValue(QString::fromUtf8(p.body));
+            if (!incident.exec()) {
+                db.rollback();
+                reportWriteError(incident.lastError().text());
+                return 0;
+            }
+        }
         if (!db.commit()) {
             reportWriteError(db.lastError().text());
             db.rollback();
@@ -141,6 +200,7 @@ public:
         }
         const int written = int(m_pending.size());
         m_pending.clear();
+        m_incidents.clear();
         m_writeFailing = false;
         if (++m_batches % 3600 == 0)
             prune();
@@ -187,6 +247,14 @@ private:
         qint64 ms;
         QByteArray body;
     };
+    struct PendingIncident {
+        QString server;
+        QString key;
+        QString kind;
+        qint64 started;
+        qint64 ended; ///< 0 while it lasts
+        QByteArray body;
+    };
 
     bool migrate(QSqlDatabase& db, const QString& file, int toVersion)
     {
@@ -202,8 +270,12 @@ private:
         if (!m_open)
             return;
         QSqlQuery q(QSqlDatabase::database(m_name, false));
+        const qint64 oldest = QDateTime::currentMSecsSinceEpoch() - qint64(m_retentionDays) * 24 * 3600 * 1000;
         q.prepare(u"DELETE FROM samples WHERE ts < ?"_s);
-        q.addBindValue(QDateTime::currentMSecsSinceEpoch() - qint64(m_retentionDays) * 24 * 3600 * 1000);
+        q.addBindValue(oldest);
+        q.exec();
+        q.prepare(u"DELETE FROM incidents WHERE ended < ?"_s);
+        q.addBindValue(oldest);
         q.exec();
     }
 
@@ -242,6 +314,7 @@ private:
     quint64 m_batches = 0;
     QTimer* m_timer = nullptr;
     QList<Pending> m_pending;
+    QHash<QString, PendingIncident> m_incidents; ///< the newest state of each, by server and key
 };
 
 HistoryStore::HistoryStore(QObject* parent)
@@ -295,6 +368,36 @@ void HistoryStore::load(const QString& server, const QDateTime& from, const QDat
         [this, w = m_writer, server, a, b, requestId] {
             const QList<QJsonObject> docs = w->load(server, a, b);
             QMetaObject::invokeMethod(this, [this, requestId, docs] { Q_EMIT loaded(requestId, docs); }, Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
+}
+
+void HistoryStore::recordIncident(const QString& server, const QJsonObject& incident)
+{
+    const QByteArray body = QJsonDocument(incident).toJson(QJsonDocument::Compact);
+    const QString key = incident.value(u"kind"_s).toString() + u'/' + incident.value(u"subject"_s).toString() + u'/'
+        + incident.value(u"start"_s).toString();
+    const QString kind = incident.value(u"kind"_s).toString();
+    auto ms = [](const QJsonValue& v) {
+        const QDateTime t = QDateTime::fromString(v.toString(), Qt::ISODateWithMs);
+        return t.isValid() ? t.toMSecsSinceEpoch() : qint64(0);
+    };
+    const qint64 started = ms(incident.value(u"start"_s)), ended = ms(incident.value(u"end"_s));
+    QMetaObject::invokeMethod(m_writer, [w = m_writer, server, key, kind, started, ended, body] {
+        w->recordIncident(server, key, kind, started, ended, body);
+    }, Qt::QueuedConnection);
+}
+
+void HistoryStore::loadIncidents(const QString& server, const QDateTime& from, const QDateTime& to, quint64 requestId)
+{
+    const qint64 a = from.toMSecsSinceEpoch();
+    const qint64 b = to.toMSecsSinceEpoch();
+    QMetaObject::invokeMethod(
+        m_writer,
+        [this, w = m_writer, server, a, b, requestId] {
+            const QList<QJsonObject> list = w->loadIncidents(server, a, b);
+            QMetaObject::invokeMethod(this, [this, requestId, list] { Q_EMIT incidentsLoaded(requestId, list); },
+                Qt::QueuedConnection);
         },
         Qt::QueuedConnection);
 }

@@ -21,7 +21,7 @@ class HistoryStore : public QObject
 {
     Q_OBJECT
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
     explicit HistoryStore(QObject* parent = nullptr);
     ~HistoryStore() override;
@@ -36,6 +36,12 @@ public:
     /// Asks for the documents of server between from and to (inclusive), oldest first;
     /// answers with loaded(requestId, ...). Pending samples are written first.
     void load(const QString& server, const QDateTime& from, const QDateTime& to, quint64 requestId);
+    /// Queues an incident (its JSON, monitor::Incident::toJson) of server: written with the
+    /// next batch, replacing the row of the same kind, subject and start.
+    void recordIncident(const QString& server, const QJsonObject& incident);
+    /// Asks for server's incidents that overlap [from, to], oldest first; answers with
+    /// incidentsLoaded(requestId, ...).
+    void loadIncidents(const QString& server, const QDateTime& from, const QDateTime& to, quint64 requestId);
     /// Writes what is queued now; answers with flushed().
     void flush();
     void setRetentionDays(int days);
@@ -45,6 +51,7 @@ Q_SIGNALS:
     /// History is off or a write failed; the message names the file and what to do.
     void failed(const QString& message);
     void loaded(quint64 requestId, const QList<QJsonObject>& documents);
+    void incidentsLoaded(quint64 requestId, const QList<QJsonObject>& incidents);
     void flushed(int written);
 
 private:
