@@ -8,7 +8,8 @@
 #   installer/setup.sh package  build and make the .deb in build/
 #   installer/setup.sh build    just install and build
 #
-# HTAP_PRESET=asan selects the address+undefined sanitizer build (build-asan/).
+# HTAP_PRESET=asan selects the address+undefined sanitizer build (build-asan/), HTAP_PRESET=tsan
+# the thread sanitizer build (build-tsan/), whose test job runs the tests of our threads only.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
