@@ -570,16 +570,29 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
             if (!writeMeta(m_dir, meta, &err) || !initCluster(progress, &err))
                 return fail(err);
         }
-        meta.insert(u"port"_s, chosen);
-        meta.insert(u"binDir"_s, m_binDir);
-        if (!writeMeta(m_dir, meta, &err))
-            return fail(err);
-        progress(u"starting PostgreSQL (%1) on 127.0.0.1:%2"_s.arg(m_binDir).arg(chosen));
-        QString out;
-        if (!runPgCtl({u"start"_s, u"-w"_s, u"-t"_s, u"60"_s, u"-s"_s, u"-D"_s, m_dir + u"/data"_s, u"-l"_s,
-                          m_dir + u"/log/postgresql.log"_s, u"-o"_s, serverOptions(chosen)},
-                &out)) {
+        // A port free when chosen can be taken by another server while initdb runs (seconds):
+        // unless the operator named it, choose again just before starting, and once more for
+        // each start that finds it taken.
+        for (int attempt = 1;; ++attempt) {
+            if (port == 0 && !portFree(chosen) && !choosePort(0, &chosen, &err))
+                return fail(err);
+            meta.insert(u"port"_s, chosen);
+            meta.insert(u"binDir"_s, m_binDir);
+            if (!writeMeta(m_dir, meta, &err))
+                return fail(err);
+            progress(u"starting PostgreSQL (%1) on 127.0.0.1:%2"_s.arg(m_binDir).arg(chosen));
+            QString out;
+            if (runPgCtl({u"start"_s, u"-w"_s, u"-t"_s, u"60"_s, u"-s"_s, u"-D"_s, m_dir + u"/data"_s, u"-l"_s,
+                             m_dir + u"/log/postgresql.log"_s, u"-o"_s, serverOptions(chosen)},
+                    &out))
+                break;
             const QString reason = logTail();
+            const bool portTaken = reason.contains(u"could not create any TCP/IP sockets"_s)
+                || reason.contains(u"Address already in use"_s);
+            if (port == 0 && portTaken && attempt < 5) {
+                progress(u"port %1 was taken meanwhile; choosing another"_s.arg(chosen));
+                continue;
+            }
             return fail(u"the sandbox server did not start: %1"_s.arg(reason.isEmpty() ? out.simplified() : reason));
         }
         st = status();
