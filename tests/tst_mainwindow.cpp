@@ -4,6 +4,8 @@
 
 #include <ui/activitypage.h>
 #include <ui/blockingtreemodel.h>
+#include <ui/healthtile.h>
+#include <ui/incidentspage.h>
 #include <ui/latencypage.h>
 #include <ui/lockspage.h>
 #include <ui/overviewpage.h>
@@ -42,6 +44,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QTreeView>
 
 #include <limits>
 #include <thread>
@@ -170,6 +173,71 @@ private Q_SLOTS:
         QCOMPARE(waited.error().kind, htap::pg::PgError::Kind::Cancelled);
         blocker.exec(u"ROLLBACK"_s);
         QTRY_VERIFY_WITH_TIMEOUT(tree->rowCount() == 0, 10000);
+    }
+
+    void blockedOrderEntryTurnsTheFirstRowRedAndNamesTheBlocker()
+    {
+        // The situation the first screen exists for: an order session idle in its transaction
+        // holds a row, three order sessions queue behind it. The Overview says so in its first
+        // row, names the blocker and opens the Locks page on it; the Incidents page and every
+        // chart show the episode; when the blocker goes, it ends, and says how.
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        QVERIFY(admin.runScript(u"CREATE TABLE IF NOT EXISTS tst_orders_gui (id int PRIMARY KEY, v int); "
+                                "INSERT INTO tst_orders_gui VALUES (1, 0) ON CONFLICT DO NOTHING; "
+                                "GRANT SELECT, UPDATE ON tst_orders_gui TO oltp_user"_s).ok());
+        const auto oltp = htap::test::sandboxConnInfo().with(u"user"_s, u"oltp_user"_s);
+        htap::pg::Connection holder;
+        QVERIFY(!holder.open(oltp, {10000, u"tst shop holder"_s}));
+        QVERIFY(holder.exec(u"BEGIN"_s).ok());
+        QVERIFY(holder.exec(u"UPDATE tst_orders_gui SET v = v + 1 WHERE id = 1"_s).ok());
+        std::vector<std::thread> waiters;
+        std::atomic<int> done {0};
+        for (int i = 0; i < 3; ++i)
+            waiters.emplace_back([&] {
+                htap::pg::Connection c;
+                if (!c.open(oltp, {10000, u"tst shop"_s}))
+                    c.exec(u"UPDATE tst_orders_gui SET v = v + 1 WHERE id = 1"_s);
+                ++done;
+            });
+
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        htap::ui::HealthTile* orders = window.overviewPage()->oltpHealth();
+        const QString behind = u"3 order sessions waiting"_s;
+        QTRY_VERIFY_WITH_TIMEOUT(orders->state() == htap::ui::HealthTile::State::Missed && orders->reasonText().startsWith(behind), 20000);
+        QVERIFY2(orders->reasonText().contains(u"behind pid %1 (idle in transaction"_s.arg(holder.backendPid())),
+            qPrintable(orders->reasonText()));
+        QVERIFY(window.overviewPage()->alarms().contains(u"Order entry (OLTP)"_s));
+        // The episode on the Incidents page and as a span on the charts.
+        QTRY_VERIFY_WITH_TIMEOUT(window.incidentsPage()->openCount() >= 1, 10000);
+        bool listed = false;
+        for (int r = 0; r < window.incidentsPage()->model()->rowCount(); ++r)
+            listed |= window.incidentsPage()->model()->index(r, 4).data().toString().startsWith(u"pid %1 (oltp_user"_s.arg(holder.backendPid()));
+        QVERIFY(listed);
+        QVERIFY(window.activityPage()->throughputChart()->spanCount() >= 1);
+        window.showPage(u"Overview"_s);
+        QTest::qWait(400);
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_overview-blocked.png"_s)));
+        // The culprit, one click away: the Locks page with the blocker selected.
+        Q_EMIT orders->culpritActivated(u"pid"_s, QString::number(holder.backendPid()));
+        QCOMPARE(window.locksPage()->view()->currentIndex().data(htap::ui::BlockingTreeModel::PidRole).toInt(), holder.backendPid());
+
+        // The blocker goes (its transaction ends): the waiters go on, the row turns healthy
+        // again after three clear samples, the episode ends.
+        QVERIFY(holder.exec(u"ROLLBACK"_s).ok());
+        for (std::thread& t : waiters)
+            t.join();
+        QCOMPARE(done.load(), 3);
+        QTRY_VERIFY_WITH_TIMEOUT(orders->state() == htap::ui::HealthTile::State::Healthy, 15000);
+        QTRY_COMPARE_WITH_TIMEOUT(window.incidentsPage()->openCount(), 0, 10000);
+        bool ended = false;
+        for (int r = 0; r < window.incidentsPage()->model()->rowCount(); ++r)
+            ended |= window.incidentsPage()->model()->index(r, 6).data().toString().contains(u"ended: the blocker released its locks"_s);
+        QVERIFY(ended);
+        admin.runScript(u"DROP TABLE tst_orders_gui"_s);
     }
 
     void actionsAreRefusedPolitelyWithoutPrivilege()
@@ -619,6 +687,8 @@ private Q_SLOTS:
         QCOMPARE(window.collector(), far->collector());
         QCOMPARE(window.viewsPage()->jobs(), far->jobs()); // the Views page acts on the shown server
         QVERIFY2(window.connectionStateText().startsWith(u"No answer"_s), qPrintable(window.connectionStateText()));
+        // Its figures are not now's: grey, and how long there has been no data.
+        QTRY_VERIFY_WITH_TIMEOUT(window.overviewPage()->oltpHealth()->verdictText().startsWith(u"No data for"_s), 5000);
         QVERIFY(sessions->pointCount(0) >= 2);
         QVERIFY(sessions->lastTime(0) <= farLast.addMSecs(1));
         const qsizetype nearBefore = near->recent().size();

@@ -117,6 +117,7 @@ void ChartWidget::clear()
 {
     for (QCPGraph* g : std::as_const(m_graphs))
         g->data()->clear();
+    clearSpans();
     m_newestKey = 0;
     m_dirty = true;
 }
@@ -193,6 +194,43 @@ void ChartWidget::clearThresholds()
         m_plot->removeItem(item);
     m_thresholdItems.clear();
     m_thresholds.clear();
+    m_dirty = true;
+}
+
+void ChartWidget::setSpan(const QString& key, const QDateTime& from, const QDateTime& to, const QString& label)
+{
+    auto it = m_spans.find(key);
+    if (it == m_spans.end()) {
+        // A tint of the palette's highlight-free warning colour, faint, behind the lines.
+        auto* rect = new QCPItemRect(m_plot);
+        rect->setLayer(QStringLiteral("background"));
+        rect->setClipToAxisRect(true);
+        rect->topLeft->setTypeX(QCPItemPosition::ptPlotCoords);
+        rect->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        rect->bottomRight->setTypeX(QCPItemPosition::ptPlotCoords);
+        rect->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        QColor fill(0xd0, 0x30, 0x30, 38);
+        rect->setBrush(fill);
+        rect->setPen(Qt::NoPen);
+        it = m_spans.insert(key, Span {rect, true});
+        m_spanOrder << key;
+        while (m_spanOrder.size() > 300) // a day of flapping must not slow every redraw
+            m_plot->removeItem(m_spans.take(m_spanOrder.takeFirst()).rect);
+    }
+    it->open = !to.isValid();
+    it->rect->setObjectName(label);
+    it->rect->topLeft->setCoords(from.toMSecsSinceEpoch() / 1000.0, 0);
+    const double end = to.isValid() ? to.toMSecsSinceEpoch() / 1000.0 : std::max(m_newestKey, from.toMSecsSinceEpoch() / 1000.0);
+    it->rect->bottomRight->setCoords(end, 1);
+    m_dirty = true;
+}
+
+void ChartWidget::clearSpans()
+{
+    for (const Span& s : std::as_const(m_spans))
+        m_plot->removeItem(s.rect);
+    m_spans.clear();
+    m_spanOrder.clear();
     m_dirty = true;
 }
 
@@ -317,6 +355,9 @@ void ChartWidget::redraw()
     if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)
         return;
     m_dirty = false;
+    for (const Span& s : std::as_const(m_spans)) // open incidents reach the newest point
+        if (s.open && s.rect->bottomRight->coords().x() < m_newestKey)
+            s.rect->bottomRight->setCoords(m_newestKey, 1);
     if (!m_paused) { // paused: the range stays where the operator put it
         const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
         m_plot->xAxis->setRange(right - m_visibleSeconds, right);

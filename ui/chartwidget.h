@@ -2,12 +2,14 @@
 
 #include <QColor>
 #include <QDateTime>
+#include <QHash>
 #include <QTimer>
 #include <QWidget>
 
 class QCustomPlot;
 class QCPGraph;
 class QCPAbstractItem;
+class QCPItemRect;
 class QLabel;
 
 namespace htap::ui {
@@ -44,6 +46,11 @@ public:
     void addThreshold(double value, const QString& label, const QColor& color);
     /// Removes every reference line (the targets changed).
     void clearThresholds();
+    /// A shaded span behind the lines (an incident), under key: set again to move its end; an
+    /// invalid `to` reaches the newest point (it is still going on).
+    void setSpan(const QString& key, const QDateTime& from, const QDateTime& to, const QString& label);
+    void clearSpans();
+    int spanCount() const { return int(m_spans.size()); }
     /// While paused the chart stops following new points (they are still recorded), so the
     /// operator can pan and zoom; unpausing jumps back to live.
     void setPaused(bool paused);
@@ -102,6 +109,12 @@ private:
     int m_legendGroup = 1;
     QList<double> m_thresholds;
     QList<QCPAbstractItem*> m_thresholdItems;
+    struct Span {
+        QCPItemRect* rect;
+        bool open;
+    };
+    QHash<QString, Span> m_spans;
+    QStringList m_spanOrder; ///< oldest first, to drop the oldest past a few hundred
 };
 
 } // namespace htap::ui

@@ -15,6 +15,8 @@
 #include "connectdialog.h"
 #include "settings.h"
 #include "targetsdialog.h"
+#include "incidentfeed.h"
+#include "incidentspage.h"
 
 #include <core/format.h>
 #include "snapshotdialogs.h"
@@ -63,6 +65,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_pageList(new QListWidget(this))
     , m_pages(new QStackedWidget(this))
     , m_overview(new OverviewPage(this))
+    , m_incidents(new IncidentsPage(this))
     , m_latency(new LatencyPage(this))
     , m_activity(new ActivityPage(this))
     , m_locks(new LocksPage(this))
@@ -82,8 +85,15 @@ MainWindow::MainWindow(QWidget* parent)
     m_pageList->setObjectName(u"pageList"_s);
     m_pageList->setFixedWidth(220);
     m_pageList->setFrameShape(QFrame::NoFrame);
-    for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_latency, m_activity, m_locks, m_vacuum, m_views})
+    for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_incidents, m_latency, m_activity, m_locks, m_vacuum, m_views})
         addPage(page);
+    m_incidentFeed = new IncidentFeed(m_incidents, [this] {
+        QList<ChartWidget*> all;
+        for (MonitorPage* page : std::as_const(m_monitorPages))
+            all += page->charts();
+        return all;
+    }, m_history, this);
+    m_incidentFeed->setNotify(Settings::notifyIncidents());
     // The experiment bench is not a monitor page: it drives load rather than watching.
     m_pageList->addItem(m_scenarios->title());
     m_pages->addWidget(m_scenarios);
@@ -107,14 +117,7 @@ MainWindow::MainWindow(QWidget* parent)
     // While the shown server does not answer, the pages say how long they have had no data.
     m_silence = new QTimer(this);
     m_silence->setInterval(1000);
-    connect(m_silence, &QTimer::timeout, this, [this] {
-        if (!m_selected || m_selected->state() != ConnectionState::NotResponding || !m_sinceSample.isValid()) {
-            m_silence->stop();
-            return;
-        }
-        for (MonitorPage* page : std::as_const(m_monitorPages))
-            page->setNoData(m_sinceSample.elapsed() / 1000.0);
-    });
+    connect(m_silence, &QTimer::timeout, this, &MainWindow::showSilence);
 
     auto* central = new QWidget(this);
     auto* outer = new QVBoxLayout(central);
@@ -403,7 +406,9 @@ void MainWindow::selectServer(MonitoredServer* server)
     // Its lines must not mix with the last one's: clear, then draw what it sampled meanwhile.
     for (MonitorPage* page : std::as_const(m_monitorPages))
         page->clear();
+    m_incidentFeed->showServer(server);
     m_lastSampleAt = {};
+    QTimer::singleShot(0, this, &MainWindow::showSilence); // after what it sampled is drawn
     m_historyRequests.clear(); // what earlier selections asked for is drawn by this one
     m_server = server ? server->endpoint() : QString();
     m_liveFrom = {};
@@ -501,12 +506,13 @@ void MainWindow::onSample(MonitoredServer* server, const htap::monitor::ServerSa
         for (MonitorPage* page : std::as_const(m_monitorPages))
             page->addGap(m_lastSampleAt.addMSecs(1));
     m_lastSampleAt = sample.sampledAt;
-    m_sinceSample.start();
     m_silence->stop();
     if (!m_liveFrom.isValid())
         m_liveFrom = sample.sampledAt;
     for (MonitorPage* page : std::as_const(m_monitorPages))
-        page->addSample(sample);
+        if (page != m_incidents) // fed with the spans, below
+            page->addSample(sample);
+    m_incidentFeed->addSample(sample);
 }
 
 void MainWindow::onServerConnected(MonitoredServer* server)
@@ -638,6 +644,9 @@ void MainWindow::exportSnapshotTo(const ExportRequest& request)
             return o;
         }
         s.samples = file.load(server, request.from, request.to, &o.error);
+        if (o.error.isEmpty())
+            for (const QJsonObject& i : file.incidents(server, request.from, request.to, &o.error))
+                s.incidents.append(i);
         if (!o.error.isEmpty())
             return o;
         if (s.samples.isEmpty()) {
@@ -1165,12 +1174,21 @@ void MainWindow::onStateChanged(MonitoredServer* server, ConnectionState state)
         return;
     if (state == ConnectionState::Reconnecting || state == ConnectionState::Disconnected)
         markGap();
-    if (state == ConnectionState::NotResponding && m_sinceSample.isValid()) {
-        for (MonitorPage* page : std::as_const(m_monitorPages))
-            page->setNoData(m_sinceSample.elapsed() / 1000.0);
-        m_silence->start();
-    }
+    showSilence();
     showSelectedState();
+}
+
+void MainWindow::showSilence()
+{
+    // While the shown server does not answer, the pages say for how long they have had no data.
+    if (!m_selected || m_selected->state() != ConnectionState::NotResponding || m_selected->secondsSinceSample() < 0) {
+        m_silence->stop();
+        return;
+    }
+    for (MonitorPage* page : std::as_const(m_monitorPages))
+        page->setNoData(m_selected->secondsSinceSample());
+    if (!m_silence->isActive())
+        m_silence->start();
 }
 
 void MainWindow::showCulprit(const QString& kind, const QString& id)
@@ -1200,6 +1218,7 @@ void MainWindow::editTargets()
     const htap::monitor::Targets targets = dialog.targets();
     Settings::setTargets(targets);
     Settings::setNotifyIncidents(dialog.notify());
+    m_incidentFeed->setNotify(dialog.notify());
     for (MonitoredServer* server : std::as_const(m_servers))
         server->setTargets(targets);
     m_latency->setTargets(targets);

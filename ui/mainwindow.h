@@ -34,6 +34,8 @@ class LatencyPage;
 class LocksPage;
 class MonitorPage;
 class OverviewPage;
+class IncidentsPage;
+class IncidentFeed;
 class RolesPage;
 class ScenariosPage;
 class VacuumPage;
@@ -74,6 +76,7 @@ public:
 
     ActivityPage* activityPage() const { return m_activity; }
     OverviewPage* overviewPage() const { return m_overview; }
+    IncidentsPage* incidentsPage() const { return m_incidents; }
     LatencyPage* latencyPage() const { return m_latency; }
     LocksPage* locksPage() const { return m_locks; }
     VacuumPage* vacuumPage() const { return m_vacuum; }
@@ -174,6 +177,8 @@ private:
     QStackedWidget* m_pages;
     QList<MonitorPage*> m_monitorPages;
     OverviewPage* m_overview;
+    IncidentsPage* m_incidents;
+    IncidentFeed* m_incidentFeed;
     LatencyPage* m_latency;
     ActivityPage* m_activity;
     LocksPage* m_locks;
@@ -203,7 +208,7 @@ private:
     std::pair<QDateTime, QDateTime> m_customRange; ///< the custom range shown, invalid for a preset
     QAction* m_pauseAction = nullptr;
     QTimer* m_silence = nullptr;   ///< while the shown server does not answer: "no data for N s"
-    QElapsedTimer m_sinceSample;   ///< since the shown server's last sample arrived
+    void showSilence();
 };
 
 } // namespace htap::ui

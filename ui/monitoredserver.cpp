@@ -141,6 +141,7 @@ void MonitoredServer::record(const QList<htap::monitor::Incident>& changed)
 void MonitoredServer::onSample(const htap::monitor::ServerSample& sampled)
 {
     htap::monitor::ServerSample sample = sampled;
+    m_sinceSample.start();
     record(m_detector.evaluate(sample));
     Q_EMIT sampleEvaluated(sample);
     const QString key = endpoint();

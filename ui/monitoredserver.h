@@ -5,6 +5,7 @@
 #include <pg/conninfo.h>
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QList>
 #include <QObject>
 
@@ -68,6 +69,8 @@ public:
     const htap::monitor::Targets& targets() const { return m_detector.targets(); }
     /// Incidents open now (the latest sample's, and the server not answering).
     QList<htap::monitor::Incident> openIncidents() const { return m_detector.openIncidents(); }
+    /// Seconds since its last sample arrived (-1: none yet): how long the pages have had no data.
+    double secondsSinceSample() const { return m_sinceSample.isValid() ? m_sinceSample.elapsed() / 1000.0 : -1; }
     /// The operator acted on a session: a blocking episode it ends says so.
     void noteAction(int pid, const QString& what) { m_detector.noteAction(pid, what); }
 
@@ -97,6 +100,7 @@ private:
     bool m_retiring = false;
     QList<Recent> m_recent;
     htap::monitor::IncidentDetector m_detector;
+    QElapsedTimer m_sinceSample;
     void record(const QList<htap::monitor::Incident>& changed);
 };
 

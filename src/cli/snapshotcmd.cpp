@@ -232,6 +232,9 @@ int cmdSnapshot(const QStringList& args)
                                          : u"the history has no samples of %1; it has: %2"_s.arg(serverName, servers.join(u", "_s)),
             ExitUsage);
     snap.samples = file.load(serverName, fromTime, toTime, &error);
+    if (error.isEmpty())
+        for (const QJsonObject& i : file.incidents(serverName, fromTime, toTime, &error))
+            snap.incidents.append(i);
     if (!error.isEmpty())
         return fail(error);
     if (snap.samples.isEmpty()) {

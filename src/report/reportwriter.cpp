@@ -2,6 +2,7 @@
 
 #include "chartpainter.h"
 
+#include <core/format.h>
 #include <core/privatefile.h>
 
 #include <pg/connection.h>
@@ -194,6 +195,26 @@ QByteArray toHtml(const Snapshot& s)
         s.createdAt.toString(u"yyyy-MM-dd HH:mm:ss"_s), esc(s.createdBy));
     if (!s.note.isEmpty())
         h += u"<p class=\"note\">"_s + esc(s.note) + u"</p>\n"_s;
+
+    // What a DBA had to act on in the window comes first: the report tells that story.
+    h += u"<h2>Incidents</h2>\n"_s;
+    if (s.incidents.isEmpty()) {
+        h += u"<p class=\"none\">None in this window: every target met, no blocking episode, the server answering.</p>\n"_s;
+    } else {
+        h += u"<table><tr><th>started</th><th>ended</th><th>lasted</th><th>what</th><th>worst</th><th>detail</th></tr>\n"_s;
+        for (const QJsonValue& v : s.incidents) {
+            const QJsonObject i = v.toObject();
+            const QDateTime start = QDateTime::fromString(i.value(u"start"_s).toString(), Qt::ISODateWithMs);
+            const QDateTime end = QDateTime::fromString(i.value(u"end"_s).toString(), Qt::ISODateWithMs);
+            const double lasted = start.isValid() ? start.msecsTo(end.isValid() ? end : s.to) / 1000.0 : -1;
+            h += u"<tr><td>%1</td><td>%2</td><td>%3</td><td>%4</td><td>%5</td><td>%6</td></tr>\n"_s.arg(
+                start.toUTC().toString(u"yyyy-MM-dd HH:mm:ss"_s),
+                end.isValid() ? end.toUTC().toString(u"HH:mm:ss"_s) : u"still open at the end"_s,
+                htap::core::formatSeconds(lasted), esc(i.value(u"title"_s).toString()),
+                htap::core::formatSeconds(i.value(u"worstSeconds"_s).toDouble()), esc(i.value(u"detail"_s).toString()));
+        }
+        h += u"</table>\n"_s;
+    }
 
     // The seed's way of putting it (5.2): one row, OLTP and OLAP side by side. Client-side
     // figures from a scenario run where there is one (what the seed measured), else the server's.

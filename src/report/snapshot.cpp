@@ -292,7 +292,7 @@ QJsonObject Snapshot::toJson() const
                          {u"roles"_s, facts.roles}, {u"views"_s, facts.views}, {u"refresh_log"_s, facts.refreshLog},
                          {u"unavailable"_s, QJsonArray::fromStringList(facts.unavailable)}}},
         {u"at_end"_s, QJsonObject {{u"locks"_s, locksAtEnd}, {u"vacuum"_s, vacuumAtEnd}}},
-        {u"scenario_results"_s, scenarioResults}, {u"samples"_s, samplesArray}};
+        {u"scenario_results"_s, scenarioResults}, {u"incidents"_s, incidents}, {u"samples"_s, samplesArray}};
 }
 
 bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
@@ -363,6 +363,7 @@ bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
     s.locksAtEnd = masked(o.value(u"at_end"_s).toObject().value(u"locks"_s)).toObject();
     s.vacuumAtEnd = masked(o.value(u"at_end"_s).toObject().value(u"vacuum"_s)).toObject();
     s.scenarioResults = o.value(u"scenario_results"_s).toArray();
+    s.incidents = o.value(u"incidents"_s).toArray(); // absent in files of older builds
     if (s.series.isEmpty() && !s.samples.isEmpty() && !build(&s, error))
         return false;
     *out = s;

@@ -59,6 +59,7 @@ struct Snapshot {
     QJsonObject locksAtEnd;  ///< the last sample's locks section
     QJsonObject vacuumAtEnd; ///< the last sample's vacuum section
     QJsonArray scenarioResults; ///< htap-scenario-result documents that overlap the window
+    QJsonArray incidents; ///< the server's incidents that overlap the window (monitor/incidents.h JSON), oldest first
 
     /// From samples (and facts, results): fills series and the sections at the end. False with a
     /// message when the window holds no sample.
