@@ -389,6 +389,7 @@ private Q_SLOTS:
         QTest::newRow("scenario from /dev/zero") << QStringList {u"scenario"_s, u"validate"_s, u"/dev/zero"_s} << 2 << u"it is a device, not a regular file"_s;
         QTest::newRow("scenario from a folder") << QStringList {u"scenario"_s, u"validate"_s, u"/tmp"_s} << 2 << u"it is a folder"_s;
         QTest::newRow("scenario that is not there") << QStringList {u"scenario"_s, u"validate"_s, u"/tmp/no-such.json"_s} << 2 << u"no preset named"_s;
+        QTest::newRow("profile set from /dev/zero") << QStringList {u"roles"_s, u"plan"_s, u"/dev/zero"_s} << 2 << u"it is a device, not a regular file"_s;
         QTest::newRow("snapshot from /dev/zero") << QStringList {u"snapshot"_s, u"show"_s, u"/dev/zero"_s} << 1 << u"it is a device, not a regular file"_s;
         // A result that cannot be written says so before the run, not after it.
         QTest::newRow("result into no folder") << QStringList {u"scenario"_s, u"run"_s, u"smoke"_s, u"--out"_s, u"/tmp/no-such-htap-dir/r.json"_s}

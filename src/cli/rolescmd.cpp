@@ -271,7 +271,9 @@ int cmdRoles(const QStringList& args)
     if (action == u"plan"_s || action == u"apply"_s) {
         QStringList errors;
         if (!loadProfileSet(arg, &set, &errors))
-            return fail(u"invalid profile set:\n  "_s + errors.join(u"\n  "_s), ExitUsage);
+            return fail(errors.size() == 1 ? u"invalid profile set: "_s + errors.first()
+                                           : u"invalid profile set:\n  "_s + errors.join(u"\n  "_s),
+                ExitUsage);
     }
     const htap::store::AuditLog auditLog(parser.value(audit));
     // Nothing is applied without its audit record: a log that cannot be written stops a change

@@ -1,5 +1,6 @@
 #include "profile.h"
 
+#include <core/inputfile.h>
 #include <core/number.h>
 
 #include <QDir>
@@ -260,12 +261,11 @@ bool loadProfileSet(const QString& nameOrPath, ProfileSet* out, QStringList* err
     const QString userFile = userProfileDir() + u'/' + nameOrPath + u".json"_s;
     const QString path = looksLikePath ? nameOrPath : QFileInfo::exists(userFile) ? userFile : QString();
     if (!path.isEmpty()) {
-        QFile f(path);
-        if (!f.open(QIODevice::ReadOnly)) {
-            *errors << u"cannot read %1: %2"_s.arg(path, f.errorString());
+        QString error; // bounded, and never a FIFO or a device: /dev/zero grew to 16 GB
+        if (!htap::core::readInputFile(path, htap::core::kMaxProfileBytes, u"profile file"_s, &json, &error)) {
+            *errors << error;
             return false;
         }
-        json = f.readAll();
     } else {
         json = builtinProfileJson(nameOrPath);
         if (json.isEmpty()) {

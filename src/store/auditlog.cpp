@@ -1,6 +1,8 @@
 #include "auditlog.h"
 #include "migration.h"
 
+#include <core/privatefile.h>
+
 #include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -38,8 +40,10 @@ QString AuditLog::defaultPath()
 template <typename F>
 bool AuditLog::withDatabase(QString* error, F&& body) const
 {
-    if (!QDir().mkpath(QFileInfo(m_path).absolutePath())) {
-        *error = u"cannot create the folder of the audit log %1"_s.arg(m_path);
+    // The audit log keeps role settings and statements: its folder, when we make it, and the
+    // file (withSqliteFile) are the user's alone.
+    if (QString why; !htap::core::makePrivateFolder(QFileInfo(m_path).absolutePath(), &why)) {
+        *error = u"cannot create the folder of the audit log %1: %2"_s.arg(m_path, why);
         return false;
     }
     return withSqliteFile(m_path, u"audit log"_s, kSchemaVersion, {{u"audit_001.sql"_s, 1}}, error, body);
