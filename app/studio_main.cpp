@@ -1,4 +1,5 @@
 // htap-studio: the GUI. Parses its arguments and wires the main window; nothing else.
+#include <core/number.h>
 #include <pg/sandbox.h>
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
@@ -14,41 +15,86 @@
 
 #include <cstdio>
 
-int main(int argc, char** argv)
-{
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("htap-studio"));
-    QApplication::setOrganizationName(QStringLiteral("htap-studio"));
-    QApplication::setApplicationDisplayName(QStringLiteral("HTAP Studio"));
-    QApplication::setApplicationVersion(QStringLiteral(HTAP_VERSION));
-    QApplication::setDesktopFileName(QStringLiteral(HTAP_APP_ID));
+namespace {
 
-    QCommandLineParser parser;
+/// The options, described once: for --help without a display, and for the real start.
+void addOptions(QCommandLineParser& parser, QList<QCommandLineOption>& options)
+{
     parser.setApplicationDescription(QStringLiteral("HTAP Studio: PostgreSQL OLTP/OLAP workbench"));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption connectOpt(QStringLiteral("connect"),
-        QStringLiteral("Monitor this conninfo or URI too (give it once per server)"), QStringLiteral("conninfo"));
-    const QCommandLineOption noRestoreOpt(QStringLiteral("no-restore"),
-        QStringLiteral("Do not reconnect to the servers of the last session"));
-    const QCommandLineOption sandboxOpt(QStringLiteral("sandbox"), QStringLiteral("Start the sandbox and monitor it too"));
-    const QCommandLineOption sandboxDirOpt(QStringLiteral("sandbox-dir"), QStringLiteral("Sandbox folder"),
-        QStringLiteral("folder"));
-    const QCommandLineOption screenshotOpt(QStringLiteral("screenshot"),
-        QStringLiteral("Save a PNG of the window after --screenshot-delay seconds, then quit"), QStringLiteral("file"));
-    const QCommandLineOption delayOpt(QStringLiteral("screenshot-delay"), QStringLiteral("Seconds (default 8)"),
-        QStringLiteral("s"), QStringLiteral("8"));
-    const QCommandLineOption pageOpt(QStringLiteral("page"),
-        QStringLiteral("Page to show first: Overview, Latency, Activity, Locks, Vacuum or Views"), QStringLiteral("name"));
-    const QCommandLineOption scenarioOpt(QStringLiteral("run-scenario"),
-        QStringLiteral("Once connected, start this scenario (a preset's name or a scenario file) on the Scenarios page"),
-        QStringLiteral("preset|file"));
-    const QCommandLineOption openOpt(QStringLiteral("open-snapshot"),
-        QStringLiteral("Show this snapshot file offline (no server needed)"), QStringLiteral("file.json"));
-    const QCommandLineOption compareOpt(QStringLiteral("compare"),
-        QStringLiteral("Compare two snapshot files: give --compare A --compare B"), QStringLiteral("file.json"));
-    parser.addOptions({connectOpt, noRestoreOpt, sandboxOpt, sandboxDirOpt, screenshotOpt, delayOpt, pageOpt, scenarioOpt, openOpt, compareOpt});
+    options = {
+        {QStringLiteral("connect"), QStringLiteral("Monitor this conninfo or URI too (give it once per server)"), QStringLiteral("conninfo")},
+        {QStringLiteral("no-restore"), QStringLiteral("Do not reconnect to the servers of the last session")},
+        {QStringLiteral("sandbox"), QStringLiteral("Start the sandbox and monitor it too")},
+        {QStringLiteral("sandbox-dir"), QStringLiteral("Sandbox folder"), QStringLiteral("folder")},
+        {QStringLiteral("screenshot"), QStringLiteral("Save a PNG of the window after --screenshot-delay seconds, then quit "
+                                                      "(a name with %1 saves every page, %1 standing for its name)"),
+            QStringLiteral("file")},
+        {QStringLiteral("screenshot-delay"), QStringLiteral("Seconds (default 8)"), QStringLiteral("s"), QStringLiteral("8")},
+        {QStringLiteral("page"),
+            QStringLiteral("Page to show first: Overview, Incidents, Latency, Activity, Locks, Vacuum, Views, Scenarios or Roles"),
+            QStringLiteral("name")},
+        {QStringLiteral("run-scenario"),
+            QStringLiteral("Once connected, start this scenario (a preset's name or a scenario file) on the Scenarios page"),
+            QStringLiteral("preset|file")},
+        {QStringLiteral("open-snapshot"), QStringLiteral("Show this snapshot file offline (no server needed)"), QStringLiteral("file.json")},
+        {QStringLiteral("compare"), QStringLiteral("Compare two snapshot files: give --compare A --compare B"), QStringLiteral("file.json")},
+    };
+    parser.addOptions(options);
+}
+
+void describeApp()
+{
+    QCoreApplication::setApplicationName(QStringLiteral("htap-studio"));
+    QCoreApplication::setOrganizationName(QStringLiteral("htap-studio"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(HTAP_VERSION));
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    // --help and --version need no display: answered before a QApplication (which aborts
+    // without one) is made.
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray a(argv[i]);
+        if (a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version") {
+            QCoreApplication core(argc, argv);
+            describeApp();
+            QCommandLineParser parser;
+            QList<QCommandLineOption> options;
+            addOptions(parser, options);
+            parser.process(core); // prints and exits
+            return 0;
+        }
+    }
+
+    QApplication app(argc, argv);
+    describeApp();
+    QApplication::setApplicationDisplayName(QStringLiteral("HTAP Studio"));
+    QApplication::setDesktopFileName(QStringLiteral(HTAP_APP_ID));
+
+    QCommandLineParser parser;
+    QList<QCommandLineOption> options;
+    addOptions(parser, options);
+    const QCommandLineOption& connectOpt = options[0];
+    const QCommandLineOption& noRestoreOpt = options[1];
+    const QCommandLineOption& sandboxOpt = options[2];
+    const QCommandLineOption& sandboxDirOpt = options[3];
+    const QCommandLineOption& screenshotOpt = options[4];
+    const QCommandLineOption& delayOpt = options[5];
+    const QCommandLineOption& pageOpt = options[6];
+    const QCommandLineOption& scenarioOpt = options[7];
+    const QCommandLineOption& openOpt = options[8];
+    const QCommandLineOption& compareOpt = options[9];
     parser.process(app);
+    QString delayError;
+    const auto delay = htap::core::parseNumber(u"--screenshot-delay"_qs, parser.value(delayOpt), {0, 3600}, &delayError);
+    if (!delay) {
+        std::fprintf(stderr, "htap-studio: error: %s\n", qPrintable(delayError));
+        return 2;
+    }
 
     // Checked before any window: a typo must not half-start the app. --run-scenario takes a
     // preset's name or a scenario file (whose content is checked when it starts, as the page does).
@@ -123,7 +169,7 @@ int main(int argc, char** argv)
     if (parser.isSet(screenshotOpt)) {
         // "shot-%1.png" saves every page, "%1" standing for its name; otherwise the current page.
         const QString file = parser.value(screenshotOpt);
-        QTimer::singleShot(int(parser.value(delayOpt).toDouble() * 1000), &window, [&window, file] {
+        QTimer::singleShot(int(*delay * 1000), &window, [&window, file] {
             const QStringList pages = file.contains(QLatin1String("%1"))
                 ? QStringList {QStringLiteral("Overview"), QStringLiteral("Latency"), QStringLiteral("Activity"),
                       QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views"), QStringLiteral("Scenarios")}

@@ -413,6 +413,29 @@ private Q_SLOTS:
         QVERIFY2(r.err.size() < 500, qPrintable(r.err.left(600))); // what the user typed is not echoed at length
     }
 
+    void studioHelpAndVersionNeedNoDisplay()
+    {
+        // Without a display a QApplication aborts (exit 134): --help and --version must not
+        // need one, and the help lists every page.
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove(u"DISPLAY"_s);
+        env.remove(u"WAYLAND_DISPLAY"_s);
+        env.remove(u"QT_QPA_PLATFORM"_s);
+        p.setProcessEnvironment(env);
+        p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htap-studio"_s, {u"--help"_s});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        const QString help = QString::fromUtf8(p.readAllStandardOutput());
+        for (const QString& page : {u"Overview"_s, u"Incidents"_s, u"Latency"_s, u"Locks"_s, u"Scenarios"_s, u"Roles"_s})
+            QVERIFY2(help.contains(page), qPrintable(help));
+        p.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htap-studio"_s, {u"--version"_s});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(p.readAllStandardOutput().startsWith("htap-studio " HTAP_VERSION));
+    }
+
     void aFifoIsRefusedWithoutWaitingForAWriter()
     {
         QTemporaryDir dir;
