@@ -48,7 +48,7 @@ void FigureTile::setValue(double value, const QString& text)
         m_value->setText(QStringLiteral("–"));
         m_alarmed = false;
     } else {
-        m_value->setText(text.isEmpty() ? QString::number(value, 'g', 4) + QLatin1Char(' ') + m_unit : text);
+        m_value->setText(text.isEmpty() ? htap::core::formatNumber(value) + QLatin1Char(' ') + m_unit : text);
         m_alarmed = value > m_threshold;
     }
     m_value->setPalette(palette()); // out of the grey of "no data"

@@ -2,6 +2,7 @@
 
 #include <QLocale>
 
+#include <algorithm>
 #include <cmath>
 
 namespace htap::core {
@@ -28,6 +29,25 @@ QString formatCount(qint64 n)
     QLocale c = QLocale::c();
     c.setNumberOptions(QLocale::DefaultNumberOptions); // the C locale leaves out group separators
     return c.toString(n);
+}
+
+QString formatNumber(double v)
+{
+    if (std::isnan(v))
+        return u"–"_s;
+    if (std::isinf(v))
+        return v > 0 ? u"∞"_s : u"-∞"_s;
+    const double a = std::fabs(v);
+    if (a >= 1e15) {
+        const int exponent = int(std::floor(std::log10(a)));
+        return u"%1 × 10^%2"_s.arg(QString::number(v / std::pow(10.0, exponent), 'f', 2)).arg(exponent);
+    }
+    QLocale c = QLocale::c();
+    c.setNumberOptions(QLocale::DefaultNumberOptions);
+    if (a >= 100 || v == std::floor(v))
+        return c.toString(v, 'f', 0);
+    const int decimals = a >= 10 ? 1 : a >= 1 ? 2 : a >= 0.001 ? 3 - int(std::floor(std::log10(a))) - 1 : 6;
+    return c.toString(v, 'f', std::clamp(decimals, 0, 6));
 }
 
 } // namespace htap::core

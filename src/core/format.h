@@ -9,5 +9,9 @@ namespace htap::core {
 QString formatSeconds(double seconds);
 /// "1,820", "-3": a count with thousands separators, never in scientific notation.
 QString formatCount(qint64 n);
+/// A measured value: thousands separators, three significant digits below 100 ("0.213",
+/// "42.5"), whole above; past a quadrillion "1.06 × 10^18" rather than 19 digits; never "e+".
+/// "–" for NaN.
+QString formatNumber(double v);
 
 } // namespace htap::core
