@@ -1,0 +1,240 @@
+// Planning an incremental engine: reading a view's definition and its tables from the catalog,
+// checking them against what the engine maintains, and --check.
+#include "mvservice.h"
+
+#include "ivmprepare.h"
+#include "ivmsql.h"
+#include "mvcommon.h"
+#include <pg/identifier.h>
+
+#include <QRegularExpression>
+#include <QSet>
+
+using namespace Qt::StringLiterals;
+using htap::pg::quoteIdentifier;
+using htap::pg::quoteQualified;
+using htap::pg::Result;
+
+namespace htap::mv {
+
+QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
+{
+    const QString label = view.schema + u'.' + view.name;
+    if (m_conn.serverVersionNum() < 150000)
+        return u"the incremental engine needs PostgreSQL 15 or later (UNIQUE NULLS NOT DISTINCT); this server is %1"_s.arg(
+            m_conn.serverVersion());
+    // Its steps open and commit their own transactions: inside a caller's they would commit it.
+    if (m_conn.inTransaction())
+        return u"the incremental engine of %1 cannot be planned or enabled inside a transaction block"_s.arg(label);
+    // Under search_path pg_catalog every name in the definition comes out schema-qualified, so
+    // the generated functions (which run with that search_path) mean exactly the same objects.
+    Result r = m_conn.exec(u"BEGIN"_s);
+    if (r.ok())
+        r = m_conn.exec(u"SET LOCAL search_path TO pg_catalog, pg_temp"_s);
+    if (r.ok())
+        r = m_conn.exec(u"SELECT pg_get_viewdef($1::oid), pg_get_userbyid(c.relowner), "
+                        u"ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid ORDER BY i.indexrelid), "
+                        u"rw.ev_action "
+                        u"FROM pg_class c JOIN pg_rewrite rw ON rw.ev_class = c.oid WHERE c.oid = $1::oid"_s,
+            {view.oid});
+    m_conn.exec(u"COMMIT"_s);
+    if (!r.ok() || r.rowCount() != 1)
+        return u"cannot read the definition of %1: %2"_s.arg(label, r.ok() ? u"not found"_s : statementError(r));
+    prep->definition = r.text(0, 0).trimmed();
+    if (prep->definition.endsWith(u';'))
+        prep->definition.chop(1);
+    prep->owner = r.text(0, 1);
+    const QString indexArray = r.text(0, 2);
+    const QString action = r.text(0, 3);
+
+    // Every function the query calls must be immutable: capture and rebuild run at different times.
+    QSet<qint64> funcs;
+    static const QRegularExpression funcRe(u":(?:funcid|opfuncid) (\\d+)"_s);
+    for (auto it = funcRe.globalMatch(action); it.hasNext();)
+        funcs.insert(it.next().captured(1).toLongLong());
+    if (!funcs.isEmpty()) {
+        QStringList ids;
+        for (qint64 f : std::as_const(funcs))
+            ids << QString::number(f);
+        const Result v = m_conn.exec(u"SELECT p.oid::regprocedure::text, p.provolatile FROM pg_proc p "
+                                     u"WHERE p.oid = ANY ($1::oid[]) AND p.provolatile <> 'i' ORDER BY 1 LIMIT 1"_s,
+            {QVariant(u"{"_s + ids.join(u',') + u"}"_s)});
+        if (!v.ok())
+            return statementError(v);
+        if (v.rowCount() == 1)
+            return u"%1 calls %2, which is %3, not immutable: its result could differ between capture and rebuild "
+                   u"(e.g. date_trunc on timestamptz depends on the session's TimeZone)"_s.arg(
+                       label, v.text(0, 0), v.text(0, 1) == u"s"_s ? u"stable"_s : u"volatile"_s);
+    }
+
+    // CURRENT_DATE, LOCALTIMESTAMP and the like have no function to check: they change by themselves.
+    if (action.contains(u"{SQLVALUEFUNCTION"_s))
+        return u"%1 uses CURRENT_DATE, CURRENT_TIMESTAMP, LOCALTIMESTAMP or a similar value: its rows would age "
+               u"without any change to capture"_s.arg(label);
+    // A cast through text (e.g. timestamptz::text) runs the types' I/O functions, some of which
+    // depend on settings (DateStyle, TimeZone).
+    static const QRegularExpression ioRe(u"\\{COERCEVIAIO :arg \\{\\w+ .*?:(?:vartype|consttype|funcresulttype|opresulttype) (\\d+).*?:resulttype (\\d+)"_s);
+    for (auto it = ioRe.globalMatch(action); it.hasNext();) {
+        const QRegularExpressionMatch m = it.next();
+        const Result io = m_conn.exec(
+            u"SELECT format_type($1::oid, NULL) || ' to ' || format_type($2::oid, NULL) FROM pg_type s, pg_type d "
+            u"JOIN pg_proc pi ON pi.oid = d.typinput WHERE s.oid = $1::oid AND d.oid = $2::oid "
+            u"AND (pi.provolatile <> 'i' OR (SELECT provolatile FROM pg_proc WHERE oid = s.typoutput) <> 'i')"_s,
+            {m.captured(1), m.captured(2)});
+        if (io.ok() && io.rowCount() == 1)
+            return u"%1 casts %2 through text, which depends on session settings (DateStyle, TimeZone): not immutable"_s.arg(
+                label, io.text(0, 0));
+    }
+
+    r = m_conn.exec(u"SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::oid "
+                    u"AND attnum > 0 AND NOT attisdropped ORDER BY attnum"_s,
+        {view.oid});
+    if (!r.ok())
+        return statementError(r);
+    for (int i = 0; i < r.rowCount(); ++i) {
+        prep->columns << r.text(i, 0);
+        prep->types << r.text(i, 1);
+    }
+    QString grantError;
+    prep->grants = grantsOf(m_conn, view.oid, quoteQualified(view.schema, view.name), &grantError);
+    if (!grantError.isEmpty())
+        return grantError;
+    r = m_conn.exec(u"SELECT unnest($1::text[])"_s, {indexArray});
+    for (int i = 0; r.ok() && i < r.rowCount(); ++i)
+        prep->indexDefs << r.text(i, 0);
+
+    // Other views built on this one would have to be dropped with it.
+    r = m_conn.exec(u"SELECT DISTINCT rw.ev_class::regclass::text FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid "
+                    u"WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = $1::oid AND rw.ev_class <> $1::oid"_s,
+        {view.oid});
+    if (r.ok() && r.rowCount() > 0) {
+        QStringList deps;
+        for (int i = 0; i < r.rowCount(); ++i)
+            deps << r.text(i, 0);
+        return u"%1 is used by %2; the engine replaces the materialized view by a view, which would drop them"_s.arg(
+            label, deps.join(u", "_s));
+    }
+
+    ViewQuery query;
+    QString error;
+    if (!query.parse(prep->definition, &error))
+        return error;
+    QHash<QString, TableInfo> infos;
+    for (const TableRef& t : query.tables()) {
+        const Result c = m_conn.exec(
+            u"SELECT c.oid, c.relkind::text, "
+            u"(SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            u"  WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1), "
+            u"(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            u"  AND a.attnum = i.indkey[0] WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1), "
+            u"ARRAY(SELECT quote_ident(cn.nspname) || '.' || quote_ident(cc.relname) || '.' || quote_ident(ca.attname) "
+            u"  FROM pg_constraint k JOIN pg_class cc ON cc.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
+            u"  JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = k.conkey[1] "
+            u"  WHERE k.contype = 'f' AND k.confrelid = c.oid AND cardinality(k.conkey) = 1 AND NOT k.condeferrable "
+            u"  AND k.convalidated AND k.confkey[1] = (SELECT i.indkey[0] FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)), "
+            u"EXISTS (SELECT 1 FROM pg_subscription_rel sr WHERE sr.srrelid = c.oid) "
+            u"FROM pg_class c WHERE c.oid = to_regclass($1)"_s,
+            {quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name)});
+        if (!c.ok())
+            return statementError(c);
+        if (c.rowCount() != 1)
+            return u"base table %1.%2 was not found"_s.arg(t.schema, t.name);
+        if (c.text(0, 1) != u"r"_s)
+            continue; // not a plain table: analyze() names it
+        if (c.toBool(0, 5))
+            return u"%1 reads %2.%3, which a logical-replication subscription fills: its apply worker fires no "
+                   u"statement triggers, so changes could not be captured"_s.arg(label, t.schema, t.name);
+        TableInfo info;
+        info.primaryKey = c.text(0, 2);
+        info.primaryKeyType = c.text(0, 3);
+        const Result fk = m_conn.exec(u"SELECT unnest($1::text[])"_s, {c.text(0, 4)});
+        for (int i = 0; fk.ok() && i < fk.rowCount(); ++i) {
+            // Compare unquoted, as the plan spells names.
+            QString ref = fk.text(i, 0);
+            ref.remove(u'"');
+            info.referencedBy << ref;
+        }
+        infos.insert(t.refName, info);
+    }
+    const QString refusal = query.analyze(prep->columns, infos, &prep->plan);
+    if (!refusal.isEmpty())
+        return u"the engine cannot maintain %1: %2. It maintains %3."_s.arg(label, refusal, supportedShapes());
+    for (int i = 0; i < prep->plan.outputs.size(); ++i)
+        prep->plan.outputs[i].type = prep->types.value(i);
+    // How each count(DISTINCT col) keeps its (group, value) pairs. With an index leading with col
+    // on its table: pairs checked against that index instead of reference counts (a fraction of
+    // the merge's cost); for an integer col whose pairs are dense enough (measured on a sample of
+    // blocks, at most 10 s; pairs when in doubt), bitmaps (a row written per block, not per pair).
+    if (prep->plan.shape == IvmPlan::Shape::Aggregate) {
+        using Store = OutputColumn::DistinctStore;
+        const TableRef& t = prep->plan.tables.first().ref;
+        for (int j = 0; j < prep->plan.outputs.size(); ++j) {
+            OutputColumn& o = prep->plan.outputs[j];
+            if (o.kind != OutputColumn::Kind::CountDistinct)
+                continue;
+            const QString arg = o.argColumn.isEmpty() ? o.expr : quoteIdentifier(o.argColumn);
+            const Result ix = o.argColumn.isEmpty()
+                ? Result()
+                : m_conn.exec(u"SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum "
+                              u"AND i.indisvalid AND i.indpred IS NULL), a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) "
+                              u"FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2"_s,
+                      {quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name), o.argColumn});
+            if (!ix.ok() || ix.rowCount() != 1 || !ix.toBool(0, 0)) {
+                prep->storeNotes << u"%1: count(DISTINCT %2) kept as reference counts (an index leading with %2 on its table "
+                                    u"would make merges faster)"_s.arg(o.name, arg);
+                continue;
+            }
+            if (!ix.toBool(0, 1)) {
+                o.distinctStore = Store::Pairs;
+                prep->storeNotes << u"%1: count(DISTINCT %2) kept as pairs checked against its index"_s.arg(o.name, arg);
+                continue;
+            }
+            // In a transaction of its own (there is no caller's: refused above), so that its
+            // timeout (10 s, or the session's if lower) ends with it.
+            Result d;
+            if (m_conn.exec(u"BEGIN"_s).ok()) {
+                m_conn.exec(u"SELECT set_config('statement_timeout', '10s', true) FROM pg_settings "
+                            u"WHERE name = 'statement_timeout' AND (setting::bigint = 0 OR setting::bigint > 10000)"_s);
+                d = m_conn.exec(distinctDensityQuery(prep->plan, j));
+                m_conn.exec(u"ROLLBACK"_s);
+            }
+            const bool measuredDensity = d.ok() && !d.isNull(0, 0);
+            const double density = measuredDensity ? d.text(0, 0).toDouble() : 0.0;
+            o.distinctStore = density >= kBitmapMinDensity ? Store::Bitmaps : Store::Pairs;
+            const QString measured = !d.ok() ? u"density not measured: %1"_s.arg(statementError(d))
+                : d.isNull(0, 0)             ? u"no values to measure density on"_s
+                                             : u"%1 values per block of %2"_s.arg(density, 0, 'f', 1).arg(1 << kDistinctBlockShift);
+            prep->storeNotes << u"%1: count(DISTINCT %2) kept as %3 (%4)"_s.arg(o.name, arg,
+                o.distinctStore == Store::Bitmaps ? u"bitmaps"_s
+                    : measuredDensity             ? u"pairs, too sparse for bitmaps"_s
+                                                  : u"pairs"_s,
+                measured);
+        }
+    }
+    if (prep->definition.contains(u"$ivm$"_s))
+        return u"the definition contains the text $ivm$, which the generated functions use as their quote"_s;
+    return {};
+}
+
+QString MvService::checkIncremental(const QString& name, QString* planText)
+{
+    Resolved view;
+    QString error;
+    if (!resolve(name, &view, &error))
+        return error;
+    if (view.ivmId)
+        return u"%1.%2 is already maintained incrementally"_s.arg(view.schema, view.name);
+    EnginePrep prep;
+    if (const QString e = prepareEngine(view, &prep); !e.isEmpty())
+        return e;
+    if (planText) {
+        const IvmSql sql = generateIvmSql(prep.plan, 0, view.schema, view.name);
+        QString header;
+        for (const QString& note : std::as_const(prep.storeNotes))
+            header += u"-- "_s + QString(note).replace(u'\n', u' ') + u'\n';
+        *planText = header + (sql.install + sql.indexes + QStringList {sql.createView}).join(u";\n\n"_s) + u";\n"_s;
+    }
+    return {};
+}
+
+} // namespace htap::mv
