@@ -46,6 +46,41 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
     prep->owner = r.text(0, 1);
     const QString indexArray = r.text(0, 2);
     const QString action = r.text(0, 3);
+    const auto refuse = [&](const QString& why) { return u"the engine cannot maintain %1: %2"_s.arg(label, why); };
+
+    // What the statement's form rules out comes first: it needs no table looked up (a CTE's
+    // name is no table), and it is the most fundamental reason.
+    ViewQuery query;
+    QString error;
+    if (!query.parse(prep->definition, &error))
+        return error;
+    if (const QString why = query.structureRefusal(); !why.isEmpty())
+        return refuse(why);
+
+    // Which aggregates the definition calls, as the catalog knows them: array_agg(j) looks like
+    // any function call in the text. A floating-point sum kept by adding and subtracting drifts
+    // from one computed afresh (+1e15 then -1e15 loses every digit below 1), so it is refused.
+    QSet<QString> aggregates;
+    {
+        QStringList ids;
+        static const QRegularExpression aggRe(u"\\{AGGREF :aggfnoid (\\d+)"_s);
+        for (auto it = aggRe.globalMatch(action); it.hasNext();)
+            ids << it.next().captured(1);
+        const Result a = m_conn.exec(u"SELECT CASE WHEN n.nspname = 'pg_catalog' THEN p.proname ELSE n.nspname || '.' || p.proname END, "
+                                     u"p.oid::regprocedure::text, n.nspname = 'pg_catalog' AND p.proname IN ('sum', 'avg') "
+                                     u"AND p.proargtypes[0] IN ('float4'::regtype, 'float8'::regtype) "
+                                     u"FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = ANY ($1::oid[]) ORDER BY 2"_s,
+            {QVariant(u"{"_s + ids.join(u',') + u"}"_s)});
+        if (!a.ok())
+            return statementError(a);
+        for (int i = 0; i < a.rowCount(); ++i) {
+            aggregates.insert(a.text(i, 0));
+            if (a.toBool(i, 2))
+                return refuse(u"%1 is not maintained: a floating-point sum kept by adding and subtracting drifts from one "
+                              u"computed afresh (adding 1e15 to a value and taking it away again loses its digits below 1); "
+                              u"sum a numeric instead, e.g. %2(x::numeric), which stays exact"_s.arg(a.text(i, 1), a.text(i, 1).section(u'(', 0, 0)));
+        }
+    }
 
     // Every function the query calls must be immutable: capture and rebuild run at different times.
     QSet<qint64> funcs;
@@ -115,10 +150,6 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             label, deps.join(u", "_s));
     }
 
-    ViewQuery query;
-    QString error;
-    if (!query.parse(prep->definition, &error))
-        return error;
     QHash<QString, TableInfo> infos;
     for (const TableRef& t : query.tables()) {
         const Result c = m_conn.exec(
@@ -138,9 +169,16 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
         if (!c.ok())
             return statementError(c);
         if (c.rowCount() != 1)
-            return u"base table %1.%2 was not found"_s.arg(t.schema, t.name);
-        if (c.text(0, 1) != u"r"_s)
-            continue; // not a plain table: analyze() names it
+            return refuse(u"the table %1 named in FROM was not found"_s.arg(quoteQualified(t.schema, t.name)));
+        const QString kind = c.text(0, 1);
+        if (kind != u"r"_s) {
+            const QString name = quoteQualified(t.schema, t.name);
+            return refuse(kind == u"v"_s ? u"%1 is a view: the engine captures changes to tables; read its tables in FROM instead"_s.arg(name)
+                    : kind == u"m"_s     ? u"%1 is a materialized view: it changes only when refreshed, which no trigger sees"_s.arg(name)
+                    : kind == u"f"_s     ? u"%1 is a foreign table: its rows change on another server, which no trigger here sees"_s.arg(name)
+                    : kind == u"p"_s     ? u"%1 is a partitioned table: statements on its partitions fire none of its triggers"_s.arg(name)
+                                         : u"%1 is not a table"_s.arg(name));
+        }
         if (c.toBool(0, 5))
             return u"%1 reads %2.%3, which a logical-replication subscription fills: its apply worker fires no "
                    u"statement triggers, so changes could not be captured"_s.arg(label, t.schema, t.name);
@@ -156,9 +194,9 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
         }
         infos.insert(t.refName, info);
     }
-    const QString refusal = query.analyze(prep->columns, infos, &prep->plan);
+    const QString refusal = query.analyze(prep->columns, infos, &prep->plan, aggregates);
     if (!refusal.isEmpty())
-        return u"the engine cannot maintain %1: %2. It maintains %3."_s.arg(label, refusal, supportedShapes());
+        return refuse(refusal);
     for (int i = 0; i < prep->plan.outputs.size(); ++i)
         prep->plan.outputs[i].type = prep->types.value(i);
     // How each count(DISTINCT col) keeps its (group, value) pairs. With an index leading with col

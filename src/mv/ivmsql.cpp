@@ -560,13 +560,18 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         const Store store = plan.outputs[j].distinctStore;
         // Only merges read the pairs, and they wait for this rebuild: bulk-load them and index
         // afterwards (an insert into a unique index of millions of rows is many times slower).
+        // Grouped by position: a view without GROUP BY has the constant true as its one group,
+        // and GROUP BY true would be read as a position.
+        QStringList positions;
+        for (int k = 1; k <= gExprs.size() + 1; ++k)
+            positions << QString::number(k);
         const QString load = store == Store::Bitmaps
-            ? u"INSERT INTO %1 (%2, __ivm_b, __ivm_bits, __ivm_dn) SELECT %3, %4, bit_or(%5), 0 FROM %6%7 GROUP BY %3, %4"_s
-            : u"INSERT INTO %1 (%2, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, %4, %5, 0 FROM %6%7 GROUP BY %3, %4"_s;
+            ? u"INSERT INTO %1 (%2, __ivm_b, __ivm_bits, __ivm_dn) SELECT %3, %4, bit_or(%5), 0 FROM %6%7 GROUP BY %8"_s
+            : u"INSERT INTO %1 (%2, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, %4, %5, 0 FROM %6%7 GROUP BY %8"_s;
         rb += u"  DROP INDEX IF EXISTS htap_ivm.%1;\n  TRUNCATE %2;\n  %3;\n  %4;\n"_s.arg(q(u"v%1_distinct%2_key"_s.arg(n.id).arg(j)), R,
             load.arg(R, gl, joinList(gExprs), store == Store::Bitmaps ? blockOf(e) : e,
                 store == Store::Bitmaps ? bitOf(e) : store == Store::Counts ? u"count(*)"_s : u"0"_s, baseFrom,
-                whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e))),
+                whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)), positions.join(u", "_s)),
             distinctIndex(n, j, gl, store));
     }
     rebuildProcedure(out, n, rb.chopped(1));

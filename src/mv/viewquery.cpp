@@ -7,6 +7,7 @@
 
 #include <QSet>
 
+#include <deque>
 #include <functional>
 
 using namespace Qt::StringLiterals;
@@ -75,31 +76,74 @@ QStringList columnRefFields(const PgQuery__ColumnRef* ref)
     return out;
 }
 
-const QSet<QString>& aggregateNames()
+/// The aggregates the engine keeps (PostgreSQL's own: unqualified, or qualified with pg_catalog).
+const QSet<QString>& supportedAggregates()
 {
     static const QSet<QString> names {u"count"_s, u"sum"_s, u"avg"_s, u"min"_s, u"max"_s};
     return names;
 }
 
-/// Aggregate, window and sub-query uses below node; empty when there are none.
-QString forbiddenInside(const Node* node, bool aggregatesToo)
+/// A function's name as the definition spells it, schema-qualified when it is
+/// (pg_get_viewdef under search_path pg_catalog qualifies every function outside pg_catalog).
+QString dottedName(const PgQuery__FuncCall* fc)
 {
-    QString found;
-    walk(&node->base, [&](const ProtobufCMessage* m) {
-        if (!found.isEmpty())
+    QStringList parts;
+    for (size_t i = 0; i < fc->n_funcname; ++i)
+        if (fc->funcname[i]->node_case == PG_QUERY__NODE__NODE_STRING)
+            parts << str(fc->funcname[i]->string->sval);
+    if (parts.size() == 2 && parts[0] == u"pg_catalog"_s)
+        parts.removeFirst();
+    return parts.join(u'.');
+}
+
+/// Whether a call is an aggregate: written as one (count(*), DISTINCT, ORDER BY, FILTER,
+/// WITHIN GROUP), or named among the aggregates the catalog says the definition calls.
+bool isAggregateCall(const PgQuery__FuncCall* fc, const QSet<QString>& aggregates)
+{
+    if (fc->over)
+        return false; // a window function
+    return fc->agg_star || fc->agg_distinct || fc->n_agg_order || fc->agg_filter || fc->agg_within_group
+        || aggregates.contains(dottedName(fc));
+}
+
+/// "a JOIN b JOIN c" for messages.
+QString joinedNames(const QList<TableRef>& refs)
+{
+    QStringList names;
+    for (const TableRef& r : refs)
+        names << r.refName;
+    return names.join(u" JOIN "_s);
+}
+
+/// The first source position under a node (-1 when none): most nodes carry one.
+int firstLocation(const ProtobufCMessage* root)
+{
+    int found = -1;
+    walk(root, [&](const ProtobufCMessage* m) {
+        if (found >= 0)
             return false;
-        if (isA(m, pg_query__sub_link__descriptor))
-            found = u"a sub-query"_s;
-        else if (isA(m, pg_query__func_call__descriptor)) {
-            const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
-            if (fc->over)
-                found = u"a window function"_s;
-            else if (aggregatesToo && aggregateNames().contains(lastName(fc->funcname, fc->n_funcname)))
-                found = u"an aggregate inside an expression"_s;
+        const ProtobufCMessageDescriptor* desc = m->descriptor;
+        for (unsigned i = 0; i < desc->n_fields; ++i) {
+            const ProtobufCFieldDescriptor& f = desc->fields[i];
+            if (f.type == PROTOBUF_C_TYPE_INT32 && qstrcmp(f.name, "location") == 0) {
+                const int loc = *reinterpret_cast<const int32_t*>(reinterpret_cast<const char*>(m) + f.offset);
+                if (loc >= 0) {
+                    found = loc;
+                    return false;
+                }
+            }
         }
-        return found.isEmpty();
+        return true;
     });
     return found;
+}
+
+/// Columns every table has that changed rows do not bring to a statement trigger: its
+/// transition tables carry the user columns only. No user column may have these names.
+const QSet<QString>& systemColumns()
+{
+    static const QSet<QString> names {u"ctid"_s, u"xmin"_s, u"xmax"_s, u"cmin"_s, u"cmax"_s, u"tableoid"_s};
+    return names;
 }
 
 } // namespace
@@ -108,6 +152,21 @@ struct ViewQuery::Private {
     PgQueryProtobufParseResult raw {};
     PgQuery__ParseResult* tree = nullptr;
     PgQuery__SelectStmt* select = nullptr;
+    QByteArray text; ///< the definition parsed, UTF-8 (parse-tree locations are byte offsets into it)
+
+    /// Where a construct is in the definition, for messages: " (character N: "its text…")";
+    /// empty when the parser recorded no position.
+    QString at(int location) const
+    {
+        if (location < 0 || location >= text.size())
+            return {};
+        const int character = int(QString::fromUtf8(text.left(location)).size()) + 1;
+        QString snippet = QString::fromUtf8(text.mid(location, 120)).simplified();
+        if (snippet.size() > 40)
+            snippet = snippet.left(40) + u"\u2026"_s;
+        return u" (character %1: \"%2\")"_s.arg(character).arg(snippet);
+    }
+    QString at(const ProtobufCMessage* node) const { return at(firstLocation(node)); }
 
     ~Private()
     {
@@ -186,6 +245,54 @@ struct ViewQuery::Private {
         const QString prefix = u"SELECT * FROM "_s;
         return sql.startsWith(prefix) ? sql.mid(prefix.size()) : QString();
     }
+
+    /// The FROM clause with every table replaced by htap_ivm.__ivm_src_<i>__ under the table's
+    /// own reference name (index[refName] = i), so that its expressions read the same: the
+    /// generator puts the names of the engine's source views in those places.
+    QString fromClauseOverSources(const QHash<QString, int>& index) const
+    {
+        struct Saved {
+            PgQuery__RangeVar* rv;
+            char* schema;
+            char* rel;
+            PgQuery__Alias* alias;
+            protobuf_c_boolean inh;
+        };
+        QList<Saved> saved;
+        // Deques: the tree points into them, and growing one moves no element.
+        std::deque<QByteArray> names;
+        std::deque<PgQuery__Alias> aliases;
+        static char schema[] = "htap_ivm";
+        for (size_t i = 0; i < select->n_from_clause; ++i) {
+            walk(&select->from_clause[i]->base, [&](const ProtobufCMessage* m) {
+                if (!isA(m, pg_query__range_var__descriptor))
+                    return true;
+                auto* rv = const_cast<PgQuery__RangeVar*>(reinterpret_cast<const PgQuery__RangeVar*>(m));
+                const QString ref = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? str(rv->alias->aliasname) : str(rv->relname);
+                if (!index.contains(ref))
+                    return false;
+                saved << Saved {rv, rv->schemaname, rv->relname, rv->alias, rv->inh};
+                names.push_back(u"__ivm_src_%1__"_s.arg(index.value(ref)).toUtf8());
+                rv->relname = names.back().data();
+                names.push_back(ref.toUtf8());
+                PgQuery__Alias alias = PG_QUERY__ALIAS__INIT;
+                alias.aliasname = names.back().data();
+                aliases.push_back(alias);
+                rv->alias = &aliases.back();
+                rv->schemaname = schema;
+                rv->inh = true;
+                return false;
+            });
+        }
+        const QString sql = fromClause();
+        for (const Saved& v : std::as_const(saved)) {
+            v.rv->schemaname = v.schema;
+            v.rv->relname = v.rel;
+            v.rv->alias = v.alias;
+            v.rv->inh = v.inh;
+        }
+        return sql;
+    }
 };
 
 ViewQuery::ViewQuery() : d(std::make_unique<Private>()) {}
@@ -196,8 +303,8 @@ ViewQuery& ViewQuery::operator=(ViewQuery&&) noexcept = default;
 bool ViewQuery::parse(const QString& sql, QString* error)
 {
     d = std::make_unique<Private>();
-    const QByteArray utf8 = sql.toUtf8();
-    d->raw = pg_query_parse_protobuf(utf8.constData());
+    d->text = sql.toUtf8();
+    d->raw = pg_query_parse_protobuf(d->text.constData());
     if (d->raw.error) {
         *error = u"cannot parse the view's definition: %1"_s.arg(str(d->raw.error->message));
         return false;
@@ -249,36 +356,134 @@ QString ViewQuery::deparseTarget(int index) const
     return d->expression(d->select->target_list[index]->res_target->val);
 }
 
-QString supportedShapes()
-{
-    return u"one table, or a fact table joined to other tables by their primary keys (inner joins "
-           u"written as JOIN ... ON col = col); an optional WHERE filter; either no aggregates, or "
-           u"GROUP BY of immutable expressions over one table with count(*), count(x), "
-           u"count(DISTINCT x), sum, avg, min and max"_s;
-}
-
-QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& infos, IvmPlan* plan) const
+QString ViewQuery::structureRefusal() const
 {
     const PgQuery__SelectStmt* s = d->select;
     if (!s)
         return u"the definition is not a SELECT"_s;
-    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return u"UNION, INTERSECT and EXCEPT are not maintained"_s;
+    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
+        const QString op = s->op == PG_QUERY__SET_OPERATION__SETOP_UNION ? u"UNION"_s
+            : s->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT         ? u"INTERSECT"_s
+                                                                        : u"EXCEPT"_s;
+        return u"%1 (a set operation) is not maintained"_s.arg(op);
+    }
     if (s->with_clause)
-        return u"WITH (common table expressions) is not maintained"_s;
-    if (s->n_distinct_clause)
-        return u"SELECT DISTINCT is not maintained; GROUP BY the same columns instead"_s;
+        return u"WITH (a common table expression)%1 is not maintained; when it only filters or projects one table, "
+               u"read that table in FROM and put the filter in WHERE"_s.arg(d->at(s->with_clause->location));
+    if (s->n_distinct_clause) {
+        int on = -1;
+        for (size_t i = 0; i < s->n_distinct_clause && on < 0; ++i)
+            if (s->distinct_clause[i]->node_case != PG_QUERY__NODE__NODE__NOT_SET)
+                on = std::max(0, firstLocation(&s->distinct_clause[i]->base));
+        if (on >= 0)
+            return u"DISTINCT ON%1 is not maintained: it keeps the first row of each key in ORDER BY, and which row that "
+                   u"is changes when it is deleted, so the view would need every row of the key"_s.arg(d->at(on));
+        return u"SELECT DISTINCT is not maintained; GROUP BY all of its columns instead (the same rows)"_s;
+    }
     if (s->having_clause)
-        return u"HAVING is not maintained; filter when reading the view"_s;
+        return u"HAVING%1 is not maintained; filter on the view's columns in the queries that read it"_s.arg(d->at(&s->having_clause->base));
     if (s->n_window_clause)
-        return u"window functions are not maintained"_s;
+        return u"window functions (WINDOW%1) are not maintained"_s.arg(d->at(&s->window_clause[0]->base));
     if (s->limit_count || s->limit_offset)
-        return u"LIMIT and OFFSET are not maintained"_s;
-    if (s->n_locking_clause || s->n_values_lists)
-        return u"the statement form is not maintained"_s;
-    if (s->n_from_clause != 1)
-        return s->n_from_clause == 0 ? u"a view without a FROM clause has nothing to maintain"_s
-                                     : u"tables listed with commas are not maintained; write the joins as JOIN ... ON"_s;
+        return u"LIMIT and OFFSET%1 are not maintained: the rows they keep depend on all the others"_s.arg(
+            d->at(s->limit_count ? &s->limit_count->base : &s->limit_offset->base));
+    if (s->n_locking_clause)
+        return u"FOR UPDATE or FOR SHARE is not maintained"_s;
+    if (s->n_values_lists)
+        return u"VALUES has nothing to maintain"_s;
+    if (s->n_from_clause == 0)
+        return u"a view without a FROM clause has nothing to maintain"_s;
+    if (s->n_from_clause > 1)
+        return u"tables listed with commas%1 are not maintained; write the joins as JOIN ... ON a.x = b.y"_s.arg(
+            d->at(&s->from_clause[1]->base));
+
+    // Anywhere in the statement: what changed rows cannot bring, and what the engine keeps no state for.
+    QString refusal;
+    walk(&s->base, [&](const ProtobufCMessage* m) {
+        if (!refusal.isEmpty())
+            return false;
+        if (isA(m, pg_query__sub_link__descriptor)) {
+            refusal = u"a sub-query%1 is not maintained: the engine follows changes to the tables of the FROM clause only"_s.arg(
+                d->at(reinterpret_cast<const PgQuery__SubLink*>(m)->location));
+        } else if (isA(m, pg_query__func_call__descriptor)) {
+            const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
+            const QString name = dottedName(fc);
+            if (fc->over)
+                refusal = u"the window function %1%2 is not maintained"_s.arg(name, d->at(fc->location));
+            else if (fc->n_agg_order || fc->agg_within_group)
+                refusal = u"the ordered aggregate %1%2 is not maintained: its result depends on the order of every row of its group"_s
+                              .arg(name, d->at(fc->location));
+            else if (fc->agg_filter)
+                refusal = u"an aggregate with FILTER%1 is not maintained"_s.arg(d->at(fc->location));
+        } else if (isA(m, pg_query__column_ref__descriptor)) {
+            const auto* ref = reinterpret_cast<const PgQuery__ColumnRef*>(m);
+            const QStringList f = columnRefFields(ref);
+            if (f.contains(u"*"_s))
+                refusal = u"the whole-row reference %1%2 is not maintained; name the columns it needs"_s.arg(f.join(u'.'), d->at(ref->location));
+            else if (!f.isEmpty() && systemColumns().contains(f.last()))
+                refusal = u"the system column %1%2 is not maintained: changed rows reach the capture triggers without "
+                          u"system columns (ctid, xmin, xmax, cmin, cmax, tableoid)"_s.arg(f.last(), d->at(ref->location));
+        } else if (isA(m, pg_query__range_var__descriptor)) {
+            const auto* rv = reinterpret_cast<const PgQuery__RangeVar*>(m);
+            if (!rv->inh)
+                refusal = u"FROM ONLY %1%2 is not maintained: statements on %1 that reach its inheritance children would "
+                          u"bring their rows in with its own; read %1 without ONLY"_s.arg(str(rv->relname), d->at(rv->location));
+            else if (rv->alias && rv->alias->n_colnames)
+                refusal = u"column aliases in FROM (%1 AS %2(...))%3 are not maintained; name the columns in the select list instead"_s
+                              .arg(str(rv->relname), str(rv->alias->aliasname), d->at(rv->location));
+        } else if (isA(m, pg_query__range_subselect__descriptor)) {
+            refusal = u"a sub-query in FROM%1 is not maintained; read its tables in FROM directly"_s.arg(d->at(m));
+        } else if (isA(m, pg_query__range_function__descriptor) || isA(m, pg_query__range_table_func__descriptor)) {
+            refusal = u"a function in FROM%1 is not maintained: it has no changes to capture"_s.arg(d->at(m));
+        } else if (isA(m, pg_query__join_expr__descriptor)) {
+            const auto* j = reinterpret_cast<const PgQuery__JoinExpr*>(m);
+            const QString where = d->at(j->quals ? &j->quals->base : j->rarg ? &j->rarg->base : nullptr);
+            if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER)
+                refusal = u"outer joins%1 are not maintained: the rows an outer join adds for a missing match cannot be keyed"_s.arg(where);
+            else if (j->is_natural || j->n_using_clause)
+                refusal = u"JOIN ... USING and NATURAL JOIN%1 are not maintained; write JOIN ... ON a.x = b.x"_s.arg(
+                    d->at(j->rarg ? &j->rarg->base : nullptr));
+            else if (!j->quals)
+                refusal = u"a join without ON (a cross join)%1 is not maintained"_s.arg(d->at(j->rarg ? &j->rarg->base : nullptr));
+        }
+        return refusal.isEmpty();
+    });
+    return refusal;
+}
+
+QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& infos, IvmPlan* plan,
+    const QSet<QString>& catalogAggregates) const
+{
+    if (const QString r = structureRefusal(); !r.isEmpty())
+        return r;
+    const PgQuery__SelectStmt* s = d->select;
+    const QSet<QString>& aggregates = catalogAggregates.isEmpty() ? supportedAggregates() : catalogAggregates;
+
+    // Aggregates the engine keeps no state for (array_agg, string_agg, user-defined ones...).
+    QString refusal;
+    walk(&s->base, [&](const ProtobufCMessage* m) {
+        if (refusal.isEmpty() && isA(m, pg_query__func_call__descriptor)) {
+            const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
+            if (isAggregateCall(fc, aggregates) && !supportedAggregates().contains(dottedName(fc)))
+                refusal = u"the aggregate %1%2 is not maintained; only count, sum, avg, min and max are"_s.arg(dottedName(fc), d->at(fc->location));
+        }
+        return refusal.isEmpty();
+    });
+    if (!refusal.isEmpty())
+        return refusal;
+    // An aggregate below node, as " <call> (character N: ...)"; empty when none.
+    const auto aggregateInside = [&](const Node* node) {
+        QString found;
+        walk(&node->base, [&](const ProtobufCMessage* m) {
+            if (found.isEmpty() && isA(m, pg_query__func_call__descriptor)) {
+                const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
+                if (isAggregateCall(fc, aggregates))
+                    found = dottedName(fc) + u"(...)"_s + d->at(fc->location);
+            }
+            return found.isEmpty();
+        });
+        return found;
+    };
 
     // FROM: a table, or a tree of inner joins on column equalities.
     struct Edge {
@@ -286,7 +491,6 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     };
     QList<Edge> edges;
     QList<TableRef> refs;
-    QString refusal;
     std::function<void(const Node*)> fromItem = [&](const Node* n) {
         if (!refusal.isEmpty())
             return;
@@ -298,18 +502,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return;
         }
         if (n->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR) {
-            refusal = u"only tables and joins are maintained in FROM (no sub-queries or functions)"_s;
+            refusal = u"only tables and joins are maintained in FROM%1"_s.arg(d->at(&n->base));
             return;
         }
         const auto* j = n->join_expr;
-        if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER)
-            refusal = u"only inner joins are maintained (an outer join's missing rows cannot be keyed)"_s;
-        else if (j->is_natural || j->n_using_clause)
-            refusal = u"joins must be written JOIN ... ON a = b (not NATURAL or USING)"_s;
-        else if (!j->quals)
-            refusal = u"a join without ON (a cross join) is not maintained"_s;
-        if (!refusal.isEmpty())
-            return;
         fromItem(j->larg);
         fromItem(j->rarg);
         QList<const Node*> conj {j->quals};
@@ -327,8 +523,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             const QStringList l = isEq ? columnRefFields(q->a_expr->lexpr->column_ref) : QStringList();
             const QStringList r = isEq ? columnRefFields(q->a_expr->rexpr->column_ref) : QStringList();
             if (l.size() != 2 || r.size() != 2 || l[0] == r[0]) {
-                refusal = u"join conditions must be equalities of two tables' columns, e.g. o.order_id = oi.order_id: %1"_s
-                              .arg(d->expression(const_cast<Node*>(q)));
+                refusal = u"the join condition %1%2 is not maintained: join conditions must be equalities of two tables' "
+                          u"qualified columns, e.g. o.order_id = oi.order_id"_s.arg(d->expression(const_cast<Node*>(q)), d->at(&q->base));
                 return;
             }
             edges << Edge {l[0], l[1], r[0], r[1]};
@@ -338,18 +534,22 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     if (!refusal.isEmpty())
         return refusal;
     QHash<QString, int> byRef;
+    QSet<QString> named;
     for (int i = 0; i < refs.size(); ++i) {
-        if (byRef.contains(refs[i].refName))
-            return u"table %1 appears twice (self-joins are not maintained)"_s.arg(refs[i].refName);
+        // The same table under two names too: its changes would be captured twice over.
+        const QString table = refs[i].schema + u'.' + refs[i].name;
+        if (byRef.contains(refs[i].refName) || named.contains(table))
+            return u"table %1 appears twice (a self-join), which is not maintained"_s.arg(table);
+        named.insert(table);
         if (!infos.contains(refs[i].refName))
-            return u"%1 is not a plain table (views, foreign and partitioned tables are not maintained)"_s.arg(refs[i].refName);
+            return u"%1 is not a table the engine can capture changes of"_s.arg(refs[i].refName);
         byRef.insert(refs[i].refName, i);
     }
 
     if (s->where_clause) {
-        const QString bad = forbiddenInside(s->where_clause, true);
+        const QString bad = aggregateInside(s->where_clause);
         if (!bad.isEmpty())
-            return u"the WHERE clause uses %1, which is not maintained"_s.arg(bad);
+            return u"the WHERE clause uses the aggregate %1, which is not maintained"_s.arg(bad);
     }
 
     // Columns each table's capture must watch.
@@ -394,28 +594,28 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         if (out.name.startsWith(u"__ivm"_s))
             return u"column %1: names starting with __ivm are reserved for the engine"_s.arg(out.name);
         const Node* v = rt->val;
-        const QString fname = v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL
-            ? lastName(v->func_call->funcname, v->func_call->n_funcname) : QString();
-        if (!fname.isEmpty() && aggregateNames().contains(fname) && !v->func_call->over) {
-            const auto* fc = v->func_call;
+        const PgQuery__FuncCall* fc = v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL ? v->func_call : nullptr;
+        const QString fname = fc ? dottedName(fc) : QString();
+        if (fc && isAggregateCall(fc, aggregates)) {
             anyAggregate = true;
-            if (fc->agg_filter || fc->n_agg_order || fc->agg_within_group || fc->func_variadic)
-                return u"column %1: FILTER, ORDER BY and WITHIN GROUP in aggregates are not maintained"_s.arg(out.name);
+            if (fc->func_variadic)
+                return u"column %1: VARIADIC in aggregates%2 is not maintained"_s.arg(out.name, d->at(fc->location));
             if (fc->agg_star) {
                 out.kind = OutputColumn::Kind::CountStar;
             } else {
                 if (fc->n_args != 1)
-                    return u"column %1: %2 with %3 arguments is not maintained"_s.arg(out.name, fname).arg(fc->n_args);
-                const QString bad = forbiddenInside(fc->args[0], true);
+                    return u"column %1: %2 with %3 arguments%4 is not maintained"_s.arg(out.name, fname).arg(fc->n_args).arg(d->at(fc->location));
+                const QString bad = aggregateInside(fc->args[0]);
                 if (!bad.isEmpty())
-                    return u"column %1: the aggregate's argument uses %2"_s.arg(out.name, bad);
+                    return u"column %1: the argument of %2 uses the aggregate %3"_s.arg(out.name, fname, bad);
                 out.expr = d->expression(fc->args[0]);
                 if (fc->args[0]->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
                     const QStringList f = columnRefFields(fc->args[0]->column_ref);
                     out.argColumn = f.isEmpty() ? QString() : f.last();
                 }
                 if (fc->agg_distinct && fname != u"count"_s)
-                    return u"column %1: %2(DISTINCT ...) is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname);
+                    return u"column %1: %2(DISTINCT ...)%3 is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname,
+                        d->at(fc->location));
                 if (fname == u"count"_s)
                     out.kind = fc->agg_distinct ? OutputColumn::Kind::CountDistinct : OutputColumn::Kind::Count;
                 else if (fname == u"sum"_s)
@@ -428,10 +628,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                     out.kind = OutputColumn::Kind::Max;
             }
         } else {
-            const QString bad = forbiddenInside(v, true);
+            const QString bad = aggregateInside(v);
             if (!bad.isEmpty())
-                return u"column %1 uses %2; only plain aggregates are maintained (compute expressions over them when reading)"_s
-                    .arg(out.name, bad);
+                return u"column %1 computes an expression over the aggregate %2, which is not maintained; select the "
+                       u"aggregates themselves and compute the expression in the queries that read the view"_s.arg(out.name, bad);
             out.kind = OutputColumn::Kind::Plain;
             out.expr = d->expression(const_cast<Node*>(v));
         }
@@ -455,26 +655,27 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 groupExprs << outputs[pos - 1].expr;
                 continue;
             }
-            const QString bad = forbiddenInside(g, true);
+            const QString bad = aggregateInside(g);
             if (!bad.isEmpty())
-                return u"GROUP BY uses %1"_s.arg(bad);
+                return u"GROUP BY uses the aggregate %1"_s.arg(bad);
             groupExprs << d->expression(g);
         }
         for (OutputColumn& o : outputs) {
             if (o.kind != OutputColumn::Kind::Plain)
                 continue;
             if (!groupExprs.contains(o.expr))
-                return u"column %1 (%2) is neither an aggregate nor a GROUP BY expression"_s.arg(o.name, o.expr);
+                return u"column %1 (%2) is neither an aggregate nor a GROUP BY expression; add it to GROUP BY"_s.arg(o.name, o.expr);
             o.kind = OutputColumn::Kind::Group;
         }
         for (const QString& g : std::as_const(groupExprs)) {
             const bool shown = std::any_of(outputs.cbegin(), outputs.cend(),
                 [&](const OutputColumn& o) { return o.kind == OutputColumn::Kind::Group && o.expr == g; });
             if (!shown)
-                return u"GROUP BY %1 is not in the select list; the engine keys groups by their output columns"_s.arg(g);
+                return u"GROUP BY %1 is not in the select list; add it there (the engine keys groups by their output columns)"_s.arg(g);
         }
         if (refs.size() != 1)
-            return u"aggregates over joins are not maintained yet; maintain the join as its own view and aggregate that one"_s;
+            return u"aggregates over joins (%1) are not maintained yet; keep this view materialized and refresh it "
+                   u"CONCURRENTLY (with a unique index on its GROUP BY columns)"_s.arg(joinedNames(refs));
         plan->shape = IvmPlan::Shape::Aggregate;
         plan->grouped = grouped;
     } else {
@@ -584,11 +785,31 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 }
     }
 
+    // What each table's capture projects from its changed rows (by attribute number, so that a
+    // renamed column can be followed): the columns the view reads and the primary key.
+    QHash<QString, int> index;
+    for (int i = 0; i < tables.size(); ++i) {
+        PlanTable& t = tables[i];
+        const TableInfo info = infos.value(t.ref.refName);
+        t.oid = info.oid;
+        t.kind = info.kind;
+        t.hasChildren = info.hasChildren;
+        t.captured = t.columns;
+        if (!t.primaryKey.isEmpty() && !t.captured.contains(t.primaryKey))
+            t.captured << t.primaryKey;
+        for (const QString& c : std::as_const(t.captured)) {
+            if (!info.attnums.isEmpty() && !info.attnums.contains(c))
+                return u"%1 has no column %2"_s.arg(t.ref.refName, c);
+            t.attnums << info.attnums.value(c);
+        }
+        index.insert(t.ref.refName, i);
+    }
     plan->tables = tables;
     plan->outputs = outputs;
+    plan->sourceFromSql = d->fromClauseOverSources(index);
     plan->fromSql = d->fromClause();
     plan->whereSql = s->where_clause ? d->expression(s->where_clause) : QString();
-    if (plan->fromSql.isEmpty() || (s->where_clause && plan->whereSql.isEmpty()))
+    if (plan->fromSql.isEmpty() || plan->sourceFromSql.isEmpty() || (s->where_clause && plan->whereSql.isEmpty()))
         return u"the definition could not be deparsed"_s;
     return {};
 }
