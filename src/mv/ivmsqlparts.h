@@ -1,0 +1,59 @@
+// The pieces every generated engine is built from (names, functions, triggers, the rebuild
+// procedure, the state swap), shared by the generators of ivmsql.cpp and ivmsqljoin.cpp; not
+// part of the library's interface.
+#pragma once
+
+#include "ivmsql.h"
+
+#include <QString>
+#include <QStringList>
+
+namespace htap::mv::gen {
+
+using Kind = OutputColumn::Kind;
+
+QString q(const QString& name);
+
+/// Everything a generated function needs: no search_path surprises, the owner's rights (writers
+/// need no grant on htap_ivm).
+extern const QString kFunctionHeader;
+/// Merges are short, frequent statements: compiling them with JIT costs more than it saves.
+extern const QString kMergeSettings;
+/// Tables whose rows merges update in place: room on each page keeps those updates HOT (no new
+/// index entries), three times faster on freshly built tables.
+extern const QString kUpdatedInPlace;
+
+struct Names {
+    int id;
+    QString obj(const QString& suffix) const { return QStringLiteral("htap_ivm.") + q(QStringLiteral("v%1_%2").arg(id).arg(suffix)); }
+    QString trigger(const QString& suffix) const { return q(QStringLiteral("htap_ivm_v%1_%2").arg(id).arg(suffix)); }
+};
+
+struct Group {
+    QString name; ///< quoted column name in state/delta
+    QString expr; ///< over the base table
+};
+
+QString tableOf(const PlanTable& t);
+QString joinList(const QStringList& items, const QString& sep = QStringLiteral(", "));
+QString whereAnd(const QString& where, const QString& extra = {});
+/// Statements that create capture triggers for one table and event set.
+void addTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix, const QString& event,
+    const QString& referencing, const QString& function);
+void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
+    const QString& declare = {}, const QString& settings = {});
+void truncateTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix);
+void rebuildProcedure(IvmSql& out, const Names& n, const QString& body);
+/// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
+/// keep reading the old state until the rebuild commits.
+QString swapRebuild(const Names& n, const QString& insertInto, const QString& with = {});
+/// Readers go through this view, so that a rebuild can swap the state table under it.
+void currentView(IvmSql& out, const Names& n);
+QString createTableAs(const QString& name, const QStringList& select, const QString& from, const QString& tail = {},
+    const QString& with = {});
+void deltaTableSettings(IvmSql& out, const QString& table);
+
+IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
+IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
+
+} // namespace htap::mv::gen
