@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS htap.ivm_views (
     acl             text[],                    -- its GRANTs (aclitem text)
     state_table     text NOT NULL,
     capture_tables  text[] NOT NULL,           -- changes not merged yet
-    triggers        text[] NOT NULL,           -- "quoted qualified table|trigger name"
+    triggers        text[] NOT NULL,           -- "table oid|trigger name" ("quoted qualified table|..." before generation 2)
     merge_function  text NOT NULL,
     rebuild_procedure text NOT NULL,
     uninstall       text[] NOT NULL,           -- statements that remove the generated objects
@@ -43,6 +43,34 @@ WHERE v.engine_version = 0
   AND EXISTS (SELECT 1 FROM pg_proc p
               WHERE p.pronamespace = 'htap_ivm'::regnamespace AND p.proname LIKE 'v' || v.view_id || '\_t%\_upd'
                 AND p.prosrc LIKE '%record_image_eq%');
+
+-- The maintained view's own oid (set when it replaces the materialized view): a view renamed
+-- or moved to another schema is followed by it (the DDL guard below).
+ALTER TABLE htap.ivm_views ADD COLUMN IF NOT EXISTS view_oid oid;
+
+-- What each base table's capture reads from changed rows, by attribute number, and its
+-- functions' text with @ivm_cols@ where those columns are listed: after a column is renamed,
+-- the DDL guard installs the functions again under its new name, in the DDL's own transaction,
+-- so that no writer ever runs a capture that names a column no longer there. (Engines of
+-- generation 2 on; older ones have no rows here.)
+CREATE TABLE IF NOT EXISTS htap.ivm_capture (
+    view_id       int NOT NULL REFERENCES htap.ivm_views ON DELETE CASCADE,
+    table_index   int NOT NULL,
+    root          oid NOT NULL,                -- the base table
+    attnums       int2[] NOT NULL,             -- the captured columns
+    names         text[] NOT NULL,             -- their names when enabled (what the capture calls them)
+    current_names text[] NOT NULL,             -- their names when the functions were last installed
+    functions     text[] NOT NULL,             -- CREATE OR REPLACE FUNCTION ... with @ivm_cols@
+    PRIMARY KEY (view_id, table_index)
+);
+
+-- A table as the registry stores it: an oid (generation 2 on, what renames leave alone) or a
+-- quoted qualified name (older engines). NULL when it is gone.
+CREATE OR REPLACE FUNCTION htap.ivm_rel(p_table text) RETURNS regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_table ~ '^[0-9]+$' THEN (SELECT c.oid::regclass FROM pg_class c WHERE c.oid = p_table::oid)
+                ELSE to_regclass(p_table) END;
+$$;
 
 -- Marks a view for a full rebuild (TRUNCATE of a base table, bypassed capture). An engine whose
 -- enable has not finished stays 'building' (what marks an enable to roll back if interrupted)
@@ -130,15 +158,16 @@ END $$;
 -- --disable-triggers) lets changes through unrecorded: those views need a rebuild.
 -- The capture triggers of a view that are not firing (disabled or dropped): the one place
 -- that decides it, for the Views page, the rebuild and the DDL guard. A trigger is stored as
--- "quoted qualified table|trigger name".
+-- "table oid|trigger name" (before generation 2, "quoted qualified table|trigger name"); the
+-- table comes out under its current name.
 CREATE OR REPLACE FUNCTION htap.ivm_capture_off(p_view int, OUT table_name text, OUT trigger_name text)
 RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT regexp_replace(trg, '\|[^|]*$', ''), substring(trg FROM '\|([^|]*)$')
-    FROM htap.ivm_views v, unnest(v.triggers) trg
+    SELECT coalesce(htap.ivm_rel(x.rel)::text, x.rel), x.name
+    FROM htap.ivm_views v, unnest(v.triggers) trg,
+         LATERAL (SELECT regexp_replace(trg, '\|[^|]*$', '') AS rel, substring(trg FROM '\|([^|]*)$') AS name) x
     WHERE v.view_id = p_view
       AND NOT EXISTS (SELECT 1 FROM pg_trigger t
-                      WHERE t.tgrelid = to_regclass(regexp_replace(trg, '\|[^|]*$', ''))
-                        AND t.tgname = substring(trg FROM '\|([^|]*)$') AND t.tgenabled = 'A');
+                      WHERE t.tgrelid = htap.ivm_rel(x.rel) AND t.tgname = x.name AND t.tgenabled = 'A');
 $$;
 
 CREATE OR REPLACE FUNCTION htap.ivm_check_capture() RETURNS int
@@ -158,30 +187,108 @@ BEGIN
     RETURN marked;
 END $$;
 
+-- DDL that the engines follow, in the DDL's own transaction: a renamed column (the capture
+-- functions installed again under its new name: RENAME COLUMN holds ACCESS EXCLUSIVE on the
+-- table until it commits, so no writer runs the old ones meanwhile), a renamed table (the
+-- source views follow by themselves; each definition is read again from its view), a renamed
+-- or moved maintained view.
+-- p_objects: the relations the DDL touched (only their engines are looked at: reading a
+-- definition locks the tables it names).
+CREATE OR REPLACE FUNCTION htap.ivm_follow_ddl(p_objects oid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cap record;
+    f text;
+    v_cols text;
+BEGIN
+    FOR cap IN
+        SELECT k.view_id, k.table_index, k.functions, k.names, k.current_names,
+               ARRAY(SELECT a.attname::text FROM unnest(k.attnums) WITH ORDINALITY u(n, i)
+                     JOIN pg_attribute a ON a.attrelid = k.root AND a.attnum = u.n AND NOT a.attisdropped ORDER BY u.i) AS now
+        FROM htap.ivm_capture k WHERE k.root = ANY (p_objects)
+    LOOP
+        -- A column the capture reads cannot be gone: the engine's source view depends on it.
+        CONTINUE WHEN cap.now = cap.current_names OR cardinality(cap.now) <> cardinality(cap.names);
+        SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
+        FROM unnest(cap.now, cap.names) WITH ORDINALITY u(cur, orig, i);
+        FOREACH f IN ARRAY cap.functions LOOP
+            EXECUTE replace(f, '@ivm_cols@', v_cols);
+        END LOOP;
+        UPDATE htap.ivm_capture SET current_names = cap.now WHERE view_id = cap.view_id AND table_index = cap.table_index;
+    END LOOP;
+    UPDATE htap.ivm_views v SET definition = d.def
+    FROM (SELECT i.view_id, rtrim(btrim(pg_get_viewdef(c.oid)), ';') AS def FROM htap.ivm_views i
+          JOIN pg_class c ON c.relnamespace = 'htap_ivm'::regnamespace AND c.relname = 'v' || i.view_id || '_def'
+          WHERE EXISTS (SELECT 1 FROM htap.ivm_capture k WHERE k.view_id = i.view_id AND k.root = ANY (p_objects))) d
+    WHERE d.view_id = v.view_id AND d.def IS DISTINCT FROM v.definition;
+    UPDATE htap.ivm_views v SET view_schema = n.nspname, view_name = c.relname
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = v.view_oid AND c.oid = ANY (p_objects) AND (v.view_schema, v.view_name) IS DISTINCT FROM (n.nspname::text, c.relname::text);
+END $$;
+
 CREATE OR REPLACE FUNCTION htap.ivm_ddl_guard() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM htap.ivm_follow_ddl(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands() WHERE classid = 'pg_class'::regclass));
     PERFORM htap.ivm_check_capture();
 END $$;
 
--- Event triggers need a superuser; without one the Views page still checks on every sample.
+-- A DROP that would take away what an engine's capture or merge reads (DROP COLUMN ... CASCADE
+-- of a column a view reads drops its source view; DROP FUNCTION of the engine's own) is
+-- refused, whole: the writers' capture would fail on every statement after it. PostgreSQL
+-- drops a materialized view with what it reads; a maintained view is disabled first. The
+-- engine of a view dropped in the same statement (DROP SCHEMA ... CASCADE) is let go: the
+-- next mv command removes what is left of it.
+CREATE OR REPLACE FUNCTION htap.ivm_drop_guard() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+    v_what text;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT v.view_schema, v.view_name
+        FROM pg_event_trigger_dropped_objects() d
+        JOIN htap.ivm_views v ON v.view_id = substring(d.object_identity FROM '^htap_ivm\."?v([0-9]+)_')::int
+        WHERE d.schema_name = 'htap_ivm' AND d.object_type IN ('view', 'function', 'procedure')
+          AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = v.view_schema AND c.relname = v.view_name)
+    LOOP
+        SELECT string_agg(d.object_type || ' ' || d.object_identity, ', ') INTO v_what
+        FROM pg_event_trigger_dropped_objects() d WHERE d.original;
+        RAISE EXCEPTION 'dropping % would break the incremental view %: its capture or merge reads it',
+            v_what, quote_ident(r.view_schema) || '.' || quote_ident(r.view_name)
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('Disable its incremental maintenance first (htapctl mv disable-incremental %s): PostgreSQL would drop a materialized view with what it reads.',
+                                quote_ident(r.view_schema) || '.' || quote_ident(r.view_name));
+    END LOOP;
+END $$;
+
+-- Event triggers need a superuser; without one the Views page still checks capture on every
+-- sample, renames are still followed by merges and rebuilds (through views), and PostgreSQL
+-- still refuses to drop or retype a column the engine reads, but a renamed column breaks the
+-- capture (every write to the table fails) and DROP ... CASCADE goes through.
 DO $$
 BEGIN
-    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-       AND NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'htap_ivm_ddl_guard') THEN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        DROP EVENT TRIGGER IF EXISTS htap_ivm_ddl_guard;
         CREATE EVENT TRIGGER htap_ivm_ddl_guard ON ddl_command_end
-            WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER') EXECUTE FUNCTION htap.ivm_ddl_guard();
+            WHEN TAG IN ('ALTER TABLE', 'ALTER VIEW', 'CREATE TABLE', 'DROP TRIGGER', 'ALTER TRIGGER')
+            EXECUTE FUNCTION htap.ivm_ddl_guard();
+        DROP EVENT TRIGGER IF EXISTS htap_ivm_drop_guard;
+        CREATE EVENT TRIGGER htap_ivm_drop_guard ON sql_drop EXECUTE FUNCTION htap.ivm_drop_guard();
     END IF;
 END $$;
 
 -- Monitoring roles read the engine's registry; pending counts come through ivm_pending().
 GRANT SELECT ON htap.ivm_views TO pg_monitor;
+GRANT SELECT ON htap.ivm_capture TO pg_monitor;
 
 -- The helpers that write the registry run with their owner's rights: nobody else calls them.
 REVOKE ALL ON FUNCTION htap.ivm_mark_rebuild(int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 6';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 7';

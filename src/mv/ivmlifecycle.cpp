@@ -34,14 +34,16 @@ QString MvService::removeEngine(int ivmId)
         r = m_conn.exec(u"SELECT s FROM htap.ivm_views v, unnest(v.uninstall) WITH ORDINALITY u(s, i) WHERE v.view_id = $1 "
                         u"ORDER BY i FOR UPDATE OF v"_s,
             {ivmId});
-    for (int i = 0; r.ok() && i < r.rowCount(); ++i) {
+    // The registry row goes first: the DDL guard refuses to drop what a registered engine reads.
+    const Result gone = r.ok() ? m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {ivmId}) : r;
+    for (int i = 0; r.ok() && gone.ok() && i < r.rowCount(); ++i) {
         if (const Result u = m_conn.exec(r.text(i, 0)); !u.ok()) {
             m_conn.exec(u"ROLLBACK"_s);
             return statementError(u);
         }
     }
-    if (r.ok())
-        r = m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {ivmId});
+    if (!gone.ok())
+        r = gone;
     if (r.ok())
         r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok()) {
@@ -204,6 +206,16 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
             prep.definition, QVariant(QStringList(prep.indexDefs)), view.oid, prep.owner, sql.stateTable,
             QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall),
             kIvmEngineVersion});
+    for (const CaptureSpec& c : sql.captures) {
+        if (!r.ok())
+            break;
+        QStringList attnums;
+        for (int a : c.attnums)
+            attnums << QString::number(a);
+        r = m_conn.exec(u"INSERT INTO htap.ivm_capture (view_id, table_index, root, attnums, names, current_names, functions) "
+                        u"VALUES ($1, $2, $3::oid, $4::int2[], $5::text[], $5::text[], $6::text[])"_s,
+            {id, c.tableIndex, c.root, QVariant(u"{"_s + attnums.join(u',') + u"}"_s), QVariant(c.names), QVariant(c.functions)});
+    }
     if (!r.ok())
         return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
     r = m_conn.exec(u"COMMIT"_s);
@@ -282,9 +294,9 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
             return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
     }
     // Changes that slipped by capture since the first build (a TRUNCATE) left their reason.
-    r = m_conn.exec(u"UPDATE htap.ivm_views SET state = CASE WHEN reason IS NULL THEN 'ready' ELSE 'needs_rebuild' END "
-                    u"WHERE view_id = $1"_s,
-        {id});
+    r = m_conn.exec(u"UPDATE htap.ivm_views SET state = CASE WHEN reason IS NULL THEN 'ready' ELSE 'needs_rebuild' END, "
+                    u"view_oid = to_regclass($2) WHERE view_id = $1"_s,
+        {id, qualified});
     if (!r.ok())
         return abandon(u"registering %1 as ready failed: %2"_s.arg(label, statementError(r)));
     if (interrupted())
@@ -354,6 +366,19 @@ QString MvService::disableIncremental(const QString& name)
     const QString restore = u"htap_ivm."_s + quoteIdentifier(u"v%1_restore"_s.arg(view.ivmId));
     const QString restoreName = u"v%1_restore"_s.arg(view.ivmId);
     const QString qualified = quoteQualified(view.schema, view.name);
+    // The definition as it reads now (tables and columns renamed since are followed by the
+    // engine's view of it), schema-qualified as the registry keeps it; the registry's text for
+    // engines without that view.
+    QString definition = reg.text(0, 0);
+    if (m_conn.exec(u"BEGIN"_s).ok()) {
+        m_conn.exec(u"SET LOCAL search_path TO pg_catalog, pg_temp"_s);
+        const Result d = m_conn.exec(u"SELECT rtrim(btrim(pg_get_viewdef(c.oid)), ';') FROM pg_class c "
+                                     u"WHERE c.relnamespace = to_regnamespace('htap_ivm') AND c.relname = $1"_s,
+            {u"v%1_def"_s.arg(view.ivmId)});
+        m_conn.exec(u"COMMIT"_s);
+        if (d.ok() && d.rowCount() == 1)
+            definition = d.text(0, 0);
+    }
 
     // The grants the view carries now (the ones the materialized view had, and any added since).
     QString grantError;
@@ -380,7 +405,7 @@ QString MvService::disableIncremental(const QString& name)
     // First a copy an older build's disable left behind when it was interrupted.
     r = m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
     if (r.ok())
-        r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(restore, reg.text(0, 0)));
+        r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(restore, definition));
     if (!r.ok()) {
         m_conn.exec(u"ROLLBACK"_s);
         return interrupted() ? u"interrupted: %1 is still maintained incrementally"_s.arg(label)

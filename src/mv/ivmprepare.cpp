@@ -192,6 +192,14 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             ref.remove(u'"');
             info.referencedBy << ref;
         }
+        info.oid = quint32(c.toInt64(0, 0));
+        info.kind = kind.isEmpty() ? 'r' : kind.toLatin1().at(0);
+        const Result cols = m_conn.exec(u"SELECT attname, attnum FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
+                                        u"AND NOT attisdropped"_s, {info.oid});
+        if (!cols.ok())
+            return statementError(cols);
+        for (int i = 0; i < cols.rowCount(); ++i)
+            info.attnums.insert(cols.text(i, 0), int(cols.toInt64(i, 1)));
         infos.insert(t.refName, info);
     }
     const QString refusal = query.analyze(prep->columns, infos, &prep->plan, aggregates);
@@ -249,8 +257,10 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 measured);
         }
     }
-    if (prep->definition.contains(u"$ivm$"_s))
-        return u"the definition contains the text $ivm$, which the generated functions use as their quote"_s;
+    for (const QString& mark : {u"$ivm$"_s, u"@ivm_cols@"_s})
+        if (prep->definition.contains(mark))
+            return u"the definition contains the text %1, which the generated functions use as a marker"_s.arg(mark);
+    prep->plan.definition = prep->definition;
     return {};
 }
 

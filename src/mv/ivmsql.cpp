@@ -116,8 +116,9 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     if (anyMinMax)
         stateCols << u"false AS __ivm_rescan"_s;
 
-    // Tables.
-    const QString baseFrom = plan.fromSql;
+    // Tables. Merges and rebuilds read the base table through its source view.
+    addSources(out, plan, n);
+    const QString baseFrom = sourceFrom(plan, n);
     const QString groupBy = plan.grouped ? u" GROUP BY "_s + joinList(gExprs) : QString();
     out.install << createTableAs(D, gAs + deltaArgs + QStringList {u"1::smallint AS __ivm_sign"_s}, baseFrom);
     deltaTableSettings(out, D);
@@ -150,13 +151,11 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         for (const QString& a : std::as_const(deltaArgs))
             sel << a.left(a.lastIndexOf(u" AS "_s));
         sel << QString::number(sign);
-        return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), source, ref, whereAnd(plan.whereSql, extra));
+        return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), changedRows(source), ref, whereAnd(plan.whereSql, extra));
     };
     const QString fnIns = n.obj(u"t0_ins"_s), fnUpd = n.obj(u"t0_upd"_s), fnDel = n.obj(u"t0_del"_s);
-    addFunction(out, fnIns, u"trigger"_s,
-        u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})));
-    addFunction(out, fnDel, u"trigger"_s,
-        u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})));
+    addCaptureFunction(out, 0, t, fnIns, u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})));
+    addCaptureFunction(out, 0, t, fnDel, u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})));
     QString oldSide, newSide;
     if (!t.primaryKey.isEmpty()) {
         // Only rows whose watched columns changed; a changed key counts as delete + insert.
@@ -170,12 +169,12 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         // column by column (and text has no *=).
         const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND "
                              u"pg_catalog.record_image_eq(ROW(%4), ROW(%5)))"_s;
-        oldSide = same.arg(u"__ivm_new"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
-        newSide = same.arg(u"__ivm_old"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
+        oldSide = same.arg(changedRows(u"__ivm_new"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
+        newSide = same.arg(changedRows(u"__ivm_old"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
     }
     addTrigger(out, n, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
     if (!t.columns.isEmpty()) { // a view that reads no column cannot change on UPDATE
-        addFunction(out, fnUpd, u"trigger"_s,
+        addCaptureFunction(out, 0, t, fnUpd,
             u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;\n  RETURN NULL;"_s.arg(
                 D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)));
         addTrigger(out, n, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
@@ -445,6 +444,8 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
     const Names n {id};
     IvmSql out = plan.shape == IvmPlan::Shape::Aggregate ? generateAggregate(plan, n, viewSchema, viewName)
                                                          : generateJoin(plan, n, viewSchema, viewName, dimensionBatch);
+    // The triggers go first: nothing may capture into tables that are gone.
+    out.uninstall.prepend(dropTriggers(n));
     // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.
     return out;
 }

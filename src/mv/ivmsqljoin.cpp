@@ -36,7 +36,10 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         select << q(t.ref.refName) + u'.' + q(t.primaryKey) + u" AS __ivm_k%1"_s.arg(i);
         names << u"__ivm_k%1"_s.arg(i);
     }
-    out.install << createTableAs(S, select, plan.fromSql);
+    // Merges and rebuilds read the base tables through their source views.
+    addSources(out, plan, n);
+    const QString from = sourceFrom(plan, n);
+    out.install << createTableAs(S, select, from);
     currentView(out, n);
     out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, keyCol[0]);
     out.indexColumns << keyCol[0];
@@ -54,7 +57,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         const QString dirty = n.obj(u"dirty%1"_s.arg(i));
         const QString pk = q(t.primaryKey);
         out.install << createTableAs(dirty, {q(t.ref.refName) + u'.' + pk + u" AS __ivm_key"_s},
-            tableOf(t) + u" AS "_s + q(t.ref.refName));
+            sourceView(n, i) + u" AS "_s + q(t.ref.refName));
         deltaTableSettings(out, dirty);
         out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(dirty);
         rebuildDeletes += u"  DELETE FROM %1;\n"_s.arg(dirty);
@@ -67,17 +70,18 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         }
         const QString fnIns = n.obj(tag + u"_ins"_s), fnUpd = n.obj(tag + u"_upd"_s), fnDel = n.obj(tag + u"_del"_s);
         if (!t.insertsCannotMatch) {
-            addFunction(out, fnIns, u"trigger"_s,
-                u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM __ivm_new;\n  RETURN NULL;"_s.arg(dirty, pk));
+            addCaptureFunction(out, i, t, fnIns,
+                u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_n;\n  RETURN NULL;"_s.arg(dirty, pk, changedRows(u"__ivm_new"_s)));
             addTrigger(out, n, t, tag + u"_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
         }
-        addFunction(out, fnUpd, u"trigger"_s,
-            u"  INSERT INTO %1 (__ivm_key)\n  SELECT o.%2 FROM __ivm_old o LEFT JOIN __ivm_new n ON n.%2 = o.%2\n"
+        const QString oldRows = changedRows(u"__ivm_old"_s), newRows = changedRows(u"__ivm_new"_s);
+        addCaptureFunction(out, i, t, fnUpd,
+            u"  INSERT INTO %1 (__ivm_key)\n  SELECT o.%2 FROM %5 o LEFT JOIN %6 n ON n.%2 = o.%2\n"
             u"  WHERE n.%2 IS NULL OR NOT pg_catalog.record_image_eq(ROW(%3), ROW(%4))\n  UNION ALL\n"
-            u"  SELECT n.%2 FROM __ivm_new n LEFT JOIN __ivm_old o ON o.%2 = n.%2 WHERE o.%2 IS NULL;\n  RETURN NULL;"_s.arg(
-                dirty, pk, joinList(oldCols), joinList(newCols)));
-        addFunction(out, fnDel, u"trigger"_s,
-            u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM __ivm_old;\n  RETURN NULL;"_s.arg(dirty, pk));
+            u"  SELECT n.%2 FROM %6 n LEFT JOIN %5 o ON o.%2 = n.%2 WHERE o.%2 IS NULL;\n  RETURN NULL;"_s.arg(
+                dirty, pk, joinList(oldCols), joinList(newCols), oldRows, newRows));
+        addCaptureFunction(out, i, t, fnDel,
+            u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_o;\n  RETURN NULL;"_s.arg(dirty, pk, oldRows));
         addTrigger(out, n, t, tag + u"_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
         addTrigger(out, n, t, tag + u"_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
         truncateTrigger(out, n, t, tag);
@@ -95,7 +99,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
             sources << u"SELECT __ivm_s.%1 FROM %2 __ivm_s WHERE __ivm_s.%3 IN (SELECT __ivm_key FROM k%4)"_s.arg(
                 keyCol[0], S, keyCol[i], QString::number(i));
             sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
-                factKey, plan.fromSql, q(t.ref.refName), pk, QString::number(i));
+                factKey, from, q(t.ref.refName), pk, QString::number(i));
         }
         counts << u"(SELECT count(*) FROM k%1)"_s.arg(i);
     }
@@ -106,13 +110,13 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         consume.join(u",\n  "_s), sources.join(u" UNION ALL "_s), counts.join(u" + "_s));
     // Recompute those rows from the base tables (idempotent: a key changed again later stays pending).
     body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE %6 = ANY (v_keys);\n"
-            u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), plan.fromSql,
+            u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), from,
                 whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s), keyCol[0]);
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0));\n  RETURN v_rows;"_s.arg(n.id);
     addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, kMergeSettings);
 
     QString rb = rebuildDeletes + swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
-        n.obj(u"state_new"_s), joinList(names), joinList(select), plan.fromSql, whereAnd(plan.whereSql)));
+        n.obj(u"state_new"_s), joinList(names), joinList(select), from, whereAnd(plan.whereSql)));
     rebuildProcedure(out, n, rb);
 
     QStringList typed;

@@ -21,6 +21,8 @@ const QString kFunctionHeader = u" LANGUAGE plpgsql SECURITY DEFINER SET search_
 /// Merges are short, frequent statements: compiling them with JIT costs more than it saves.
 const QString kMergeSettings = u"SET jit = off"_s;
 
+const QString kColumnsMarker = u"@ivm_cols@"_s;
+
 QString tableOf(const PlanTable& t)
 {
     return quoteQualified(t.ref.schema, t.ref.name);
@@ -51,8 +53,79 @@ void addTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& 
         name, event, tableOf(t), referencing, function);
     // ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
     out.install << u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(tableOf(t), name);
-    out.uninstall.prepend(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(name, tableOf(t)));
-    out.triggers << qMakePair(tableOf(t), raw);
+    // By the table's oid, which a rename leaves alone (the uninstall finds triggers by name).
+    out.triggers << qMakePair(QString::number(t.oid), raw);
+}
+
+QString changedRows(const QString& transitionTable)
+{
+    return u"(SELECT %1 FROM %2 __ivm_r)"_s.arg(kColumnsMarker, transitionTable);
+}
+
+QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames)
+{
+    QStringList cols;
+    for (int i = 0; i < t.captured.size(); ++i)
+        cols << u"__ivm_r.%1 AS %2"_s.arg(q(currentNames.value(i)), q(t.captured[i]));
+    return cols.join(u", "_s);
+}
+
+void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& body)
+{
+    CaptureSpec* spec = nullptr;
+    for (CaptureSpec& c : out.captures)
+        if (c.tableIndex == tableIndex)
+            spec = &c;
+    if (!spec) {
+        out.captures << CaptureSpec {tableIndex, t.oid, t.attnums, t.captured, {}};
+        spec = &out.captures.last();
+    }
+    // OR REPLACE: the DDL event trigger runs the same text again with the columns' new names.
+    const QString text = u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\nEND $ivm$"_s.arg(
+        name, kFunctionHeader, body);
+    spec->functions << text;
+    out.install << QString(text).replace(kColumnsMarker, columnsAsCaptured(t, t.captured));
+    out.install << u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(name);
+    out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
+}
+
+QString sourceView(const Names& n, int tableIndex)
+{
+    return n.obj(u"t%1_src"_s.arg(tableIndex));
+}
+
+QString sourceFrom(const IvmPlan& plan, const Names& n)
+{
+    QString from = plan.sourceFromSql;
+    for (int i = 0; i < plan.tables.size(); ++i)
+        from.replace(u"htap_ivm.__ivm_src_%1__"_s.arg(i), sourceView(n, i));
+    return from;
+}
+
+void addSources(IvmSql& out, const IvmPlan& plan, const Names& n)
+{
+    for (int i = 0; i < plan.tables.size(); ++i) {
+        const PlanTable& t = plan.tables[i];
+        QStringList cols;
+        for (const QString& c : t.captured)
+            cols << q(c);
+        // A view needs a column: count(*) of a table without a key reads none of its own.
+        if (cols.isEmpty())
+            cols << u"NULL::boolean AS __ivm_none"_s;
+        out.install << u"CREATE VIEW %1 AS SELECT %2 FROM %3"_s.arg(sourceView(n, i), joinList(cols), tableOf(t));
+        out.uninstall << u"DROP VIEW IF EXISTS %1"_s.arg(sourceView(n, i));
+    }
+    out.definitionView = n.obj(u"def"_s);
+    out.install << u"CREATE VIEW %1 AS %2"_s.arg(out.definitionView, plan.definition);
+    out.uninstall << u"DROP VIEW IF EXISTS %1"_s.arg(out.definitionView);
+}
+
+QString dropTriggers(const Names& n)
+{
+    // Every capture trigger of the engine, on whatever its table is called now.
+    return u"DO $ivm$ DECLARE r record; BEGIN FOR r IN SELECT t.tgname, t.tgrelid::regclass AS rel FROM pg_catalog.pg_trigger t "
+           u"WHERE t.tgname LIKE 'htap\\_ivm\\_v%1\\_%' AND NOT t.tgisinternal LOOP "
+           u"EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', r.tgname, r.rel); END LOOP; END $ivm$"_s.arg(n.id);
 }
 
 void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,

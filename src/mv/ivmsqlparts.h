@@ -19,6 +19,8 @@ QString q(const QString& name);
 extern const QString kFunctionHeader;
 /// Merges are short, frequent statements: compiling them with JIT costs more than it saves.
 extern const QString kMergeSettings;
+/// Where a capture function's text lists the columns it takes from changed rows (see changedRows).
+extern const QString kColumnsMarker;
 /// Tables whose rows merges update in place: room on each page keeps those updates HOT (no new
 /// index entries), three times faster on freshly built tables.
 extern const QString kUpdatedInPlace;
@@ -49,6 +51,26 @@ void rebuildProcedure(IvmSql& out, const Names& n, const QString& body);
 QString swapRebuild(const Names& n, const QString& insertInto, const QString& with = {});
 /// Readers go through this view, so that a rebuild can swap the state table under it.
 void currentView(IvmSql& out, const Names& n);
+/// The changed rows of a transition table as the capture reads them: a sub-query listing the
+/// captured columns under the names the view knew them by (kColumnsMarker until rendered). The
+/// planner pulls it up, so it costs nothing; after a column is renamed, the DDL event trigger
+/// renders the functions again with the new name before any writer runs.
+QString changedRows(const QString& transitionTable);
+/// The captured columns of t as the marker stands for them: __ivm_r."<current>" AS "<original>".
+QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames);
+/// A capture trigger function of base table tableIndex, body with kColumnsMarker; recorded with
+/// its table's capture in out.captures, installed rendered.
+void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& body);
+/// What merges and rebuilds read instead of the base tables: a view per table of the columns the
+/// view reads (PostgreSQL keeps views right across renames of tables and columns, and refuses
+/// to drop or retype a column one reads, as for the materialized view), and one of the whole
+/// definition (its dependencies are the materialized view's; its text stays current).
+void addSources(IvmSql& out, const IvmPlan& plan, const Names& n);
+QString sourceView(const Names& n, int tableIndex);
+/// plan.sourceFromSql with the source views in place of their markers.
+QString sourceFrom(const IvmPlan& plan, const Names& n);
+/// A statement that drops every capture trigger of the engine.
+QString dropTriggers(const Names& n);
 QString createTableAs(const QString& name, const QStringList& select, const QString& from, const QString& tail = {},
     const QString& with = {});
 void deltaTableSettings(IvmSql& out, const QString& table);

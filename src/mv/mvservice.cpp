@@ -21,7 +21,7 @@ namespace {
 constexpr int kRefreshLockClass = 0x48544d56;
 
 /// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 6;
+constexpr int kRegistryVersion = 7;
 
 QJsonValue timeJson(const QDateTime& t)
 {
@@ -321,7 +321,8 @@ FROM v ORDER BY 1, 2)"_s;
          (SELECT sum(htap_pg_size(st.oid))::bigint FROM pg_class st WHERE st.relnamespace = 'htap_ivm'::regnamespace
             AND st.relkind = 'r' AND st.relname LIKE 'v' || i.view_id || '\_%'),
          i.definition, i.view_id,
-         (SELECT string_agg(DISTINCT to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text, ', ') FROM unnest(i.triggers) trg),
+         (SELECT string_agg(DISTINCT CASE WHEN trg ~ '^[0-9]+\|' THEN (SELECT c2.oid::regclass::text FROM pg_class c2 WHERE c2.oid = split_part(trg, '|', 1)::oid)
+                   ELSE to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text END, ', ') FROM unnest(i.triggers) trg),
          %3
   FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name AND c.relkind = 'v')"_s

@@ -83,6 +83,7 @@ struct IvmPlan {
     QString whereSql; ///< the WHERE condition, deparsed; empty when none
     QList<PlanTable> tables; ///< the fact table first for join views
     QList<OutputColumn> outputs; ///< in the view's column order
+    QString definition; ///< the whole definition, schema-qualified (set by the caller)
     bool grouped = false; ///< has GROUP BY (an aggregate without it yields exactly one row)
 
     int factIndex() const { return 0; }
