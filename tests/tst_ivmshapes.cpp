@@ -389,6 +389,75 @@ private Q_SLOTS:
             QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {obj(v)}).text(0, 0), u"m"_s);
         }
     }
+
+    // --check runs every statement enable would run, in a transaction it rolls back: a view whose
+    // generated SQL the server refuses fails the check with the server's reason, as enable does.
+    void checkAgreesWithEnable_data()
+    {
+        QTest::addColumn<QString>("definition");
+        QTest::addColumn<QString>("expected"); // empty: both pass
+        // xid has equality (GROUP BY works) but no btree operator class for the state's key.
+        QTest::newRow("xid group key") << u"SELECT x, count(*) AS n FROM %1.t GROUP BY x"_s.arg(s())
+                                       << u"data type xid has no default operator class"_s;
+        QTest::newRow("aggregate") << u"SELECT j, count(*) AS n, min(i) AS lo, max(n) AS hi, avg(n) AS mean, count(DISTINCT s) AS ss "
+                                      u"FROM %1.t WHERE d > 2 GROUP BY j"_s.arg(s()) << QString();
+        QTest::newRow("join") << u"SELECT tt.i, tt.n * 2 AS twice, dd.name FROM %1.t tt JOIN %1.dim dd ON tt.d = dd.id WHERE tt.j > 1"_s.arg(s())
+                              << QString();
+    }
+
+    void checkAgreesWithEnable()
+    {
+        QFETCH(QString, definition);
+        QFETCH(QString, expected);
+        QVERIFY(makeView(u"agreed"_s, definition));
+        MvService service(m_conn);
+        QString plan;
+        const QString check = service.checkIncremental(obj(u"agreed"_s), &plan);
+        const QString enable = service.enableIncremental(obj(u"agreed"_s));
+        if (expected.isEmpty()) {
+            QCOMPARE(check, QString());
+            QVERIFY(plan.contains(u"CREATE TRIGGER"_s));
+            QCOMPARE(enable, QString());
+            QCOMPARE(differences(m_conn, u"agreed"_s), 0);
+            QCOMPARE(service.disableIncremental(obj(u"agreed"_s)), QString());
+        } else {
+            QVERIFY2(check.contains(u"the engine's SQL fails on this server"_s) && check.contains(expected), qPrintable(check));
+            QVERIFY2(check.contains(u"nothing was changed"_s), qPrintable(check));
+            QVERIFY2(enable.contains(expected), qPrintable(enable));
+        }
+    }
+
+    // The check changes nothing, holds nothing once it returns, and gives up after 2 s behind a
+    // lock rather than queue the writers behind it.
+    void checkChangesNothingAndGivesUpBehindLocks()
+    {
+        QVERIFY(makeView(u"locked"_s, u"SELECT j, count(*) AS n FROM %1.t GROUP BY j"_s.arg(s())));
+        const auto objects = [&] {
+            return m_conn.exec(u"SELECT concat_ws(' ', (SELECT count(*) FROM pg_class WHERE relnamespace = 'htap_ivm'::regnamespace), "
+                               u"(SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'htap\\_ivm\\_%'), "
+                               u"(SELECT count(*) FROM htap.ivm_views), (SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)))"_s,
+                {obj(u"locked"_s)})
+                .text(0, 0);
+        };
+        const QString before = objects();
+        MvService service(m_conn);
+        QCOMPARE(service.checkIncremental(obj(u"locked"_s)), QString());
+        QCOMPARE(objects(), before);
+        // The service's own session is as it was (the check ran on a connection of its own).
+        QCOMPARE(m_conn.exec(u"SHOW lock_timeout"_s).text(0, 0), u"0"_s);
+        QVERIFY(!m_conn.inTransaction());
+
+        // A writer in the middle of its transaction: the capture triggers would wait for it.
+        Connection writer;
+        openOrDie(writer);
+        EXEC(writer, u"BEGIN"_s);
+        EXEC(writer, u"UPDATE %1.t SET j = j WHERE i = 1"_s.arg(s()));
+        const QString e = service.checkIncremental(obj(u"locked"_s));
+        QVERIFY2(e.contains(u"waited more than 2 s for a lock"_s) && e.contains(u"nothing was changed"_s), qPrintable(e));
+        EXEC(writer, u"COMMIT"_s);
+        QCOMPARE(objects(), before);
+        QCOMPARE(service.checkIncremental(obj(u"locked"_s)), QString());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestIvmShapes)

@@ -21,6 +21,64 @@ using htap::pg::Result;
 
 namespace htap::mv {
 
+QString switchToView(pg::Connection& conn, const QString& qualified, const EnginePrep& prep, const IvmSql& sql, int id,
+    QStringList* skipped)
+{
+    // The engine's key indexes, unless the view brings an index on the same column anyway.
+    QStringList engineIndexes;
+    for (int i = 0; i < sql.indexes.size(); ++i) {
+        const QString col = sql.indexColumns.value(i);
+        const bool unique = sql.indexes[i].startsWith(u"CREATE UNIQUE"_s);
+        const bool covered = !col.isEmpty() && std::any_of(prep.indexDefs.cbegin(), prep.indexDefs.cend(), [&](const QString& d) {
+            QString c = col;
+            c.remove(u'"');
+            return d.endsWith(u"USING btree ("_s + c + u")"_s) && (!unique || d.startsWith(u"CREATE UNIQUE"_s));
+        });
+        if (!covered)
+            engineIndexes << sql.indexes[i];
+    }
+    for (const QString& s : engineIndexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
+        if (const Result r = conn.exec(s); !r.ok())
+            return statementError(r);
+    }
+    // The view's indexes move to the state table, named v<id>_<original>.
+    static const QRegularExpression indexRe(u"^CREATE (UNIQUE )?INDEX (\\S+|\"(?:[^\"]|\"\")+\") ON (?:ONLY )?(.+?) USING (.*)$"_s);
+    for (const QString& def : std::as_const(prep.indexDefs)) {
+        const QRegularExpressionMatch m = indexRe.match(def);
+        if (!m.hasMatch()) {
+            *skipped << def;
+            continue;
+        }
+        QString idxName = m.captured(2);
+        if (idxName.startsWith(u'"'))
+            idxName = idxName.mid(1, idxName.size() - 2).replace(u"\"\""_s, u"\""_s);
+        const QString stmt = u"CREATE %1INDEX %2 ON %3 USING %4"_s.arg(m.captured(1),
+            quoteIdentifier(u"v%1_%2"_s.arg(id).arg(idxName).left(63)), sql.stateTable, m.captured(4));
+        conn.exec(u"SAVEPOINT idx"_s);
+        if (!conn.exec(stmt).ok()) {
+            conn.exec(u"ROLLBACK TO SAVEPOINT idx"_s);
+            *skipped << idxName;
+        }
+        conn.exec(u"RELEASE SAVEPOINT idx"_s);
+    }
+    QStringList post;
+    post << prep.grants;
+    post << u"ALTER VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(prep.owner));
+    // A view reads its tables with its owner's rights.
+    post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
+    post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.currentView, quoteIdentifier(prep.owner));
+    // The comment is a value: format() quotes it on the server from the registry row.
+    post << u"DO $c$ DECLARE r record; BEGIN SELECT view_schema, view_name, comment INTO r FROM htap.ivm_views WHERE view_id = "_s
+            + QString::number(id)
+            + u"; IF r.comment IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %I.%I IS %L', r.view_schema, r.view_name, r.comment); "
+              u"END IF; END $c$"_s;
+    for (const QString& s : std::as_const(post)) {
+        if (const Result r = conn.exec(s); !r.ok())
+            return statementError(r);
+    }
+    return {};
+}
+
 QString MvService::removeEngine(int ivmId)
 {
     // One transaction, so that no half of an engine is ever left: capture triggers without the
@@ -239,60 +297,8 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     r = m_conn.exec(u"BEGIN"_s);
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
     const QString qualified = quoteQualified(view.schema, view.name);
-    // The engine's key indexes, unless the view brings an index on the same column anyway.
-    QStringList engineIndexes;
-    for (int i = 0; i < sql.indexes.size(); ++i) {
-        const QString col = sql.indexColumns.value(i);
-        const bool unique = sql.indexes[i].startsWith(u"CREATE UNIQUE"_s);
-        const bool covered = !col.isEmpty() && std::any_of(prep.indexDefs.cbegin(), prep.indexDefs.cend(), [&](const QString& d) {
-            QString c = col;
-            c.remove(u'"');
-            return d.endsWith(u"USING btree ("_s + c + u")"_s) && (!unique || d.startsWith(u"CREATE UNIQUE"_s));
-        });
-        if (!covered)
-            engineIndexes << sql.indexes[i];
-    }
-    for (const QString& s : engineIndexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
-        r = m_conn.exec(s);
-        if (!r.ok())
-            return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-    }
-    // The view's indexes move to the state table, named v<id>_<original>.
-    static const QRegularExpression indexRe(u"^CREATE (UNIQUE )?INDEX (\\S+|\"(?:[^\"]|\"\")+\") ON (?:ONLY )?(.+?) USING (.*)$"_s);
-    for (const QString& def : std::as_const(prep.indexDefs)) {
-        const QRegularExpressionMatch m = indexRe.match(def);
-        if (!m.hasMatch()) {
-            skipped << def;
-            continue;
-        }
-        QString idxName = m.captured(2);
-        if (idxName.startsWith(u'"'))
-            idxName = idxName.mid(1, idxName.size() - 2).replace(u"\"\""_s, u"\""_s);
-        const QString stmt = u"CREATE %1INDEX %2 ON %3 USING %4"_s.arg(m.captured(1),
-            quoteIdentifier(u"v%1_%2"_s.arg(id).arg(idxName).left(63)), sql.stateTable, m.captured(4));
-        m_conn.exec(u"SAVEPOINT idx"_s);
-        if (!m_conn.exec(stmt).ok()) {
-            m_conn.exec(u"ROLLBACK TO SAVEPOINT idx"_s);
-            skipped << idxName;
-        }
-        m_conn.exec(u"RELEASE SAVEPOINT idx"_s);
-    }
-    QStringList post;
-    post << prep.grants;
-    post << u"ALTER VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(prep.owner));
-    // A view reads its tables with its owner's rights.
-    post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
-    post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.currentView, quoteIdentifier(prep.owner));
-    // The comment is a value: format() quotes it on the server from the registry row.
-    post << u"DO $c$ DECLARE r record; BEGIN SELECT view_schema, view_name, comment INTO r FROM htap.ivm_views WHERE view_id = "_s
-            + QString::number(id)
-            + u"; IF r.comment IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %I.%I IS %L', r.view_schema, r.view_name, r.comment); "
-              u"END IF; END $c$"_s;
-    for (const QString& s : std::as_const(post)) {
-        r = m_conn.exec(s);
-        if (!r.ok())
-            return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-    }
+    if (const QString e = switchToView(m_conn, qualified, prep, sql, id, &skipped); !e.isEmpty())
+        return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, e));
     // Changes that slipped by capture since the first build (a TRUNCATE) left their reason.
     r = m_conn.exec(u"UPDATE htap.ivm_views SET state = CASE WHEN reason IS NULL THEN 'ready' ELSE 'needs_rebuild' END, "
                     u"view_oid = to_regclass($2) WHERE view_id = $1"_s,

@@ -275,8 +275,10 @@ QString MvService::checkIncremental(const QString& name, QString* planText)
     EnginePrep prep;
     if (const QString e = prepareEngine(view, &prep); !e.isEmpty())
         return e;
+    const IvmSql sql = generateIvmSql(prep.plan, 0, view.schema, view.name);
+    if (const QString e = dryRun(prep, sql, quoteQualified(view.schema, view.name)); !e.isEmpty())
+        return u"%1.%2: %3"_s.arg(view.schema, view.name, e);
     if (planText) {
-        const IvmSql sql = generateIvmSql(prep.plan, 0, view.schema, view.name);
         QString header;
         for (const QString& note : std::as_const(prep.storeNotes))
             header += u"-- "_s + QString(note).replace(u'\n', u' ') + u'\n';

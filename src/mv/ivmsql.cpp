@@ -154,8 +154,8 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), changedRows(source), ref, whereAnd(plan.whereSql, extra));
     };
     const QString fnIns = n.obj(u"t0_ins"_s), fnUpd = n.obj(u"t0_upd"_s), fnDel = n.obj(u"t0_del"_s);
-    addCaptureFunction(out, 0, t, fnIns, u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})));
-    addCaptureFunction(out, 0, t, fnDel, u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})));
+    addCaptureFunction(out, 0, t, fnIns, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})), u"INSERT"_s);
+    addCaptureFunction(out, 0, t, fnDel, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})), u"DELETE"_s);
     QString oldSide, newSide;
     if (!t.primaryKey.isEmpty()) {
         // Only rows whose watched columns changed; a changed key counts as delete + insert.
@@ -175,8 +175,9 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     addTrigger(out, n, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
     if (!t.columns.isEmpty()) { // a view that reads no column cannot change on UPDATE
         addCaptureFunction(out, 0, t, fnUpd,
-            u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;\n  RETURN NULL;"_s.arg(
-                D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)));
+            u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;"_s.arg(
+                D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)),
+            u"UPDATE"_s);
         addTrigger(out, n, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
     }
     addTrigger(out, n, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);

@@ -20,6 +20,14 @@ struct CaptureSpec {
     QStringList functions; ///< CREATE OR REPLACE FUNCTION statements with gen::kColumnsMarker in them
 };
 
+/// A capture function's statement as it runs in its trigger (over __ivm_new and __ivm_old), for
+/// --check to run against sample rows.
+struct CaptureStatement {
+    int tableIndex = 0;
+    QString event; ///< INSERT, UPDATE or DELETE
+    QString sql;
+};
+
 /// The SQL that maintains one view incrementally, generated from its plan. Every object lives in
 /// schema htap_ivm and is named after the view's registry id, so user names never reach them
 /// except through quoteIdentifier().
@@ -42,11 +50,13 @@ struct IvmSql {
     /// The capture triggers as (table oid, trigger name as stored in pg_trigger).
     QList<QPair<QString, QString>> triggers;
     QList<CaptureSpec> captures;
+    QList<CaptureStatement> captureStatements;
     QString definitionView; ///< htap_ivm.v<N>_def: the definition as a view, current across renames
     QString stateTable; ///< htap_ivm.v<N>_state
     QString currentView; ///< htap_ivm.v<N>_current: what the user-facing view reads (a rebuild swaps the table under it)
     QString mergeFunction; ///< htap_ivm.v<N>_merge, returns rows consumed or -1 when another merge runs
     QString rebuildProcedure; ///< htap_ivm.v<N>_rebuild, CALLed outside a transaction block
+    QString rebuildTransaction; ///< htap_ivm.v<N>_rebuild_tx, the rebuild's one transaction (REPEATABLE READ)
 };
 
 /// The generation of the SQL generateIvmSql() writes, stored with each engine it builds. Raise

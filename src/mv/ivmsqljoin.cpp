@@ -71,17 +71,18 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         const QString fnIns = n.obj(tag + u"_ins"_s), fnUpd = n.obj(tag + u"_upd"_s), fnDel = n.obj(tag + u"_del"_s);
         if (!t.insertsCannotMatch) {
             addCaptureFunction(out, i, t, fnIns,
-                u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_n;\n  RETURN NULL;"_s.arg(dirty, pk, changedRows(u"__ivm_new"_s)));
+                u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_n;"_s.arg(dirty, pk, changedRows(u"__ivm_new"_s)), u"INSERT"_s);
             addTrigger(out, n, t, tag + u"_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
         }
         const QString oldRows = changedRows(u"__ivm_old"_s), newRows = changedRows(u"__ivm_new"_s);
         addCaptureFunction(out, i, t, fnUpd,
             u"  INSERT INTO %1 (__ivm_key)\n  SELECT o.%2 FROM %5 o LEFT JOIN %6 n ON n.%2 = o.%2\n"
             u"  WHERE n.%2 IS NULL OR NOT pg_catalog.record_image_eq(ROW(%3), ROW(%4))\n  UNION ALL\n"
-            u"  SELECT n.%2 FROM %6 n LEFT JOIN %5 o ON o.%2 = n.%2 WHERE o.%2 IS NULL;\n  RETURN NULL;"_s.arg(
-                dirty, pk, joinList(oldCols), joinList(newCols), oldRows, newRows));
+            u"  SELECT n.%2 FROM %6 n LEFT JOIN %5 o ON o.%2 = n.%2 WHERE o.%2 IS NULL;"_s.arg(
+                dirty, pk, joinList(oldCols), joinList(newCols), oldRows, newRows),
+            u"UPDATE"_s);
         addCaptureFunction(out, i, t, fnDel,
-            u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_o;\n  RETURN NULL;"_s.arg(dirty, pk, oldRows));
+            u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_o;"_s.arg(dirty, pk, oldRows), u"DELETE"_s);
         addTrigger(out, n, t, tag + u"_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
         addTrigger(out, n, t, tag + u"_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
         truncateTrigger(out, n, t, tag);

@@ -70,7 +70,8 @@ QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames)
     return cols.join(u", "_s);
 }
 
-void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& body)
+void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& statement,
+    const QString& event)
 {
     CaptureSpec* spec = nullptr;
     for (CaptureSpec& c : out.captures)
@@ -81,10 +82,12 @@ void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const Q
         spec = &out.captures.last();
     }
     // OR REPLACE: the DDL event trigger runs the same text again with the columns' new names.
-    const QString text = u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\nEND $ivm$"_s.arg(
-        name, kFunctionHeader, body);
+    const QString text = u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\n  RETURN NULL;\nEND $ivm$"_s.arg(
+        name, kFunctionHeader, statement);
     spec->functions << text;
-    out.install << QString(text).replace(kColumnsMarker, columnsAsCaptured(t, t.captured));
+    const QString columns = columnsAsCaptured(t, t.captured);
+    out.install << QString(text).replace(kColumnsMarker, columns);
+    out.captureStatements << CaptureStatement {tableIndex, event, QString(statement).replace(kColumnsMarker, columns).trimmed()};
     out.install << u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(name);
     out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
 }
@@ -154,6 +157,7 @@ void truncateTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QStr
 void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
 {
     const QString tx = n.obj(u"rebuild_tx"_s);
+    out.rebuildTransaction = tx;
     const QString checks =
         u"  IF current_setting('transaction_isolation') <> 'repeatable read' THEN\n"
         u"    RAISE EXCEPTION 'a rebuild must run in REPEATABLE READ (use CALL %1)';\n  END IF;\n"

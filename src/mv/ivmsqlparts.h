@@ -58,9 +58,11 @@ void currentView(IvmSql& out, const Names& n);
 QString changedRows(const QString& transitionTable);
 /// The captured columns of t as the marker stands for them: __ivm_r."<current>" AS "<original>".
 QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames);
-/// A capture trigger function of base table tableIndex, body with kColumnsMarker; recorded with
-/// its table's capture in out.captures, installed rendered.
-void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& body);
+/// A capture trigger function of base table tableIndex for event (INSERT, UPDATE or DELETE): one
+/// statement over the transition tables, with kColumnsMarker; recorded with its table's capture
+/// in out.captures, installed rendered.
+void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& statement,
+    const QString& event);
 /// What merges and rebuilds read instead of the base tables: a view per table of the columns the
 /// view reads (PostgreSQL keeps views right across renames of tables and columns, and refuses
 /// to drop or retype a column one reads, as for the materialized view), and one of the whole

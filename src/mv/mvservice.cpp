@@ -20,9 +20,6 @@ namespace {
 /// The class of the session-level lock that keeps two refreshes of one view apart ("HTMV").
 constexpr int kRefreshLockClass = 0x48544d56;
 
-/// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 7;
-
 QJsonValue timeJson(const QDateTime& t)
 {
     return t.isValid() ? QJsonValue(t.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
