@@ -18,6 +18,7 @@ using htap::pg::quoteQualified;
 namespace {
 
 const QString kSchema = u"IVM Shapes"_s;
+const QString kAnalyst = u"ivm_shapes_analyst"_s; ///< a view owner row-level security applies to
 
 QString s()
 {
@@ -117,6 +118,14 @@ class TestIvmShapes : public QObject
         EXEC(m_conn, u"DELETE FROM %1 WHERE %2"_s.arg(table, remove));
     }
 
+    void dropAnalyst()
+    {
+        if (m_conn.exec(u"SELECT 1 FROM pg_roles WHERE rolname = $1"_s, {kAnalyst}).rowCount() == 1) {
+            m_conn.exec(u"DROP OWNED BY %1 CASCADE"_s.arg(kAnalyst));
+            m_conn.exec(u"DROP ROLE %1"_s.arg(kAnalyst));
+        }
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -137,6 +146,9 @@ private Q_SLOTS:
         EXEC(m_conn, u"CREATE TABLE %1.nokey (a int, b int)"_s.arg(s()));
         EXEC(m_conn, u"CREATE VIEW %1.plainview AS SELECT i, j FROM %1.t"_s.arg(s()));
         EXEC(m_conn, u"CREATE AGGREGATE %1.mysum(int) (sfunc = int4pl, stype = int)"_s.arg(s()));
+        dropAnalyst();
+        EXEC(m_conn, u"CREATE ROLE %1"_s.arg(kAnalyst));
+        EXEC(m_conn, u"GRANT USAGE ON SCHEMA %1 TO %2"_s.arg(s(), kAnalyst));
     }
 
     void cleanupTestCase()
@@ -146,6 +158,7 @@ private Q_SLOTS:
         for (int i = 0; i < r.rowCount(); ++i)
             QCOMPARE(service.disableIncremental(obj(r.text(i, 0))), QString());
         m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(s()));
+        dropAnalyst();
     }
 
     // Every refusal names its construct (where the parser kept it, with its position) and gives
@@ -457,6 +470,77 @@ private Q_SLOTS:
         EXEC(writer, u"COMMIT"_s);
         QCOMPARE(objects(), before);
         QCOMPARE(service.checkIncremental(obj(u"locked"_s)), QString());
+    }
+
+    // Row-level security: REFRESH reads as the view's owner, and its policies decide what the
+    // materialized view holds; captured changes are not filtered. A policy that hides rows from
+    // the owner is refused (it showed 6 rows where the owner's materialized view had 3).
+    void rlsHidingRowsFromTheOwnerIsRefused()
+    {
+        EXEC(m_conn, u"CREATE TABLE %1.sales (id int PRIMARY KEY, tenant text, amount numeric)"_s.arg(s()));
+        EXEC(m_conn, u"INSERT INTO %1.sales SELECT g, CASE WHEN g % 2 = 0 THEN '%2' ELSE 'someone' END, g * 10 "
+                     u"FROM generate_series(1, 6) g"_s.arg(s(), kAnalyst));
+        EXEC(m_conn, u"ALTER TABLE %1.sales ENABLE ROW LEVEL SECURITY"_s.arg(s()));
+        EXEC(m_conn, u"CREATE POLICY mine ON %1.sales USING (tenant = current_user)"_s.arg(s()));
+        EXEC(m_conn, u"GRANT SELECT ON %1.sales TO %2"_s.arg(s(), kAnalyst));
+        MvService service(m_conn);
+        // The owner's materialized view: its tenant's 3 rows of 6, in one group.
+        const QList<QPair<QString, QString>> views {{u"SELECT id, tenant, amount FROM %1.sales"_s, u"3"_s},
+            {u"SELECT tenant, count(*) AS n, sum(amount) AS total FROM %1.sales GROUP BY tenant"_s, u"1"_s}};
+        for (const auto& [def, rows] : views) {
+            QVERIFY(makeView(u"rls"_s, def.arg(s())));
+            EXEC(m_conn, u"ALTER MATERIALIZED VIEW %1 OWNER TO %2"_s.arg(obj(u"rls"_s), kAnalyst));
+            EXEC(m_conn, u"REFRESH MATERIALIZED VIEW %1"_s.arg(obj(u"rls"_s)));
+            QCOMPARE(m_conn.exec(u"SELECT count(*) FROM %1"_s.arg(obj(u"rls"_s))).text(0, 0), rows);
+            const QString e = service.checkIncremental(obj(u"rls"_s));
+            QVERIFY2(e.contains(u"row-level security on \"IVM Shapes\".sales filters the rows ivm_shapes_analyst may read (the view's owner"_s)
+                    && e.contains(u"keep it materialized"_s),
+                qPrintable(e));
+            QCOMPARE(service.enableIncremental(obj(u"rls"_s)), e);
+            QCOMPARE(m_conn.exec(u"SELECT count(*) FROM %1"_s.arg(obj(u"rls"_s))).text(0, 0), rows);
+        }
+    }
+
+    // The table's owner reads past its policies, unless FORCE ROW LEVEL SECURITY: owning both
+    // the table and the view, the engine is exact; once the table forces its policies on its
+    // owner, the view is flagged (merges and rebuilds refused), and the writers go on.
+    void rlsForcedOnTheOwnerIsFlagged()
+    {
+        EXEC(m_conn, u"CREATE TABLE %1.owned (id int PRIMARY KEY, tenant text, amount numeric)"_s.arg(s()));
+        EXEC(m_conn, u"INSERT INTO %1.owned SELECT g, CASE WHEN g % 2 = 0 THEN '%2' ELSE 'someone' END, g * 10 "
+                     u"FROM generate_series(1, 6) g"_s.arg(s(), kAnalyst));
+        EXEC(m_conn, u"ALTER TABLE %1.owned OWNER TO %2"_s.arg(s(), kAnalyst));
+        EXEC(m_conn, u"ALTER TABLE %1.owned ENABLE ROW LEVEL SECURITY"_s.arg(s()));
+        EXEC(m_conn, u"CREATE POLICY mine ON %1.owned USING (tenant = current_user)"_s.arg(s()));
+        QVERIFY(makeView(u"forced"_s, u"SELECT tenant, count(*) AS n, sum(amount) AS total FROM %1.owned GROUP BY tenant"_s.arg(s())));
+        EXEC(m_conn, u"ALTER MATERIALIZED VIEW %1 OWNER TO %2"_s.arg(obj(u"forced"_s), kAnalyst));
+        EXEC(m_conn, u"REFRESH MATERIALIZED VIEW %1"_s.arg(obj(u"forced"_s)));
+        MvService service(m_conn);
+        QCOMPARE(service.checkIncremental(obj(u"forced"_s)), QString());
+        QCOMPARE(service.enableIncremental(obj(u"forced"_s)), QString());
+        EXEC(m_conn, u"INSERT INTO %1.owned VALUES (7, 'someone', 70), (8, '%2', 80)"_s.arg(s(), kAnalyst));
+        QVERIFY(drain(service, obj(u"forced"_s)));
+        QCOMPARE(differences(m_conn, u"forced"_s), 0);
+        QCOMPARE(m_conn.exec(u"SELECT sum(n) FROM %1"_s.arg(obj(u"forced"_s))).text(0, 0), u"8"_s);
+
+        EXEC(m_conn, u"ALTER TABLE %1.owned FORCE ROW LEVEL SECURITY"_s.arg(s()));
+        const QString state = ivmState(m_conn, u"forced"_s);
+        QVERIFY2(state.startsWith(u"needs_rebuild: row-level security on \"IVM Shapes\".owned"_s), qPrintable(state));
+        write(s() + u".owned"_s, u"(9, 'someone', 90)"_s, u"amount = amount + 1"_s, u"id = 1"_s, u"id = 2"_s);
+        const RefreshOutcome merge = service.refresh(obj(u"forced"_s), RefreshMode::Incremental);
+        QVERIFY2(!merge.ok && merge.message.contains(u"row-level security"_s), qPrintable(merge.message));
+        const RefreshOutcome rebuild = service.refresh(obj(u"forced"_s), RefreshMode::Rebuild);
+        QVERIFY2(!rebuild.ok && rebuild.message.contains(u"a rebuild would not make this view exact"_s), qPrintable(rebuild.message));
+        ViewInfo info;
+        QString error;
+        QVERIFY(service.find(obj(u"forced"_s), &info, &error));
+        QVERIFY2(info.ivmReason.contains(u"disable incremental maintenance"_s), qPrintable(info.ivmReason));
+        QCOMPARE(service.disableIncremental(obj(u"forced"_s)), QString());
+        // A view over it now is refused from the start.
+        QVERIFY(makeView(u"forced2"_s, u"SELECT id, amount FROM %1.owned"_s.arg(s())));
+        EXEC(m_conn, u"ALTER MATERIALIZED VIEW %1 OWNER TO %2"_s.arg(obj(u"forced2"_s), kAnalyst));
+        const QString e = service.checkIncremental(obj(u"forced2"_s));
+        QVERIFY2(e.contains(u"row-level security on \"IVM Shapes\".owned"_s), qPrintable(e));
     }
 };
 

@@ -170,18 +170,40 @@ RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp A
                       WHERE t.tgrelid = htap.ivm_rel(x.rel) AND t.tgname = x.name AND t.tgenabled = 'A');
 $$;
 
+-- Why a view cannot be exact now, whatever a merge or a rebuild does; NULL when nothing stands
+-- in the way. The one place that decides it, for merges (refused), rebuilds (refused), the
+-- Views page and the DDL guard (which flag the view):
+-- * a capture trigger disabled or dropped: changes slip by (a rebuild after switching it on
+--   again makes the view exact);
+-- * row-level security that filters what the view's owner reads (REFRESH reads as the owner)
+--   or what the engine's owner reads (it builds the state): captured changes come from
+--   transition tables, which policies do not filter, so the view would show rows the owner's
+--   own materialized view hides. No rebuild fixes that.
+CREATE OR REPLACE FUNCTION htap.ivm_blocker(p_view int) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(
+        (SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped'
+         FROM htap.ivm_capture_off(p_view) o HAVING count(*) > 0),
+        (SELECT format('row-level security on %s filters the rows its policies let %s read, and captured changes are not '
+                       'filtered: a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass, r.rolname)
+         FROM htap.ivm_views v JOIN htap.ivm_capture k ON k.view_id = v.view_id JOIN pg_class c ON c.oid = k.root
+         JOIN pg_roles r ON r.oid = coalesce((SELECT vc.relowner FROM pg_class vc WHERE vc.oid = v.view_oid), v.owner::regrole)
+                         OR r.oid = (SELECT sc.relowner FROM pg_class sc WHERE sc.oid = to_regclass(v.state_table))
+         WHERE v.view_id = p_view AND c.relrowsecurity
+           AND NOT (r.rolsuper OR r.rolbypassrls OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE')))
+         ORDER BY k.table_index, r.rolname LIMIT 1));
+$$;
+
+-- Flags every view that cannot be exact now (htap.ivm_blocker): the DDL guard calls it.
 CREATE OR REPLACE FUNCTION htap.ivm_check_capture() RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
     marked int := 0;
 BEGIN
-    FOR r IN
-        SELECT v.view_id, (SELECT min(o.trigger_name || ' on ' || o.table_name) FROM htap.ivm_capture_off(v.view_id) o) AS what
-        FROM htap.ivm_views v
-    LOOP
+    FOR r IN SELECT v.view_id, htap.ivm_blocker(v.view_id) AS what FROM htap.ivm_views v LOOP
         CONTINUE WHEN r.what IS NULL;
-        PERFORM htap.ivm_mark_rebuild(r.view_id, 'capture trigger ' || r.what || ' was disabled or dropped');
+        PERFORM htap.ivm_mark_rebuild(r.view_id, r.what);
         marked := marked + 1;
     END LOOP;
     RETURN marked;
@@ -291,4 +313,4 @@ REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC
 REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 7';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 8';

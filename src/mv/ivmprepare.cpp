@@ -202,6 +202,31 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             info.attnums.insert(cols.text(i, 0), int(cols.toInt64(i, 1)));
         infos.insert(t.refName, info);
     }
+    // Row-level security: REFRESH reads the base tables as the view's owner, so its policies
+    // decide which rows the materialized view has. Changes reach the capture triggers as
+    // transition tables, which no policy filters, and the engine builds its state with its own
+    // owner's rights: exact only where neither is filtered (superuser, BYPASSRLS, or the
+    // table's owner without FORCE ROW LEVEL SECURITY). Filtering the captured rows by copies of
+    // the policies would go wrong as soon as a policy reads another table or is changed.
+    {
+        QStringList oids;
+        for (const TableInfo& info : std::as_const(infos))
+            oids << QString::number(info.oid);
+        const Result rls = m_conn.exec(
+            u"SELECT c.oid::regclass::text, r.rolname, r.rolname = $2 FROM pg_class c CROSS JOIN pg_roles r "
+            u"WHERE c.oid = ANY ($1::oid[]) AND c.relrowsecurity AND (r.rolname = $2 OR r.rolname = current_user) "
+            u"AND NOT (r.rolsuper OR r.rolbypassrls OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE'))) "
+            u"ORDER BY 3 DESC, 1 LIMIT 1"_s,
+            {QVariant(u"{"_s + oids.join(u',') + u"}"_s), prep->owner});
+        if (!rls.ok())
+            return statementError(rls);
+        if (rls.rowCount() == 1)
+            return refuse(u"row-level security on %1 filters the rows %2 may read (%3), and changes reach the capture "
+                          u"triggers unfiltered: the view would show rows its owner's materialized view hides; keep it "
+                          u"materialized"_s.arg(rls.text(0, 0), rls.text(0, 1),
+                              rls.toBool(0, 2) ? u"the view's owner: REFRESH reads as the owner"_s
+                                               : u"the role enabling the engine, which builds its state"_s));
+    }
     const QString refusal = query.analyze(prep->columns, infos, &prep->plan, aggregates);
     if (!refusal.isEmpty())
         return refuse(refusal);

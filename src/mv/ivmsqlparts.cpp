@@ -163,10 +163,12 @@ void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
         u"    RAISE EXCEPTION 'a rebuild must run in REPEATABLE READ (use CALL %1)';\n  END IF;\n"
         // The procedure's session lock becomes this transaction's: an error releases it.
         u"  PERFORM pg_advisory_xact_lock(%2, %3);\n  PERFORM pg_advisory_unlock(%2, %3);\n"
-        // Rebuilt state is only worth something if capture runs from now on.
-        u"  IF EXISTS (SELECT 1 FROM htap.ivm_capture_off(%3)) THEN\n"
-        u"    RAISE EXCEPTION 'a capture trigger of this view is disabled or missing: enable it (ALTER TABLE ... ENABLE ALWAYS "
-        u"TRIGGER ...) before rebuilding';\n  END IF;\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
+        // Rebuilt state is only worth something if it can stay exact: capture runs from now on
+        // (a disabled trigger is switched on again first: ALTER TABLE ... ENABLE ALWAYS TRIGGER),
+        // and no row-level security filters what the view's owner reads.
+        u"  IF htap.ivm_blocker(%3) IS NOT NULL THEN\n"
+        u"    RAISE EXCEPTION 'a rebuild would not make this view exact: %', htap.ivm_blocker(%3) "
+        u"USING ERRCODE = 'object_not_in_prerequisite_state';\n  END IF;\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
             .arg(kIvmLockClass)
             .arg(n.id);
     // The first build, while the engine is being enabled, leaves it 'building': it is ready only
