@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS htap.ivm_capture (
     names         text[] NOT NULL,             -- their names when enabled (what the capture calls them)
     current_names text[] NOT NULL,             -- their names when the functions were last installed
     functions     text[] NOT NULL,             -- CREATE OR REPLACE FUNCTION ... with @ivm_cols@
+    triggers      text[] NOT NULL,             -- "name|event|referencing|function": what a new member gets
+    update_filtered   text,                    -- a table that may get inheritance children: its UPDATE
+    update_unfiltered text,                    --   capture, and the one that takes over when it does
+    relies_on     oid[] NOT NULL,              -- constraints (keys) the engine relies on
     PRIMARY KEY (view_id, table_index)
 );
 
@@ -191,7 +195,23 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                          OR r.oid = (SELECT sc.relowner FROM pg_class sc WHERE sc.oid = to_regclass(v.state_table))
          WHERE v.view_id = p_view AND c.relrowsecurity
            AND NOT (r.rolsuper OR r.rolbypassrls OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE')))
-         ORDER BY k.table_index, r.rolname LIMIT 1));
+         ORDER BY k.table_index, r.rolname LIMIT 1),
+        (SELECT format('%s became an inheritance child or a partition of %s: statements on %s change its rows without firing '
+                       'its triggers; a rebuild cannot make the view exact; disable incremental maintenance',
+                       k.root::regclass, h.inhparent::regclass, h.inhparent::regclass)
+         FROM htap.ivm_capture k JOIN pg_inherits h ON h.inhrelid = k.root WHERE k.view_id = p_view ORDER BY k.table_index LIMIT 1),
+        (SELECT format('%s got inheritance children, which its primary key does not cover, and a join view keys its rows by '
+                       'it; a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass)
+         FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id JOIN pg_class c ON c.oid = k.root
+         WHERE k.view_id = p_view AND v.shape = 'join' AND c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = k.root)
+         ORDER BY k.table_index LIMIT 1),
+        (SELECT format('a key the engine relies on (%s, on %s or a table it joins) was dropped or made deferrable or not valid; '
+                       'a rebuild cannot make the view exact; disable incremental maintenance and enable it again',
+                       coalesce('constraint ' || x.conname, 'a constraint'), k.root::regclass)
+         FROM htap.ivm_capture k, unnest(k.relies_on) u(con)
+         LEFT JOIN LATERAL (SELECT co.conname::text, co.conrelid::regclass AS rel, co.condeferrable, co.convalidated FROM pg_constraint co WHERE co.oid = u.con) x ON true
+         WHERE k.view_id = p_view AND (x.conname IS NULL OR x.condeferrable OR NOT x.convalidated)
+         ORDER BY k.table_index LIMIT 1));
 $$;
 
 -- Flags every view that cannot be exact now (htap.ivm_blocker): the DDL guard calls it.
@@ -248,11 +268,109 @@ BEGIN
     WHERE c.oid = v.view_oid AND c.oid = ANY (p_objects) AND (v.view_schema, v.view_name) IS DISTINCT FROM (n.nspname::text, c.relname::text);
 END $$;
 
+-- Members of a captured table (inheritance children, partitions, at any depth) are captured
+-- with it: a statement fires the triggers of the table it names only. After DDL that touched
+-- one (p_objects: the relations it names), in the DDL's own transaction:
+-- * a new member (CREATE TABLE ... PARTITION OF / INHERITS, ATTACH PARTITION, INHERIT) gets
+--   the capture triggers; one that brought rows of its own (ATTACH, INHERIT: no statement
+--   captured them) flags the view for a rebuild;
+-- * a member that left (DETACH PARTITION, NO INHERIT) loses them; with rows, the view is
+--   flagged (they left it with no statement captured);
+-- * a plain table's first child: its UPDATE capture stops relying on its primary key, which
+--   inheritance does not keep unique across children.
+CREATE OR REPLACE FUNCTION htap.ivm_follow_members(p_objects oid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cap record;
+    m record;
+    spec text;
+    v_prefix text;
+    v_rows boolean;
+    v_cols text;
+BEGIN
+    FOR cap IN
+        SELECT k.*, v.triggers AS registered
+        FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id
+        WHERE k.root IN (WITH RECURSIVE up(oid) AS (SELECT unnest(p_objects)
+                                                     UNION SELECT h.inhparent FROM pg_inherits h JOIN up ON h.inhrelid = up.oid)
+                         SELECT up.oid FROM up)
+           OR EXISTS (SELECT 1 FROM unnest(v.triggers) t WHERE split_part(t, '|', 1) = ANY (p_objects::text[]))
+    LOOP
+        v_prefix := format('htap\_ivm\_v%s\_t%s\_%%', cap.view_id, cap.table_index);
+        FOR m IN
+            WITH RECURSIVE down(oid) AS (SELECT h.inhrelid FROM pg_inherits h WHERE h.inhparent = cap.root
+                                         UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+            SELECT down.oid, c.relkind FROM down JOIN pg_class c ON c.oid = down.oid
+            WHERE NOT EXISTS (SELECT 1 FROM unnest(cap.registered) t
+                              WHERE split_part(t, '|', 1) = down.oid::text AND split_part(t, '|', 2) LIKE v_prefix)
+        LOOP
+            IF m.relkind = 'f' THEN
+                PERFORM htap.ivm_mark_rebuild(cap.view_id, format('the foreign table %s became a partition of %s: its rows change '
+                    'on another server, which no trigger here sees; disable incremental maintenance', m.oid::regclass, cap.root::regclass));
+                CONTINUE;
+            END IF;
+            -- Registered first: the ALTER TABLE below runs this guard again, which must see it done.
+            UPDATE htap.ivm_views SET triggers = triggers || ARRAY(SELECT m.oid || '|' || split_part(x, '|', 1) FROM unnest(cap.triggers) x)
+            WHERE view_id = cap.view_id;
+            FOREACH spec IN ARRAY cap.triggers LOOP
+                EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION %s()', split_part(spec, '|', 1),
+                               split_part(spec, '|', 2), m.oid::regclass, split_part(spec, '|', 3), split_part(spec, '|', 4));
+                EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', m.oid::regclass, split_part(spec, '|', 1));
+            END LOOP;
+            IF m.relkind <> 'p' THEN
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', m.oid::regclass) INTO v_rows;
+                IF v_rows THEN
+                    PERFORM htap.ivm_mark_rebuild(cap.view_id, format('%s joined %s with rows of its own (ATTACH PARTITION or INHERIT), '
+                        'which no statement brought: a rebuild takes them in', m.oid::regclass, cap.root::regclass));
+                END IF;
+            END IF;
+        END LOOP;
+        FOR m IN
+            SELECT DISTINCT split_part(t, '|', 1)::oid AS oid FROM unnest(cap.registered) t
+            WHERE split_part(t, '|', 2) LIKE v_prefix AND split_part(t, '|', 1) <> cap.root::text
+              AND split_part(t, '|', 1)::oid NOT IN (WITH RECURSIVE down(oid) AS (SELECT h.inhrelid FROM pg_inherits h WHERE h.inhparent = cap.root
+                                                     UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+                                                     SELECT down.oid FROM down)
+              AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = split_part(t, '|', 1)::oid)
+        LOOP
+            UPDATE htap.ivm_views SET triggers = ARRAY(SELECT t FROM unnest(triggers) t WHERE split_part(t, '|', 1) <> m.oid::text)
+            WHERE view_id = cap.view_id;
+            FOREACH spec IN ARRAY cap.triggers LOOP
+                EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', split_part(spec, '|', 1), m.oid::regclass);
+            END LOOP;
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', m.oid::regclass) INTO v_rows;
+            IF v_rows THEN
+                PERFORM htap.ivm_mark_rebuild(cap.view_id, format('%s left %s with its rows (DETACH PARTITION or NO INHERIT), '
+                    'which no statement took out: a rebuild does', m.oid::regclass, cap.root::regclass));
+            END IF;
+        END LOOP;
+        IF cap.update_unfiltered IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = cap.root) THEN
+            SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
+            FROM unnest(cap.current_names, cap.names) WITH ORDINALITY u(cur, orig, i);
+            EXECUTE replace(cap.update_unfiltered, '@ivm_cols@', v_cols);
+            UPDATE htap.ivm_capture SET functions = array_replace(functions, update_filtered, update_unfiltered),
+                update_filtered = NULL, update_unfiltered = NULL,
+                relies_on = array_remove(relies_on, (SELECT co.oid FROM pg_constraint co WHERE co.conrelid = cap.root AND co.contype = 'p'))
+            WHERE view_id = cap.view_id AND table_index = cap.table_index;
+        END IF;
+    END LOOP;
+END $$;
+
 CREATE OR REPLACE FUNCTION htap.ivm_ddl_guard() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_objects oid[];
 BEGIN
-    PERFORM htap.ivm_follow_ddl(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands() WHERE classid = 'pg_class'::regclass));
+    -- What it does (CREATE TRIGGER, ALTER TABLE ... ENABLE ALWAYS TRIGGER) runs it again: once is enough.
+    IF current_setting('htap.ivm_in_ddl_guard', true) = 'on' THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('htap.ivm_in_ddl_guard', 'on', true);
+    v_objects := ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands() WHERE classid = 'pg_class'::regclass);
+    PERFORM htap.ivm_follow_members(v_objects);
+    PERFORM htap.ivm_follow_ddl(v_objects);
     PERFORM htap.ivm_check_capture();
+    PERFORM set_config('htap.ivm_in_ddl_guard', 'off', true);
 END $$;
 
 -- A DROP that would take away what an engine's capture or merge reads (DROP COLUMN ... CASCADE
@@ -283,6 +401,19 @@ BEGIN
                   HINT = format('Disable its incremental maintenance first (htapctl mv disable-incremental %s): PostgreSQL would drop a materialized view with what it reads.',
                                 quote_ident(r.view_schema) || '.' || quote_ident(r.view_name));
     END LOOP;
+    -- A member dropped (a partition, a child): its rows left the view with no statement captured.
+    FOR r IN
+        SELECT DISTINCT v.view_id, d.object_identity
+        FROM pg_event_trigger_dropped_objects() d
+        JOIN htap.ivm_views v ON EXISTS (SELECT 1 FROM unnest(v.triggers) t WHERE split_part(t, '|', 1) = d.objid::text)
+        WHERE d.object_type = 'table'
+    LOOP
+        UPDATE htap.ivm_views SET triggers = ARRAY(SELECT t FROM unnest(triggers) t WHERE htap.ivm_rel(split_part(t, '|', 1)) IS NOT NULL
+                                                   OR split_part(t, '|', 1) !~ '^[0-9]+$')
+        WHERE view_id = r.view_id;
+        PERFORM htap.ivm_mark_rebuild(r.view_id, format('%s was dropped, and its rows left the view with no statement captured: '
+            'a rebuild takes them out', r.object_identity));
+    END LOOP;
 END $$;
 
 -- Event triggers need a superuser; without one the Views page still checks capture on every
@@ -311,6 +442,7 @@ REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PU
 REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 8';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 9';

@@ -270,9 +270,15 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         QStringList attnums;
         for (int a : c.attnums)
             attnums << QString::number(a);
-        r = m_conn.exec(u"INSERT INTO htap.ivm_capture (view_id, table_index, root, attnums, names, current_names, functions) "
-                        u"VALUES ($1, $2, $3::oid, $4::int2[], $5::text[], $5::text[], $6::text[])"_s,
-            {id, c.tableIndex, c.root, QVariant(u"{"_s + attnums.join(u',') + u"}"_s), QVariant(c.names), QVariant(c.functions)});
+        QStringList reliesOn;
+        for (quint32 k : c.reliesOn)
+            reliesOn << QString::number(k);
+        r = m_conn.exec(u"INSERT INTO htap.ivm_capture (view_id, table_index, root, attnums, names, current_names, functions, triggers, "
+                        u"update_filtered, update_unfiltered, relies_on) "
+                        u"VALUES ($1, $2, $3::oid, $4::int2[], $5::text[], $5::text[], $6::text[], $7::text[], $8, $9, $10::oid[])"_s,
+            {id, c.tableIndex, c.root, QVariant(u"{"_s + attnums.join(u',') + u"}"_s), QVariant(c.names), QVariant(c.functions),
+                QVariant(c.triggers), c.updateFiltered.isEmpty() ? QVariant() : QVariant(c.updateFiltered),
+                c.updateUnfiltered.isEmpty() ? QVariant() : QVariant(c.updateUnfiltered), QVariant(u"{"_s + reliesOn.join(u',') + u"}"_s)});
     }
     if (!r.ok())
         return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));

@@ -162,8 +162,24 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             u"  FROM pg_constraint k JOIN pg_class cc ON cc.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
             u"  JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = k.conkey[1] "
             u"  WHERE k.contype = 'f' AND k.confrelid = c.oid AND cardinality(k.conkey) = 1 AND NOT k.condeferrable "
-            u"  AND k.convalidated AND k.confkey[1] = (SELECT i.indkey[0] FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)), "
-            u"EXISTS (SELECT 1 FROM pg_subscription_rel sr WHERE sr.srrelid = c.oid) "
+            u"  AND k.convalidated AND k.confkey[1] = (SELECT i.indkey[0] FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+            u"  ORDER BY 1), "
+            u"EXISTS (SELECT 1 FROM pg_subscription_rel sr WHERE sr.srrelid = c.oid), "
+            // 6: its inheritance parent (or partitioned table), if any
+            u"(SELECT quote_ident(pn.nspname) || '.' || quote_ident(pc.relname) FROM pg_inherits h JOIN pg_class pc ON pc.oid = h.inhparent "
+            u"  JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE h.inhrelid = c.oid ORDER BY h.inhseqno LIMIT 1), "
+            // 7: its members at any depth, "oid|relkind|quoted qualified name"
+            u"ARRAY(WITH RECURSIVE m(oid) AS (SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid "
+            u"  UNION SELECT h.inhrelid FROM pg_inherits h JOIN m ON h.inhparent = m.oid) "
+            u"  SELECT m.oid || '|' || k.relkind::text || '|' || quote_ident(kn.nspname) || '.' || quote_ident(k.relname) "
+            u"  FROM m JOIN pg_class k ON k.oid = m.oid JOIN pg_namespace kn ON kn.oid = k.relnamespace ORDER BY m.oid), "
+            // 8, 9: the primary key's constraint, and the foreign keys of 4 (in the same order)
+            u"(SELECT k.oid FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p'), "
+            u"ARRAY(SELECT k.oid FROM pg_constraint k JOIN pg_class cc ON cc.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
+            u"  JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = k.conkey[1] "
+            u"  WHERE k.contype = 'f' AND k.confrelid = c.oid AND cardinality(k.conkey) = 1 AND NOT k.condeferrable "
+            u"  AND k.convalidated AND k.confkey[1] = (SELECT i.indkey[0] FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+            u"  ORDER BY quote_ident(cn.nspname) || '.' || quote_ident(cc.relname) || '.' || quote_ident(ca.attname)) "
             u"FROM pg_class c WHERE c.oid = to_regclass($1)"_s,
             {quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name)});
         if (!c.ok())
@@ -171,14 +187,19 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
         if (c.rowCount() != 1)
             return refuse(u"the table %1 named in FROM was not found"_s.arg(quoteQualified(t.schema, t.name)));
         const QString kind = c.text(0, 1);
-        if (kind != u"r"_s) {
-            const QString name = quoteQualified(t.schema, t.name);
+        const QString name = quoteQualified(t.schema, t.name);
+        if (kind != u"r"_s && kind != u"p"_s) {
             return refuse(kind == u"v"_s ? u"%1 is a view: the engine captures changes to tables; read its tables in FROM instead"_s.arg(name)
                     : kind == u"m"_s     ? u"%1 is a materialized view: it changes only when refreshed, which no trigger sees"_s.arg(name)
                     : kind == u"f"_s     ? u"%1 is a foreign table: its rows change on another server, which no trigger here sees"_s.arg(name)
-                    : kind == u"p"_s     ? u"%1 is a partitioned table: statements on its partitions fire none of its triggers"_s.arg(name)
                                          : u"%1 is not a table"_s.arg(name));
         }
+        // A statement fires the triggers of the table it names only: statements on a parent
+        // change a child's rows without firing the child's, and its changed rows do not say
+        // which table they are in. Members are captured with their parent instead.
+        if (!c.isNull(0, 6))
+            return refuse(u"%1 is an inheritance child or a partition of %2: statements on %2 change its rows without firing its "
+                          u"triggers, and do not tell its rows from the others'; keep it materialized"_s.arg(name, c.text(0, 6)));
         if (c.toBool(0, 5))
             return u"%1 reads %2.%3, which a logical-replication subscription fills: its apply worker fires no "
                    u"statement triggers, so changes could not be captured"_s.arg(label, t.schema, t.name);
@@ -193,7 +214,24 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             info.referencedBy << ref;
         }
         info.oid = quint32(c.toInt64(0, 0));
-        info.kind = kind.isEmpty() ? 'r' : kind.toLatin1().at(0);
+        info.kind = kind.toLatin1().at(0);
+        info.keyConstraint = quint32(c.toInt64(0, 8));
+        const Result fkc = m_conn.exec(u"SELECT unnest($1::oid[])"_s, {c.text(0, 9)});
+        for (int i = 0; fkc.ok() && i < fkc.rowCount(); ++i)
+            info.referencedByConstraints << quint32(fkc.toInt64(i, 0));
+        const Result members = m_conn.exec(u"SELECT split_part(m, '|', 1)::oid, split_part(m, '|', 2), substr(m, length(split_part(m, '|', 1)) "
+                                           u"+ length(split_part(m, '|', 2)) + 3) FROM unnest($1::text[]) m"_s,
+            {c.text(0, 7)});
+        for (int i = 0; members.ok() && i < members.rowCount(); ++i) {
+            // A foreign partition's rows change elsewhere; a partitioned member has no rows of
+            // its own but statements that name it fire its own triggers.
+            if (members.text(i, 1) == u"f"_s)
+                return refuse(u"%1 has the foreign table %2 as a partition: its rows change on another server, which no trigger "
+                              u"here sees"_s.arg(name, members.text(i, 2)));
+            info.members << members.text(i, 2);
+            info.memberOids << quint32(members.toInt64(i, 0));
+        }
+        info.hasChildren = !info.members.isEmpty();
         const Result cols = m_conn.exec(u"SELECT attname, attnum FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
                                         u"AND NOT attisdropped"_s, {info.oid});
         if (!cols.ok())

@@ -156,9 +156,12 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     const QString fnIns = n.obj(u"t0_ins"_s), fnUpd = n.obj(u"t0_upd"_s), fnDel = n.obj(u"t0_del"_s);
     addCaptureFunction(out, 0, t, fnIns, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})), u"INSERT"_s);
     addCaptureFunction(out, 0, t, fnDel, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})), u"DELETE"_s);
+    // Only an UPDATE's rows whose watched columns changed, when the key pairs old and new images
+    // one to one: not across inheritance children, which a parent's key does not cover.
+    const bool keyUnique = !t.primaryKey.isEmpty() && !(t.kind == 'r' && t.hasChildren);
     QString oldSide, newSide;
-    if (!t.primaryKey.isEmpty()) {
-        // Only rows whose watched columns changed; a changed key counts as delete + insert.
+    if (keyUnique) {
+        // A changed key counts as delete + insert.
         QStringList mine, other;
         for (const QString& c : t.columns) {
             mine << ref + u'.' + q(c);
@@ -172,16 +175,23 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         oldSide = same.arg(changedRows(u"__ivm_new"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
         newSide = same.arg(changedRows(u"__ivm_old"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
     }
-    addTrigger(out, n, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
+    addTrigger(out, n, 0, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
     if (!t.columns.isEmpty()) { // a view that reads no column cannot change on UPDATE
+        const QString update = u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;"_s;
         addCaptureFunction(out, 0, t, fnUpd,
-            u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;"_s.arg(
-                D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)),
-            u"UPDATE"_s);
-        addTrigger(out, n, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+            update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)), u"UPDATE"_s);
+        if (keyUnique && t.kind == 'r') {
+            // Children may come later (CREATE TABLE ... INHERITS): the DDL guard then puts in the
+            // capture that emits every old and new image (the merge nets them out).
+            CaptureSpec& spec = specFor(out, 0, t);
+            spec.updateFiltered = spec.functions.last();
+            spec.updateUnfiltered = captureFunctionText(fnUpd,
+                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})));
+        }
+        addTrigger(out, n, 0, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
     }
-    addTrigger(out, n, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
-    truncateTrigger(out, n, t, u"t0"_s);
+    addTrigger(out, n, 0, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
+    truncateTrigger(out, n, 0, t, u"t0"_s);
 
     // Merge: one statement consumes exactly the deltas its snapshot sees and folds them in.
     QStringList ctes;

@@ -18,6 +18,13 @@ struct CaptureSpec {
     QList<int> attnums; ///< the captured columns
     QStringList names; ///< their names when the engine was enabled (what the capture calls them)
     QStringList functions; ///< CREATE OR REPLACE FUNCTION statements with gen::kColumnsMarker in them
+    /// Its capture triggers as "name|event|referencing|function": what a member that comes
+    /// later gets (CREATE TABLE ... PARTITION OF, ATTACH PARTITION, INHERIT).
+    QStringList triggers;
+    /// A table that may get inheritance children later: its UPDATE capture (in functions) and
+    /// the one that replaces it then, which does not rely on the primary key being unique.
+    QString updateFiltered, updateUnfiltered;
+    QList<quint32> reliesOn; ///< constraints the plan relies on (PlanTable::reliesOn)
 };
 
 /// A capture function's statement as it runs in its trigger (over __ivm_new and __ivm_old), for

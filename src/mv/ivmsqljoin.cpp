@@ -72,7 +72,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         if (!t.insertsCannotMatch) {
             addCaptureFunction(out, i, t, fnIns,
                 u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_n;"_s.arg(dirty, pk, changedRows(u"__ivm_new"_s)), u"INSERT"_s);
-            addTrigger(out, n, t, tag + u"_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
+            addTrigger(out, n, i, t, tag + u"_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
         }
         const QString oldRows = changedRows(u"__ivm_old"_s), newRows = changedRows(u"__ivm_new"_s);
         addCaptureFunction(out, i, t, fnUpd,
@@ -83,9 +83,9 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
             u"UPDATE"_s);
         addCaptureFunction(out, i, t, fnDel,
             u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM %3 __ivm_o;"_s.arg(dirty, pk, oldRows), u"DELETE"_s);
-        addTrigger(out, n, t, tag + u"_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
-        addTrigger(out, n, t, tag + u"_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
-        truncateTrigger(out, n, t, tag);
+        addTrigger(out, n, i, t, tag + u"_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+        addTrigger(out, n, i, t, tag + u"_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
+        truncateTrigger(out, n, i, t, tag);
 
         // Merge: which fact keys each consumed key touches.
         if (i == 0) {

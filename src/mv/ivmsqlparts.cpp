@@ -43,18 +43,43 @@ QString whereAnd(const QString& where, const QString& extra)
     return parts.isEmpty() ? QString() : u" WHERE "_s + parts.join(u" AND "_s);
 }
 
-/// Statements that create capture triggers for one table and event set.
-void addTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix, const QString& event,
+/// The capture of base table tableIndex, as the registry keeps it.
+CaptureSpec& specFor(IvmSql& out, int tableIndex, const PlanTable& t)
+{
+    for (CaptureSpec& c : out.captures)
+        if (c.tableIndex == tableIndex)
+            return c;
+    CaptureSpec spec;
+    spec.tableIndex = tableIndex;
+    spec.root = t.oid;
+    spec.attnums = t.attnums;
+    spec.names = t.captured;
+    for (quint32 k : t.reliesOn)
+        if (k)
+            spec.reliesOn << k;
+    out.captures << spec;
+    return out.captures.last();
+}
+
+/// Statements that create capture triggers for one table and event set, on the table and on
+/// each of its members (a statement fires the triggers of the table it names only).
+void addTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix, const QString& event,
     const QString& referencing, const QString& function)
 {
     const QString raw = u"htap_ivm_v%1_%2"_s.arg(n.id).arg(suffix);
     const QString name = n.trigger(suffix);
-    out.install << u"CREATE TRIGGER %1 AFTER %2 ON %3 %4 FOR EACH STATEMENT EXECUTE FUNCTION %5()"_s.arg(
-        name, event, tableOf(t), referencing, function);
-    // ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
-    out.install << u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(tableOf(t), name);
-    // By the table's oid, which a rename leaves alone (the uninstall finds triggers by name).
-    out.triggers << qMakePair(QString::number(t.oid), raw);
+    const QStringList tables = QStringList {tableOf(t)} + t.members;
+    QList<quint32> oids = QList<quint32> {t.oid} + t.memberOids;
+    for (int i = 0; i < tables.size(); ++i) {
+        out.install << u"CREATE TRIGGER %1 AFTER %2 ON %3 %4 FOR EACH STATEMENT EXECUTE FUNCTION %5()"_s.arg(
+            name, event, tables[i], referencing, function);
+        // ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
+        out.install << u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(tables[i], name);
+        // By the table's oid, which a rename leaves alone (the uninstall finds triggers by name).
+        out.triggers << qMakePair(QString::number(oids.value(i)), raw);
+    }
+    // What the DDL guard creates on a member that comes later (CREATE TABLE ... PARTITION OF, ATTACH, INHERIT).
+    specFor(out, tableIndex, t).triggers << u"%1|%2|%3|%4"_s.arg(raw, event, referencing, function);
 }
 
 QString changedRows(const QString& transitionTable)
@@ -70,20 +95,18 @@ QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames)
     return cols.join(u", "_s);
 }
 
+QString captureFunctionText(const QString& name, const QString& statement)
+{
+    // OR REPLACE: the DDL event trigger runs the same text again with the columns' new names.
+    return u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\n  RETURN NULL;\nEND $ivm$"_s.arg(
+        name, kFunctionHeader, statement);
+}
+
 void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& statement,
     const QString& event)
 {
-    CaptureSpec* spec = nullptr;
-    for (CaptureSpec& c : out.captures)
-        if (c.tableIndex == tableIndex)
-            spec = &c;
-    if (!spec) {
-        out.captures << CaptureSpec {tableIndex, t.oid, t.attnums, t.captured, {}};
-        spec = &out.captures.last();
-    }
-    // OR REPLACE: the DDL event trigger runs the same text again with the columns' new names.
-    const QString text = u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\n  RETURN NULL;\nEND $ivm$"_s.arg(
-        name, kFunctionHeader, statement);
+    CaptureSpec* spec = &specFor(out, tableIndex, t);
+    const QString text = captureFunctionText(name, statement);
     spec->functions << text;
     const QString columns = columnsAsCaptured(t, t.captured);
     out.install << QString(text).replace(kColumnsMarker, columns);
@@ -145,13 +168,13 @@ void addFunction(IvmSql& out, const QString& name, const QString& returns, const
     out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
 }
 
-void truncateTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix)
+void truncateTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix)
 {
     const QString fn = n.obj(suffix + u"_trunc"_s);
     addFunction(out, fn, u"trigger"_s,
         u"  PERFORM htap.ivm_mark_rebuild(%1, %2);\n  RETURN NULL;"_s.arg(n.id).arg(
             u"'TRUNCATE of ' || %1"_s.arg(u"TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME"_s)));
-    addTrigger(out, n, t, suffix + u"_trunc"_s, u"TRUNCATE"_s, QString(), fn);
+    addTrigger(out, n, tableIndex, t, suffix + u"_trunc"_s, u"TRUNCATE"_s, QString(), fn);
 }
 
 void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)

@@ -39,12 +39,14 @@ struct Group {
 QString tableOf(const PlanTable& t);
 QString joinList(const QStringList& items, const QString& sep = QStringLiteral(", "));
 QString whereAnd(const QString& where, const QString& extra = {});
-/// Statements that create capture triggers for one table and event set.
-void addTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix, const QString& event,
+/// Statements that create capture triggers for one table (and its members) and event set.
+void addTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix, const QString& event,
     const QString& referencing, const QString& function);
+/// The capture of base table tableIndex in out.captures, made on first use.
+CaptureSpec& specFor(IvmSql& out, int tableIndex, const PlanTable& t);
 void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
     const QString& declare = {}, const QString& settings = {});
-void truncateTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix);
+void truncateTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix);
 void rebuildProcedure(IvmSql& out, const Names& n, const QString& body);
 /// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
 /// keep reading the old state until the rebuild commits.
@@ -58,6 +60,8 @@ void currentView(IvmSql& out, const Names& n);
 QString changedRows(const QString& transitionTable);
 /// The captured columns of t as the marker stands for them: __ivm_r."<current>" AS "<original>".
 QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames);
+/// The text of a capture trigger function (CREATE OR REPLACE), kColumnsMarker left in.
+QString captureFunctionText(const QString& name, const QString& statement);
 /// A capture trigger function of base table tableIndex for event (INSERT, UPDATE or DELETE): one
 /// statement over the transition tables, with kColumnsMarker; recorded with its table's capture
 /// in out.captures, installed rendered.

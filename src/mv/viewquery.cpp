@@ -700,6 +700,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (t.primaryKey.isEmpty())
                 return u"table %1.%2 has no single-column primary key; a join view's rows are keyed by them"_s.arg(
                     t.ref.schema, t.ref.name);
+            const TableInfo& info = infos[t.ref.refName];
+            if (info.kind == 'r' && info.hasChildren)
+                return u"table %1.%2 has inheritance children, and inheritance does not keep its primary key unique across "
+                       u"them: a join view's rows are keyed by it (a partitioned table's key is unique, and is maintained)"_s
+                    .arg(t.ref.schema, t.ref.name);
         }
         // parentOf[child] = list of (parent table, child column)
         QHash<QString, QList<QPair<QString, QString>>> parents;
@@ -745,17 +750,26 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (t.isFact)
                 continue;
             bool allByForeignKey = true;
+            QList<quint32> foreignKeys;
+            const TableInfo& info = infos[t.ref.refName];
             for (auto it = parents.cbegin(); it != parents.cend(); ++it) {
                 for (const auto& p : it.value()) {
                     if (p.first != t.ref.refName)
                         continue;
                     const PlanTable& child = tables[byRef[it.key()]];
                     const QString fk = child.ref.schema + u'.' + child.ref.name + u'.' + p.second;
-                    if (!infos.value(t.ref.refName).referencedBy.contains(fk))
+                    const int k = int(info.referencedBy.indexOf(fk));
+                    if (k < 0)
                         allByForeignKey = false;
+                    else
+                        foreignKeys << info.referencedByConstraints.value(k);
                 }
             }
             t.insertsCannotMatch = allByForeignKey;
+            if (allByForeignKey)
+                for (quint32 k : std::as_const(foreignKeys))
+                    if (k)
+                        t.reliesOn << k;
         }
         // Columns the joins make equal (o.order_id = oi.order_id): an output column equal to a
         // table's key can stand for it in the state.
@@ -794,6 +808,12 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         t.oid = info.oid;
         t.kind = info.kind;
         t.hasChildren = info.hasChildren;
+        t.members = info.members;
+        t.memberOids = info.memberOids;
+        // Keyed rows (join views) and filtered updates (a table whose key stays unique: no
+        // inheritance children) rely on the primary key.
+        if (info.keyConstraint && !t.primaryKey.isEmpty() && (plan->shape == IvmPlan::Shape::Join || !(t.kind == 'r' && t.hasChildren)))
+            t.reliesOn << info.keyConstraint;
         t.captured = t.columns;
         if (!t.primaryKey.isEmpty() && !t.captured.contains(t.primaryKey))
             t.captured << t.primaryKey;

@@ -32,6 +32,10 @@ struct TableInfo {
     char kind = 'r'; ///< pg_class.relkind: r (a table), p (a partitioned table)
     bool hasChildren = false; ///< inheritance children or partitions (pg_inherits)
     QHash<QString, int> attnums; ///< every column's attribute number; empty: not checked (tests)
+    QStringList members; ///< its inheritance children or partitions at any depth, quoted qualified
+    QList<quint32> memberOids;
+    quint32 keyConstraint = 0; ///< the primary key's constraint
+    QList<quint32> referencedByConstraints; ///< the foreign keys of referencedBy, in its order
 };
 
 /// One output column of a view the engine can maintain.
@@ -68,8 +72,13 @@ struct PlanTable {
     QStringList captured;
     QList<int> attnums;
     /// The table's own members, captured with it: every inheritance child or partition (at any
-    /// depth), as quoted qualified names (set by the caller).
+    /// depth), as quoted qualified names, and their oids.
     QStringList members;
+    QList<quint32> memberOids;
+    /// The constraints the plan relies on (the primary key of a table whose rows are keyed or
+    /// whose updates are filtered by it, the foreign keys that make its inserts harmless):
+    /// dropped later, the view cannot stay exact.
+    QList<quint32> reliesOn;
 };
 
 /// How a materialized view is maintained incrementally, derived from its own definition.
