@@ -184,35 +184,55 @@ $$;
 --   transition tables, which policies do not filter, so the view would show rows the owner's
 --   own materialized view hides. No rebuild fixes that.
 CREATE OR REPLACE FUNCTION htap.ivm_blocker(p_view int) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(
-        (SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped'
-         FROM htap.ivm_capture_off(p_view) o HAVING count(*) > 0),
-        (SELECT format('row-level security on %s filters the rows its policies let %s read, and captured changes are not '
-                       'filtered: a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass, r.rolname)
-         FROM htap.ivm_views v JOIN htap.ivm_capture k ON k.view_id = v.view_id JOIN pg_class c ON c.oid = k.root
-         JOIN pg_roles r ON r.oid = coalesce((SELECT vc.relowner FROM pg_class vc WHERE vc.oid = v.view_oid), v.owner::regrole)
-                         OR r.oid = (SELECT sc.relowner FROM pg_class sc WHERE sc.oid = to_regclass(v.state_table))
-         WHERE v.view_id = p_view AND c.relrowsecurity
-           AND NOT (r.rolsuper OR r.rolbypassrls OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE')))
-         ORDER BY k.table_index, r.rolname LIMIT 1),
-        (SELECT format('%s became an inheritance child or a partition of %s: statements on %s change its rows without firing '
-                       'its triggers; a rebuild cannot make the view exact; disable incremental maintenance',
-                       k.root::regclass, h.inhparent::regclass, h.inhparent::regclass)
-         FROM htap.ivm_capture k JOIN pg_inherits h ON h.inhrelid = k.root WHERE k.view_id = p_view ORDER BY k.table_index LIMIT 1),
-        (SELECT format('%s got inheritance children, which its primary key does not cover, and a join view keys its rows by '
-                       'it; a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass)
-         FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id JOIN pg_class c ON c.oid = k.root
-         WHERE k.view_id = p_view AND v.shape = 'join' AND c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = k.root)
-         ORDER BY k.table_index LIMIT 1),
-        (SELECT format('a key the engine relies on (%s, on %s or a table it joins) was dropped or made deferrable or not valid; '
-                       'a rebuild cannot make the view exact; disable incremental maintenance and enable it again',
-                       coalesce('constraint ' || x.conname, 'a constraint'), k.root::regclass)
-         FROM htap.ivm_capture k, unnest(k.relies_on) u(con)
-         LEFT JOIN LATERAL (SELECT co.conname::text, co.conrelid::regclass AS rel, co.condeferrable, co.convalidated FROM pg_constraint co WHERE co.oid = u.con) x ON true
-         WHERE k.view_id = p_view AND (x.conname IS NULL OR x.condeferrable OR NOT x.convalidated)
-         ORDER BY k.table_index LIMIT 1));
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+-- PL/pgSQL, not SQL: merges call it every few seconds, and its plans are kept per session.
+DECLARE
+    v_why text;
+BEGIN
+    SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped' INTO v_why
+    FROM htap.ivm_capture_off(p_view) o HAVING count(*) > 0;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('row-level security on %s filters the rows its policies let %s read, and captured changes are not '
+                  'filtered: a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass, r.rolname)
+    INTO v_why
+    FROM htap.ivm_views v JOIN htap.ivm_capture k ON k.view_id = v.view_id JOIN pg_class c ON c.oid = k.root
+    JOIN pg_roles r ON r.oid IN (coalesce((SELECT vc.relowner FROM pg_class vc WHERE vc.oid = v.view_oid),
+                                          (SELECT ro.oid FROM pg_roles ro WHERE ro.rolname = v.owner)),
+                                 (SELECT sc.relowner FROM pg_class sc WHERE sc.oid = to_regclass(v.state_table)))
+    WHERE v.view_id = p_view AND c.relrowsecurity
+      AND NOT (r.rolsuper OR r.rolbypassrls OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE')))
+    ORDER BY k.table_index, r.rolname LIMIT 1;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('%s became an inheritance child or a partition of %s: statements on %s change its rows without firing '
+                  'its triggers; a rebuild cannot make the view exact; disable incremental maintenance',
+                  k.root::regclass, h.inhparent::regclass, h.inhparent::regclass)
+    INTO v_why
+    FROM htap.ivm_capture k JOIN pg_inherits h ON h.inhrelid = k.root WHERE k.view_id = p_view ORDER BY k.table_index LIMIT 1;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('%s got inheritance children, which its primary key does not cover, and a join view keys its rows by '
+                  'it; a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass)
+    INTO v_why
+    FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id JOIN pg_class c ON c.oid = k.root
+    WHERE k.view_id = p_view AND v.shape = 'join' AND c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = k.root)
+    ORDER BY k.table_index LIMIT 1;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('a key the engine relies on (%s, on %s or a table it joins) was dropped or made deferrable or not valid; '
+                  'a rebuild cannot make the view exact; disable incremental maintenance and enable it again',
+                  coalesce('constraint ' || co.conname, 'a constraint'), k.root::regclass)
+    INTO v_why
+    FROM htap.ivm_capture k CROSS JOIN LATERAL unnest(k.relies_on) u(con) LEFT JOIN pg_constraint co ON co.oid = u.con
+    WHERE k.view_id = p_view AND (co.oid IS NULL OR co.condeferrable OR NOT co.convalidated)
+    ORDER BY k.table_index LIMIT 1;
+    RETURN v_why;
+END $$;
 
 -- Flags every view that cannot be exact now (htap.ivm_blocker): the DDL guard calls it.
 CREATE OR REPLACE FUNCTION htap.ivm_check_capture() RETURNS int

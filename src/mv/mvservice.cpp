@@ -486,6 +486,9 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
             {view.ivmId});
         if (!reg.ok() || reg.rowCount() != 1) {
             fail.message = reg.ok() ? u"%1 is no longer registered"_s.arg(label) : statementError(reg);
+            // Cancelled (or timed out) before the merge started: a cancellation all the same.
+            fail.sqlstate = reg.ok() ? QString() : reg.error().sqlstate;
+            fail.cancelled = !reg.ok() && (reg.error().kind == pg::PgError::Kind::Cancelled || fail.sqlstate == u"57014"_s);
             return fail;
         }
         if (mode == RefreshMode::Incremental && !reg.isNull(0, 2)) {
