@@ -282,6 +282,23 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     }
     if (!r.ok())
         return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
+    // A partition or child added since the members were listed would go uncaptured: the
+    // triggers just created hold its parent against that now (SHARE ROW EXCLUSIVE), and the DDL
+    // guard follows the ones that come after this commits.
+    for (const PlanTable& t : prep.plan.tables) {
+        QStringList listed;
+        for (quint32 m : t.memberOids)
+            listed << QString::number(m);
+        r = m_conn.exec(u"WITH RECURSIVE m(oid) AS (SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::oid "
+                        u"UNION SELECT h.inhrelid FROM pg_inherits h JOIN m ON h.inhparent = m.oid) "
+                        u"SELECT count(*) FROM m WHERE m.oid <> ALL ($2::oid[])"_s,
+            {t.oid, QVariant(u"{"_s + listed.join(u',') + u"}"_s)});
+        if (!r.ok())
+            return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
+        if (r.toInt64(0, 0) > 0)
+            return rollback(u"a partition or inheritance child of %1.%2 was added while the engine for %3 was being planned: "
+                            u"nothing was changed, enable it again"_s.arg(t.ref.schema, t.ref.name, label));
+    }
     r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok())
         return abandon(u"installing the engine for %1 failed: %2"_s.arg(label, statementError(r)));
