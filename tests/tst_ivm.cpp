@@ -397,11 +397,11 @@ private Q_SLOTS:
         QCOMPARE(plan.outputs[3].kind, OutputColumn::Kind::CountDistinct);
 
         const QList<QPair<QString, QString>> refused {
-            {u"SELECT o.order_id FROM public.orders o LEFT JOIN public.order_items oi ON o.order_id = oi.order_id"_s, u"inner joins"_s},
+            {u"SELECT o.order_id FROM public.orders o LEFT JOIN public.order_items oi ON o.order_id = oi.order_id"_s, u"outer joins"_s},
             {u"SELECT user_id, count(*) FROM public.orders GROUP BY user_id HAVING count(*) > 1"_s, u"HAVING"_s},
             {u"SELECT DISTINCT user_id FROM public.orders"_s, u"DISTINCT"_s},
             {u"SELECT user_id FROM public.orders UNION SELECT 1"_s, u"UNION"_s},
-            {u"SELECT user_id, sum(total_amount) / count(*) FROM public.orders GROUP BY user_id"_s, u"aggregate inside"_s},
+            {u"SELECT user_id, sum(total_amount) / count(*) FROM public.orders GROUP BY user_id"_s, u"expression over the aggregate"_s},
             {u"SELECT status, count(*) FROM public.orders GROUP BY status, user_id"_s, u"not in the select list"_s},
             {u"SELECT order_id FROM public.orders WHERE user_id IN (SELECT 1)"_s, u"sub-query"_s},
             {u"SELECT o.order_id FROM public.orders o, public.order_items oi"_s, u"commas"_s},
@@ -653,7 +653,7 @@ private Q_SLOTS:
                                 quoteQualified(kSchema, u"Outer"_s), qt()))
                     .ok());
         e = s.enableIncremental(quoteQualified(kSchema, u"Outer"_s));
-        QVERIFY2(e.contains(u"inner joins"_s), qPrintable(e));
+        QVERIFY2(e.contains(u"outer joins"_s), qPrintable(e));
         e = s.enableIncremental(qt());
         QVERIFY2(e.contains(u"is not a materialized view"_s), qPrintable(e));
         e = s.enableIncremental(u"no_such_view"_s);
@@ -761,7 +761,8 @@ private Q_SLOTS:
         QVERIFY2(r.ok(), qPrintable(r.error().message));
         QVERIFY2(s.find(view, &info, &error), qPrintable(error));
         QCOMPARE(info.engineVersion, 1);
-        QVERIFY(!info.engineOutdated());
+        // Generation 1 is itself older than this build's (2: capture that follows renames).
+        QVERIFY(info.engineOutdated());
     }
 
     void refreshesAreLoggedAndGuarded()

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS htap.ivm_views (
     acl             text[],                    -- its GRANTs (aclitem text)
     state_table     text NOT NULL,
     capture_tables  text[] NOT NULL,           -- changes not merged yet
-    triggers        text[] NOT NULL,           -- "quoted qualified table|trigger name"
+    triggers        text[] NOT NULL,           -- "table oid|trigger name" ("quoted qualified table|..." before generation 2)
     merge_function  text NOT NULL,
     rebuild_procedure text NOT NULL,
     uninstall       text[] NOT NULL,           -- statements that remove the generated objects
@@ -43,6 +43,38 @@ WHERE v.engine_version = 0
   AND EXISTS (SELECT 1 FROM pg_proc p
               WHERE p.pronamespace = 'htap_ivm'::regnamespace AND p.proname LIKE 'v' || v.view_id || '\_t%\_upd'
                 AND p.prosrc LIKE '%record_image_eq%');
+
+-- The maintained view's own oid (set when it replaces the materialized view): a view renamed
+-- or moved to another schema is followed by it (the DDL guard below).
+ALTER TABLE htap.ivm_views ADD COLUMN IF NOT EXISTS view_oid oid;
+
+-- What each base table's capture reads from changed rows, by attribute number, and its
+-- functions' text with @ivm_cols@ where those columns are listed: after a column is renamed,
+-- the DDL guard installs the functions again under its new name, in the DDL's own transaction,
+-- so that no writer ever runs a capture that names a column no longer there. (Engines of
+-- generation 2 on; older ones have no rows here.)
+CREATE TABLE IF NOT EXISTS htap.ivm_capture (
+    view_id       int NOT NULL REFERENCES htap.ivm_views ON DELETE CASCADE,
+    table_index   int NOT NULL,
+    root          oid NOT NULL,                -- the base table
+    attnums       int2[] NOT NULL,             -- the captured columns
+    names         text[] NOT NULL,             -- their names when enabled (what the capture calls them)
+    current_names text[] NOT NULL,             -- their names when the functions were last installed
+    functions     text[] NOT NULL,             -- CREATE OR REPLACE FUNCTION ... with @ivm_cols@
+    triggers      text[] NOT NULL,             -- "name|event|referencing|function": what a new member gets
+    update_filtered   text,                    -- a table that may get inheritance children: its UPDATE
+    update_unfiltered text,                    --   capture, and the one that takes over when it does
+    relies_on     oid[] NOT NULL,              -- constraints (keys) the engine relies on
+    PRIMARY KEY (view_id, table_index)
+);
+
+-- A table as the registry stores it: an oid (generation 2 on, what renames leave alone) or a
+-- quoted qualified name (older engines). NULL when it is gone.
+CREATE OR REPLACE FUNCTION htap.ivm_rel(p_table text) RETURNS regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_table ~ '^[0-9]+$' THEN (SELECT c.oid::regclass FROM pg_class c WHERE c.oid = p_table::oid)
+                ELSE to_regclass(p_table) END;
+$$;
 
 -- Marks a view for a full rebuild (TRUNCATE of a base table, bypassed capture). An engine whose
 -- enable has not finished stays 'building' (what marks an enable to roll back if interrupted)
@@ -130,58 +162,307 @@ END $$;
 -- --disable-triggers) lets changes through unrecorded: those views need a rebuild.
 -- The capture triggers of a view that are not firing (disabled or dropped): the one place
 -- that decides it, for the Views page, the rebuild and the DDL guard. A trigger is stored as
--- "quoted qualified table|trigger name".
+-- "table oid|trigger name" (before generation 2, "quoted qualified table|trigger name"); the
+-- table comes out under its current name.
 CREATE OR REPLACE FUNCTION htap.ivm_capture_off(p_view int, OUT table_name text, OUT trigger_name text)
 RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT regexp_replace(trg, '\|[^|]*$', ''), substring(trg FROM '\|([^|]*)$')
-    FROM htap.ivm_views v, unnest(v.triggers) trg
+    SELECT coalesce(htap.ivm_rel(x.rel)::text, x.rel), x.name
+    FROM htap.ivm_views v, unnest(v.triggers) trg,
+         LATERAL (SELECT regexp_replace(trg, '\|[^|]*$', '') AS rel, substring(trg FROM '\|([^|]*)$') AS name) x
     WHERE v.view_id = p_view
       AND NOT EXISTS (SELECT 1 FROM pg_trigger t
-                      WHERE t.tgrelid = to_regclass(regexp_replace(trg, '\|[^|]*$', ''))
-                        AND t.tgname = substring(trg FROM '\|([^|]*)$') AND t.tgenabled = 'A');
+                      WHERE t.tgrelid = htap.ivm_rel(x.rel) AND t.tgname = x.name AND t.tgenabled = 'A');
 $$;
 
+-- Why a view cannot be exact now, whatever a merge or a rebuild does; NULL when nothing stands
+-- in the way. The one place that decides it, for merges (refused), rebuilds (refused), the
+-- Views page and the DDL guard (which flag the view):
+-- * a capture trigger disabled or dropped: changes slip by (a rebuild after switching it on
+--   again makes the view exact);
+-- * row-level security that filters what the view's owner reads (REFRESH reads as the owner)
+--   or what the engine's owner reads (it builds the state): captured changes come from
+--   transition tables, which policies do not filter, so the view would show rows the owner's
+--   own materialized view hides. No rebuild fixes that.
+CREATE OR REPLACE FUNCTION htap.ivm_blocker(p_view int) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+-- PL/pgSQL, not SQL: merges call it every few seconds, and its plans are kept per session.
+DECLARE
+    v_why text;
+BEGIN
+    SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped' INTO v_why
+    FROM htap.ivm_capture_off(p_view) o HAVING count(*) > 0;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('row-level security on %s filters the rows its policies let %s read, and captured changes are not '
+                  'filtered: a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass, r.rolname)
+    INTO v_why
+    FROM htap.ivm_views v JOIN htap.ivm_capture k ON k.view_id = v.view_id JOIN pg_class c ON c.oid = k.root
+    JOIN pg_roles r ON r.oid IN (coalesce((SELECT vc.relowner FROM pg_class vc WHERE vc.oid = v.view_oid),
+                                          (SELECT ro.oid FROM pg_roles ro WHERE ro.rolname = v.owner)),
+                                 (SELECT sc.relowner FROM pg_class sc WHERE sc.oid = to_regclass(v.state_table)))
+    WHERE v.view_id = p_view AND c.relrowsecurity
+      AND NOT (r.rolsuper OR r.rolbypassrls OR (NOT c.relforcerowsecurity AND pg_has_role(r.oid, c.relowner, 'USAGE')))
+    ORDER BY k.table_index, r.rolname LIMIT 1;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('%s became an inheritance child or a partition of %s: statements on %s change its rows without firing '
+                  'its triggers; a rebuild cannot make the view exact; disable incremental maintenance',
+                  k.root::regclass, h.inhparent::regclass, h.inhparent::regclass)
+    INTO v_why
+    FROM htap.ivm_capture k JOIN pg_inherits h ON h.inhrelid = k.root WHERE k.view_id = p_view ORDER BY k.table_index LIMIT 1;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('%s got inheritance children, which its primary key does not cover, and a join view keys its rows by '
+                  'it; a rebuild cannot make the view exact; disable incremental maintenance', k.root::regclass)
+    INTO v_why
+    FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id JOIN pg_class c ON c.oid = k.root
+    WHERE k.view_id = p_view AND v.shape = 'join' AND c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = k.root)
+    ORDER BY k.table_index LIMIT 1;
+    IF v_why IS NOT NULL THEN
+        RETURN v_why;
+    END IF;
+    SELECT format('a key the engine relies on (%s, on %s or a table it joins) was dropped or made deferrable or not valid; '
+                  'a rebuild cannot make the view exact; disable incremental maintenance and enable it again',
+                  coalesce('constraint ' || co.conname, 'a constraint'), k.root::regclass)
+    INTO v_why
+    FROM htap.ivm_capture k CROSS JOIN LATERAL unnest(k.relies_on) u(con) LEFT JOIN pg_constraint co ON co.oid = u.con
+    WHERE k.view_id = p_view AND (co.oid IS NULL OR co.condeferrable OR NOT co.convalidated)
+    ORDER BY k.table_index LIMIT 1;
+    RETURN v_why;
+END $$;
+
+-- Flags every view that cannot be exact now (htap.ivm_blocker): the DDL guard calls it.
 CREATE OR REPLACE FUNCTION htap.ivm_check_capture() RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
     marked int := 0;
 BEGIN
-    FOR r IN
-        SELECT v.view_id, (SELECT min(o.trigger_name || ' on ' || o.table_name) FROM htap.ivm_capture_off(v.view_id) o) AS what
-        FROM htap.ivm_views v
-    LOOP
+    FOR r IN SELECT v.view_id, htap.ivm_blocker(v.view_id) AS what FROM htap.ivm_views v LOOP
         CONTINUE WHEN r.what IS NULL;
-        PERFORM htap.ivm_mark_rebuild(r.view_id, 'capture trigger ' || r.what || ' was disabled or dropped');
+        PERFORM htap.ivm_mark_rebuild(r.view_id, r.what);
         marked := marked + 1;
     END LOOP;
     RETURN marked;
 END $$;
 
-CREATE OR REPLACE FUNCTION htap.ivm_ddl_guard() RETURNS event_trigger
+-- DDL that the engines follow, in the DDL's own transaction: a renamed column (the capture
+-- functions installed again under its new name: RENAME COLUMN holds ACCESS EXCLUSIVE on the
+-- table until it commits, so no writer runs the old ones meanwhile), a renamed table (the
+-- source views follow by themselves; each definition is read again from its view), a renamed
+-- or moved maintained view.
+-- p_objects: the relations the DDL touched (only their engines are looked at: reading a
+-- definition locks the tables it names).
+CREATE OR REPLACE FUNCTION htap.ivm_follow_ddl(p_objects oid[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cap record;
+    f text;
+    v_cols text;
 BEGIN
-    PERFORM htap.ivm_check_capture();
+    FOR cap IN
+        SELECT k.view_id, k.table_index, k.functions, k.names, k.current_names,
+               ARRAY(SELECT a.attname::text FROM unnest(k.attnums) WITH ORDINALITY u(n, i)
+                     JOIN pg_attribute a ON a.attrelid = k.root AND a.attnum = u.n AND NOT a.attisdropped ORDER BY u.i) AS now
+        FROM htap.ivm_capture k WHERE k.root = ANY (p_objects)
+    LOOP
+        -- A column the capture reads cannot be gone: the engine's source view depends on it.
+        CONTINUE WHEN cap.now = cap.current_names OR cardinality(cap.now) <> cardinality(cap.names);
+        SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
+        FROM unnest(cap.now, cap.names) WITH ORDINALITY u(cur, orig, i);
+        FOREACH f IN ARRAY cap.functions LOOP
+            EXECUTE replace(f, '@ivm_cols@', v_cols);
+        END LOOP;
+        UPDATE htap.ivm_capture SET current_names = cap.now WHERE view_id = cap.view_id AND table_index = cap.table_index;
+    END LOOP;
+    UPDATE htap.ivm_views v SET definition = d.def
+    FROM (SELECT i.view_id, rtrim(btrim(pg_get_viewdef(c.oid)), ';') AS def FROM htap.ivm_views i
+          JOIN pg_class c ON c.relnamespace = 'htap_ivm'::regnamespace AND c.relname = 'v' || i.view_id || '_def'
+          WHERE EXISTS (SELECT 1 FROM htap.ivm_capture k WHERE k.view_id = i.view_id AND k.root = ANY (p_objects))) d
+    WHERE d.view_id = v.view_id AND d.def IS DISTINCT FROM v.definition;
+    UPDATE htap.ivm_views v SET view_schema = n.nspname, view_name = c.relname
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = v.view_oid AND c.oid = ANY (p_objects) AND (v.view_schema, v.view_name) IS DISTINCT FROM (n.nspname::text, c.relname::text);
 END $$;
 
--- Event triggers need a superuser; without one the Views page still checks on every sample.
+-- Members of a captured table (inheritance children, partitions, at any depth) are captured
+-- with it: a statement fires the triggers of the table it names only. After DDL that touched
+-- one (p_objects: the relations it names), in the DDL's own transaction:
+-- * a new member (CREATE TABLE ... PARTITION OF / INHERITS, ATTACH PARTITION, INHERIT) gets
+--   the capture triggers; one that brought rows of its own (ATTACH, INHERIT: no statement
+--   captured them) flags the view for a rebuild;
+-- * a member that left (DETACH PARTITION, NO INHERIT) loses them; with rows, the view is
+--   flagged (they left it with no statement captured);
+-- * a plain table's first child: its UPDATE capture stops relying on its primary key, which
+--   inheritance does not keep unique across children.
+CREATE OR REPLACE FUNCTION htap.ivm_follow_members(p_objects oid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cap record;
+    m record;
+    spec text;
+    v_prefix text;
+    v_rows boolean;
+    v_cols text;
+BEGIN
+    FOR cap IN
+        SELECT k.*, v.triggers AS registered
+        FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id
+        WHERE k.root IN (WITH RECURSIVE up(oid) AS (SELECT unnest(p_objects)
+                                                     UNION SELECT h.inhparent FROM pg_inherits h JOIN up ON h.inhrelid = up.oid)
+                         SELECT up.oid FROM up)
+           OR EXISTS (SELECT 1 FROM unnest(v.triggers) t WHERE split_part(t, '|', 1) = ANY (p_objects::text[]))
+    LOOP
+        v_prefix := format('htap\_ivm\_v%s\_t%s\_%%', cap.view_id, cap.table_index);
+        FOR m IN
+            WITH RECURSIVE down(oid) AS (SELECT h.inhrelid FROM pg_inherits h WHERE h.inhparent = cap.root
+                                         UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+            SELECT down.oid, c.relkind FROM down JOIN pg_class c ON c.oid = down.oid
+            WHERE NOT EXISTS (SELECT 1 FROM unnest(cap.registered) t
+                              WHERE split_part(t, '|', 1) = down.oid::text AND split_part(t, '|', 2) LIKE v_prefix)
+        LOOP
+            IF m.relkind = 'f' THEN
+                PERFORM htap.ivm_mark_rebuild(cap.view_id, format('the foreign table %s became a partition of %s: its rows change '
+                    'on another server, which no trigger here sees; disable incremental maintenance', m.oid::regclass, cap.root::regclass));
+                CONTINUE;
+            END IF;
+            -- Registered first: the ALTER TABLE below runs this guard again, which must see it done.
+            UPDATE htap.ivm_views SET triggers = triggers || ARRAY(SELECT m.oid || '|' || split_part(x, '|', 1) FROM unnest(cap.triggers) x)
+            WHERE view_id = cap.view_id;
+            FOREACH spec IN ARRAY cap.triggers LOOP
+                EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION %s()', split_part(spec, '|', 1),
+                               split_part(spec, '|', 2), m.oid::regclass, split_part(spec, '|', 3), split_part(spec, '|', 4));
+                EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', m.oid::regclass, split_part(spec, '|', 1));
+            END LOOP;
+            IF m.relkind <> 'p' THEN
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', m.oid::regclass) INTO v_rows;
+                IF v_rows THEN
+                    PERFORM htap.ivm_mark_rebuild(cap.view_id, format('%s joined %s with rows of its own (ATTACH PARTITION or INHERIT), '
+                        'which no statement brought: a rebuild takes them in', m.oid::regclass, cap.root::regclass));
+                END IF;
+            END IF;
+        END LOOP;
+        FOR m IN
+            SELECT DISTINCT split_part(t, '|', 1)::oid AS oid FROM unnest(cap.registered) t
+            WHERE split_part(t, '|', 2) LIKE v_prefix AND split_part(t, '|', 1) <> cap.root::text
+              AND split_part(t, '|', 1)::oid NOT IN (WITH RECURSIVE down(oid) AS (SELECT h.inhrelid FROM pg_inherits h WHERE h.inhparent = cap.root
+                                                     UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+                                                     SELECT down.oid FROM down)
+              AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = split_part(t, '|', 1)::oid)
+        LOOP
+            UPDATE htap.ivm_views SET triggers = ARRAY(SELECT t FROM unnest(triggers) t WHERE split_part(t, '|', 1) <> m.oid::text)
+            WHERE view_id = cap.view_id;
+            FOREACH spec IN ARRAY cap.triggers LOOP
+                EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', split_part(spec, '|', 1), m.oid::regclass);
+            END LOOP;
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', m.oid::regclass) INTO v_rows;
+            IF v_rows THEN
+                PERFORM htap.ivm_mark_rebuild(cap.view_id, format('%s left %s with its rows (DETACH PARTITION or NO INHERIT), '
+                    'which no statement took out: a rebuild does', m.oid::regclass, cap.root::regclass));
+            END IF;
+        END LOOP;
+        IF cap.update_unfiltered IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = cap.root) THEN
+            SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
+            FROM unnest(cap.current_names, cap.names) WITH ORDINALITY u(cur, orig, i);
+            EXECUTE replace(cap.update_unfiltered, '@ivm_cols@', v_cols);
+            UPDATE htap.ivm_capture SET functions = array_replace(functions, update_filtered, update_unfiltered),
+                update_filtered = NULL, update_unfiltered = NULL,
+                relies_on = array_remove(relies_on, (SELECT co.oid FROM pg_constraint co WHERE co.conrelid = cap.root AND co.contype = 'p'))
+            WHERE view_id = cap.view_id AND table_index = cap.table_index;
+        END IF;
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION htap.ivm_ddl_guard() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_objects oid[];
+BEGIN
+    -- What it does (CREATE TRIGGER, ALTER TABLE ... ENABLE ALWAYS TRIGGER) runs it again: once is enough.
+    IF current_setting('htap.ivm_in_ddl_guard', true) = 'on' THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('htap.ivm_in_ddl_guard', 'on', true);
+    v_objects := ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands() WHERE classid = 'pg_class'::regclass);
+    PERFORM htap.ivm_follow_members(v_objects);
+    PERFORM htap.ivm_follow_ddl(v_objects);
+    PERFORM htap.ivm_check_capture();
+    PERFORM set_config('htap.ivm_in_ddl_guard', 'off', true);
+END $$;
+
+-- A DROP that would take away what an engine's capture or merge reads (DROP COLUMN ... CASCADE
+-- of a column a view reads drops its source view; DROP FUNCTION of the engine's own) is
+-- refused, whole: the writers' capture would fail on every statement after it. PostgreSQL
+-- drops a materialized view with what it reads; a maintained view is disabled first. The
+-- engine of a view dropped in the same statement (DROP SCHEMA ... CASCADE) is let go: the
+-- next mv command removes what is left of it.
+CREATE OR REPLACE FUNCTION htap.ivm_drop_guard() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+    v_what text;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT v.view_schema, v.view_name
+        FROM pg_event_trigger_dropped_objects() d
+        JOIN htap.ivm_views v ON v.view_id = substring(d.object_identity FROM '^htap_ivm\."?v([0-9]+)_')::int
+        WHERE d.schema_name = 'htap_ivm' AND d.object_type IN ('view', 'function', 'procedure')
+          AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = v.view_schema AND c.relname = v.view_name)
+    LOOP
+        SELECT string_agg(d.object_type || ' ' || d.object_identity, ', ') INTO v_what
+        FROM pg_event_trigger_dropped_objects() d WHERE d.original;
+        RAISE EXCEPTION 'dropping % would break the incremental view %: its capture or merge reads it',
+            v_what, quote_ident(r.view_schema) || '.' || quote_ident(r.view_name)
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('Disable its incremental maintenance first (htapctl mv disable-incremental %s): PostgreSQL would drop a materialized view with what it reads.',
+                                quote_ident(r.view_schema) || '.' || quote_ident(r.view_name));
+    END LOOP;
+    -- A member dropped (a partition, a child): its rows left the view with no statement captured.
+    FOR r IN
+        SELECT DISTINCT v.view_id, d.object_identity
+        FROM pg_event_trigger_dropped_objects() d
+        JOIN htap.ivm_views v ON EXISTS (SELECT 1 FROM unnest(v.triggers) t WHERE split_part(t, '|', 1) = d.objid::text)
+        WHERE d.object_type = 'table'
+    LOOP
+        UPDATE htap.ivm_views SET triggers = ARRAY(SELECT t FROM unnest(triggers) t WHERE htap.ivm_rel(split_part(t, '|', 1)) IS NOT NULL
+                                                   OR split_part(t, '|', 1) !~ '^[0-9]+$')
+        WHERE view_id = r.view_id;
+        PERFORM htap.ivm_mark_rebuild(r.view_id, format('%s was dropped, and its rows left the view with no statement captured: '
+            'a rebuild takes them out', r.object_identity));
+    END LOOP;
+END $$;
+
+-- Event triggers need a superuser; without one the Views page still checks capture on every
+-- sample, renames are still followed by merges and rebuilds (through views), and PostgreSQL
+-- still refuses to drop or retype a column the engine reads, but a renamed column breaks the
+-- capture (every write to the table fails) and DROP ... CASCADE goes through.
 DO $$
 BEGIN
-    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-       AND NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'htap_ivm_ddl_guard') THEN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        DROP EVENT TRIGGER IF EXISTS htap_ivm_ddl_guard;
         CREATE EVENT TRIGGER htap_ivm_ddl_guard ON ddl_command_end
-            WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER') EXECUTE FUNCTION htap.ivm_ddl_guard();
+            WHEN TAG IN ('ALTER TABLE', 'ALTER VIEW', 'CREATE TABLE', 'DROP TRIGGER', 'ALTER TRIGGER')
+            EXECUTE FUNCTION htap.ivm_ddl_guard();
+        DROP EVENT TRIGGER IF EXISTS htap_ivm_drop_guard;
+        CREATE EVENT TRIGGER htap_ivm_drop_guard ON sql_drop EXECUTE FUNCTION htap.ivm_drop_guard();
     END IF;
 END $$;
 
 -- Monitoring roles read the engine's registry; pending counts come through ivm_pending().
 GRANT SELECT ON htap.ivm_views TO pg_monitor;
+GRANT SELECT ON htap.ivm_capture TO pg_monitor;
 
 -- The helpers that write the registry run with their owner's rights: nobody else calls them.
 REVOKE ALL ON FUNCTION htap.ivm_mark_rebuild(int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 6';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 9';

@@ -55,9 +55,7 @@ BEGIN
     IF p_mode = 'incremental' THEN
         -- An engine still being enabled has no view yet: the name is its materialized view's.
         SELECT merge_function,
-               CASE WHEN state = 'needs_rebuild' THEN coalesce(reason, 'flagged')
-                    ELSE (SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped'
-                          FROM htap.ivm_capture_off(view_id) o) END
+               CASE WHEN state = 'needs_rebuild' THEN coalesce(reason, 'flagged') ELSE htap.ivm_blocker(view_id) END
         INTO v_merge, v_rebuild
         FROM htap.ivm_views WHERE view_schema || '.' || view_name = v_label AND state <> 'building';
         IF v_merge IS NULL THEN

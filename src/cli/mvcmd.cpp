@@ -168,6 +168,8 @@ int cmdMv(const QStringList& args)
             return fail(u"%1 is not a valid view name: %2"_s.arg(view, r.error().message), ExitUsage);
     }
     MvService service(conn);
+    // --check runs on a connection of its own, opened as this one was.
+    service.setConnInfo(info);
     // What an earlier command left half done when it was killed (or the server stopped under
     // it) is finished first, whatever this command is, and told on stderr.
     for (const Recovery& r : service.recoverInterrupted())

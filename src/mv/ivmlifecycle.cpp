@@ -2,6 +2,7 @@
 // it, settling its new tables, disabling it, and removing engines whose view is gone.
 #include "mvservice.h"
 
+#include "ivmprepare.h"
 #include "ivmsql.h"
 #include "mvcommon.h"
 #include "viewquery.h"
@@ -20,26 +21,63 @@ using htap::pg::Result;
 
 namespace htap::mv {
 
-namespace {
-
-/// GRANT statements that give `target` the privileges relation `oid` grants to others (its
-/// owner's own excepted): a view keeps its grants when it changes form. Empty on error.
-QStringList grantsOf(pg::Connection& conn, quint32 oid, const QString& target, QString* error)
+QString switchToView(pg::Connection& conn, const QString& qualified, const EnginePrep& prep, const IvmSql& sql, int id,
+    QStringList* skipped)
 {
-    const Result r = conn.exec(u"SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END "
-                               u"FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::oid AND a.grantee <> c.relowner"_s,
-        {oid});
-    if (!r.ok()) {
-        *error = statementError(r);
-        return {};
+    // The engine's key indexes, unless the view brings an index on the same column anyway.
+    QStringList engineIndexes;
+    for (int i = 0; i < sql.indexes.size(); ++i) {
+        const QString col = sql.indexColumns.value(i);
+        const bool unique = sql.indexes[i].startsWith(u"CREATE UNIQUE"_s);
+        const bool covered = !col.isEmpty() && std::any_of(prep.indexDefs.cbegin(), prep.indexDefs.cend(), [&](const QString& d) {
+            QString c = col;
+            c.remove(u'"');
+            return d.endsWith(u"USING btree ("_s + c + u")"_s) && (!unique || d.startsWith(u"CREATE UNIQUE"_s));
+        });
+        if (!covered)
+            engineIndexes << sql.indexes[i];
     }
-    QStringList out;
-    for (int i = 0; i < r.rowCount(); ++i)
-        out << u"GRANT %1 ON %2 TO %3"_s.arg(r.text(i, 0), target, r.text(i, 1).isEmpty() ? u"PUBLIC"_s : quoteIdentifier(r.text(i, 1)));
-    return out;
+    for (const QString& s : engineIndexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
+        if (const Result r = conn.exec(s); !r.ok())
+            return statementError(r);
+    }
+    // The view's indexes move to the state table, named v<id>_<original>.
+    static const QRegularExpression indexRe(u"^CREATE (UNIQUE )?INDEX (\\S+|\"(?:[^\"]|\"\")+\") ON (?:ONLY )?(.+?) USING (.*)$"_s);
+    for (const QString& def : std::as_const(prep.indexDefs)) {
+        const QRegularExpressionMatch m = indexRe.match(def);
+        if (!m.hasMatch()) {
+            *skipped << def;
+            continue;
+        }
+        QString idxName = m.captured(2);
+        if (idxName.startsWith(u'"'))
+            idxName = idxName.mid(1, idxName.size() - 2).replace(u"\"\""_s, u"\""_s);
+        const QString stmt = u"CREATE %1INDEX %2 ON %3 USING %4"_s.arg(m.captured(1),
+            quoteIdentifier(u"v%1_%2"_s.arg(id).arg(idxName).left(63)), sql.stateTable, m.captured(4));
+        conn.exec(u"SAVEPOINT idx"_s);
+        if (!conn.exec(stmt).ok()) {
+            conn.exec(u"ROLLBACK TO SAVEPOINT idx"_s);
+            *skipped << idxName;
+        }
+        conn.exec(u"RELEASE SAVEPOINT idx"_s);
+    }
+    QStringList post;
+    post << prep.grants;
+    post << u"ALTER VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(prep.owner));
+    // A view reads its tables with its owner's rights.
+    post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
+    post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.currentView, quoteIdentifier(prep.owner));
+    // The comment is a value: format() quotes it on the server from the registry row.
+    post << u"DO $c$ DECLARE r record; BEGIN SELECT view_schema, view_name, comment INTO r FROM htap.ivm_views WHERE view_id = "_s
+            + QString::number(id)
+            + u"; IF r.comment IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %I.%I IS %L', r.view_schema, r.view_name, r.comment); "
+              u"END IF; END $c$"_s;
+    for (const QString& s : std::as_const(post)) {
+        if (const Result r = conn.exec(s); !r.ok())
+            return statementError(r);
+    }
+    return {};
 }
-
-} // namespace
 
 QString MvService::removeEngine(int ivmId)
 {
@@ -54,14 +92,16 @@ QString MvService::removeEngine(int ivmId)
         r = m_conn.exec(u"SELECT s FROM htap.ivm_views v, unnest(v.uninstall) WITH ORDINALITY u(s, i) WHERE v.view_id = $1 "
                         u"ORDER BY i FOR UPDATE OF v"_s,
             {ivmId});
-    for (int i = 0; r.ok() && i < r.rowCount(); ++i) {
+    // The registry row goes first: the DDL guard refuses to drop what a registered engine reads.
+    const Result gone = r.ok() ? m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {ivmId}) : r;
+    for (int i = 0; r.ok() && gone.ok() && i < r.rowCount(); ++i) {
         if (const Result u = m_conn.exec(r.text(i, 0)); !u.ok()) {
             m_conn.exec(u"ROLLBACK"_s);
             return statementError(u);
         }
     }
-    if (r.ok())
-        r = m_conn.exec(u"DELETE FROM htap.ivm_views WHERE view_id = $1"_s, {ivmId});
+    if (!gone.ok())
+        r = gone;
     if (r.ok())
         r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok()) {
@@ -126,236 +166,6 @@ QList<Recovery> MvService::recoverInterrupted()
         out << done;
     }
     return out;
-}
-
-struct EnginePrep {
-    QString definition; ///< with every name schema-qualified
-    QStringList columns, types;
-    QStringList indexDefs;
-    QString owner;
-    QStringList grants; ///< GRANT statements for the view under its own name
-    IvmPlan plan;
-    QStringList storeNotes; ///< how each count(DISTINCT) keeps its pairs, and why
-};
-
-QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
-{
-    const QString label = view.schema + u'.' + view.name;
-    if (m_conn.serverVersionNum() < 150000)
-        return u"the incremental engine needs PostgreSQL 15 or later (UNIQUE NULLS NOT DISTINCT); this server is %1"_s.arg(
-            m_conn.serverVersion());
-    // Its steps open and commit their own transactions: inside a caller's they would commit it.
-    if (m_conn.inTransaction())
-        return u"the incremental engine of %1 cannot be planned or enabled inside a transaction block"_s.arg(label);
-    // Under search_path pg_catalog every name in the definition comes out schema-qualified, so
-    // the generated functions (which run with that search_path) mean exactly the same objects.
-    Result r = m_conn.exec(u"BEGIN"_s);
-    if (r.ok())
-        r = m_conn.exec(u"SET LOCAL search_path TO pg_catalog, pg_temp"_s);
-    if (r.ok())
-        r = m_conn.exec(u"SELECT pg_get_viewdef($1::oid), pg_get_userbyid(c.relowner), "
-                        u"ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid ORDER BY i.indexrelid), "
-                        u"rw.ev_action "
-                        u"FROM pg_class c JOIN pg_rewrite rw ON rw.ev_class = c.oid WHERE c.oid = $1::oid"_s,
-            {view.oid});
-    m_conn.exec(u"COMMIT"_s);
-    if (!r.ok() || r.rowCount() != 1)
-        return u"cannot read the definition of %1: %2"_s.arg(label, r.ok() ? u"not found"_s : statementError(r));
-    prep->definition = r.text(0, 0).trimmed();
-    if (prep->definition.endsWith(u';'))
-        prep->definition.chop(1);
-    prep->owner = r.text(0, 1);
-    const QString indexArray = r.text(0, 2);
-    const QString action = r.text(0, 3);
-
-    // Every function the query calls must be immutable: capture and rebuild run at different times.
-    QSet<qint64> funcs;
-    static const QRegularExpression funcRe(u":(?:funcid|opfuncid) (\\d+)"_s);
-    for (auto it = funcRe.globalMatch(action); it.hasNext();)
-        funcs.insert(it.next().captured(1).toLongLong());
-    if (!funcs.isEmpty()) {
-        QStringList ids;
-        for (qint64 f : std::as_const(funcs))
-            ids << QString::number(f);
-        const Result v = m_conn.exec(u"SELECT p.oid::regprocedure::text, p.provolatile FROM pg_proc p "
-                                     u"WHERE p.oid = ANY ($1::oid[]) AND p.provolatile <> 'i' ORDER BY 1 LIMIT 1"_s,
-            {QVariant(u"{"_s + ids.join(u',') + u"}"_s)});
-        if (!v.ok())
-            return statementError(v);
-        if (v.rowCount() == 1)
-            return u"%1 calls %2, which is %3, not immutable: its result could differ between capture and rebuild "
-                   u"(e.g. date_trunc on timestamptz depends on the session's TimeZone)"_s.arg(
-                       label, v.text(0, 0), v.text(0, 1) == u"s"_s ? u"stable"_s : u"volatile"_s);
-    }
-
-    // CURRENT_DATE, LOCALTIMESTAMP and the like have no function to check: they change by themselves.
-    if (action.contains(u"{SQLVALUEFUNCTION"_s))
-        return u"%1 uses CURRENT_DATE, CURRENT_TIMESTAMP, LOCALTIMESTAMP or a similar value: its rows would age "
-               u"without any change to capture"_s.arg(label);
-    // A cast through text (e.g. timestamptz::text) runs the types' I/O functions, some of which
-    // depend on settings (DateStyle, TimeZone).
-    static const QRegularExpression ioRe(u"\\{COERCEVIAIO :arg \\{\\w+ .*?:(?:vartype|consttype|funcresulttype|opresulttype) (\\d+).*?:resulttype (\\d+)"_s);
-    for (auto it = ioRe.globalMatch(action); it.hasNext();) {
-        const QRegularExpressionMatch m = it.next();
-        const Result io = m_conn.exec(
-            u"SELECT format_type($1::oid, NULL) || ' to ' || format_type($2::oid, NULL) FROM pg_type s, pg_type d "
-            u"JOIN pg_proc pi ON pi.oid = d.typinput WHERE s.oid = $1::oid AND d.oid = $2::oid "
-            u"AND (pi.provolatile <> 'i' OR (SELECT provolatile FROM pg_proc WHERE oid = s.typoutput) <> 'i')"_s,
-            {m.captured(1), m.captured(2)});
-        if (io.ok() && io.rowCount() == 1)
-            return u"%1 casts %2 through text, which depends on session settings (DateStyle, TimeZone): not immutable"_s.arg(
-                label, io.text(0, 0));
-    }
-
-    r = m_conn.exec(u"SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::oid "
-                    u"AND attnum > 0 AND NOT attisdropped ORDER BY attnum"_s,
-        {view.oid});
-    if (!r.ok())
-        return statementError(r);
-    for (int i = 0; i < r.rowCount(); ++i) {
-        prep->columns << r.text(i, 0);
-        prep->types << r.text(i, 1);
-    }
-    QString grantError;
-    prep->grants = grantsOf(m_conn, view.oid, quoteQualified(view.schema, view.name), &grantError);
-    if (!grantError.isEmpty())
-        return grantError;
-    r = m_conn.exec(u"SELECT unnest($1::text[])"_s, {indexArray});
-    for (int i = 0; r.ok() && i < r.rowCount(); ++i)
-        prep->indexDefs << r.text(i, 0);
-
-    // Other views built on this one would have to be dropped with it.
-    r = m_conn.exec(u"SELECT DISTINCT rw.ev_class::regclass::text FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid "
-                    u"WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = $1::oid AND rw.ev_class <> $1::oid"_s,
-        {view.oid});
-    if (r.ok() && r.rowCount() > 0) {
-        QStringList deps;
-        for (int i = 0; i < r.rowCount(); ++i)
-            deps << r.text(i, 0);
-        return u"%1 is used by %2; the engine replaces the materialized view by a view, which would drop them"_s.arg(
-            label, deps.join(u", "_s));
-    }
-
-    ViewQuery query;
-    QString error;
-    if (!query.parse(prep->definition, &error))
-        return error;
-    QHash<QString, TableInfo> infos;
-    for (const TableRef& t : query.tables()) {
-        const Result c = m_conn.exec(
-            u"SELECT c.oid, c.relkind::text, "
-            u"(SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-            u"  WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1), "
-            u"(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-            u"  AND a.attnum = i.indkey[0] WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1), "
-            u"ARRAY(SELECT quote_ident(cn.nspname) || '.' || quote_ident(cc.relname) || '.' || quote_ident(ca.attname) "
-            u"  FROM pg_constraint k JOIN pg_class cc ON cc.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
-            u"  JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = k.conkey[1] "
-            u"  WHERE k.contype = 'f' AND k.confrelid = c.oid AND cardinality(k.conkey) = 1 AND NOT k.condeferrable "
-            u"  AND k.convalidated AND k.confkey[1] = (SELECT i.indkey[0] FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)), "
-            u"EXISTS (SELECT 1 FROM pg_subscription_rel sr WHERE sr.srrelid = c.oid) "
-            u"FROM pg_class c WHERE c.oid = to_regclass($1)"_s,
-            {quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name)});
-        if (!c.ok())
-            return statementError(c);
-        if (c.rowCount() != 1)
-            return u"base table %1.%2 was not found"_s.arg(t.schema, t.name);
-        if (c.text(0, 1) != u"r"_s)
-            continue; // not a plain table: analyze() names it
-        if (c.toBool(0, 5))
-            return u"%1 reads %2.%3, which a logical-replication subscription fills: its apply worker fires no "
-                   u"statement triggers, so changes could not be captured"_s.arg(label, t.schema, t.name);
-        TableInfo info;
-        info.primaryKey = c.text(0, 2);
-        info.primaryKeyType = c.text(0, 3);
-        const Result fk = m_conn.exec(u"SELECT unnest($1::text[])"_s, {c.text(0, 4)});
-        for (int i = 0; fk.ok() && i < fk.rowCount(); ++i) {
-            // Compare unquoted, as the plan spells names.
-            QString ref = fk.text(i, 0);
-            ref.remove(u'"');
-            info.referencedBy << ref;
-        }
-        infos.insert(t.refName, info);
-    }
-    const QString refusal = query.analyze(prep->columns, infos, &prep->plan);
-    if (!refusal.isEmpty())
-        return u"the engine cannot maintain %1: %2. It maintains %3."_s.arg(label, refusal, supportedShapes());
-    for (int i = 0; i < prep->plan.outputs.size(); ++i)
-        prep->plan.outputs[i].type = prep->types.value(i);
-    // How each count(DISTINCT col) keeps its (group, value) pairs. With an index leading with col
-    // on its table: pairs checked against that index instead of reference counts (a fraction of
-    // the merge's cost); for an integer col whose pairs are dense enough (measured on a sample of
-    // blocks, at most 10 s; pairs when in doubt), bitmaps (a row written per block, not per pair).
-    if (prep->plan.shape == IvmPlan::Shape::Aggregate) {
-        using Store = OutputColumn::DistinctStore;
-        const TableRef& t = prep->plan.tables.first().ref;
-        for (int j = 0; j < prep->plan.outputs.size(); ++j) {
-            OutputColumn& o = prep->plan.outputs[j];
-            if (o.kind != OutputColumn::Kind::CountDistinct)
-                continue;
-            const QString arg = o.argColumn.isEmpty() ? o.expr : quoteIdentifier(o.argColumn);
-            const Result ix = o.argColumn.isEmpty()
-                ? Result()
-                : m_conn.exec(u"SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum "
-                              u"AND i.indisvalid AND i.indpred IS NULL), a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) "
-                              u"FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2"_s,
-                      {quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name), o.argColumn});
-            if (!ix.ok() || ix.rowCount() != 1 || !ix.toBool(0, 0)) {
-                prep->storeNotes << u"%1: count(DISTINCT %2) kept as reference counts (an index leading with %2 on its table "
-                                    u"would make merges faster)"_s.arg(o.name, arg);
-                continue;
-            }
-            if (!ix.toBool(0, 1)) {
-                o.distinctStore = Store::Pairs;
-                prep->storeNotes << u"%1: count(DISTINCT %2) kept as pairs checked against its index"_s.arg(o.name, arg);
-                continue;
-            }
-            // In a transaction of its own (there is no caller's: refused above), so that its
-            // timeout (10 s, or the session's if lower) ends with it.
-            Result d;
-            if (m_conn.exec(u"BEGIN"_s).ok()) {
-                m_conn.exec(u"SELECT set_config('statement_timeout', '10s', true) FROM pg_settings "
-                            u"WHERE name = 'statement_timeout' AND (setting::bigint = 0 OR setting::bigint > 10000)"_s);
-                d = m_conn.exec(distinctDensityQuery(prep->plan, j));
-                m_conn.exec(u"ROLLBACK"_s);
-            }
-            const bool measuredDensity = d.ok() && !d.isNull(0, 0);
-            const double density = measuredDensity ? d.text(0, 0).toDouble() : 0.0;
-            o.distinctStore = density >= kBitmapMinDensity ? Store::Bitmaps : Store::Pairs;
-            const QString measured = !d.ok() ? u"density not measured: %1"_s.arg(statementError(d))
-                : d.isNull(0, 0)             ? u"no values to measure density on"_s
-                                             : u"%1 values per block of %2"_s.arg(density, 0, 'f', 1).arg(1 << kDistinctBlockShift);
-            prep->storeNotes << u"%1: count(DISTINCT %2) kept as %3 (%4)"_s.arg(o.name, arg,
-                o.distinctStore == Store::Bitmaps ? u"bitmaps"_s
-                    : measuredDensity             ? u"pairs, too sparse for bitmaps"_s
-                                                  : u"pairs"_s,
-                measured);
-        }
-    }
-    if (prep->definition.contains(u"$ivm$"_s))
-        return u"the definition contains the text $ivm$, which the generated functions use as their quote"_s;
-    return {};
-}
-
-QString MvService::checkIncremental(const QString& name, QString* planText)
-{
-    Resolved view;
-    QString error;
-    if (!resolve(name, &view, &error))
-        return error;
-    if (view.ivmId)
-        return u"%1.%2 is already maintained incrementally"_s.arg(view.schema, view.name);
-    EnginePrep prep;
-    if (const QString e = prepareEngine(view, &prep); !e.isEmpty())
-        return e;
-    if (planText) {
-        const IvmSql sql = generateIvmSql(prep.plan, 0, view.schema, view.name);
-        QString header;
-        for (const QString& note : std::as_const(prep.storeNotes))
-            header += u"-- "_s + QString(note).replace(u'\n', u' ') + u'\n';
-        *planText = header + (sql.install + sql.indexes + QStringList {sql.createView}).join(u";\n\n"_s) + u";\n"_s;
-    }
-    return {};
 }
 
 QString MvService::enableIncremental(const QString& name, QString* notes)
@@ -454,8 +264,41 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
             prep.definition, QVariant(QStringList(prep.indexDefs)), view.oid, prep.owner, sql.stateTable,
             QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall),
             kIvmEngineVersion});
+    for (const CaptureSpec& c : sql.captures) {
+        if (!r.ok())
+            break;
+        QStringList attnums;
+        for (int a : c.attnums)
+            attnums << QString::number(a);
+        QStringList reliesOn;
+        for (quint32 k : c.reliesOn)
+            reliesOn << QString::number(k);
+        r = m_conn.exec(u"INSERT INTO htap.ivm_capture (view_id, table_index, root, attnums, names, current_names, functions, triggers, "
+                        u"update_filtered, update_unfiltered, relies_on) "
+                        u"VALUES ($1, $2, $3::oid, $4::int2[], $5::text[], $5::text[], $6::text[], $7::text[], $8, $9, $10::oid[])"_s,
+            {id, c.tableIndex, c.root, QVariant(u"{"_s + attnums.join(u',') + u"}"_s), QVariant(c.names), QVariant(c.functions),
+                QVariant(c.triggers), c.updateFiltered.isEmpty() ? QVariant() : QVariant(c.updateFiltered),
+                c.updateUnfiltered.isEmpty() ? QVariant() : QVariant(c.updateUnfiltered), QVariant(u"{"_s + reliesOn.join(u',') + u"}"_s)});
+    }
     if (!r.ok())
         return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
+    // A partition or child added since the members were listed would go uncaptured: the
+    // triggers just created hold its parent against that now (SHARE ROW EXCLUSIVE), and the DDL
+    // guard follows the ones that come after this commits.
+    for (const PlanTable& t : prep.plan.tables) {
+        QStringList listed;
+        for (quint32 m : t.memberOids)
+            listed << QString::number(m);
+        r = m_conn.exec(u"WITH RECURSIVE m(oid) AS (SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::oid "
+                        u"UNION SELECT h.inhrelid FROM pg_inherits h JOIN m ON h.inhparent = m.oid) "
+                        u"SELECT count(*) FROM m WHERE m.oid <> ALL ($2::oid[])"_s,
+            {t.oid, QVariant(u"{"_s + listed.join(u',') + u"}"_s)});
+        if (!r.ok())
+            return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
+        if (r.toInt64(0, 0) > 0)
+            return rollback(u"a partition or inheritance child of %1.%2 was added while the engine for %3 was being planned: "
+                            u"nothing was changed, enable it again"_s.arg(t.ref.schema, t.ref.name, label));
+    }
     r = m_conn.exec(u"COMMIT"_s);
     if (!r.ok())
         return abandon(u"installing the engine for %1 failed: %2"_s.arg(label, statementError(r)));
@@ -477,64 +320,12 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     r = m_conn.exec(u"BEGIN"_s);
     m_conn.exec(u"SET LOCAL lock_timeout = '10s'"_s);
     const QString qualified = quoteQualified(view.schema, view.name);
-    // The engine's key indexes, unless the view brings an index on the same column anyway.
-    QStringList engineIndexes;
-    for (int i = 0; i < sql.indexes.size(); ++i) {
-        const QString col = sql.indexColumns.value(i);
-        const bool unique = sql.indexes[i].startsWith(u"CREATE UNIQUE"_s);
-        const bool covered = !col.isEmpty() && std::any_of(prep.indexDefs.cbegin(), prep.indexDefs.cend(), [&](const QString& d) {
-            QString c = col;
-            c.remove(u'"');
-            return d.endsWith(u"USING btree ("_s + c + u")"_s) && (!unique || d.startsWith(u"CREATE UNIQUE"_s));
-        });
-        if (!covered)
-            engineIndexes << sql.indexes[i];
-    }
-    for (const QString& s : engineIndexes + QStringList {u"DROP MATERIALIZED VIEW %1"_s.arg(qualified), sql.createView}) {
-        r = m_conn.exec(s);
-        if (!r.ok())
-            return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-    }
-    // The view's indexes move to the state table, named v<id>_<original>.
-    static const QRegularExpression indexRe(u"^CREATE (UNIQUE )?INDEX (\\S+|\"(?:[^\"]|\"\")+\") ON (?:ONLY )?(.+?) USING (.*)$"_s);
-    for (const QString& def : std::as_const(prep.indexDefs)) {
-        const QRegularExpressionMatch m = indexRe.match(def);
-        if (!m.hasMatch()) {
-            skipped << def;
-            continue;
-        }
-        QString idxName = m.captured(2);
-        if (idxName.startsWith(u'"'))
-            idxName = idxName.mid(1, idxName.size() - 2).replace(u"\"\""_s, u"\""_s);
-        const QString stmt = u"CREATE %1INDEX %2 ON %3 USING %4"_s.arg(m.captured(1),
-            quoteIdentifier(u"v%1_%2"_s.arg(id).arg(idxName).left(63)), sql.stateTable, m.captured(4));
-        m_conn.exec(u"SAVEPOINT idx"_s);
-        if (!m_conn.exec(stmt).ok()) {
-            m_conn.exec(u"ROLLBACK TO SAVEPOINT idx"_s);
-            skipped << idxName;
-        }
-        m_conn.exec(u"RELEASE SAVEPOINT idx"_s);
-    }
-    QStringList post;
-    post << prep.grants;
-    post << u"ALTER VIEW %1 OWNER TO %2"_s.arg(qualified, quoteIdentifier(prep.owner));
-    // A view reads its tables with its owner's rights.
-    post << u"GRANT USAGE ON SCHEMA htap_ivm TO %1"_s.arg(quoteIdentifier(prep.owner));
-    post << u"GRANT SELECT ON %1 TO %2"_s.arg(sql.currentView, quoteIdentifier(prep.owner));
-    // The comment is a value: format() quotes it on the server from the registry row.
-    post << u"DO $c$ DECLARE r record; BEGIN SELECT view_schema, view_name, comment INTO r FROM htap.ivm_views WHERE view_id = "_s
-            + QString::number(id)
-            + u"; IF r.comment IS NOT NULL THEN EXECUTE format('COMMENT ON VIEW %I.%I IS %L', r.view_schema, r.view_name, r.comment); "
-              u"END IF; END $c$"_s;
-    for (const QString& s : std::as_const(post)) {
-        r = m_conn.exec(s);
-        if (!r.ok())
-            return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, statementError(r)));
-    }
+    if (const QString e = switchToView(m_conn, qualified, prep, sql, id, &skipped); !e.isEmpty())
+        return abandon(u"replacing %1 by the maintained view failed: %2"_s.arg(label, e));
     // Changes that slipped by capture since the first build (a TRUNCATE) left their reason.
-    r = m_conn.exec(u"UPDATE htap.ivm_views SET state = CASE WHEN reason IS NULL THEN 'ready' ELSE 'needs_rebuild' END "
-                    u"WHERE view_id = $1"_s,
-        {id});
+    r = m_conn.exec(u"UPDATE htap.ivm_views SET state = CASE WHEN reason IS NULL THEN 'ready' ELSE 'needs_rebuild' END, "
+                    u"view_oid = to_regclass($2) WHERE view_id = $1"_s,
+        {id, qualified});
     if (!r.ok())
         return abandon(u"registering %1 as ready failed: %2"_s.arg(label, statementError(r)));
     if (interrupted())
@@ -604,6 +395,19 @@ QString MvService::disableIncremental(const QString& name)
     const QString restore = u"htap_ivm."_s + quoteIdentifier(u"v%1_restore"_s.arg(view.ivmId));
     const QString restoreName = u"v%1_restore"_s.arg(view.ivmId);
     const QString qualified = quoteQualified(view.schema, view.name);
+    // The definition as it reads now (tables and columns renamed since are followed by the
+    // engine's view of it), schema-qualified as the registry keeps it; the registry's text for
+    // engines without that view.
+    QString definition = reg.text(0, 0);
+    if (m_conn.exec(u"BEGIN"_s).ok()) {
+        m_conn.exec(u"SET LOCAL search_path TO pg_catalog, pg_temp"_s);
+        const Result d = m_conn.exec(u"SELECT rtrim(btrim(pg_get_viewdef(c.oid)), ';') FROM pg_class c "
+                                     u"WHERE c.relnamespace = to_regnamespace('htap_ivm') AND c.relname = $1"_s,
+            {u"v%1_def"_s.arg(view.ivmId)});
+        m_conn.exec(u"COMMIT"_s);
+        if (d.ok() && d.rowCount() == 1)
+            definition = d.text(0, 0);
+    }
 
     // The grants the view carries now (the ones the materialized view had, and any added since).
     QString grantError;
@@ -630,7 +434,7 @@ QString MvService::disableIncremental(const QString& name)
     // First a copy an older build's disable left behind when it was interrupted.
     r = m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(restore));
     if (r.ok())
-        r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(restore, reg.text(0, 0)));
+        r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(restore, definition));
     if (!r.ok()) {
         m_conn.exec(u"ROLLBACK"_s);
         return interrupted() ? u"interrupted: %1 is still maintained incrementally"_s.arg(label)

@@ -1,4 +1,7 @@
+// The generator of aggregate views (signed deltas folded into per-group state) and the entry
+// point that picks a view's generator.
 #include "ivmsql.h"
+#include "ivmsqlparts.h"
 
 #include <pg/identifier.h>
 #include <QHash>
@@ -11,150 +14,9 @@ using htap::pg::quoteQualified;
 
 namespace htap::mv {
 
+using namespace gen;
+
 namespace {
-
-using Kind = OutputColumn::Kind;
-
-QString q(const QString& name)
-{
-    return quoteIdentifier(name);
-}
-
-/// Everything a generated function needs: no search_path surprises, the owner's rights (writers
-/// need no grant on htap_ivm).
-const QString kFunctionHeader = u" LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ivm$\n"_s;
-
-/// Merges are short, frequent statements: compiling them with JIT costs more than it saves.
-const QString kMergeSettings = u"SET jit = off"_s;
-
-struct Names {
-    int id;
-    QString obj(const QString& suffix) const { return u"htap_ivm."_s + q(u"v%1_%2"_s.arg(id).arg(suffix)); }
-    QString trigger(const QString& suffix) const { return q(u"htap_ivm_v%1_%2"_s.arg(id).arg(suffix)); }
-};
-
-QString tableOf(const PlanTable& t)
-{
-    return quoteQualified(t.ref.schema, t.ref.name);
-}
-
-QString joinList(const QStringList& items, const QString& sep = u", "_s)
-{
-    return items.join(sep);
-}
-
-QString whereAnd(const QString& where, const QString& extra = {})
-{
-    QStringList parts;
-    if (!where.isEmpty())
-        parts << u"("_s + where + u")"_s;
-    if (!extra.isEmpty())
-        parts << extra;
-    return parts.isEmpty() ? QString() : u" WHERE "_s + parts.join(u" AND "_s);
-}
-
-struct Group {
-    QString name; ///< quoted column name in state/delta
-    QString expr; ///< over the base table
-};
-
-/// Statements that create capture triggers for one table and event set.
-void addTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix, const QString& event,
-    const QString& referencing, const QString& function)
-{
-    const QString raw = u"htap_ivm_v%1_%2"_s.arg(n.id).arg(suffix);
-    const QString name = n.trigger(suffix);
-    out.install << u"CREATE TRIGGER %1 AFTER %2 ON %3 %4 FOR EACH STATEMENT EXECUTE FUNCTION %5()"_s.arg(
-        name, event, tableOf(t), referencing, function);
-    // ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
-    out.install << u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(tableOf(t), name);
-    out.uninstall.prepend(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(name, tableOf(t)));
-    out.triggers << qMakePair(tableOf(t), raw);
-}
-
-void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
-    const QString& declare = {}, const QString& settings = {})
-{
-    QString header = kFunctionHeader;
-    if (!settings.isEmpty())
-        header.replace(u" AS $ivm$"_s, u" "_s + settings + u" AS $ivm$"_s);
-    // A view column named like a variable (v_rows) must mean the column.
-    out.install << u"CREATE FUNCTION %1() RETURNS %2%3#variable_conflict use_column\n%4BEGIN\n%5\nEND $ivm$"_s.arg(
-        name, returns, header, declare.isEmpty() ? QString() : u"DECLARE\n"_s + declare + u"\n"_s, body);
-    // Only the engine (its owner) and the triggers call them; nobody else may merge or flag.
-    out.install << u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(name);
-    out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
-}
-
-void truncateTrigger(IvmSql& out, const Names& n, const PlanTable& t, const QString& suffix)
-{
-    const QString fn = n.obj(suffix + u"_trunc"_s);
-    addFunction(out, fn, u"trigger"_s,
-        u"  PERFORM htap.ivm_mark_rebuild(%1, %2);\n  RETURN NULL;"_s.arg(n.id).arg(
-            u"'TRUNCATE of ' || %1"_s.arg(u"TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME"_s)));
-    addTrigger(out, n, t, suffix + u"_trunc"_s, u"TRUNCATE"_s, QString(), fn);
-}
-
-void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
-{
-    const QString tx = n.obj(u"rebuild_tx"_s);
-    const QString checks =
-        u"  IF current_setting('transaction_isolation') <> 'repeatable read' THEN\n"
-        u"    RAISE EXCEPTION 'a rebuild must run in REPEATABLE READ (use CALL %1)';\n  END IF;\n"
-        // The procedure's session lock becomes this transaction's: an error releases it.
-        u"  PERFORM pg_advisory_xact_lock(%2, %3);\n  PERFORM pg_advisory_unlock(%2, %3);\n"
-        // Rebuilt state is only worth something if capture runs from now on.
-        u"  IF EXISTS (SELECT 1 FROM htap.ivm_capture_off(%3)) THEN\n"
-        u"    RAISE EXCEPTION 'a capture trigger of this view is disabled or missing: enable it (ALTER TABLE ... ENABLE ALWAYS "
-        u"TRIGGER ...) before rebuilding';\n  END IF;\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
-            .arg(kIvmLockClass)
-            .arg(n.id);
-    // The first build, while the engine is being enabled, leaves it 'building': it is ready only
-    // once its view is in place (the enable's last transaction says so).
-    addFunction(out, tx, u"void"_s,
-        checks + body
-            + u"\n  UPDATE htap.ivm_views SET state = CASE WHEN state = 'building' THEN 'building' ELSE 'ready' END, reason = NULL, "
-              u"rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
-    // A procedure with SET or SECURITY DEFINER cannot COMMIT: this one only orders the steps.
-    // The lock is taken before the REPEATABLE READ snapshot, so the rebuild never sees state
-    // that a merge committed after its snapshot; rebuild_tx turns it into a transaction lock.
-    out.rebuildProcedure = n.obj(u"rebuild"_s);
-    out.install << u"CREATE PROCEDURE %1() LANGUAGE plpgsql AS $ivm$\nBEGIN\n"
-                   u"  PERFORM pg_catalog.pg_advisory_lock(%2, %3);\n  COMMIT;\n"
-                   u"  SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n  PERFORM %4();\n  COMMIT;\nEND $ivm$"_s.arg(out.rebuildProcedure)
-                       .arg(kIvmLockClass)
-                       .arg(n.id)
-                       .arg(tx);
-    out.uninstall << u"DROP PROCEDURE IF EXISTS %1()"_s.arg(out.rebuildProcedure);
-}
-
-/// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
-/// keep reading the old state until the rebuild commits.
-QString swapRebuild(const Names& n, const QString& insertInto, const QString& with = {})
-{
-    const QString S = n.obj(u"state"_s), next = n.obj(u"state_new"_s);
-    // The swap takes ACCESS EXCLUSIVE on the old state: never queue readers behind a long report.
-    return u"  CREATE TABLE %1 (LIKE %2)%5;\n%3\n  PERFORM set_config('lock_timeout', '10s', true);\n"
-           u"  PERFORM htap.ivm_swap_state('%2', '%1', '%4');"_s.arg(next, S, insertInto, n.obj(u"current"_s), with);
-}
-
-/// Readers go through this view, so that a rebuild can swap the state table under it.
-void currentView(IvmSql& out, const Names& n)
-{
-    out.currentView = n.obj(u"current"_s);
-    out.install << u"CREATE VIEW %1 AS SELECT * FROM %2"_s.arg(out.currentView, n.obj(u"state"_s));
-    out.uninstall << u"DROP VIEW IF EXISTS %1"_s.arg(out.currentView);
-}
-
-/// Tables whose rows merges update in place: room on each page keeps those updates HOT (no new
-/// index entries), three times faster on freshly built tables.
-const QString kUpdatedInPlace = u" WITH (fillfactor = 70)"_s;
-
-QString createTableAs(const QString& name, const QStringList& select, const QString& from, const QString& tail = {},
-    const QString& with = {})
-{
-    return u"CREATE TABLE %1%5 AS SELECT %2 FROM %3%4 WITH NO DATA"_s.arg(name, joinList(select), from, tail, with);
-}
 
 using Store = OutputColumn::DistinctStore;
 
@@ -176,17 +38,12 @@ QString distinctIndex(const Names& n, int j, const QString& groupColumns, Store 
         n.obj(u"distinct%1"_s.arg(j)), groupColumns, store == Store::Bitmaps ? u"__ivm_b"_s : u"__ivm_v"_s);
 }
 
-void deltaTableSettings(IvmSql& out, const QString& table)
-{
-    out.install << u"ALTER TABLE %1 ADD COLUMN __ivm_at timestamptz NOT NULL DEFAULT clock_timestamp()"_s.arg(table);
-    // Insert-then-delete churn: vacuum early and often, never index.
-    out.install << u"ALTER TABLE %1 SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000, "
-                   u"autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 100000)"_s.arg(table);
-    out.captureTables << table;
-}
+} // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Aggregates over one table: signed deltas, folded into per-group state.
+
+namespace gen {
 
 IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName)
 {
@@ -259,8 +116,9 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     if (anyMinMax)
         stateCols << u"false AS __ivm_rescan"_s;
 
-    // Tables.
-    const QString baseFrom = plan.fromSql;
+    // Tables. Merges and rebuilds read the base table through its source view.
+    addSources(out, plan, n);
+    const QString baseFrom = sourceFrom(plan, n);
     const QString groupBy = plan.grouped ? u" GROUP BY "_s + joinList(gExprs) : QString();
     out.install << createTableAs(D, gAs + deltaArgs + QStringList {u"1::smallint AS __ivm_sign"_s}, baseFrom);
     deltaTableSettings(out, D);
@@ -293,16 +151,17 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         for (const QString& a : std::as_const(deltaArgs))
             sel << a.left(a.lastIndexOf(u" AS "_s));
         sel << QString::number(sign);
-        return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), source, ref, whereAnd(plan.whereSql, extra));
+        return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), changedRows(source), ref, whereAnd(plan.whereSql, extra));
     };
     const QString fnIns = n.obj(u"t0_ins"_s), fnUpd = n.obj(u"t0_upd"_s), fnDel = n.obj(u"t0_del"_s);
-    addFunction(out, fnIns, u"trigger"_s,
-        u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})));
-    addFunction(out, fnDel, u"trigger"_s,
-        u"  INSERT INTO %1 (%2)\n  %3;\n  RETURN NULL;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})));
+    addCaptureFunction(out, 0, t, fnIns, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})), u"INSERT"_s);
+    addCaptureFunction(out, 0, t, fnDel, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})), u"DELETE"_s);
+    // Only an UPDATE's rows whose watched columns changed, when the key pairs old and new images
+    // one to one: not across inheritance children, which a parent's key does not cover.
+    const bool keyUnique = !t.primaryKey.isEmpty() && !(t.kind == 'r' && t.hasChildren);
     QString oldSide, newSide;
-    if (!t.primaryKey.isEmpty()) {
-        // Only rows whose watched columns changed; a changed key counts as delete + insert.
+    if (keyUnique) {
+        // A changed key counts as delete + insert.
         QStringList mine, other;
         for (const QString& c : t.columns) {
             mine << ref + u'.' + q(c);
@@ -313,18 +172,26 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         // column by column (and text has no *=).
         const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND "
                              u"pg_catalog.record_image_eq(ROW(%4), ROW(%5)))"_s;
-        oldSide = same.arg(u"__ivm_new"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
-        newSide = same.arg(u"__ivm_old"_s, q(t.primaryKey), ref, joinList(other), joinList(mine));
+        oldSide = same.arg(changedRows(u"__ivm_new"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
+        newSide = same.arg(changedRows(u"__ivm_old"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
     }
-    addTrigger(out, n, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
+    addTrigger(out, n, 0, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
     if (!t.columns.isEmpty()) { // a view that reads no column cannot change on UPDATE
-        addFunction(out, fnUpd, u"trigger"_s,
-            u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;\n  RETURN NULL;"_s.arg(
-                D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)));
-        addTrigger(out, n, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+        const QString update = u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;"_s;
+        addCaptureFunction(out, 0, t, fnUpd,
+            update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)), u"UPDATE"_s);
+        if (keyUnique && t.kind == 'r') {
+            // Children may come later (CREATE TABLE ... INHERITS): the DDL guard then puts in the
+            // capture that emits every old and new image (the merge nets them out).
+            CaptureSpec& spec = specFor(out, 0, t);
+            spec.updateFiltered = spec.functions.last();
+            spec.updateUnfiltered = captureFunctionText(fnUpd,
+                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})));
+        }
+        addTrigger(out, n, 0, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
     }
-    addTrigger(out, n, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
-    truncateTrigger(out, n, t, u"t0"_s);
+    addTrigger(out, n, 0, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
+    truncateTrigger(out, n, 0, t, u"t0"_s);
 
     // Merge: one statement consumes exactly the deltas its snapshot sees and folds them in.
     QStringList ctes;
@@ -560,13 +427,18 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         const Store store = plan.outputs[j].distinctStore;
         // Only merges read the pairs, and they wait for this rebuild: bulk-load them and index
         // afterwards (an insert into a unique index of millions of rows is many times slower).
+        // Grouped by position: a view without GROUP BY has the constant true as its one group,
+        // and GROUP BY true would be read as a position.
+        QStringList positions;
+        for (int k = 1; k <= gExprs.size() + 1; ++k)
+            positions << QString::number(k);
         const QString load = store == Store::Bitmaps
-            ? u"INSERT INTO %1 (%2, __ivm_b, __ivm_bits, __ivm_dn) SELECT %3, %4, bit_or(%5), 0 FROM %6%7 GROUP BY %3, %4"_s
-            : u"INSERT INTO %1 (%2, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, %4, %5, 0 FROM %6%7 GROUP BY %3, %4"_s;
+            ? u"INSERT INTO %1 (%2, __ivm_b, __ivm_bits, __ivm_dn) SELECT %3, %4, bit_or(%5), 0 FROM %6%7 GROUP BY %8"_s
+            : u"INSERT INTO %1 (%2, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, %4, %5, 0 FROM %6%7 GROUP BY %8"_s;
         rb += u"  DROP INDEX IF EXISTS htap_ivm.%1;\n  TRUNCATE %2;\n  %3;\n  %4;\n"_s.arg(q(u"v%1_distinct%2_key"_s.arg(n.id).arg(j)), R,
             load.arg(R, gl, joinList(gExprs), store == Store::Bitmaps ? blockOf(e) : e,
                 store == Store::Bitmaps ? bitOf(e) : store == Store::Counts ? u"count(*)"_s : u"0"_s, baseFrom,
-                whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e))),
+                whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)), positions.join(u", "_s)),
             distinctIndex(n, j, gl, store));
     }
     rebuildProcedure(out, n, rb.chopped(1));
@@ -576,131 +448,15 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// A fact table joined to tables reached by key: rows recomputed by the fact table's key.
-
-IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch)
-{
-    IvmSql out;
-    const QString S = n.obj(u"state"_s);
-    out.stateTable = S;
-    out.mergeFunction = n.obj(u"merge"_s);
-    const PlanTable& fact = plan.tables.first();
-    const QString factKey = q(fact.ref.refName) + u'.' + q(fact.primaryKey);
-
-    // Each base table's key in the state: an output column equal to it (through the joins) when
-    // the view has one, else a hidden column.
-    QStringList select, names, viewCols, keyCol;
-    for (const OutputColumn& o : plan.outputs) {
-        select << o.expr + u" AS "_s + q(o.name);
-        names << q(o.name);
-        viewCols << q(o.name);
-    }
-    for (int i = 0; i < plan.tables.size(); ++i) {
-        const PlanTable& t = plan.tables[i];
-        if (!t.keyOutput.isEmpty()) {
-            keyCol << q(t.keyOutput);
-            continue;
-        }
-        keyCol << u"__ivm_k%1"_s.arg(i);
-        select << q(t.ref.refName) + u'.' + q(t.primaryKey) + u" AS __ivm_k%1"_s.arg(i);
-        names << u"__ivm_k%1"_s.arg(i);
-    }
-    out.install << createTableAs(S, select, plan.fromSql);
-    currentView(out, n);
-    out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, keyCol[0]);
-    out.indexColumns << keyCol[0];
-    for (int i = 1; i < plan.tables.size(); ++i) {
-        out.indexes << u"CREATE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_k%2"_s.arg(n.id).arg(i)), S, keyCol[i]);
-        out.indexColumns << keyCol[i];
-    }
-    out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S);
-
-    QStringList consume, sources, counts;
-    QString rebuildDeletes;
-    for (int i = 0; i < plan.tables.size(); ++i) {
-        const PlanTable& t = plan.tables[i];
-        const QString tag = u"t%1"_s.arg(i);
-        const QString dirty = n.obj(u"dirty%1"_s.arg(i));
-        const QString pk = q(t.primaryKey);
-        out.install << createTableAs(dirty, {q(t.ref.refName) + u'.' + pk + u" AS __ivm_key"_s},
-            tableOf(t) + u" AS "_s + q(t.ref.refName));
-        deltaTableSettings(out, dirty);
-        out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(dirty);
-        rebuildDeletes += u"  DELETE FROM %1;\n"_s.arg(dirty);
-
-        // Capture: the keys of changed rows.
-        QStringList oldCols, newCols;
-        for (const QString& c : t.columns) {
-            oldCols << u"o."_s + q(c);
-            newCols << u"n."_s + q(c);
-        }
-        const QString fnIns = n.obj(tag + u"_ins"_s), fnUpd = n.obj(tag + u"_upd"_s), fnDel = n.obj(tag + u"_del"_s);
-        if (!t.insertsCannotMatch) {
-            addFunction(out, fnIns, u"trigger"_s,
-                u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM __ivm_new;\n  RETURN NULL;"_s.arg(dirty, pk));
-            addTrigger(out, n, t, tag + u"_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
-        }
-        addFunction(out, fnUpd, u"trigger"_s,
-            u"  INSERT INTO %1 (__ivm_key)\n  SELECT o.%2 FROM __ivm_old o LEFT JOIN __ivm_new n ON n.%2 = o.%2\n"
-            u"  WHERE n.%2 IS NULL OR NOT pg_catalog.record_image_eq(ROW(%3), ROW(%4))\n  UNION ALL\n"
-            u"  SELECT n.%2 FROM __ivm_new n LEFT JOIN __ivm_old o ON o.%2 = n.%2 WHERE o.%2 IS NULL;\n  RETURN NULL;"_s.arg(
-                dirty, pk, joinList(oldCols), joinList(newCols)));
-        addFunction(out, fnDel, u"trigger"_s,
-            u"  INSERT INTO %1 (__ivm_key) SELECT %2 FROM __ivm_old;\n  RETURN NULL;"_s.arg(dirty, pk));
-        addTrigger(out, n, t, tag + u"_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
-        addTrigger(out, n, t, tag + u"_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
-        truncateTrigger(out, n, t, tag);
-
-        // Merge: which fact keys each consumed key touches.
-        if (i == 0) {
-            consume << u"k0 AS (DELETE FROM %1 RETURNING __ivm_key)"_s.arg(dirty);
-            sources << u"SELECT __ivm_key FROM k0"_s;
-        } else {
-            // Throttled: a burst of dimension updates is worked off a batch per merge.
-            consume << u"k%1 AS (DELETE FROM %2 WHERE ctid = ANY (ARRAY(SELECT ctid FROM %2 LIMIT %3)) RETURNING __ivm_key)"_s
-                           .arg(i)
-                           .arg(dirty)
-                           .arg(batch);
-            sources << u"SELECT __ivm_s.%1 FROM %2 __ivm_s WHERE __ivm_s.%3 IN (SELECT __ivm_key FROM k%4)"_s.arg(
-                keyCol[0], S, keyCol[i], QString::number(i));
-            sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
-                factKey, plan.fromSql, q(t.ref.refName), pk, QString::number(i));
-        }
-        counts << u"(SELECT count(*) FROM k%1)"_s.arg(i);
-    }
-
-    const QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_keys %1[];"_s.arg(fact.primaryKeyType);
-    QString body = u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"_s.arg(kIvmLockClass).arg(n.id);
-    body += u"  WITH %1\n  SELECT (SELECT array_agg(DISTINCT k) FROM (%2) x(k)), %3 INTO v_keys, v_rows;\n"_s.arg(
-        consume.join(u",\n  "_s), sources.join(u" UNION ALL "_s), counts.join(u" + "_s));
-    // Recompute those rows from the base tables (idempotent: a key changed again later stays pending).
-    body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE %6 = ANY (v_keys);\n"
-            u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), plan.fromSql,
-                whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s), keyCol[0]);
-    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0));\n  RETURN v_rows;"_s.arg(n.id);
-    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, kMergeSettings);
-
-    QString rb = rebuildDeletes + swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
-        n.obj(u"state_new"_s), joinList(names), joinList(select), plan.fromSql, whereAnd(plan.whereSql)));
-    rebuildProcedure(out, n, rb);
-
-    QStringList typed;
-    for (int i = 0; i < plan.outputs.size(); ++i) {
-        const OutputColumn& o = plan.outputs[i];
-        typed << (o.type.isEmpty() ? viewCols[i] : viewCols[i] + u"::"_s + o.type + u" AS "_s + viewCols[i]);
-    }
-    out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3"_s.arg(quoteQualified(viewSchema, viewName), joinList(typed), out.currentView);
-    return out;
-}
-
-} // namespace
+} // namespace gen
 
 IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, const QString& viewName, int dimensionBatch)
 {
     const Names n {id};
     IvmSql out = plan.shape == IvmPlan::Shape::Aggregate ? generateAggregate(plan, n, viewSchema, viewName)
                                                          : generateJoin(plan, n, viewSchema, viewName, dimensionBatch);
+    // The triggers go first: nothing may capture into tables that are gone.
+    out.uninstall.prepend(dropTriggers(n));
     // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.
     return out;
 }

@@ -10,6 +10,31 @@ namespace htap::mv {
 /// The advisory-lock class every merge and rebuild takes with the view's id ("HTAP").
 constexpr int kIvmLockClass = 0x48544150;
 
+/// One base table's capture as the registry keeps it (htap.ivm_capture), so that the DDL event
+/// trigger can install its functions again under the columns' current names.
+struct CaptureSpec {
+    int tableIndex = 0;
+    quint32 root = 0; ///< the table's oid
+    QList<int> attnums; ///< the captured columns
+    QStringList names; ///< their names when the engine was enabled (what the capture calls them)
+    QStringList functions; ///< CREATE OR REPLACE FUNCTION statements with gen::kColumnsMarker in them
+    /// Its capture triggers as "name|event|referencing|function": what a member that comes
+    /// later gets (CREATE TABLE ... PARTITION OF, ATTACH PARTITION, INHERIT).
+    QStringList triggers;
+    /// A table that may get inheritance children later: its UPDATE capture (in functions) and
+    /// the one that replaces it then, which does not rely on the primary key being unique.
+    QString updateFiltered, updateUnfiltered;
+    QList<quint32> reliesOn; ///< constraints the plan relies on (PlanTable::reliesOn)
+};
+
+/// A capture function's statement as it runs in its trigger (over __ivm_new and __ivm_old), for
+/// --check to run against sample rows.
+struct CaptureStatement {
+    int tableIndex = 0;
+    QString event; ///< INSERT, UPDATE or DELETE
+    QString sql;
+};
+
 /// The SQL that maintains one view incrementally, generated from its plan. Every object lives in
 /// schema htap_ivm and is named after the view's registry id, so user names never reach them
 /// except through quoteIdentifier().
@@ -29,19 +54,25 @@ struct IvmSql {
     QStringList uninstall;
     /// The tables that hold changes not yet merged (for pending counts).
     QStringList captureTables;
-    /// The capture triggers as (quoted qualified table, trigger name as stored in pg_trigger).
+    /// The capture triggers as (table oid, trigger name as stored in pg_trigger).
     QList<QPair<QString, QString>> triggers;
+    QList<CaptureSpec> captures;
+    QList<CaptureStatement> captureStatements;
+    QString definitionView; ///< htap_ivm.v<N>_def: the definition as a view, current across renames
     QString stateTable; ///< htap_ivm.v<N>_state
     QString currentView; ///< htap_ivm.v<N>_current: what the user-facing view reads (a rebuild swaps the table under it)
     QString mergeFunction; ///< htap_ivm.v<N>_merge, returns rows consumed or -1 when another merge runs
     QString rebuildProcedure; ///< htap_ivm.v<N>_rebuild, CALLed outside a transaction block
+    QString rebuildTransaction; ///< htap_ivm.v<N>_rebuild_tx, the rebuild's one transaction (REPEATABLE READ)
 };
 
 /// The generation of the SQL generateIvmSql() writes, stored with each engine it builds. Raise
 /// it with every change that installed engines should get (a fix, a faster form): views built
 /// by an older generation are listed as outdated until disabled and enabled again.
 ///   1: the first stamped generation (UPDATE capture by record_image_eq, bitmap counts)
-constexpr int kIvmEngineVersion = 1;
+///   2: capture that follows renames (columns by attribute number), merges and rebuilds over
+///      views of the base tables, triggers found by table oid
+constexpr int kIvmEngineVersion = 2;
 
 /// count(DISTINCT x) of an indexed integer column is kept as bitmaps of 2^kDistinctBlockShift
 /// values when the pairs are dense enough: at least kBitmapMinDensity of them per (group, block)

@@ -2,16 +2,39 @@
 #pragma once
 
 #include <pg/connection.h>
+#include <pg/identifier.h>
 #include <pg/result.h>
 
 #include <QString>
+#include <QStringList>
 
 namespace htap::mv {
+
+/// htap.registry_version() of sql/htap/*.sql as this build ships them.
+constexpr int kRegistryVersion = 9;
 
 /// A failed statement as one line for the operator (message, SQLSTATE, detail).
 inline QString statementError(const pg::Result& r)
 {
     return r.error().oneLine();
+}
+
+/// GRANT statements that give `target` the privileges relation `oid` grants to others (its
+/// owner's own excepted): a view keeps its grants when it changes form. Empty on error.
+inline QStringList grantsOf(pg::Connection& conn, quint32 oid, const QString& target, QString* error)
+{
+    const pg::Result r = conn.exec(QStringLiteral("SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee) END "
+                                                  "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = $1::oid AND a.grantee <> c.relowner"),
+        {oid});
+    if (!r.ok()) {
+        *error = statementError(r);
+        return {};
+    }
+    QStringList out;
+    for (int i = 0; i < r.rowCount(); ++i)
+        out << QStringLiteral("GRANT %1 ON %2 TO %3")
+                   .arg(r.text(i, 0), target, r.text(i, 1).isEmpty() ? QStringLiteral("PUBLIC") : pg::quoteIdentifier(r.text(i, 1)));
+    return out;
 }
 
 /// While it lives, the session's backend looks at its client's socket every second

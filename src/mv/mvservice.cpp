@@ -20,9 +20,6 @@ namespace {
 /// The class of the session-level lock that keeps two refreshes of one view apart ("HTMV").
 constexpr int kRefreshLockClass = 0x48544d56;
 
-/// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 6;
-
 QJsonValue timeJson(const QDateTime& t)
 {
     return t.isValid() ? QJsonValue(t.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
@@ -283,6 +280,7 @@ QList<ViewInfo> MvService::list(QString* error)
     QList<ViewInfo> out;
     const Result reg = m_conn.exec(u"SELECT to_regclass('htap.refresh_log') IS NOT NULL, to_regclass('htap.ivm_views') IS NOT NULL, "
                                    u"to_regprocedure('htap.ivm_capture_off(integer)') IS NOT NULL, "
+                                   u"to_regprocedure('htap.ivm_blocker(integer)') IS NOT NULL, "
                                    u"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('htap.ivm_views') "
                                    u"AND attname = 'engine_version' AND NOT attisdropped)"_s);
     if (!reg.ok()) {
@@ -321,7 +319,8 @@ FROM v ORDER BY 1, 2)"_s;
          (SELECT sum(htap_pg_size(st.oid))::bigint FROM pg_class st WHERE st.relnamespace = 'htap_ivm'::regnamespace
             AND st.relkind = 'r' AND st.relname LIKE 'v' || i.view_id || '\_%'),
          i.definition, i.view_id,
-         (SELECT string_agg(DISTINCT to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text, ', ') FROM unnest(i.triggers) trg),
+         (SELECT string_agg(DISTINCT CASE WHEN trg ~ '^[0-9]+\|' THEN (SELECT c2.oid::regclass::text FROM pg_class c2 WHERE c2.oid = split_part(trg, '|', 1)::oid)
+                   ELSE to_regclass(regexp_replace(trg, '\|[^|]*$', ''))::text END, ', ') FROM unnest(i.triggers) trg),
          %3
   FROM htap.ivm_views i JOIN pg_namespace n ON n.nspname = i.view_schema
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = i.view_name AND c.relkind = 'v')"_s
@@ -334,11 +333,13 @@ FROM v ORDER BY 1, 2)"_s;
        extract(epoch FROM lr.finished_at - lr.started_at)::float8 AS last_duration,
        extract(epoch FROM clock_timestamp() - lr.started_at)::float8 AS since_last)"_s
         : u"NULL::text, NULL::float8, NULL::float8, NULL::float8"_s;
-    // A registry from an older build has no ivm_capture_off() yet (listing never installs).
-    ivmRows.replace(u"%3"_s, reg.toBool(0, 2) ? u"(SELECT min(o.trigger_name || ' on ' || o.table_name) FROM htap.ivm_capture_off(i.view_id) o)"_s
+    // A registry from an older build has no ivm_blocker() or ivm_capture_off() yet (listing never installs).
+    ivmRows.replace(u"%3"_s, reg.toBool(0, 3) ? u"htap.ivm_blocker(i.view_id)"_s
+                            : reg.toBool(0, 2) ? u"(SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || "
+                                                 u"' is disabled or dropped' FROM htap.ivm_capture_off(i.view_id) o HAVING count(*) > 0)"_s
                                             : u"NULL::text"_s);
     sql = sql.arg(ivmRows, ivmCols + u",\n       "_s + lastCols);
-    sql.replace(u"@ENGINE@"_s, hasIvm && reg.toBool(0, 3) ? u"iv.engine_version"_s : u"NULL::int"_s);
+    sql.replace(u"@ENGINE@"_s, hasIvm && reg.toBool(0, 4) ? u"iv.engine_version"_s : u"NULL::int"_s);
     // Sizes take a lock: behind a plain REFRESH (ACCESS EXCLUSIVE, held or queued) the listing
     // would wait, so such a view's size is estimated from pg_class instead. The definition
     // (pg_get_viewdef) would lock the base tables: it is not listed.
@@ -381,9 +382,10 @@ FROM v ORDER BY 1, 2)"_s;
         v.baseTables = r.text(i, 17);
         v.engineVersion = r.isNull(i, 19) ? 0 : int(r.toInt64(i, 19));
         if (!r.isNull(i, 18)) {
-            // Capture is off (found even where no event trigger could flag it): changes slip by.
+            // Capture is off, or row-level security filters what the owner reads (found even
+            // where no event trigger could flag it): the view cannot be exact.
             v.ivmState = u"needs_rebuild"_s;
-            v.ivmReason = u"capture trigger %1 is disabled or dropped"_s.arg(r.text(i, 18));
+            v.ivmReason = r.text(i, 18);
         }
         if (v.incremental)
             v.stalenessSeconds = v.oldestPendingSeconds;
@@ -479,12 +481,14 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
         }
         const Result reg = m_conn.exec(
             u"SELECT merge_function, rebuild_procedure, "
-            u"CASE WHEN state = 'needs_rebuild' THEN coalesce(reason, 'flagged') "
-            u"ELSE (SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped' "
-            u"FROM htap.ivm_capture_off(view_id) o) END FROM htap.ivm_views WHERE view_id = $1"_s,
+            u"CASE WHEN state = 'needs_rebuild' THEN coalesce(reason, 'flagged') ELSE htap.ivm_blocker(view_id) END "
+            u"FROM htap.ivm_views WHERE view_id = $1"_s,
             {view.ivmId});
         if (!reg.ok() || reg.rowCount() != 1) {
             fail.message = reg.ok() ? u"%1 is no longer registered"_s.arg(label) : statementError(reg);
+            // Cancelled (or timed out) before the merge started: a cancellation all the same.
+            fail.sqlstate = reg.ok() ? QString() : reg.error().sqlstate;
+            fail.cancelled = !reg.ok() && (reg.error().kind == pg::PgError::Kind::Cancelled || fail.sqlstate == u"57014"_s);
             return fail;
         }
         if (mode == RefreshMode::Incremental && !reg.isNull(0, 2)) {

@@ -137,8 +137,14 @@ public:
     /// is left alone. Called by every htapctl mv command, by the Views page when it connects and
     /// every 30 s, and by enableIncremental(). One entry per view it acted on.
     QList<Recovery> recoverInterrupted();
-    /// Checks whether the engine can maintain a view, without changing anything.
+    /// Checks whether the engine can maintain a view, without changing anything: the shape, then
+    /// every statement enable would run, run in a transaction that is rolled back (on samples of
+    /// the base tables, on a connection of its own, giving up after 2 s behind a lock), so that
+    /// what passes enables. plan: the SQL it would install.
     QString checkIncremental(const QString& name, QString* plan = nullptr);
+    /// How to open connections of its own (the check's); by default the service connection's
+    /// host, port, user and database, with libpq finding a password (PGPASSWORD, ~/.pgpass).
+    void setConnInfo(const pg::ConnInfo& info);
 
     /// Every schedule of the database.
     QList<Schedule> schedules(QString* error);
@@ -166,10 +172,13 @@ private:
     void closeInterruptedLog();
     RefreshOutcome runLogged(const Resolved& view, RefreshMode mode, const QString& sql, bool rowsFromResult);
     QString prepareEngine(const Resolved& view, struct EnginePrep* prep);
+    /// checkIncremental()'s run of the generated SQL; qualified is the view's quoted name.
+    QString dryRun(const struct EnginePrep& prep, const struct IvmSql& sql, const QString& qualified);
     /// VACUUM (ANALYZE) of the engine's tables after a build; note says how it went.
     bool settle(int ivmId, QString* note);
 
     pg::Connection& m_conn;
+    pg::ConnInfo m_info;
     const std::atomic<bool>* m_interrupt = nullptr;
 };
 

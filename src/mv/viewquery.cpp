@@ -1,192 +1,12 @@
+// ViewQuery: parsing a view's definition and checking it against what the engine maintains
+// (the statement's form is checked in viewqueryform.cpp).
 #include "viewquery.h"
 
-#include <pg/identifier.h>
-
-#include <pg_query.h>
-#include <pg_query/pg_query.pb-c.h>
-
-#include <QSet>
-
-#include <functional>
+#include "viewquery_p.h"
 
 using namespace Qt::StringLiterals;
 
 namespace htap::mv {
-
-namespace {
-
-using Node = PgQuery__Node;
-
-QString str(const char* s)
-{
-    return s ? QString::fromUtf8(s) : QString();
-}
-
-/// Calls visit for every message under (and including) root, depth first, using the protobuf
-/// descriptors, so that no node type can be missed. visit returns false to skip a subtree.
-void walk(const ProtobufCMessage* root, const std::function<bool(const ProtobufCMessage*)>& visit)
-{
-    if (!root || !visit(root))
-        return;
-    const ProtobufCMessageDescriptor* desc = root->descriptor;
-    const auto* base = reinterpret_cast<const char*>(root);
-    for (unsigned i = 0; i < desc->n_fields; ++i) {
-        const ProtobufCFieldDescriptor& f = desc->fields[i];
-        if (f.type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        if (f.label == PROTOBUF_C_LABEL_REPEATED) {
-            const size_t n = *reinterpret_cast<const size_t*>(base + f.quantifier_offset);
-            auto* const* items = *reinterpret_cast<ProtobufCMessage* const* const*>(base + f.offset);
-            for (size_t k = 0; k < n; ++k)
-                walk(items[k], visit);
-            continue;
-        }
-        if (f.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            const uint32_t which = *reinterpret_cast<const uint32_t*>(base + f.quantifier_offset);
-            if (which != f.id)
-                continue;
-        }
-        walk(*reinterpret_cast<ProtobufCMessage* const*>(base + f.offset), visit);
-    }
-}
-
-bool isA(const ProtobufCMessage* m, const ProtobufCMessageDescriptor& d)
-{
-    return m && m->descriptor == &d;
-}
-
-QString lastName(Node* const* names, size_t n)
-{
-    if (n == 0 || names[n - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
-        return {};
-    return str(names[n - 1]->string->sval);
-}
-
-QStringList columnRefFields(const PgQuery__ColumnRef* ref)
-{
-    QStringList out;
-    for (size_t i = 0; i < ref->n_fields; ++i) {
-        const Node* f = ref->fields[i];
-        if (f->node_case == PG_QUERY__NODE__NODE_STRING)
-            out << str(f->string->sval);
-        else
-            out << u"*"_s;
-    }
-    return out;
-}
-
-const QSet<QString>& aggregateNames()
-{
-    static const QSet<QString> names {u"count"_s, u"sum"_s, u"avg"_s, u"min"_s, u"max"_s};
-    return names;
-}
-
-/// Aggregate, window and sub-query uses below node; empty when there are none.
-QString forbiddenInside(const Node* node, bool aggregatesToo)
-{
-    QString found;
-    walk(&node->base, [&](const ProtobufCMessage* m) {
-        if (!found.isEmpty())
-            return false;
-        if (isA(m, pg_query__sub_link__descriptor))
-            found = u"a sub-query"_s;
-        else if (isA(m, pg_query__func_call__descriptor)) {
-            const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
-            if (fc->over)
-                found = u"a window function"_s;
-            else if (aggregatesToo && aggregateNames().contains(lastName(fc->funcname, fc->n_funcname)))
-                found = u"an aggregate inside an expression"_s;
-        }
-        return found.isEmpty();
-    });
-    return found;
-}
-
-} // namespace
-
-struct ViewQuery::Private {
-    PgQueryProtobufParseResult raw {};
-    PgQuery__ParseResult* tree = nullptr;
-    PgQuery__SelectStmt* select = nullptr;
-
-    ~Private()
-    {
-        if (tree)
-            pg_query__parse_result__free_unpacked(tree, nullptr);
-        pg_query_free_protobuf_parse_result(raw);
-    }
-
-    /// Deparses a statement built around the view's own SELECT with some clauses replaced.
-    QString deparse(PgQuery__SelectStmt& stmt) const
-    {
-        Node stmtNode = PG_QUERY__NODE__INIT;
-        stmtNode.node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
-        stmtNode.select_stmt = &stmt;
-        PgQuery__RawStmt rawStmt = PG_QUERY__RAW_STMT__INIT;
-        rawStmt.stmt = &stmtNode;
-        PgQuery__RawStmt* stmts[] = {&rawStmt};
-        PgQuery__ParseResult result = PG_QUERY__PARSE_RESULT__INIT;
-        result.version = tree->version;
-        result.n_stmts = 1;
-        result.stmts = stmts;
-        QByteArray buffer(int(pg_query__parse_result__get_packed_size(&result)), Qt::Uninitialized);
-        pg_query__parse_result__pack(&result, reinterpret_cast<uint8_t*>(buffer.data()));
-        PgQueryProtobuf pb {size_t(buffer.size()), buffer.data()};
-        PgQueryDeparseResult out = pg_query_deparse_protobuf(pb);
-        QString sql;
-        if (!out.error)
-            sql = str(out.query);
-        pg_query_free_deparse_result(out);
-        return sql;
-    }
-
-    /// "SELECT <value> [FROM <the view's FROM>]" deparsed.
-    QString selectOf(Node* value, bool withFrom) const
-    {
-        PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
-        target.val = value;
-        Node targetNode = PG_QUERY__NODE__INIT;
-        targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
-        targetNode.res_target = &target;
-        Node* targets[] = {&targetNode};
-        PgQuery__SelectStmt stmt = PG_QUERY__SELECT_STMT__INIT;
-        stmt.op = PG_QUERY__SET_OPERATION__SETOP_NONE;
-        stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
-        stmt.n_target_list = 1;
-        stmt.target_list = targets;
-        if (withFrom) {
-            stmt.n_from_clause = select->n_from_clause;
-            stmt.from_clause = select->from_clause;
-        }
-        return deparse(stmt);
-    }
-
-    /// One expression as SQL text.
-    QString expression(Node* expr) const
-    {
-        const QString sql = selectOf(expr, false);
-        return sql.startsWith(u"SELECT "_s) ? sql.mid(7) : QString();
-    }
-
-    /// The FROM clause as SQL text, without the keyword.
-    QString fromClause() const
-    {
-        PgQuery__AStar star = PG_QUERY__A__STAR__INIT;
-        Node starNode = PG_QUERY__NODE__INIT;
-        starNode.node_case = PG_QUERY__NODE__NODE_A_STAR;
-        starNode.a_star = &star;
-        Node* fields[] = {&starNode};
-        PgQuery__ColumnRef ref = PG_QUERY__COLUMN_REF__INIT;
-        ref.n_fields = 1;
-        ref.fields = fields;
-        Node refNode = PG_QUERY__NODE__INIT;
-        refNode.node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
-        refNode.column_ref = &ref;
-        const QString sql = selectOf(&refNode, true);
-        const QString prefix = u"SELECT * FROM "_s;
-        return sql.startsWith(prefix) ? sql.mid(prefix.size()) : QString();
-    }
-};
 
 ViewQuery::ViewQuery() : d(std::make_unique<Private>()) {}
 ViewQuery::~ViewQuery() = default;
@@ -196,8 +16,8 @@ ViewQuery& ViewQuery::operator=(ViewQuery&&) noexcept = default;
 bool ViewQuery::parse(const QString& sql, QString* error)
 {
     d = std::make_unique<Private>();
-    const QByteArray utf8 = sql.toUtf8();
-    d->raw = pg_query_parse_protobuf(utf8.constData());
+    d->text = sql.toUtf8();
+    d->raw = pg_query_parse_protobuf(d->text.constData());
     if (d->raw.error) {
         *error = u"cannot parse the view's definition: %1"_s.arg(str(d->raw.error->message));
         return false;
@@ -248,37 +68,39 @@ QString ViewQuery::deparseTarget(int index) const
         return {};
     return d->expression(d->select->target_list[index]->res_target->val);
 }
-
-QString supportedShapes()
+QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& infos, IvmPlan* plan,
+    const QSet<QString>& catalogAggregates) const
 {
-    return u"one table, or a fact table joined to other tables by their primary keys (inner joins "
-           u"written as JOIN ... ON col = col); an optional WHERE filter; either no aggregates, or "
-           u"GROUP BY of immutable expressions over one table with count(*), count(x), "
-           u"count(DISTINCT x), sum, avg, min and max"_s;
-}
-
-QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& infos, IvmPlan* plan) const
-{
+    if (const QString r = structureRefusal(); !r.isEmpty())
+        return r;
     const PgQuery__SelectStmt* s = d->select;
-    if (!s)
-        return u"the definition is not a SELECT"_s;
-    if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
-        return u"UNION, INTERSECT and EXCEPT are not maintained"_s;
-    if (s->with_clause)
-        return u"WITH (common table expressions) is not maintained"_s;
-    if (s->n_distinct_clause)
-        return u"SELECT DISTINCT is not maintained; GROUP BY the same columns instead"_s;
-    if (s->having_clause)
-        return u"HAVING is not maintained; filter when reading the view"_s;
-    if (s->n_window_clause)
-        return u"window functions are not maintained"_s;
-    if (s->limit_count || s->limit_offset)
-        return u"LIMIT and OFFSET are not maintained"_s;
-    if (s->n_locking_clause || s->n_values_lists)
-        return u"the statement form is not maintained"_s;
-    if (s->n_from_clause != 1)
-        return s->n_from_clause == 0 ? u"a view without a FROM clause has nothing to maintain"_s
-                                     : u"tables listed with commas are not maintained; write the joins as JOIN ... ON"_s;
+    const QSet<QString>& aggregates = catalogAggregates.isEmpty() ? supportedAggregates() : catalogAggregates;
+
+    // Aggregates the engine keeps no state for (array_agg, string_agg, user-defined ones...).
+    QString refusal;
+    walk(&s->base, [&](const ProtobufCMessage* m) {
+        if (refusal.isEmpty() && isA(m, pg_query__func_call__descriptor)) {
+            const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
+            if (isAggregateCall(fc, aggregates) && !supportedAggregates().contains(dottedName(fc)))
+                refusal = u"the aggregate %1%2 is not maintained; only count, sum, avg, min and max are"_s.arg(dottedName(fc), d->at(fc->location));
+        }
+        return refusal.isEmpty();
+    });
+    if (!refusal.isEmpty())
+        return refusal;
+    // An aggregate below node, as " <call> (character N: ...)"; empty when none.
+    const auto aggregateInside = [&](const Node* node) {
+        QString found;
+        walk(&node->base, [&](const ProtobufCMessage* m) {
+            if (found.isEmpty() && isA(m, pg_query__func_call__descriptor)) {
+                const auto* fc = reinterpret_cast<const PgQuery__FuncCall*>(m);
+                if (isAggregateCall(fc, aggregates))
+                    found = dottedName(fc) + u"(...)"_s + d->at(fc->location);
+            }
+            return found.isEmpty();
+        });
+        return found;
+    };
 
     // FROM: a table, or a tree of inner joins on column equalities.
     struct Edge {
@@ -286,7 +108,6 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     };
     QList<Edge> edges;
     QList<TableRef> refs;
-    QString refusal;
     std::function<void(const Node*)> fromItem = [&](const Node* n) {
         if (!refusal.isEmpty())
             return;
@@ -298,18 +119,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return;
         }
         if (n->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR) {
-            refusal = u"only tables and joins are maintained in FROM (no sub-queries or functions)"_s;
+            refusal = u"only tables and joins are maintained in FROM%1"_s.arg(d->at(&n->base));
             return;
         }
         const auto* j = n->join_expr;
-        if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER)
-            refusal = u"only inner joins are maintained (an outer join's missing rows cannot be keyed)"_s;
-        else if (j->is_natural || j->n_using_clause)
-            refusal = u"joins must be written JOIN ... ON a = b (not NATURAL or USING)"_s;
-        else if (!j->quals)
-            refusal = u"a join without ON (a cross join) is not maintained"_s;
-        if (!refusal.isEmpty())
-            return;
         fromItem(j->larg);
         fromItem(j->rarg);
         QList<const Node*> conj {j->quals};
@@ -327,8 +140,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             const QStringList l = isEq ? columnRefFields(q->a_expr->lexpr->column_ref) : QStringList();
             const QStringList r = isEq ? columnRefFields(q->a_expr->rexpr->column_ref) : QStringList();
             if (l.size() != 2 || r.size() != 2 || l[0] == r[0]) {
-                refusal = u"join conditions must be equalities of two tables' columns, e.g. o.order_id = oi.order_id: %1"_s
-                              .arg(d->expression(const_cast<Node*>(q)));
+                refusal = u"the join condition %1%2 is not maintained: join conditions must be equalities of two tables' "
+                          u"qualified columns, e.g. o.order_id = oi.order_id"_s.arg(d->expression(const_cast<Node*>(q)), d->at(&q->base));
                 return;
             }
             edges << Edge {l[0], l[1], r[0], r[1]};
@@ -338,18 +151,22 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     if (!refusal.isEmpty())
         return refusal;
     QHash<QString, int> byRef;
+    QSet<QString> named;
     for (int i = 0; i < refs.size(); ++i) {
-        if (byRef.contains(refs[i].refName))
-            return u"table %1 appears twice (self-joins are not maintained)"_s.arg(refs[i].refName);
+        // The same table under two names too: its changes would be captured twice over.
+        const QString table = refs[i].schema + u'.' + refs[i].name;
+        if (byRef.contains(refs[i].refName) || named.contains(table))
+            return u"table %1 appears twice (a self-join), which is not maintained"_s.arg(table);
+        named.insert(table);
         if (!infos.contains(refs[i].refName))
-            return u"%1 is not a plain table (views, foreign and partitioned tables are not maintained)"_s.arg(refs[i].refName);
+            return u"%1 is not a table the engine can capture changes of"_s.arg(refs[i].refName);
         byRef.insert(refs[i].refName, i);
     }
 
     if (s->where_clause) {
-        const QString bad = forbiddenInside(s->where_clause, true);
+        const QString bad = aggregateInside(s->where_clause);
         if (!bad.isEmpty())
-            return u"the WHERE clause uses %1, which is not maintained"_s.arg(bad);
+            return u"the WHERE clause uses the aggregate %1, which is not maintained"_s.arg(bad);
     }
 
     // Columns each table's capture must watch.
@@ -394,28 +211,28 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         if (out.name.startsWith(u"__ivm"_s))
             return u"column %1: names starting with __ivm are reserved for the engine"_s.arg(out.name);
         const Node* v = rt->val;
-        const QString fname = v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL
-            ? lastName(v->func_call->funcname, v->func_call->n_funcname) : QString();
-        if (!fname.isEmpty() && aggregateNames().contains(fname) && !v->func_call->over) {
-            const auto* fc = v->func_call;
+        const PgQuery__FuncCall* fc = v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL ? v->func_call : nullptr;
+        const QString fname = fc ? dottedName(fc) : QString();
+        if (fc && isAggregateCall(fc, aggregates)) {
             anyAggregate = true;
-            if (fc->agg_filter || fc->n_agg_order || fc->agg_within_group || fc->func_variadic)
-                return u"column %1: FILTER, ORDER BY and WITHIN GROUP in aggregates are not maintained"_s.arg(out.name);
+            if (fc->func_variadic)
+                return u"column %1: VARIADIC in aggregates%2 is not maintained"_s.arg(out.name, d->at(fc->location));
             if (fc->agg_star) {
                 out.kind = OutputColumn::Kind::CountStar;
             } else {
                 if (fc->n_args != 1)
-                    return u"column %1: %2 with %3 arguments is not maintained"_s.arg(out.name, fname).arg(fc->n_args);
-                const QString bad = forbiddenInside(fc->args[0], true);
+                    return u"column %1: %2 with %3 arguments%4 is not maintained"_s.arg(out.name, fname).arg(fc->n_args).arg(d->at(fc->location));
+                const QString bad = aggregateInside(fc->args[0]);
                 if (!bad.isEmpty())
-                    return u"column %1: the aggregate's argument uses %2"_s.arg(out.name, bad);
+                    return u"column %1: the argument of %2 uses the aggregate %3"_s.arg(out.name, fname, bad);
                 out.expr = d->expression(fc->args[0]);
                 if (fc->args[0]->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
                     const QStringList f = columnRefFields(fc->args[0]->column_ref);
                     out.argColumn = f.isEmpty() ? QString() : f.last();
                 }
                 if (fc->agg_distinct && fname != u"count"_s)
-                    return u"column %1: %2(DISTINCT ...) is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname);
+                    return u"column %1: %2(DISTINCT ...)%3 is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname,
+                        d->at(fc->location));
                 if (fname == u"count"_s)
                     out.kind = fc->agg_distinct ? OutputColumn::Kind::CountDistinct : OutputColumn::Kind::Count;
                 else if (fname == u"sum"_s)
@@ -428,10 +245,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                     out.kind = OutputColumn::Kind::Max;
             }
         } else {
-            const QString bad = forbiddenInside(v, true);
+            const QString bad = aggregateInside(v);
             if (!bad.isEmpty())
-                return u"column %1 uses %2; only plain aggregates are maintained (compute expressions over them when reading)"_s
-                    .arg(out.name, bad);
+                return u"column %1 computes an expression over the aggregate %2, which is not maintained; select the "
+                       u"aggregates themselves and compute the expression in the queries that read the view"_s.arg(out.name, bad);
             out.kind = OutputColumn::Kind::Plain;
             out.expr = d->expression(const_cast<Node*>(v));
         }
@@ -455,26 +272,27 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 groupExprs << outputs[pos - 1].expr;
                 continue;
             }
-            const QString bad = forbiddenInside(g, true);
+            const QString bad = aggregateInside(g);
             if (!bad.isEmpty())
-                return u"GROUP BY uses %1"_s.arg(bad);
+                return u"GROUP BY uses the aggregate %1"_s.arg(bad);
             groupExprs << d->expression(g);
         }
         for (OutputColumn& o : outputs) {
             if (o.kind != OutputColumn::Kind::Plain)
                 continue;
             if (!groupExprs.contains(o.expr))
-                return u"column %1 (%2) is neither an aggregate nor a GROUP BY expression"_s.arg(o.name, o.expr);
+                return u"column %1 (%2) is neither an aggregate nor a GROUP BY expression; add it to GROUP BY"_s.arg(o.name, o.expr);
             o.kind = OutputColumn::Kind::Group;
         }
         for (const QString& g : std::as_const(groupExprs)) {
             const bool shown = std::any_of(outputs.cbegin(), outputs.cend(),
                 [&](const OutputColumn& o) { return o.kind == OutputColumn::Kind::Group && o.expr == g; });
             if (!shown)
-                return u"GROUP BY %1 is not in the select list; the engine keys groups by their output columns"_s.arg(g);
+                return u"GROUP BY %1 is not in the select list; add it there (the engine keys groups by their output columns)"_s.arg(g);
         }
         if (refs.size() != 1)
-            return u"aggregates over joins are not maintained yet; maintain the join as its own view and aggregate that one"_s;
+            return u"aggregates over joins (%1) are not maintained yet; keep this view materialized and refresh it "
+                   u"CONCURRENTLY (with a unique index on its GROUP BY columns)"_s.arg(joinedNames(refs));
         plan->shape = IvmPlan::Shape::Aggregate;
         plan->grouped = grouped;
     } else {
@@ -499,6 +317,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (t.primaryKey.isEmpty())
                 return u"table %1.%2 has no single-column primary key; a join view's rows are keyed by them"_s.arg(
                     t.ref.schema, t.ref.name);
+            const TableInfo& info = infos[t.ref.refName];
+            if (info.kind == 'r' && info.hasChildren)
+                return u"table %1.%2 has inheritance children, and inheritance does not keep its primary key unique across "
+                       u"them: a join view's rows are keyed by it (a partitioned table's key is unique, and is maintained)"_s
+                    .arg(t.ref.schema, t.ref.name);
         }
         // parentOf[child] = list of (parent table, child column)
         QHash<QString, QList<QPair<QString, QString>>> parents;
@@ -544,17 +367,26 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (t.isFact)
                 continue;
             bool allByForeignKey = true;
+            QList<quint32> foreignKeys;
+            const TableInfo& info = infos[t.ref.refName];
             for (auto it = parents.cbegin(); it != parents.cend(); ++it) {
                 for (const auto& p : it.value()) {
                     if (p.first != t.ref.refName)
                         continue;
                     const PlanTable& child = tables[byRef[it.key()]];
                     const QString fk = child.ref.schema + u'.' + child.ref.name + u'.' + p.second;
-                    if (!infos.value(t.ref.refName).referencedBy.contains(fk))
+                    const int k = int(info.referencedBy.indexOf(fk));
+                    if (k < 0)
                         allByForeignKey = false;
+                    else
+                        foreignKeys << info.referencedByConstraints.value(k);
                 }
             }
             t.insertsCannotMatch = allByForeignKey;
+            if (allByForeignKey)
+                for (quint32 k : std::as_const(foreignKeys))
+                    if (k)
+                        t.reliesOn << k;
         }
         // Columns the joins make equal (o.order_id = oi.order_id): an output column equal to a
         // table's key can stand for it in the state.
@@ -584,11 +416,37 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 }
     }
 
+    // What each table's capture projects from its changed rows (by attribute number, so that a
+    // renamed column can be followed): the columns the view reads and the primary key.
+    QHash<QString, int> index;
+    for (int i = 0; i < tables.size(); ++i) {
+        PlanTable& t = tables[i];
+        const TableInfo info = infos.value(t.ref.refName);
+        t.oid = info.oid;
+        t.kind = info.kind;
+        t.hasChildren = info.hasChildren;
+        t.members = info.members;
+        t.memberOids = info.memberOids;
+        // Keyed rows (join views) and filtered updates (a table whose key stays unique: no
+        // inheritance children) rely on the primary key.
+        if (info.keyConstraint && !t.primaryKey.isEmpty() && (plan->shape == IvmPlan::Shape::Join || !(t.kind == 'r' && t.hasChildren)))
+            t.reliesOn << info.keyConstraint;
+        t.captured = t.columns;
+        if (!t.primaryKey.isEmpty() && !t.captured.contains(t.primaryKey))
+            t.captured << t.primaryKey;
+        for (const QString& c : std::as_const(t.captured)) {
+            if (!info.attnums.isEmpty() && !info.attnums.contains(c))
+                return u"%1 has no column %2"_s.arg(t.ref.refName, c);
+            t.attnums << info.attnums.value(c);
+        }
+        index.insert(t.ref.refName, i);
+    }
     plan->tables = tables;
     plan->outputs = outputs;
+    plan->sourceFromSql = d->fromClauseOverSources(index);
     plan->fromSql = d->fromClause();
     plan->whereSql = s->where_clause ? d->expression(s->where_clause) : QString();
-    if (plan->fromSql.isEmpty() || (s->where_clause && plan->whereSql.isEmpty()))
+    if (plan->fromSql.isEmpty() || plan->sourceFromSql.isEmpty() || (s->where_clause && plan->whereSql.isEmpty()))
         return u"the definition could not be deparsed"_s;
     return {};
 }

@@ -2,6 +2,7 @@
 
 #include <QHash>
 #include <QList>
+#include <QSet>
 #include <QString>
 #include <QStringList>
 
@@ -18,11 +19,23 @@ struct TableRef {
 
 /// What the catalog says about a base table, looked up by the caller for each TableRef.
 struct TableInfo {
+    TableInfo(QString key = {}, QString keyType = {}, QStringList referencing = {})
+        : primaryKey(std::move(key)), primaryKeyType(std::move(keyType)), referencedBy(std::move(referencing))
+    {
+    }
     QString primaryKey; ///< the single-column primary key, empty when none or composite
     QString primaryKeyType; ///< its type as format_type() spells it
     /// Columns of other tables that reference this one's primary key through a foreign key,
     /// as "schema.table.column": such a child row cannot exist before its parent row.
     QStringList referencedBy;
+    quint32 oid = 0;
+    char kind = 'r'; ///< pg_class.relkind: r (a table), p (a partitioned table)
+    bool hasChildren = false; ///< inheritance children or partitions (pg_inherits)
+    QHash<QString, int> attnums; ///< every column's attribute number; empty: not checked (tests)
+    QStringList members; ///< its inheritance children or partitions at any depth, quoted qualified
+    QList<quint32> memberOids;
+    quint32 keyConstraint = 0; ///< the primary key's constraint
+    QList<quint32> referencedByConstraints; ///< the foreign keys of referencedBy, in its order
 };
 
 /// One output column of a view the engine can maintain.
@@ -51,6 +64,21 @@ struct PlanTable {
     bool insertsCannotMatch = false; ///< every child joins it through a foreign key: skip INSERT capture
     QStringList columns; ///< the columns the view reads; an UPDATE that changes none is ignored
     QString keyOutput; ///< join views: an output column always equal to the primary key, if any
+    quint32 oid = 0;
+    char kind = 'r'; ///< r: a table, p: a partitioned table
+    bool hasChildren = false; ///< inheritance children or partitions: captured too
+    /// What the capture takes from each changed row: the columns the view reads and the primary
+    /// key, with their attribute numbers (what a rename leaves unchanged).
+    QStringList captured;
+    QList<int> attnums;
+    /// The table's own members, captured with it: every inheritance child or partition (at any
+    /// depth), as quoted qualified names, and their oids.
+    QStringList members;
+    QList<quint32> memberOids;
+    /// The constraints the plan relies on (the primary key of a table whose rows are keyed or
+    /// whose updates are filtered by it, the foreign keys that make its inserts harmless):
+    /// dropped later, the view cannot stay exact.
+    QList<quint32> reliesOn;
 };
 
 /// How a materialized view is maintained incrementally, derived from its own definition.
@@ -58,9 +86,13 @@ struct IvmPlan {
     enum class Shape { Aggregate, Join };
     Shape shape = Shape::Aggregate;
     QString fromSql; ///< the FROM clause, deparsed (without the keyword)
+    /// The same FROM clause over the engine's source views: each table i appears as
+    /// htap_ivm.__ivm_src_<i>__ under its own reference name (the generator names the views).
+    QString sourceFromSql;
     QString whereSql; ///< the WHERE condition, deparsed; empty when none
     QList<PlanTable> tables; ///< the fact table first for join views
     QList<OutputColumn> outputs; ///< in the view's column order
+    QString definition; ///< the whole definition, schema-qualified (set by the caller)
     bool grouped = false; ///< has GROUP BY (an aggregate without it yields exactly one row)
 
     int factIndex() const { return 0; }
@@ -82,10 +114,18 @@ public:
     /// table list or join tree (the analysis then says why).
     QList<TableRef> tables() const;
 
+    /// What the statement's form alone rules out (set operations, CTEs, DISTINCT, sub-queries,
+    /// system columns, outer joins...), before any table is looked up: the reason, or empty.
+    /// Every reason names the construct and, where the parser kept it, its position.
+    QString structureRefusal() const;
+
     /// Checks the statement against the class of views the engine maintains and builds the plan.
     /// outputNames are the view's column names (from the catalog), tables the catalog facts for
-    /// each TableRef by refName. Returns an empty string on success, else the reason for refusal.
-    QString analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& tables, IvmPlan* plan) const;
+    /// each TableRef by refName, aggregates the names (schema-qualified outside pg_catalog) of
+    /// every aggregate function the definition calls, as the catalog knows them (empty: count,
+    /// sum, avg, min and max). Returns an empty string on success, else the reason for refusal.
+    QString analyze(const QStringList& outputNames, const QHash<QString, TableInfo>& tables, IvmPlan* plan,
+        const QSet<QString>& aggregates = {}) const;
 
     /// How many columns the SELECT list has.
     int targetCount() const;
@@ -97,8 +137,5 @@ private:
     struct Private;
     std::unique_ptr<Private> d;
 };
-
-/// The class of views the engine maintains, for messages and documentation.
-QString supportedShapes();
 
 } // namespace htap::mv

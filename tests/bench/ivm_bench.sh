@@ -114,7 +114,7 @@ ids=("$(view_id sales_hourly_mv)" "$(view_id fact_sales_mv)" "$(view_id daily_sa
 # triggers), so that drift (tables growing, autovacuum, caches) hits both alike.
 capture() { # on|off
     "${psqlc[@]}" -At <<SQL > /dev/null
-SELECT format('ALTER TABLE %s %s TRIGGER %I', regexp_replace(t, '\|[^|]*$', ''),
+SELECT format('ALTER TABLE %s %s TRIGGER %I', htap.ivm_rel(regexp_replace(t, '\|[^|]*$', '')),
               CASE WHEN '$1' = 'on' THEN 'ENABLE ALWAYS' ELSE 'DISABLE' END, substring(t FROM '\|([^|]*)$'))
 FROM htap.ivm_views, unnest(triggers) t \gexec
 SQL

@@ -1,0 +1,87 @@
+// The pieces every generated engine is built from (names, functions, triggers, the rebuild
+// procedure, the state swap), shared by the generators of ivmsql.cpp and ivmsqljoin.cpp; not
+// part of the library's interface.
+#pragma once
+
+#include "ivmsql.h"
+
+#include <QString>
+#include <QStringList>
+
+namespace htap::mv::gen {
+
+using Kind = OutputColumn::Kind;
+
+QString q(const QString& name);
+
+/// Everything a generated function needs: no search_path surprises, the owner's rights (writers
+/// need no grant on htap_ivm).
+extern const QString kFunctionHeader;
+/// Merges are short, frequent statements: compiling them with JIT costs more than it saves.
+extern const QString kMergeSettings;
+/// Where a capture function's text lists the columns it takes from changed rows (see changedRows).
+extern const QString kColumnsMarker;
+/// Tables whose rows merges update in place: room on each page keeps those updates HOT (no new
+/// index entries), three times faster on freshly built tables.
+extern const QString kUpdatedInPlace;
+
+struct Names {
+    int id;
+    QString obj(const QString& suffix) const { return QStringLiteral("htap_ivm.") + q(QStringLiteral("v%1_%2").arg(id).arg(suffix)); }
+    QString trigger(const QString& suffix) const { return q(QStringLiteral("htap_ivm_v%1_%2").arg(id).arg(suffix)); }
+};
+
+struct Group {
+    QString name; ///< quoted column name in state/delta
+    QString expr; ///< over the base table
+};
+
+QString tableOf(const PlanTable& t);
+QString joinList(const QStringList& items, const QString& sep = QStringLiteral(", "));
+QString whereAnd(const QString& where, const QString& extra = {});
+/// Statements that create capture triggers for one table (and its members) and event set.
+void addTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix, const QString& event,
+    const QString& referencing, const QString& function);
+/// The capture of base table tableIndex in out.captures, made on first use.
+CaptureSpec& specFor(IvmSql& out, int tableIndex, const PlanTable& t);
+void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
+    const QString& declare = {}, const QString& settings = {});
+void truncateTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix);
+void rebuildProcedure(IvmSql& out, const Names& n, const QString& body);
+/// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
+/// keep reading the old state until the rebuild commits.
+QString swapRebuild(const Names& n, const QString& insertInto, const QString& with = {});
+/// Readers go through this view, so that a rebuild can swap the state table under it.
+void currentView(IvmSql& out, const Names& n);
+/// The changed rows of a transition table as the capture reads them: a sub-query listing the
+/// captured columns under the names the view knew them by (kColumnsMarker until rendered). The
+/// planner pulls it up, so it costs nothing; after a column is renamed, the DDL event trigger
+/// renders the functions again with the new name before any writer runs.
+QString changedRows(const QString& transitionTable);
+/// The captured columns of t as the marker stands for them: __ivm_r."<current>" AS "<original>".
+QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames);
+/// The text of a capture trigger function (CREATE OR REPLACE), kColumnsMarker left in.
+QString captureFunctionText(const QString& name, const QString& statement);
+/// A capture trigger function of base table tableIndex for event (INSERT, UPDATE or DELETE): one
+/// statement over the transition tables, with kColumnsMarker; recorded with its table's capture
+/// in out.captures, installed rendered.
+void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& statement,
+    const QString& event);
+/// What merges and rebuilds read instead of the base tables: a view per table of the columns the
+/// view reads (PostgreSQL keeps views right across renames of tables and columns, and refuses
+/// to drop or retype a column one reads, as for the materialized view), and one of the whole
+/// definition (its dependencies are the materialized view's; its text stays current).
+void addSources(IvmSql& out, const IvmPlan& plan, const Names& n);
+QString sourceView(const Names& n, int tableIndex);
+/// plan.sourceFromSql with the source views in place of their markers.
+QString sourceFrom(const IvmPlan& plan, const Names& n);
+/// A statement that drops every capture trigger of the engine.
+QString dropTriggers(const Names& n);
+QString createTableAs(const QString& name, const QStringList& select, const QString& from, const QString& tail = {},
+    const QString& with = {});
+void deltaTableSettings(IvmSql& out, const QString& table);
+
+IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
+IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
+
+} // namespace htap::mv::gen

@@ -1,0 +1,304 @@
+// The parse tree of a view's definition (libpg_query's protobuf form), for the files that
+// implement ViewQuery: walking it, reading its nodes, deparsing parts of it. Not part of the
+// library's interface.
+#pragma once
+
+#include "viewquery.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <QSet>
+
+#include <deque>
+#include <functional>
+
+namespace htap::mv {
+
+namespace parsetree {
+
+using namespace Qt::StringLiterals;
+
+using Node = PgQuery__Node;
+
+inline QString str(const char* s)
+{
+    return s ? QString::fromUtf8(s) : QString();
+}
+
+/// Calls visit for every message under (and including) root, depth first, using the protobuf
+/// descriptors, so that no node type can be missed. visit returns false to skip a subtree.
+inline void walk(const ProtobufCMessage* root, const std::function<bool(const ProtobufCMessage*)>& visit)
+{
+    if (!root || !visit(root))
+        return;
+    const ProtobufCMessageDescriptor* desc = root->descriptor;
+    const auto* base = reinterpret_cast<const char*>(root);
+    for (unsigned i = 0; i < desc->n_fields; ++i) {
+        const ProtobufCFieldDescriptor& f = desc->fields[i];
+        if (f.type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f.label == PROTOBUF_C_LABEL_REPEATED) {
+            const size_t n = *reinterpret_cast<const size_t*>(base + f.quantifier_offset);
+            auto* const* items = *reinterpret_cast<ProtobufCMessage* const* const*>(base + f.offset);
+            for (size_t k = 0; k < n; ++k)
+                walk(items[k], visit);
+            continue;
+        }
+        if (f.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            const uint32_t which = *reinterpret_cast<const uint32_t*>(base + f.quantifier_offset);
+            if (which != f.id)
+                continue;
+        }
+        walk(*reinterpret_cast<ProtobufCMessage* const*>(base + f.offset), visit);
+    }
+}
+
+inline bool isA(const ProtobufCMessage* m, const ProtobufCMessageDescriptor& d)
+{
+    return m && m->descriptor == &d;
+}
+
+inline QString lastName(Node* const* names, size_t n)
+{
+    if (n == 0 || names[n - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
+        return {};
+    return str(names[n - 1]->string->sval);
+}
+
+inline QStringList columnRefFields(const PgQuery__ColumnRef* ref)
+{
+    QStringList out;
+    for (size_t i = 0; i < ref->n_fields; ++i) {
+        const Node* f = ref->fields[i];
+        if (f->node_case == PG_QUERY__NODE__NODE_STRING)
+            out << str(f->string->sval);
+        else
+            out << u"*"_s;
+    }
+    return out;
+}
+
+/// The aggregates the engine keeps (PostgreSQL's own: unqualified, or qualified with pg_catalog).
+inline const QSet<QString>& supportedAggregates()
+{
+    static const QSet<QString> names {u"count"_s, u"sum"_s, u"avg"_s, u"min"_s, u"max"_s};
+    return names;
+}
+
+/// A function's name as the definition spells it, schema-qualified when it is
+/// (pg_get_viewdef under search_path pg_catalog qualifies every function outside pg_catalog).
+inline QString dottedName(const PgQuery__FuncCall* fc)
+{
+    QStringList parts;
+    for (size_t i = 0; i < fc->n_funcname; ++i)
+        if (fc->funcname[i]->node_case == PG_QUERY__NODE__NODE_STRING)
+            parts << str(fc->funcname[i]->string->sval);
+    if (parts.size() == 2 && parts[0] == u"pg_catalog"_s)
+        parts.removeFirst();
+    return parts.join(u'.');
+}
+
+/// Whether a call is an aggregate: written as one (count(*), DISTINCT, ORDER BY, FILTER,
+/// WITHIN GROUP), or named among the aggregates the catalog says the definition calls.
+inline bool isAggregateCall(const PgQuery__FuncCall* fc, const QSet<QString>& aggregates)
+{
+    if (fc->over)
+        return false; // a window function
+    return fc->agg_star || fc->agg_distinct || fc->n_agg_order || fc->agg_filter || fc->agg_within_group
+        || aggregates.contains(dottedName(fc));
+}
+
+/// "a JOIN b JOIN c" for messages.
+inline QString joinedNames(const QList<TableRef>& refs)
+{
+    QStringList names;
+    for (const TableRef& r : refs)
+        names << r.refName;
+    return names.join(u" JOIN "_s);
+}
+
+/// The first source position under a node (-1 when none): most nodes carry one.
+inline int firstLocation(const ProtobufCMessage* root)
+{
+    int found = -1;
+    walk(root, [&](const ProtobufCMessage* m) {
+        if (found >= 0)
+            return false;
+        const ProtobufCMessageDescriptor* desc = m->descriptor;
+        for (unsigned i = 0; i < desc->n_fields; ++i) {
+            const ProtobufCFieldDescriptor& f = desc->fields[i];
+            if (f.type == PROTOBUF_C_TYPE_INT32 && qstrcmp(f.name, "location") == 0) {
+                const int loc = *reinterpret_cast<const int32_t*>(reinterpret_cast<const char*>(m) + f.offset);
+                if (loc >= 0) {
+                    found = loc;
+                    return false;
+                }
+            }
+        }
+        return true;
+    });
+    return found;
+}
+
+/// Columns every table has that changed rows do not bring to a statement trigger: its
+/// transition tables carry the user columns only. No user column may have these names.
+inline const QSet<QString>& systemColumns()
+{
+    static const QSet<QString> names {u"ctid"_s, u"xmin"_s, u"xmax"_s, u"cmin"_s, u"cmax"_s, u"tableoid"_s};
+    return names;
+}
+
+
+} // namespace parsetree
+
+using namespace parsetree;
+
+struct ViewQuery::Private {
+    PgQueryProtobufParseResult raw {};
+    PgQuery__ParseResult* tree = nullptr;
+    PgQuery__SelectStmt* select = nullptr;
+    QByteArray text; ///< the definition parsed, UTF-8 (parse-tree locations are byte offsets into it)
+
+    /// Where a construct is in the definition, for messages: " (character N: "its text…")";
+    /// empty when the parser recorded no position.
+    QString at(int location) const
+    {
+        if (location < 0 || location >= text.size())
+            return {};
+        const int character = int(QString::fromUtf8(text.left(location)).size()) + 1;
+        QString snippet = QString::fromUtf8(text.mid(location, 120)).simplified();
+        if (snippet.size() > 40)
+            snippet = snippet.left(40) + u"\u2026"_s;
+        return u" (character %1: \"%2\")"_s.arg(character).arg(snippet);
+    }
+    QString at(const ProtobufCMessage* node) const { return at(firstLocation(node)); }
+
+    ~Private()
+    {
+        if (tree)
+            pg_query__parse_result__free_unpacked(tree, nullptr);
+        pg_query_free_protobuf_parse_result(raw);
+    }
+
+    /// Deparses a statement built around the view's own SELECT with some clauses replaced.
+    QString deparse(PgQuery__SelectStmt& stmt) const
+    {
+        Node stmtNode = PG_QUERY__NODE__INIT;
+        stmtNode.node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
+        stmtNode.select_stmt = &stmt;
+        PgQuery__RawStmt rawStmt = PG_QUERY__RAW_STMT__INIT;
+        rawStmt.stmt = &stmtNode;
+        PgQuery__RawStmt* stmts[] = {&rawStmt};
+        PgQuery__ParseResult result = PG_QUERY__PARSE_RESULT__INIT;
+        result.version = tree->version;
+        result.n_stmts = 1;
+        result.stmts = stmts;
+        QByteArray buffer(int(pg_query__parse_result__get_packed_size(&result)), Qt::Uninitialized);
+        pg_query__parse_result__pack(&result, reinterpret_cast<uint8_t*>(buffer.data()));
+        PgQueryProtobuf pb {size_t(buffer.size()), buffer.data()};
+        PgQueryDeparseResult out = pg_query_deparse_protobuf(pb);
+        QString sql;
+        if (!out.error)
+            sql = str(out.query);
+        pg_query_free_deparse_result(out);
+        return sql;
+    }
+
+    /// "SELECT <value> [FROM <the view's FROM>]" deparsed.
+    QString selectOf(Node* value, bool withFrom) const
+    {
+        PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
+        target.val = value;
+        Node targetNode = PG_QUERY__NODE__INIT;
+        targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
+        targetNode.res_target = &target;
+        Node* targets[] = {&targetNode};
+        PgQuery__SelectStmt stmt = PG_QUERY__SELECT_STMT__INIT;
+        stmt.op = PG_QUERY__SET_OPERATION__SETOP_NONE;
+        stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+        stmt.n_target_list = 1;
+        stmt.target_list = targets;
+        if (withFrom) {
+            stmt.n_from_clause = select->n_from_clause;
+            stmt.from_clause = select->from_clause;
+        }
+        return deparse(stmt);
+    }
+
+    /// One expression as SQL text.
+    QString expression(Node* expr) const
+    {
+        const QString sql = selectOf(expr, false);
+        return sql.startsWith(u"SELECT "_s) ? sql.mid(7) : QString();
+    }
+
+    /// The FROM clause as SQL text, without the keyword.
+    QString fromClause() const
+    {
+        PgQuery__AStar star = PG_QUERY__A__STAR__INIT;
+        Node starNode = PG_QUERY__NODE__INIT;
+        starNode.node_case = PG_QUERY__NODE__NODE_A_STAR;
+        starNode.a_star = &star;
+        Node* fields[] = {&starNode};
+        PgQuery__ColumnRef ref = PG_QUERY__COLUMN_REF__INIT;
+        ref.n_fields = 1;
+        ref.fields = fields;
+        Node refNode = PG_QUERY__NODE__INIT;
+        refNode.node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
+        refNode.column_ref = &ref;
+        const QString sql = selectOf(&refNode, true);
+        const QString prefix = u"SELECT * FROM "_s;
+        return sql.startsWith(prefix) ? sql.mid(prefix.size()) : QString();
+    }
+
+    /// The FROM clause with every table replaced by htap_ivm.__ivm_src_<i>__ under the table's
+    /// own reference name (index[refName] = i), so that its expressions read the same: the
+    /// generator puts the names of the engine's source views in those places.
+    QString fromClauseOverSources(const QHash<QString, int>& index) const
+    {
+        struct Saved {
+            PgQuery__RangeVar* rv;
+            char* schema;
+            char* rel;
+            PgQuery__Alias* alias;
+            protobuf_c_boolean inh;
+        };
+        QList<Saved> saved;
+        // Deques: the tree points into them, and growing one moves no element.
+        std::deque<QByteArray> names;
+        std::deque<PgQuery__Alias> aliases;
+        static char schema[] = "htap_ivm";
+        for (size_t i = 0; i < select->n_from_clause; ++i) {
+            walk(&select->from_clause[i]->base, [&](const ProtobufCMessage* m) {
+                if (!isA(m, pg_query__range_var__descriptor))
+                    return true;
+                auto* rv = const_cast<PgQuery__RangeVar*>(reinterpret_cast<const PgQuery__RangeVar*>(m));
+                const QString ref = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? str(rv->alias->aliasname) : str(rv->relname);
+                if (!index.contains(ref))
+                    return false;
+                saved << Saved {rv, rv->schemaname, rv->relname, rv->alias, rv->inh};
+                names.push_back(u"__ivm_src_%1__"_s.arg(index.value(ref)).toUtf8());
+                rv->relname = names.back().data();
+                names.push_back(ref.toUtf8());
+                PgQuery__Alias alias = PG_QUERY__ALIAS__INIT;
+                alias.aliasname = names.back().data();
+                aliases.push_back(alias);
+                rv->alias = &aliases.back();
+                rv->schemaname = schema;
+                rv->inh = true;
+                return false;
+            });
+        }
+        const QString sql = fromClause();
+        for (const Saved& v : std::as_const(saved)) {
+            v.rv->schemaname = v.schema;
+            v.rv->relname = v.rel;
+            v.rv->alias = v.alias;
+            v.rv->inh = v.inh;
+        }
+        return sql;
+    }
+};
+
+} // namespace htap::mv
