@@ -42,6 +42,14 @@ private Q_SLOTS:
         QCOMPARE(htap::core::formatSeconds(182.4), u"3.0 min"_s);
         QCOMPARE(htap::core::formatSeconds(std::numeric_limits<double>::quiet_NaN()), u"unknown"_s);
         QCOMPARE(htap::core::formatCount(1820), u"1,820"_s);
+        QCOMPARE(htap::core::formatDuration(2.5), u"2.5 s"_s);
+        QCOMPARE(htap::core::formatDuration(45), u"45 s"_s);
+        QCOMPARE(htap::core::formatDuration(192), u"3 min 12 s"_s);
+        QCOMPARE(htap::core::formatDuration(180), u"3 min"_s);
+        QCOMPARE(htap::core::formatDuration(3900), u"1 h 5 min"_s);
+        QCOMPARE(htap::core::formatDuration(183600), u"2 d 3 h"_s);
+        QCOMPARE(htap::core::formatDuration(-1), u"unknown"_s);
+        QVERIFY(!htap::core::formatDuration(1e300).contains(u"e+"_s));
     }
 
     void excerptsAreShort()

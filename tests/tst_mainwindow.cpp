@@ -36,6 +36,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QProgressBar>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
@@ -337,7 +338,16 @@ private Q_SLOTS:
         window.connectTo(htap::test::sandboxConnInfo());
         QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 10000);
         auto* page = window.scenariosPage();
+        // The safe preset comes first: smoke, its duration in the list, what it does beside it.
+        auto* choice = page->findChild<QComboBox*>(u"scenarioChoice"_s);
+        QCOMPARE(choice->currentData().toString(), u"smoke"_s);
+        QVERIFY2(choice->currentText().contains(u" s"_s), qPrintable(choice->currentText()));
+        QVERIFY(choice->itemText(choice->findData(u"isolation-compare"_s)).contains(u"min"_s));
+        QVERIFY(page->findChild<QLabel*>(u"scenarioDescription"_s)->text().startsWith(u"About 30 s"_s));
+        page->selectPreset(u"isolation-compare"_s);
+        QVERIFY(page->findChild<QLabel*>(u"scenarioDescription"_s)->text().contains(u"Changes role settings"_s));
         page->selectPreset(u"smoke"_s);
+        QVERIFY(page->progressBar()->isHidden()); // no empty bar before a run
         page->findChildren<QDoubleSpinBox*>().at(1)->setValue(0.2); // 30 s -> 6 s
         page->findChild<QSpinBox*>(u"scenarioThreads"_s)->setValue(1);
         // The workloads table: orders get 3 connections and half their rate.
@@ -349,7 +359,10 @@ private Q_SLOTS:
         workloads->item(0, 4)->setData(Qt::EditRole, 0.5);
         QSignalSpy finished(page->runner(), &htap::workload::ScenarioRunner::finished);
         page->startSelected();
+        QVERIFY(!page->progressBar()->isHidden());
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QVERIFY(page->progressBar()->isHidden()); // no "0 s left" after the end
+        QVERIFY2(page->statusLabel()->text().startsWith(u"Finished smoke at "_s), qPrintable(page->statusLabel()->text()));
         QCOMPARE(page->summary()->rowCount(), 2);
         // The Latency page drew the scenario's client-side p99 beside the server-side means.
         QCOMPARE(window.latencyPage()->meanChart()->seriesCount(), 5);

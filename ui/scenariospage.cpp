@@ -4,6 +4,7 @@
 #include "snapshottablemodel.h"
 #include "viewutil.h"
 
+#include <core/format.h>
 #include <core/inputfile.h>
 #include <monitor/activitycollector.h>
 #include <pg/sandbox.h>
@@ -26,6 +27,7 @@
 #include <QHeaderView>
 #include <QTableView>
 #include <QTableWidget>
+#include <QTime>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -50,6 +52,7 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     , m_save(new QPushButton(tr("Save result…"), this))
     , m_progress(new QProgressBar(this))
     , m_status(new QLabel(tr("Choose a scenario and start it on the connected server."), this))
+    , m_about(new QLabel(this))
     , m_throughput(new ChartWidget(tr("Throughput per workload (dashed: target)"), tr("requests/s"), this))
     , m_latency(new ChartWidget(tr("Latency from the intended start: p50 and p99"), tr("ms"), this))
     , m_summary(new SnapshotTableModel({tr("workload"), tr("committed"), tr("rolled back"), tr("failed"), tr("retried"), tr("tps"),
@@ -58,9 +61,24 @@ ScenariosPage::ScenariosPage(QWidget* parent)
           this))
 {
     m_choice->setObjectName(u"scenarioChoice"_s);
-    for (const QString& name : presetNames())
-        m_choice->addItem(name, name);
+    for (const QString& name : presetNames()) {
+        // Each preset with how long it runs and what it does, so that nobody starts an hour of
+        // load or a change of role settings by surprise.
+        Scenario s;
+        QStringList errors, warnings;
+        if (!Scenario::fromJson(presetJson(name), &s, &errors, &warnings))
+            continue;
+        const double seconds = s.compareProfiles.isEmpty() ? s.totalSeconds() : 2 * s.totalSeconds();
+        m_choice->addItem(tr("%1 — %2").arg(name, htap::core::formatDuration(seconds)), name);
+        m_choice->setItemData(m_choice->count() - 1, s.description, Qt::ToolTipRole);
+    }
     m_choice->addItem(tr("Open a scenario file…"), QString());
+    m_about->setObjectName(u"scenarioDescription"_s);
+    m_about->setWordWrap(true);
+    m_about->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_status->setObjectName(u"scenarioStatus"_s);
+    m_status->setWordWrap(true);
+    m_progress->setObjectName(u"scenarioProgress"_s);
     for (QDoubleSpinBox* box : {m_rateScale, m_durationScale}) {
         box->setRange(0.01, 100);
         box->setDecimals(2);
@@ -110,10 +128,14 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     split->addWidget(m_latency);
     split->addWidget(table);
     split->setSizes({m_workloads->horizontalHeader()->sizeHint().height() + 4 * (m_workloads->fontMetrics().height() + 8), 280, 280, 130});
+    // The progress bar shows only while a run goes on, beside the status line that stays.
+    auto* state = new QHBoxLayout;
+    state->addWidget(m_progress, 1);
+    state->addWidget(m_status, 2);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
-    layout->addWidget(m_progress);
-    layout->addWidget(m_status);
+    layout->addWidget(m_about);
+    layout->addLayout(state);
     layout->addWidget(split, 1);
 
     connect(m_choice, &QComboBox::activated, this, [this](int index) {
@@ -124,6 +146,10 @@ ScenariosPage::ScenariosPage(QWidget* parent)
             selectFile(file);
     });
     connect(m_choice, &QComboBox::currentIndexChanged, this, &ScenariosPage::showWorkloads);
+    connect(m_durationScale, &QDoubleSpinBox::valueChanged, this, [this] {
+        if (!m_about->text().isEmpty() && !m_aboutScenario.workloads.isEmpty())
+            showAbout();
+    });
     connect(m_start, &QPushButton::clicked, this, &ScenariosPage::startSelected);
     connect(m_stop, &QPushButton::clicked, this, [this] {
         if (m_comparison->isRunning())
@@ -160,12 +186,15 @@ ScenariosPage::ScenariosPage(QWidget* parent)
         [this](const QString& server) { m_status->setText(tr("Running %1 on %2").arg(m_running.name, server)); });
     setRunning(false);
     m_save->setEnabled(false);
+    selectPreset(u"smoke"_s); // the safe start: 30 s of load, no settings changed
     showWorkloads();
 }
 
 void ScenariosPage::showWorkloads()
 {
     m_workloads->setRowCount(0);
+    m_about->clear();
+    m_aboutScenario = {};
     const QString preset = m_choice->currentData().toString();
     QByteArray json;
     QString error;
@@ -175,8 +204,13 @@ void ScenariosPage::showWorkloads()
         htap::core::readInputFile(m_file, htap::core::kMaxScenarioBytes, tr("scenario file"), &json, &error);
     Scenario s;
     QStringList errors, warnings;
-    if (json.isEmpty() || !Scenario::fromJson(json, &s, &errors, &warnings, preset.isEmpty() ? QFileInfo(m_file).absolutePath() : QString()))
-        return; // an invalid file says why when started
+    if (json.isEmpty() || !Scenario::fromJson(json, &s, &errors, &warnings, preset.isEmpty() ? QFileInfo(m_file).absolutePath() : QString())) {
+        if (!error.isEmpty() || !errors.isEmpty())
+            m_about->setText(tr("Not a valid scenario: %1").arg(error.isEmpty() ? errors.value(0) : error));
+        return; // the whole list of problems when started
+    }
+    m_aboutScenario = s;
+    showAbout();
     for (const Workload& w : std::as_const(s.workloads)) {
         const int row = m_workloads->rowCount();
         m_workloads->insertRow(row);
@@ -199,6 +233,17 @@ void ScenariosPage::showWorkloads()
         m_workloads->setItem(row, 4, factor);
     }
     m_workloads->resizeColumnsToContents();
+}
+
+void ScenariosPage::showAbout()
+{
+    const Scenario& s = m_aboutScenario;
+    QString about = s.description.isEmpty() ? tr("(no description)") : s.description;
+    const double seconds = (s.compareProfiles.isEmpty() ? 1 : 2) * s.totalSeconds() * m_durationScale->value();
+    about += tr(" Runs %1.").arg(htap::core::formatDuration(seconds));
+    if (!s.compareProfiles.isEmpty())
+        about += tr(" Changes role settings (profile set %1) and puts them back.").arg(s.compareProfiles);
+    m_about->setText(about);
 }
 
 void ScenariosPage::selectPreset(const QString& name)
@@ -335,7 +380,7 @@ void ScenariosPage::startSelected()
 void ScenariosPage::onSecond(const SecondStats& s)
 {
     m_progress->setValue(s.second);
-    m_progress->setFormat(tr("%1 — %2 s left").arg(s.phase).arg(std::max(0, m_progress->maximum() - s.second)));
+    m_progress->setFormat(tr("%1 — %2 left").arg(s.phase, htap::core::formatDuration(std::max(0, m_progress->maximum() - s.second))));
     for (auto it = s.workloads.cbegin(); it != s.workloads.cend(); ++it) {
         if (!m_tpsSeries.contains(it.key())) {
             const QColor c = ChartWidget::seriesColor(int(m_tpsSeries.size()));
@@ -376,9 +421,10 @@ void ScenariosPage::onFinished(const ScenarioResult& r)
         rows.append(row);
     }
     m_summary->setRows(rows);
-    QString text = tr("Finished %1").arg(r.scenario.name);
+    QString text = tr("Finished %1 at %2 after %3").arg(r.scenario.name, QTime::currentTime().toString(u"HH:mm:ss"_s),
+        htap::core::formatDuration(m_progress->value()));
     if (r.partial)
-        text = tr("Stopped early (%1): partial result").arg(r.stopReason);
+        text = tr("Stopped early at %1 (%2): partial result").arg(QTime::currentTime().toString(u"HH:mm:ss"_s), r.stopReason);
     if (r.interferenceP99 >= 0)
         text += tr(" · OLTP p99 with reports / without: %1×").arg(QString::number(r.interferenceP99, 'f', 2));
     if (r.oltpAchievedOverTarget >= 0)
@@ -459,6 +505,7 @@ void ScenariosPage::setRunning(bool running)
     m_durationScale->setEnabled(!running);
     m_threads->setEnabled(!running);
     m_workloads->setEnabled(!running);
+    m_progress->setVisible(running);
 }
 
 } // namespace htap::ui

@@ -52,6 +52,8 @@ public:
     /// The workloads table (tests): connections in column 3, the factor in column 4.
     QTableWidget* workloadsTable() const { return m_workloads; }
     SnapshotTableModel* summary() const { return m_summary; }
+    QProgressBar* progressBar() const { return m_progress; }
+    QLabel* statusLabel() const { return m_status; }
     ChartWidget* throughputChart() const { return m_throughput; }
     ChartWidget* latencyChart() const { return m_latency; }
     const htap::workload::ScenarioResult& lastResult() const { return m_result; }
@@ -65,6 +67,7 @@ private:
     bool loadSelected(htap::workload::Scenario* scenario);
     /// Fills the workloads table from the chosen scenario, as the file has it.
     void showWorkloads();
+    void showAbout();
     void onSecond(const htap::workload::SecondStats& s);
     void onFinished(const htap::workload::ScenarioResult& r);
     void onComparisonFinished(const htap::workload::ComparisonResult& r);
@@ -88,6 +91,7 @@ private:
     QPushButton* m_save;
     QProgressBar* m_progress;
     QLabel* m_status;
+    QLabel* m_about; ///< the chosen scenario's description, duration and what it changes
     ChartWidget* m_throughput;
     ChartWidget* m_latency;
     SnapshotTableModel* m_summary;
@@ -95,6 +99,7 @@ private:
     QMap<QString, int> m_p50Series;
     QMap<QString, int> m_p99Series;
     htap::workload::Scenario m_running;
+    htap::workload::Scenario m_aboutScenario; ///< the one m_about describes
     htap::workload::ScenarioResult m_result;
     QString m_file;
 };

@@ -24,6 +24,26 @@ QString formatSeconds(double seconds)
     return u"%1 h"_s.arg(QString::number(seconds / 3600, 'f', 1));
 }
 
+QString formatDuration(double seconds)
+{
+    if (!(seconds >= 0) || !std::isfinite(seconds))
+        return u"unknown"_s;
+    if (seconds < 10)
+        return u"%1 s"_s.arg(QString::number(seconds, 'f', seconds == std::floor(seconds) ? 0 : 1));
+    const qint64 s = qint64(std::llround(std::min(seconds, 1e15)));
+    struct Unit { qint64 size; const char* name; };
+    static constexpr Unit units[] {{86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}};
+    for (int i = 0; i < 3; ++i) {
+        if (s < units[i].size)
+            continue;
+        const qint64 major = s / units[i].size;
+        const qint64 minor = (s % units[i].size) / units[i + 1].size;
+        const QString head = u"%1 %2"_s.arg(formatCount(major), QLatin1StringView(units[i].name));
+        return minor ? u"%1 %2 %3"_s.arg(head).arg(minor).arg(QLatin1StringView(units[i + 1].name)) : head;
+    }
+    return u"%1 s"_s.arg(s);
+}
+
 QString formatCount(qint64 n)
 {
     QLocale c = QLocale::c();
