@@ -12,7 +12,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION "database")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${PROJECT_HOMEPAGE_URL}")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The sandbox needs server binaries and pg_stat_statements; a remote server needs neither.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql (>= 15), postgresql-contrib")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql (>= 15), postgresql-contrib, libsecret-1-0")
 # Server-side extensions the app uses where they are there: schedules on the server, CPU priority.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql-15-cron, postgresql-15-prioritize")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6svg6")

@@ -22,6 +22,7 @@ packages=(
     build-essential cmake ninja-build pkg-config file dpkg-dev
     qt6-base-dev libqt6sql6-sqlite libqt6svg6 libqcustomplot-dev libgl-dev
     libpq-dev postgresql-15 postgresql-contrib postgresql-15-cron postgresql-15-prioritize libpg-query-dev libprotobuf-c-dev
+    qtkeychain-qt6-dev libsecret-1-0 gnome-keyring dbus-daemon
     xvfb xauth fonts-dejavu-core desktop-file-utils appstream chromium
 )
 

@@ -1,8 +1,10 @@
 #include "connectdialog.h"
 
+#include "passwordvault.h"
 #include "settings.h"
 #include "ui_connectdialog.h"
 
+#include <QCheckBox>
 #include <QInputDialog>
 #include <QPushButton>
 
@@ -10,14 +12,21 @@ namespace htap::ui {
 
 using namespace Qt::StringLiterals;
 
-ConnectDialog::ConnectDialog(QWidget* parent)
+ConnectDialog::ConnectDialog(QWidget* parent, PasswordVault* vault)
     : QDialog(parent)
     , m_ui(std::make_unique<Ui::ConnectDialog>())
+    , m_vault(vault)
 {
     m_ui->setupUi(this);
+    m_ui->rememberCheck->setVisible(vault != nullptr);
+    if (vault) {
+        connect(vault, &PasswordVault::availabilityKnown, this, &ConnectDialog::showKeyringState);
+        vault->probe(); // asynchronous: the option stays off until the keyring answers
+    }
     m_ui->buttonBox->button(QDialogButtonBox::Ok)->setText(tr("&Connect"));
     connect(m_ui->connInfoEdit, &QLineEdit::textChanged, this, &ConnectDialog::validate);
     connect(m_ui->passwordEdit, &QLineEdit::textChanged, this, &ConnectDialog::validate);
+    connect(m_ui->rememberCheck, &QCheckBox::toggled, this, &ConnectDialog::validate);
     connect(m_ui->profileCombo, &QComboBox::activated, this, [this](int index) {
         if (index > 0) {
             m_ui->connInfoEdit->setText(m_ui->profileCombo->itemData(index).toString());
@@ -38,6 +47,7 @@ ConnectDialog::ConnectDialog(QWidget* parent)
     connect(m_ui->buttonBox, &QDialogButtonBox::rejected, this, &QDialog::reject);
     loadProfiles(Settings::lastProfile());
     validate();
+    showKeyringState();
 }
 
 ConnectDialog::~ConnectDialog() = default;
@@ -45,6 +55,43 @@ ConnectDialog::~ConnectDialog() = default;
 void ConnectDialog::setConnInfoText(const QString& text)
 {
     m_ui->connInfoEdit->setText(text);
+}
+
+void ConnectDialog::setPasswordText(const QString& text)
+{
+    m_ui->passwordEdit->setText(text);
+}
+
+bool ConnectDialog::rememberPassword() const
+{
+    return m_vault && m_vault->availability() == PasswordVault::Availability::Available
+        && m_ui->rememberCheck->isChecked() && m_info.contains(u"password"_s);
+}
+
+void ConnectDialog::showKeyringState()
+{
+    if (!m_vault)
+        return;
+    auto* check = m_ui->rememberCheck;
+    switch (m_vault->availability()) {
+    case PasswordVault::Availability::Unknown:
+        check->setEnabled(false);
+        check->setToolTip(tr("Asking the desktop's keyring…"));
+        break;
+    case PasswordVault::Availability::Available:
+        check->setEnabled(m_info.contains(u"password"_s));
+        check->setToolTip(tr("Kept in the desktop's keyring (service \"%1\"), never in a file; "
+                             "removing the server from the list forgets it")
+                .arg(PasswordVault::serviceName()));
+        break;
+    case PasswordVault::Availability::Unavailable:
+        check->setChecked(false);
+        check->setEnabled(false);
+        check->setText(tr("Remember the password: unavailable, %1").arg(m_vault->unavailableReason()));
+        check->setToolTip(tr("Passwords are kept only in a desktop keyring (GNOME Keyring, KWallet or another "
+                             "Secret Service), never in a file; ~/.pgpass or PGPASSWORD work as with psql"));
+        break;
+    }
 }
 
 void ConnectDialog::loadProfiles(const QString& select)
@@ -69,6 +116,8 @@ void ConnectDialog::validate()
     auto* ok = m_ui->buttonBox->button(QDialogButtonBox::Ok);
     ok->setEnabled(error.isEmpty());
     m_ui->saveProfileButton->setEnabled(error.isEmpty() && !m_info.isEmpty());
+    if (m_vault && m_vault->availability() == PasswordVault::Availability::Available)
+        m_ui->rememberCheck->setEnabled(m_info.contains(u"password"_s));
     if (!error.isEmpty()) {
         m_ui->validationLabel->setStyleSheet(u"color: #a01515"_s);
         m_ui->validationLabel->setText(tr("Not a valid conninfo: %1").arg(error));
@@ -79,7 +128,9 @@ void ConnectDialog::validate()
         m_ui->validationLabel->setStyleSheet({});
         QString text = tr("Connects to %1").arg(m_info.displayName());
         if (m_info.contains(u"password"_s))
-            text += tr(" — the password is used for this connection only and is never saved");
+            text += m_ui->rememberCheck->isChecked() && m_ui->rememberCheck->isEnabled()
+                ? tr(" — the password goes to the desktop's keyring once the server accepts it")
+                : tr(" — the password is used for this connection only and is never saved");
         m_ui->validationLabel->setText(text);
     }
 }

@@ -7,6 +7,7 @@
 #include "lockspage.h"
 #include "monitoredserver.h"
 #include "overviewpage.h"
+#include "passwordvault.h"
 #include "rolespage.h"
 #include "scenariospage.h"
 #include "vacuumpage.h"
@@ -62,6 +63,7 @@ MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
     , m_serverList(new QListWidget(this))
     , m_banner(new Banner(this))
+    , m_vault(new PasswordVault(this))
     , m_pageList(new QListWidget(this))
     , m_pages(new QStackedWidget(this))
     , m_overview(new OverviewPage(this))
@@ -361,7 +363,11 @@ void MainWindow::restoreServers()
             continue; // written by us, so only a hand edit gets here
         if (findServer(info))
             continue;
-        addServer(info)->connectNow();
+        MonitoredServer* server = addServer(info);
+        if (PasswordVault::hasPassword(info))
+            askPassword(server); // the keyring answers, or the user when it is shown
+        else
+            server->connectNow();
     }
     const int selected = Settings::selectedServer();
     MonitoredServer* wanted = nullptr;
@@ -462,6 +468,9 @@ void MainWindow::removeServer(MonitoredServer* server)
         return;
     m_servers.removeAt(row);
     delete m_serverList->takeItem(int(row));
+    m_rememberOnConnect.remove(server);
+    m_vaultTried.remove(server);
+    m_vault->forget(server->info()); // the list's entry and its keyring entry go together
     server->disconnect(this);
     server->collector()->disconnect(this);
     if (server == m_selected) {
@@ -517,6 +526,17 @@ void MainWindow::onSample(MonitoredServer* server, const htap::monitor::ServerSa
 
 void MainWindow::onServerConnected(MonitoredServer* server)
 {
+    m_vaultTried.remove(server);
+    if (const auto it = m_rememberOnConnect.constFind(server); it != m_rememberOnConnect.cend()) {
+        const QString password = it.value();
+        m_rememberOnConnect.erase(it);
+        m_vault->store(server->info(), password, this, [this, name = server->info().displayName()](const QString& error) {
+            if (error.isEmpty())
+                m_banner->show(Banner::Level::Info, tr("The password of %1 is kept in the desktop's keyring").arg(name));
+            else
+                m_banner->show(Banner::Level::Warning, tr("The password of %1 was not kept: %2").arg(name, error));
+        });
+    }
     if (server != m_selected || server->endpoint() == m_server)
         return; // another server, or a reconnect: what was drawn is still there
     // The first connect of the shown server: now its history key is known.
@@ -1088,11 +1108,13 @@ void MainWindow::editClassifier()
 
 void MainWindow::showConnectDialog()
 {
-    ConnectDialog dialog(this);
+    ConnectDialog dialog(this, m_vault);
     if (dialog.exec() != QDialog::Accepted)
         return;
     if (dialog.choice() == ConnectDialog::Choice::StartSandbox)
         startSandbox();
+    else if (dialog.rememberPassword())
+        connectAndRemember(dialog.connInfo());
     else
         connectTo(dialog.connInfo());
 }
@@ -1170,6 +1192,8 @@ void MainWindow::stopSandbox()
 void MainWindow::onStateChanged(MonitoredServer* server, ConnectionState state)
 {
     updateServersSummary();
+    if (state == ConnectionState::Failed)
+        m_rememberOnConnect.remove(server); // refused (a wrong password): nothing to keep
     if (server != m_selected)
         return;
     if (state == ConnectionState::Reconnecting || state == ConnectionState::Disconnected)
@@ -1250,9 +1274,35 @@ void MainWindow::updateServersSummary()
     m_serversSummary->setText(m_servers.size() < 2 ? QString() : tr("%1 of %2 servers up").arg(up).arg(m_servers.size()));
 }
 
+void MainWindow::connectAndRemember(const htap::pg::ConnInfo& info)
+{
+    connectTo(info);
+    if (MonitoredServer* server = findServer(info); server && info.contains(u"password"_s))
+        m_rememberOnConnect.insert(server, info.value(u"password"_s));
+}
+
 void MainWindow::askPassword(MonitoredServer* server)
 {
     QPointer<MonitoredServer> guard = server;
+    m_rememberOnConnect.remove(server); // the server refused it
+    if (PasswordVault::hasPassword(server->info()) && !m_vaultTried.contains(server)) {
+        // The keyring's first (asynchronous); the user is asked if it has none or it is refused.
+        m_vaultTried.insert(server);
+        m_vault->fetch(server->info(), this, [this, guard](const QString& password, const QString& error) {
+            if (!guard || !m_servers.contains(guard.data()))
+                return;
+            if (!password.isEmpty())
+                guard->connectNow(guard->info().with(u"password"_s, password));
+            else {
+                if (!error.isEmpty())
+                    m_banner->show(Banner::Level::Warning, tr("The keyring did not give the password of %1: %2")
+                                                               .arg(guard->info().displayName(), error));
+                if (guard == m_selected)
+                    askPassword(guard);
+            }
+        });
+        return;
+    }
     bool ok = false;
     const QString password = QInputDialog::getText(this, tr("Password"),
         tr("Password for %1:").arg(server->info().displayName()), QLineEdit::Password, {}, &ok);

@@ -5,6 +5,7 @@
 
 #include <QFutureWatcher>
 #include <QHash>
+#include <QSet>
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QTimer>
@@ -30,6 +31,7 @@ struct ExportRequest;
 class ActivityPage;
 class Banner;
 class MonitoredServer;
+class PasswordVault;
 class LatencyPage;
 class LocksPage;
 class MonitorPage;
@@ -55,6 +57,9 @@ public:
     /// Adds a server to the list (or picks the one with that conninfo), shows it and connects
     /// (returns at once). A password in info is kept in memory only.
     void connectTo(const htap::pg::ConnInfo& info);
+    /// connectTo, and once the server accepts the password, keeps it in the desktop's keyring.
+    void connectAndRemember(const htap::pg::ConnInfo& info);
+    PasswordVault* passwordVault() const { return m_vault; }
     /// The row of that server (same options but secrets, in any order), or nullptr.
     MonitoredServer* findServer(const htap::pg::ConnInfo& info) const;
     /// Whether the server list and selection are saved for the next start (not with --no-restore).
@@ -173,6 +178,11 @@ private:
     bool m_saveServerList = true; ///< false with --no-restore
     QListWidget* m_serverList;
     Banner* m_banner;
+    PasswordVault* m_vault;
+    /// Passwords to keep in the keyring once their server accepts them (in memory till then).
+    QHash<MonitoredServer*, QString> m_rememberOnConnect;
+    /// Servers whose keyring password was tried since their last connect: the next ask is the user.
+    QSet<MonitoredServer*> m_vaultTried;
     QListWidget* m_pageList;
     QStackedWidget* m_pages;
     QList<MonitorPage*> m_monitorPages;

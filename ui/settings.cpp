@@ -26,6 +26,7 @@ const auto Geometry = u"window/geometry"_s;
 const auto State = u"window/state"_s;
 const auto StateVersion = u"window/stateVersion"_s;
 const auto NotifyIncidents = u"incidents/notify"_s;
+const auto RememberedPasswords = u"connections/passwordInKeyring"_s;
 // targets/*: kept by htap::monitor::Targets::load/save, which htapctl monitor reads too.
 } // namespace Key
 
@@ -144,6 +145,20 @@ void Settings::setTargets(const htap::monitor::Targets& targets)
 {
     QSettings s;
     targets.save(s);
+}
+
+QStringList Settings::rememberedPasswords()
+{
+    return QSettings().value(Key::RememberedPasswords).toStringList();
+}
+
+void Settings::setPasswordRemembered(const QString& key, bool remembered)
+{
+    QStringList keys = rememberedPasswords();
+    keys.removeAll(key);
+    if (remembered)
+        keys << key;
+    QSettings().setValue(Key::RememberedPasswords, keys);
 }
 
 bool Settings::notifyIncidents()

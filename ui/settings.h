@@ -37,6 +37,11 @@ public:
     /// selected < 0 keeps the one remembered (nothing is shown: a snapshot offline).
     static void setServers(const QStringList& connInfos, int selected);
 
+    /// The servers (PasswordVault::keyFor) whose password the desktop's keyring keeps: only the
+    /// fact is kept here, so that no keyring is asked for a server it has nothing for.
+    static QStringList rememberedPasswords();
+    static void setPasswordRemembered(const QString& key, bool remembered);
+
     /// Which roles and applications are OLTP and OLAP (default: the seed's oltp_user/olap_user).
     static htap::monitor::WorkloadClassifier classifier();
     static void setClassifier(const htap::monitor::WorkloadClassifier& classifier);
