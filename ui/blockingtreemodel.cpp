@@ -1,4 +1,5 @@
 #include "blockingtreemodel.h"
+#include "colours.h"
 
 #include <QColor>
 #include <QHash>
@@ -128,7 +129,7 @@ QVariant BlockingTreeModel::data(const QModelIndex& index, int role) const
         return role == Qt::DisplayRole && index.column() == Pid ? QVariant(item.pid) : QVariant();
     const bool root = item.parent < 0;
     if (role == Qt::ForegroundRole && root && index.column() == Pid)
-        return QColor(0xb0, 0x1c, 0x1c);
+        return colours::toneText(colours::Tone::Bad);
     if (role == Qt::ToolTipRole && index.column() == Query)
         return n->query;
     if (role != Qt::DisplayRole)

@@ -1,4 +1,5 @@
 #include "connectdialog.h"
+#include "colours.h"
 
 #include "passwordvault.h"
 #include "settings.h"
@@ -119,7 +120,7 @@ void ConnectDialog::validate()
     if (m_vault && m_vault->availability() == PasswordVault::Availability::Available)
         m_ui->rememberCheck->setEnabled(m_info.contains(u"password"_s));
     if (!error.isEmpty()) {
-        m_ui->validationLabel->setStyleSheet(u"color: #a01515"_s);
+        m_ui->validationLabel->setStyleSheet(u"color: %1"_s.arg(colours::toneText(colours::Tone::Bad, palette()).name()));
         m_ui->validationLabel->setText(tr("Not a valid conninfo: %1").arg(error));
     } else if (m_info.isEmpty()) {
         m_ui->validationLabel->setStyleSheet({});

@@ -1,4 +1,5 @@
 #include "figuretile.h"
+#include "colours.h"
 
 #include <core/format.h>
 
@@ -25,7 +26,7 @@ FigureTile::FigureTile(const QString& caption, const QString& unit, double thres
     , m_label(new QLabel(caption, this))
 {
     setFrameShape(QFrame::StyledPanel);
-    setMinimumSize(220, 120);
+    setMinimumSize(180, 120); // four in a row fit beside the page list at 1024 px
     QFont big = m_value->font();
     big.setPointSizeF(big.pointSizeF() * 2);
     big.setBold(true);
@@ -52,7 +53,7 @@ void FigureTile::setValue(double value, const QString& text)
         m_alarmed = value > m_threshold;
     }
     m_value->setPalette(palette()); // out of the grey of "no data"
-    m_value->setStyleSheet(m_alarmed ? QStringLiteral("color: #b01c1c") : QString());
+    m_value->setStyleSheet(m_alarmed ? QStringLiteral("color: %1").arg(colours::toneText(colours::Tone::Bad, palette()).name()) : QString());
     update();
 }
 
@@ -119,10 +120,12 @@ void FigureTile::paintEvent(QPaintEvent* event)
     }
     if (std::isfinite(m_threshold)) {
         const double ty = area.bottom() - area.height() * std::min(1.0, m_threshold / top);
-        p.setPen(QPen(QColor(0xb0, 0x1c, 0x1c, 90), 1, Qt::DashLine));
+        QColor line = colours::toneText(colours::Tone::Bad, palette());
+        line.setAlpha(110);
+        p.setPen(QPen(line, 1, Qt::DashLine));
         p.drawLine(QPointF(area.left(), ty), QPointF(area.right(), ty));
     }
-    p.setPen(QPen(m_alarmed ? QColor(0xb0, 0x1c, 0x1c) : palette().color(QPalette::Highlight), 1.5));
+    p.setPen(QPen(m_alarmed ? colours::toneText(colours::Tone::Bad, palette()) : palette().color(QPalette::Highlight), 1.5));
     p.drawPath(path);
 }
 

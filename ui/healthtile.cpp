@@ -1,4 +1,5 @@
 #include "healthtile.h"
+#include "colours.h"
 
 #include <core/format.h>
 
@@ -7,16 +8,6 @@
 
 namespace htap::ui {
 
-namespace {
-
-/// A tint of c over the window's base colour: readable in light and dark themes alike.
-QColor tint(const QColor& base, const QColor& c, double amount)
-{
-    return QColor::fromRgbF(base.redF() + (c.redF() - base.redF()) * amount, base.greenF() + (c.greenF() - base.greenF()) * amount,
-        base.blueF() + (c.blueF() - base.blueF()) * amount);
-}
-
-} // namespace
 
 HealthTile::HealthTile(const QString& caption, QWidget* parent)
     : QFrame(parent)
@@ -30,7 +21,7 @@ HealthTile::HealthTile(const QString& caption, QWidget* parent)
 {
     setFrameShape(QFrame::StyledPanel);
     setAutoFillBackground(true);
-    setMinimumSize(240, 150);
+    setMinimumSize(220, 150);
     QFont bold = m_title->font();
     bold.setBold(true);
     m_title->setFont(bold);
@@ -131,11 +122,11 @@ void HealthTile::applyColours()
     QColor verdict = base.color(QPalette::Text);
     switch (m_state) {
     case State::Missed:
-        bg = tint(window, QColor(0xd0, 0x30, 0x30), 0.22);
-        verdict = tint(base.color(QPalette::Text), QColor(0xd0, 0x20, 0x20), 0.75);
+        bg = colours::rowBackground(colours::Tone::Bad, base);
+        verdict = colours::toneText(colours::Tone::Bad, base);
         break;
     case State::Healthy:
-        bg = tint(window, QColor(0x30, 0xa0, 0x50), 0.10);
+        bg = colours::mix(window, colours::hue(colours::Tone::Good), 0.10);
         break;
     case State::NoData:
         bg = base.color(QPalette::Window);

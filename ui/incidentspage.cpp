@@ -34,13 +34,6 @@ QString kindText(Incident::Kind k)
     return IncidentsPage::tr("view late");
 }
 
-/// A tint of c over base: an open incident's row, readable in light and dark themes.
-QColor tint(const QColor& base, const QColor& c, double amount)
-{
-    return QColor::fromRgbF(base.redF() + (c.redF() - base.redF()) * amount, base.greenF() + (c.greenF() - base.greenF()) * amount,
-        base.blueF() + (c.blueF() - base.blueF()) * amount);
-}
-
 } // namespace
 
 IncidentsPage::IncidentsPage(QWidget* parent)
@@ -94,7 +87,6 @@ void IncidentsPage::show()
     QList<Incident> list = m_incidents.values();
     std::sort(list.begin(), list.end(), [](const Incident& a, const Incident& b) { return a.start > b.start; });
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    const QColor openColour = tint(palette().color(QPalette::Base), QColor(0xd0, 0x30, 0x30), 0.18);
     QList<SnapshotTableModel::Row> rows;
     for (const Incident& i : std::as_const(list)) {
         SnapshotTableModel::Row r;
@@ -106,7 +98,7 @@ void IncidentsPage::show()
         r.sort = {i.start.toMSecsSinceEpoch(), i.isOpen() ? std::numeric_limits<qint64>::max() : i.end.toMSecsSinceEpoch(), lasted,
             kindText(i.kind), i.title, i.worst, i.detail};
         if (i.isOpen())
-            r.background = openColour;
+            r.tone = colours::Tone::Bad;
         r.toolTip = i.detail;
         rows.append(r);
     }

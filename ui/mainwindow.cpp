@@ -47,6 +47,7 @@
 #include <QPainter>
 #include <QPointer>
 #include <QToolButton>
+#include <QScrollArea>
 #include <QStackedWidget>
 #include <QTableWidget>
 #include <QHeaderView>
@@ -85,7 +86,7 @@ MainWindow::MainWindow(QWidget* parent)
     setWindowIcon(QIcon(u":/icons/org.htapstudio.HtapStudio.svg"_s));
 
     m_pageList->setObjectName(u"pageList"_s);
-    m_pageList->setFixedWidth(220);
+    m_pageList->setFixedWidth(190);
     m_pageList->setFrameShape(QFrame::NoFrame);
     for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_incidents, m_latency, m_activity, m_locks, m_vacuum, m_views})
         addPage(page);
@@ -98,10 +99,10 @@ MainWindow::MainWindow(QWidget* parent)
     m_incidentFeed->setNotify(Settings::notifyIncidents());
     // The experiment bench is not a monitor page: it drives load rather than watching.
     m_pageList->addItem(m_scenarios->title());
-    m_pages->addWidget(m_scenarios);
+    m_pages->addWidget(scrollable(m_scenarios));
     // Nor is the role editor: it changes the server's configuration.
     m_pageList->addItem(m_roles->title());
-    m_pages->addWidget(m_roles);
+    m_pages->addWidget(scrollable(m_roles));
     connect(m_roles, &RolesPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     // The scenario's own, client-side latency beside the server's view of it.
@@ -125,7 +126,6 @@ MainWindow::MainWindow(QWidget* parent)
     auto* outer = new QVBoxLayout(central);
     outer->setContentsMargins(0, 0, 0, 0);
     outer->setSpacing(0);
-    outer->addWidget(m_banner);
     auto* body = new QHBoxLayout;
     auto* left = new QVBoxLayout;
     left->setContentsMargins(0, 0, 0, 0);
@@ -141,6 +141,9 @@ MainWindow::MainWindow(QWidget* parent)
     body->addWidget(m_pages, 1);
     outer->addLayout(body, 1);
     setCentralWidget(central);
+    // Messages lie over the pages' bottom edge: nothing moves when one comes or goes.
+    m_banner->setParent(central);
+    m_banner->setAnchor(m_pages);
 
     m_stateDot->setFixedWidth(14);
     m_stateLabel->setTextFormat(Qt::PlainText);
@@ -174,6 +177,18 @@ MainWindow::~MainWindow()
     m_sandboxJob.waitForFinished();
 }
 
+QWidget* MainWindow::scrollable(QWidget* page)
+{
+    // A page narrower or shorter than it needs scrolls, rather than making the window as wide as
+    // its widest page: the window fits a 1024x700 screen.
+    auto* area = new QScrollArea(m_pages);
+    area->setObjectName(page->objectName() + u"Scroll"_s);
+    area->setFrameShape(QFrame::NoFrame);
+    area->setWidgetResizable(true);
+    area->setWidget(page);
+    return area;
+}
+
 void MainWindow::addPage(MonitorPage* page)
 {
     m_monitorPages.append(page);
@@ -181,7 +196,7 @@ void MainWindow::addPage(MonitorPage* page)
         connect(chart, &ChartWidget::rangeSelected, this,
             [this](const QDateTime& from, const QDateTime& to) { exportSnapshot(from, to); });
     m_pageList->addItem(page->title());
-    m_pages->addWidget(page);
+    m_pages->addWidget(scrollable(page));
 }
 
 void MainWindow::showPage(const QString& title)

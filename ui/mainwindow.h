@@ -155,6 +155,7 @@ private:
     void stopSandbox();
     void setStatusDot(const QColor& colour, const QString& text);
     void addPage(MonitorPage* page);
+    QWidget* scrollable(QWidget* page);
     void markGap();
     void onSample(MonitoredServer* server, const htap::monitor::ServerSample& sample);
     void loadHistory(const QDateTime& from, const QDateTime& to);

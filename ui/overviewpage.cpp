@@ -49,6 +49,8 @@ OverviewPage::OverviewPage(QWidget* parent)
     auto* grid = new QGridLayout;
     for (int i = 0; i < m_tiles.size(); ++i)
         grid->addWidget(m_tiles[i], i / 4, i % 4);
+    for (int c = 0; c < 4; ++c)
+        grid->setColumnStretch(c, 1); // equal columns, whatever their captions' lengths
     layout->addLayout(grid, 4);
 }
 

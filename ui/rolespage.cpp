@@ -1,4 +1,5 @@
 #include "rolespage.h"
+#include "colours.h"
 
 #include <monitor/activitycollector.h>
 #include <pg/connection.h>
@@ -680,7 +681,8 @@ void RolesPage::revalidate()
                 (i.error ? errors : warnings) << i.message;
         const ParamDef* def = m_catalog.param(parameter);
         QTableWidgetItem* check = m_editor->item(row, ColCheck);
-        const QColor bg = !errors.isEmpty() ? QColor(0xfd, 0xe0, 0xe0) : !warnings.isEmpty() ? QColor(0xff, 0xf3, 0xcd) : QColor();
+        const QColor bg = colours::rowBackground(
+            !errors.isEmpty() ? colours::Tone::Bad : !warnings.isEmpty() ? colours::Tone::Warn : colours::Tone::None, palette());
         for (int col = 0; col < EditorColumns; ++col)
             if (QTableWidgetItem* it = m_editor->item(row, col))
                 it->setBackground(bg.isValid() ? QBrush(bg) : QBrush());

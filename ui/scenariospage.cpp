@@ -1,4 +1,5 @@
 #include "scenariospage.h"
+#include "colours.h"
 
 #include "chartwidget.h"
 #include "snapshottablemodel.h"
@@ -417,7 +418,7 @@ void ScenariosPage::onFinished(const ScenarioResult& r)
             QString::number(w.latency.p99, 'f', 2), QString::number(w.latency.p999, 'f', 2),
             QString::number(w.latency.max, 'f', 1), w.late, slo};
         if (slo.startsWith(tr("MISSED")) || w.failed > 0)
-            row.background = QColor(0xfb, 0xe3, 0xe4);
+            row.tone = colours::Tone::Bad;
         rows.append(row);
     }
     m_summary->setRows(rows);

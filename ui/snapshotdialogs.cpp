@@ -1,4 +1,5 @@
 #include "snapshotdialogs.h"
+#include "colours.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -183,7 +184,8 @@ CompareSnapshotsDialog::CompareSnapshotsDialog(const Snapshot& a, const Snapshot
     for (int i = 0; i < changes.size(); ++i) {
         const FigureChange& c = changes[i];
         const int verdict = c.verdict();
-        const QColor bg = verdict > 0 ? QColor(0xdc, 0xf5, 0xdc) : verdict < 0 ? QColor(0xfb, 0xe3, 0xe4) : QColor();
+        const QColor bg = colours::rowBackground(
+            verdict > 0 ? colours::Tone::Good : verdict < 0 ? colours::Tone::Bad : colours::Tone::None, palette());
         const QStringList cells {c.before.label, fmt(c.before.value, c.before.unit), fmt(c.after.value, c.after.unit),
             std::isfinite(c.changePct()) ? QString::number(c.changePct(), 'f', 0) + u'%' : u"–"_s,
             verdict > 0 ? tr("better") : verdict < 0 ? tr("worse") : QString()};

@@ -46,6 +46,8 @@ QVariant SnapshotTableModel::data(const QModelIndex& index, int role) const
     case KeyRole:
         return row.key;
     case Qt::BackgroundRole:
+        if (row.tone != colours::Tone::None)
+            return colours::rowBackground(row.tone); // at paint time: a theme change applies at once
         return row.background.isValid() ? QVariant(row.background) : QVariant();
     case Qt::ToolTipRole:
         return row.toolTip.isEmpty() ? row.display.value(index.column()) : QVariant(row.toolTip);

@@ -5,6 +5,8 @@
 #include <QStringList>
 #include <QVariant>
 
+#include "colours.h"
+
 namespace htap::ui {
 
 /// A read-only table that is replaced whole with every sample (beginResetModel/endResetModel).
@@ -19,7 +21,8 @@ public:
         QVariantList display;     ///< one per column
         QVariantList sort;        ///< raw values; empty to sort by display
         QString key;              ///< identity across snapshots (to keep the selection)
-        QColor background;        ///< invalid: none
+        QColor background;        ///< invalid: none; a fixed colour (tone follows the palette)
+        colours::Tone tone = colours::Tone::None; ///< a highlight that follows the palette
         QString toolTip;
     };
 

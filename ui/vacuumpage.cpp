@@ -71,9 +71,9 @@ void VacuumPage::addSample(const htap::monitor::ServerSample& s)
             t.lastVacuum.isValid() ? t.lastVacuum.toSecsSinceEpoch() : 0,
             t.lastAnalyze.isValid() ? t.lastAnalyze.toSecsSinceEpoch() : 0, t.autovacuumEnabled};
         if (t.pctOfTrigger >= 100)
-            r.background = QColor(0xfb, 0xe3, 0xe4);
+            r.tone = colours::Tone::Bad;
         else if (t.pctOfTrigger >= 50)
-            r.background = QColor(0xff, 0xf4, 0xd6);
+            r.tone = colours::Tone::Warn;
         rows.append(r);
     }
     m_tables->setRows(rows);
@@ -86,7 +86,7 @@ void VacuumPage::addSample(const htap::monitor::ServerSample& s)
             QString::number(h.heldSeconds, 'f', 0), h.detail};
         r.sort = {h.kind, h.holder, h.database, h.role, h.application, h.state, h.xidAge, h.heldSeconds, h.detail};
         if (h.kind != u"backend"_s || h.state.startsWith(u"idle in transaction"_s))
-            r.background = QColor(0xff, 0xf4, 0xd6);
+            r.tone = colours::Tone::Warn;
         holderRows.append(r);
     }
     m_holders->setRows(holderRows);

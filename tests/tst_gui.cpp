@@ -1,0 +1,151 @@
+// GUI craft that a user sees before reading a figure: readable highlights in light and dark
+// themes, messages that move nothing, a window that fits a laptop. Offscreen, real widgets.
+#include "testutil.h"
+
+#include <ui/banner.h>
+#include <ui/colours.h>
+#include <ui/mainwindow.h>
+#include <ui/snapshottablemodel.h>
+
+#include <QApplication>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QStyle>
+#include <QStyleFactory>
+#include <QTemporaryDir>
+
+using namespace Qt::StringLiterals;
+using htap::ui::Banner;
+using htap::ui::MainWindow;
+namespace colours = htap::ui::colours;
+
+namespace {
+
+/// Adwaita-dark's main colours (what QT_QPA_PLATFORMTHEME=gtk3 gives with that theme).
+QPalette darkPalette()
+{
+    QPalette p = QStyleFactory::create(u"Fusion"_s)->standardPalette();
+    const QColor window(0x35, 0x35, 0x35), base(0x2d, 0x2d, 0x2d), text(0xee, 0xee, 0xec);
+    for (const auto group : {QPalette::Active, QPalette::Inactive}) {
+        p.setColor(group, QPalette::Window, window);
+        p.setColor(group, QPalette::WindowText, text);
+        p.setColor(group, QPalette::Base, base);
+        p.setColor(group, QPalette::AlternateBase, window);
+        p.setColor(group, QPalette::Text, text);
+        p.setColor(group, QPalette::Button, window);
+        p.setColor(group, QPalette::ButtonText, text);
+        p.setColor(group, QPalette::Highlight, QColor(0x35, 0x84, 0xe4));
+        p.setColor(group, QPalette::HighlightedText, Qt::white);
+    }
+    return p;
+}
+
+QPalette lightPalette()
+{
+    return QStyleFactory::create(u"Fusion"_s)->standardPalette();
+}
+
+} // namespace
+
+class TestGui : public QObject
+{
+    Q_OBJECT
+private:
+    QTemporaryDir m_settingsDir;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
+        QSettings::setDefaultFormat(QSettings::NativeFormat);
+        QCoreApplication::setOrganizationName(u"htap-studio-tests"_s);
+        QCoreApplication::setApplicationName(u"tst_gui"_s);
+        QSettings().setValue(u"history/path"_s, m_settingsDir.filePath(u"history.sqlite"_s));
+    }
+
+    void highlightsReadUnderLightAndDark_data()
+    {
+        QTest::addColumn<QPalette>("palette");
+        QTest::newRow("light (Fusion)") << lightPalette();
+        QTest::newRow("dark (Adwaita-dark)") << darkPalette();
+    }
+    void highlightsReadUnderLightAndDark()
+    {
+        QFETCH(QPalette, palette);
+        QApplication::setPalette(palette);
+        const QColor text = palette.color(QPalette::Text), base = palette.color(QPalette::Base);
+        for (const auto tone : {colours::Tone::Bad, colours::Tone::Warn, colours::Tone::Good, colours::Tone::Info}) {
+            const QColor bg = colours::rowBackground(tone, palette);
+            QVERIFY2(colours::contrastRatio(bg, text) >= 4.5, qPrintable(u"row %1 on %2: %3"_s.arg(text.name(), bg.name())
+                                                                        .arg(colours::contrastRatio(bg, text))));
+            QVERIFY(bg != base); // still a highlight
+            QVERIFY(colours::contrastRatio(colours::toneText(tone, palette), base) >= 4.5);
+        }
+        for (const auto level : {Banner::Level::Info, Banner::Level::Warning, Banner::Level::Error})
+            QVERIFY(colours::contrastRatio(Banner::background(level, palette), Banner::foreground(level, palette)) >= 4.5);
+        // A model's highlighted row follows the application's palette when painted.
+        htap::ui::SnapshotTableModel model({u"table"_s});
+        htap::ui::SnapshotTableModel::Row row;
+        row.display = {u"inventory"_s};
+        row.tone = colours::Tone::Bad;
+        model.setRows({row});
+        const QColor painted = model.data(model.index(0, 0), Qt::BackgroundRole).value<QColor>();
+        QVERIFY(painted.isValid());
+        QVERIFY2(colours::contrastRatio(painted, text) >= 4.5, qPrintable(painted.name()));
+        QApplication::setPalette(lightPalette());
+    }
+
+    void theWindowFitsALaptop()
+    {
+        // 1024x700 with every page: pages scroll or reflow instead of forcing width.
+        MainWindow window;
+        window.resize(1024, 700);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        for (const QString& page : {u"Overview"_s, u"Incidents"_s, u"Latency"_s, u"Activity"_s, u"Locks"_s, u"Vacuum"_s,
+                 u"Views"_s, u"Scenarios"_s, u"Roles"_s}) {
+            window.showPage(page);
+            QApplication::processEvents();
+            const QSize min = window.minimumSizeHint().expandedTo(window.minimumSize());
+            QVERIFY2(min.width() <= 1024 && min.height() <= 700,
+                qPrintable(u"%1: the window needs %2x%3"_s.arg(page).arg(min.width()).arg(min.height())));
+            QCOMPARE(window.size(), QSize(1024, 700));
+            QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR"))
+                                           .filePath(u"../tst_gui-1024-%1.png"_s.arg(page.toLower()))));
+        }
+    }
+
+    void theBannerMovesNothing()
+    {
+        MainWindow window;
+        window.resize(1024, 700);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* pages = window.findChild<QStackedWidget*>();
+        QVERIFY(pages);
+        const QRect before = pages->geometry();
+        auto* banner = window.findChild<Banner*>();
+        QVERIFY(banner);
+        banner->show(Banner::Level::Error, u"could not connect to server: Connection refused\n\tIs the server running on that host?"_s);
+        QApplication::processEvents();
+        QCOMPARE(pages->geometry(), before);
+        QVERIFY(banner->isVisible());
+        // Over the pages (their bottom edge: the top is a page's headline), inside the window.
+        const QRect over(banner->mapTo(&window, QPoint(0, 0)), banner->size());
+        const QRect area(pages->mapTo(&window, QPoint(0, 0)), pages->size());
+        QVERIFY(over.top() > area.center().y()); // the Overview's health row stays in sight
+        QVERIFY2(area.contains(over), qPrintable(u"banner %1,%2 %3x%4"_s.arg(over.x()).arg(over.y()).arg(over.width()).arg(over.height())));
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_gui-banner.png"_s)));
+        // The same message again is one message; a window resize carries it along.
+        banner->show(Banner::Level::Error, banner->text());
+        window.resize(1300, 800);
+        QApplication::processEvents();
+        QCOMPARE(banner->width(), pages->width() - 24);
+        banner->hide();
+        QApplication::processEvents();
+        QCOMPARE(pages->geometry().topLeft(), before.topLeft());
+    }
+};
+
+QTEST_MAIN(TestGui)
+#include "tst_gui.moc"
