@@ -12,6 +12,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
+#include <QTime>
 #include <QTimer>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -29,8 +30,11 @@ using htap::monitor::LockSample;
 namespace {
 
 /// How long the samples after an action have to show its effect before the page settles on
-/// "still blocks": long enough for a few samples at the default 1 s cadence.
+/// "still blocks": a few seconds and a few samples (a slow or loaded server samples late, and
+/// one late sample is no verdict); past the limit it settles on what it has.
 constexpr int kCheckSeconds = 5;
+constexpr int kCheckSamples = 3;
+constexpr int kCheckLimitSeconds = 15;
 
 /// pg_stat_activity's states in which pg_cancel_backend has a statement to interrupt.
 bool runsAStatement(const QString& state)
@@ -117,9 +121,16 @@ LocksPage::LocksPage(QWidget* parent)
         line->setPalette(tinted);
         line->setAutoFillBackground(true);
     }
-    m_checkDeadline->setSingleShot(true);
-    m_checkDeadline->setInterval(kCheckSeconds * 1000);
-    connect(m_checkDeadline, &QTimer::timeout, this, &LocksPage::settleCheck);
+    m_checkDeadline->setInterval(250);
+    connect(m_checkDeadline, &QTimer::timeout, this, [this] {
+        if (!m_check) {
+            m_checkDeadline->stop();
+            return;
+        }
+        const qint64 ms = m_check->since.elapsed();
+        if ((ms >= kCheckSeconds * 1000 && m_check->samples >= kCheckSamples) || ms >= kCheckLimitSeconds * 1000)
+            settleCheck();
+    });
     m_view->setModel(m_model);
     m_view->setAlternatingRowColors(true);
     m_view->setUniformRowHeights(true);
@@ -267,9 +278,11 @@ QString LocksPage::adviceText() const
     return m_advice->text();
 }
 
-void LocksPage::setStatus(const QString& text)
+void LocksPage::setStatus(const QString& text, const QString& when)
 {
-    m_status->setText(text);
+    // The line stays until the next action: the time says which one it is about.
+    const QString at = !when.isEmpty() ? when : m_check ? m_check->when : QString();
+    m_status->setText(text.isEmpty() || at.isEmpty() ? text : tr("Action at %1: %2").arg(at, text));
     m_status->setVisible(!text.isEmpty());
 }
 
@@ -432,8 +445,9 @@ void LocksPage::runAction(BackendAction::Kind kind, bool confirmed)
     check.action = action;
     check.verb = verb;
     check.waitersBefore = behind;
-    m_check = check;
     m_checkDeadline->stop();
+    check.when = QTime::currentTime().toString(QStringLiteral("HH:mm:ss"));
+    m_check = check;
     setStatus(tr("Sent: %1 …").arg(action.describe()));
     m_collector->runAction(action);
 }
@@ -449,9 +463,10 @@ void LocksPage::onActionFinished(const BackendAction& action, bool ok, const QSt
     if (!ok) {
         // Nothing changed on the server (nothing to cancel, not allowed, gone already): no
         // samples to wait for.
-        m_check.reset();
         setStatus(text);
-        Q_EMIT message(false, text); // a warning: also in the banner, which stays until dismissed
+        if (!isVisible()) // the operator went to another page meanwhile
+            Q_EMIT message(false, text);
+        m_check.reset();
         return;
     }
     switch (action.kind) {
@@ -468,6 +483,7 @@ void LocksPage::onActionFinished(const BackendAction& action, bool ok, const QSt
     m_check->answered = true;
     m_check->actedAt = actedAt;
     m_check->result = text;
+    m_check->since.start();
     setStatus(tr("%1. Checking the next samples …").arg(text));
     m_checkDeadline->start();
 }
@@ -519,9 +535,10 @@ void LocksPage::checkSample(const LockSample& locks, const QDateTime& sampledAt)
                         now << (r == 0 ? tr("a prepared transaction") : tr("pid %1").arg(r));
                         break;
                     }
-            c.reading = tr("%1 no longer blocks; %2 of the %3 waiting sessions went on, %4 still %5")
-                            .arg(who, formatCount(before - still.size()), formatCount(before), formatCount(still.size()),
-                                now.isEmpty() ? tr("wait") : tr("wait, now behind %1").arg(now.join(QStringLiteral(", "))));
+            const QString wait = still.size() == 1 ? tr("waits") : tr("wait");
+            c.reading = tr("%1 of the %2 waiting sessions went on and %3 still %4")
+                            .arg(formatCount(before - still.size()), formatCount(before), formatCount(still.size()),
+                                now.isEmpty() ? wait : tr("%1, now behind %2").arg(wait, now.join(QStringLiteral(", "))));
         }
     }
     c.readingAfter = after;
@@ -540,18 +557,16 @@ void LocksPage::settleCheck()
     m_check.reset();
     QString text;
     if (c.samples == 0)
-        text = tr("%1. No sample came in the %2 s after the %3: whether the sessions behind it went on is not known.")
-                   .arg(c.result)
-                   .arg(kCheckSeconds)
-                   .arg(c.verb);
+        text = tr("%1. No sample came in the %2 after the %3: whether the sessions behind it went on is not known.")
+                   .arg(c.result, formatSeconds(c.since.elapsed() / 1000.0), c.verb);
     else if (c.allWentOn)
         text = tr("%1. %2.").arg(c.result, c.reading);
     else
         text = tr("%1. %2, %3.").arg(c.result, later(c.readingAfter), c.reading);
-    setStatus(text);
-    // The status line says it on this page; the banner repeats it when it is a warning, or when
-    // the operator has gone to another page meanwhile.
-    if (!c.allWentOn || !isVisible())
+    setStatus(text, c.when);
+    // The status line says it on this page; the banner, when the operator has gone to another
+    // page meanwhile.
+    if (!isVisible())
         Q_EMIT message(c.allWentOn, text);
 }
 

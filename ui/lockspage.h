@@ -4,6 +4,7 @@
 
 #include <monitor/activitycollector.h>
 
+#include <QElapsedTimer>
 #include <QMap>
 #include <QSet>
 
@@ -63,12 +64,14 @@ private:
     struct Check {
         htap::monitor::BackendAction action;
         QString verb;             ///< "terminate", "cancel", "rollback"
+        QString when;             ///< local time the operator confirmed it, "17:41:12"
         QSet<int> waitersBefore;  ///< every session waiting behind the session acted on, when confirmed
         bool answered = false;    ///< the collector said the action took effect
         QDateTime actedAt;        ///< the server's clock then: older samples show the state before
         QString result;           ///< the collector's account of the action
         QString reading;          ///< what the latest sample after it shows
         double readingAfter = -1; ///< seconds from the action to that sample
+        QElapsedTimer since;      ///< from the collector's answer: how long the samples have had
         bool allWentOn = false;
         int samples = 0;
     };
@@ -76,7 +79,8 @@ private:
     void onActionFinished(const htap::monitor::BackendAction& action, bool ok, const QString& text, const QDateTime& actedAt);
     void checkSample(const htap::monitor::LockSample& locks, const QDateTime& sampledAt);
     void settleCheck();
-    void setStatus(const QString& text);
+    /// text with the time of the action it is about (when, or the pending action's).
+    void setStatus(const QString& text, const QString& when = {});
     QString rootsAdvice() const;
 
     QPointer<htap::monitor::ActivityCollector> m_collector;
@@ -90,7 +94,7 @@ private:
     QLabel* m_advice;
     QLabel* m_status;
     std::optional<Check> m_check;
-    QTimer* m_checkDeadline; ///< the samples have this long after an action to show its effect
+    QTimer* m_checkDeadline; ///< settles the check once the samples have had time to show the effect
     QMap<QString, int> m_series; ///< lock type -> chart series
     int m_totalSeries;
 };
