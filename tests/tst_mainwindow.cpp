@@ -113,6 +113,14 @@ void answerNextQuestion(QObject* owner, QString* text)
     QTimer::singleShot(30000, poll, &QObject::deleteLater); // none came (a disabled button): stop looking
 }
 
+/// The window as it is drawn once its layouts have caught up with the last text change (a
+/// word-wrapped line set just before is otherwise grabbed one line high).
+QPixmap settledGrab(QWidget* window)
+{
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+    return window->grab();
+}
+
 QPushButton* buttonStartingWith(QWidget* page, const QString& text)
 {
     for (QPushButton* b : page->findChildren<QPushButton*>())
@@ -378,7 +386,7 @@ private Q_SLOTS:
         QVERIFY(advice->isVisibleTo(page));
         QVERIFY2(advice->text().contains(u"cancel cannot help"_s), qPrintable(advice->text()));
         QVERIFY2(advice->text().contains(u"its transaction is rolled back and its client gets an error"_s), qPrintable(advice->text()));
-        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-idle-blocker.png"_s)));
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-idle-blocker.png"_s)));
 
         // A cancel sent anyway says there was nothing to cancel, not "done"; nobody goes on.
         QSignalSpy done(window.collector(), &htap::monitor::ActivityCollector::actionFinished);
@@ -431,7 +439,7 @@ private Q_SLOTS:
         QVERIFY2(second->result().ok(), qPrintable(second->result().error().oneLine()));
         QTRY_VERIFY_WITH_TIMEOUT(!endings.isEmpty(), 10000);
         QVERIFY2(endings.last().contains(u"ended: terminated from HTAP Studio"_s), qPrintable(endings.last()));
-        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-after-terminate.png"_s)));
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-after-terminate.png"_s)));
     }
 
     void locksPageOffersCancelForARunningBlocker()
@@ -481,7 +489,7 @@ private Q_SLOTS:
         QVERIFY(status);
         QTRY_VERIFY2_WITH_TIMEOUT(status->text().contains(u"The waiting session went on within"_s), qPrintable(status->text()), 15000);
         QVERIFY2(status->text().contains(u"pid %1: query cancelled"_s.arg(blocker->pid())), qPrintable(status->text()));
-        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-after-cancel.png"_s)));
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-after-cancel.png"_s)));
         blocker->join();
         QCOMPARE(blocker->result().error().kind, htap::pg::PgError::Kind::Cancelled);
         waiter->join();
