@@ -507,6 +507,7 @@ void LocksPage::checkSample(const LockSample& locks, const QDateTime& sampledAt)
             still << w;
     }
     const qsizetype before = c.waitersBefore.size();
+    c.stillBlocks = false;
     if (before == 0) {
         // It blocked no one (a waiter's query was cancelled): the question is whether it still waits.
         const LockNode* self = locks.node(pid);
@@ -519,6 +520,7 @@ void LocksPage::checkSample(const LockSample& locks, const QDateTime& sampledAt)
     } else {
         c.allWentOn = false;
         const int blocking = locks.node(pid) ? locks.totalWaitersUnder(pid) : 0;
+        c.stillBlocks = blocking > 0;
         const QString wentOn = still.size() < before
             ? tr(" (%1 of the %2 went on)").arg(formatCount(before - still.size()), formatCount(before))
             : QString();
@@ -564,6 +566,10 @@ void LocksPage::settleCheck()
     else
         text = tr("%1. %2, %3.").arg(c.result, later(c.readingAfter), c.reading);
     setStatus(text, c.when);
+    // An action after which the session still blocks did not end the episode: when it ends
+    // later, the incident must not name this action as its end.
+    if (c.stillBlocks)
+        Q_EMIT actionTaken(c.action.pid, QString());
     // The status line says it on this page; the banner, when the operator has gone to another
     // page meanwhile.
     if (!isVisible())

@@ -56,7 +56,9 @@ public:
 Q_SIGNALS:
     void message(bool ok, const QString& text);
     /// An action of this page took effect on pid (0: a prepared transaction), what in words
-    /// ("terminated from HTAP Studio"): a blocking episode it ends says how it ended.
+    /// ("terminated from HTAP Studio"): a blocking episode it ends says how it ended. Empty
+    /// what: the samples after the action showed pid still blocking (a cancel that left a
+    /// session's advisory lock held), so the action is not how the episode ends.
     void actionTaken(int pid, const QString& what);
 
 private:
@@ -73,6 +75,7 @@ private:
         double readingAfter = -1; ///< seconds from the action to that sample
         QElapsedTimer since;      ///< from the collector's answer: how long the samples have had
         bool allWentOn = false;
+        bool stillBlocks = false; ///< the session acted on still blocks others in the latest sample
         int samples = 0;
     };
     void updateButtons();
