@@ -159,6 +159,26 @@ private Q_SLOTS:
         QVERIFY2(episode->detail.endsWith(u"ended: terminated from HTAP Studio"_s), qPrintable(episode->detail));
     }
 
+    void anActionAfterWhichTheBlockerStillBlocksIsNotHowTheEpisodeEnds()
+    {
+        // A cancel that left the blocker holding its locks (a session's advisory lock): the
+        // Locks page takes the note back, and the episode ends as the blocker ended it.
+        IncidentDetector d;
+        ServerSample s = withBlocking(0, {101, 102}, 3.0);
+        QCOMPARE(d.evaluate(s).size(), 1);
+        d.noteAction(100, u"query cancelled from HTAP Studio"_s);
+        s = withBlocking(1, {101, 102}, 4.0);
+        d.evaluate(s);
+        d.noteAction(100, QString());
+        s = sampleAt(2);
+        d.evaluate(s);
+        s = sampleAt(3);
+        const QList<Incident> changed = d.evaluate(s);
+        const auto episode = std::find_if(changed.cbegin(), changed.cend(), [](const Incident& i) { return i.kind == Incident::Kind::Blocking; });
+        QVERIFY(episode != changed.cend());
+        QVERIFY2(episode->detail.endsWith(u"ended: the blocker released its locks (its transaction ended)"_s), qPrintable(episode->detail));
+    }
+
     void aViewIsLateOnlyAgainstATargetItHas_data()
     {
         QTest::addColumn<double>("staleness");

@@ -39,7 +39,9 @@
 #include <QProgressBar>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMessageBox>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QTcpServer>
 #include <QTableWidget>
@@ -47,11 +49,115 @@
 #include <QTimer>
 #include <QTreeView>
 
+#include <algorithm>
+#include <future>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <thread>
 
 using namespace Qt::StringLiterals;
 using htap::ui::MainWindow;
+
+namespace {
+
+/// A session of the test's own on a thread of its own: runs its statements one after another
+/// (a waiter sits in exec until its lock is granted) and keeps the last answer. With
+/// afterRelease, the session stays connected once its statements are done (or one failed)
+/// until release(), then runs those statements: a session that keeps what it holds after a
+/// cancel, until its client lets go.
+class TestSession
+{
+public:
+    TestSession(const QStringList& statements, const QString& application, const std::optional<QStringList>& afterRelease = {})
+        : m_holds(afterRelease.has_value())
+        , m_thread([this, statements, application, afterRelease, released = m_released.get_future()] {
+            htap::pg::Connection c;
+            if (htap::pg::PgError e = c.open(htap::test::sandboxConnInfo(), {10000, application})) {
+                m_last = htap::pg::Result(e);
+                return;
+            }
+            m_pid = c.backendPid();
+            for (const QString& sql : statements)
+                if (!(m_last = c.exec(sql)).ok())
+                    break;
+            if (!afterRelease)
+                return;
+            released.wait();
+            for (const QString& sql : *afterRelease)
+                if (!(m_last = c.exec(sql)).ok())
+                    break;
+        })
+    {
+    }
+    ~TestSession()
+    {
+        release();
+        join();
+    }
+    TestSession(const TestSession&) = delete;
+    TestSession& operator=(const TestSession&) = delete;
+    int pid() const { return m_pid; }
+    /// A holding session runs its afterRelease statements and ends.
+    void release()
+    {
+        if (m_holds && !m_releaseSent) {
+            m_releaseSent = true;
+            m_released.set_value();
+        }
+    }
+    void join()
+    {
+        if (m_thread.joinable())
+            m_thread.join();
+    }
+    /// The last statement's answer; after join() only.
+    const htap::pg::Result& result() const { return m_last; }
+
+private:
+    std::atomic<int> m_pid {0};
+    htap::pg::Result m_last;
+    const bool m_holds;
+    bool m_releaseSent = false; // the test's thread only
+    std::promise<void> m_released;
+    std::thread m_thread; // last: started once the members it writes exist
+};
+
+/// Answers the next question box with Yes, as the operator would, and keeps its text. The
+/// poll belongs to owner (the test's window), so it cannot outlive text when no box comes.
+void answerNextQuestion(QObject* owner, QString* text)
+{
+    auto* poll = new QTimer(owner);
+    poll->setInterval(20);
+    QObject::connect(poll, &QTimer::timeout, poll, [poll, text] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            *text = box->text();
+            poll->stop();
+            poll->deleteLater();
+            box->button(QMessageBox::Yes)->click();
+        }
+    });
+    poll->start();
+    QTimer::singleShot(30000, poll, &QObject::deleteLater); // none came (a disabled button): stop looking
+}
+
+/// The window as it is drawn once its layouts have caught up with the last text change (a
+/// word-wrapped line set just before is otherwise grabbed one line high).
+QPixmap settledGrab(QWidget* window)
+{
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+    return window->grab();
+}
+
+QPushButton* buttonStartingWith(QWidget* page, const QString& text)
+{
+    for (QPushButton* b : page->findChildren<QPushButton*>())
+        if (b->text().startsWith(text))
+            return b;
+    return nullptr;
+}
+
+} // namespace
 
 class TestMainWindow : public QObject
 {
@@ -262,6 +368,238 @@ private Q_SLOTS:
         window.collector()->disconnectFromServer();
         QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText() == u"Disconnected"_s, 5000);
         admin.runScript(u"DROP ROLE tst_watcher"_s);
+    }
+
+    void locksPageOffersTerminateNotCancelForAnIdleInTransactionBlocker()
+    {
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo(), {10000, u"tst locks admin"_s}));
+        QVERIFY(admin.runScript(u"CREATE TABLE IF NOT EXISTS tst_locks_idle (id int PRIMARY KEY, n int NOT NULL DEFAULT 0); "
+                                "INSERT INTO tst_locks_idle VALUES (1) ON CONFLICT DO NOTHING"_s).ok());
+        // The root blocker: a row updated in a transaction that its client leaves open.
+        htap::pg::Connection blocker;
+        QVERIFY(!blocker.open(htap::test::sandboxConnInfo(), {10000, u"tst locks idle blocker"_s}));
+        QVERIFY(blocker.exec(u"BEGIN"_s).ok());
+        QVERIFY(blocker.exec(u"UPDATE tst_locks_idle SET n = n + 1 WHERE id = 1"_s).ok());
+        const int blockerPid = blocker.backendPid();
+        std::unique_ptr<TestSession> first, second;
+        const auto cleanup = qScopeGuard([&] { // a failed check must not leave sessions waiting
+            admin.exec(u"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE application_name LIKE 'tst locks%' AND pid <> pg_backend_pid()"_s);
+        });
+
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        window.showPage(u"Locks"_s);
+        htap::ui::LocksPage* page = window.locksPage();
+        auto* tree = page->model();
+        const QString update = u"UPDATE tst_locks_idle SET n = n + 1 WHERE id = 1"_s;
+        first = std::make_unique<TestSession>(QStringList {update}, u"tst locks waiter"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(tree->sample().totalWaitersUnder(blockerPid), 1, 15000);
+        second = std::make_unique<TestSession>(QStringList {update}, u"tst locks waiter"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(tree->sample().totalWaitersUnder(blockerPid), 2, 15000);
+
+        // Selected, the blocker is offered Terminate; Cancel is off and says why.
+        QTRY_VERIFY_WITH_TIMEOUT(page->selectPid(blockerPid), 5000);
+        QPushButton* cancel = buttonStartingWith(page, u"Cancel query"_s);
+        QPushButton* terminate = buttonStartingWith(page, u"Terminate session"_s);
+        QVERIFY(cancel && terminate);
+        QVERIFY(terminate->isEnabled());
+        QVERIFY2(!cancel->isEnabled(), "Cancel is offered for a blocker idle in transaction");
+        QVERIFY2(cancel->toolTip().contains(u"idle in transaction: there is no statement to cancel"_s), qPrintable(cancel->toolTip()));
+        auto* advice = page->findChild<QLabel*>(u"lockAdvice"_s);
+        QVERIFY(advice);
+        QVERIFY(advice->isVisibleTo(page));
+        QVERIFY2(advice->text().contains(u"cancel cannot help"_s), qPrintable(advice->text()));
+        QVERIFY2(advice->text().contains(u"its transaction is rolled back and its client gets an error"_s), qPrintable(advice->text()));
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-idle-blocker.png"_s)));
+
+        // A cancel sent anyway says there was nothing to cancel, not "done"; nobody goes on.
+        QSignalSpy done(window.collector(), &htap::monitor::ActivityCollector::actionFinished);
+        htap::monitor::BackendAction cancelIt;
+        cancelIt.pid = blockerPid;
+        window.collector()->runAction(cancelIt);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 10000);
+        const QString said = done.at(0).at(2).toString();
+        QVERIFY2(!done.at(0).at(1).toBool(), qPrintable(said));
+        QVERIFY2(said.contains(u"pid %1 was idle in transaction: nothing to cancel"_s.arg(blockerPid)), qPrintable(said));
+        QVERIFY2(!said.contains(u"done"_s), qPrintable(said));
+        QCOMPARE(admin.exec(u"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tst locks waiter' "
+                            "AND wait_event_type = 'Lock'"_s)
+                     .toInt64(0, 0),
+            2);
+
+        // The episode is an incident by now (it waits past the 1 s blocking threshold); how it
+        // ended is the page's action, passed on by the main window.
+        QStringList endings;
+        connect(window.selectedServer(), &htap::ui::MonitoredServer::incidentsChanged, &window,
+            [&](const QList<htap::monitor::Incident>& changed) {
+                for (const auto& i : changed)
+                    if (i.kind == htap::monitor::Incident::Kind::Blocking && i.pid == blockerPid && !i.isOpen())
+                        endings << i.detail;
+            });
+        const auto blockingOpen = [&] {
+            const auto open = window.selectedServer()->openIncidents();
+            return std::any_of(open.cbegin(), open.cend(), [&](const htap::monitor::Incident& i) {
+                return i.kind == htap::monitor::Incident::Kind::Blocking && i.pid == blockerPid;
+            });
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(blockingOpen(), 10000);
+
+        // Terminate, confirmed by a question that says what terminating does.
+        QString question;
+        answerNextQuestion(&window, &question);
+        QVERIFY(page->selectPid(blockerPid));
+        terminate->click();
+        QVERIFY2(question.contains(u"Terminate pid %1"_s.arg(blockerPid)), qPrintable(question));
+        QVERIFY2(question.contains(u"rolled back"_s) && question.contains(u"client gets an error"_s), qPrintable(question));
+        auto* status = page->findChild<QLabel*>(u"lockActionStatus"_s);
+        QVERIFY(status);
+        QTRY_VERIFY2_WITH_TIMEOUT(status->text().contains(u"The 2 waiting sessions went on within"_s), qPrintable(status->text()), 15000);
+        QVERIFY2(status->text().contains(u"pid %1 terminated (it was idle in transaction): its transaction was rolled back "
+                                         "and the session is gone"_s.arg(blockerPid)),
+            qPrintable(status->text()));
+        first->join();
+        second->join();
+        QVERIFY2(first->result().ok(), qPrintable(first->result().error().oneLine()));
+        QVERIFY2(second->result().ok(), qPrintable(second->result().error().oneLine()));
+        QTRY_VERIFY_WITH_TIMEOUT(!endings.isEmpty(), 10000);
+        QVERIFY2(endings.last().contains(u"ended: terminated from HTAP Studio"_s), qPrintable(endings.last()));
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-after-terminate.png"_s)));
+    }
+
+    void locksPageOffersCancelForARunningBlocker()
+    {
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo(), {10000, u"tst locks admin"_s}));
+        QVERIFY(admin.runScript(u"CREATE TABLE IF NOT EXISTS tst_locks_run (id int PRIMARY KEY, n int NOT NULL DEFAULT 0); "
+                                "INSERT INTO tst_locks_run VALUES (1) ON CONFLICT DO NOTHING"_s).ok());
+        std::unique_ptr<TestSession> blocker, waiter;
+        const auto cleanup = qScopeGuard([&] {
+            admin.exec(u"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE application_name LIKE 'tst locks%' AND pid <> pg_backend_pid()"_s);
+        });
+        // The root blocker holds the row and runs a long statement in the same transaction; its
+        // client stays connected after the cancel (so the waiter can go on only because the
+        // cancel aborted that transaction) and rolls back when the test lets it.
+        blocker = std::make_unique<TestSession>(
+            QStringList {u"BEGIN"_s, u"UPDATE tst_locks_run SET n = n + 1 WHERE id = 1"_s, u"SELECT pg_sleep(60)"_s},
+            u"tst locks running blocker"_s, QStringList {u"ROLLBACK"_s});
+        QTRY_COMPARE_WITH_TIMEOUT(admin.exec(u"SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                             "'tst locks running blocker' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'"_s)
+                                      .toInt64(0, 0),
+            1, 10000);
+        waiter = std::make_unique<TestSession>(QStringList {u"UPDATE tst_locks_run SET n = n + 1 WHERE id = 1"_s}, u"tst locks waiter"_s);
+
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        window.showPage(u"Locks"_s);
+        htap::ui::LocksPage* page = window.locksPage();
+        QTRY_COMPARE_WITH_TIMEOUT(page->model()->sample().totalWaitersUnder(blocker->pid()), 1, 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(page->selectPid(blocker->pid()), 5000);
+        QPushButton* cancel = buttonStartingWith(page, u"Cancel query"_s);
+        QPushButton* terminate = buttonStartingWith(page, u"Terminate session"_s);
+        QVERIFY(cancel && terminate);
+        QVERIFY2(cancel->isEnabled(), qPrintable(cancel->toolTip()));
+        QVERIFY2(cancel->toolTip().contains(u"pg_cancel_backend"_s), qPrintable(cancel->toolTip()));
+        QVERIFY(terminate->isEnabled());
+        auto* advice = page->findChild<QLabel*>(u"lockAdvice"_s);
+        QVERIFY(advice);
+        QVERIFY2(!advice->isVisibleTo(page), qPrintable(advice->text())); // nothing to warn about
+
+        QString question;
+        answerNextQuestion(&window, &question);
+        cancel->click();
+        QVERIFY2(question.contains(u"Cancel the running statement of pid %1"_s.arg(blocker->pid())), qPrintable(question));
+        auto* status = page->findChild<QLabel*>(u"lockActionStatus"_s);
+        QVERIFY(status);
+        QTRY_VERIFY2_WITH_TIMEOUT(status->text().contains(u"The waiting session went on within"_s), qPrintable(status->text()), 15000);
+        QVERIFY2(status->text().contains(u"pid %1: query cancelled; the session is now idle in transaction (aborted)"_s.arg(blocker->pid())),
+            qPrintable(status->text()));
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-after-cancel.png"_s)));
+        waiter->join();
+        QVERIFY2(waiter->result().ok(), qPrintable(waiter->result().error().oneLine()));
+        blocker->release();
+        blocker->join();
+        QVERIFY2(blocker->result().ok(), qPrintable(blocker->result().error().oneLine())); // its ROLLBACK
+    }
+
+    void locksPageSaysWhenTheBlockerStillBlocksAfterACancel()
+    {
+        // A cancel ends the statement, not what the session holds: a session-level advisory lock
+        // stays until the session unlocks it or ends. The page says so from the samples, and the
+        // episode, when its client lets go later, does not end as "cancelled from HTAP Studio".
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo(), {10000, u"tst locks admin"_s}));
+        std::unique_ptr<TestSession> blocker, first, second;
+        const auto cleanup = qScopeGuard([&] {
+            admin.exec(u"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE application_name LIKE 'tst locks%' AND pid <> pg_backend_pid()"_s);
+        });
+        blocker = std::make_unique<TestSession>(QStringList {u"SELECT pg_advisory_lock(724201)"_s, u"SELECT pg_sleep(60)"_s},
+            u"tst locks advisory blocker"_s, QStringList {u"SELECT pg_advisory_unlock(724201)"_s});
+        QTRY_COMPARE_WITH_TIMEOUT(admin.exec(u"SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                             "'tst locks advisory blocker' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'"_s)
+                                      .toInt64(0, 0),
+            1, 10000);
+        const QStringList takeAndGive {u"SELECT pg_advisory_lock(724201)"_s, u"SELECT pg_advisory_unlock(724201)"_s};
+        first = std::make_unique<TestSession>(takeAndGive, u"tst locks waiter"_s);
+        second = std::make_unique<TestSession>(takeAndGive, u"tst locks waiter"_s);
+        const int blockerPid = blocker->pid();
+
+        MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        window.showPage(u"Locks"_s);
+        htap::ui::LocksPage* page = window.locksPage();
+        QTRY_COMPARE_WITH_TIMEOUT(page->model()->sample().totalWaitersUnder(blockerPid), 2, 15000);
+        QStringList endings;
+        connect(window.selectedServer(), &htap::ui::MonitoredServer::incidentsChanged, &window,
+            [&](const QList<htap::monitor::Incident>& changed) {
+                for (const auto& i : changed)
+                    if (i.kind == htap::monitor::Incident::Kind::Blocking && i.pid == blockerPid && !i.isOpen())
+                        endings << i.detail;
+            });
+        QTRY_VERIFY_WITH_TIMEOUT(page->selectPid(blockerPid), 5000);
+        QPushButton* cancel = page->button(htap::monitor::BackendAction::Kind::Cancel);
+        QVERIFY2(cancel->isEnabled(), qPrintable(cancel->toolTip())); // it runs a statement
+
+        QString question;
+        answerNextQuestion(&window, &question);
+        cancel->click();
+        QVERIFY2(question.contains(u"Cancel the running statement of pid %1"_s.arg(blockerPid)), qPrintable(question));
+        auto* status = page->findChild<QLabel*>(u"lockActionStatus"_s);
+        QVERIFY(status);
+        // Settled only after a few samples show it: a verdict, not "still checking".
+        QTRY_VERIFY2_WITH_TIMEOUT(status->text().contains(u"pid %1 still blocks 2 sessions."_s.arg(blockerPid)),
+            qPrintable(status->text()), 30000);
+        QVERIFY2(status->text().contains(u"pid %1: query cancelled; the session is now idle."_s.arg(blockerPid)),
+            qPrintable(status->text()));
+        QVERIFY2(!status->text().contains(u"still checking"_s), qPrintable(status->text()));
+        // Still selected, now idle: Cancel is off, the advice names the session's lock, Terminate is offered.
+        QVERIFY(page->selectPid(blockerPid));
+        QVERIFY2(!cancel->isEnabled(), qPrintable(cancel->toolTip()));
+        QVERIFY(page->button(htap::monitor::BackendAction::Kind::Terminate)->isEnabled());
+        QVERIFY2(page->adviceText().contains(u"pid %1 is idle and still blocks others: cancel cannot help"_s.arg(blockerPid)),
+            qPrintable(page->adviceText()));
+        QVERIFY2(page->adviceText().contains(u"advisory lock"_s), qPrintable(page->adviceText()));
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_locks-still-blocks.png"_s)));
+
+        // Its client lets go: the waiters go on, and the episode ends as the blocker ended it.
+        blocker->release();
+        blocker->join();
+        QVERIFY2(blocker->result().ok() && blocker->result().toBool(0, 0), qPrintable(blocker->result().error().oneLine()));
+        first->join();
+        second->join();
+        QVERIFY2(first->result().ok(), qPrintable(first->result().error().oneLine()));
+        QVERIFY2(second->result().ok(), qPrintable(second->result().error().oneLine()));
+        QTRY_VERIFY_WITH_TIMEOUT(!endings.isEmpty(), 10000);
+        QVERIFY2(!endings.last().contains(u"HTAP Studio"_s), qPrintable(endings.last()));
     }
 
     void viewsPageRefreshesAndMaintainsIncrementally()

@@ -161,6 +161,8 @@ MainWindow::MainWindow(QWidget* parent)
     m_history->open(Settings::historyPath(), Settings::historyRetentionDays());
     connect(m_locks, &LocksPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
+    // The page acts on the shown server only: its incidents say how a blocking episode ended.
+    connect(m_locks, &LocksPage::actionTaken, this, [this](int pid, const QString& what) { if (m_selected) m_selected->noteAction(pid, what); });
     connect(m_views, &ViewsPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     connect(&m_sandboxJob, &QFutureWatcher<SandboxOutcome>::finished, this, &MainWindow::onSandboxFinished);

@@ -17,6 +17,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <functional>
 
 namespace htap::monitor {
 
@@ -379,51 +380,164 @@ QString BackendAction::describe() const
     return {};
 }
 
+namespace {
+
+/// What an action did, as the server showed it afterwards.
+struct ActionOutcome {
+    bool ok = false;
+    QString message;
+    QDateTime actedAt; ///< the server's clock when the signal (or the rollback) was sent
+};
+
+QDateTime serverTime(const htap::pg::Result& r, int row, const QString& column)
+{
+    const double epoch = r.toDouble(row, column);
+    return epoch > 0 ? QDateTime::fromMSecsSinceEpoch(qint64(epoch * 1000), Qt::UTC) : QDateTime();
+}
+
+QString refused(const BackendAction& action, const PgError& e)
+{
+    if (e.sqlstate == u"42501"_s)
+        return u"not allowed: %1 needs membership in pg_signal_backend or the session's role (%2)"_s.arg(action.describe(), e.message);
+    return e.oneLine();
+}
+
+/// Reads pid's row of pg_stat_activity (state, query_start) until settled() says the action
+/// took effect or deadlineMs passed; returns the last read (no row: the session is gone). Each
+/// read is a transaction of its own, so each sees the backend table afresh (within one
+/// transaction pg_stat_activity keeps the first snapshot).
+htap::pg::Result watchBackend(htap::pg::Connection& conn, int pid, int deadlineMs,
+    const std::function<bool(const htap::pg::Result&)>& settled)
+{
+    QElapsedTimer waited;
+    waited.start();
+    for (;;) {
+        auto r = conn.exec(u"SELECT state, query_start::text AS started FROM pg_stat_activity WHERE pid = $1"_s, {pid});
+        if (!r.ok() || settled(r) || waited.elapsed() > deadlineMs)
+            return r;
+        QThread::msleep(50); // a pool thread, not the GUI's: signals take a few ms to act
+    }
+}
+
+/// pg_cancel_backend only interrupts a statement: a session idle in transaction has none, and
+/// the server drops a cancel that reaches a backend waiting for its client's next command. So
+/// the state is read and the signal sent in one statement (the state reported is the one the
+/// signal met), a session that runs nothing is not signalled, and "done" means the statement
+/// that was running has ended.
+ActionOutcome cancelQuery(htap::pg::Connection& conn, const BackendAction& action)
+{
+    // NULL or 'disabled': this role may not see the session's state (pg_read_all_stats), or
+    // track_activities is off; the cancel is sent and the answer says what is not known.
+    const auto r = conn.exec(u"SELECT a.state, a.query_start::text AS started, "
+                             "extract(epoch FROM clock_timestamp())::float8 AS at, "
+                             "CASE WHEN a.state IS NULL OR a.state IN ('active', 'fastpath function call', 'disabled') "
+                             "THEN pg_cancel_backend(a.pid) END AS sent "
+                             "FROM pg_stat_activity a WHERE a.pid = $1"_s,
+        {action.pid});
+    if (!r.ok())
+        return {false, refused(action, r.error()), {}};
+    if (r.rowCount() == 0)
+        return {false, u"pid %1 is no longer there"_s.arg(action.pid), {}};
+    const QString state = r.text(0, u"state"_s);
+    const QDateTime at = serverTime(r, 0, u"at"_s);
+    if (r.isNull(0, r.column(u"sent"_s))) {
+        // "idle in transaction (aborted)" is not the first case: its failed transaction released
+        // its locks already and waits for the client's ROLLBACK.
+        if (state == u"idle in transaction"_s)
+            return {false,
+                u"pid %1 was %2: nothing to cancel (no statement is running; its transaction keeps its locks until "
+                "it ends: terminate the session to end it)"_s.arg(action.pid).arg(state),
+                at};
+        return {false, u"pid %1 was %2: nothing to cancel (no statement is running)"_s.arg(action.pid).arg(state), at};
+    }
+    if (!r.toBool(0, u"sent"_s))
+        return {false, u"pid %1 is no longer there"_s.arg(action.pid), at};
+    if (state.isEmpty() || state == u"disabled"_s)
+        return {true, u"cancel sent to pid %1 (whether it was running a statement is not visible to this role)"_s.arg(action.pid), at};
+    const QString started = r.text(0, u"started"_s);
+    const auto after = watchBackend(conn, action.pid, 3000, [&](const htap::pg::Result& now) {
+        return now.rowCount() == 0 || now.text(0, u"state"_s) != state || now.text(0, u"started"_s) != started;
+    });
+    if (!after.ok())
+        return {true, u"cancel sent to pid %1; what followed could not be read (%2)"_s.arg(action.pid).arg(after.error().oneLine()), at};
+    if (after.rowCount() == 0)
+        return {true, u"pid %1: query cancelled; the session has ended"_s.arg(action.pid), at};
+    if (after.text(0, u"state"_s) == state && after.text(0, u"started"_s) == started)
+        return {false,
+            u"pid %1: cancel sent, but the same statement was still running 3 s later (it has not reached a point "
+            "where it checks for a cancel)"_s.arg(action.pid),
+            at};
+    return {true, u"pid %1: query cancelled; the session is now %2"_s.arg(action.pid).arg(after.text(0, u"state"_s)), at};
+}
+
+/// Terminating ends the session whatever it is doing; "done" means the backend has exited.
+ActionOutcome terminateSession(htap::pg::Connection& conn, const BackendAction& action)
+{
+    const auto r = conn.exec(u"SELECT a.state, a.xact_start IS NOT NULL AS in_xact, "
+                             "extract(epoch FROM clock_timestamp())::float8 AS at, pg_terminate_backend(a.pid) AS sent "
+                             "FROM pg_stat_activity a WHERE a.pid = $1"_s,
+        {action.pid});
+    if (!r.ok())
+        return {false, refused(action, r.error()), {}};
+    if (r.rowCount() == 0 || !r.toBool(0, u"sent"_s))
+        return {false, u"pid %1 is no longer there"_s.arg(action.pid), {}};
+    const QDateTime at = serverTime(r, 0, u"at"_s);
+    const QString state = r.text(0, u"state"_s);
+    const QString was = state.isEmpty() || state == u"disabled"_s ? QString() : u" (it was %1)"_s.arg(state);
+    const auto after = watchBackend(conn, action.pid, 5000, [](const htap::pg::Result& now) { return now.rowCount() == 0; });
+    if (!after.ok())
+        return {true, u"terminate sent to pid %1; whether it has ended could not be read (%2)"_s.arg(action.pid).arg(after.error().oneLine()), at};
+    if (after.rowCount() > 0)
+        return {false, u"pid %1%2: terminate sent, but the session was still there 5 s later"_s.arg(action.pid).arg(was), at};
+    if (r.toBool(0, u"in_xact"_s))
+        return {true, u"pid %1 terminated%2: its transaction was rolled back and the session is gone"_s.arg(action.pid).arg(was), at};
+    return {true, u"pid %1 terminated%2: the session is gone"_s.arg(action.pid).arg(was), at};
+}
+
+ActionOutcome rollbackPrepared(htap::pg::Connection& conn, const BackendAction& action)
+{
+    // The gid is a value: format(%L) quotes it on the server, never by string pasting here.
+    const auto sql = conn.exec(u"SELECT format('ROLLBACK PREPARED %L', $1::text)"_s, {action.gid});
+    const auto r = sql.ok() ? conn.runScript(sql.text(0, 0)) : sql;
+    if (!r.ok())
+        return {false, refused(action, r.error()), {}};
+    const auto at = conn.exec(u"SELECT extract(epoch FROM clock_timestamp())::float8 AS at"_s);
+    return {true, u"prepared transaction %1 rolled back"_s.arg(action.gid), at.ok() ? serverTime(at, 0, u"at"_s) : QDateTime()};
+}
+
+} // namespace
+
 void ActivityCollector::runAction(const BackendAction& action)
 {
     if (m_actionInfo.isEmpty()) {
-        Q_EMIT actionFinished(action, false, u"not connected"_s);
+        Q_EMIT actionFinished(action, false, u"not connected"_s, {});
         return;
     }
-    // Not on the collector thread: sampling goes on while the action connects and runs.
-    auto* watcher = new QFutureWatcher<QPair<bool, QString>>(this);
-    connect(watcher, &QFutureWatcher<QPair<bool, QString>>::finished, this, [this, watcher, action] {
-        const auto [ok, message] = watcher->result();
+    // Not on the collector thread: sampling goes on while the action connects, runs and waits
+    // to see its effect.
+    auto* watcher = new QFutureWatcher<ActionOutcome>(this);
+    connect(watcher, &QFutureWatcher<ActionOutcome>::finished, this, [this, watcher, action] {
+        const ActionOutcome outcome = watcher->result();
         watcher->deleteLater();
-        Q_EMIT actionFinished(action, ok, message);
+        Q_EMIT actionFinished(action, outcome.ok, outcome.message, outcome.actedAt);
     });
-    watcher->setFuture(QtConcurrent::run([info = m_actionInfo, action]() -> QPair<bool, QString> {
+    watcher->setFuture(QtConcurrent::run([info = m_actionInfo, action]() -> ActionOutcome {
         htap::pg::Connection conn;
         const auto target = action.kind == BackendAction::Kind::RollbackPrepared && !action.database.isEmpty()
             ? info.with(u"dbname"_s, action.database)
             : info;
         if (PgError e = conn.open(target, {10000, u"htap-studio action"_s}))
-            return {false, e.oneLine()};
+            return {false, e.oneLine(), {}};
         conn.exec(u"SET statement_timeout = '10s'"_s);
-        htap::pg::Result r;
         switch (action.kind) {
         case BackendAction::Kind::Cancel:
-            r = conn.exec(u"SELECT pg_cancel_backend($1)"_s, {action.pid});
-            break;
+            return cancelQuery(conn, action);
         case BackendAction::Kind::Terminate:
-            r = conn.exec(u"SELECT pg_terminate_backend($1)"_s, {action.pid});
-            break;
-        case BackendAction::Kind::RollbackPrepared: {
-            // The gid is a value: format(%L) quotes it on the server, never by string pasting here.
-            const auto sql = conn.exec(u"SELECT format('ROLLBACK PREPARED %L', $1::text)"_s, {action.gid});
-            r = sql.ok() ? conn.runScript(sql.text(0, 0)) : sql;
-            break;
+            return terminateSession(conn, action);
+        case BackendAction::Kind::RollbackPrepared:
+            return rollbackPrepared(conn, action);
         }
-        }
-        if (!r.ok()) {
-            if (r.error().sqlstate == u"42501"_s)
-                return {false, u"not allowed: %1 needs membership in pg_signal_backend or the session's role (%2)"_s.arg(
-                                   action.describe(), r.error().message)};
-            return {false, r.error().oneLine()};
-        }
-        if (action.kind != BackendAction::Kind::RollbackPrepared && !r.toBool(0, 0))
-            return {false, u"pid %1 is no longer there"_s.arg(action.pid)};
-        return {true, u"%1: done"_s.arg(action.describe())};
+        return {};
     }));
 }
 

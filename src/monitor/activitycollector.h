@@ -84,8 +84,12 @@ Q_SIGNALS:
     void errorOccurred(const htap::pg::PgError& error);
     /// The server wants a password and none was given: ask, then connectTo(info.with("password", ...)).
     void passwordRequired(const htap::pg::ConnInfo& info);
-    /// ok false: message says why in the operator's words (e.g. a missing privilege).
-    void actionFinished(const htap::monitor::BackendAction& action, bool ok, const QString& message);
+    /// ok: the action took effect as the server shows it (the cancelled statement ended, the
+    /// terminated session is gone, the prepared transaction rolled back); otherwise message says
+    /// what happened instead in the operator's words (nothing to cancel, a missing privilege).
+    /// actedAt: the server's clock when it acted (invalid when it did not get that far); samples
+    /// taken from then on show the action's effect.
+    void actionFinished(const htap::monitor::BackendAction& action, bool ok, const QString& message, const QDateTime& actedAt);
 
 private:
     void onWorkerState(htap::monitor::ConnectionState state, const QString& text);

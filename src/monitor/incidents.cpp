@@ -215,7 +215,10 @@ void IncidentDetector::setTargets(const Targets& targets)
 
 void IncidentDetector::noteAction(int pid, const QString& what)
 {
-    m_actions.insert(pid, what);
+    if (what.isEmpty())
+        m_actions.remove(pid);
+    else
+        m_actions.insert(pid, what);
 }
 
 void IncidentDetector::track(QList<Incident>* changed, const QString& key, bool breaching, const QDateTime& at,

@@ -29,7 +29,7 @@ public:
     QList<Incident> serverSilent(const QDateTime& since, const QString& server);
     QList<Incident> serverBack(const QDateTime& at);
     /// What the operator did to a session (terminated, cancelled its query): a blocking
-    /// episode it ends says so.
+    /// episode it ends says so. Empty what forgets it (the action did not end the episode).
     void noteAction(int pid, const QString& what);
 
     QList<Incident> openIncidents() const;
