@@ -5,9 +5,13 @@
 #include <ui/banner.h>
 #include <ui/colours.h>
 #include <ui/mainwindow.h>
+#include <ui/monitoredserver.h>
+#include <ui/vacuumpage.h>
 #include <ui/snapshottablemodel.h>
 
 #include <QApplication>
+#include <QLabel>
+#include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStyle>
@@ -113,6 +117,45 @@ private Q_SLOTS:
             QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR"))
                                            .filePath(u"../tst_gui-1024-%1.png"_s.arg(page.toLower()))));
         }
+    }
+
+    void pauseFreezesTablesToo()
+    {
+        MainWindow window;
+        window.resize(1300, 850);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        htap::ui::SnapshotTableModel* tables = window.vacuumPage()->tables();
+        const auto deadTuples = [tables] {
+            const int row = tables->rowOf(u"public.inventory"_s);
+            return row < 0 ? -1 : tables->data(tables->index(row, 1), htap::ui::SnapshotTableModel::SortRole).toLongLong();
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(deadTuples() >= 0, 20000);
+        window.showPage(u"Vacuum"_s);
+        window.setPaused(true);
+        QVERIFY(window.isFrozen());
+        auto* bar = window.findChild<QFrame*>(u"pauseBar"_s);
+        QVERIFY(bar && bar->isVisible());
+        QVERIFY2(window.findChild<QLabel*>(u"pauseText"_s)->text().startsWith(u"Paused at "_s),
+            qPrintable(window.findChild<QLabel*>(u"pauseText"_s)->text()));
+        const qint64 frozen = deadTuples();
+
+        // Dead tuples the server counts while the page holds still.
+        {
+            htap::pg::Connection admin;
+            QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+            QVERIFY(admin.exec(u"UPDATE inventory SET quantity = quantity"_s).ok());
+        } // its statistics reach the server when it closes
+        const qsizetype samples = window.selectedServer()->recent().size();
+        QTRY_VERIFY_WITH_TIMEOUT(window.selectedServer()->recent().size() >= samples + 3, 15000);
+        QCOMPARE(deadTuples(), frozen);
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_gui-paused.png"_s)));
+
+        // Resume: what came meanwhile is drawn.
+        window.findChild<QPushButton*>(u"resumeLive"_s)->click();
+        QVERIFY(!window.isFrozen());
+        QVERIFY(bar->isHidden());
+        QTRY_VERIFY_WITH_TIMEOUT(deadTuples() != frozen, 15000); // (autovacuum may have lowered it)
     }
 
     void theBannerMovesNothing()

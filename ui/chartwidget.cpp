@@ -15,7 +15,9 @@
 namespace htap::ui {
 
 namespace {
-constexpr double kRetentionSeconds = 24 * 3600;
+/// Points are kept for the shown window (or range) and a quarter more, and at least 15 minutes:
+/// memory stays flat however long the app runs; a wider window reloads from the history.
+constexpr double kMinRetentionSeconds = 15 * 60;
 }
 
 ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* parent)
@@ -102,7 +104,7 @@ void ChartWidget::addPoint(int series, const QDateTime& time, double value)
         return;
     const double key = time.toMSecsSinceEpoch() / 1000.0;
     m_graphs[series]->addData(key, value);
-    m_graphs[series]->data()->removeBefore(key - kRetentionSeconds);
+    m_graphs[series]->data()->removeBefore(key - retentionSeconds());
     m_newestKey = std::max(m_newestKey, key);
     m_dirty = true;
 }
@@ -132,9 +134,15 @@ void ChartWidget::removeAllSeries()
     m_dirty = true;
 }
 
+double ChartWidget::retentionSeconds() const
+{
+    return 1.25 * std::max({double(m_visibleSeconds), m_rangeSeconds, kMinRetentionSeconds});
+}
+
 void ChartWidget::setVisibleSeconds(int seconds)
 {
     m_visibleSeconds = std::max(10, seconds);
+    m_rangeSeconds = 0;
     m_dirty = true;
 }
 
@@ -236,6 +244,13 @@ void ChartWidget::clearSpans()
 
 void ChartWidget::setPaused(bool paused)
 {
+    if (paused && !m_paused) {
+        // Hold still where live data was, fitted to it, even if the chart was never drawn
+        // since (a page not shown follows only when it is drawn).
+        const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
+        m_plot->xAxis->setRange(right - m_visibleSeconds, right);
+        fitValueAxis();
+    }
     m_paused = paused;
     m_dirty = true;
 }
@@ -437,6 +452,7 @@ void ChartWidget::markLonePoints()
 void ChartWidget::showRange(const QDateTime& from, const QDateTime& to)
 {
     m_paused = true; // a chosen range stays where it is; new samples are still recorded
+    m_rangeSeconds = std::max(0.0, (to.toMSecsSinceEpoch() - from.toMSecsSinceEpoch()) / 1000.0);
     // Paused, a new range marks the chart dirty: the next redraw looks at its points again.
     m_plot->xAxis->setRange(from.toMSecsSinceEpoch() / 1000.0, to.toMSecsSinceEpoch() / 1000.0);
     fitValueAxis();

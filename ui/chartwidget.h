@@ -55,6 +55,9 @@ public:
     /// operator can pan and zoom; unpausing jumps back to live.
     void setPaused(bool paused);
     bool isPaused() const { return m_paused; }
+    int visibleSeconds() const { return m_visibleSeconds; }
+    /// How far back points are kept: the window (or range) shown and a quarter, 15 min at least.
+    double retentionSeconds() const;
     /// Value axis on a log scale (latencies spanning ms to s).
     void setLogarithmic(bool on);
     int seriesCount() const;
@@ -101,6 +104,7 @@ private:
     bool m_dirty = false;
     double m_newestKey = 0;
     int m_visibleSeconds = 300;
+    double m_rangeSeconds = 0; ///< a custom range's length while one is shown
     bool m_paused = false;
     bool m_showPoints = false;
     bool m_pointsOnly = false;

@@ -2,6 +2,7 @@
 
 #include "activitypage.h"
 #include "banner.h"
+#include "colours.h"
 #include "chartwidget.h"
 #include "latencypage.h"
 #include "lockspage.h"
@@ -138,7 +139,36 @@ MainWindow::MainWindow(QWidget* parent)
     left->addWidget(rule);
     left->addWidget(m_pageList, 1);
     body->addLayout(left);
-    body->addWidget(m_pages, 1);
+    // The pause bar: what the frozen pages show, and the way back to live.
+    m_pauseBar = new QFrame(central);
+    m_pauseBar->setObjectName(u"pauseBar"_s);
+    m_pauseBar->setAutoFillBackground(true);
+    {
+        QPalette p = m_pauseBar->palette();
+        p.setColor(QPalette::Window, colours::rowBackground(colours::Tone::Info, p));
+        m_pauseBar->setPalette(p);
+        auto* row = new QHBoxLayout(m_pauseBar);
+        row->setContentsMargins(10, 4, 6, 4);
+        m_pauseText = new QLabel(m_pauseBar);
+        m_pauseText->setObjectName(u"pauseText"_s);
+        m_pauseText->setWordWrap(true);
+        row->addWidget(m_pauseText, 1);
+        auto* resume = new QPushButton(tr("Resume live"), m_pauseBar);
+        resume->setObjectName(u"resumeLive"_s);
+        connect(resume, &QPushButton::clicked, this, [this] {
+            if (m_customRange.first.isValid())
+                m_window->setCurrentIndex(1); // back to a live window (5 minutes)
+            m_pauseAction->setChecked(false);
+        });
+        row->addWidget(resume);
+    }
+    m_pauseBar->hide();
+    auto* right = new QVBoxLayout;
+    right->setContentsMargins(0, 0, 0, 0);
+    right->setSpacing(0);
+    right->addWidget(m_pauseBar);
+    right->addWidget(m_pages, 1);
+    body->addLayout(right, 1);
     outer->addLayout(body, 1);
     setCentralWidget(central);
     // Messages lie over the pages' bottom edge: nothing moves when one comes or goes.
@@ -426,6 +456,19 @@ void MainWindow::selectServer(MonitoredServer* server)
     m_views->setServer(collector, server ? server->jobs() : nullptr);
     m_scenarios->setCollector(collector);
     m_roles->setCollector(collector);
+    redrawShown();
+    showSelectedState();
+    saveServers();
+    if (server && server->needsPassword())
+        QTimer::singleShot(0, this, [this, p = QPointer<MonitoredServer>(server)] {
+            if (p && p == m_selected && p->needsPassword())
+                askPassword(p);
+        });
+}
+
+void MainWindow::redrawShown()
+{
+    MonitoredServer* server = m_selected;
     // Its lines must not mix with the last one's: clear, then draw what it sampled meanwhile.
     for (MonitorPage* page : std::as_const(m_monitorPages))
         page->clear();
@@ -443,13 +486,39 @@ void MainWindow::selectServer(MonitoredServer* server)
     // What is older than this session comes from the history file.
     m_historyFrom = m_liveFrom.isValid() ? m_liveFrom : QDateTime::currentDateTimeUtc();
     loadShownWindow();
-    showSelectedState();
-    saveServers();
-    if (server && server->needsPassword())
-        QTimer::singleShot(0, this, [this, p = QPointer<MonitoredServer>(server)] {
-            if (p && p == m_selected && p->needsPassword())
-                askPassword(p);
-        });
+}
+
+void MainWindow::setPaused(bool paused)
+{
+    m_pauseAction->setChecked(paused);
+}
+
+void MainWindow::setFrozen(bool frozen)
+{
+    // Pause freezes everything the pages show, tables and tiles as well as charts; samples go
+    // on into the history and the incident log. Resuming draws what came meanwhile.
+    if (frozen == m_frozen)
+        return;
+    m_frozen = frozen;
+    for (MonitorPage* page : std::as_const(m_monitorPages))
+        for (ChartWidget* c : page->charts())
+            c->setPaused(frozen);
+    if (frozen) {
+        m_frozenAt = QDateTime::currentDateTime();
+        m_missedWhileFrozen = 0;
+        m_pauseText->setText(m_customRange.first.isValid()
+                ? tr("Showing %1 to %2: the pages hold still; new samples are recorded")
+                      .arg(QLocale().toString(m_customRange.first.toLocalTime(), QLocale::ShortFormat),
+                          QLocale().toString(m_customRange.second.toLocalTime(), QLocale::ShortFormat))
+                : tr("Paused at %1: every page shows that moment (drag and wheel to look around); "
+                     "new samples are recorded")
+                      .arg(m_frozenAt.toString(u"HH:mm:ss"_s)));
+        m_pauseBar->show();
+    } else {
+        m_pauseBar->hide();
+        if (m_missedWhileFrozen > 0 && m_offline.isEmpty())
+            redrawShown();
+    }
 }
 
 void MainWindow::drawRecent(const MonitoredServer* server)
@@ -527,6 +596,11 @@ void MainWindow::onSample(MonitoredServer* server, const htap::monitor::ServerSa
 {
     if (server != m_selected)
         return; // kept in its recent samples and the history; drawn when it is selected
+    if (m_frozen) {
+        ++m_missedWhileFrozen; // drawn on resume
+        m_incidentFeed->addSample(sample);
+        return;
+    }
     // A stall or a reconnect: the lines break here instead of bridging the time without data.
     if (sample.gapBefore && m_lastSampleAt.isValid())
         for (MonitorPage* page : std::as_const(m_monitorPages))
@@ -1047,21 +1121,22 @@ void MainWindow::createActions()
     connect(window, &QComboBox::currentIndexChanged, this, [this, window, charts, pause] {
         if (window->currentData().toInt() < 0)
             return; // a custom range: chooseCustomRange() shows it
+        const bool wasCustom = m_customRange.first.isValid();
         m_customRange = {};
-        pause->setChecked(false);
-        for (ChartWidget* c : charts())
+        const QList<ChartWidget*> all = charts();
+        const int before = all.isEmpty() ? 0 : all.first()->visibleSeconds();
+        for (ChartWidget* c : all)
             c->setVisibleSeconds(window->currentData().toInt());
-        // A wider window: fetch the older part from the history.
-        const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-window->currentData().toInt());
-        if (!m_server.isEmpty() && start < m_historyFrom) {
-            loadHistory(start, m_historyFrom);
-            m_historyFrom = start;
-        }
+        // Charts keep only what their window needs: a wider one (or leaving a custom range)
+        // draws again, the recent samples from memory and the rest from the history.
+        const bool redraw = (wasCustom || window->currentData().toInt() > before) && m_offline.isEmpty();
+        if (redraw)
+            m_missedWhileFrozen = 0; // one redraw, below
+        pause->setChecked(false);
+        if (redraw)
+            redrawShown();
     });
-    connect(pause, &QAction::toggled, this, [charts](bool on) {
-        for (ChartWidget* c : charts())
-            c->setPaused(on);
-    });
+    connect(pause, &QAction::toggled, this, &MainWindow::setFrozen);
 
     QMenu* monitor = menuBar()->addMenu(tr("&Monitor"));
     monitor->addAction(tr("&Targets…"), this, &MainWindow::editTargets);
@@ -1222,6 +1297,8 @@ void MainWindow::onStateChanged(MonitoredServer* server, ConnectionState state)
 void MainWindow::showSilence()
 {
     // While the shown server does not answer, the pages say for how long they have had no data.
+    if (m_frozen)
+        return; // the pages show the moment they froze at
     if (!m_selected || m_selected->state() != ConnectionState::NotResponding || m_selected->secondsSinceSample() < 0) {
         m_silence->stop();
         return;

@@ -15,6 +15,7 @@
 class QLabel;
 class QListWidget;
 class QComboBox;
+class QFrame;
 class QStackedWidget;
 
 namespace htap::store {
@@ -115,6 +116,9 @@ public:
     void showCustomRange(const QDateTime& from, const QDateTime& to);
     /// The snapshot being viewed offline, empty when live.
     QString offlineSnapshot() const { return m_offline; }
+    /// Pause (or a custom range): the pages hold still until resumed.
+    bool isFrozen() const { return m_frozen; }
+    void setPaused(bool paused);
 
 Q_SIGNALS:
     void snapshotExported(const QStringList& files, const QString& error);
@@ -156,6 +160,9 @@ private:
     void setStatusDot(const QColor& colour, const QString& text);
     void addPage(MonitorPage* page);
     QWidget* scrollable(QWidget* page);
+    /// Clears the pages and draws the shown server's recent samples and history window again.
+    void redrawShown();
+    void setFrozen(bool frozen);
     void markGap();
     void onSample(MonitoredServer* server, const htap::monitor::ServerSample& sample);
     void loadHistory(const QDateTime& from, const QDateTime& to);
@@ -218,6 +225,11 @@ private:
     QString m_offline; ///< the snapshot file shown instead of a live server
     std::pair<QDateTime, QDateTime> m_customRange; ///< the custom range shown, invalid for a preset
     QAction* m_pauseAction = nullptr;
+    bool m_frozen = false;           ///< Pause: the pages show m_frozenAt
+    QDateTime m_frozenAt;
+    int m_missedWhileFrozen = 0;     ///< samples to draw on resume
+    QFrame* m_pauseBar = nullptr;
+    QLabel* m_pauseText = nullptr;
     QTimer* m_silence = nullptr;   ///< while the shown server does not answer: "no data for N s"
     void showSilence();
 };

@@ -151,7 +151,7 @@ void MonitoredServer::onSample(const htap::monitor::ServerSample& sampled)
         m_recent.last().sample = forCharts(std::move(m_recent.last().sample));
     m_recent.append({sample, false});
     const QDateTime oldest = sample.sampledAt.addSecs(-kRecentSeconds);
-    // By time, and by count too (7,200 samples: an hour at two a second), so that a server
+    // By time, and by count too (two samples a second), so that a server
     // clock that jumps back cannot stop the trimming.
     qsizetype drop = std::max<qsizetype>(0, m_recent.size() - 2 * kRecentSeconds);
     while (drop < m_recent.size() && m_recent[drop].sample.sampledAt < oldest)
