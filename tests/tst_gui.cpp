@@ -7,10 +7,14 @@
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
 #include <ui/vacuumpage.h>
+#include <ui/viewjobs.h>
+#include <ui/viewspage.h>
 #include <ui/snapshottablemodel.h>
 
 #include <QApplication>
 #include <QLabel>
+#include <QMessageBox>
+#include <mv/mvservice.h>
 #include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
@@ -156,6 +160,58 @@ private Q_SLOTS:
         QVERIFY(!window.isFrozen());
         QVERIFY(bar->isHidden());
         QTRY_VERIFY_WITH_TIMEOUT(deadTuples() != frozen, 15000); // (autovacuum may have lowered it)
+    }
+
+    void aViewActionWaitingOnALockNamesTheBlocker()
+    {
+        // Maintain incrementally needs a lock the order writers hold: an idle transaction that
+        // updated orders keeps it. The page names that session and offers what can help.
+        htap::pg::Connection blocker;
+        QVERIFY(!blocker.open(htap::test::sandboxConnInfo()));
+        QVERIFY(blocker.runScript(u"BEGIN; UPDATE orders SET status = status WHERE order_id = (SELECT min(order_id) FROM orders)"_s).ok());
+        const int blockerPid = blocker.backendPid();
+        MainWindow window;
+        window.resize(1300, 850);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        htap::ui::ViewsPage* page = window.viewsPage();
+        QTRY_VERIFY_WITH_TIMEOUT(page->model()->rowOf(u"public.fact_sales_mv"_s) >= 0, 20000);
+        window.showPage(u"Views"_s);
+        page->selectView(u"public.fact_sales_mv"_s);
+        QSignalSpy finished(page->jobs(), &htap::ui::ViewJobs::jobFinished);
+        page->runAction(u"incremental"_s, true);
+        QTRY_VERIFY_WITH_TIMEOUT(page->lockWaitText().contains(u"held by pid %1"_s.arg(blockerPid)), 10000);
+        QVERIFY2(page->lockWaitText().contains(u"idle in transaction"_s), qPrintable(page->lockWaitText()));
+        QVERIFY(page->lockWaitText().contains(u"UPDATE orders"_s));
+        auto* cancelIt = window.findChild<QPushButton*>(u"waitCancelBlocker"_s);
+        QVERIFY(!cancelIt->isEnabled()); // it runs no statement: cancel cannot help
+        QVERIFY(window.findChild<QPushButton*>(u"waitTerminateBlocker"_s)->isEnabled());
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_gui-views-lock-wait.png"_s)));
+
+        // Stop waiting: the action ends, the view stays as it was.
+        window.findChild<QPushButton*>(u"waitStop"_s)->click();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 15000);
+        QVERIFY(!finished.at(0).at(2).toBool());
+        QTRY_VERIFY_WITH_TIMEOUT(page->lockWaitText().isEmpty(), 5000);
+        QVERIFY(page->findChild<QLabel*>(u"viewsStatus"_s)->text().contains(u"failed"_s));
+
+        // Again, and this time end the blocker: the action goes through and its row says so at once.
+        page->runAction(u"incremental"_s, true);
+        QTRY_VERIFY_WITH_TIMEOUT(page->lockWaitText().contains(u"held by pid %1"_s.arg(blockerPid)), 10000);
+        QTimer::singleShot(300, this, [] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget()))
+                box->button(QMessageBox::Yes)->click();
+        });
+        window.findChild<QPushButton*>(u"waitTerminateBlocker"_s)->click();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 20000);
+        QVERIFY2(finished.at(1).at(2).toBool(), qPrintable(finished.at(1).at(3).toString()));
+        const int row = page->model()->rowOf(u"public.fact_sales_mv"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(page->model()->data(page->model()->index(page->model()->rowOf(u"public.fact_sales_mv"_s), 1),
+                                     Qt::DisplayRole).toString().startsWith(u"incremental"_s), 4000);
+        Q_UNUSED(row);
+        htap::pg::Connection c;
+        QVERIFY(!c.open(htap::test::sandboxConnInfo()));
+        QCOMPARE(htap::mv::MvService(c).disableIncremental(u"fact_sales_mv"_s), QString());
     }
 
     void theBannerMovesNothing()

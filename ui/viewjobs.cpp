@@ -102,6 +102,12 @@ void ViewJobs::setConnInfo(const htap::pg::ConnInfo& info)
     }
 }
 
+QString ViewJobs::runningWhat(const QString& view) const
+{
+    const auto it = m_running.constFind(view);
+    return it == m_running.cend() ? QString() : it->job.describe();
+}
+
 QString ViewJobs::runningText(const QString& view) const
 {
     const auto it = m_running.constFind(view);
@@ -128,7 +134,8 @@ bool ViewJobs::start(const Job& job)
         return true;
     }
     Running r {job, QDateTime::currentDateTimeUtc(), std::make_shared<std::mutex>(),
-        std::make_shared<std::shared_ptr<const htap::pg::Canceller>>(), std::make_shared<std::atomic<bool>>(false)};
+        std::make_shared<std::shared_ptr<const htap::pg::Canceller>>(), std::make_shared<std::atomic<bool>>(false),
+        std::make_shared<std::atomic<int>>(0)};
     m_running.insert(job.view, r);
     Q_EMIT jobStarted(job.view, job.describe());
 
@@ -147,7 +154,7 @@ bool ViewJobs::start(const Job& job)
             fetchSchedules();
     });
     watcher->setFuture(QtConcurrent::run(m_pool, [info = m_info, job, mutex = r.mutex, canceller = r.canceller, cancelled = r.cancelled,
-                                             idle = m_idle]() -> Outcome {
+                                             pid = r.pid, idle = m_idle]() -> Outcome {
         Outcome out;
         QElapsedTimer timer;
         timer.start();
@@ -171,6 +178,7 @@ bool ViewJobs::start(const Job& job)
             std::lock_guard lock(*mutex);
             *canceller = conn.canceller();
         }
+        pid->store(conn.backendPid()); // so that the page can tell who it waits for
         if (cancelled->load()) {
             out.message = tr("cancelled before it started");
             return out;
@@ -222,6 +230,12 @@ bool ViewJobs::start(const Job& job)
         return out;
     }));
     return true;
+}
+
+int ViewJobs::backendPid(const QString& view) const
+{
+    const auto it = m_running.constFind(view);
+    return it == m_running.cend() ? 0 : it->pid->load();
 }
 
 void ViewJobs::cancel(const QString& view)

@@ -46,6 +46,12 @@ public:
     /// Running something the operator started (a scheduled merge does not count: an action
     /// asked for meanwhile waits for it and then runs).
     bool isBusy(const QString& view) const;
+    /// The backend pid of the view's running job (0 until its connection is up, or none).
+    int backendPid(const QString& view) const;
+    /// The views with a job running.
+    QStringList runningViews() const { return m_running.keys(); }
+    /// What runs on the view ("enable incremental maintenance"), empty when nothing.
+    QString runningWhat(const QString& view) const;
     /// What runs on the view and since when, empty when nothing.
     QString runningText(const QString& view) const;
     bool start(const Job& job);
@@ -69,6 +75,7 @@ private:
         std::shared_ptr<std::mutex> mutex;
         std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller;
         std::shared_ptr<std::atomic<bool>> cancelled; ///< asked before its connection was up
+        std::shared_ptr<std::atomic<int>> pid;        ///< its backend, once connected
     };
     void tick();
 

@@ -9,6 +9,7 @@
 #include <monitor/activitycollector.h>
 
 #include <QComboBox>
+#include <QFrame>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QFormLayout>
@@ -23,6 +24,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
+#include <QTime>
 #include <QVBoxLayout>
 
 using namespace Qt::StringLiterals;
@@ -56,6 +58,11 @@ ViewsPage::ViewsPage(QWidget* parent)
           tr("seconds"), this))
     , m_durations(new ChartWidget(tr("Refresh and merge durations (refresh log)"), tr("seconds"), this))
     , m_log(new QTableWidget(0, 7, this))
+    , m_waitBar(new QFrame(this))
+    , m_waitText(new QLabel(m_waitBar))
+    , m_waitCancel(new QPushButton(tr("Cancel its statement"), m_waitBar))
+    , m_waitTerminate(new QPushButton(tr("Terminate its session…"), m_waitBar))
+    , m_waitStop(new QPushButton(tr("Stop waiting"), m_waitBar))
 {
     m_chart->addThreshold(5, tr("seed target: fresh within 5 s"), QColor(0x2c, 0xa0, 0x2c));
     m_durations->setPointsOnly(true);
@@ -106,12 +113,42 @@ ViewsPage::ViewsPage(QWidget* parent)
     tabs->addTab(m_chart, tr("Staleness"));
     tabs->addTab(logSplit, tr("Refresh log"));
 
+    m_waitBar->setObjectName(u"viewsLockWait"_s);
+    m_waitBar->setAutoFillBackground(true);
+    {
+        QPalette p = m_waitBar->palette();
+        p.setColor(QPalette::Window, colours::rowBackground(colours::Tone::Warn, p));
+        m_waitBar->setPalette(p);
+        auto* row = new QHBoxLayout(m_waitBar);
+        row->setContentsMargins(8, 4, 8, 4);
+        m_waitText->setObjectName(u"viewsLockWaitText"_s);
+        m_waitText->setWordWrap(true);
+        m_waitText->setTextFormat(Qt::PlainText);
+        row->addWidget(m_waitText, 1);
+        m_waitCancel->setObjectName(u"waitCancelBlocker"_s);
+        m_waitTerminate->setObjectName(u"waitTerminateBlocker"_s);
+        m_waitStop->setObjectName(u"waitStop"_s);
+        m_waitCancel->setToolTip(tr("Cancels the statement the blocking session runs; its transaction ends in an error"));
+        m_waitTerminate->setToolTip(tr("Ends the blocking session: its open transaction is rolled back"));
+        m_waitStop->setToolTip(tr("Cancels this action; the view stays as it was"));
+        for (QPushButton* b : {m_waitCancel, m_waitTerminate, m_waitStop})
+            row->addWidget(b);
+    }
+    m_waitBar->hide();
+    connect(m_waitCancel, &QPushButton::clicked, this, [this] { actOnBlocker(htap::monitor::BackendAction::Kind::Cancel); });
+    connect(m_waitTerminate, &QPushButton::clicked, this, [this] { actOnBlocker(htap::monitor::BackendAction::Kind::Terminate); });
+    connect(m_waitStop, &QPushButton::clicked, this, [this] {
+        if (!m_waitView.isEmpty())
+            m_jobs->cancel(m_waitView);
+    });
+
     auto* top = new QWidget(this);
     auto* topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 0, 0, 0);
     topLayout->addWidget(m_note);
     topLayout->addLayout(actions);
     topLayout->addWidget(m_status);
+    topLayout->addWidget(m_waitBar);
     topLayout->addWidget(m_table, 1);
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(top);
@@ -135,17 +172,33 @@ void ViewsPage::setServer(htap::monitor::ActivityCollector* collector, ViewJobs*
     if (m_collector)
         connect(m_collector, &htap::monitor::ActivityCollector::stateChanged, this, &ViewsPage::updateButtons);
     connect(m_jobs, &ViewJobs::jobStarted, this, [this](const QString& view, const QString& what) {
-        m_status->setText(tr("%1: %2 started").arg(view, what));
+        m_status->setText(tr("%1: %2 started at %3…").arg(view, what, QTime::currentTime().toString(u"HH:mm:ss"_s)));
+        m_lastBlocker.remove(view);
         rebuildRows();
     });
     connect(m_jobs, &ViewJobs::jobFinished, this,
         [this](const QString& view, const QString& what, bool ok, const QString& text, double seconds) {
+            QString why = text;
+            if (!ok && (text.contains(u"lock timeout"_s) || text.contains(u"55P03"_s)))
+                // The server's words name no one; the samples saw who held the lock.
+                why = m_lastBlocker.contains(view)
+                    ? tr("it could not get its lock in time (%1); held by %2").arg(formatSeconds(seconds), m_lastBlocker.value(view))
+                    : tr("it could not get its lock in time (%1): another session held it; the Locks page shows who")
+                          .arg(formatSeconds(seconds));
             const QString line = ok ? tr("%1: %2 done in %3%4").arg(view, what, formatSeconds(seconds), text.isEmpty() ? QString() : u"; "_s + text)
-                                    : tr("%1: %2 failed: %3").arg(view, what, text);
+                                    : tr("%1: %2 failed: %3").arg(view, what, why);
             m_status->setText(line);
-            Q_EMIT message(ok, line);
+            // One place per message: the banner only when the page is not in sight.
+            if (!isVisible())
+                Q_EMIT message(ok, line);
+            if (view == m_waitView) {
+                m_waitView.clear();
+                m_waitBar->hide();
+            }
             rebuildRows();
             m_jobs->fetchLog();
+            if (m_collector) // its row now, not at the next slow sample (up to 10 s)
+                m_collector->sampleEverythingNext();
         });
     connect(m_jobs, &ViewJobs::schedulesAvailable, this, [this] { rebuildRows(); });
     connect(m_jobs, &ViewJobs::logAvailable, this, &ViewsPage::showLog);
@@ -186,8 +239,74 @@ void ViewsPage::selectView(const QString& label)
         m_table->setCurrentIndex(proxy->mapFromSource(m_model->index(r, 0)));
 }
 
+QString ViewsPage::lockWaitText() const
+{
+    return m_waitBar->isVisible() || !m_waitView.isEmpty() ? m_waitText->text() : QString();
+}
+
+void ViewsPage::showLockWait(const htap::monitor::LockSample& locks)
+{
+    m_waitView.clear();
+    m_blockerPid = 0;
+    for (const QString& view : m_jobs->runningViews()) {
+        const int pid = m_jobs->backendPid(view);
+        const htap::monitor::LockNode* waiter = pid ? locks.node(pid) : nullptr;
+        if (!waiter || waiter->blockedBy.isEmpty())
+            continue;
+        // The first blocker that is not itself waiting is the one to act on; else the first.
+        const htap::monitor::LockNode* blocker = locks.node(waiter->blockedBy.first());
+        for (int b : waiter->blockedBy)
+            if (const htap::monitor::LockNode* n = locks.node(b); n && n->blockedBy.isEmpty()) {
+                blocker = n;
+                break;
+            }
+        if (!blocker)
+            continue;
+        QString query = blocker->query.simplified();
+        if (query.size() > 120)
+            query = query.left(117) + u"…"_s;
+        const QString who = tr("pid %1 (%2, %3, transaction open %4%5)")
+                                .arg(blocker->pid)
+                                .arg(blocker->role.isEmpty() ? tr("unknown role") : blocker->role, blocker->state,
+                                    formatSeconds(blocker->transactionSeconds),
+                                    query.isEmpty() ? QString() : tr(": %1").arg(query));
+        m_lastBlocker.insert(view, who);
+        m_waitView = view;
+        m_blockerPid = blocker->pid;
+        const QString others = waiter->blockedBy.size() > 1 ? tr(" and %n other(s)", nullptr, int(waiter->blockedBy.size() - 1)) : QString();
+        m_waitText->setText(tr("%1: %2 waits %3 for a %4 lock on %5, held by %6%7. Writers that come after wait behind it.")
+                                .arg(view, m_jobs->runningWhat(view), formatSeconds(waiter->waitSeconds), waiter->lockMode,
+                                    waiter->lockTarget.isEmpty() ? tr("a table") : waiter->lockTarget, who, others));
+        // Cancel helps only a session running a statement; an idle transaction needs terminate.
+        m_waitCancel->setEnabled(blocker->state == u"active"_s);
+        m_waitCancel->setToolTip(blocker->state == u"active"_s
+                ? tr("Cancels the statement the blocking session runs; its transaction ends in an error")
+                : tr("It runs no statement (%1): cancel cannot help, terminate or stop waiting").arg(blocker->state));
+        break;
+    }
+    m_waitBar->setVisible(!m_waitView.isEmpty());
+}
+
+void ViewsPage::actOnBlocker(htap::monitor::BackendAction::Kind kind)
+{
+    if (!m_collector || m_blockerPid <= 0)
+        return;
+    const int pid = m_blockerPid;
+    if (kind == htap::monitor::BackendAction::Kind::Terminate
+        && QMessageBox::question(this, tr("Terminate session?"),
+               tr("Terminate pid %1? Its open transaction is rolled back and its client gets an error.").arg(pid))
+            != QMessageBox::Yes)
+        return;
+    htap::monitor::BackendAction action;
+    action.kind = kind;
+    action.pid = pid;
+    m_collector->runAction(action); // its answer comes in the banner (MainWindow) and the Locks page
+}
+
 void ViewsPage::addSample(const htap::monitor::ServerSample& s)
 {
+    if (s.locks)
+        showLockWait(*s.locks);
     if (!s.views)
         return;
     m_views = s.views->views;
@@ -239,10 +358,16 @@ void ViewsPage::rebuildRows()
         else if (v.engineOutdated)
             r.toolTip = tr("Its engine was generated by an older HTAP Studio and lacks later fixes: "
                            "disable incremental maintenance and enable it again to regenerate it.");
-        if (needsRebuild || !v.populated || v.stalenessSeconds > 300)
+        // Row colours say why in their tooltip.
+        if (needsRebuild || !v.populated || v.stalenessSeconds > 300) {
             r.tone = colours::Tone::Bad;
-        else if (v.engineOutdated)
+            if (r.toolTip.isEmpty())
+                r.toolTip = !v.populated ? tr("Red: never populated (WITH NO DATA): readers get an error until a refresh")
+                                         : tr("Red: its data is %1 old (more than 5 min); refresh it, merge it or schedule it")
+                                               .arg(formatSeconds(v.stalenessSeconds));
+        } else if (v.engineOutdated) {
             r.tone = colours::Tone::Warn;
+        }
         rows.append(r);
     }
     const QString keep = currentView();

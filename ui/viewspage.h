@@ -8,6 +8,7 @@
 #include <QMap>
 #include <QPointer>
 
+class QFrame;
 class QLabel;
 class QPushButton;
 class QTableView;
@@ -59,6 +60,9 @@ private:
     void act(const QString& buttonName, bool confirmed);
     void editSchedule();
     void showLog(const QList<htap::mv::RefreshLogEntry>& entries);
+    /// Whether a running job waits on a lock, and whose: shown in the wait bar.
+    void showLockWait(const htap::monitor::LockSample& locks);
+    void actOnBlocker(htap::monitor::BackendAction::Kind kind);
 
     QPointer<htap::monitor::ActivityCollector> m_collector;
     ViewJobs* m_noJobs; ///< stands in when no server is shown, so m_jobs is never null
@@ -76,6 +80,18 @@ private:
     QList<htap::monitor::ViewState> m_views;
     QDateTime m_sampledAt;
     QStringList m_lastMessages;
+    QFrame* m_waitBar;      ///< a job waiting on a lock: who holds it, and what to do
+    QLabel* m_waitText;
+    QPushButton* m_waitCancel;
+    QPushButton* m_waitTerminate;
+    QPushButton* m_waitStop;
+    QString m_waitView;     ///< the job waiting
+    int m_blockerPid = 0;   ///< the session it waits for
+    QHash<QString, QString> m_lastBlocker; ///< per view: who held the lock it last waited for
+
+public:
+    /// The wait bar's text (tests).
+    QString lockWaitText() const;
 };
 
 } // namespace htap::ui

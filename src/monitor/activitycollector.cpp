@@ -79,6 +79,7 @@ public:
         configureProbes();
     }
     void setSlowEvery(int ticks) { m_slowEvery = std::max(1, ticks); }
+    void sampleEverythingNext() { m_everythingNext = true; }
     void setClassifier(const WorkloadClassifier& classifier)
     {
         m_classifier = classifier;
@@ -184,7 +185,8 @@ private:
         QElapsedTimer took;
         took.start();
         ServerSample sample;
-        const bool all = m_tick % m_slowEvery == 0;
+        const bool all = m_everythingNext || m_tick % m_slowEvery == 0;
+        m_everythingNext = false;
         for (auto& probe : m_probes) {
             if (probe->slow() && !all)
                 continue;
@@ -251,6 +253,7 @@ private:
     bool m_sampledBefore = false; ///< a sample was handed out since this worker began
     quint64 m_tick = 0;
     int m_slowEvery = 10;
+    bool m_everythingNext = false;
     QMap<QString, QString> m_reported;
 };
 
@@ -549,6 +552,11 @@ void ActivityCollector::setClassifier(const WorkloadClassifier& classifier)
 void ActivityCollector::setSlowEvery(int ticks)
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, ticks] { w->setSlowEvery(ticks); }, Qt::QueuedConnection);
+}
+
+void ActivityCollector::sampleEverythingNext()
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker] { w->sampleEverythingNext(); }, Qt::QueuedConnection);
 }
 
 void ActivityCollector::setInterval(int milliseconds)

@@ -61,6 +61,8 @@ public:
     void setInterval(int milliseconds);
     /// Costly probes (vacuum, views) run every this many samples (default 10).
     void setSlowEvery(int ticks);
+    /// The next sample runs the costly probes too (after an action changed what they show).
+    void sampleEverythingNext();
     /// How roles and applications map to OLTP and OLAP (latency per class). Restarts the
     /// latency baseline.
     void setClassifier(const htap::monitor::WorkloadClassifier& classifier);

@@ -340,8 +340,9 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
     settle(id, &settled);
     if (notes) {
         QStringList n;
-        n << u"%1 is maintained incrementally (%2 view, state %3); its first build took %4 s"_s.arg(label,
-            prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s, sql.stateTable)
+        n << u"%1 is now kept up to date incrementally: changes to its base tables are captured as their "
+             u"transactions commit and folded in by Merge now or a schedule (first build %4 s; %2 view, its state in %3)"_s
+                 .arg(label, prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s, sql.stateTable)
                  .arg(built.seconds, 0, 'f', 2);
         n << settled;
         if (!skipped.isEmpty())
