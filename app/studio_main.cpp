@@ -40,6 +40,7 @@ void addOptions(QCommandLineParser& parser, QList<QCommandLineOption>& options)
             QStringLiteral("preset|file")},
         {QStringLiteral("open-snapshot"), QStringLiteral("Show this snapshot file offline (no server needed)"), QStringLiteral("file.json")},
         {QStringLiteral("compare"), QStringLiteral("Compare two snapshot files: give --compare A --compare B"), QStringLiteral("file.json")},
+        {QStringLiteral("size"), QStringLiteral("Window size in pixels, e.g. 1600x1000 (for screenshots)"), QStringLiteral("WxH")},
     };
     parser.addOptions(options);
 }
@@ -88,7 +89,20 @@ int main(int argc, char** argv)
     const QCommandLineOption& scenarioOpt = options[7];
     const QCommandLineOption& openOpt = options[8];
     const QCommandLineOption& compareOpt = options[9];
+    const QCommandLineOption& sizeOpt = options[10];
     parser.process(app);
+    QSize size;
+    if (parser.isSet(sizeOpt)) {
+        const QStringList wh = parser.value(sizeOpt).split(u'x');
+        bool okW = false, okH = false;
+        if (wh.size() == 2)
+            size = QSize(wh[0].toInt(&okW), wh[1].toInt(&okH));
+        if (!okW || !okH || size.width() < 200 || size.height() < 200 || size.width() > 16384 || size.height() > 16384) {
+            std::fprintf(stderr, "htap-studio: error: --size: expected WIDTHxHEIGHT in pixels, 200 to 16384, got %s\n",
+                qPrintable(parser.value(sizeOpt)));
+            return 2;
+        }
+    }
     QString delayError;
     const auto delay = htap::core::parseNumber(u"--screenshot-delay"_qs, parser.value(delayOpt), {0, 3600}, &delayError);
     if (!delay) {
@@ -119,6 +133,8 @@ int main(int argc, char** argv)
     }
 
     htap::ui::MainWindow window;
+    if (size.isValid())
+        window.resize(size);
     window.show();
     if (parser.isSet(pageOpt))
         window.showPage(parser.value(pageOpt));
@@ -171,8 +187,9 @@ int main(int argc, char** argv)
         const QString file = parser.value(screenshotOpt);
         QTimer::singleShot(int(*delay * 1000), &window, [&window, file] {
             const QStringList pages = file.contains(QLatin1String("%1"))
-                ? QStringList {QStringLiteral("Overview"), QStringLiteral("Latency"), QStringLiteral("Activity"),
-                      QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views"), QStringLiteral("Scenarios")}
+                ? QStringList {QStringLiteral("Overview"), QStringLiteral("Incidents"), QStringLiteral("Latency"),
+                      QStringLiteral("Activity"), QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views"),
+                      QStringLiteral("Scenarios"), QStringLiteral("Roles")}
                 : QStringList {QString()};
             for (const QString& page : pages) {
                 if (!page.isEmpty())

@@ -2,7 +2,11 @@
 // themes, messages that move nothing, a window that fits a laptop. Offscreen, real widgets.
 #include "testutil.h"
 
+#include <ui/activitypage.h>
 #include <ui/banner.h>
+#include <ui/chartwidget.h>
+#include <ui/healthtile.h>
+#include <ui/overviewpage.h>
 #include <ui/colours.h>
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
@@ -12,6 +16,12 @@
 #include <ui/snapshottablemodel.h>
 
 #include <QApplication>
+#include <cmath>
+#include <QThread>
+#include <atomic>
+#include <csignal>
+#include <thread>
+#include <vector>
 #include <QLabel>
 #include <QMessageBox>
 #include <mv/mvservice.h>
@@ -44,6 +54,8 @@ QPalette darkPalette()
         p.setColor(group, QPalette::ButtonText, text);
         p.setColor(group, QPalette::Highlight, QColor(0x35, 0x84, 0xe4));
         p.setColor(group, QPalette::HighlightedText, Qt::white);
+        p.setColor(group, QPalette::Link, QColor(0x8a, 0xb4, 0xf8));
+        p.setColor(group, QPalette::PlaceholderText, QColor(0x9a, 0x9a, 0x9a));
     }
     return p;
 }
@@ -212,6 +224,108 @@ private Q_SLOTS:
         htap::pg::Connection c;
         QVERIFY(!c.open(htap::test::sandboxConnInfo()));
         QCOMPARE(htap::mv::MvService(c).disableIncremental(u"fact_sales_mv"_s), QString());
+    }
+
+    void theOverviewDuringABlockingEpisodeReadsInLightAndDark()
+    {
+        // The README's pictures: order entry blocked behind an idle transaction, at 1600x1000,
+        // under the light and the Adwaita-dark palette; the red row's text keeps its contrast.
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        QVERIFY(admin.runScript(u"CREATE TABLE IF NOT EXISTS tst_gui_orders (id int PRIMARY KEY, v int); "
+                                "INSERT INTO tst_gui_orders VALUES (1, 0) ON CONFLICT DO NOTHING; "
+                                "GRANT SELECT, UPDATE ON tst_gui_orders TO oltp_user"_s).ok());
+        const auto oltp = htap::test::sandboxConnInfo().with(u"user"_s, u"oltp_user"_s);
+        htap::pg::Connection holder;
+        QVERIFY(!holder.open(oltp, {10000, u"order entry"_s}));
+        QVERIFY(holder.exec(u"BEGIN"_s).ok());
+        QVERIFY(holder.exec(u"UPDATE tst_gui_orders SET v = v + 1 WHERE id = 1"_s).ok());
+        std::vector<std::thread> waiters;
+        for (int i = 0; i < 4; ++i)
+            waiters.emplace_back([oltp] {
+                htap::pg::Connection c;
+                if (!c.open(oltp, {10000, u"order entry"_s}))
+                    c.exec(u"UPDATE tst_gui_orders SET v = v + 1 WHERE id = 1"_s);
+            });
+        {
+            MainWindow window;
+            window.resize(1600, 1000);
+            window.show();
+            window.connectTo(htap::test::sandboxConnInfo());
+            htap::ui::HealthTile* orders = window.overviewPage()->oltpHealth();
+            QTRY_VERIFY_WITH_TIMEOUT(orders->state() == htap::ui::HealthTile::State::Missed
+                    && orders->reasonText().startsWith(u"4 order sessions waiting"_s),
+                20000);
+            QTest::qWait(6000); // a few seconds of sparklines and the episode's span
+            const QDir out(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u".."_s));
+            QVERIFY(window.grab().save(out.filePath(u"tst_gui-overview-blocking.png"_s)));
+            QApplication::setPalette(darkPalette());
+            QTest::qWait(1500);
+            QVERIFY(window.grab().save(out.filePath(u"tst_gui-overview-dark.png"_s)));
+            const QPalette tile = orders->palette();
+            QVERIFY(colours::contrastRatio(tile.color(QPalette::Window), tile.color(QPalette::WindowText)) >= 4.5
+                || colours::contrastRatio(tile.color(QPalette::Base), tile.color(QPalette::Text)) >= 4.5);
+            QApplication::setPalette(lightPalette());
+        }
+        holder.exec(u"ROLLBACK"_s);
+        for (auto& t : waiters)
+            t.join();
+    }
+
+    void afterAStallTheChartsShowAGapNotASpike()
+    {
+        // The monitor's backend stops for 8 s under a steady load (SIGSTOP): the tiles grey out
+        // with "no data", and afterwards the Activity chart has a gap, not a spike (the counts of
+        // the stall are not poured into one second). The picture is the README's.
+        htap::pg::Connection admin;
+        QVERIFY(!admin.open(htap::test::sandboxConnInfo()));
+        QVERIFY(admin.runScript(u"CREATE TABLE IF NOT EXISTS tst_gui_load (id int PRIMARY KEY, v int); "
+                                "INSERT INTO tst_gui_load VALUES (1, 0) ON CONFLICT DO NOTHING"_s).ok());
+        std::atomic<bool> stop {false};
+        std::thread load([&stop] {
+            // Writes: PostgreSQL 15 does not flush the counts of transactions that touched no table.
+            htap::pg::Connection c;
+            if (c.open(htap::test::sandboxConnInfo(), {10000, u"steady load"_s}))
+                return;
+            while (!stop) {
+                c.exec(u"UPDATE tst_gui_load SET v = v + 1 WHERE id = 1"_s);
+                QThread::msleep(20);
+            }
+        });
+        MainWindow window;
+        window.resize(1600, 1000);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        htap::ui::ChartWidget* tps = window.activityPage()->throughputChart();
+        QTRY_VERIFY_WITH_TIMEOUT(tps->pointCount(0) >= 8 && window.collector()->server().backendPid > 0, 20000);
+        const int backend = window.collector()->server().backendPid;
+        QCOMPARE(::kill(backend, SIGSTOP), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(window.overviewPage()->oltpHealth()->state() == htap::ui::HealthTile::State::NoData, 10000);
+        const QDir out(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u".."_s));
+        QTest::qWait(4000);
+        QVERIFY(window.grab().save(out.filePath(u"tst_gui-overview-stalled.png"_s)));
+        QCOMPARE(::kill(backend, SIGCONT), 0);
+        const int before = tps->pointCount(0);
+        QTRY_VERIFY_WITH_TIMEOUT(tps->pointCount(0) >= before + 8, 20000);
+        stop = true;
+        load.join();
+        window.showPage(u"Activity"_s);
+        QTest::qWait(600);
+        QVERIFY(window.grab().save(out.filePath(u"tst_gui-activity-after-stall.png"_s)));
+        // A gap (a NaN point) where the stall was, and no point after it above twice the load.
+        double highest = 0, steady = 0;
+        int gaps = 0, n = 0;
+        for (const double v : tps->values(0)) {
+            if (std::isnan(v)) {
+                ++gaps;
+                continue;
+            }
+            highest = std::max(highest, v);
+            steady += v;
+            ++n;
+        }
+        QVERIFY(gaps >= 1);
+        QVERIFY2(n > 0 && highest < 3 * steady / n, qPrintable(u"highest %1, mean %2"_s.arg(highest).arg(steady / n)));
     }
 
     void theBannerMovesNothing()

@@ -316,6 +316,18 @@ int ChartWidget::pointCount(int series) const
     return series >= 0 && series < m_graphs.size() ? m_graphs[series]->dataCount() : 0;
 }
 
+QList<double> ChartWidget::values(int series) const
+{
+    QList<double> out;
+    if (series < 0 || series >= m_graphs.size())
+        return out;
+    const auto data = m_graphs[series]->data();
+    out.reserve(data->size());
+    for (auto it = data->constBegin(); it != data->constEnd(); ++it)
+        out << it->value;
+    return out;
+}
+
 double ChartWidget::lastValue(int series) const
 {
     if (pointCount(series) == 0)

@@ -63,6 +63,8 @@ public:
     int seriesCount() const;
     int pointCount(int series) const;
     double lastValue(int series) const;
+    /// The series' values, oldest first; a gap is a NaN.
+    QList<double> values(int series) const;
     /// Time of the oldest point of a series (invalid when empty).
     QDateTime firstTime(int series) const;
     /// Time of the newest point of a series (invalid when empty).

@@ -56,7 +56,11 @@ OverviewPage::OverviewPage(QWidget* parent)
 
 void OverviewPage::showClass(HealthTile* tile, const ClassHealth& h)
 {
-    const QString measure = h.target > 0 ? tr("%1 (target %2)").arg(h.measure, formatSeconds(h.target)) : h.measure;
+    QString measure = h.target > 0 ? tr("%1 (target %2)").arg(h.measure, formatSeconds(h.target)) : h.measure;
+    if (h.missed && h.target > 0 && h.worst <= h.target)
+        // Red until a few samples in a row are within target (no flicker): say so, or a red
+        // "13 ms (target 50 ms)" reads as a contradiction.
+        measure += tr(" — within target again; the miss ends after 3 samples in a row");
     const auto state = h.target <= 0 ? HealthTile::State::NoTarget
         : h.missed                   ? HealthTile::State::Missed
                                      : HealthTile::State::Healthy;
