@@ -15,9 +15,9 @@
 namespace htap::ui {
 
 namespace {
-/// Points are kept for the shown window (or range) and a quarter more, and at least 15 minutes:
+/// Points are kept for the shown window (or range) and a quarter more, and at least 5 minutes:
 /// memory stays flat however long the app runs; a wider window reloads from the history.
-constexpr double kMinRetentionSeconds = 15 * 60;
+constexpr double kMinRetentionSeconds = 5 * 60;
 }
 
 ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* parent)
@@ -379,6 +379,14 @@ bool ChartWidget::drawsDots(int series) const
 
 void ChartWidget::redraw()
 {
+    // Incident spans that ended before what the chart keeps go too (oldest first).
+    const double keepFrom = m_newestKey - retentionSeconds();
+    while (!m_spanOrder.isEmpty()) {
+        const Span& first = m_spans[m_spanOrder.first()];
+        if (first.open || first.rect->bottomRight->coords().x() >= keepFrom)
+            break;
+        m_plot->removeItem(m_spans.take(m_spanOrder.takeFirst()).rect);
+    }
     if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)
         return;
     m_dirty = false;

@@ -56,7 +56,7 @@ public:
     void setPaused(bool paused);
     bool isPaused() const { return m_paused; }
     int visibleSeconds() const { return m_visibleSeconds; }
-    /// How far back points are kept: the window (or range) shown and a quarter, 15 min at least.
+    /// How far back points are kept: the window (or range) shown and a quarter, 5 min at least.
     double retentionSeconds() const;
     /// Value axis on a log scale (latencies spanning ms to s).
     void setLogarithmic(bool on);

@@ -62,7 +62,7 @@ public:
     /// ones keep what the charts draw, so a server with thousands of sessions does not fill
     /// the memory with blocking trees).
     const QList<Recent>& recent() const { return m_recent; }
-    static constexpr int kRecentSeconds = 900; ///< what is older comes from the history file
+    static constexpr int kRecentSeconds = 300; ///< the default window; older comes from the history file
 
     /// What healthy means for this server; incidents are found against it.
     void setTargets(const htap::monitor::Targets& targets) { m_detector.setTargets(targets); }
