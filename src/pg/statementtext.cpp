@@ -4,6 +4,7 @@
 #include <pg_query/pg_query.pb-c.h>
 
 #include <algorithm>
+#include <climits>
 #include <vector>
 
 namespace htap::pg {
@@ -76,13 +77,23 @@ bool isComment(PgQuery__Token kind)
     return kind == PG_QUERY__TOKEN__SQL_COMMENT || kind == PG_QUERY__TOKEN__C_COMMENT;
 }
 
+/// What the lexer reads as the start of an identifier (scan.l's ident_start).
+bool isIdentifierStart(uchar c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
+}
+
 /// text with its constants numbered from after its highest $n and its comments dropped.
 QByteArray mask(const QByteArray& text, const std::vector<Token>& tokens)
 {
-    int highest = 0;
+    // The lexer takes any digits after $; numbering on from $2147483647 or more must not overflow.
+    qint64 highest = 0;
     for (const Token& t : tokens)
-        if (t.kind == PG_QUERY__TOKEN__PARAM)
-            highest = std::max(highest, text.mid(t.start + 1, t.end - t.start - 1).toInt());
+        if (t.kind == PG_QUERY__TOKEN__PARAM) {
+            bool ok = false;
+            const qint64 n = text.mid(t.start + 1, t.end - t.start - 1).toLongLong(&ok);
+            highest = std::max(highest, ok ? std::min(n, qint64(INT_MAX)) : qint64(INT_MAX));
+        }
     QByteArray out;
     out.reserve(text.size());
     int copied = 0;
@@ -90,9 +101,13 @@ QByteArray mask(const QByteArray& text, const std::vector<Token>& tokens)
         if (!isConstant(t.kind) && !isComment(t.kind))
             continue;
         out += text.mid(copied, t.start - copied);
-        if (isConstant(t.kind))
+        if (isConstant(t.kind)) {
             out += '$' + QByteArray::number(++highest);
-        else if (!out.isEmpty() && !out.endsWith(' ') && t.end < text.size())
+            // "'a'b" must not become "$1b", which the lexer refuses (trailing junk after a
+            // parameter), so that the masked text would be withheld when masked again.
+            if (t.end < text.size() && isIdentifierStart(uchar(text.at(t.end))))
+                out += ' ';
+        } else if (!out.isEmpty() && !out.endsWith(' ') && t.end < text.size())
             out += ' '; // "a/*x*/b" must not become "ab"
         copied = t.end;
     }
