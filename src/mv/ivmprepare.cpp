@@ -320,9 +320,8 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 measured);
         }
     }
-    for (const QString& mark : {u"$ivm$"_s, u"@ivm_cols@"_s})
-        if (prep->definition.contains(mark))
-            return u"the definition contains the text %1, which the generated functions use as a marker"_s.arg(mark);
+    if (prep->definition.contains(u"@ivm_cols@"_s))
+        return u"the definition contains the text @ivm_cols@, which the generated functions use as a marker"_s;
     prep->plan.definition = prep->definition;
     return {};
 }

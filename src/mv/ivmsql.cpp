@@ -186,7 +186,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             CaptureSpec& spec = specFor(out, 0, t);
             spec.updateFiltered = spec.functions.last();
             spec.updateUnfiltered = captureFunctionText(fnUpd,
-                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})));
+                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})), t);
         }
         addTrigger(out, n, 0, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
     }
