@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     // A password that is also part of another value, or that could span the separators of the
     // texts shown, proves nothing.
     const QString password = info.value(u"password"_s);
-    bool elsewhere = u"(default host)service"_s.contains(password);
+    bool elsewhere = u"(default host)service password"_s.contains(password);
     for (const auto& [keyword, value] : info.options())
         elsewhere |= keyword != u"password"_s && (value.contains(password) || keyword.contains(password));
     for (const QChar c : u" =@:/\\'*"_s)
