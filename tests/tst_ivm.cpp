@@ -641,12 +641,13 @@ private Q_SLOTS:
         }
     }
 
-    void theEnginesQuoteTagInNamesAndStrings()
+    void namesAndStringsTheEngineMustKeepWhole()
     {
-        // Found by tests/fuzz (fuzz_viewquery): the generated functions quoted their bodies with
-        // $ivm$ whatever they held. A view that spelt it (a name, a string) was refused, and a
+        // Found by tests/fuzz (fuzz_viewquery). The generated functions quoted their bodies with
+        // $ivm$ whatever they held: a view that spelt it (a name, a string) was refused, and a
         // base table whose key is named so, which the definition need not mention, got functions
-        // that ended early: a failed install, or statements of the table owner's choosing.
+        // that ended early (a failed install, or statements of the table owner's choosing). And
+        // the rebuild split "sum(x) AS name" at the last " AS ", inside a name that holds one.
         const QString keyed = quoteQualified(kSchema, u"Keyed $ivm$"_s);
         QVERIFY(m_conn.exec(u"CREATE TABLE %1 (\"$ivm$\" bigint PRIMARY KEY, note text)"_s.arg(keyed)).ok());
         QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, CASE WHEN g % 3 = 0 THEN '$ivm$' ELSE 'n' || g END "
@@ -654,6 +655,8 @@ private Q_SLOTS:
         const QList<QPair<QString, QString>> views {
             {u"Tagged $ivm$"_s, u"SELECT \"$ivm$\", note AS \"$ivm$ note\" FROM %1 WHERE note IS DISTINCT FROM '$ivm$'"_s},
             {u"Keyed notes"_s, u"SELECT note FROM %1 WHERE note <> 'n1'"_s},
+            {u"Notes AS counted"_s, u"SELECT note AS \"note AS is\", count(*) AS \"n AS of \"\"today\"\"\", "
+                                    u"sum(\"$ivm$\") AS \"sum AS key\" FROM %1 GROUP BY note"_s},
         };
         MvService s(m_conn);
         for (const auto& [name, def] : views) {

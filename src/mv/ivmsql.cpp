@@ -74,7 +74,13 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     QStringList deltaArgs, deltaArgNames; // captured argument values
     QHash<QString, QString> argColumn; // argument expression -> its delta column
     QStringList stateCols; // CREATE TABLE AS select list after the groups
-    QStringList rebuildCols;
+    // The same as values and names for the rebuild's INSERT: a view column's name may hold " AS ".
+    QStringList rebuildVals, rebuildNames;
+    auto stateCol = [&](const QString& value, const QString& name) {
+        stateCols << value + u" AS "_s + name;
+        rebuildVals << value;
+        rebuildNames << name;
+    };
     for (int j = 0; j < plan.outputs.size(); ++j) {
         const OutputColumn& o = plan.outputs[j];
         const QString col = q(o.name);
@@ -90,29 +96,29 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         case Kind::Plain:
             break;
         case Kind::CountStar:
-            stateCols << u"count(*) AS "_s + col;
+            stateCol(u"count(*)"_s, col);
             break;
         case Kind::Count:
-            stateCols << u"count(%1) AS %2"_s.arg(o.expr, col);
+            stateCol(u"count(%1)"_s.arg(o.expr), col);
             break;
         case Kind::CountDistinct:
-            stateCols << u"count(DISTINCT %1) AS %2"_s.arg(o.expr, col);
+            stateCol(u"count(DISTINCT %1)"_s.arg(o.expr), col);
             break;
         case Kind::Sum:
-            stateCols << u"sum(%1) AS %2"_s.arg(o.expr, col) << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr, QString::number(j));
+            stateCol(u"sum(%1)"_s.arg(o.expr), col);
+            stateCol(u"count(%1)"_s.arg(o.expr), u"__ivm_nn%1"_s.arg(j));
             break;
         case Kind::Avg:
-            stateCols << u"sum(%1) AS __ivm_sum%2"_s.arg(o.expr, QString::number(j))
-                      << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr, QString::number(j));
+            stateCol(u"sum(%1)"_s.arg(o.expr), u"__ivm_sum%1"_s.arg(j));
+            stateCol(u"count(%1)"_s.arg(o.expr), u"__ivm_nn%1"_s.arg(j));
             break;
         case Kind::Min:
         case Kind::Max:
             anyMinMax = true;
-            stateCols << u"%1(%2) AS %3"_s.arg(o.kind == Kind::Min ? u"min"_s : u"max"_s, o.expr, col);
+            stateCol(u"%1(%2)"_s.arg(o.kind == Kind::Min ? u"min"_s : u"max"_s, o.expr), col);
             break;
         }
     }
-    rebuildCols = stateCols;
     if (anyMinMax)
         stateCols << u"false AS __ivm_rescan"_s;
 
@@ -411,13 +417,8 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
 
     // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
     QString rb = u"  DELETE FROM %1;\n"_s.arg(D);
-    QStringList fullCols = gNames + QStringList {u"__ivm_count"_s};
-    QStringList fullVals = gExprs + QStringList {u"count(*)"_s};
-    for (const QString& c : std::as_const(rebuildCols)) {
-        const int as = c.lastIndexOf(u" AS "_s);
-        fullVals << c.left(as);
-        fullCols << c.mid(as + 4);
-    }
+    const QStringList fullCols = gNames + QStringList {u"__ivm_count"_s} + rebuildNames;
+    const QStringList fullVals = gExprs + QStringList {u"count(*)"_s} + rebuildVals;
     rb += swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5%6;"_s.arg(n.obj(u"state_new"_s), joinList(fullCols),
                              joinList(fullVals), baseFrom, whereAnd(plan.whereSql), groupBy), kUpdatedInPlace)
         + u"\n"_s;
