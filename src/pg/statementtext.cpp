@@ -83,6 +83,12 @@ bool isIdentifierStart(uchar c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
 }
 
+/// What the lexer reads as the rest of one (ident_cont).
+bool isIdentifierPart(uchar c)
+{
+    return isIdentifierStart(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
 /// text with its constants numbered from after its highest $n and its comments dropped.
 QByteArray mask(const QByteArray& text, const std::vector<Token>& tokens)
 {
@@ -102,9 +108,12 @@ QByteArray mask(const QByteArray& text, const std::vector<Token>& tokens)
             continue;
         out += text.mid(copied, t.start - copied);
         if (isConstant(t.kind)) {
+            // $n stands as a token of its own, or the masked text reads otherwise when masked
+            // again: "ROLE$1" is a word, "$t$2" opens a dollar quote, and "$1b" is refused as
+            // trailing junk after a parameter (the text was then withheld).
+            if (!out.isEmpty() && isIdentifierPart(uchar(out.back())))
+                out += ' ';
             out += '$' + QByteArray::number(++highest);
-            // "'a'b" must not become "$1b", which the lexer refuses (trailing junk after a
-            // parameter), so that the masked text would be withheld when masked again.
             if (t.end < text.size() && isIdentifierStart(uchar(text.at(t.end))))
                 out += ' ';
         } else if (!out.isEmpty() && !out.endsWith(' ') && t.end < text.size())
