@@ -205,6 +205,8 @@ private Q_SLOTS:
         QTest::newRow("a device, allowed folder") << u"zero"_s << base << QStringList {u"/dev"_s} << u"it is a device, not a regular file"_s;
         QTest::newRow("larger than 1 MiB") << u"big.sql"_s << base << QStringList() << u"is too large"_s;
         QTest::newRow("a folder") << u"sub"_s << base << QStringList() << u"it is a folder"_s;
+        // Found by tests/fuzz (fuzz_scenario): the ';' was cut after the check for an empty file.
+        QTest::newRow("only a semicolon") << u"semicolon.sql"_s << base << QStringList() << u"semicolon.sql is empty"_s;
         QTest::newRow("outside, folder allowed") << u"../outside.sql"_s << base
                                                  << QStringList {QFileInfo(base).path()} << QString();
         QTest::newRow("built-in, no folder") << u"q.sql"_s << QString() << QStringList() << u"a built-in scenario has no folder"_s;
@@ -226,6 +228,7 @@ private Q_SLOTS:
         QVERIFY(write(base + u"/sub/q.sql"_s, "SELECT 2"));
         QVERIFY(write(QFileInfo(base).path() + u"/outside.sql"_s, "SELECT 3"));
         QVERIFY(write(base + u"/big.sql"_s, QByteArray(1100000, ' ') + "SELECT 4"));
+        QVERIFY(write(base + u"/semicolon.sql"_s, " ;\n"));
         QFile::remove(base + u"/link.sql"_s);
         QVERIFY(QFile::link(QFileInfo(base).path() + u"/outside.sql"_s, base + u"/link.sql"_s));
         if (!QFileInfo::exists(base + u"/fifo.sql"_s))
