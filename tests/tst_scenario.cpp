@@ -154,6 +154,9 @@ private Q_SLOTS:
                                         << u"$.workloads.o.holdSeconds: applies to report and sql workloads"_s;
         QTest::newRow("unknown profile set") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "compare_profiles": "no-such-set", "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
                                              << u"$.compare_profiles: no profile set \"no-such-set\""_s;
+        // Read unbounded once: /dev/zero ran out of memory, a FIFO waited forever.
+        QTest::newRow("profile set from a device") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "compare_profiles": "/dev/zero", "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
+                                                   << u"$.compare_profiles: cannot read profile file /dev/zero: it is a device, not a regular file"_s;
         QTest::newRow("items reversed") << scenarioJson(uR"("o": {"kind": "order", "items": {"min": 4, "max": 2}, "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
                                         << u"$.workloads.o.items: must be whole numbers of items from 1 to 50, min not above max"_s;
         QTest::newRow("items on reports") << scenarioJson(uR"("r": {"kind": "report", "reports": ["hourly"], "items": 3, "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
