@@ -33,7 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     static const QRegularExpression paramRe(u"^[a-z_][a-z0-9_$]*(\\.[a-z_][a-z0-9_$]*)*$"_s);
     check(!set.profiles.isEmpty(), "a valid set has profiles");
     for (const auto& p : std::as_const(set.profiles)) {
-        check(!p.role.isEmpty() && !p.role.contains(QChar(0)), "a profile names its role", p.role);
+        // PostgreSQL keeps names of at most 63 bytes (NAMEDATALEN) and cuts longer ones: a
+        // longer name in a plan would act on another role.
+        check(!p.role.isEmpty() && !p.role.contains(QChar(0)) && p.role.toUtf8().size() <= 63, "a profile names a role",
+            p.role);
+        check(p.database.isEmpty() || (!p.database.contains(QChar(0)) && p.database.toUtf8().size() <= 63),
+            "a profile names a database or none", p.database);
         check(!p.connectionLimit || *p.connectionLimit >= -1, "a connection limit is -1 or more");
         check(p.cpuNice >= 0 && p.cpuNice <= 19, "cpu_nice from 0 to 19");
         check(!p.settings.isEmpty() || p.connectionLimit || p.cpuNice > 0, "a profile changes something");

@@ -1,7 +1,8 @@
 // Scenario files (htap-scenario): Scenario::fromJson, with a scenario folder that holds SQL
-// files and a profile set, so that sqlFile and compare_profiles paths are read as well. A scenario
-// that parses must serialise back and parse again to the same scenario; every error and warning
-// names its JSON path.
+// files and profile sets, so that sqlFile and compare_profiles paths are read as well: beside them
+// a FIFO, a folder, a file past the size limit, and links to a folder outside. A scenario that
+// parses must read its SQL only from its folder or the allowed one, and serialise back and parse
+// again to the same scenario; every error and warning names its JSON path.
 #include "fuzzutil.h"
 
 #include <roles/profile.h>
@@ -15,6 +16,7 @@
 #include <QTemporaryDir>
 
 #include <cmath>
+#include <sys/stat.h>
 
 using namespace Qt::StringLiterals;
 using htap::fuzz::check;
@@ -37,34 +39,14 @@ void write(const QString& path, const QByteArray& bytes)
         htap::fuzz::fail("cannot write the scenario folder", path);
 }
 
-/// Where fromJson would read a sqlFile or compare_profiles path, as it resolves them.
-QString resolved(const QString& path, bool profile)
+QString allowedFolder()
 {
-    if (profile && !path.contains(u'/') && !path.endsWith(u".json"_s))
-        return htap::roles::userProfileDir() + u'/' + path + u".json"_s;
-    return QFileInfo(path).isAbsolute() ? path : QDir(folder()).filePath(path);
+    return g_dir->filePath(u"allowed"_s);
 }
 
-/// False when the input names a device, a FIFO or a large file: reading those is the known
-/// open issue of sqlFile path rules and size limits (being fixed with the scenario validation),
-/// and /dev/zero or a FIFO would stall every run after it. Drop this once those rules are in.
-bool readsOnlyPlainFiles(const QByteArray& json)
-{
-    const QJsonObject root = QJsonDocument::fromJson(json).object();
-    QList<QPair<QString, bool>> paths;
-    if (root.value(u"compare_profiles"_s).isString())
-        paths << qMakePair(root.value(u"compare_profiles"_s).toString(), true);
-    const QJsonObject workloads = root.value(u"workloads"_s).toObject();
-    for (auto it = workloads.begin(); it != workloads.end(); ++it)
-        if (it->toObject().value(u"sqlFile"_s).isString())
-            paths << qMakePair(it->toObject().value(u"sqlFile"_s).toString(), false);
-    for (const auto& [path, profile] : std::as_const(paths)) {
-        const QFileInfo fi(resolved(path, profile));
-        if (fi.exists() && !fi.isDir() && !(fi.isFile() && fi.size() <= 1 << 20))
-            return false;
-    }
-    return true;
-}
+/// The statements of the SQL files a scenario may name (in its folder, or in the folder given as
+/// --allow-sql-from would be), as fromJson keeps them.
+QStringList g_allowedStatements;
 
 /// The resolved scenario as a scenario file: without the SQL text it adds.
 QByteArray asFile(const Scenario& s)
@@ -93,6 +75,16 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
     write(folder() + u"/empty.sql"_s, "");
     write(folder() + u"/semicolon.sql"_s, " ;\n");
     write(folder() + u"/latin1.sql"_s, "SELECT 'caf\xe9'");
+    write(folder() + u"/big.sql"_s, "SELECT 1 " + QByteArray((1 << 20) + 1, ' '));
+    write(allowedFolder() + u"/extra.sql"_s, "SELECT 'allowed'");
+    g_allowedStatements = {u"SELECT count(*) FROM orders"_s, u"SELECT 1"_s, u"SELECT 'caf\ufffd'"_s, u"SELECT 'allowed'"_s};
+    // What no scenario may read: a file beside the folder, reached by "..", a link or its path.
+    write(g_dir->filePath(u"outside/secret.sql"_s), "SELECT 'outside'");
+    QFile::link(g_dir->filePath(u"outside/secret.sql"_s), folder() + u"/link.sql"_s);
+    QFile::link(g_dir->filePath(u"outside"_s), folder() + u"/linkdir"_s);
+    if (::mkfifo(QFile::encodeName(folder() + u"/fifo.sql"_s).constData(), 0600) != 0
+        || ::mkfifo(QFile::encodeName(folder() + u"/fifo.json"_s).constData(), 0600) != 0)
+        htap::fuzz::fail("cannot make the FIFOs of the scenario folder");
     write(folder() + u"/p.json"_s, htap::roles::builtinProfileJson(u"seed-isolation"_s));
     write(folder() + u"/bad.json"_s, "{\"format\": ");
     QDir().mkpath(folder() + u"/dir.sql"_s);
@@ -103,11 +95,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     const QByteArray json = htap::fuzz::bytes(data, size);
-    if (!readsOnlyPlainFiles(json))
-        return -1;
+    const QStringList sqlDirs {allowedFolder()};
     Scenario s;
     QStringList errors, warnings;
-    const bool ok = Scenario::fromJson(json, &s, &errors, &warnings, folder());
+    const bool ok = Scenario::fromJson(json, &s, &errors, &warnings, folder(), sqlDirs);
     check(ok == errors.isEmpty(), "fromJson's result agrees with its errors", errors.join(u'\n'));
     for (const QString& m : std::as_const(errors) + warnings)
         check(m.startsWith(u'$'), "every error and warning names its JSON path", m);
@@ -131,14 +122,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         check(w.connections >= 1 && w.connections <= 500, "connections in range");
         check(w.maxTries >= 1 && w.minItems >= 1 && w.minItems <= w.maxItems && w.maxItems <= 50, "tries and items in range");
         if (w.kind == htap::workload::Workload::Kind::Sql)
-            check(!w.sqlText.isEmpty() && !w.sqlText.endsWith(u';'), "a sql workload has its statement");
+            check(g_allowedStatements.contains(w.sqlText), "a sql workload's statement comes from an allowed folder",
+                w.sqlFile + u": "_s + w.sqlText);
     }
 
     // Serialised and read again: the same scenario.
     const QByteArray again = asFile(s);
     Scenario s2;
     QStringList errors2;
-    check(Scenario::fromJson(again, &s2, &errors2, nullptr, folder()), "the resolved scenario reads back",
+    check(Scenario::fromJson(again, &s2, &errors2, nullptr, folder(), sqlDirs), "the resolved scenario reads back",
         QString::fromUtf8(again) + u"\n"_s + errors2.join(u'\n'));
     check(s2.toJson() == s.toJson(), "the resolved scenario reads back the same",
         QString::fromUtf8(again) + u"\n"_s + QString::fromUtf8(QJsonDocument(s2.toJson()).toJson(QJsonDocument::Compact)));
