@@ -97,13 +97,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
 
     // What maskStatement keeps is text from outside every constant and comment, joined by white
-    // space, and $n: a piece without white space or '$' that occurs nowhere else in what was read
-    // can only reach the output from a literal or from the unread rest.
+    // space, and $n: a piece without white space or '$', not all digits (n has any), that occurs
+    // nowhere else in what was read can only reach the output from a literal or the unread rest.
     const QByteArray out = masked.toUtf8();
     const QByteArray fixed = QByteArray(htap::pg::kWithheldStatement) + " …";
     auto telling = [&](const QByteArray& piece, const QByteArray& elsewhere) {
         return piece.size() >= 3 && !piece.contains('$') && !fixed.contains(piece) && !elsewhere.contains(piece)
-            && std::none_of(piece.cbegin(), piece.cend(), [](char c) { return c == '\0' || QChar::isSpace(uchar(c)); });
+            && std::none_of(piece.cbegin(), piece.cend(), [](char c) { return c == '\0' || QChar::isSpace(uchar(c)); })
+            && !std::all_of(piece.cbegin(), piece.cend(), [](char c) { return c >= '0' && c <= '9'; });
     };
     for (const Literal& l : literals(read)) {
         if (telling(l.content, read.left(l.start) + '\x01' + read.mid(l.end)))

@@ -13,7 +13,8 @@ namespace htap::fuzz {
 
 [[noreturn]] inline void fail(const char* what, const QString& detail = {})
 {
-    std::fprintf(stderr, "\n==fuzz== invariant broken: %s\n%s\n", what, qUtf8Printable(detail));
+    // A NUL would end the line early: shown as \0.
+    std::fprintf(stderr, "\n==fuzz== invariant broken: %s\n%s\n", what, qUtf8Printable(QString(detail).replace(QChar(0), QStringLiteral("\\0"))));
     std::abort();
 }
 

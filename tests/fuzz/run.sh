@@ -69,13 +69,24 @@ for t in "${targets[@]}"; do
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$status")
     corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$status")
     count() { find "$dir/findings" -name "$1-*" -newer "$dir/started" | wc -l; }
+    # The timeout is wall-clock time: on a shared machine a niced fuzzer can be starved past it.
+    # A timeout input is run again; one that then finishes within 2 s is moved aside as not
+    # reproduced (and said so), not counted. The run still stopped there.
+    note=""
+    for f in $(find "$dir/findings" -name 'timeout-*' -newer "$dir/started"); do
+        if timeout 5 "build-fuzz/bin/$t" -timeout=2 -runs=1 "$f" >"$dir/rerun.log" 2>&1; then
+            mv "$f" "$dir/findings/unreproduced-$(basename "$f")"
+            note="stopped by a timeout that did not reproduce ($dir/findings/unreproduced-$(basename "$f"))"
+        fi
+    done
     crashes=$(count crash) timeouts=$(count timeout) leaks=$(count leak) ooms=$(count oom)
-    if [ "$rc" -ne 0 ] || [ $((crashes + timeouts + leaks + ooms)) -gt 0 ]; then
+    [ "$rc" -eq 0 ] || [ -n "$note" ] || note="exit $rc"
+    if [ $((crashes + timeouts + leaks + ooms)) -gt 0 ] || [ "$note" = "exit $rc" ]; then
         found=1
         grep -m1 -E '^==[0-9]+==ERROR|^SUMMARY|invariant broken|runtime error' "$log" >&2 || true
     fi
     rows+=("$(printf '%-15s %10s %8s %6s %7s %10s %7s %8s %5s %4s %s' "$t" "${runs:-?}" "${speed:-?}" "${cov:-?}" \
-        "${ft:-?}" "${corp:-?}" "$crashes" "$timeouts" "$leaks" "$ooms" "$([ "$rc" -eq 0 ] || echo "exit $rc")")")
+        "${ft:-?}" "${corp:-?}" "$crashes" "$timeouts" "$leaks" "$ooms" "$note")")
     if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$rc" -eq 0 ]; then
         say "Merging new coverage of $t into tests/fuzz/corpus/$t"
         nice -n "$nice" "build-fuzz/bin/$t" -merge=1 "tests/fuzz/corpus/$t" "$dir/corpus" \
