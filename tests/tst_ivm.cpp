@@ -672,6 +672,18 @@ private Q_SLOTS:
             QVERIFY(drain(s, quoteQualified(kSchema, name)));
             QCOMPARE(differences(m_conn, kSchema, name), 0);
         }
+        // A capture function lists its columns where its text holds @ivm_cols@ (and again after
+        // a rename). A key so named, which the definition need not mention, was replaced by that
+        // list inside its own quoted name: a failed install, or the other columns' names outside
+        // quotes in a SECURITY DEFINER function. It is refused, naming the column.
+        const QString marked = quoteQualified(kSchema, u"Marked"_s);
+        QVERIFY(m_conn.exec(u"CREATE TABLE %1 (\"@ivm_cols@\" bigint PRIMARY KEY, note text)"_s.arg(marked)).ok());
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT note, count(*) AS n FROM %2 GROUP BY note"_s.arg(
+                                quoteQualified(kSchema, u"Marked notes"_s), marked))
+                    .ok());
+        const QString e = s.enableIncremental(quoteQualified(kSchema, u"Marked notes"_s));
+        QVERIFY2(e.contains(u"column named \"@ivm_cols@\""_s) && e.contains(u"as a marker"_s), qPrintable(e));
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM htap.ivm_views WHERE view_name = 'Marked notes'"_s).toInt64(0, 0), 0);
     }
 
     void refusalsSayWhy()

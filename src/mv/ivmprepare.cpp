@@ -320,9 +320,9 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 measured);
         }
     }
-    if (prep->definition.contains(u"@ivm_cols@"_s))
-        return u"the definition contains the text @ivm_cols@, which the generated functions use as a marker"_s;
     prep->plan.definition = prep->definition;
+    if (const QString e = textTheEngineCannotHold(prep->plan); !e.isEmpty())
+        return u"the engine cannot maintain %1: %2"_s.arg(label, e);
     return {};
 }
 

@@ -462,6 +462,19 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
     return out;
 }
 
+QString textTheEngineCannotHold(const IvmPlan& plan)
+{
+    if (plan.definition.contains(kColumnsMarker))
+        return u"the definition contains the text %1, which the generated functions use as a marker"_s.arg(kColumnsMarker);
+    // The key is captured though the definition need not name it: the check above misses it.
+    for (const PlanTable& t : plan.tables)
+        for (const QString& c : t.captured)
+            if (c.contains(kColumnsMarker))
+                return u"%1 has a column named %2, which holds the text %3 that the generated functions use as a marker"_s.arg(
+                    t.ref.refName, q(c), kColumnsMarker);
+    return {};
+}
+
 QString distinctDensityQuery(const IvmPlan& plan, int j)
 {
     const QString x = plan.outputs.value(j).expr;
