@@ -9,8 +9,9 @@
 //
 // A view that is accepted must have a plan that holds together, deparsed parts that parse
 // again, and (when its tables are schema-qualified, as the catalog gives them) an engine
-// (generateIvmSql) whose every statement parses as exactly one statement, with plpgsql bodies
-// that parse and the view's own filter and expressions in them unchanged.
+// (generateIvmSql) whose every statement parses as exactly one statement (the capture functions
+// the registry keeps for renames too), with plpgsql bodies that parse and the view's own filter
+// and expressions in them unchanged.
 #include "fuzzutil.h"
 
 #include <mv/ivmsql.h>
@@ -95,9 +96,17 @@ void checkEngine(IvmPlan plan, const Catalog& catalog)
     }
     const IvmSql sql = generateIvmSql(plan, 7, u"public"_s, u"v"_s);
     check(!sql.install.isEmpty() && !sql.createView.isEmpty(), "an accepted view gets an engine");
-    for (const QString& s : sql.install + sql.indexes + sql.uninstall + QStringList {sql.createView}) {
+    // The capture functions as the registry keeps them, for the DDL guard to install again after
+    // a rename: their columns where @ivm_cols@ stands.
+    QStringList kept;
+    for (const CaptureSpec& c : sql.captures)
+        for (const QString& f : c.functions + QStringList {c.updateUnfiltered})
+            if (!f.isEmpty())
+                kept << QString(f).replace(u"@ivm_cols@"_s, u"__ivm_r.x AS x"_s);
+    for (const QString& s : sql.install + sql.indexes + sql.uninstall + QStringList {sql.createView} + kept) {
         check(statements(s) == 1, "every statement of the engine parses as one statement", s);
-        if (s.startsWith(u"CREATE FUNCTION"_s) || s.startsWith(u"CREATE PROCEDURE"_s)) {
+        if (s.startsWith(u"CREATE FUNCTION"_s) || s.startsWith(u"CREATE OR REPLACE FUNCTION"_s)
+            || s.startsWith(u"CREATE PROCEDURE"_s)) {
             const QString error = plpgsqlError(s);
             check(error.isEmpty(), "every function of the engine parses", error + u"\n"_s + s);
         }
@@ -164,8 +173,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         check(o.kind == OutputColumn::Kind::CountStar || parses(u"SELECT "_s + o.expr), "each column deparses to SQL",
             o.expr);
     // The engine is generated from definitions as pg_get_viewdef prints them under search_path
-    // pg_catalog: every table schema-qualified (MvService::prepare).
-    if (std::all_of(plan.tables.cbegin(), plan.tables.cend(), [](const PlanTable& t) { return !t.ref.schema.isEmpty(); }))
+    // pg_catalog: every table schema-qualified (MvService::prepareEngine, which also sets the
+    // definition and refuses text that holds the generator's marker).
+    plan.definition = sql.trimmed();
+    if (plan.definition.endsWith(u';'))
+        plan.definition.chop(1);
+    if (std::all_of(plan.tables.cbegin(), plan.tables.cend(), [](const PlanTable& t) { return !t.ref.schema.isEmpty(); })
+        && textTheEngineCannotHold(plan).isEmpty())
         checkEngine(plan, catalog);
     return 0;
 }
