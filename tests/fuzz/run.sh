@@ -11,8 +11,9 @@
 #                   coverage its seeds do not (libFuzzer -merge=1): the seeds stay minimal
 #   FUZZ_NICE=N     niceness of the fuzzers (default 10: the machine is shared)
 #
-# Prints per target the runs, executions per second, coverage (cov: edges, ft: features) and
-# what was found; exits 1 when anything was found, 2 on bad usage.
+# Prints per target the runs, executions per second, coverage (cov: edges, ft: features), the
+# corpus (inputs/bytes), what was found and the wall-clock time of the run (the time limit, plus
+# loading the seeds and the final statistics); exits 1 when anything was found, 2 on bad usage.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -55,6 +56,7 @@ for t in "${targets[@]}"; do
     log="$dir/fuzz.log"
     touch "$dir/started" # findings of this run are the files newer than it
     say "Fuzzing $t for $seconds s (log: $log)"
+    started=$(date +%s)
     set +e
     nice -n "$nice" "build-fuzz/bin/$t" "$dir/corpus" "tests/fuzz/corpus/$t" \
         -dict="tests/fuzz/dict/${dict[$t]}.dict" -max_len="${maxlen[$t]}" \
@@ -62,6 +64,7 @@ for t in "${targets[@]}"; do
         -artifact_prefix="$dir/findings/" -print_final_stats=1 </dev/null >"$log" 2>&1
     rc=$?
     set -e
+    wall=$(($(date +%s) - started))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     status=$(grep -E '^#[0-9]+' "$log" | tail -1)
@@ -85,8 +88,8 @@ for t in "${targets[@]}"; do
         found=1
         grep -m1 -E '^==[0-9]+==ERROR|^SUMMARY|invariant broken|runtime error' "$log" >&2 || true
     fi
-    rows+=("$(printf '%-15s %10s %8s %6s %7s %10s %7s %8s %5s %4s %s' "$t" "${runs:-?}" "${speed:-?}" "${cov:-?}" \
-        "${ft:-?}" "${corp:-?}" "$crashes" "$timeouts" "$leaks" "$ooms" "$note")")
+    rows+=("$(printf '%-15s %10s %8s %6s %7s %10s %7s %8s %5s %4s %6s %s' "$t" "${runs:-?}" "${speed:-?}" "${cov:-?}" \
+        "${ft:-?}" "${corp:-?}" "$crashes" "$timeouts" "$leaks" "$ooms" "${wall}s" "$note")")
     if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$rc" -eq 0 ]; then
         say "Merging new coverage of $t into tests/fuzz/corpus/$t"
         nice -n "$nice" "build-fuzz/bin/$t" -merge=1 "tests/fuzz/corpus/$t" "$dir/corpus" \
@@ -94,7 +97,7 @@ for t in "${targets[@]}"; do
     fi
 done
 
-printf '\n%-15s %10s %8s %6s %7s %10s %7s %8s %5s %4s\n' target runs exec/s cov ft corpus crashes timeouts leaks ooms
+printf '\n%-15s %10s %8s %6s %7s %10s %7s %8s %5s %4s %6s\n' target runs exec/s cov ft corpus crashes timeouts leaks ooms wall
 printf '%s\n' "${rows[@]}"
 [ "$found" -eq 0 ] || echo "findings in $work/<target>/findings/ (reproduce: build-fuzz/bin/<target> FILE)" >&2
 exit "$found"
