@@ -7,6 +7,9 @@
 #   installer/setup.sh test     build and run the whole test suite through CTest
 #   installer/setup.sh package  build and make the .deb in build/
 #   installer/setup.sh build    just install and build
+#   installer/setup.sh fuzz [SECONDS] [TARGET...]
+#                               fuzz every parser of untrusted input for SECONDS each
+#                               (tests/fuzz/run.sh, build-fuzz/); only this job needs clang
 #
 # HTAP_PRESET=asan selects the address+undefined sanitizer build (build-asan/), HTAP_PRESET=tsan
 # the thread sanitizer build (build-tsan/), whose test job runs the tests of our threads only.
@@ -25,6 +28,8 @@ packages=(
     qtkeychain-qt6-dev libsecret-1-0 gnome-keyring dbus-daemon
     xvfb xauth fonts-dejavu-core desktop-file-utils appstream chromium
 )
+# The fuzz job's own: clang with libFuzzer and the sanitizer runtimes.
+fuzz_packages=(clang libclang-rt-14-dev)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -85,8 +90,13 @@ build)
     install_packages
     build
     ;;
+fuzz)
+    packages+=("${fuzz_packages[@]}")
+    install_packages
+    exec tests/fuzz/run.sh "$@"
+    ;;
 *)
-    echo "usage: installer/setup.sh run|test|package|build [options]" >&2
+    echo "usage: installer/setup.sh run|test|package|build|fuzz [options]" >&2
     exit 2
     ;;
 esac

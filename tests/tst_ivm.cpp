@@ -641,6 +641,51 @@ private Q_SLOTS:
         }
     }
 
+    void namesAndStringsTheEngineMustKeepWhole()
+    {
+        // Found by tests/fuzz (fuzz_viewquery). The generated functions quoted their bodies with
+        // $ivm$ whatever they held: a view that spelt it (a name, a string) was refused, and a
+        // base table whose key is named so, which the definition need not mention, got functions
+        // that ended early (a failed install, or statements of the table owner's choosing). And
+        // the rebuild split "sum(x) AS name" at the last " AS ", inside a name that holds one.
+        const QString keyed = quoteQualified(kSchema, u"Keyed $ivm$"_s);
+        QVERIFY(m_conn.exec(u"CREATE TABLE %1 (\"$ivm$\" bigint PRIMARY KEY, note text)"_s.arg(keyed)).ok());
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, CASE WHEN g % 3 = 0 THEN '$ivm$' ELSE 'n' || g END "
+                            u"FROM generate_series(1, 60) g"_s.arg(keyed)).ok());
+        const QList<QPair<QString, QString>> views {
+            {u"Tagged $ivm$"_s, u"SELECT \"$ivm$\", note AS \"$ivm$ note\" FROM %1 WHERE note IS DISTINCT FROM '$ivm$'"_s},
+            {u"Keyed notes"_s, u"SELECT note FROM %1 WHERE note <> 'n1'"_s},
+            {u"Notes AS counted"_s, u"SELECT note AS \"note AS is\", count(*) AS \"n AS of \"\"today\"\"\", "
+                                    u"sum(\"$ivm$\") AS \"sum AS key\" FROM %1 GROUP BY note"_s},
+        };
+        MvService s(m_conn);
+        for (const auto& [name, def] : views) {
+            const htap::pg::Result r = m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS %2"_s.arg(quoteQualified(kSchema, name), def.arg(keyed)));
+            QVERIFY2(r.ok(), qPrintable(r.error().oneLine()));
+            QCOMPARE(s.enableIncremental(quoteQualified(kSchema, name)), QString());
+        }
+        for (const QString& sql : {u"UPDATE %1 SET note = '$ivm$' WHERE \"$ivm$\" BETWEEN 10 AND 20"_s,
+                 u"DELETE FROM %1 WHERE \"$ivm$\" > 50"_s, u"INSERT INTO %1 VALUES (61, 'n61'), (62, '$ivm$')"_s})
+            QVERIFY(m_conn.exec(sql.arg(keyed)).ok());
+        for (const auto& [name, def] : views) {
+            Q_UNUSED(def);
+            QVERIFY(drain(s, quoteQualified(kSchema, name)));
+            QCOMPARE(differences(m_conn, kSchema, name), 0);
+        }
+        // A capture function lists its columns where its text holds @ivm_cols@ (and again after
+        // a rename). A key so named, which the definition need not mention, was replaced by that
+        // list inside its own quoted name: a failed install, or the other columns' names outside
+        // quotes in a SECURITY DEFINER function. It is refused, naming the column.
+        const QString marked = quoteQualified(kSchema, u"Marked"_s);
+        QVERIFY(m_conn.exec(u"CREATE TABLE %1 (\"@ivm_cols@\" bigint PRIMARY KEY, note text)"_s.arg(marked)).ok());
+        QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW %1 AS SELECT note, count(*) AS n FROM %2 GROUP BY note"_s.arg(
+                                quoteQualified(kSchema, u"Marked notes"_s), marked))
+                    .ok());
+        const QString e = s.enableIncremental(quoteQualified(kSchema, u"Marked notes"_s));
+        QVERIFY2(e.contains(u"column named \"@ivm_cols@\""_s) && e.contains(u"as a marker"_s), qPrintable(e));
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM htap.ivm_views WHERE view_name = 'Marked notes'"_s).toInt64(0, 0), 0);
+    }
+
     void refusalsSayWhy()
     {
         MvService s(m_conn);

@@ -314,6 +314,13 @@ private Q_SLOTS:
         QTest::newRow("rename join columns") << QStringList {u"ALTER TABLE %S.ft RENAME COLUMN grp TO \"Group\""_s,
             u"ALTER TABLE %S.dt RENAME COLUMN id TO did"_s} << u"followed"_s << QString()
                                              << QStringList {u"%S.ft"_s, u"\"Group\""_s, u"amount"_s, u"%S.dt"_s, u"did"_s, u"agg"_s};
+        // The capture functions are installed again with the new names inside their dollar
+        // quote: a name that spells its tag ended the body there (the ALTER failed).
+        QTest::newRow("rename columns to the functions' quote and marker")
+            << QStringList {u"ALTER TABLE %S.ft RENAME COLUMN amount TO \"amt $ivm$\""_s,
+                   u"ALTER TABLE %S.ft RENAME COLUMN grp TO \"@ivm_cols@\""_s, u"ALTER TABLE %S.dt RENAME COLUMN id TO \"$ivm$\""_s}
+            << u"followed"_s << QString()
+            << QStringList {u"%S.ft"_s, u"\"@ivm_cols@\""_s, u"\"amt $ivm$\""_s, u"%S.dt"_s, u"\"$ivm$\""_s, u"agg"_s};
         QTest::newRow("rename a table") << QStringList {u"ALTER TABLE %S.ft RENAME TO \"Fact 2\""_s} << u"followed"_s << QString()
                                         << QStringList {u"%S.\"Fact 2\""_s, u"grp"_s, u"amount"_s, u"%S.dt"_s, u"id"_s, u"agg"_s};
         QTest::newRow("move a table") << QStringList {u"CREATE SCHEMA \"IVM Shapes 2\""_s, u"ALTER TABLE %S.dt SET SCHEMA \"IVM Shapes 2\""_s}

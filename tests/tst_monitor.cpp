@@ -260,6 +260,22 @@ private Q_SLOTS:
         QVERIFY(m_admin.runScript(u"DROP ROLE tst_pw"_s).ok());
     }
 
+    void aSampleWithCountsPastQint64Reads()
+    {
+        // A sample of a history or snapshot file whose counts no qint64 holds (found by
+        // tests/fuzz, fuzz_sample: the conversion was undefined behaviour): 0, as a non-number.
+        const QJsonObject json = QJsonDocument::fromJson(R"({"format": "htap-monitor-sample", "version": 1,
+            "activity": {"xactCommit": 1e300, "xactRollback": -9.3e18},
+            "vacuum": {"horizonAge": 4e18, "tables": [{"deadTuples": 9.3e18}]}})").object();
+        ServerSample s;
+        QString error;
+        QVERIFY2(fromJson(json, &s, &error), qPrintable(error));
+        QCOMPARE(s.activity.xactCommit, 0);
+        QCOMPARE(s.activity.xactRollback, 0);
+        QCOMPARE(s.vacuum->horizonAge, qint64(4e18));
+        QCOMPARE(s.vacuum->tables.first().deadTuples, 0);
+    }
+
     void latencyByRoleAndClass()
     {
         // The sandbox's oltp_user, which the default rule calls OLTP (the seed's 3.3).

@@ -821,9 +821,14 @@ private Q_SLOTS:
         QTest::newRow("nice too large") << role + "\"cpu_nice\": 20" << u"$.profiles[0].cpu_nice: must be a whole number from 0 to 19 (0: normal, 19: lowest CPU priority), not 20"_s;
         QTest::newRow("nice not whole") << role + "\"cpu_nice\": 3.5" << u"$.profiles[0].cpu_nice: must be a whole number from 0 to 19 (0: normal, 19: lowest CPU priority), not 3.5"_s;
         QTest::newRow("nice Boolean") << role + "\"cpu_nice\": true" << u"$.profiles[0].cpu_nice: must be a whole number from 0 to 19 (0: normal, 19: lowest CPU priority), not a Boolean"_s;
-        QTest::newRow("empty database") << role + "\"database\": \"\", \"cpu_nice\": 1" << u"$.profiles[0].database: a database's name, 1 to 63 characters, or null for every database"_s;
+        QTest::newRow("empty database") << role + "\"database\": \"\", \"cpu_nice\": 1" << u"$.profiles[0].database: a database's name, 1 to 63 bytes in UTF-8, or null for every database"_s;
         QTest::newRow("NUL in database") << role + "\"database\": \"a\\u0000b\", \"cpu_nice\": 1" << u"$.profiles[0].database: a database's name"_s;
         QTest::newRow("database too long") << role + "\"database\": \"" + QByteArray(64, 'd') + "\", \"cpu_nice\": 1" << u"$.profiles[0].database: a database's name"_s;
+        // 40 characters, 80 bytes: PostgreSQL would cut the name to another one (review of tests/fuzz's fuzz_profile).
+        QTest::newRow("role too long in bytes") << QByteArray("\"role\": \"") + QString(40, QChar(0xe9)).toUtf8() + "\", \"cpu_nice\": 1"
+                                                << u"$.profiles[0].role: the role's name, 1 to 63 bytes in UTF-8"_s;
+        QTest::newRow("database too long in bytes") << role + "\"database\": \"" + QString(40, QChar(0xe9)).toUtf8() + "\", \"cpu_nice\": 1"
+                                                    << u"$.profiles[0].database: a database's name, 1 to 63 bytes in UTF-8"_s;
         QTest::newRow("NUL in a value") << role + "\"settings\": {\"myext.mode\": \"a\\u0000b\"}" << u"$.profiles[0].settings.myext.mode: contains a NUL character"_s;
         QTest::newRow("digits lost") << role + "\"settings\": {\"work_mem\": 12345678901234567890}"
                                      << u"$.profiles[0].settings.work_mem: 12345678901234567000 has more digits than a JSON number keeps (15): write it as a string"_s;

@@ -154,6 +154,9 @@ private Q_SLOTS:
                                         << u"$.workloads.o.holdSeconds: applies to report and sql workloads"_s;
         QTest::newRow("unknown profile set") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "compare_profiles": "no-such-set", "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
                                              << u"$.compare_profiles: no profile set \"no-such-set\""_s;
+        // Read unbounded once: /dev/zero ran out of memory, a FIFO waited forever.
+        QTest::newRow("profile set from a device") << QByteArray(R"({"format": "htap-scenario", "version": 1, "name": "t", "compare_profiles": "/dev/zero", "workloads": {"o": {"kind": "order", "arrival": {"model": "open"}}}, "phases": [{"durationSeconds": 1, "rates": {"o": 1}}]})")
+                                                   << u"$.compare_profiles: cannot read profile file /dev/zero: it is a device, not a regular file"_s;
         QTest::newRow("items reversed") << scenarioJson(uR"("o": {"kind": "order", "items": {"min": 4, "max": 2}, "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"o\": 1}}"_s)
                                         << u"$.workloads.o.items: must be whole numbers of items from 1 to 50, min not above max"_s;
         QTest::newRow("items on reports") << scenarioJson(uR"("r": {"kind": "report", "reports": ["hourly"], "items": 3, "arrival": {"model": "open"}})"_s, u"{\"durationSeconds\": 1, \"rates\": {\"r\": 1}}"_s)
@@ -205,6 +208,8 @@ private Q_SLOTS:
         QTest::newRow("a device, allowed folder") << u"zero"_s << base << QStringList {u"/dev"_s} << u"it is a device, not a regular file"_s;
         QTest::newRow("larger than 1 MiB") << u"big.sql"_s << base << QStringList() << u"is too large"_s;
         QTest::newRow("a folder") << u"sub"_s << base << QStringList() << u"it is a folder"_s;
+        // Found by tests/fuzz (fuzz_scenario): the ';' was cut after the check for an empty file.
+        QTest::newRow("only a semicolon") << u"semicolon.sql"_s << base << QStringList() << u"semicolon.sql is empty"_s;
         QTest::newRow("outside, folder allowed") << u"../outside.sql"_s << base
                                                  << QStringList {QFileInfo(base).path()} << QString();
         QTest::newRow("built-in, no folder") << u"q.sql"_s << QString() << QStringList() << u"a built-in scenario has no folder"_s;
@@ -226,6 +231,7 @@ private Q_SLOTS:
         QVERIFY(write(base + u"/sub/q.sql"_s, "SELECT 2"));
         QVERIFY(write(QFileInfo(base).path() + u"/outside.sql"_s, "SELECT 3"));
         QVERIFY(write(base + u"/big.sql"_s, QByteArray(1100000, ' ') + "SELECT 4"));
+        QVERIFY(write(base + u"/semicolon.sql"_s, " ;\n"));
         QFile::remove(base + u"/link.sql"_s);
         QVERIFY(QFile::link(QFileInfo(base).path() + u"/outside.sql"_s, base + u"/link.sql"_s));
         if (!QFileInfo::exists(base + u"/fifo.sql"_s))

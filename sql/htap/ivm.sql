@@ -249,6 +249,27 @@ BEGIN
     RETURN marked;
 END $$;
 
+-- A capture function's text (htap.ivm_capture) with its columns listed under their current
+-- names (p_cols). Its body is dollar-quoted with a tag that it did not hold when generated
+-- ($ivm$, else $ivm1$, ...), but a column renamed since may spell that tag, which would end the
+-- body there: then the text gets another.
+CREATE OR REPLACE FUNCTION htap.ivm_render(p_function text, p_cols text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_tag text := substring(p_function FROM '(\$ivm[0-9]*\$)$');
+    v_new text := v_tag;
+    i int := 0;
+BEGIN
+    IF v_tag IS NULL THEN
+        RETURN replace(p_function, '@ivm_cols@', p_cols);
+    END IF;
+    WHILE strpos(p_cols, v_new) > 0 OR (v_new <> v_tag AND strpos(p_function, v_new) > 0) LOOP
+        i := i + 1;
+        v_new := '$ivm' || i || '$';
+    END LOOP;
+    RETURN replace(replace(p_function, v_tag, v_new), '@ivm_cols@', p_cols);
+END $$;
+
 -- DDL that the engines follow, in the DDL's own transaction: a renamed column (the capture
 -- functions installed again under its new name: RENAME COLUMN holds ACCESS EXCLUSIVE on the
 -- table until it commits, so no writer runs the old ones meanwhile), a renamed table (the
@@ -274,7 +295,7 @@ BEGIN
         SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
         FROM unnest(cap.now, cap.names) WITH ORDINALITY u(cur, orig, i);
         FOREACH f IN ARRAY cap.functions LOOP
-            EXECUTE replace(f, '@ivm_cols@', v_cols);
+            EXECUTE htap.ivm_render(f, v_cols);
         END LOOP;
         UPDATE htap.ivm_capture SET current_names = cap.now WHERE view_id = cap.view_id AND table_index = cap.table_index;
     END LOOP;
@@ -367,7 +388,7 @@ BEGIN
         IF cap.update_unfiltered IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = cap.root) THEN
             SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
             FROM unnest(cap.current_names, cap.names) WITH ORDINALITY u(cur, orig, i);
-            EXECUTE replace(cap.update_unfiltered, '@ivm_cols@', v_cols);
+            EXECUTE htap.ivm_render(cap.update_unfiltered, v_cols);
             UPDATE htap.ivm_capture SET functions = array_replace(functions, update_filtered, update_unfiltered),
                 update_filtered = NULL, update_unfiltered = NULL,
                 relies_on = array_remove(relies_on, (SELECT co.oid FROM pg_constraint co WHERE co.conrelid = cap.root AND co.contype = 'p'))
@@ -465,4 +486,4 @@ REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 9';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 10';

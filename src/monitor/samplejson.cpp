@@ -202,9 +202,13 @@ QDateTime timeFrom(const QJsonValue& v)
     return v.isString() ? QDateTime::fromString(v.toString(), Qt::ISODateWithMs) : QDateTime();
 }
 
+/// A count or size; 0, as for a value that is not a number, when a qint64 cannot hold it (a
+/// conversion out of range is undefined behaviour).
 qint64 i64(const QJsonObject& o, const QString& key)
 {
-    return qint64(o.value(key).toDouble());
+    const double d = o.value(key).toDouble();
+    constexpr double kLimit = 9223372036854775808.0; // 2^63
+    return d >= -kLimit && d < kLimit ? qint64(d) : 0;
 }
 
 LatencyFigures latencyFiguresFrom(const QJsonObject& o)

@@ -320,10 +320,9 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 measured);
         }
     }
-    for (const QString& mark : {u"$ivm$"_s, u"@ivm_cols@"_s})
-        if (prep->definition.contains(mark))
-            return u"the definition contains the text %1, which the generated functions use as a marker"_s.arg(mark);
     prep->plan.definition = prep->definition;
+    if (const QString e = textTheEngineCannotHold(prep->plan); !e.isEmpty())
+        return u"the engine cannot maintain %1: %2"_s.arg(label, e);
     return {};
 }
 

@@ -74,7 +74,13 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     QStringList deltaArgs, deltaArgNames; // captured argument values
     QHash<QString, QString> argColumn; // argument expression -> its delta column
     QStringList stateCols; // CREATE TABLE AS select list after the groups
-    QStringList rebuildCols;
+    // The same as values and names for the rebuild's INSERT: a view column's name may hold " AS ".
+    QStringList rebuildVals, rebuildNames;
+    auto stateCol = [&](const QString& value, const QString& name) {
+        stateCols << value + u" AS "_s + name;
+        rebuildVals << value;
+        rebuildNames << name;
+    };
     for (int j = 0; j < plan.outputs.size(); ++j) {
         const OutputColumn& o = plan.outputs[j];
         const QString col = q(o.name);
@@ -90,29 +96,29 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         case Kind::Plain:
             break;
         case Kind::CountStar:
-            stateCols << u"count(*) AS "_s + col;
+            stateCol(u"count(*)"_s, col);
             break;
         case Kind::Count:
-            stateCols << u"count(%1) AS %2"_s.arg(o.expr, col);
+            stateCol(u"count(%1)"_s.arg(o.expr), col);
             break;
         case Kind::CountDistinct:
-            stateCols << u"count(DISTINCT %1) AS %2"_s.arg(o.expr, col);
+            stateCol(u"count(DISTINCT %1)"_s.arg(o.expr), col);
             break;
         case Kind::Sum:
-            stateCols << u"sum(%1) AS %2"_s.arg(o.expr, col) << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr, QString::number(j));
+            stateCol(u"sum(%1)"_s.arg(o.expr), col);
+            stateCol(u"count(%1)"_s.arg(o.expr), u"__ivm_nn%1"_s.arg(j));
             break;
         case Kind::Avg:
-            stateCols << u"sum(%1) AS __ivm_sum%2"_s.arg(o.expr, QString::number(j))
-                      << u"count(%1) AS __ivm_nn%2"_s.arg(o.expr, QString::number(j));
+            stateCol(u"sum(%1)"_s.arg(o.expr), u"__ivm_sum%1"_s.arg(j));
+            stateCol(u"count(%1)"_s.arg(o.expr), u"__ivm_nn%1"_s.arg(j));
             break;
         case Kind::Min:
         case Kind::Max:
             anyMinMax = true;
-            stateCols << u"%1(%2) AS %3"_s.arg(o.kind == Kind::Min ? u"min"_s : u"max"_s, o.expr, col);
+            stateCol(u"%1(%2)"_s.arg(o.kind == Kind::Min ? u"min"_s : u"max"_s, o.expr), col);
             break;
         }
     }
-    rebuildCols = stateCols;
     if (anyMinMax)
         stateCols << u"false AS __ivm_rescan"_s;
 
@@ -186,7 +192,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             CaptureSpec& spec = specFor(out, 0, t);
             spec.updateFiltered = spec.functions.last();
             spec.updateUnfiltered = captureFunctionText(fnUpd,
-                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})));
+                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})), t);
         }
         addTrigger(out, n, 0, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
     }
@@ -411,13 +417,8 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
 
     // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
     QString rb = u"  DELETE FROM %1;\n"_s.arg(D);
-    QStringList fullCols = gNames + QStringList {u"__ivm_count"_s};
-    QStringList fullVals = gExprs + QStringList {u"count(*)"_s};
-    for (const QString& c : std::as_const(rebuildCols)) {
-        const int as = c.lastIndexOf(u" AS "_s);
-        fullVals << c.left(as);
-        fullCols << c.mid(as + 4);
-    }
+    const QStringList fullCols = gNames + QStringList {u"__ivm_count"_s} + rebuildNames;
+    const QStringList fullVals = gExprs + QStringList {u"count(*)"_s} + rebuildVals;
     rb += swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5%6;"_s.arg(n.obj(u"state_new"_s), joinList(fullCols),
                              joinList(fullVals), baseFrom, whereAnd(plan.whereSql), groupBy), kUpdatedInPlace)
         + u"\n"_s;
@@ -459,6 +460,19 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
     out.uninstall.prepend(dropTriggers(n));
     // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.
     return out;
+}
+
+QString textTheEngineCannotHold(const IvmPlan& plan)
+{
+    if (plan.definition.contains(kColumnsMarker))
+        return u"the definition contains the text %1, which the generated functions use as a marker"_s.arg(kColumnsMarker);
+    // The key is captured though the definition need not name it: the check above misses it.
+    for (const PlanTable& t : plan.tables)
+        for (const QString& c : t.captured)
+            if (c.contains(kColumnsMarker))
+                return u"%1 has a column named %2, which holds the text %3 that the generated functions use as a marker"_s.arg(
+                    t.ref.refName, q(c), kColumnsMarker);
+    return {};
 }
 
 QString distinctDensityQuery(const IvmPlan& plan, int j)

@@ -86,6 +86,11 @@ constexpr double kBitmapMinDensity = 4.0;
 /// density a full count would see, at a fraction of its cost. NULL when those blocks hold nothing.
 QString distinctDensityQuery(const IvmPlan& plan, int j);
 
+/// Why generateIvmSql() cannot write plan's engine, or empty: a capture function lists its
+/// columns where its text holds "@ivm_cols@" (rendered again after a rename, sql/htap/ivm.sql),
+/// so neither the definition nor a captured column's name (the primary key's too) may hold it.
+QString textTheEngineCannotHold(const IvmPlan& plan);
+
 /// Generates the engine for view id (the htap.ivm_views key). The view is schema.name; the
 /// plan's outputs carry their types. dimensionBatch caps the keys of each non-fact table one
 /// merge consumes, so that a burst of dimension updates cannot stall it.

@@ -3,6 +3,8 @@
 
 #include <pg/identifier.h>
 
+#include <algorithm>
+
 using namespace Qt::StringLiterals;
 using htap::pg::quoteIdentifier;
 using htap::pg::quoteQualified;
@@ -95,18 +97,31 @@ QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames)
     return cols.join(u", "_s);
 }
 
-QString captureFunctionText(const QString& name, const QString& statement)
+QString dollarTag(const QStringList& texts)
 {
+    // A body holds the view's own expressions and names (a key the definition need not mention
+    // too), which may spell "$ivm$" in a string or a quoted name and would end the quote there.
+    QString tag = u"$ivm$"_s;
+    for (int i = 1; std::any_of(texts.begin(), texts.end(), [&tag](const QString& t) { return t.contains(tag); }); ++i)
+        tag = u"$ivm%1$"_s.arg(i);
+    return tag;
+}
+
+QString captureFunctionText(const QString& name, const QString& statement, const PlanTable& t)
+{
+    const QString tag = dollarTag({statement, columnsAsCaptured(t, t.captured)});
+    QString header = kFunctionHeader;
+    header.replace(u"$ivm$"_s, tag);
     // OR REPLACE: the DDL event trigger runs the same text again with the columns' new names.
-    return u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\n  RETURN NULL;\nEND $ivm$"_s.arg(
-        name, kFunctionHeader, statement);
+    return u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\n  RETURN NULL;\nEND %4"_s.arg(
+        name, header, statement, tag);
 }
 
 void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& statement,
     const QString& event)
 {
     CaptureSpec* spec = &specFor(out, tableIndex, t);
-    const QString text = captureFunctionText(name, statement);
+    const QString text = captureFunctionText(name, statement, t);
     spec->functions << text;
     const QString columns = columnsAsCaptured(t, t.captured);
     out.install << QString(text).replace(kColumnsMarker, columns);
@@ -157,12 +172,14 @@ QString dropTriggers(const Names& n)
 void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
     const QString& declare, const QString& settings)
 {
+    const QString tag = dollarTag({body, declare});
     QString header = kFunctionHeader;
+    header.replace(u"$ivm$"_s, tag);
     if (!settings.isEmpty())
-        header.replace(u" AS $ivm$"_s, u" "_s + settings + u" AS $ivm$"_s);
+        header.replace(u" AS "_s + tag, u" "_s + settings + u" AS "_s + tag);
     // A view column named like a variable (v_rows) must mean the column.
-    out.install << u"CREATE FUNCTION %1() RETURNS %2%3#variable_conflict use_column\n%4BEGIN\n%5\nEND $ivm$"_s.arg(
-        name, returns, header, declare.isEmpty() ? QString() : u"DECLARE\n"_s + declare + u"\n"_s, body);
+    out.install << u"CREATE FUNCTION %1() RETURNS %2%3#variable_conflict use_column\n%4BEGIN\n%5\nEND %6"_s.arg(
+        name, returns, header, declare.isEmpty() ? QString() : u"DECLARE\n"_s + declare + u"\n"_s, body, tag);
     // Only the engine (its owner) and the triggers call them; nobody else may merge or flag.
     out.install << u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(name);
     out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);

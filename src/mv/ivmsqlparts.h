@@ -60,8 +60,11 @@ void currentView(IvmSql& out, const Names& n);
 QString changedRows(const QString& transitionTable);
 /// The captured columns of t as the marker stands for them: __ivm_r."<current>" AS "<original>".
 QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames);
-/// The text of a capture trigger function (CREATE OR REPLACE), kColumnsMarker left in.
-QString captureFunctionText(const QString& name, const QString& statement);
+/// A dollar-quote tag none of texts holds: $ivm$, else $ivm1$, $ivm2$, ...
+QString dollarTag(const QStringList& texts);
+/// The text of a capture trigger function (CREATE OR REPLACE) of t, kColumnsMarker left in; its
+/// body quoted with a tag that neither the statement nor t's captured columns hold.
+QString captureFunctionText(const QString& name, const QString& statement, const PlanTable& t);
 /// A capture trigger function of base table tableIndex for event (INSERT, UPDATE or DELETE): one
 /// statement over the transition tables, with kColumnsMarker; recorded with its table's capture
 /// in out.captures, installed rendered.

@@ -4,6 +4,7 @@
 #include <pg_query/pg_query.pb-c.h>
 
 #include <algorithm>
+#include <climits>
 #include <vector>
 
 namespace htap::pg {
@@ -76,13 +77,29 @@ bool isComment(PgQuery__Token kind)
     return kind == PG_QUERY__TOKEN__SQL_COMMENT || kind == PG_QUERY__TOKEN__C_COMMENT;
 }
 
+/// What the lexer reads as the start of an identifier (scan.l's ident_start).
+bool isIdentifierStart(uchar c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
+}
+
+/// What the lexer reads as the rest of one (ident_cont).
+bool isIdentifierPart(uchar c)
+{
+    return isIdentifierStart(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
 /// text with its constants numbered from after its highest $n and its comments dropped.
 QByteArray mask(const QByteArray& text, const std::vector<Token>& tokens)
 {
-    int highest = 0;
+    // The lexer takes any digits after $; numbering on from $2147483647 or more must not overflow.
+    qint64 highest = 0;
     for (const Token& t : tokens)
-        if (t.kind == PG_QUERY__TOKEN__PARAM)
-            highest = std::max(highest, text.mid(t.start + 1, t.end - t.start - 1).toInt());
+        if (t.kind == PG_QUERY__TOKEN__PARAM) {
+            bool ok = false;
+            const qint64 n = text.mid(t.start + 1, t.end - t.start - 1).toLongLong(&ok);
+            highest = std::max(highest, ok ? std::min(n, qint64(INT_MAX)) : qint64(INT_MAX));
+        }
     QByteArray out;
     out.reserve(text.size());
     int copied = 0;
@@ -90,9 +107,16 @@ QByteArray mask(const QByteArray& text, const std::vector<Token>& tokens)
         if (!isConstant(t.kind) && !isComment(t.kind))
             continue;
         out += text.mid(copied, t.start - copied);
-        if (isConstant(t.kind))
+        if (isConstant(t.kind)) {
+            // $n stands as a token of its own, or the masked text reads otherwise when masked
+            // again: "ROLE$1" is a word, "$t$2" opens a dollar quote, and "$1b" is refused as
+            // trailing junk after a parameter (the text was then withheld).
+            if (!out.isEmpty() && isIdentifierPart(uchar(out.back())))
+                out += ' ';
             out += '$' + QByteArray::number(++highest);
-        else if (!out.isEmpty() && !out.endsWith(' ') && t.end < text.size())
+            if (t.end < text.size() && isIdentifierStart(uchar(text.at(t.end))))
+                out += ' ';
+        } else if (!out.isEmpty() && !out.endsWith(' ') && t.end < text.size())
             out += ' '; // "a/*x*/b" must not become "ab"
         copied = t.end;
     }

@@ -61,7 +61,9 @@ QList<ChartSpec> reportCharts(const Snapshot& s)
 {
     QList<ChartSpec> out;
     for (const auto& [id, text] : kCharts)
-        if (std::any_of(s.series.begin(), s.series.end(), [&](const Series& x) { return x.chart == id && !x.isEmpty(); }))
+        // id captured by copy: clang 14 (the fuzz build) does not capture structured bindings.
+        if (std::any_of(s.series.begin(), s.series.end(),
+                [&, id = id](const Series& x) { return x.chart == id && !x.isEmpty(); }))
             out << ChartSpec {id, text.first, text.second};
     return out;
 }

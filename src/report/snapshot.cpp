@@ -346,6 +346,13 @@ bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
             return false;
         }
         for (int i = 0; i < t.size(); ++i) {
+            // Written as whole milliseconds; beyond 2^53 a double is no longer one (and past
+            // 2^63 its conversion would be undefined behaviour).
+            if (!t[i].isDouble() || std::fabs(t[i].toDouble()) > 9007199254740992.0) {
+                *error = u"series %1 has a time that is not one (%2): the file is corrupt"_s.arg(series.key,
+                    t[i].toVariant().toString());
+                return false;
+            }
             series.t << qint64(t[i].toDouble());
             series.v << numberOf(vs[i]);
         }

@@ -150,14 +150,14 @@ bool ProfileSet::fromJson(const QByteArray& json, ProfileSet* out, QStringList* 
         p.name = textOrAbsent(o, u"name"_s, path);
         p.role = o.value(u"role"_s).toString();
         p.description = textOrAbsent(o, u"description"_s, path);
-        if (p.role.isEmpty() || p.role.contains(QChar(0)) || p.role.size() > 63)
-            *errors << path + u".role: the role's name, 1 to 63 characters, spelled exactly"_s;
-        // Names longer than 63 bytes or with a NUL cannot exist, and the quoting function refuses
-        // them: they must be stopped here, not as a syntax error from the server.
+        if (p.role.isEmpty() || p.role.contains(QChar(0)) || p.role.toUtf8().size() > 63)
+            *errors << path + u".role: the role's name, 1 to 63 bytes in UTF-8, spelled exactly"_s;
+        // Names longer than 63 bytes (the server cuts them to another name) or with a NUL cannot
+        // exist: they must be stopped here, not as a syntax error from the server.
         const QJsonValue db = o.value(u"database"_s);
         if (!db.isUndefined() && !db.isNull()
-            && (!db.isString() || db.toString().isEmpty() || db.toString().contains(QChar(0)) || db.toString().size() > 63))
-            *errors << path + u".database: a database's name, 1 to 63 characters, or null for every database"_s;
+            && (!db.isString() || db.toString().isEmpty() || db.toString().contains(QChar(0)) || db.toString().toUtf8().size() > 63))
+            *errors << path + u".database: a database's name, 1 to 63 bytes in UTF-8, or null for every database"_s;
         p.database = db.toString();
         const QJsonValue limit = o.value(u"connection_limit"_s);
         if (!limit.isUndefined()) {

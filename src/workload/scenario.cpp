@@ -428,10 +428,14 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
                         c.error(path + u".sqlFile"_s, problem);
                     else if (!htap::core::readInputFile(file, htap::core::kMaxSqlFileBytes, u"SQL file"_s, &bytes, &problem))
                         c.error(path + u".sqlFile"_s, problem);
-                    else if (w.sqlText = QString::fromUtf8(bytes).trimmed(); w.sqlText.isEmpty())
-                        c.error(path + u".sqlFile"_s, u"%1 is empty"_s.arg(file));
-                    if (w.sqlText.endsWith(u';'))
-                        w.sqlText.chop(1);
+                    else {
+                        // Empty is also a file of only ";": the ';' goes before the check.
+                        w.sqlText = QString::fromUtf8(bytes).trimmed();
+                        if (w.sqlText.endsWith(u';'))
+                            w.sqlText.chop(1);
+                        if (w.sqlText.trimmed().isEmpty())
+                            c.error(path + u".sqlFile"_s, u"%1 is empty"_s.arg(file));
+                    }
                 }
             }
             const QJsonObject arrival = o.value(u"arrival"_s).toObject();

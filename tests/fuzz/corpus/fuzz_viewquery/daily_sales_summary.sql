@@ -1,0 +1,2 @@
+-- catalog: o=order_id>public.order_items.order_id oi=item_id p=product_id u=user_id orders=order_id order_items=item_id; columns: sale_date,product_id,total_amount,order_count; store=bitmaps
+SELECT DATE(created_at) AS sale_date, product_id, SUM(price * quantity) AS total_amount, COUNT(DISTINCT order_id) AS order_count FROM public.order_items GROUP BY DATE(created_at), product_id

@@ -1,0 +1,1 @@
+SELECT t.id, t.x FROM s.t WHERE t.x > 5 AND t.y LIKE '%1%'

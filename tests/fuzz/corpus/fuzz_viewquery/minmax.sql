@@ -1,0 +1,1 @@
+SELECT g, min(x), max(x), count(x), sum(x) FROM "My Schema"."T 1" WHERE x IS NOT NULL AND note <> 'a''b' GROUP BY g

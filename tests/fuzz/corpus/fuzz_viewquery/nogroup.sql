@@ -1,0 +1,1 @@
+SELECT count(*), sum(t.x) FROM s.t

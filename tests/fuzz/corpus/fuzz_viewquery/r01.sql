@@ -1,0 +1,1 @@
+SELECT o.order_id FROM public.orders o LEFT JOIN public.order_items oi ON o.order_id = oi.order_id

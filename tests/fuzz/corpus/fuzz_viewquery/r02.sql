@@ -1,0 +1,1 @@
+SELECT user_id, count(*) FROM public.orders GROUP BY user_id HAVING count(*) > 1

@@ -1,0 +1,1 @@
+SELECT user_id, sum(total_amount) / count(*) FROM public.orders GROUP BY user_id

@@ -1,0 +1,1 @@
+SELECT status, count(*) FROM public.orders GROUP BY status, user_id

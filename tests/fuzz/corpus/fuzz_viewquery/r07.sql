@@ -1,0 +1,1 @@
+SELECT order_id FROM public.orders WHERE user_id IN (SELECT 1)

@@ -1,0 +1,1 @@
+SELECT o.order_id FROM public.orders o, public.order_items oi

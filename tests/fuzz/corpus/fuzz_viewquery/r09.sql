@@ -1,0 +1,1 @@
+SELECT user_id, sum(DISTINCT total_amount) FROM public.orders GROUP BY user_id

@@ -1,0 +1,1 @@
+SELECT user_id, rank() OVER () FROM public.orders

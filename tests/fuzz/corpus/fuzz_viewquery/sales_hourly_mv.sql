@@ -1,0 +1,2 @@
+-- catalog: o=order_id>public.order_items.order_id oi=item_id p=product_id u=user_id orders=order_id order_items=item_id; columns: hour,order_count,total_sales,avg_order_value,unique_customers
+SELECT date_trunc('hour', created_at) AS hour, COUNT(*) AS order_count, SUM(total_amount) AS total_sales, AVG(total_amount) AS avg_order_value, COUNT(DISTINCT user_id) AS unique_customers FROM public.orders WHERE status = 'completed' GROUP BY date_trunc('hour', created_at)

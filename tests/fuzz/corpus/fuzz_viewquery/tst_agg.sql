@@ -1,0 +1,2 @@
+-- catalog: o=order_id>public.order_items.order_id oi=item_id p=product_id u=user_id orders=order_id order_items=item_id; columns: h,count,avg,count2
+SELECT date_trunc('hour', created_at) AS h, count(*), avg(total_amount), count(DISTINCT user_id) FROM public.orders WHERE status = 'completed' GROUP BY 1

@@ -1,0 +1,2 @@
+-- catalog: o=order_id>public.order_items.order_id oi=item_id p=product_id u=user_id orders=order_id order_items=item_id; columns: item_id,user_id,category
+SELECT oi.item_id, o.user_id, p.category FROM public.orders o JOIN public.order_items oi ON o.order_id = oi.order_id JOIN public.dim_products p ON oi.product_id = p.product_id JOIN public.dim_users u ON o.user_id = u.user_id WHERE o.status = 'completed'
