@@ -311,7 +311,10 @@ private Q_SLOTS:
         const std::unique_ptr<void, std::function<void(void*)>> resume(reinterpret_cast<void*>(1), [backend](void*) {
             ::kill(backend, SIGCONT);
         });
-        QTRY_VERIFY_WITH_TIMEOUT(window.overviewPage()->oltpHealth()->state() == htap::ui::HealthTile::State::NoData, 20000);
+        QTRY_VERIFY2_WITH_TIMEOUT(window.overviewPage()->oltpHealth()->state() == htap::ui::HealthTile::State::NoData,
+            qPrintable(u"backend %1; %2; tile state %3"_s.arg(backend).arg(window.connectionStateText())
+                           .arg(int(window.overviewPage()->oltpHealth()->state()))),
+            30000);
         const QDir out(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u".."_s));
         QTest::qWait(4000);
         QVERIFY(window.grab().save(out.filePath(u"tst_gui-overview-stalled.png"_s)));
