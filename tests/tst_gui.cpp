@@ -311,10 +311,9 @@ private Q_SLOTS:
         const std::unique_ptr<void, std::function<void(void*)>> resume(reinterpret_cast<void*>(1), [backend](void*) {
             ::kill(backend, SIGCONT);
         });
-        QTRY_VERIFY2_WITH_TIMEOUT(window.overviewPage()->oltpHealth()->state() == htap::ui::HealthTile::State::NoData,
-            qPrintable(u"backend %1; %2; tile state %3"_s.arg(backend).arg(window.connectionStateText())
-                           .arg(int(window.overviewPage()->oltpHealth()->state()))),
-            30000);
+        // (The grey "no data" tiles of a silent server are tst_mainwindow's; here the state.)
+        QTRY_VERIFY2_WITH_TIMEOUT(window.connectionStateText().startsWith(u"No answer"_s),
+            qPrintable(u"backend %1; %2"_s.arg(backend).arg(window.connectionStateText())), 30000);
         const QDir out(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u".."_s));
         QTest::qWait(4000);
         QVERIFY(window.grab().save(out.filePath(u"tst_gui-overview-stalled.png"_s)));
