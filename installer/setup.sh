@@ -26,6 +26,7 @@ packages=(
     qt6-base-dev libqt6sql6-sqlite libqt6svg6 libqcustomplot-dev libgl-dev
     libpq-dev postgresql-15 postgresql-contrib postgresql-15-cron postgresql-15-prioritize libpg-query-dev libprotobuf-c-dev
     qtkeychain-qt6-dev libsecret-1-0 gnome-keyring dbus-daemon
+    postgresql-15-pg-wait-sampling postgresql-15-pg-stat-kcache
     xvfb xauth fonts-dejavu-core desktop-file-utils appstream chromium
 )
 # The fuzz job's own: clang with libFuzzer and the sanitizer runtimes.
@@ -46,7 +47,10 @@ install_packages() {
     fi
     say "Installing missing Debian packages: ${missing[*]}"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # The machine may run PostgreSQL clusters: --no-upgrade never upgrades a package named
+    # here that is installed, and the extension packages need postgresql-15 as it is (checked
+    # with apt-get -s on Debian 12: 2 newly installed, nothing upgraded).
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --no-upgrade "${missing[@]}"
 }
 
 build() {

@@ -470,20 +470,34 @@ bool Sandbox::choosePort(int requested, int* chosen, QString* error)
     return false;
 }
 
+QStringList Sandbox::preloadLibraries() const
+{
+    // pg_stat_statements always (the latency figures). The others when their Debian package is
+    // installed: pg_stat_kcache (postgresql-15-pg-stat-kcache: CPU time per statement; after
+    // pg_stat_statements, as its README orders), pg_wait_sampling (postgresql-15-pg-wait-sampling:
+    // the wait-event profile), pg_cron (postgresql-15-cron: refresh schedules can run on the
+    // server; its jobs run in background workers, so they need no password).
+    QStringList libraries {u"pg_stat_statements"_s};
+    for (const QString& optional : {u"pg_stat_kcache"_s, u"pg_wait_sampling"_s, u"pg_cron"_s})
+        if (!m_binDir.isEmpty() && QFileInfo::exists(QDir(m_binDir).absoluteFilePath(u"../lib/%1.so"_s.arg(optional))))
+            libraries << optional;
+    return libraries;
+}
+
 QString Sandbox::serverOptions(int port) const
 {
     // Given on pg_ctl's command line, so that we never write inside the cluster's folders (as
     // root that would mean writing where the server account could plant a symlink).
     // pg_ctl hands this string to /bin/sh: values are single-quoted; start() refuses folder
     // names with quotes or shell characters.
-    // pg_cron (Debian postgresql-15-cron), when installed: refresh schedules can run on the
-    // server. Its jobs run in background workers, so they need no password.
-    const bool cron = !m_binDir.isEmpty() && QFileInfo::exists(QDir(m_binDir).absoluteFilePath(u"../lib/pg_cron.so"_s));
+    // This overrides shared_preload_libraries in postgresql.conf: preloadLibraries() is the list.
+    const QStringList preload = preloadLibraries();
+    const bool cron = preload.contains(u"pg_cron"_s);
     QStringList settings {
         u"port=%1"_s.arg(port),
         u"listen_addresses=127.0.0.1"_s,
         u"unix_socket_directories=%1/run"_s.arg(m_dir),
-        cron ? u"shared_preload_libraries=pg_stat_statements,pg_cron"_s : u"shared_preload_libraries=pg_stat_statements"_s,
+        u"shared_preload_libraries=%1"_s.arg(preload.join(u',')),
         u"pg_stat_statements.track=top"_s,
         u"track_io_timing=on"_s,
         u"max_connections=200"_s,
@@ -552,6 +566,7 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
             return fail(u"the sandbox in %1 is already running on port %2; stop it first to change the port"_s.arg(
                 m_dir, QString::number(st.port)));
         progress(u"sandbox already running on port %1 (pid %2)"_s.arg(st.port).arg(st.pid));
+        reportMissingPreloads(progress);
     } else {
         // The port first: a taken port must not leave a half-made sandbox behind.
         int chosen = 0;
@@ -596,10 +611,47 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
             return fail(u"the sandbox server did not start: %1"_s.arg(reason.isEmpty() ? out.simplified() : reason));
         }
         st = status();
+        // A sandbox loaded before an optional extension's package was installed gains the
+        // extension here, at the first start that preloads it. Not fatal: they are optional.
+        if (st.loaded) {
+            Connection shop;
+            if (PgError e = shop.open(connInfo(), {30000, u"htap-studio sandbox"_s}))
+                progress(u"could not connect to add the optional extensions: %1"_s.arg(e.oneLine()));
+            else if (!createExtensions(shop, &err))
+                progress(err);
+        }
     }
     if (!st.loaded && !loadShop(scale, progress, &err))
         return fail(err);
     return true;
+}
+
+void Sandbox::reportMissingPreloads(const Progress& progress) const
+{
+    Connection conn;
+    if (conn.open(connInfo().with(u"dbname"_s, u"postgres"_s), {10000, u"htap-studio sandbox"_s}))
+        return; // the caller's own connection will say what is wrong
+    const Result r = conn.exec(u"SELECT current_setting('shared_preload_libraries')"_s);
+    if (!r.ok())
+        return;
+    QStringList loaded;
+    for (const QString& name : r.text(0, 0).split(u',', Qt::SkipEmptyParts))
+        loaded << name.trimmed().remove(u'"');
+    QStringList missing;
+    for (const QString& name : preloadLibraries())
+        if (!loaded.contains(name))
+            missing << name;
+    if (!missing.isEmpty())
+        progress(u"installed but not loaded by the running server: %1; restart the sandbox to add them "
+                 "(htapctl sandbox stop, then start; the extensions are created at that start)"_s.arg(missing.join(u", "_s)));
+}
+
+bool Sandbox::createExtensions(Connection& shop, QString* error) const
+{
+    const Result r = shop.runScript(sqlFile(u"shop/extensions.sql"_s));
+    if (!r.ok() && error)
+        *error = u"creating the optional extensions (sql/shop/extensions.sql) failed: %1"_s.arg(r.error().oneLine());
+    return r.ok();
 }
 
 bool Sandbox::loadShop(double scale, const Progress& progress, QString* error)
@@ -627,7 +679,7 @@ bool Sandbox::loadShop(double scale, const Progress& progress, QString* error)
         return false;
     }
     progress(u"creating the shop schema"_s);
-    for (const QString& file : {u"shop/schema.sql"_s, u"shop/demo_data.sql"_s, u"htap/registry.sql"_s, u"htap/ivm.sql"_s, u"shop/roles.sql"_s}) {
+    for (const QString& file : {u"shop/schema.sql"_s, u"shop/extensions.sql"_s, u"shop/demo_data.sql"_s, u"htap/registry.sql"_s, u"htap/ivm.sql"_s, u"shop/roles.sql"_s}) {
         const QString sql = sqlFile(file);
         Q_ASSERT(!sql.isEmpty());
         r = shop.runScript(sql);

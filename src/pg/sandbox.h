@@ -3,6 +3,7 @@
 #include "conninfo.h"
 
 #include <QString>
+#include <QStringList>
 
 #include <functional>
 
@@ -69,7 +70,15 @@ private:
     bool prepareFolder(QString* error);
     bool initCluster(const Progress& progress, QString* error);
     bool choosePort(int requested, int* chosen, QString* error);
+    /// shared_preload_libraries for the server: pg_stat_statements and the optional libraries
+    /// installed next to m_binDir's server.
+    QStringList preloadLibraries() const;
     QString serverOptions(int port) const;
+    /// An already running sandbox keeps the libraries it started with: says which installed ones
+    /// it lacks (a restart adds them).
+    void reportMissingPreloads(const Progress& progress) const;
+    /// Creates the optional extensions the server preloads (sql/shop/extensions.sql).
+    bool createExtensions(Connection& shop, QString* error) const;
     bool runPgCtl(const QStringList& args, QString* output, int timeoutMs = 120000) const;
     bool loadShop(double scale, const Progress& progress, QString* error);
     QString logTail() const;

@@ -1,0 +1,20 @@
+-- The optional field extensions the Latency page uses, where the server preloads them (the
+-- sandbox does when their Debian packages are installed): pg_stat_kcache
+-- (postgresql-15-pg-stat-kcache), CPU time per statement, and pg_wait_sampling
+-- (postgresql-15-pg-wait-sampling), the wait-event profile. Run at the first load and at every
+-- start of a loaded sandbox, so one made before the packages were installed gains them at its
+-- next restart. Without the preload, CREATE EXTENSION would succeed and every read fail.
+DO $$
+DECLARE
+    preload text[] := string_to_array(replace(replace(current_setting('shared_preload_libraries'), ' ', ''), '"', ''), ',');
+BEGIN
+    -- requires pg_stat_statements (schema.sql creates it); CASCADE in case it was dropped.
+    IF 'pg_stat_kcache' = ANY (preload)
+       AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_kcache') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_stat_kcache CASCADE;
+    END IF;
+    IF 'pg_wait_sampling' = ANY (preload)
+       AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_wait_sampling') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_wait_sampling;
+    END IF;
+END $$;
