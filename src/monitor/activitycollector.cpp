@@ -78,14 +78,23 @@ public:
         m_intervalMs = std::clamp(ms, 100, 3600000);
         configureProbes();
     }
-    void setSlowEvery(int ticks) { m_slowEvery = std::max(1, ticks); }
+    void setSlowEvery(int ticks)
+    {
+        m_slowEvery = std::max(1, ticks);
+        configureProbes();
+    }
     void sampleEverythingNext() { m_everythingNext = true; }
     void setClassifier(const WorkloadClassifier& classifier)
     {
         m_classifier = classifier;
-        m_probes = makeProbes(classifier);
+        m_probes = makeProbes(classifier, m_fieldExtensions);
         configureProbes();
         m_tick = 0;
+    }
+    void setFieldExtensions(bool on)
+    {
+        m_fieldExtensions = on;
+        setClassifier(m_classifier);
     }
 
 Q_SIGNALS:
@@ -107,11 +116,13 @@ private:
     }
 
     /// A sample later than twice the cadence (and a second more, for a slow server) is not
-    /// the next one: there was a stall.
+    /// the next one: there was a stall. A slow probe's cadence is every m_slowEvery samples.
     void configureProbes()
     {
-        for (auto& probe : m_probes)
-            probe->maxGapSeconds = std::max(2.0 * m_intervalMs / 1000.0, m_intervalMs / 1000.0 + 1.5);
+        for (auto& probe : m_probes) {
+            const double cadence = m_intervalMs / 1000.0 * (probe->slow() ? m_slowEvery : 1);
+            probe->maxGapSeconds = std::max(2.0 * cadence, cadence + 1.5);
+        }
     }
 
     void ensureTimer()
@@ -223,11 +234,20 @@ private:
             m_reported = sample.unavailable;
         }
         if (sample.sampledAt.isValid()) {
-            // Report a probe that stopped working once, not every second.
-            for (auto it = sample.unavailable.cbegin(); it != sample.unavailable.cend(); ++it)
+            // Report a probe that stopped working once, not every second; a slow probe that did
+            // not run this tick keeps its last word (else every 10th sample would report it
+            // again). An optional extension's absence is no error: its page says it in place.
+            QMap<QString, QString> reported = sample.unavailable;
+            for (const auto& probe : m_probes) {
+                if (probe->slow() && !all && m_reported.contains(probe->name()))
+                    reported.insert(probe->name(), m_reported.value(probe->name()));
+                if (probe->optional())
+                    reported.remove(probe->name());
+            }
+            for (auto it = reported.cbegin(); it != reported.cend(); ++it)
                 if (m_reported.value(it.key()) != it.value())
                     Q_EMIT errorOccurred(htap::pg::PgError::make(htap::pg::PgError::Kind::Server, it.value()));
-            m_reported = sample.unavailable;
+            m_reported = reported;
             Q_EMIT activityAvailable(sample.activity);
             Q_EMIT sampleAvailable(sample);
         }
@@ -248,6 +268,7 @@ private:
     int m_intervalMs = 1000;
     int m_reconnectDelayMs = 1000;
     WorkloadClassifier m_classifier;
+    bool m_fieldExtensions = true;
     std::vector<std::unique_ptr<Probe>> m_probes = makeProbes(WorkloadClassifier());
     bool m_afterReset = true;    ///< the next sample follows a (re)connect
     bool m_sampledBefore = false; ///< a sample was handed out since this worker began
@@ -547,6 +568,11 @@ void ActivityCollector::runAction(const BackendAction& action)
 void ActivityCollector::setClassifier(const WorkloadClassifier& classifier)
 {
     QMetaObject::invokeMethod(m_worker, [w = m_worker, classifier] { w->setClassifier(classifier); }, Qt::QueuedConnection);
+}
+
+void ActivityCollector::setFieldExtensions(bool on)
+{
+    QMetaObject::invokeMethod(m_worker, [w = m_worker, on] { w->setFieldExtensions(on); }, Qt::QueuedConnection);
 }
 
 void ActivityCollector::setSlowEvery(int ticks)

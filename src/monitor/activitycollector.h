@@ -66,6 +66,9 @@ public:
     /// How roles and applications map to OLTP and OLAP (latency per class). Restarts the
     /// latency baseline.
     void setClassifier(const htap::monitor::WorkloadClassifier& classifier);
+    /// Whether the probes of the field extensions (pg_wait_sampling, pg_stat_kcache) run; on
+    /// by default. Off only to measure what they cost (htapctl bench monitor).
+    void setFieldExtensions(bool on);
     /// Runs an action against the connected server; the answer comes as actionFinished.
     void runAction(const htap::monitor::BackendAction& action);
 

@@ -656,16 +656,21 @@ public:
 
 } // namespace
 
-std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier)
+std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier, bool fieldExtensions)
 {
     std::vector<std::unique_ptr<Probe>> probes;
     probes.push_back(std::make_unique<ActivityProbe>());
     probes.push_back(makeSessionProbe(classifier));
     probes.push_back(std::make_unique<LatencyProbe>(classifier));
+    if (fieldExtensions) {
+        probes.push_back(makeWaitProfileProbe(classifier));
+        probes.push_back(makeCpuProbe(classifier));
+    }
     probes.push_back(std::make_unique<LockProbe>());
     probes.push_back(std::make_unique<ReplicationProbe>());
     probes.push_back(std::make_unique<VacuumProbe>());
     probes.push_back(std::make_unique<ViewProbe>());
+    probes.push_back(makeTopStatementsProbe(classifier));
     return probes;
 }
 

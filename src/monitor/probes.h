@@ -21,21 +21,33 @@ public:
     virtual QString name() const = 0;
     /// Costly probes (per-table statistics, sizes) run on the slow cadence.
     virtual bool slow() const { return false; }
+    /// A probe of an optional extension: when it cannot run, its reason goes in the sample
+    /// (and the page shows it where its chart would be), not to the error banner.
+    virtual bool optional() const { return false; }
     /// Fills its part of sample. Returns false with *unavailable set when it cannot run on this
     /// server (missing extension, privilege); connection loss is seen by the caller.
     virtual bool collect(htap::pg::Connection& conn, ServerSample& sample, QString* unavailable) = 0;
     /// Forget baselines (reconnect: the server may have restarted).
     virtual void reset() {}
     /// Samples further apart than this (seconds, server clock) do not make a rate or a delta:
-    /// the next one starts a new baseline instead of pouring a stall into one interval.
+    /// the next one starts a new baseline instead of pouring a stall into one interval. For a
+    /// slow probe, its own samples (every slow tick) are meant.
     double maxGapSeconds = 3;
     /// The rolling window of statement figures (pg_stat_statements deltas), in seconds.
     double windowSeconds = 10;
 };
 
 /// The probes every collector runs, in order; activity first (it stamps the sample's time).
-std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier);
+/// fieldExtensions false leaves out the probes of pg_wait_sampling and pg_stat_kcache (htapctl
+/// bench monitor measures the collector with and without them).
+std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier, bool fieldExtensions = true);
 std::unique_ptr<Probe> makeSessionProbe(const WorkloadClassifier& classifier);
+/// The field extensions' probes (docs/monitor-sample.md): pg_wait_sampling's wait-event
+/// profile and pg_stat_kcache's CPU time per class; each says what is missing when absent.
+std::unique_ptr<Probe> makeWaitProfileProbe(const WorkloadClassifier& classifier);
+std::unique_ptr<Probe> makeCpuProbe(const WorkloadClassifier& classifier);
+/// Each class's most costly statements over the window (pg_stat_statements, slow cadence).
+std::unique_ptr<Probe> makeTopStatementsProbe(const WorkloadClassifier& classifier);
 
 /// After every probe ran: each class's sessions waiting on a lock, the longest wait, and the
 /// root blockers they wait behind, from the lock tree.

@@ -80,6 +80,70 @@ struct SessionSample {
     int monitorBackends = 0;      ///< the monitor's own, left out above
 };
 
+/// One wait event and how long the sessions of a class spent in it over the window.
+struct WaitEventFigure {
+    QString type;  ///< wait_event_type; "CPU" for samples without one (running, not waiting)
+    QString event; ///< wait_event; empty for "CPU"
+    qint64 samples = 0;
+    double seconds = 0; ///< samples × pg_wait_sampling.profile_period
+};
+
+/// What one class's sessions waited on over the rolling window, from pg_wait_sampling's
+/// profile: seconds of waiting summed over the class's sessions, so seconds / windowSeconds
+/// is the average number of its sessions waiting (on that event) at any moment.
+struct ClassWaits {
+    WorkloadClass workloadClass = WorkloadClass::Other;
+    QMap<QString, double> secondsByType; ///< wait_event_type (or "CPU") -> seconds
+    QList<WaitEventFigure> topEvents;    ///< the most waited events, most first (up to 10)
+    double totalSeconds = 0;
+};
+
+struct WaitProfileSample {
+    bool hasDeltas = false; ///< false for a baseline (first sample, a gap)
+    QString baselineReason;
+    double windowSeconds = 0;   ///< the span the figures cover (contiguous samples, default 10 s)
+    double samplePeriodMs = 0;  ///< pg_wait_sampling.profile_period (read, never set)
+    QList<ClassWaits> classes;  ///< Oltp, Olap, Other, in that order
+};
+
+/// CPU time of a class's finished top-level statements over the window (pg_stat_kcache:
+/// getrusage of the backend around each statement, planning included).
+struct ClassCpu {
+    WorkloadClass workloadClass = WorkloadClass::Other;
+    double userSeconds = 0;
+    double systemSeconds = 0;
+    double cpuPerSecond = 0; ///< (user + system) / windowSeconds: cores' worth of CPU
+};
+
+struct CpuSample {
+    bool hasDeltas = false;
+    QString baselineReason;
+    double windowSeconds = 0;
+    QList<ClassCpu> classes; ///< Oltp, Olap, Other, in that order
+};
+
+/// One statement (a pg_stat_statements entry: query, role, database) among the most costly of
+/// its class over the window.
+struct TopStatement {
+    WorkloadClass workloadClass = WorkloadClass::Other;
+    QString queryId; ///< pg_stat_statements.queryid as text (64-bit: a JSON number would round it)
+    QString role;
+    QString database;
+    qint64 calls = 0;
+    double totalExecMs = 0;
+    double meanExecMs = 0;
+    qint64 rows = 0;
+    double shareOfClass = 0; ///< its part of the class's total execution time in the window, 0..1
+    QString query; ///< normalized by pg_stat_statements, then masked (htap::pg::maskStatement)
+};
+
+struct TopStatementsSample {
+    bool hasDeltas = false;
+    QString baselineReason;
+    double windowSeconds = 0;
+    QList<TopStatement> statements; ///< per class the most total time first, up to 10 a class
+};
+
 struct PreparedXact {
     QString gid;
     QString owner;
@@ -292,6 +356,9 @@ struct ServerSample {
     std::optional<VacuumSample> vacuum;
     std::optional<ViewSample> views;
     std::optional<ReplicationSample> replication;
+    std::optional<WaitProfileSample> waits;            ///< pg_wait_sampling, when present
+    std::optional<CpuSample> cpu;                      ///< pg_stat_kcache, when present
+    std::optional<TopStatementsSample> topStatements; ///< slow cadence
     QMap<QString, QString> unavailable; ///< probe name -> reason, e.g. no pg_stat_statements
     /// Set by an IncidentDetector after the collector (the GUI's server, htapctl monitor): each
     /// class's health and the incidents open at this sample.

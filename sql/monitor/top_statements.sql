@@ -1,0 +1,10 @@
+-- Every top-level pg_stat_statements entry's running totals, without texts (showtext = false:
+-- no read of the query-text file). The collector diffs them by (queryid, role, database) and
+-- ranks each class's statements over the window; texts are read apart, for the few it shows.
+SELECT s.queryid::text AS queryid, s.userid::int8 AS userid, s.dbid::int8 AS dbid,
+       coalesce(r.rolname::text, s.userid::text) AS role, coalesce(d.datname::text, s.dbid::text) AS db,
+       s.calls, s.total_exec_time::float8 AS exec_ms, s.rows
+FROM pg_stat_statements(false) s
+LEFT JOIN pg_roles r ON r.oid = s.userid
+LEFT JOIN pg_database d ON d.oid = s.dbid
+WHERE s.toplevel
