@@ -52,6 +52,50 @@ QJsonObject classSessions(const ClassSessions& c)
         {u"longestLockWait"_s, sessionRef(c.longestLockWait)}, {u"blockers"_s, blockers}};
 }
 
+WorkloadClass classFrom(const QString& name)
+{
+    return name == u"oltp"_s ? WorkloadClass::Oltp : name == u"olap"_s ? WorkloadClass::Olap : WorkloadClass::Other;
+}
+
+QJsonObject waitsJson(const WaitProfileSample& w)
+{
+    QJsonArray classes;
+    for (const ClassWaits& c : w.classes) {
+        QJsonObject byType;
+        for (auto it = c.secondsByType.cbegin(); it != c.secondsByType.cend(); ++it)
+            byType.insert(it.key(), it.value());
+        QJsonArray events;
+        for (const WaitEventFigure& e : c.topEvents)
+            events.append(QJsonObject {{u"type"_s, e.type}, {u"event"_s, e.event}, {u"samples"_s, e.samples}, {u"seconds"_s, e.seconds}});
+        classes.append(QJsonObject {{u"class"_s, toString(c.workloadClass)}, {u"totalSeconds"_s, c.totalSeconds},
+            {u"secondsByType"_s, byType}, {u"topEvents"_s, events}});
+    }
+    return {{u"hasDeltas"_s, w.hasDeltas}, {u"baselineReason"_s, w.baselineReason}, {u"windowSeconds"_s, w.windowSeconds},
+        {u"samplePeriodMs"_s, w.samplePeriodMs}, {u"classes"_s, classes}};
+}
+
+QJsonObject cpuJson(const CpuSample& cpu)
+{
+    QJsonArray classes;
+    for (const ClassCpu& c : cpu.classes)
+        classes.append(QJsonObject {{u"class"_s, toString(c.workloadClass)}, {u"userSeconds"_s, c.userSeconds},
+            {u"systemSeconds"_s, c.systemSeconds}, {u"cpuPerSecond"_s, c.cpuPerSecond}});
+    return {{u"hasDeltas"_s, cpu.hasDeltas}, {u"baselineReason"_s, cpu.baselineReason},
+        {u"windowSeconds"_s, cpu.windowSeconds}, {u"classes"_s, classes}};
+}
+
+QJsonObject topStatementsJson(const TopStatementsSample& t)
+{
+    QJsonArray statements;
+    for (const TopStatement& st : t.statements)
+        statements.append(QJsonObject {{u"class"_s, toString(st.workloadClass)}, {u"queryId"_s, st.queryId},
+            {u"role"_s, st.role}, {u"database"_s, st.database}, {u"calls"_s, st.calls}, {u"totalExecMs"_s, st.totalExecMs},
+            {u"meanExecMs"_s, st.meanExecMs}, {u"rows"_s, st.rows}, {u"shareOfClass"_s, st.shareOfClass},
+            {u"query"_s, st.query}});
+    return {{u"hasDeltas"_s, t.hasDeltas}, {u"baselineReason"_s, t.baselineReason},
+        {u"windowSeconds"_s, t.windowSeconds}, {u"statements"_s, statements}};
+}
+
 } // namespace
 
 QJsonObject toJson(const ServerSample& s, const QString& server)
@@ -188,6 +232,12 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
         o.insert(u"replication"_s, QJsonObject {{u"inRecovery"_s, s.replication->inRecovery},
                                        {u"standbys"_s, standbys}, {u"slots"_s, slotArray}});
     }
+    if (s.waits)
+        o.insert(u"waits"_s, waitsJson(*s.waits));
+    if (s.cpu)
+        o.insert(u"cpu"_s, cpuJson(*s.cpu));
+    if (s.topStatements)
+        o.insert(u"topStatements"_s, topStatementsJson(*s.topStatements));
     QJsonObject unavailable;
     for (auto it = s.unavailable.cbegin(); it != s.unavailable.cend(); ++it)
         unavailable.insert(it.key(), it.value());
@@ -479,6 +529,66 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
                 o.value(u"active"_s).toBool(), i64(o, u"retainedWalBytes"_s)});
         }
         s.replication = rep;
+    }
+    if (json.contains(u"waits"_s)) {
+        const QJsonObject w = json.value(u"waits"_s).toObject();
+        WaitProfileSample waits;
+        waits.hasDeltas = w.value(u"hasDeltas"_s).toBool();
+        waits.baselineReason = w.value(u"baselineReason"_s).toString();
+        waits.windowSeconds = w.value(u"windowSeconds"_s).toDouble();
+        waits.samplePeriodMs = w.value(u"samplePeriodMs"_s).toDouble();
+        for (const QJsonValue& x : w.value(u"classes"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            ClassWaits c;
+            c.workloadClass = classFrom(o.value(u"class"_s).toString());
+            c.totalSeconds = o.value(u"totalSeconds"_s).toDouble();
+            const QJsonObject byType = o.value(u"secondsByType"_s).toObject();
+            for (auto it = byType.begin(); it != byType.end(); ++it)
+                c.secondsByType.insert(it.key(), it.value().toDouble());
+            for (const QJsonValue& e : o.value(u"topEvents"_s).toArray()) {
+                const QJsonObject eo = e.toObject();
+                c.topEvents.append({eo.value(u"type"_s).toString(), eo.value(u"event"_s).toString(), i64(eo, u"samples"_s),
+                    eo.value(u"seconds"_s).toDouble()});
+            }
+            waits.classes.append(c);
+        }
+        s.waits = waits;
+    }
+    if (json.contains(u"cpu"_s)) {
+        const QJsonObject o = json.value(u"cpu"_s).toObject();
+        CpuSample cpu;
+        cpu.hasDeltas = o.value(u"hasDeltas"_s).toBool();
+        cpu.baselineReason = o.value(u"baselineReason"_s).toString();
+        cpu.windowSeconds = o.value(u"windowSeconds"_s).toDouble();
+        for (const QJsonValue& x : o.value(u"classes"_s).toArray()) {
+            const QJsonObject c = x.toObject();
+            cpu.classes.append({classFrom(c.value(u"class"_s).toString()), c.value(u"userSeconds"_s).toDouble(),
+                c.value(u"systemSeconds"_s).toDouble(), c.value(u"cpuPerSecond"_s).toDouble()});
+        }
+        s.cpu = cpu;
+    }
+    if (json.contains(u"topStatements"_s)) {
+        const QJsonObject o = json.value(u"topStatements"_s).toObject();
+        TopStatementsSample top;
+        top.hasDeltas = o.value(u"hasDeltas"_s).toBool();
+        top.baselineReason = o.value(u"baselineReason"_s).toString();
+        top.windowSeconds = o.value(u"windowSeconds"_s).toDouble();
+        for (const QJsonValue& x : o.value(u"statements"_s).toArray()) {
+            const QJsonObject so = x.toObject();
+            TopStatement st;
+            st.workloadClass = classFrom(so.value(u"class"_s).toString());
+            st.queryId = so.value(u"queryId"_s).toString();
+            st.role = so.value(u"role"_s).toString();
+            st.database = so.value(u"database"_s).toString();
+            st.calls = i64(so, u"calls"_s);
+            st.totalExecMs = so.value(u"totalExecMs"_s).toDouble();
+            st.meanExecMs = so.value(u"meanExecMs"_s).toDouble();
+            st.rows = i64(so, u"rows"_s);
+            st.shareOfClass = so.value(u"shareOfClass"_s).toDouble();
+            st.query = htap::pg::maskStatement(so.value(u"query"_s).toString()); // a file edited or older: mask again
+            top.statements.append(st);
+        }
+        s.topStatements = top;
     }
     const QJsonObject unavailable = json.value(u"unavailable"_s).toObject();
     for (auto it = unavailable.begin(); it != unavailable.end(); ++it)
