@@ -5,6 +5,7 @@
 
 #include <qcustomplot.h>
 
+#include <QLabel>
 #include <QResizeEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -29,8 +30,9 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     layout->addWidget(m_plot);
 
     m_plot->plotLayout()->insertRow(0);
-    auto* titleElement = new QCPTextElement(m_plot, title, QFont(font().family(), font().pointSize() + 1, QFont::Bold));
-    m_plot->plotLayout()->addElement(0, 0, titleElement);
+    m_titleText = title;
+    m_title = new QCPTextElement(m_plot, title, QFont(font().family(), font().pointSize() + 1, QFont::Bold));
+    m_plot->plotLayout()->addElement(0, 0, m_title);
 
     auto ticker = QSharedPointer<QCPAxisTickerDateTime>::create();
     ticker->setDateTimeFormat(QStringLiteral("HH:mm:ss"));
@@ -77,6 +79,7 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
     m_plot->xAxis->setRange(now - m_visibleSeconds, now);
 
+    connect(m_plot, &QCustomPlot::afterLayout, this, &ChartWidget::placeNotice); // over the axis rect as laid out
     m_redrawTimer.setInterval(200);
     connect(&m_redrawTimer, &QTimer::timeout, this, &ChartWidget::redraw);
     m_redrawTimer.start();
@@ -89,11 +92,18 @@ int ChartWidget::addSeries(const QString& name, const QColor& color, Qt::PenStyl
     QCPGraph* g = m_plot->addGraph();
     g->setName(name);
     g->setPen(QPen(color, 1.5, style));
+    if (m_stacked) {
+        QColor fill = color;
+        fill.setAlpha(140);
+        g->setBrush(fill);
+        if (!m_graphs.isEmpty())
+            g->setChannelFillGraph(m_graphs.last()); // down to the series below; the first to zero
+    }
     if (m_showPoints || m_pointsOnly)
         g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, m_pointsOnly ? 6 : 4));
     if (m_pointsOnly)
         g->setLineStyle(QCPGraph::lsNone);
-    m_plot->legend->setVisible(true);
+    m_plot->legend->setVisible(notice().isEmpty());
     m_graphs.append(g);
     return int(m_graphs.size() - 1);
 }
@@ -103,6 +113,15 @@ void ChartWidget::addPoint(int series, const QDateTime& time, double value)
     if (series < 0 || series >= m_graphs.size())
         return;
     const double key = time.toMSecsSinceEpoch() / 1000.0;
+    if (m_stacked && series > 0 && !std::isnan(value)) {
+        // On top of the series below at the same time (it was given its point first).
+        const QCPGraph* below = m_graphs[series - 1];
+        if (!below->data()->isEmpty()) {
+            const auto last = below->data()->constEnd() - 1;
+            if (last->key == key && !std::isnan(last->value))
+                value += last->value;
+        }
+    }
     m_graphs[series]->addData(key, value);
     m_graphs[series]->data()->removeBefore(key - retentionSeconds());
     m_newestKey = std::max(m_newestKey, key);
@@ -174,6 +193,75 @@ void ChartWidget::setPointsOnly(bool on)
     setShowPoints(on || m_showPoints);
     for (QCPGraph* g : std::as_const(m_graphs))
         g->setLineStyle(on ? QCPGraph::lsNone : QCPGraph::lsLine);
+}
+
+void ChartWidget::setStacked(bool on)
+{
+    m_stacked = on;
+}
+
+void ChartWidget::setNotice(const QString& text)
+{
+    if (text.isEmpty()) {
+        if (m_notice)
+            m_notice->hide();
+        m_plot->legend->setVisible(!m_graphs.isEmpty());
+        m_dirty = true;
+        return;
+    }
+    if (!m_notice) {
+        m_notice = new QLabel(m_plot);
+        m_notice->setWordWrap(true);
+        m_notice->setAlignment(Qt::AlignCenter);
+        m_notice->setTextInteractionFlags(Qt::TextSelectableByMouse); // the install command can be copied
+        m_notice->setAutoFillBackground(true); // the palette's Window over the empty plot
+        m_notice->setMargin(8);
+    }
+    m_notice->setText(text);
+    m_plot->legend->setVisible(false); // a legend of series without data says nothing
+    m_notice->show();
+    placeNotice();
+    m_dirty = true;
+}
+
+QString ChartWidget::notice() const
+{
+    return m_notice && !m_notice->isHidden() ? m_notice->text() : QString();
+}
+
+void ChartWidget::wrapTitle()
+{
+    const int width = m_plot->width() - 16;
+    if (width <= 0 || width == m_titleWidth)
+        return;
+    m_titleWidth = width;
+    const QFontMetrics metrics(m_title->font());
+    QStringList lines;
+    for (const QString& word : m_titleText.split(QLatin1Char(' '))) {
+        if (!lines.isEmpty() && metrics.horizontalAdvance(lines.last() + QLatin1Char(' ') + word) <= width)
+            lines.last() += QLatin1Char(' ') + word;
+        else
+            lines << word;
+    }
+    m_title->setText(lines.join(QLatin1Char('\n')));
+}
+
+void ChartWidget::placeNotice()
+{
+    if (!m_notice || m_notice->isHidden())
+        return;
+    const QRect area = m_plot->axisRect()->rect();
+    m_notice->setGeometry(area.isEmpty() ? m_plot->rect().adjusted(20, 30, -20, -20) : area.adjusted(4, 4, -4, -4));
+}
+
+double ChartWidget::ownValue(int series, double key, double stackedValue) const
+{
+    if (!m_stacked || series <= 0 || std::isnan(stackedValue))
+        return stackedValue;
+    const auto it = m_graphs[series - 1]->data()->findBegin(key, false);
+    if (it == m_graphs[series - 1]->data()->constEnd() || it->key != key || std::isnan(it->value))
+        return stackedValue;
+    return stackedValue - it->value;
 }
 
 void ChartWidget::addThreshold(double value, const QString& label, const QColor& color)
@@ -274,7 +362,8 @@ bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
     if (watched == m_plot && event->type() == QEvent::Resize) {
         if (static_cast<QResizeEvent*>(event)->size().isEmpty())
             return true;
-        m_dirty = true; // the legend's columns follow the plot's height
+        m_dirty = true; // the legend's columns follow the plot's height, the notice its area
+        wrapTitle();
     }
     if (watched == m_plot && event->type() == QEvent::MouseMove)
         showValuesAt(static_cast<QMouseEvent*>(event)->pos());
@@ -292,7 +381,8 @@ void ChartWidget::showValuesAt(const QPoint& pos)
     }
     const double key = m_plot->xAxis->pixelToCoord(pos.x());
     QStringList lines {QDateTime::fromMSecsSinceEpoch(qint64(key * 1000)).toString(QStringLiteral("HH:mm:ss"))};
-    for (QCPGraph* g : std::as_const(m_graphs)) {
+    for (int i = 0; i < m_graphs.size(); ++i) {
+        const QCPGraph* g = m_graphs[i];
         if (g->dataCount() == 0)
             continue;
         auto it = g->data()->findBegin(key, true);
@@ -300,8 +390,8 @@ void ChartWidget::showValuesAt(const QPoint& pos)
             continue;
         if (std::abs(it->key - key) > std::max(2.0, m_plot->xAxis->range().size() / 100))
             continue; // nothing recorded near here: a gap
-        lines << QStringLiteral("%1: %2").arg(g->name(),
-            std::isnan(it->value) ? QStringLiteral("–") : QString::number(it->value, 'g', 4));
+        const double value = ownValue(i, it->key, it->value);
+        lines << QStringLiteral("%1: %2").arg(g->name(), std::isnan(value) ? QStringLiteral("–") : QString::number(value, 'g', 4));
     }
     QToolTip::showText(m_plot->mapToGlobal(pos), lines.join(QLatin1Char('\n')), m_plot);
 }

@@ -8,6 +8,7 @@
 
 class QCustomPlot;
 class QCPGraph;
+class QCPTextElement;
 class QCPAbstractItem;
 class QCPItemRect;
 class QLabel;
@@ -34,6 +35,15 @@ public:
     void setLegendGroup(int seriesPerGroup);
     /// Dots without lines: for events (one refresh, one point) rather than a sampled series.
     void setPointsOnly(bool on);
+    /// Stacked areas: each series is drawn on top of those added before it and filled down to
+    /// them, so the top edge is the total. At each time, points must come in series order (the
+    /// first series first); tooltips show each series' own value. Set before adding series.
+    void setStacked(bool on);
+    bool isStacked() const { return m_stacked; }
+    /// A message across the plotting area instead of data (what is missing and how to install
+    /// it, say); empty to show the data again.
+    void setNotice(const QString& text);
+    QString notice() const;
     void addPoint(int series, const QDateTime& time, double value);
     /// Breaks every line at this time (the connection was lost, the counters were reset).
     void addGap(const QDateTime& time);
@@ -99,6 +109,11 @@ private:
     void fitLegend();
     void markLonePoints();
     void showValuesAt(const QPoint& pos);
+    void placeNotice();
+    /// Breaks the title over lines at spaces where the chart is too narrow for it in one.
+    void wrapTitle();
+    /// A stacked series' own value at a point: its height above the series below.
+    double ownValue(int series, double key, double stackedValue) const;
 
     QCustomPlot* m_plot;
     QList<QCPGraph*> m_graphs;
@@ -111,6 +126,11 @@ private:
     bool m_showPoints = false;
     bool m_pointsOnly = false;
     bool m_log = false;
+    bool m_stacked = false;
+    QLabel* m_notice = nullptr;
+    QCPTextElement* m_title = nullptr;
+    QString m_titleText;
+    int m_titleWidth = -1; ///< the width the title was last wrapped for
     int m_legendRows = 0; // items per legend column; 0: one column, not laid out yet
     int m_legendGroup = 1;
     QList<double> m_thresholds;
