@@ -137,6 +137,7 @@ private:
     bool connectNow(ConnectionState stateOnFailure)
     {
         const htap::pg::ConnectOptions options {10000, u"htap-studio monitor"_s};
+        m_conn.setStatementTag(QString::fromLatin1(kMonitorStatementTag) + u'\n');
         if (PgError e = m_conn.open(m_info, options, [this] { return superseded(); })) {
             if (e.kind == PgError::Kind::Cancelled) {
                 Q_EMIT stateChanged(ConnectionState::Disconnected, u"Connection attempt cancelled"_s);

@@ -22,8 +22,9 @@ namespace {
 class CpuProbe : public Probe
 {
 public:
-    explicit CpuProbe(WorkloadClassifier classifier)
+    CpuProbe(WorkloadClassifier classifier, OwnStatements own)
         : m_classifier(std::move(classifier))
+        , m_own(std::move(own))
     {
     }
     QString name() const override { return u"cpu"_s; }
@@ -35,15 +36,19 @@ public:
         QString missing;
         if (!m_extension.ready(conn, &missing)) {
             *unavailable = u"CPU per class: "_s + missing;
-            reset();
+            clearBaseline();
             return false;
         }
         const double epoch = sample.sampledAt.isValid() ? sample.sampledAt.toMSecsSinceEpoch() / 1000.0 : 0;
-        const Result r = conn.exec(monitorSql(u"cpu_by_role"_s, conn.serverVersionNum()).arg(m_extension.qualified(u"pg_stat_kcache"_s)));
+        // The monitor's own statements are left out; when it learns more of them, its role's
+        // sum goes down once and that interval is skipped for the role (as for an eviction).
+        const QStringList own(m_own->cbegin(), m_own->cend());
+        const Result r = conn.exec(monitorSql(u"cpu_by_role"_s, conn.serverVersionNum()).arg(m_extension.qualified(u"pg_stat_kcache"_s)),
+            {QString(u'{' + own.join(u',') + u'}')});
         if (!r.ok()) {
             *unavailable = u"CPU per class: %1"_s.arg(r.error().oneLine());
             m_extension.forget();
-            reset();
+            clearBaseline();
             return false;
         }
         QHash<QString, Times> now;
@@ -69,7 +74,7 @@ public:
                 c.system += it->system - prev.system;
             }
             m_window.push_back(e);
-            while (!m_window.empty() && m_window.front().epoch <= epoch - windowSeconds)
+            while (!m_window.empty() && !insideWindow(m_window.front().epoch, m_window.front().dt, epoch, windowSeconds))
                 m_window.pop_front();
         } else {
             m_window.clear(); // a window spans contiguous intervals only
@@ -96,12 +101,18 @@ public:
 
     void reset() override
     {
+        clearBaseline();
+        m_extension.forget(); // a new connection: the server may have changed
+    }
+
+private:
+    void clearBaseline()
+    {
         m_hasPrevious = false;
         m_previous.clear();
         m_window.clear();
     }
 
-private:
     struct Times {
         double user = 0, system = 0;
     };
@@ -112,6 +123,7 @@ private:
     };
 
     WorkloadClassifier m_classifier;
+    OwnStatements m_own;
     FieldExtension m_extension {u"pg_stat_kcache"_s, u"postgresql-%1-pg-stat-kcache"_s, u"pg_stat_statements"_s};
     bool m_hasPrevious = false;
     QHash<QString, Times> m_previous;
@@ -121,9 +133,9 @@ private:
 
 } // namespace
 
-std::unique_ptr<Probe> makeCpuProbe(const WorkloadClassifier& classifier)
+std::unique_ptr<Probe> makeCpuProbe(const WorkloadClassifier& classifier, OwnStatements own)
 {
-    return std::make_unique<CpuProbe>(classifier);
+    return std::make_unique<CpuProbe>(classifier, std::move(own));
 }
 
 } // namespace htap::monitor

@@ -1,5 +1,7 @@
 #include "fieldextension.h"
 
+#include "probes.h"
+
 #include <pg/identifier.h>
 
 namespace htap::monitor {
@@ -21,13 +23,7 @@ bool FieldExtension::ready(htap::pg::Connection& conn, QString* missing)
         *missing = m_missing;
         return !m_schema.isEmpty();
     }
-    // shared_preload_libraries as the running server has it: a postgresql.conf edited but not
-    // yet followed by a restart still shows the old list here, which is what matters.
-    const Result r = conn.exec(
-        u"SELECT (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1) AS schema, "
-        "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1) AS available, "
-        "current_setting('shared_preload_libraries') AS preload"_s,
-        {m_name});
+    const Result r = conn.exec(monitorSql(u"field_extension"_s, conn.serverVersionNum()), {m_name});
     if (!r.ok()) {
         *missing = u"%1: cannot tell whether it is installed: %2"_s.arg(m_name, r.error().oneLine());
         return false; // not cached: a connection problem, seen by the caller

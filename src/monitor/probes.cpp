@@ -662,15 +662,18 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classif
     probes.push_back(std::make_unique<ActivityProbe>());
     probes.push_back(makeSessionProbe(classifier));
     probes.push_back(std::make_unique<LatencyProbe>(classifier));
+    // The top statements learn which statements are the monitor's own before the CPU probe
+    // leaves them out.
+    const OwnStatements own = std::make_shared<QSet<QString>>();
+    probes.push_back(makeTopStatementsProbe(classifier, own));
     if (fieldExtensions) {
         probes.push_back(makeWaitProfileProbe(classifier));
-        probes.push_back(makeCpuProbe(classifier));
+        probes.push_back(makeCpuProbe(classifier, own));
     }
     probes.push_back(std::make_unique<LockProbe>());
     probes.push_back(std::make_unique<ReplicationProbe>());
     probes.push_back(std::make_unique<VacuumProbe>());
     probes.push_back(std::make_unique<ViewProbe>());
-    probes.push_back(makeTopStatementsProbe(classifier));
     return probes;
 }
 

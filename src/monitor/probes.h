@@ -6,6 +6,7 @@
 #include <pg/connection.h>
 
 #include <QHash>
+#include <QSet>
 
 #include <memory>
 #include <vector>
@@ -42,17 +43,35 @@ public:
 /// bench monitor measures the collector with and without them).
 std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier, bool fieldExtensions = true);
 std::unique_ptr<Probe> makeSessionProbe(const WorkloadClassifier& classifier);
+/// The queryids of the monitor's own statements (its role's pg_stat_statements entries whose
+/// text carries kMonitorStatementTag), as the top statements probe learns them; the CPU probe
+/// leaves them out too. Shared by the probes of one collector, on its thread.
+using OwnStatements = std::shared_ptr<QSet<QString>>;
+
 /// The field extensions' probes (docs/monitor-sample.md): pg_wait_sampling's wait-event
 /// profile and pg_stat_kcache's CPU time per class; each says what is missing when absent.
 std::unique_ptr<Probe> makeWaitProfileProbe(const WorkloadClassifier& classifier);
-std::unique_ptr<Probe> makeCpuProbe(const WorkloadClassifier& classifier);
+std::unique_ptr<Probe> makeCpuProbe(const WorkloadClassifier& classifier, OwnStatements own);
 /// Each class's most costly statements over the window (pg_stat_statements, slow cadence).
-std::unique_ptr<Probe> makeTopStatementsProbe(const WorkloadClassifier& classifier);
+std::unique_ptr<Probe> makeTopStatementsProbe(const WorkloadClassifier& classifier, OwnStatements own);
 
 /// After every probe ran: each class's sessions waiting on a lock, the longest wait, and the
 /// root blockers they wait behind, from the lock tree.
 void addLockWaitsToClasses(ServerSample& sample, const WorkloadClassifier& classifier);
 
+
+/// Whether an interval of deltas (ending at `end`, `dt` long) belongs to the rolling window that
+/// ends at `now`: when most of it lies inside. A probe on the slow cadence has intervals about as
+/// long as the window, and "any part inside" would make its window twice as long now and then.
+inline bool insideWindow(double end, double dt, double now, double windowSeconds)
+{
+    return end - dt / 2 > now - windowSeconds;
+}
+
+/// Put before every statement the collector sends (Connection::setStatementTag), as pganalyze
+/// marks its collector's: pg_stat_statements keeps it with the text, so the top statements leave
+/// the monitor's own out, and a DBA reading pg_stat_statements sees whose they are.
+inline constexpr char kMonitorStatementTag[] = "/* htap-studio monitor */";
 
 /// The SQL for a probe: sql/monitor/<name>.pg<major>.sql for the newest major at or below the
 /// server's, else sql/monitor/<name>.sql.

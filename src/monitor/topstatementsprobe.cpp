@@ -2,7 +2,8 @@
 // entry (queryid, role, database): total and mean execution time, calls, rows, and the
 // normalized text, masked. On the slow cadence: reading every entry costs in proportion to
 // pg_stat_statements.max (docs/benchmarks.md, Monitoring), and a ranking over 10 s need not
-// move every second.
+// move every second. The monitor's own statements are left out (their texts begin with
+// kMonitorStatementTag), as pganalyze leaves its collector's out.
 #include "probes.h"
 
 #include <pg/statementtext.h>
@@ -27,8 +28,9 @@ constexpr int kTextCacheSize = 2000;
 class TopStatementsProbe : public Probe
 {
 public:
-    explicit TopStatementsProbe(WorkloadClassifier classifier)
+    TopStatementsProbe(WorkloadClassifier classifier, OwnStatements own)
         : m_classifier(std::move(classifier))
+        , m_ownIds(std::move(own))
     {
     }
     QString name() const override { return u"statements"_s; }
@@ -53,14 +55,14 @@ public:
         const double epoch = sample.sampledAt.isValid() ? sample.sampledAt.toMSecsSinceEpoch() / 1000.0 : 0;
         const int cQuery = r.column(u"queryid"_s), cUser = r.column(u"userid"_s), cDb = r.column(u"dbid"_s),
                   cRole = r.column(u"role"_s), cDbName = r.column(u"db"_s), cCalls = r.column(u"calls"_s),
-                  cExec = r.column(u"exec_ms"_s), cRows = r.column(u"rows"_s);
+                  cExec = r.column(u"exec_ms"_s), cRows = r.column(u"rows"_s), cMine = r.column(u"mine"_s);
         QHash<QString, Totals> now;
         now.reserve(r.rowCount());
         for (int i = 0; i < r.rowCount(); ++i) {
             const QString key = r.text(i, cQuery) + u'/' + r.text(i, cUser) + u'/' + r.text(i, cDb);
             now.insert(key, {r.toInt64(i, cCalls), r.toDouble(i, cExec), r.toInt64(i, cRows)});
             if (!m_names.contains(key))
-                m_names.insert(key, {r.text(i, cQuery), r.text(i, cRole), r.text(i, cDbName)});
+                m_names.insert(key, {r.text(i, cQuery), r.text(i, cRole), r.text(i, cDbName), r.toBool(i, cMine)});
         }
 
         TopStatementsSample out;
@@ -82,7 +84,7 @@ public:
                     e.deltas.insert(it.key(), d);
             }
             m_window.push_back(std::move(e));
-            while (!m_window.empty() && m_window.front().epoch <= epoch - windowSeconds)
+            while (!m_window.empty() && !insideWindow(m_window.front().epoch, m_window.front().dt, epoch, windowSeconds))
                 m_window.pop_front();
         } else {
             m_window.clear();
@@ -97,9 +99,18 @@ public:
             for (auto it = e.deltas.cbegin(); it != e.deltas.cend(); ++it)
                 inWindow[it.key()] = inWindow.value(it.key()) + *it;
         }
+        // Whose the monitor's role's statements are: only they can be the monitor's own.
+        QStringList unknown;
+        for (auto it = inWindow.cbegin(); it != inWindow.cend(); ++it)
+            if (m_names.value(it.key()).mine && !m_own.contains(it.key()))
+                unknown << it.key();
+        fetchTexts(conn, unknown);
+
         QList<std::pair<QString, Totals>> byClass[3];
         double classTotal[3] = {};
         for (auto it = inWindow.cbegin(); it != inWindow.cend(); ++it) {
+            if (m_own.value(it.key()))
+                continue;
             const int c = int(m_classifier.classify(m_names.value(it.key()).role));
             byClass[c].append({it.key(), *it});
             classTotal[c] += it->execMs;
@@ -132,9 +143,12 @@ public:
         for (int i = 0; i < out.statements.size(); ++i)
             out.statements[i].query = m_texts.value(shown[i]);
         // What is neither in pg_stat_statements nor in the window needs no name.
-        if (m_names.size() > m_previous.size() * 2 + 100)
+        if (m_names.size() > m_previous.size() * 2 + 100) {
             for (auto it = m_names.begin(); it != m_names.end();)
                 it = m_previous.contains(it.key()) || inWindow.contains(it.key()) ? std::next(it) : m_names.erase(it);
+            for (auto it = m_own.begin(); it != m_own.end();)
+                it = m_names.contains(it.key()) ? std::next(it) : m_own.erase(it);
+        }
         sample.topStatements = out;
         return true;
     }
@@ -156,6 +170,7 @@ private:
     };
     struct Names {
         QString queryId, role, database;
+        bool mine = false; ///< the monitor's role's
     };
     struct WindowEntry {
         double epoch = 0;
@@ -164,12 +179,13 @@ private:
     };
 
     /// Texts are read once per entry and kept masked: with showtext the server reads its whole
-    /// query-text file, which is what this probe avoids doing every time.
+    /// query-text file, which is what this probe avoids doing every time. Whether an entry is
+    /// the monitor's own comes with its text (and is kept as long as the entry).
     void fetchTexts(Connection& conn, const QStringList& keys)
     {
         QSet<QString> wanted;
         for (const QString& key : keys)
-            if (!m_texts.contains(key))
+            if (!m_texts.contains(key) && !m_own.value(key))
                 wanted.insert(key.section(u'/', 0, 0));
         if (wanted.isEmpty())
             return;
@@ -177,10 +193,20 @@ private:
             m_texts.clear();
         const QStringList ids(wanted.cbegin(), wanted.cend());
         const Result r = conn.exec(monitorSql(u"top_statement_texts"_s, conn.serverVersionNum()),
-            {QString(u'{' + ids.join(u',') + u'}')});
-        for (int i = 0; i < r.rowCount(); ++i)
-            m_texts.insert(r.text(i, u"queryid"_s) + u'/' + r.text(i, u"userid"_s) + u'/' + r.text(i, u"dbid"_s),
-                htap::pg::maskStatement(r.text(i, u"query"_s)).trimmed()); // comments leave blank lines
+            {QString(u'{' + ids.join(u',') + u'}'), QString::fromLatin1(kMonitorStatementTag)});
+        for (int i = 0; i < r.rowCount(); ++i) {
+            const QString key = r.text(i, u"queryid"_s) + u'/' + r.text(i, u"userid"_s) + u'/' + r.text(i, u"dbid"_s);
+            const bool own = r.toBool(i, u"own"_s);
+            m_own.insert(key, own);
+            if (own)
+                m_ownIds->insert(key.section(u'/', 0, 0));
+            else
+                m_texts.insert(key, htap::pg::maskStatement(r.text(i, u"query"_s)).trimmed()); // comments leave blank lines
+        }
+        if (r.ok()) // an entry evicted meanwhile is not asked for again
+            for (const QString& key : keys)
+                if (!m_own.contains(key))
+                    m_own.insert(key, false);
     }
 
     WorkloadClassifier m_classifier;
@@ -190,13 +216,15 @@ private:
     std::deque<WindowEntry> m_window;
     QHash<QString, Names> m_names;
     QHash<QString, QString> m_texts; ///< masked, by entry key
+    QHash<QString, bool> m_own;      ///< whether an entry is the monitor's own statement, once its text was read
+    OwnStatements m_ownIds;          ///< the queryids of those that are, for the CPU probe
 };
 
 } // namespace
 
-std::unique_ptr<Probe> makeTopStatementsProbe(const WorkloadClassifier& classifier)
+std::unique_ptr<Probe> makeTopStatementsProbe(const WorkloadClassifier& classifier, OwnStatements own)
 {
-    return std::make_unique<TopStatementsProbe>(classifier);
+    return std::make_unique<TopStatementsProbe>(classifier, std::move(own));
 }
 
 } // namespace htap::monitor

@@ -1,12 +1,15 @@
 // What each class's sessions wait on, from pg_wait_sampling's profile (its collector samples
 // every process's wait event every profile_period, 10 ms by default, and counts them per pid,
-// event and queryid). Successive snapshots are diffed by key; each delta goes to the class of
-// the session that had the pid, as pg_stat_activity said at the end of the interval or, for a
-// session that ended during it, the last time it was seen.
+// event and queryid). Successive reads are diffed by (pid, event); each delta goes to the class
+// of the session that had the pid, as pg_stat_activity said at the end of the interval or, for
+// a session that ended during it, the last time it was seen. The profile keeps the rows of
+// every pid since its last reset (nobody may reset it for the others): after the first read,
+// only the rows of pids alive now or at the previous read travel.
 #include "fieldextension.h"
 #include "probes.h"
 
 #include <QHash>
+#include <QSet>
 
 #include <algorithm>
 #include <deque>
@@ -37,29 +40,35 @@ public:
         QString missing;
         if (!m_extension.ready(conn, &missing)) {
             *unavailable = u"wait-event profile: "_s + missing;
-            reset();
+            clearBaseline();
             return false;
         }
         const double epoch = sample.sampledAt.isValid() ? sample.sampledAt.toMSecsSinceEpoch() / 1000.0 : 0;
+        QStringList alive;
+        for (int pid : std::as_const(m_alive))
+            alive << QString::number(pid);
         const Result r = conn.exec(monitorSql(u"wait_profile"_s, conn.serverVersionNum())
-                                       .arg(m_extension.qualified(u"pg_wait_sampling_profile"_s)));
+                                       .arg(m_extension.qualified(u"pg_wait_sampling_profile"_s)),
+            {QString(u'{' + alive.join(u',') + u'}'), !m_hasPrevious});
         if (!r.ok()) {
             *unavailable = u"wait-event profile: %1"_s.arg(r.error().oneLine());
             m_extension.forget(); // dropped, or the library is no longer loaded: look again
-            reset();
+            clearBaseline();
             return false;
         }
         const int cPid = r.column(u"pid"_s), cType = r.column(u"event_type"_s), cEvent = r.column(u"event"_s),
-                  cQuery = r.column(u"queryid"_s), cCount = r.column(u"count"_s), cBackend = r.column(u"backend_type"_s),
-                  cRole = r.column(u"role"_s), cApp = r.column(u"app"_s), cOwn = r.column(u"own"_s), cPeriod = r.column(u"period_ms"_s);
+                  cCount = r.column(u"count"_s), cBackend = r.column(u"backend_type"_s), cRole = r.column(u"role"_s),
+                  cApp = r.column(u"app"_s), cOwn = r.column(u"own"_s), cPeriod = r.column(u"period_ms"_s);
 
         // Who each pid is now; a pid that is gone keeps what it was when last seen.
         bool anyPid = r.rowCount() == 0;
+        m_alive.clear();
         for (int i = 0; i < r.rowCount(); ++i) {
             const int pid = int(r.toInt64(i, cPid));
             anyPid |= pid != 0;
             if (r.isNull(i, cBackend))
                 continue;
+            m_alive.insert(pid);
             // Rewritten at every sight: a pid used again by a new session gets the new one's
             // class (the interval's waits go to it), and application_name can change.
             Session& s = m_sessions[pid];
@@ -70,7 +79,7 @@ public:
         if (!anyPid) {
             *unavailable = u"wait-event profile: pg_wait_sampling.profile_pid is off, so the profile cannot be told apart by "
                            "session (set it on in postgresql.conf and reload)"_s;
-            reset();
+            clearBaseline();
             return false;
         }
 
@@ -84,21 +93,21 @@ public:
             out.baselineReason = u"no sample for %1 s: a new baseline"_s.arg(QString::number(epoch - m_previousEpoch, 'f', 0));
         out.hasDeltas = out.baselineReason.isEmpty();
 
-        QHash<Key, qint64> counts;
-        counts.reserve(r.rowCount());
         WindowEntry entry;
         entry.epoch = epoch;
         entry.dt = epoch - m_previousEpoch;
         for (int i = 0; i < r.rowCount(); ++i) {
-            const Key key {int(r.toInt64(i, cPid)), r.text(i, cType), r.text(i, cEvent), r.toInt64(i, cQuery)};
+            const Key key {int(r.toInt64(i, cPid)), r.text(i, cType), r.text(i, cEvent)};
             const qint64 count = r.toInt64(i, cCount);
-            counts.insert(key, count);
+            // Rows of pids that did not travel keep their counts: a pid used again continues them.
+            qint64& previous = m_previous[key];
+            const qint64 before = std::exchange(previous, count);
             if (!out.hasDeltas)
                 continue;
-            // A key not seen before is new since the last snapshot (the whole profile is read
-            // every time); a count that went down was reset (pg_wait_sampling_reset_profile()).
-            const auto prev = m_previous.constFind(key);
-            const qint64 delta = prev == m_previous.cend() || count < *prev ? count : count - *prev;
+            // A key not seen before is new since the last read (the baseline held every row,
+            // and every later row of a pid alive since); a count that went down was reset
+            // (pg_wait_sampling_reset_profile()).
+            const qint64 delta = count < before ? count : count - before;
             if (delta <= 0)
                 continue;
             const auto who = m_sessions.constFind(key.pid);
@@ -107,7 +116,6 @@ public:
             const QString event = key.type.isEmpty() ? u"CPU"_s : key.type + u':' + key.event;
             entry.samples[int(who->workloadClass)][event] += delta;
         }
-        m_previous = std::move(counts);
         m_previousEpoch = epoch;
         m_periodMs = out.samplePeriodMs;
         m_hasPrevious = epoch > 0;
@@ -120,7 +128,7 @@ public:
         } else {
             entry.periodMs = out.samplePeriodMs;
             m_window.push_back(std::move(entry));
-            while (!m_window.empty() && m_window.front().epoch <= epoch - windowSeconds)
+            while (!m_window.empty() && !insideWindow(m_window.front().epoch, m_window.front().dt, epoch, windowSeconds))
                 m_window.pop_front();
         }
         for (int c = 0; c < 3; ++c) {
@@ -154,23 +162,26 @@ public:
 
     void reset() override
     {
+        clearBaseline();
+        m_extension.forget(); // a new connection: the server may have changed
+    }
+
+private:
+    void clearBaseline()
+    {
         m_hasPrevious = false;
         m_previous.clear();
+        m_alive.clear();
         m_sessions.clear();
         m_window.clear();
     }
 
-private:
     struct Key {
         int pid = 0;
         QString type;
         QString event;
-        qint64 queryId = 0;
-        bool operator==(const Key& o) const
-        {
-            return pid == o.pid && queryId == o.queryId && type == o.type && event == o.event;
-        }
-        friend size_t qHash(const Key& k, size_t seed = 0) { return qHashMulti(seed, k.pid, k.type, k.event, k.queryId); }
+        bool operator==(const Key& o) const { return pid == o.pid && type == o.type && event == o.event; }
+        friend size_t qHash(const Key& k, size_t seed = 0) { return qHashMulti(seed, k.pid, k.type, k.event); }
     };
     struct Session {
         bool client = false; ///< a client backend other than the monitor's own
@@ -201,7 +212,8 @@ private:
     QHash<QString, WorkloadClass> m_classes;
     FieldExtension m_extension {u"pg_wait_sampling"_s, u"postgresql-%1-pg-wait-sampling"_s};
     bool m_hasPrevious = false;
-    QHash<Key, qint64> m_previous;
+    QHash<Key, qint64> m_previous; ///< every row read since the baseline, with its last count
+    QSet<int> m_alive;             ///< pids alive at the last read: their rows travel next time
     double m_previousEpoch = 0;
     double m_periodMs = 10;
     QHash<int, Session> m_sessions;

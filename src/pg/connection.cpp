@@ -53,6 +53,7 @@ Connection::Connection(Connection&& other) noexcept
     : m_conn(std::exchange(other.m_conn, nullptr))
     , m_canceller(std::move(other.m_canceller))
     , m_neededPassword(other.m_neededPassword)
+    , m_statementTag(std::move(other.m_statementTag))
     , m_pending(std::exchange(other.m_pending, {}))
     , m_reply(std::move(other.m_reply))
     , m_replies(std::move(other.m_replies))
@@ -67,6 +68,7 @@ Connection& Connection::operator=(Connection&& other) noexcept
         m_conn = std::exchange(other.m_conn, nullptr);
         m_canceller = std::move(other.m_canceller);
         m_neededPassword = other.m_neededPassword;
+        m_statementTag = std::move(other.m_statementTag);
         m_pending = std::exchange(other.m_pending, {});
         m_reply = std::move(other.m_reply);
         m_replies = std::move(other.m_replies);
@@ -307,8 +309,8 @@ Result Connection::exec(const QString& sql, const QVariantList& params)
     if (!m_conn)
         return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
     const BoundParams bound(params);
-    PGresult* res = PQexecParams(m_conn, sql.toUtf8().constData(), bound.count(), nullptr, bound.data(), nullptr,
-        nullptr, 0);
+    PGresult* res = PQexecParams(m_conn, QByteArray(m_statementTag + sql.toUtf8()).constData(), bound.count(), nullptr,
+        bound.data(), nullptr, nullptr, 0);
     return finish(res, sql);
 }
 
@@ -641,7 +643,7 @@ Result Connection::runScript(const QString& sql)
 {
     if (!m_conn)
         return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
-    return finish(PQexec(m_conn, sql.toUtf8().constData()), sql);
+    return finish(PQexec(m_conn, QByteArray(m_statementTag + sql.toUtf8()).constData()), sql);
 }
 
 int Connection::serverVersionNum() const

@@ -71,6 +71,11 @@ public:
     qint64 ownRollbacks() const { return m_ownRollbacks; }
     /// True if the last open() failed because the server asked for a password none was given for.
     bool neededPassword() const { return m_neededPassword; }
+    /// A comment put before every statement exec() and runScript() send from now on, across
+    /// reconnects (as pganalyze's collector marks its queries): pg_stat_statements keeps the
+    /// text it first saw for a statement, comments included, so its texts say which statements
+    /// are ours. Errors quote the statement without it. Empty: none.
+    void setStatementTag(const QString& tag) { m_statementTag = tag.toUtf8(); }
 
     /// Runs one statement with parameters $1..$n bound in text format. NULL QVariants become SQL NULL.
     Result exec(const QString& sql, const QVariantList& params = {});
@@ -189,6 +194,7 @@ private:
     pg_conn* m_conn = nullptr;
     std::shared_ptr<const Canceller> m_canceller;
     bool m_neededPassword = false;
+    QByteArray m_statementTag; ///< setStatementTag()
     qint64 m_ownCommits = 0;
     qint64 m_ownRollbacks = 0;
     Pending m_pending;
