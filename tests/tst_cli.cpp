@@ -129,10 +129,18 @@ private Q_SLOTS:
         QCOMPARE(r.code, 0);
         const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
         QCOMPARE(o.value(u"format"_s).toString(), u"htap-monitor-sample"_s);
-        QCOMPARE(o.value(u"version"_s).toInt(), 2);
-        for (const QString& section : {u"activity"_s, u"latency"_s, u"locks"_s, u"vacuum"_s, u"views"_s, u"replication"_s})
-            QVERIFY2(o.contains(section), qPrintable(section));
+        QCOMPARE(o.value(u"version"_s).toInt(), 3);
+        // Everything the GUI shows, the field extensions' figures included (the sandbox has them).
+        for (const QString& section : {u"activity"_s, u"latency"_s, u"locks"_s, u"vacuum"_s, u"views"_s, u"replication"_s,
+                 u"waits"_s, u"cpu"_s, u"topStatements"_s})
+            QVERIFY2(o.contains(section), qPrintable(section + u": "_s + r.out.left(2000)));
         QVERIFY(o.value(u"activity"_s).toObject().value(u"hasRates"_s).toBool());
+        for (const QString& section : {u"waits"_s, u"cpu"_s, u"topStatements"_s}) {
+            QVERIFY2(o.value(section).toObject().value(u"hasDeltas"_s).toBool(), qPrintable(section));
+            QVERIFY(o.value(section).toObject().value(u"windowSeconds"_s).toDouble() > 0);
+        }
+        QCOMPARE(o.value(u"waits"_s).toObject().value(u"classes"_s).toArray().size(), 3);
+        QVERIFY(o.value(u"unavailable"_s).toObject().isEmpty());
         QVERIFY(o.value(u"vacuum"_s).toObject().value(u"tables"_s).toArray().size() >= 5);
     }
 

@@ -82,6 +82,35 @@ void printSample(const htap::monitor::ServerSample& s)
                   << (v.stalenessSeconds >= 0 ? QString::number(v.stalenessSeconds, 'f', 0) + u" s"_s
                                               : u"unknown (no refresh in the registry)"_s)
                   << Qt::endl;
+    if (s.waits && s.waits->hasDeltas)
+        for (const ClassWaits& c : s.waits->classes) {
+            QStringList events;
+            for (const WaitEventFigure& e : c.topEvents.mid(0, 3))
+                events << u"%1 %2"_s.arg(e.type == u"CPU"_s ? e.type : e.type + u':' + e.event, htap::core::formatSeconds(e.seconds));
+            out() << "waits:      " << qSetFieldWidth(6) << Qt::left << toString(c.workloadClass) << qSetFieldWidth(0)
+                  << htap::core::formatNumber(c.totalSeconds / s.waits->windowSeconds) << " sessions waiting on average over the last "
+                  << htap::core::formatDuration(s.waits->windowSeconds) << (events.isEmpty() ? QString() : u": "_s + events.join(u", "_s))
+                  << Qt::endl;
+        }
+    if (s.cpu && s.cpu->hasDeltas)
+        for (const ClassCpu& c : s.cpu->classes)
+            out() << "cpu:        " << qSetFieldWidth(6) << Qt::left << toString(c.workloadClass) << qSetFieldWidth(0)
+                  << htap::core::formatNumber(c.cpuPerSecond) << " CPU seconds per second (statements that finished in the last "
+                  << htap::core::formatDuration(s.cpu->windowSeconds) << ")" << Qt::endl;
+    if (s.topStatements && s.topStatements->hasDeltas) {
+        // The first of each class: the full lists are in the JSON (--json) and on the Latency page.
+        WorkloadClass last = WorkloadClass::Other;
+        bool any = false;
+        for (const TopStatement& t : s.topStatements->statements) {
+            if (any && t.workloadClass == last)
+                continue;
+            any = true;
+            last = t.workloadClass;
+            out() << "top:        " << qSetFieldWidth(6) << Qt::left << toString(t.workloadClass) << qSetFieldWidth(0)
+                  << htap::core::formatSeconds(t.totalExecMs / 1000) << " in " << htap::core::formatCount(t.calls) << " calls ("
+                  << t.role << "): " << t.query.simplified().left(100) << Qt::endl;
+        }
+    }
     for (auto it = s.unavailable.cbegin(); it != s.unavailable.cend(); ++it)
         out() << "unavailable: " << it.value() << Qt::endl;
 }

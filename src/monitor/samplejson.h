@@ -9,7 +9,7 @@ namespace htap::monitor {
 /// Format name and version of a sample as JSON (docs/monitor-sample.md). Bump the version on
 /// any change that a reader would notice; additions of new keys are allowed within a version.
 inline constexpr const char* kSampleFormat = "htap-monitor-sample";
-inline constexpr int kSampleFormatVersion = 2;
+inline constexpr int kSampleFormatVersion = 3;
 
 QJsonObject toJson(const ServerSample& sample, const QString& server = {});
 
