@@ -32,6 +32,9 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     m_plot->plotLayout()->insertRow(0);
     m_titleText = title;
     m_title = new QCPTextElement(m_plot, title, QFont(font().family(), font().pointSize() + 1, QFont::Bold));
+    // The title does not set the chart's minimum width (a long one on a single line made the
+    // window wider than the screen): it wraps at spaces instead (wrapTitle).
+    m_title->setMinimumSize(60, 0);
     m_plot->plotLayout()->addElement(0, 0, m_title);
 
     auto ticker = QSharedPointer<QCPAxisTickerDateTime>::create();
@@ -211,6 +214,7 @@ void ChartWidget::setNotice(const QString& text)
     }
     if (!m_notice) {
         m_notice = new QLabel(m_plot);
+        m_notice->setObjectName(QStringLiteral("notice"));
         m_notice->setWordWrap(true);
         m_notice->setAlignment(Qt::AlignCenter);
         m_notice->setTextInteractionFlags(Qt::TextSelectableByMouse); // the install command can be copied
@@ -364,6 +368,10 @@ bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
             return true;
         m_dirty = true; // the legend's columns follow the plot's height, the notice its area
         wrapTitle();
+        // A time label needs about 100 px beside the value axis: five in a narrow chart ran into
+        // each other (the ticker rounds the step to a readable one: fewer labels, never closer).
+        if (auto ticker = qSharedPointerDynamicCast<QCPAxisTickerDateTime>(m_plot->xAxis->ticker()))
+            ticker->setTickCount(std::clamp((static_cast<QResizeEvent*>(event)->size().width() - 60) / 100, 2, 5));
     }
     if (watched == m_plot && event->type() == QEvent::MouseMove)
         showValuesAt(static_cast<QMouseEvent*>(event)->pos());
