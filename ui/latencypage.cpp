@@ -8,8 +8,10 @@
 
 #include <QGridLayout>
 #include <QLabel>
+#include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QVBoxLayout>
 
 #include <limits>
 
@@ -44,12 +46,9 @@ LatencyPage::LatencyPage(QWidget* parent)
     , m_mean(new ChartWidget(tr("Mean statement time over the last 10 s (server side, pg_stat_statements)"), tr("ms"), this))
     , m_throughput(new ChartWidget(tr("Statements finished per second"), tr("calls/s"), this))
     , m_inflight(new ChartWidget(tr("Oldest statement still running (pg_stat_activity)"), tr("s"), this))
-    , m_cpu(new ChartWidget(tr("CPU seconds per second of finished statements, mean over the last 10 s (pg_stat_kcache)"),
-          tr("CPU s/s"), this))
-    , m_waits {new ChartWidget(tr("OLTP sessions waiting, by wait event type, mean over the last 10 s (pg_wait_sampling)"),
-                   tr("sessions"), this),
-          new ChartWidget(tr("OLAP sessions waiting, by wait event type, mean over the last 10 s (pg_wait_sampling)"),
-              tr("sessions"), this)}
+    , m_cpu(new ChartWidget(tr("CPU of statements that finished, last 10 s (pg_stat_kcache)"), tr("cores"), this))
+    , m_waits {new ChartWidget(tr("OLTP sessions waiting, by wait type, last 10 s (pg_wait_sampling)"), tr("sessions"), this),
+          new ChartWidget(tr("OLAP sessions waiting, by wait type, last 10 s (pg_wait_sampling)"), tr("sessions"), this)}
     , m_roles(new SnapshotTableModel({tr("role"), tr("class"), tr("calls/s"), tr("mean ms, 10 s"), tr("calls, 10 s"),
                                          tr("plan ms"), tr("rows/s"), tr("temp blocks"), tr("running"), tr("oldest running")},
           this))
@@ -90,20 +89,30 @@ LatencyPage::LatencyPage(QWidget* parent)
     m_tables->addTab(table, tr("Roles"));
     showTopStatements({});
 
-    // Six columns: the wide mean chart; three small charts; the two wait profiles; the tables.
-    auto* layout = new QGridLayout(this);
-    layout->addWidget(m_note, 0, 0, 1, 6);
-    layout->addWidget(m_mean, 1, 0, 1, 6);
-    layout->addWidget(m_throughput, 2, 0, 1, 2);
-    layout->addWidget(m_inflight, 2, 2, 1, 2);
-    layout->addWidget(m_cpu, 2, 4, 1, 2);
-    layout->addWidget(m_waits[0], 3, 0, 1, 3);
-    layout->addWidget(m_waits[1], 3, 3, 1, 3);
-    layout->addWidget(m_tables, 4, 0, 1, 6);
-    layout->setRowStretch(1, 3);
-    layout->setRowStretch(2, 2);
-    layout->setRowStretch(3, 3);
-    layout->setRowStretch(4, 2);
+    // Six columns: the wide mean chart; three small charts; the two wait profiles. The tables
+    // below a splitter: ten statements a class want room the charts can give up for a while.
+    auto* charts = new QWidget(this);
+    auto* grid = new QGridLayout(charts);
+    grid->setContentsMargins(0, 0, 0, 0);
+    grid->addWidget(m_mean, 0, 0, 1, 6);
+    grid->addWidget(m_throughput, 1, 0, 1, 2);
+    grid->addWidget(m_inflight, 1, 2, 1, 2);
+    grid->addWidget(m_cpu, 1, 4, 1, 2);
+    grid->addWidget(m_waits[0], 2, 0, 1, 3);
+    grid->addWidget(m_waits[1], 2, 3, 1, 3);
+    grid->setRowStretch(0, 3);
+    grid->setRowStretch(1, 2);
+    grid->setRowStretch(2, 3);
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->setObjectName(QStringLiteral("latencySplitter"));
+    splitter->addWidget(charts);
+    splitter->addWidget(m_tables);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 1);
+    splitter->setChildrenCollapsible(false);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(m_note);
+    layout->addWidget(splitter, 1);
 }
 
 void LatencyPage::setTargets(const htap::monitor::Targets& t)
@@ -198,7 +207,7 @@ void LatencyPage::addCpu(const htap::monitor::ServerSample& s)
 
 void LatencyPage::showTopStatements(const htap::monitor::TopStatementsSample& top)
 {
-    const QString window = top.windowSeconds > 0 ? htap::core::formatSeconds(top.windowSeconds) : tr("10 s");
+    const QString window = top.windowSeconds > 0 ? htap::core::formatDuration(top.windowSeconds) : tr("10 s");
     QList<SnapshotTableModel::Row> rows[3];
     for (const auto& st : top.statements) {
         SnapshotTableModel::Row r;
@@ -232,7 +241,7 @@ void LatencyPage::showTopWaits(const htap::monitor::WaitProfileSample& waits)
             rows.append(r);
         }
     m_topWaits->setRows(rows);
-    m_tables->setTabText(3, tr("Wait events, last %1").arg(htap::core::formatSeconds(waits.windowSeconds)));
+    m_tables->setTabText(3, tr("Wait events, last %1").arg(htap::core::formatDuration(waits.windowSeconds)));
 }
 
 void LatencyPage::addSample(const htap::monitor::ServerSample& s)
