@@ -34,7 +34,7 @@ bool FieldExtension::ready(htap::pg::Connection& conn, QString* missing)
     QStringList preload;
     for (const QString& library : r.text(0, u"preload"_s).split(u',', Qt::SkipEmptyParts))
         preload << library.trimmed().remove(u'"');
-    const QString package = m_package.arg(conn.serverVersionNum() / 10000);
+    const QString package = m_package.contains(u"%1"_s) ? m_package.arg(conn.serverVersionNum() / 10000) : m_package;
     const QString create = m_needs.isEmpty() ? u"CREATE EXTENSION %1"_s.arg(m_name)
                                                 : u"CREATE EXTENSION %1 CASCADE (it needs %2)"_s.arg(m_name, m_needs);
     if (!r.toBool(0, u"available"_s) && r.isNull(0, r.column(u"schema"_s)))
