@@ -119,6 +119,48 @@ private Q_SLOTS:
         QVERIFY(!c.hasPending());
     }
 
+    void cachedStatementsArePreparedOnceASessionAndTagged()
+    {
+        // The collector's statements: parsed and planned once a session, tagged so that
+        // pg_stat_statements says whose they are.
+        Connection c;
+        QVERIFY(!c.open(m_info, {10000, u"tst cached"_s}));
+        c.setStatementTag(u"/* tst tag */\n"_s);
+        const QString sql = u"SELECT count(*) FROM pg_class WHERE relname = $1 /* tst_connection cached */"_s;
+        for (int i = 0; i < 3; ++i) {
+            const auto r = c.execCached(sql, {u"pg_class"_s});
+            QVERIFY2(r.ok(), qPrintable(r.error().oneLine()));
+            QCOMPARE(r.toInt64(0, 0), 1);
+        }
+        auto prepared = [&c] { return c.exec(u"SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%tst_connection cached%'"_s).toInt64(0, 0); };
+        QCOMPARE(prepared(), 1);
+        const auto stored = m_admin.exec(u"SELECT query FROM pg_stat_statements WHERE query LIKE '%tst_connection cached%'"_s);
+        QVERIFY(stored.rowCount() >= 1);
+        QVERIFY2(stored.text(0, 0).startsWith(u"/* tst tag */"_s), qPrintable(stored.text(0, 0)));
+        // An error quotes the statement as written, without the tag.
+        const auto bad = c.execCached(u"SELECT * FROM tst_no_such_table"_s);
+        QVERIFY(!bad.ok());
+        QCOMPARE(bad.error().query, u"SELECT * FROM tst_no_such_table"_s);
+
+        // A new session prepares again.
+        QVERIFY(!c.open(m_info, {10000, u"tst cached"_s}));
+        QCOMPARE(prepared(), 0);
+        QVERIFY(c.execCached(sql, {u"pg_class"_s}).ok());
+        QCOMPARE(prepared(), 1);
+
+        // A table made again with other columns: the prepared form fails at most once, then the
+        // statement is prepared anew.
+        QVERIFY(c.runScript(u"DROP TABLE IF EXISTS tst_cached; CREATE TABLE tst_cached (a int); INSERT INTO tst_cached VALUES (1)"_s).ok());
+        const QString read = u"SELECT * FROM tst_cached"_s;
+        QCOMPARE(c.execCached(read).columnCount(), 1);
+        QVERIFY(c.runScript(u"DROP TABLE tst_cached; CREATE TABLE tst_cached (a int, b text); INSERT INTO tst_cached VALUES (1, 'x')"_s).ok());
+        c.execCached(read); // may fail: "cached plan must not change result type"
+        const auto again = c.execCached(read);
+        QVERIFY2(again.ok(), qPrintable(again.error().oneLine()));
+        QCOMPARE(again.columnCount(), 2);
+        QVERIFY(c.runScript(u"DROP TABLE tst_cached"_s).ok());
+    }
+
     void resultIsAValueThatOutlivesItsThread()
     {
         htap::pg::Result r;

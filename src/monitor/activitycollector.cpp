@@ -214,7 +214,7 @@ private:
         // most once a second otherwise: flushed as it goes idle, they show in the next sample,
         // where they are taken out of the count.
         if (m_conn.isOpen())
-            m_conn.exec(u"SELECT pg_stat_force_next_flush()"_s);
+            m_conn.execCached(u"SELECT pg_stat_force_next_flush()"_s);
         addLockWaitsToClasses(sample, m_classifier);
         if (m_afterReset && m_sampledBefore)
             sample.gapBefore = true; // reconnected: what came before is not continuous with this

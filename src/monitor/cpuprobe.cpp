@@ -43,7 +43,7 @@ public:
         // The monitor's own statements are left out; when it learns more of them, its role's
         // sum goes down once and that interval is skipped for the role (as for an eviction).
         const QStringList own(m_own->cbegin(), m_own->cend());
-        const Result r = conn.exec(monitorSql(u"cpu_by_role"_s, conn.serverVersionNum()).arg(m_extension.qualified(u"pg_stat_kcache"_s)),
+        const Result r = conn.execCached(monitorSql(u"cpu_by_role"_s, conn.serverVersionNum()).arg(m_extension.qualified(u"pg_stat_kcache"_s)),
             {QString(u'{' + own.join(u',') + u'}')});
         if (!r.ok()) {
             *unavailable = u"CPU per class: %1"_s.arg(r.error().oneLine());

@@ -23,7 +23,7 @@ bool FieldExtension::ready(htap::pg::Connection& conn, QString* missing)
         *missing = m_missing;
         return !m_schema.isEmpty();
     }
-    const Result r = conn.exec(monitorSql(u"field_extension"_s, conn.serverVersionNum()), {m_name});
+    const Result r = conn.execCached(monitorSql(u"field_extension"_s, conn.serverVersionNum()), {m_name});
     if (!r.ok()) {
         *missing = u"%1: cannot tell whether it is installed: %2"_s.arg(m_name, r.error().oneLine());
         return false; // not cached: a connection problem, seen by the caller

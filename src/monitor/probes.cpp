@@ -92,7 +92,7 @@ public:
         // What this connection committed since the last read (that read included): those reach
         // xact_commit too, when its backend flushes its statistics.
         const qint64 ownCommits = conn.ownCommits(), ownRollbacks = conn.ownRollbacks();
-        const Result r = conn.exec(monitorSql(name(), conn.serverVersionNum()));
+        const Result r = conn.execCached(monitorSql(name(), conn.serverVersionNum()));
         if (!r.ok() || r.rowCount() != 1) {
             *unavailable = reasonFor(r, name());
             return false;
@@ -219,8 +219,8 @@ public:
         const int v = conn.serverVersionNum();
         // Statements first, then the reset/eviction markers: an eviction in between shows up in
         // the markers and drops this interval instead of giving it wrong deltas.
-        const Result r = conn.exec(monitorSql(u"latency_statements"_s, v));
-        const Result info = conn.exec(monitorSql(u"latency_info"_s, v));
+        const Result r = conn.execCached(monitorSql(u"latency_statements"_s, v));
+        const Result info = conn.execCached(monitorSql(u"latency_info"_s, v));
         if (!info.ok() || !r.ok()) {
             const Result& bad = info.ok() ? r : info;
             m_hasPrevious = false;
@@ -260,7 +260,7 @@ public:
         // In-flight statements per role and application: they count in pgss only when done.
         QHash<QString, QPair<int, double>> inflightByRole;
         QPair<int, double> inflightByClass[3] = {};
-        const Result inflight = conn.exec(monitorSql(u"latency_inflight"_s, v));
+        const Result inflight = conn.execCached(monitorSql(u"latency_inflight"_s, v));
         for (int i = 0; i < inflight.rowCount(); ++i) {
             const QString role = inflight.text(i, u"role"_s);
             const int n = int(inflight.toInt64(i, u"active"_s));
@@ -436,7 +436,7 @@ public:
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
     {
         const int v = conn.serverVersionNum();
-        const Result r = conn.exec(monitorSql(name(), v));
+        const Result r = conn.execCached(monitorSql(name(), v));
         if (!r.ok()) {
             *unavailable = reasonFor(r, name());
             return false;
@@ -474,7 +474,7 @@ public:
             if (pid != 0)
                 pidTexts << QString::number(pid);
         if (!pidTexts.isEmpty()) {
-            const Result b = conn.exec(monitorSql(u"lock_blockers"_s, v), QVariantList {QString(u"{"_s + pidTexts.join(u',') + u'}')});
+            const Result b = conn.execCached(monitorSql(u"lock_blockers"_s, v), QVariantList {QString(u"{"_s + pidTexts.join(u',') + u'}')});
             for (int i = 0; i < b.rowCount(); ++i)
                 out.nodes.append(sessionFrom(b, i));
         }
@@ -482,7 +482,7 @@ public:
             LockNode prepared;
             prepared.pid = 0;
             prepared.state = u"prepared"_s;
-            const Result p = conn.exec(monitorSql(u"prepared_xacts"_s, v));
+            const Result p = conn.execCached(monitorSql(u"prepared_xacts"_s, v));
             for (int i = 0; i < p.rowCount(); ++i)
                 prepared.preparedTransactions.append(
                     {p.text(i, u"gid"_s), p.text(i, u"owner"_s), p.text(i, u"db"_s), p.toDouble(i, u"age_s"_s)});
@@ -504,7 +504,7 @@ public:
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
     {
         const int v = conn.serverVersionNum();
-        const Result t = conn.exec(monitorSql(u"vacuum_tables"_s, v), {50});
+        const Result t = conn.execCached(monitorSql(u"vacuum_tables"_s, v), {50});
         if (!t.ok()) {
             *unavailable = reasonFor(t, name());
             return false;
@@ -525,7 +525,7 @@ public:
             tv.autovacuumEnabled = t.toBool(i, u"av_enabled"_s);
             out.tables.append(tv);
         }
-        const Result h = conn.exec(monitorSql(u"xmin_holders"_s, v));
+        const Result h = conn.execCached(monitorSql(u"xmin_holders"_s, v));
         if (!h.ok()) {
             *unavailable = reasonFor(h, u"xmin holders"_s);
             return false;
@@ -550,11 +550,11 @@ public:
         for (const XminHolder& h : std::as_const(out.holders))
             if (h.kind != u"slot_catalog_xmin"_s)
                 out.horizonAge = std::max(out.horizonAge, h.xidAge);
-        const Result p = conn.exec(monitorSql(u"vacuum_progress"_s, v));
+        const Result p = conn.execCached(monitorSql(u"vacuum_progress"_s, v));
         for (int i = 0; i < p.rowCount(); ++i)
             out.running.append({int(p.toInt64(i, u"pid"_s)), p.text(i, u"rel"_s), p.text(i, u"phase"_s),
                 p.toBool(i, u"is_auto"_s), p.toDouble(i, u"pct_scanned"_s), p.toDouble(i, u"running_s"_s)});
-        const Result d = conn.exec(monitorSql(u"database_age"_s, v));
+        const Result d = conn.execCached(monitorSql(u"database_age"_s, v));
         for (int i = 0; i < d.rowCount(); ++i)
             out.databases.append({d.text(i, u"db"_s), d.toInt64(i, u"xid_age"_s), d.toDouble(i, u"pct_to_wraparound"_s),
                 d.toDouble(i, u"pct_to_forced"_s)});
@@ -634,9 +634,9 @@ public:
     {
         const int v = conn.serverVersionNum();
         ReplicationSample out;
-        out.inRecovery = conn.exec(u"SELECT pg_is_in_recovery()"_s).toBool(0, 0);
+        out.inRecovery = conn.execCached(u"SELECT pg_is_in_recovery()"_s).toBool(0, 0);
         if (!out.inRecovery) {
-            const Result r = conn.exec(monitorSql(name(), v));
+            const Result r = conn.execCached(monitorSql(name(), v));
             if (!r.ok()) {
                 *unavailable = reasonFor(r, name());
                 return false;
@@ -645,7 +645,7 @@ public:
                 out.standbys.append({r.text(i, u"name"_s), r.text(i, u"state"_s), r.toDouble(i, u"write_s"_s),
                     r.toDouble(i, u"flush_s"_s), r.toDouble(i, u"replay_s"_s), r.toInt64(i, u"replay_bytes"_s)});
         }
-        const Result s = conn.exec(monitorSql(u"replication_slots"_s, v));
+        const Result s = conn.execCached(monitorSql(u"replication_slots"_s, v));
         for (int i = 0; i < s.rowCount(); ++i)
             out.replicationSlots.append({s.text(i, u"name"_s), s.text(i, u"type"_s), s.toBool(i, u"active"_s),
                 s.toInt64(i, u"retained_bytes"_s)});

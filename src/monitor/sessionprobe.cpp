@@ -25,7 +25,7 @@ public:
 
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
     {
-        const Result r = conn.exec(monitorSql(name(), conn.serverVersionNum()));
+        const Result r = conn.execCached(monitorSql(name(), conn.serverVersionNum()));
         if (!r.ok()) {
             *unavailable = u"sessions: %1"_s.arg(r.error().oneLine());
             return false;

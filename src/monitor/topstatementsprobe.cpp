@@ -41,7 +41,7 @@ public:
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
     {
         const int v = conn.serverVersionNum();
-        const Result r = conn.exec(monitorSql(u"top_statements"_s, v));
+        const Result r = conn.execCached(monitorSql(u"top_statements"_s, v));
         if (!r.ok()) {
             const QString state = r.error().sqlstate;
             *unavailable = state == u"42883"_s || state == u"42P01"_s
@@ -192,7 +192,7 @@ private:
         if (m_texts.size() > kTextCacheSize)
             m_texts.clear();
         const QStringList ids(wanted.cbegin(), wanted.cend());
-        const Result r = conn.exec(monitorSql(u"top_statement_texts"_s, conn.serverVersionNum()),
+        const Result r = conn.execCached(monitorSql(u"top_statement_texts"_s, conn.serverVersionNum()),
             {QString(u'{' + ids.join(u',') + u'}'), QString::fromLatin1(kMonitorStatementTag)});
         for (int i = 0; i < r.rowCount(); ++i) {
             const QString key = r.text(i, u"queryid"_s) + u'/' + r.text(i, u"userid"_s) + u'/' + r.text(i, u"dbid"_s);

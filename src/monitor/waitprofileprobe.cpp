@@ -47,7 +47,7 @@ public:
         QStringList alive;
         for (int pid : std::as_const(m_alive))
             alive << QString::number(pid);
-        const Result r = conn.exec(monitorSql(u"wait_profile"_s, conn.serverVersionNum())
+        const Result r = conn.execCached(monitorSql(u"wait_profile"_s, conn.serverVersionNum())
                                        .arg(m_extension.qualified(u"pg_wait_sampling_profile"_s)),
             {QString(u'{' + alive.join(u',') + u'}'), !m_hasPrevious});
         if (!r.ok()) {

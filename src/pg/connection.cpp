@@ -1,4 +1,5 @@
 #include "connection.h"
+#include "identifier.h"
 
 #include <hotpath.h>
 
@@ -54,6 +55,8 @@ Connection::Connection(Connection&& other) noexcept
     , m_canceller(std::move(other.m_canceller))
     , m_neededPassword(other.m_neededPassword)
     , m_statementTag(std::move(other.m_statementTag))
+    , m_cached(std::exchange(other.m_cached, {}))
+    , m_cachedSerial(other.m_cachedSerial)
     , m_pending(std::exchange(other.m_pending, {}))
     , m_reply(std::move(other.m_reply))
     , m_replies(std::move(other.m_replies))
@@ -69,6 +72,8 @@ Connection& Connection::operator=(Connection&& other) noexcept
         m_canceller = std::move(other.m_canceller);
         m_neededPassword = other.m_neededPassword;
         m_statementTag = std::move(other.m_statementTag);
+        m_cached = std::exchange(other.m_cached, {});
+        m_cachedSerial = other.m_cachedSerial;
         m_pending = std::exchange(other.m_pending, {});
         m_reply = std::move(other.m_reply);
         m_replies = std::move(other.m_replies);
@@ -198,6 +203,7 @@ void Connection::close()
 {
     m_canceller.reset();
     m_pending = {};
+    m_cached.clear(); // prepared statements end with their session
     if (m_conn) {
         PQfinish(m_conn);
         m_conn = nullptr;
@@ -318,7 +324,35 @@ Result Connection::prepare(const QString& name, const QString& sql)
 {
     if (!m_conn)
         return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
-    return finish(PQprepare(m_conn, name.toUtf8().constData(), sql.toUtf8().constData(), 0, nullptr), sql);
+    return finish(PQprepare(m_conn, name.toUtf8().constData(), QByteArray(m_statementTag + sql.toUtf8()).constData(), 0, nullptr),
+        sql);
+}
+
+Result Connection::execCached(const QString& sql, const QVariantList& params)
+{
+    if (!m_conn)
+        return Result(PgError::make(PgError::Kind::Usage, u"not connected"_s, sql));
+    auto it = m_cached.constFind(sql);
+    if (it == m_cached.cend()) {
+        if (m_cached.size() >= 64)
+            return exec(sql, params);
+        const QByteArray name = "htap_cached_" + QByteArray::number(++m_cachedSerial);
+        const Result prepared = prepare(QString::fromLatin1(name), sql);
+        if (!prepared.ok())
+            return prepared; // what exec() would have said (a missing relation, a syntax error)
+        it = m_cached.insert(sql, name);
+    }
+    const QByteArray name = *it;
+    const BoundParams bound(params);
+    Result r = finish(PQexecPrepared(m_conn, name.constData(), bound.count(), bound.data(), nullptr, nullptr, 0), sql);
+    if (!r.ok()) {
+        // Prepared anew next time: "cached plan must not change result type" after an object
+        // it reads was made again would otherwise fail every time.
+        m_cached.remove(sql);
+        if (isOpen() && !inTransaction())
+            exec(u"DEALLOCATE "_s + quoteIdentifier(QString::fromLatin1(name)));
+    }
+    return r;
 }
 
 Result Connection::execPrepared(const QString& name, const QVariantList& params)

@@ -6,6 +6,7 @@
 #include "result.h"
 
 #include <QByteArrayList>
+#include <QHash>
 #include <QVariantList>
 
 #include <functional>
@@ -74,7 +75,8 @@ public:
     /// A comment put before every statement exec() and runScript() send from now on, across
     /// reconnects (as pganalyze's collector marks its queries): pg_stat_statements keeps the
     /// text it first saw for a statement, comments included, so its texts say which statements
-    /// are ours. Errors quote the statement without it. Empty: none.
+    /// are ours. Errors quote the statement without it. prepare() and execCached() tag too.
+    /// Empty: none.
     void setStatementTag(const QString& tag) { m_statementTag = tag.toUtf8(); }
 
     /// Runs one statement with parameters $1..$n bound in text format. NULL QVariants become SQL NULL.
@@ -85,6 +87,12 @@ public:
 
     /// Prepares a named statement on this connection (parameters' types inferred).
     Result prepare(const QString& name, const QString& sql);
+    /// Runs a statement of ours that this session runs again and again (a monitoring query
+    /// read every second) as exec() would, but prepared the first time and executed prepared
+    /// after: the server parses and plans it once a session instead of every time. At most
+    /// 64 statements are kept (beyond, it runs as exec()); one whose prepared form fails is
+    /// dropped and prepared again next time (an object it reads was made again, say).
+    Result execCached(const QString& sql, const QVariantList& params = {});
     /// Runs a statement prepared with prepare().
     Result execPrepared(const QString& name, const QVariantList& params = {});
 
@@ -195,6 +203,8 @@ private:
     std::shared_ptr<const Canceller> m_canceller;
     bool m_neededPassword = false;
     QByteArray m_statementTag; ///< setStatementTag()
+    QHash<QString, QByteArray> m_cached; ///< execCached(): statement -> its prepared name, this session
+    int m_cachedSerial = 0;
     qint64 m_ownCommits = 0;
     qint64 m_ownRollbacks = 0;
     Pending m_pending;
