@@ -13,6 +13,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <cmath>
 #include <limits>
 
 namespace htap::ui {
@@ -207,7 +208,8 @@ void LatencyPage::addCpu(const htap::monitor::ServerSample& s)
 
 void LatencyPage::showTopStatements(const htap::monitor::TopStatementsSample& top)
 {
-    const QString window = top.windowSeconds > 0 ? htap::core::formatDuration(top.windowSeconds) : tr("10 s");
+    // Whole seconds: a window of 9.98 s is "the last 10 s" to a reader, not "10.0 s".
+    const QString window = htap::core::formatDuration(top.windowSeconds > 0 ? std::round(top.windowSeconds) : 10);
     QList<SnapshotTableModel::Row> rows[3];
     for (const auto& st : top.statements) {
         SnapshotTableModel::Row r;
@@ -241,7 +243,7 @@ void LatencyPage::showTopWaits(const htap::monitor::WaitProfileSample& waits)
             rows.append(r);
         }
     m_topWaits->setRows(rows);
-    m_tables->setTabText(3, tr("Wait events, last %1").arg(htap::core::formatDuration(waits.windowSeconds)));
+    m_tables->setTabText(3, tr("Wait events, last %1").arg(htap::core::formatDuration(std::round(waits.windowSeconds))));
 }
 
 void LatencyPage::addSample(const htap::monitor::ServerSample& s)
