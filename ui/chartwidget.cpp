@@ -355,6 +355,8 @@ void ChartWidget::setLogarithmic(bool on)
         m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
     else
         m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    if (!on)
+        m_plot->yAxis->ticker()->setTickCount(m_yTickCount);
     m_dirty = true;
 }
 
@@ -370,8 +372,14 @@ bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
         wrapTitle();
         // A time label needs about 100 px beside the value axis: five in a narrow chart ran into
         // each other (the ticker rounds the step to a readable one: fewer labels, never closer).
+        const QSize size = static_cast<QResizeEvent*>(event)->size();
         if (auto ticker = qSharedPointerDynamicCast<QCPAxisTickerDateTime>(m_plot->xAxis->ticker()))
-            ticker->setTickCount(std::clamp((static_cast<QResizeEvent*>(event)->size().width() - 60) / 100, 2, 5));
+            ticker->setTickCount(std::clamp((size.width() - 60) / 100, 2, 5));
+        // And a value label about 40 px of height below the title: eight in a short chart
+        // were printed over each other. A log axis keeps a label a decade (short ones).
+        m_yTickCount = std::clamp((size.height() - 60) / 40, 2, 5);
+        if (!m_log)
+            m_plot->yAxis->ticker()->setTickCount(m_yTickCount);
     }
     if (watched == m_plot && event->type() == QEvent::MouseMove)
         showValuesAt(static_cast<QMouseEvent*>(event)->pos());

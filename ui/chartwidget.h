@@ -131,6 +131,7 @@ private:
     QCPTextElement* m_title = nullptr;
     QString m_titleText;
     int m_titleWidth = -1; ///< the width the title was last wrapped for
+    int m_yTickCount = 5;  ///< as many value labels as the plot's height holds (linear axis)
     int m_legendRows = 0; // items per legend column; 0: one column, not laid out yet
     int m_legendGroup = 1;
     QList<double> m_thresholds;
