@@ -4,7 +4,9 @@
 // of the session that had the pid, as pg_stat_activity said at the end of the interval or, for
 // a session that ended during it, the last time it was seen. The profile keeps the rows of
 // every pid since its last reset (nobody may reset it for the others): after the first read,
-// only the rows of pids alive now or at the previous read travel.
+// only the rows of pids alive now or at the previous read travel, but the server builds the
+// whole profile for every read (about 3 ms at 2,400 rows, 1,000 pids), so the probe runs on the
+// slow cadence, as the CPU probe does: a 10 s window of 10 s reads.
 #include "fieldextension.h"
 #include "probes.h"
 
@@ -33,6 +35,7 @@ public:
     {
     }
     QString name() const override { return u"waits"_s; }
+    bool slow() const override { return true; }
     bool optional() const override { return true; }
 
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
