@@ -1,0 +1,2 @@
+-- catalog: t=@ivm_cols@
+SELECT note, count(*) AS n FROM public.t GROUP BY note
