@@ -342,6 +342,101 @@ private Q_SLOTS:
         QVERIFY2(n > 0 && highest < 3 * steady / n, qPrintable(u"highest %1, mean %2"_s.arg(highest).arg(steady / n)));
     }
 
+    void chartsReadAtEveryDensity()
+    {
+        // Legends below the plot, a series that lies on another dashed, an hour of noisy
+        // samples as a band rather than a block, labels without "e+", the time axis' labels as
+        // long as the window needs, the palette's colours, units in the tooltip.
+        htap::ui::ChartWidget chart(u"Mean statement time"_s, u"ms"_s);
+        chart.resize(640, 300);
+        chart.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&chart));
+        chart.addSeries(u"OLTP"_s, htap::ui::ChartWidget::seriesColor(0));
+        chart.addSeries(u"OLAP"_s, htap::ui::ChartWidget::seriesColor(1));
+        chart.addSeries(u"OLTP again"_s, htap::ui::ChartWidget::seriesColor(2));
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        chart.setVisibleSeconds(3600); // an hour (points are kept for the window)
+        for (int i = 3600; i >= 0; --i) {
+            const QDateTime t = now.addSecs(-i);
+            const double oltp = 2 + (i % 7) * 0.1;
+            chart.addPoint(0, t, oltp);
+            chart.addPoint(1, t, (i * 7919) % 1000); // noise from 0 to 999
+            chart.addPoint(2, t, oltp);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(chart.plotArea().height() > 50 && !chart.legendArea().isEmpty(), 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(chart.drawsEnvelope(), 3000); // 3,600 points in about 560 pixels
+        QTRY_VERIFY2_WITH_TIMEOUT(chart.timeLabels().size() >= 2 && chart.timeLabels().first().count(u':') == 1,
+            qPrintable(chart.timeLabels().join(u", "_s)), 3000); // HH:mm
+        QVERIFY2(chart.valuesText(now.addSecs(-600)).contains(u"mean of"_s), qPrintable(chart.valuesText(now.addSecs(-600))));
+        const QDir out(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u".."_s));
+        QVERIFY(chart.grab().save(out.filePath(u"tst_gui-chart-hour.png"_s)));
+
+        chart.setVisibleSeconds(300);
+        QTRY_VERIFY_WITH_TIMEOUT(!chart.drawsEnvelope(), 3000); // 300 points
+        QTRY_COMPARE_WITH_TIMEOUT(chart.drawnStyle(2), Qt::DashLine, 3000);
+        QCOMPARE(chart.drawnStyle(0), Qt::SolidLine);
+        QCOMPARE(chart.drawnStyle(1), Qt::SolidLine);
+        QVERIFY2(!chart.legendArea().intersects(chart.plotArea()) && chart.legendArea().top() >= chart.plotArea().bottom(),
+            qPrintable(u"legend %1,%2 plot bottom %3"_s.arg(chart.legendArea().top()).arg(chart.legendArea().height()).arg(chart.plotArea().bottom())));
+        QTRY_VERIFY2_WITH_TIMEOUT(!chart.timeLabels().isEmpty() && chart.timeLabels().first().count(u':') == 2,
+            qPrintable(chart.timeLabels().join(u", "_s)), 3000); // HH:mm:ss
+        const QString tip = chart.valuesText(now.addSecs(-30));
+        QVERIFY2(tip.contains(u"OLTP: 2"_s) && tip.contains(u" ms"_s), qPrintable(tip));
+        QVERIFY(chart.grab().save(out.filePath(u"tst_gui-chart-5min.png"_s)));
+        chart.setVisibleSeconds(3600);
+
+        // The band is what the column holds: the OLAP series' band spans most of 0 to 999 and
+        // its line (the mean) runs near the middle, not at the top.
+        chart.setSeriesVisible(1, false); // a click on its legend entry
+        QTRY_VERIFY_WITH_TIMEOUT(!chart.valuesText(now.addSecs(-600)).contains(u"OLAP"_s), 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(chart.valueLabels().size() >= 2, 3000);
+        QTRY_VERIFY2_WITH_TIMEOUT(QLocale::c().toDouble(chart.valueLabels().last().remove(u','))< 100,
+            qPrintable(chart.valueLabels().join(u", "_s)), 3000); // the axis fits what is shown
+        chart.setSeriesVisible(1, true);
+
+        // Huge values: no label in scientific notation.
+        htap::ui::ChartWidget huge(u"xid age"_s, u"xids"_s);
+        huge.resize(500, 240);
+        huge.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&huge));
+        huge.addSeries(u"age"_s, htap::ui::ChartWidget::seriesColor(0));
+        huge.addPoint(0, now.addSecs(-2), 2.0e9);
+        huge.addPoint(0, now.addSecs(-1), 1.0e20);
+        huge.addPoint(0, now, 3.5e20);
+        QTRY_VERIFY_WITH_TIMEOUT(huge.valueLabels().size() >= 2, 3000);
+        for (const QString& label : huge.valueLabels())
+            QVERIFY2(!label.contains(u"e+"_s) && !label.contains(u"e-"_s), qPrintable(label));
+        QVERIFY2(!huge.valuesText(now).contains(u"e+"_s), qPrintable(huge.valuesText(now)));
+
+        // Many series in a short chart: the legend takes a row or two and "+N more", not the plot.
+        htap::ui::ChartWidget many(u"Dead tuples"_s, u"rows"_s);
+        many.resize(420, 240);
+        many.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&many));
+        for (int i = 0; i < 12; ++i) {
+            many.addSeries(u"public.table_number_%1"_s.arg(i), htap::ui::ChartWidget::seriesColor(i));
+            many.addPoint(i, now, i);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(many.legendCollapsed() && !many.legendArea().isEmpty(), 3000);
+        QVERIFY2(many.legendArea().height() <= many.height() / 3 + 4, qPrintable(QString::number(many.legendArea().height())));
+
+        // A chart of events ends its window at the clock's now, not at its newest event.
+        htap::ui::ChartWidget events(u"Refresh durations"_s, u"seconds"_s);
+        events.resize(500, 240);
+        events.show();
+        events.setPointsOnly(true);
+        events.addSeries(u"sales_hourly_mv"_s, htap::ui::ChartWidget::seriesColor(0));
+        events.addPoint(0, now.addSecs(-250), 0.4);
+        events.advanceTo(now);
+        QTRY_VERIFY_WITH_TIMEOUT(std::abs(events.visibleRange().second.secsTo(now)) <= 1, 3000);
+
+        // The palette's Base under a dark theme, not white.
+        chart.setPalette(darkPalette());
+        const QPoint inside = chart.plotArea().topRight() + QPoint(-2, 2); // above the data
+        QTRY_COMPARE_WITH_TIMEOUT(chart.grab().toImage().pixelColor(inside), darkPalette().color(QPalette::Base), 3000);
+        QVERIFY(chart.grab().save(out.filePath(u"tst_gui-chart-hour-dark.png"_s)));
+    }
+
     void theBannerMovesNothing()
     {
         MainWindow window;

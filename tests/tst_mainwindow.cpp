@@ -625,9 +625,11 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
         QVERIFY2(finished.at(0).at(2).toBool(), qPrintable(finished.at(0).at(3).toString()));
         auto* log = page->findChild<QTableWidget*>(u"refreshLog"_s);
-        // The log is read again after the job: its newest row is this refresh.
-        QTRY_VERIFY_WITH_TIMEOUT(log->rowCount() > 0 && log->item(0, 1)->text() == u"public.fact_sales_mv"_s, 10000);
-        QCOMPARE(log->item(0, 2)->text(), u"concurrent"_s);
+        // The log is read again after the job: its newest row is this refresh (not one of the
+        // same view by another test on this sandbox, as the log was read before the job).
+        QTRY_VERIFY2_WITH_TIMEOUT(log->rowCount() > 0 && log->item(0, 1)->text() == u"public.fact_sales_mv"_s
+                && log->item(0, 2)->text() == u"concurrent"_s,
+            qPrintable(log->rowCount() ? log->item(0, 1)->text() + u' ' + log->item(0, 2)->text() : u"empty"_s), 10000);
 
         // Incremental: the mode column follows, merge is offered and CONCURRENTLY is not.
         page->runAction(u"incremental"_s, true);
@@ -925,11 +927,11 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(chart->lastTime(0) > to.addSecs(2), 5000); // what came meanwhile is drawn
     }
 
-    void aChartsLegendStaysInsideItsPlotAndALonePointShows()
+    void aChartsLegendStaysOffItsPlotAndALonePointShows()
     {
-        // The Scenarios page's charts carry two series per workload: in one column their legend
-        // ran past the bottom of the plot. And a point with no neighbour (a series' first
-        // sample, or one between gaps) drew nothing: a line needs two points in a row.
+        // The Scenarios page's charts carry two series per workload: their legend sits below
+        // the plot, a workload's pair on one row. And a point with no neighbour (a series'
+        // first sample, or one between gaps) drew nothing: a line needs two points in a row.
         htap::ui::ChartWidget chart(u"Latency"_s, u"ms"_s);
         chart.resize(700, 220);
         chart.show();
@@ -945,11 +947,13 @@ private Q_SLOTS:
         for (int s = 0; s < 4; ++s) // a point between gaps, after a line
             chart.addPoint(2, t.addSecs(s), s == 3 ? gap : s == 2 ? 4 : s == 1 ? gap : 3);
         chart.addPoint(2, t.addSecs(-1), 2);
-        const auto fits = [&chart] { // laid out with its entries, and inside the plot
-            return chart.legendArea().height() > 30 && chart.plotArea().contains(chart.legendArea());
+        const auto fits = [&chart] { // laid out with its entries, below the plot
+            return chart.legendArea().height() > 10 && chart.legendArea().top() >= chart.plotArea().bottom()
+                && chart.legendArea().bottom() <= chart.height();
         };
         QTRY_VERIFY_WITH_TIMEOUT(fits(), 3000);
         QVERIFY(chart.legendColumns() > 1);
+        QCOMPARE(chart.legendColumns() % 2, 0); // pairs stay on a row
         QVERIFY(chart.drawsDots(0));
         QVERIFY(!chart.drawsDots(1));
         QVERIFY(chart.drawsDots(2));
@@ -957,9 +961,9 @@ private Q_SLOTS:
         chart.addPoint(2, t.addMSecs(2500), 5); // 4 has a neighbour now: a line
         QTRY_VERIFY_WITH_TIMEOUT(!chart.drawsDots(0), 3000);
         QTRY_VERIFY_WITH_TIMEOUT(!chart.drawsDots(2), 3000);
-        chart.resize(700, 1000); // room for one column again
-        QTRY_COMPARE_WITH_TIMEOUT(chart.legendColumns(), 1, 3000);
-        QTRY_VERIFY_WITH_TIMEOUT(fits(), 3000);
+        chart.resize(1400, 300); // wider: more pairs a row, still whole pairs
+        QTRY_VERIFY_WITH_TIMEOUT(fits() && chart.legendColumns() > 2, 3000);
+        QCOMPARE(chart.legendColumns() % 2, 0);
     }
 
     void failedConnectShowsBanner()

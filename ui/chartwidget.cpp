@@ -1,11 +1,11 @@
-// qcustomplot.h itself uses foreach; this file is the only one that includes it.
-#undef QT_NO_FOREACH
-
+#include "chartparts.h"
 #include "chartwidget.h"
 
-#include <qcustomplot.h>
+#include "colours.h"
+#include "core/format.h"
 
 #include <QLabel>
+#include <QLocale>
 #include <QResizeEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -15,15 +15,18 @@
 
 namespace htap::ui {
 
+using namespace chart;
+
 namespace {
 /// Points are kept for the shown window (or range) and a quarter more, and at least 5 minutes:
 /// memory stays flat however long the app runs; a wider window reloads from the history.
 constexpr double kMinRetentionSeconds = 5 * 60;
-}
+} // namespace
 
 ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* parent)
     : QWidget(parent)
     , m_plot(new QCustomPlot(this))
+    , m_unit(unit)
 {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -36,33 +39,48 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     // window wider than the screen): it wraps at spaces instead (wrapTitle).
     m_title->setMinimumSize(60, 0);
     m_plot->plotLayout()->addElement(0, 0, m_title);
+    // The legend below the plot, never over the lines; its row as tall as its entries.
+    m_plot->setAutoAddPlottableToLegend(false); // entries are built by fitLegend
+    m_plot->axisRect()->insetLayout()->take(m_plot->legend);
+    m_plot->axisRect()->insetLayout()->simplify();
+    m_plot->plotLayout()->addElement(2, 0, m_plot->legend);
+    m_plot->plotLayout()->setRowStretchFactor(2, 0.001);
+    m_plot->plotLayout()->setRowSpacing(0);
+    m_plot->legend->setMargins(QMargins(6, 0, 6, 2));
+    m_plot->legend->setBorderPen(Qt::NoPen);
+    m_plot->legend->setBrush(Qt::NoBrush);
+    m_plot->legend->setColumnSpacing(14);
+    m_plot->legend->setRowSpacing(0);
+    m_plot->legend->setIconSize(22, 10);
+    m_plot->legend->setVisible(false); // shown with the first series: an empty legend is a stray box
+    connect(m_plot, &QCustomPlot::legendClick, this,
+        [this](QCPLegend*, QCPAbstractLegendItem* item, QMouseEvent*) { onLegendClick(item); });
 
     auto ticker = QSharedPointer<QCPAxisTickerDateTime>::create();
     ticker->setDateTimeFormat(QStringLiteral("HH:mm:ss"));
     ticker->setDateTimeSpec(Qt::LocalTime);
     ticker->setTickCount(5);
     m_plot->xAxis->setTicker(ticker);
+    m_plot->yAxis->setTicker(QSharedPointer<NumberTicker>::create());
     m_plot->yAxis->setLabel(unit);
     m_plot->yAxis->setRangeLower(0);
-    m_plot->legend->setVisible(false); // shown with the first series: an empty legend is a stray box
-    m_plot->legend->setBrush(QColor(255, 255, 255, 200));
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     m_plot->axisRect()->setRangeDrag(Qt::Horizontal);
     m_plot->axisRect()->setRangeZoom(Qt::Horizontal);
     m_plot->setNoAntialiasingOnDrag(true);
     // Above an hour of 1 s samples, antialiased lines cost more than they show (QCustomPlot's
-    // performance advice): draw them plain, and the pens thin.
+    // performance advice): draw them plain, and the pens thin. Labels as long as the span needs.
     connect(m_plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this](const QCPRange& r) {
         const bool wide = r.size() > 3600;
         m_plot->setNotAntialiasedElements(wide ? QCP::aePlottables : QCP::aeNone);
         if (m_paused) // panned or zoomed by hand: the points in view changed (live, redraw() set it)
             m_dirty = true;
-        for (QCPGraph* g : std::as_const(m_graphs)) {
-            QPen pen = g->pen();
-            pen.setWidthF(wide ? 1.0 : 1.5);
-            g->setPen(pen);
-        }
+        for (Series& s : m_series)
+            setPen(s, s.drawn);
+        if (auto t = qSharedPointerDynamicCast<QCPAxisTickerDateTime>(m_plot->xAxis->ticker()))
+            t->setDateTimeFormat(r.size() <= 15 * 60 ? QStringLiteral("HH:mm:ss")
+                    : r.size() <= 36 * 3600     ? QStringLiteral("HH:mm")
+                                                : QStringLiteral("d MMM HH:mm"));
     });
     m_plot->setMouseTracking(true);
     m_plot->installEventFilter(this);
@@ -76,13 +94,22 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
             Q_EMIT rangeSelected(QDateTime::fromMSecsSinceEpoch(qint64(std::min(a, b) * 1000), Qt::UTC),
                 QDateTime::fromMSecsSinceEpoch(qint64(std::max(a, b) * 1000), Qt::UTC));
     });
-    // Dragging or zooming by hand means "let me look": stop following live data.
-    connect(m_plot, &QCustomPlot::mousePress, this, [this] { m_paused = true; });
+    // Dragging or zooming the plot by hand means "let me look": stop following live data (a
+    // click on the legend below it does not).
+    connect(m_plot, &QCustomPlot::mousePress, this, [this](QMouseEvent* e) {
+        if (m_plot->axisRect()->rect().contains(e->pos()))
+            m_paused = true;
+    });
     connect(m_plot, &QCustomPlot::mouseWheel, this, [this] { m_paused = true; });
     const double now = QDateTime::currentMSecsSinceEpoch() / 1000.0;
     m_plot->xAxis->setRange(now - m_visibleSeconds, now);
+    applyPalette();
 
-    connect(m_plot, &QCustomPlot::afterLayout, this, &ChartWidget::placeNotice); // over the axis rect as laid out
+    connect(m_plot, &QCustomPlot::afterLayout, this, [this] {
+        placeNotice(); // over the axis rect as laid out
+        if (m_plot->axisRect()->width() != m_decimatedWidth)
+            m_dirty = true; // columns per pixel as laid out now
+    });
     m_redrawTimer.setInterval(200);
     connect(&m_redrawTimer, &QTimer::timeout, this, &ChartWidget::redraw);
     m_redrawTimer.start();
@@ -92,55 +119,90 @@ ChartWidget::~ChartWidget() = default;
 
 int ChartWidget::addSeries(const QString& name, const QColor& color, Qt::PenStyle style)
 {
-    QCPGraph* g = m_plot->addGraph();
-    g->setName(name);
-    g->setPen(QPen(color, 1.5, style));
+    Series series;
+    series.raw = QSharedPointer<Data>::create();
+    series.style = style;
+    // The band first, so that it lies under every line.
+    if (!m_stacked && !m_pointsOnly) {
+        QColor fill = color;
+        fill.setAlpha(60);
+        series.low = m_plot->addGraph();
+        series.high = m_plot->addGraph();
+        for (QCPGraph* edge : {series.low, series.high}) {
+            edge->setPen(Qt::NoPen);
+            edge->setVisible(false);
+            edge->setLayer(QStringLiteral("background"));
+        }
+        series.high->setBrush(fill);
+        series.high->setChannelFillGraph(series.low);
+    }
+    series.graph = m_plot->addGraph();
+    series.graph->setName(name);
+    series.graph->setPen(QPen(color));
+    series.graph->setData(series.raw);
     if (m_stacked) {
         QColor fill = color;
         fill.setAlpha(140);
-        g->setBrush(fill);
-        if (!m_graphs.isEmpty())
-            g->setChannelFillGraph(m_graphs.last()); // down to the series below; the first to zero
+        series.graph->setBrush(fill);
+        if (!m_series.isEmpty())
+            series.graph->setChannelFillGraph(m_series.last().graph); // down to the series below; the first to zero
     }
     if (m_showPoints || m_pointsOnly)
-        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, m_pointsOnly ? 6 : 4));
+        series.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, m_pointsOnly ? 6 : 4));
     if (m_pointsOnly)
-        g->setLineStyle(QCPGraph::lsNone);
+        series.graph->setLineStyle(QCPGraph::lsNone);
+    m_series.append(series);
+    setPen(m_series.last(), style);
     m_plot->legend->setVisible(notice().isEmpty());
-    m_graphs.append(g);
-    return int(m_graphs.size() - 1);
+    m_legendLayout.clear();
+    m_dirty = true;
+    return int(m_series.size() - 1);
 }
 
 void ChartWidget::addPoint(int series, const QDateTime& time, double value)
 {
-    if (series < 0 || series >= m_graphs.size())
+    if (series < 0 || series >= m_series.size())
         return;
     const double key = time.toMSecsSinceEpoch() / 1000.0;
     if (m_stacked && series > 0 && !std::isnan(value)) {
         // On top of the series below at the same time (it was given its point first).
-        const QCPGraph* below = m_graphs[series - 1];
-        if (!below->data()->isEmpty()) {
-            const auto last = below->data()->constEnd() - 1;
+        const Data& below = *m_series[series - 1].raw;
+        if (!below.isEmpty()) {
+            const auto last = below.constEnd() - 1;
             if (last->key == key && !std::isnan(last->value))
                 value += last->value;
         }
     }
-    m_graphs[series]->addData(key, value);
-    m_graphs[series]->data()->removeBefore(key - retentionSeconds());
+    Data& raw = *m_series[series].raw;
+    raw.add(QCPGraphData(key, value));
+    raw.removeBefore(key - retentionSeconds());
     m_newestKey = std::max(m_newestKey, key);
     m_dirty = true;
 }
 
+void ChartWidget::advanceTo(const QDateTime& time)
+{
+    const double key = time.toMSecsSinceEpoch() / 1000.0;
+    if (key > m_newestKey) {
+        m_newestKey = key;
+        m_dirty = true;
+    }
+}
+
 void ChartWidget::addGap(const QDateTime& time)
 {
-    for (int i = 0; i < m_graphs.size(); ++i)
+    for (int i = 0; i < m_series.size(); ++i)
         addPoint(i, time, std::numeric_limits<double>::quiet_NaN());
 }
 
 void ChartWidget::clear()
 {
-    for (QCPGraph* g : std::as_const(m_graphs))
-        g->data()->clear();
+    for (const Series& s : std::as_const(m_series)) {
+        s.raw->clear();
+        for (QCPGraph* edge : {s.low, s.high})
+            if (edge)
+                edge->data()->clear();
+    }
     clearSpans();
     m_newestKey = 0;
     m_dirty = true;
@@ -148,10 +210,11 @@ void ChartWidget::clear()
 
 void ChartWidget::removeAllSeries()
 {
-    m_plot->clearGraphs(); // their legend entries go with them
-    m_graphs.clear();
+    m_plot->legend->clearItems();
+    m_plot->clearGraphs();
+    m_series.clear();
     m_plot->legend->setVisible(false); // until a series comes again
-    m_legendRows = 0;
+    m_legendLayout.clear();
     m_newestKey = 0;
     m_dirty = true;
 }
@@ -179,14 +242,14 @@ QColor ChartWidget::seriesColor(int n)
 void ChartWidget::setShowPoints(bool on)
 {
     m_showPoints = on;
-    for (QCPGraph* g : std::as_const(m_graphs))
-        g->setScatterStyle(on ? QCPScatterStyle(QCPScatterStyle::ssDisc, 4) : QCPScatterStyle());
+    for (const Series& s : std::as_const(m_series))
+        s.graph->setScatterStyle(on ? QCPScatterStyle(QCPScatterStyle::ssDisc, 4) : QCPScatterStyle());
 }
 
 void ChartWidget::setLegendGroup(int seriesPerGroup)
 {
     m_legendGroup = std::max(1, seriesPerGroup);
-    m_legendRows = 0;
+    m_legendLayout.clear();
     m_dirty = true;
 }
 
@@ -194,8 +257,8 @@ void ChartWidget::setPointsOnly(bool on)
 {
     m_pointsOnly = on;
     setShowPoints(on || m_showPoints);
-    for (QCPGraph* g : std::as_const(m_graphs))
-        g->setLineStyle(on ? QCPGraph::lsNone : QCPGraph::lsLine);
+    for (const Series& s : std::as_const(m_series))
+        s.graph->setLineStyle(on ? QCPGraph::lsNone : QCPGraph::lsLine);
 }
 
 void ChartWidget::setStacked(bool on)
@@ -208,7 +271,7 @@ void ChartWidget::setNotice(const QString& text)
     if (text.isEmpty()) {
         if (m_notice)
             m_notice->hide();
-        m_plot->legend->setVisible(!m_graphs.isEmpty());
+        m_plot->legend->setVisible(!m_series.isEmpty());
         m_dirty = true;
         return;
     }
@@ -262,8 +325,9 @@ double ChartWidget::ownValue(int series, double key, double stackedValue) const
 {
     if (!m_stacked || series <= 0 || std::isnan(stackedValue))
         return stackedValue;
-    const auto it = m_graphs[series - 1]->data()->findBegin(key, false);
-    if (it == m_graphs[series - 1]->data()->constEnd() || it->key != key || std::isnan(it->value))
+    const Data& below = *m_series[series - 1].raw;
+    const auto it = below.findBegin(key, false);
+    if (it == below.constEnd() || it->key != key || std::isnan(it->value))
         return stackedValue;
     return stackedValue - it->value;
 }
@@ -352,9 +416,9 @@ void ChartWidget::setLogarithmic(bool on)
     m_log = on;
     m_plot->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (on)
-        m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+        m_plot->yAxis->setTicker(QSharedPointer<LogNumberTicker>::create());
     else
-        m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+        m_plot->yAxis->setTicker(QSharedPointer<NumberTicker>::create());
     if (!on)
         m_plot->yAxis->ticker()->setTickCount(m_yTickCount);
     m_dirty = true;
@@ -389,47 +453,24 @@ bool ChartWidget::eventFilter(QObject* watched, QEvent* event)
     return QWidget::eventFilter(watched, event);
 }
 
-void ChartWidget::showValuesAt(const QPoint& pos)
-{
-    if (!m_plot->axisRect()->rect().contains(pos)) {
-        QToolTip::hideText();
-        return;
-    }
-    const double key = m_plot->xAxis->pixelToCoord(pos.x());
-    QStringList lines {QDateTime::fromMSecsSinceEpoch(qint64(key * 1000)).toString(QStringLiteral("HH:mm:ss"))};
-    for (int i = 0; i < m_graphs.size(); ++i) {
-        const QCPGraph* g = m_graphs[i];
-        if (g->dataCount() == 0)
-            continue;
-        auto it = g->data()->findBegin(key, true);
-        if (it == g->data()->constEnd())
-            continue;
-        if (std::abs(it->key - key) > std::max(2.0, m_plot->xAxis->range().size() / 100))
-            continue; // nothing recorded near here: a gap
-        const double value = ownValue(i, it->key, it->value);
-        lines << QStringLiteral("%1: %2").arg(g->name(), std::isnan(value) ? QStringLiteral("–") : QString::number(value, 'g', 4));
-    }
-    QToolTip::showText(m_plot->mapToGlobal(pos), lines.join(QLatin1Char('\n')), m_plot);
-}
-
 int ChartWidget::seriesCount() const
 {
-    return int(m_graphs.size());
+    return int(m_series.size());
 }
 
 int ChartWidget::pointCount(int series) const
 {
-    return series >= 0 && series < m_graphs.size() ? m_graphs[series]->dataCount() : 0;
+    return series >= 0 && series < m_series.size() ? m_series[series].raw->size() : 0;
 }
 
 QList<double> ChartWidget::values(int series) const
 {
     QList<double> out;
-    if (series < 0 || series >= m_graphs.size())
+    if (series < 0 || series >= m_series.size())
         return out;
-    const auto data = m_graphs[series]->data();
-    out.reserve(data->size());
-    for (auto it = data->constBegin(); it != data->constEnd(); ++it)
+    const Data& data = *m_series[series].raw;
+    out.reserve(data.size());
+    for (auto it = data.constBegin(); it != data.constEnd(); ++it)
         out << it->value;
     return out;
 }
@@ -438,21 +479,21 @@ double ChartWidget::lastValue(int series) const
 {
     if (pointCount(series) == 0)
         return std::numeric_limits<double>::quiet_NaN();
-    return (m_graphs[series]->data()->constEnd() - 1)->value;
+    return (m_series[series].raw->constEnd() - 1)->value;
 }
 
 QDateTime ChartWidget::firstTime(int series) const
 {
     if (pointCount(series) == 0)
         return {};
-    return QDateTime::fromMSecsSinceEpoch(qint64(m_graphs[series]->data()->constBegin()->key * 1000), Qt::UTC);
+    return QDateTime::fromMSecsSinceEpoch(qint64(m_series[series].raw->constBegin()->key * 1000), Qt::UTC);
 }
 
 QDateTime ChartWidget::lastTime(int series) const
 {
     if (pointCount(series) == 0)
         return {};
-    return QDateTime::fromMSecsSinceEpoch(qint64((m_graphs[series]->data()->constEnd() - 1)->key * 1000), Qt::UTC);
+    return QDateTime::fromMSecsSinceEpoch(qint64((m_series[series].raw->constEnd() - 1)->key * 1000), Qt::UTC);
 }
 
 std::pair<QDateTime, QDateTime> ChartWidget::visibleRange() const
@@ -477,102 +518,42 @@ int ChartWidget::legendColumns() const
     return m_plot->legend->columnCount();
 }
 
+void ChartWidget::setSeriesVisible(int series, bool visible)
+{
+    if (series < 0 || series >= m_series.size() || m_series[series].hidden == !visible)
+        return;
+    m_series[series].hidden = !visible;
+    m_series[series].graph->setVisible(visible);
+    m_legendLayout.clear(); // its entry greys out
+    m_dirty = true;
+}
+
+bool ChartWidget::isSeriesVisible(int series) const
+{
+    return series >= 0 && series < m_series.size() && !m_series[series].hidden;
+}
+
+Qt::PenStyle ChartWidget::drawnStyle(int series) const
+{
+    if (series < 0 || series >= m_series.size())
+        return Qt::NoPen;
+    return m_series[series].drawn == Qt::CustomDashLine ? Qt::DashLine : m_series[series].drawn;
+}
+
+QStringList ChartWidget::timeLabels() const
+{
+    return m_plot->xAxis->tickVectorLabels();
+}
+
+QStringList ChartWidget::valueLabels() const
+{
+    return m_plot->yAxis->tickVectorLabels();
+}
+
 bool ChartWidget::drawsDots(int series) const
 {
-    return series >= 0 && series < m_graphs.size()
-        && m_graphs[series]->scatterStyle().shape() != QCPScatterStyle::ssNone;
-}
-
-void ChartWidget::redraw()
-{
-    // Incident spans that ended before what the chart keeps go too (oldest first).
-    const double keepFrom = m_newestKey - retentionSeconds();
-    while (!m_spanOrder.isEmpty()) {
-        const Span& first = m_spans[m_spanOrder.first()];
-        if (first.open || first.rect->bottomRight->coords().x() >= keepFrom)
-            break;
-        m_plot->removeItem(m_spans.take(m_spanOrder.takeFirst()).rect);
-    }
-    if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)
-        return;
-    m_dirty = false;
-    for (const Span& s : std::as_const(m_spans)) // open incidents reach the newest point
-        if (s.open && s.rect->bottomRight->coords().x() < m_newestKey)
-            s.rect->bottomRight->setCoords(m_newestKey, 1);
-    if (!m_paused) { // paused: the range stays where the operator put it
-        const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
-        m_plot->xAxis->setRange(right - m_visibleSeconds, right);
-        fitValueAxis();
-    }
-    fitLegend();
-    markLonePoints();
-    m_plot->replot(QCustomPlot::rpQueuedReplot);
-}
-
-void ChartWidget::fitLegend()
-{
-    // The legend sits inside the plot, top left: it may take up to half the plot's height, and
-    // spreads over more columns beyond that (as many as the plot's width holds, up to four),
-    // so that it does not run past the bottom edge (unless the plot is too small for any).
-    QCPLegend* legend = m_plot->legend;
-    const QRect area = m_plot->axisRect()->rect();
-    if (area.height() <= 0) { // the axis rect is sized by the first replot: try again after it
-        m_dirty = true;
-        return;
-    }
-    int n = 0, row = 0, column = 0;
-    for (int i = 0; i < legend->elementCount(); ++i) { // a grid of columns may have empty cells
-        if (QCPLayoutElement* entry = legend->elementAt(i)) {
-            const QSize hint = entry->minimumOuterSizeHint();
-            row = std::max(row, hint.height() + legend->rowSpacing());
-            column = std::max(column, hint.width() + legend->columnSpacing());
-            ++n;
-        }
-    }
-    if (n == 0)
-        return;
-    const int widest = std::clamp((area.width() - 20) / std::max(1, column), 1, 4);
-    // Down each column first, a column holding whole groups: a workload's series stay together.
-    const auto rowsFor = [n, group = m_legendGroup](int columns) {
-        const int rows = (n + columns - 1) / columns;
-        return std::min(n, (rows + group - 1) / group * group);
-    };
-    int columns = 1;
-    while (columns < widest && rowsFor(columns) * row > area.height() / 2)
-        ++columns;
-    const int rows = rowsFor(columns);
-    if (rows == m_legendRows)
-        return;
-    m_legendRows = rows;
-    legend->setWrap(rows);
-    legend->setFillOrder(QCPLayoutGrid::foRowsFirst, true);
-}
-
-void ChartWidget::markLonePoints()
-{
-    // A line needs two points in a row: a lone one (a series' first sample, or one between gaps,
-    // such as a second in which a sparse workload finished one request) would show nothing, so
-    // a series with such a point in view is drawn with dots. Past one point per pixel a lone
-    // point would be a pixel either way, and the series is not searched.
-    if (m_showPoints || m_pointsOnly)
-        return;
-    const QCPRange range = m_plot->xAxis->range();
-    const int pixels = m_plot->axisRect()->width();
-    for (QCPGraph* g : std::as_const(m_graphs)) {
-        const auto begin = g->data()->findBegin(range.lower, false), end = g->data()->findEnd(range.upper, false);
-        bool lone = false;
-        if (end - begin <= std::max(pixels, 2)) {
-            bool before = false; // the point before this one is a number
-            for (auto it = begin; it != end && !lone; ++it) {
-                const bool here = !std::isnan(it->value);
-                const bool after = it + 1 != end && !std::isnan((it + 1)->value);
-                lone = here && !before && !after;
-                before = here;
-            }
-        }
-        if (lone != (g->scatterStyle().shape() != QCPScatterStyle::ssNone))
-            g->setScatterStyle(lone ? QCPScatterStyle(QCPScatterStyle::ssDisc, 5) : QCPScatterStyle());
-    }
+    return series >= 0 && series < m_series.size()
+        && m_series[series].graph->scatterStyle().shape() != QCPScatterStyle::ssNone;
 }
 
 void ChartWidget::showRange(const QDateTime& from, const QDateTime& to)
@@ -583,36 +564,6 @@ void ChartWidget::showRange(const QDateTime& from, const QDateTime& to)
     m_plot->xAxis->setRange(from.toMSecsSinceEpoch() / 1000.0, to.toMSecsSinceEpoch() / 1000.0);
     fitValueAxis();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
-}
-
-void ChartWidget::fitValueAxis()
-{
-    // Fit the value axis to what is visible, from zero, with headroom; reference lines stay in view.
-    double top = 0;
-    double lowestLine = std::numeric_limits<double>::infinity();
-    for (double t : std::as_const(m_thresholds)) {
-        top = std::max(top, t);
-        if (t > 0)
-            lowestLine = std::min(lowestLine, t);
-    }
-    for (QCPGraph* g : std::as_const(m_graphs)) {
-        bool found = false;
-        const QCPRange r = g->getValueRange(found, QCP::sdBoth, m_plot->xAxis->range());
-        if (found && std::isfinite(r.upper))
-            top = std::max(top, r.upper);
-    }
-    if (m_log) {
-        double bottom = std::min(top, lowestLine); // the lowest reference line too, data or not
-        for (QCPGraph* g : std::as_const(m_graphs)) {
-            bool found = false;
-            const QCPRange r = g->getValueRange(found, QCP::sdPositive, m_plot->xAxis->range());
-            if (found && r.lower > 0)
-                bottom = std::min(bottom, r.lower);
-        }
-        m_plot->yAxis->setRange(std::max(1e-3, bottom / 2), top > 0 ? top * 2 : 1);
-    } else {
-        m_plot->yAxis->setRange(0, top > 0 ? top * 1.15 : 1);
-    }
 }
 
 } // namespace htap::ui

@@ -3,13 +3,18 @@
 #include <QColor>
 #include <QDateTime>
 #include <QHash>
+#include <QSharedPointer>
 #include <QTimer>
 #include <QWidget>
 
 class QCustomPlot;
 class QCPGraph;
+class QCPGraphData;
+template <class DataType>
+class QCPDataContainer;
 class QCPTextElement;
 class QCPAbstractItem;
+class QCPAbstractLegendItem;
 class QCPItemRect;
 class QLabel;
 
@@ -17,7 +22,10 @@ namespace htap::ui {
 
 /// A live time-series chart over QCustomPlot: points are appended, points older than the
 /// retention are dropped, and redraws are coalesced on one 5 Hz timer. A NaN value breaks the
-/// line, so a gap in the data shows as a gap.
+/// line, so a gap in the data shows as a gap. Colours follow the widget's palette; the legend
+/// sits below the plot (a click on an entry hides its series); a series that lies on an
+/// earlier one is drawn dashed; more points in view than pixels are drawn per pixel column as
+/// the mean with a band from the least to the greatest value.
 class ChartWidget : public QWidget
 {
     Q_OBJECT
@@ -45,6 +53,9 @@ public:
     void setNotice(const QString& text);
     QString notice() const;
     void addPoint(int series, const QDateTime& time, double value);
+    /// Moves the chart's "now" to time without adding a point: a chart of events (refreshes)
+    /// ends its window where the sampled charts end theirs, not at its newest event.
+    void advanceTo(const QDateTime& time);
     /// Breaks every line at this time (the connection was lost, the counters were reset).
     void addGap(const QDateTime& time);
     void clear();
@@ -83,11 +94,26 @@ public:
     std::pair<QDateTime, QDateTime> visibleRange() const;
     /// Shows exactly [from, to] and stops following live data (a custom range).
     void showRange(const QDateTime& from, const QDateTime& to);
-    /// The plotting area and, inside it, the legend, in the plot's pixels (empty before the
-    /// first layout); the legend's number of columns.
+    /// The plotting area and the legend below it, in the plot's pixels (empty before the
+    /// first layout); the legend's number of columns, and whether it shows only its first row
+    /// and a "+N more" entry (a click on that entry opens it, another closes it).
     QRect plotArea() const;
     QRect legendArea() const;
     int legendColumns() const;
+    bool legendCollapsed() const { return m_legendCollapsed; }
+    /// A series hidden by a click on its legend entry is not drawn and does not scale the axis.
+    void setSeriesVisible(int series, bool visible);
+    bool isSeriesVisible(int series) const;
+    /// Whether the points in view outnumber the pixels, so that series are drawn as a mean
+    /// with a min/max band per pixel column.
+    bool drawsEnvelope() const { return m_dense; }
+    /// The pen style a series is drawn with now: dashed while it lies on an earlier series.
+    Qt::PenStyle drawnStyle(int series) const;
+    /// The time axis' and the value axis' labels as the last layout drew them.
+    QStringList timeLabels() const;
+    QStringList valueLabels() const;
+    /// What the tooltip says at a time (the values of each series, with the unit).
+    QString valuesText(const QDateTime& time) const;
     /// Whether the series' points are drawn as dots (always so with setShowPoints, and while a
     /// point in view stands alone, between gaps or as the first, which a line cannot show).
     bool drawsDots(int series) const;
@@ -102,11 +128,30 @@ public:
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
+    using Data = QCPDataContainer<QCPGraphData>;
+    struct Series {
+        QSharedPointer<Data> raw; ///< every point kept; the graph draws it or its per-column means
+        QCPGraph* graph = nullptr;
+        QCPGraph* low = nullptr;  ///< the band's lower edge while the chart is dense
+        QCPGraph* high = nullptr; ///< its upper edge, filled down to low
+        Qt::PenStyle style = Qt::SolidLine; ///< as asked; SolidLine may be drawn dashed
+        Qt::PenStyle drawn = Qt::SolidLine;
+        bool hidden = false;
+    };
+
     void redraw();
+    void applyPalette();
+    /// Per pixel column when the points in view outnumber the pixels; the raw points otherwise.
+    void decimate();
+    /// Dashes for a series whose line in view lies on an earlier one's.
+    void styleOverlaps();
     void fitValueAxis();
     void fitLegend();
+    void rebuildLegend(int shown, bool more);
+    void onLegendClick(QCPAbstractLegendItem* item);
     void markLonePoints();
     void showValuesAt(const QPoint& pos);
     void placeNotice();
@@ -114,9 +159,16 @@ private:
     void wrapTitle();
     /// A stacked series' own value at a point: its height above the series below.
     double ownValue(int series, double key, double stackedValue) const;
+    void setPen(Series& s, Qt::PenStyle style);
 
     QCustomPlot* m_plot;
-    QList<QCPGraph*> m_graphs;
+    QList<Series> m_series;
+    QString m_unit;
+    bool m_dense = false;
+    int m_decimatedWidth = -1;      ///< the plot's width in pixels when decimate() last ran
+    bool m_legendExpanded = false;  ///< the operator opened a collapsed legend
+    bool m_legendCollapsed = false;
+    QString m_legendLayout;         ///< what the legend was last built for
     QTimer m_redrawTimer;
     bool m_dirty = false;
     double m_newestKey = 0;
@@ -132,7 +184,6 @@ private:
     QString m_titleText;
     int m_titleWidth = -1; ///< the width the title was last wrapped for
     int m_yTickCount = 5;  ///< as many value labels as the plot's height holds (linear axis)
-    int m_legendRows = 0; // items per legend column; 0: one column, not laid out yet
     int m_legendGroup = 1;
     QList<double> m_thresholds;
     QList<QCPAbstractItem*> m_thresholdItems;

@@ -307,8 +307,10 @@ void ViewsPage::addSample(const htap::monitor::ServerSample& s)
 {
     if (s.locks)
         showLockWait(*s.locks);
-    if (!s.views)
+    if (!s.views) {
+        addPastSample(s); // the charts' window follows every sample
         return;
+    }
     m_views = s.views->views;
     m_sampledAt = s.sampledAt;
     rebuildRows();
@@ -587,10 +589,17 @@ void ViewsPage::showLog(const QList<htap::mv::RefreshLogEntry>& entries)
         }
         m_durations->addPoint(m_durationSeries.value(key), it->started.toLocalTime(), std::max(0.0005, it->seconds()));
     }
+    if (m_now.isValid())
+        m_durations->advanceTo(m_now);
 }
 
 void ViewsPage::addPastSample(const htap::monitor::ServerSample& s)
 {
+    // Both charts end where the other pages' do, at the newest sample: views are sampled every
+    // 10th second and refreshes are events, and neither should set the window's end.
+    m_now = std::max(m_now, s.sampledAt);
+    m_chart->advanceTo(s.sampledAt);
+    m_durations->advanceTo(s.sampledAt);
     if (!s.views)
         return;
     for (const auto& v : s.views->views) {
@@ -615,6 +624,7 @@ void ViewsPage::clear()
     m_model->setRows({});
     m_chart->clear();
     m_durations->clear();
+    m_now = {};
     m_log->setRowCount(0);
     m_status->clear();
 }

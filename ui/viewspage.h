@@ -73,6 +73,7 @@ private:
     QLabel* m_status;
     ChartWidget* m_chart;
     ChartWidget* m_durations;
+    QDateTime m_now; ///< the newest sample's time: where the charts' window ends
     QTableWidget* m_log;
     QHash<QString, QPushButton*> m_buttons;
     QMap<QString, int> m_series;

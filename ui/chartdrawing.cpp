@@ -1,0 +1,393 @@
+// ChartWidget's drawing: colours from the palette, per-column means and bands for dense
+// windows, dashes for series that lie on each other, the legend below the plot, the axes
+// fitted to what is in view, and the tooltip. Data and configuration: chartwidget.cpp.
+#include "chartparts.h"
+#include "chartwidget.h"
+#include "colours.h"
+
+#include <QToolTip>
+
+#include <limits>
+
+namespace htap::ui {
+
+using namespace chart;
+
+void ChartWidget::applyPalette()
+{
+    // Background, axes, grid and text from the palette: a dark theme gets a dark chart.
+    const QPalette p = palette();
+    const QColor base = p.color(QPalette::Base), text = p.color(QPalette::Text);
+    m_plot->setBackground(base);
+    m_plot->axisRect()->setBackground(base);
+    for (QCPAxis* axis : {m_plot->xAxis, m_plot->yAxis, m_plot->xAxis2, m_plot->yAxis2}) {
+        const QPen line(colours::mix(base, text, 0.55), 0);
+        axis->setBasePen(line);
+        axis->setTickPen(line);
+        axis->setSubTickPen(line);
+        axis->setTickLabelColor(text);
+        axis->setLabelColor(text);
+        axis->grid()->setPen(QPen(colours::mix(base, text, 0.18), 0, Qt::DotLine));
+        axis->grid()->setZeroLinePen(Qt::NoPen);
+    }
+    m_title->setTextColor(text);
+    m_plot->legend->setTextColor(text);
+    m_legendLayout.clear(); // entries take the colours when built again
+    m_plot->selectionRect()->setPen(QPen(p.color(QPalette::Highlight), 1, Qt::DashLine));
+    QColor band = p.color(QPalette::Highlight);
+    band.setAlpha(50);
+    m_plot->selectionRect()->setBrush(band);
+    m_dirty = true;
+    m_plot->replot(QCustomPlot::rpQueuedReplot); // the layers' buffers too, not only the margin
+}
+
+void ChartWidget::changeEvent(QEvent* event)
+{
+    if (event->type() == QEvent::PaletteChange)
+        applyPalette();
+    QWidget::changeEvent(event);
+}
+
+void ChartWidget::setPen(Series& s, Qt::PenStyle style)
+{
+    const bool wide = m_plot->xAxis->range().size() > 3600;
+    QPen pen(s.graph->pen().color(), wide ? 1.0 : 1.5, style == Qt::CustomDashLine ? Qt::SolidLine : style);
+    if (style == Qt::CustomDashLine) {
+        int earlier = 0; // the how-manieth dashed series this is
+        for (const Series& other : std::as_const(m_series)) {
+            if (&other == &s)
+                break;
+            earlier += other.drawn == Qt::CustomDashLine;
+        }
+        pen.setDashPattern(overlapDashes(earlier));
+        pen.setWidthF(wide ? 1.5 : 2.0); // a dashed line over a solid one needs the weight
+    }
+    s.graph->setPen(pen);
+    s.drawn = style;
+}
+
+void ChartWidget::redraw()
+{
+    // Incident spans that ended before what the chart keeps go too (oldest first).
+    const double keepFrom = m_newestKey - retentionSeconds();
+    while (!m_spanOrder.isEmpty()) {
+        const Span& first = m_spans[m_spanOrder.first()];
+        if (first.open || first.rect->bottomRight->coords().x() >= keepFrom)
+            break;
+        m_plot->removeItem(m_spans.take(m_spanOrder.takeFirst()).rect);
+    }
+    if (!m_dirty || !isVisible() || m_plot->width() <= 0 || m_plot->height() <= 0)
+        return;
+    m_dirty = false;
+    for (const Span& s : std::as_const(m_spans)) // open incidents reach the newest point
+        if (s.open && s.rect->bottomRight->coords().x() < m_newestKey)
+            s.rect->bottomRight->setCoords(m_newestKey, 1);
+    if (!m_paused) { // paused: the range stays where the operator put it
+        const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
+        m_plot->xAxis->setRange(right - m_visibleSeconds, right);
+        fitValueAxis();
+    }
+    decimate();
+    styleOverlaps();
+    fitLegend();
+    markLonePoints();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ChartWidget::decimate()
+{
+    // More points in view than pixels would paint a noisy series as a solid block: each column
+    // of kColumnPixels shows the mean of its points as the line, and a band from the least to
+    // the greatest. Columns are aligned to multiples of their width, so that a live chart
+    // scrolling by does not shimmer. A column that holds a gap breaks the line after its mean.
+    const QCPRange range = m_plot->xAxis->range();
+    const int pixels = m_plot->axisRect()->width();
+    m_decimatedWidth = pixels;
+    qsizetype most = 0;
+    if (!m_pointsOnly && pixels > 0)
+        for (const Series& s : std::as_const(m_series))
+            most = std::max<qsizetype>(most, s.raw->findEnd(range.upper, false) - s.raw->findBegin(range.lower, false));
+    m_dense = pixels > 0 && most > pixels;
+    for (Series& s : m_series) {
+        const bool band = m_dense && s.low && !s.hidden;
+        for (QCPGraph* edge : {s.low, s.high})
+            if (edge)
+                edge->setVisible(band);
+        if (!m_dense) {
+            if (s.graph->data() != s.raw)
+                s.graph->setData(s.raw);
+            continue;
+        }
+        const double width = range.size() / std::max(1, pixels / kColumnPixels);
+        auto mean = QSharedPointer<Data>::create(), low = QSharedPointer<Data>::create(), high = QSharedPointer<Data>::create();
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        double column = std::numeric_limits<double>::quiet_NaN(), sum = 0, lo = 0, hi = 0;
+        int n = 0;
+        bool gap = false;
+        const auto flush = [&] {
+            if (std::isnan(column))
+                return;
+            const double key = (column + 0.5) * width;
+            if (n > 0) {
+                mean->add(QCPGraphData(key, sum / n));
+                low->add(QCPGraphData(key, lo));
+                high->add(QCPGraphData(key, hi));
+            }
+            if (gap) {
+                const double at = n > 0 ? (column + 0.99) * width : key;
+                for (const auto& d : {mean, low, high})
+                    d->add(QCPGraphData(at, nan));
+            }
+        };
+        const auto end = s.raw->findEnd(range.upper + width, false);
+        for (auto it = s.raw->findBegin(range.lower - width, false); it != end; ++it) {
+            const double c = std::floor(it->key / width);
+            if (c != column) {
+                flush();
+                column = c;
+                sum = 0;
+                n = 0;
+                gap = false;
+            }
+            if (std::isnan(it->value)) {
+                gap = true;
+                continue;
+            }
+            lo = n ? std::min(lo, it->value) : it->value;
+            hi = n ? std::max(hi, it->value) : it->value;
+            sum += it->value;
+            ++n;
+        }
+        flush();
+        s.graph->setData(mean);
+        if (s.low) {
+            s.low->setData(low);
+            s.high->setData(high);
+        }
+    }
+}
+
+void ChartWidget::styleOverlaps()
+{
+    // A series whose line in view lies on an earlier one's (within two pixels at four in five
+    // of their common times) would hide it: it is drawn dashed, so that both show.
+    if (m_stacked || m_pointsOnly)
+        return;
+    const QCPRange range = m_plot->xAxis->range();
+    for (int j = 0; j < m_series.size(); ++j) {
+        Series& s = m_series[j];
+        if (s.style != Qt::SolidLine)
+            continue;
+        bool lies = false;
+        for (int i = 0; i < j && !lies && !s.hidden; ++i) {
+            if (m_series[i].hidden)
+                continue;
+            const Data& a = *m_series[i].graph->data();
+            const Data& b = *s.graph->data();
+            auto ia = a.findBegin(range.lower, false), ib = b.findBegin(range.lower, false);
+            const auto ea = a.findEnd(range.upper, false), eb = b.findEnd(range.upper, false);
+            int common = 0, close = 0;
+            while (ia != ea && ib != eb) {
+                if (std::abs(ia->key - ib->key) < 1e-3) {
+                    if (!std::isnan(ia->value) && !std::isnan(ib->value)) {
+                        ++common;
+                        close += std::abs(m_plot->yAxis->coordToPixel(ia->value) - m_plot->yAxis->coordToPixel(ib->value)) < 2;
+                    }
+                    ++ia;
+                    ++ib;
+                } else if (ia->key < ib->key) {
+                    ++ia;
+                } else {
+                    ++ib;
+                }
+            }
+            lies = common >= 3 && close * 5 >= common * 4;
+        }
+        const Qt::PenStyle want = lies ? Qt::CustomDashLine : Qt::SolidLine;
+        if (want != s.drawn) {
+            setPen(s, want);
+            m_legendLayout.clear(); // the entry's line shows the dashes
+        }
+    }
+}
+
+void ChartWidget::fitLegend()
+{
+    // Below the plot, in as many columns as its width holds (a group of series, a workload's
+    // rate and target, on one row), at most a third of the chart's height: beyond that the
+    // legend shows what fits and "+N more", which opens it.
+    QCPLegend* legend = m_plot->legend;
+    if (m_series.isEmpty() || !notice().isEmpty())
+        return;
+    const QFontMetrics metrics(legend->font());
+    int widest = 0;
+    for (const Series& s : std::as_const(m_series))
+        widest = std::max(widest, metrics.horizontalAdvance(s.graph->name()));
+    const int entryWidth = widest + legend->iconSize().width() + legend->iconTextPadding() + legend->columnSpacing() + 12;
+    const int entryHeight = std::max(metrics.height(), legend->iconSize().height()) + 2;
+    const int n = int(m_series.size());
+    int columns = std::clamp((m_plot->width() - 20) / std::max(1, entryWidth), 1, n);
+    if (m_legendGroup > 1 && columns >= m_legendGroup)
+        columns = columns / m_legendGroup * m_legendGroup;
+    const int rows = (n + columns - 1) / columns;
+    const int maxRows = std::max(1, m_plot->height() / 3 / entryHeight);
+    const bool collapse = rows > maxRows;
+    const int shown = collapse && !m_legendExpanded ? std::max(1, maxRows * columns - 1) : n;
+    QStringList key {QString::number(columns), QString::number(shown), QString::number(collapse)};
+    for (const Series& s : std::as_const(m_series))
+        key << QString::number(s.hidden) + QString::number(int(s.drawn));
+    const QString layout = key.join(QLatin1Char(','));
+    if (layout == m_legendLayout)
+        return;
+    m_legendLayout = layout;
+    m_legendCollapsed = collapse && !m_legendExpanded;
+    legend->clearItems();
+    const QColor text = palette().color(QPalette::Text), muted = palette().color(QPalette::PlaceholderText);
+    for (int i = 0; i < shown; ++i) {
+        auto* item = new QCPPlottableLegendItem(legend, m_series[i].graph);
+        item->setTextColor(m_series[i].hidden ? muted : text);
+        legend->addItem(item);
+    }
+    if (collapse) {
+        auto* more = new MoreLegendItem(legend, m_legendCollapsed ? tr("+%1 more").arg(n - shown) : tr("fewer"));
+        more->setTextColor(palette().color(QPalette::Link));
+        legend->addItem(more);
+    }
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, false);
+    legend->setWrap(columns);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+    legend->setVisible(true);
+}
+
+void ChartWidget::markLonePoints()
+{
+    // A line needs two points in a row: a lone one (a series' first sample, or one between gaps,
+    // such as a second in which a sparse workload finished one request) would show nothing, so
+    // a series with such a point in view is drawn with dots. Past one point per pixel a lone
+    // point would be a pixel either way, and the series is not searched.
+    if (m_showPoints || m_pointsOnly)
+        return;
+    const QCPRange range = m_plot->xAxis->range();
+    const int pixels = m_plot->axisRect()->width();
+    for (const Series& s : std::as_const(m_series)) {
+        const Data& data = *s.graph->data();
+        const auto begin = data.findBegin(range.lower, false), end = data.findEnd(range.upper, false);
+        bool lone = false;
+        if (end - begin <= std::max(pixels, 2)) {
+            bool before = false; // the point before this one is a number
+            for (auto it = begin; it != end && !lone; ++it) {
+                const bool here = !std::isnan(it->value);
+                const bool after = it + 1 != end && !std::isnan((it + 1)->value);
+                lone = here && !before && !after;
+                before = here;
+            }
+        }
+        if (lone != (s.graph->scatterStyle().shape() != QCPScatterStyle::ssNone))
+            s.graph->setScatterStyle(lone ? QCPScatterStyle(QCPScatterStyle::ssDisc, 5) : QCPScatterStyle());
+    }
+}
+
+void ChartWidget::fitValueAxis()
+{
+    // Fit the value axis to what is visible, from zero, with headroom; reference lines stay in
+    // view; a hidden series does not count.
+    double top = 0;
+    double lowestLine = std::numeric_limits<double>::infinity();
+    for (double t : std::as_const(m_thresholds)) {
+        top = std::max(top, t);
+        if (t > 0)
+            lowestLine = std::min(lowestLine, t);
+    }
+    const QCPRange keys = m_plot->xAxis->range();
+    for (const Series& s : std::as_const(m_series)) {
+        bool found = false;
+        const QCPRange r = s.raw->valueRange(found, QCP::sdBoth, keys);
+        if (!s.hidden && found && std::isfinite(r.upper))
+            top = std::max(top, r.upper);
+    }
+    if (m_log) {
+        double bottom = std::min(top, lowestLine); // the lowest reference line too, data or not
+        for (const Series& s : std::as_const(m_series)) {
+            bool found = false;
+            const QCPRange r = s.raw->valueRange(found, QCP::sdPositive, keys);
+            if (!s.hidden && found && r.lower > 0)
+                bottom = std::min(bottom, r.lower);
+        }
+        m_plot->yAxis->setRange(std::max(1e-3, bottom / 2), top > 0 ? top * 2 : 1);
+    } else {
+        m_plot->yAxis->setRange(0, top > 0 ? top * 1.15 : 1);
+    }
+}
+
+void ChartWidget::onLegendClick(QCPAbstractLegendItem* item)
+{
+    // Acted on at the next redraw: the legend is built again, and this item is one of its entries.
+    if (dynamic_cast<MoreLegendItem*>(item)) {
+        m_legendExpanded = !m_legendExpanded;
+        m_legendLayout.clear();
+        m_dirty = true;
+        return;
+    }
+    auto* entry = dynamic_cast<QCPPlottableLegendItem*>(item);
+    if (!entry)
+        return;
+    for (int i = 0; i < m_series.size(); ++i)
+        if (m_series[i].graph == entry->plottable()) {
+            setSeriesVisible(i, m_series[i].hidden);
+            return;
+        }
+}
+
+void ChartWidget::showValuesAt(const QPoint& pos)
+{
+    if (!m_plot->axisRect()->rect().contains(pos)) {
+        QToolTip::hideText();
+        return;
+    }
+    const double key = m_plot->xAxis->pixelToCoord(pos.x());
+    QToolTip::showText(m_plot->mapToGlobal(pos), valuesText(QDateTime::fromMSecsSinceEpoch(qint64(key * 1000), Qt::UTC)), m_plot);
+}
+
+QString ChartWidget::valuesText(const QDateTime& time) const
+{
+    // The time, then each series' value near it with the unit; in a dense chart the mean of the
+    // pixel column and its least and greatest values.
+    const double key = time.toMSecsSinceEpoch() / 1000.0;
+    const QCPRange range = m_plot->xAxis->range();
+    const QDateTime local = time.toLocalTime();
+    QStringList lines {range.size() > 36 * 3600 ? local.toString(QStringLiteral("d MMM HH:mm:ss")) : local.toString(QStringLiteral("HH:mm:ss"))};
+    const double column = m_dense ? range.size() / std::max(1, m_plot->axisRect()->width() / kColumnPixels) : 0;
+    const QString unit = m_unit.isEmpty() ? QString() : QLatin1Char(' ') + m_unit;
+    for (int i = 0; i < m_series.size(); ++i) {
+        const Series& s = m_series[i];
+        if (s.hidden || s.raw->isEmpty())
+            continue;
+        if (column > 0 && !m_stacked) {
+            double sum = 0, lo = std::numeric_limits<double>::infinity(), hi = -lo;
+            int n = 0;
+            const double from = std::floor(key / column) * column;
+            for (auto it = s.raw->findBegin(from, false); it != s.raw->constEnd() && it->key < from + column; ++it)
+                if (!std::isnan(it->value)) {
+                    sum += it->value;
+                    lo = std::min(lo, it->value);
+                    hi = std::max(hi, it->value);
+                    ++n;
+                }
+            if (n > 0)
+                lines << tr("%1: %2%3 (mean of %4; %5 to %6)")
+                             .arg(s.graph->name(), core::formatNumber(sum / n), unit, core::formatCount(n),
+                                 core::formatNumber(lo), core::formatNumber(hi));
+            continue;
+        }
+        auto it = s.raw->findBegin(key, true);
+        if (it == s.raw->constEnd())
+            continue;
+        if (std::abs(it->key - key) > std::max(2.0, range.size() / 100))
+            continue; // nothing recorded near here: a gap
+        const double value = ownValue(i, it->key, it->value);
+        lines << QStringLiteral("%1: %2").arg(s.graph->name(), std::isnan(value) ? QStringLiteral("–") : core::formatNumber(value) + unit);
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+} // namespace htap::ui
