@@ -304,7 +304,10 @@ private Q_SLOTS:
         window.show();
         window.connectTo(htap::test::sandboxConnInfo());
         htap::ui::ChartWidget* tps = window.activityPage()->throughputChart();
-        QTRY_VERIFY_WITH_TIMEOUT(tps->pointCount(0) >= 8 && window.collector()->server().backendPid > 0, 20000);
+        // Live samples, not only the history of the tests before (the same sandbox, the same
+        // history file): the first ones come at once from it.
+        QTRY_VERIFY_WITH_TIMEOUT(tps->pointCount(0) >= 8 && window.selectedServer()->recent().size() >= 4
+                && window.collector()->server().backendPid > 0, 20000);
         const int backend = window.collector()->server().backendPid;
         QCOMPARE(::kill(backend, SIGSTOP), 0);
         // Whatever fails below, the backend goes on (a stopped one would hold the suite).
@@ -314,6 +317,14 @@ private Q_SLOTS:
         // (The grey "no data" tiles of a silent server are tst_mainwindow's; here the state.)
         QTRY_VERIFY2_WITH_TIMEOUT(window.connectionStateText().startsWith(u"No answer"_s),
             qPrintable(u"backend %1; %2"_s.arg(backend).arg(window.connectionStateText())), 30000);
+        // The tiles say their figures are not now's: grey, "no data for N s".
+        QTRY_VERIFY2_WITH_TIMEOUT(window.overviewPage()->oltpHealth()->verdictText().startsWith(u"No data for"_s),
+            qPrintable(u"OLTP tile: %1; state %2; frozen %3; selected %4 of %5"_s.arg(window.overviewPage()->oltpHealth()->verdictText(),
+                window.connectionStateText())
+                           .arg(window.isFrozen())
+                           .arg(window.servers().indexOf(window.selectedServer()))
+                           .arg(window.servers().size())),
+            5000);
         const QDir out(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u".."_s));
         QTest::qWait(4000);
         QVERIFY(window.grab().save(out.filePath(u"tst_gui-overview-stalled.png"_s)));

@@ -162,6 +162,9 @@ void MonitoredServer::onSample(const htap::monitor::ServerSample& sampled)
 void MonitoredServer::onState(ConnectionState state, const QString& text)
 {
     m_stateText = text;
+    // A server that goes silent before its first sample has had no data since it connected.
+    if (state == ConnectionState::Connected && !m_sinceSample.isValid())
+        m_sinceSample.start();
     if (state == ConnectionState::NotResponding)
         record(m_detector.serverSilent(QDateTime::currentDateTimeUtc(), label()));
     else if (state == ConnectionState::Connected || state == ConnectionState::Disconnected)
