@@ -4,6 +4,8 @@
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
 #include <ui/scenariospage.h>
+#include <ui/settings.h>
+#include <ui/theme.h>
 #include <workload/scenario.h>
 
 #include <QApplication>
@@ -41,6 +43,8 @@ void addOptions(QCommandLineParser& parser, QList<QCommandLineOption>& options)
         {QStringLiteral("open-snapshot"), QStringLiteral("Show this snapshot file offline (no server needed)"), QStringLiteral("file.json")},
         {QStringLiteral("compare"), QStringLiteral("Compare two snapshot files: give --compare A --compare B"), QStringLiteral("file.json")},
         {QStringLiteral("size"), QStringLiteral("Window size in pixels, e.g. 1600x1000 (for screenshots)"), QStringLiteral("WxH")},
+        {QStringLiteral("theme"),
+            QStringLiteral("desktop, light or dark, for this run (View > Theme chooses and keeps one)"), QStringLiteral("name")},
     };
     parser.addOptions(options);
 }
@@ -90,6 +94,7 @@ int main(int argc, char** argv)
     const QCommandLineOption& openOpt = options[8];
     const QCommandLineOption& compareOpt = options[9];
     const QCommandLineOption& sizeOpt = options[10];
+    const QCommandLineOption& themeOpt = options[11];
     parser.process(app);
     QSize size;
     if (parser.isSet(sizeOpt)) {
@@ -131,6 +136,17 @@ int main(int argc, char** argv)
             return 2;
         }
     }
+
+    std::optional<htap::ui::Theme> theme = htap::ui::Settings::theme();
+    if (parser.isSet(themeOpt)) {
+        theme = htap::ui::themeFromName(parser.value(themeOpt));
+        if (!theme) {
+            std::fprintf(stderr, "htap-studio: error: --theme: expected desktop, light or dark, got %s\n",
+                qPrintable(htap::core::excerpt(parser.value(themeOpt))));
+            return 2;
+        }
+    }
+    htap::ui::applyTheme(*theme); // before any widget is made
 
     htap::ui::MainWindow window;
     if (size.isValid())

@@ -14,6 +14,8 @@
 #include <ui/viewjobs.h>
 #include <ui/viewspage.h>
 #include <ui/snapshottablemodel.h>
+#include <ui/settings.h>
+#include <ui/theme.h>
 
 #include <QApplication>
 #include <cmath>
@@ -25,6 +27,7 @@
 #include <thread>
 #include <vector>
 #include <QLabel>
+#include <QMenu>
 #include <QMessageBox>
 #include <mv/mvservice.h>
 #include <QPushButton>
@@ -41,31 +44,8 @@ namespace colours = htap::ui::colours;
 
 namespace {
 
-/// Adwaita-dark's main colours (what QT_QPA_PLATFORMTHEME=gtk3 gives with that theme).
-QPalette darkPalette()
-{
-    QPalette p = QStyleFactory::create(u"Fusion"_s)->standardPalette();
-    const QColor window(0x35, 0x35, 0x35), base(0x2d, 0x2d, 0x2d), text(0xee, 0xee, 0xec);
-    for (const auto group : {QPalette::Active, QPalette::Inactive}) {
-        p.setColor(group, QPalette::Window, window);
-        p.setColor(group, QPalette::WindowText, text);
-        p.setColor(group, QPalette::Base, base);
-        p.setColor(group, QPalette::AlternateBase, window);
-        p.setColor(group, QPalette::Text, text);
-        p.setColor(group, QPalette::Button, window);
-        p.setColor(group, QPalette::ButtonText, text);
-        p.setColor(group, QPalette::Highlight, QColor(0x35, 0x84, 0xe4));
-        p.setColor(group, QPalette::HighlightedText, Qt::white);
-        p.setColor(group, QPalette::Link, QColor(0x8a, 0xb4, 0xf8));
-        p.setColor(group, QPalette::PlaceholderText, QColor(0x9a, 0x9a, 0x9a));
-    }
-    return p;
-}
-
-QPalette lightPalette()
-{
-    return QStyleFactory::create(u"Fusion"_s)->standardPalette();
-}
+using htap::ui::darkPalette;
+using htap::ui::lightPalette;
 
 } // namespace
 
@@ -446,6 +426,40 @@ private Q_SLOTS:
         const QPoint inside = chart.plotArea().topRight() + QPoint(-2, 2); // above the data
         QTRY_COMPARE_WITH_TIMEOUT(chart.grab().toImage().pixelColor(inside), darkPalette().color(QPalette::Base), 3000);
         QVERIFY(chart.grab().save(out.filePath(u"tst_gui-chart-hour-dark.png"_s)));
+    }
+
+    void theThemeMenuSwitchesAndIsKept()
+    {
+        // View > Theme > Dark: the app's palette is dark at once, charts included, and the
+        // choice is kept for the next start; Follow the desktop gives the look back.
+        MainWindow window;
+        window.resize(1024, 700);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* menu = window.findChild<QMenu*>(u"themeMenu"_s);
+        QVERIFY(menu);
+        QAction* dark = nullptr;
+        QAction* desktop = nullptr;
+        for (QAction* a : menu->actions()) {
+            if (a->data().toString() == u"dark"_s)
+                dark = a;
+            if (a->data().toString() == u"desktop"_s)
+                desktop = a;
+        }
+        QVERIFY(dark && desktop);
+        const QColor before = QApplication::palette().color(QPalette::Base);
+        dark->trigger();
+        QCOMPARE(QApplication::palette().color(QPalette::Base), darkPalette().color(QPalette::Base));
+        QCOMPARE(htap::ui::Settings::theme(), htap::ui::Theme::Dark);
+        htap::ui::ChartWidget* tps = window.activityPage()->throughputChart();
+        window.showPage(u"Activity"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(tps->plotArea().width() > 50, 3000);
+        const QPoint inside = tps->plotArea().topRight() + QPoint(-2, 2);
+        QTRY_COMPARE_WITH_TIMEOUT(tps->grab().toImage().pixelColor(inside), darkPalette().color(QPalette::Base), 3000);
+        desktop->trigger();
+        QCOMPARE(QApplication::palette().color(QPalette::Base), before);
+        QCOMPARE(htap::ui::Settings::theme(), htap::ui::Theme::Desktop);
+        QApplication::setPalette(lightPalette()); // as the other tests expect
     }
 
     void theBannerMovesNothing()

@@ -43,6 +43,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMenuBar>
+#include <QActionGroup>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPainter>
@@ -1141,6 +1142,25 @@ void MainWindow::createActions()
     QMenu* monitor = menuBar()->addMenu(tr("&Monitor"));
     monitor->addAction(tr("&Targets…"), this, &MainWindow::editTargets);
     monitor->addAction(tr("&Workload classes…"), this, &MainWindow::editClassifier);
+
+    // The desktop's look, or a light or dark one chosen here (Qt 6 on Debian does not follow
+    // a GTK dark theme by itself). Kept in the settings.
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    QMenu* theme = view->addMenu(tr("&Theme"));
+    theme->setObjectName(u"themeMenu"_s);
+    auto* themes = new QActionGroup(this);
+    for (const auto& [t, label] : {std::pair {Theme::Desktop, tr("Follow the &desktop")}, std::pair {Theme::Light, tr("&Light")},
+             std::pair {Theme::Dark, tr("D&ark")}}) {
+        QAction* a = theme->addAction(label);
+        a->setCheckable(true);
+        a->setChecked(Settings::theme() == t);
+        a->setData(themeName(t));
+        themes->addAction(a);
+        connect(a, &QAction::triggered, this, [t] {
+            Settings::setTheme(t);
+            applyTheme(t);
+        });
+    }
 
     QMenu* sandbox = menuBar()->addMenu(tr("&Sandbox"));
     m_sandboxStartAction = sandbox->addAction(tr("&Start sandbox and connect"), this, [this] { startSandbox(); });

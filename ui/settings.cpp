@@ -26,6 +26,7 @@ const auto Geometry = u"window/geometry"_s;
 const auto State = u"window/state"_s;
 const auto StateVersion = u"window/stateVersion"_s;
 const auto NotifyIncidents = u"incidents/notify"_s;
+const auto Theme = u"appearance/theme"_s;
 const auto RememberedPasswords = u"connections/passwordInKeyring"_s;
 // targets/*: kept by htap::monitor::Targets::load/save, which htapctl monitor reads too.
 } // namespace Key
@@ -169,6 +170,16 @@ bool Settings::notifyIncidents()
 void Settings::setNotifyIncidents(bool on)
 {
     QSettings().setValue(Key::NotifyIncidents, on);
+}
+
+Theme Settings::theme()
+{
+    return themeFromName(QSettings().value(Key::Theme).toString()).value_or(Theme::Desktop);
+}
+
+void Settings::setTheme(Theme theme)
+{
+    QSettings().setValue(Key::Theme, themeName(theme));
 }
 
 QString Settings::historyPath()

@@ -9,6 +9,8 @@
 #include <monitor/classifier.h>
 #include <monitor/targets.h>
 
+#include "theme.h"
+
 namespace htap::ui {
 
 struct ConnectionProfile {
@@ -52,6 +54,10 @@ public:
     /// A desktop notification when an incident starts (off by default).
     static bool notifyIncidents();
     static void setNotifyIncidents(bool on);
+
+    /// View > Theme (the desktop's unless chosen).
+    static Theme theme();
+    static void setTheme(Theme theme);
 
     /// The history file (default: HistoryStore::defaultPath()) and how many days it keeps.
     static QString historyPath();
