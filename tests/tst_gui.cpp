@@ -462,6 +462,22 @@ private Q_SLOTS:
         QApplication::setPalette(lightPalette()); // as the other tests expect
     }
 
+    void anEmptyChartUsesItsWidth()
+    {
+        // A chart with no series yet (the Scenarios page before a run) still lays out its plot
+        // over its whole width.
+        htap::ui::ChartWidget chart(u"Throughput per workload (dashed: target)"_s, u"requests/s"_s);
+        chart.setLegendGroup(2);
+        chart.resize(800, 300);
+        chart.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&chart));
+        QTRY_VERIFY2_WITH_TIMEOUT(chart.plotArea().width() > 600, qPrintable(QString::number(chart.plotArea().width())), 3000);
+        chart.addSeries(u"orders"_s, htap::ui::ChartWidget::seriesColor(0));
+        chart.removeAllSeries();
+        QTest::qWait(500);
+        QVERIFY2(chart.plotArea().width() > 600, qPrintable(QString::number(chart.plotArea().width())));
+    }
+
     void theBannerMovesNothing()
     {
         MainWindow window;

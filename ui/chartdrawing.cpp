@@ -89,6 +89,7 @@ void ChartWidget::redraw()
     }
     decimate();
     styleOverlaps();
+    placeThresholdLabels();
     fitLegend();
     markLonePoints();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
@@ -164,6 +165,26 @@ void ChartWidget::decimate()
             s.low->setData(low);
             s.high->setData(high);
         }
+    }
+}
+
+void ChartWidget::placeThresholdLabels()
+{
+    // A reference line's label sits above its line, unless the next line up is too close for
+    // it (an OLTP target of 50 ms under an OLAP one of 1 s in a short linear chart): then below.
+    const int height = QFontMetrics(font()).height();
+    for (int i = 0; i < m_thresholds.size(); ++i) {
+        auto* text = static_cast<QCPItemText*>(m_thresholdItems.value(2 * i + 1));
+        if (!text)
+            continue;
+        const double y = m_plot->yAxis->coordToPixel(m_thresholds[i]);
+        bool crowded = false;
+        for (int j = 0; j < m_thresholds.size(); ++j)
+            if (j != i && m_thresholds[j] > m_thresholds[i]) {
+                const double above = m_plot->yAxis->coordToPixel(m_thresholds[j]);
+                crowded = crowded || (y - above) < height + 2;
+            }
+        text->setPositionAlignment(Qt::AlignRight | (crowded ? Qt::AlignTop : Qt::AlignBottom));
     }
 }
 

@@ -31,6 +31,9 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_plot);
+    // Below this a plot is a strip nobody can read (the Latency page at 1024x700 squeezed its
+    // charts to 30 px): the page scrolls instead.
+    setMinimumHeight(170);
 
     m_plot->plotLayout()->insertRow(0);
     m_titleText = title;
@@ -41,10 +44,11 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     m_plot->plotLayout()->addElement(0, 0, m_title);
     // The legend below the plot, never over the lines; its row as tall as its entries.
     m_plot->setAutoAddPlottableToLegend(false); // entries are built by fitLegend
+    // It joins the layout with the first series: an empty legend's maximum width is its
+    // margins, and QCustomPlot gives a column the least of its elements' maximum widths (the
+    // Scenarios page's charts were 50 px wide before a run).
     m_plot->axisRect()->insetLayout()->take(m_plot->legend);
     m_plot->axisRect()->insetLayout()->simplify();
-    m_plot->plotLayout()->addElement(2, 0, m_plot->legend);
-    m_plot->plotLayout()->setRowStretchFactor(2, 0.001);
     m_plot->plotLayout()->setRowSpacing(0);
     m_plot->legend->setMargins(QMargins(6, 0, 6, 2));
     m_plot->legend->setBorderPen(Qt::NoPen);
@@ -153,6 +157,10 @@ int ChartWidget::addSeries(const QString& name, const QColor& color, Qt::PenStyl
         series.graph->setLineStyle(QCPGraph::lsNone);
     m_series.append(series);
     setPen(m_series.last(), style);
+    if (m_plot->plotLayout()->rowCount() < 3) {
+        m_plot->plotLayout()->addElement(2, 0, m_plot->legend);
+        m_plot->plotLayout()->setRowStretchFactor(2, 0.001); // as tall as its entries
+    }
     m_plot->legend->setVisible(notice().isEmpty());
     m_legendLayout.clear();
     m_dirty = true;
@@ -214,6 +222,8 @@ void ChartWidget::removeAllSeries()
     m_plot->clearGraphs();
     m_series.clear();
     m_plot->legend->setVisible(false); // until a series comes again
+    if (m_plot->plotLayout()->take(m_plot->legend))
+        m_plot->plotLayout()->simplify(); // its row goes too
     m_legendLayout.clear();
     m_newestKey = 0;
     m_dirty = true;

@@ -148,6 +148,8 @@ private:
     void decimate();
     /// Dashes for a series whose line in view lies on an earlier one's.
     void styleOverlaps();
+    /// Reference lines' labels above their lines, or below where the next line is too close.
+    void placeThresholdLabels();
     void fitValueAxis();
     void fitLegend();
     void rebuildLegend(int shown, bool more);

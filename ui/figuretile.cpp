@@ -31,6 +31,7 @@ FigureTile::FigureTile(const QString& caption, const QString& unit, double thres
     big.setPointSizeF(big.pointSizeF() * 2);
     big.setBold(true);
     m_value->setFont(big);
+    m_value->setWordWrap(true); // "44 ms · 19 calls" in a tile a quarter of 1024 px wide
     m_label->setWordWrap(true);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_label);
@@ -46,7 +47,7 @@ void FigureTile::setValue(double value, const QString& text)
     if (m_history.size() > kHistory)
         m_history.pop_front();
     if (std::isnan(value)) {
-        m_value->setText(QStringLiteral("–"));
+        m_value->setText(text.isEmpty() ? QStringLiteral("–") : text); // "none finished" says more than a dash
         m_alarmed = false;
     } else {
         m_value->setText(text.isEmpty() ? htap::core::formatNumber(value) + QLatin1Char(' ') + m_unit : text);

@@ -36,6 +36,7 @@ HealthTile::HealthTile(const QString& caption, QWidget* parent)
     m_measure->setWordWrap(true);
     m_reason->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_culprit->setTextFormat(Qt::RichText);
+    m_culprit->setWordWrap(true); // "public.sales_hourly_mv on the Views page →" in a narrow tile
     m_culprit->setTextInteractionFlags(Qt::LinksAccessibleByMouse | Qt::LinksAccessibleByKeyboard);
     connect(m_culprit, &QLabel::linkActivated, this, [this](const QString& link) {
         Q_EMIT culpritActivated(link.section(u':', 0, 0), link.section(u':', 1));

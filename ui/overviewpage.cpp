@@ -111,15 +111,15 @@ void OverviewPage::addSample(const htap::monitor::ServerSample& s)
     const auto& a = s.activity;
     // A window of one or two seconds after a (re)start is one flush's lump, not a rate yet.
     m_tps->setValue(a.hasRates && a.windowSeconds >= 2 ? a.commitsPerSecondWindow + a.rollbacksPerSecondWindow : kNaN);
-    m_waiting->setValue(a.waitingOnLock, QString::number(a.waitingOnLock));
+    m_waiting->setValue(a.waitingOnLock, htap::core::formatCount(a.waitingOnLock));
     if (s.latency && s.latency->hasDeltas && s.latency->classes.size() >= 2) {
         // The mean of the statements that finished in the last 10 s, with how many they were:
         // never the mean of the two that happened to end in the last second.
         for (const auto& [tile, f] : {std::pair {m_oltp, s.latency->classes[0]}, std::pair {m_olap, s.latency->classes[1]}})
             tile->setValue(f.windowCalls > 0 ? f.windowMeanExecMs : kNaN,
-                f.windowCalls > 0 ? tr("%1 ms · %2 calls").arg(QString::number(f.windowMeanExecMs, 'f', f.windowMeanExecMs < 10 ? 2 : 0),
+                f.windowCalls > 0 ? tr("%1 ms · %2 calls").arg(htap::core::formatNumber(f.windowMeanExecMs),
                                         htap::core::formatCount(f.windowCalls))
-                                  : tr("no calls"));
+                                  : tr("none finished")); // blocked, or no load: the first row says which
     }
     if (s.vacuum) {
         m_horizon->setValue(double(s.vacuum->horizonAge), htap::core::formatCount(s.vacuum->horizonAge));
