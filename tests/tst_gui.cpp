@@ -478,6 +478,35 @@ private Q_SLOTS:
         QVERIFY2(chart.plotArea().width() > 600, qPrintable(QString::number(chart.plotArea().width())));
     }
 
+    void aViewRowIsRedOnlyPastItsOwnTarget()
+    {
+        // A plain view refreshed by hand has no freshness target: an hour old, it is not red
+        // (the Overview says "No target set" for it too); one scheduled every minute and ten
+        // minutes old is, and its tooltip says against what.
+        htap::ui::ViewsPage page;
+        page.setTargets(htap::monitor::Targets {});
+        htap::monitor::ServerSample s;
+        s.sampledAt = QDateTime::currentDateTimeUtc();
+        htap::monitor::ViewSample views;
+        htap::monitor::ViewState plain;
+        plain.view = u"public.hourly_by_hand"_s;
+        plain.populated = true;
+        plain.stalenessSeconds = 3600;
+        htap::monitor::ViewState scheduled = plain;
+        scheduled.view = u"public.every_minute"_s;
+        scheduled.scheduleSeconds = 60;
+        scheduled.stalenessSeconds = 600;
+        views.views = {plain, scheduled};
+        s.views = views;
+        page.addSample(s);
+        const int byHand = page.model()->rowOf(plain.view), everyMinute = page.model()->rowOf(scheduled.view);
+        QVERIFY(byHand >= 0 && everyMinute >= 0);
+        QVERIFY(!page.model()->data(page.model()->index(byHand, 0), Qt::BackgroundRole).isValid());
+        QVERIFY(page.model()->data(page.model()->index(everyMinute, 0), Qt::BackgroundRole).isValid());
+        const QString tip = page.model()->data(page.model()->index(everyMinute, 0), Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(u"past "_s) && tip.contains(u"its schedule"_s), qPrintable(tip));
+    }
+
     void theBannerMovesNothing()
     {
         MainWindow window;

@@ -238,8 +238,10 @@ void ChartWidget::fitLegend()
     // rate and target, on one row), at most a third of the chart's height: beyond that the
     // legend shows what fits and "+N more", which opens it.
     QCPLegend* legend = m_plot->legend;
-    if (m_series.isEmpty() || !notice().isEmpty())
+    if (m_series.isEmpty() || !notice().isEmpty()) {
+        showLegend(false);
         return;
+    }
     const QFontMetrics metrics(legend->font());
     int widest = 0;
     for (const Series& s : std::as_const(m_series))
@@ -277,7 +279,25 @@ void ChartWidget::fitLegend()
     legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, false);
     legend->setWrap(columns);
     legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
-    legend->setVisible(true);
+    showLegend(true);
+}
+
+void ChartWidget::showLegend(bool shown)
+{
+    // The legend is in the layout only with its entries: an empty one's maximum width is its
+    // margins, and QCustomPlot gives a column the least of its elements' maximum widths (an
+    // empty chart, or one showing a notice, was 50 px wide).
+    QCPLayoutGrid* layout = m_plot->plotLayout();
+    if (shown && !m_legendInLayout) {
+        layout->addElement(2, 0, m_plot->legend);
+        layout->setRowStretchFactor(2, 0.001); // as tall as its entries
+    } else if (!shown && m_legendInLayout) {
+        layout->take(m_plot->legend);
+        layout->simplify(); // its row goes too
+        m_legendLayout.clear();
+    }
+    m_legendInLayout = shown;
+    m_plot->legend->setVisible(shown);
 }
 
 void ChartWidget::markLonePoints()

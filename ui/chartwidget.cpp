@@ -44,9 +44,7 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     m_plot->plotLayout()->addElement(0, 0, m_title);
     // The legend below the plot, never over the lines; its row as tall as its entries.
     m_plot->setAutoAddPlottableToLegend(false); // entries are built by fitLegend
-    // It joins the layout with the first series: an empty legend's maximum width is its
-    // margins, and QCustomPlot gives a column the least of its elements' maximum widths (the
-    // Scenarios page's charts were 50 px wide before a run).
+    // It is in the layout only with entries (showLegend).
     m_plot->axisRect()->insetLayout()->take(m_plot->legend);
     m_plot->axisRect()->insetLayout()->simplify();
     m_plot->plotLayout()->setRowSpacing(0);
@@ -56,7 +54,7 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     m_plot->legend->setColumnSpacing(14);
     m_plot->legend->setRowSpacing(0);
     m_plot->legend->setIconSize(22, 10);
-    m_plot->legend->setVisible(false); // shown with the first series: an empty legend is a stray box
+    m_plot->legend->setVisible(false); // shown with the first series' entry
     connect(m_plot, &QCustomPlot::legendClick, this,
         [this](QCPLegend*, QCPAbstractLegendItem* item, QMouseEvent*) { onLegendClick(item); });
 
@@ -157,12 +155,8 @@ int ChartWidget::addSeries(const QString& name, const QColor& color, Qt::PenStyl
         series.graph->setLineStyle(QCPGraph::lsNone);
     m_series.append(series);
     setPen(m_series.last(), style);
-    if (m_plot->plotLayout()->rowCount() < 3) {
-        m_plot->plotLayout()->addElement(2, 0, m_plot->legend);
-        m_plot->plotLayout()->setRowStretchFactor(2, 0.001); // as tall as its entries
-    }
-    m_plot->legend->setVisible(notice().isEmpty());
-    m_legendLayout.clear();
+
+    m_legendLayout.clear(); // shown with its entries at the next redraw
     m_dirty = true;
     return int(m_series.size() - 1);
 }
@@ -221,9 +215,7 @@ void ChartWidget::removeAllSeries()
     m_plot->legend->clearItems();
     m_plot->clearGraphs();
     m_series.clear();
-    m_plot->legend->setVisible(false); // until a series comes again
-    if (m_plot->plotLayout()->take(m_plot->legend))
-        m_plot->plotLayout()->simplify(); // its row goes too
+    showLegend(false); // until a series comes again
     m_legendLayout.clear();
     m_newestKey = 0;
     m_dirty = true;
@@ -281,7 +273,7 @@ void ChartWidget::setNotice(const QString& text)
     if (text.isEmpty()) {
         if (m_notice)
             m_notice->hide();
-        m_plot->legend->setVisible(!m_series.isEmpty());
+        m_legendLayout.clear(); // back with its entries at the next redraw
         m_dirty = true;
         return;
     }
@@ -295,7 +287,7 @@ void ChartWidget::setNotice(const QString& text)
         m_notice->setMargin(8);
     }
     m_notice->setText(text);
-    m_plot->legend->setVisible(false); // a legend of series without data says nothing
+    showLegend(false); // a legend of series without data says nothing
     m_notice->show();
     placeNotice();
     m_dirty = true;

@@ -152,7 +152,7 @@ private:
     void placeThresholdLabels();
     void fitValueAxis();
     void fitLegend();
-    void rebuildLegend(int shown, bool more);
+    void showLegend(bool shown);
     void onLegendClick(QCPAbstractLegendItem* item);
     void markLonePoints();
     void showValuesAt(const QPoint& pos);
@@ -170,6 +170,7 @@ private:
     int m_decimatedWidth = -1;      ///< the plot's width in pixels when decimate() last ran
     bool m_legendExpanded = false;  ///< the operator opened a collapsed legend
     bool m_legendCollapsed = false;
+    bool m_legendInLayout = false;
     QString m_legendLayout;         ///< what the legend was last built for
     QTimer m_redrawTimer;
     bool m_dirty = false;

@@ -119,6 +119,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_pageList->setCurrentRow(0);
     connect(m_overview, &OverviewPage::culpritActivated, this, &MainWindow::showCulprit);
     m_latency->setTargets(Settings::targets());
+    m_views->setTargets(Settings::targets());
     // While the shown server does not answer, the pages say how long they have had no data.
     m_silence = new QTimer(this);
     m_silence->setInterval(1000);
@@ -1360,6 +1361,7 @@ void MainWindow::editTargets()
     for (MonitoredServer* server : std::as_const(m_servers))
         server->setTargets(targets);
     m_latency->setTargets(targets);
+    m_views->setTargets(targets);
     m_banner->show(Banner::Level::Info, tr("Targets changed: orders %1, reports %2; they apply from the next sample")
                                             .arg(htap::core::formatSeconds(targets.oltpSeconds), htap::core::formatSeconds(targets.olapSeconds)));
 }

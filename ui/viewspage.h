@@ -15,6 +15,7 @@ class QTableView;
 class QTableWidget;
 
 #include <monitor/activitycollector.h>
+#include <monitor/targets.h>
 
 namespace htap::ui {
 
@@ -31,6 +32,8 @@ class ViewsPage : public MonitorPage
     Q_OBJECT
 public:
     explicit ViewsPage(QWidget* parent = nullptr);
+    /// Monitor > Targets: a row is red when its view is past its freshness target.
+    void setTargets(const htap::monitor::Targets& targets);
     /// The server shown: its collector's state enables the actions, its jobs run them (each
     /// server keeps its own, so its schedules go on while another is shown). nullptr: none.
     void setServer(htap::monitor::ActivityCollector* collector, ViewJobs* jobs);
@@ -74,6 +77,7 @@ private:
     ChartWidget* m_chart;
     ChartWidget* m_durations;
     QDateTime m_now; ///< the newest sample's time: where the charts' window ends
+    htap::monitor::Targets m_targets; ///< freshness targets: a row is red past its view's
     QTableWidget* m_log;
     QHash<QString, QPushButton*> m_buttons;
     QMap<QString, int> m_series;
