@@ -1,6 +1,7 @@
 // htapctl snapshot: export a window of the history as JSON, CSV, HTML, PDF or PNG; show; diff.
 #include "common.h"
 
+#include <core/format.h>
 #include <core/inputfile.h>
 #include <pg/sandbox.h>
 #include <report/reportwriter.h>
@@ -63,9 +64,12 @@ bool readSnapshot(const QString& path, Snapshot* s, int* code)
 
 QString value(double v, const QString& unit)
 {
-    if (!std::isfinite(v))
-        return u"-"_s;
-    return (std::fabs(v) >= 100 ? QString::number(v, 'f', 0) : QString::number(v, 'g', 3)) + (unit.isEmpty() ? QString() : u' ' + unit);
+    return std::isfinite(v) ? figureText(v, unit) : u"-"_s;
+}
+
+QString changeText(double pct)
+{
+    return std::isfinite(pct) ? htap::core::formatNumber(std::round(pct)) + u" %"_s : u"-"_s;
 }
 
 } // namespace
@@ -149,7 +153,7 @@ int cmdSnapshot(const QStringList& args)
         for (const FigureChange& c : changes)
             out() << c.before.label.leftJustified(56) << value(c.before.value, c.before.unit).rightJustified(14)
                   << value(c.after.value, c.after.unit).rightJustified(14)
-                  << (std::isfinite(c.changePct()) ? QString::number(c.changePct(), 'f', 0) + u'%' : u"-"_s).rightJustified(10)
+                  << changeText(c.changePct()).rightJustified(10)
                   << (c.verdict() > 0 ? "  better" : c.verdict() < 0 ? "  WORSE" : "") << Qt::endl;
         return ExitOk;
     }

@@ -1,11 +1,13 @@
 #include "snapshot.h"
 
+#include <core/format.h>
 #include <core/inputfile.h>
 #include <pg/statementtext.h>
 
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLocale>
 #include <QMap>
 
 #include <algorithm>
@@ -136,6 +138,33 @@ const Series* Snapshot::seriesByKey(const QString& key) const
         if (s.key == key)
             return &s;
     return nullptr;
+}
+
+QString figureText(double value, const QString& unit)
+{
+    using namespace htap::core;
+    if (!std::isfinite(value))
+        return std::isnan(value) ? u"–"_s : formatNumber(value) + (unit.isEmpty() ? QString() : u' ' + unit);
+    if (unit == u"ms"_s)
+        return formatSeconds(value / 1000);
+    if (unit == u"s"_s)
+        return value < 60 ? formatSeconds(value) : formatDuration(value);
+    if (unit == u"1/s"_s)
+        return formatNumber(value) + u"/s"_s;
+    if (unit == u"B/s"_s || unit == u"bytes/s"_s || unit == u"bytes"_s || unit == u"B"_s) {
+        // formattedDataSize takes whole bytes: past a petabyte, the plain figure.
+        const QString size = std::fabs(value) < 1e15
+            ? QLocale::c().formattedDataSize(qint64(std::llround(value)), 1, QLocale::DataSizeTraditionalFormat)
+            : formatNumber(value) + u" bytes"_s;
+        return unit.endsWith(u"/s"_s) ? size + u"/s"_s : size;
+    }
+    if (unit == u"%"_s)
+        return formatNumber(value) + u" %"_s;
+    if (unit.isEmpty())
+        return formatNumber(value);
+    // "1 session", "1 xid": the counted units in the singular for one.
+    static const QStringList counted {u"sessions"_s, u"tuples"_s, u"xids"_s, u"transactions"_s};
+    return formatNumber(value) + u' ' + (value == 1 && counted.contains(unit) ? unit.chopped(1) : unit);
 }
 
 bool Snapshot::build(Snapshot* s, QString* error)

@@ -78,6 +78,11 @@ struct Snapshot {
     QByteArray toCsv() const;
 };
 
+/// A figure with its unit as a person reads it, in the app's one format (core/format.h):
+/// "850 ms", "3 min 12 s", "1,820/s", "12.5 MB/s", "4,211 xids"; "–" when there is none.
+/// Never scientific notation.
+QString figureText(double value, const QString& unit);
+
 /// Two snapshots' key figures side by side: before, after, change, and whether it got better.
 struct FigureChange {
     KeyFigure before, after;
