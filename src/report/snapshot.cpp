@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace htap::report {
 
@@ -138,6 +139,28 @@ const Series* Snapshot::seriesByKey(const QString& key) const
         if (s.key == key)
             return &s;
     return nullptr;
+}
+
+std::pair<qint64, qint64> Snapshot::dataSpan() const
+{
+    qint64 first = std::numeric_limits<qint64>::max(), last = std::numeric_limits<qint64>::min();
+    for (const Series& x : series)
+        for (int i = 0; i < x.t.size(); ++i)
+            if (std::isfinite(x.v[i])) {
+                first = std::min(first, x.t[i]);
+                last = std::max(last, x.t[i]);
+            }
+    if (first > last) // no series: the samples' own times, else the window asked for
+        for (const QJsonObject& doc : samples) {
+            const QDateTime at = parseTime(doc.value(u"sampledAt"_s).toString());
+            if (at.isValid()) {
+                first = std::min(first, at.toMSecsSinceEpoch());
+                last = std::max(last, at.toMSecsSinceEpoch());
+            }
+        }
+    if (first > last)
+        return {from.toMSecsSinceEpoch(), to.toMSecsSinceEpoch()};
+    return {first, last};
 }
 
 QString figureText(double value, const QString& unit)

@@ -66,6 +66,9 @@ struct Snapshot {
     static bool build(Snapshot* s, QString* error);
     QList<KeyFigure> keyFigures() const;
     const Series* seriesByKey(const QString& key) const;
+    /// The first and the last moment with data (ms since the epoch): what the charts span. A
+    /// "last hour" asked of 17 minutes of history is 17 minutes of data, not 60 of axis.
+    std::pair<qint64, qint64> dataSpan() const;
 
     QJsonObject toJson() const;
     /// Reads a snapshot file's bytes: refuses another format, a newer version, a truncated or
