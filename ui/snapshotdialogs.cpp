@@ -62,7 +62,7 @@ ExportSnapshotDialog::ExportSnapshotDialog(const QDateTime& lastRunFrom, const Q
 
     auto* formats = new QHBoxLayout;
     for (const auto& [f, text, on] : {std::tuple {Format::Html, tr("HTML report"), true}, {Format::Json, tr("JSON"), true},
-             {Format::Csv, tr("CSV"), false}, {Format::Pdf, tr("PDF charts"), false}, {Format::Png, tr("PNG charts"), false}}) {
+             {Format::Csv, tr("CSV"), false}, {Format::Pdf, tr("PDF report"), false}, {Format::Png, tr("PNG charts"), false}}) {
         auto* box = new QCheckBox(text, this);
         box->setChecked(on);
         formats->addWidget(box);
