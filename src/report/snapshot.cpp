@@ -163,6 +163,20 @@ std::pair<qint64, qint64> Snapshot::dataSpan() const
     return {first, last};
 }
 
+QList<QJsonObject> Snapshot::samplesToReplay() const
+{
+    QList<QJsonObject> out = samples;
+    if (out.size() < 2)
+        return out;
+    QJsonObject last = out.constLast();
+    for (auto it = out.crbegin() + 1; it != out.crend(); ++it)
+        for (auto k = it->begin(); k != it->end(); ++k)
+            if (k->isObject() && !last.contains(k.key())) // sections, not a flag such as gapBefore
+                last.insert(k.key(), k.value());
+    out.last() = last;
+    return out;
+}
+
 QString figureText(double value, const QString& unit)
 {
     using namespace htap::core;

@@ -65,6 +65,11 @@ struct Snapshot {
     /// message when the window holds no sample.
     static bool build(Snapshot* s, QString* error);
     QList<KeyFigure> keyFigures() const;
+    /// The samples as the pages replay them offline: the last one, whose state fills the
+    /// tables, completed with each section it lacks from the latest sample that has it (the
+    /// slow probes' vacuum, views, waits... come every 10th sample; a probe that did not answer
+    /// at the end leaves its section out). The pages' tables show the last state the window holds.
+    QList<QJsonObject> samplesToReplay() const;
     const Series* seriesByKey(const QString& key) const;
     /// The first and the last moment with data (ms since the epoch): what the charts span. A
     /// "last hour" asked of 17 minutes of history is 17 minutes of data, not 60 of axis.
