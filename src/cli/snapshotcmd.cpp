@@ -148,11 +148,11 @@ int cmdSnapshot(const QStringList& args)
         }
         out() << "A: " << (a.title.isEmpty() ? pos[1] : a.title) << " (" << a.from.toString(Qt::ISODate) << ")\n"
               << "B: " << (b.title.isEmpty() ? pos[2] : b.title) << " (" << b.from.toString(Qt::ISODate) << ")\n\n"
-              << u"figure"_s.leftJustified(56) << u"A"_s.rightJustified(14) << u"B"_s.rightJustified(14)
+              << u"figure"_s.leftJustified(56) << u"A"_s.rightJustified(18) << u"B"_s.rightJustified(18)
               << u"change"_s.rightJustified(10) << Qt::endl;
         for (const FigureChange& c : changes)
-            out() << c.before.label.leftJustified(56) << value(c.before.value, c.before.unit).rightJustified(14)
-                  << value(c.after.value, c.after.unit).rightJustified(14)
+            out() << c.before.label.leftJustified(56) << value(c.before.value, c.before.unit).rightJustified(18)
+                  << value(c.after.value, c.after.unit).rightJustified(18)
                   << changeText(c.changePct()).rightJustified(10)
                   << (c.verdict() > 0 ? "  better" : c.verdict() < 0 ? "  WORSE" : "") << Qt::endl;
         return ExitOk;

@@ -182,6 +182,10 @@ QString figureText(double value, const QString& unit)
     using namespace htap::core;
     if (!std::isfinite(value))
         return std::isnan(value) ? u"–"_s : formatNumber(value) + (unit.isEmpty() ? QString() : u' ' + unit);
+    // Past a thousand years a time is a broken counter, not a span: the number as it is.
+    const bool time = unit == u"ms"_s || unit == u"s"_s;
+    if (time && std::fabs(value) >= (unit == u"ms"_s ? 3.2e13 : 3.2e10))
+        return formatNumber(value) + u' ' + unit;
     if (unit == u"ms"_s)
         return formatSeconds(value / 1000);
     if (unit == u"s"_s)
