@@ -158,13 +158,13 @@ QString incidentSentence(const Incident& i)
     QString worst;
     if (i.kind == u"target_missed"_s && i.target > 0)
         worst = u"; worst %1 against a target of %2"_s.arg(htap::core::formatSeconds(i.worst), htap::core::formatSeconds(i.target));
-    else if (i.kind == u"blocking"_s)
+    else if (i.kind == u"blocking"_s && i.detail.isEmpty()) // the detail starts with the longest wait
         worst = u"; the longest wait %1"_s.arg(figureText(i.worst, u"s"_s));
     else if (i.kind == u"view_late"_s)
         worst = u"; at worst %1 stale"_s.arg(figureText(i.worst, u"s"_s));
     return u"<li><b>%1</b> — %2 to %3 (%4)%5%6</li>\n"_s.arg(esc(i.title), i.start.toUTC().toString(u"HH:mm:ss"_s),
         i.end.isValid() ? i.end.toUTC().toString(u"HH:mm:ss"_s) : u"the end, still open"_s, formatDuration(i.lasted), esc(worst),
-        i.detail.isEmpty() ? QString() : u". "_s + esc(i.detail));
+        i.detail.isEmpty() ? QString() : u". "_s + esc(i.detail.left(1).toUpper() + i.detail.mid(1)));
 }
 
 /// The incident open at t, if any: a worst moment is read with what was going on.
