@@ -9,7 +9,6 @@
 #include <QJsonDocument>
 #include <QPageLayout>
 #include <QPageSize>
-#include <QPainter>
 #include <QPdfWriter>
 #include <QTextDocument>
 
