@@ -900,6 +900,40 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 3, 10000);
         QVERIFY2(opened.last().at(1).toString().contains(u"truncated"_s), qPrintable(opened.last().at(1).toString()));
         QVERIFY(window.offlineSnapshot().startsWith(u"history snapshot #"_s)); // still what was shown
+
+        // The Locks page offline shows the last locks state the window holds, also when the
+        // last sample has none (its locks probe did not answer; the slow probes' sections come
+        // every 10th sample): here a blocker and its waiter one sample before the end.
+        QJsonObject doc = QJsonDocument::fromJson([&json] {
+            QFile in(json);
+            return in.open(QIODevice::ReadOnly) ? in.readAll() : QByteArray();
+        }()).object();
+        QJsonArray samples = doc.value(u"samples"_s).toArray();
+        QVERIFY(samples.size() >= 3);
+        QJsonObject before = samples[samples.size() - 2].toObject();
+        before.insert(u"locks"_s, QJsonObject {{u"waitingSessions"_s, 1}, {u"waitingByLockType"_s, QJsonObject {{u"transactionid"_s, 1}}},
+                                      {u"roots"_s, QJsonArray {QJsonObject {{u"pid"_s, 4711}, {u"totalWaiters"_s, 1}}}},
+                                      {u"nodes"_s, QJsonArray {QJsonObject {{u"pid"_s, 4712}, {u"role"_s, u"oltp_user"_s},
+                                                                   {u"state"_s, u"active"_s}, {u"wait"_s, u"Lock:transactionid"_s},
+                                                                   {u"waitSeconds"_s, 12.5}, {u"blockedBy"_s, QJsonArray {4711}}},
+                                                      QJsonObject {{u"pid"_s, 4711}, {u"role"_s, u"postgres"_s},
+                                                          {u"state"_s, u"idle in transaction"_s}, {u"blockedBy"_s, QJsonArray {}}}}}});
+        samples[samples.size() - 2] = before;
+        QJsonObject last = samples.last().toObject();
+        last.remove(u"locks"_s);
+        samples[samples.size() - 1] = last;
+        doc.insert(u"samples"_s, samples);
+        const QString blocked = m_settingsDir.filePath(u"blocked.json"_s);
+        QFile out(blocked);
+        QVERIFY(out.open(QIODevice::WriteOnly) && out.write(QJsonDocument(doc).toJson()) > 0);
+        out.close();
+        window.openSnapshotFile(blocked);
+        QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 4, 10000);
+        QVERIFY2(opened.last().at(1).toString().isEmpty(), qPrintable(opened.last().at(1).toString()));
+        auto* tree = window.locksPage()->model();
+        QCOMPARE(tree->rowCount(), 1);
+        QCOMPARE(tree->index(0, 0).data(htap::ui::BlockingTreeModel::PidRole).toInt(), 4711);
+        QCOMPARE(tree->index(0, 0, tree->index(0, 0)).data(htap::ui::BlockingTreeModel::PidRole).toInt(), 4712);
     }
 
     void aCustomRangeHoldsItsPlace()

@@ -5,6 +5,7 @@
 // window and one before the history starts, and two snapshots compared.
 #include "testutil.h"
 
+#include <core/format.h>
 #include <report/chartpainter.h>
 #include <report/reportwriter.h>
 #include <store/historyfile.h>
@@ -57,6 +58,8 @@ private:
     QString m_conn;
     QString m_server;
     QDateTime m_start;
+    htap::pg::Connection m_blocker;
+    QProcess m_waiter;
 
     Snapshot build(const QDateTime& from, const QDateTime& to)
     {
@@ -70,6 +73,9 @@ private:
         s.from = from;
         s.to = to;
         s.samples = htap::store::HistoryFile(m_history).load(m_server, from, to, &error);
+        if (error.isEmpty())
+            for (const QJsonObject& i : htap::store::HistoryFile(m_history).incidents(m_server, from, to, &error))
+                s.incidents.append(i);
         if (!error.isEmpty())
             qFatal("%s", qPrintable(error));
         htap::pg::Connection conn;
@@ -81,6 +87,26 @@ private:
         return s;
     }
 
+    QString writeScenarioResult()
+    {
+        // A 2-second run of two workloads, as htapctl scenario run --out writes it.
+        const QJsonObject summary {{u"committed"_s, 120}, {u"failed"_s, 0}, {u"tps"_s, 60.0},
+            {u"latency_ms"_s, QJsonObject {{u"p50"_s, 1.5}, {u"p99"_s, 4.2}, {u"max"_s, 9.0}}}};
+        const QJsonObject result {{u"format"_s, u"htap-scenario-result"_s}, {u"version"_s, 1},
+            {u"scenario"_s, QJsonObject {{u"name"_s, u"smoke"_s},
+                                 {u"workloads"_s, QJsonObject {{u"orders"_s, QJsonObject {{u"kind"_s, u"order"_s}}},
+                                                      {u"reports"_s, QJsonObject {{u"kind"_s, u"report"_s}}}}}}},
+            {u"startedAt"_s, m_start.addSecs(2).toString(Qt::ISODateWithMs)},
+            {u"finishedAt"_s, m_start.addSecs(4).toString(Qt::ISODateWithMs)}, {u"partial"_s, false},
+            {u"workloads"_s, QJsonObject {{u"orders"_s, QJsonObject {{u"summary"_s, summary}}},
+                                 {u"reports"_s, QJsonObject {{u"summary"_s, QJsonObject {{u"committed"_s, 0}}}}}}}};
+        const QString path = m_dir.filePath(u"smoke-result.json"_s);
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(result).toJson()) <= 0)
+            qFatal("cannot write the scenario result");
+        return path;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -88,6 +114,18 @@ private Q_SLOTS:
         m_history = m_dir.filePath(u"history.sqlite"_s);
         m_conn = htap::test::sandboxConnInfo().toConnString();
         m_start = QDateTime::currentDateTimeUtc().addSecs(-1);
+        // A blocking episode through the whole recording, on a table of this test's own (other
+        // tests share the sandbox): a session holds a row, another waits for it.
+        QVERIFY(!m_blocker.open(htap::test::sandboxConnInfo()));
+        QVERIFY(m_blocker.exec(u"CREATE TABLE IF NOT EXISTS tst_snapshot_row (id int PRIMARY KEY, n int)"_s).ok());
+        QVERIFY(m_blocker.exec(u"INSERT INTO tst_snapshot_row VALUES (1, 0) ON CONFLICT DO NOTHING"_s).ok());
+        QVERIFY(m_blocker.exec(u"BEGIN"_s).ok());
+        QVERIFY(m_blocker.exec(u"UPDATE tst_snapshot_row SET n = n + 1 WHERE id = 1"_s).ok());
+        m_waiter.start(u"psql"_s, {m_conn, u"-Xqc"_s, u"UPDATE tst_snapshot_row SET n = n + 1 WHERE id = 1"_s});
+        htap::pg::Connection watch; // not the blocker's: its transaction sees pg_stat_activity as it was at its start
+        QVERIFY(!watch.open(htap::test::sandboxConnInfo()));
+        QTRY_VERIFY_WITH_TIMEOUT(watch.exec(u"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                                                 "query LIKE 'UPDATE tst_snapshot_row%'"_s).toInt64(0, 0) == 1, 30000);
         // Real samples of the sandbox under a little load, kept the way the GUI keeps them.
         QProcess load;
         load.start(u"psql"_s, {m_conn, u"-Xqc"_s, u"SELECT count(*) FROM orders o JOIN order_items i USING (order_id), pg_sleep(1) GROUP BY o.status"_s});
@@ -95,10 +133,18 @@ private Q_SLOTS:
             u"--history"_s, m_history, u"--out"_s, m_dir.filePath(u"samples.jsonl"_s)});
         load.waitForFinished();
         QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(m_blocker.exec(u"COMMIT"_s).ok());
+        QVERIFY(m_waiter.waitForFinished(60000));
         QString error;
         const QStringList servers = htap::store::HistoryFile(m_history).servers(&error);
         QVERIFY2(servers.size() == 1, qPrintable(error + servers.join(u", "_s)));
         m_server = servers.first();
+    }
+
+    void cleanupTestCase()
+    {
+        if (m_blocker.isOpen())
+            m_blocker.exec(u"DROP TABLE IF EXISTS tst_snapshot_row"_s);
     }
 
     void buildsSeriesAndFactsFromTheHistory()
@@ -394,6 +440,163 @@ private Q_SLOTS:
         QVERIFY2(r.out.contains(u"WORSE"_s), qPrintable(r.out));
         r = htapctl({u"snapshot"_s, u"list"_s, u"--history"_s, m_history});
         QVERIFY2(r.out.contains(u"snapshots kept in it"_s), qPrintable(r.out));
+    }
+
+    void aReportOpensWithWhatHappened()
+    {
+        // The window holds a blocking episode (initTestCase) and a short scenario run: the
+        // report opens with the episode, the run comes after it, then the figures.
+        const QString result = writeScenarioResult();
+        const QString html = m_dir.filePath(u"story.html"_s);
+        const Run r = htapctl({u"snapshot"_s, u"export"_s, u"--history"_s, m_history, u"--conn"_s, m_conn, u"--last"_s, u"1h"_s,
+            u"--scenario"_s, result, u"--title"_s, u"Orders stalled"_s, u"--out"_s, html});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QString text = QString::fromUtf8(readAll(html));
+        const qsizetype story = text.indexOf(u"<h2>What happened</h2>"_s);
+        const qsizetype episode = text.indexOf(u"1 blocking episode"_s);
+        const qsizetype blocked = text.indexOf(QRegularExpression(u"<li><b>pid \\d+[^<]* blocked 1 session</b>"_s));
+        const qsizetype scenario = text.indexOf(u"A scenario ran in this window: <b>smoke</b>"_s);
+        const qsizetype glance = text.indexOf(u"<h2>At a glance</h2>"_s);
+        QVERIFY2(story > 0 && episode > story && blocked > episode && scenario > blocked && glance > scenario,
+            qPrintable(u"%1 %2 %3 %4 %5"_s.arg(story).arg(episode).arg(blocked).arg(scenario).arg(glance)));
+        // A worst moment is read with the incident it fell in.
+        QVERIFY(text.indexOf(u"<h3>Worst moments</h3>"_s) > story);
+        QVERIFY(text.contains(QRegularExpression(u"<td>sessions waiting on a lock</td><td>[0-9]+ sessions?</td><td>[0-9:]+</td><td>[^<]*blocked[^<]*</td>"_s)));
+        // An hour asked of seconds of history says so.
+        QVERIFY(text.contains(u"The history holds "_s));
+        // The scenario's client-side figures are its own, after the window's.
+        QVERIFY(text.indexOf(u"<h3>Scenario smoke, measured by its clients"_s) > glance);
+        // The locks at the end: the blocker first, then who waits for it.
+        const qsizetype locks = text.indexOf(u"<h2>Locks at the end</h2>"_s);
+        QVERIFY(locks > glance);
+        QVERIFY(text.indexOf(u"nobody: a root blocker"_s, locks) > 0);
+        QVERIFY(text.indexOf(u"nobody: a root blocker"_s, locks) < text.indexOf(u"Lock:transactionid"_s, locks));
+    }
+
+    void everyTableCellIsFilledOrSaysWhy()
+    {
+        const QString html = m_dir.filePath(u"cells.html"_s);
+        const Run r = htapctl({u"snapshot"_s, u"export"_s, u"--history"_s, m_history, u"--conn"_s, m_conn, u"--last"_s, u"1h"_s,
+            u"--out"_s, html});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QString text = QString::fromUtf8(readAll(html));
+        const QRegularExpressionMatch empty = QRegularExpression(u"<tr>(?:(?!</tr>).)*<td[^>]*>\\s*</td>.*?</tr>"_s).match(text);
+        QVERIFY2(!empty.hasMatch(), qPrintable(empty.captured(0)));
+        // The views' staleness and size (the columns were read under names the views do not have).
+        const qsizetype views = text.indexOf(u"<h2>Materialized views</h2>"_s);
+        const QString row = text.mid(text.indexOf(u"<td>public.sales_hourly_mv</td>"_s, views)).section(u"</tr>"_s, 0, 0);
+        QVERIFY2(row.contains(QRegularExpression(u"<td>[0-9.,]+ (kB|MB|bytes)</td>"_s)), qPrintable(row));
+        QVERIFY2(row.contains(QRegularExpression(u"<td( class=\"why\")?>([0-9.,]+ (ms|s|min|h)|[0-9]+ (min|h|d)( [0-9]+ (s|min|h))?|unknown: no refresh recorded)</td>"_s)),
+            qPrintable(row));
+        // A snapshot made without the server: the facts' tables say why they are empty.
+        const QString offline = m_dir.filePath(u"nofacts.html"_s);
+        QVERIFY(htapctl({u"snapshot"_s, u"export"_s, u"--history"_s, m_history, u"--no-facts"_s, u"--server"_s, m_server,
+                            u"--last"_s, u"1h"_s, u"--out"_s, offline})
+                    .code
+            == 0);
+        const QString bare = QString::fromUtf8(readAll(offline));
+        QVERIFY(!QRegularExpression(u"<td[^>]*>\\s*</td>"_s).match(bare).hasMatch());
+        QVERIFY2(bare.contains(u"This database has no materialized view."_s) || bare.contains(u"Not read"_s)
+                || bare.contains(u"<p class=\"none\">"_s),
+            "an empty table says why");
+    }
+
+    void chartAxesStartWhereTheDataStarts()
+    {
+        // An hour asked, seconds of history: the line spans the chart, not its last 1 %.
+        const Snapshot s = build(m_start.addSecs(-3600), QDateTime::currentDateTimeUtc());
+        ChartSpec sessions;
+        for (const ChartSpec& c : reportCharts(s))
+            if (c.id == u"sessions"_s)
+                sessions = c;
+        QCOMPARE(sessions.id, u"sessions"_s);
+        const QImage image = renderChart(s, sessions, {960, 360});
+        // Where the lines are: saturated pixels (the grid, axes and text are grey, an incident's
+        // shade a pale tint), above the legend.
+        int firstX = image.width(), lastX = -1;
+        for (int y = image.height() / 8; y < image.height() * 3 / 4; ++y)
+            for (int x = 0; x < image.width(); ++x) {
+                const QColor c = image.pixelColor(x, y);
+                if (c.hsvSaturationF() > 0.4 && c.valueF() < 0.95) {
+                    firstX = std::min(firstX, x);
+                    lastX = std::max(lastX, x);
+                }
+            }
+        QVERIFY2(firstX < image.width() / 6 && lastX > image.width() * 5 / 6, qPrintable(u"%1..%2"_s.arg(firstX).arg(lastX)));
+    }
+
+    void pdfHoldsTheWholeReport()
+    {
+        const QString pdftotext = QStandardPaths::findExecutable(u"pdftotext"_s);
+        QVERIFY2(!pdftotext.isEmpty(), "pdftotext is not installed (installer/setup.sh installs poppler-utils)");
+        Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        s.title = u"A title long enough to run off an A4 page when it is set in one line with the server and the window beside it"_s;
+        const QString path = m_dir.filePath(u"whole.pdf"_s);
+        QStringList written;
+        QString error;
+        QVERIFY2(exportSnapshot(s, Format::Pdf, path, &written, &error), qPrintable(error));
+        QProcess p;
+        p.start(pdftotext, {path, u"-"_s});
+        QVERIFY(p.waitForFinished(60000));
+        // Compatibility form: the ligatures a PDF's text may hold ("ﬀ", "ﬁ") as letters.
+        const QString text = QString::fromUtf8(p.readAllStandardOutput()).normalized(QString::NormalizationForm_KC).simplified();
+        for (const QString& part : {s.title, u"What happened"_s, u"Worst moments"_s, u"At a glance"_s, u"Summary"_s,
+                 u"Locks at the end"_s, u"Vacuum at the end"_s, u"Materialized views"_s, u"Role settings"_s,
+                 u"shared_buffers"_s, u"Extensions"_s, u"pg_stat_statements"_s})
+            QVERIFY2(text.contains(part), qPrintable(part + u" is not in: "_s + text.left(600)));
+        // And the charts, as images.
+        const QString pdfimages = QStandardPaths::findExecutable(u"pdfimages"_s);
+        QVERIFY(!pdfimages.isEmpty());
+        p.start(pdfimages, {u"-list"_s, path});
+        QVERIFY(p.waitForFinished(60000));
+        const int images = int(QString::fromUtf8(p.readAllStandardOutput()).split(u'\n', Qt::SkipEmptyParts).size()) - 2;
+        QVERIFY2(images >= reportCharts(s).size(), qPrintable(QString::number(images)));
+    }
+
+    void hugeValuesAreNeverWrittenWithExponents()
+    {
+        // A corrupt counter or a wrapped one: 1e300 in every series. Neither the CLI's table nor
+        // the report prints "1e+300" or 309 digits.
+        Snapshot s = build(m_start, QDateTime::currentDateTimeUtc());
+        // Times too (the test's load is not OLTP or OLAP, so these series may be missing).
+        const Series& any = s.series.first();
+        for (const auto& [key, unit, chart] : {std::tuple {u"oltp.mean_ms"_s, u"ms"_s, u"latency"_s},
+                 std::tuple {u"views.staleness_s.public.x"_s, u"s"_s, u"staleness"_s}})
+            if (!s.seriesByKey(key))
+                s.series.append(Series {key, key, unit, chart, any.t, any.v});
+        for (Series& x : s.series)
+            for (double& v : x.v)
+                v = 1e300;
+        const QString path = m_dir.filePath(u"huge.json"_s);
+        QStringList written;
+        QString error;
+        QVERIFY2(exportSnapshot(s, Format::Json, path, &written, &error), qPrintable(error));
+        for (const QStringList& args : {QStringList {u"snapshot"_s, u"show"_s, path}, QStringList {u"snapshot"_s, u"diff"_s, path, path}}) {
+            const Run r = htapctl(args);
+            QCOMPARE(r.code, 0);
+            QVERIFY2(!r.out.contains(u"e+"_s), qPrintable(r.out));
+            for (const QString& line : r.out.split(u'\n'))
+                QVERIFY2(line.size() < 130, qPrintable(line));
+        }
+        QString html = QString::fromUtf8(toHtml(s));
+        html.remove(QRegularExpression(u"<img [^>]*>"_s)); // base64 holds any letters
+        QVERIFY2(!html.contains(QRegularExpression(u"\\d{16}"_s)), qPrintable(html.section(QRegularExpression(u"\\d{16}"_s), 0, 0).right(200)));
+        QVERIFY2(!html.contains(QRegularExpression(u"\\de[+-]\\d"_s)), qPrintable(html.section(QRegularExpression(u"\\de[+-]\\d"_s), 0, 0).right(200)));
+        QVERIFY2(html.contains(u"× 10^300"_s), "the huge figures are written as a person reads them");
+        QVERIFY(exportSnapshot(s, Format::Pdf, m_dir.filePath(u"huge.pdf"_s), &written, &error));
+    }
+
+    void figuresReadTheSameEverywhere()
+    {
+        QCOMPARE(figureText(12.5, u"ms"_s), htap::core::formatSeconds(0.0125));
+        QCOMPARE(figureText(1, u"sessions"_s), u"1 session"_s);
+        QVERIFY2(figureText(1e300, u"ms"_s).size() < 30 && figureText(1e300, u"s"_s).size() < 30, qPrintable(figureText(1e300, u"ms"_s)));
+        QCOMPARE(figureText(192, u"s"_s), u"3 min 12 s"_s);
+        QCOMPARE(figureText(1820.4, u"1/s"_s), u"1,820/s"_s);
+        QCOMPARE(figureText(4211, u"xids"_s), u"4,211 xids"_s);
+        QCOMPARE(figureText(qQNaN(), u"ms"_s), u"–"_s);
+        QVERIFY(!figureText(1e300, u"B/s"_s).contains(u"e+"_s));
+        QVERIFY(figureText(1.5 * 1024 * 1024, u"B/s"_s).endsWith(u"MB/s"_s));
     }
 };
 

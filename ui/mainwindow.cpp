@@ -875,7 +875,7 @@ void MainWindow::showSnapshot(const htap::report::Snapshot& snapshot, const QStr
     m_offline = path;
     m_server = u"snapshot:"_s + path;
     m_liveFrom = {};
-    const int shown = replay(snapshot.samples, {}, true);
+    const int shown = replay(snapshot.samplesToReplay(), {}, true); // the tables: the last state of each section
     // The smallest time window that shows all of it.
     const qint64 span = snapshot.from.secsTo(snapshot.to);
     for (int i = 0; i < m_window->count(); ++i)

@@ -1,6 +1,8 @@
 #include "snapshotdialogs.h"
 #include "colours.h"
 
+#include <core/format.h>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDateTimeEdit>
@@ -60,7 +62,7 @@ ExportSnapshotDialog::ExportSnapshotDialog(const QDateTime& lastRunFrom, const Q
 
     auto* formats = new QHBoxLayout;
     for (const auto& [f, text, on] : {std::tuple {Format::Html, tr("HTML report"), true}, {Format::Json, tr("JSON"), true},
-             {Format::Csv, tr("CSV"), false}, {Format::Pdf, tr("PDF charts"), false}, {Format::Png, tr("PNG charts"), false}}) {
+             {Format::Csv, tr("CSV"), false}, {Format::Pdf, tr("PDF report"), false}, {Format::Png, tr("PNG charts"), false}}) {
         auto* box = new QCheckBox(text, this);
         box->setChecked(on);
         formats->addWidget(box);
@@ -174,11 +176,6 @@ CompareSnapshotsDialog::CompareSnapshotsDialog(const Snapshot& a, const Snapshot
     m_table->setHorizontalHeaderLabels({tr("figure"), tr("A"), tr("B"), tr("change"), tr("")});
     m_table->verticalHeader()->hide();
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    auto fmt = [](double v, const QString& unit) -> QString {
-        if (!std::isfinite(v))
-            return u"–"_s;
-        return (std::fabs(v) >= 100 ? QString::number(v, 'f', 0) : QString::number(v, 'g', 3)) + u' ' + unit;
-    };
     const QList<FigureChange> changes = compare(a, b);
     m_table->setRowCount(int(changes.size()));
     for (int i = 0; i < changes.size(); ++i) {
@@ -186,8 +183,8 @@ CompareSnapshotsDialog::CompareSnapshotsDialog(const Snapshot& a, const Snapshot
         const int verdict = c.verdict();
         const QColor bg = colours::rowBackground(
             verdict > 0 ? colours::Tone::Good : verdict < 0 ? colours::Tone::Bad : colours::Tone::None, palette());
-        const QStringList cells {c.before.label, fmt(c.before.value, c.before.unit), fmt(c.after.value, c.after.unit),
-            std::isfinite(c.changePct()) ? QString::number(c.changePct(), 'f', 0) + u'%' : u"–"_s,
+        const QStringList cells {c.before.label, figureText(c.before.value, c.before.unit), figureText(c.after.value, c.after.unit),
+            std::isfinite(c.changePct()) ? htap::core::formatNumber(std::round(c.changePct())) + u" %"_s : u"–"_s,
             verdict > 0 ? tr("better") : verdict < 0 ? tr("worse") : QString()};
         for (int col = 0; col < cells.size(); ++col) {
             auto* item = new QTableWidgetItem(cells[col]);

@@ -188,17 +188,24 @@ int cmdMonitor(const QStringList& args)
         return Targets::load(settings);
     }());
     QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString&) {
-        if (state == ConnectionState::NotResponding)
-            detector.serverSilent(QDateTime::currentDateTimeUtc(), endpoint);
-        else if (state == ConnectionState::Connected)
-            detector.serverBack(QDateTime::currentDateTimeUtc());
+        const QList<Incident> changed = state == ConnectionState::NotResponding
+            ? detector.serverSilent(QDateTime::currentDateTimeUtc(), endpoint)
+            : state == ConnectionState::Connected ? detector.serverBack(QDateTime::currentDateTimeUtc())
+                                                  : QList<Incident>();
+        // Kept as the GUI keeps them: a snapshot of this history tells what happened.
+        if (store)
+            for (const Incident& i : changed)
+                store->recordIncident(endpoint, i.toJson());
     });
     QObject::connect(&collector, &ActivityCollector::sampleAvailable, &loop, [&](const ServerSample& sampled) {
         ServerSample s = sampled;
-        detector.evaluate(s);
+        const QList<Incident> changed = detector.evaluate(s);
         ++samples;
-        if (store)
+        if (store) {
             store->append(endpoint, s.sampledAt, toJson(s, endpoint));
+            for (const Incident& i : changed)
+                store->recordIncident(endpoint, i.toJson());
+        }
         if (parser.isSet(once) && samples < 2)
             return; // the first sample is the baseline for rates and deltas
         if (json) {

@@ -1,6 +1,7 @@
 // htapctl snapshot: export a window of the history as JSON, CSV, HTML, PDF or PNG; show; diff.
 #include "common.h"
 
+#include <core/format.h>
 #include <core/inputfile.h>
 #include <pg/sandbox.h>
 #include <report/reportwriter.h>
@@ -63,9 +64,12 @@ bool readSnapshot(const QString& path, Snapshot* s, int* code)
 
 QString value(double v, const QString& unit)
 {
-    if (!std::isfinite(v))
-        return u"-"_s;
-    return (std::fabs(v) >= 100 ? QString::number(v, 'f', 0) : QString::number(v, 'g', 3)) + (unit.isEmpty() ? QString() : u' ' + unit);
+    return std::isfinite(v) ? figureText(v, unit) : u"-"_s;
+}
+
+QString changeText(double pct)
+{
+    return std::isfinite(pct) ? htap::core::formatNumber(std::round(pct)) + u" %"_s : u"-"_s;
 }
 
 } // namespace
@@ -144,12 +148,12 @@ int cmdSnapshot(const QStringList& args)
         }
         out() << "A: " << (a.title.isEmpty() ? pos[1] : a.title) << " (" << a.from.toString(Qt::ISODate) << ")\n"
               << "B: " << (b.title.isEmpty() ? pos[2] : b.title) << " (" << b.from.toString(Qt::ISODate) << ")\n\n"
-              << u"figure"_s.leftJustified(56) << u"A"_s.rightJustified(14) << u"B"_s.rightJustified(14)
+              << u"figure"_s.leftJustified(56) << u"A"_s.rightJustified(18) << u"B"_s.rightJustified(18)
               << u"change"_s.rightJustified(10) << Qt::endl;
         for (const FigureChange& c : changes)
-            out() << c.before.label.leftJustified(56) << value(c.before.value, c.before.unit).rightJustified(14)
-                  << value(c.after.value, c.after.unit).rightJustified(14)
-                  << (std::isfinite(c.changePct()) ? QString::number(c.changePct(), 'f', 0) + u'%' : u"-"_s).rightJustified(10)
+            out() << c.before.label.leftJustified(56) << value(c.before.value, c.before.unit).rightJustified(18)
+                  << value(c.after.value, c.after.unit).rightJustified(18)
+                  << changeText(c.changePct()).rightJustified(10)
                   << (c.verdict() > 0 ? "  better" : c.verdict() < 0 ? "  WORSE" : "") << Qt::endl;
         return ExitOk;
     }

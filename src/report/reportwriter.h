@@ -17,8 +17,9 @@ QString formatName(Format format);
 /// read is named in unavailable; the rest is still returned.
 ServerFacts readFacts(htap::pg::Connection& conn, const QDateTime& from, const QDateTime& to);
 
-/// The self-contained HTML report: charts as inline PNG images, the key figures, facts and the
-/// state at the end as tables. Opens with no network. Needs a QGuiApplication (charts).
+/// The self-contained HTML report (htmlreport.h): what happened in the window first, then the
+/// key figures, the charts as inline PNG images, the state at the end, the facts. Opens with no
+/// network. Needs a QGuiApplication (charts). The PDF holds the same report.
 QByteArray toHtml(const Snapshot& s);
 
 /// Writes bytes to path through a temporary file renamed at the end: never a half file, also

@@ -1,15 +1,18 @@
 #include "snapshot.h"
 
+#include <core/format.h>
 #include <core/inputfile.h>
 #include <pg/statementtext.h>
 
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLocale>
 #include <QMap>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace htap::report {
 
@@ -136,6 +139,73 @@ const Series* Snapshot::seriesByKey(const QString& key) const
         if (s.key == key)
             return &s;
     return nullptr;
+}
+
+std::pair<qint64, qint64> Snapshot::dataSpan() const
+{
+    qint64 first = std::numeric_limits<qint64>::max(), last = std::numeric_limits<qint64>::min();
+    for (const Series& x : series)
+        for (int i = 0; i < x.t.size(); ++i)
+            if (std::isfinite(x.v[i])) {
+                first = std::min(first, x.t[i]);
+                last = std::max(last, x.t[i]);
+            }
+    if (first > last) // no series: the samples' own times, else the window asked for
+        for (const QJsonObject& doc : samples) {
+            const QDateTime at = parseTime(doc.value(u"sampledAt"_s).toString());
+            if (at.isValid()) {
+                first = std::min(first, at.toMSecsSinceEpoch());
+                last = std::max(last, at.toMSecsSinceEpoch());
+            }
+        }
+    if (first > last)
+        return {from.toMSecsSinceEpoch(), to.toMSecsSinceEpoch()};
+    return {first, last};
+}
+
+QList<QJsonObject> Snapshot::samplesToReplay() const
+{
+    QList<QJsonObject> out = samples;
+    if (out.size() < 2)
+        return out;
+    QJsonObject last = out.constLast();
+    for (auto it = out.crbegin() + 1; it != out.crend(); ++it)
+        for (auto k = it->begin(); k != it->end(); ++k)
+            if (k->isObject() && !last.contains(k.key())) // sections, not a flag such as gapBefore
+                last.insert(k.key(), k.value());
+    out.last() = last;
+    return out;
+}
+
+QString figureText(double value, const QString& unit)
+{
+    using namespace htap::core;
+    if (!std::isfinite(value))
+        return std::isnan(value) ? u"–"_s : formatNumber(value) + (unit.isEmpty() ? QString() : u' ' + unit);
+    // Past a thousand years a time is a broken counter, not a span: the number as it is.
+    const bool time = unit == u"ms"_s || unit == u"s"_s;
+    if (time && std::fabs(value) >= (unit == u"ms"_s ? 3.2e13 : 3.2e10))
+        return formatNumber(value) + u' ' + unit;
+    if (unit == u"ms"_s)
+        return formatSeconds(value / 1000);
+    if (unit == u"s"_s)
+        return value < 60 ? formatSeconds(value) : formatDuration(value);
+    if (unit == u"1/s"_s)
+        return formatNumber(value) + u"/s"_s;
+    if (unit == u"B/s"_s || unit == u"bytes/s"_s || unit == u"bytes"_s || unit == u"B"_s) {
+        // formattedDataSize takes whole bytes: past a petabyte, the plain figure.
+        const QString size = std::fabs(value) < 1e15
+            ? QLocale::c().formattedDataSize(qint64(std::llround(value)), 1, QLocale::DataSizeTraditionalFormat)
+            : formatNumber(value) + u" bytes"_s;
+        return unit.endsWith(u"/s"_s) ? size + u"/s"_s : size;
+    }
+    if (unit == u"%"_s)
+        return formatNumber(value) + u" %"_s;
+    if (unit.isEmpty())
+        return formatNumber(value);
+    // "1 session", "1 xid": the counted units in the singular for one.
+    static const QStringList counted {u"sessions"_s, u"tuples"_s, u"xids"_s, u"transactions"_s};
+    return formatNumber(value) + u' ' + (value == 1 && counted.contains(unit) ? unit.chopped(1) : unit);
 }
 
 bool Snapshot::build(Snapshot* s, QString* error)

@@ -65,7 +65,15 @@ struct Snapshot {
     /// message when the window holds no sample.
     static bool build(Snapshot* s, QString* error);
     QList<KeyFigure> keyFigures() const;
+    /// The samples as the pages replay them offline: the last one, whose state fills the
+    /// tables, completed with each section it lacks from the latest sample that has it (the
+    /// slow probes' vacuum, views, waits... come every 10th sample; a probe that did not answer
+    /// at the end leaves its section out). The pages' tables show the last state the window holds.
+    QList<QJsonObject> samplesToReplay() const;
     const Series* seriesByKey(const QString& key) const;
+    /// The first and the last moment with data (ms since the epoch): what the charts span. A
+    /// "last hour" asked of 17 minutes of history is 17 minutes of data, not 60 of axis.
+    std::pair<qint64, qint64> dataSpan() const;
 
     QJsonObject toJson() const;
     /// Reads a snapshot file's bytes: refuses another format, a newer version, a truncated or
@@ -77,6 +85,11 @@ struct Snapshot {
     /// One long table: series,label,unit,at,value (docs/snapshot.md).
     QByteArray toCsv() const;
 };
+
+/// A figure with its unit as a person reads it, in the app's one format (core/format.h):
+/// "850 ms", "3 min 12 s", "1,820/s", "12.5 MB/s", "4,211 xids"; "–" when there is none.
+/// Never scientific notation.
+QString figureText(double value, const QString& unit);
 
 /// Two snapshots' key figures side by side: before, after, change, and whether it got better.
 struct FigureChange {
