@@ -13,6 +13,7 @@
 #include <ui/vacuumpage.h>
 #include <ui/viewjobs.h>
 #include <ui/viewspage.h>
+#include <ui/scenariospage.h>
 #include <ui/snapshottablemodel.h>
 #include <ui/settings.h>
 #include <ui/theme.h>
@@ -31,6 +32,7 @@
 #include <QMessageBox>
 #include <mv/mvservice.h>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStyle>
@@ -112,6 +114,15 @@ private Q_SLOTS:
             QVERIFY2(min.width() <= 1024 && min.height() <= 700,
                 qPrintable(u"%1: the window needs %2x%3"_s.arg(page).arg(min.width()).arg(min.height())));
             QCOMPARE(window.size(), QSize(1024, 700));
+            // Scrolling down is fine; sideways cuts the page's right edge (its buttons).
+            auto* pages = window.findChild<QStackedWidget*>();
+            auto* area = qobject_cast<QScrollArea*>(pages ? pages->currentWidget() : nullptr);
+            QVERIFY(area && area->widget());
+            QVERIFY2(area->widget()->minimumSizeHint().width() <= area->viewport()->width(),
+                qPrintable(u"%1 needs %2 px, has %3"_s.arg(page).arg(area->widget()->minimumSizeHint().width()).arg(area->viewport()->width())));
+            if (page == u"Scenarios"_s) // its targets in view before any run
+                QTRY_VERIFY2_WITH_TIMEOUT(window.scenariosPage()->latencyChart()->valueLabels().contains(u"1,000"_s),
+                    qPrintable(window.scenariosPage()->latencyChart()->valueLabels().join(u", "_s)), 3000);
             QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR"))
                                            .filePath(u"../tst_gui-1024-%1.png"_s.arg(page.toLower()))));
         }
@@ -476,6 +487,15 @@ private Q_SLOTS:
         chart.removeAllSeries();
         QTest::qWait(500);
         QVERIFY2(chart.plotArea().width() > 600, qPrintable(QString::number(chart.plotArea().width())));
+        // Its reference lines are in view before any data (the Scenarios page's targets).
+        htap::ui::ChartWidget latency(u"Latency from the intended start"_s, u"ms"_s);
+        latency.setLogarithmic(true);
+        latency.addThreshold(50, u"OLTP target 50 ms"_s, htap::ui::ChartWidget::seriesColor(0));
+        latency.addThreshold(1000, u"OLAP target 1 s"_s, htap::ui::ChartWidget::seriesColor(1));
+        latency.resize(800, 300);
+        latency.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&latency));
+        QTRY_VERIFY2_WITH_TIMEOUT(latency.valueLabels().contains(u"1,000"_s), qPrintable(latency.valueLabels().join(u", "_s)), 3000);
     }
 
     void aViewRowIsRedOnlyPastItsOwnTarget()

@@ -99,18 +99,25 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     m_latency->addThreshold(50, tr("OLTP target 50 ms"), ChartWidget::seriesColor(0));
     m_latency->addThreshold(1000, tr("OLAP target 1 s"), ChartWidget::seriesColor(1));
 
+    // Two rows: in one, the page needed 962 px and its buttons ran off a 1024 px window.
     auto* controls = new QHBoxLayout;
     controls->addWidget(new QLabel(tr("Scenario:"), this));
+    m_choice->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_choice->setMinimumContentsLength(24);
     controls->addWidget(m_choice, 1);
-    controls->addWidget(new QLabel(tr("rate ×"), this));
-    controls->addWidget(m_rateScale);
-    controls->addWidget(new QLabel(tr("duration ×"), this));
-    controls->addWidget(m_durationScale);
-    controls->addWidget(new QLabel(tr("threads"), this));
-    controls->addWidget(m_threads);
     controls->addWidget(m_start);
     controls->addWidget(m_stop);
     controls->addWidget(m_save);
+    auto* scales = new QHBoxLayout;
+    scales->addWidget(new QLabel(tr("rate ×"), this));
+    scales->addWidget(m_rateScale);
+    scales->addSpacing(12);
+    scales->addWidget(new QLabel(tr("duration ×"), this));
+    scales->addWidget(m_durationScale);
+    scales->addSpacing(12);
+    scales->addWidget(new QLabel(tr("threads"), this));
+    scales->addWidget(m_threads);
+    scales->addStretch(1);
     m_workloads->setObjectName(u"scenarioWorkloads"_s);
     m_workloads->setHorizontalHeaderLabels({tr("workload"), tr("kind"), tr("arrival"), tr("connections"), tr("× rate or clients")});
     m_workloads->horizontalHeaderItem(3)->setToolTip(tr("Open loop: the connection budget; closed loop: the most clients"));
@@ -135,6 +142,7 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     state->addWidget(m_status, 2);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
+    layout->addLayout(scales);
     layout->addWidget(m_about);
     layout->addLayout(state);
     layout->addWidget(split, 1);

@@ -39,9 +39,11 @@ VacuumPage::VacuumPage(QWidget* parent)
     auto* holdersBox = new QWidget(this);
     auto* hl = new QVBoxLayout(holdersBox);
     hl->setContentsMargins(0, 0, 0, 0);
-    hl->addWidget(new QLabel(tr("<b>Who holds the xmin horizon</b> (VACUUM cannot remove rows newer than the oldest of "
-                                "these; prepared transactions, slots and idle transactions are the usual culprits)"),
-        this));
+    auto* holdersTitle = new QLabel(tr("<b>Who holds the xmin horizon</b> (VACUUM cannot remove rows newer than the oldest of "
+                                       "these; prepared transactions, slots and idle transactions are the usual culprits)"),
+        this);
+    holdersTitle->setWordWrap(true); // a long line set the page's width (1,023 px)
+    hl->addWidget(holdersTitle);
     hl->addWidget(holders);
     split->addWidget(holdersBox);
     auto* charts = new QSplitter(Qt::Horizontal, this);
@@ -49,6 +51,7 @@ VacuumPage::VacuumPage(QWidget* parent)
     charts->addWidget(m_horizonChart);
     split->addWidget(charts);
     split->setSizes({300, 200, 260});
+    m_summary->setWordWrap(true);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_summary);
     layout->addWidget(split, 1);
