@@ -421,6 +421,11 @@ private Q_SLOTS:
         }
         QTRY_VERIFY_WITH_TIMEOUT(many.legendCollapsed() && !many.legendArea().isEmpty(), 3000);
         QVERIFY2(many.legendArea().height() <= many.height() / 3 + 4, qPrintable(QString::number(many.legendArea().height())));
+        // At the least height a page gives a chart, no legend row runs off its bottom edge.
+        many.resize(500, many.minimumHeight());
+        QTRY_VERIFY2_WITH_TIMEOUT(!many.legendArea().isEmpty() && many.legendFits() && many.legendArea().bottom() <= many.height(),
+            qPrintable(u"legend %1 to %2, plot %3 high, chart %4"_s.arg(many.legendArea().top()).arg(many.legendArea().bottom())
+                           .arg(many.plotArea().height()).arg(many.height())), 3000);
 
         // A chart of events ends its window at the clock's now, not at its newest event.
         htap::ui::ChartWidget events(u"Refresh durations"_s, u"seconds"_s);

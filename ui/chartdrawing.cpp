@@ -247,13 +247,19 @@ void ChartWidget::fitLegend()
     for (const Series& s : std::as_const(m_series))
         widest = std::max(widest, metrics.horizontalAdvance(s.graph->name()));
     const int entryWidth = widest + legend->iconSize().width() + legend->iconTextPadding() + legend->columnSpacing() + 12;
-    const int entryHeight = std::max(metrics.height(), legend->iconSize().height()) + 2;
+    // An entry's own margins (QCustomPlot's 7, 5, 7, 4) count: a row is about 24 px, not 17.
+    int entryHeight = std::max(metrics.height(), legend->iconSize().height()) + 9;
+    if (legend->itemCount() > 0)
+        entryHeight = std::max(entryHeight, legend->item(0)->minimumOuterSizeHint().height() + legend->rowSpacing());
     const int n = int(m_series.size());
     int columns = std::clamp((m_plot->width() - 20) / std::max(1, entryWidth), 1, n);
     if (m_legendGroup > 1 && columns >= m_legendGroup)
         columns = columns / m_legendGroup * m_legendGroup;
     const int rows = (n + columns - 1) / columns;
-    const int maxRows = std::max(1, m_plot->height() / 3 / entryHeight);
+    // A third of the chart at most, and what leaves the plot its axes and some room (about
+    // 120 px under the title): a short chart's third row was cut off at its bottom edge.
+    const int room = m_plot->height() - m_title->outerRect().height() - 120;
+    const int maxRows = std::max(1, std::min(m_plot->height() / 3, room) / entryHeight);
     const bool collapse = rows > maxRows;
     const int shown = collapse && !m_legendExpanded ? std::max(1, maxRows * columns - 1) : n;
     QStringList key {QString::number(columns), QString::number(shown), QString::number(collapse)};

@@ -515,6 +515,11 @@ QRect ChartWidget::legendArea() const
     return m_plot->legend->visible() ? m_plot->legend->outerRect() : QRect();
 }
 
+bool ChartWidget::legendFits() const
+{
+    return m_plot->legend->outerRect().height() >= m_plot->legend->minimumOuterSizeHint().height();
+}
+
 int ChartWidget::legendColumns() const
 {
     return m_plot->legend->columnCount();

@@ -101,6 +101,8 @@ public:
     QRect legendArea() const;
     int legendColumns() const;
     bool legendCollapsed() const { return m_legendCollapsed; }
+    /// Whether the legend got the height its rows need (a squeezed one loses its last rows).
+    bool legendFits() const;
     /// A series hidden by a click on its legend entry is not drawn and does not scale the axis.
     void setSeriesVisible(int series, bool visible);
     bool isSeriesVisible(int series) const;
