@@ -532,6 +532,32 @@ private Q_SLOTS:
         QVERIFY2(tip.contains(u"past "_s) && tip.contains(u"its schedule"_s), qPrintable(tip));
     }
 
+    void overviewFiguresReadAsADbaSaysThem()
+    {
+        // Huge values without "e+", a table far past its trigger as a ratio, counts with
+        // separators.
+        htap::ui::OverviewPage page;
+        htap::monitor::ServerSample s;
+        s.sampledAt = QDateTime::currentDateTimeUtc();
+        htap::monitor::VacuumSample v;
+        htap::monitor::TableVacuum t;
+        t.table = u"public.inventory"_s;
+        t.pctOfTrigger = 55700;
+        v.tables = {t};
+        v.horizonAge = 2'000'000'123;
+        s.vacuum = v;
+        page.addSample(s);
+        const QString all = page.figures().join(u'\n');
+        QVERIFY2(all.contains(u"557x its trigger"_s), qPrintable(all));
+        QVERIFY2(all.contains(u"2,000,000,123"_s), qPrintable(all));
+        QVERIFY2(!all.contains(u"e+"_s), qPrintable(all));
+        t.pctOfTrigger = 96;
+        v.tables = {t};
+        s.vacuum = v;
+        page.addSample(s);
+        QVERIFY2(page.figures().join(u'\n').contains(u"96 %"_s), qPrintable(page.figures().join(u'\n')));
+    }
+
     void theBannerMovesNothing()
     {
         MainWindow window;

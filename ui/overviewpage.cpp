@@ -124,7 +124,9 @@ void OverviewPage::addSample(const htap::monitor::ServerSample& s)
     if (s.vacuum) {
         m_horizon->setValue(double(s.vacuum->horizonAge), htap::core::formatCount(s.vacuum->horizonAge));
         const double worst = s.vacuum->tables.isEmpty() ? 0 : s.vacuum->tables.first().pctOfTrigger;
-        m_vacuumLag->setValue(worst, tr("%1 %").arg(QString::number(worst, 'f', 0)));
+        // Past twice the trigger a ratio reads better than a percentage ("11x", not "1078 %").
+        m_vacuumLag->setValue(worst, worst >= 200 ? tr("%1x its trigger").arg(htap::core::formatNumber(worst >= 1000 ? std::round(worst / 100) : worst / 100))
+                                                  : tr("%1 %").arg(QString::number(worst, 'f', 0)));
     }
     if (s.replication) {
         double lag = 0;
