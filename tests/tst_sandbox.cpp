@@ -83,6 +83,74 @@ private Q_SLOTS:
         QCOMPARE(c.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0), 1000);
     }
 
+    void aStandbyFollowsThePrimary()
+    {
+        // add-standby: a hot standby streaming from the sandbox through a slot, in a folder of
+        // its own; the primary's stop and start take it along; remove-standby deletes it and
+        // drops the slot.
+        Sandbox sandbox(m_dir);
+        QString error;
+        QVERIFY2(sandbox.start(0, 0.01, {}, &error), qPrintable(error));
+        QString dir;
+        QStringList steps;
+        QVERIFY2(sandbox.addStandby(&dir, 0, true, [&](const QString& s) { steps << s; }, &error), qPrintable(error));
+        QCOMPARE(dir, m_dir + u"-standby1"_s);
+        QVERIFY(steps.join(u'\n').contains(u"pg_basebackup"_s));
+        const auto guard = qScopeGuard([this, dir] {
+            QString e;
+            Sandbox(m_dir).removeStandby(dir, &e);
+        });
+        Sandbox standby(dir);
+        auto st = standby.status();
+        QVERIFY(st.running && st.standby && st.hotStandbyFeedback);
+        QCOMPARE(st.primary, m_dir);
+        QCOMPARE(sandbox.status().standbys, QStringList {dir});
+        QVERIFY(st.port != sandbox.status().port);
+
+        Connection primary, replica;
+        QVERIFY(!primary.open(sandbox.connInfo()));
+        QVERIFY(!replica.open(standby.connInfo()));
+        QCOMPARE(replica.exec(u"SELECT pg_is_in_recovery()"_s).toBool(0, 0), true);
+        QCOMPARE(replica.exec(u"SHOW hot_standby_feedback"_s).text(0, 0), u"on"_s);
+        QCOMPARE(replica.exec(u"SELECT count(*) FROM orders"_s).toInt64(0, 0), 1000);
+        // What the primary writes, the standby replays; the primary sees it streaming by name.
+        QVERIFY(primary.exec(u"INSERT INTO dim_users (user_id, user_name) VALUES (-2, 'replicated')"_s).ok());
+        QTRY_COMPARE_WITH_TIMEOUT(replica.exec(u"SELECT user_name FROM dim_users WHERE user_id = -2"_s).text(0, 0),
+            u"replicated"_s, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(primary.exec(u"SELECT application_name, state FROM pg_stat_replication"_s).text(0, 1),
+            u"streaming"_s, 20000);
+        QCOMPARE(primary.exec(u"SELECT application_name FROM pg_stat_replication"_s).text(0, 0), QFileInfo(dir).fileName());
+        QCOMPARE(primary.exec(u"SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'htap_lifecycle_standby1' AND active"_s)
+                     .toInt64(0, 0),
+            1);
+        // A standby refuses writes; a second one goes beside the first.
+        QVERIFY(!replica.exec(u"INSERT INTO dim_users (user_id, user_name) VALUES (-3, 'no')"_s).ok());
+        primary.close();
+        replica.close();
+
+        // The primary's stop stops the standby first; its start starts it again.
+        QVERIFY2(sandbox.stop(&error), qPrintable(error));
+        QVERIFY(!standby.status().running && !sandbox.status().running);
+        QVERIFY2(sandbox.start(0, 0.01, {}, &error), qPrintable(error));
+        QVERIFY(standby.status().running);
+
+        // Refused: a standby of a standby, a folder inside the sandbox, one not a standby of it.
+        QString other = m_dir + u"/data/x"_s;
+        QVERIFY(!sandbox.addStandby(&other, 0, false, {}, &error));
+        QVERIFY2(error.contains(u"folder of its own"_s), qPrintable(error));
+        QString chained;
+        QVERIFY(!standby.addStandby(&chained, 0, false, {}, &error));
+        QVERIFY2(error.contains(u"is itself a standby"_s), qPrintable(error));
+        QVERIFY(!sandbox.removeStandby(m_dir + u"-elsewhere"_s, &error));
+        QVERIFY2(error.contains(u"is not a standby"_s), qPrintable(error));
+
+        QVERIFY2(sandbox.removeStandby(dir, &error), qPrintable(error));
+        QVERIFY(!QFileInfo::exists(dir));
+        QVERIFY(sandbox.status().standbys.isEmpty());
+        QVERIFY(!primary.open(sandbox.connInfo()));
+        QCOMPARE(primary.exec(u"SELECT count(*) FROM pg_replication_slots"_s).toInt64(0, 0), 0);
+    }
+
     void theServerSaysWhetherItIsTheSandbox()
     {
         // Loads run without asking only on a sandbox of this machine, and it is the server's

@@ -1166,6 +1166,8 @@ void MainWindow::createActions()
     QMenu* sandbox = menuBar()->addMenu(tr("&Sandbox"));
     m_sandboxStartAction = sandbox->addAction(tr("&Start sandbox and connect"), this, [this] { startSandbox(); });
     m_sandboxStopAction = sandbox->addAction(tr("S&top sandbox"), this, &MainWindow::stopSandbox);
+    m_sandboxStandbyAction = sandbox->addAction(tr("&Add standby…"), this, &MainWindow::addSandboxStandby);
+    m_sandboxStandbyAction->setObjectName(u"addStandbyAction"_s);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About HTAP Studio"), this, [this] {
@@ -1260,17 +1262,63 @@ void MainWindow::startSandbox(const QString& dir)
     }));
 }
 
+void MainWindow::addSandboxStandby()
+{
+    if (m_sandboxJob.isRunning())
+        return;
+    // The replica trade-off, chosen here and visible later on the standby's own row.
+    QMessageBox ask(QMessageBox::Question, tr("Add standby"),
+        tr("Add a streaming standby of the sandbox (pg_basebackup through a replication slot, in a folder beside it)?"),
+        QMessageBox::Cancel, this);
+    ask.setInformativeText(tr("With hot_standby_feedback on, long reports on the standby hold the primary's xmin horizon "
+                              "(its vacuum waits, tables bloat). Off, the primary's vacuum goes on and the standby cancels "
+                              "reports that need the rows it removed (recovery conflicts)."));
+    QPushButton* on = ask.addButton(tr("Feedback on"), QMessageBox::AcceptRole);
+    QPushButton* off = ask.addButton(tr("Feedback off"), QMessageBox::AcceptRole);
+    ask.setDefaultButton(off);
+    ask.exec();
+    if (ask.clickedButton() != on && ask.clickedButton() != off)
+        return;
+    const bool feedback = ask.clickedButton() == on;
+    m_sandboxDir = m_sandboxDir.isEmpty() ? htap::pg::Sandbox::defaultDir() : m_sandboxDir;
+    for (QAction* a : {m_sandboxStartAction, m_sandboxStopAction, m_sandboxStandbyAction})
+        a->setEnabled(false);
+    setStatusDot(QColor(0xe0, 0xa0, 0x00), tr("Adding a standby to the sandbox in %1 …").arg(m_sandboxDir));
+    QPointer<QLabel> label = m_stateLabel;
+    m_sandboxJob.setFuture(QtConcurrent::run([dir = m_sandboxDir, label, feedback] {
+        const auto progress = [label](const QString& step) {
+            QMetaObject::invokeMethod(qApp, [label, step] {
+                if (label)
+                    label->setText(QObject::tr("Sandbox: %1").arg(step));
+            });
+        };
+        htap::pg::Sandbox sandbox(dir);
+        SandboxOutcome out;
+        out.standbyJob = true;
+        QString standbyDir;
+        out.ok = sandbox.start(0, 1.0, progress, &out.error) && sandbox.addStandby(&standbyDir, 0, feedback, progress, &out.error);
+        if (out.ok) {
+            out.info = htap::pg::Sandbox(standbyDir).connInfo();
+            out.standbyDir = standbyDir;
+        }
+        return out;
+    }));
+}
+
 void MainWindow::onSandboxFinished()
 {
-    m_sandboxStartAction->setEnabled(true);
-    m_sandboxStopAction->setEnabled(true);
+    for (QAction* a : {m_sandboxStartAction, m_sandboxStopAction, m_sandboxStandbyAction})
+        a->setEnabled(true);
     const SandboxOutcome out = m_sandboxJob.result();
     if (!out.ok) {
-        setStatusDot(QColor(0xc0, 0x20, 0x20), tr("Sandbox did not start"));
-        m_banner->show(Banner::Level::Error, tr("The sandbox did not start: %1").arg(out.error));
+        setStatusDot(QColor(0xc0, 0x20, 0x20), out.standbyJob ? tr("No standby added") : tr("Sandbox did not start"));
+        m_banner->show(Banner::Level::Error, out.standbyJob ? tr("The standby was not added: %1").arg(out.error)
+                                                            : tr("The sandbox did not start: %1").arg(out.error));
         return;
     }
-    m_banner->show(Banner::Level::Info, tr("Sandbox running: %1").arg(out.info.toConnString()));
+    m_banner->show(Banner::Level::Info, !out.standbyJob
+            ? tr("Sandbox running: %1").arg(out.info.toConnString())
+            : tr("Standby running in %1: %2 (htapctl sandbox remove-standby deletes it)").arg(out.standbyDir, out.info.toConnString()));
     connectTo(out.info);
 }
 

@@ -137,9 +137,14 @@ private:
         bool ok = false;
         QString error;
         htap::pg::ConnInfo info;
+        bool standbyJob = false; ///< the job was Add standby
+        QString standbyDir;      ///< the standby it added
     };
 
     void createActions();
+    /// Sandbox > Add standby: a streaming standby of the sandbox (hot_standby_feedback the
+    /// operator's choice), made on a worker thread, then monitored beside its primary.
+    void addSandboxStandby();
     void createServerList();
     MonitoredServer* addServer(const htap::pg::ConnInfo& info);
     void onServerChanged(MonitoredServer* server);
@@ -221,6 +226,7 @@ private:
     QAction* m_sandboxStartAction = nullptr;
     QAction* m_sandboxStopAction = nullptr;
     QFutureWatcher<SandboxOutcome> m_sandboxJob;
+    QAction* m_sandboxStandbyAction = nullptr;
     QString m_sandboxDir;
     QString m_offline; ///< the snapshot file shown instead of a live server
     std::pair<QDateTime, QDateTime> m_customRange; ///< the custom range shown, invalid for a preset

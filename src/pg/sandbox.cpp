@@ -1,4 +1,5 @@
 #include "sandbox.h"
+#include "sandbox_p.h"
 
 #include "connection.h"
 #include "identifier.h"
@@ -9,6 +10,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHostAddress>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLockFile>
@@ -32,21 +34,12 @@ namespace htap::pg {
 
 using namespace Qt::StringLiterals;
 
-namespace {
+namespace sandbox_detail {
 
 constexpr int kFirstPort = 54320;
 constexpr int kLastPort = 54999;
 constexpr int kMetaVersion = 1;
 const QString kMetaFile = u"sandbox.json"_s;
-
-/// The OS account that owns and runs the cluster: ourselves, or `postgres` when we are root.
-struct RunAs {
-    bool switchUser = false;
-    uid_t uid = 0;
-    gid_t gid = 0;
-    QString name;
-    QString home;
-};
 
 RunAs runAs(QString* error)
 {
@@ -184,7 +177,9 @@ bool writeMeta(const QString& dir, const QJsonObject& meta, QString* error)
     return true;
 }
 
-} // namespace
+} // namespace sandbox_detail
+
+using namespace sandbox_detail;
 
 Sandbox::Sandbox(QString dir)
     : m_dir(QDir::cleanPath(QFileInfo(dir).absoluteFilePath()))
@@ -295,6 +290,12 @@ SandboxStatus Sandbox::status() const
     s.loaded = meta.value(u"loaded"_s).toBool();
     s.binDir = meta.value(u"binDir"_s).toString();
     s.logFile = m_dir + u"/log/postgresql.log"_s;
+    s.standby = meta.value(u"role"_s).toString() == u"standby"_s;
+    s.primary = meta.value(u"primary"_s).toString();
+    s.slot = meta.value(u"slot"_s).toString();
+    s.hotStandbyFeedback = meta.value(u"hotStandbyFeedback"_s).toBool();
+    for (const QJsonValue& v : meta.value(u"standbys"_s).toArray())
+        s.standbys << v.toString();
     // postmaster.pid: first line the pid, and the server is up if that process exists.
     if (s.initialized) {
         const qint64 pid = readNoFollow(m_dir + u"/data/postmaster.pid"_s, 32).split('\n').value(0).trimmed().toLongLong();
@@ -362,6 +363,11 @@ bool Sandbox::prepareFolder(QString* error)
 
 bool Sandbox::runPgCtl(const QStringList& args, QString* output, int timeoutMs) const
 {
+    return runServerTool(u"pg_ctl"_s, args, output, timeoutMs);
+}
+
+bool Sandbox::runServerTool(const QString& tool, const QStringList& args, QString* output, int timeoutMs) const
+{
     QString ignored;
     const RunAs as = runAs(&ignored);
     QProcess p;
@@ -383,15 +389,15 @@ bool Sandbox::runPgCtl(const QStringList& args, QString* output, int timeoutMs) 
         });
     }
     p.setProcessEnvironment(env);
-    p.start(m_binDir + u"/pg_ctl"_s, args);
+    p.start(m_binDir + u'/' + tool, args);
     if (!p.waitForStarted(10000)) {
-        *output = u"cannot run %1/pg_ctl: %2"_s.arg(m_binDir, p.errorString());
+        *output = u"cannot run %1/%2: %3"_s.arg(m_binDir, tool, p.errorString());
         return false;
     }
     if (!p.waitForFinished(timeoutMs)) {
         p.kill();
         p.waitForFinished(2000);
-        *output = u"pg_ctl %1 did not finish within %2 s"_s.arg(args.value(0), QString::number(timeoutMs / 1000));
+        *output = u"%1 %2 did not finish within %3 s"_s.arg(tool, args.value(0), QString::number(timeoutMs / 1000));
         return false;
     }
     *output = QString::fromLocal8Bit(p.readAll()).trimmed();
@@ -510,6 +516,7 @@ QString Sandbox::serverOptions(int port) const
     if (cron)
         settings << u"cron.database_name=%1"_s.arg(QString::fromLatin1(kDatabase)) << u"cron.use_background_workers=on"_s
                  << u"max_worker_processes=16"_s;
+    settings << standbySettings();
     QStringList args;
     for (const QString& setting : settings)
         args << u"-c '"_s + setting + u'\'';
@@ -613,7 +620,7 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
         st = status();
         // A sandbox loaded before an optional extension's package was installed gains the
         // extension here, at the first start that preloads it. Not fatal: they are optional.
-        if (st.loaded) {
+        if (st.loaded && !st.standby) {
             Connection shop;
             if (PgError e = shop.open(connInfo(), {30000, u"htap-studio sandbox"_s}))
                 progress(u"could not connect to add the optional extensions: %1"_s.arg(e.oneLine()));
@@ -623,6 +630,7 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
     }
     if (!st.loaded && !loadShop(scale, progress, &err))
         return fail(err);
+    startStandbys(progress);
     return true;
 }
 
@@ -717,6 +725,8 @@ bool Sandbox::stop(QString* error)
             *error = u"no sandbox in %1"_s.arg(m_dir);
         return false;
     }
+    if (!stopStandbys(error))
+        return false;
     if (!st.running)
         return true;
     // Not in the middle of someone else's start (initdb, demo-data load).
@@ -747,6 +757,9 @@ bool Sandbox::destroy(QString* error)
             *error = u"%1 is not an HTAP Studio sandbox (no valid %2); not deleting it"_s.arg(m_dir, kMetaFile);
         return false;
     }
+    for (const QString& standby : status().standbys)
+        if (!removeStandby(standby, error))
+            return false;
     if (status().running && !stop(error))
         return false;
     // Only what a sandbox is made of; anything else someone put there stays.

@@ -21,6 +21,11 @@ struct SandboxStatus {
     QString dir;
     QString binDir;
     QString logFile;
+    bool standby = false;   ///< this folder is a streaming standby of another sandbox
+    QString primary;        ///< its primary's folder
+    QString slot;           ///< the primary's replication slot it streams from
+    bool hotStandbyFeedback = false;
+    QStringList standbys;   ///< a primary's standbys' folders
 };
 
 /// A private PostgreSQL cluster that the app creates and manages: initdb in its own folder,
@@ -63,6 +68,16 @@ public:
     /// Stops the server and deletes the folder. Refuses a folder that is not a sandbox.
     bool destroy(QString* error);
     SandboxStatus status() const;
+
+    /// A streaming standby of this (running) sandbox in a folder of its own (empty: the first
+    /// free "<dir>-standbyN" beside it): pg_basebackup -R through a replication slot of the
+    /// primary, then started on port (0: a free one). hot_standby_feedback is the operator's
+    /// choice: on, the standby's reports hold the primary's xmin horizon; off, the primary's
+    /// vacuum cancels them. `start` and `stop` of the primary start and stop its standbys;
+    /// `destroy` deletes them. *standbyDir: the folder used.
+    bool addStandby(QString* standbyDir, int port, bool hotStandbyFeedback, const Progress& progress, QString* error);
+    /// Stops and deletes one of this sandbox's standbys and drops its replication slot.
+    bool removeStandby(const QString& standbyDir, QString* error);
     /// How to reach the sandbox (unix socket, no password): host=<dir>/run port=... dbname=shop user=postgres.
     ConnInfo connInfo() const;
 
@@ -82,6 +97,12 @@ private:
     bool runPgCtl(const QStringList& args, QString* output, int timeoutMs = 120000) const;
     bool loadShop(double scale, const Progress& progress, QString* error);
     QString logTail() const;
+    /// Runs one of the server's programs (pg_ctl, pg_basebackup) as the cluster's account.
+    bool runServerTool(const QString& tool, const QStringList& args, QString* output, int timeoutMs = 120000) const;
+    /// The settings a standby adds to serverOptions (cluster_name, hot_standby_feedback).
+    QStringList standbySettings() const;
+    void startStandbys(const Progress& progress) const;
+    bool stopStandbys(QString* error) const;
 
     QString m_dir;
     QString m_binDir;

@@ -1,0 +1,207 @@
+// A sandbox's streaming standbys: each a sandbox folder of its own (data/, run/, log/,
+// sandbox.json with role "standby"), made by pg_basebackup -R through a physical replication
+// slot of the primary, listed in the primary's sandbox.json so that its start, stop and destroy
+// take them along.
+#include "sandbox.h"
+#include "sandbox_p.h"
+
+#include "connection.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QRegularExpression>
+
+#include <sys/stat.h>
+
+namespace htap::pg {
+
+using namespace Qt::StringLiterals;
+using namespace sandbox_detail;
+
+namespace {
+
+/// The primary's slot for a standby folder: "htap_" and its name in lower-case letters, digits
+/// and underscores (a slot name allows nothing else), at most 63 bytes.
+QString slotFor(const QString& standbyDir)
+{
+    QString name = QFileInfo(standbyDir).fileName().toLower();
+    name.replace(QRegularExpression(u"[^a-z0-9_]"_s), u"_"_s);
+    return QString(u"htap_"_s + name).left(63);
+}
+
+bool setStandbys(const QString& primaryDir, const QStringList& standbys, QString* error)
+{
+    QJsonObject meta = readMeta(primaryDir);
+    if (meta.isEmpty()) {
+        *error = u"%1 is not a sandbox"_s.arg(primaryDir);
+        return false;
+    }
+    if (standbys.isEmpty())
+        meta.remove(u"standbys"_s);
+    else
+        meta.insert(u"standbys"_s, QJsonArray::fromStringList(standbys));
+    return writeMeta(primaryDir, meta, error);
+}
+
+} // namespace
+
+QStringList Sandbox::standbySettings() const
+{
+    const QJsonObject meta = readMeta(m_dir);
+    if (meta.value(u"role"_s).toString() != u"standby"_s)
+        return {};
+    // cluster_name is what the primary's pg_stat_replication shows as application_name.
+    return {u"cluster_name=%1"_s.arg(QFileInfo(m_dir).fileName()),
+        u"hot_standby_feedback=%1"_s.arg(meta.value(u"hotStandbyFeedback"_s).toBool() ? u"on"_s : u"off"_s)};
+}
+
+bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback, const Progress& progressIn, QString* error)
+{
+    const Progress progress = progressIn ? progressIn : [](const QString&) {};
+    const SandboxStatus primary = status();
+    if (primary.standby) {
+        *error = u"%1 is itself a standby; add standbys to its primary, %2"_s.arg(m_dir, primary.primary);
+        return false;
+    }
+    if (!primary.running) {
+        *error = primary.initialized ? u"the sandbox in %1 is not running; start it first"_s.arg(m_dir)
+                                     : u"no sandbox in %1"_s.arg(m_dir);
+        return false;
+    }
+    QString dir = standbyDir->isEmpty() ? QString() : QDir::cleanPath(QFileInfo(*standbyDir).absoluteFilePath());
+    for (int n = 1; dir.isEmpty() && n < 100; ++n)
+        if (!QFileInfo::exists(u"%1-standby%2"_s.arg(m_dir).arg(n)))
+            dir = u"%1-standby%2"_s.arg(m_dir).arg(n);
+    if (dir == m_dir || dir.startsWith(m_dir + u'/')) {
+        *error = u"a standby needs a folder of its own, not %1 inside the sandbox"_s.arg(dir);
+        return false;
+    }
+    if (QFileInfo::exists(dir + u"/data/PG_VERSION"_s) || !readMeta(dir).isEmpty()) {
+        *error = u"%1 already holds a sandbox; choose another folder"_s.arg(dir);
+        return false;
+    }
+    Sandbox standby(dir);
+    if (QFile::encodeName(dir + u"/run/.s.PGSQL.65535"_s).size() > 107 || !safePath(dir)) {
+        *error = u"standby folder %1 is too long for a unix socket or has a quote, backslash, $ or backquote"_s.arg(dir);
+        return false;
+    }
+    QString err;
+    if (!standby.prepareFolder(&err)) {
+        *error = err;
+        return false;
+    }
+    const RunAs as = runAs(&err);
+    if (!err.isEmpty() || !reachable(dir, as, &err)) {
+        *error = err;
+        return false;
+    }
+    const auto undo = [&] {
+        for (const QString& sub : {u"data"_s, u"run"_s, u"log"_s})
+            QDir(dir + u'/' + sub).removeRecursively();
+        QFile::remove(dir + u"/sandbox.json"_s);
+        QDir().rmdir(dir);
+    };
+    for (const QString& sub : {u"data"_s, u"run"_s, u"log"_s}) {
+        const QString p = dir + u'/' + sub;
+        if (::mkdir(QFile::encodeName(p).constData(), 0700) != 0 || !handOver(p, as, &err)) {
+            *error = err.isEmpty() ? u"cannot create %1: %2"_s.arg(p, errnoText()) : err;
+            undo();
+            return false;
+        }
+    }
+    // Through a slot, so that the primary keeps the WAL the standby has not received yet.
+    const QString slot = slotFor(dir);
+    m_binDir = primary.binDir.isEmpty() ? findBinDir(&err) : primary.binDir;
+    progress(u"pg_basebackup: copying the sandbox into %1/data (slot %2)"_s.arg(dir, slot));
+    QString out;
+    if (!runServerTool(u"pg_basebackup"_s,
+            {u"-D"_s, dir + u"/data"_s, u"-h"_s, m_dir + u"/run"_s, u"-p"_s, QString::number(primary.port), u"-U"_s,
+                QString::fromLatin1(kSuperuser), u"-R"_s, u"-X"_s, u"stream"_s, u"-C"_s, u"-S"_s, slot, u"-c"_s, u"fast"_s,
+                u"-w"_s},
+            &out, 30 * 60 * 1000)) {
+        *error = u"pg_basebackup failed: %1"_s.arg(out.section(u'\n', -2).simplified());
+        undo();
+        Connection conn; // a slot made before the copy failed would hold WAL for ever
+        if (!conn.open(connInfo().with(u"dbname"_s, u"postgres"_s), {10000, u"htap-studio sandbox"_s}))
+            conn.exec(u"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active"_s,
+                {slot});
+        return false;
+    }
+    const QJsonObject primaryMeta = readMeta(m_dir);
+    const QJsonObject meta {{u"format"_s, u"htap-sandbox"_s}, {u"version"_s, primaryMeta.value(u"version"_s)},
+        {u"created"_s, QDateTime::currentDateTimeUtc().toString(Qt::ISODate)}, {u"role"_s, u"standby"_s}, {u"primary"_s, m_dir},
+        {u"slot"_s, slot}, {u"hotStandbyFeedback"_s, hotStandbyFeedback}, {u"loaded"_s, true},
+        {u"scale"_s, primary.scale}, {u"binDir"_s, m_binDir}};
+    QStringList list = primary.standbys;
+    list << dir;
+    if (!writeMeta(dir, meta, &err) || !setStandbys(m_dir, list, &err) || !standby.start(port, primary.scale > 0 ? primary.scale : 1, progress, &err)) {
+        *error = err;
+        return false; // listed: remove-standby cleans up
+    }
+    *standbyDir = dir;
+    return true;
+}
+
+bool Sandbox::removeStandby(const QString& standbyDirIn, QString* error)
+{
+    const QString dir = QDir::cleanPath(QFileInfo(standbyDirIn).absoluteFilePath());
+    const SandboxStatus primary = status();
+    if (!primary.standbys.contains(dir)) {
+        *error = primary.standbys.isEmpty() ? u"the sandbox in %1 has no standby"_s.arg(m_dir)
+                                            : u"%1 is not a standby of the sandbox in %2 (its standbys: %3)"_s.arg(dir, m_dir,
+                                                  primary.standbys.join(u", "_s));
+        return false;
+    }
+    Sandbox standby(dir);
+    const SandboxStatus st = standby.status();
+    QString err;
+    if (!readMeta(dir).isEmpty() && !standby.destroy(&err)) {
+        *error = err;
+        return false;
+    }
+    // The slot goes with it: an abandoned slot keeps every WAL segment since.
+    if (primary.running && !st.slot.isEmpty()) {
+        Connection conn;
+        if (PgError e = conn.open(connInfo().with(u"dbname"_s, u"postgres"_s), {10000, u"htap-studio sandbox"_s})) {
+            *error = u"the standby is gone, but its slot %1 could not be dropped: %2"_s.arg(st.slot, e.oneLine());
+            return false;
+        }
+        const Result r = conn.exec(
+            u"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1"_s, {st.slot});
+        if (!r.ok()) {
+            *error = u"the standby is gone, but its slot %1 could not be dropped: %2"_s.arg(st.slot, r.error().oneLine());
+            return false;
+        }
+    }
+    QStringList list = primary.standbys;
+    list.removeAll(dir);
+    return setStandbys(m_dir, list, error);
+}
+
+void Sandbox::startStandbys(const Progress& progress) const
+{
+    for (const QString& dir : status().standbys) {
+        Sandbox standby(dir);
+        const SandboxStatus st = standby.status();
+        if (!st.initialized || st.running)
+            continue;
+        QString err;
+        if (!standby.start(0, st.scale > 0 ? st.scale : 1, progress, &err))
+            progress(u"standby %1 did not start: %2"_s.arg(dir, err));
+    }
+}
+
+bool Sandbox::stopStandbys(QString* error) const
+{
+    for (const QString& dir : status().standbys) {
+        Sandbox standby(dir);
+        if (standby.status().running && !standby.stop(error))
+            return false;
+    }
+    return true;
+}
+
+} // namespace htap::pg
