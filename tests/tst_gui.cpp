@@ -33,6 +33,10 @@
 #include <mv/mvservice.h>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QTimer>
+#include <QScopeGuard>
+#include <QAbstractButton>
+#include <QAction>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStyle>
@@ -556,6 +560,42 @@ private Q_SLOTS:
         s.vacuum = v;
         page.addSample(s);
         QVERIFY2(page.figures().join(u'\n').contains(u"96 %"_s), qPrintable(page.figures().join(u'\n')));
+    }
+
+    void sandboxAddStandbyMonitorsIt()
+    {
+        // Sandbox > Add standby…: the feedback choice in a question, the copy off the GUI
+        // thread, then the standby monitored beside its primary; removed again afterwards.
+        MainWindow window;
+        window.resize(1024, 700);
+        window.show();
+        window.startSandbox(htap::test::testSandbox().dir()); // running: just connects, and names the folder
+        QTRY_COMPARE_WITH_TIMEOUT(window.servers().size(), 1, 20000);
+        auto* add = window.findChild<QAction*>(u"addStandbyAction"_s);
+        QVERIFY(add);
+        QTRY_VERIFY_WITH_TIMEOUT(add->isEnabled(), 20000);
+        QTimer::singleShot(300, this, [] {
+            for (QWidget* w : QApplication::topLevelWidgets())
+                if (auto* box = qobject_cast<QMessageBox*>(w))
+                    for (QAbstractButton* b : box->buttons())
+                        if (b->text() == u"Feedback off"_s)
+                            b->click();
+        });
+        add->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(window.servers().size(), 2, 60000);
+        QString standbyDir;
+        const auto cleanup = qScopeGuard([&standbyDir] {
+            QString e;
+            for (const QString& dir : htap::test::testSandbox().status().standbys)
+                htap::test::testSandbox().removeStandby(dir, &e);
+        });
+        QVERIFY2(window.bannerText().contains(u"Standby running in"_s), qPrintable(window.bannerText()));
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 20000);
+        htap::pg::Connection standby;
+        QVERIFY(!standby.open(window.selectedServer()->info()));
+        QCOMPARE(standby.exec(u"SELECT pg_is_in_recovery()"_s).toBool(0, 0), true);
+        QCOMPARE(standby.exec(u"SHOW hot_standby_feedback"_s).text(0, 0), u"off"_s);
+        QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_gui-standby.png"_s)));
     }
 
     void theBannerMovesNothing()

@@ -1316,10 +1316,10 @@ void MainWindow::onSandboxFinished()
                                                             : tr("The sandbox did not start: %1").arg(out.error));
         return;
     }
+    connectTo(out.info); // selecting it clears the banner: the message comes after
     m_banner->show(Banner::Level::Info, !out.standbyJob
             ? tr("Sandbox running: %1").arg(out.info.toConnString())
             : tr("Standby running in %1: %2 (htapctl sandbox remove-standby deletes it)").arg(out.standbyDir, out.info.toConnString()));
-    connectTo(out.info);
 }
 
 void MainWindow::stopSandbox()
