@@ -37,6 +37,7 @@
 #include <QScopeGuard>
 #include <QAbstractButton>
 #include <QAction>
+#include <QListWidget>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStyle>
@@ -595,6 +596,13 @@ private Q_SLOTS:
         QVERIFY(!standby.open(window.selectedServer()->info()));
         QCOMPARE(standby.exec(u"SELECT pg_is_in_recovery()"_s).toBool(0, 0), true);
         QCOMPARE(standby.exec(u"SHOW hot_standby_feedback"_s).text(0, 0), u"off"_s);
+        // The Servers list shows it under its primary, from its WAL receiver.
+        auto* list = window.findChild<QListWidget*>(u"serverList"_s);
+        QVERIFY(list);
+        QTRY_VERIFY2_WITH_TIMEOUT(list->count() == 2 && list->item(1)->text().startsWith(u"↳"_s)
+                && list->item(1)->data(Qt::UserRole + 1).toString().startsWith(u"standby of"_s),
+            qPrintable(list->item(1) ? list->item(1)->text() : QString()), 20000);
+        QCOMPARE(window.servers().at(1), window.selectedServer());
         QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_gui-standby.png"_s)));
     }
 

@@ -558,6 +558,7 @@ void MainWindow::removeServer(MonitoredServer* server)
     delete m_serverList->takeItem(int(row));
     m_rememberOnConnect.remove(server);
     m_vaultTried.remove(server);
+    m_upstreams.remove(server);
     m_vault->forget(server->info()); // the list's entry and its keyring entry go together
     server->disconnect(this);
     server->collector()->disconnect(this);
@@ -588,14 +589,52 @@ void MainWindow::onServerChanged(MonitoredServer* server)
         p.drawEllipse(QRectF(1, 1, 10, 10));
     }
     item->setIcon(QIcon(dot));
-    // Two lines: which server, and how it is, readable without hovering.
-    item->setText(server->label() + u'\n' + server->statusWord());
-    item->setToolTip(tr("%1\n%2\n%3").arg(server->label(), server->statusLine(), server->stateText()));
+    // Two lines: which server, and how it is, readable without hovering. A standby of a server
+    // in the list sits under it, indented, with how far behind it replays.
+    const Upstream up = m_upstreams.value(server);
+    const QString standbyOf = up.primary ? tr("standby of %1").arg(up.primary->label()) : QString();
+    const QString behind = up.replayAgeSeconds >= 0 ? tr(", data %1 old").arg(htap::core::formatSeconds(up.replayAgeSeconds)) : QString();
+    item->setText(up.primary ? QString(u"↳ "_s + server->label() + u"\n   "_s + server->statusWord() + behind)
+                             : QString(server->label() + u'\n' + server->statusWord()));
+    item->setToolTip(tr("%1\n%2\n%3").arg(server->label(), server->statusLine(), server->stateText())
+        + (up.primary ? u'\n' + standbyOf + behind : QString()));
+    item->setData(Qt::UserRole + 1, standbyOf);
     item->setData(Qt::UserRole, server->statusWord());
+}
+
+void MainWindow::placeStandby(MonitoredServer* server, const htap::monitor::ServerSample& sample)
+{
+    // The topology from what the servers say: a standby's WAL receiver names the host and port
+    // it streams from; the server in the list with that host and port is its primary.
+    if (!sample.replication)
+        return;
+    Upstream up;
+    if (const auto& w = sample.replication->receiver) {
+        up.replayAgeSeconds = w->replayAgeSeconds;
+        for (MonitoredServer* other : std::as_const(m_servers))
+            if (other != server && other->info().value(u"host"_s) == w->senderHost
+                && (other->info().value(u"port"_s).isEmpty() ? 5432 : other->info().value(u"port"_s).toInt()) == w->senderPort)
+                up.primary = other;
+    }
+    const Upstream before = m_upstreams.value(server);
+    if (up.primary == before.primary && std::abs(up.replayAgeSeconds - before.replayAgeSeconds) < 0.5)
+        return;
+    m_upstreams.insert(server, up);
+    // Under its primary: move its row (and its place in the list) right after the primary's.
+    const qsizetype at = m_servers.indexOf(server), primaryAt = up.primary ? m_servers.indexOf(up.primary) : -1;
+    if (primaryAt >= 0 && at != primaryAt + 1) {
+        const QSignalBlocker block(m_serverList);
+        const qsizetype to = at > primaryAt ? primaryAt + 1 : primaryAt;
+        m_servers.move(at, to);
+        m_serverList->insertItem(int(to), m_serverList->takeItem(int(at)));
+        m_serverList->setCurrentRow(int(m_servers.indexOf(m_selected)));
+    }
+    onServerChanged(server);
 }
 
 void MainWindow::onSample(MonitoredServer* server, const htap::monitor::ServerSample& sample)
 {
+    placeStandby(server, sample);
     if (server != m_selected)
         return; // kept in its recent samples and the history; drawn when it is selected
     if (m_frozen) {

@@ -5,6 +5,7 @@
 
 #include <QFutureWatcher>
 #include <QHash>
+#include <QPointer>
 #include <QSet>
 #include <QElapsedTimer>
 #include <QMainWindow>
@@ -227,6 +228,13 @@ private:
     QAction* m_sandboxStopAction = nullptr;
     QFutureWatcher<SandboxOutcome> m_sandboxJob;
     QAction* m_sandboxStandbyAction = nullptr;
+    /// A monitored standby's primary among the monitored servers, from its WAL receiver.
+    struct Upstream {
+        QPointer<MonitoredServer> primary;
+        double replayAgeSeconds = -1;
+    };
+    QHash<MonitoredServer*, Upstream> m_upstreams;
+    void placeStandby(MonitoredServer* server, const htap::monitor::ServerSample& sample);
     QString m_sandboxDir;
     QString m_offline; ///< the snapshot file shown instead of a live server
     std::pair<QDateTime, QDateTime> m_customRange; ///< the custom range shown, invalid for a preset

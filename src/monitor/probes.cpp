@@ -644,6 +644,18 @@ public:
             for (int i = 0; i < r.rowCount(); ++i)
                 out.standbys.append({r.text(i, u"name"_s), r.text(i, u"state"_s), r.toDouble(i, u"write_s"_s),
                     r.toDouble(i, u"flush_s"_s), r.toDouble(i, u"replay_s"_s), r.toInt64(i, u"replay_bytes"_s)});
+        } else {
+            const Result w = conn.execCached(monitorSql(u"wal_receiver"_s, v));
+            if (w.ok() && w.rowCount() > 0) {
+                WalReceiver rec;
+                rec.status = w.text(0, u"status"_s);
+                rec.senderHost = w.text(0, u"sender_host"_s);
+                rec.senderPort = int(w.toInt64(0, u"sender_port"_s));
+                rec.slot = w.text(0, u"slot_name"_s);
+                rec.sinceMessageSeconds = w.toDouble(0, u"since_message_s"_s, -1); // NULL: unknown
+                rec.replayAgeSeconds = w.toDouble(0, u"replay_age_s"_s, -1);
+                out.receiver = rec;
+            }
         }
         const Result s = conn.execCached(monitorSql(u"replication_slots"_s, v));
         for (int i = 0; i < s.rowCount(); ++i)

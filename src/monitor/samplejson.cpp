@@ -229,8 +229,13 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
         for (const SlotState& sl : s.replication->replicationSlots)
             slotArray.append(QJsonObject {{u"name"_s, sl.name}, {u"type"_s, sl.type}, {u"active"_s, sl.active},
                 {u"retainedWalBytes"_s, sl.retainedWalBytes}});
-        o.insert(u"replication"_s, QJsonObject {{u"inRecovery"_s, s.replication->inRecovery},
-                                       {u"standbys"_s, standbys}, {u"slots"_s, slotArray}});
+        QJsonObject rep {{u"inRecovery"_s, s.replication->inRecovery}, {u"standbys"_s, standbys}, {u"slots"_s, slotArray}};
+        if (const auto& w = s.replication->receiver)
+            rep.insert(u"receiver"_s, QJsonObject {{u"status"_s, w->status}, {u"senderHost"_s, w->senderHost},
+                                          {u"senderPort"_s, w->senderPort}, {u"slot"_s, w->slot},
+                                          {u"sinceMessageSeconds"_s, w->sinceMessageSeconds},
+                                          {u"replayAgeSeconds"_s, w->replayAgeSeconds}});
+        o.insert(u"replication"_s, rep);
     }
     if (s.waits)
         o.insert(u"waits"_s, waitsJson(*s.waits));
@@ -527,6 +532,17 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
             const QJsonObject o = x.toObject();
             rep.replicationSlots.append({o.value(u"name"_s).toString(), o.value(u"type"_s).toString(),
                 o.value(u"active"_s).toBool(), i64(o, u"retainedWalBytes"_s)});
+        }
+        if (r.contains(u"receiver"_s)) {
+            const QJsonObject o = r.value(u"receiver"_s).toObject();
+            WalReceiver w;
+            w.status = o.value(u"status"_s).toString();
+            w.senderHost = o.value(u"senderHost"_s).toString();
+            w.senderPort = o.value(u"senderPort"_s).toInt();
+            w.slot = o.value(u"slot"_s).toString();
+            w.sinceMessageSeconds = o.value(u"sinceMessageSeconds"_s).toDouble(-1);
+            w.replayAgeSeconds = o.value(u"replayAgeSeconds"_s).toDouble(-1);
+            rep.receiver = w;
         }
         s.replication = rep;
     }

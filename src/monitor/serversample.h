@@ -284,10 +284,21 @@ struct SlotState {
     qint64 retainedWalBytes = 0;
 };
 
+/// A standby's WAL receiver (pg_stat_wal_receiver): where it streams from.
+struct WalReceiver {
+    QString status;            ///< "streaming", "waiting", ...
+    QString senderHost;        ///< the primary as the standby reaches it (a socket folder or a host)
+    int senderPort = 0;
+    QString slot;
+    double sinceMessageSeconds = -1; ///< since the last message from the primary, -1 unknown
+    double replayAgeSeconds = -1;    ///< now minus the last replayed commit's time, -1 unknown
+};
+
 struct ReplicationSample {
     bool inRecovery = false;
     QList<StandbyLag> standbys;
     QList<SlotState> replicationSlots;
+    std::optional<WalReceiver> receiver; ///< on a standby that has one
 };
 
 struct Incident {
