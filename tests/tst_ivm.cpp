@@ -433,6 +433,17 @@ private Q_SLOTS:
             // concurrent writers below exercise them.
             if (v == u"sales_hourly_mv"_s)
                 QVERIFY2(notes.contains(u"kept as bitmaps"_s), qPrintable(notes));
+            // The fact view follows changed products, orders and customers to its rows through
+            // the base tables' indexes (order_items(product_id), orders(user_id), ...): its state
+            // has only its key's index and the view's own, none on the other tables' keys.
+            if (v == u"fact_sales_mv"_s) {
+                for (const QString& t : {u"p"_s, u"u"_s, u"o"_s})
+                    QVERIFY2(notes.contains(u"changes to %1 are followed to the view's rows through the indexes on"_s.arg(t)), qPrintable(notes));
+                QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_indexes i JOIN htap.ivm_views v ON v.view_name = $1 "
+                                     u"WHERE i.schemaname = 'htap_ivm' AND i.indexname ~ ('^v' || v.view_id || '_state_k[0-9]')"_s, {v})
+                             .toInt64(0, 0),
+                    0);
+            }
             // The new tables are vacuumed and analyzed at once, not by autovacuum under load.
             QVERIFY2(notes.contains(u"vacuumed and analyzed"_s), qPrintable(notes));
             QVERIFY(m_conn.exec(u"SELECT 1 FROM pg_stat_user_tables t JOIN htap.ivm_views i ON t.relid = to_regclass(i.state_table) "
@@ -507,13 +518,26 @@ private Q_SLOTS:
                 } else if (op < 86) { // an order deleted with its items
                     ok = c.exec(u"DELETE FROM order_items WHERE order_id = $1"_s, {order}).ok()
                         && c.exec(u"DELETE FROM orders WHERE order_id = $1"_s, {order}).ok();
-                } else if (op < 90) { // dimension changes
-                    ok = rng.bounded(2)
-                        ? c.exec(u"UPDATE dim_products SET category = category || '!' WHERE product_id = $1"_s, {1 + rng.bounded(products)}).ok()
-                        : c.exec(u"UPDATE dim_users SET user_segment = CASE user_segment WHEN 'VIP' THEN 'Normal' ELSE 'VIP' END "
-                                 u"WHERE user_id = $1"_s,
-                              {1 + rng.bounded(users)})
-                              .ok();
+                } else if (op < 90) { // dimension changes, and what the fact view follows to them
+                    switch (rng.bounded(5)) {
+                    case 0:
+                    case 1:
+                        ok = c.exec(u"UPDATE dim_products SET category = category || '!' WHERE product_id = $1"_s, {1 + rng.bounded(products)})
+                                 .ok();
+                        break;
+                    case 2:
+                        ok = c.exec(u"UPDATE dim_users SET user_segment = CASE user_segment WHEN 'VIP' THEN 'Normal' ELSE 'VIP' END "
+                                    u"WHERE user_id = $1"_s,
+                                  {1 + rng.bounded(users)})
+                                 .ok();
+                        break;
+                    case 3: // an order moves to another customer: its items' rows now reach another user
+                        ok = c.exec(u"UPDATE orders SET user_id = $1 WHERE order_id = $2"_s, {1 + rng.bounded(users), order}).ok();
+                        break;
+                    default: // a customer goes (no foreign key keeps the orders from naming them): their rows leave
+                        ok = c.exec(u"DELETE FROM dim_users WHERE user_id = $1"_s, {1 + rng.bounded(users)}).ok();
+                        break;
+                    }
                 } else { // work that is rolled back
                     if (c.exec(u"INSERT INTO orders (user_id, total_amount, status) VALUES (1, 99, 'completed')"_s).ok())
                         c.exec(u"UPDATE orders SET status = 'cancelled' WHERE order_id = $1"_s, {order});

@@ -43,10 +43,20 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     currentView(out, n);
     out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, keyCol[0]);
     out.indexColumns << keyCol[0];
+    // Keys of the other tables are looked up in the state only when the base tables cannot say
+    // which fact rows they touch (foundThroughBase, below).
     for (int i = 1; i < plan.tables.size(); ++i) {
+        if (plan.tables[i].foundThroughBase)
+            continue;
         out.indexes << u"CREATE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_k%2"_s.arg(n.id).arg(i)), S, keyCol[i]);
         out.indexColumns << keyCol[i];
     }
+    auto tableIndex = [&plan](const QString& ref) {
+        for (int i = 0; i < plan.tables.size(); ++i)
+            if (plan.tables[i].ref.refName == ref)
+                return i;
+        return -1;
+    };
     out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S);
 
     QStringList consume, sources, counts;
@@ -97,10 +107,30 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
                            .arg(i)
                            .arg(dirty)
                            .arg(batch);
-            sources << u"SELECT __ivm_s.%1 FROM %2 __ivm_s WHERE __ivm_s.%3 IN (SELECT __ivm_key FROM k%4)"_s.arg(
-                keyCol[0], S, keyCol[i], QString::number(i));
-            sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
-                factKey, from, q(t.ref.refName), pk, QString::number(i));
+            if (t.foundThroughBase) {
+                // The fact rows whose joins reach the key now, through the join columns' indexes,
+                // without the table itself (its row may be gone). A state row that still shows
+                // the key but no longer reaches it changed on the way: that change's own key (of
+                // the fact table or of a table in between) is pending, or was merged and
+                // recomputed the row already.
+                QString way = sourceView(n, 0) + u" AS "_s + q(fact.ref.refName);
+                QStringList chain; // the tables between the fact table and t, nearest to the fact table first
+                QString last = t.reachedFrom, column = t.reachedBy;
+                for (int c = tableIndex(last); c > 0; c = tableIndex(plan.tables[c].reachedFrom))
+                    chain.prepend(plan.tables[c].ref.refName);
+                for (const QString& m : std::as_const(chain)) {
+                    const PlanTable& mt = plan.tables[tableIndex(m)];
+                    way += u" JOIN %1 AS %2 ON %3.%4 = %2.%5"_s.arg(sourceView(n, tableIndex(m)), q(m), q(mt.reachedFrom),
+                        q(mt.reachedBy), q(mt.primaryKey));
+                }
+                sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
+                    factKey, way, q(last), q(column), QString::number(i));
+            } else {
+                sources << u"SELECT __ivm_s.%1 FROM %2 __ivm_s WHERE __ivm_s.%3 IN (SELECT __ivm_key FROM k%4)"_s.arg(
+                    keyCol[0], S, keyCol[i], QString::number(i));
+                sources << u"SELECT %1 FROM %2 WHERE %3.%4 IN (SELECT __ivm_key FROM k%5)"_s.arg(
+                    factKey, from, q(t.ref.refName), pk, QString::number(i));
+            }
         }
         counts << u"(SELECT count(*) FROM k%1)"_s.arg(i);
     }

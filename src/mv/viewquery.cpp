@@ -383,6 +383,17 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 }
             }
             t.insertsCannotMatch = allByForeignKey;
+            // The one join that reaches it, if one: changed keys can be followed back to the
+            // fact rows along such joins (ivmsqljoin.cpp).
+            QList<QPair<QString, QString>> into;
+            for (auto it = parents.cbegin(); it != parents.cend(); ++it)
+                for (const auto& p : it.value())
+                    if (p.first == t.ref.refName)
+                        into << qMakePair(it.key(), p.second);
+            if (into.size() == 1) {
+                t.reachedFrom = into[0].first;
+                t.reachedBy = into[0].second;
+            }
             if (allByForeignKey)
                 for (quint32 k : std::as_const(foreignKeys))
                     if (k)

@@ -79,6 +79,14 @@ struct PlanTable {
     /// whose updates are filtered by it, the foreign keys that make its inserts harmless):
     /// dropped later, the view cannot stay exact.
     QList<quint32> reliesOn;
+    /// Join views, a table other than the fact table reached by exactly one join: the table
+    /// whose column holds its key (its child on the way to the fact table) and that column.
+    QString reachedFrom;
+    QString reachedBy;
+    /// The fact rows a changed key of this table touches are found through the base tables
+    /// (every join on the way from the fact table has an index on its child's column) instead
+    /// of through an index on the state: the state has one index fewer to keep.
+    bool foundThroughBase = false;
 };
 
 /// How a materialized view is maintained incrementally, derived from its own definition.
