@@ -95,6 +95,13 @@ void ChartWidget::redraw()
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
+void ChartWidget::redrawNow()
+{
+    m_dirty = true;
+    redraw();
+    m_plot->replot(QCustomPlot::rpImmediateRefresh);
+}
+
 void ChartWidget::decimate()
 {
     // More points in view than pixels would paint a noisy series as a solid block: each column
@@ -110,17 +117,16 @@ void ChartWidget::decimate()
             most = std::max<qsizetype>(most, s.raw->findEnd(range.upper, false) - s.raw->findBegin(range.lower, false));
     m_dense = pixels > 0 && most > pixels;
     for (Series& s : m_series) {
-        const bool band = m_dense && s.low && !s.hidden;
-        for (QCPGraph* edge : {s.low, s.high})
-            if (edge)
-                edge->setVisible(band);
+        if (s.band)
+            s.band->setVisible(m_dense && !s.hidden);
         if (!m_dense) {
             if (s.graph->data() != s.raw)
                 s.graph->setData(s.raw);
             continue;
         }
         const double width = range.size() / std::max(1, pixels / kColumnPixels);
-        auto mean = QSharedPointer<Data>::create(), low = QSharedPointer<Data>::create(), high = QSharedPointer<Data>::create();
+        auto mean = QSharedPointer<Data>::create();
+        QVector<double> below, above; // the band: how far the least and greatest lie from the mean
         const double nan = std::numeric_limits<double>::quiet_NaN();
         double column = std::numeric_limits<double>::quiet_NaN(), sum = 0, lo = 0, hi = 0;
         int n = 0;
@@ -131,13 +137,13 @@ void ChartWidget::decimate()
             const double key = (column + 0.5) * width;
             if (n > 0) {
                 mean->add(QCPGraphData(key, sum / n));
-                low->add(QCPGraphData(key, lo));
-                high->add(QCPGraphData(key, hi));
+                below << sum / n - lo;
+                above << hi - sum / n;
             }
             if (gap) {
-                const double at = n > 0 ? (column + 0.99) * width : key;
-                for (const auto& d : {mean, low, high})
-                    d->add(QCPGraphData(at, nan));
+                mean->add(QCPGraphData(n > 0 ? (column + 0.99) * width : key, nan));
+                below << 0;
+                above << 0;
             }
         };
         const auto end = s.raw->findEnd(range.upper + width, false);
@@ -161,10 +167,8 @@ void ChartWidget::decimate()
         }
         flush();
         s.graph->setData(mean);
-        if (s.low) {
-            s.low->setData(low);
-            s.high->setData(high);
-        }
+        if (s.band)
+            s.band->setData(below, above);
     }
 }
 

@@ -124,21 +124,25 @@ int ChartWidget::addSeries(const QString& name, const QColor& color, Qt::PenStyl
     Series series;
     series.raw = QSharedPointer<Data>::create();
     series.style = style;
-    // The band first, so that it lies under every line.
+    // The band first, so that it lies under every line: a bar per pixel column from the least
+    // to the greatest value (error bars on the means; a channel fill between two graphs cost
+    // 160 ms a frame for 12 series over 24 h).
     if (!m_stacked && !m_pointsOnly) {
         QColor fill = color;
-        fill.setAlpha(60);
-        series.low = m_plot->addGraph();
-        series.high = m_plot->addGraph();
-        for (QCPGraph* edge : {series.low, series.high}) {
-            edge->setPen(Qt::NoPen);
-            edge->setVisible(false);
-            edge->setLayer(QStringLiteral("background"));
-        }
-        series.high->setBrush(fill);
-        series.high->setChannelFillGraph(series.low);
+        fill.setAlpha(70);
+        series.band = new QCPErrorBars(m_plot->xAxis, m_plot->yAxis);
+        series.band->setErrorType(QCPErrorBars::etValueError);
+        series.band->setWhiskerWidth(0);
+        series.band->setSymbolGap(0);
+        QPen bar(fill, kColumnPixels);
+        bar.setCapStyle(Qt::FlatCap);
+        series.band->setPen(bar);
+        series.band->setVisible(false);
+        series.band->setSelectable(QCP::stNone);
     }
     series.graph = m_plot->addGraph();
+    if (series.band)
+        series.band->setDataPlottable(series.graph);
     series.graph->setName(name);
     series.graph->setPen(QPen(color));
     series.graph->setData(series.raw);
@@ -201,9 +205,8 @@ void ChartWidget::clear()
 {
     for (const Series& s : std::as_const(m_series)) {
         s.raw->clear();
-        for (QCPGraph* edge : {s.low, s.high})
-            if (edge)
-                edge->data()->clear();
+        if (s.band)
+            s.band->data()->clear();
     }
     clearSpans();
     m_newestKey = 0;
@@ -213,7 +216,7 @@ void ChartWidget::clear()
 void ChartWidget::removeAllSeries()
 {
     m_plot->legend->clearItems();
-    m_plot->clearGraphs();
+    m_plot->clearPlottables(); // the graphs and their bands
     m_series.clear();
     showLegend(false); // until a series comes again
     m_legendLayout.clear();

@@ -9,6 +9,7 @@
 
 class QCustomPlot;
 class QCPGraph;
+class QCPErrorBars;
 class QCPGraphData;
 template <class DataType>
 class QCPDataContainer;
@@ -116,6 +117,9 @@ public:
     QStringList valueLabels() const;
     /// What the tooltip says at a time (the values of each series, with the unit).
     QString valuesText(const QDateTime& time) const;
+    /// What the 5 Hz timer does (window, per-column means, dashes, legend), then an immediate
+    /// replot: the whole cost of a frame, for bench_chart_redraw.
+    void redrawNow();
     /// Whether the series' points are drawn as dots (always so with setShowPoints, and while a
     /// point in view stands alone, between gaps or as the first, which a line cannot show).
     bool drawsDots(int series) const;
@@ -137,8 +141,7 @@ private:
     struct Series {
         QSharedPointer<Data> raw; ///< every point kept; the graph draws it or its per-column means
         QCPGraph* graph = nullptr;
-        QCPGraph* low = nullptr;  ///< the band's lower edge while the chart is dense
-        QCPGraph* high = nullptr; ///< its upper edge, filled down to low
+        QCPErrorBars* band = nullptr; ///< least to greatest per column while the chart is dense
         Qt::PenStyle style = Qt::SolidLine; ///< as asked; SolidLine may be drawn dashed
         Qt::PenStyle drawn = Qt::SolidLine;
         bool hidden = false;
