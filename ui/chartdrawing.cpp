@@ -338,6 +338,23 @@ void ChartWidget::markLonePoints()
     }
 }
 
+namespace {
+/// The least and greatest values in keys (positive ones only when asked): QCustomPlot's
+/// valueRange looked at every point kept, a day of them, on every frame.
+QCPRange valuesIn(const QCPDataContainer<QCPGraphData>& data, const QCPRange& keys, bool positive, bool* found)
+{
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    const auto end = data.findEnd(keys.upper, false);
+    for (auto it = data.findBegin(keys.lower, false); it != end; ++it)
+        if (!std::isnan(it->value) && (!positive || it->value > 0)) {
+            lo = std::min(lo, it->value);
+            hi = std::max(hi, it->value);
+        }
+    *found = lo <= hi;
+    return *found ? QCPRange(lo, hi) : QCPRange();
+}
+} // namespace
+
 void ChartWidget::fitValueAxis()
 {
     // Fit the value axis to what is visible, from zero, with headroom; reference lines stay in
@@ -352,7 +369,7 @@ void ChartWidget::fitValueAxis()
     const QCPRange keys = m_plot->xAxis->range();
     for (const Series& s : std::as_const(m_series)) {
         bool found = false;
-        const QCPRange r = s.raw->valueRange(found, QCP::sdBoth, keys);
+        const QCPRange r = valuesIn(*s.raw, keys, false, &found);
         if (!s.hidden && found && std::isfinite(r.upper))
             top = std::max(top, r.upper);
     }
@@ -360,7 +377,7 @@ void ChartWidget::fitValueAxis()
         double bottom = std::min(top, lowestLine); // the lowest reference line too, data or not
         for (const Series& s : std::as_const(m_series)) {
             bool found = false;
-            const QCPRange r = s.raw->valueRange(found, QCP::sdPositive, keys);
+            const QCPRange r = valuesIn(*s.raw, keys, true, &found);
             if (!s.hidden && found && r.lower > 0)
                 bottom = std::min(bottom, r.lower);
         }
