@@ -50,7 +50,7 @@ void ChartWidget::changeEvent(QEvent* event)
 
 void ChartWidget::setPen(Series& s, Qt::PenStyle style)
 {
-    const bool wide = m_plot->xAxis->range().size() > 3600;
+    const bool wide = m_wide;
     QPen pen(s.graph->pen().color(), wide ? 1.0 : 1.5, style == Qt::CustomDashLine ? Qt::SolidLine : style);
     if (style == Qt::CustomDashLine) {
         int earlier = 0; // the how-manieth dashed series this is

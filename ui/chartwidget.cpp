@@ -74,11 +74,15 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     // performance advice): draw them plain, and the pens thin. Labels as long as the span needs.
     connect(m_plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this](const QCPRange& r) {
         const bool wide = r.size() > 3600;
-        m_plot->setNotAntialiasedElements(wide ? QCP::aePlottables : QCP::aeNone);
         if (m_paused) // panned or zoomed by hand: the points in view changed (live, redraw() set it)
             m_dirty = true;
-        for (Series& s : m_series)
-            setPen(s, s.drawn);
+        // The range moves every frame; the pens change only when the window crosses an hour.
+        if (wide != m_wide) {
+            m_wide = wide;
+            m_plot->setNotAntialiasedElements(wide ? QCP::aePlottables : QCP::aeNone);
+            for (Series& s : m_series)
+                setPen(s, s.drawn);
+        }
         if (auto t = qSharedPointerDynamicCast<QCPAxisTickerDateTime>(m_plot->xAxis->ticker()))
             t->setDateTimeFormat(r.size() <= 15 * 60 ? QStringLiteral("HH:mm:ss")
                     : r.size() <= 36 * 3600     ? QStringLiteral("HH:mm")

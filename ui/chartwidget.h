@@ -172,6 +172,7 @@ private:
     QList<Series> m_series;
     QString m_unit;
     bool m_dense = false;
+    bool m_wide = false;            ///< the window spans more than an hour: thin, plain pens
     int m_decimatedWidth = -1;      ///< the plot's width in pixels when decimate() last ran
     bool m_legendExpanded = false;  ///< the operator opened a collapsed legend
     bool m_legendCollapsed = false;
