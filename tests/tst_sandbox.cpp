@@ -6,6 +6,8 @@
 #include <QScopeGuard>
 #include <QTcpServer>
 
+#include <thread>
+
 using namespace Qt::StringLiterals;
 using htap::pg::Connection;
 using htap::pg::Sandbox;
@@ -143,6 +145,18 @@ private Q_SLOTS:
         QVERIFY2(error.contains(u"is itself a standby"_s), qPrintable(error));
         QVERIFY(!sandbox.removeStandby(m_dir + u"-elsewhere"_s, &error));
         QVERIFY2(error.contains(u"is not a standby"_s), qPrintable(error));
+
+        // Two adds at once (the GUI and the CLI): two standbys in two folders, both listed.
+        QString dirA, dirB, errorA, errorB;
+        bool okA = false, okB = false;
+        std::thread a([&] { okA = Sandbox(m_dir).addStandby(&dirA, 0, false, {}, &errorA); });
+        std::thread b([&] { okB = Sandbox(m_dir).addStandby(&dirB, 0, false, {}, &errorB); });
+        a.join();
+        b.join();
+        QVERIFY2(okA && okB, qPrintable(errorA + u" | "_s + errorB));
+        QVERIFY(dirA != dirB && QFileInfo::exists(dirA + u"/data/PG_VERSION"_s) && QFileInfo::exists(dirB + u"/data/PG_VERSION"_s));
+        QCOMPARE(sandbox.status().standbys.size(), 3);
+        QVERIFY2(sandbox.removeStandby(dirA, &error) && sandbox.removeStandby(dirB, &error), qPrintable(error));
 
         QVERIFY2(sandbox.removeStandby(dir, &error), qPrintable(error));
         QVERIFY(!QFileInfo::exists(dir));

@@ -12,6 +12,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
+#include <QLockFile>
 #include <QRegularExpression>
 
 #include <sys/stat.h>
@@ -69,6 +70,14 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
     if (!primary.running) {
         *error = primary.initialized ? u"the sandbox in %1 is not running; start it first"_s.arg(m_dir)
                                      : u"no sandbox in %1"_s.arg(m_dir);
+        return false;
+    }
+    // Two adds at once (the GUI and the CLI) must not pick the same folder, nor one undo the
+    // other's half-made standby: the primary's lock, as for start and stop.
+    QLockFile lock(m_dir + u"/.lock"_s);
+    lock.setStaleLockTime(0);
+    if (!lock.tryLock(60000)) {
+        *error = u"another process is starting, stopping or changing the sandbox in %1; try again when it is done"_s.arg(m_dir);
         return false;
     }
     QString dir = standbyDir->isEmpty() ? QString() : QDir::cleanPath(QFileInfo(*standbyDir).absoluteFilePath());
@@ -135,9 +144,14 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
         {u"created"_s, QDateTime::currentDateTimeUtc().toString(Qt::ISODate)}, {u"role"_s, u"standby"_s}, {u"primary"_s, m_dir},
         {u"slot"_s, slot}, {u"hotStandbyFeedback"_s, hotStandbyFeedback}, {u"loaded"_s, true},
         {u"scale"_s, primary.scale}, {u"binDir"_s, m_binDir}};
-    QStringList list = primary.standbys;
+    QStringList list = status().standbys; // as it is now, under the lock
     list << dir;
-    if (!writeMeta(dir, meta, &err) || !setStandbys(m_dir, list, &err) || !standby.start(port, primary.scale > 0 ? primary.scale : 1, progress, &err)) {
+    if (!writeMeta(dir, meta, &err) || !setStandbys(m_dir, list, &err)) {
+        *error = err;
+        return false;
+    }
+    lock.unlock(); // listed now; its start takes its own folder's lock
+    if (!standby.start(port, primary.scale > 0 ? primary.scale : 1, progress, &err)) {
         *error = err;
         return false; // listed: remove-standby cleans up
     }
@@ -148,6 +162,12 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
 bool Sandbox::removeStandby(const QString& standbyDirIn, QString* error)
 {
     const QString dir = QDir::cleanPath(QFileInfo(standbyDirIn).absoluteFilePath());
+    QLockFile lock(m_dir + u"/.lock"_s);
+    lock.setStaleLockTime(0);
+    if (!lock.tryLock(60000)) {
+        *error = u"another process is starting, stopping or changing the sandbox in %1; try again when it is done"_s.arg(m_dir);
+        return false;
+    }
     const SandboxStatus primary = status();
     if (!primary.standbys.contains(dir)) {
         *error = primary.standbys.isEmpty() ? u"the sandbox in %1 has no standby"_s.arg(m_dir)
