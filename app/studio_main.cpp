@@ -202,11 +202,7 @@ int main(int argc, char** argv)
         // "shot-%1.png" saves every page, "%1" standing for its name; otherwise the current page.
         const QString file = parser.value(screenshotOpt);
         QTimer::singleShot(int(*delay * 1000), &window, [&window, file] {
-            const QStringList pages = file.contains(QLatin1String("%1"))
-                ? QStringList {QStringLiteral("Overview"), QStringLiteral("Incidents"), QStringLiteral("Latency"),
-                      QStringLiteral("Activity"), QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views"),
-                      QStringLiteral("Scenarios"), QStringLiteral("Roles")}
-                : QStringList {QString()};
+            const QStringList pages = file.contains(QLatin1String("%1")) ? window.pageTitles() : QStringList {QString()};
             for (const QString& page : pages) {
                 if (!page.isEmpty())
                     window.showPage(page);

@@ -11,6 +11,7 @@
 #include "passwordvault.h"
 #include "rolespage.h"
 #include "scenariospage.h"
+#include "replicationpage.h"
 #include "vacuumpage.h"
 #include "viewjobs.h"
 #include "viewspage.h"
@@ -75,6 +76,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_activity(new ActivityPage(this))
     , m_locks(new LocksPage(this))
     , m_vacuum(new VacuumPage(this))
+    , m_replication(new ReplicationPage(this))
     , m_views(new ViewsPage(this))
     , m_scenarios(new ScenariosPage(this))
     , m_roles(new RolesPage(this))
@@ -90,7 +92,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_pageList->setObjectName(u"pageList"_s);
     m_pageList->setFixedWidth(190);
     m_pageList->setFrameShape(QFrame::NoFrame);
-    for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_incidents, m_latency, m_activity, m_locks, m_vacuum, m_views})
+    for (MonitorPage* page : std::initializer_list<MonitorPage*> {m_overview, m_incidents, m_latency, m_activity, m_locks, m_vacuum, m_replication, m_views})
         addPage(page);
     m_incidentFeed = new IncidentFeed(m_incidents, [this] {
         QList<ChartWidget*> all;
@@ -231,6 +233,14 @@ void MainWindow::addPage(MonitorPage* page)
             [this](const QDateTime& from, const QDateTime& to) { exportSnapshot(from, to); });
     m_pageList->addItem(page->title());
     m_pages->addWidget(scrollable(page));
+}
+
+QStringList MainWindow::pageTitles() const
+{
+    QStringList titles;
+    for (int i = 0; i < m_pageList->count(); ++i)
+        titles << m_pageList->item(i)->text();
+    return titles;
 }
 
 void MainWindow::showPage(const QString& title)

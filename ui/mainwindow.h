@@ -43,6 +43,7 @@ class IncidentFeed;
 class RolesPage;
 class ScenariosPage;
 class VacuumPage;
+class ReplicationPage;
 class ViewsPage;
 
 /// The main window: the server list and the page list on the left, pages on the right, a
@@ -87,11 +88,14 @@ public:
     LatencyPage* latencyPage() const { return m_latency; }
     LocksPage* locksPage() const { return m_locks; }
     VacuumPage* vacuumPage() const { return m_vacuum; }
+    ReplicationPage* replicationPage() const { return m_replication; }
     ViewsPage* viewsPage() const { return m_views; }
     ScenariosPage* scenariosPage() const { return m_scenarios; }
     RolesPage* rolesPage() const { return m_roles; }
     htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
+    /// Every page's title, in the order of the page list.
+    QStringList pageTitles() const;
     void showPage(const QString& title);
     /// The selected server's collector; nullptr when none is selected.
     htap::monitor::ActivityCollector* collector() const;
@@ -207,6 +211,7 @@ private:
     ActivityPage* m_activity;
     LocksPage* m_locks;
     VacuumPage* m_vacuum;
+    ReplicationPage* m_replication;
     ViewsPage* m_views;
     ScenariosPage* m_scenarios;
     RolesPage* m_roles;

@@ -14,6 +14,16 @@ namespace htap::ui {
 
 using namespace Qt::StringLiterals;
 
+namespace {
+
+bool isStandbyHold(const htap::monitor::XminHolder& h)
+{
+    return h.kind == u"standby_feedback"_s
+        || (h.kind == u"slot_xmin"_s && h.detail.startsWith(u"hot_standby_feedback"_s));
+}
+
+} // namespace
+
 
 VacuumPage::VacuumPage(QWidget* parent)
     : MonitorPage(parent)
@@ -105,8 +115,17 @@ void VacuumPage::addSample(const htap::monitor::ServerSample& s)
     if (!v.databases.isEmpty())
         oldestDb = tr("; oldest database %1 at %2% of wraparound")
                        .arg(v.databases.first().database, QString::number(v.databases.first().pctToWraparound, 'f', 2));
+    // The replica trade-off's other side: a standby's feedback keeps dead rows here.
+    QString standbyHold;
+    for (const auto& h : v.holders)
+        if (isStandbyHold(h)) {
+            standbyHold = tr("; standby %1 holds the horizon back %2 transactions (hot_standby_feedback)")
+                              .arg(h.application.isEmpty() ? h.holder : h.application)
+                              .arg(h.xidAge);
+            break; // oldest first
+        }
     m_summary->setText(tr("%n table(s) past their autovacuum trigger; horizon age %1", nullptr, lagging).arg(v.horizonAge)
-        + oldestDb + running);
+        + standbyHold + oldestDb + running);
 }
 
 void VacuumPage::addPastSample(const htap::monitor::ServerSample& s)
@@ -116,6 +135,15 @@ void VacuumPage::addPastSample(const htap::monitor::ServerSample& s)
     const auto& v = *s.vacuum;
     const QDateTime now = s.sampledAt;
     m_horizonChart->addPoint(m_horizonSeries, now, double(v.horizonAge));
+    qint64 standbyAge = -1;
+    for (const auto& h : v.holders)
+        if (isStandbyHold(h))
+            standbyAge = std::max(standbyAge, h.xidAge);
+    if (standbyAge >= 0 || m_standbySeries >= 0) {
+        if (m_standbySeries < 0)
+            m_standbySeries = m_horizonChart->addSeries(tr("held by standbys' feedback"), QColor(0xd6, 0x27, 0x28));
+        m_horizonChart->addPoint(m_standbySeries, now, double(std::max<qint64>(standbyAge, 0)));
+    }
     // Chart the tables that have been most urgent, up to eight of them.
     for (int i = 0; i < std::min<qsizetype>(4, v.tables.size()); ++i) {
         const QString& name = v.tables[i].table;

@@ -35,6 +35,7 @@ private:
     ChartWidget* m_deadChart;
     ChartWidget* m_horizonChart;
     int m_horizonSeries;
+    int m_standbySeries = -1;
     QMap<QString, int> m_tableSeries;
 };
 

@@ -80,3 +80,12 @@ BEGIN
                 CASE WHEN SQLSTATE = '57014' THEN 'cancelled' ELSE 'failed' END, SQLSTATE, SQLERRM);
     END;
 END $$;
+
+-- The heartbeat: a monitor connected to a primary sets ts to the server's clock every 100 ms
+-- (HeartbeatWriter); a standby's readers see data as old as now minus the ts it replayed.
+-- One row rewritten in place: fillfactor leaves room for HOT updates.
+CREATE TABLE IF NOT EXISTS htap.heartbeat (
+    id int PRIMARY KEY CHECK (id = 1),
+    ts timestamptz NOT NULL
+) WITH (fillfactor = 50);
+GRANT SELECT ON htap.heartbeat TO pg_monitor;

@@ -22,6 +22,9 @@ WITH g AS (
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_stat_all_tables s ON s.relid = c.oid
   WHERE c.relkind IN ('r', 'm', 't') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    -- The monitor's own heartbeat row (docs/replication.md): ten dead versions a second that a
+    -- held horizon keeps; the monitor's footprint, not the application's vacuum lag.
+    AND c.oid IS DISTINCT FROM to_regclass('htap.heartbeat')
     AND n.nspname NOT LIKE 'pg_temp%'
 )
 SELECT t.nspname || '.' || t.relname AS rel, t.n_live_tup, t.n_dead_tup, t.n_ins_since_vacuum,

@@ -15,9 +15,15 @@ WITH h AS (
          'COMMIT PREPARED or ROLLBACK PREPARED ' || quote_literal(p.gid) || ' releases it', NULL, NULL
   FROM pg_prepared_xacts p
   UNION ALL
-  SELECT 'slot_xmin', s.slot_name::text, s.database::text, NULL, s.plugin::text,
-         CASE WHEN s.active THEN 'active' ELSE 'inactive' END, s.xmin, NULL, s.slot_type || ' slot', NULL, s.active_pid
-  FROM pg_replication_slots s WHERE s.xmin IS NOT NULL
+  -- A physical slot's xmin is a standby's hot_standby_feedback: held while the standby runs
+  -- queries, and kept while it is down.
+  SELECT 'slot_xmin', s.slot_name::text, s.database::text, NULL, coalesce(r.application_name, s.plugin)::text,
+         CASE WHEN s.active THEN 'active' ELSE 'inactive' END, s.xmin, r.backend_start,
+         CASE WHEN s.slot_type = 'physical'
+              THEN 'hot_standby_feedback of standby ' || coalesce(r.application_name, '(not connected: the slot keeps its hold)')
+              ELSE s.slot_type || ' slot' END, NULL, s.active_pid
+  FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+  WHERE s.xmin IS NOT NULL
   UNION ALL
   SELECT 'slot_catalog_xmin', s.slot_name::text, s.database::text, NULL, s.plugin::text,
          CASE WHEN s.active THEN 'active' ELSE 'inactive' END, s.catalog_xmin, NULL,

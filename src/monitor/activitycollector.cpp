@@ -2,6 +2,7 @@
 
 #include <pg/sandbox.h>
 
+#include "heartbeat.h"
 #include "probes.h"
 
 
@@ -34,11 +35,14 @@ class ActivityWorker : public QObject
     Q_OBJECT
 public:
     ActivityWorker(std::shared_ptr<std::atomic<quint64>> generation, std::shared_ptr<std::mutex> cancelMutex,
-        std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller, std::shared_ptr<std::atomic<qint64>> progress)
+        std::shared_ptr<std::shared_ptr<const htap::pg::Canceller>> canceller, std::shared_ptr<std::atomic<qint64>> progress,
+        std::shared_ptr<const std::atomic<qint64>> heartbeatCommits)
         : m_generation(std::move(generation))
         , m_cancelMutex(std::move(cancelMutex))
         , m_publishedCanceller(std::move(canceller))
         , m_progress(std::move(progress))
+        , m_heartbeatCommits(std::move(heartbeatCommits))
+        , m_probes(makeProbes(WorkloadClassifier(), true, m_heartbeatCommits))
     {
     }
 
@@ -87,7 +91,7 @@ public:
     void setClassifier(const WorkloadClassifier& classifier)
     {
         m_classifier = classifier;
-        m_probes = makeProbes(classifier, m_fieldExtensions);
+        m_probes = makeProbes(classifier, m_fieldExtensions, m_heartbeatCommits);
         configureProbes();
         m_tick = 0;
     }
@@ -270,7 +274,8 @@ private:
     int m_reconnectDelayMs = 1000;
     WorkloadClassifier m_classifier;
     bool m_fieldExtensions = true;
-    std::vector<std::unique_ptr<Probe>> m_probes = makeProbes(WorkloadClassifier());
+    std::shared_ptr<const std::atomic<qint64>> m_heartbeatCommits;
+    std::vector<std::unique_ptr<Probe>> m_probes;
     bool m_afterReset = true;    ///< the next sample follows a (re)connect
     bool m_sampledBefore = false; ///< a sample was handed out since this worker began
     quint64 m_tick = 0;
@@ -297,12 +302,17 @@ ActivityCollector::ActivityCollector(QObject* parent)
     qRegisterMetaType<htap::pg::ConnInfo>();
 
     m_thread->setObjectName(u"activity-collector"_s);
-    m_worker = new ActivityWorker(m_generation, m_cancelMutex, m_canceller, m_progress);
+    m_worker = new ActivityWorker(m_generation, m_cancelMutex, m_canceller, m_progress, m_heartbeatCommits);
     m_worker->moveToThread(m_thread);
     connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     connect(m_worker, &ActivityWorker::stateChanged, this, &ActivityCollector::onWorkerState);
     connect(m_worker, &ActivityWorker::connected, this, [this](const ServerInfo& s) {
         m_server = s;
+        // The heartbeat goes with the connection: a reconnect starts a new writer (the server
+        // may have been promoted, or be another one behind the same address).
+        m_heartbeat.reset();
+        if (m_heartbeatOn && !m_actionInfo.isEmpty())
+            m_heartbeat = std::make_unique<HeartbeatWriter>(m_actionInfo, m_heartbeatCommits);
         Q_EMIT connected(s);
     });
     connect(m_worker, &ActivityWorker::activityAvailable, this, &ActivityCollector::activityAvailable);
@@ -310,6 +320,14 @@ ActivityCollector::ActivityCollector(QObject* parent)
         m_cancelSent = false;
         if (m_state == ConnectionState::NotResponding)
             onWorkerState(ConnectionState::Connected, m_respondingText);
+        if (sample.replication && !sample.replication->inRecovery) {
+            ServerSample withWriter = sample;
+            withWriter.replication->heartbeatWriter = !m_heartbeatOn ? u"off (this monitor does not write it)"_s
+                : m_heartbeat                                        ? m_heartbeat->status()
+                                                                     : u"not started"_s;
+            Q_EMIT sampleAvailable(withWriter);
+            return;
+        }
         Q_EMIT sampleAvailable(sample);
     });
     connect(m_worker, &ActivityWorker::errorOccurred, this, &ActivityCollector::errorOccurred);
@@ -373,6 +391,7 @@ ActivityCollector::~ActivityCollector()
 void ActivityCollector::connectTo(const htap::pg::ConnInfo& info)
 {
     const quint64 generation = ++*m_generation;
+    m_heartbeat.reset();
     m_info = info.without(u"password"_s);
     m_actionInfo = info; // with a typed password, in memory only, for the operator's actions
     QMetaObject::invokeMethod(m_worker, [w = m_worker, info, generation] { w->open(info, generation); },
@@ -382,6 +401,7 @@ void ActivityCollector::connectTo(const htap::pg::ConnInfo& info)
 void ActivityCollector::disconnectFromServer()
 {
     ++*m_generation;
+    m_heartbeat.reset();
     m_actionInfo = {};
     QMetaObject::invokeMethod(m_worker, &ActivityWorker::close, Qt::QueuedConnection);
 }

@@ -42,6 +42,7 @@ struct BackendAction {
 };
 
 class ActivityWorker;
+class HeartbeatWriter;
 
 /// Samples one server every interval (activity, latency, locks, replication; vacuum and views
 /// on a slower cadence) on its own thread over its own monitoring connection. Lives in the GUI thread; every call returns at once, the network work happens on
@@ -69,6 +70,9 @@ public:
     /// Whether the probes of the field extensions (pg_wait_sampling, pg_stat_kcache) run; on
     /// by default. Off only to measure what they cost (htapctl bench monitor).
     void setFieldExtensions(bool on);
+    /// Whether the collector writes the registry's heartbeat on a primary it monitors (on by
+    /// default; see HeartbeatWriter). Takes effect at the next connect.
+    void setHeartbeat(bool on) { m_heartbeatOn = on; }
     /// Runs an action against the connected server; the answer comes as actionFinished.
     void runAction(const htap::monitor::BackendAction& action);
 
@@ -117,6 +121,10 @@ private:
     bool m_cancelSent = false;
     int m_intervalMs = 1000;
     htap::pg::ConnInfo m_actionInfo;
+    bool m_heartbeatOn = true;
+    std::unique_ptr<HeartbeatWriter> m_heartbeat;
+    /// What the heartbeat committed: the activity probe leaves it out of the load.
+    std::shared_ptr<std::atomic<qint64>> m_heartbeatCommits = std::make_shared<std::atomic<qint64>>(0);
     ServerInfo m_server;
     htap::pg::ConnInfo m_info;
 };

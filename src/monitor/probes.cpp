@@ -85,6 +85,10 @@ private:
 class ActivityProbe : public Probe
 {
 public:
+    explicit ActivityProbe(std::shared_ptr<const std::atomic<qint64>> otherOwnCommits)
+        : m_otherOwnCommits(std::move(otherOwnCommits))
+    {
+    }
     QString name() const override { return u"activity"_s; }
 
     bool collect(Connection& conn, ServerSample& sample, QString* unavailable) override
@@ -92,6 +96,8 @@ public:
         // What this connection committed since the last read (that read included): those reach
         // xact_commit too, when its backend flushes its statistics.
         const qint64 ownCommits = conn.ownCommits(), ownRollbacks = conn.ownRollbacks();
+        // And what the monitor's other connections (the heartbeat) committed meanwhile.
+        const qint64 otherCommits = m_otherOwnCommits ? m_otherOwnCommits->load() : 0;
         const Result r = conn.execCached(monitorSql(name(), conn.serverVersionNum()));
         if (!r.ok() || r.rowCount() != 1) {
             *unavailable = reasonFor(r, name());
@@ -118,7 +124,7 @@ public:
         const double resetEpoch = r.toDouble(0, u"stats_reset_epoch"_s);
 
         if (m_hasPrevious) {
-            m_ownCommits.add(epoch, ownCommits - m_previousOwnCommits);
+            m_ownCommits.add(epoch, ownCommits - m_previousOwnCommits + otherCommits - m_previousOtherCommits);
             m_ownRollbacks.add(epoch, ownRollbacks - m_previousOwnRollbacks);
         } else {
             // What this session did before its first read (the connect itself is a commit, and
@@ -171,6 +177,7 @@ public:
         m_previousEpoch = epoch;
         m_previousReset = resetEpoch;
         m_previousOwnCommits = ownCommits;
+        m_previousOtherCommits = otherCommits;
         m_previousOwnRollbacks = ownRollbacks;
         m_hasPrevious = epoch > 0;
         return true;
@@ -193,7 +200,9 @@ private:
     Counters m_previous;
     double m_previousEpoch = 0;
     double m_previousReset = 0;
+    std::shared_ptr<const std::atomic<qint64>> m_otherOwnCommits;
     qint64 m_previousOwnCommits = 0;
+    qint64 m_previousOtherCommits = 0;
     qint64 m_previousOwnRollbacks = 0;
     struct RateEntry {
         double epoch, dt, commits, rollbacks;
@@ -654,6 +663,7 @@ public:
                 rec.slot = w.text(0, u"slot_name"_s);
                 rec.sinceMessageSeconds = w.toDouble(0, u"since_message_s"_s, -1); // NULL: unknown
                 rec.replayAgeSeconds = w.toDouble(0, u"replay_age_s"_s, -1);
+                rec.replayGapBytes = w.toInt64(0, u"replay_gap_bytes"_s);
                 out.receiver = rec;
             }
         }
@@ -668,10 +678,11 @@ public:
 
 } // namespace
 
-std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier, bool fieldExtensions)
+std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier, bool fieldExtensions,
+    std::shared_ptr<const std::atomic<qint64>> otherOwnCommits)
 {
     std::vector<std::unique_ptr<Probe>> probes;
-    probes.push_back(std::make_unique<ActivityProbe>());
+    probes.push_back(std::make_unique<ActivityProbe>(std::move(otherOwnCommits)));
     probes.push_back(makeSessionProbe(classifier));
     probes.push_back(std::make_unique<LatencyProbe>(classifier));
     // The top statements learn which statements are the monitor's own before the CPU probe
@@ -684,6 +695,7 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classif
     }
     probes.push_back(std::make_unique<LockProbe>());
     probes.push_back(std::make_unique<ReplicationProbe>());
+    probes.push_back(makeRecoveryProbe());
     probes.push_back(std::make_unique<VacuumProbe>());
     probes.push_back(std::make_unique<ViewProbe>());
     return probes;

@@ -8,6 +8,7 @@
 #include <QHash>
 #include <QSet>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -40,8 +41,10 @@ public:
 
 /// The probes every collector runs, in order; activity first (it stamps the sample's time).
 /// fieldExtensions false leaves out the probes of pg_wait_sampling and pg_stat_kcache (htapctl
-/// bench monitor measures the collector with and without them).
-std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier, bool fieldExtensions = true);
+/// bench monitor measures the collector with and without them). otherOwnCommits: commits of the
+/// monitor's other connections to the server (the heartbeat), left out of the load like its own.
+std::vector<std::unique_ptr<Probe>> makeProbes(const WorkloadClassifier& classifier, bool fieldExtensions = true,
+    std::shared_ptr<const std::atomic<qint64>> otherOwnCommits = {});
 std::unique_ptr<Probe> makeSessionProbe(const WorkloadClassifier& classifier);
 /// The queryids of the monitor's own statements (its role's pg_stat_statements entries whose
 /// text carries kMonitorStatementTag), as the top statements probe learns them; the CPU probe
@@ -54,6 +57,12 @@ std::unique_ptr<Probe> makeWaitProfileProbe(const WorkloadClassifier& classifier
 std::unique_ptr<Probe> makeCpuProbe(const WorkloadClassifier& classifier, OwnStatements own);
 /// Each class's most costly statements over the window (pg_stat_statements, slow cadence).
 std::unique_ptr<Probe> makeTopStatementsProbe(const WorkloadClassifier& classifier, OwnStatements own);
+
+/// The heartbeat's age (primary and standby) and, on a standby, recovery conflicts by cause and
+/// the statements they cancelled, from the standby's log. Runs after the replication probe.
+std::unique_ptr<Probe> makeRecoveryProbe();
+/// The conflicts in a stretch of a server log (stderr format, any log_line_prefix): whole lines.
+QList<CancelledStatement> parseConflictLog(const QString& log);
 
 /// After every probe ran: each class's sessions waiting on a lock, the longest wait, and the
 /// root blockers they wait behind, from the lock tree.

@@ -234,7 +234,26 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
             rep.insert(u"receiver"_s, QJsonObject {{u"status"_s, w->status}, {u"senderHost"_s, w->senderHost},
                                           {u"senderPort"_s, w->senderPort}, {u"slot"_s, w->slot},
                                           {u"sinceMessageSeconds"_s, w->sinceMessageSeconds},
-                                          {u"replayAgeSeconds"_s, w->replayAgeSeconds}});
+                                          {u"replayAgeSeconds"_s, w->replayAgeSeconds},
+                                          {u"replayGapBytes"_s, w->replayGapBytes}});
+        const ReplicationSample& r = *s.replication;
+        rep.insert(u"heartbeatAgeSeconds"_s, r.heartbeatAgeSeconds >= 0 ? QJsonValue(r.heartbeatAgeSeconds) : QJsonValue());
+        if (!r.inRecovery)
+            rep.insert(u"heartbeatWriter"_s, r.heartbeatWriter);
+        if (const auto& k = r.conflicts)
+            rep.insert(u"conflicts"_s, QJsonObject {{u"snapshot"_s, k->snapshot}, {u"lock"_s, k->lock},
+                                           {u"bufferpin"_s, k->bufferpin}, {u"deadlock"_s, k->deadlock},
+                                           {u"tablespace"_s, k->tablespace}});
+        if (r.inRecovery) {
+            QJsonArray cancelled;
+            for (const CancelledStatement& c : r.cancelled)
+                cancelled.append(QJsonObject {{u"at"_s, c.at.toUTC().toString(Qt::ISODateWithMs)}, {u"pid"_s, c.pid},
+                    {u"role"_s, c.role}, {u"database"_s, c.database}, {u"terminated"_s, c.terminated},
+                    {u"detail"_s, c.detail}, {u"statement"_s, c.statement}});
+            rep.insert(u"cancelled"_s, cancelled);
+            if (!r.cancelledUnavailable.isEmpty())
+                rep.insert(u"cancelledUnavailable"_s, r.cancelledUnavailable);
+        }
         o.insert(u"replication"_s, rep);
     }
     if (s.waits)
@@ -542,8 +561,34 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
             w.slot = o.value(u"slot"_s).toString();
             w.sinceMessageSeconds = o.value(u"sinceMessageSeconds"_s).toDouble(-1);
             w.replayAgeSeconds = o.value(u"replayAgeSeconds"_s).toDouble(-1);
+            w.replayGapBytes = i64(o, u"replayGapBytes"_s);
             rep.receiver = w;
         }
+        rep.heartbeatAgeSeconds = r.value(u"heartbeatAgeSeconds"_s).toDouble(-1);
+        rep.heartbeatWriter = r.value(u"heartbeatWriter"_s).toString();
+        if (r.contains(u"conflicts"_s)) {
+            const QJsonObject o = r.value(u"conflicts"_s).toObject();
+            RecoveryConflicts k;
+            k.snapshot = i64(o, u"snapshot"_s);
+            k.lock = i64(o, u"lock"_s);
+            k.bufferpin = i64(o, u"bufferpin"_s);
+            k.deadlock = i64(o, u"deadlock"_s);
+            k.tablespace = i64(o, u"tablespace"_s);
+            rep.conflicts = k;
+        }
+        for (const QJsonValue& x : r.value(u"cancelled"_s).toArray()) {
+            const QJsonObject o = x.toObject();
+            CancelledStatement c;
+            c.at = QDateTime::fromString(o.value(u"at"_s).toString(), Qt::ISODateWithMs);
+            c.pid = o.value(u"pid"_s).toInt();
+            c.role = o.value(u"role"_s).toString();
+            c.database = o.value(u"database"_s).toString();
+            c.terminated = o.value(u"terminated"_s).toBool();
+            c.detail = o.value(u"detail"_s).toString();
+            c.statement = o.value(u"statement"_s).toString();
+            rep.cancelled.append(c);
+        }
+        rep.cancelledUnavailable = r.value(u"cancelledUnavailable"_s).toString();
         s.replication = rep;
     }
     if (json.contains(u"waits"_s)) {

@@ -292,6 +292,30 @@ struct WalReceiver {
     QString slot;
     double sinceMessageSeconds = -1; ///< since the last message from the primary, -1 unknown
     double replayAgeSeconds = -1;    ///< now minus the last replayed commit's time, -1 unknown
+    qint64 replayGapBytes = 0;       ///< WAL received and not replayed yet
+};
+
+/// A standby's recovery conflicts (pg_stat_database_conflicts, all databases): cumulative
+/// counts of the queries that recovery cancelled or whose sessions it ended, by cause.
+struct RecoveryConflicts {
+    qint64 snapshot = 0;   ///< the query needed row versions that a replayed VACUUM removed
+    qint64 lock = 0;       ///< it held a lock that replay needed (e.g. for DROP, TRUNCATE)
+    qint64 bufferpin = 0;  ///< it pinned a page that replay needed to clean up
+    qint64 deadlock = 0;   ///< a deadlock with the startup process
+    qint64 tablespace = 0; ///< its temp files lay in a dropped tablespace
+    qint64 total() const { return snapshot + lock + bufferpin + deadlock + tablespace; }
+};
+
+/// A statement that recovery cancelled (ERROR) or whose session it ended (FATAL), as the
+/// standby's log tells it.
+struct CancelledStatement {
+    QDateTime at;
+    int pid = 0;
+    QString role;
+    QString database;
+    bool terminated = false; ///< its session was ended (it sat in a transaction), not just the statement
+    QString detail;          ///< the server's reason ("User query might have needed to see row versions ...")
+    QString statement;       ///< masked
 };
 
 struct ReplicationSample {
@@ -299,6 +323,17 @@ struct ReplicationSample {
     QList<StandbyLag> standbys;
     QList<SlotState> replicationSlots;
     std::optional<WalReceiver> receiver; ///< on a standby that has one
+    /// Now minus htap.heartbeat's ts, -1 unknown (no registry). On a standby: the age of the
+    /// data its readers see. On a primary: since the heartbeat was last written (high means
+    /// no one writes it, not lag).
+    double heartbeatAgeSeconds = -1;
+    /// On a primary, why this monitor's heartbeat writer does not write; empty while it does.
+    QString heartbeatWriter;
+    std::optional<RecoveryConflicts> conflicts; ///< on a standby
+    /// On a standby: statements that recovery cancelled, found in its log since the last sample.
+    QList<CancelledStatement> cancelled;
+    /// Why the cancelled statements cannot be read (no logging_collector, no privilege), else empty.
+    QString cancelledUnavailable;
 };
 
 struct Incident {

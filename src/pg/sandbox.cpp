@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QThread>
 #include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -510,6 +511,14 @@ QString Sandbox::serverOptions(int port) const
         u"max_prepared_transactions=20"_s,
         u"shared_buffers=256MB"_s,
         u"log_line_prefix=%m [%p] %q%u@%d "_s,
+        // The log collected into the file pg_ctl starts it in: the server can then read it back
+        // (pg_current_logfile), which is how the monitor names the statements a standby's
+        // recovery cancelled. One file, never rotated, as before.
+        u"logging_collector=on"_s,
+        u"log_directory=%1/log"_s.arg(m_dir),
+        u"log_filename=postgresql.log"_s,
+        u"log_rotation_age=0"_s,
+        u"log_rotation_size=0"_s,
         u"log_lock_waits=on"_s,
         u"log_autovacuum_min_duration=10s"_s,
     };
@@ -523,10 +532,20 @@ QString Sandbox::serverOptions(int port) const
     return args.join(u' ');
 }
 
-QString Sandbox::logTail() const
+QString Sandbox::logTail(qint64 since) const
 {
-    const QStringList lines = QString::fromUtf8(readNoFollow(m_dir + u"/log/postgresql.log"_s, 8192, 8192))
-                                  .split(u'\n', Qt::SkipEmptyParts);
+    // Only what this start wrote: an older FATAL (pg_cron before the database existed) is not
+    // the reason. The logging collector writes a moment after the postmaster gave up.
+    const QString file = m_dir + u"/log/postgresql.log"_s;
+    QStringList lines;
+    for (int i = 0; i < 5; ++i) {
+        const qint64 size = QFileInfo(file).size();
+        lines = QString::fromUtf8(readNoFollow(file, 8192, std::max<qint64>(0, std::min<qint64>(size - since, 8192))))
+                    .split(u'\n', Qt::SkipEmptyParts);
+        if (size > since && !lines.isEmpty())
+            break;
+        QThread::msleep(100);
+    }
     for (auto it = lines.crbegin(); it != lines.crend(); ++it)
         if (it->contains(u"FATAL"_s) || it->contains(u"ERROR"_s) || it->contains(u"could not"_s))
             return it->section(u' ', 4).trimmed();
@@ -604,18 +623,20 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
                 return fail(err);
             progress(u"starting PostgreSQL (%1) on 127.0.0.1:%2"_s.arg(m_binDir).arg(chosen));
             QString out;
+            const qint64 logBefore = QFileInfo(m_dir + u"/log/postgresql.log"_s).size();
             if (runPgCtl({u"start"_s, u"-w"_s, u"-t"_s, u"60"_s, u"-s"_s, u"-D"_s, m_dir + u"/data"_s, u"-l"_s,
                              m_dir + u"/log/postgresql.log"_s, u"-o"_s, serverOptions(chosen)},
                     &out))
                 break;
-            const QString reason = logTail();
+            const QString reason = logTail(logBefore);
             const bool portTaken = reason.contains(u"could not create any TCP/IP sockets"_s)
                 || reason.contains(u"Address already in use"_s);
             if (port == 0 && portTaken && attempt < 5) {
                 progress(u"port %1 was taken meanwhile; choosing another"_s.arg(chosen));
                 continue;
             }
-            return fail(u"the sandbox server did not start: %1"_s.arg(reason.isEmpty() ? out.simplified() : reason));
+            return fail(u"the sandbox server did not start: %1"_s.arg(reason.isEmpty() ? out.simplified()
+                                                                                  : reason + u" (pg_ctl: "_s + out.simplified() + u')'));
         }
         st = status();
         // A sandbox loaded before an optional extension's package was installed gains the

@@ -96,7 +96,8 @@ private:
     bool createExtensions(Connection& shop, QString* error) const;
     bool runPgCtl(const QStringList& args, QString* output, int timeoutMs = 120000) const;
     bool loadShop(double scale, const Progress& progress, QString* error);
-    QString logTail() const;
+    /// The reason a start failed, from what the log got after byte `since`.
+    QString logTail(qint64 since) const;
     /// Runs one of the server's programs (pg_ctl, pg_basebackup) as the cluster's account.
     bool runServerTool(const QString& tool, const QStringList& args, QString* output, int timeoutMs = 120000) const;
     /// The settings a standby adds to serverOptions (cluster_name, hot_standby_feedback).

@@ -56,7 +56,9 @@ QStringList Sandbox::standbySettings() const
         return {};
     // cluster_name is what the primary's pg_stat_replication shows as application_name.
     return {u"cluster_name=%1"_s.arg(QFileInfo(m_dir).fileName()),
-        u"hot_standby_feedback=%1"_s.arg(meta.value(u"hotStandbyFeedback"_s).toBool() ? u"on"_s : u"off"_s)};
+        u"hot_standby_feedback=%1"_s.arg(meta.value(u"hotStandbyFeedback"_s).toBool() ? u"on"_s : u"off"_s),
+        // Replay waiting on a report is logged (after deadlock_timeout), not only its end.
+        u"log_recovery_conflict_waits=on"_s};
 }
 
 bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback, const Progress& progressIn, QString* error)
