@@ -28,6 +28,7 @@ packages=(
     qtkeychain-qt6-dev libsecret-1-0 gnome-keyring dbus-daemon
     postgresql-15-pg-wait-sampling postgresql-15-pg-stat-kcache
     xvfb xauth fonts-dejavu-core desktop-file-utils appstream chromium poppler-utils
+    prometheus # for promtool, which checks htapctl monitor --listen's output (tst_prometheus)
 )
 # The fuzz job's own: clang with libFuzzer and the sanitizer runtimes.
 fuzz_packages=(clang libclang-rt-14-dev)

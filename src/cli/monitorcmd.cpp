@@ -1,12 +1,15 @@
-// htapctl monitor: every probe the GUI shows, as text or JSON, optionally into the history.
+// htapctl monitor: every probe the GUI shows, as text or JSON, optionally into the history, and
+// with --listen the latest sample for Prometheus.
 #include "common.h"
 #include "interrupt.h"
+#include "metricsendpoint.h"
 
 #include <core/privatefile.h>
 
 #include <core/format.h>
 #include <monitor/activitycollector.h>
 #include <monitor/incidents.h>
+#include <monitor/prometheusformat.h>
 #include <monitor/samplejson.h>
 #include <store/historystore.h>
 
@@ -132,7 +135,11 @@ int cmdMonitor(const QStringList& args)
             htap::store::HistoryStore::defaultPath()),
         u"file"_s);
     const QCommandLineOption keepHistory(u"keep-history"_s, u"Keep every sample in the default history file"_s);
-    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption, oltpRoles, olapRoles, history, keepHistory});
+    const QCommandLineOption listen(u"listen"_s,
+        u"Serve the latest sample to Prometheus at http://ADDRESS:PORT/metrics (a port alone: 127.0.0.1; port 0: any "
+        "free one). No authentication: give a non-loopback address only on a network you trust"_s,
+        u"address:port"_s);
+    parser.addOptions({connOption, once, interval, duration, outFile, jsonOption, oltpRoles, olapRoles, history, keepHistory, listen});
     int code = ExitOk;
     if (!parseOptions(parser, args, u"Sample everything the GUI shows, as text or JSON."_s, &code))
         return code;
@@ -142,6 +149,30 @@ int cmdMonitor(const QStringList& args)
         || !parseNumber(parser, duration, 0, 86400 * 30, &durationValue, &code))
         return code;
     const bool json = parser.isSet(jsonOption) || parser.isSet(outFile);
+    ListenAddress listenAt;
+    if (parser.isSet(listen)) {
+        QString error;
+        if (parser.isSet(once))
+            return fail(u"--listen serves until stopped; it does not go with --once"_s, ExitUsage);
+        if (!parseListenAddress(parser.value(listen), &listenAt, &error))
+            return fail(error, ExitUsage);
+    }
+
+    // Before anything is opened, sampled or written: a taken port ends the command here.
+    PrometheusExposition exposition;
+    exposition.setServer(info.displayName(), {});
+    std::unique_ptr<MetricsEndpoint> metrics;
+    if (parser.isSet(listen)) {
+        metrics = std::make_unique<MetricsEndpoint>([&exposition] { return exposition.text(); });
+        QString error;
+        if (!metrics->listen(listenAt, &error))
+            return fail(error);
+        const QString host = listenAt.address.protocol() == QAbstractSocket::IPv6Protocol
+            ? u"["_s + listenAt.address.toString() + u"]"_s
+            : listenAt.address.toString();
+        err() << "htapctl: serving metrics at http://" << host << ':' << metrics->port() << "/metrics"
+              << (listenAt.address.isLoopback() ? "" : " to the network, without authentication") << Qt::endl;
+    }
 
     QFile file;
     if (parser.isSet(outFile)) {
@@ -181,13 +212,17 @@ int cmdMonitor(const QStringList& args)
     QString endpoint;
     int samples = 0;
     reportCollectorTrouble(collector, loop, code);
-    QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) { endpoint = s.endpoint; });
+    QObject::connect(&collector, &ActivityCollector::connected, &loop, [&](const ServerInfo& s) {
+        endpoint = s.endpoint;
+        exposition.setServer(s.endpoint, s.version);
+    });
     // Health and incidents against the targets the GUI keeps (Monitor > Targets…).
     IncidentDetector detector([] {
         QSettings settings;
         return Targets::load(settings);
     }());
     QObject::connect(&collector, &ActivityCollector::stateChanged, &loop, [&](ConnectionState state, const QString&) {
+        exposition.setUp(state == ConnectionState::Connected);
         const QList<Incident> changed = state == ConnectionState::NotResponding
             ? detector.serverSilent(QDateTime::currentDateTimeUtc(), endpoint)
             : state == ConnectionState::Connected ? detector.serverBack(QDateTime::currentDateTimeUtc())
@@ -201,6 +236,7 @@ int cmdMonitor(const QStringList& args)
         ServerSample s = sampled;
         const QList<Incident> changed = detector.evaluate(s);
         ++samples;
+        exposition.addSample(s);
         if (store) {
             store->append(endpoint, s.sampledAt, toJson(s, endpoint));
             for (const Incident& i : changed)

@@ -28,6 +28,17 @@ struct ActivitySample {
     double rollbacksPerSecondWindow = 0;
     qint64 xactCommit = 0; ///< cumulative, all databases
     qint64 xactRollback = 0;
+    /// pg_stat_database's other cumulative counters, all databases, as read (the rates above come
+    /// from them): for exporters that let their consumer take rates (htapctl monitor --listen).
+    qint64 blocksHit = 0;
+    qint64 blocksRead = 0;
+    qint64 tuplesRead = 0;    ///< returned + fetched
+    qint64 tuplesWritten = 0; ///< inserted + updated + deleted
+    qint64 tempFiles = 0;
+    qint64 tempBytes = 0;
+    /// The WAL position in bytes: pg_current_wal_lsn() on a primary, the replay position on a
+    /// standby. It only grows, so the bytes of WAL between two samples are its difference.
+    qint64 walPosition = 0;
     int active = 0;
     int idle = 0;
     int idleInTransaction = 0;

@@ -117,10 +117,15 @@ public:
         s.waitingOnLock = int(r.toInt64(0, u"waiting_on_lock"_s));
         for (const QString& pair : r.text(0, u"wait_events"_s).split(u',', Qt::SkipEmptyParts))
             s.waitEvents.insert(pair.section(u'=', 0, 0), pair.section(u'=', 1).toInt());
-        Counters now {r.toInt64(0, u"xact_commit"_s), r.toInt64(0, u"xact_rollback"_s),
-            r.toInt64(0, u"blks_hit"_s), r.toInt64(0, u"blks_read"_s), r.toInt64(0, u"tup_read"_s),
-            r.toInt64(0, u"tup_written"_s), r.toInt64(0, u"temp_files"_s), r.toInt64(0, u"temp_bytes"_s),
-            qint64(r.toDouble(0, u"wal_bytes"_s))};
+        s.blocksHit = r.toInt64(0, u"blks_hit"_s);
+        s.blocksRead = r.toInt64(0, u"blks_read"_s);
+        s.tuplesRead = r.toInt64(0, u"tup_read"_s);
+        s.tuplesWritten = r.toInt64(0, u"tup_written"_s);
+        s.tempFiles = r.toInt64(0, u"temp_files"_s);
+        s.tempBytes = r.toInt64(0, u"temp_bytes"_s);
+        s.walPosition = qint64(r.toDouble(0, u"wal_bytes"_s));
+        const Counters now {s.xactCommit, s.xactRollback, s.blocksHit, s.blocksRead, s.tuplesRead, s.tuplesWritten,
+            s.tempFiles, s.tempBytes, s.walPosition};
         const double resetEpoch = r.toDouble(0, u"stats_reset_epoch"_s);
 
         if (m_hasPrevious) {

@@ -119,6 +119,10 @@ QJsonObject toJson(const ServerSample& s, const QString& server)
         {u"cacheHitRatio"_s, a.cacheHitRatio >= 0 ? QJsonValue(a.cacheHitRatio) : QJsonValue()},
         {u"tempFilesPerSecond"_s, a.tempFilesPerSecond}, {u"tempBytesPerSecond"_s, a.tempBytesPerSecond},
         {u"ownCommits"_s, a.ownCommits},
+        {u"counters"_s, QJsonObject {{u"blocksHit"_s, a.blocksHit}, {u"blocksRead"_s, a.blocksRead},
+                            {u"tuplesRead"_s, a.tuplesRead}, {u"tuplesWritten"_s, a.tuplesWritten},
+                            {u"tempFiles"_s, a.tempFiles}, {u"tempBytes"_s, a.tempBytes},
+                            {u"walPosition"_s, a.walPosition}}},
         {u"window"_s, QJsonObject {{u"seconds"_s, a.windowSeconds}, {u"commitsPerSecond"_s, a.commitsPerSecondWindow},
                           {u"rollbacksPerSecond"_s, a.rollbacksPerSecondWindow}}}};
     o.insert(u"activity"_s, activity);
@@ -355,6 +359,14 @@ bool fromJson(const QJsonObject& json, ServerSample* out, QString* error)
     act.tempFilesPerSecond = a.value(u"tempFilesPerSecond"_s).toDouble();
     act.tempBytesPerSecond = a.value(u"tempBytesPerSecond"_s).toDouble();
     act.ownCommits = i64(a, u"ownCommits"_s);
+    const QJsonObject counters = a.value(u"counters"_s).toObject();
+    act.blocksHit = i64(counters, u"blocksHit"_s);
+    act.blocksRead = i64(counters, u"blocksRead"_s);
+    act.tuplesRead = i64(counters, u"tuplesRead"_s);
+    act.tuplesWritten = i64(counters, u"tuplesWritten"_s);
+    act.tempFiles = i64(counters, u"tempFiles"_s);
+    act.tempBytes = i64(counters, u"tempBytes"_s);
+    act.walPosition = i64(counters, u"walPosition"_s);
     const QJsonObject aw = a.value(u"window"_s).toObject();
     act.windowSeconds = aw.value(u"seconds"_s).toDouble();
     act.commitsPerSecondWindow = aw.value(u"commitsPerSecond"_s).toDouble();
