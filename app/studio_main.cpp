@@ -3,6 +3,7 @@
 #include <pg/sandbox.h>
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
+#include <ui/routerpage.h>
 #include <ui/scenariospage.h>
 #include <ui/settings.h>
 #include <ui/theme.h>
@@ -35,7 +36,7 @@ void addOptions(QCommandLineParser& parser, QList<QCommandLineOption>& options)
             QStringLiteral("file")},
         {QStringLiteral("screenshot-delay"), QStringLiteral("Seconds (default 8)"), QStringLiteral("s"), QStringLiteral("8")},
         {QStringLiteral("page"),
-            QStringLiteral("Page to show first: Overview, Incidents, Latency, Activity, Locks, Vacuum, Views, Scenarios or Roles"),
+            QStringLiteral("Page to show first: Overview, Incidents, Latency, Activity, Locks, Vacuum, Views, Scenarios, Roles or Router"),
             QStringLiteral("name")},
         {QStringLiteral("run-scenario"),
             QStringLiteral("Once connected, start this scenario (a preset's name or a scenario file) on the Scenarios page"),
@@ -205,13 +206,19 @@ int main(int argc, char** argv)
             const QStringList pages = file.contains(QLatin1String("%1"))
                 ? QStringList {QStringLiteral("Overview"), QStringLiteral("Incidents"), QStringLiteral("Latency"),
                       QStringLiteral("Activity"), QStringLiteral("Locks"), QStringLiteral("Vacuum"), QStringLiteral("Views"),
-                      QStringLiteral("Scenarios"), QStringLiteral("Roles")}
+                      QStringLiteral("Scenarios"), QStringLiteral("Roles"), QStringLiteral("Router")}
                 : QStringList {QString()};
             for (const QString& page : pages) {
                 if (!page.isEmpty())
                     window.showPage(page);
                 QElapsedTimer settle; // let the charts' redraw timer run on the newly shown page
                 settle.start();
+                if (page == QLatin1String("Router")) { // its example statement, routed
+                    window.routerPage()->routeStatement();
+                    while (window.routerPage()->isBusy() && settle.elapsed() < 15000)
+                        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+                    settle.restart();
+                }
                 while (settle.elapsed() < 500)
                     QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
                 const QString path = page.isEmpty() ? file : file.arg(page.toLower());
