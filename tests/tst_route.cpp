@@ -15,6 +15,8 @@
 #include <QScopeGuard>
 
 #include <algorithm>
+#include <thread>
+#include <vector>
 
 using namespace Qt::StringLiterals;
 using htap::route::Decision;
@@ -165,7 +167,7 @@ private Q_SLOTS:
             {"fact view: other aliases and join order",
                 u"SELECT segment_users.user_segment, count(*) FROM order_items i JOIN orders ON i.order_id = orders.order_id "
                 u"JOIN dim_users segment_users ON segment_users.user_id = orders.user_id JOIN dim_products pr ON pr.product_id = "
-                u"i.product_id WHERE orders.status = 'completed' AND pr.category = 'Books' GROUP BY 1"_s,
+                u"i.product_id WHERE orders.status = 'completed' AND pr.category IS NOT NULL GROUP BY 1"_s,
                 -1, u"two"_s, u"view"_s, u"public.fact_sales_mv"_s, {}, u"olap"_s},
             {"fact view's tables with a LEFT JOIN", u"SELECT p.category, count(*) FROM orders o JOIN order_items oi ON o.order_id = "
                                                      u"oi.order_id LEFT JOIN dim_products p ON oi.product_id = p.product_id JOIN dim_users u "
@@ -286,6 +288,30 @@ private Q_SLOTS:
         QCOMPARE(o.value(u"format"_s).toString(), u"htap-route-decision"_s);
         QCOMPARE(o.value(u"version"_s).toInt(), htap::route::kDecisionFormatVersion);
         QCOMPARE(o.value(u"target"_s).toString(), r.target);
+    }
+
+    void routesFromManyThreadsAtOnce()
+    {
+        // The scenario engine routes on its workers' threads: the same decisions from four at once.
+        const htap::route::Topology t = topologyWith(u"two"_s);
+        QStringList expected;
+        for (const Row& r : std::as_const(m_rows))
+            expected << htap::route::route(r.sql, {r.budget, u"workload"_s}, t).toJson().value(u"reason"_s).toString();
+        std::vector<QStringList> got(4);
+        std::vector<std::thread> threads;
+        for (int k = 0; k < 4; ++k)
+            threads.emplace_back([&, k] {
+                for (int round = 0; round < 5; ++round)
+                    for (const Row& r : std::as_const(m_rows))
+                        if (round == 4)
+                            got[k] << htap::route::route(r.sql, {r.budget, u"workload"_s}, t).toJson().value(u"reason"_s).toString();
+                        else
+                            htap::route::route(r.sql, {r.budget, u"workload"_s}, t);
+            });
+        for (std::thread& th : threads)
+            th.join();
+        for (const QStringList& g : got)
+            QCOMPARE(g, expected);
     }
 
     void keywordRouterMistakesAreCounted()

@@ -91,22 +91,8 @@ struct ViewQuery::Private {
     /// "SELECT <value> [FROM <the view's FROM>]" deparsed.
     QString selectOf(Node* value, bool withFrom) const
     {
-        PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
-        target.val = value;
-        Node targetNode = PG_QUERY__NODE__INIT;
-        targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
-        targetNode.res_target = &target;
-        Node* targets[] = {&targetNode};
-        PgQuery__SelectStmt stmt = PG_QUERY__SELECT_STMT__INIT;
-        stmt.op = PG_QUERY__SET_OPERATION__SETOP_NONE;
-        stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
-        stmt.n_target_list = 1;
-        stmt.target_list = targets;
-        if (withFrom) {
-            stmt.n_from_clause = select->n_from_clause;
-            stmt.from_clause = select->from_clause;
-        }
-        return deparse(stmt);
+        return withFrom ? deparseSelectOf(value, tree->version, select->n_from_clause, select->from_clause)
+                        : deparseSelectOf(value, tree->version);
     }
 
     /// One expression as SQL text.

@@ -137,12 +137,11 @@ inline QString deparseSelect(PgQuery__SelectStmt& stmt, int32_t version)
     return sql;
 }
 
-/// One expression deparsed back to SQL (as the select list of "SELECT <expr>"); empty when it
-/// cannot be.
-inline QString deparseExpression(Node* expr, int32_t version)
+/// "SELECT <value> [FROM <from>]" deparsed (from: a FROM clause's items, or none).
+inline QString deparseSelectOf(Node* value, int32_t version, size_t nFrom = 0, Node** from = nullptr)
 {
     PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
-    target.val = expr;
+    target.val = value;
     Node targetNode = PG_QUERY__NODE__INIT;
     targetNode.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
     targetNode.res_target = &target;
@@ -152,7 +151,15 @@ inline QString deparseExpression(Node* expr, int32_t version)
     stmt.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
     stmt.n_target_list = 1;
     stmt.target_list = targets;
-    const QString sql = deparseSelect(stmt, version);
+    stmt.n_from_clause = nFrom;
+    stmt.from_clause = from;
+    return deparseSelect(stmt, version);
+}
+
+/// One expression deparsed back to SQL; empty when it cannot be.
+inline QString deparseExpression(Node* expr, int32_t version)
+{
+    const QString sql = deparseSelectOf(expr, version);
     return sql.startsWith(u"SELECT "_s) ? sql.mid(7) : QString();
 }
 

@@ -15,7 +15,7 @@ namespace htap::route {
 
 bool parseDuration(const QString& text, double* seconds, QString* error)
 {
-    static const QRegularExpression re(u"^\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(ms|s|m|min|h)?\\s*$"_s);
+    thread_local const QRegularExpression re(u"^\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(ms|s|m|min|h)?\\s*$"_s);
     const QRegularExpressionMatch m = re.match(text);
     if (!m.hasMatch()) {
         *error = u"\"%1\" is not a duration (write e.g. 2s, 500ms, 1.5s, 5m, 1h or 0)"_s.arg(text);

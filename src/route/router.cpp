@@ -52,9 +52,10 @@ bool builtinAggregate(const QString& name)
 }
 
 /// A canonical column reference ("public.orders".status) as a person writes it: orders.status.
+/// (QRegularExpression is reentrant, not thread-safe: one a thread, since route() runs on many.)
 QString readable(QString text)
 {
-    static const QRegularExpression canonical(uR"re("[^".]+\.([^"]+)"\.)re"_s);
+    thread_local const QRegularExpression canonical(uR"re("[^".]+\.([^"]+)"\.)re"_s);
     return text.replace(canonical, u"\\1."_s);
 }
 
