@@ -213,7 +213,7 @@ int main(int argc, char** argv)
                     window.showPage(page);
                 QElapsedTimer settle; // let the charts' redraw timer run on the newly shown page
                 settle.start();
-                if (page == QLatin1String("Router")) { // its example statement, routed
+                if (window.routerPage()->isVisible()) { // its example statement, routed
                     window.routerPage()->routeStatement();
                     while (window.routerPage()->isBusy() && settle.elapsed() < 15000)
                         QCoreApplication::processEvents(QEventLoop::AllEvents, 50);

@@ -177,7 +177,7 @@ private Q_SLOTS:
                 u"* (every column)"_s, u"oltp"_s},
             // Freshness: the hint, the workload's budget, the standbys' lag.
             {"view too stale for a 500 ms hint", u"/* htap:fresh=500ms */ "_s + hourly, -1, u"two"_s, u"standby"_s, u"standby1"_s,
-                u"past the 500 ms budget (hint)"_s, u"olap"_s},
+                u"past the 500 ms budget"_s, u"olap"_s},
             {"hint fresh=0: the primary", hourly + u" -- htap:fresh=0"_s, 10, u"two"_s, u"primary"_s, {}, u"no standby within"_s, u"olap"_s},
             {"workload budget 200 ms", u"SELECT user_id FROM orders WHERE order_id = 5"_s, 0.2, u"two"_s, u"primary"_s, {},
                 u"standby1 is 400 ms behind"_s, u"oltp"_s},
@@ -190,7 +190,7 @@ private Q_SLOTS:
                 u"lag is unknown"_s, u"oltp"_s},
             {"no standby at all", u"SELECT user_id FROM orders WHERE order_id = 5"_s, -1, u"none"_s, u"primary"_s, {}, u"no standby"_s, u"oltp"_s},
             {"a hint inside a string is no hint", u"SELECT '/* htap:fresh=0 */' AS s, user_id FROM dim_users LIMIT 1"_s, -1, u"two"_s,
-                u"standby"_s, u"standby1"_s, u"default"_s, u"oltp"_s},
+                u"standby"_s, u"standby1"_s, {}, u"oltp"_s},
             // The keyword router's mistakes, and what the parse tree says.
             {"count(*) FOR UPDATE (keyword: replica)", u"SELECT count(*) FROM inventory WHERE product_id = 1 FOR UPDATE"_s, -1,
                 u"two"_s, u"primary"_s, {}, u"FOR UPDATE locks"_s, u"olap"_s},
@@ -390,6 +390,9 @@ private Q_SLOTS:
         QVERIFY(htap::route::findHint(u"SELECT 1 /* htap:fresh=1s */ /* htap:fresh=2s */"_s, &s, &error));
         QVERIFY(error.contains(u"two htap: hints"_s));
         QVERIFY(!htap::route::findHint(u"SELECT 1 /* fresh=2s */"_s, &s, &error));
+        QVERIFY(!htap::route::findHint(u"SELECT '/* htap:fresh=0 */', $$ -- htap:fresh=0 $$"_s, &s, &error));
+        QCOMPARE(htap::route::route(u"SELECT '/* htap:fresh=0 */' AS s FROM dim_users"_s, {}, topologyWith(u"two"_s)).budget.source,
+            u"default"_s);
         // The hint overrides the workload's budget.
         const Decision d = htap::route::route(u"/* htap:fresh=30s */ SELECT 1 FROM dim_users"_s, {1, u"workload"_s}, topologyWith(u"lagging"_s));
         QCOMPARE(d.budget.source, u"hint"_s);

@@ -321,8 +321,10 @@ void RouterPage::showDecision(const Decision& d, const htap::route::Topology& t)
         for (const QString& c : d.viewsConsidered) {
             if (c.startsWith(v.label() + u": "_s))
                 answer = tr("no: %1").arg(c.mid(v.label().size() + 2));
-            else if (c.startsWith(v.label() + u" answers it"_s))
-                answer = tr("yes%1").arg(c.mid(v.label().size() + 11));
+            else if (c.startsWith(v.label() + u" answers it"_s)) {
+                const QString rest = c.mid(v.label().size() + 11);
+                answer = tr("yes%1").arg(rest.startsWith(u" but"_s) ? u',' + rest : rest);
+            }
             else if (c.startsWith(u"the query: "_s))
                 answer = tr("no: the statement has %1").arg(c.mid(11));
         }
@@ -333,6 +335,12 @@ void RouterPage::showDecision(const Decision& d, const htap::route::Topology& t)
             chosen ? colours::Tone::Good : colours::Tone::None);
     }
     m_views->resizeRowsToContents();
+    m_standbys->resizeRowsToContents();
+    // As tall as its rows: the views below get the room.
+    int height = m_standbys->horizontalHeader()->height() + 2 * m_standbys->frameWidth() + 2;
+    for (int i = 0; i < m_standbys->rowCount(); ++i)
+        height += m_standbys->rowHeight(i);
+    m_standbys->setFixedHeight(height);
     Q_EMIT routed();
 }
 
