@@ -10,6 +10,8 @@
 #include <QScopeGuard>
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 
 using namespace Qt::StringLiterals;
 using namespace htap::pg::parsetree;
@@ -183,6 +185,69 @@ Classified classify(const QByteArray& text, const PgQuery__RawStmt* raw, const T
     return c;
 }
 
+/// Which views answer a statement, and the statement over each: what depends on the text and
+/// on the views' definitions and tables alone (not on lag or staleness), so it is kept for the
+/// next call with the same text and shapes (the scenario engine routes the same statements
+/// thousands of times a second; parsing and matching take milliseconds).
+struct ViewMatches {
+    QString queryRefusal;
+    QHash<QString, QString> why;       ///< by view label; empty: it answers
+    QHash<QString, QString> rewritten; ///< by view label
+};
+
+QString shapesKey(const Topology& t)
+{
+    QString key;
+    for (const RegisteredView& v : t.views)
+        key += v.label() + u'\x1f' + v.definition + u'\x1f' + v.columns.join(u',') + u'\x1f' + v.columnTypes.join(u',') + u'\x1e';
+    QStringList tables = t.tables.keys();
+    tables.sort();
+    for (const QString& k : std::as_const(tables)) {
+        const TableFacts& f = t.tables[k];
+        QStringList notNull = f.notNull.values();
+        notNull.sort();
+        key += k + (f.visible ? u"+"_s : u"-"_s) + f.columns.join(u',') + u'\x1f' + notNull.join(u',') + u'\x1e';
+        for (const QString& c : f.columns)
+            key += f.columnTypes.value(c) + u',';
+    }
+    QStringList aggregates = t.aggregateFunctions.values();
+    aggregates.sort();
+    QStringList looked = t.functionsLookedUp.values();
+    looked.sort();
+    return key + aggregates.join(u',') + u'\x1e' + looked.join(u',');
+}
+
+ViewMatches matchViews(const QString& sql, const Topology& topology, const std::function<bool(const QString&)>& isAggregate)
+{
+    static std::mutex mutex;
+    static QHash<QString, ViewMatches> cache;
+    const QString key = sql + u'\x1d' + shapesKey(topology);
+    {
+        const std::lock_guard lock(mutex);
+        if (const auto it = cache.constFind(key); it != cache.cend())
+            return it.value();
+    }
+    ViewMatches m;
+    SelectShape query;
+    QString error;
+    if (!query.parse(sql, &error))
+        m.queryRefusal = error;
+    else
+        m.queryRefusal = query.analyze(topology.tables, isAggregate);
+    if (m.queryRefusal.isEmpty()) {
+        for (const RegisteredView& v : topology.views) {
+            QString rewritten;
+            m.why.insert(v.label(), answerFrom(query, v, topology, isAggregate, &rewritten));
+            m.rewritten.insert(v.label(), rewritten);
+        }
+    }
+    const std::lock_guard lock(mutex);
+    if (cache.size() >= 4096) // distinct texts without end (literals in them): start over
+        cache.clear();
+    cache.insert(key, m);
+    return m;
+}
+
 } // namespace
 
 double Standby::effectiveLag() const
@@ -325,13 +390,8 @@ Decision route(const QString& sql, const Budget& workload, const Topology& topol
         const auto isAggregate = [&](const QString& name) {
             return topology.functionsLookedUp.contains(name) ? topology.aggregateFunctions.contains(name) : builtinAggregate(name.section(u'.', -1));
         };
-        SelectShape query;
-        QString error;
-        QString refusal;
-        if (!query.parse(sql, &error))
-            refusal = error;
-        else
-            refusal = query.analyze(topology.tables, isAggregate);
+        const ViewMatches matches = matchViews(sql, topology, isAggregate);
+        const QString& refusal = matches.queryRefusal;
         if (!refusal.isEmpty()) {
             viewSummary = u"no view answers it (%1)"_s.arg(readable(refusal));
             d.viewsConsidered << u"the query: %1"_s.arg(readable(refusal));
@@ -347,8 +407,8 @@ Decision route(const QString& sql, const Budget& workload, const Topology& topol
             const RegisteredView* chosen = nullptr;
             QString chosenSql;
             for (const RegisteredView* v : std::as_const(order)) {
-                QString rewritten;
-                const QString why = answerFrom(query, *v, topology, isAggregate, &rewritten);
+                const QString why = matches.why.value(v->label());
+                const QString rewritten = matches.rewritten.value(v->label());
                 if (!why.isEmpty()) {
                     d.viewsConsidered << u"%1: %2"_s.arg(v->label(), readable(why));
                     continue;
