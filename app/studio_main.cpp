@@ -3,6 +3,7 @@
 #include <pg/sandbox.h>
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
+#include <ui/routerpage.h>
 #include <ui/scenariospage.h>
 #include <ui/settings.h>
 #include <ui/theme.h>
@@ -35,7 +36,7 @@ void addOptions(QCommandLineParser& parser, QList<QCommandLineOption>& options)
             QStringLiteral("file")},
         {QStringLiteral("screenshot-delay"), QStringLiteral("Seconds (default 8)"), QStringLiteral("s"), QStringLiteral("8")},
         {QStringLiteral("page"),
-            QStringLiteral("Page to show first: Overview, Incidents, Latency, Activity, Locks, Vacuum, Views, Scenarios or Roles"),
+            QStringLiteral("Page to show first: Overview, Incidents, Latency, Activity, Locks, Vacuum, Views, Scenarios, Roles or Router"),
             QStringLiteral("name")},
         {QStringLiteral("run-scenario"),
             QStringLiteral("Once connected, start this scenario (a preset's name or a scenario file) on the Scenarios page"),
@@ -208,6 +209,12 @@ int main(int argc, char** argv)
                     window.showPage(page);
                 QElapsedTimer settle; // let the charts' redraw timer run on the newly shown page
                 settle.start();
+                if (window.routerPage()->isVisible()) { // its example statement, routed
+                    window.routerPage()->routeStatement();
+                    while (window.routerPage()->isBusy() && settle.elapsed() < 15000)
+                        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+                    settle.restart();
+                }
                 while (settle.elapsed() < 500)
                     QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
                 const QString path = page.isEmpty() ? file : file.arg(page.toLower());

@@ -10,6 +10,7 @@
 #include <ui/colours.h>
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
+#include <ui/routerpage.h>
 #include <ui/vacuumpage.h>
 #include <ui/viewjobs.h>
 #include <ui/viewspage.h>
@@ -40,6 +41,7 @@
 #include <QListWidget>
 #include <QSettings>
 #include <QStackedWidget>
+#include <QTableWidget>
 #include <QStyle>
 #include <QStyleFactory>
 #include <QTemporaryDir>
@@ -53,6 +55,10 @@ namespace {
 
 using htap::ui::darkPalette;
 using htap::ui::lightPalette;
+using htap::ui::RouterPage;
+using htap::ui::Theme;
+using htap::ui::applyTheme;
+using htap::ui::themeName;
 
 } // namespace
 
@@ -112,7 +118,7 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         for (const QString& page : {u"Overview"_s, u"Incidents"_s, u"Latency"_s, u"Activity"_s, u"Locks"_s, u"Vacuum"_s,
-                 u"Views"_s, u"Scenarios"_s, u"Roles"_s}) {
+                 u"Views"_s, u"Scenarios"_s, u"Roles"_s, u"Router"_s}) {
             window.showPage(page);
             QApplication::processEvents();
             const QSize min = window.minimumSizeHint().expandedTo(window.minimumSize());
@@ -561,6 +567,62 @@ private Q_SLOTS:
         s.vacuum = v;
         page.addSample(s);
         QVERIFY2(page.figures().join(u'\n').contains(u"96 %"_s), qPrintable(page.figures().join(u'\n')));
+    }
+
+    void routerPageRoutesAStatement()
+    {
+        // The Router page: a statement the seed's hourly view answers, routed against the
+        // sandbox's topology off the GUI thread; then a bad budget and a locking read. Looked
+        // at in light and dark at 1024x700.
+        {
+            htap::pg::Connection c;
+            QVERIFY(!c.open(htap::test::sandboxConnInfo()));
+            htap::mv::MvService service(c);
+            QCOMPARE(service.ensureRegistry(), QString());
+            QVERIFY(service.refresh(u"sales_hourly_mv"_s, htap::mv::RefreshMode::Plain).ok);
+        }
+        const auto restore = qScopeGuard([] { applyTheme(Theme::Light); });
+        for (const Theme theme : {Theme::Light, Theme::Dark}) {
+            applyTheme(theme);
+            MainWindow window;
+            window.resize(1024, 700);
+            window.show();
+            window.connectTo(htap::test::sandboxConnInfo());
+            QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 20000);
+            window.showPage(u"Router"_s);
+            RouterPage* page = window.routerPage();
+            page->setBudget(u"1h"_s);
+            page->routeStatement();
+            QVERIFY(page->isBusy()); // the topology is read on a worker thread
+            QTRY_VERIFY_WITH_TIMEOUT(!page->isBusy(), 20000);
+            QVERIFY2(page->decisionText().contains(u"view public.sales_hourly_mv"_s), qPrintable(page->decisionText() + page->reasonText()));
+            QVERIFY2(page->rewrittenText().contains(u"sales_hourly_mv"_s), qPrintable(page->rewrittenText()));
+            QVERIFY(page->viewsTable()->rowCount() >= 3);
+            auto* pages = window.findChild<QStackedWidget*>();
+            auto* area = qobject_cast<QScrollArea*>(pages->currentWidget());
+            QVERIFY(area && area->widget() == page);
+            QVERIFY2(page->minimumSizeHint().width() <= area->viewport()->width(), qPrintable(QString::number(page->minimumSizeHint().width())));
+            QApplication::processEvents();
+            QVERIFY(window.grab().save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR"))
+                                           .filePath(u"../tst_gui-router-%1.png"_s.arg(themeName(theme)))));
+        }
+        MainWindow window;
+        window.resize(1024, 700);
+        window.show();
+        window.connectTo(htap::test::sandboxConnInfo());
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 20000);
+        RouterPage* page = window.routerPage();
+        page->setBudget(u"soon"_s);
+        page->routeStatement();
+        QVERIFY(!page->isBusy());
+        QVERIFY(page->findChild<QLabel*>(u"routerStatus"_s)->text().contains(u"is not a duration"_s));
+        page->setBudget({});
+        page->setStatement(u"SELECT count(*) FROM inventory WHERE product_id = 1 FOR UPDATE"_s);
+        page->routeStatement();
+        QTRY_VERIFY_WITH_TIMEOUT(!page->isBusy(), 20000);
+        QVERIFY2(page->decisionText().contains(u"the primary"_s), qPrintable(page->decisionText()));
+        QVERIFY2(page->findChild<QLabel*>(u"routerKeyword"_s)->text().contains(u"the replica, which is wrong"_s),
+            qPrintable(page->findChild<QLabel*>(u"routerKeyword"_s)->text()));
     }
 
     void sandboxAddStandbyMonitorsIt()

@@ -10,6 +10,7 @@
 #include "overviewpage.h"
 #include "passwordvault.h"
 #include "rolespage.h"
+#include "routerpage.h"
 #include "scenariospage.h"
 #include "replicationpage.h"
 #include "vacuumpage.h"
@@ -80,6 +81,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_views(new ViewsPage(this))
     , m_scenarios(new ScenariosPage(this))
     , m_roles(new RolesPage(this))
+    , m_router(new RouterPage(this))
     , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
@@ -109,6 +111,9 @@ MainWindow::MainWindow(QWidget* parent)
     m_pages->addWidget(scrollable(m_roles));
     connect(m_roles, &RolesPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
+    // Nor is the router: it decides where statements go, against the shown server's topology.
+    m_pageList->addItem(m_router->title());
+    m_pages->addWidget(scrollable(m_router));
     // The scenario's own, client-side latency beside the server's view of it.
     connect(m_scenarios->runner(), &htap::workload::ScenarioRunner::secondAvailable, this, [this](const htap::workload::SecondStats& s) {
         // Beside the server it loads only: another server's means are not its measure.
@@ -468,6 +473,7 @@ void MainWindow::selectServer(MonitoredServer* server)
     m_views->setServer(collector, server ? server->jobs() : nullptr);
     m_scenarios->setCollector(collector);
     m_roles->setCollector(collector);
+    m_router->setCollector(collector);
     redrawShown();
     showSelectedState();
     saveServers();

@@ -41,6 +41,7 @@ class OverviewPage;
 class IncidentsPage;
 class IncidentFeed;
 class RolesPage;
+class RouterPage;
 class ScenariosPage;
 class VacuumPage;
 class ReplicationPage;
@@ -92,6 +93,7 @@ public:
     ViewsPage* viewsPage() const { return m_views; }
     ScenariosPage* scenariosPage() const { return m_scenarios; }
     RolesPage* rolesPage() const { return m_roles; }
+    RouterPage* routerPage() const { return m_router; }
     htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
     /// Every page's title, in the order of the page list.
@@ -215,6 +217,7 @@ private:
     ViewsPage* m_views;
     ScenariosPage* m_scenarios;
     RolesPage* m_roles;
+    RouterPage* m_router;
     QDateTime m_lastSampleAt;
     htap::store::HistoryStore* m_history;
     QComboBox* m_window = nullptr;

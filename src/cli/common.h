@@ -65,5 +65,7 @@ int cmdMv(const QStringList& args);
 int cmdRoles(const QStringList& args);
 /// htapctl snapshot ...
 int cmdSnapshot(const QStringList& args);
+/// htapctl route [--json] "SQL"
+int cmdRoute(const QStringList& args);
 
 } // namespace htap::cli

@@ -29,6 +29,7 @@ Commands:
              unschedule VIEW | run-schedules
   roles      Role resource settings: show, plan, apply, undo, log, sessions, wizard, renice
   snapshot   Performance snapshots: export a window (JSON, CSV, HTML, PDF, PNG), show, diff, list
+  route      Where the parse-tree router sends a statement (primary, standby, or a view that answers it)
   bench      Benchmarks that print numbers against a baseline run: bench monitor
 
 Options:
@@ -76,6 +77,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdRoles(arguments);
     if (command == u"snapshot"_s)
         return cmdSnapshot(arguments);
+    if (command == u"route"_s)
+        return cmdRoute(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 
