@@ -138,8 +138,13 @@ public:
             m_ownRollbacks.add(epoch, ownRollbacks);
         }
         const bool stalled = m_hasPrevious && epoch - m_previousEpoch > maxGapSeconds;
-        if (stalled)
+        if (stalled) {
             sample.gapBefore = true; // a new baseline: the stall's counts are not one interval's
+            // What the monitor's other connections (the heartbeat) committed during the stall is
+            // in the dropped delta: settled there, not taken from the intervals after it.
+            m_ownCommits.take(now.commit - m_previous.commit);
+            m_ownRollbacks.take(now.rollback - m_previous.rollback);
+        }
         if (m_hasPrevious && resetEpoch == m_previousReset && !stalled) {
             s.elapsedSeconds = epoch - m_previousEpoch;
             const double dt = s.elapsedSeconds;
