@@ -1,6 +1,7 @@
 // The incremental view engine and the refresh paths, on the sandbox: the seed's three views
 // under concurrent random writers (inserts, status and amount changes, deletes, rollbacks,
-// dimension updates) compared row for row with a full recomputation; other view shapes
+// dimension updates), merged by a loop and then by the schedule runner (adaptive cadences, lower
+// CPU priority), compared row for row with a full recomputation; other view shapes
 // (nullable group keys, min/max with deletes, no GROUP BY, a filter view) under names with
 // capitals, spaces and quotes; refusals with their reasons; a cancelled merge losing nothing;
 // TRUNCATE and disabled capture flagged for a rebuild; plain and CONCURRENTLY refreshes logged;

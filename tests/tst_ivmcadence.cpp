@@ -177,7 +177,8 @@ private Q_SLOTS:
     }
 
     // Each view its own target; the merges at nice 10 (two views) and normal priority (one);
-    // steady-mixed (orders at 300/s, then reports) at a tenth of its durations. Staleness is
+    // steady-mixed (orders at 300/s, then reports) at a tenth of its durations, and payments
+    // that complete its pending orders (the hourly view counts completed ones only). Staleness is
     // sampled 10 times a second two ways: the age of the oldest unmerged change (from when it
     // was captured, the project's definition), and the time since the oldest unmerged change
     // became visible (its writer committed: first seen by the sampler). On the test sandbox's
@@ -221,6 +222,15 @@ private Q_SLOTS:
                 u"WHERE view_schema = 'public' AND view_name = $1"_s, {v});
             pendingXids.insert(v, t.text(0, 0));
         }
+        std::thread payments([&] {
+            Connection c;
+            openOrDie(c);
+            while (!stop) {
+                c.exec(u"UPDATE orders SET status = 'completed' WHERE order_id IN "
+                       u"(SELECT order_id FROM orders WHERE status = 'pending' ORDER BY order_id DESC LIMIT 5)"_s);
+                QThread::msleep(50);
+            }
+        });
         std::atomic<int> nicedSessions {-1};
         std::thread sampler([&] {
             Connection c;
@@ -257,6 +267,7 @@ private Q_SLOTS:
         stop = true;
         runner.join();
         sampler.join();
+        payments.join();
         QVERIFY2(run.code == 0, qPrintable(run.err));
         QCOMPARE(runnerError, QString());
         QCOMPARE(failed.load(), 0);
@@ -268,6 +279,7 @@ private Q_SLOTS:
         for (const QString& v : kViews) {
             const QList<double>& a = visible[v];
             QVERIFY(a.size() > 50);
+            QVERIFY2(percentile(ages[v], 100) > 0, qPrintable(v + u": never had a change pending"_s));
             const qsizetype within = std::count_if(a.begin(), a.end(), [&](double x) { return x <= target[v]; });
             qInfo("%s: target %d s, %lld samples; since committed p50 %.2f s, p99 %.2f s, max %.2f s, %.1f %% within target; "
                   "since captured p50 %.2f s, p99 %.2f s, max %.2f s",
