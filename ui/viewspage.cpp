@@ -42,7 +42,7 @@ QString scheduleText(const htap::mv::Schedule& s)
     const QString by = s.runner == u"pg_cron"_s ? ViewsPage::tr("pg_cron") : ViewsPage::tr("by this app");
     const QString nice = s.nice > 0 ? ViewsPage::tr(", nice %1").arg(s.nice) : QString();
     if (s.adaptive())
-        return ViewsPage::tr("%1 adaptive, within %2 (%3%4)").arg(htap::mv::modeName(s.mode), every, by, nice);
+        return ViewsPage::tr("adaptive, within %1 (%2%3)").arg(every, by, nice); // merges only
     return ViewsPage::tr("%1 every %2 (%3%4)").arg(htap::mv::modeName(s.mode), every, by, nice);
 }
 
@@ -64,8 +64,8 @@ ViewsPage::ViewsPage(QWidget* parent)
     : MonitorPage(parent)
     , m_noJobs(new ViewJobs(this))
     , m_jobs(m_noJobs)
-    , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("now"), tr("staleness"), tr("pending changes"), tr("last refresh"),
-                                         tr("took"), tr("schedule"), tr("merge load (1 min)"), tr("size"), tr("CONCURRENTLY"), tr("base tables")},
+    , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("now"), tr("staleness"), tr("merge load (1 min)"), tr("schedule"), tr("pending changes"),
+                                         tr("last refresh"), tr("took"), tr("size"), tr("CONCURRENTLY"), tr("base tables")},
           this))
     , m_note(new QLabel(this))
     , m_status(new QLabel(this))
@@ -363,13 +363,15 @@ void ViewsPage::rebuildRows()
         if (now.isEmpty() && v.refreshingPid)
             now = tr("refreshing (pid %1)").arg(v.refreshingPid);
         const auto sch = schedules.constFind(v.view);
-        r.display = {v.view, mode, now, formatSeconds(v.stalenessSeconds), pending, formatAgo(v.lastRefreshEnd, m_sampledAt),
-            v.registryKnown ? formatSeconds(v.lastDurationSeconds) : QString(), sch != schedules.cend() ? scheduleText(*sch) : QString(),
-            mergeLoadText(v), formatBytes(v.totalBytes),
+        // What a DBA weighs freshness against comes first: at 1024 px the table shows the merge
+        // load and the start of the schedule without scrolling.
+        r.display = {v.view, mode, now, formatSeconds(v.stalenessSeconds), mergeLoadText(v),
+            sch != schedules.cend() ? scheduleText(*sch) : QString(), pending, formatAgo(v.lastRefreshEnd, m_sampledAt),
+            v.registryKnown ? formatSeconds(v.lastDurationSeconds) : QString(), formatBytes(v.totalBytes),
             v.incremental ? tr("not needed") : (v.concurrentBlocker.isEmpty() ? tr("possible") : tr("no: %1").arg(v.concurrentBlocker)),
             v.baseTables};
-        r.sort = {v.view, mode, now, v.stalenessSeconds, v.pendingRows, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0,
-            v.lastDurationSeconds, sch != schedules.cend() ? sch->everySeconds : 0, v.mergeSecondsPerSecond, v.totalBytes,
+        r.sort = {v.view, mode, now, v.stalenessSeconds, v.mergeSecondsPerSecond, sch != schedules.cend() ? sch->everySeconds : 0,
+            v.pendingRows, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0, v.lastDurationSeconds, v.totalBytes,
             v.concurrentBlocker, v.baseTables};
         if (needsRebuild)
             r.toolTip = v.ivmReason;
