@@ -608,9 +608,14 @@ public:
             for (const htap::mv::Schedule& sch : service.schedules(&ignored))
                 schedules.insert(sch.view, sch);
         }
+        const int cores = htap::mv::localServerCores(conn);
         for (const htap::mv::ViewInfo& v : views) {
             ViewState s;
             s.view = v.label();
+            s.captureMode = v.captureMode;
+            s.mergesLastMinute = v.mergesLastMinute;
+            s.mergeSecondsPerSecond = v.mergeSecondsPerSecond;
+            s.writersShareLost = v.incremental ? v.writersShareLost(cores) : -1;
             if (schedules.contains(s.view)) {
                 s.scheduleSeconds = schedules.value(s.view).everySeconds;
                 s.scheduleRunner = schedules.value(s.view).runner;
