@@ -112,7 +112,7 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         for (const QString& page : {u"Overview"_s, u"Incidents"_s, u"Latency"_s, u"Activity"_s, u"Locks"_s, u"Vacuum"_s,
-                 u"Views"_s, u"Scenarios"_s, u"Roles"_s}) {
+                 u"Views"_s, u"Scenarios"_s, u"Roles"_s, u"Advisor"_s}) {
             window.showPage(page);
             QApplication::processEvents();
             const QSize min = window.minimumSizeHint().expandedTo(window.minimumSize());

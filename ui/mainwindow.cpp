@@ -10,6 +10,7 @@
 #include "overviewpage.h"
 #include "passwordvault.h"
 #include "rolespage.h"
+#include "advisorpage.h"
 #include "scenariospage.h"
 #include "vacuumpage.h"
 #include "viewjobs.h"
@@ -78,6 +79,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_views(new ViewsPage(this))
     , m_scenarios(new ScenariosPage(this))
     , m_roles(new RolesPage(this))
+    , m_advisor(new AdvisorPage(this))
     , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
@@ -106,6 +108,11 @@ MainWindow::MainWindow(QWidget* parent)
     m_pageList->addItem(m_roles->title());
     m_pages->addWidget(scrollable(m_roles));
     connect(m_roles, &RolesPage::message, this,
+        [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
+    // The advisor changes the server's physical design, each change measured and undoable.
+    m_pageList->addItem(m_advisor->title());
+    m_pages->addWidget(scrollable(m_advisor));
+    connect(m_advisor, &AdvisorPage::message, this,
         [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     // The scenario's own, client-side latency beside the server's view of it.
     connect(m_scenarios->runner(), &htap::workload::ScenarioRunner::secondAvailable, this, [this](const htap::workload::SecondStats& s) {
@@ -458,6 +465,7 @@ void MainWindow::selectServer(MonitoredServer* server)
     m_views->setServer(collector, server ? server->jobs() : nullptr);
     m_scenarios->setCollector(collector);
     m_roles->setCollector(collector);
+    m_advisor->setCollector(collector);
     redrawShown();
     showSelectedState();
     saveServers();

@@ -41,6 +41,7 @@ class OverviewPage;
 class IncidentsPage;
 class IncidentFeed;
 class RolesPage;
+class AdvisorPage;
 class ScenariosPage;
 class VacuumPage;
 class ViewsPage;
@@ -90,6 +91,7 @@ public:
     ViewsPage* viewsPage() const { return m_views; }
     ScenariosPage* scenariosPage() const { return m_scenarios; }
     RolesPage* rolesPage() const { return m_roles; }
+    AdvisorPage* advisorPage() const { return m_advisor; }
     htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
     void showPage(const QString& title);
@@ -210,6 +212,7 @@ private:
     ViewsPage* m_views;
     ScenariosPage* m_scenarios;
     RolesPage* m_roles;
+    AdvisorPage* m_advisor;
     QDateTime m_lastSampleAt;
     htap::store::HistoryStore* m_history;
     QComboBox* m_window = nullptr;

@@ -1,5 +1,6 @@
 #include "rolespage.h"
 #include "colours.h"
+#include "viewutil.h"
 
 #include <monitor/activitycollector.h>
 #include <pg/connection.h>
@@ -40,20 +41,6 @@ namespace {
 constexpr auto kLimitRow = "(connection limit)";
 constexpr auto kNiceRow = "(cpu nice)";
 enum EditorColumn { ColProfile, ColRole, ColDatabase, ColParameter, ColValue, ColCheck, EditorColumns };
-
-QTableWidget* makeTable(const QStringList& headers, QWidget* parent, const QString& name)
-{
-    auto* t = new QTableWidget(0, int(headers.size()), parent);
-    t->setObjectName(name);
-    t->setHorizontalHeaderLabels(headers);
-    t->verticalHeader()->hide();
-    t->setSelectionBehavior(QAbstractItemView::SelectRows);
-    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    t->horizontalHeader()->setStretchLastSection(true);
-    t->setWordWrap(false);
-    t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 8);
-    return t;
-}
 
 QTableWidgetItem* item(const QString& text, const QString& tip = {})
 {

@@ -12,6 +12,9 @@
 
 #include <memory>
 
+#include <cstdio>
+#include <unistd.h>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -49,6 +52,23 @@ int fail(const QString& message, int code)
 }
 
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
+bool confirm(bool yes, const QString& question, int* code)
+{
+    if (yes)
+        return true;
+    if (!::isatty(STDIN_FILENO)) {
+        *code = fail(u"%1 Pass --yes to confirm (there is no terminal to ask on); nothing was changed."_s.arg(question), ExitUsage);
+        return false;
+    }
+    err() << question << " [y/N] " << Qt::flush;
+    char answer[16] = {};
+    if (!std::fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
+        *code = fail(u"not confirmed; nothing was changed"_s);
+        return false;
+    }
+    return true;
+}
+
 bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code)
 {
     if (action.isEmpty() || action == u"--help"_s || action == u"-h"_s) {

@@ -26,6 +26,8 @@ int fail(const QString& message, int code = ExitFailure);
 /// A command with actions (`htapctl roles ACTION`): false, with *code set, when there is no
 /// action to run (none, --help: the usage is printed) or it is not one of actions.
 bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code);
+/// Asks on the terminal unless yes (--yes); without a terminal, --yes is the only way to say yes.
+bool confirm(bool yes, const QString& question, int* code);
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
 bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code);
 bool parseConn(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);
@@ -65,5 +67,7 @@ int cmdMv(const QStringList& args);
 int cmdRoles(const QStringList& args);
 /// htapctl snapshot ...
 int cmdSnapshot(const QStringList& args);
+/// htapctl advise ...
+int cmdAdvise(const QStringList& args);
 
 } // namespace htap::cli

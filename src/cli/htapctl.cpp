@@ -29,6 +29,7 @@ Commands:
              unschedule VIEW | run-schedules
   roles      Role resource settings: show, plan, apply, undo, log, sessions, wizard, renice
   snapshot   Performance snapshots: export a window (JSON, CSV, HTML, PDF, PNG), show, diff, list
+  advise     Tuning advisor: findings with evidence and SQL; advise apply ID | undo N | measure ID | log
   bench      Benchmarks that print numbers against a baseline run: bench monitor
 
 Options:
@@ -76,6 +77,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdRoles(arguments);
     if (command == u"snapshot"_s)
         return cmdSnapshot(arguments);
+    if (command == u"advise"_s)
+        return cmdAdvise(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 

@@ -20,24 +20,6 @@ using namespace htap::roles;
 
 namespace {
 
-/// Asks on the terminal unless --yes; without a terminal, --yes is the only way to say yes.
-bool confirm(bool yes, const QString& question, int* code)
-{
-    if (yes)
-        return true;
-    if (!::isatty(STDIN_FILENO)) {
-        *code = fail(u"%1 Pass --yes to confirm (there is no terminal to ask on); nothing was changed."_s.arg(question), ExitUsage);
-        return false;
-    }
-    err() << question << " [y/N] " << Qt::flush;
-    char answer[16] = {};
-    if (!std::fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
-        *code = fail(u"not confirmed; nothing was changed"_s);
-        return false;
-    }
-    return true;
-}
-
 /// Settles the audit entries of this server that a stopped program left "applying" (see
 /// RoleService::settleInterrupted), and says what it did on stderr.
 void settleInterrupted(RoleService& service)
