@@ -47,6 +47,7 @@ LEFT JOIN pg_stat_all_tables t ON t.relid = c.oid
 WHERE x.indnatts = 1 AND x.indexprs IS NULL AND x.indpred IS NULL AND NOT x.indisunique AND x.indisvalid
   AND a.atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype, 'date'::regtype)
   AND pg_relation_size(c.oid) >= $2 AND abs(s.correlation) >= $3
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
   AND (n.nspname = ANY ($1::text[]) OR ($1::text[] IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'htap')
        AND n.nspname NOT LIKE 'pg\_%'))
 ORDER BY table_bytes DESC
@@ -80,6 +81,7 @@ LEFT JOIN pg_stat_all_indexes st ON st.indexrelid = i.oid
 LEFT JOIN pg_stat_all_tables t ON t.relid = c.oid
 WHERE (n.nspname = ANY ($1::text[]) OR ($1::text[] IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'htap')
        AND n.nspname NOT LIKE 'pg\_%'))
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
 ORDER BY n.nspname, c.relname, i.relname
 
 -- name: tables
@@ -94,6 +96,7 @@ JOIN pg_class c ON c.oid = t.relid AND c.relkind IN ('r', 'm')
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE (n.nspname = ANY ($1::text[]) OR ($1::text[] IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'htap')
        AND n.nspname NOT LIKE 'pg\_%'))
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
 ORDER BY n.nspname, c.relname
 
 -- name: role_parallel
@@ -179,11 +182,11 @@ WHERE c.relkind = 'r' AND NOT c.relispartition AND s.histogram_bounds IS NOT NUL
 ORDER BY table_bytes DESC
 
 -- name: statements_on
--- Statements that name a table and a column of it, by total time.
+-- Statements that name a table and filter on a column of it (WHERE ... column), by total time.
 SELECT s.query, s.calls, s.mean_exec_time
 FROM pg_stat_statements s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND s.query ~* ('\m' || $1 || '\M') AND s.query ~* ('\m' || $2 || '\M')
+  AND s.query ~* ('\m' || $1 || '\M') AND s.query ~* ('\mwhere\M.*\m' || $2 || '\M')
   AND s.query ~* '^\s*(select|with)\s' AND s.query NOT LIKE '/* htap-studio%'
 ORDER BY s.total_exec_time DESC LIMIT 5
 

@@ -30,7 +30,8 @@ QString sqlOf(const QString& name)
 /// The plan's nodes one a line: type, relation, index, workers, rows, lossy blocks.
 void describe(const QJsonObject& node, int depth, QStringList* lines)
 {
-    QString line = QString(depth * 2, u' ') + node.value(u"Node Type"_s).toString();
+    QString line = QString(depth * 2, u' ') + (node.value(u"Parallel Aware"_s).toBool() ? u"Parallel "_s : QString())
+        + node.value(u"Node Type"_s).toString();
     if (node.contains(u"Relation Name"_s))
         line += u" on "_s + node.value(u"Relation Name"_s).toString();
     if (node.contains(u"Index Name"_s))

@@ -167,7 +167,8 @@ AdviceReport runAdvisor(htap::pg::Connection& conn, const AdvisorOptions& option
     bool anyApplicable = false, anyBlocked = false;
     for (const Finding& fi : report.findings) {
         anyApplicable |= !fi.sql.isEmpty() && fi.canApply;
-        anyBlocked |= !fi.sql.isEmpty() && !fi.canApply;
+        // Privileges missing (the reasons name the user), not a plan left to the DBA.
+        anyBlocked |= !fi.sql.isEmpty() && !fi.canApply && fi.whyNotApply.startsWith(c.user + u' ');
     }
     report.readOnly = anyBlocked && !anyApplicable;
     if (anyBlocked)

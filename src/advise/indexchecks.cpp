@@ -208,10 +208,8 @@ void checkIndexes(Context& c)
         if (reported.contains(i) || r.toInt64(i, u"idx_scan"_s) > 0 || !r.toBool(i, u"indisvalid"_s))
             continue;
         const QString name = label(r.text(i, u"schema"_s), r.text(i, u"index_name"_s));
-        if (r.toBool(i, u"enforces"_s) || r.toBool(i, u"backs_constraint"_s)) {
-            kept << name + u" (enforces a constraint)"_s;
-            continue;
-        }
+        if (r.toBool(i, u"enforces"_s) || r.toBool(i, u"backs_constraint"_s))
+            continue; // a primary key or unique constraint is not there for reads
         if (!r.text(i, u"serves_fk"_s).isEmpty()) {
             kept << name + u" (checks and cascades of foreign key %1)"_s.arg(r.text(i, u"serves_fk"_s));
             continue;

@@ -197,11 +197,14 @@ void checkParallel(Context& c)
                           u"tables above min_parallel_table_scan_size (%1) it reads: %2"_s.arg(formatBytes(c.minParallelBytes), large.join(u", "_s)));
         if (!small.isEmpty())
             f.evidence << ev(u"small_tables"_s, double(small.size()), u"below it, never scanned in parallel: %1"_s.arg(small.join(u", "_s)));
+        for (const QString& s : c.options.statements) // given: the reports to measure
+            if (!s.contains(u'$'))
+                f.statements << s;
         if (c.pgss) {
             const auto s = c.exec(u"role_statements"_s, {role});
             for (int i = 0; s.ok() && i < s.rowCount(); ++i) {
                 const QString q = s.text(i, 0);
-                if (!q.contains(u'$'))
+                if (!q.contains(u'$') && c.options.statements.isEmpty())
                     f.statements << q;
                 f.evidence << ev(u"statement_ms"_s, s.toDouble(i, 2), u"%1 ms mean over %2 calls: %3"_s.arg(formatNumber(s.toDouble(i, 2)),
                                                                         formatCount(s.toInt64(i, 1)), q.simplified().left(100)));
