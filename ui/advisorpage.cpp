@@ -144,16 +144,21 @@ AdvisorPage::AdvisorPage(QWidget* parent)
     buttons->addWidget(m_apply);
     buttons->addWidget(m_undo);
 
+    // The actions sit between the findings and their details: select, read, act.
+    auto* top = new QWidget(this);
+    auto* topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(0, 0, 0, 0);
+    topLayout->addWidget(m_findings, 1);
+    topLayout->addLayout(buttons);
     auto* split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(m_findings);
+    split->addWidget(top);
     split->addWidget(m_tabs);
-    split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 1);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 3);
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(header);
     layout->addWidget(split, 1);
-    layout->addLayout(buttons);
 
     m_findings->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
     m_findings->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Interactive);
@@ -300,6 +305,8 @@ void AdvisorPage::advise()
             reloadLog();
             if (!keep.isEmpty())
                 selectFinding(keep);
+            if (!selected() && !m_report.findings.isEmpty())
+                m_findings->selectRow(0);
             Q_EMIT advised();
         });
 }

@@ -96,7 +96,7 @@ void checkBrin(Context& c)
         f.time = hasBrin ? u"the drop: moments once the open transactions end"_s
                          : u"the BRIN build reads the table once (%1); the drop: moments"_s.arg(formatBytes(tableBytes));
         f.disk = u"frees %1, takes about %2"_s.arg(formatBytes(btreeBytes), hasBrin ? u"nothing more"_s : formatBytes(brinBytes));
-        f.note = u"The BRIN size is estimated from the table's pages; Measure builds it and reports the real size. "
+        f.note = u"The BRIN size is estimated from the table's pages; Apply and measure builds it and reports the real size. "
                  "autosummarize = on lets autovacuum summarize the ranges appended after the build (unsummarized ranges "
                  "are always read). Recheck the correlation after bulk updates or deletes that reuse space."_s;
         f.canApply = r.toBool(i, u"can_change"_s);
