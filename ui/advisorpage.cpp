@@ -1,12 +1,12 @@
 #include "advisorpage.h"
 #include "viewutil.h"
+#include "workerjob.h"
 
 #include <core/format.h>
 #include <monitor/activitycollector.h>
 #include <pg/connection.h>
 
 #include <QFontDatabase>
-#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
@@ -20,7 +20,6 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <QtConcurrent>
 
 #include <type_traits>
 
@@ -30,12 +29,6 @@ using namespace htap::advise;
 namespace htap::ui {
 
 namespace {
-
-template <typename T>
-struct Answer {
-    T value {};
-    QString error;
-};
 
 QTableWidgetItem* cell(const QString& text, const QString& tip = {})
 {
@@ -220,40 +213,28 @@ void AdvisorPage::run(const QString& what, std::function<T(htap::pg::Connection&
         Q_EMIT message(false, tr("Connect to a server first."));
         return;
     }
-    const htap::pg::ConnInfo info = m_collector->connInfoWithPassword();
     const QString auditPath = m_auditPath;
     const quint64 generation = m_generation;
     const QString server = m_collector->server().endpoint;
     setBusy(true);
-    auto* watcher = new QFutureWatcher<Answer<T>>(this);
-    connect(watcher, &QFutureWatcher<Answer<T>>::finished, this, [this, watcher, what, done, generation, server] {
-        const Answer<T> r = watcher->result();
-        watcher->deleteLater();
-        setBusy(false);
-        if (generation != m_generation) {
-            // The answer is another server's: told, never shown as this one's.
+    runOnWorker<T>(this, m_collector->connInfoWithPassword(), u"htap-studio advisor"_s,
+        [auditPath, work](htap::pg::Connection& conn) {
+            const htap::store::AuditLog audit(auditPath);
+            AdviceService service(conn, audit);
+            return work(conn, service);
+        },
+        [this, what, done, generation, server](const WorkerAnswer<T>& r) {
+            setBusy(false);
+            if (generation != m_generation) { // another server's answer: told, never shown as this one's
+                if (!r.error.isEmpty())
+                    Q_EMIT message(false, tr("%1 on %2: %3").arg(what, server, r.error));
+                return;
+            }
             if (!r.error.isEmpty())
-                Q_EMIT message(false, tr("%1 on %2: %3").arg(what, server, r.error));
-            return;
-        }
-        if (!r.error.isEmpty()) {
-            Q_EMIT message(false, tr("%1: %2").arg(what, r.error));
-            return;
-        }
-        done(r.value);
-    });
-    watcher->setFuture(QtConcurrent::run([info, auditPath, work] {
-        Answer<T> r;
-        htap::pg::Connection conn;
-        if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio advisor"_s})) {
-            r.error = e.oneLine();
-            return r;
-        }
-        const htap::store::AuditLog audit(auditPath);
-        AdviceService service(conn, audit);
-        r.value = work(conn, service);
-        return r;
-    }));
+                Q_EMIT message(false, tr("%1: %2").arg(what, r.error));
+            else
+                done(r.value);
+        });
 }
 
 void AdvisorPage::setBusy(bool busy)

@@ -1,6 +1,7 @@
 #include "rolespage.h"
 #include "colours.h"
 #include "viewutil.h"
+#include "workerjob.h"
 
 #include <monitor/activitycollector.h>
 #include <pg/connection.h>
@@ -59,12 +60,6 @@ QString shown(const std::optional<QString>& v)
 {
     return v ? *v : RolesPage::tr("(server value)");
 }
-
-template <typename T>
-struct JobResult {
-    T value {};
-    QString error;
-};
 
 } // namespace
 
@@ -306,44 +301,34 @@ void RolesPage::run(const QString& what, std::function<T(htap::pg::Connection&, 
         Q_EMIT message(false, tr("Connect to a server first."));
         return;
     }
-    const htap::pg::ConnInfo info = m_collector->connInfoWithPassword();
     const QString auditPath = m_auditPath;
     setBusy(true);
-    auto* watcher = new QFutureWatcher<JobResult<T>>(this);
     const quint64 generation = m_generation;
     const QString server = m_collector->server().endpoint;
-    connect(watcher, &QFutureWatcher<JobResult<T>>::finished, this, [this, watcher, what, done, generation, server] {
-        const JobResult<T> r = watcher->result();
-        watcher->deleteLater();
-        setBusy(false);
-        if (generation != m_generation) {
-            // Another server is shown now: its page must not get this one's answer, but what
-            // changed a server is still told.
-            if constexpr (std::is_same_v<T, ApplyOutcome>)
-                Q_EMIT message(r.error.isEmpty() && r.value.ok,
-                    tr("%1 on %2: %3").arg(what, server, r.error.isEmpty() ? r.value.message : r.error));
-            else if (!r.error.isEmpty())
-                Q_EMIT message(false, tr("%1 on %2: %3").arg(what, server, r.error));
-            return;
-        }
-        if (!r.error.isEmpty()) {
-            Q_EMIT message(false, tr("%1: %2").arg(what, r.error));
-            return;
-        }
-        done(r.value);
-    });
-    watcher->setFuture(QtConcurrent::run([info, auditPath, work] {
-        JobResult<T> r;
-        htap::pg::Connection conn;
-        if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio roles"_s})) {
-            r.error = e.oneLine();
-            return r;
-        }
-        const htap::store::AuditLog audit(auditPath);
-        RoleService service(conn, audit);
-        r.value = work(conn, service);
-        return r;
-    }));
+    runOnWorker<T>(this, m_collector->connInfoWithPassword(), u"htap-studio roles"_s,
+        [auditPath, work](htap::pg::Connection& conn) {
+            const htap::store::AuditLog audit(auditPath);
+            RoleService service(conn, audit);
+            return work(conn, service);
+        },
+        [this, what, done, generation, server](const WorkerAnswer<T>& r) {
+            setBusy(false);
+            if (generation != m_generation) {
+                // Another server is shown now: its page must not get this one's answer, but what
+                // changed a server is still told.
+                if constexpr (std::is_same_v<T, ApplyOutcome>)
+                    Q_EMIT message(r.error.isEmpty() && r.value.ok,
+                        tr("%1 on %2: %3").arg(what, server, r.error.isEmpty() ? r.value.message : r.error));
+                else if (!r.error.isEmpty())
+                    Q_EMIT message(false, tr("%1 on %2: %3").arg(what, server, r.error));
+                return;
+            }
+            if (!r.error.isEmpty()) {
+                Q_EMIT message(false, tr("%1: %2").arg(what, r.error));
+                return;
+            }
+            done(r.value);
+        });
 }
 
 void RolesPage::setBusy(bool busy)

@@ -78,12 +78,12 @@ QString tableGuard(Context& c, const QString& schema, const QString& table)
 
 using namespace detail;
 
-QStringList allChecks()
-{
-    return {u"brin"_s, u"indexes"_s, u"autovacuum"_s, u"parallel"_s, u"matviews"_s, u"missing-index"_s, u"partition"_s};
-}
-
 namespace {
+
+/// The checks by name (htapctl advise --check), in the order they run.
+constexpr std::pair<const char*, void (*)(Context&)> kChecks[] {{"brin", checkBrin}, {"indexes", checkIndexes},
+    {"autovacuum", checkAutovacuum}, {"parallel", checkParallel}, {"matviews", checkMatviews},
+    {"missing-index", checkMissingIndexes}, {"partition", checkPartitions}};
 
 /// A text[] literal for a bound parameter: every element double-quoted, quotes and backslashes escaped.
 QString arrayLiteral(const QStringList& items)
@@ -95,6 +95,14 @@ QString arrayLiteral(const QStringList& items)
 }
 
 } // namespace
+
+QStringList allChecks()
+{
+    QStringList names;
+    for (const auto& [name, check] : kChecks)
+        names << QString::fromLatin1(name);
+    return names;
+}
 
 AdviceReport runAdvisor(htap::pg::Connection& conn, const AdvisorOptions& options, QString* error)
 {
@@ -148,21 +156,9 @@ AdviceReport runAdvisor(htap::pg::Connection& conn, const AdvisorOptions& option
         report.notes << u"pg_stat_statements is not installed in this database: the checks that look at statements "
                         "(missing indexes, reports that would run in parallel, partitions) see only the statements given."_s;
 
-    const auto want = [&](const QString& check) { return options.checks.isEmpty() || options.checks.contains(check); };
-    if (want(u"brin"_s))
-        checkBrin(c);
-    if (want(u"indexes"_s))
-        checkIndexes(c);
-    if (want(u"autovacuum"_s))
-        checkAutovacuum(c);
-    if (want(u"parallel"_s))
-        checkParallel(c);
-    if (want(u"matviews"_s))
-        checkMatviews(c);
-    if (want(u"missing-index"_s))
-        checkMissingIndexes(c);
-    if (want(u"partition"_s))
-        checkPartitions(c);
+    for (const auto& [name, check] : kChecks)
+        if (options.checks.isEmpty() || options.checks.contains(QLatin1StringView(name)))
+            check(c);
 
     bool anyApplicable = false, anyBlocked = false;
     for (const Finding& fi : report.findings) {

@@ -148,12 +148,8 @@ int cmdAdvise(const QStringList& args)
     if ((action == u"apply"_s || action == u"measure"_s) && arg.isEmpty())
         return fail(u"advise %1 needs a finding's id (see htapctl advise)"_s.arg(action), ExitUsage);
     qint64 undoId = 0;
-    if (action == u"undo"_s) {
-        bool ok = false;
-        undoId = arg.toLongLong(&ok);
-        if (!ok || undoId <= 0)
-            return fail(u"advise undo needs the number of an audit entry (see htapctl advise log)"_s, ExitUsage);
-    }
+    if (action == u"undo"_s && !parseAuditId(u"advise"_s, arg, &undoId, &code))
+        return code;
     qint64 runsValue = 5, limitValue = 50;
     double minTableMb = 8, minPartitionMb = 1024, lockSeconds = 5;
     if (!parseWholeNumber(parser, runs, 1, 1000, &runsValue, &code) || !parseWholeNumber(parser, limit, 1, 100000, &limitValue, &code)
@@ -196,10 +192,7 @@ int cmdAdvise(const QStringList& args)
         if (!error.isEmpty())
             return fail(error);
         if (json) {
-            QJsonArray a;
-            for (const auto& e : entries)
-                a << e.toJson();
-            printJson(a);
+            printJson(htap::store::AuditEntry::toJsonArray(entries));
             return ExitOk;
         }
         if (entries.isEmpty())

@@ -69,6 +69,16 @@ bool confirm(bool yes, const QString& question, int* code)
     return true;
 }
 
+bool parseAuditId(const QString& command, const QString& arg, qint64* id, int* code)
+{
+    bool ok = false;
+    *id = arg.toLongLong(&ok);
+    if (ok && *id > 0)
+        return true;
+    *code = fail(u"%1 undo needs the number of an audit entry (see htapctl %1 log)"_s.arg(command), ExitUsage);
+    return false;
+}
+
 bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code)
 {
     if (action.isEmpty() || action == u"--help"_s || action == u"-h"_s) {

@@ -28,6 +28,9 @@ int fail(const QString& message, int code = ExitFailure);
 bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code);
 /// Asks on the terminal unless yes (--yes); without a terminal, --yes is the only way to say yes.
 bool confirm(bool yes, const QString& question, int* code);
+/// The audit entry number of `htapctl COMMAND undo N`: false, with a usage error in *code, when
+/// it is not a positive whole number.
+bool parseAuditId(const QString& command, const QString& arg, qint64* id, int* code);
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
 bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code);
 bool parseConn(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);

@@ -217,12 +217,8 @@ int cmdRoles(const QStringList& args)
     if ((action == u"sessions"_s || action == u"renice"_s) && arg.isEmpty())
         return fail(u"roles %1 needs a role name"_s.arg(action), ExitUsage);
     qint64 undoId = 0;
-    if (action == u"undo"_s) {
-        bool ok = false;
-        undoId = arg.toLongLong(&ok);
-        if (!ok || undoId <= 0)
-            return fail(u"roles undo needs the number of an audit entry (see htapctl roles log)"_s, ExitUsage);
-    }
+    if (action == u"undo"_s && !parseAuditId(u"roles"_s, arg, &undoId, &code))
+        return code;
     // A priority and a count: whole numbers (3.5 must not quietly become 3).
     qint64 limitValue = 50, niceValue = 0;
     if (!parseWholeNumber(parser, limit, 1, 100000, &limitValue, &code) || !parseWholeNumber(parser, nice, 1, 19, &niceValue, &code))
@@ -270,11 +266,8 @@ int cmdRoles(const QStringList& args)
         const QList<htap::store::AuditEntry> entries = auditLog.list(QString(), int(limitValue), &error);
         if (!error.isEmpty())
             return fail(error);
-        QJsonArray a;
-        for (const auto& e : entries)
-            a << e.toJson();
         if (json)
-            printJson(a);
+            printJson(htap::store::AuditEntry::toJsonArray(entries));
         else
             for (const auto& e : entries)
                 out() << "#" << e.id << "  " << e.at.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s) << "  " << e.server
@@ -307,10 +300,7 @@ int cmdRoles(const QStringList& args)
         if (!error.isEmpty())
             return fail(error);
         if (json) {
-            QJsonArray a;
-            for (const auto& e : entries)
-                a << e.toJson();
-            printJson(a);
+            printJson(htap::store::AuditEntry::toJsonArray(entries));
             return ExitOk;
         }
         if (entries.isEmpty())
