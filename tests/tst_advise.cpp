@@ -8,6 +8,7 @@
 #include <advise/adviceservice.h>
 #include <advise/advisor.h>
 #include <pg/identifier.h>
+#include <roles/rolecatalog.h>
 #include <ui/advisorpage.h>
 #include <ui/mainwindow.h>
 
@@ -167,7 +168,8 @@ private Q_SLOTS:
         m_options.minIndexBytes = 0;
         m_options.minPartitionBytes = 1 << 20;
         m_options.minStatsHours = 0;
-        m_options.autovacuumTargetMinutes = 0.01;
+        // Far below any churn's interval whenever the test runs (the statistics may be seconds old).
+        m_options.autovacuumTargetMinutes = 0.0005;
         m_options.minChurnPerHour = 1;
         m_options.olapRoles = {u"advise_olap"_s, u"advise_olap2"_s};
         m_options.statements = {u"SELECT count(*) FROM advise_t.big WHERE code = 42"_s,
@@ -395,6 +397,44 @@ private Q_SLOTS:
         const ChangeOutcome o = service.apply(*f, {});
         QVERIFY2(o.ok, qPrintable(o.message));
         QVERIFY(findingOf(advise(m_conn, {u"missing-index"_s}), u"missing-index:advise_t.big.code"_s));
+    }
+
+    void entriesLeftApplyingAreSettledFromTheServer()
+    {
+        // Three changes whose program stopped before recording the outcome: one whose transaction
+        // rolled back, one that committed, one still open.
+        const htap::store::AuditLog audit(m_dir.filePath(u"audit-settle.sqlite"_s));
+        Connection other;
+        openOrDie(other);
+        auto entryFor = [&](const QString& end) {
+            exec(other, u"BEGIN"_s);
+            htap::store::AuditEntry e;
+            e.server = u"test"_s;
+            e.serverKey = htap::roles::serverKeyOf(m_conn);
+            e.appliedBy = u"postgres"_s;
+            e.kind = u"advice"_s;
+            e.title = end.isEmpty() ? u"still open"_s : end;
+            e.xid = other.exec(u"SELECT pg_current_xact_id()::text"_s).text(0, 0);
+            QString error;
+            const qint64 id = audit.begin(e, &error);
+            if (!id)
+                qFatal("audit: %s", qPrintable(error));
+            if (!end.isEmpty())
+                exec(other, end);
+            return id;
+        };
+        const qint64 rolledBack = entryFor(u"ROLLBACK"_s);
+        const qint64 committed = entryFor(u"COMMIT"_s);
+        const qint64 open = entryFor(QString());
+        AdviceService service(m_conn, audit);
+        QString error;
+        const QStringList notes = service.settleInterrupted(&error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(notes.size(), 2);
+        QCOMPARE(audit.find(rolledBack, &error)->status, u"interrupted"_s);
+        QCOMPARE(audit.find(committed, &error)->status, u"applied"_s);
+        QCOMPARE(audit.find(open, &error)->status, u"applying"_s);
+        exec(other, u"ROLLBACK"_s);
     }
 
     void theAdvisorPageAdvisesAppliesAndUndoes()

@@ -275,6 +275,8 @@ void AdvisorPage::advise()
             out.first = runAdvisor(conn, options, &error);
             if (!error.isEmpty())
                 out.first.notes.prepend(error);
+            for (const QString& note : service.settleInterrupted(&error))
+                out.first.notes << note;
             out.second = service.log(100, &error);
             return out;
         },

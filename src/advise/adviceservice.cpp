@@ -322,7 +322,10 @@ Measurement AdviceService::measure(const QStringList& statements, int runs, cons
         QList<One> all;
         for (int i = 0; i <= runs && s.error.isEmpty(); ++i) {
             // Read only, and rolled back: a statement with a data-modifying CTE changes nothing.
+            // A statement of the top list may be an hour-long report: a minute at the most a run.
             auto r = m_conn.exec(u"BEGIN READ ONLY"_s);
+            if (r.ok())
+                r = m_conn.exec(u"SET LOCAL statement_timeout = '%1ms'"_s.arg(m_statementTimeoutMs));
             for (auto it = settings.cbegin(); r.ok() && it != settings.cend(); ++it)
                 r = m_conn.exec(u"SET LOCAL %1 = %2"_s.arg(htap::pg::quoteIdentifier(it.key()), htap::pg::quoteLiteral(it.value())));
             if (r.ok())
@@ -380,6 +383,40 @@ Proof AdviceService::applyAndMeasure(const Finding& f, const QString& confirmDat
         p.indexesAfter = indexSizes(f.guardObject);
     p.after = measure(f.statements, runs, f.settingsAfter);
     return p;
+}
+
+QStringList AdviceService::settleInterrupted(QString* error)
+{
+    QStringList notes;
+    error->clear();
+    const QList<htap::store::AuditEntry> entries = m_audit.unsettled(htap::roles::serverKeyOf(m_conn), error);
+    if (!error->isEmpty())
+        return notes;
+    const QString system = m_conn.exec(u"SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') THEN"
+                                       " (SELECT system_identifier FROM pg_control_system())::text END"_s)
+                               .text(0, 0);
+    for (const htap::store::AuditEntry& e : entries) {
+        if (!e.kind.startsWith(u"advice"_s) || e.xid.isEmpty())
+            continue;
+        if (!e.systemIdentifier.isEmpty() && !system.isEmpty() && e.systemIdentifier != system)
+            continue; // another cluster that had this address
+        const auto r = m_conn.exec(u"SELECT pg_xact_status($1::xid8)"_s, {e.xid});
+        const QString status = r.ok() && !r.isNull(0, 0) ? r.text(0, 0) : QString();
+        if (status != u"committed"_s && status != u"aborted"_s)
+            continue; // still open, or too old for the server to know
+        const bool committed = status == u"committed"_s;
+        QString why;
+        if (!m_audit.finish(e.id, committed ? u"applied"_s : u"interrupted"_s,
+                u"settled from the server's record of transaction %1"_s.arg(e.xid), &why)) {
+            *error = why;
+            return notes;
+        }
+        if (committed && e.undoOf)
+            m_audit.finish(e.undoOf, u"undone"_s, u"undone by #%1"_s.arg(e.id), &why);
+        notes << u"audit #%1 (%2) was left \"applying\" by a program that stopped: %3."_s.arg(QString::number(e.id), e.title,
+            committed ? u"its transaction committed, so it is applied"_s : u"its transaction rolled back, so nothing was changed"_s);
+    }
+    return notes;
 }
 
 QList<htap::store::AuditEntry> AdviceService::log(int limit, QString* error) const

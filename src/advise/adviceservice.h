@@ -45,6 +45,8 @@ public:
 
     /// How long a statement of a change waits for a lock before it gives up (and says who holds it).
     void setLockTimeoutMs(int ms) { m_lockTimeoutMs = ms; }
+    /// How long one measured run of a statement may take (60 s); past it the statement is not measured.
+    void setStatementTimeoutMs(int ms) { m_statementTimeoutMs = ms; }
 
     /// Applies f.sql: refused when the finding cannot be applied, on a server that is not a
     /// sandbox of this machine unless confirmDatabase names its database, when the audit log
@@ -61,6 +63,11 @@ public:
     Proof applyAndMeasure(const Finding& f, const QString& confirmDatabase, int runs);
     /// The indexes of a table (quoted schema.name) with their sizes.
     QList<IndexSize> indexSizes(const QString& table);
+    /// Settles this server's Advisor entries that a stopped program left "applying": one
+    /// transaction's from the server's record of it (applied when it committed, interrupted when
+    /// it rolled back; still open: left to it). CONCURRENTLY ones stay "applying" (another
+    /// program may be running them); their statements are idempotent. One line per entry settled.
+    QStringList settleInterrupted(QString* error);
     /// The Advisor's entries in the audit log for this server, newest first.
     QList<htap::store::AuditEntry> log(int limit, QString* error) const;
 
@@ -72,6 +79,7 @@ private:
     htap::pg::Connection& m_conn;
     const htap::store::AuditLog& m_audit;
     int m_lockTimeoutMs = 5000;
+    int m_statementTimeoutMs = 60000;
 };
 
 } // namespace htap::advise

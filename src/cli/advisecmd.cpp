@@ -186,6 +186,13 @@ int cmdAdvise(const QStringList& args)
     AdviceService service(conn, auditLog);
     service.setLockTimeoutMs(int(lockSeconds * 1000));
     QString error;
+    if (action == u"log"_s || action == u"apply"_s || action == u"undo"_s) {
+        for (const QString& note : service.settleInterrupted(&error))
+            err() << "htapctl: note: " << note << Qt::endl;
+        if (!error.isEmpty())
+            err() << "htapctl: warning: audit entries left \"applying\" could not be settled: " << error << Qt::endl;
+        error.clear();
+    }
 
     if (action == u"log"_s) {
         const QList<htap::store::AuditEntry> entries = service.log(int(limitValue), &error);
