@@ -176,10 +176,8 @@ int cmdAdvise(const QStringList& args)
             return fail(error + u"; nothing was sent to the server"_s);
     }
     htap::pg::ConnInfo info;
-    if (!parseConn(parser, &info, &code))
+    if (!connInfoOrSandbox(parser, &info, &code))
         return code;
-    if (!parser.isSet(connOption))
-        info = htap::pg::Sandbox().connInfo();
     htap::pg::Connection conn;
     if (htap::pg::PgError e = connectInteractive(conn, info, {10000, u"htapctl advise"_s}))
         return fail(e.oneLine());

@@ -69,6 +69,15 @@ bool confirm(bool yes, const QString& question, int* code)
     return true;
 }
 
+bool connInfoOrSandbox(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code)
+{
+    if (!parseConn(parser, info, code))
+        return false;
+    if (!parser.isSet(connOption))
+        *info = htap::pg::Sandbox().connInfo();
+    return true;
+}
+
 bool parseAuditId(const QString& command, const QString& arg, qint64* id, int* code)
 {
     bool ok = false;

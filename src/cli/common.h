@@ -41,6 +41,8 @@ bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& opt
 /// The same for a whole number (a port, a count, a priority).
 bool parseWholeNumber(const QCommandLineParser& parser, const QCommandLineOption& option, qint64 min, qint64 max,
     qint64* value, int* code);
+/// The server of --conn, or the sandbox without it: *info set, or false with the usage error in *code.
+bool connInfoOrSandbox(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);
 /// Connects, asking for a password on the terminal when the server wants one.
 htap::pg::PgError connectInteractive(htap::pg::Connection& conn, htap::pg::ConnInfo info,
     const htap::pg::ConnectOptions& options);

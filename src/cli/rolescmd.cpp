@@ -276,10 +276,8 @@ int cmdRoles(const QStringList& args)
     }
 
     htap::pg::ConnInfo info;
-    if (!parseConn(parser, &info, &code))
+    if (!connInfoOrSandbox(parser, &info, &code))
         return code;
-    if (!parser.isSet(connOption))
-        info = htap::pg::Sandbox().connInfo();
     htap::pg::Connection conn;
     if (htap::pg::PgError e = connectInteractive(conn, info, {10000, u"htapctl roles"_s}))
         return fail(e.oneLine());
