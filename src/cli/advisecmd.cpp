@@ -175,12 +175,9 @@ int cmdAdvise(const QStringList& args)
         if (!auditLog.checkWritable(&error))
             return fail(error + u"; nothing was sent to the server"_s);
     }
-    htap::pg::ConnInfo info;
-    if (!connInfoOrSandbox(parser, &info, &code))
-        return code;
     htap::pg::Connection conn;
-    if (htap::pg::PgError e = connectInteractive(conn, info, {10000, u"htapctl advise"_s}))
-        return fail(e.oneLine());
+    if (!connectConnOrSandbox(parser, conn, u"htapctl advise"_s, &code))
+        return code;
     AdviceService service(conn, auditLog);
     service.setLockTimeoutMs(int(lockSeconds * 1000));
     QString error;

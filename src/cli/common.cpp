@@ -78,6 +78,18 @@ bool connInfoOrSandbox(const QCommandLineParser& parser, htap::pg::ConnInfo* inf
     return true;
 }
 
+bool connectConnOrSandbox(const QCommandLineParser& parser, htap::pg::Connection& conn, const QString& applicationName, int* code)
+{
+    htap::pg::ConnInfo info;
+    if (!connInfoOrSandbox(parser, &info, code))
+        return false;
+    if (htap::pg::PgError e = connectInteractive(conn, info, {10000, applicationName})) {
+        *code = fail(e.oneLine());
+        return false;
+    }
+    return true;
+}
+
 bool parseAuditId(const QString& command, const QString& arg, qint64* id, int* code)
 {
     bool ok = false;

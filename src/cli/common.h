@@ -43,6 +43,9 @@ bool parseWholeNumber(const QCommandLineParser& parser, const QCommandLineOption
     qint64* value, int* code);
 /// The server of --conn, or the sandbox without it: *info set, or false with the usage error in *code.
 bool connInfoOrSandbox(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);
+/// Connects conn to the server of --conn, or the sandbox (connectInteractive): false with the
+/// one-line error's exit code in *code.
+bool connectConnOrSandbox(const QCommandLineParser& parser, htap::pg::Connection& conn, const QString& applicationName, int* code);
 /// Connects, asking for a password on the terminal when the server wants one.
 htap::pg::PgError connectInteractive(htap::pg::Connection& conn, htap::pg::ConnInfo info,
     const htap::pg::ConnectOptions& options);

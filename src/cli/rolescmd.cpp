@@ -275,12 +275,9 @@ int cmdRoles(const QStringList& args)
         return ExitOk;
     }
 
-    htap::pg::ConnInfo info;
-    if (!connInfoOrSandbox(parser, &info, &code))
-        return code;
     htap::pg::Connection conn;
-    if (htap::pg::PgError e = connectInteractive(conn, info, {10000, u"htapctl roles"_s}))
-        return fail(e.oneLine());
+    if (!connectConnOrSandbox(parser, conn, u"htapctl roles"_s, &code))
+        return code;
     RoleService service(conn, auditLog);
     QString error;
 
