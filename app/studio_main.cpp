@@ -1,6 +1,7 @@
 // htap-studio: the GUI. Parses its arguments and wires the main window; nothing else.
 #include <core/number.h>
 #include <pg/sandbox.h>
+#include <ui/advisorpage.h>
 #include <ui/mainwindow.h>
 #include <ui/monitoredserver.h>
 #include <ui/routerpage.h>
@@ -216,6 +217,10 @@ int main(int argc, char** argv)
                     settle.restart();
                 }
                 while (settle.elapsed() < 500)
+                    QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+                // The Advisor reads the catalog when first shown: its findings, not its spinner.
+                while (page == QLatin1String("Advisor") && settle.elapsed() < 15000
+                    && (window.advisorPage()->isBusy() || !window.advisorPage()->report().readAt.isValid()))
                     QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
                 const QString path = page.isEmpty() ? file : file.arg(page.toLower());
                 // A comparison is a dialog of its own: that is the picture then.

@@ -373,6 +373,11 @@ private Q_SLOTS:
         QTest::newRow("sandbox bad port") << QStringList {u"sandbox"_s, u"start"_s, u"--port"_s, u"99999"_s} << 2 << u"invalid --port"_s;
         QTest::newRow("destroy needs --yes") << QStringList {u"sandbox"_s, u"destroy"_s, u"--dir"_s, u"/tmp/nowhere-htap"_s} << 2 << u"pass --yes"_s;
         QTest::newRow("status of nothing") << QStringList {u"sandbox"_s, u"conninfo"_s, u"--dir"_s, u"/tmp/nowhere-htap"_s} << 1 << u"no sandbox in /tmp/nowhere-htap"_s;
+        QTest::newRow("advise unknown action") << QStringList {u"advise"_s, u"frob"_s} << 2 << u"advise: unknown action \"frob\""_s;
+        QTest::newRow("advise unknown check") << QStringList {u"advise"_s, u"--check"_s, u"vibes"_s} << 2 << u"unknown check \"vibes\""_s;
+        QTest::newRow("advise apply without id") << QStringList {u"advise"_s, u"apply"_s} << 2 << u"needs a finding's id"_s;
+        QTest::newRow("advise undo bad number") << QStringList {u"advise"_s, u"undo"_s, u"x"_s} << 2 << u"needs the number of an audit entry"_s;
+        QTest::newRow("advise --runs nan") << QStringList {u"advise"_s, u"measure"_s, u"brin:x"_s, u"--runs"_s, u"nan"_s} << 2 << u"invalid --runs"_s;
         // Every numeric flag: finite, in range, whole where it counts (NaN passed them all once).
         const QStringList nan {u"nan"_s, u"NaN"_s, u"inf"_s, u"-inf"_s, u"1e999"_s};
         for (const QString& v : nan) {

@@ -11,6 +11,7 @@
 #include "passwordvault.h"
 #include "rolespage.h"
 #include "routerpage.h"
+#include "advisorpage.h"
 #include "scenariospage.h"
 #include "replicationpage.h"
 #include "vacuumpage.h"
@@ -82,6 +83,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_scenarios(new ScenariosPage(this))
     , m_roles(new RolesPage(this))
     , m_router(new RouterPage(this))
+    , m_advisor(new AdvisorPage(this))
     , m_history(new htap::store::HistoryStore(this))
     , m_stateDot(new QLabel(this))
     , m_stateLabel(new QLabel(this))
@@ -114,6 +116,11 @@ MainWindow::MainWindow(QWidget* parent)
     // Nor is the router: it decides where statements go, against the shown server's topology.
     m_pageList->addItem(m_router->title());
     m_pages->addWidget(scrollable(m_router));
+    // The advisor changes the server's physical design, each change measured and undoable.
+    m_pageList->addItem(m_advisor->title());
+    m_pages->addWidget(scrollable(m_advisor));
+    connect(m_advisor, &AdvisorPage::message, this,
+        [this](bool ok, const QString& text) { m_banner->show(ok ? Banner::Level::Info : Banner::Level::Warning, text); });
     // The scenario's own, client-side latency beside the server's view of it.
     connect(m_scenarios->runner(), &htap::workload::ScenarioRunner::secondAvailable, this, [this](const htap::workload::SecondStats& s) {
         // Beside the server it loads only: another server's means are not its measure.
@@ -474,6 +481,7 @@ void MainWindow::selectServer(MonitoredServer* server)
     m_scenarios->setCollector(collector);
     m_roles->setCollector(collector);
     m_router->setCollector(collector);
+    m_advisor->setCollector(collector);
     redrawShown();
     showSelectedState();
     saveServers();

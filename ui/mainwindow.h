@@ -42,6 +42,7 @@ class IncidentsPage;
 class IncidentFeed;
 class RolesPage;
 class RouterPage;
+class AdvisorPage;
 class ScenariosPage;
 class VacuumPage;
 class ReplicationPage;
@@ -94,6 +95,7 @@ public:
     ScenariosPage* scenariosPage() const { return m_scenarios; }
     RolesPage* rolesPage() const { return m_roles; }
     RouterPage* routerPage() const { return m_router; }
+    AdvisorPage* advisorPage() const { return m_advisor; }
     htap::store::HistoryStore* history() const { return m_history; }
     /// Shows the page with that title (for tests and screenshots).
     /// Every page's title, in the order of the page list.
@@ -218,6 +220,7 @@ private:
     ScenariosPage* m_scenarios;
     RolesPage* m_roles;
     RouterPage* m_router;
+    AdvisorPage* m_advisor;
     QDateTime m_lastSampleAt;
     htap::store::HistoryStore* m_history;
     QComboBox* m_window = nullptr;

@@ -1,5 +1,7 @@
 #include "rolespage.h"
 #include "colours.h"
+#include "viewutil.h"
+#include "workerjob.h"
 
 #include <monitor/activitycollector.h>
 #include <pg/connection.h>
@@ -41,20 +43,6 @@ constexpr auto kLimitRow = "(connection limit)";
 constexpr auto kNiceRow = "(cpu nice)";
 enum EditorColumn { ColProfile, ColRole, ColDatabase, ColParameter, ColValue, ColCheck, EditorColumns };
 
-QTableWidget* makeTable(const QStringList& headers, QWidget* parent, const QString& name)
-{
-    auto* t = new QTableWidget(0, int(headers.size()), parent);
-    t->setObjectName(name);
-    t->setHorizontalHeaderLabels(headers);
-    t->verticalHeader()->hide();
-    t->setSelectionBehavior(QAbstractItemView::SelectRows);
-    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    t->horizontalHeader()->setStretchLastSection(true);
-    t->setWordWrap(false);
-    t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 8);
-    return t;
-}
-
 QTableWidgetItem* item(const QString& text, const QString& tip = {})
 {
     auto* i = new QTableWidgetItem(text);
@@ -72,12 +60,6 @@ QString shown(const std::optional<QString>& v)
 {
     return v ? *v : RolesPage::tr("(server value)");
 }
-
-template <typename T>
-struct JobResult {
-    T value {};
-    QString error;
-};
 
 } // namespace
 
@@ -319,44 +301,34 @@ void RolesPage::run(const QString& what, std::function<T(htap::pg::Connection&, 
         Q_EMIT message(false, tr("Connect to a server first."));
         return;
     }
-    const htap::pg::ConnInfo info = m_collector->connInfoWithPassword();
     const QString auditPath = m_auditPath;
     setBusy(true);
-    auto* watcher = new QFutureWatcher<JobResult<T>>(this);
     const quint64 generation = m_generation;
     const QString server = m_collector->server().endpoint;
-    connect(watcher, &QFutureWatcher<JobResult<T>>::finished, this, [this, watcher, what, done, generation, server] {
-        const JobResult<T> r = watcher->result();
-        watcher->deleteLater();
-        setBusy(false);
-        if (generation != m_generation) {
-            // Another server is shown now: its page must not get this one's answer, but what
-            // changed a server is still told.
-            if constexpr (std::is_same_v<T, ApplyOutcome>)
-                Q_EMIT message(r.error.isEmpty() && r.value.ok,
-                    tr("%1 on %2: %3").arg(what, server, r.error.isEmpty() ? r.value.message : r.error));
-            else if (!r.error.isEmpty())
-                Q_EMIT message(false, tr("%1 on %2: %3").arg(what, server, r.error));
-            return;
-        }
-        if (!r.error.isEmpty()) {
-            Q_EMIT message(false, tr("%1: %2").arg(what, r.error));
-            return;
-        }
-        done(r.value);
-    });
-    watcher->setFuture(QtConcurrent::run([info, auditPath, work] {
-        JobResult<T> r;
-        htap::pg::Connection conn;
-        if (htap::pg::PgError e = conn.open(info, {10000, u"htap-studio roles"_s})) {
-            r.error = e.oneLine();
-            return r;
-        }
-        const htap::store::AuditLog audit(auditPath);
-        RoleService service(conn, audit);
-        r.value = work(conn, service);
-        return r;
-    }));
+    runOnWorker<T>(this, m_collector->connInfoWithPassword(), u"htap-studio roles"_s,
+        [auditPath, work](htap::pg::Connection& conn) {
+            const htap::store::AuditLog audit(auditPath);
+            RoleService service(conn, audit);
+            return work(conn, service);
+        },
+        [this, what, done, generation, server](const WorkerAnswer<T>& r) {
+            setBusy(false);
+            if (generation != m_generation) {
+                // Another server is shown now: its page must not get this one's answer, but what
+                // changed a server is still told.
+                if constexpr (std::is_same_v<T, ApplyOutcome>)
+                    Q_EMIT message(r.error.isEmpty() && r.value.ok,
+                        tr("%1 on %2: %3").arg(what, server, r.error.isEmpty() ? r.value.message : r.error));
+                else if (!r.error.isEmpty())
+                    Q_EMIT message(false, tr("%1 on %2: %3").arg(what, server, r.error));
+                return;
+            }
+            if (!r.error.isEmpty()) {
+                Q_EMIT message(false, tr("%1: %2").arg(what, r.error));
+                return;
+            }
+            done(r.value);
+        });
 }
 
 void RolesPage::setBusy(bool busy)

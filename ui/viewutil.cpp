@@ -8,6 +8,7 @@
 #include <QLocale>
 #include <QSortFilterProxyModel>
 #include <QTableView>
+#include <QTableWidget>
 
 namespace htap::ui {
 
@@ -47,9 +48,24 @@ QString formatSeconds(double seconds)
     return htap::core::formatSeconds(seconds);
 }
 
+/// (see viewutil.h)
+QTableWidget* makeTable(const QStringList& headers, QWidget* parent, const QString& name)
+{
+    auto* t = new QTableWidget(0, int(headers.size()), parent);
+    t->setObjectName(name);
+    t->setHorizontalHeaderLabels(headers);
+    t->verticalHeader()->hide();
+    t->setSelectionBehavior(QAbstractItemView::SelectRows);
+    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    t->horizontalHeader()->setStretchLastSection(true);
+    t->setWordWrap(false);
+    t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 8);
+    return t;
+}
+
 QString formatBytes(qint64 bytes)
 {
-    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
+    return htap::core::formatBytes(bytes);
 }
 
 } // namespace htap::ui

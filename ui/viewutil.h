@@ -2,8 +2,10 @@
 
 #include <QDateTime>
 #include <QString>
+#include <QStringList>
 
 class QTableView;
+class QTableWidget;
 class QWidget;
 
 namespace htap::ui {
@@ -12,6 +14,9 @@ class SnapshotTableModel;
 
 /// A sortable, row-selecting table view over a snapshot model (numbers sort as numbers).
 QTableView* makeSnapshotTableView(SnapshotTableModel* model, QWidget* parent);
+
+/// A read-only table of rows: whole rows selected, no row numbers, the last column stretched.
+QTableWidget* makeTable(const QStringList& headers, QWidget* parent, const QString& objectName);
 
 /// "12 s ago", "5 min ago", "3 h ago", "never".
 QString formatAgo(const QDateTime& then, const QDateTime& now);

@@ -1,4 +1,4 @@
--- The optional field extensions the Latency page uses, where the server preloads them (the
+-- The optional field extensions the Latency page and the Advisor use, where the server preloads them (the
 -- sandbox does when their Debian packages are installed): pg_stat_kcache
 -- (postgresql-15-pg-stat-kcache), CPU time per statement, and pg_wait_sampling
 -- (postgresql-15-pg-wait-sampling), the wait-event profile. Run at the first load and at every
@@ -16,5 +16,10 @@ BEGIN
     IF 'pg_wait_sampling' = ANY (preload)
        AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_wait_sampling') THEN
         CREATE EXTENSION IF NOT EXISTS pg_wait_sampling;
+    END IF;
+    -- hypopg (postgresql-15-hypopg), hypothetical indexes for the Advisor's missing-index
+    -- check: needs no preload.
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg') THEN
+        CREATE EXTENSION IF NOT EXISTS hypopg;
     END IF;
 END $$;

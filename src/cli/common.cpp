@@ -12,6 +12,9 @@
 
 #include <memory>
 
+#include <cstdio>
+#include <unistd.h>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -49,6 +52,54 @@ int fail(const QString& message, int code)
 }
 
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
+bool confirm(bool yes, const QString& question, int* code)
+{
+    if (yes)
+        return true;
+    if (!::isatty(STDIN_FILENO)) {
+        *code = fail(u"%1 Pass --yes to confirm (there is no terminal to ask on); nothing was changed."_s.arg(question), ExitUsage);
+        return false;
+    }
+    err() << question << " [y/N] " << Qt::flush;
+    char answer[16] = {};
+    if (!std::fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
+        *code = fail(u"not confirmed; nothing was changed"_s);
+        return false;
+    }
+    return true;
+}
+
+bool connInfoOrSandbox(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code)
+{
+    if (!parseConn(parser, info, code))
+        return false;
+    if (!parser.isSet(connOption))
+        *info = htap::pg::Sandbox().connInfo();
+    return true;
+}
+
+bool connectConnOrSandbox(const QCommandLineParser& parser, htap::pg::Connection& conn, const QString& applicationName, int* code)
+{
+    htap::pg::ConnInfo info;
+    if (!connInfoOrSandbox(parser, &info, code))
+        return false;
+    if (htap::pg::PgError e = connectInteractive(conn, info, {10000, applicationName})) {
+        *code = fail(e.oneLine());
+        return false;
+    }
+    return true;
+}
+
+bool parseAuditId(const QString& command, const QString& arg, qint64* id, int* code)
+{
+    bool ok = false;
+    *id = arg.toLongLong(&ok);
+    if (ok && *id > 0)
+        return true;
+    *code = fail(u"%1 undo needs the number of an audit entry (see htapctl %1 log)"_s.arg(command), ExitUsage);
+    return false;
+}
+
 bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code)
 {
     if (action.isEmpty() || action == u"--help"_s || action == u"-h"_s) {

@@ -26,6 +26,11 @@ int fail(const QString& message, int code = ExitFailure);
 /// A command with actions (`htapctl roles ACTION`): false, with *code set, when there is no
 /// action to run (none, --help: the usage is printed) or it is not one of actions.
 bool checkAction(const QString& command, const QString& action, const QStringList& actions, const char* usage, int* code);
+/// Asks on the terminal unless yes (--yes); without a terminal, --yes is the only way to say yes.
+bool confirm(bool yes, const QString& question, int* code);
+/// The audit entry number of `htapctl COMMAND undo N`: false, with a usage error in *code, when
+/// it is not a positive whole number.
+bool parseAuditId(const QString& command, const QString& arg, qint64* id, int* code);
 /// Parses a subcommand's options; returns false (and the exit code) on --help or an error.
 bool parseOptions(QCommandLineParser& parser, const QStringList& args, const QString& synopsis, int* code);
 bool parseConn(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);
@@ -36,6 +41,11 @@ bool parseNumber(const QCommandLineParser& parser, const QCommandLineOption& opt
 /// The same for a whole number (a port, a count, a priority).
 bool parseWholeNumber(const QCommandLineParser& parser, const QCommandLineOption& option, qint64 min, qint64 max,
     qint64* value, int* code);
+/// The server of --conn, or the sandbox without it: *info set, or false with the usage error in *code.
+bool connInfoOrSandbox(const QCommandLineParser& parser, htap::pg::ConnInfo* info, int* code);
+/// Connects conn to the server of --conn, or the sandbox (connectInteractive): false with the
+/// one-line error's exit code in *code.
+bool connectConnOrSandbox(const QCommandLineParser& parser, htap::pg::Connection& conn, const QString& applicationName, int* code);
 /// Connects, asking for a password on the terminal when the server wants one.
 htap::pg::PgError connectInteractive(htap::pg::Connection& conn, htap::pg::ConnInfo info,
     const htap::pg::ConnectOptions& options);
@@ -67,5 +77,7 @@ int cmdRoles(const QStringList& args);
 int cmdSnapshot(const QStringList& args);
 /// htapctl route [--json] "SQL"
 int cmdRoute(const QStringList& args);
+/// htapctl advise ...
+int cmdAdvise(const QStringList& args);
 
 } // namespace htap::cli

@@ -30,6 +30,7 @@ Commands:
   roles      Role resource settings: show, plan, apply, undo, log, sessions, wizard, renice
   snapshot   Performance snapshots: export a window (JSON, CSV, HTML, PDF, PNG), show, diff, list
   route      Where the parse-tree router sends a statement (primary, standby, or a view that answers it)
+  advise     Tuning advisor: findings with evidence and SQL; advise apply ID | undo N | measure ID | log
   bench      Benchmarks that print numbers against a baseline run: bench monitor
 
 Options:
@@ -79,6 +80,8 @@ int runHtapctl(const QStringList& arguments)
         return cmdSnapshot(arguments);
     if (command == u"route"_s)
         return cmdRoute(arguments);
+    if (command == u"advise"_s)
+        return cmdAdvise(arguments);
     return fail(u"unknown command \"%1\" (see htapctl --help)"_s.arg(command), ExitUsage);
 }
 

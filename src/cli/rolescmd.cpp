@@ -20,24 +20,6 @@ using namespace htap::roles;
 
 namespace {
 
-/// Asks on the terminal unless --yes; without a terminal, --yes is the only way to say yes.
-bool confirm(bool yes, const QString& question, int* code)
-{
-    if (yes)
-        return true;
-    if (!::isatty(STDIN_FILENO)) {
-        *code = fail(u"%1 Pass --yes to confirm (there is no terminal to ask on); nothing was changed."_s.arg(question), ExitUsage);
-        return false;
-    }
-    err() << question << " [y/N] " << Qt::flush;
-    char answer[16] = {};
-    if (!std::fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
-        *code = fail(u"not confirmed; nothing was changed"_s);
-        return false;
-    }
-    return true;
-}
-
 /// Settles the audit entries of this server that a stopped program left "applying" (see
 /// RoleService::settleInterrupted), and says what it did on stderr.
 void settleInterrupted(RoleService& service)
@@ -235,12 +217,8 @@ int cmdRoles(const QStringList& args)
     if ((action == u"sessions"_s || action == u"renice"_s) && arg.isEmpty())
         return fail(u"roles %1 needs a role name"_s.arg(action), ExitUsage);
     qint64 undoId = 0;
-    if (action == u"undo"_s) {
-        bool ok = false;
-        undoId = arg.toLongLong(&ok);
-        if (!ok || undoId <= 0)
-            return fail(u"roles undo needs the number of an audit entry (see htapctl roles log)"_s, ExitUsage);
-    }
+    if (action == u"undo"_s && !parseAuditId(u"roles"_s, arg, &undoId, &code))
+        return code;
     // A priority and a count: whole numbers (3.5 must not quietly become 3).
     qint64 limitValue = 50, niceValue = 0;
     if (!parseWholeNumber(parser, limit, 1, 100000, &limitValue, &code) || !parseWholeNumber(parser, nice, 1, 19, &niceValue, &code))
@@ -288,11 +266,8 @@ int cmdRoles(const QStringList& args)
         const QList<htap::store::AuditEntry> entries = auditLog.list(QString(), int(limitValue), &error);
         if (!error.isEmpty())
             return fail(error);
-        QJsonArray a;
-        for (const auto& e : entries)
-            a << e.toJson();
         if (json)
-            printJson(a);
+            printJson(htap::store::AuditEntry::toJsonArray(entries));
         else
             for (const auto& e : entries)
                 out() << "#" << e.id << "  " << e.at.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s) << "  " << e.server
@@ -300,14 +275,9 @@ int cmdRoles(const QStringList& args)
         return ExitOk;
     }
 
-    htap::pg::ConnInfo info;
-    if (!parseConn(parser, &info, &code))
-        return code;
-    if (!parser.isSet(connOption))
-        info = htap::pg::Sandbox().connInfo();
     htap::pg::Connection conn;
-    if (htap::pg::PgError e = connectInteractive(conn, info, {10000, u"htapctl roles"_s}))
-        return fail(e.oneLine());
+    if (!connectConnOrSandbox(parser, conn, u"htapctl roles"_s, &code))
+        return code;
     RoleService service(conn, auditLog);
     QString error;
 
@@ -325,10 +295,7 @@ int cmdRoles(const QStringList& args)
         if (!error.isEmpty())
             return fail(error);
         if (json) {
-            QJsonArray a;
-            for (const auto& e : entries)
-                a << e.toJson();
-            printJson(a);
+            printJson(htap::store::AuditEntry::toJsonArray(entries));
             return ExitOk;
         }
         if (entries.isEmpty())

@@ -209,10 +209,8 @@ int cmdSnapshot(const QStringList& args)
     QString serverName = parser.value(server);
     if (!parser.isSet(noFacts)) {
         htap::pg::ConnInfo info;
-        if (!parseConn(parser, &info, &code))
+        if (!connInfoOrSandbox(parser, &info, &code))
             return code;
-        if (!parser.isSet(connOption))
-            info = htap::pg::Sandbox().connInfo();
         htap::pg::Connection conn;
         if (htap::pg::PgError e = conn.open(info, {10000, u"htapctl snapshot"_s})) {
             snap.facts.unavailable << u"server facts: cannot connect (%1)"_s.arg(e.oneLine());

@@ -44,6 +44,11 @@ QString formatDuration(double seconds)
     return u"%1 s"_s.arg(s);
 }
 
+QString formatBytes(qint64 bytes)
+{
+    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
+}
+
 QString formatCount(qint64 n)
 {
     QLocale c = QLocale::c();

@@ -16,5 +16,7 @@ QString formatCount(qint64 n);
 /// "42.5"), whole above; past a quadrillion "1.06 × 10^18" rather than 19 digits; never "e+".
 /// "–" for NaN.
 QString formatNumber(double v);
+/// "24.0 KB", "43.1 MB": a size in bytes, 1024-based as PostgreSQL's pg_size_pretty counts.
+QString formatBytes(qint64 bytes);
 
 } // namespace htap::core

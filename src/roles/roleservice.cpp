@@ -363,6 +363,9 @@ QStringList RoleService::settleInterrupted(QString* error)
     const QString system = ident.ok() ? ident.text(0, 0) : QString();
     std::optional<Catalog> catalog; // read once, and only when an entry must be judged by the values
     for (const htap::store::AuditEntry& e : entries) {
+        // The Advisor's changes share the log; they are settled by the Advisor (AdviceService).
+        if (e.kind.startsWith(u"advice"_s))
+            continue;
         std::optional<bool> committed;
         QString how;
         if (!e.xid.isEmpty()) {

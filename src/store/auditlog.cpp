@@ -27,6 +27,14 @@ QJsonObject AuditEntry::toJson() const
                                          : QJsonObject {{u"xid"_s, xid}, {u"system_identifier"_s, systemIdentifier}}}};
 }
 
+QJsonArray AuditEntry::toJsonArray(const QList<AuditEntry>& entries)
+{
+    QJsonArray a;
+    for (const AuditEntry& e : entries)
+        a << e.toJson();
+    return a;
+}
+
 AuditLog::AuditLog(QString path)
     : m_path(path.isEmpty() ? defaultPath() : std::move(path))
 {

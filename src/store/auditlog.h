@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QDateTime>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QList>
 #include <QStringList>
@@ -31,6 +32,8 @@ struct AuditEntry {
     QString systemIdentifier;
 
     QJsonObject toJson() const;
+    /// Entries as a JSON array of toJson() (what `htapctl ... log --json` prints).
+    static QJsonArray toJsonArray(const QList<AuditEntry>& entries);
 };
 
 /// The local audit log of role changes: a SQLite file that is never pruned. Synchronous and
