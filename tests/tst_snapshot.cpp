@@ -317,6 +317,11 @@ private Q_SLOTS:
         QString error;
         QVERIFY(!Snapshot::fromJson(json.left(json.size() / 2), &out, &error));
         QVERIFY2(error.contains(u"truncated"_s), qPrintable(error));
+        // Cut inside a literal: the parser points at the literal's start, still the end.
+        for (const char* cut : {"{\"format\":nul", "{\"a\":[tru", "{\"a\":fal"}) {
+            QVERIFY(!Snapshot::fromJson(QByteArray(cut), &out, &error));
+            QVERIFY2(error.contains(u"truncated"_s), qPrintable(error));
+        }
         QByteArray corrupt = json;
         corrupt.replace("\"title\":", "\"title\"::"); // a stray colon early in the file
         QVERIFY(!Snapshot::fromJson(corrupt, &out, &error));

@@ -370,7 +370,11 @@ bool Snapshot::fromJson(const QByteArray& bytes, Snapshot* out, QString* error)
     QJsonParseError pe;
     const QJsonDocument doc = QJsonDocument::fromJson(bytes, &pe);
     if (pe.error != QJsonParseError::NoError) {
-        const bool atEnd = pe.offset >= bytes.size() - 2;
+        // A file cut inside a literal (`nul`, `tru`) is reported at the literal's start.
+        const QByteArray tail = bytes.mid(pe.offset).trimmed();
+        const bool cutLiteral = !tail.isEmpty() && tail.size() < 5
+            && (QByteArray("true").startsWith(tail) || QByteArray("false").startsWith(tail) || QByteArray("null").startsWith(tail));
+        const bool atEnd = pe.offset >= bytes.size() - 2 || cutLiteral;
         *error = atEnd ? u"the file ends too early (%1 bytes): it is truncated, not a whole snapshot"_s.arg(bytes.size())
                        : u"the file is not valid JSON (%1 at byte %2 of %3): it is corrupt"_s.arg(pe.errorString(),
                              QString::number(pe.offset), QString::number(bytes.size()));
