@@ -114,7 +114,9 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(primary.last() && primary.last()->replication
                 && !primary.last()->replication->standbys.isEmpty()
                 && primary.last()->replication->heartbeatWriter.isEmpty()
-                && primary.last()->replication->heartbeatAgeSeconds >= 0,
+                && primary.last()->replication->heartbeatAgeSeconds >= 0
+                // the first samples may read an earlier test's beat, before this writer's first
+                && primary.last()->replication->heartbeatAgeSeconds < 1.0,
             20000);
         const auto& rep = *primary.last()->replication;
         QVERIFY(!rep.inRecovery);
@@ -122,8 +124,6 @@ private Q_SLOTS:
         QCOMPARE(rep.standbys.first().state, u"streaming"_s);
         QVERIFY(std::any_of(rep.replicationSlots.cbegin(), rep.replicationSlots.cend(),
             [](const auto& s) { return s.active && s.type == u"physical"_s; }));
-        // Written every 100 ms: never much older than that on the primary itself.
-        QVERIFY2(rep.heartbeatAgeSeconds < 1.0, qPrintable(QString::number(rep.heartbeatAgeSeconds)));
 
         // The standby: the data age its readers see, non-negative, moving, small while streaming
         // (once the primary's writer is at work: before, the row holds an earlier test's beat).
