@@ -543,6 +543,41 @@ private Q_SLOTS:
         QVERIFY2(tip.contains(u"past "_s) && tip.contains(u"its schedule"_s), qPrintable(tip));
     }
 
+    void anIncrementalViewShowsItsCaptureAndMergeLoad()
+    {
+        // Issue 26: what a DBA weighs freshness against. An incremental view's row says how its
+        // changes are captured and what its merges cost over the last minute, the writers' share
+        // with it when the cores are known; a view whose share is unknown shows the time alone.
+        htap::ui::ViewsPage page;
+        htap::monitor::ServerSample s;
+        s.sampledAt = QDateTime::currentDateTimeUtc();
+        htap::monitor::ViewState v;
+        v.view = u"public.sales_hourly_mv"_s;
+        v.populated = true;
+        v.incremental = true;
+        v.ivmState = u"ready"_s;
+        v.captureMode = u"triggers"_s;
+        v.mergesLastMinute = 55;
+        v.mergeSecondsPerSecond = 0.126;
+        v.writersShareLost = 0.063;
+        htap::monitor::ViewState far = v;
+        far.view = u"public.elsewhere_mv"_s;
+        far.writersShareLost = -1;
+        htap::monitor::ViewSample views;
+        views.views = {v, far};
+        s.views = views;
+        page.addSample(s);
+        const auto cell = [&](const QString& view, int column) {
+            return page.model()->data(page.model()->index(page.model()->rowOf(view), column), Qt::DisplayRole).toString();
+        };
+        QCOMPARE(cell(v.view, 1), u"incremental (triggers)"_s);
+        QCOMPARE(page.model()->headerData(4, Qt::Horizontal, Qt::DisplayRole).toString(), u"merge load (1 min)"_s);
+        QCOMPARE(cell(v.view, 4), u"0.13 s/s, ≈ 6.3 % of writers"_s);
+        QCOMPARE(cell(far.view, 4), u"0.13 s/s"_s);
+        const QString tip = page.model()->data(page.model()->index(page.model()->rowOf(v.view), 4), Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(u"over the server's cores"_s), qPrintable(tip));
+    }
+
     void overviewFiguresReadAsADbaSaysThem()
     {
         // Huge values without "e+", a table far past its trigger as a ratio, counts with

@@ -1,6 +1,7 @@
 // The incremental view engine and the refresh paths, on the sandbox: the seed's three views
 // under concurrent random writers (inserts, status and amount changes, deletes, rollbacks,
-// dimension updates) compared row for row with a full recomputation; other view shapes
+// dimension updates), merged by a loop and then by the schedule runner (adaptive cadences, lower
+// CPU priority), compared row for row with a full recomputation; other view shapes
 // (nullable group keys, min/max with deletes, no GROUP BY, a filter view) under names with
 // capitals, spaces and quotes; refusals with their reasons; a cancelled merge losing nothing;
 // TRUNCATE and disabled capture flagged for a rebuild; plain and CONCURRENTLY refreshes logged;
@@ -10,6 +11,7 @@
 
 #include <mv/ivmsql.h>
 #include <mv/mvservice.h>
+#include <mv/schedulerunner.h>
 #include <mv/viewquery.h>
 #include <pg/identifier.h>
 #include <pg/sqlfile.h>
@@ -552,25 +554,45 @@ private Q_SLOTS:
                 }
             }
         };
+        // The first half merged in a loop, the second by the schedule runner as the app runs
+        // it: adaptive cadences (two views at a lower CPU priority) and a fixed one at nice 5.
+        std::atomic<bool> secondHalf {false};
+        std::atomic<int> runnerMerges {0};
         auto merger = [&] {
             Connection c;
             openOrDie(c);
             MvService ms(c);
-            while (!stop) {
+            while (!stop && !secondHalf) {
                 for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s})
                     if (ms.refresh(v, RefreshMode::Incremental).ok)
                         ++merges;
                 QThread::msleep(150);
             }
+            if (!ms.setSchedule(u"sales_hourly_mv"_s, RefreshMode::Incremental, 1, u"app"_s, {true, 10}).isEmpty()
+                || !ms.setSchedule(u"fact_sales_mv"_s, RefreshMode::Incremental, 1, u"app"_s, {true, 0}).isEmpty()
+                || !ms.setSchedule(u"daily_sales_summary"_s, RefreshMode::Incremental, 1, u"app"_s, {false, 5}).isEmpty())
+                return;
+            ScheduleRunner runner(c, htap::test::sandboxConnInfo());
+            runner.run(&stop, 0, [&](const ScheduleRunner::Run& r) {
+                if (r.outcome.ok) {
+                    ++merges;
+                    ++runnerMerges;
+                }
+            });
         };
         std::vector<std::thread> threads;
         for (quint32 i = 0; i < 4; ++i)
             threads.emplace_back(writer, 1000 + i);
         threads.emplace_back(merger);
-        QTest::qWait(10000);
+        QTest::qWait(5000);
+        secondHalf = true;
+        QTest::qWait(5000);
         stop = true;
         for (std::thread& t : threads)
             t.join();
+        for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s})
+            QCOMPARE(s.clearSchedule(v), QString());
+        QVERIFY(runnerMerges > 3);
         qInfo("%d transactions committed, %d rolled back, %d merges while writing", transactions.load(), rolledBack.load(), merges.load());
         QVERIFY(transactions > 200);
         QVERIFY(merges > 10);

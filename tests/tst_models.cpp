@@ -128,7 +128,7 @@ private Q_SLOTS:
     {
         SnapshotTableModel model({u"table"_s, u"dead"_s});
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
-        model.setRows({{{u"a"_s, u"9"_s}, {u"a"_s, 9}, u"a"_s, {}, {}}, {{u"b"_s, u"10"_s}, {u"b"_s, 10}, u"b"_s, Qt::red, {}}});
+        model.setRows({{{u"a"_s, u"9"_s}, {u"a"_s, 9}, u"a"_s, {}, {}, {}}, {{u"b"_s, u"10"_s}, {u"b"_s, 10}, u"b"_s, Qt::red, {}, {}}});
         QCOMPARE(model.rowCount(), 2);
         QCOMPARE(model.columnCount(), 2);
         QCOMPARE(model.index(1, 1).data(SnapshotTableModel::SortRole).toInt(), 10);

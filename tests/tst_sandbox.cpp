@@ -146,6 +146,26 @@ private Q_SLOTS:
         QVERIFY(!sandbox.removeStandby(m_dir + u"-elsewhere"_s, &error));
         QVERIFY2(error.contains(u"is not a standby"_s), qPrintable(error));
 
+        // A port that is taken, a folder that holds something else: said before anything is
+        // copied, and nothing is left made or listed.
+        QTcpServer taken;
+        QVERIFY(taken.listen(QHostAddress::LocalHost));
+        QString onTaken;
+        QVERIFY(!sandbox.addStandby(&onTaken, int(taken.serverPort()), false, {}, &error));
+        QVERIFY2(error.contains(u"already in use"_s), qPrintable(error));
+        QCOMPARE(sandbox.status().standbys.size(), 1);
+        QVERIFY(!QFileInfo::exists(m_dir + u"-standby2"_s));
+        QString occupied = m_dir + u"-occupied"_s;
+        QVERIFY(QDir().mkpath(occupied));
+        QFile stray(occupied + u"/notes.txt"_s);
+        QVERIFY(stray.open(QIODevice::WriteOnly));
+        stray.close();
+        QVERIFY(!sandbox.addStandby(&occupied, 0, false, {}, &error));
+        QVERIFY2(error.contains(u"not empty"_s), qPrintable(error));
+        QVERIFY(QFileInfo::exists(occupied + u"/notes.txt"_s)); // the operator's file is left alone
+        QDir(occupied).removeRecursively();
+        QCOMPARE(sandbox.status().standbys.size(), 1);
+
         // Two adds at once (the GUI and the CLI): two standbys in two folders, both listed.
         QString dirA, dirB, errorA, errorB;
         bool okA = false, okB = false;

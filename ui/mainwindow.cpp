@@ -651,6 +651,10 @@ void MainWindow::placeStandby(MonitoredServer* server, const htap::monitor::Serv
 void MainWindow::onSample(MonitoredServer* server, const htap::monitor::ServerSample& sample)
 {
     placeStandby(server, sample);
+    // A monitored standby of the selected primary: its readers' data age on the primary's page.
+    if (server != m_selected && m_selected && !m_frozen && sample.replication && sample.replication->inRecovery
+        && m_upstreams.value(server).primary == m_selected)
+        m_replication->addStandbyDataAge(server->label(), sample.sampledAt, sample.replication->heartbeatAgeSeconds);
     if (server != m_selected)
         return; // kept in its recent samples and the history; drawn when it is selected
     if (m_frozen) {

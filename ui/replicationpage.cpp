@@ -49,7 +49,7 @@ ReplicationPage::ReplicationPage(QWidget* parent)
     , m_cancelled(new SnapshotTableModel({tr("when"), tr("role"), tr("database"), tr("what happened"), tr("statement"),
                                              tr("why")},
           this))
-    , m_lagChart(new ChartWidget(tr("Replay lag per standby"), tr("s"), this))
+    , m_lagChart(new ChartWidget(tr("Replay lag per standby, and data age on monitored standbys"), tr("s"), this))
     , m_retainedChart(new ChartWidget(tr("WAL kept by slots"), tr("B"), this))
     , m_ageChart(new ChartWidget(tr("Age of the data readers see"), tr("s"), this))
     , m_conflictChart(new ChartWidget(tr("Recovery conflicts since monitoring began"), tr("queries"), this))
@@ -121,8 +121,11 @@ void ReplicationPage::showSide(bool standby)
 int ReplicationPage::seriesFor(ChartWidget* chart, QMap<QString, int>& series, const QString& name)
 {
     auto it = series.find(name);
-    if (it == series.end())
-        it = series.insert(name, chart->addSeries(name, ChartWidget::seriesColor(int(series.size()))));
+    if (it == series.end()) {
+        // The lag chart holds two families (lags, data ages): colours count them both.
+        const qsizetype others = chart == m_lagChart ? m_lagSeries.size() + m_dataAgeByStandby.size() : series.size();
+        it = series.insert(name, chart->addSeries(name, ChartWidget::seriesColor(int(others))));
+    }
     return *it;
 }
 
@@ -251,7 +254,12 @@ void ReplicationPage::addPastSample(const htap::monitor::ServerSample& s)
         m_retainedChart->advanceTo(now);
         return;
     }
-    if (r.heartbeatAgeSeconds >= 0)
+    // Caught up with a primary that talks to it, and the heartbeat still old: nobody writes it
+    // (the summary says so); its age is not the data's, and a 40-minute point would flatten
+    // the chart.
+    const bool unwritten = r.heartbeatAgeSeconds > 5 && r.receiver && r.receiver->replayGapBytes == 0
+        && r.receiver->sinceMessageSeconds >= 0 && r.receiver->sinceMessageSeconds < 5;
+    if (r.heartbeatAgeSeconds >= 0 && !unwritten)
         m_ageChart->addPoint(m_dataAgeSeries, now, r.heartbeatAgeSeconds);
     if (r.receiver && r.receiver->replayAgeSeconds >= 0)
         m_ageChart->addPoint(m_replayAgeSeries, now, r.receiver->replayAgeSeconds);
@@ -268,6 +276,13 @@ void ReplicationPage::addPastSample(const htap::monitor::ServerSample& s)
                 m_conflictChart->addPoint(seriesFor(m_conflictChart, m_conflictSeries, kind), now, double(n));
         m_conflictChart->advanceTo(now);
     }
+}
+
+void ReplicationPage::addStandbyDataAge(const QString& standby, const QDateTime& at, double seconds)
+{
+    if (m_standbySideShown || seconds < 0)
+        return;
+    m_lagChart->addPoint(seriesFor(m_lagChart, m_dataAgeByStandby, tr("%1: data age").arg(standby)), at, seconds);
 }
 
 void ReplicationPage::addGap(const QDateTime& at)

@@ -34,6 +34,9 @@ public:
     SnapshotTableModel* slotTable() const { return m_slots; }
     SnapshotTableModel* cancelled() const { return m_cancelled; }
     QString summary() const;
+    /// A monitored standby of this primary measured its readers' data age (its own sample's
+    /// heartbeat age): charted beside its replay lag.
+    void addStandbyDataAge(const QString& standby, const QDateTime& at, double seconds);
 
 private:
     void showSide(bool standby);
@@ -52,6 +55,7 @@ private:
     QMap<QString, int> m_lagSeries;
     QMap<QString, int> m_retainedSeries;
     QMap<QString, int> m_conflictSeries;
+    QMap<QString, int> m_dataAgeByStandby;
     int m_dataAgeSeries = -1;
     int m_replayAgeSeries = -1;
     /// Conflicts counted when this page first saw the standby: the chart shows those since.

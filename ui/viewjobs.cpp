@@ -22,6 +22,7 @@ namespace {
 struct Outcome {
     bool ok = false;
     QString message;
+    QString note; ///< why a lowered priority could not be set
     double seconds = 0;
 };
 
@@ -67,7 +68,7 @@ ViewJobs::ViewJobs(QObject* parent)
     m_pool->setMaxThreadCount(6);
     qRegisterMetaType<QList<htap::mv::RefreshLogEntry>>();
     qRegisterMetaType<QList<htap::mv::Schedule>>();
-    m_timer->setInterval(1000);
+    m_timer->setInterval(100); // adaptive merges start within a tenth of a second of coming due
     connect(m_timer, &QTimer::timeout, this, &ViewJobs::tick);
 }
 
@@ -147,6 +148,8 @@ bool ViewJobs::start(const Job& job)
         m_running.remove(job.view);
         if (generation != m_generation)
             return; // another server by now
+        if (job.scheduled && m_cadence.contains(job.view))
+            m_cadence[job.view].merged(o.seconds);
         Q_EMIT jobFinished(job.view, job.describe(), o.ok, o.message, o.seconds);
         if (m_queued.contains(job.view))
             start(m_queued.take(job.view));
@@ -159,11 +162,13 @@ bool ViewJobs::start(const Job& job)
         QElapsedTimer timer;
         timer.start();
         std::unique_ptr<htap::pg::Connection> held;
+        const int nice = job.kind == Kind::Refresh ? job.merge.nice : 0;
         {
             std::lock_guard lock(idle->mutex);
-            if (!idle->connections.empty()) {
-                held = std::move(idle->connections.back());
-                idle->connections.pop_back();
+            auto& pool = idle->connections[nice];
+            if (!pool.empty()) {
+                held = std::move(pool.back());
+                pool.pop_back();
             }
         }
         if (!held || !held->isOpen()) {
@@ -172,6 +177,10 @@ bool ViewJobs::start(const Job& job)
                 out.message = cancelled->load() ? tr("cancelled before it started") : e.oneLine();
                 return out;
             }
+            // Merges at lower priority: without the extension they run at normal priority, and
+            // the outcome's message says so.
+            if (nice > 0)
+                out.note = MvService(*held).lowerOwnPriority(nice);
         }
         htap::pg::Connection& conn = *held;
         {
@@ -194,6 +203,8 @@ bool ViewJobs::start(const Job& job)
             out.ok = r.ok;
             out.message = r.ok ? (r.rows >= 0 ? tr("%1 rows").arg(r.rows) : QString())
                                : (r.cancelled ? tr("cancelled: %1").arg(r.message) : r.message);
+            if (!out.note.isEmpty())
+                out.message += tr(" (at normal priority: %1)").arg(out.note);
             break;
         }
         case Kind::EnableIncremental: {
@@ -208,7 +219,7 @@ bool ViewJobs::start(const Job& job)
             out.ok = out.message.isEmpty();
             break;
         case Kind::SetSchedule:
-            out.message = service.setSchedule(name, job.mode, job.everySeconds, job.runner);
+            out.message = service.setSchedule(name, job.mode, job.everySeconds, job.runner, job.merge);
             out.ok = out.message.isEmpty();
             break;
         case Kind::ClearSchedule:
@@ -224,8 +235,8 @@ bool ViewJobs::start(const Job& job)
         // A session that ended its work cleanly serves the next job; a failed one is closed.
         if (out.ok && conn.isOpen()) {
             std::lock_guard lock(idle->mutex);
-            if (idle->connections.size() < 4)
-                idle->connections.push_back(std::move(held));
+            if (idle->connections[nice].size() < 4)
+                idle->connections[nice].push_back(std::move(held));
         }
         return out;
     }));
@@ -344,12 +355,20 @@ void ViewJobs::tick()
         if (s.runner != u"app"_s || isRunning(s.view))
             continue;
         const QDateTime last = m_lastScheduledRun.value(s.view);
-        if (last.isValid() && last.msecsTo(now) < qint64(s.everySeconds) * 1000 - 200)
+        if (s.adaptive()) {
+            // Merges run in parallel here (a session each), so others' merges do not delay it.
+            if (!m_cadence.contains(s.view) || m_cadence[s.view].targetSeconds() != s.everySeconds)
+                m_cadence.insert(s.view, htap::mv::MergeCadence(s.everySeconds));
+            if (last.isValid() && last.msecsTo(now) < qint64(1000 * m_cadence[s.view].startAge()))
+                continue;
+        } else if (last.isValid() && last.msecsTo(now) < qint64(s.everySeconds) * 1000 - 200) {
             continue;
+        }
         Job job;
         job.kind = Kind::Refresh;
         job.view = s.view;
         job.mode = s.mode;
+        job.merge.nice = s.mode == htap::mv::RefreshMode::Incremental ? s.nice : 0;
         job.scheduled = true;
         if (start(job))
             m_lastScheduledRun.insert(s.view, now);

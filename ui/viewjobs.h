@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mv/mvservice.h>
+#include <mv/schedulerunner.h>
 #include <pg/connection.h>
 #include <pg/conninfo.h>
 
@@ -9,6 +10,7 @@
 #include <QObject>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -33,6 +35,7 @@ public:
         htap::mv::RefreshMode mode = htap::mv::RefreshMode::Concurrent;
         int everySeconds = 0;
         QString runner = QStringLiteral("app");
+        htap::mv::MergeOptions merge; ///< SetSchedule: adaptive cadence, lower priority; Refresh: the session's nice
         bool scheduled = false; ///< started by a schedule, not by the operator
         QString describe() const;
     };
@@ -84,13 +87,17 @@ private:
     QHash<QString, Job> m_queued; ///< the operator's job waiting for a scheduled one to end
     QList<htap::mv::Schedule> m_schedules;
     QHash<QString, QDateTime> m_lastScheduledRun;
+    /// Adaptive schedules: here the merges come due by time alone (the page's pending counts
+    /// arrive every few seconds only), merged as often as the target less their duration allows.
+    QHash<QString, htap::mv::MergeCadence> m_cadence;
     QTimer* m_timer;
     QThreadPool* m_pool; ///< its own: long refreshes must not starve the app's other work
     /// Idle connections kept for the next job: merges every second then run in a warm session
     /// (no connect, plans and PL/pgSQL functions already compiled).
     struct Idle {
         std::mutex mutex;
-        std::vector<std::unique_ptr<htap::pg::Connection>> connections;
+        /// by the session's nice (0: normal priority; a lowered one cannot be raised again)
+        std::map<int, std::vector<std::unique_ptr<htap::pg::Connection>>> connections;
     };
     std::shared_ptr<Idle> m_idle;
     quint64 m_generation = 0;

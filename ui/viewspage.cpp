@@ -39,8 +39,23 @@ QString scheduleText(const htap::mv::Schedule& s)
     const QString every = s.everySeconds % 3600 == 0 ? ViewsPage::tr("%1 h").arg(s.everySeconds / 3600)
         : s.everySeconds % 60 == 0                    ? ViewsPage::tr("%1 min").arg(s.everySeconds / 60)
                                                       : ViewsPage::tr("%1 s").arg(s.everySeconds);
-    return ViewsPage::tr("%1 every %2 (%3)").arg(htap::mv::modeName(s.mode), every,
-        s.runner == u"pg_cron"_s ? ViewsPage::tr("pg_cron") : ViewsPage::tr("by this app"));
+    const QString by = s.runner == u"pg_cron"_s ? ViewsPage::tr("pg_cron") : ViewsPage::tr("by this app");
+    const QString nice = s.nice > 0 ? ViewsPage::tr(", nice %1").arg(s.nice) : QString();
+    if (s.adaptive())
+        return ViewsPage::tr("adaptive, within %1 (%2%3)").arg(every, by, nice); // merges only
+    return ViewsPage::tr("%1 every %2 (%3%4)").arg(htap::mv::modeName(s.mode), every, by, nice);
+}
+
+/// "0.12 s/s, ≈ 6 % of writers": the merges' wall time per second over the last minute and
+/// the writers' CPU share it is estimated to take.
+QString mergeLoadText(const htap::monitor::ViewState& v)
+{
+    if (!v.incremental)
+        return {};
+    if (v.mergesLastMinute == 0)
+        return ViewsPage::tr("no merges");
+    const QString load = ViewsPage::tr("%1 s/s").arg(QString::number(v.mergeSecondsPerSecond, 'f', v.mergeSecondsPerSecond < 0.1 ? 3 : 2));
+    return v.writersShareLost < 0 ? load : ViewsPage::tr("%1, ≈ %2 % of writers").arg(load, QString::number(100 * v.writersShareLost, 'f', 1));
 }
 
 } // namespace
@@ -49,8 +64,8 @@ ViewsPage::ViewsPage(QWidget* parent)
     : MonitorPage(parent)
     , m_noJobs(new ViewJobs(this))
     , m_jobs(m_noJobs)
-    , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("now"), tr("staleness"), tr("pending changes"), tr("last refresh"),
-                                         tr("took"), tr("schedule"), tr("size"), tr("CONCURRENTLY"), tr("base tables")},
+    , m_model(new SnapshotTableModel({tr("view"), tr("mode"), tr("now"), tr("staleness"), tr("merge load (1 min)"), tr("schedule"), tr("pending changes"),
+                                         tr("last refresh"), tr("took"), tr("size"), tr("CONCURRENTLY"), tr("base tables")},
           this))
     , m_note(new QLabel(this))
     , m_status(new QLabel(this))
@@ -340,7 +355,7 @@ void ViewsPage::rebuildRows()
             : needsRebuild                  ? tr("incremental: NEEDS REBUILD")
             : v.ivmState == u"building"_s    ? tr("incremental (building)")
             : v.engineOutdated             ? tr("incremental (older engine)")
-                                            : tr("incremental");
+                                            : tr("incremental (%1)").arg(v.captureMode);
         const QString pending = v.incremental
             ? (v.pendingRows ? tr("%1 (oldest %2)").arg(v.pendingRows).arg(formatSeconds(v.oldestPendingSeconds)) : tr("none"))
             : QString();
@@ -348,15 +363,24 @@ void ViewsPage::rebuildRows()
         if (now.isEmpty() && v.refreshingPid)
             now = tr("refreshing (pid %1)").arg(v.refreshingPid);
         const auto sch = schedules.constFind(v.view);
-        r.display = {v.view, mode, now, formatSeconds(v.stalenessSeconds), pending, formatAgo(v.lastRefreshEnd, m_sampledAt),
-            v.registryKnown ? formatSeconds(v.lastDurationSeconds) : QString(), sch != schedules.cend() ? scheduleText(*sch) : QString(),
-            formatBytes(v.totalBytes),
+        // What a DBA weighs freshness against comes first: at 1024 px the table shows the merge
+        // load and the start of the schedule without scrolling.
+        r.display = {v.view, mode, now, formatSeconds(v.stalenessSeconds), mergeLoadText(v),
+            sch != schedules.cend() ? scheduleText(*sch) : QString(), pending, formatAgo(v.lastRefreshEnd, m_sampledAt),
+            v.registryKnown ? formatSeconds(v.lastDurationSeconds) : QString(), formatBytes(v.totalBytes),
             v.incremental ? tr("not needed") : (v.concurrentBlocker.isEmpty() ? tr("possible") : tr("no: %1").arg(v.concurrentBlocker)),
             v.baseTables};
-        r.sort = {v.view, mode, now, v.stalenessSeconds, v.pendingRows, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0,
-            v.lastDurationSeconds, sch != schedules.cend() ? sch->everySeconds : 0, v.totalBytes, v.concurrentBlocker, v.baseTables};
+        r.sort = {v.view, mode, now, v.stalenessSeconds, v.mergeSecondsPerSecond, sch != schedules.cend() ? sch->everySeconds : 0,
+            v.pendingRows, v.lastRefreshEnd.isValid() ? v.lastRefreshEnd.toSecsSinceEpoch() : 0, v.lastDurationSeconds, v.totalBytes,
+            v.concurrentBlocker, v.baseTables};
         if (needsRebuild)
             r.toolTip = v.ivmReason;
+        else if (v.incremental)
+            r.toolTip = tr("Capture: %1 (in the writers' transactions). Merge load: the merges' wall time per second over the "
+                           "last minute, from the refresh log (an upper bound of their CPU: it includes I/O, and waiting for the "
+                           "CPU when they run at lower priority); the writers' share is that over the server's cores, when the "
+                           "server runs on this machine (merges and writers all busy on the CPU, sharing it evenly).")
+                            .arg(v.captureMode);
         else if (v.engineOutdated)
             r.toolTip = tr("Its engine was generated by an older HTAP Studio and lacks later fixes: "
                            "disable incremental maintenance and enable it again to regenerate it.");
@@ -520,12 +544,24 @@ void ViewsPage::editSchedule()
     auto* runner = new QComboBox(&dialog);
     runner->addItem(tr("HTAP Studio, while it is connected"), u"app"_s);
     runner->addItem(tr("pg_cron on the server"), u"pg_cron"_s);
+    // Merges only: an adaptive cadence (every = the freshness target) and a lower CPU priority.
+    auto* cadence = new QComboBox(&dialog);
+    cadence->setObjectName(u"scheduleCadence"_s);
+    cadence->addItem(tr("on a fixed clock"), u"fixed"_s);
+    cadence->addItem(tr("adaptive: when the freshness target needs it"), u"adaptive"_s);
+    auto* nice = new QSpinBox(&dialog);
+    nice->setObjectName(u"scheduleNice"_s);
+    nice->setRange(0, 19);
+    nice->setSpecialValueText(tr("normal"));
+    nice->setToolTip(tr("Runs the merges at this lower CPU priority (nice, prioritize extension) so that writers win the CPU"));
     if (has) {
         mode->setCurrentIndex(std::max(0, mode->findData(htap::mv::modeName(current.mode))));
         const bool minutes = current.everySeconds % 60 == 0;
         unit->setCurrentIndex(minutes ? 1 : 0);
         every->setValue(minutes ? current.everySeconds / 60 : current.everySeconds);
         runner->setCurrentIndex(std::max(0, runner->findData(current.runner)));
+        cadence->setCurrentIndex(current.adaptive() ? 1 : 0);
+        nice->setValue(current.nice);
     } else {
         every->setValue(v->incremental ? 1 : 5);
         unit->setCurrentIndex(v->incremental ? 0 : 1);
@@ -534,8 +570,19 @@ void ViewsPage::editSchedule()
     everyRow->addWidget(every);
     everyRow->addWidget(unit);
     form->addRow(tr("Action"), mode);
-    form->addRow(tr("Every"), everyRow);
+    form->addRow(v->incremental ? tr("Every (adaptive: within)") : tr("Every"), everyRow);
     form->addRow(tr("Run by"), runner);
+    if (v->incremental) {
+        form->addRow(tr("Cadence"), cadence);
+        form->addRow(tr("CPU priority"), nice);
+        const auto follow = [=] {
+            const bool app = runner->currentData().toString() == u"app"_s;
+            cadence->setEnabled(app);
+            nice->setEnabled(app);
+        };
+        connect(runner, &QComboBox::currentIndexChanged, &dialog, follow);
+        follow();
+    }
     auto* hint = new QLabel(tr("pg_cron needs the extension in this database; before pg_cron 1.5 it schedules by the minute."), &dialog);
     hint->setWordWrap(true);
     form->addRow(hint);
@@ -561,6 +608,10 @@ void ViewsPage::editSchedule()
         htap::mv::parseMode(mode->currentData().toString(), &job.mode);
         job.everySeconds = every->value() * unit->currentData().toInt();
         job.runner = runner->currentData().toString();
+        if (v->incremental && job.runner == u"app"_s) {
+            job.merge.adaptive = cadence->currentData().toString() == u"adaptive"_s;
+            job.merge.nice = nice->value();
+        }
     }
     m_jobs->start(job);
 }

@@ -39,6 +39,19 @@ CREATE TABLE IF NOT EXISTS htap.refresh_schedule (
     updated_by    text NOT NULL DEFAULT current_user
 );
 GRANT SELECT ON htap.refresh_schedule TO pg_monitor;
+-- Merges of incremental views (runner 'app' only): cadence 'fixed' merges every every_seconds;
+-- 'adaptive' treats every_seconds as the view's freshness target and merges when the oldest
+-- unmerged change, plus what a merge takes, would reach it (no merge while nothing is pending).
+-- merge_nice > 0 runs the merges in a session at that lower CPU priority (the prioritize
+-- extension), so that the writers win the CPU.
+ALTER TABLE htap.refresh_schedule ADD COLUMN IF NOT EXISTS cadence text NOT NULL DEFAULT 'fixed';
+ALTER TABLE htap.refresh_schedule ADD COLUMN IF NOT EXISTS merge_nice int NOT NULL DEFAULT 0;
+DO $$ BEGIN
+    ALTER TABLE htap.refresh_schedule ADD CONSTRAINT refresh_schedule_cadence
+        CHECK (cadence IN ('fixed', 'adaptive') AND merge_nice BETWEEN 0 AND 19
+               AND (cadence = 'fixed' AND merge_nice = 0 OR (mode = 'incremental' AND runner = 'app')));
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
 
 -- A refresh that logs itself, for schedulers that run SQL (pg_cron): the same registry rows
 -- as the app's refreshes. Incremental views are merged.

@@ -79,6 +79,40 @@ void printSample(const htap::monitor::ServerSample& s)
                   << QString::number(t.pctOfTrigger, 'f', 1) << "% of its autovacuum trigger" << Qt::endl;
         }
     }
+    if (s.replication) {
+        const auto& r = *s.replication;
+        const QString age = r.heartbeatAgeSeconds >= 0 ? htap::core::formatSeconds(r.heartbeatAgeSeconds) : u"unknown"_s;
+        if (!r.inRecovery) {
+            for (const auto& l : r.standbys)
+                out() << "standby:    " << l.name << " " << l.state << ", replay lag "
+                      << htap::core::formatSeconds(l.replayLagSeconds) << " (" << l.replayLagBytes << " bytes behind)" << Qt::endl;
+            for (const auto& sl : r.replicationSlots)
+                out() << "slot:       " << sl.name << " (" << sl.type << (sl.active ? ", in use" : ", NOT in use") << ") keeps "
+                      << sl.retainedWalBytes << " bytes of WAL" << Qt::endl;
+            out() << "heartbeat:  " << age << " old"
+                  << (r.heartbeatWriter.isEmpty() ? u", written by this monitor"_s : u"; not written: "_s + r.heartbeatWriter)
+                  << Qt::endl;
+        } else {
+            out() << "standby of: ";
+            if (r.receiver)
+                out() << r.receiver->senderHost << ":" << r.receiver->senderPort << " (" << r.receiver->status << ", "
+                      << r.receiver->replayGapBytes << " bytes not replayed)";
+            else
+                out() << "no WAL receiver";
+            out() << "; readers see data " << age << " old";
+            if (r.heartbeatAgeSeconds > 5 && r.receiver && r.receiver->replayGapBytes == 0)
+                out() << " at most (all received is replayed: nobody writes the primary's heartbeat)";
+            out() << Qt::endl;
+            if (r.conflicts)
+                out() << "conflicts:  " << r.conflicts->total() << " (snapshot " << r.conflicts->snapshot << ", lock "
+                      << r.conflicts->lock << ", buffer pin " << r.conflicts->bufferpin << ", deadlock " << r.conflicts->deadlock
+                      << ", tablespace " << r.conflicts->tablespace << ")"
+                      << (r.cancelledUnavailable.isEmpty() ? QString() : u"; "_s + r.cancelledUnavailable) << Qt::endl;
+            for (const auto& c : r.cancelled)
+                out() << "cancelled:  " << c.at.toUTC().toString(Qt::ISODateWithMs) << " " << c.role << "@" << c.database
+                      << (c.terminated ? " session ended: " : " statement cancelled: ") << c.statement << Qt::endl;
+        }
+    }
     if (s.views)
         for (const ViewState& v : s.views->views)
             out() << "view:       " << v.view << (v.populated ? "" : " (not populated)") << ", staleness "

@@ -4,6 +4,7 @@
 
 #include <mv/ivmsql.h>
 #include <mv/mvservice.h>
+#include <mv/schedulerunner.h>
 #include <pg/identifier.h>
 #include <pg/sandbox.h>
 
@@ -89,6 +90,8 @@ int cmdMv(const QStringList& args)
                  "  disable-incremental VIEW  back to a materialized view\n"
                  "  log [VIEW]                the refresh log, newest first\n"
                  "  schedule VIEW --mode M --every 5m [--runner app|pg_cron]\n"
+                 "  schedule VIEW --mode incremental --target 1s [--nice 10]\n"
+                 "                            merge when the freshness target needs it, at lower CPU priority\n"
                  "  unschedule VIEW\n"
                  "  run-schedules             run the app's schedules until Ctrl-C\n\n"
                  "VIEW is spelled as in SQL: sales_hourly_mv, public.\"Sales MV\". Without --conn: the sandbox.\n";
@@ -103,7 +106,12 @@ int cmdMv(const QStringList& args)
     const QCommandLineOption every(u"every"_s, u"schedule: interval, e.g. 1s, 30s, 5m, 1h"_s, u"interval"_s);
     const QCommandLineOption runner(u"runner"_s, u"schedule: app (run-schedules or the GUI runs it) or pg_cron (default app)"_s, u"runner"_s);
     const QCommandLineOption seconds(u"seconds"_s, u"run-schedules: stop after this many seconds (default: until Ctrl-C)"_s, u"s"_s);
-    parser.addOptions({connOption, jsonOption, mode, lockTimeout, check, limit, every, runner, seconds});
+    const QCommandLineOption target(u"target"_s,
+        u"schedule --mode incremental: adaptive cadence, merged when the oldest change would otherwise exceed this staleness, e.g. 1s"_s,
+        u"interval"_s);
+    const QCommandLineOption niceOption(u"nice"_s,
+        u"schedule --mode incremental: run the merges at this lower CPU priority, 1..19 (prioritize extension)"_s, u"n"_s);
+    parser.addOptions({connOption, jsonOption, mode, lockTimeout, check, limit, every, runner, seconds, target, niceOption});
     int code = ExitOk;
     if (!parseOptions(parser, args, u"Materialized views: list, refresh, incremental maintenance, refresh log."_s, &code))
         return code;
@@ -121,23 +129,35 @@ int cmdMv(const QStringList& args)
     // An option another action takes is a mistake to point out, not a setting to ignore.
     const QHash<QString, QList<const QCommandLineOption*>> takes {{u"list"_s, {&jsonOption}},
         {u"refresh"_s, {&jsonOption, &mode, &lockTimeout}}, {u"enable-incremental"_s, {&jsonOption, &check}},
-        {u"disable-incremental"_s, {&jsonOption}}, {u"log"_s, {&jsonOption, &limit}}, {u"schedule"_s, {&mode, &every, &runner}},
+        {u"disable-incremental"_s, {&jsonOption}}, {u"log"_s, {&jsonOption, &limit}}, {u"schedule"_s, {&mode, &every, &runner, &target, &niceOption}},
         {u"unschedule"_s, {}}, {u"run-schedules"_s, {&jsonOption, &seconds}}};
-    for (const QCommandLineOption* o : {&jsonOption, &mode, &lockTimeout, &check, &limit, &every, &runner, &seconds}) {
+    for (const QCommandLineOption* o : {&jsonOption, &mode, &lockTimeout, &check, &limit, &every, &runner, &seconds, &target, &niceOption}) {
         if (parser.isSet(*o) && !takes.value(action).contains(o))
             return fail(u"--%1 does not apply to mv %2 (see htapctl mv %2 --help)"_s.arg(o->names().constLast(), action), ExitUsage);
     }
     RefreshMode refreshMode = RefreshMode::Plain;
     int everySeconds = 0;
+    MergeOptions mergeOptions;
     if (action == u"schedule"_s) {
         static const QRegularExpression re(u"^(\\d+)\\s*(s|m|min|h)?$"_s);
-        const QRegularExpressionMatch m = re.match(parser.value(every).trimmed());
-        if (!parser.isSet(every) || !m.hasMatch())
-            return fail(u"mv schedule needs --every N[s|m|h], e.g. --every 5m"_s, ExitUsage);
+        if (parser.isSet(every) == parser.isSet(target))
+            return fail(u"mv schedule needs either --every N[s|m|h] (a fixed interval, e.g. --every 5m) or --target N[s|m|h] "
+                        u"(incremental views: an adaptive cadence that keeps the view this fresh)"_s, ExitUsage);
+        const QCommandLineOption& given = parser.isSet(every) ? every : target;
+        const QRegularExpressionMatch m = re.match(parser.value(given).trimmed());
+        if (!m.hasMatch())
+            return fail(u"invalid --%1 \"%2\": N[s|m|h], e.g. 30s or 5m"_s.arg(given.names().constFirst(), parser.value(given)), ExitUsage);
         const QString unit = m.captured(2);
         everySeconds = m.captured(1).toInt() * (unit == u"h"_s ? 3600 : unit.startsWith(u'm') ? 60 : 1);
         if (everySeconds < 1 || everySeconds > 604800)
-            return fail(u"invalid --every \"%1\": from 1 s to 7 days"_s.arg(parser.value(every)), ExitUsage);
+            return fail(u"invalid --%1 \"%2\": from 1 s to 7 days"_s.arg(given.names().constFirst(), parser.value(given)), ExitUsage);
+        mergeOptions.adaptive = parser.isSet(target);
+        if (parser.isSet(niceOption)) {
+            bool ok = false;
+            mergeOptions.nice = parser.value(niceOption).toInt(&ok);
+            if (!ok || mergeOptions.nice < 0 || mergeOptions.nice > 19)
+                return fail(u"invalid --nice \"%1\": a level from 0 (normal) to 19 (lowest)"_s.arg(parser.value(niceOption)), ExitUsage);
+        }
         if (parser.isSet(runner) && parser.value(runner) != u"app"_s && parser.value(runner) != u"pg_cron"_s)
             return fail(u"invalid --runner \"%1\": app or pg_cron"_s.arg(parser.value(runner)), ExitUsage);
     }
@@ -183,8 +203,11 @@ int cmdMv(const QStringList& args)
         const QList<Schedule> schedules = service.schedules(&error);
         if (json) {
             QJsonArray a;
+            const int cores = localServerCores(conn);
             for (const ViewInfo& v : views) {
                 QJsonObject o = v.toJson();
+                if (v.incremental && cores > 0)
+                    o.insert(u"writers_share_lost"_s, v.writersShareLost(cores));
                 for (const Schedule& sch : schedules)
                     if (sch.view == v.label())
                         o.insert(u"schedule"_s, sch.toJson());
@@ -202,6 +225,13 @@ int cmdMv(const QStringList& args)
             if (v.incremental) {
                 out() << "  pending:     " << v.pendingRows << " changes, oldest " << humanSeconds(v.oldestPendingSeconds)
                       << ", last merge " << QString::number(v.lastMergeMs, 'f', 1) << " ms" << Qt::endl;
+                const int cores = localServerCores(conn);
+                out() << "  capture:     " << v.captureMode << "; merges in the last minute: " << v.mergesLastMinute << ", "
+                      << QString::number(v.mergeSecondsPerSecond, 'f', 3) << " s per s";
+                if (cores > 0)
+                    out() << ", about " << QString::number(100 * v.writersShareLost(cores), 'f', 1) << " % of the writers' CPU ("
+                          << cores << " cores)";
+                out() << Qt::endl;
                 if (!v.ivmReason.isEmpty())
                     out() << "  rebuild:     needed: " << v.ivmReason << Qt::endl;
                 if (v.engineOutdated())
@@ -218,7 +248,7 @@ int cmdMv(const QStringList& args)
             out() << Qt::endl;
             for (const Schedule& sch : std::as_const(schedules))
                 if (sch.view == v.label())
-                    out() << "  schedule:    " << modeName(sch.mode) << " every " << sch.everySeconds << " s by " << sch.runner << Qt::endl;
+                    out() << "  schedule:    " << modeName(sch.mode) << ", " << sch.describe() << ", by " << sch.runner << Qt::endl;
             if (v.refreshingPid)
                 out() << "  refreshing:  now, by pid " << v.refreshingPid << Qt::endl;
         }
@@ -263,10 +293,15 @@ int cmdMv(const QStringList& args)
         return ExitOk;
     }
     if (action == u"schedule"_s) {
-        const QString e = service.setSchedule(view, refreshMode, everySeconds, parser.isSet(runner) ? parser.value(runner) : u"app"_s);
+        const QString e = service.setSchedule(view, refreshMode, everySeconds, parser.isSet(runner) ? parser.value(runner) : u"app"_s,
+            mergeOptions);
         if (!e.isEmpty())
             return fail(e);
-        out() << view << ": " << modeName(refreshMode) << " every " << everySeconds << " s, run by "
+        Schedule shown;
+        shown.everySeconds = everySeconds;
+        shown.cadence = mergeOptions.adaptive ? u"adaptive"_s : u"fixed"_s;
+        shown.nice = mergeOptions.nice;
+        out() << view << ": " << modeName(refreshMode) << ", " << shown.describe() << ", run by "
               << (parser.value(runner) == u"pg_cron"_s ? u"pg_cron"_s : u"the app (htap-studio, or htapctl mv run-schedules)"_s) << Qt::endl;
         return ExitOk;
     }
@@ -278,41 +313,30 @@ int cmdMv(const QStringList& args)
         return ExitOk;
     }
     if (action == u"run-schedules"_s) {
-        // The app-run schedules, headless: each view at most once per interval, one at a time.
+        // The app-run schedules, headless: fixed ones at most once per interval, adaptive ones
+        // when their freshness target needs it, one run at a time.
         static std::atomic<bool> interrupted {false};
         std::signal(SIGINT, [](int) { interrupted = true; });
         std::signal(SIGTERM, [](int) { interrupted = true; });
-        QHash<QString, QElapsedTimer> last;
-        QElapsedTimer total, reload;
-        total.start();
-        QList<Schedule> schedules;
         qint64 runs = 0, failures = 0;
-        while (!interrupted && (limitSeconds <= 0 || total.elapsed() < qint64(limitSeconds * 1000))) {
-            if (!reload.isValid() || reload.elapsed() > 10000) {
-                QString error;
-                schedules = service.schedules(&error);
-                if (!error.isEmpty())
-                    return fail(error);
-                reload.start();
-            }
-            for (const Schedule& sch : std::as_const(schedules)) {
-                if (sch.runner != u"app"_s || (last.contains(sch.view) && last[sch.view].elapsed() < qint64(sch.everySeconds) * 1000))
-                    continue;
-                last[sch.view].start();
-                const RefreshOutcome r = service.refresh(htap::pg::quoteQualified(sch.view.section(u'.', 0, 0), sch.view.section(u'.', 1)), sch.mode);
+        ScheduleRunner scheduleRunner(conn, info);
+        const QString e = scheduleRunner.run(&interrupted, limitSeconds,
+            [&](const ScheduleRunner::Run& r) {
                 ++runs;
-                if (!r.ok) {
+                if (!r.outcome.ok) {
                     ++failures;
-                    err() << "htapctl: " << sch.view << ": " << modeName(sch.mode) << " failed: " << r.message << Qt::endl;
+                    err() << "htapctl: " << r.view << ": " << modeName(r.mode) << " failed: " << r.outcome.message << Qt::endl;
                 } else if (json) {
-                    QJsonObject o = r.toJson();
-                    o.insert(u"view"_s, sch.view);
-                    o.insert(u"mode"_s, modeName(sch.mode));
+                    QJsonObject o = r.outcome.toJson();
+                    o.insert(u"view"_s, r.view);
+                    o.insert(u"mode"_s, modeName(r.mode));
+                    o.insert(u"nice"_s, r.nice);
                     out() << QJsonDocument(o).toJson(QJsonDocument::Compact) << Qt::endl;
                 }
-            }
-            QThread::msleep(100);
-        }
+            },
+            [](const QString& warning) { err() << "htapctl: warning: " << warning << Qt::endl; });
+        if (!e.isEmpty())
+            return fail(e);
         out() << runs << " scheduled refreshes run, " << failures << " failed" << Qt::endl;
         return failures ? ExitFailure : ExitOk;
     }

@@ -1,5 +1,7 @@
 #include "heartbeat.h"
 
+#include "probes.h"
+
 #include <pg/connection.h>
 #include <pg/result.h>
 
@@ -61,6 +63,8 @@ QString prepare(htap::pg::Connection& conn, HeartbeatWriter::State& st)
         const std::lock_guard lock(st.mutex);
         st.canceller = conn.canceller();
     }
+    // The monitor's own, as its sampler's statements are: the top statements leave it out.
+    conn.setStatementTag(QString::fromLatin1(kMonitorStatementTag) + u'\n');
     // A heartbeat that waits on a lock (someone holding the row) must not pile up.
     conn.exec(u"SET statement_timeout = '2s'"_s);
     conn.exec(u"SET lock_timeout = '1s'"_s);

@@ -138,8 +138,13 @@ public:
             m_ownRollbacks.add(epoch, ownRollbacks);
         }
         const bool stalled = m_hasPrevious && epoch - m_previousEpoch > maxGapSeconds;
-        if (stalled)
+        if (stalled) {
             sample.gapBefore = true; // a new baseline: the stall's counts are not one interval's
+            // What the monitor's other connections (the heartbeat) committed during the stall is
+            // in the dropped delta: settled there, not taken from the intervals after it.
+            m_ownCommits.take(now.commit - m_previous.commit);
+            m_ownRollbacks.take(now.rollback - m_previous.rollback);
+        }
         if (m_hasPrevious && resetEpoch == m_previousReset && !stalled) {
             s.elapsedSeconds = epoch - m_previousEpoch;
             const double dt = s.elapsedSeconds;
@@ -603,9 +608,14 @@ public:
             for (const htap::mv::Schedule& sch : service.schedules(&ignored))
                 schedules.insert(sch.view, sch);
         }
+        const int cores = htap::mv::localServerCores(conn);
         for (const htap::mv::ViewInfo& v : views) {
             ViewState s;
             s.view = v.label();
+            s.captureMode = v.captureMode;
+            s.mergesLastMinute = v.mergesLastMinute;
+            s.mergeSecondsPerSecond = v.mergeSecondsPerSecond;
+            s.writersShareLost = v.incremental ? v.writersShareLost(cores) : -1;
             if (schedules.contains(s.view)) {
                 s.scheduleSeconds = schedules.value(s.view).everySeconds;
                 s.scheduleRunner = schedules.value(s.view).runner;

@@ -106,15 +106,16 @@ private:
             rep.cancelledUnavailable = m_logUnavailable;
             return;
         }
-        const Result sz = conn.execCached(u"SELECT size FROM pg_stat_file($1, true)"_s, {file});
-        if (!sz.ok()) {
-            m_logUnavailable = sz.error().sqlstate == u"42501"_s
+        const auto cannotRead = [&](const Result& r) {
+            m_logUnavailable = r.error().sqlstate == u"42501"_s
                 ? u"reading the standby's log needs superuser or pg_read_server_files: conflicts are counted, "
                    "the cancelled statements cannot be named"_s
-                : u"cannot read the standby's log: %1"_s.arg(sz.error().oneLine());
+                : u"cannot read the standby's log: %1"_s.arg(r.error().oneLine());
             rep.cancelledUnavailable = m_logUnavailable;
-            return;
-        }
+        };
+        const Result sz = conn.execCached(u"SELECT size FROM pg_stat_file($1, true)"_s, {file});
+        if (!sz.ok())
+            return cannotRead(sz);
         const qint64 size = sz.toInt64(0, u"size"_s, 0);
         if (file != m_logFile) { // the first look, or the log rotated
             m_logOffset = m_logFile.isEmpty() ? std::max<qint64>(0, size - kLogLookBack) : 0;
@@ -127,14 +128,8 @@ private:
             const qint64 n = std::min(kLogChunk, size - m_logOffset);
             const Result r = conn.execCached(u"SELECT pg_read_binary_file($1, $2, $3, true) AS chunk"_s,
                 {file, m_logOffset, n});
-            if (!r.ok()) {
-                m_logUnavailable = r.error().sqlstate == u"42501"_s
-                    ? u"reading the standby's log needs superuser or pg_read_server_files: conflicts are counted, "
-                       "the cancelled statements cannot be named"_s
-                    : u"cannot read the standby's log: %1"_s.arg(r.error().oneLine());
-                rep.cancelledUnavailable = m_logUnavailable;
-                return;
-            }
+            if (!r.ok())
+                return cannotRead(r);
             m_pendingLog += decodeBytea(r.text(0, u"chunk"_s));
             m_logOffset += n;
         }

@@ -6,6 +6,7 @@
 #include <pg/sqlfile.h>
 
 #include <QElapsedTimer>
+#include <QThread>
 #include <QJsonArray>
 
 using namespace Qt::StringLiterals;
@@ -83,6 +84,9 @@ QJsonObject ViewInfo::toJson() const
         o.insert(u"pending_rows"_s, pendingRows);
         o.insert(u"oldest_pending_s"_s, oldestPendingSeconds);
         o.insert(u"last_merge_ms"_s, lastMergeMs);
+        o.insert(u"capture_mode"_s, captureMode);
+        o.insert(u"merges_last_minute"_s, mergesLastMinute);
+        o.insert(u"merge_seconds_per_second"_s, mergeSecondsPerSecond);
         o.insert(u"engine_version"_s, engineVersion);
         o.insert(u"engine_outdated"_s, engineOutdated());
     }
@@ -118,10 +122,30 @@ QJsonObject Schedule::toJson() const
     QJsonObject o {{u"view"_s, view}, {u"mode"_s, modeName(mode)}, {u"every_seconds"_s, everySeconds}, {u"runner"_s, runner}};
     if (cronJob)
         o.insert(u"cron_job"_s, cronJob);
+    o.insert(u"cadence"_s, cadence);
+    o.insert(u"merge_nice"_s, nice);
     return o;
 }
 
+QString Schedule::describe() const
+{
+    const QString every = everySeconds % 3600 == 0 ? u"%1 h"_s.arg(everySeconds / 3600)
+        : everySeconds % 60 == 0                   ? u"%1 min"_s.arg(everySeconds / 60)
+                                                   : u"%1 s"_s.arg(everySeconds);
+    QString text = adaptive() ? u"adaptive, target "_s + every : u"every "_s + every;
+    if (nice > 0)
+        text += u", nice %1"_s.arg(nice);
+    return text;
+}
+
 MvService::MvService(pg::Connection& connection) : m_conn(connection) {}
+
+int localServerCores(pg::Connection& connection)
+{
+    const QString host = connection.effectiveInfo().value(u"host"_s);
+    const bool local = host.isEmpty() || host.startsWith(u'/') || host == u"localhost"_s || host == u"127.0.0.1"_s || host == u"::1"_s;
+    return local ? QThread::idealThreadCount() : 0;
+}
 
 QList<Schedule> MvService::schedules(QString* error)
 {
@@ -129,7 +153,10 @@ QList<Schedule> MvService::schedules(QString* error)
     const Result has = m_conn.exec(u"SELECT to_regclass('htap.refresh_schedule') IS NOT NULL"_s);
     if (!has.ok() || !has.toBool(0, 0))
         return out;
-    const Result r = m_conn.exec(u"SELECT view_name, mode, every_seconds, runner, coalesce(cron_jobid, 0) FROM htap.refresh_schedule ORDER BY 1"_s);
+    // A registry before version 11 has no cadence columns (listing never installs).
+    const Result r = m_conn.exec(
+        u"SELECT s.view_name, s.mode, s.every_seconds, s.runner, coalesce(s.cron_jobid, 0), x.j->>'cadence', (x.j->>'merge_nice')::int "
+        u"FROM htap.refresh_schedule s, LATERAL (SELECT to_jsonb(s) AS j) x ORDER BY 1"_s);
     if (!r.ok()) {
         *error = statementError(r);
         return out;
@@ -141,12 +168,15 @@ QList<Schedule> MvService::schedules(QString* error)
         sch.everySeconds = int(r.toInt64(i, 2));
         sch.runner = r.text(i, 3);
         sch.cronJob = r.toInt64(i, 4);
+        if (!r.isNull(i, 5))
+            sch.cadence = r.text(i, 5);
+        sch.nice = int(r.toInt64(i, 6));
         out << sch;
     }
     return out;
 }
 
-QString MvService::setSchedule(const QString& name, RefreshMode mode, int everySeconds, const QString& runner)
+QString MvService::setSchedule(const QString& name, RefreshMode mode, int everySeconds, const QString& runner, const MergeOptions& merge)
 {
     Resolved view;
     QString error;
@@ -163,6 +193,13 @@ QString MvService::setSchedule(const QString& name, RefreshMode mode, int everyS
         return u"%1 is not maintained incrementally; enable it first"_s.arg(label);
     if (runner != u"app"_s && runner != u"pg_cron"_s)
         return u"runner must be app or pg_cron, not %1"_s.arg(runner);
+    if (merge.nice < 0 || merge.nice > 19)
+        return u"nice %1 is not a level from 0 (normal) to 19 (lowest)"_s.arg(merge.nice);
+    if ((merge.adaptive || merge.nice > 0) && mode != RefreshMode::Incremental)
+        return u"an adaptive cadence and a lower priority are for merges of incremental views; %1 is refreshed (%2)"_s.arg(
+            label, modeName(mode));
+    if ((merge.adaptive || merge.nice > 0) && runner != u"app"_s)
+        return u"an adaptive cadence and a lower priority need HTAP Studio's runner (--runner app): pg_cron runs on a clock"_s;
     if (const QString e = ensureRegistry(); !e.isEmpty())
         return e;
     QString cronSchedule;
@@ -196,10 +233,28 @@ QString MvService::setSchedule(const QString& name, RefreshMode mode, int everyS
             return u"pg_cron refused the schedule: %1"_s.arg(statementError(r));
         job = r.toInt64(0, 0);
     }
-    const Result r = m_conn.exec(u"INSERT INTO htap.refresh_schedule (view_name, mode, every_seconds, runner, cron_jobid) "
-                                 u"VALUES ($1, $2, $3, $4, $5)"_s,
-        {label, modeName(mode), everySeconds, runner, job ? QVariant(job) : QVariant()});
+    const Result r = m_conn.exec(u"INSERT INTO htap.refresh_schedule (view_name, mode, every_seconds, runner, cron_jobid, cadence, merge_nice) "
+                                 u"VALUES ($1, $2, $3, $4, $5, $6, $7)"_s,
+        {label, modeName(mode), everySeconds, runner, job ? QVariant(job) : QVariant(), merge.adaptive ? u"adaptive"_s : u"fixed"_s,
+            merge.nice});
     return r.ok() ? QString() : statementError(r);
+}
+
+QString MvService::lowerOwnPriority(int nice)
+{
+    if (nice < 1 || nice > 19)
+        return u"nice %1 is not a level from 1 (a little lower) to 19 (lowest)"_s.arg(nice);
+    const Result ext = m_conn.exec(u"SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                                   u"WHERE e.extname = 'prioritize'"_s);
+    if (!ext.ok())
+        return statementError(ext);
+    if (ext.rowCount() == 0)
+        return u"the prioritize extension is not created in this database (CREATE EXTENSION prioritize; Debian package "
+               u"postgresql-15-prioritize)"_s;
+    const Result r = m_conn.exec(u"SELECT %1(pg_backend_pid(), $1)"_s.arg(quoteQualified(ext.text(0, 0), u"set_backend_priority"_s)), {nice});
+    if (!r.ok())
+        return statementError(r);
+    return r.toBool(0, 0) ? QString() : u"the server refused nice %1 for this session"_s.arg(nice);
 }
 
 QString MvService::clearSchedule(const QString& name)
@@ -311,7 +366,7 @@ SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated,
        coalesce((SELECT l.pid FROM pg_locks l WHERE l.relation = v.oid AND l.granted AND l.pid <> pg_backend_pid()
                    AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock') LIMIT 1), 0) AS refreshing_pid,
        %2,
-       v.base_tables, v.capture_off, @ENGINE@
+       v.base_tables, v.capture_off, @ENGINE@, @LOAD@
 FROM v ORDER BY 1, 2)"_s;
     QString ivmRows = hasIvm
         ? uR"(UNION ALL
@@ -340,6 +395,9 @@ FROM v ORDER BY 1, 2)"_s;
                                             : u"NULL::text"_s);
     sql = sql.arg(ivmRows, ivmCols + u",\n       "_s + lastCols);
     sql.replace(u"@ENGINE@"_s, hasIvm && reg.toBool(0, 4) ? u"iv.engine_version"_s : u"NULL::int"_s);
+    // Merges log themselves (htap.ivm_merged) when they applied something: their wall time
+    // over the last minute (the refresh_log index on view and start finds them).
+    sql.replace(u"@LOAD@"_s, hasLog ? u"ml.merges, ml.seconds"_s : u"NULL::bigint, NULL::float8"_s);
     // Sizes take a lock: behind a plain REFRESH (ACCESS EXCLUSIVE, held or queued) the listing
     // would wait, so such a view's size is estimated from pg_class instead. The definition
     // (pg_get_viewdef) would lock the base tables: it is not listed.
@@ -353,7 +411,12 @@ FROM v ORDER BY 1, 2)"_s;
         joins += u" LEFT JOIN htap.ivm_views iv ON iv.view_id = v.ivm_id LEFT JOIN LATERAL htap.ivm_pending(v.ivm_id) p ON v.ivm_id IS NOT NULL"_s;
     if (hasLog)
         joins += u" LEFT JOIN LATERAL (SELECT * FROM htap.refresh_log r WHERE r.view_name = v.nspname || '.' || v.relname "
-                 u"AND r.outcome = 'ok' ORDER BY r.started_at DESC LIMIT 1) lr ON true"_s;
+                 u"AND r.outcome = 'ok' ORDER BY r.started_at DESC LIMIT 1) lr ON true"_s
+                 u" LEFT JOIN LATERAL (SELECT count(*) AS merges, sum(extract(epoch FROM least(r.finished_at, clock_timestamp()) - "
+                 u"greatest(r.started_at, clock_timestamp() - interval '60 s')))::float8 AS seconds FROM htap.refresh_log r "
+                 u"WHERE r.view_name = v.nspname || '.' || v.relname AND r.mode = 'incremental' AND r.outcome = 'ok' "
+                 u"AND r.started_at > clock_timestamp() - interval '70 s' AND r.finished_at > clock_timestamp() - interval '60 s') ml "
+                 u"ON v.ivm_id IS NOT NULL"_s;
     sql.replace(u"FROM v ORDER BY"_s, u"FROM v"_s + joins + u" ORDER BY"_s);
     const Result r = m_conn.exec(sql);
     if (!r.ok()) {
@@ -386,6 +449,11 @@ FROM v ORDER BY 1, 2)"_s;
             // where no event trigger could flag it): the view cannot be exact.
             v.ivmState = u"needs_rebuild"_s;
             v.ivmReason = r.text(i, 18);
+        }
+        if (v.incremental) {
+            v.captureMode = u"triggers"_s;
+            v.mergesLastMinute = r.toInt64(i, 20);
+            v.mergeSecondsPerSecond = r.isNull(i, 21) ? 0 : r.toDouble(i, 21) / 60.0;
         }
         if (v.incremental)
             v.stalenessSeconds = v.oldestPendingSeconds;

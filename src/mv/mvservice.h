@@ -7,6 +7,7 @@
 #include <QList>
 #include <QString>
 
+#include <algorithm>
 #include <atomic>
 
 namespace htap::mv {
@@ -36,6 +37,17 @@ struct ViewInfo {
     double lastMergeMs = 0;
     /// The generation of the engine's SQL it runs (kIvmEngineVersion when enabled; 0 before stamps).
     int engineVersion = 0;
+    /// How changes are captured: "triggers" (statement triggers in the writer's transaction).
+    QString captureMode;
+    /// Merges over the last minute that applied something, and their wall time per second of
+    /// that minute: an upper bound of their CPU (it includes I/O waits, and waits for the CPU
+    /// when the merges run at lower priority).
+    qint64 mergesLastMinute = 0;
+    double mergeSecondsPerSecond = 0;
+    /// The writers' share of the server's CPU the merges take, estimated as merge time per
+    /// second over the server's cores (all CPU-bound, sharing the cores evenly); -1 when the
+    /// number of cores is not known (cores <= 0).
+    double writersShareLost(int cores) const { return cores > 0 ? std::min(1.0, mergeSecondsPerSecond / cores) : -1; }
     /// Built by an older generation: it lacks later fixes until disabled and enabled again.
     bool engineOutdated() const;
     // The registry's last successful refresh or merge
@@ -90,8 +102,26 @@ struct Schedule {
     int everySeconds = 0;
     QString runner; ///< app or pg_cron
     qint64 cronJob = 0;
+    /// "fixed" (every everySeconds) or "adaptive" (incremental views, runner app: everySeconds is
+    /// the freshness target; merged when the oldest unmerged change needs it, see MergeCadence).
+    QString cadence = QStringLiteral("fixed");
+    int nice = 0; ///< > 0: merges run in a session at this lower CPU priority (prioritize extension)
+    bool adaptive() const { return cadence == QLatin1String("adaptive"); }
+    /// "every 5 s", "adaptive, target 1 s, nice 10": as the Views page and mv list show it.
+    QString describe() const;
     QJsonObject toJson() const;
 };
+
+/// How merges of an incremental view are run, beyond their interval (htapctl mv schedule
+/// --target, --nice; the Views page's schedule dialog).
+struct MergeOptions {
+    bool adaptive = false;
+    int nice = 0;
+};
+
+/// The server's CPU cores when it runs on this machine (a Unix socket or a loopback address):
+/// PostgreSQL does not tell a client; 0 when it is elsewhere.
+int localServerCores(pg::Connection& connection);
 
 /// Materialized-view operations over one connection, run synchronously on the caller's thread
 /// (a worker thread in the GUI). Names come from the user: they are resolved by the server
@@ -150,7 +180,10 @@ public:
     QList<Schedule> schedules(QString* error);
     /// Schedules a view: runner "app" (HTAP Studio runs it while connected) or "pg_cron" (the
     /// extension runs htap.refresh_view). Returns an empty string or why not.
-    QString setSchedule(const QString& view, RefreshMode mode, int everySeconds, const QString& runner);
+    QString setSchedule(const QString& view, RefreshMode mode, int everySeconds, const QString& runner, const MergeOptions& merge = {});
+    /// Lowers this session's CPU priority (nice 1..19) through the prioritize extension; for a
+    /// session that only merges: a backend cannot be given its priority back. Empty or why not.
+    QString lowerOwnPriority(int nice);
     QString clearSchedule(const QString& view);
 
     /// The refresh log, newest first; view empty for all views.

@@ -100,6 +100,11 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
         return false;
     }
     QString err;
+    // A port named and taken is said before minutes of copying, not after.
+    if (int chosen = 0; port != 0 && !standby.choosePort(port, &chosen, &err)) {
+        *error = err;
+        return false;
+    }
     if (!standby.prepareFolder(&err)) {
         *error = err;
         return false;
@@ -154,8 +159,13 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
     }
     lock.unlock(); // listed now; its start takes its own folder's lock
     if (!standby.start(port, primary.scale > 0 ? primary.scale : 1, progress, &err)) {
-        *error = err;
-        return false; // listed: remove-standby cleans up
+        // Not left half-made (stopped, listed, its slot holding WAL): removed, slot and all.
+        QString removeError;
+        *error = removeStandby(dir, &removeError)
+            ? u"%1; the standby was removed again"_s.arg(err)
+            : u"%1; removing the half-made standby failed too: %2 (htapctl sandbox remove-standby --standby-dir %3)"_s
+                  .arg(err, removeError, dir);
+        return false;
     }
     *standbyDir = dir;
     return true;

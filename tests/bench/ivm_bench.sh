@@ -2,14 +2,19 @@
 # Benchmark: incremental maintenance of the seed's views against PostgreSQL's own refresh, on
 # one sandbox, baseline and engine in the same invocation. Prints:
 #   (b) order-transaction throughput with capture triggers off and on (incremental views, not
-#       merged meanwhile), pairs of runs in ABBA order, the median ratio; then one run with
-#       merges every second, for reference;
+#       merged meanwhile), and with the views merged by each configuration of --merges, in
+#       rounds that reverse their order every other round (ABBA); medians and ranges of the
+#       ratios to capture off, and each merged configuration's staleness at saturation;
 #   (a) REFRESH ... CONCURRENTLY of sales_hourly_mv and fact_sales_mv vs a merge of 10,000 new
 #       orders, and the ratio;
 #   (c) staleness (age of the oldest unmerged change, sampled 5 times a second) under a steady
-#       order rate with merges every second: p50, p99, max.
+#       order rate with each merge configuration: p50, p99, max per view.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
-#                            [--rounds N] [--parts abc]
+#                            [--rounds N] [--parts abc] [--merges "fixed adaptive-nice"]
+# Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
+# (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
+# target 1 s), adaptive-nice (target 1 s at nice 10); loop is the earlier reference: one psql
+# session merging the three every second.
 # Use a sandbox of its own: it leaves the three views incremental. Capture is switched off and
 # on between runs (the views are rebuilt afterwards). Part (a) needs the views materialized at
 # the start (its baseline); without it, views already incremental are used as they are.
@@ -20,7 +25,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
-dir="" seconds=30 rate=1000 clients=4 rounds=6 parts=abc
+dir="" seconds=30 rate=1000 clients=4 rounds=6 parts=abc merges="fixed adaptive-nice"
 while [ $# -gt 0 ]; do
     case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -30,6 +35,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2
         # ABBA: as many pairs with capture on second as with it first.
         (( rounds > 0 && rounds % 2 == 0 )) || { echo "--rounds must be a positive even number" >&2; exit 2; } ;;
+    --merges) merges="$2"; shift 2
+        for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
     --parts) parts="$2"; shift 2
         [[ "$parts" =~ ^[abc]+$ ]] || { echo "--parts takes letters among a, b and c (e.g. bc)" >&2; exit 2; } ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -70,6 +77,36 @@ merge_loop() { # view ids...: merge every second on one session
     (while true; do echo "$sql"; sleep 1; done) | "${psqlc[@]}" -At > /dev/null 2>&1 &
     pids+=($!)
 }
+start_merges() { # configuration: merges of the three views as configured, in the background
+    local cfg="$1" v
+    if [ "$cfg" = loop ]; then merge_loop "${ids[@]}"; return; fi
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
+        case "$cfg" in
+        fixed) htmv schedule "$v" --mode incremental --every 1s ;;
+        nice) htmv schedule "$v" --mode incremental --every 1s --nice 10 ;;
+        adaptive) htmv schedule "$v" --mode incremental --target 1s ;;
+        adaptive-nice) htmv schedule "$v" --mode incremental --target 1s --nice 10 ;;
+        esac
+    done > /dev/null
+    "$bin/htapctl" mv run-schedules --conn "$conn" > "$work/runner.out" 2>&1 &
+    pids+=($!)
+}
+stop_merges() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+merge_now() { # fold in what is pending, untimed, so that every merged run starts alike
+    "${psqlc[@]}" -At -c "SELECT htap_ivm.v${ids[0]}_merge(), htap_ivm.v${ids[1]}_merge(), htap_ivm.v${ids[2]}_merge()" > /dev/null
+}
+samplers_start() { # prefix: staleness of the three views, 5 times a second
+    local i=0 v
+    for v in hourly fact daily; do
+        (while true; do echo "SELECT coalesce(round(extract(epoch FROM clock_timestamp() - oldest)::numeric, 3), 0) FROM htap.ivm_pending(${ids[$i]});"; sleep 0.2; done) \
+            | "${psqlc[@]}" -At > "$work/$1_$v" 2>/dev/null &
+        pids+=($!)
+        i=$((i + 1))
+    done
+}
+samplers_stop() { local k; for k in 1 2 3; do kill "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; done; }
+pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print a[i]}'; }
+range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
 orders_sql() { # n: n completed orders with 3 items each, in one statement per table
     cat <<SQL
 WITH o AS (INSERT INTO orders (user_id, total_amount, status, created_at)
@@ -124,31 +161,52 @@ run_orders() { # label
     tps "$work/$1.out"
 }
 if part b; then
-    # Pairs of runs, off then on and on then off in turn (ABBA), so that drift (tables growing,
-    # checkpoints, autovacuum, caches) hits both alike; the ratio is the median of the pairs'.
+    # Rounds of runs, capture off, on, then each merge configuration, the order reversed every
+    # other round (ABBA), so that drift (tables growing, checkpoints, autovacuum, caches, the
+    # machine's other load) hits all alike; each ratio is the median of the rounds' ratios.
     echo
-    echo "(b) order transaction, $clients clients, ${seconds} s per run, $rounds pairs of runs, capture off/on alternating"
+    echo "(b) order transaction, $clients clients, ${seconds} s per run, $rounds rounds: capture off, on, merged by: $merges"
+    echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     offs=() ons=() ratios=()
+    declare -A mtps mratio mstale
+    configs=(off on $merges)
     for ((round = 1; round <= rounds; round++)); do
-        if ((round % 2)); then
-            capture off; offs+=("$(run_orders off$round)")
-            capture on; ons+=("$(run_orders on$round)")
-        else
-            capture on; ons+=("$(run_orders on$round)")
-            capture off; offs+=("$(run_orders off$round)")
-            capture on
-        fi
-        ratios+=("$(awk -v a="${ons[-1]}" -v b="${offs[-1]}" 'BEGIN{print a/b}')")
-        echo "    pair $round: off ${offs[-1]} tps, on ${ons[-1]} tps, ratio ${ratios[-1]}"
+        order=("${configs[@]}")
+        if ! ((round % 2)); then order=(); for ((k = ${#configs[@]} - 1; k >= 0; k--)); do order+=("${configs[$k]}"); done; fi
+        declare -A got=()
+        for cfg in "${order[@]}"; do
+            case "$cfg" in
+            off) capture off; got[off]="$(run_orders off$round)"; capture on ;;
+            on) capture on; got[on]="$(run_orders on$round)" ;;
+            *)
+                # Capture was switched off in this round or before: the DDL guard flagged the
+                # views for a rebuild, which the runner respects. Merging costs the same on an
+                # inexact view; the views are rebuilt at the end.
+                "${psqlc[@]}" -c "UPDATE htap.ivm_views SET state = 'ready', reason = NULL" > /dev/null
+                merge_now
+                start_merges "$cfg"
+                samplers_start "sat_${cfg}_$round"
+                got[$cfg]="$(run_orders "m_${cfg}_$round")"
+                samplers_stop
+                stop_merges ;;
+            esac
+        done
+        offs+=("${got[off]}"); ons+=("${got[on]}")
+        ratios+=("$(awk -v a="${got[on]}" -v b="${got[off]}" 'BEGIN{print a/b}')")
+        line="    round $round ($(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}, on ${got[on]} (${ratios[-1]})"
+        for m in $merges; do
+            r="$(awk -v a="${got[$m]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
+            mtps[$m]+="${got[$m]} "; mratio[$m]+="$r "
+            line+=", $m ${got[$m]} ($r; p99 $(for v in hourly fact daily; do printf '%s/' "$(pct "$work/sat_${m}_${round}_$v" 99)"; done | sed 's#/$##') s)"
+        done
+        echo "$line"
     done
-    merge_loop "${ids[@]}"
-    merged="$(run_orders merged)"
-    kill "${pids[-1]}" 2>/dev/null || true
     off="$(median "${offs[@]}")"
     on="$(median "${ons[@]}")"
     ratio="$(median "${ratios[@]}")"
     # Capture was off for a while: rebuild so that the views are exact again.
     echo "    rebuilding the three views (capture was switched off)"
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
 fi
@@ -183,32 +241,36 @@ if part a; then
 fi
 if part b; then
     echo
-    printf '%-44s %10s %10s\n' "(b) order transaction (median of $rounds pairs)" tps ratio
+    printf '%-44s %10s %10s  %s\n' "(b) order transaction ($rounds rounds)" "tps" ratio "ratio range; staleness p99 at saturation, hourly/fact/daily (worst round)"
     printf '%-44s %10.1f %10s\n' "capture off" "$off" 1.00
-    printf '%-44s %10.1f %10.3f\n' "capture on (3 views; ratio: median of pairs)" "$on" "$ratio"
-    printf '%-44s %10.1f %10.3f\n' "capture on + merges every 1 s (1 run)" "$merged" "$(awk -v a="$merged" -v b="$off" 'BEGIN{print a/b}')"
+    printf '%-44s %10.1f %10.3f  %s\n' "capture on (3 views, no merges)" "$on" "$ratio" "$(range "${ratios[@]}")"
+    for m in $merges; do
+        worst=""
+        for v in hourly fact daily; do
+            worst+="$(for ((round = 1; round <= rounds; round++)); do pct "$work/sat_${m}_${round}_$v" 99; done | sort -g | tail -n 1)/"
+        done
+        printf '%-44s %10.1f %10.3f  %s; %s s\n' "capture on + merges: $m" "$(median ${mtps[$m]})" "$(median ${mratio[$m]})" \
+            "$(range ${mratio[$m]})" "${worst%/}"
+    done
 fi
 
 if part c; then
     echo
-    echo "(c) staleness at $rate orders/s for ${seconds} s, merges every second"
-    merge_loop "${ids[@]}"
-    sampler() { # id file
-        (while true; do echo "SELECT coalesce(round(extract(epoch FROM clock_timestamp() - oldest)::numeric, 3), 0) FROM htap.ivm_pending($1);"; sleep 0.2; done) \
-            | "${psqlc[@]}" -At > "$2" 2>/dev/null &
-        pids+=($!)
-    }
-    sampler "${ids[0]}" "$work/st_hourly"
-    sampler "${ids[1]}" "$work/st_fact"
-    "$pgbench" -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/rate.out" 2>&1
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    pids=()
-    pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print a[i]}'; }
-    printf '%-40s %8s %8s %8s %8s\n' "view" samples p50 p99 max
-    for v in hourly fact; do
-        f="$work/st_$v"
-        printf '%-40s %8d %7.2fs %7.2fs %7.2fs\n' "$([ $v = hourly ] && echo sales_hourly_mv || echo fact_sales_mv)" "$(wc -l < "$f")" \
-            "$(pct "$f" 50)" "$(pct "$f" 99)" "$(pct "$f" 100)"
+    echo "(c) staleness at $rate orders/s for ${seconds} s, by merge configuration (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    printf '%-16s %-22s %8s %8s %8s %8s\n' merges view samples p50 p99 max
+    for m in $merges; do
+        merge_now
+        start_merges "$m"
+        samplers_start "rate_$m"
+        "$pgbench" -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/rate_$m.out" 2>&1
+        samplers_stop
+        stop_merges
+        for v in hourly fact daily; do
+            f="$work/rate_${m}_$v"
+            printf '%-16s %-22s %8d %7.2fs %7.2fs %7.2fs\n' "$m" "$(case $v in hourly) echo sales_hourly_mv ;; fact) echo fact_sales_mv ;; *) echo daily_sales_summary ;; esac)" \
+                "$(wc -l < "$f")" "$(pct "$f" 50)" "$(pct "$f" 99)" "$(pct "$f" 100)"
+        done
+        echo "                 achieved order rate: $(tps "$work/rate_$m.out") tps (target $rate)"
     done
-    echo "achieved order rate: $(tps "$work/rate.out") tps (target $rate)"
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
 fi
