@@ -21,6 +21,7 @@
 #include <QInputDialog>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
@@ -47,6 +48,7 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     , m_rateScale(new QDoubleSpinBox(this))
     , m_durationScale(new QDoubleSpinBox(this))
     , m_threads(new QSpinBox(this))
+    , m_standby(new QLineEdit(this))
     , m_workloads(new QTableWidget(0, 5, this))
     , m_start(new QPushButton(tr("Start"), this))
     , m_stop(new QPushButton(tr("Stop"), this))
@@ -58,7 +60,7 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     , m_latency(new ChartWidget(tr("Latency from the intended start: p50 and p99"), tr("ms"), this))
     , m_summary(new SnapshotTableModel({tr("workload"), tr("committed"), tr("rolled back"), tr("failed"), tr("retried"), tr("tps"),
                                            tr("target"), tr("p50 ms"), tr("p99 ms"), tr("p99.9 ms"), tr("max ms"), tr("late"),
-                                           tr("SLO p99")},
+                                           tr("SLO p99"), tr("ran on")},
           this))
 {
     m_choice->setObjectName(u"scenarioChoice"_s);
@@ -93,6 +95,11 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     m_threads->setSpecialValueText(tr("default"));
     m_threads->setToolTip(tr("Client threads per workload, each serving several connections without blocking "
                              "(like pgbench -j). Default: the scenario's, or one per CPU core"));
+    m_standby->setObjectName(u"scenarioStandby"_s);
+    m_standby->setPlaceholderText(tr("standby: the sandbox's"));
+    m_standby->setClearButtonEnabled(true);
+    m_standby->setToolTip(tr("Where workloads with target standby (or router) read: a standby's conninfo. Empty: the "
+                             "primary's streaming sandbox standby with the least lag (Sandbox > Add standby)"));
     m_throughput->setLegendGroup(2); // a workload's throughput and its target
     m_latency->setLegendGroup(2);    // its p50 and p99
     m_latency->setLogarithmic(true);
@@ -117,7 +124,8 @@ ScenariosPage::ScenariosPage(QWidget* parent)
     scales->addSpacing(12);
     scales->addWidget(new QLabel(tr("threads"), this));
     scales->addWidget(m_threads);
-    scales->addStretch(1);
+    scales->addSpacing(12);
+    scales->addWidget(m_standby, 1);
     m_workloads->setObjectName(u"scenarioWorkloads"_s);
     m_workloads->setHorizontalHeaderLabels({tr("workload"), tr("kind"), tr("arrival"), tr("connections"), tr("× rate or clients")});
     m_workloads->horizontalHeaderItem(3)->setToolTip(tr("Open loop: the connection budget; closed loop: the most clients"));
@@ -223,11 +231,13 @@ void ScenariosPage::showWorkloads()
     for (const Workload& w : std::as_const(s.workloads)) {
         const int row = m_workloads->rowCount();
         m_workloads->insertRow(row);
-        const QString kind = w.kind == Workload::Kind::Order ? tr("orders")
+        QString kind = w.kind == Workload::Kind::Order ? tr("orders")
             : w.kind == Workload::Kind::Report              ? tr("reports: %1").arg(w.reports.join(u", "_s))
             : w.kind == Workload::Kind::Sql                 ? tr("SQL file")
                                                             : tr("refresh: %1").arg(w.views.join(u", "_s));
         const QString arrival = w.open() ? tr("open") : tr("closed");
+        if (w.target != Workload::Target::Primary)
+            kind += w.target == Workload::Target::Standby ? tr(" · on the standby") : tr(" · through the router");
         int col = 0;
         for (const QString& text : {w.name, kind, arrival}) {
             auto* item = new QTableWidgetItem(text);
@@ -383,6 +393,18 @@ void ScenariosPage::startSelected()
         m_comparison->start(scenario, info);
         return;
     }
+    htap::pg::ConnInfo standby;
+    if (!m_standby->text().trimmed().isEmpty()) {
+        QString error;
+        standby = htap::pg::ConnInfo::parse(m_standby->text().trimmed(), &error);
+        if (!error.isEmpty()) {
+            setRunning(false);
+            m_status->setText(tr("Did not start: the standby's conninfo: %1").arg(error));
+            Q_EMIT message(false, tr("The standby's conninfo: %1").arg(error));
+            return;
+        }
+    }
+    m_runner->setStandby(standby);
     m_runner->start(scenario, info);
 }
 
@@ -419,12 +441,17 @@ void ScenariosPage::onFinished(const ScenarioResult& r)
         const QString slo = wl && wl->sloP99Ms > 0
             ? (w.latency.p99 <= wl->sloP99Ms ? tr("met (%1 ms)") : tr("MISSED (%1 ms)")).arg(wl->sloP99Ms)
             : QString();
+        // Standby and router workloads: where their requests ran, with each target's p99.
+        QStringList ranOn;
+        for (auto t = w.targets.cbegin(); t != w.targets.cend(); ++t)
+            ranOn << tr("%1 %2 (p99 %3 ms%4)").arg(t.key(), htap::core::formatCount(t->committed + t->failed),
+                QString::number(t->latency.p99, 'f', 1), t->conflicts > 0 ? tr(", %n conflict(s)", nullptr, int(t->conflicts)) : QString());
         SnapshotTableModel::Row row;
         row.key = it.key();
         row.display = {it.key(), w.committed, w.rolledBack, w.failed, w.retries, QString::number(w.tps(), 'f', 1),
             w.targetRate > 0 ? QString::number(w.targetRate, 'f', 1) : QString(), QString::number(w.latency.p50, 'f', 2),
             QString::number(w.latency.p99, 'f', 2), QString::number(w.latency.p999, 'f', 2),
-            QString::number(w.latency.max, 'f', 1), w.late, slo};
+            QString::number(w.latency.max, 'f', 1), w.late, slo, ranOn.join(u"; "_s)};
         if (slo.startsWith(tr("MISSED")) || w.failed > 0)
             row.tone = colours::Tone::Bad;
         rows.append(row);
@@ -441,6 +468,20 @@ void ScenariosPage::onFinished(const ScenarioResult& r)
     if (r.serverDeadlockDelta > 0) // each one stalls its transactions for deadlock_timeout: a dip in the charts
         text += (r.serverDeadlockDelta == 1 ? tr(" · 1 deadlock in the database during the run")
                                              : tr(" · %1 deadlocks in the database during the run").arg(r.serverDeadlockDelta));
+    if (!r.standby.isEmpty()) {
+        // The standby the reports read from, over the measured phases: lag, data age, conflicts.
+        double lag = -1, age = -1;
+        qint64 conflicts = 0;
+        for (const PhaseResult& p : r.phases) {
+            if (p.warmup)
+                continue;
+            lag = std::max(lag, p.replica.lagP99);
+            age = std::max(age, p.replica.dataAgeP99);
+            conflicts += p.replica.conflicts;
+        }
+        text += tr(" · standby %1: replay lag p99 %2, data age p99 %3, %n recovery conflict(s)", nullptr, int(conflicts))
+                    .arg(r.standby, lag >= 0 ? htap::core::formatSeconds(lag) : tr("unknown"), age >= 0 ? htap::core::formatSeconds(age) : tr("unknown"));
+    }
     m_status->setText(text);
 }
 

@@ -10,6 +10,7 @@
 class QComboBox;
 class QDoubleSpinBox;
 class QSpinBox;
+class QLineEdit;
 class QTableWidget;
 class QLabel;
 class QProgressBar;
@@ -85,6 +86,7 @@ private:
     QDoubleSpinBox* m_rateScale;
     QDoubleSpinBox* m_durationScale;
     QSpinBox* m_threads;
+    QLineEdit* m_standby; ///< the standby for standby and router workloads; empty: the sandbox's
     QTableWidget* m_workloads; ///< per workload: connections and a rate (or clients) factor to edit
     QPushButton* m_start;
     QPushButton* m_stop;

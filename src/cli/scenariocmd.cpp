@@ -31,6 +31,10 @@ namespace {
 const QCommandLineOption allowSqlFrom(u"allow-sql-from"_s,
     u"A folder a sql workload's sqlFile may be read from, besides the scenario file's own (repeatable)"_s, u"folder"_s);
 
+const QCommandLineOption standbyOption(u"standby"_s,
+    u"The standby that standby and router workloads read from (default: the primary's streaming sandbox standby with the least lag)"_s,
+    u"conninfo"_s);
+
 /// Loads a preset by name or a scenario file, printing what is wrong with it.
 bool loadScenario(const QString& nameOrFile, const QStringList& sqlDirs, htap::workload::Scenario* scenario, int* code)
 {
@@ -62,6 +66,57 @@ bool loadScenario(const QString& nameOrFile, const QStringList& sqlDirs, htap::w
         return false;
     }
     return true;
+}
+
+/// The seed's 8.1 table, when workloads read from a standby or through the router: per phase,
+/// the orders' throughput and p99 beside each report workload's p99, where its requests ran,
+/// and the standby's replay lag, its readers' data age and the conflicts recovery caused.
+void printTopologyTable(const htap::workload::ScenarioResult& result)
+{
+    using namespace htap::workload;
+    if (result.standby.isEmpty() && result.routes.isEmpty())
+        return;
+    const Scenario& sc = result.scenario;
+    auto seconds = [](double s) { return s >= 0 ? QString::number(s, 'f', 2) : u"–"_s; };
+    out() << Qt::endl << "across the topology (standby " << (result.standby.isEmpty() ? u"none"_s : result.standby) << ")" << Qt::endl
+          << "phase           orders tps  orders p99 ms  reports p99 ms  reports ran on             failed  conflicts  lag p99 s  data age p99 s"
+          << Qt::endl;
+    for (const PhaseResult& p : std::as_const(result.phases)) {
+        if (p.warmup)
+            continue;
+        double oltpTps = 0, oltpP99 = 0, reportP99 = 0;
+        qint64 failed = 0, conflicts = 0;
+        QStringList ranOn;
+        for (auto it = p.workloads.cbegin(); it != p.workloads.cend(); ++it) {
+            const Workload* w = sc.workload(it.key());
+            const WorkloadStats& st = it.value();
+            if (!w || st.committed + st.rolledBack + st.failed == 0)
+                continue;
+            if (w->kind == Workload::Kind::Order) {
+                oltpTps += st.tps();
+                oltpP99 = std::max(oltpP99, st.latency.p99);
+            } else if (w->kind != Workload::Kind::Refresh) {
+                reportP99 = std::max(reportP99, st.latency.p99);
+                failed += st.failed;
+                conflicts += st.conflicts;
+                if (st.targets.isEmpty())
+                    ranOn << u"primary %1"_s.arg(st.committed + st.rolledBack + st.failed);
+                for (auto t = st.targets.cbegin(); t != st.targets.cend(); ++t)
+                    ranOn << u"%1 %2"_s.arg(t.key()).arg(t->committed + t->failed);
+            }
+        }
+        out() << qSetFieldWidth(16) << Qt::left << p.name << qSetFieldWidth(10) << Qt::right << QString::number(oltpTps, 'f', 1)
+              << qSetFieldWidth(15) << QString::number(oltpP99, 'f', 2) << qSetFieldWidth(16) << QString::number(reportP99, 'f', 1)
+              << qSetFieldWidth(0) << "  " << qSetFieldWidth(25) << Qt::left << ranOn.join(u", "_s) << qSetFieldWidth(7) << Qt::right
+              << failed << qSetFieldWidth(11) << QString::number(conflicts) + u"/"_s + QString::number(p.replica.conflicts)
+              << qSetFieldWidth(11) << seconds(p.replica.lagP99) << qSetFieldWidth(16) << seconds(p.replica.dataAgeP99)
+              << qSetFieldWidth(0) << Qt::endl;
+    }
+    out() << "(conflicts: reports cancelled by recovery, as our clients saw them / as the standby counted them)" << Qt::endl;
+    for (const StatementRoute& r : std::as_const(result.routes))
+        if (sc.workload(r.workload) && sc.workload(r.workload)->target == Workload::Target::Router)
+            out() << "  " << r.workload << "." << r.statement << " -> " << r.target
+                  << (r.view.isEmpty() ? QString() : u" "_s + r.view) << ": " << r.reason << Qt::endl;
 }
 
 /// The seed's 5.3.3 table: per refresh strategy (a phase with a refresh workload), the order
@@ -272,7 +327,7 @@ int cmdScenario(const QStringList& args)
         u"Client threads per workload, sharing its connections (like pgbench -j); 0: one per CPU core (default: the scenario's)"_s, u"n"_s);
     const QCommandLineOption confirm(u"confirm-database"_s,
         u"Required to run against a server that is not the local sandbox: the name of its database"_s, u"name"_s);
-    parser.addOptions({connOption, outFile, rateScale, durationScale, threads, confirm, allowSqlFrom, jsonOption});
+    parser.addOptions({connOption, outFile, rateScale, durationScale, threads, confirm, allowSqlFrom, standbyOption, jsonOption});
     int code = ExitOk;
     if (!parseOptions(parser, args.mid(1), u"Run a scenario and report per second and per phase."_s, &code))
         return code;
@@ -310,6 +365,13 @@ int cmdScenario(const QStringList& args)
         return code;
     if (!parser.isSet(connOption))
         info = htap::pg::Sandbox().connInfo();
+    ConnInfo standby;
+    if (parser.isSet(standbyOption)) {
+        QString error;
+        standby = ConnInfo::parse(parser.value(standbyOption), &error);
+        if (!error.isEmpty() || standby.isEmpty())
+            return fail(u"--standby: %1"_s.arg(error.isEmpty() ? u"an empty conninfo"_s : error), ExitUsage);
+    }
 
     // A scenario writes orders: anywhere but a sandbox of this machine only when the operator
     // names the database. What the server says decides, not the conninfo.
@@ -362,7 +424,13 @@ int cmdScenario(const QStringList& args)
                 out() << " retried " << w.retries << (w.deadlockRetries ? u" (deadlocks "_s + QString::number(w.deadlockRetries) + u")"_s : QString());
             if (w.late)
                 out() << " late " << w.late;
+            if (w.conflicts)
+                out() << " conflicts " << w.conflicts;
         }
+        if (s.replica.sampled)
+            out() << " | standby " << (s.replica.reachable ? QString() : u"unreachable "_s) << "lag "
+                  << (s.replica.replayLagSeconds >= 0 ? QString::number(s.replica.replayLagSeconds, 'f', 2) + u" s"_s : u"–"_s)
+                  << " data age " << (s.replica.dataAgeSeconds >= 0 ? QString::number(s.replica.dataAgeSeconds, 'f', 2) + u" s"_s : u"–"_s);
         out() << Qt::endl;
     });
     QObject::connect(&runner, &ScenarioRunner::finished, &loop, [&](const ScenarioResult& r) {
@@ -370,6 +438,7 @@ int cmdScenario(const QStringList& args)
         done = true;
         loop.quit();
     });
+    runner.setStandby(standby);
     runner.start(scenario, info);
     loop.exec();
     if (!done)
@@ -408,6 +477,7 @@ int cmdScenario(const QStringList& args)
             }
         }
         printRefreshComparison(result);
+        printTopologyTable(result);
         if (result.interferenceP99 >= 0)
             out() << "interference: OLTP p99 with reports / without = " << QString::number(result.interferenceP99, 'f', 2)
                   << "x" << Qt::endl;

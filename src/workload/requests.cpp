@@ -44,6 +44,7 @@ Outcome failed(const PgError& e)
     o.kind = Outcome::Kind::Failed;
     o.sqlstate = e.sqlstate.isEmpty() ? (e.kind == PgError::Kind::Connection ? u"08000"_s : u"XX000"_s) : e.sqlstate;
     o.message = e.oneLine();
+    o.recoveryConflict = e.message.contains(u"conflict with recovery"_s);
     return o;
 }
 
@@ -56,7 +57,7 @@ Outcome businessRollback()
 /// Failures that the same request may simply try again: a serialization failure, a deadlock.
 bool retryable(const Outcome& o)
 {
-    return o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s;
+    return !o.recoveryConflict && (o.sqlstate == u"40001"_s || o.sqlstate == u"40P01"_s);
 }
 
 bool deadlocked(const Outcome& o)
@@ -138,8 +139,12 @@ PgError RequestExecutor::prepare(Connection& conn)
         m_catalogue = std::move(catalogue);
         return {};
     }
-    case Workload::Kind::Report:
-        return prepareAll(m_workload.reports, htap::pg::namedStatements(u"workload/reports.sql"_s));
+    case Workload::Kind::Report: {
+        auto sql = htap::pg::namedStatements(u"workload/reports.sql"_s);
+        for (auto it = m_workload.rewrittenReports.cbegin(); it != m_workload.rewrittenReports.cend(); ++it)
+            sql.insert(it.key(), it.value()); // the router's rewrite, read from a view
+        return prepareAll(m_workload.reports, sql);
+    }
     case Workload::Kind::Sql:
         return prepareAll({u"user_sql"_s}, {{u"user_sql"_s, m_workload.sqlText}});
     case Workload::Kind::Refresh: {

@@ -23,6 +23,9 @@ struct Outcome {
     QString message;
     int tries = 1;
     int deadlocks = 0; ///< of the tries before the last, those that ended in a deadlock (40P01); the rest in 40001
+    /// Failed: a standby's recovery cancelled it ("conflict with recovery", SQLSTATE 40001 or
+    /// 40P01). Counted as a conflict and not tried again: the same report would meet the same replay.
+    bool recoveryConflict = false;
 };
 
 /// One message to the server: a prepared statement, one of our fixed scripts (transaction

@@ -14,6 +14,12 @@ QJsonObject percentiles(const Percentiles& p)
         {u"mean"_s, p.mean}};
 }
 
+/// -1 (unknown) as null.
+QJsonValue known(double v)
+{
+    return v >= 0 ? QJsonValue(v) : QJsonValue();
+}
+
 QJsonObject stats(const WorkloadStats& s)
 {
     QJsonObject bySqlstate;
@@ -24,12 +30,38 @@ QJsonObject stats(const WorkloadStats& s)
         retriesBySqlstate.insert(u"40P01"_s, s.deadlockRetries);
     if (s.retries > s.deadlockRetries)
         retriesBySqlstate.insert(u"40001"_s, s.retries - s.deadlockRetries);
-    return {{u"committed"_s, s.committed}, {u"rolledBack"_s, s.rolledBack}, {u"failed"_s, s.failed},
+    QJsonObject o {{u"committed"_s, s.committed}, {u"rolledBack"_s, s.rolledBack}, {u"failed"_s, s.failed},
         {u"failedBySqlstate"_s, bySqlstate}, {u"retries"_s, s.retries}, {u"retriesBySqlstate"_s, retriesBySqlstate},
         {u"late"_s, s.late}, {u"skipped"_s, s.skipped},
         {u"maxLagMs"_s, s.maxLagMs}, {u"inFlight"_s, s.inFlight}, {u"seconds"_s, s.seconds}, {u"tps"_s, s.tps()},
         {u"targetRate"_s, s.targetRate}, {u"latency_ms"_s, percentiles(s.latency)},
         {u"service_ms"_s, percentiles(s.service)}};
+    // Standby and router workloads only: older readers see the same document otherwise.
+    if (s.conflicts > 0 || !s.targets.isEmpty())
+        o.insert(u"conflicts"_s, s.conflicts);
+    if (!s.targets.isEmpty()) {
+        QJsonObject targets;
+        for (auto it = s.targets.cbegin(); it != s.targets.cend(); ++it)
+            targets.insert(it.key(), QJsonObject {{u"committed"_s, it->committed}, {u"failed"_s, it->failed},
+                                         {u"conflicts"_s, it->conflicts}, {u"latency_ms"_s, percentiles(it->latency)}});
+        o.insert(u"targets"_s, targets);
+    }
+    return o;
+}
+
+QJsonObject replicaSecond(const ReplicaSample& r)
+{
+    return {{u"reachable"_s, r.reachable}, {u"replayLag_s"_s, known(r.replayLagSeconds)},
+        {u"replayGap_bytes"_s, r.replayGapBytes >= 0 ? QJsonValue(r.replayGapBytes) : QJsonValue()},
+        {u"dataAge_s"_s, known(r.dataAgeSeconds)}, {u"conflicts"_s, r.conflicts >= 0 ? QJsonValue(r.conflicts) : QJsonValue()}};
+}
+
+QJsonObject replicaPhase(const ReplicaStats& r)
+{
+    return {{u"samples"_s, r.samples},
+        {u"replayLag_s"_s, QJsonObject {{u"p50"_s, known(r.lagP50)}, {u"p99"_s, known(r.lagP99)}, {u"max"_s, known(r.lagMax)}}},
+        {u"dataAge_s"_s, QJsonObject {{u"p50"_s, known(r.dataAgeP50)}, {u"p99"_s, known(r.dataAgeP99)}, {u"max"_s, known(r.dataAgeMax)}}},
+        {u"conflicts"_s, r.conflicts}};
 }
 
 QJsonObject byWorkload(const QMap<QString, WorkloadStats>& m)
@@ -62,6 +94,8 @@ QJsonObject ScenarioResult::toJson() const
                                         {u"max_s"_s, it->max}});
             o.insert(u"staleness"_s, st);
         }
+        if (!standby.isEmpty())
+            o.insert(u"replica"_s, replicaPhase(p.replica));
         phaseArray.append(o);
     }
     QJsonArray secondArray;
@@ -74,6 +108,8 @@ QJsonObject ScenarioResult::toJson() const
                 st.insert(it.key(), it.value() >= 0 ? QJsonValue(it.value()) : QJsonValue());
             o.insert(u"staleness_s"_s, st);
         }
+        if (s.replica.sampled)
+            o.insert(u"replica"_s, replicaSecond(s.replica));
         secondArray.append(o);
     }
     QJsonObject o {{u"format"_s, u"htap-scenario-result"_s}, {u"version"_s, 1}, {u"scenario"_s, scenario.toJson()},
@@ -88,6 +124,23 @@ QJsonObject ScenarioResult::toJson() const
         {u"interference"_s, QJsonObject {
             {u"oltpP99MixedOverBaseline"_s, interferenceP99 >= 0 ? QJsonValue(interferenceP99) : QJsonValue()},
             {u"oltpAchievedOverTarget"_s, oltpAchievedOverTarget >= 0 ? QJsonValue(oltpAchievedOverTarget) : QJsonValue()}}}};
+    if (!standby.isEmpty())
+        o.insert(u"standby"_s, QJsonObject {{u"name"_s, standby}, {u"endpoint"_s, standbyServer}});
+    if (!routes.isEmpty()) {
+        QJsonArray rs;
+        for (const StatementRoute& r : routes) {
+            QJsonObject ro {{u"workload"_s, r.workload}, {u"statement"_s, r.statement}, {u"target"_s, r.target},
+                {u"server"_s, r.server}, {u"reason"_s, r.reason}};
+            if (!r.view.isEmpty()) {
+                ro.insert(u"view"_s, r.view);
+                ro.insert(u"rewrittenSql"_s, r.rewrittenSql);
+            }
+            if (r.budgetSeconds >= 0)
+                ro.insert(u"budget_s"_s, r.budgetSeconds);
+            rs.append(ro);
+        }
+        o.insert(u"routes"_s, rs);
+    }
     return o;
 }
 

@@ -5,6 +5,7 @@
 #include <mv/mvservice.h>
 
 #include "requests.h"
+#include "topologyrun.h"
 
 #include <pg/connection.h>
 
@@ -81,6 +82,7 @@ struct Acc {
     LatencyHistogram latency; ///< from the intended start
     LatencyHistogram service; ///< from the actual start
     qint64 committed = 0, rolledBack = 0, failed = 0, retries = 0, deadlockRetries = 0, late = 0, skipped = 0;
+    qint64 conflicts = 0; ///< of failed: cancelled by a standby's recovery
     double maxLagMs = 0;
     QMap<QString, qint64> bySqlstate;
     /// The last requests' latencies, not in the histograms yet: they go in kBatch at a time,
@@ -116,6 +118,7 @@ struct Acc {
         deadlockRetries += o.deadlockRetries;
         late += o.late;
         skipped += o.skipped;
+        conflicts += o.conflicts;
         maxLagMs = std::max(maxLagMs, o.maxLagMs);
         for (auto it = o.bySqlstate.cbegin(); it != o.bySqlstate.cend(); ++it)
             bySqlstate[it.key()] += it.value();
@@ -129,7 +132,7 @@ struct Acc {
         latency.reset();
         service.reset();
         batched = 0;
-        committed = rolledBack = failed = retries = deadlockRetries = late = skipped = 0;
+        committed = rolledBack = failed = retries = deadlockRetries = late = skipped = conflicts = 0;
         maxLagMs = 0;
         bySqlstate.clear();
     }
@@ -146,6 +149,7 @@ struct Acc {
         s.deadlockRetries = deadlockRetries;
         s.late = late;
         s.skipped = skipped;
+        s.conflicts = conflicts;
         s.maxLagMs = maxLagMs;
         s.inFlight = inFlight;
         s.seconds = seconds;
@@ -153,6 +157,15 @@ struct Acc {
         s.latency = Percentiles::of(latency);
         s.service = Percentiles::of(service);
         return s;
+    }
+    TargetStats targetStats() const
+    {
+        TargetStats t;
+        t.committed = committed + rolledBack;
+        t.failed = failed;
+        t.conflicts = conflicts;
+        t.latency = Percentiles::of(latency);
+        return t;
     }
 };
 
@@ -180,6 +193,8 @@ struct Slot {
 /// requests that wait on purpose) or several, multiplexed without blocking.
 struct Worker {
     htap::pg::ConnInfo info;
+    int lane = 0;   ///< the lane it serves (RunTopology::lanes)
+    QString target; ///< its lane's: primary, standby or view
     QString applicationName;
     bool multiplexed = false;
     std::vector<std::unique_ptr<Slot>> connections;
@@ -371,6 +386,7 @@ public:
     /// from several threads at once would).
     std::shared_ptr<const Scenario> scenario;
     htap::pg::ConnInfo info;
+    htap::pg::ConnInfo standbyInfo; ///< given by the operator; empty: the primary's sandbox standby
     std::atomic<bool> stopRequested {false};
     std::atomic<bool> running {false};
     /// Readable once a stop is requested: the multiplexed threads watch it with their sockets,
@@ -419,8 +435,9 @@ public:
     void run();
 
 private:
-    void blockingLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
-    void multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
+    /// sc: the run's scenario as the lane sees it (its share of a router workload's demand).
+    void blockingLoop(const Scenario& sc, const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
+    void multiplexedLoop(const Scenario& sc, const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0);
     enum class Link { Open, Failed, Later };
     /// Opens the slot's connection if it is closed: Failed when an attempt failed, Later when
     /// the thread made one less than a second ago.
@@ -456,6 +473,8 @@ HTAP_HOT void RunCoordinator::record(Worker& worker, int phase, const Outcome& o
     case Outcome::Kind::Failed:
         ++acc.failed;
         ++acc.bySqlstate[o.sqlstate];
+        if (o.recoveryConflict)
+            ++acc.conflicts;
         break;
     }
 }
@@ -506,9 +525,9 @@ void RunCoordinator::countUnserved(Worker& worker, Schedule* schedule, Clock::ti
     schedule->takeDue(now, [&](int phase, qint64 n) { worker.current[std::size_t(phase)].skipped += n; });
 }
 
-void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
+void RunCoordinator::blockingLoop(const Scenario& sc, const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
-    const Timeline timeline(*scenario);
+    const Timeline timeline(sc);
     Slot& slot = *worker.connections.front();
     auto sleepUntil = [&](Clock::time_point when) {
         while (!stopRequested && Clock::now() < when)
@@ -564,7 +583,7 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
             continue;
         }
         const int phase = timeline.phaseAt(el);
-        const int clients = int(scenario->phases[phase].demand.value(w.name).from);
+        const int clients = int(sc.phases[phase].demand.value(w.name).from);
         if (slot.index >= clients) {
             sleepUntil(Clock::now() + std::chrono::milliseconds(50));
             continue;
@@ -590,7 +609,7 @@ void RunCoordinator::blockingLoop(const Workload& w, Worker& worker, Schedule* s
     }
 }
 
-HTAP_HOT void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
+HTAP_HOT void RunCoordinator::multiplexedLoop(const Scenario& sc, const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
     // One thread, several connections, none of them waited on: requests are command sequences
     // (RequestExecutor::begin/advance) sent without blocking, and the thread sleeps in epoll
@@ -601,10 +620,10 @@ HTAP_HOT void RunCoordinator::multiplexedLoop(const Workload& w, Worker& worker,
     // would register and unregister every socket at every wakeup) and the registrations are
     // looked at only when a connection opened or closed or started or stopped waiting to
     // write, and the clock is read once per wakeup and once at each request's start and end.
-    const Timeline timeline(*scenario);
+    const Timeline timeline(sc);
     const auto think = std::chrono::microseconds(qint64(w.thinkMs * 1000));
     std::vector<int> clientsIn; // closed loop: by phase, the clients it asks for
-    for (const Phase& p : scenario->phases)
+    for (const Phase& p : sc.phases)
         clientsIn.push_back(int(p.demand.value(w.name).from));
     int busy = 0;
     bool fdsDirty = true; // a registration may be out of date
@@ -990,26 +1009,43 @@ void RunCoordinator::run()
         }
     }
 
+    // Standby and router workloads: the standby, the router's decisions, the heartbeat.
+    RunTopology topology;
+    if (RunTopology::needed(*scenario)) {
+        if (const QString problem = topology.prepare(admin, info, standbyInfo, scenario); !problem.isEmpty())
+            return failStart(problem);
+        result.standby = topology.standbyName();
+        result.standbyServer = topology.standbyServer();
+        result.routes = topology.routes();
+    }
+    const std::vector<std::unique_ptr<Lane>> lanes = topology.lanes(scenario, info);
+    const bool byTarget = RunTopology::needed(*scenario);
+
     // Every connection opens and prepares before the clock starts: a role that does not exist
     // or a statement that does not prepare stops the run before it writes anything.
     std::vector<std::vector<std::unique_ptr<Worker>>> workers(std::size_t(scenario->workloads.size()));
     std::vector<std::unique_ptr<Schedule>> schedules;
     struct Opening {
         int workload = 0;
+        int lane = 0;
         Worker* worker = nullptr;
         std::unique_ptr<Slot> slot;
         PgError error;
         bool connectFailed = false;
     };
-    std::vector<Opening> openings; // by workload, then client
-    for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
-        const Workload& w = scenario->workloads[wi];
-        schedules.push_back(w.open() ? std::make_unique<Schedule>(*scenario, w, scenario->seed * 7919 + quint64(wi)) : nullptr);
+    std::vector<Opening> openings; // by lane (a workload, or a router workload's share on one target), then client
+    for (int li = 0; li < int(lanes.size()); ++li) {
+        const Lane& lane = *lanes[std::size_t(li)];
+        const int wi = lane.workload;
+        const Workload& w = lane.w;
+        const quint64 laneSeed = quint64(wi) + 7 * quint64(lane.ordinal); // a workload whole: as before lanes
+        schedules.push_back(w.open() ? std::make_unique<Schedule>(*lane.scenario, w, scenario->seed * 7919 + laneSeed) : nullptr);
         auto& list = workers[std::size_t(wi)];
+        const std::size_t laneStart = list.size();
         for (int i = 0; i < w.connections; ++i) {
             auto slot = std::make_unique<Slot>();
             slot->index = i;
-            slot->executor = std::make_unique<RequestExecutor>(w, scenario->seed * 1000003 + quint64(wi) * 1009 + quint64(i),
+            slot->executor = std::make_unique<RequestExecutor>(w, scenario->seed * 1000003 + laneSeed * 1009 + quint64(i),
                 [this] { return stopRequested.load(); });
             if (i == 0) {
                 // Requests that are command sequences share a few threads; those that wait on
@@ -1018,7 +1054,9 @@ void RunCoordinator::run()
                 const int threads = multiplexed ? std::min(w.connections, scenario->effectiveThreads()) : w.connections;
                 for (int t = 0; t < threads; ++t) {
                     auto worker = std::make_unique<Worker>();
-                    worker->info = w.role.isEmpty() ? info : info.with(u"user"_s, w.role);
+                    worker->info = lane.info;
+                    worker->lane = li;
+                    worker->target = lane.target;
                     worker->applicationName = applicationNameFor(w);
                     worker->multiplexed = multiplexed;
                     worker->current.resize(std::size_t(scenario->phases.size()));
@@ -1027,25 +1065,26 @@ void RunCoordinator::run()
                 }
             }
             // Round robin, so that the first n clients of a closed loop spread over the threads.
-            openings.push_back({wi, list[std::size_t(i) % list.size()].get(), std::move(slot), {}, false});
+            openings.push_back({wi, li, list[laneStart + std::size_t(i) % (list.size() - laneStart)].get(), std::move(slot), {}, false});
         }
     }
     auto failure = [&](const Opening& o) {
         const Workload& w = scenario->workloads[o.workload];
-        return o.connectFailed ? u"workload %1: cannot connect%2: %3"_s.arg(w.name,
+        const QString on = lanes[std::size_t(o.lane)]->target == u"standby"_s ? u" to the standby"_s : QString();
+        return o.connectFailed ? u"workload %1: cannot connect%2%3: %4"_s.arg(w.name, on,
                                      w.role.isEmpty() ? QString() : u" as role %1"_s.arg(w.role), o.error.oneLine())
                                : u"workload %1: %2"_s.arg(w.name, o.error.oneLine());
     };
     // Each workload's first connection, one after the other: a role or a statement that is
     // wrong shows at once, and it reads the catalogue that the workload's others then share.
-    std::vector<const RequestExecutor*> firsts(std::size_t(scenario->workloads.size()), nullptr);
+    std::vector<const RequestExecutor*> firsts(lanes.size(), nullptr);
     const QString stoppedWhileOpening = u"stopped while the connections were opening"_s;
     for (Opening& o : openings) {
         if (o.slot->index != 0)
             continue;
         if ((o.error = openSlot(*o.worker, *o.slot, 10000, &o.connectFailed)))
             return failStart(stopRequested ? stoppedWhileOpening : failure(o));
-        firsts[std::size_t(o.workload)] = o.slot->executor.get();
+        firsts[std::size_t(o.lane)] = o.slot->executor.get();
     }
     // The others a few at a time: each connect and its preparation wait on the server, for
     // several round trips when it is distant. The first failure ends the others' attempts (a
@@ -1058,7 +1097,7 @@ void RunCoordinator::run()
             Opening& o = openings[k];
             if (o.slot->index == 0)
                 continue;
-            o.slot->executor->shareCatalogue(*firsts[std::size_t(o.workload)]);
+            o.slot->executor->shareCatalogue(*firsts[std::size_t(o.lane)]);
             if ((o.error = openSlot(*o.worker, *o.slot, 10000, &o.connectFailed, &failed)) && !failed.exchange(true))
                 firstFailure = k;
         }
@@ -1087,11 +1126,12 @@ void RunCoordinator::run()
     result.startedAt = QDateTime::currentDateTimeUtc().addMSecs(200);
     for (int wi = 0; wi < scenario->workloads.size(); ++wi)
         for (auto& worker : workers[std::size_t(wi)])
-            worker->thread = std::thread([this, t0, w = &scenario->workloads[wi], worker = worker.get(), s = schedules[std::size_t(wi)].get()] {
+            worker->thread = std::thread([this, t0, lane = lanes[std::size_t(worker->lane)].get(), worker = worker.get(),
+                                             s = schedules[std::size_t(worker->lane)].get()] {
                 if (worker->multiplexed)
-                    multiplexedLoop(*w, *worker, s, t0);
+                    multiplexedLoop(*lane->scenario, lane->w, *worker, s, t0);
                 else
-                    blockingLoop(*w, *worker, s, t0);
+                    blockingLoop(*lane->scenario, lane->w, *worker, s, t0);
                 for (auto& slot : worker->connections)
                     slot->conn.close(); // its statistics reach pg_stat_database when it ends
                 worker->finished = true;
@@ -1122,10 +1162,18 @@ void RunCoordinator::run()
         for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
             const Workload& w = scenario->workloads[wi];
             Acc merged;
+            QMap<QString, Acc> perTarget;
             int inFlight = 0;
             for (auto& worker : workers[std::size_t(wi)]) {
                 const std::lock_guard lock(worker->m);
-                worker->take(&merged);
+                if (byTarget) {
+                    Acc mine;
+                    worker->take(&mine);
+                    merged.merge(mine);
+                    perTarget[worker->target].merge(mine);
+                } else {
+                    worker->take(&merged);
+                }
                 inFlight += worker->inFlight;
                 for (const auto& slot : worker->connections)
                     anyConnected |= slot->connected.load();
@@ -1134,8 +1182,13 @@ void RunCoordinator::run()
             const double target = w.open() && p.demand.contains(w.name)
                 ? p.demand.value(w.name).at(std::clamp((mid - timeline.starts[phase]) / p.durationSeconds, 0.0, 1.0))
                 : 0;
-            stats.workloads.insert(w.name, merged.stats(1.0, target, inFlight));
+            WorkloadStats ws = merged.stats(1.0, target, inFlight);
+            if (w.target != Workload::Target::Primary)
+                for (auto it = perTarget.cbegin(); it != perTarget.cend(); ++it)
+                    ws.targets.insert(it.key(), it->targetStats());
+            stats.workloads.insert(w.name, ws);
         }
+        stats.replica = topology.sample(admin);
         if (!stalenessViews.isEmpty() && admin.isOpen()) {
             QString error;
             const QList<htap::mv::ViewInfo> views = htap::mv::MvService(admin).list(&error);
@@ -1203,6 +1256,7 @@ void RunCoordinator::run()
     // Per phase and for the run (warmup excluded), from the workers' phase records.
     const double elapsed = secondsSince(t0, Clock::now());
     QMap<QString, Acc> summary;
+    QMap<QString, QMap<QString, Acc>> summaryByTarget; // standby and router workloads: by workload, then target
     QMap<QString, double> summaryTargetRequests; // target rate x seconds, over measured phases
     QMap<QString, double> summarySeconds;        // measured seconds in which the workload ran
     Acc oltpBaseline, oltpMixed;
@@ -1219,14 +1273,23 @@ void RunCoordinator::run()
         for (int wi = 0; wi < scenario->workloads.size(); ++wi) {
             const Workload& w = scenario->workloads[wi];
             Acc merged;
-            for (auto& worker : workers[std::size_t(wi)])
+            QMap<QString, Acc> perTarget;
+            for (auto& worker : workers[std::size_t(wi)]) {
                 merged.merge(worker->phases[std::size_t(p)]);
+                if (w.target != Workload::Target::Primary)
+                    perTarget[worker->target].merge(worker->phases[std::size_t(p)]);
+            }
             const double target = w.open() && phase.demand.contains(w.name)
                 ? (phase.demand.value(w.name).from + phase.demand.value(w.name).to) / 2
                 : 0;
-            pr.workloads.insert(w.name, merged.stats(seconds, target, 0));
+            WorkloadStats ws = merged.stats(seconds, target, 0);
+            for (auto it = perTarget.cbegin(); it != perTarget.cend(); ++it)
+                ws.targets.insert(it.key(), it->targetStats());
+            pr.workloads.insert(w.name, ws);
             if (!phase.warmup) {
                 summary[w.name].merge(merged);
+                for (auto it = perTarget.cbegin(); it != perTarget.cend(); ++it)
+                    summaryByTarget[w.name][it.key()].merge(*it);
                 summaryTargetRequests[w.name] += target * seconds;
                 if (phase.demand.contains(w.name))
                     summarySeconds[w.name] += seconds;
@@ -1265,6 +1328,8 @@ void RunCoordinator::run()
             }
             pr.staleness.insert(label, st);
         }
+        if (topology.watchesStandby())
+            pr.replica = replicaStats(result.seconds, p == 0 ? QString() : scenario->phases[p - 1].name, phase.name);
         result.phases.append(pr);
     }
     qint64 clientCommitted = 0;
@@ -1275,7 +1340,11 @@ void RunCoordinator::run()
                 all.merge(a);
         clientCommitted += all.committed;
         const double ran = summarySeconds.value(w.name);
-        result.summary.insert(w.name, summary[w.name].stats(ran, ran > 0 ? summaryTargetRequests.value(w.name) / ran : 0, 0));
+        WorkloadStats ws = summary[w.name].stats(ran, ran > 0 ? summaryTargetRequests.value(w.name) / ran : 0, 0);
+        const QMap<QString, Acc> perTarget = summaryByTarget.value(w.name);
+        for (auto it = perTarget.cbegin(); it != perTarget.cend(); ++it)
+            ws.targets.insert(it.key(), it->targetStats());
+        result.summary.insert(w.name, ws);
     }
     result.clientCommitted = clientCommitted;
     // Only where orders went through in both: failures (a server gone) have no latency to compare.
@@ -1283,6 +1352,8 @@ void RunCoordinator::run()
         result.interferenceP99 = double(oltpMixed.latency.percentileUs(99)) / double(std::max<qint64>(1, oltpBaseline.latency.percentileUs(99)));
     if (mixedTarget > 0)
         result.oltpAchievedOverTarget = mixedDone / mixedTarget;
+
+    topology.finish(); // the heartbeat stops before the commits are counted
 
     // Cross-check against the server. Our sessions have ended, so their counts are flushed.
     if (!admin.isOpen())
@@ -1327,6 +1398,7 @@ void ScenarioRunner::start(const Scenario& scenario, const htap::pg::ConnInfo& i
     m_run->owner = this;
     m_run->scenario = std::make_shared<const Scenario>(scenario);
     m_run->info = info;
+    m_run->standbyInfo = m_standby;
     m_run->running = true;
     m_run->thread = std::thread([run = m_run] { run->run(); });
 }

@@ -162,6 +162,19 @@ QString kindName(Workload::Kind k)
 
 } // namespace
 
+QString targetName(Workload::Target target)
+{
+    switch (target) {
+    case Workload::Target::Standby:
+        return u"standby"_s;
+    case Workload::Target::Router:
+        return u"router"_s;
+    case Workload::Target::Primary:
+        break;
+    }
+    return u"primary"_s;
+}
+
 QStringList Scenario::limitProblems() const
 {
     QStringList problems;
@@ -267,6 +280,10 @@ QJsonObject Scenario::toJson() const
             o.insert(u"skipIfLaterThanMs"_s, w.skipIfLaterThanMs);
         if (w.holdSeconds > 0)
             o.insert(u"holdSeconds"_s, w.holdSeconds);
+        if (w.target != Workload::Target::Primary) // the default stays implicit: older builds read the file
+            o.insert(u"target"_s, targetName(w.target));
+        if (w.freshnessSeconds >= 0)
+            o.insert(u"freshness_s"_s, w.freshnessSeconds);
         ws.insert(w.name, o);
     }
     QJsonArray ps;
@@ -350,7 +367,8 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             const QJsonObject o = it.value().toObject();
             c.onlyKeys(o, path, {u"kind"_s, u"form"_s, u"products"_s, u"zipfS"_s, u"reports"_s, u"sqlFile"_s,
                                     u"arrival"_s, u"connections"_s, u"role"_s, u"isolation"_s, u"slo"_s, u"retries"_s,
-                                    u"skipIfLaterThanMs"_s, u"holdSeconds"_s, u"views"_s, u"mode"_s, u"items"_s});
+                                    u"skipIfLaterThanMs"_s, u"holdSeconds"_s, u"views"_s, u"mode"_s, u"items"_s,
+                                    u"target"_s, u"freshness_s"_s});
             Workload w;
             w.name = it.key();
             const QString kind = c.string(o, u"kind"_s, path, QString(), {u"order"_s, u"report"_s, u"sql"_s, u"refresh"_s});
@@ -474,6 +492,21 @@ bool Scenario::fromJson(const QByteArray& json, Scenario* out, QStringList* erro
             w.holdSeconds = c.number(o, u"holdSeconds"_s, path, 0, 0, 86400);
             if (w.holdSeconds > 0 && w.kind == Workload::Kind::Order)
                 c.error(path + u".holdSeconds"_s, u"applies to report and sql workloads (a long analytic snapshot)"_s);
+            const QString target = c.string(o, u"target"_s, path, u"primary"_s, {u"primary"_s, u"standby"_s, u"router"_s});
+            w.target = target == u"standby"_s ? Workload::Target::Standby
+                : target == u"router"_s       ? Workload::Target::Router
+                                              : Workload::Target::Primary;
+            // A standby takes no writes; the router would send every statement of an order or a
+            // refresh to the primary anyway, so saying otherwise is a mistake worth naming.
+            if (w.target != Workload::Target::Primary && (w.kind == Workload::Kind::Order || w.kind == Workload::Kind::Refresh))
+                c.error(path + u".target"_s, u"%1 workload writes: it runs on the primary (target %2 applies to report and sql "
+                                             "workloads); leave target out or give \"primary\""_s.arg(
+                                                 w.kind == Workload::Kind::Order ? u"an order"_s : u"a refresh"_s, target));
+            if (o.contains(u"freshness_s"_s)) {
+                w.freshnessSeconds = c.number(o, u"freshness_s"_s, path, -1, 0, 86400);
+                if (w.target != Workload::Target::Router)
+                    c.error(path + u".freshness_s"_s, u"applies to target router only (the budget it routes reads by)"_s);
+            }
             s.workloads.append(w);
         }
 

@@ -18,6 +18,9 @@ struct Workload {
     enum class Kind { Order, Report, Sql, Refresh };
     enum class OrderForm { RoundTrip, Pipeline, Cte };
     enum class Arrival { Constant, Poisson, Closed };
+    /// Where its statements run: the primary (the connection's server), the primary's standby,
+    /// or where the router (src/route) sends each statement.
+    enum class Target { Primary, Standby, Router };
 
     QString name;
     Kind kind = Kind::Order;
@@ -40,6 +43,11 @@ struct Workload {
     int maxTries = 3;       ///< tries for 40001/40P01
     double skipIfLaterThanMs = 0; ///< open loop: skip (and count) a request that could not start in time; 0: never
     double holdSeconds = 0; ///< report/sql: keep the transaction (its snapshot) open this long after the query
+    Target target = Target::Primary; ///< standby and router: report and sql workloads only
+    double freshnessSeconds = -1;    ///< router: the statements' freshness budget; -1: the router's default
+    /// Set by the runner, never read from a file: report name -> the statement that replaces it
+    /// (the router's rewrite over a view).
+    QMap<QString, QString> rewrittenReports;
 
     bool open() const { return arrival != Arrival::Closed; }
 };
@@ -103,6 +111,8 @@ struct Scenario {
     static bool fromJson(const QByteArray& json, Scenario* out, QStringList* errors, QStringList* warnings,
         const QString& baseDir = {}, const QStringList& sqlDirs = {});
 };
+
+QString targetName(Workload::Target target);
 
 /// The built-in scenarios (resources), by name.
 QStringList presetNames();
