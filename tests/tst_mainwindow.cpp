@@ -655,7 +655,8 @@ private Q_SLOTS:
         job.mode = htap::mv::RefreshMode::Incremental;
         job.everySeconds = 1;
         QVERIFY(page->jobs()->start(job));
-        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, 10000);
+        // At least: once set, the app's scheduled merges finish jobs too, every second or so.
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() >= 4, 10000);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() >= 6, 15000); // scheduled merges run by the app
         const int r = page->model()->rowOf(u"public.fact_sales_mv"_s);
         QVERIFY(page->model()->data(page->model()->index(r, 5), Qt::DisplayRole).toString().contains(u"every 1 s"_s));
