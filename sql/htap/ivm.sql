@@ -408,6 +408,12 @@ BEGIN
     END IF;
     PERFORM set_config('htap.ivm_in_ddl_guard', 'on', true);
     v_objects := ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands() WHERE classid = 'pg_class'::regclass);
+    -- ALTER SCHEMA ... RENAME names the schema only: the maintained views and base tables in it
+    -- are renamed with it (their registry names and definitions follow below).
+    v_objects := v_objects || ARRAY(
+        SELECT c.oid FROM pg_class c
+        WHERE c.relnamespace IN (SELECT objid FROM pg_event_trigger_ddl_commands() WHERE classid = 'pg_namespace'::regclass)
+          AND (c.oid IN (SELECT view_oid FROM htap.ivm_views) OR c.oid IN (SELECT root FROM htap.ivm_capture)));
     PERFORM htap.ivm_follow_members(v_objects);
     PERFORM htap.ivm_follow_ddl(v_objects);
     PERFORM htap.ivm_check_capture();
@@ -466,7 +472,7 @@ BEGIN
     IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         DROP EVENT TRIGGER IF EXISTS htap_ivm_ddl_guard;
         CREATE EVENT TRIGGER htap_ivm_ddl_guard ON ddl_command_end
-            WHEN TAG IN ('ALTER TABLE', 'ALTER VIEW', 'CREATE TABLE', 'DROP TRIGGER', 'ALTER TRIGGER')
+            WHEN TAG IN ('ALTER TABLE', 'ALTER VIEW', 'ALTER SCHEMA', 'CREATE TABLE', 'DROP TRIGGER', 'ALTER TRIGGER')
             EXECUTE FUNCTION htap.ivm_ddl_guard();
         DROP EVENT TRIGGER IF EXISTS htap_ivm_drop_guard;
         CREATE EVENT TRIGGER htap_ivm_drop_guard ON sql_drop EXECUTE FUNCTION htap.ivm_drop_guard();
@@ -486,4 +492,4 @@ REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 11';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 12';

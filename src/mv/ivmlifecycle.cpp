@@ -121,6 +121,11 @@ QList<Recovery> MvService::recoverInterrupted()
     if (!has.ok() || !has.toBool(0, 0))
         return out;
     closeInterruptedLog();
+    // Names the DDL guard did not follow (no event trigger without a superuser): the registry
+    // knows each maintained view by its oid.
+    m_conn.exec(u"UPDATE htap.ivm_views v SET view_schema = n.nspname, view_name = c.relname FROM pg_class c "
+                u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = v.view_oid AND c.relkind = 'v' "
+                u"AND (v.view_schema, v.view_name) IS DISTINCT FROM (n.nspname::text, c.relname::text)"_s);
     // An enable that never finished leaves its engine 'building' (an older build's, 'ready')
     // beside the materialized view; a view dropped outside the app leaves its engine behind.
     // Both keep capturing changes that nobody will merge.
@@ -128,7 +133,8 @@ QList<Recovery> MvService::recoverInterrupted()
         u"SELECT v.view_id, v.view_schema || '.' || v.view_name, (SELECT c.relkind::text FROM pg_class c "
         u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = v.view_schema AND c.relname = v.view_name) "
         u"FROM htap.ivm_views v WHERE v.state = 'building' OR NOT EXISTS (SELECT 1 FROM pg_class c "
-        u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = v.view_schema AND c.relname = v.view_name AND c.relkind = 'v') "
+        u"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND (c.oid = v.view_oid "
+        u"OR (v.view_oid IS NULL AND n.nspname = v.view_schema AND c.relname = v.view_name))) "
         u"ORDER BY v.view_id"_s);
     for (int i = 0; r.ok() && i < r.rowCount(); ++i) {
         const int id = int(r.toInt64(i, 0));
