@@ -76,6 +76,19 @@ class TestAdvise : public QObject
         return r;
     }
 
+    /// Range scans through the time B-trees of these tables of advise_t, five each.
+    void rangeScans(const QStringList& tables)
+    {
+        Connection reader;
+        openOrDie(reader);
+        exec(reader, u"SET enable_seqscan = off"_s);
+        exec(reader, u"SET enable_bitmapscan = off"_s);
+        for (int i = 0; i < 5; ++i)
+            for (const QString& t : tables)
+                exec(reader, u"SELECT count(*) FROM advise_t.%1 WHERE ts >= '2026-02-01' AND ts < '2026-02-02'"_s.arg(t));
+        exec(reader, u"SELECT pg_stat_force_next_flush()"_s);
+    }
+
     qint64 indexScans(const QString& index)
     {
         return m_conn.exec(u"SELECT coalesce(idx_scan, 0) FROM pg_stat_all_indexes WHERE indexrelid = to_regclass($1)"_s, {index}).toInt64(0, 0);
@@ -147,17 +160,7 @@ private Q_SLOTS:
                      " FROM generate_series(1, 20) i"_s);
         exec(m_conn, u"ANALYZE advise_t.events, advise_t.shuffled, advise_t.items, advise_t.big, advise_t.mv_nokey, advise_t.mv_key, "
                      "advise_t.hot, advise_t.calm"_s);
-        // Range scans through both time B-trees.
-        {
-            Connection reader;
-            openOrDie(reader);
-            exec(reader, u"SET enable_seqscan = off"_s);
-            exec(reader, u"SET enable_bitmapscan = off"_s);
-            for (int i = 0; i < 5; ++i)
-                for (const QString& t : {u"events"_s, u"shuffled"_s})
-                    exec(reader, u"SELECT count(*) FROM advise_t.%1 WHERE ts >= '2026-02-01' AND ts < '2026-02-02'"_s.arg(t));
-            exec(reader, u"SELECT pg_stat_force_next_flush()"_s);
-        }
+        rangeScans({u"events"_s, u"shuffled"_s});
         QTRY_VERIFY_WITH_TIMEOUT(indexScans(u"advise_t.events_ts"_s) >= 5 && indexScans(u"advise_t.shuffled_ts"_s) >= 5, 15000);
         exec(m_conn, u"CREATE ROLE advise_olap NOLOGIN"_s);
         exec(m_conn, u"ALTER ROLE advise_olap SET max_parallel_workers_per_gather = 0"_s);
@@ -322,6 +325,37 @@ private Q_SLOTS:
         // A second undo is refused.
         QVERIFY(!service.undo(p.change.auditId, {}).ok);
         QVERIFY(service.log(10, &error).size() >= 2);
+    }
+
+    // An apply killed during CREATE INDEX CONCURRENTLY leaves an invalid index of the name the
+    // finding builds; IF NOT EXISTS would take it for done. The next apply builds it.
+    void anIndexLeftInvalidByAKilledBuildIsBuiltAgain()
+    {
+        rangeScans({u"events"_s}); // the B-tree put back by the undo before is used again
+        QTRY_VERIFY_WITH_TIMEOUT(indexScans(u"advise_t.events_ts"_s) >= 5, 15000);
+        const AdviceReport r = advise(m_conn, {u"brin"_s});
+        const Finding* brin = findingOf(r, u"brin:advise_t.events.ts"_s);
+        QVERIFY(brin);
+        static const QRegularExpression name(u"IF NOT EXISTS (\\S+) ON"_s);
+        const QString index = u"advise_t."_s + name.match(brin->sql[0]).captured(1);
+        // A unique build over a constant fails and leaves its index invalid, as a killed one does.
+        QVERIFY(!m_conn.exec(u"CREATE UNIQUE INDEX CONCURRENTLY %1 ON advise_t.events ((1))"_s.arg(name.match(brin->sql[0]).captured(1))).ok());
+        QCOMPARE(m_conn.exec(u"SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)"_s, {index}).text(0, 0), u"f"_s);
+        // Advised again (the table's indexes changed): the same index to build.
+        const AdviceReport again = advise(m_conn, {u"brin"_s});
+        brin = findingOf(again, u"brin:advise_t.events.ts"_s);
+        QVERIFY(brin);
+        QCOMPARE(u"advise_t."_s + name.match(brin->sql[0]).captured(1), index);
+        const htap::store::AuditLog audit(m_dir.filePath(u"audit-invalid.sqlite"_s));
+        AdviceService service(m_conn, audit);
+        const ChangeOutcome a = service.apply(*brin, {});
+        QVERIFY2(a.ok && a.message.contains(u"invalid index left by an interrupted build"_s), qPrintable(a.message));
+        const htap::pg::Result after = m_conn.exec(
+            u"SELECT i.indisvalid, am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+            u"WHERE i.indexrelid = to_regclass($1)"_s, {index});
+        QCOMPARE(after.text(0, 0) + u' ' + after.text(0, 1), u"t brin"_s);
+        QVERIFY2(service.undo(a.auditId, {}).ok, "undone");
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass($1)"_s, {index}).toInt64(0, 0), 0);
     }
 
     void aTableChangedSinceTheAdviceIsRefused()

@@ -131,6 +131,7 @@ ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements
         {u"in_transaction"_s, f.inTransaction}};
     const QString timeout = u"SET %1lock_timeout = '%2ms'"_s.arg(f.inTransaction ? u"LOCAL "_s : QString()).arg(m_lockTimeoutMs);
 
+    QStringList rebuilt; // invalid indexes of an interrupted build, dropped before building them
     auto failed = [&](const htap::pg::PgError& e, const QString& statement) {
         QString why = e.sqlstate == u"55P03"_s
             ? u"%1 could not get its lock within %2: %3."_s.arg(statement, htap::core::formatSeconds(m_lockTimeoutMs / 1000.0), lockHolders(f))
@@ -191,9 +192,23 @@ ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements
         }
         auto r = m_conn.exec(timeout);
         QString why = r.ok() ? QString() : r.error().oneLine();
+        static const QRegularExpression created(u"^CREATE (UNIQUE )?INDEX CONCURRENTLY IF NOT EXISTS (\"(?:[^\"]|\"\")*\"|\\S+) ON (?:ONLY )?(\"(?:[^\"]|\"\")*\"|[^\\s.\"]+)\\."_s);
         for (const QString& s : statements) {
             if (!why.isEmpty())
                 break;
+            const auto m = created.match(s);
+            const QString index = m.hasMatch() ? m.captured(3) + u'.' + m.captured(2) : QString();
+            // A CREATE INDEX CONCURRENTLY killed half way (its session terminated, the server
+            // restarted) leaves an invalid index of that name, which IF NOT EXISTS would take
+            // for done: dropped first, so that the index is built.
+            if (!index.isEmpty()
+                && m_conn.exec(u"SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)"_s, {index}).toBool(0, 0)) {
+                if (const auto d = m_conn.exec(u"DROP INDEX CONCURRENTLY IF EXISTS %1"_s.arg(index)); !d.ok()) {
+                    why = u"%1 is an invalid index (left by an interrupted build) and could not be dropped: %2."_s.arg(index, d.error().oneLine());
+                    break;
+                }
+                rebuilt << u"%1 was an invalid index left by an interrupted build: dropped and built again."_s.arg(index);
+            }
             r = m_conn.exec(s);
             if (r.ok()) {
                 out.sent << s;
@@ -201,9 +216,8 @@ ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements
             }
             why = failed(r.error(), s);
             // A CREATE INDEX CONCURRENTLY that fails leaves an invalid index behind.
-            static const QRegularExpression created(u"^CREATE (UNIQUE )?INDEX CONCURRENTLY IF NOT EXISTS (\"(?:[^\"]|\"\")*\"|\\S+) ON (?:ONLY )?(\"(?:[^\"]|\"\")*\"|[^\\s.\"]+)\\."_s);
-            if (const auto m = created.match(s); m.hasMatch()) {
-                const auto drop = m_conn.exec(u"DROP INDEX CONCURRENTLY IF EXISTS %1.%2"_s.arg(m.captured(3), m.captured(2)));
+            if (!index.isEmpty()) {
+                const auto drop = m_conn.exec(u"DROP INDEX CONCURRENTLY IF EXISTS %1"_s.arg(index));
                 why += drop.ok() ? u" The invalid index it left was dropped."_s : u" The invalid index it left could not be dropped: "_s + drop.error().oneLine();
             }
         }
@@ -229,6 +243,8 @@ ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements
                       .arg(out.sent.size())
                       .arg(f.inTransaction ? u"in one transaction"_s : u"one by one (CONCURRENTLY)"_s)
                       .arg(out.auditId);
+    if (!rebuilt.isEmpty())
+        out.message += u' ' + rebuilt.join(u' ');
     if (!m_audit.finish(out.auditId, u"applied"_s, QString(), &error))
         out.auditWarning = error;
     if (undoOf && !m_audit.finish(undoOf, u"undone"_s, u"undone by #%1"_s.arg(out.auditId), &error))
