@@ -148,6 +148,9 @@ private Q_SLOTS:
         // A table the top statement filters on a column without an index.
         exec(m_conn, u"CREATE TABLE advise_t.big (id int PRIMARY KEY, code int, note text)"_s);
         exec(m_conn, u"INSERT INTO advise_t.big SELECT i, i % 1000, repeat('x', 40) FROM generate_series(1, 50000) i"_s);
+        // Sales by region and day: a report on one day of one region wants both columns.
+        exec(m_conn, u"CREATE TABLE advise_t.sales (id int PRIMARY KEY, region int, day int, amount numeric)"_s);
+        exec(m_conn, u"INSERT INTO advise_t.sales SELECT i, i % 20, (i / 7) % 365, i % 97 FROM generate_series(1, 60000) i"_s);
         // Views: one without a unique index, one with, refreshed 20 times in the last hour over a
         // base table that never changed (resetting a table's counters would restart the whole
         // database's statistics window, stats_reset).
@@ -158,7 +161,7 @@ private Q_SLOTS:
         exec(m_conn, u"INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, outcome)"
                      " SELECT 'advise_t.mv_key', 'concurrent', now() - i * interval '2 minutes', now() - i * interval '2 minutes', 'ok'"
                      " FROM generate_series(1, 20) i"_s);
-        exec(m_conn, u"ANALYZE advise_t.events, advise_t.shuffled, advise_t.items, advise_t.big, advise_t.mv_nokey, advise_t.mv_key, "
+        exec(m_conn, u"ANALYZE advise_t.events, advise_t.shuffled, advise_t.items, advise_t.big, advise_t.sales, advise_t.mv_nokey, advise_t.mv_key, "
                      "advise_t.hot, advise_t.calm"_s);
         rangeScans({u"events"_s, u"shuffled"_s});
         QTRY_VERIFY_WITH_TIMEOUT(indexScans(u"advise_t.events_ts"_s) >= 5 && indexScans(u"advise_t.shuffled_ts"_s) >= 5, 15000);
@@ -181,6 +184,7 @@ private Q_SLOTS:
         m_options.olapRoles = {u"advise_olap"_s, u"advise_olap2"_s};
         m_options.statements = {u"SELECT count(*) FROM advise_t.big WHERE code = 42"_s,
             u"SELECT count(*) FROM advise_t.big WHERE id = 5"_s,
+            u"SELECT sum(amount) FROM advise_t.sales WHERE region = 3 AND day = 17"_s, u"SELECT sum(amount) FROM advise_t.sales WHERE day = 18"_s,
             u"SELECT count(*) FROM advise_t.events WHERE ts >= '2026-02-01' AND ts < '2026-03-01'"_s};
     }
 
@@ -258,6 +262,14 @@ private Q_SLOTS:
         QVERIFY2(missing, qPrintable(all));
         QCOMPARE(missing->statements, QStringList {u"SELECT count(*) FROM advise_t.big WHERE code = 42"_s});
         QVERIFY(!findingOf(r, u"missing-index:advise_t.big.id"_s));
+        // Two columns when the second cuts the cost further; the statement on the leading column
+        // alone is served by the same index (one index, not two).
+        const Finding* both = findingOf(r, u"missing-index:advise_t.sales.day,region"_s);
+        QVERIFY2(both, qPrintable(all));
+        QVERIFY2(both->sql.value(0).endsWith(u"ON \"advise_t\".\"sales\" (\"day\", \"region\")"_s), qPrintable(both->sql.join(u"; "_s)));
+        QCOMPARE(both->statements.size(), 2);
+        QVERIFY(!findingOf(r, u"missing-index:advise_t.sales.day"_s));
+        QVERIFY(!findingOf(r, u"missing-index:advise_t.sales.region"_s));
 
         // Partitions: events is filtered on ts and spans 3 months; big has no time column.
         const Finding* part = findingOf(r, u"partition:advise_t.events.ts"_s);
