@@ -301,8 +301,11 @@ private Q_SLOTS:
         QVERIFY2(failure.isEmpty(), qPrintable(failure));
         QVERIFY(!r.partial);
         const WorkloadStats& w = r.summary.value(u"orders"_s);
-        // 50/s for 3 s, constant arrivals: 150 requests, give or take the one at the edge.
-        QVERIFY2(std::abs(w.committed + w.rolledBack - 150) <= 2, qPrintable(QString::number(w.committed + w.rolledBack)));
+        // 50/s for 3 s, constant arrivals: 150 requests, give or take the one at the edge, each
+        // served or, on a box too busy to start it before the end (load 10: 57 of them), counted
+        // as skipped: none lost.
+        QVERIFY2(std::abs(w.committed + w.rolledBack + w.skipped - 150) <= 2,
+            qPrintable(u"%1 served, %2 skipped"_s.arg(w.committed + w.rolledBack).arg(w.skipped)));
         QCOMPARE(w.failed, 0);
         QCOMPARE(w.targetRate, 50.0);
         QVERIFY(w.latency.p50 > 0 && w.latency.p99 >= w.latency.p50 && w.latency.max >= w.latency.p99);
