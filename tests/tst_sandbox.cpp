@@ -2,10 +2,13 @@
 // the bad inputs (taken port, unusable folder, a folder that is not ours).
 #include "testutil.h"
 
+#include <QElapsedTimer>
 #include <QProcess>
+#include <QThread>
 #include <QScopeGuard>
 #include <QTcpServer>
 
+#include <csignal>
 #include <thread>
 
 using namespace Qt::StringLiterals;
@@ -177,6 +180,38 @@ private Q_SLOTS:
         QVERIFY(dirA != dirB && QFileInfo::exists(dirA + u"/data/PG_VERSION"_s) && QFileInfo::exists(dirB + u"/data/PG_VERSION"_s));
         QCOMPARE(sandbox.status().standbys.size(), 3);
         QVERIFY2(sandbox.removeStandby(dirA, &error) && sandbox.removeStandby(dirB, &error), qPrintable(error));
+
+        // An add-standby killed during its copy: the next add removes the half-made folder, ends
+        // pg_basebackup's WAL streamer that outlived it and drops the slot it held (which
+        // would keep WAL for ever), then makes its own standby.
+        QProcess killed;
+        killed.start(qEnvironmentVariable("HTAP_TEST_BINDIR") + u"/htapctl"_s, {u"sandbox"_s, u"add-standby"_s, u"--dir"_s, m_dir});
+        QVERIFY(killed.waitForStarted());
+        const auto copying = [this] {
+            QFile meta(m_dir + u"/sandbox.json"_s);
+            return meta.open(QIODevice::ReadOnly) && meta.readAll().contains("\"copying\"");
+        };
+        QElapsedTimer waited;
+        waited.start();
+        while (!copying() && killed.state() == QProcess::Running && waited.elapsed() < 60000)
+            QThread::msleep(5);
+        QVERIFY2(copying(), "the copy was not seen under way");
+        QThread::msleep(200);
+        ::kill(pid_t(killed.processId()), SIGKILL);
+        QVERIFY(killed.waitForFinished());
+        const QString half = m_dir + u"-standby2"_s;
+        QVERIFY(QFileInfo::exists(half + u"/data"_s));
+        QStringList again;
+        QString next;
+        QVERIFY2(sandbox.addStandby(&next, 0, false, [&](const QString& s) { again << s; }, &error), qPrintable(error));
+        QVERIFY2(again.join(u'\n').contains(u"removed the half-made standby copy in %1"_s.arg(half)), qPrintable(again.join(u'\n')));
+        QCOMPARE(next, half); // its folder free again
+        QVERIFY(!copying());
+        QVERIFY(!primary.open(sandbox.connInfo()));
+        QTRY_COMPARE_WITH_TIMEOUT(primary.exec(u"SELECT count(*) FROM pg_replication_slots"_s).toInt64(0, 0), 2, 10000);
+        QCOMPARE(primary.exec(u"SELECT count(*) FROM pg_stat_replication"_s).toInt64(0, 0), 2); // no streamer of the killed copy
+        primary.close();
+        QVERIFY2(sandbox.removeStandby(next, &error), qPrintable(error));
 
         QVERIFY2(sandbox.removeStandby(dir, &error), qPrintable(error));
         QVERIFY(!QFileInfo::exists(dir));

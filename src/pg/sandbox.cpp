@@ -29,6 +29,7 @@
 #include <pwd.h>
 #include <csignal>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace htap::pg {
@@ -367,7 +368,7 @@ bool Sandbox::runPgCtl(const QStringList& args, QString* output, int timeoutMs) 
     return runServerTool(u"pg_ctl"_s, args, output, timeoutMs);
 }
 
-bool Sandbox::runServerTool(const QString& tool, const QStringList& args, QString* output, int timeoutMs) const
+bool Sandbox::runServerTool(const QString& tool, const QStringList& args, QString* output, int timeoutMs, ToolLife life) const
 {
     QString ignored;
     const RunAs as = runAs(&ignored);
@@ -383,10 +384,18 @@ bool Sandbox::runServerTool(const QString& tool, const QStringList& args, QStrin
         env.insert(u"LOGNAME"_s, as.name);
         const uid_t uid = as.uid;
         const gid_t gid = as.gid;
-        // Runs in the forked child before exec: async-signal-safe calls only.
-        p.setChildProcessModifier([uid, gid] {
+        // Runs in the forked child before exec: async-signal-safe calls only. The parent-death
+        // signal after the switch (a change of credentials clears it).
+        p.setChildProcessModifier([uid, gid, life, parent = ::getpid()] {
             if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
                 ::_exit(126);
+            if (life == ToolLife::DiesWithCaller && (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent))
+                ::_exit(125);
+        });
+    } else if (life == ToolLife::DiesWithCaller) {
+        p.setChildProcessModifier([parent = ::getpid()] {
+            if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent)
+                ::_exit(125);
         });
     }
     p.setProcessEnvironment(env);
@@ -651,6 +660,8 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
     }
     if (!st.loaded && !loadShop(scale, progress, &err))
         return fail(err);
+    if (!st.standby)
+        settleInterruptedCopies(connInfo(), progress);
     startStandbys(progress);
     return true;
 }
@@ -781,6 +792,8 @@ bool Sandbox::destroy(QString* error)
     for (const QString& standby : status().standbys)
         if (!removeStandby(standby, error))
             return false;
+    // A copy an add-standby left half-made: its folder goes too (its slot with the cluster).
+    settleInterruptedCopies(status().running ? connInfo() : ConnInfo(), [](const QString&) {});
     if (status().running && !stop(error))
         return false;
     // Only what a sandbox is made of; anything else someone put there stays.

@@ -99,7 +99,13 @@ private:
     /// The reason a start failed, from what the log got after byte `since`.
     QString logTail(qint64 since) const;
     /// Runs one of the server's programs (pg_ctl, pg_basebackup) as the cluster's account.
-    bool runServerTool(const QString& tool, const QStringList& args, QString* output, int timeoutMs = 120000) const;
+    /// Whether a tool goes on when this process dies: pg_ctl's server outlives us, a copy must
+    /// not (nobody would clean up after it).
+    enum class ToolLife { Outlives, DiesWithCaller };
+    bool runServerTool(const QString& tool, const QStringList& args, QString* output, int timeoutMs = 120000,
+        ToolLife life = ToolLife::Outlives) const;
+    /// Removes what an add-standby killed during its copy left (see setCopying).
+    void settleInterruptedCopies(const ConnInfo& primary, const Progress& progress);
     /// The settings a standby adds to serverOptions (cluster_name, hot_standby_feedback).
     QStringList standbySettings() const;
     void startStandbys(const Progress& progress) const;

@@ -14,6 +14,7 @@
 #include <QJsonArray>
 #include <QLockFile>
 #include <QRegularExpression>
+#include <QThread>
 
 #include <sys/stat.h>
 
@@ -47,7 +48,60 @@ bool setStandbys(const QString& primaryDir, const QStringList& standbys, QString
     return writeMeta(primaryDir, meta, error);
 }
 
+/// The copies an add-standby has under way, in the primary's sandbox.json ("copying": folder
+/// and slot), written before pg_basebackup starts: one killed half way leaves its record, and
+/// the next add-standby or start (under the primary's lock, so nothing copies meanwhile)
+/// removes the half-made folder and drops the slot, which would hold WAL for ever.
+bool setCopying(const QString& primaryDir, const QString& dir, const QString& slot, bool on, QString* error)
+{
+    QJsonObject meta = readMeta(primaryDir);
+    if (meta.isEmpty()) {
+        *error = u"%1 is not a sandbox"_s.arg(primaryDir);
+        return false;
+    }
+    QJsonObject copying = meta.value(u"copying"_s).toObject();
+    if (on)
+        copying.insert(dir, slot);
+    else
+        copying.remove(dir);
+    if (copying.isEmpty())
+        meta.remove(u"copying"_s);
+    else
+        meta.insert(u"copying"_s, copying);
+    return writeMeta(primaryDir, meta, error);
+}
+
 } // namespace
+
+void Sandbox::settleInterruptedCopies(const ConnInfo& primary, const Progress& progress)
+{
+    const QJsonObject copying = readMeta(m_dir).value(u"copying"_s).toObject();
+    for (auto it = copying.begin(); it != copying.end(); ++it) {
+        const QString dir = it.key(), slot = it.value().toString();
+        bool slotGone = primary.isEmpty();
+        Connection conn;
+        if (!primary.isEmpty() && !conn.open(primary.with(u"dbname"_s, u"postgres"_s), {10000, u"htap-studio sandbox"_s})) {
+            // pg_basebackup's WAL streamer is a process of its own that outlives the killed copy
+            // (its parent died of the parent-death signal, it did not): it keeps the slot
+            // active until its walsender goes.
+            conn.exec(u"SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE slot_name = $1 AND active"_s,
+                {slot});
+            for (int i = 0; i < 50 && conn.exec(u"SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active"_s, {slot}).rowCount(); ++i)
+                QThread::msleep(100);
+            conn.exec(u"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active"_s, {slot});
+            slotGone = conn.exec(u"SELECT 1 FROM pg_replication_slots WHERE slot_name = $1"_s, {slot}).rowCount() == 0;
+        }
+        if (!slotGone)
+            continue; // the server is down (start settles it once up) or the slot is in use
+        for (const QString& sub : {u"data"_s, u"run"_s, u"log"_s})
+            QDir(dir + u'/' + sub).removeRecursively();
+        QFile::remove(dir + u"/sandbox.json"_s);
+        QDir().rmdir(dir);
+        QString err;
+        setCopying(m_dir, dir, slot, false, &err);
+        progress(u"removed the half-made standby copy in %1 that an interrupted add-standby left, and dropped its slot %2"_s.arg(dir, slot));
+    }
+}
 
 QStringList Sandbox::standbySettings() const
 {
@@ -82,6 +136,7 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
         *error = u"another process is starting, stopping or changing the sandbox in %1; try again when it is done"_s.arg(m_dir);
         return false;
     }
+    settleInterruptedCopies(connInfo(), progress);
     QString dir = standbyDir->isEmpty() ? QString() : QDir::cleanPath(QFileInfo(*standbyDir).absoluteFilePath());
     for (int n = 1; dir.isEmpty() && n < 100; ++n)
         if (!QFileInfo::exists(u"%1-standby%2"_s.arg(m_dir).arg(n)))
@@ -131,19 +186,25 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
     // Through a slot, so that the primary keeps the WAL the standby has not received yet.
     const QString slot = slotFor(dir);
     m_binDir = primary.binDir.isEmpty() ? findBinDir(&err) : primary.binDir;
+    if (!setCopying(m_dir, dir, slot, true, &err)) {
+        *error = err;
+        undo();
+        return false;
+    }
     progress(u"pg_basebackup: copying the sandbox into %1/data (slot %2)"_s.arg(dir, slot));
     QString out;
     if (!runServerTool(u"pg_basebackup"_s,
             {u"-D"_s, dir + u"/data"_s, u"-h"_s, m_dir + u"/run"_s, u"-p"_s, QString::number(primary.port), u"-U"_s,
                 QString::fromLatin1(kSuperuser), u"-R"_s, u"-X"_s, u"stream"_s, u"-C"_s, u"-S"_s, slot, u"-c"_s, u"fast"_s,
                 u"-w"_s},
-            &out, 30 * 60 * 1000)) {
+            &out, 30 * 60 * 1000, ToolLife::DiesWithCaller)) {
         *error = u"pg_basebackup failed: %1"_s.arg(out.section(u'\n', -2).simplified());
         undo();
         Connection conn; // a slot made before the copy failed would hold WAL for ever
         if (!conn.open(connInfo().with(u"dbname"_s, u"postgres"_s), {10000, u"htap-studio sandbox"_s}))
             conn.exec(u"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active"_s,
                 {slot});
+        setCopying(m_dir, dir, slot, false, &err);
         return false;
     }
     const QJsonObject primaryMeta = readMeta(m_dir);
@@ -153,7 +214,7 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
         {u"scale"_s, primary.scale}, {u"binDir"_s, m_binDir}};
     QStringList list = status().standbys; // as it is now, under the lock
     list << dir;
-    if (!writeMeta(dir, meta, &err) || !setStandbys(m_dir, list, &err)) {
+    if (!writeMeta(dir, meta, &err) || !setStandbys(m_dir, list, &err) || !setCopying(m_dir, dir, slot, false, &err)) {
         *error = err;
         return false;
     }
