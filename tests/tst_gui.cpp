@@ -351,7 +351,10 @@ private Q_SLOTS:
         qsizetype first = last;
         while (first > 0 && std::isnan(values[first - 1]))
             --first;
-        QList<double> beforeStall = values.mid(std::max<qsizetype>(0, first - 10), std::min<qsizetype>(10, first));
+        QList<double> beforeStall; // the last ten points before it (history may hold older gaps)
+        for (qsizetype i = first - 1; i >= 0 && beforeStall.size() < 10; --i)
+            if (!std::isnan(values[i]))
+                beforeStall << values[i];
         QVERIFY(!beforeStall.isEmpty());
         std::sort(beforeStall.begin(), beforeStall.end());
         const double steady = beforeStall[beforeStall.size() / 2];
