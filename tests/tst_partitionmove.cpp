@@ -77,6 +77,8 @@ private:
     {
         Connection c;
         openOrDie(c, u"tst_partitionmove writer"_s);
+        // The seed's order role, with the grants of its tables only: a moved table must keep them.
+        exec(c, u"SET ROLE oltp_user"_s);
         QRandomGenerator rng(quint32(1000 + seed));
         while (!m_stop) {
             QElapsedTimer t;
@@ -278,6 +280,9 @@ private slots:
                      "sum(total_amount) AS amount FROM \"Part Move\".\"Orders\" GROUP BY 1"_s);
         exec(m_conn, u"CREATE UNIQUE INDEX daily_day ON \"Part Move\".\"Daily\" (day)"_s);
         exec(m_conn, u"ANALYZE \"Part Move\".\"Orders\""_s);
+        exec(m_conn, u"GRANT USAGE ON SCHEMA \"Part Move\" TO oltp_user"_s);
+        exec(m_conn, u"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"Part Move\" TO oltp_user"_s);
+        exec(m_conn, u"GRANT USAGE ON ALL SEQUENCES IN SCHEMA \"Part Move\" TO oltp_user"_s);
         QString notes;
         QCOMPARE(mv.enableIncremental(u"\"Part Move\".\"Daily\""_s, &notes), QString());
     }

@@ -121,8 +121,8 @@ SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i 
 WHERE x.indrelid = to_regclass($1) ORDER BY 1
 
 -- name: grants
--- A relation's owner and its grants as GRANT statements' parts (privilege, grantee).
-SELECT pg_get_userbyid(c.relowner), (SELECT string_agg(format('GRANT %s ON %s TO %s', a.privilege_type, $1,
+-- A relation's ($1) owner and its grants, as GRANT statements on $2 (a quoted name).
+SELECT pg_get_userbyid(c.relowner), (SELECT string_agg(format('GRANT %s ON %s TO %s', a.privilege_type, $2::text,
            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END), ';')
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner)
 FROM pg_class c WHERE c.oid = to_regclass($1)

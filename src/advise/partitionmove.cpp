@@ -246,6 +246,12 @@ bool PartitionMove::prepare(const QString& schema, const QString& table, const Q
            "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING STATISTICS INCLUDING COMPRESSION) PARTITION BY RANGE (%3)"_s.arg(
                m->qTemp(), t, quoteIdentifier(column));
     ddl << indexSql;
+    // Its owner and grants (LIKE copies neither): the writers' role must keep writing after the swap.
+    const auto grants = m_conn.exec(sqlOf(u"grants"_s), {t, m->qTemp()});
+    if (grants.ok() && grants.rowCount()) {
+        ddl << u"ALTER TABLE %1 OWNER TO %2"_s.arg(m->qTemp(), quoteIdentifier(grants.text(0, 0)));
+        ddl << grants.text(0, 1).split(u';', Qt::SkipEmptyParts);
+    }
     const auto fks = m_conn.exec(sqlOf(u"constraints_out"_s), {t});
     for (int i = 0; fks.ok() && i < fks.rowCount(); ++i)
         ddl << u"ALTER TABLE %1 ADD CONSTRAINT %2 %3"_s.arg(m->qTemp(), quoteIdentifier(fks.text(i, 0)), fks.text(i, 1));
@@ -422,7 +428,7 @@ QString PartitionMove::repointMatview(const QString& schema, const QString& name
                                  "|| quote_ident($3) || ' USING ' FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
                                  "WHERE x.indrelid = to_regclass($1) ORDER BY 1"_s,
         {target, schema, name});
-    const auto grants = m_conn.exec(sqlOf(u"grants"_s), {target});
+    const auto grants = m_conn.exec(sqlOf(u"grants"_s), {target, target});
     bool ok = exec(u"CREATE MATERIALIZED VIEW %1 AS %2 WITH DATA"_s.arg(tmp, definition), &error);
     QList<QPair<QString, QString>> renames;
     for (int i = 0; ok && idx.ok() && i < idx.rowCount(); ++i) {

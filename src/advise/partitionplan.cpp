@@ -80,14 +80,16 @@ void describeMove(Context& c, const QString& schema, const QString& table, const
     else
         sql << u"-- one partition a month (%1 of data, and 3 ahead): CREATE TABLE ..._pYYYY_MM PARTITION OF %2 FOR VALUES FROM "
                "('YYYY-MM-01') TO (next month); and a DEFAULT partition"_s.arg(QString::number(months), temp);
-    sql << u"CREATE TRIGGER ... AFTER INSERT OR UPDATE OR DELETE ON %1 FOR EACH ROW -- logs the key of every row written from now on"_s.arg(t)
+    sql << u"-- a capture trigger logs the key of every row written from now on:"_s
+        << u"CREATE TRIGGER ... AFTER INSERT OR UPDATE OR DELETE ON %1 FOR EACH ROW EXECUTE FUNCTION htap.partition_move_N_log_capture()"_s.arg(t)
         << u"-- copy, one transaction a batch: INSERT INTO %1 SELECT * FROM %2 WHERE %3 > $last AND %3 <= $highest ORDER BY %3 LIMIT $batch"_s.arg(
                temp, t, k)
         << u"-- replay: the logged keys deleted from %1 and copied again from %2, until few are left"_s.arg(temp, t)
         << u"BEGIN; SET LOCAL lock_timeout = '2s'; LOCK TABLE %1, %2 IN ACCESS EXCLUSIVE MODE"_s.arg(t, temp)
         << u"-- replay the last keys; DROP TRIGGER ... ON %1%2"_s.arg(t, fkNames.isEmpty() ? QString() : u"; drop the foreign key(s) "_s + fkNames.join(u", "_s))
-        << u"ALTER TABLE %1 RENAME TO %2; ALTER TABLE %3 RENAME TO %4 -- and their indexes and partitions"_s.arg(t,
-               quoteIdentifier(objectName(table, u"_old"_s)), temp, quoteIdentifier(table))
+        << u"ALTER TABLE %1 RENAME TO %2"_s.arg(t, quoteIdentifier(objectName(table, u"_old"_s)))
+        << u"ALTER TABLE %1 RENAME TO %2"_s.arg(temp, quoteIdentifier(table))
+        << u"-- and their indexes and partitions likewise"_s
         << u"-- the sequences owned by %1 handed to the new table; a trigger logs its writes for an undo; COMMIT"_s.arg(label(schema, table));
     if (!ivmNames.isEmpty() || !viewNames.isEmpty())
         sql << u"-- views over it follow: %1"_s.arg((ivmNames + viewNames).join(u", "_s));

@@ -60,10 +60,10 @@ bool PartitionMove::swap(Move& m, bool back, PartitionMoveOutcome* out)
             for (int i = 0; iv.ok() && i < iv.rowCount(); ++i)
                 ivm << QJsonArray {iv.text(i, 0), iv.text(i, 1), iv.text(i, 2)};
         }
-        m_conn.exec(u"RESET search_path"_s);
         const auto f = m_conn.exec(sqlOf(u"constraints_in"_s), {live});
         for (int i = 0; f.ok() && i < f.rowCount(); ++i)
             fks << QJsonArray {f.text(i, 0), f.text(i, 1), f.text(i, 2)};
+        m_conn.exec(u"RESET search_path"_s);
         const auto s = m_conn.exec(sqlOf(u"sequences"_s), {live});
         for (int i = 0; s.ok() && i < s.rowCount(); ++i)
             seqs << QJsonArray {s.text(i, 0), s.text(i, 1), s.toBool(i, 2)};
@@ -153,6 +153,10 @@ bool PartitionMove::swap(Move& m, bool back, PartitionMoveOutcome* out)
         if (!partmanSchema.isEmpty())
             ok = ok && run(u"UPDATE %1.part_config SET parent_table = %2 WHERE parent_table = %3"_s.arg(quoteIdentifier(partmanSchema),
                            quoteLiteral(m.schema + u'.' + (back ? m.tempName : m.table)), quoteLiteral(m.schema + u'.' + (back ? m.table : m.tempName))));
+        if (back)
+            for (const QJsonValue& f : fks)
+                ok = ok && run(u"ALTER TABLE %1 ADD CONSTRAINT %2 %3 NOT VALID"_s.arg(f.toArray().at(1).toString(),
+                               quoteIdentifier(f.toArray().at(0).toString()), f.toArray().at(2).toString()));
         // Plain views are redefined in place (same columns): they read the table by its name again.
         if (ok)
             ok = exec(u"SET LOCAL search_path = pg_catalog, pg_temp"_s, &error);
@@ -164,10 +168,6 @@ bool PartitionMove::swap(Move& m, bool back, PartitionMoveOutcome* out)
             // From now on, what writers do to the new table is logged for an undo to copy back.
             ok = ok && run(u"CREATE TRIGGER %1 AFTER INSERT OR UPDATE OR DELETE ON %2 FOR EACH ROW EXECUTE FUNCTION %3()"_s.arg(
                            m.trigger(u"back"_s), live, m.object(u"back_capture"_s)));
-        } else {
-            for (const QJsonValue& f : fks)
-                ok = ok && run(u"ALTER TABLE %1 ADD CONSTRAINT %2 %3 NOT VALID"_s.arg(f.toArray().at(1).toString(),
-                               quoteIdentifier(f.toArray().at(0).toString()), f.toArray().at(2).toString()));
         }
         ok = ok && exec(u"UPDATE htap.partition_moves SET phase = %1, saved = %2::jsonb, swapped_at = now() WHERE id = %3"_s.arg(
                             quoteLiteral(back ? u"undone"_s : u"swapped"_s), quoteLiteral(savedJson(m.saved)), QString::number(m.id)),
