@@ -12,8 +12,15 @@
 #include <advise/partitionmove.h>
 #include <mv/mvservice.h>
 #include <roles/rolecatalog.h>
+#include <ui/advisorpage.h>
+#include <ui/mainwindow.h>
+#include <ui/theme.h>
 
 #include <QElapsedTimer>
+#include <QPlainTextEdit>
+#include <QScrollBar>
+#include <QSignalSpy>
+#include <QTableWidget>
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
@@ -258,6 +265,8 @@ private slots:
         m_conn.exec(u"UPDATE htap.partition_moves SET phase = 'undone' WHERE source_schema = 'Part Move'"_s);
         m_conn.exec(u"DELETE FROM partman.part_config WHERE parent_table LIKE 'Part Move.%'"_s);
         exec(m_conn, u"DROP SCHEMA IF EXISTS \"Part Move\" CASCADE"_s);
+        // Copy statements of builds before they were marked (htap_move_batch): not the application's.
+        m_conn.exec(u"SELECT pg_stat_statements_reset(userid, dbid, queryid) FROM pg_stat_statements WHERE query LIKE 'WITH b AS (SELECT%Part Move%'"_s);
         exec(m_conn, u"CREATE SCHEMA \"Part Move\""_s);
         exec(m_conn, uR"(CREATE TABLE "Part Move"."Orders" (
             order_id bigint PRIMARY KEY, user_id bigint NOT NULL, total_amount numeric(12,2) NOT NULL CHECK (total_amount >= 0),
@@ -415,6 +424,59 @@ private slots:
         QCOMPARE(audit.find(id, nullptr) ? audit.find(id, nullptr)->status : QString(), u"undone"_s);
     }
 
+    void theAdvisorPageMovesAndUndoesOnAWorker()
+    {
+        htap::ui::MainWindow window;
+        window.resize(1024, 700);
+        window.show();
+        htap::ui::AdvisorPage* page = window.advisorPage();
+        page->setAuditPath(m_dir.filePath(u"audit-gui.sqlite"_s));
+        AdvisorOptions o;
+        o.checks = {u"partition"_s};
+        o.schemas = {u"Part Move"_s};
+        o.minPartitionBytes = 0;
+        o.statements = {kStatement};
+        page->setOptions(o);
+        QSignalSpy advised(page, &htap::ui::AdvisorPage::advised);
+        window.connectTo(htap::test::sandboxConnInfo());
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionStateText().startsWith(u"Connected to"_s), 10000);
+        window.showPage(u"Advisor"_s);
+        QTRY_VERIFY_WITH_TIMEOUT(advised.count() >= 1, 30000);
+        page->selectFinding(kFinding);
+        // The moves before ran their copy statements here: they are not taken for the application's.
+        for (const Evidence& e : page->report().find(kFinding)->evidence)
+            QVERIFY2(!e.text.contains(u"htap_move_"_s) && !e.text.contains(u"WITH b AS"_s), qPrintable(e.text));
+        QVERIFY2(page->sqlView()->toPlainText().contains(u"PARTITION BY RANGE (\"created_at\")"_s), qPrintable(page->sqlView()->toPlainText()));
+        QVERIFY(page->sqlView()->toPlainText().contains(u"-- after it: the writes since copied back"_s));
+        // Nothing scrolls sideways at 1024 wide; the pictures to look at, light and dark.
+        QVERIFY(!page->sqlView()->horizontalScrollBar()->isVisible());
+        if (const QString bin = qEnvironmentVariable("HTAP_TEST_BINDIR"); !bin.isEmpty()) {
+            window.grab().save(QDir(bin).filePath(u"../tst_partitionmove-advisor.png"_s));
+            htap::ui::applyTheme(htap::ui::Theme::Dark);
+            QCoreApplication::processEvents();
+            window.grab().save(QDir(bin).filePath(u"../tst_partitionmove-advisor-dark.png"_s));
+            htap::ui::applyTheme(htap::ui::Theme::Light);
+        }
+
+        QSignalSpy applied(page, &htap::ui::AdvisorPage::applied);
+        page->applySelectedWithoutConfirmation();
+        QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 60000);
+        const Proof p = applied.first().first().value<Proof>();
+        QVERIFY2(p.change.ok, qPrintable(p.change.message));
+        QCOMPARE(relkind(), u"p"_s);
+        QVERIFY(p.change.move.value(u"swap_pause_ms"_s).toDouble() > 0);
+        QTRY_VERIFY_WITH_TIMEOUT(page->changesTable()->rowCount() >= 1 && page->changesTable()->item(0, 4)->text() == u"applied"_s, 5000);
+        if (const QString bin = qEnvironmentVariable("HTAP_TEST_BINDIR"); !bin.isEmpty())
+            window.grab().save(QDir(bin).filePath(u"../tst_partitionmove-applied.png"_s));
+
+        QSignalSpy undone(page, &htap::ui::AdvisorPage::undone);
+        page->undoLatestWithoutConfirmation();
+        QTRY_COMPARE_WITH_TIMEOUT(undone.count(), 1, 60000);
+        QVERIFY2(undone.first().first().value<ChangeOutcome>().ok, qPrintable(undone.first().first().value<ChangeOutcome>().message));
+        QCOMPARE(relkind(), u"r"_s);
+        compareWithLedger();
+    }
+
     void badInput()
     {
         const htap::store::AuditLog audit(auditPath());
@@ -456,5 +518,5 @@ private slots:
     }
 };
 
-QTEST_GUILESS_MAIN(TestPartitionMove)
+QTEST_MAIN(TestPartitionMove)
 #include "tst_partitionmove.moc"

@@ -33,6 +33,18 @@ QString lockHolders(htap::pg::Connection& conn, const QStringList& tables)
     return who.isEmpty() ? u"nobody holds it now (the holder finished meanwhile)"_s : u"held by "_s + who.join(u"; "_s);
 }
 
+/// Tags the move's statements (and the view engine's it calls) so that pg_stat_statements readers,
+/// the advisor's own checks among them, can tell them from the application's.
+struct MoveTag {
+    explicit MoveTag(htap::pg::Connection& c)
+        : conn(c)
+    {
+        conn.setStatementTag(u"/* htap-studio partition move */\n"_s);
+    }
+    ~MoveTag() { conn.setStatementTag({}); }
+    htap::pg::Connection& conn;
+};
+
 QString savedJson(const QJsonObject& o)
 {
     return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
@@ -219,6 +231,7 @@ bool PartitionMove::swap(Move& m, bool back, PartitionMoveOutcome* out)
 
 PartitionMoveOutcome PartitionMove::run(const QString& schema, const QString& table, const QString& column)
 {
+    const MoveTag tag(m_conn);
     PartitionMoveOutcome out;
     Move m;
     QString error;
@@ -265,6 +278,7 @@ PartitionMoveOutcome PartitionMove::run(const QString& schema, const QString& ta
 
 PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
 {
+    const MoveTag tag(m_conn);
     PartitionMoveOutcome out;
     out.moveId = moveId;
     Move m;
@@ -327,6 +341,7 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
 
 PartitionMoveOutcome PartitionMove::finish(qint64 moveId)
 {
+    const MoveTag tag(m_conn);
     PartitionMoveOutcome out;
     out.moveId = moveId;
     Move m;
