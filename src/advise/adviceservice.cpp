@@ -109,28 +109,38 @@ bool AdviceService::confirmed(const QString& confirmDatabase, QString* why)
     return false;
 }
 
+bool AdviceService::newEntry(const Finding& f, const QString& kind, qint64 undoOf, const QStringList& statements,
+    const QStringList& putBack, const QString& confirmDatabase, htap::store::AuditEntry* entry, QString* why)
+{
+    QString error;
+    if (!confirmed(confirmDatabase, why))
+        return false;
+    if (!m_audit.checkWritable(&error)) {
+        *why = error + u"; nothing was sent to the server."_s;
+        return false;
+    }
+    entry->server = m_conn.effectiveInfo().displayName();
+    entry->serverKey = htap::roles::serverKeyOf(m_conn);
+    entry->appliedBy = m_conn.exec(u"SELECT current_user"_s).text(0, 0);
+    entry->kind = kind;
+    entry->title = f.title;
+    entry->roles = {f.object};
+    entry->undoOf = undoOf;
+    entry->plan = QJsonObject {{u"format"_s, u"htap-advice-change"_s}, {u"version"_s, 1}, {u"finding"_s, f.toJson()},
+        {u"statements"_s, QJsonArray::fromStringList(statements)}, {u"undo"_s, QJsonArray::fromStringList(putBack)},
+        {u"in_transaction"_s, f.inTransaction && !f.isMove()}};
+    return true;
+}
+
 ChangeOutcome AdviceService::move(const Finding& f, qint64 undoOf, const QString& confirmDatabase)
 {
     ChangeOutcome out;
     QString error;
-    if (!confirmed(confirmDatabase, &out.message))
-        return out;
-    if (!m_audit.checkWritable(&error)) {
-        out.message = error + u"; nothing was sent to the server."_s;
-        return out;
-    }
     htap::store::AuditEntry entry;
-    entry.server = m_conn.effectiveInfo().displayName();
-    entry.serverKey = htap::roles::serverKeyOf(m_conn);
-    entry.appliedBy = m_conn.exec(u"SELECT current_user"_s).text(0, 0);
-    entry.kind = undoOf ? u"advice-undo"_s : u"advice"_s;
-    entry.title = f.title;
-    entry.roles = {f.object};
-    entry.undoOf = undoOf;
     // The statements are the move's plan as previewed; what ran is in the outcome's message.
-    entry.plan = QJsonObject {{u"format"_s, u"htap-advice-change"_s}, {u"version"_s, 1}, {u"finding"_s, f.toJson()},
-        {u"statements"_s, QJsonArray::fromStringList(undoOf ? f.undo : f.sql)},
-        {u"undo"_s, QJsonArray::fromStringList(undoOf ? f.sql : f.undo)}, {u"in_transaction"_s, false}};
+    if (!newEntry(f, undoOf ? u"advice-undo"_s : u"advice"_s, undoOf, undoOf ? f.undo : f.sql, undoOf ? f.sql : f.undo,
+            confirmDatabase, &entry, &out.message))
+        return out;
     out.auditId = m_audit.begin(entry, &error);
     if (!out.auditId) {
         out.message = u"Cannot record the change in the audit log (%1), so it is not made."_s.arg(error);
@@ -176,23 +186,9 @@ ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements
         return out;
     }
     QString error;
-    if (!confirmed(confirmDatabase, &out.message))
-        return out;
-    if (!m_audit.checkWritable(&error)) {
-        out.message = error + u"; nothing was sent to the server."_s;
-        return out;
-    }
     htap::store::AuditEntry entry;
-    entry.server = m_conn.effectiveInfo().displayName();
-    entry.serverKey = htap::roles::serverKeyOf(m_conn);
-    entry.appliedBy = m_conn.exec(u"SELECT current_user"_s).text(0, 0);
-    entry.kind = kind;
-    entry.title = f.title;
-    entry.roles = {f.object};
-    entry.undoOf = undoOf;
-    entry.plan = QJsonObject {{u"format"_s, u"htap-advice-change"_s}, {u"version"_s, 1}, {u"finding"_s, f.toJson()},
-        {u"statements"_s, QJsonArray::fromStringList(statements)}, {u"undo"_s, QJsonArray::fromStringList(putBack)},
-        {u"in_transaction"_s, f.inTransaction}};
+    if (!newEntry(f, kind, undoOf, statements, putBack, confirmDatabase, &entry, &out.message))
+        return out;
     const QString timeout = u"SET %1lock_timeout = '%2ms'"_s.arg(f.inTransaction ? u"LOCAL "_s : QString()).arg(m_lockTimeoutMs);
 
     auto failed = [&](const htap::pg::PgError& e, const QString& statement) {

@@ -3,11 +3,8 @@
 #include <core/format.h>
 #include <mv/mvservice.h>
 #include <pg/connection.h>
-#include <pg/identifier.h>
-#include <pg/sqlfile.h>
 
 #include <QDate>
-#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
@@ -16,11 +13,8 @@
 namespace htap::advise {
 
 using namespace Qt::StringLiterals;
-using htap::core::formatCount;
-using htap::core::formatNumber;
-using htap::pg::quoteIdentifier;
+using namespace htap::core;
 using htap::pg::quoteLiteral;
-using htap::pg::quoteQualified;
 
 using namespace partition_detail;
 

@@ -82,6 +82,8 @@ public:
 private:
     struct Move;
     bool load(qint64 id, Move* m, QString* error);
+    /// load() for undo or finish: false, with the outcome's message, unless the move is in one of phases.
+    bool loadFor(qint64 moveId, const QStringList& phases, const QString& what, Move* m, PartitionMoveOutcome* out);
     bool prepare(const QString& schema, const QString& table, const QString& column, Move* m, PartitionMoveOutcome* out);
     bool copy(Move& m, PartitionMoveOutcome* out);
     /// Copies the keys logged in log from `from` into `to` in batches; under the swap's lock

@@ -1,29 +1,16 @@
 // The partition finding's move as the DBA previews it (the statements, costs, method and what
 // stands in the way), and the finding that finishes a move once the DBA is satisfied.
 #include "advisor_p.h"
-#include "partitionmove.h"
+#include "partitionmove_p.h"
 
 #include <core/format.h>
-#include <pg/identifier.h>
-#include <pg/sqlfile.h>
 
 namespace htap::advise::detail {
 
 using namespace Qt::StringLiterals;
-using htap::core::formatBytes;
-using htap::core::formatCount;
-using htap::core::formatNumber;
-using htap::pg::quoteIdentifier;
+using namespace htap::core;
+using htap::advise::partition_detail::sqlOf;
 using htap::pg::quoteLiteral;
-
-namespace {
-
-QString sqlOf(const QString& name)
-{
-    return htap::pg::namedStatements(u"advise/partition.sql"_s).value(name);
-}
-
-} // namespace
 
 void describeMove(Context& c, const QString& schema, const QString& table, const QString& column, bool canChange, qint64 bytes,
     int months, Finding* f)

@@ -276,22 +276,30 @@ PartitionMoveOutcome PartitionMove::run(const QString& schema, const QString& ta
     return out;
 }
 
+bool PartitionMove::loadFor(qint64 moveId, const QStringList& phases, const QString& what, Move* m, PartitionMoveOutcome* out)
+{
+    out->moveId = moveId;
+    QString error;
+    if (!load(moveId, m, &error)) {
+        out->message = error;
+        return false;
+    }
+    out->method = m->method;
+    if (!phases.contains(m->phase)) {
+        out->message = u"move #%1 is %2: nothing to %3"_s.arg(moveId).arg(m->phase, what);
+        return false;
+    }
+    return true;
+}
+
 PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
 {
     const MoveTag tag(m_conn);
     PartitionMoveOutcome out;
-    out.moveId = moveId;
     Move m;
     QString error;
-    if (!load(moveId, &m, &error)) {
-        out.message = error;
+    if (!loadFor(moveId, {u"copying"_s, u"swapped"_s}, u"undo"_s, &m, &out))
         return out;
-    }
-    out.method = m.method;
-    if (m.phase != u"copying"_s && m.phase != u"swapped"_s) {
-        out.message = u"move #%1 is %2: nothing to undo"_s.arg(moveId).arg(m.phase);
-        return out;
-    }
     const bool swapped = m.phase == u"swapped"_s;
     if (swapped) {
         if (!swap(m, true, &out))
@@ -341,19 +349,12 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
 
 PartitionMoveOutcome PartitionMove::finish(qint64 moveId)
 {
-    const MoveTag tag(m_conn);
     PartitionMoveOutcome out;
-    out.moveId = moveId;
     Move m;
+    if (!loadFor(moveId, {u"swapped"_s}, u"finish"_s, &m, &out))
+        return out;
+    const MoveTag tag(m_conn);
     QString error;
-    if (!load(moveId, &m, &error)) {
-        out.message = error;
-        return out;
-    }
-    if (m.phase != u"swapped"_s) {
-        out.message = u"move #%1 is %2, not swapped: nothing to finish"_s.arg(moveId).arg(m.phase);
-        return out;
-    }
     bool ok = exec(u"BEGIN"_s, &error) && exec(u"SET LOCAL lock_timeout = '%1ms'"_s.arg(m_options.lockTimeoutMs), &error)
         && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"back"_s), m.qTable()), &error, &out)
         && exec(u"DROP TABLE %1"_s.arg(m.qOld()), &error, &out);
