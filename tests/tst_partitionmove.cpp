@@ -531,6 +531,31 @@ private slots:
         QVERIFY2(u.ok, qPrintable(u.message));
         QVERIFY(m_conn.exec(u"SELECT to_regclass('\"Part Move\".\"Orders_p\"') IS NULL"_s).toBool(0, 0));
     }
+
+    void finishDropsTheOldTableForGood()
+    {
+        const htap::store::AuditLog audit(auditPath());
+        AdviceService service(m_conn, audit);
+        service.setPartitionOptions({});
+        AdviceReport r = advise();
+        QVERIFY(r.find(kFinding));
+        const ChangeOutcome moved = service.apply(*r.find(kFinding), {});
+        QVERIFY2(moved.ok, qPrintable(moved.message));
+        r = advise();
+        const Finding* finish = r.find(u"partition-finish:Part Move.Orders"_s);
+        QVERIFY(finish);
+        QVERIFY(finish->undo.isEmpty());
+        const ChangeOutcome done = service.apply(*finish, {});
+        QVERIFY2(done.ok, qPrintable(done.message));
+        QCOMPARE(relkind(), u"p"_s);
+        QVERIFY(m_conn.exec(u"SELECT to_regclass('\"Part Move\".\"Orders_old\"') IS NULL"_s).toBool(0, 0));
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'htap_partition_move%'"_s).toInt64(0, 0), 0);
+        QVERIFY(!advise().find(u"partition-finish:Part Move.Orders"_s));
+        compareWithLedger();
+        const ChangeOutcome again = service.undo(done.auditId, {});
+        QVERIFY(!again.ok);
+        QVERIFY2(again.message.contains(u"cannot be undone"_s), qPrintable(again.message));
+    }
 };
 
 QTEST_MAIN(TestPartitionMove)
