@@ -14,6 +14,6 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The sandbox needs server binaries and pg_stat_statements; a remote server needs neither.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql (>= 15), postgresql-contrib, libsecret-1-0")
 # Server-side extensions the app uses where they are there: schedules on the server, CPU priority.
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql-15-cron, postgresql-15-prioritize, postgresql-15-hypopg")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql-15-cron, postgresql-15-prioritize, postgresql-15-hypopg, postgresql-15-partman")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6svg6")
 include(CPack)

@@ -26,7 +26,7 @@ packages=(
     qt6-base-dev libqt6sql6-sqlite libqt6svg6 libqcustomplot-dev libgl-dev
     libpq-dev postgresql-15 postgresql-contrib postgresql-15-cron postgresql-15-prioritize libpg-query-dev libprotobuf-c-dev
     qtkeychain-qt6-dev libsecret-1-0 gnome-keyring dbus-daemon
-    postgresql-15-pg-wait-sampling postgresql-15-pg-stat-kcache postgresql-15-hypopg
+    postgresql-15-pg-wait-sampling postgresql-15-pg-stat-kcache postgresql-15-hypopg postgresql-15-partman
     xvfb xauth fonts-dejavu-core desktop-file-utils appstream chromium poppler-utils
     prometheus # for promtool, which checks htapctl monitor --listen's output (tst_prometheus)
 )

@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QJsonArray>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -29,6 +30,18 @@ using namespace htap::advise;
 namespace htap::ui {
 
 namespace {
+
+/// A change's message with what a partition move did to the views and foreign keys, and the
+/// audit log's warning.
+QString withNotes(const htap::advise::ChangeOutcome& c)
+{
+    QString text = c.message;
+    for (const QJsonValue& n : c.move.value(QStringLiteral("notes")).toArray())
+        text += QStringLiteral("\n• ") + n.toString();
+    if (!c.auditWarning.isEmpty())
+        text += u'\n' + c.auditWarning;
+    return text;
+}
 
 QTableWidgetItem* cell(const QString& text, const QString& tip = {})
 {
@@ -449,7 +462,7 @@ void AdvisorPage::applySelected(bool confirm)
         },
         [this](const std::pair<Proof, QList<htap::store::AuditEntry>>& r) {
             const Proof& p = r.first;
-            Q_EMIT message(p.change.ok, p.change.auditWarning.isEmpty() ? p.change.message : p.change.message + u'\n' + p.change.auditWarning);
+            Q_EMIT message(p.change.ok, withNotes(p.change));
             m_entries = r.second;
             reloadLog();
             if (p.change.ok)
@@ -506,7 +519,7 @@ void AdvisorPage::undoChange(bool confirm)
             return out;
         },
         [this](const std::pair<ChangeOutcome, QList<htap::store::AuditEntry>>& r) {
-            Q_EMIT message(r.first.ok, r.first.message);
+            Q_EMIT message(r.first.ok, withNotes(r.first));
             m_entries = r.second;
             reloadLog();
             Q_EMIT undone(r.first);

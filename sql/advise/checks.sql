@@ -187,7 +187,7 @@ SELECT s.query, s.calls, s.mean_exec_time
 FROM pg_stat_statements s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.query ~* ('\m' || $1 || '\M') AND s.query ~* ('\mwhere\M.*\m' || $2 || '\M')
-  AND s.query ~* '^\s*(select|with)\s' AND s.query NOT LIKE '/* htap-studio%'
+  AND s.query ~* '^\s*(select|with)\s' AND s.query NOT LIKE '/* htap-studio%' AND s.query !~ '\mhtap_move_'
 ORDER BY s.total_exec_time DESC LIMIT 5
 
 -- name: top_statements
@@ -195,7 +195,7 @@ ORDER BY s.total_exec_time DESC LIMIT 5
 SELECT s.query, s.calls, s.mean_exec_time
 FROM pg_stat_statements s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND s.query ~* '^\s*(select|with)\s' AND s.query NOT LIKE '/* htap-studio%'
+  AND s.query ~* '^\s*(select|with)\s' AND s.query NOT LIKE '/* htap-studio%' AND s.query !~ '\mhtap_move_'
   AND s.query !~* '\m(pg_catalog|pg_stat_[a-z_]+|pg_class|pg_locks|information_schema|hypopg[a-z_]*)\M'
 ORDER BY s.total_exec_time DESC LIMIT $1
 

@@ -22,4 +22,11 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg') THEN
         CREATE EXTENSION IF NOT EXISTS hypopg;
     END IF;
+    -- pg_partman (postgresql-15-partman), monthly partitions made ahead for the Advisor's online
+    -- partition move: needs no preload (its background worker is optional).
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_partman')
+       AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_partman') THEN
+        CREATE SCHEMA IF NOT EXISTS partman;
+        CREATE EXTENSION pg_partman SCHEMA partman;
+    END IF;
 END $$;

@@ -62,7 +62,7 @@ QJsonArray indexesJson(const QList<IndexSize>& l)
 QJsonObject ChangeOutcome::toJson() const
 {
     return {{u"ok"_s, ok}, {u"message"_s, message}, {u"audit_id"_s, auditId}, {u"audit_warning"_s, auditWarning},
-        {u"sent"_s, QJsonArray::fromStringList(sent)}};
+        {u"sent"_s, QJsonArray::fromStringList(sent)}, {u"move"_s, move}};
 }
 
 QJsonObject Proof::toJson() const
@@ -96,6 +96,87 @@ QString AdviceService::lockHolders(const Finding& f)
     return who.isEmpty() ? u"nobody holds it now (the holder finished meanwhile)"_s : u"held by "_s + who.join(u"; "_s);
 }
 
+bool AdviceService::confirmed(const QString& confirmDatabase, QString* why)
+{
+    // Anywhere but a sandbox of this machine, only when the operator names the database.
+    if (htap::pg::Sandbox::isSandboxServer(m_conn))
+        return true;
+    const QString db = m_conn.exec(u"SELECT current_database()"_s).text(0, 0);
+    if (confirmDatabase == db)
+        return true;
+    *why = u"%1 is not a sandbox of this machine: name its database (%2) to confirm; nothing was changed."_s.arg(
+        m_conn.effectiveInfo().displayName(), db);
+    return false;
+}
+
+bool AdviceService::newEntry(const Finding& f, const QString& kind, qint64 undoOf, const QStringList& statements,
+    const QStringList& putBack, const QString& confirmDatabase, htap::store::AuditEntry* entry, QString* why)
+{
+    QString error;
+    if (!confirmed(confirmDatabase, why))
+        return false;
+    if (!m_audit.checkWritable(&error)) {
+        *why = error + u"; nothing was sent to the server."_s;
+        return false;
+    }
+    entry->server = m_conn.effectiveInfo().displayName();
+    entry->serverKey = htap::roles::serverKeyOf(m_conn);
+    entry->appliedBy = m_conn.exec(u"SELECT current_user"_s).text(0, 0);
+    entry->kind = kind;
+    entry->title = f.title;
+    entry->roles = {f.object};
+    entry->undoOf = undoOf;
+    entry->plan = QJsonObject {{u"format"_s, u"htap-advice-change"_s}, {u"version"_s, 1}, {u"finding"_s, f.toJson()},
+        {u"statements"_s, QJsonArray::fromStringList(statements)}, {u"undo"_s, QJsonArray::fromStringList(putBack)},
+        {u"in_transaction"_s, f.inTransaction && !f.isMove()}};
+    return true;
+}
+
+ChangeOutcome AdviceService::move(const Finding& f, qint64 undoOf, const QString& confirmDatabase)
+{
+    ChangeOutcome out;
+    QString error;
+    htap::store::AuditEntry entry;
+    // The statements are the move's plan as previewed; what ran is in the outcome's message.
+    if (!newEntry(f, undoOf ? u"advice-undo"_s : u"advice"_s, undoOf, undoOf ? f.undo : f.sql, undoOf ? f.sql : f.undo,
+            confirmDatabase, &entry, &out.message))
+        return out;
+    out.auditId = m_audit.begin(entry, &error);
+    if (!out.auditId) {
+        out.message = u"Cannot record the change in the audit log (%1), so it is not made."_s.arg(error);
+        return out;
+    }
+    PartitionMove pm(m_conn);
+    pm.setOptions(m_partition);
+    pm.setProgress(m_progress);
+    PartitionMoveOutcome o;
+    if (f.check == u"partition-finish"_s) {
+        const PartitionMoveState st = PartitionMove::current(m_conn, f.moveSchema, f.moveTable, &error);
+        if (st.id && st.phase == u"swapped"_s)
+            o = pm.finish(st.id);
+        else
+            o.message = error.isEmpty() ? u"no swapped move of %1.%2 to finish"_s.arg(f.moveSchema, f.moveTable) : error;
+    } else if (undoOf) {
+        const PartitionMoveState st = PartitionMove::current(m_conn, f.moveSchema, f.moveTable, &error);
+        if (st.id)
+            o = pm.undo(st.id);
+        else
+            o.message = error.isEmpty() ? u"no unfinished move of %1.%2 on this server (finished or undone already)"_s.arg(f.moveSchema, f.moveTable)
+                                        : error;
+    } else {
+        o = pm.run(f.moveSchema, f.moveTable, f.moveColumn);
+    }
+    out.ok = o.ok;
+    out.sent = o.sent;
+    out.move = o.toJson();
+    out.message = o.ok ? u"%1 (audit #%2)"_s.arg(o.message).arg(out.auditId) : o.message;
+    if (!m_audit.finish(out.auditId, o.ok ? u"applied"_s : u"failed"_s, o.ok ? QString() : o.message, &error))
+        out.auditWarning = error;
+    if (o.ok && undoOf && !m_audit.finish(undoOf, u"undone"_s, u"undone by #%1"_s.arg(out.auditId), &error))
+        out.auditWarning = error;
+    return out;
+}
+
 ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements, const QStringList& putBack, const QString& kind,
     qint64 undoOf, const QString& confirmDatabase)
 {
@@ -105,30 +186,9 @@ ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements
         return out;
     }
     QString error;
-    // Anywhere but a sandbox of this machine, only when the operator names the database.
-    if (!htap::pg::Sandbox::isSandboxServer(m_conn)) {
-        const QString db = m_conn.exec(u"SELECT current_database()"_s).text(0, 0);
-        if (confirmDatabase != db) {
-            out.message = u"%1 is not a sandbox of this machine: name its database (%2) to confirm; nothing was changed."_s.arg(
-                m_conn.effectiveInfo().displayName(), db);
-            return out;
-        }
-    }
-    if (!m_audit.checkWritable(&error)) {
-        out.message = error + u"; nothing was sent to the server."_s;
-        return out;
-    }
     htap::store::AuditEntry entry;
-    entry.server = m_conn.effectiveInfo().displayName();
-    entry.serverKey = htap::roles::serverKeyOf(m_conn);
-    entry.appliedBy = m_conn.exec(u"SELECT current_user"_s).text(0, 0);
-    entry.kind = kind;
-    entry.title = f.title;
-    entry.roles = {f.object};
-    entry.undoOf = undoOf;
-    entry.plan = QJsonObject {{u"format"_s, u"htap-advice-change"_s}, {u"version"_s, 1}, {u"finding"_s, f.toJson()},
-        {u"statements"_s, QJsonArray::fromStringList(statements)}, {u"undo"_s, QJsonArray::fromStringList(putBack)},
-        {u"in_transaction"_s, f.inTransaction}};
+    if (!newEntry(f, kind, undoOf, statements, putBack, confirmDatabase, &entry, &out.message))
+        return out;
     const QString timeout = u"SET %1lock_timeout = '%2ms'"_s.arg(f.inTransaction ? u"LOCAL "_s : QString()).arg(m_lockTimeoutMs);
 
     QStringList rebuilt; // invalid indexes of an interrupted build, dropped before building them
@@ -278,6 +338,13 @@ ChangeOutcome AdviceService::apply(const Finding& f, const QString& confirmDatab
             return out;
         }
     }
+    if (f.isMove() && !f.canApply) {
+        ChangeOutcome out;
+        out.message = u"This finding cannot be applied here: %1. Nothing was changed."_s.arg(f.whyNotApply);
+        return out;
+    }
+    if (f.isMove())
+        return move(f, 0, confirmDatabase);
     return run(f, f.sql, f.undo, u"advice"_s, 0, confirmDatabase);
 }
 
@@ -297,6 +364,17 @@ ChangeOutcome AdviceService::undo(qint64 auditId, const QString& confirmDatabase
     if (e->serverKey != htap::roles::serverKeyOf(m_conn)) {
         out.message = u"audit #%1 was made on %2, not on this server."_s.arg(QString::number(auditId), e->server);
         return out;
+    }
+    if (const Finding f = Finding::fromJson(e->plan.value(u"finding"_s).toObject()); f.isMove() && e->status != u"undone"_s) {
+        if (f.check == u"partition-finish"_s) {
+            out.message = u"audit #%1 finished a partition move: the old table is dropped, so it cannot be undone."_s.arg(QString::number(auditId));
+            return out;
+        }
+        // A move stopped half-way (its entry applying or failed) leaves an unfinished move on the
+        // server: undo finds it by its table.
+        Finding u = f;
+        u.title = u"Undo #%1: %2"_s.arg(QString::number(auditId), f.title);
+        return move(u, auditId, confirmDatabase);
     }
     if (e->status == u"undone"_s) {
         out.message = u"audit #%1 is undone already (%2)."_s.arg(QString::number(auditId), e->message);

@@ -1,6 +1,9 @@
 #pragma once
 
 #include "finding.h"
+#include "partitionmove.h"
+
+#include <functional>
 
 #include <store/auditlog.h>
 
@@ -17,6 +20,7 @@ struct ChangeOutcome {
     qint64 auditId = 0;
     QString auditWarning;   ///< the change is in, but the audit log could not be completed
     QStringList sent;       ///< the statements that ran, in order
+    QJsonObject move;       ///< a partition move's outcome (PartitionMoveOutcome::toJson), else empty
     QJsonObject toJson() const;
 };
 
@@ -47,6 +51,10 @@ public:
     void setLockTimeoutMs(int ms) { m_lockTimeoutMs = ms; }
     /// How long one measured run of a statement may take (60 s); past it the statement is not measured.
     void setStatementTimeoutMs(int ms) { m_statementTimeoutMs = ms; }
+    /// How a partition finding's online move copies and swaps (batch size, pause, swap lock timeout).
+    void setPartitionOptions(const PartitionMoveOptions& o) { m_partition = o; }
+    /// Progress lines of a long change (a partition move's batches and swap), on the calling thread.
+    void setProgress(std::function<void(const QString&)> progress) { m_progress = std::move(progress); }
 
     /// Applies f.sql: refused when the finding cannot be applied, on a server that is not a
     /// sandbox of this machine unless confirmDatabase names its database, when the audit log
@@ -75,11 +83,20 @@ private:
     ChangeOutcome run(const Finding& f, const QStringList& statements, const QStringList& putBack, const QString& kind,
         qint64 undoOf, const QString& confirmDatabase);
     QString lockHolders(const Finding& f);
+    /// A partition finding: the online move (or its undo), audited like the others.
+    ChangeOutcome move(const Finding& f, qint64 undoOf, const QString& confirmDatabase);
+    /// The audit entry of a change (or why it cannot be made: not confirmed, the log not writable).
+    bool newEntry(const Finding& f, const QString& kind, qint64 undoOf, const QStringList& statements, const QStringList& putBack,
+        const QString& confirmDatabase, htap::store::AuditEntry* entry, QString* why);
+    /// Refused anywhere but a sandbox of this machine unless confirmDatabase names the database.
+    bool confirmed(const QString& confirmDatabase, QString* why);
 
     htap::pg::Connection& m_conn;
     const htap::store::AuditLog& m_audit;
     int m_lockTimeoutMs = 5000;
     int m_statementTimeoutMs = 60000;
+    PartitionMoveOptions m_partition;
+    std::function<void(const QString&)> m_progress;
 };
 
 } // namespace htap::advise

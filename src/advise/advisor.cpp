@@ -184,6 +184,14 @@ QString guardState(htap::pg::Connection& conn, const QString& kind, const QStrin
         name = u"guard_role"_s;
     } else if (kind == u"schedule"_s) {
         name = u"guard_schedule"_s;
+    } else if (kind == u"shape"_s) {
+        // Columns, constraints (both ways) and indexes: what a partition move copies.
+        const auto r = conn.exec(htap::pg::namedStatements(u"advise/partition.sql"_s).value(u"shape"_s), params);
+        if (!r.ok()) {
+            *error = r.error().oneLine();
+            return {};
+        }
+        return r.rowCount() ? r.text(0, 0) : u"(gone)"_s;
     } else {
         return {};
     }

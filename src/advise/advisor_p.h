@@ -60,6 +60,12 @@ void checkAutovacuum(Context& c);
 void checkParallel(Context& c);
 void checkMatviews(Context& c);
 void checkPartitions(Context& c);
+/// The partition finding's move: its SQL preview, costs, method (pg_partman or declarative) and
+/// what stands in the way (partitionplan.cpp).
+void describeMove(Context& c, const QString& schema, const QString& table, const QString& column, bool canChange, qint64 bytes,
+    int months, Finding* f);
+/// Moves swapped but not finished: a finding that drops the old table when the DBA is satisfied.
+void checkUnfinishedMoves(Context& c);
 void checkMissingIndexes(Context& c);
 
 } // namespace htap::advise::detail

@@ -40,7 +40,7 @@ QString preview(const QStringList& sql, bool inTransaction)
     if (inTransaction && sql.size() > 1)
         text += u"BEGIN;\n"_s;
     for (const QString& s : sql)
-        text += s + u";\n"_s;
+        text += s + (s.startsWith(u"--"_s) ? u"\n"_s : u";\n"_s);
     if (inTransaction && sql.size() > 1)
         text += u"COMMIT;\n"_s;
     return text;
@@ -60,6 +60,8 @@ QJsonObject Finding::toJson() const
         {u"can_apply"_s, canApply}, {u"why_not_apply"_s, whyNotApply},
         {u"statements"_s, QJsonArray::fromStringList(statements)},
         {u"guard"_s, QJsonObject {{u"kind"_s, guardKind}, {u"object"_s, guardObject}, {u"state"_s, guard}}}};
+    if (isMove())
+        o.insert(u"move"_s, QJsonObject {{u"schema"_s, moveSchema}, {u"table"_s, moveTable}, {u"column"_s, moveColumn}});
     if (!settingsBefore.isEmpty() || !settingsAfter.isEmpty())
         o.insert(u"measure_settings"_s,
             QJsonObject {{u"before"_s, mapToJson(settingsBefore)}, {u"after"_s, mapToJson(settingsAfter)}});
@@ -96,6 +98,10 @@ Finding Finding::fromJson(const QJsonObject& o)
     f.guardKind = g.value(u"kind"_s).toString();
     f.guardObject = g.value(u"object"_s).toString();
     f.guard = g.value(u"state"_s).toString();
+    const QJsonObject move = o.value(u"move"_s).toObject();
+    f.moveSchema = move.value(u"schema"_s).toString();
+    f.moveTable = move.value(u"table"_s).toString();
+    f.moveColumn = move.value(u"column"_s).toString();
     return f;
 }
 

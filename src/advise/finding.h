@@ -53,6 +53,10 @@ struct Finding {
     QString guardKind;   ///< table, role, schedule
     QString guardObject; ///< the table's schema.name, the role's name, the view's label
     QString guard;
+    /// A partition finding: the table to move online and its partition key (apply runs a
+    /// PartitionMove instead of sql, which is then the preview of its statements).
+    QString moveSchema, moveTable, moveColumn;
+    bool isMove() const { return !moveTable.isEmpty(); }
 
     QJsonObject toJson() const;
     static Finding fromJson(const QJsonObject& o);

@@ -390,35 +390,15 @@ void checkPartitions(Context& c)
         f.evidence << stmtEvidence;
         f.gain = u"a statement over one month reads one partition, about 1/%1 of the table (%2), without an index; old months "
                  "detach or drop in moments instead of a DELETE and a vacuum (the seed's 6.2)"_s.arg(months).arg(formatBytes(bytes / months));
-        // The plan, as statements a DBA reviews; applied by hand (issue 25, item 3).
-        const QString t = qualified(schema, table);
-        const QString p = qualified(schema, objectName(table, u"_p"_s));
-        f.note = u"A plan, not applied by HTAP Studio yet: (1) %1 PARTITION BY RANGE (%2) with the statements below; "
-                 "(2) copy the rows in batches of a day while writers go on (a trigger on %3 forwards new rows), or "
-                 "pg_partman's partition_data_proc where installed (postgresql-15-partman); (3) in one short transaction "
-                 "take ACCESS EXCLUSIVE on both, rename %3 to %3_old and the new table to %3; (4) keep %3_old until you drop it. "
-                 "The primary key must include %2 (unique per partition otherwise)%4. Incremental views over %3 need a "
-                 "rebuild after the swap."_s.arg(p, quoteIdentifier(column), name,
-                     r.toBool(i, u"referenced"_s) ? u"; foreign keys that point to it need an outage to re-point"_s : QString());
-        f.sql << u"CREATE TABLE %1 (LIKE %2 INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (%3)"_s.arg(p, t, quoteIdentifier(column));
-        QDate m(lowDay.year(), lowDay.month(), 1);
-        for (int k = 0; k < months && k < 240; ++k, m = m.addMonths(1))
-            f.sql << u"CREATE TABLE %1 PARTITION OF %2 FOR VALUES FROM (%3) TO (%4)"_s.arg(
-                qualified(schema, objectName(table, m.toString(u"_yyyy_MM"_s))), p, htap::pg::quoteLiteral(m.toString(Qt::ISODate)),
-                htap::pg::quoteLiteral(m.addMonths(1).toString(Qt::ISODate)));
-        f.sql << u"CREATE TABLE %1 PARTITION OF %2 DEFAULT"_s.arg(qualified(schema, objectName(table, u"_p_default"_s)), p);
-        f.undo << u"DROP TABLE %1"_s.arg(p);
-        f.canApply = false;
-        f.whyNotApply = u"a plan to review: the copy and the swap are not automated yet"_s;
-        f.locks = u"creating the new table: none on %1; the swap: ACCESS EXCLUSIVE on both for moments"_s.arg(name);
-        f.time = u"the copy reads and writes the whole table (%1) in batches"_s.arg(formatBytes(bytes));
-        f.disk = u"a second copy of the table and its indexes until the old one is dropped (%1 and more)"_s.arg(formatBytes(bytes));
+        describeMove(c, schema, table, column, r.toBool(i, u"can_change"_s), bytes, months, &f);
         f.statements = statements;
-        f.guardKind = u"table"_s;
-        f.guardObject = t;
-        f.guard = tableGuard(c, schema, table);
+        f.guardKind = u"shape"_s;
+        f.guardObject = qualified(schema, table);
+        QString error;
+        f.guard = guardState(c.conn, f.guardKind, f.guardObject, &error);
         c.report->findings << f;
     }
+    checkUnfinishedMoves(c);
 }
 
 } // namespace htap::advise::detail

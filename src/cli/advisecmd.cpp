@@ -37,10 +37,10 @@ void printFinding(const Finding& f)
     if (!f.sql.isEmpty()) {
         out() << "  SQL" << (f.inTransaction ? (f.sql.size() > 1 ? " (one transaction)" : "") : " (one by one, outside a transaction)") << ":\n";
         for (const QString& s : f.sql)
-            out() << "    " << s << ";\n";
+            out() << "    " << s << (s.startsWith(u"--"_s) ? "\n" : ";\n");
         out() << "  undo:\n";
         for (const QString& s : f.undo)
-            out() << "    " << s << ";\n";
+            out() << "    " << s << (s.startsWith(u"--"_s) ? "\n" : ";\n");
     }
     out() << "  locks: " << f.locks << "\n  time: " << f.time << "\n  disk: " << f.disk << Qt::endl;
     if (!f.note.isEmpty())
@@ -134,10 +134,13 @@ int cmdAdvise(const QStringList& args)
     const QCommandLineOption minPartition(u"min-partition-mb"_s, u"Tables smaller than this are not partition candidates (default 1024)"_s, u"MB"_s);
     const QCommandLineOption runs(u"runs"_s, u"apply, measure: runs of each statement (default 5)"_s, u"n"_s);
     const QCommandLineOption lockTimeout(u"lock-timeout"_s, u"apply, undo: seconds a statement waits for a lock (default 5)"_s, u"s"_s);
+    const QCommandLineOption batchRows(u"batch-rows"_s, u"apply partition: rows a copy batch, one transaction each (default 10000)"_s, u"n"_s);
+    const QCommandLineOption batchPause(u"batch-pause-ms"_s, u"apply partition: a pause after each batch, leaving I/O to the writers (default 0)"_s, u"ms"_s);
+    const QCommandLineOption declarative(u"declarative"_s, u"apply partition: plain declarative partitions even where pg_partman is installed"_s);
     const QCommandLineOption limit(u"limit"_s, u"log: how many entries (default 50)"_s, u"n"_s);
     const QCommandLineOption audit(u"audit"_s, u"The audit log file (default: %1)"_s.arg(htap::store::AuditLog::defaultPath()), u"file"_s);
     parser.addOptions({connOption, jsonOption, yes, confirmDb, check, schema, olapRole, statement, minTable, minPartition, runs,
-        lockTimeout, limit, audit});
+        lockTimeout, batchRows, batchPause, declarative, limit, audit});
     int code = ExitOk;
     if (!parseOptions(parser, rest, u"Tuning advisor: findings with evidence, SQL, undo; apply with before/after measurement."_s, &code))
         return code;
@@ -150,11 +153,13 @@ int cmdAdvise(const QStringList& args)
     qint64 undoId = 0;
     if (action == u"undo"_s && !parseAuditId(u"advise"_s, arg, &undoId, &code))
         return code;
-    qint64 runsValue = 5, limitValue = 50;
+    qint64 runsValue = 5, limitValue = 50, batchRowsValue = 10000, batchPauseValue = 0;
     double minTableMb = 8, minPartitionMb = 1024, lockSeconds = 5;
     if (!parseWholeNumber(parser, runs, 1, 1000, &runsValue, &code) || !parseWholeNumber(parser, limit, 1, 100000, &limitValue, &code)
         || !parseNumber(parser, minTable, 0, 1e9, &minTableMb, &code) || !parseNumber(parser, minPartition, 0, 1e9, &minPartitionMb, &code)
-        || !parseNumber(parser, lockTimeout, 0.001, 3600, &lockSeconds, &code))
+        || !parseNumber(parser, lockTimeout, 0.001, 3600, &lockSeconds, &code)
+        || !parseWholeNumber(parser, batchRows, 1, 100000000, &batchRowsValue, &code)
+        || !parseWholeNumber(parser, batchPause, 0, 3600000, &batchPauseValue, &code))
         return code;
     AdvisorOptions options;
     options.checks = parser.values(check);
@@ -180,6 +185,15 @@ int cmdAdvise(const QStringList& args)
         return code;
     AdviceService service(conn, auditLog);
     service.setLockTimeoutMs(int(lockSeconds * 1000));
+    PartitionMoveOptions moveOptions;
+    moveOptions.batchRows = int(batchRowsValue);
+    moveOptions.batchPauseMs = int(batchPauseValue);
+    moveOptions.declarativeOnly = parser.isSet(declarative);
+    if (parser.isSet(lockTimeout))
+        moveOptions.lockTimeoutMs = int(lockSeconds * 1000);
+    service.setPartitionOptions(moveOptions);
+    if (!json)
+        service.setProgress([](const QString& line) { err() << "htapctl: " << line << Qt::endl; });
     QString error;
     if (action == u"log"_s || action == u"apply"_s || action == u"undo"_s) {
         for (const QString& note : service.settleInterrupted(&error))
@@ -223,6 +237,9 @@ int cmdAdvise(const QStringList& args)
             printJson(o.toJson());
         else if (o.ok)
             out() << o.message << Qt::endl;
+        if (!json)
+            for (const QJsonValue& n : o.move.value(u"notes"_s).toArray())
+                out() << "  - " << n.toString() << Qt::endl;
         return o.ok ? ExitOk : fail(o.message);
     }
 
@@ -275,6 +292,8 @@ int cmdAdvise(const QStringList& args)
     if (!p.change.ok)
         return fail(p.change.message);
     out() << "\n" << p.change.message << " Undo: htapctl advise undo " << p.change.auditId << Qt::endl;
+    for (const QJsonValue& n : p.change.move.value(u"notes"_s).toArray())
+        out() << "  - " << n.toString() << Qt::endl;
     if (!p.change.auditWarning.isEmpty())
         out() << "warning: " << p.change.auditWarning << Qt::endl;
     printSizes(p.indexesBefore, p.indexesAfter);
