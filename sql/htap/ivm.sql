@@ -106,6 +106,86 @@ BEGIN
     END IF;
 END $$;
 
+-- Cost-aware merge: whether this merge should rebuild the view instead, and why (the refresh
+-- log's message), or NULL to merge. Called by every generated merge (generation 4 on) under its
+-- lock, so that every path that merges (the app's schedules, htapctl mv refresh, pg_cron through
+-- htap.refresh_view) decides alike. A rebuild reads the whole base once; a merge costs per
+-- pending change, several times a rebuild's cost per row: above a fraction of the base's rows
+-- pending (a bulk load, an archive delete) the rebuild is cheaper. Estimates only, cheap on
+-- every merge: the base's rows from pg_class.reltuples (its members' too), the pending changes
+-- bounded by the delta tables' size on disk (at most 291 rows per 8 kB page) and counted only
+-- when that bound reaches the threshold. The threshold is measured, not guessed:
+-- tests/bench/ivm_crossover.sh times merge against rebuild at growing pending fractions
+-- (docs/benchmarks.md, "Cost-aware merge"); the setting htap.ivm_rebuild_fraction overrides
+-- the fraction ('off': always merge) and htap.ivm_rebuild_min_changes the floor.
+CREATE OR REPLACE FUNCTION htap.ivm_rebuild_instead(p_view int, OUT pending bigint, OUT why text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- Measured on the scale-50 seed (docs/benchmarks.md, "Cost-aware merge").
+    c_fraction constant float8 := 0.15;
+    -- Below this many changes a merge takes tens of milliseconds, less than a rebuild's fixed
+    -- part (new state table, its indexes, the swap) even on a small base.
+    c_min_changes constant bigint := 20000;
+    v_setting text := nullif(current_setting('htap.ivm_rebuild_fraction', true), '');
+    v_fraction float8;
+    v_min bigint := coalesce(nullif(current_setting('htap.ivm_rebuild_min_changes', true), '')::bigint, c_min_changes);
+    v_base float8;
+    v_limit float8;
+    v_bound float8;
+    v_n bigint;
+    t text;
+BEGIN
+    pending := 0;
+    IF v_setting = 'off' THEN
+        RETURN;
+    END IF;
+    v_fraction := coalesce(v_setting::float8, c_fraction);
+    -- Only a ready view: an enable's first build, or a view flagged for a rebuild, is not a merge's call.
+    IF NOT EXISTS (SELECT 1 FROM htap.ivm_views WHERE view_id = p_view AND state = 'ready') THEN
+        RETURN;
+    END IF;
+    SELECT sum(greatest(c.reltuples, 0)) INTO v_base
+    FROM htap.ivm_capture k,
+         LATERAL (WITH RECURSIVE down(oid) AS (SELECT k.root UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+                  SELECT oid FROM down) m
+         JOIN pg_class c ON c.oid = m.oid
+    WHERE k.view_id = p_view;
+    IF coalesce(v_base, 0) <= 0 THEN
+        RETURN; -- never analyzed: no estimate to weigh against
+    END IF;
+    v_limit := greatest(v_fraction * v_base, v_min);
+    SELECT sum(pg_relation_size(to_regclass(x)) / current_setting('block_size')::int * 291) INTO v_bound
+    FROM htap.ivm_views v, unnest(v.capture_tables) x WHERE v.view_id = p_view;
+    IF coalesce(v_bound, 0) < v_limit THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT unnest(capture_tables) FROM htap.ivm_views WHERE view_id = p_view LOOP
+        EXECUTE format('SELECT count(*) FROM %s', t) INTO v_n;
+        pending := pending + v_n;
+    END LOOP;
+    IF pending < v_limit THEN
+        RETURN;
+    END IF;
+    why := format('rebuilt instead of merged: %s pending changes against about %s base rows (%s%%), at or above the threshold '
+                  'of %s%% and %s changes (htap.ivm_rebuild_fraction, htap.ivm_rebuild_min_changes)',
+                  pending, round(v_base::numeric), round((100 * pending / v_base)::numeric, 1),
+                  round((100 * v_fraction)::numeric, 1), v_min);
+END $$;
+
+-- Called by a merge that rebuilt the view instead (htap.ivm_rebuild_instead): its bookkeeping
+-- as a merge's, and a refresh_log row in mode rebuild saying why.
+CREATE OR REPLACE FUNCTION htap.ivm_rebuilt(p_view int, p_started timestamptz, p_rows bigint, p_message text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_ms float8 := extract(epoch FROM clock_timestamp() - p_started) * 1000;
+BEGIN
+    UPDATE htap.ivm_views SET last_merge_at = p_started, last_merge_ms = v_ms, last_merge_rows = p_rows
+    WHERE view_id = p_view;
+    INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome, message)
+    SELECT view_schema || '.' || view_name, 'rebuild', p_started, clock_timestamp(), p_rows, 'ok', p_message
+    FROM htap.ivm_views WHERE view_id = p_view;
+END $$;
+
 -- A rebuild's last step: the freshly built state table (p_new) takes the place of the live
 -- one (p_old) with the same indexes, grants and name, and the view readers go through
 -- (p_current) is pointed at it. Runs inside the rebuild's transaction.
@@ -480,10 +560,11 @@ GRANT SELECT ON htap.ivm_capture TO pg_monitor;
 -- The helpers that write the registry run with their owner's rights: nobody else calls them.
 REVOKE ALL ON FUNCTION htap.ivm_mark_rebuild(int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_rebuilt(int, timestamptz, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 11';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 12';
