@@ -841,7 +841,8 @@ private Q_SLOTS:
             QCOMPARE(log.size(), 1);
             QCOMPARE(log[0].mode, u"rebuild"_s);
             QCOMPARE(log[0].outcome, u"ok"_s);
-            QVERIFY2(log[0].message.contains(u"pending changes against about"_s) && log[0].message.contains(u"threshold"_s),
+            QVERIFY2(log[0].message.contains(u"pending changes"_s) && log[0].message.contains(u"base rows"_s)
+                    && log[0].message.contains(u"threshold"_s),
                 qPrintable(log[0].message));
             QVERIFY(log[0].rows >= bulk / 2);
             QCOMPARE(ivmState(m_conn, kSchema, name), u"ready"_s);

@@ -107,24 +107,30 @@ BEGIN
 END $$;
 
 -- Cost-aware merge: whether this merge should rebuild the view instead, and why (the refresh
--- log's message), or NULL to merge. Called by every generated merge (generation 4 on) under its
--- lock, so that every path that merges (the app's schedules, htapctl mv refresh, pg_cron through
--- htap.refresh_view) decides alike. A rebuild reads the whole base once; a merge costs per
--- pending change, several times a rebuild's cost per row: above a fraction of the base's rows
--- pending (a bulk load, an archive delete) the rebuild is cheaper. Estimates only, cheap on
--- every merge: the base's rows from pg_class.reltuples (its members' too), the pending changes
--- bounded by the delta tables' size on disk (at most 291 rows per 8 kB page) and counted only
--- when that bound reaches the threshold. The threshold is measured, not guessed:
--- tests/bench/ivm_crossover.sh times merge against rebuild at growing pending fractions
--- (docs/benchmarks.md, "Cost-aware merge"); the setting htap.ivm_rebuild_fraction overrides
--- the fraction ('off': always merge) and htap.ivm_rebuild_min_changes the floor.
+-- log's message; NULL to merge), with the pending changes counted when it looked. Called by
+-- every generated merge (generation 4 on) under its lock, so that every path that merges (the
+-- app's schedules, htapctl mv refresh, pg_cron through htap.refresh_view) decides alike. A
+-- rebuild reads the whole base once; a merge costs per pending change, and a removed row (a
+-- delete, the old half of an update: its group's distinct counts and min/max are checked
+-- against the base) several times an added one: above a share of the base's rows pending (a
+-- bulk load, an archive delete) the rebuild is cheaper. Estimates only, cheap on every merge:
+-- the base's rows from pg_class.reltuples (its members' too); the pending changes bounded by
+-- the delta tables' size on disk (at most 291 rows per 8 kB page), counted only when that
+-- bound, all of it removals, would reach the threshold. The threshold is measured, not
+-- guessed: tests/bench/ivm_crossover.sh times merge against rebuild at growing pending
+-- fractions (docs/benchmarks.md, "Cost-aware merge"). Settings override it:
+-- htap.ivm_rebuild_fraction ('off': always merge), htap.ivm_rebuild_min_changes.
 CREATE OR REPLACE FUNCTION htap.ivm_rebuild_instead(p_view int, OUT pending bigint, OUT why text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    -- Measured on the scale-50 seed (docs/benchmarks.md, "Cost-aware merge").
-    c_fraction constant float8 := 0.15;
-    -- Below this many changes a merge takes tens of milliseconds, less than a rebuild's fixed
-    -- part (new state table, its indexes, the swap) even on a small base.
+    -- Measured on the scale-50 seed, sales_hourly_mv (docs/benchmarks.md, "Cost-aware merge"):
+    -- a merge of added rows costs as much as a rebuild at about this share of the base's rows,
+    c_fraction constant float8 := 0.30;
+    -- and a removed row as much as this many added ones (the share at which a merge of
+    -- removals costs a rebuild is this many times smaller).
+    c_removal_weight constant float8 := 9;
+    -- Below this many (weighted) changes a merge costs less than a rebuild's fixed part (new
+    -- state table, its indexes, the swap) on any base (measured on a 5,000-order base).
     c_min_changes constant bigint := 20000;
     v_setting text := nullif(current_setting('htap.ivm_rebuild_fraction', true), '');
     v_fraction float8;
@@ -132,7 +138,9 @@ DECLARE
     v_base float8;
     v_limit float8;
     v_bound float8;
+    v_removed bigint := 0;
     v_n bigint;
+    v_r bigint;
     t text;
 BEGIN
     pending := 0;
@@ -156,20 +164,26 @@ BEGIN
     v_limit := greatest(v_fraction * v_base, v_min);
     SELECT sum(pg_relation_size(to_regclass(x)) / current_setting('block_size')::int * 291) INTO v_bound
     FROM htap.ivm_views v, unnest(v.capture_tables) x WHERE v.view_id = p_view;
-    IF coalesce(v_bound, 0) < v_limit THEN
+    IF coalesce(v_bound, 0) * c_removal_weight < v_limit THEN
         RETURN;
     END IF;
+    -- Aggregates' deltas carry a sign; join views' keys do not (counted as added rows).
     FOR t IN SELECT unnest(capture_tables) FROM htap.ivm_views WHERE view_id = p_view LOOP
-        EXECUTE format('SELECT count(*) FROM %s', t) INTO v_n;
+        IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(t) AND attname = '__ivm_sign' AND NOT attisdropped) THEN
+            EXECUTE format('SELECT count(*), count(*) FILTER (WHERE __ivm_sign < 0) FROM %s', t) INTO v_n, v_r;
+        ELSE
+            EXECUTE format('SELECT count(*), 0 FROM %s', t) INTO v_n, v_r;
+        END IF;
         pending := pending + v_n;
+        v_removed := v_removed + v_r;
     END LOOP;
-    IF pending < v_limit THEN
+    IF (pending - v_removed) + c_removal_weight * v_removed < v_limit THEN
         RETURN;
     END IF;
-    why := format('rebuilt instead of merged: %s pending changes against about %s base rows (%s%%), at or above the threshold '
-                  'of %s%% and %s changes (htap.ivm_rebuild_fraction, htap.ivm_rebuild_min_changes)',
-                  pending, round(v_base::numeric), round((100 * pending / v_base)::numeric, 1),
-                  round((100 * v_fraction)::numeric, 1), v_min);
+    why := format('rebuilt instead of merged: %s pending changes (%s of them removed rows, weighing %s each) against about %s base '
+                  'rows, at or above the threshold of %s%% of the base and %s changes (htap.ivm_rebuild_fraction, '
+                  'htap.ivm_rebuild_min_changes)',
+                  pending, v_removed, c_removal_weight, round(v_base::numeric), round((100 * v_fraction)::numeric, 1), v_min);
 END $$;
 
 -- Called by a merge that rebuilt the view instead (htap.ivm_rebuild_instead): its bookkeeping

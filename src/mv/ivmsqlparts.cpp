@@ -243,7 +243,13 @@ QString mergeStart(const Names& n)
 {
     // One merge or rebuild at a time per view; then the cost-aware choice (sql/htap/ivm.sql,
     // htap.ivm_rebuild_instead): with a large part of the base pending, rebuild instead.
+    // A merge's commit need not wait for its WAL to reach the disk: lost in a crash, the merge
+    // is lost whole (the state as before, its changes pending again, the writers' commits being
+    // durable), and the next merge does it again. Not when the caller's transaction wrote
+    // before it: those writes keep their synchronous commit.
     return u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"
+           u"  IF pg_current_xact_id_if_assigned() IS NULL THEN\n"
+           u"    PERFORM set_config('synchronous_commit', 'off', true);\n  END IF;\n"
            u"  SELECT pending, why INTO v_pending, v_why FROM htap.ivm_rebuild_instead(%2);\n"
            u"  IF v_why IS NOT NULL THEN\n    PERFORM %3();\n    PERFORM htap.ivm_rebuilt(%2, v_started, v_pending, v_why);\n"
            u"    RETURN v_pending;\n  END IF;\n"_s.arg(kIvmLockClass)
