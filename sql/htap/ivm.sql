@@ -85,17 +85,19 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WHERE view_id = p_view AND state IS DISTINCT FROM 'needs_rebuild';
 $$;
 
--- Called by every merge: its bookkeeping, and a refresh_log row when it applied something.
-CREATE OR REPLACE FUNCTION htap.ivm_merged(p_view int, p_started timestamptz, p_rows bigint, p_changed bigint)
+-- Called by every merge: its bookkeeping, and a refresh_log row when it applied something;
+-- p_mode 'rebuild' when it rebuilt the view instead (htap.ivm_rebuild_instead), p_message why.
+CREATE OR REPLACE FUNCTION htap.ivm_merged(p_view int, p_started timestamptz, p_rows bigint, p_changed bigint,
+                                           p_mode text, p_message text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_ms float8 := extract(epoch FROM clock_timestamp() - p_started) * 1000;
 BEGIN
     UPDATE htap.ivm_views SET last_merge_at = p_started, last_merge_ms = v_ms, last_merge_rows = p_rows
     WHERE view_id = p_view;
-    IF p_rows > 0 THEN
-        INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome)
-        SELECT view_schema || '.' || view_name, 'incremental', p_started, clock_timestamp(), p_changed, 'ok'
+    IF p_rows > 0 OR p_mode = 'rebuild' THEN
+        INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome, message)
+        SELECT view_schema || '.' || view_name, p_mode, p_started, clock_timestamp(), p_changed, 'ok', p_message
         FROM htap.ivm_views WHERE view_id = p_view;
         -- Merges run every few seconds: keep a week of them.
         IF random() < 0.001 THEN
@@ -105,6 +107,11 @@ BEGIN
         END IF;
     END IF;
 END $$;
+-- What merges of engines before generation 4 call.
+CREATE OR REPLACE FUNCTION htap.ivm_merged(p_view int, p_started timestamptz, p_rows bigint, p_changed bigint)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT htap.ivm_merged(p_view, p_started, p_rows, p_changed, 'incremental', NULL);
+$$;
 
 -- Cost-aware merge: whether this merge should rebuild the view instead, and why (the refresh
 -- log's message; NULL to merge), with the pending changes counted when it looked. Called by
@@ -184,20 +191,6 @@ BEGIN
                   'rows, at or above the threshold of %s%% of the base and %s changes (htap.ivm_rebuild_fraction, '
                   'htap.ivm_rebuild_min_changes)',
                   pending, v_removed, c_removal_weight, round(v_base::numeric), round((100 * v_fraction)::numeric, 1), v_min);
-END $$;
-
--- Called by a merge that rebuilt the view instead (htap.ivm_rebuild_instead): its bookkeeping
--- as a merge's, and a refresh_log row in mode rebuild saying why.
-CREATE OR REPLACE FUNCTION htap.ivm_rebuilt(p_view int, p_started timestamptz, p_rows bigint, p_message text)
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_ms float8 := extract(epoch FROM clock_timestamp() - p_started) * 1000;
-BEGIN
-    UPDATE htap.ivm_views SET last_merge_at = p_started, last_merge_ms = v_ms, last_merge_rows = p_rows
-    WHERE view_id = p_view;
-    INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome, message)
-    SELECT view_schema || '.' || view_name, 'rebuild', p_started, clock_timestamp(), p_rows, 'ok', p_message
-    FROM htap.ivm_views WHERE view_id = p_view;
 END $$;
 
 -- A rebuild's last step: the freshly built state table (p_new) takes the place of the live
@@ -574,7 +567,7 @@ GRANT SELECT ON htap.ivm_capture TO pg_monitor;
 -- The helpers that write the registry run with their owner's rights: nobody else calls them.
 REVOKE ALL ON FUNCTION htap.ivm_mark_rebuild(int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_rebuilt(int, timestamptz, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;

@@ -406,7 +406,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     for (int j : std::as_const(counted))
         body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
             n.obj(u"distinct%1"_s.arg(j)));
-    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups);\n  RETURN v_rows;"_s.arg(n.id);
+    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups, 'incremental', NULL);\n  RETURN v_rows;"_s.arg(n.id);
     // A bitmap count's groupings are over rows just consumed, in no order: the planner's
     // estimates make it sort them, hashing is two to three times faster (measured on the seed's
     // hourly view). Other merges keep the planner's choice (a pair's anti-join may want a sort).

@@ -144,7 +144,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE %6 = ANY (v_keys);\n"
             u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), from,
                 whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s), keyCol[0]);
-    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0));\n  RETURN v_rows;"_s.arg(n.id);
+    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0), 'incremental', NULL);\n  RETURN v_rows;"_s.arg(n.id);
     addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, kMergeSettings);
 
     // The pending keys are consumed in the load's own statement: exact at READ COMMITTED too.

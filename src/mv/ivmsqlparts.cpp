@@ -251,7 +251,7 @@ QString mergeStart(const Names& n)
            u"  IF pg_current_xact_id_if_assigned() IS NULL THEN\n"
            u"    PERFORM set_config('synchronous_commit', 'off', true);\n  END IF;\n"
            u"  SELECT pending, why INTO v_pending, v_why FROM htap.ivm_rebuild_instead(%2);\n"
-           u"  IF v_why IS NOT NULL THEN\n    PERFORM %3();\n    PERFORM htap.ivm_rebuilt(%2, v_started, v_pending, v_why);\n"
+           u"  IF v_why IS NOT NULL THEN\n    PERFORM %3();\n    PERFORM htap.ivm_merged(%2, v_started, v_pending, v_pending, 'rebuild', v_why);\n"
            u"    RETURN v_pending;\n  END IF;\n"_s.arg(kIvmLockClass)
         .arg(n.id)
         .arg(n.obj(u"rebuild_now"_s));
