@@ -199,6 +199,7 @@ if part a; then
     "${psqlc[@]}" -c "SELECT htap_ivm.v${ids[0]}_merge()" > /dev/null
     def="$("${psqlc[@]}" -Atc "SELECT definition FROM htap.ivm_views WHERE view_id = ${ids[0]}")"
     "${psqlc[@]}" <<SQL > /dev/null
+SET client_min_messages = warning;
 DROP MATERIALIZED VIEW IF EXISTS htap_bench_hourly_plain;
 CREATE MATERIALIZED VIEW htap_bench_hourly_plain AS $def;
 CREATE UNIQUE INDEX ON htap_bench_hourly_plain (hour);
