@@ -4,6 +4,7 @@
 // CPU priority), compared row for row with a full recomputation; other view shapes
 // (nullable group keys, min/max with deletes, no GROUP BY, a filter view) under names with
 // capitals, spaces and quotes; refusals with their reasons; a cancelled merge losing nothing;
+// a bulk load rebuilt instead of merged (logged with why) while a writer commits;
 // TRUNCATE and disabled capture flagged for a rebuild; plain and CONCURRENTLY refreshes logged;
 // enable, disable and rebuild interrupted half way (htapctl killed or terminated, the server
 // stopped) leaving nothing half done.
@@ -23,6 +24,7 @@
 #include <QProcess>
 #include <QRandomGenerator>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <mutex>
@@ -772,6 +774,8 @@ private Q_SLOTS:
     {
         MvService s(m_conn);
         const QString view = quoteQualified(kSchema, u"Region \"Stats\""_s);
+        // 50,000 changes against 2,000 rows would be rebuilt instead (the next test): merges only.
+        QVERIFY(m_conn.exec(u"SET htap.ivm_rebuild_fraction = 'off'"_s).ok());
         QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, 'Bulk', g % 50, 1 + g % 4, timestamp '2026-03-01', g % 17 "
                             u"FROM generate_series(10000, 60000) g"_s.arg(qt()))
                     .ok());
@@ -788,6 +792,70 @@ private Q_SLOTS:
         QCOMPARE(after.pendingRows, before.pendingRows);
         QVERIFY(drain(s, view));
         QCOMPARE(differences(m_conn, kSchema, u"Region \"Stats\""_s), 0);
+        QVERIFY(m_conn.exec(u"RESET htap.ivm_rebuild_fraction"_s).ok());
+    }
+
+    void bulkLoadIsRebuiltNotMerged()
+    {
+        // A bulk load large against the base: the merge rebuilds instead (cheaper), by every path
+        // that merges (the app's, and htap.refresh_view as pg_cron calls it), logs that and why,
+        // and the views are exact, while a writer keeps committing during the rebuilds.
+        MvService s(m_conn);
+        QVERIFY(m_conn.exec(u"ANALYZE %1"_s.arg(qt())).ok());
+        const qint64 base = m_conn.exec(u"SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)"_s, {qt()}).toInt64(0, 0);
+        QVERIFY(base > 1000);
+        const qint64 bulk = std::max<qint64>(40000, base / 2);
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 SELECT g, 'Bulk ' || g % 3, g % 80, 1 + g % 4, timestamp '2026-05-01' + g * interval '1 second', "
+                            u"g % 1300 - 100 FROM generate_series(1000000, 1000000 + $1::bigint - 1) g"_s.arg(qt()),
+                        {bulk})
+                    .ok());
+        std::atomic<bool> stop {false};
+        std::atomic<int> written {0};
+        std::thread writer([&] {
+            Connection w;
+            openOrDie(w);
+            for (int id = 3000000; !stop; ++id)
+                if (w.exec(u"INSERT INTO %1 VALUES ($1::bigint, 'Writer', 5, 3, timestamp '2026-05-02', $1::bigint % 900)"_s.arg(qt()), {id}).ok())
+                    ++written;
+        });
+        const QStringList names {u"Region \"Stats\""_s, u"Regions"_s, u"Totals"_s, u"Big Lines"_s};
+        for (int i = 0; i < names.size(); ++i) {
+            const QString view = quoteQualified(kSchema, names[i]);
+            if (i % 2 == 0) {
+                const RefreshOutcome o = s.refresh(view, RefreshMode::Incremental);
+                QVERIFY2(o.ok, qPrintable(o.message));
+                QVERIFY(o.rows >= bulk / 2);
+            } else {
+                const htap::pg::Result r = m_conn.exec(u"SELECT htap.refresh_view($1::regclass, 'incremental')"_s, {view});
+                QVERIFY2(r.ok(), qPrintable(r.error().oneLine()));
+            }
+        }
+        stop = true;
+        writer.join();
+        QVERIFY(written > 0);
+        for (const QString& name : names) {
+            const QString view = quoteQualified(kSchema, name);
+            QString error;
+            const QList<RefreshLogEntry> log = s.log(view, 1, &error);
+            QVERIFY2(error.isEmpty(), qPrintable(error));
+            QCOMPARE(log.size(), 1);
+            QCOMPARE(log[0].mode, u"rebuild"_s);
+            QCOMPARE(log[0].outcome, u"ok"_s);
+            QVERIFY2(log[0].message.contains(u"pending changes"_s) && log[0].message.contains(u"base rows"_s)
+                    && log[0].message.contains(u"threshold"_s),
+                qPrintable(log[0].message));
+            QVERIFY(log[0].rows >= bulk / 2);
+            QCOMPARE(ivmState(m_conn, kSchema, name), u"ready"_s);
+            QVERIFY(drain(s, view));
+            QCOMPARE(differences(m_conn, kSchema, name), 0);
+        }
+        // A few changes are merged as before.
+        QVERIFY(m_conn.exec(u"INSERT INTO %1 VALUES (4000000, 'Few', 5, 3, timestamp '2026-05-03', 7)"_s.arg(qt())).ok());
+        const QString view = quoteQualified(kSchema, names[0]);
+        QVERIFY(s.refresh(view, RefreshMode::Incremental).ok);
+        QString error;
+        QCOMPARE(s.log(view, 1, &error).value(0).mode, u"incremental"_s);
+        QCOMPARE(differences(m_conn, kSchema, names[0]), 0);
     }
 
     void truncateAndDisabledCaptureNeedARebuild()

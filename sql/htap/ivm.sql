@@ -85,17 +85,19 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WHERE view_id = p_view AND state IS DISTINCT FROM 'needs_rebuild';
 $$;
 
--- Called by every merge: its bookkeeping, and a refresh_log row when it applied something.
-CREATE OR REPLACE FUNCTION htap.ivm_merged(p_view int, p_started timestamptz, p_rows bigint, p_changed bigint)
+-- Called by every merge: its bookkeeping, and a refresh_log row when it applied something;
+-- p_mode 'rebuild' when it rebuilt the view instead (htap.ivm_rebuild_instead), p_message why.
+CREATE OR REPLACE FUNCTION htap.ivm_merged(p_view int, p_started timestamptz, p_rows bigint, p_changed bigint,
+                                           p_mode text, p_message text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_ms float8 := extract(epoch FROM clock_timestamp() - p_started) * 1000;
 BEGIN
     UPDATE htap.ivm_views SET last_merge_at = p_started, last_merge_ms = v_ms, last_merge_rows = p_rows
     WHERE view_id = p_view;
-    IF p_rows > 0 THEN
-        INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome)
-        SELECT view_schema || '.' || view_name, 'incremental', p_started, clock_timestamp(), p_changed, 'ok'
+    IF p_rows > 0 OR p_mode = 'rebuild' THEN
+        INSERT INTO htap.refresh_log (view_name, mode, started_at, finished_at, rows, outcome, message)
+        SELECT view_schema || '.' || view_name, p_mode, p_started, clock_timestamp(), p_changed, 'ok', p_message
         FROM htap.ivm_views WHERE view_id = p_view;
         -- Merges run every few seconds: keep a week of them.
         IF random() < 0.001 THEN
@@ -104,6 +106,91 @@ BEGIN
               AND l.mode = 'incremental' AND l.started_at < now() - interval '7 days';
         END IF;
     END IF;
+END $$;
+-- What merges of engines before generation 4 call.
+CREATE OR REPLACE FUNCTION htap.ivm_merged(p_view int, p_started timestamptz, p_rows bigint, p_changed bigint)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT htap.ivm_merged(p_view, p_started, p_rows, p_changed, 'incremental', NULL);
+$$;
+
+-- Cost-aware merge: whether this merge should rebuild the view instead, and why (the refresh
+-- log's message; NULL to merge), with the pending changes counted when it looked. Called by
+-- every generated merge (generation 4 on) under its lock, so that every path that merges (the
+-- app's schedules, htapctl mv refresh, pg_cron through htap.refresh_view) decides alike. A
+-- rebuild reads the whole base once; a merge costs per pending change, and a removed row (a
+-- delete, the old half of an update: its group's distinct counts and min/max are checked
+-- against the base) several times an added one: above a share of the base's rows pending (a
+-- bulk load, an archive delete) the rebuild is cheaper. Estimates only, cheap on every merge:
+-- the base's rows from pg_class.reltuples (its members' too); the pending changes bounded by
+-- the delta tables' size on disk (at most 291 rows per 8 kB page), counted only when that
+-- bound, all of it removals, would reach the threshold. The threshold is measured, not
+-- guessed: tests/bench/ivm_crossover.sh times merge against rebuild at growing pending
+-- fractions (docs/benchmarks.md, "Cost-aware merge"). Settings override it:
+-- htap.ivm_rebuild_fraction ('off': always merge), htap.ivm_rebuild_min_changes.
+CREATE OR REPLACE FUNCTION htap.ivm_rebuild_instead(p_view int, OUT pending bigint, OUT why text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- Measured on the scale-50 seed, sales_hourly_mv (docs/benchmarks.md, "Cost-aware merge"):
+    -- a merge of added rows costs as much as a rebuild at about this share of the base's rows,
+    c_fraction constant float8 := 0.30;
+    -- and a removed row as much as this many added ones (the share at which a merge of
+    -- removals costs a rebuild is this many times smaller).
+    c_removal_weight constant float8 := 9;
+    -- Below this many (weighted) changes a merge costs less than a rebuild's fixed part (new
+    -- state table, its indexes, the swap) on any base (measured on a 5,000-order base).
+    c_min_changes constant bigint := 20000;
+    v_setting text := nullif(current_setting('htap.ivm_rebuild_fraction', true), '');
+    v_fraction float8;
+    v_min bigint := coalesce(nullif(current_setting('htap.ivm_rebuild_min_changes', true), '')::bigint, c_min_changes);
+    v_base float8;
+    v_limit float8;
+    v_bound float8;
+    v_removed bigint := 0;
+    v_n bigint;
+    v_r bigint;
+    t text;
+BEGIN
+    pending := 0;
+    IF v_setting = 'off' THEN
+        RETURN;
+    END IF;
+    v_fraction := coalesce(v_setting::float8, c_fraction);
+    -- Only a ready view: an enable's first build, or a view flagged for a rebuild, is not a merge's call.
+    IF NOT EXISTS (SELECT 1 FROM htap.ivm_views WHERE view_id = p_view AND state = 'ready') THEN
+        RETURN;
+    END IF;
+    SELECT sum(greatest(c.reltuples, 0)) INTO v_base
+    FROM htap.ivm_capture k,
+         LATERAL (WITH RECURSIVE down(oid) AS (SELECT k.root UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+                  SELECT oid FROM down) m
+         JOIN pg_class c ON c.oid = m.oid
+    WHERE k.view_id = p_view;
+    IF coalesce(v_base, 0) <= 0 THEN
+        RETURN; -- never analyzed: no estimate to weigh against
+    END IF;
+    v_limit := greatest(v_fraction * v_base, v_min);
+    SELECT sum(pg_relation_size(to_regclass(x)) / current_setting('block_size')::int * 291) INTO v_bound
+    FROM htap.ivm_views v, unnest(v.capture_tables) x WHERE v.view_id = p_view;
+    IF coalesce(v_bound, 0) * c_removal_weight < v_limit THEN
+        RETURN;
+    END IF;
+    -- Aggregates' deltas carry a sign; join views' keys do not (counted as added rows).
+    FOR t IN SELECT unnest(capture_tables) FROM htap.ivm_views WHERE view_id = p_view LOOP
+        IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(t) AND attname = '__ivm_sign' AND NOT attisdropped) THEN
+            EXECUTE format('SELECT count(*), count(*) FILTER (WHERE __ivm_sign < 0) FROM %s', t) INTO v_n, v_r;
+        ELSE
+            EXECUTE format('SELECT count(*), 0 FROM %s', t) INTO v_n, v_r;
+        END IF;
+        pending := pending + v_n;
+        v_removed := v_removed + v_r;
+    END LOOP;
+    IF (pending - v_removed) + c_removal_weight * v_removed < v_limit THEN
+        RETURN;
+    END IF;
+    why := format('rebuilt instead of merged: %s pending changes (%s of them removed rows, weighing %s each) against about %s base '
+                  'rows, at or above the threshold of %s%% of the base and %s changes (htap.ivm_rebuild_fraction, '
+                  'htap.ivm_rebuild_min_changes)',
+                  pending, v_removed, c_removal_weight, round(v_base::numeric), round((100 * v_fraction)::numeric, 1), v_min);
 END $$;
 
 -- A rebuild's last step: the freshly built state table (p_new) takes the place of the live
@@ -486,6 +573,7 @@ GRANT SELECT ON htap.ivm_capture TO pg_monitor;
 -- The helpers that write the registry run with their owner's rights: nobody else calls them.
 REVOKE ALL ON FUNCTION htap.ivm_mark_rebuild(int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;

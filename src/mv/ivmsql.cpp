@@ -375,7 +375,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                 joinList(sets), anyMinMax ? u", __ivm_m.__ivm_rescan"_s : QString());
     QStringList intoExprs {u"(SELECT count(*) FROM consumed)"_s, u"(SELECT count(*) FROM up)"_s};
     QStringList intoVars {u"v_rows"_s, u"v_groups"_s};
-    QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_groups bigint;\n"_s;
+    QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_groups bigint;\n"_s + kMergeStartDeclare;
     if (plan.grouped) {
         intoExprs << u"(SELECT array_agg(__ivm_tid) FROM up WHERE __ivm_count = 0)"_s;
         intoVars << u"v_empty"_s;
@@ -395,7 +395,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         intoVars << u"v_zero%1"_s.arg(j);
         declare += u"  v_zero%1 tid[];\n"_s.arg(j);
     }
-    QString body = u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"_s.arg(kIvmLockClass).arg(n.id);
+    QString body = mergeStart(n);
     body += u"  WITH %1\n  SELECT %2 INTO %3;\n"_s.arg(ctes.join(u",\n  "_s), joinList(intoExprs), joinList(intoVars));
     // Empty groups go first: a rescan would move the row and its tid with it.
     if (plan.grouped)
@@ -406,7 +406,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     for (int j : std::as_const(counted))
         body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
             n.obj(u"distinct%1"_s.arg(j)));
-    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups);\n  RETURN v_rows;"_s.arg(n.id);
+    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups, 'incremental', NULL);\n  RETURN v_rows;"_s.arg(n.id);
     // A bitmap count's groupings are over rows just consumed, in no order: the planner's
     // estimates make it sort them, hashing is two to three times faster (measured on the seed's
     // hourly view). Other merges keep the planner's choice (a pair's anti-join may want a sort).
@@ -416,12 +416,14 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         anyBitmaps ? kMergeSettings + u" SET enable_sort = off"_s : kMergeSettings);
 
     // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
-    QString rb = u"  DELETE FROM %1;\n"_s.arg(D);
+    // One statement consumes the pending changes and reads the base for the state and every
+    // distinct-count store (swapRebuild's sameSnapshot): exact at READ COMMITTED too.
+    QStringList sameSnapshot {u"DELETE FROM %1"_s.arg(D)};
+    QString pre, post;
     const QStringList fullCols = gNames + QStringList {u"__ivm_count"_s} + rebuildNames;
     const QStringList fullVals = gExprs + QStringList {u"count(*)"_s} + rebuildVals;
-    rb += swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5%6;"_s.arg(n.obj(u"state_new"_s), joinList(fullCols),
-                             joinList(fullVals), baseFrom, whereAnd(plan.whereSql), groupBy), kUpdatedInPlace)
-        + u"\n"_s;
+    const QString stateLoad = u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5%6;"_s.arg(n.obj(u"state_new"_s), joinList(fullCols),
+        joinList(fullVals), baseFrom, whereAnd(plan.whereSql), groupBy);
     for (int j : std::as_const(distinctIdx)) {
         const QString R = n.obj(u"distinct%1"_s.arg(j));
         const QString e = plan.outputs[j].expr;
@@ -436,13 +438,13 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         const QString load = store == Store::Bitmaps
             ? u"INSERT INTO %1 (%2, __ivm_b, __ivm_bits, __ivm_dn) SELECT %3, %4, bit_or(%5), 0 FROM %6%7 GROUP BY %8"_s
             : u"INSERT INTO %1 (%2, __ivm_v, __ivm_n, __ivm_dn) SELECT %3, %4, %5, 0 FROM %6%7 GROUP BY %8"_s;
-        rb += u"  DROP INDEX IF EXISTS htap_ivm.%1;\n  TRUNCATE %2;\n  %3;\n  %4;\n"_s.arg(q(u"v%1_distinct%2_key"_s.arg(n.id).arg(j)), R,
-            load.arg(R, gl, joinList(gExprs), store == Store::Bitmaps ? blockOf(e) : e,
-                store == Store::Bitmaps ? bitOf(e) : store == Store::Counts ? u"count(*)"_s : u"0"_s, baseFrom,
-                whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)), positions.join(u", "_s)),
-            distinctIndex(n, j, gl, store));
+        pre += u"  DROP INDEX IF EXISTS htap_ivm.%1;\n  TRUNCATE %2;\n"_s.arg(q(u"v%1_distinct%2_key"_s.arg(n.id).arg(j)), R);
+        sameSnapshot << load.arg(R, gl, joinList(gExprs), store == Store::Bitmaps ? blockOf(e) : e,
+            store == Store::Bitmaps ? bitOf(e) : store == Store::Counts ? u"count(*)"_s : u"0"_s, baseFrom,
+            whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)), positions.join(u", "_s));
+        post += u"\n  "_s + distinctIndex(n, j, gl, store) + u";"_s;
     }
-    rebuildProcedure(out, n, rb.chopped(1));
+    rebuildProcedure(out, n, pre + swapRebuild(n, stateLoad, kUpdatedInPlace, sameSnapshot) + post);
 
     out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3%4"_s.arg(quoteQualified(viewSchema, viewName),
         joinList(viewCols), out.currentView, plan.grouped ? u" WHERE __ivm_count > 0"_s : QString());

@@ -75,7 +75,10 @@ struct IvmSql {
 ///   3: join views follow a changed key of a non-fact table to its fact rows through the base
 ///      tables' indexes where they have them, and keep no state index on that key (merges write
 ///      a third less WAL at scale 50)
-constexpr int kIvmEngineVersion = 3;
+///   4: cost-aware merges: with a large part of the base pending a merge rebuilds instead
+///      (htap.ivm_rebuild_instead), its rebuild's reads of the base and deletes of the pending
+///      changes in one statement (exact at READ COMMITTED, where merges run)
+constexpr int kIvmEngineVersion = 4;
 
 /// count(DISTINCT x) of an indexed integer column is kept as bitmaps of 2^kDistinctBlockShift
 /// values when the pairs are dense enough: at least kBitmapMinDensity of them per (group, block)

@@ -60,7 +60,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S);
 
     QStringList consume, sources, counts;
-    QString rebuildDeletes;
+    QStringList rebuildDeletes;
     for (int i = 0; i < plan.tables.size(); ++i) {
         const PlanTable& t = plan.tables[i];
         const QString tag = u"t%1"_s.arg(i);
@@ -70,7 +70,7 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
             sourceView(n, i) + u" AS "_s + q(t.ref.refName));
         deltaTableSettings(out, dirty);
         out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(dirty);
-        rebuildDeletes += u"  DELETE FROM %1;\n"_s.arg(dirty);
+        rebuildDeletes << u"DELETE FROM %1"_s.arg(dirty);
 
         // Capture: the keys of changed rows.
         QStringList oldCols, newCols;
@@ -135,19 +135,21 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         counts << u"(SELECT count(*) FROM k%1)"_s.arg(i);
     }
 
-    const QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_keys %1[];"_s.arg(fact.primaryKeyType);
-    QString body = u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"_s.arg(kIvmLockClass).arg(n.id);
+    const QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_keys %1[];\n"_s.arg(fact.primaryKeyType)
+        + kMergeStartDeclare.chopped(1);
+    QString body = mergeStart(n);
     body += u"  WITH %1\n  SELECT (SELECT array_agg(DISTINCT k) FROM (%2) x(k)), %3 INTO v_keys, v_rows;\n"_s.arg(
         consume.join(u",\n  "_s), sources.join(u" UNION ALL "_s), counts.join(u" + "_s));
     // Recompute those rows from the base tables (idempotent: a key changed again later stays pending).
     body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE %6 = ANY (v_keys);\n"
             u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), from,
                 whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s), keyCol[0]);
-    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0));\n  RETURN v_rows;"_s.arg(n.id);
+    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0), 'incremental', NULL);\n  RETURN v_rows;"_s.arg(n.id);
     addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, kMergeSettings);
 
-    QString rb = rebuildDeletes + swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
-        n.obj(u"state_new"_s), joinList(names), joinList(select), from, whereAnd(plan.whereSql)));
+    // The pending keys are consumed in the load's own statement: exact at READ COMMITTED too.
+    QString rb = swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
+        n.obj(u"state_new"_s), joinList(names), joinList(select), from, whereAnd(plan.whereSql)), {}, rebuildDeletes);
     rebuildProcedure(out, n, rb);
 
     QStringList typed;

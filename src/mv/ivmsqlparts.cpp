@@ -196,27 +196,34 @@ void truncateTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTabl
 
 void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
 {
+    // The rebuild itself, in one function that both the procedure's transaction and a merge
+    // that rebuilds instead (mergeStart) call, holding the view's advisory lock. Its reads of the
+    // base and its deletes of the pending changes share one statement (swapRebuild), so that it
+    // is exact at READ COMMITTED too, where a merge runs.
+    const QString now = n.obj(u"rebuild_now"_s);
+    // Rebuilt state is only worth something if it can stay exact: capture runs from now on
+    // (a disabled trigger is switched on again first: ALTER TABLE ... ENABLE ALWAYS TRIGGER),
+    // and no row-level security filters what the view's owner reads.
+    const QString blocker =
+        u"  IF htap.ivm_blocker(%1) IS NOT NULL THEN\n"
+        u"    RAISE EXCEPTION 'a rebuild would not make this view exact: %', htap.ivm_blocker(%1) "
+        u"USING ERRCODE = 'object_not_in_prerequisite_state';\n  END IF;\n"_s.arg(n.id);
+    // The first build, while the engine is being enabled, leaves it 'building': it is ready only
+    // once its view is in place (the enable's last transaction says so).
+    addFunction(out, now, u"void"_s,
+        blocker + body
+            + u"\n  UPDATE htap.ivm_views SET state = CASE WHEN state = 'building' THEN 'building' ELSE 'ready' END, reason = NULL, "
+              u"rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
     const QString tx = n.obj(u"rebuild_tx"_s);
     out.rebuildTransaction = tx;
     const QString checks =
         u"  IF current_setting('transaction_isolation') <> 'repeatable read' THEN\n"
         u"    RAISE EXCEPTION 'a rebuild must run in REPEATABLE READ (use CALL %1)';\n  END IF;\n"
         // The procedure's session lock becomes this transaction's: an error releases it.
-        u"  PERFORM pg_advisory_xact_lock(%2, %3);\n  PERFORM pg_advisory_unlock(%2, %3);\n"
-        // Rebuilt state is only worth something if it can stay exact: capture runs from now on
-        // (a disabled trigger is switched on again first: ALTER TABLE ... ENABLE ALWAYS TRIGGER),
-        // and no row-level security filters what the view's owner reads.
-        u"  IF htap.ivm_blocker(%3) IS NOT NULL THEN\n"
-        u"    RAISE EXCEPTION 'a rebuild would not make this view exact: %', htap.ivm_blocker(%3) "
-        u"USING ERRCODE = 'object_not_in_prerequisite_state';\n  END IF;\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
+        u"  PERFORM pg_advisory_xact_lock(%2, %3);\n  PERFORM pg_advisory_unlock(%2, %3);\n"_s.arg(QString(n.obj(u"rebuild"_s)).replace(u'\'', u"''"_s))
             .arg(kIvmLockClass)
             .arg(n.id);
-    // The first build, while the engine is being enabled, leaves it 'building': it is ready only
-    // once its view is in place (the enable's last transaction says so).
-    addFunction(out, tx, u"void"_s,
-        checks + body
-            + u"\n  UPDATE htap.ivm_views SET state = CASE WHEN state = 'building' THEN 'building' ELSE 'ready' END, reason = NULL, "
-              u"rebuilt_at = now() WHERE view_id = %1;"_s.arg(n.id));
+    addFunction(out, tx, u"void"_s, checks + u"  PERFORM %1();"_s.arg(now));
     // A procedure with SET or SECURITY DEFINER cannot COMMIT: this one only orders the steps.
     // The lock is taken before the REPEATABLE READ snapshot, so the rebuild never sees state
     // that a merge committed after its snapshot; rebuild_tx turns it into a transaction lock.
@@ -230,14 +237,41 @@ void rebuildProcedure(IvmSql& out, const Names& n, const QString& body)
     out.uninstall << u"DROP PROCEDURE IF EXISTS %1()"_s.arg(out.rebuildProcedure);
 }
 
+const QString kMergeStartDeclare = u"  v_pending bigint;\n  v_why text;\n"_s;
+
+QString mergeStart(const Names& n)
+{
+    // One merge or rebuild at a time per view; then the cost-aware choice (sql/htap/ivm.sql,
+    // htap.ivm_rebuild_instead): with a large part of the base pending, rebuild instead.
+    // A merge's commit need not wait for its WAL to reach the disk: lost in a crash, the merge
+    // is lost whole (the state as before, its changes pending again, the writers' commits being
+    // durable), and the next merge does it again. Not when the caller's transaction wrote
+    // before it: those writes keep their synchronous commit.
+    return u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"
+           u"  IF pg_current_xact_id_if_assigned() IS NULL THEN\n"
+           u"    PERFORM set_config('synchronous_commit', 'off', true);\n  END IF;\n"
+           u"  SELECT pending, why INTO v_pending, v_why FROM htap.ivm_rebuild_instead(%2);\n"
+           u"  IF v_why IS NOT NULL THEN\n    PERFORM %3();\n    PERFORM htap.ivm_merged(%2, v_started, v_pending, v_pending, 'rebuild', v_why);\n"
+           u"    RETURN v_pending;\n  END IF;\n"_s.arg(kIvmLockClass)
+        .arg(n.id)
+        .arg(n.obj(u"rebuild_now"_s));
+}
+
 /// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
 /// keep reading the old state until the rebuild commits.
-QString swapRebuild(const Names& n, const QString& insertInto, const QString& with)
+QString swapRebuild(const Names& n, const QString& insertInto, const QString& with, const QStringList& sameSnapshot)
 {
     const QString S = n.obj(u"state"_s), next = n.obj(u"state_new"_s);
+    QString load = insertInto;
+    if (!sameSnapshot.isEmpty()) {
+        QStringList ctes;
+        for (const QString& st : sameSnapshot)
+            ctes << u"__ivm_s%1 AS (%2)"_s.arg(ctes.size()).arg(st);
+        load = u"  WITH "_s + ctes.join(u",\n    "_s) + u"\n  "_s + insertInto.trimmed();
+    }
     // The swap takes ACCESS EXCLUSIVE on the old state: never queue readers behind a long report.
     return u"  CREATE TABLE %1 (LIKE %2)%5;\n%3\n  PERFORM set_config('lock_timeout', '10s', true);\n"
-           u"  PERFORM htap.ivm_swap_state('%2', '%1', '%4');"_s.arg(next, S, insertInto, n.obj(u"current"_s), with);
+           u"  PERFORM htap.ivm_swap_state('%2', '%1', '%4');"_s.arg(next, S, load, n.obj(u"current"_s), with);
 }
 
 /// Readers go through this view, so that a rebuild can swap the state table under it.

@@ -47,10 +47,19 @@ CaptureSpec& specFor(IvmSql& out, int tableIndex, const PlanTable& t);
 void addFunction(IvmSql& out, const QString& name, const QString& returns, const QString& body,
     const QString& declare = {}, const QString& settings = {});
 void truncateTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix);
+/// The rebuild: v<id>_rebuild_now() (body, under the view's lock, any isolation level), the
+/// transaction v<id>_rebuild_tx() and the procedure v<id>_rebuild() that CALLs it.
 void rebuildProcedure(IvmSql& out, const Names& n, const QString& body);
+/// A merge function's first statements: its lock (-1 when another merge or a rebuild holds it),
+/// then the cost-aware choice: with a large part of the base pending it rebuilds instead
+/// (htap.ivm_rebuild_instead), logs why and returns. Needs kMergeStartDeclare and v_started.
+QString mergeStart(const Names& n);
+extern const QString kMergeStartDeclare;
 /// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
-/// keep reading the old state until the rebuild commits.
-QString swapRebuild(const Names& n, const QString& insertInto, const QString& with = {});
+/// keep reading the old state until the rebuild commits. sameSnapshot: data-modifying
+/// statements run in the load's own statement (the deletes of pending changes, other loads from
+/// the base), so that all of them see one snapshot even at READ COMMITTED (a merge's rebuild).
+QString swapRebuild(const Names& n, const QString& insertInto, const QString& with = {}, const QStringList& sameSnapshot = {});
 /// Readers go through this view, so that a rebuild can swap the state table under it.
 void currentView(IvmSql& out, const Names& n);
 /// The changed rows of a transition table as the capture reads them: a sub-query listing the

@@ -5,19 +5,22 @@
 #       merged meanwhile), and with the views merged by each configuration of --merges, in
 #       rounds that reverse their order every other round (ABBA); medians and ranges of the
 #       ratios to capture off, and each merged configuration's staleness at saturation;
-#   (a) REFRESH ... CONCURRENTLY of sales_hourly_mv and fact_sales_mv vs a merge of 10,000 new
-#       orders, and the ratio;
+#   (a) sales_hourly_mv: its merge (SELECT htap.refresh_view(..., 'incremental'), as a
+#       scheduler runs it) vs REFRESH ... CONCURRENTLY of an equal plain materialized view, both
+#       after the same 10,000 new orders, in --arounds rounds alternating which goes first; the
+#       ratio per round, median and range; and fact_sales_mv's merge of 10,000 new orders vs
+#       its own CONCURRENTLY refresh (when it is still materialized at the start);
 #   (c) staleness (age of the oldest unmerged change, sampled 5 times a second) under a steady
 #       order rate with each merge configuration: p50, p99, max per view.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
-#                            [--rounds N] [--parts abc] [--merges "fixed adaptive-nice"]
+#                            [--rounds N] [--arounds N] [--parts abc] [--merges "fixed adaptive-nice"]
 # Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
 # (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
 # target 1 s), adaptive-nice (target 1 s at nice 10); loop is the earlier reference: one psql
 # session merging the three every second.
 # Use a sandbox of its own: it leaves the three views incremental. Capture is switched off and
-# on between runs (the views are rebuilt afterwards). Part (a) needs the views materialized at
-# the start (its baseline); without it, views already incremental are used as they are.
+# on between runs (the views are rebuilt afterwards). Views already incremental are used as
+# they are (part (a) then has no CONCURRENTLY baseline for the fact view).
 # For the README figures:
 #   htapctl sandbox start --dir /var/lib/htap-studio/bench50 --scale 50   (about 5M orders)
 # Needs pgbench and psql (postgresql-client).
@@ -25,7 +28,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
-dir="" seconds=30 rate=1000 clients=4 rounds=6 parts=abc merges="fixed adaptive-nice"
+. "$root/tests/bench/ivm_lib.sh"
+dir="" seconds=30 rate=1000 clients=4 rounds=6 arounds=6 parts=abc merges="fixed adaptive-nice"
 while [ $# -gt 0 ]; do
     case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2
         # ABBA: as many pairs with capture on second as with it first.
         (( rounds > 0 && rounds % 2 == 0 )) || { echo "--rounds must be a positive even number" >&2; exit 2; } ;;
+    --arounds) arounds="$2"; shift 2 ;;
     --merges) merges="$2"; shift 2
         for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
     --parts) parts="$2"; shift 2
@@ -42,15 +47,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-pgbench="$(ls -d /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n 1)"
-[ -x "$pgbench" ] || { echo "pgbench not found (postgresql-client)" >&2; exit 1; }
-dirarg=()
-[ -n "$dir" ] && dirarg=(--dir "$dir")
-conn="$("$bin/htapctl" sandbox start "${dirarg[@]}" 2>/dev/null)"
-host="$(sed -E 's/.*host=([^ ]+).*/\1/' <<< "$conn")"
-port="$(sed -E 's/.*port=([0-9]+).*/\1/' <<< "$conn")"
-psqlc=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d shop)
-htmv() { "$bin/htapctl" mv "$@" --conn "$conn"; }
+ivm_connect "$dir"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -67,10 +64,6 @@ write_order_script "$work/order.sql" "$nuser" "$nprod" completed
 # Stock must not run out during the runs.
 "${psqlc[@]}" -c 'UPDATE inventory SET quantity = 100000000'
 
-tps() { grep -E '^tps = ' "$1" | head -n 1 | awk '{print $3}'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-view_id() { "${psqlc[@]}" -Atc "SELECT view_id FROM htap.ivm_views WHERE view_schema = 'public' AND view_name = '$1'"; }
-is_incremental() { [ -n "$("${psqlc[@]}" -Atc "SELECT 1 FROM pg_matviews WHERE schemaname = 'public' AND matviewname = '$1'")" ] && return 1 || return 0; }
 merge_loop() { # view ids...: merge every second on one session
     local sql=""
     for id in "$@"; do sql+="SELECT htap_ivm.v${id}_merge();"; done
@@ -106,7 +99,6 @@ samplers_start() { # prefix: staleness of the three views, 5 times a second
 }
 samplers_stop() { local k; for k in 1 2 3; do kill "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; done; }
 pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print a[i]}'; }
-range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
 orders_sql() { # n: n completed orders with 3 items each, in one statement per table
     cat <<SQL
 WITH o AS (INSERT INTO orders (user_id, total_amount, status, created_at)
@@ -119,28 +111,22 @@ SQL
 insert_orders() { orders_sql "$1" | "${psqlc[@]}"; }
 
 part() { [[ "$parts" == *"$1"* ]]; }
-for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
-    if part a && is_incremental "$v"; then
-        echo "note: $v is already incremental; (a)'s baseline (REFRESH CONCURRENTLY) needs materialized views:"
-        echo "      run this on a fresh sandbox (or htapctl mv disable-incremental $v), or leave out part a (--parts bc)"
-        exit 1
-    fi
-done
 
 echo
 echo "warming up: ${seconds} s of orders (also the changes REFRESH ... CONCURRENTLY finds)"
 "$pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > /dev/null 2>&1
-# (a) Each timed refresh or merge follows 10,000 new orders; the hourly view's figures are the
-# median of 3 (one commit that meets a checkpoint's writes can take 5 times as long).
+# (a) fact_sales_mv's baseline: its own CONCURRENTLY refresh, before it is made incremental
+# (the hourly view's is an equal plain copy, below, measured round by round).
+conc_fact=""
 if part a; then
-    echo "(a) REFRESH ... CONCURRENTLY, each after 10,000 new orders"
-    concurrently() { htmv refresh "$1" --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p'; }
-    conc_runs=()
-    for i in 1 2 3; do insert_orders 10000 > /dev/null; conc_runs+=("$(concurrently sales_hourly_mv)"); done
-    conc_hourly="$(median "${conc_runs[@]}")"
-    insert_orders 10000 > /dev/null
-    conc_fact="$(concurrently fact_sales_mv)"
-    printf '    sales_hourly_mv %8.3f s (median of %s)\n    fact_sales_mv   %8.3f s\n' "$conc_hourly" "${conc_runs[*]}" "$conc_fact"
+    if is_incremental fact_sales_mv; then
+        echo "note: fact_sales_mv is already incremental: (a) measures its merge without its CONCURRENTLY baseline"
+    else
+        echo "(a) REFRESH ... CONCURRENTLY of fact_sales_mv after 10,000 new orders"
+        insert_orders 10000 > /dev/null
+        conc_fact="$(htmv refresh fact_sales_mv --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')"
+        printf '    fact_sales_mv   %8.3f s\n' "$conc_fact"
+    fi
 fi
 for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
     is_incremental "$v" || htmv enable-incremental "$v" | sed 's/^/    /'
@@ -149,13 +135,6 @@ ids=("$(view_id sales_hourly_mv)" "$(view_id fact_sales_mv)" "$(view_id daily_sa
 
 # (b) Capture off and on alternate (ALTER TABLE ... DISABLE/ENABLE TRIGGER on the engine's
 # triggers), so that drift (tables growing, autovacuum, caches) hits both alike.
-capture() { # on|off
-    "${psqlc[@]}" -At <<SQL > /dev/null
-SELECT format('ALTER TABLE %s %s TRIGGER %I', htap.ivm_rel(regexp_replace(t, '\|[^|]*$', '')),
-              CASE WHEN '$1' = 'on' THEN 'ENABLE ALWAYS' ELSE 'DISABLE' END, substring(t FROM '\|([^|]*)$'))
-FROM htap.ivm_views, unnest(triggers) t \gexec
-SQL
-}
 run_orders() { # label
     "$pgbench" -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/$1.out" 2>&1
     tps "$work/$1.out"
@@ -204,40 +183,74 @@ if part b; then
     off="$(median "${offs[@]}")"
     on="$(median "${ons[@]}")"
     ratio="$(median "${ratios[@]}")"
-    # Capture was off for a while: rebuild so that the views are exact again.
-    echo "    rebuilding the three views (capture was switched off)"
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
-    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
-    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
+    # Capture was off for a while: part (a) merges views that are not exact (a merge costs the
+    # same); they are rebuilt at the end.
+    "${psqlc[@]}" -c "UPDATE htap.ivm_views SET state = 'ready', reason = NULL" > /dev/null
 fi
 
 if part a; then
-    # (a) The merges as a scheduler runs them: in a session that has merged before (plans and
-    # PL/pgSQL functions compiled), each right after 10,000 new orders; the hourly view 3 times.
+    # (a) sales_hourly_mv: its merge against REFRESH ... CONCURRENTLY of an equal plain
+    # materialized view (htap_bench_hourly_plain, made from the view's definition), both after
+    # the same 10,000 new orders, both as a scheduler runs them (SELECT htap.refresh_view(...)
+    # in a session that has run them before), timed by psql in that one session. Which goes
+    # first alternates by round: CONCURRENTLY reads the whole orders table through shared
+    # buffers and the next statement starts colder. The ratio per round, its median and range.
+    "${psqlc[@]}" -c "SELECT htap_ivm.v${ids[0]}_merge()" > /dev/null
+    def="$("${psqlc[@]}" -Atc "SELECT definition FROM htap.ivm_views WHERE view_id = ${ids[0]}")"
+    "${psqlc[@]}" <<SQL > /dev/null
+SET client_min_messages = warning;
+DROP MATERIALIZED VIEW IF EXISTS htap_bench_hourly_plain;
+CREATE MATERIALIZED VIEW htap_bench_hourly_plain AS $def;
+CREATE UNIQUE INDEX ON htap_bench_hourly_plain (hour);
+ANALYZE htap_bench_hourly_plain;
+SQL
     new_orders="$(orders_sql 10000)"
+    merge_hourly="SELECT htap.refresh_view('sales_hourly_mv', 'incremental');"
+    conc_plain="SELECT htap.refresh_view('htap_bench_hourly_plain', 'concurrent');"
     merge_all="SELECT htap_ivm.v${ids[0]}_merge(), htap_ivm.v${ids[1]}_merge(), htap_ivm.v${ids[2]}_merge();"
     {
-        echo "$merge_all"
-        echo "$new_orders"
-        printf '\\timing on\nSELECT htap_ivm.v%s_merge();\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ids[0]}" "${ids[1]}"
-        for i in 2 3; do
+        echo "$merge_all $merge_hourly $conc_plain"
+        for ((r = 1; r <= arounds; r++)); do
             echo "$merge_all"
             echo "$new_orders"
-            printf '\\timing on\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ids[0]}"
+            echo "CHECKPOINT;"
+            if ((r % 2)); then printf '\\timing on\n%s\n%s\n\\timing off\n' "$merge_hourly" "$conc_plain"
+            else printf '\\timing on\n%s\n%s\n\\timing off\n' "$conc_plain" "$merge_hourly"; fi
+            echo "SELECT 'load', (SELECT string_agg(x, ' ') FROM unnest(string_to_array(pg_read_file('/proc/loadavg'), ' ')) WITH ORDINALITY u(x, i) WHERE i = 1);"
         done
+        # The fact view: one merge after 10,000 new orders (30,000 items).
         echo "$merge_all"
-    } | "${psqlc[@]}" > "$work/merge.out"
+        echo "$new_orders"
+        printf '\\timing on\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ids[1]}"
+    } | "${psqlc[@]}" -At > "$work/merge.out"
     times=($(grep -E '^Time: ' "$work/merge.out" | awk '{print $2 / 1000}'))
-    m_fact="${times[1]}"
-    m_hourly="$(median "${times[0]}" "${times[2]}" "${times[3]}")"
-    echo "    sales_hourly_mv merges: ${times[0]} ${times[2]} ${times[3]} s"
+    loads=($(grep -E '^load\|' "$work/merge.out" | cut -d'|' -f2))
+    m_runs=() c_runs=() a_ratios=()
+    echo
+    echo "(a) sales_hourly_mv after 10,000 new orders, $arounds rounds: merge (htap.refresh_view incremental) vs CONCURRENTLY of an equal plain view"
+    for ((r = 1; r <= arounds; r++)); do
+        a="${times[$((2 * r - 2))]}" b="${times[$((2 * r - 1))]}"
+        if ((r % 2)); then m="$a" c="$b"; else m="$b" c="$a"; fi
+        m_runs+=("$m"); c_runs+=("$c")
+        a_ratios+=("$(awk -v c="$c" -v m="$m" 'BEGIN { printf "%.1f", c / m }')")
+        printf '    round %d (%s first, load %s): merge %.4f s, CONCURRENTLY %.3f s, ratio %s\n' "$r" \
+            "$( ((r % 2)) && echo merge || echo CONCURRENTLY)" "${loads[$((r - 1))]}" "$m" "$c" "${a_ratios[-1]}"
+    done
+    m_fact="${times[$((2 * arounds))]}"
+    "${psqlc[@]}" -c 'DROP MATERIALIZED VIEW htap_bench_hourly_plain' > /dev/null
 
     echo
-    printf '%-40s %10s %10s\n' "(a) view: refresh after 10,000 orders" seconds speedup
-    printf '%-40s %10.3f %10s\n' "sales_hourly_mv  CONCURRENTLY" "$conc_hourly" 1.0
-    printf '%-40s %10.3f %10.0f\n' "sales_hourly_mv  merge" "$m_hourly" "$(awk -v a="$conc_hourly" -v b="$m_hourly" 'BEGIN{print a/b}')"
-    printf '%-40s %10.3f %10s\n' "fact_sales_mv    CONCURRENTLY" "$conc_fact" 1.0
-    printf '%-40s %10.3f %10.0f\n' "fact_sales_mv    merge" "$m_fact" "$(awk -v a="$conc_fact" -v b="$m_fact" 'BEGIN{print a/b}')"
+    printf '%-40s %10s %10s  %s\n' "(a) view: refresh after 10,000 orders" seconds speedup "range"
+    printf '%-40s %10.3f %10s\n' "sales_hourly_mv  CONCURRENTLY (plain)" "$(median "${c_runs[@]}")" 1.0
+    printf '%-40s %10.4f %10.0f  %s (ratios of the %d rounds)\n' "sales_hourly_mv  merge" "$(median "${m_runs[@]}")" \
+        "$(median "${a_ratios[@]}")" "$(range "${a_ratios[@]}")" "$arounds"
+    if [ -n "$conc_fact" ]; then
+        printf '%-40s %10.3f %10s\n' "fact_sales_mv    CONCURRENTLY" "$conc_fact" 1.0
+        printf '%-40s %10.3f %10.0f\n' "fact_sales_mv    merge" "$m_fact" "$(awk -v a="$conc_fact" -v b="$m_fact" 'BEGIN{print a/b}')"
+    else
+        printf '%-40s %10.3f\n' "fact_sales_mv    merge" "$m_fact"
+    fi
 fi
 if part b; then
     echo
@@ -273,4 +286,10 @@ if part c; then
         echo "                 achieved order rate: $(tps "$work/rate_$m.out") tps (target $rate)"
     done
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
+fi
+if part b; then
+    # Capture was off for a while: rebuild so that the views are exact again.
+    echo "rebuilding the three views (capture was switched off in (b))"
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
 fi
