@@ -8,9 +8,13 @@
 #   (a) REFRESH ... CONCURRENTLY of sales_hourly_mv and fact_sales_mv vs a merge of 10,000 new
 #       orders, and the ratio;
 #   (c) staleness (age of the oldest unmerged change, sampled 5 times a second) under a steady
-#       order rate with each merge configuration: p50, p99, max per view.
+#       order rate with each merge configuration: p50, p99, max per view;
+#   (d) aggregates over joins (not run by default): the seed's revenue by category and by user
+#       segment made incremental, the order transaction with only their capture on against all
+#       capture off, at 1 and 4 clients in ABBA rounds (ratios: median and range), then a merge
+#       of 10,000 new orders against REFRESH ... CONCURRENTLY of the same views kept plain.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
-#                            [--rounds N] [--parts abc] [--merges "fixed adaptive-nice"]
+#                            [--rounds N] [--parts abc|d] [--merges "fixed adaptive-nice"]
 # Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
 # (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
 # target 1 s), adaptive-nice (target 1 s at nice 10); loop is the earlier reference: one psql
@@ -38,7 +42,7 @@ while [ $# -gt 0 ]; do
     --merges) merges="$2"; shift 2
         for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
     --parts) parts="$2"; shift 2
-        [[ "$parts" =~ ^[abc]+$ ]] || { echo "--parts takes letters among a, b and c (e.g. bc)" >&2; exit 2; } ;;
+        [[ "$parts" =~ ^[abcd]+$ ]] || { echo "--parts takes letters among a, b, c and d (e.g. bc)" >&2; exit 2; } ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -149,11 +153,12 @@ ids=("$(view_id sales_hourly_mv)" "$(view_id fact_sales_mv)" "$(view_id daily_sa
 
 # (b) Capture off and on alternate (ALTER TABLE ... DISABLE/ENABLE TRIGGER on the engine's
 # triggers), so that drift (tables growing, autovacuum, caches) hits both alike.
-capture() { # on|off
+capture() { # on|off [view ids: those views' capture only; default every view's]
+    local only="${2:-}"
     "${psqlc[@]}" -At <<SQL > /dev/null
 SELECT format('ALTER TABLE %s %s TRIGGER %I', htap.ivm_rel(regexp_replace(t, '\|[^|]*$', '')),
               CASE WHEN '$1' = 'on' THEN 'ENABLE ALWAYS' ELSE 'DISABLE' END, substring(t FROM '\|([^|]*)$'))
-FROM htap.ivm_views, unnest(triggers) t \gexec
+FROM htap.ivm_views, unnest(triggers) t WHERE '$only' = '' OR view_id = ANY ('{${only// /,}}'::int[]) \gexec
 SQL
 }
 run_orders() { # label
@@ -273,4 +278,83 @@ if part c; then
         echo "                 achieved order rate: $(tps "$work/rate_$m.out") tps (target $rate)"
     done
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
+fi
+
+if part d; then
+    # (d) The seed's revenue views (its section 5.3) as aggregates over the order joins. Only
+    # their capture is on in the "on" runs: the cost of this shape alone.
+    rev_cat="SELECT p.category, count(*) AS items, sum(oi.quantity) AS quantity, sum(oi.price * oi.quantity) AS revenue,
+             avg(oi.price) AS avg_price, count(DISTINCT o.user_id) AS customers
+             FROM order_items oi JOIN orders o ON o.order_id = oi.order_id JOIN dim_products p ON oi.product_id = p.product_id
+             WHERE o.status = 'completed' GROUP BY p.category"
+    rev_seg="SELECT u.user_segment, count(*) AS items, sum(oi.price * oi.quantity) AS revenue, avg(oi.price * oi.quantity) AS avg_line,
+             count(DISTINCT o.user_id) AS customers
+             FROM order_items oi JOIN orders o ON o.order_id = oi.order_id JOIN dim_users u ON o.user_id = u.user_id
+             WHERE o.status = 'completed' GROUP BY u.user_segment"
+    for v in revenue_by_category revenue_by_segment; do
+        def="$rev_cat" key=category
+        [ "$v" = revenue_by_segment ] && def="$rev_seg" key=user_segment
+        # The same view kept plain, for REFRESH ... CONCURRENTLY (a unique index on its group).
+        for m in "$v" "${v}_plain"; do
+            if [ -z "$("${psqlc[@]}" -Atc "SELECT to_regclass('public.$m')")" ]; then
+                "${psqlc[@]}" -c "CREATE MATERIALIZED VIEW $m AS $def" -c "CREATE UNIQUE INDEX ON $m ($key) NULLS NOT DISTINCT"
+            fi
+        done
+        is_incremental "$v" || htmv enable-incremental "$v" | sed 's/^/    /'
+    done
+    ja=("$(view_id revenue_by_category)" "$(view_id revenue_by_segment)")
+    ja_merge="SELECT htap_ivm.v${ja[0]}_merge(), htap_ivm.v${ja[1]}_merge();"
+    echo
+    echo "(d) aggregates over joins: order transaction, capture of revenue_by_category and revenue_by_segment on (no"
+    echo "    merges meanwhile) against all capture off, ${seconds} s per run, $rounds rounds (ABBA), 1 and 4 clients"
+    echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    declare -A dratio dtps
+    for c in 1 4; do
+        for ((round = 1; round <= rounds; round++)); do
+            order=(off on)
+            ((round % 2)) || order=(on off)
+            declare -A got=()
+            for cfg in "${order[@]}"; do
+                capture off
+                [ "$cfg" = on ] && capture on "${ja[*]}"
+                "$pgbench" -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" \
+                    -U postgres shop > "$work/d_${cfg}_${c}_$round.out" 2>&1
+                got[$cfg]="$(tps "$work/d_${cfg}_${c}_$round.out")"
+            done
+            r="$(awk -v a="${got[on]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
+            dratio[$c]+="$r "
+            dtps[$c]+="${got[off]}/${got[on]} "
+            echo "    $c client(s), round $round (load $(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}, on ${got[on]} ($r)"
+            "${psqlc[@]}" -At -c "$ja_merge" > /dev/null # what the round captured, so that runs start alike
+        done
+    done
+    # Capture was off for a while: every view is rebuilt (and merged) to be exact again.
+    capture on
+    "${psqlc[@]}" -Atc "SELECT view_schema || '.' || view_name FROM htap.ivm_views" | while read -r v; do
+        htmv refresh "$v" --mode rebuild > /dev/null
+    done
+    # The merge of 10,000 new orders as a scheduler runs it (a session that merged before),
+    # against REFRESH ... CONCURRENTLY of the plain copies, which see the same orders.
+    {
+        echo "$ja_merge"
+        orders_sql 10000
+        printf '\\timing on\nSELECT htap_ivm.v%s_merge();\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ja[0]}" "${ja[1]}"
+    } | "${psqlc[@]}" > "$work/d_merge.out"
+    mt=($(grep -E '^Time: ' "$work/d_merge.out" | awk '{print $2 / 1000}'))
+    ct=()
+    for v in revenue_by_category_plain revenue_by_segment_plain; do
+        ct+=("$(htmv refresh "$v" --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')")
+    done
+    echo
+    printf '%-44s %10s %10s  %s\n' "(d) order transaction, capture on/off" "ratio" "range" "tps off/on per round"
+    for c in 1 4; do
+        printf '%-44s %10.3f %10s  %s\n' "$c client(s)" "$(median ${dratio[$c]})" "$(range ${dratio[$c]})" "${dtps[$c]}"
+    done
+    printf '%-44s %10s %10s\n' "(d) after 10,000 new orders" seconds speedup
+    for i in 0 1; do
+        v=revenue_by_category
+        [ "$i" = 1 ] && v=revenue_by_segment
+        printf '%-44s %10.3f %10s\n' "$v CONCURRENTLY (plain copy)" "${ct[$i]}" 1.0
+        printf '%-44s %10.3f %10.0f\n' "$v merge" "${mt[$i]}" "$(awk -v a="${ct[$i]}" -v b="${mt[$i]}" 'BEGIN{print a/b}')"
+    done
 fi
