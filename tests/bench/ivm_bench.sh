@@ -303,29 +303,57 @@ if part d; then
         is_incremental "$v" || htmv enable-incremental "$v" | sed 's/^/    /'
     done
     ja=("$(view_id revenue_by_category)" "$(view_id revenue_by_segment)")
+    fact_id="$(view_id fact_sales_mv)" # the reference: a join view's capture (the same dirty keys, on 4 tables)
     ja_merge="SELECT htap_ivm.v${ja[0]}_merge(), htap_ivm.v${ja[1]}_merge();"
     echo
     echo "(d) aggregates over joins: order transaction, capture of revenue_by_category and revenue_by_segment on (no"
-    echo "    merges meanwhile) against all capture off, ${seconds} s per run, $rounds rounds (ABBA), 1 and 4 clients"
+    echo "    merges meanwhile), and for reference fact_sales_mv's alone, against all capture off, ${seconds} s per run,"
+    echo "    $rounds rounds (ABBA), 1 and 4 clients"
     echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    declare -A dratio dtps
+    declare -A dratio dtps fratio
     for c in 1 4; do
         for ((round = 1; round <= rounds; round++)); do
-            order=(off on)
-            ((round % 2)) || order=(on off)
+            order=(off on fact)
+            ((round % 2)) || order=(fact on off)
             declare -A got=()
             for cfg in "${order[@]}"; do
                 capture off
                 [ "$cfg" = on ] && capture on "${ja[*]}"
+                [ "$cfg" = fact ] && capture on "$fact_id"
                 "$pgbench" -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" \
                     -U postgres shop > "$work/d_${cfg}_${c}_$round.out" 2>&1
                 got[$cfg]="$(tps "$work/d_${cfg}_${c}_$round.out")"
             done
             r="$(awk -v a="${got[on]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
+            f="$(awk -v a="${got[fact]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
             dratio[$c]+="$r "
-            dtps[$c]+="${got[off]}/${got[on]} "
-            echo "    $c client(s), round $round (load $(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}, on ${got[on]} ($r)"
-            "${psqlc[@]}" -At -c "$ja_merge" > /dev/null # what the round captured, so that runs start alike
+            fratio[$c]+="$f "
+            dtps[$c]+="$(printf '%.0f/%.0f/%.0f' "${got[off]}" "${got[on]}" "${got[fact]}") "
+            echo "    $c client(s), round $round (load $(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}, on ${got[on]} ($r), fact_sales_mv ${got[fact]} ($f)"
+            "${psqlc[@]}" -At -c "$ja_merge SELECT htap_ivm.v${fact_id}_merge();" > /dev/null # what the round captured
+        done
+    done
+    # Per capture statement, less exposed to the box's load than throughput: 20,000 single-row
+    # item inserts in one DO block (each a statement that fires the capture triggers), rolled
+    # back; microseconds per insert with capture off, the two revenue views', fact_sales_mv's.
+    per_insert() {
+        "${psqlc[@]}" -c "BEGIN" -c "DO \$\$ DECLARE o bigint; t timestamptz := clock_timestamp(); BEGIN
+            INSERT INTO orders (user_id, total_amount, status) VALUES (1, 0, 'completed') RETURNING order_id INTO o;
+            FOR i IN 1..20000 LOOP
+                INSERT INTO order_items (order_id, product_id, quantity, price) VALUES (o, 1 + i % $nprod, 1, 10.00);
+            END LOOP;
+            RAISE NOTICE 'per insert %', round((extract(epoch FROM clock_timestamp() - t) * 1e6 / 20000)::numeric, 2); END \$\$" \
+            -c "ROLLBACK" 2>&1 | sed -nE 's/.*per insert ([0-9.]+).*/\1/p'
+    }
+    declare -A us
+    for ((round = 1; round <= 2 * rounds; round++)); do
+        order=(off on fact)
+        ((round % 2)) || order=(fact on off)
+        for cfg in "${order[@]}"; do
+            capture off
+            [ "$cfg" = on ] && capture on "${ja[*]}"
+            [ "$cfg" = fact ] && capture on "$fact_id"
+            us[$cfg]+="$(per_insert) "
         done
     done
     # Capture was off for a while: every view is rebuilt (and merged) to be exact again.
@@ -346,15 +374,21 @@ if part d; then
         ct+=("$(htmv refresh "$v" --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')")
     done
     echo
-    printf '%-44s %10s %10s  %s\n' "(d) order transaction, capture on/off" "ratio" "range" "tps off/on per round"
+    printf '%-44s %10s %12s  %s\n' "(d) order transaction, capture on/off" "ratio" "range" "tps off/on/fact per round"
     for c in 1 4; do
-        printf '%-44s %10.3f %10s  %s\n' "$c client(s)" "$(median ${dratio[$c]})" "$(range ${dratio[$c]})" "${dtps[$c]}"
+        printf '%-44s %10.3f %12s  %s\n' "$c client(s), the two revenue views" "$(median ${dratio[$c]})" "$(range ${dratio[$c]})" "${dtps[$c]}"
+        printf '%-44s %10.3f %12s\n' "$c client(s), fact_sales_mv (reference)" "$(median ${fratio[$c]})" "$(range ${fratio[$c]})"
+    done
+    printf '%-44s %10s %12s  %s\n' "(d) one item insert (statement), capture" "us" "range" "($((2 * rounds)) runs of 20,000, ABBA)"
+    for cfg in off on fact; do
+        printf '%-44s %10.2f %12s\n' "$(case $cfg in off) echo off ;; on) echo 'the two revenue views' ;; *) echo 'fact_sales_mv (reference)' ;; esac)" \
+            "$(median ${us[$cfg]})" "$(range ${us[$cfg]})"
     done
     printf '%-44s %10s %10s\n' "(d) after 10,000 new orders" seconds speedup
     for i in 0 1; do
         v=revenue_by_category
         [ "$i" = 1 ] && v=revenue_by_segment
         printf '%-44s %10.3f %10s\n' "$v CONCURRENTLY (plain copy)" "${ct[$i]}" 1.0
-        printf '%-44s %10.3f %10.0f\n' "$v merge" "${mt[$i]}" "$(awk -v a="${ct[$i]}" -v b="${mt[$i]}" 'BEGIN{print a/b}')"
+        printf '%-44s %10.3f %10.1f\n' "$v merge" "${mt[$i]}" "$(awk -v a="${ct[$i]}" -v b="${mt[$i]}" 'BEGIN{print a/b}')"
     done
 fi
