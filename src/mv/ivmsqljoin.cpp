@@ -144,9 +144,13 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     body += u"  WITH %1\n  SELECT (SELECT array_agg(DISTINCT k) FROM (%2) x(k)), %3 INTO v_keys, v_rows;\n"_s.arg(
         consume.join(u",\n  "_s), sources.join(u" UNION ALL "_s), counts.join(u" + "_s));
     // Recompute those rows from the base tables (idempotent: a key changed again later stays pending).
-    const QString remove = u"DELETE FROM %1 WHERE %2 = ANY (v_keys)"_s.arg(S, keyCol[0]);
+    // Rows kept for an aggregate are recomputed in batches of new fact rows too (10,000 orders:
+    // 30,000 keys), for which "= ANY (v_keys)" was planned as sequential scans with the array
+    // hashed; a semi-join with the keys probes the indexes (4.4 s -> 1.9 s at scale 5).
+    const QString keys = fold ? u" IN (SELECT unnest(v_keys))"_s : u" = ANY (v_keys)"_s;
+    const QString remove = u"DELETE FROM %1 WHERE %2%3"_s.arg(S, keyCol[0], keys);
     const QString insert = u"INSERT INTO %1 (%2) SELECT %3 FROM %4%5"_s.arg(S, joinList(names), joinList(select), from,
-        whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s));
+        whereAnd(plan.whereSql, factKey + keys));
     if (!fold) {
         body += u"  IF v_keys IS NOT NULL THEN\n    %1;\n    %2;\n  END IF;\n"_s.arg(remove, insert);
     } else {
