@@ -320,12 +320,17 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                 measured);
         }
     }
+    // Over a join, only reference counts: a pair's removal cannot be checked against one table's index.
+    if (prep->plan.shape == IvmPlan::Shape::JoinAggregate)
+        for (const OutputColumn& o : std::as_const(prep->plan.outputs))
+            if (o.kind == OutputColumn::Kind::CountDistinct)
+                prep->storeNotes << u"%1: count(DISTINCT %2) kept as reference counts of the join's rows"_s.arg(o.name, o.expr);
     // Join views: a changed key of a table other than the fact table is followed back to the
     // fact rows it touches through the base tables when every join on the way has an index on
     // its child's column (order_items(product_id)); otherwise the state keeps an index on that
     // table's key. Each such index costs every merge a random insertion per row (at scale 50,
     // the seed's fact view's two on product and customer wrote 28 % of the WAL under load).
-    if (prep->plan.shape == IvmPlan::Shape::Join) {
+    if (prep->plan.shape != IvmPlan::Shape::Aggregate) {
         QList<PlanTable>& tables = prep->plan.tables;
         auto indexOf = [&tables](const QString& ref) {
             for (int i = 0; i < tables.size(); ++i)

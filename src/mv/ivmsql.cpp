@@ -45,7 +45,7 @@ QString distinctIndex(const Names& n, int j, const QString& groupColumns, Store 
 
 namespace gen {
 
-IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName)
+IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, RowsFold* rows)
 {
     IvmSql out;
     const PlanTable& t = plan.tables.first();
@@ -123,11 +123,14 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         stateCols << u"false AS __ivm_rescan"_s;
 
     // Tables. Merges and rebuilds read the base table through its source view.
-    addSources(out, plan, n);
-    const QString baseFrom = sourceFrom(plan, n);
+    if (!rows)
+        addSources(out, plan, n);
+    const QString baseFrom = rows ? rows->from : sourceFrom(plan, n);
     const QString groupBy = plan.grouped ? u" GROUP BY "_s + joinList(gExprs) : QString();
-    out.install << createTableAs(D, gAs + deltaArgs + QStringList {u"1::smallint AS __ivm_sign"_s}, baseFrom);
-    deltaTableSettings(out, D);
+    if (!rows) {
+        out.install << createTableAs(D, gAs + deltaArgs + QStringList {u"1::smallint AS __ivm_sign"_s}, baseFrom);
+        deltaTableSettings(out, D);
+    }
     out.install << createTableAs(S, gAs + QStringList {u"count(*) AS __ivm_count"_s} + stateCols, baseFrom, groupBy, kUpdatedInPlace);
     currentView(out, n);
     out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3) NULLS NOT DISTINCT"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, gl);
@@ -148,60 +151,67 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         // Its unique index is (re)built by every rebuild, the first included.
         out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(R);
     }
-    out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S) << u"DROP TABLE IF EXISTS %1"_s.arg(D);
+    out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(S);
+    if (!rows)
+        out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(D);
 
-    // Capture.
-    const QString insertCols = joinList(gNames + deltaArgNames + QStringList {u"__ivm_sign"_s});
-    auto captureSelect = [&](const QString& source, int sign, const QString& extra) {
-        QStringList sel = gExprs;
-        for (const QString& a : std::as_const(deltaArgs))
-            sel << a.left(a.lastIndexOf(u" AS "_s));
-        sel << QString::number(sign);
-        return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), changedRows(source), ref, whereAnd(plan.whereSql, extra));
-    };
-    const QString fnIns = n.obj(u"t0_ins"_s), fnUpd = n.obj(u"t0_upd"_s), fnDel = n.obj(u"t0_del"_s);
-    addCaptureFunction(out, 0, t, fnIns, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})), u"INSERT"_s);
-    addCaptureFunction(out, 0, t, fnDel, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})), u"DELETE"_s);
-    // Only an UPDATE's rows whose watched columns changed, when the key pairs old and new images
-    // one to one: not across inheritance children, which a parent's key does not cover.
-    const bool keyUnique = !t.primaryKey.isEmpty() && !(t.kind == 'r' && t.hasChildren);
-    QString oldSide, newSide;
-    if (keyUnique) {
-        // A changed key counts as delete + insert.
-        QStringList mine, other;
-        for (const QString& c : t.columns) {
-            mine << ref + u'.' + q(c);
-            other << u"__ivm_x."_s + q(c);
+    // Capture (an aggregate over a join's rows has the join's).
+    if (!rows) {
+        const QString insertCols = joinList(gNames + deltaArgNames + QStringList {u"__ivm_sign"_s});
+        auto captureSelect = [&](const QString& source, int sign, const QString& extra) {
+            QStringList sel = gExprs;
+            for (const QString& a : std::as_const(deltaArgs))
+                sel << a.left(a.lastIndexOf(u" AS "_s));
+            sel << QString::number(sign);
+            return u"SELECT %1 FROM %2 AS %3%4"_s.arg(joinList(sel), changedRows(source), ref, whereAnd(plan.whereSql, extra));
+        };
+        const QString fnIns = n.obj(u"t0_ins"_s), fnUpd = n.obj(u"t0_upd"_s), fnDel = n.obj(u"t0_del"_s);
+        addCaptureFunction(out, 0, t, fnIns, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_new"_s, 1, {})), u"INSERT"_s);
+        addCaptureFunction(out, 0, t, fnDel, u"  INSERT INTO %1 (%2)\n  %3;"_s.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {})), u"DELETE"_s);
+        // Only an UPDATE's rows whose watched columns changed, when the key pairs old and new images
+        // one to one: not across inheritance children, which a parent's key does not cover.
+        const bool keyUnique = !t.primaryKey.isEmpty() && !(t.kind == 'r' && t.hasChildren);
+        QString oldSide, newSide;
+        if (keyUnique) {
+            // A changed key counts as delete + insert.
+            QStringList mine, other;
+            for (const QString& c : t.columns) {
+                mine << ref + u'.' + q(c);
+                other << u"__ivm_x."_s + q(c);
+            }
+            // Binary image equality: works for every type (json has no =) and sees 1.0 -> 1.00. The
+            // function, not the operator *=, which between two ROW() constructors would compare
+            // column by column (and text has no *=).
+            const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND "
+                                 u"pg_catalog.record_image_eq(ROW(%4), ROW(%5)))"_s;
+            oldSide = same.arg(changedRows(u"__ivm_new"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
+            newSide = same.arg(changedRows(u"__ivm_old"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
         }
-        // Binary image equality: works for every type (json has no =) and sees 1.0 -> 1.00. The
-        // function, not the operator *=, which between two ROW() constructors would compare
-        // column by column (and text has no *=).
-        const QString same = u"NOT EXISTS (SELECT 1 FROM %1 AS __ivm_x WHERE __ivm_x.%2 = %3.%2 AND "
-                             u"pg_catalog.record_image_eq(ROW(%4), ROW(%5)))"_s;
-        oldSide = same.arg(changedRows(u"__ivm_new"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
-        newSide = same.arg(changedRows(u"__ivm_old"_s), q(t.primaryKey), ref, joinList(other), joinList(mine));
-    }
-    addTrigger(out, n, 0, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
-    if (!t.columns.isEmpty()) { // a view that reads no column cannot change on UPDATE
-        const QString update = u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;"_s;
-        addCaptureFunction(out, 0, t, fnUpd,
-            update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)), u"UPDATE"_s);
-        if (keyUnique && t.kind == 'r') {
-            // Children may come later (CREATE TABLE ... INHERITS): the DDL guard then puts in the
-            // capture that emits every old and new image (the merge nets them out).
-            CaptureSpec& spec = specFor(out, 0, t);
-            spec.updateFiltered = spec.functions.last();
-            spec.updateUnfiltered = captureFunctionText(fnUpd,
-                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})), t);
+        addTrigger(out, n, 0, t, u"t0_ins"_s, u"INSERT"_s, u"REFERENCING NEW TABLE AS __ivm_new"_s, fnIns);
+        if (!t.columns.isEmpty()) { // a view that reads no column cannot change on UPDATE
+            const QString update = u"  INSERT INTO %1 (%2)\n  %3\n  UNION ALL\n  %4;"_s;
+            addCaptureFunction(out, 0, t, fnUpd,
+                update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, oldSide), captureSelect(u"__ivm_new"_s, 1, newSide)), u"UPDATE"_s);
+            if (keyUnique && t.kind == 'r') {
+                // Children may come later (CREATE TABLE ... INHERITS): the DDL guard then puts in the
+                // capture that emits every old and new image (the merge nets them out).
+                CaptureSpec& spec = specFor(out, 0, t);
+                spec.updateFiltered = spec.functions.last();
+                spec.updateUnfiltered = captureFunctionText(fnUpd,
+                    update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})), t);
+            }
+            addTrigger(out, n, 0, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
         }
-        addTrigger(out, n, 0, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
+        addTrigger(out, n, 0, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
+        truncateTrigger(out, n, 0, t, u"t0"_s);
     }
-    addTrigger(out, n, 0, t, u"t0_del"_s, u"DELETE"_s, u"REFERENCING OLD TABLE AS __ivm_old"_s, fnDel);
-    truncateTrigger(out, n, 0, t, u"t0"_s);
 
     // Merge: one statement consumes exactly the deltas its snapshot sees and folds them in.
     QStringList ctes;
-    ctes << u"consumed AS (DELETE FROM %1 RETURNING %2, __ivm_sign)"_s.arg(D, joinList(gNames + deltaArgNames));
+    if (rows)
+        ctes << u"consumed AS (SELECT %1 FROM (%2) AS __ivm_j)"_s.arg(joinList(gAs + deltaArgs + QStringList {u"__ivm_sign"_s}), rows->changed);
+    else
+        ctes << u"consumed AS (DELETE FROM %1 RETURNING %2, __ivm_sign)"_s.arg(D, joinList(gNames + deltaArgNames));
     QStringList agCols {u"sum(__ivm_sign)::bigint AS __ivm_c"_s};
     QStringList unionFirst {u"__ivm_c"_s}, combCols {u"sum(__ivm_c)::bigint AS __ivm_c"_s};
     QStringList insCols {u"__ivm_count"_s}, insVals {u"__ivm_c"_s}, sets {u"__ivm_count = __ivm_m.__ivm_count + excluded.__ivm_count"_s};
@@ -376,6 +386,11 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     QStringList intoExprs {u"(SELECT count(*) FROM consumed)"_s, u"(SELECT count(*) FROM up)"_s};
     QStringList intoVars {u"v_rows"_s, u"v_groups"_s};
     QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_groups bigint;\n"_s + kMergeStartDeclare;
+    if (rows) { // the join's merge counts its own rows, and starts as every merge does
+        intoExprs.removeFirst();
+        intoVars.removeFirst();
+        declare = u"  v_groups bigint;\n"_s;
+    }
     if (plan.grouped) {
         intoExprs << u"(SELECT array_agg(__ivm_tid) FROM up WHERE __ivm_count = 0)"_s;
         intoVars << u"v_empty"_s;
@@ -396,29 +411,42 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         declare += u"  v_zero%1 tid[];\n"_s.arg(j);
     }
     QString body = mergeStart(n);
-    body += u"  WITH %1\n  SELECT %2 INTO %3;\n"_s.arg(ctes.join(u",\n  "_s), joinList(intoExprs), joinList(intoVars));
+    // The statement's closing SELECT and what follows it (an aggregate over a join's rows hands
+    // them to the join's merge).
+    QString fold = u"  SELECT %1 INTO %2;\n"_s.arg(joinList(intoExprs), joinList(intoVars));
+    body += u"  WITH %1\n"_s.arg(ctes.join(u",\n  "_s));
     // Empty groups go first: a rescan would move the row and its tid with it.
     if (plan.grouped)
-        body += u"  IF v_empty IS NOT NULL THEN\n    DELETE FROM %1 WHERE ctid = ANY (v_empty);\n  END IF;\n"_s.arg(S);
+        fold += u"  IF v_empty IS NOT NULL THEN\n    DELETE FROM %1 WHERE ctid = ANY (v_empty);\n  END IF;\n"_s.arg(S);
     if (anyMinMax)
-        body += u"  IF v_rescan IS NOT NULL THEN\n    UPDATE %1 AS __ivm_m SET %2, __ivm_rescan = false WHERE __ivm_m.ctid = ANY (v_rescan);\n  END IF;\n"_s.arg(
+        fold += u"  IF v_rescan IS NOT NULL THEN\n    UPDATE %1 AS __ivm_m SET %2, __ivm_rescan = false WHERE __ivm_m.ctid = ANY (v_rescan);\n  END IF;\n"_s.arg(
             S, joinList(rescanSets));
     for (int j : std::as_const(counted))
-        body += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
+        fold += u"  IF v_zero%1 IS NOT NULL THEN\n    DELETE FROM %2 WHERE ctid = ANY (v_zero%1);\n  END IF;\n"_s.arg(j).arg(
             n.obj(u"distinct%1"_s.arg(j)));
-    body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups, 'incremental', NULL);\n  RETURN v_rows;"_s.arg(n.id);
+    body += fold + u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups, 'incremental', NULL);\n  RETURN v_rows;"_s.arg(n.id);
     // A bitmap count's groupings are over rows just consumed, in no order: the planner's
     // estimates make it sort them, hashing is two to three times faster (measured on the seed's
     // hourly view). Other merges keep the planner's choice (a pair's anti-join may want a sort).
     const bool anyBitmaps = std::any_of(distinctIdx.cbegin(), distinctIdx.cend(),
         [&](int j) { return plan.outputs[j].distinctStore == Store::Bitmaps; });
-    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1),
-        anyBitmaps ? kMergeSettings + u" SET enable_sort = off"_s : kMergeSettings);
+    const QString settings = anyBitmaps ? kMergeSettings + u" SET enable_sort = off"_s : kMergeSettings;
+    if (rows) { // the fold without the lock and the record: the join's merge has them
+        rows->ctes = ctes;
+        rows->select = fold;
+        rows->declare = declare.chopped(1);
+        rows->settings = settings;
+    } else {
+        addFunction(out, out.mergeFunction, u"bigint"_s, body, declare.chopped(1), settings);
+    }
 
     // Rebuild from the base table at the rebuild's snapshot; later deltas stay pending.
     // One statement consumes the pending changes and reads the base for the state and every
-    // distinct-count store (swapRebuild's sameSnapshot): exact at READ COMMITTED too.
-    QStringList sameSnapshot {u"DELETE FROM %1"_s.arg(D)};
+    // distinct-count store (swapRebuild's sameSnapshot): exact at READ COMMITTED too. Over a
+    // join's rows, the join's rebuild has consumed them and reloaded the rows read here.
+    QStringList sameSnapshot;
+    if (!rows)
+        sameSnapshot << u"DELETE FROM %1"_s.arg(D);
     QString pre, post;
     const QStringList fullCols = gNames + QStringList {u"__ivm_count"_s} + rebuildNames;
     const QStringList fullVals = gExprs + QStringList {u"count(*)"_s} + rebuildVals;
@@ -444,7 +472,11 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             whereAnd(plan.whereSql, u"(%1) IS NOT NULL"_s.arg(e)), positions.join(u", "_s));
         post += u"\n  "_s + distinctIndex(n, j, gl, store) + u";"_s;
     }
-    rebuildProcedure(out, n, pre + swapRebuild(n, stateLoad, kUpdatedInPlace, sameSnapshot) + post);
+    const QString rebuild = pre + swapRebuild(n, stateLoad, kUpdatedInPlace, sameSnapshot) + post;
+    if (rows)
+        rows->rebuild = rebuild;
+    else
+        rebuildProcedure(out, n, rebuild);
 
     out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3%4"_s.arg(quoteQualified(viewSchema, viewName),
         joinList(viewCols), out.currentView, plan.grouped ? u" WHERE __ivm_count > 0"_s : QString());
@@ -457,7 +489,8 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
 {
     const Names n {id};
     IvmSql out = plan.shape == IvmPlan::Shape::Aggregate ? generateAggregate(plan, n, viewSchema, viewName)
-                                                         : generateJoin(plan, n, viewSchema, viewName, dimensionBatch);
+        : plan.shape == IvmPlan::Shape::Join             ? generateJoin(plan, n, viewSchema, viewName, dimensionBatch)
+                                                         : generateJoinAggregate(plan, n, viewSchema, viewName, dimensionBatch);
     // The triggers go first: nothing may capture into tables that are gone.
     out.uninstall.prepend(dropTriggers(n));
     // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.

@@ -9,10 +9,11 @@ using htap::pg::quoteQualified;
 
 namespace htap::mv::gen {
 
-IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch)
+IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch,
+    const RowsFold* fold)
 {
     IvmSql out;
-    const QString S = n.obj(u"state"_s);
+    const QString S = n.obj(fold ? u"rows"_s : u"state"_s);
     out.stateTable = S;
     out.mergeFunction = n.obj(u"merge"_s);
     const PlanTable& fact = plan.tables.first();
@@ -40,16 +41,19 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
     addSources(out, plan, n);
     const QString from = sourceFrom(plan, n);
     out.install << createTableAs(S, select, from);
-    currentView(out, n);
-    out.indexes << u"CREATE UNIQUE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_key"_s.arg(n.id)), S, keyCol[0]);
-    out.indexColumns << keyCol[0];
+    if (!fold)
+        currentView(out, n);
+    // Rows kept for an aggregate: not unique, so that a merge can delete and insert a key's row
+    // in one statement (neither sees the other's row).
+    out.indexes << u"CREATE %1INDEX %2 ON %3 (%4)"_s.arg(fold ? QString() : u"UNIQUE "_s, q(u"v%1_%2_key"_s.arg(n.id).arg(fold ? u"rows"_s : u"state"_s)), S, keyCol[0]);
+    out.indexColumns << (fold ? QString() : keyCol[0]);
     // Keys of the other tables are looked up in the state only when the base tables cannot say
     // which fact rows they touch (foundThroughBase, below).
     for (int i = 1; i < plan.tables.size(); ++i) {
         if (plan.tables[i].foundThroughBase)
             continue;
         out.indexes << u"CREATE INDEX %1 ON %2 (%3)"_s.arg(q(u"v%1_state_k%2"_s.arg(n.id).arg(i)), S, keyCol[i]);
-        out.indexColumns << keyCol[i];
+        out.indexColumns << (fold ? QString() : keyCol[i]);
     }
     auto tableIndex = [&plan](const QString& ref) {
         for (int i = 0; i < plan.tables.size(); ++i)
@@ -135,21 +139,38 @@ IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSche
         counts << u"(SELECT count(*) FROM k%1)"_s.arg(i);
     }
 
-    const QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_keys %1[];\n"_s.arg(fact.primaryKeyType)
+    QString declare = u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_keys %1[];\n"_s.arg(fact.primaryKeyType)
         + kMergeStartDeclare.chopped(1);
     QString body = mergeStart(n);
     body += u"  WITH %1\n  SELECT (SELECT array_agg(DISTINCT k) FROM (%2) x(k)), %3 INTO v_keys, v_rows;\n"_s.arg(
         consume.join(u",\n  "_s), sources.join(u" UNION ALL "_s), counts.join(u" + "_s));
     // Recompute those rows from the base tables (idempotent: a key changed again later stays pending).
-    body += u"  IF v_keys IS NOT NULL THEN\n    DELETE FROM %1 WHERE %6 = ANY (v_keys);\n"
-            u"    INSERT INTO %1 (%2) SELECT %3 FROM %4%5;\n  END IF;\n"_s.arg(S, joinList(names), joinList(select), from,
-                whereAnd(plan.whereSql, factKey + u" = ANY (v_keys)"_s), keyCol[0]);
+    // Rows kept for an aggregate are recomputed in batches of new fact rows too (10,000 orders:
+    // 30,000 keys), for which "= ANY (v_keys)" was planned as sequential scans with the array
+    // hashed; a semi-join with the keys probes the indexes (4.4 s -> 1.9 s at scale 5).
+    const QString keys = fold ? u" IN (SELECT unnest(v_keys))"_s : u" = ANY (v_keys)"_s;
+    const QString remove = u"DELETE FROM %1 WHERE %2%3"_s.arg(S, keyCol[0], keys);
+    const QString insert = u"INSERT INTO %1 (%2) SELECT %3 FROM %4%5"_s.arg(S, joinList(names), joinList(select), from,
+        whereAnd(plan.whereSql, factKey + keys));
+    if (!fold) {
+        body += u"  IF v_keys IS NOT NULL THEN\n    %1;\n    %2;\n  END IF;\n"_s.arg(remove, insert);
+    } else {
+        // The rows that leave and those that come back are the aggregate's signed changes.
+        body += u"  IF v_keys IS NOT NULL THEN\n  WITH __ivm_del AS (%1 RETURNING *, -1::smallint AS __ivm_sign),\n"
+                u"  __ivm_ins AS (%2 RETURNING *, 1::smallint AS __ivm_sign),\n  %3\n%4  END IF;\n"_s.arg(
+                    remove, insert, fold->ctes.join(u",\n  "_s), fold->select);
+        declare += u"\n"_s + fold->declare;
+    }
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, coalesce(cardinality(v_keys), 0), 'incremental', NULL);\n  RETURN v_rows;"_s.arg(n.id);
-    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, kMergeSettings);
+    addFunction(out, out.mergeFunction, u"bigint"_s, body, declare, fold ? fold->settings : kMergeSettings);
 
     // The pending keys are consumed in the load's own statement: exact at READ COMMITTED too.
-    QString rb = swapRebuild(n, u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(
-        n.obj(u"state_new"_s), joinList(names), joinList(select), from, whereAnd(plan.whereSql)), {}, rebuildDeletes);
+    // Rows kept for an aggregate are reloaded in place (only merges read them, and they wait
+    // for the rebuild), then the aggregate is rebuilt from them.
+    const QString load = u"  INSERT INTO %1 (%2) SELECT %3 FROM %4%5;"_s.arg(fold ? S : n.obj(u"state_new"_s), joinList(names),
+        joinList(select), from, whereAnd(plan.whereSql));
+    const QString rb = fold ? u"  TRUNCATE %1;\n%2\n%3"_s.arg(S, sameSnapshotLoad(load, rebuildDeletes), fold->rebuild)
+                            : swapRebuild(n, load, {}, rebuildDeletes);
     rebuildProcedure(out, n, rb);
 
     QStringList typed;

@@ -259,16 +259,20 @@ QString mergeStart(const Names& n)
 
 /// The state is rebuilt beside the live one (bulk load, then indexes), then swapped in: readers
 /// keep reading the old state until the rebuild commits.
+QString sameSnapshotLoad(const QString& insertInto, const QStringList& sameSnapshot)
+{
+    if (sameSnapshot.isEmpty())
+        return insertInto;
+    QStringList ctes;
+    for (const QString& st : sameSnapshot)
+        ctes << u"__ivm_s%1 AS (%2)"_s.arg(ctes.size()).arg(st);
+    return u"  WITH "_s + ctes.join(u",\n    "_s) + u"\n  "_s + insertInto.trimmed();
+}
+
 QString swapRebuild(const Names& n, const QString& insertInto, const QString& with, const QStringList& sameSnapshot)
 {
     const QString S = n.obj(u"state"_s), next = n.obj(u"state_new"_s);
-    QString load = insertInto;
-    if (!sameSnapshot.isEmpty()) {
-        QStringList ctes;
-        for (const QString& st : sameSnapshot)
-            ctes << u"__ivm_s%1 AS (%2)"_s.arg(ctes.size()).arg(st);
-        load = u"  WITH "_s + ctes.join(u",\n    "_s) + u"\n  "_s + insertInto.trimmed();
-    }
+    const QString load = sameSnapshotLoad(insertInto, sameSnapshot);
     // The swap takes ACCESS EXCLUSIVE on the old state: never queue readers behind a long report.
     return u"  CREATE TABLE %1 (LIKE %2)%5;\n%3\n  PERFORM set_config('lock_timeout', '10s', true);\n"
            u"  PERFORM htap.ivm_swap_state('%2', '%1', '%4');"_s.arg(next, S, load, n.obj(u"current"_s), with);

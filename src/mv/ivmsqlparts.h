@@ -1,6 +1,6 @@
 // The pieces every generated engine is built from (names, functions, triggers, the rebuild
-// procedure, the state swap), shared by the generators of ivmsql.cpp and ivmsqljoin.cpp; not
-// part of the library's interface.
+// procedure, the state swap), shared by the generators of ivmsql.cpp, ivmsqljoin.cpp and
+// ivmsqljoinagg.cpp; not part of the library's interface.
 #pragma once
 
 #include "ivmsql.h"
@@ -59,6 +59,8 @@ extern const QString kMergeStartDeclare;
 /// keep reading the old state until the rebuild commits. sameSnapshot: data-modifying
 /// statements run in the load's own statement (the deletes of pending changes, other loads from
 /// the base), so that all of them see one snapshot even at READ COMMITTED (a merge's rebuild).
+/// An INSERT whose statement also runs these (data-modifying CTEs): one snapshot for all.
+QString sameSnapshotLoad(const QString& insertInto, const QStringList& sameSnapshot);
 QString swapRebuild(const Names& n, const QString& insertInto, const QString& with = {}, const QStringList& sameSnapshot = {});
 /// Readers go through this view, so that a rebuild can swap the state table under it.
 void currentView(IvmSql& out, const Names& n);
@@ -93,7 +95,26 @@ QString createTableAs(const QString& name, const QStringList& select, const QStr
     const QString& with = {});
 void deltaTableSettings(IvmSql& out, const QString& table);
 
-IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
-IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
+/// An aggregate over the rows of a join (ivmsqljoinagg.cpp): generateAggregate reads them from
+/// the join's rows table instead of a base table, writes no capture of its own, and hands its
+/// fold to the join's merge, which feeds it the rows it deletes and inserts again.
+struct RowsFold {
+    QString from; ///< in: the rows table, with the alias the aggregate plan's expressions use
+    /// in: the changed rows (every rows-table column and __ivm_sign, -1 gone, +1 new), over the
+    /// CTEs __ivm_del and __ivm_ins that the join's merge puts before the fold's
+    QString changed;
+    QStringList ctes; ///< out: the fold's CTEs
+    QString select; ///< out: the SELECT ... INTO that ends the statement, and the statements after it
+    QString declare, settings; ///< out: the fold's variables and the merge function's settings
+    QString rebuild; ///< out: the aggregate's rebuild from the rows table, once that is loaded
+};
+
+IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName,
+    RowsFold* rows = nullptr);
+/// With fold: the join's rows are kept in v<N>_rows for an aggregate over them, and every merge
+/// and rebuild hands their changes to fold (see RowsFold).
+IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch,
+    const RowsFold* fold = nullptr);
+IvmSql generateJoinAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
 
 } // namespace htap::mv::gen

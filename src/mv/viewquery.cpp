@@ -290,10 +290,7 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (!shown)
                 return u"GROUP BY %1 is not in the select list; add it there (the engine keys groups by their output columns)"_s.arg(g);
         }
-        if (refs.size() != 1)
-            return u"aggregates over joins (%1) are not maintained yet; keep this view materialized and refresh it "
-                   u"CONCURRENTLY (with a unique index on its GROUP BY columns)"_s.arg(joinedNames(refs));
-        plan->shape = IvmPlan::Shape::Aggregate;
+        plan->shape = refs.size() == 1 ? IvmPlan::Shape::Aggregate : IvmPlan::Shape::JoinAggregate;
         plan->grouped = grouped;
     } else {
         plan->shape = IvmPlan::Shape::Join;
@@ -312,7 +309,7 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         t.columns = cols;
         tables << t;
     }
-    if (plan->shape == IvmPlan::Shape::Join) {
+    if (plan->shape != IvmPlan::Shape::Aggregate) {
         for (const PlanTable& t : std::as_const(tables)) {
             if (t.primaryKey.isEmpty())
                 return u"table %1.%2 has no single-column primary key; a join view's rows are keyed by them"_s.arg(
@@ -440,7 +437,7 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         t.memberOids = info.memberOids;
         // Keyed rows (join views) and filtered updates (a table whose key stays unique: no
         // inheritance children) rely on the primary key.
-        if (info.keyConstraint && !t.primaryKey.isEmpty() && (plan->shape == IvmPlan::Shape::Join || !(t.kind == 'r' && t.hasChildren)))
+        if (info.keyConstraint && !t.primaryKey.isEmpty() && (plan->shape != IvmPlan::Shape::Aggregate || !(t.kind == 'r' && t.hasChildren)))
             t.reliesOn << info.keyConstraint;
         t.captured = t.columns;
         if (!t.primaryKey.isEmpty() && !t.captured.contains(t.primaryKey))

@@ -91,7 +91,9 @@ struct PlanTable {
 
 /// How a materialized view is maintained incrementally, derived from its own definition.
 struct IvmPlan {
-    enum class Shape { Aggregate, Join };
+    /// Aggregate: over one table. Join: a fact table's rows joined to tables reached by key.
+    /// JoinAggregate: aggregates over such a join (its rows kept by fact key, their changes folded into groups).
+    enum class Shape { Aggregate, Join, JoinAggregate };
     Shape shape = Shape::Aggregate;
     QString fromSql; ///< the FROM clause, deparsed (without the keyword)
     /// The same FROM clause over the engine's source views: each table i appears as

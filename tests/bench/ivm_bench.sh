@@ -11,9 +11,13 @@
 #       ratio per round, median and range; and fact_sales_mv's merge of 10,000 new orders vs
 #       its own CONCURRENTLY refresh (when it is still materialized at the start);
 #   (c) staleness (age of the oldest unmerged change, sampled 5 times a second) under a steady
-#       order rate with each merge configuration: p50, p99, max per view.
+#       order rate with each merge configuration: p50, p99, max per view;
+#   (d) aggregates over joins (not run by default): the seed's revenue by category and by user
+#       segment made incremental, the order transaction with only their capture on against all
+#       capture off, at 1 and 4 clients in ABBA rounds (ratios: median and range), then a merge
+#       of 10,000 new orders against REFRESH ... CONCURRENTLY of the same views kept plain.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
-#                            [--rounds N] [--arounds N] [--parts abc] [--merges "fixed adaptive-nice"]
+#                            [--rounds N] [--arounds N] [--parts abc|d] [--merges "fixed adaptive-nice"]
 # Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
 # (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
 # target 1 s), adaptive-nice (target 1 s at nice 10); loop is the earlier reference: one psql
@@ -43,7 +47,7 @@ while [ $# -gt 0 ]; do
     --merges) merges="$2"; shift 2
         for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
     --parts) parts="$2"; shift 2
-        [[ "$parts" =~ ^[abc]+$ ]] || { echo "--parts takes letters among a, b and c (e.g. bc)" >&2; exit 2; } ;;
+        [[ "$parts" =~ ^[abcd]+$ ]] || { echo "--parts takes letters among a, b, c and d (e.g. bc)" >&2; exit 2; } ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -292,4 +296,117 @@ if part b; then
     echo "rebuilding the three views (capture was switched off in (b))"
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
+fi
+
+if part d; then
+    # (d) The seed's revenue views (its section 5.3) as aggregates over the order joins. Only
+    # their capture is on in the "on" runs: the cost of this shape alone.
+    rev_cat="SELECT p.category, count(*) AS items, sum(oi.quantity) AS quantity, sum(oi.price * oi.quantity) AS revenue,
+             avg(oi.price) AS avg_price, count(DISTINCT o.user_id) AS customers
+             FROM order_items oi JOIN orders o ON o.order_id = oi.order_id JOIN dim_products p ON oi.product_id = p.product_id
+             WHERE o.status = 'completed' GROUP BY p.category"
+    rev_seg="SELECT u.user_segment, count(*) AS items, sum(oi.price * oi.quantity) AS revenue, avg(oi.price * oi.quantity) AS avg_line,
+             count(DISTINCT o.user_id) AS customers
+             FROM order_items oi JOIN orders o ON o.order_id = oi.order_id JOIN dim_users u ON o.user_id = u.user_id
+             WHERE o.status = 'completed' GROUP BY u.user_segment"
+    for v in revenue_by_category revenue_by_segment; do
+        def="$rev_cat" key=category
+        [ "$v" = revenue_by_segment ] && def="$rev_seg" key=user_segment
+        # The same view kept plain, for REFRESH ... CONCURRENTLY (a unique index on its group).
+        for m in "$v" "${v}_plain"; do
+            if [ -z "$("${psqlc[@]}" -Atc "SELECT to_regclass('public.$m')")" ]; then
+                "${psqlc[@]}" -c "CREATE MATERIALIZED VIEW $m AS $def" -c "CREATE UNIQUE INDEX ON $m ($key) NULLS NOT DISTINCT"
+            fi
+        done
+        is_incremental "$v" || htmv enable-incremental "$v" | sed 's/^/    /'
+    done
+    ja=("$(view_id revenue_by_category)" "$(view_id revenue_by_segment)")
+    fact_id="$(view_id fact_sales_mv)" # the reference: a join view's capture (the same dirty keys, on 4 tables)
+    ja_merge="SELECT htap_ivm.v${ja[0]}_merge(), htap_ivm.v${ja[1]}_merge();"
+    echo
+    echo "(d) aggregates over joins: order transaction, capture of revenue_by_category and revenue_by_segment on (no"
+    echo "    merges meanwhile), and for reference fact_sales_mv's alone, against all capture off, ${seconds} s per run,"
+    echo "    $rounds rounds (ABBA), 1 and 4 clients"
+    echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    declare -A dratio dtps fratio
+    for c in 1 4; do
+        for ((round = 1; round <= rounds; round++)); do
+            order=(off on fact)
+            ((round % 2)) || order=(fact on off)
+            declare -A got=()
+            for cfg in "${order[@]}"; do
+                capture off
+                [ "$cfg" = on ] && capture on "${ja[@]}"
+                [ "$cfg" = fact ] && capture on "$fact_id"
+                "$pgbench" -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" \
+                    -U postgres shop > "$work/d_${cfg}_${c}_$round.out" 2>&1
+                got[$cfg]="$(tps "$work/d_${cfg}_${c}_$round.out")"
+            done
+            r="$(awk -v a="${got[on]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
+            f="$(awk -v a="${got[fact]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
+            dratio[$c]+="$r "
+            fratio[$c]+="$f "
+            dtps[$c]+="$(printf '%.0f/%.0f/%.0f' "${got[off]}" "${got[on]}" "${got[fact]}") "
+            echo "    $c client(s), round $round (load $(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}, on ${got[on]} ($r), fact_sales_mv ${got[fact]} ($f)"
+            "${psqlc[@]}" -At -c "$ja_merge SELECT htap_ivm.v${fact_id}_merge();" > /dev/null # what the round captured
+        done
+    done
+    # Per capture statement, less exposed to the box's load than throughput: 20,000 single-row
+    # item inserts in one DO block (each a statement that fires the capture triggers), rolled
+    # back; microseconds per insert with capture off, the two revenue views', fact_sales_mv's.
+    per_insert() {
+        "${psqlc[@]}" -c "BEGIN" -c "DO \$\$ DECLARE o bigint; t timestamptz := clock_timestamp(); BEGIN
+            INSERT INTO orders (user_id, total_amount, status) VALUES (1, 0, 'completed') RETURNING order_id INTO o;
+            FOR i IN 1..20000 LOOP
+                INSERT INTO order_items (order_id, product_id, quantity, price) VALUES (o, 1 + i % $nprod, 1, 10.00);
+            END LOOP;
+            RAISE NOTICE 'per insert %', round((extract(epoch FROM clock_timestamp() - t) * 1e6 / 20000)::numeric, 2); END \$\$" \
+            -c "ROLLBACK" 2>&1 | sed -nE 's/.*per insert ([0-9.]+).*/\1/p'
+    }
+    declare -A us
+    for ((round = 1; round <= 2 * rounds; round++)); do
+        order=(off on fact)
+        ((round % 2)) || order=(fact on off)
+        for cfg in "${order[@]}"; do
+            capture off
+            [ "$cfg" = on ] && capture on "${ja[@]}"
+            [ "$cfg" = fact ] && capture on "$fact_id"
+            us[$cfg]+="$(per_insert) "
+        done
+    done
+    # Capture was off for a while: every view is rebuilt (and merged) to be exact again.
+    capture on
+    "${psqlc[@]}" -Atc "SELECT view_schema || '.' || view_name FROM htap.ivm_views" | while read -r v; do
+        htmv refresh "$v" --mode rebuild > /dev/null
+    done
+    # The merge of 10,000 new orders as a scheduler runs it (a session that merged before),
+    # against REFRESH ... CONCURRENTLY of the plain copies, which see the same orders.
+    {
+        echo "$ja_merge"
+        orders_sql 10000
+        printf '\\timing on\nSELECT htap_ivm.v%s_merge();\nSELECT htap_ivm.v%s_merge();\n\\timing off\n' "${ja[0]}" "${ja[1]}"
+    } | "${psqlc[@]}" > "$work/d_merge.out"
+    mt=($(grep -E '^Time: ' "$work/d_merge.out" | awk '{print $2 / 1000}'))
+    ct=()
+    for v in revenue_by_category_plain revenue_by_segment_plain; do
+        ct+=("$(htmv refresh "$v" --mode concurrent --json | sed -nE 's/.*"seconds": ([0-9.e+-]+).*/\1/p')")
+    done
+    echo
+    printf '%-44s %10s %12s  %s\n' "(d) order transaction, capture on/off" "ratio" "range" "tps off/on/fact per round"
+    for c in 1 4; do
+        printf '%-44s %10.3f %12s  %s\n' "$c client(s), the two revenue views" "$(median ${dratio[$c]})" "$(range ${dratio[$c]})" "${dtps[$c]}"
+        printf '%-44s %10.3f %12s\n' "$c client(s), fact_sales_mv (reference)" "$(median ${fratio[$c]})" "$(range ${fratio[$c]})"
+    done
+    printf '%-44s %10s %12s  %s\n' "(d) one item insert (statement), capture" "us" "range" "($((2 * rounds)) runs of 20,000, ABBA)"
+    for cfg in off on fact; do
+        printf '%-44s %10.2f %12s\n' "$(case $cfg in off) echo off ;; on) echo 'the two revenue views' ;; *) echo 'fact_sales_mv (reference)' ;; esac)" \
+            "$(median ${us[$cfg]})" "$(range ${us[$cfg]})"
+    done
+    printf '%-44s %10s %10s\n' "(d) after 10,000 new orders" seconds speedup
+    for i in 0 1; do
+        v=revenue_by_category
+        [ "$i" = 1 ] && v=revenue_by_segment
+        printf '%-44s %10.3f %10s\n' "$v CONCURRENTLY (plain copy)" "${ct[$i]}" 1.0
+        printf '%-44s %10.3f %10.1f\n' "$v merge" "${mt[$i]}" "$(awk -v a="${ct[$i]}" -v b="${mt[$i]}" 'BEGIN{print a/b}')"
+    done
 fi
