@@ -260,7 +260,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         u"OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6::text[], obj_description($7::oid, 'pg_class'), $8, "
         u"(SELECT relacl::text[] FROM pg_class WHERE oid = $7::oid), $9, $10::text[], $11::text[], $12, $13, $14::text[], $15, "
         u"'building')"_s,
-        {id, view.schema, view.name, prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s,
+        {id, view.schema, view.name, shapeName(prep.plan.shape),
             prep.definition, QVariant(QStringList(prep.indexDefs)), view.oid, prep.owner, sql.stateTable,
             QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall),
             kIvmEngineVersion});
@@ -342,7 +342,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         QStringList n;
         n << u"%1 is now kept up to date incrementally: changes to its base tables are captured as their "
              u"transactions commit and folded in by Merge now or a schedule (first build %4 s; %2 view, its state in %3)"_s
-                 .arg(label, prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s, sql.stateTable)
+                 .arg(label, shapeName(prep.plan.shape), sql.stateTable)
                  .arg(built.seconds, 0, 'f', 2);
         n << settled;
         if (!skipped.isEmpty())

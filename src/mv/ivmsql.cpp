@@ -455,7 +455,8 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
 {
     const Names n {id};
     IvmSql out = plan.shape == IvmPlan::Shape::Aggregate ? generateAggregate(plan, n, viewSchema, viewName)
-                                                         : generateJoin(plan, n, viewSchema, viewName, dimensionBatch);
+        : plan.shape == IvmPlan::Shape::Count             ? generateCount(plan, n, viewSchema, viewName)
+                                                          : generateJoin(plan, n, viewSchema, viewName, dimensionBatch);
     // The triggers go first: nothing may capture into tables that are gone.
     out.uninstall.prepend(dropTriggers(n));
     // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.

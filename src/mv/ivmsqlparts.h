@@ -86,5 +86,6 @@ void deltaTableSettings(IvmSql& out, const QString& table);
 
 IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
 IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
+IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
 
 } // namespace htap::mv::gen

@@ -33,6 +33,19 @@ bool ViewQuery::parse(const QString& sql, QString* error)
         return false;
     }
     d->select = d->tree->stmts[0]->stmt->select_stmt;
+    // Sub-queries and CTEs that only project and filter are read as the tables they read.
+    QString why;
+    const QString flat = d->inlined(&why);
+    if (!flat.isEmpty()) {
+        ViewQuery again;
+        if (again.parse(flat, error)) {
+            *this = std::move(again);
+            return true;
+        }
+        *error = u"the definition with its sub-queries inlined cannot be parsed: %1 (%2)"_s.arg(*error, flat);
+        return false;
+    }
+    d->inlineRefusal = why;
     return true;
 }
 
@@ -108,6 +121,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     };
     QList<Edge> edges;
     QList<TableRef> refs;
+    QString keyedFrom; // why the FROM clause is no tree of joins on keys (then the view is counted)
+    QHash<QString, QSet<QString>> columnsUsed; // the columns each table's capture must watch
     std::function<void(const Node*)> fromItem = [&](const Node* n) {
         if (!refusal.isEmpty())
             return;
@@ -123,8 +138,31 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return;
         }
         const auto* j = n->join_expr;
+        const qsizetype left = refs.size();
         fromItem(j->larg);
+        const qsizetype right = refs.size();
         fromItem(j->rarg);
+        // USING (x): an equality of the tables on each side that have x.
+        for (size_t u = 0; u < j->n_using_clause && refusal.isEmpty(); ++u) {
+            const QString column = str(j->using_clause[u]->string->sval);
+            QStringList sides[2];
+            for (qsizetype k = left; k < refs.size(); ++k) {
+                const TableInfo info = infos.value(refs[k].refName);
+                if (info.attnums.isEmpty() || info.attnums.contains(column)) {
+                    columnsUsed[refs[k].refName].insert(column);
+                    sides[k < right ? 0 : 1] << refs[k].refName;
+                }
+            }
+            if (sides[0].size() == 1 && sides[1].size() == 1)
+                edges << Edge {sides[0][0], column, sides[1][0], column};
+            else
+                keyedFrom = u"JOIN ... USING (%1) joins more than one table on a side"_s.arg(column);
+        }
+        if (!j->quals) {
+            if (!j->n_using_clause)
+                keyedFrom = u"a cross join"_s;
+            return;
+        }
         QList<const Node*> conj {j->quals};
         while (!conj.isEmpty() && refusal.isEmpty()) {
             const Node* q = conj.takeFirst();
@@ -140,14 +178,16 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             const QStringList l = isEq ? columnRefFields(q->a_expr->lexpr->column_ref) : QStringList();
             const QStringList r = isEq ? columnRefFields(q->a_expr->rexpr->column_ref) : QStringList();
             if (l.size() != 2 || r.size() != 2 || l[0] == r[0]) {
-                refusal = u"the join condition %1%2 is not maintained: join conditions must be equalities of two tables' "
-                          u"qualified columns, e.g. o.order_id = oi.order_id"_s.arg(d->expression(const_cast<Node*>(q)), d->at(&q->base));
-                return;
+                keyedFrom = u"the join condition %1 is not an equality of two tables' columns"_s.arg(d->expression(const_cast<Node*>(q)));
+                continue;
             }
             edges << Edge {l[0], l[1], r[0], r[1]};
         }
     };
-    fromItem(s->from_clause[0]);
+    for (size_t i = 0; i < s->n_from_clause; ++i)
+        fromItem(s->from_clause[i]);
+    if (s->n_from_clause > 1)
+        keyedFrom = u"tables listed with commas"_s;
     if (!refusal.isEmpty())
         return refusal;
     QHash<QString, int> byRef;
@@ -155,8 +195,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     for (int i = 0; i < refs.size(); ++i) {
         // The same table under two names too: its changes would be captured twice over.
         const QString table = refs[i].schema + u'.' + refs[i].name;
-        if (byRef.contains(refs[i].refName) || named.contains(table))
-            return u"table %1 appears twice (a self-join), which is not maintained"_s.arg(table);
+        if (byRef.contains(refs[i].refName))
+            return u"the name %1 is used twice in FROM"_s.arg(refs[i].refName);
+        if (named.contains(table))
+            keyedFrom = u"table %1 appears twice (a self-join)"_s.arg(table);
         named.insert(table);
         if (!infos.contains(refs[i].refName))
             return u"%1 is not a table the engine can capture changes of"_s.arg(refs[i].refName);
@@ -170,7 +212,6 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     }
 
     // Columns each table's capture must watch.
-    QHash<QString, QSet<QString>> columnsUsed;
     bool unqualified = false;
     walk(&s->base, [&](const ProtobufCMessage* m) {
         if (isA(m, pg_query__column_ref__descriptor)) {
@@ -258,9 +299,14 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     }
 
     const bool grouped = s->n_group_clause > 0;
-    if (grouped || anyAggregate) {
+    // SELECT DISTINCT (DISTINCT ON is refused before) without aggregates: GROUP BY every column.
+    const bool distinct = s->n_distinct_clause > 0 && !anyAggregate;
+    if (grouped || anyAggregate || distinct) {
         // GROUP BY entries: expressions, or positions in the select list.
         QStringList groupExprs;
+        if (distinct && !grouped)
+            for (const OutputColumn& o : std::as_const(outputs))
+                groupExprs << o.expr;
         for (size_t i = 0; i < s->n_group_clause; ++i) {
             Node* g = s->group_clause[i];
             if (g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
@@ -290,11 +336,17 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (!shown)
                 return u"GROUP BY %1 is not in the select list; add it there (the engine keys groups by their output columns)"_s.arg(g);
         }
-        if (refs.size() != 1)
+        if (refs.size() != 1 && !anyAggregate) {
+            // The distinct rows of joins: counted, each shown once.
+            plan->shape = IvmPlan::Shape::Count;
+            plan->distinct = true;
+        } else if (refs.size() != 1) {
             return u"aggregates over joins (%1) are not maintained yet; keep this view materialized and refresh it "
                    u"CONCURRENTLY (with a unique index on its GROUP BY columns)"_s.arg(joinedNames(refs));
-        plan->shape = IvmPlan::Shape::Aggregate;
-        plan->grouped = grouped;
+        } else {
+            plan->shape = IvmPlan::Shape::Aggregate;
+        }
+        plan->grouped = grouped || distinct;
     } else {
         plan->shape = IvmPlan::Shape::Join;
         plan->grouped = false;
@@ -312,7 +364,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         t.columns = cols;
         tables << t;
     }
-    if (plan->shape == IvmPlan::Shape::Join) {
+    // Join views are keyed by the fact table's key when every table is reached from it by its
+    // key; otherwise they are counted (ivmsqlcount.cpp).
+    const auto keyedJoin = [&]() -> QString {
+        if (!keyedFrom.isEmpty())
+            return keyedFrom;
         for (const PlanTable& t : std::as_const(tables)) {
             if (t.primaryKey.isEmpty())
                 return u"table %1.%2 has no single-column primary key; a join view's rows are keyed by them"_s.arg(
@@ -417,14 +473,18 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 }
         }
         std::stable_sort(tables.begin(), tables.end(), [](const PlanTable& a, const PlanTable& b) { return a.isFact && !b.isFact; });
+        return {};
+    };
+    if (plan->shape == IvmPlan::Shape::Join) {
+        const QList<PlanTable> unkeyed = tables;
+        if (const QString why = keyedJoin(); !why.isEmpty()) {
+            if (outputs.isEmpty())
+                return u"a view without columns is not maintained"_s;
+            tables = unkeyed;
+            plan->shape = IvmPlan::Shape::Count;
+        }
     } else {
         tables[0].isFact = true;
-        if (plan->shape == IvmPlan::Shape::Join)
-            for (int i = 0; i < outputs.size(); ++i)
-                if (outputColumnRef[i] == tables[0].ref.refName + u'.' + tables[0].primaryKey) {
-                    tables[0].keyOutput = outputs[i].name;
-                    break;
-                }
     }
 
     // What each table's capture projects from its changed rows (by attribute number, so that a
@@ -440,7 +500,7 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         t.memberOids = info.memberOids;
         // Keyed rows (join views) and filtered updates (a table whose key stays unique: no
         // inheritance children) rely on the primary key.
-        if (info.keyConstraint && !t.primaryKey.isEmpty() && (plan->shape == IvmPlan::Shape::Join || !(t.kind == 'r' && t.hasChildren)))
+        if (info.keyConstraint && !t.primaryKey.isEmpty() && plan->shape != IvmPlan::Shape::Count && (plan->shape == IvmPlan::Shape::Join || !(t.kind == 'r' && t.hasChildren)))
             t.reliesOn << info.keyConstraint;
         t.captured = t.columns;
         if (!t.primaryKey.isEmpty() && !t.captured.contains(t.primaryKey))

@@ -91,8 +91,11 @@ struct PlanTable {
 
 /// How a materialized view is maintained incrementally, derived from its own definition.
 struct IvmPlan {
-    enum class Shape { Aggregate, Join };
+    /// Aggregate: one table's groups; Join: the fact table's rows, keyed by its key; Count: the
+    /// distinct rows of inner joins (tables with or without keys) with how often each occurs.
+    enum class Shape { Aggregate, Join, Count };
     Shape shape = Shape::Aggregate;
+    bool distinct = false; ///< Count: SELECT DISTINCT (each row once)
     QString fromSql; ///< the FROM clause, deparsed (without the keyword)
     /// The same FROM clause over the engine's source views: each table i appears as
     /// htap_ivm.__ivm_src_<i>__ under its own reference name (the generator names the views).
@@ -105,6 +108,13 @@ struct IvmPlan {
 
     int factIndex() const { return 0; }
 };
+
+/// The shape as the registry records it (htap.ivm_views.shape): a counted view is kept as a
+/// count(*) grouped by every output column, and relies on no key, as an aggregate.
+inline QString shapeName(IvmPlan::Shape shape)
+{
+    return shape == IvmPlan::Shape::Join ? QStringLiteral("join") : QStringLiteral("aggregate");
+}
 
 /// A parsed view definition (libpg_query). Parsing needs no server.
 class ViewQuery

@@ -63,6 +63,11 @@ struct ViewQuery::Private {
     PgQuery__ParseResult* tree = nullptr;
     PgQuery__SelectStmt* select = nullptr;
     QByteArray text; ///< the definition parsed, UTF-8 (parse-tree locations are byte offsets into it)
+    QString inlineRefusal; ///< why a sub-query or CTE in FROM could not be inlined (viewqueryinline.cpp)
+
+    /// The definition with its sub-queries and CTEs in FROM that only project and filter inlined;
+    /// empty when there are none, or when one cannot be inlined (why says so).
+    QString inlined(QString* why);
 
     /// Where a construct is in the definition, for messages: " (character N: "its text…")";
     /// empty when the parser recorded no position.
