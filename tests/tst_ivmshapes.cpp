@@ -206,12 +206,14 @@ private Q_SLOTS:
         row("aggregate over a comma join", u"SELECT count(*) AS n FROM %1 tt, %2 dd WHERE tt.d = dd.id"_s.arg(t, d),
             {u"aggregates over joins (tt JOIN dd)"_s});
         row("union", u"SELECT i FROM %1 UNION SELECT id FROM %2"_s.arg(t, d), {u"UNION (a set operation)"_s});
-        row("having", u"SELECT j, count(*) AS n FROM %1 GROUP BY j HAVING count(*) > 1"_s.arg(t), {u"HAVING (character"_s});
+        row("having over a join", u"SELECT DISTINCT tt.j FROM %1 tt JOIN %2 dd ON tt.d = dd.id GROUP BY tt.j HAVING tt.j > 1"_s.arg(t, d),
+            {u"HAVING (character"_s, u"one table's aggregates only"_s});
+        // Allowed by PostgreSQL: j depends on the key i it groups by.
+        row("expression over a column", u"SELECT i, sum(n) * j AS x FROM %1 GROUP BY i"_s.arg(t),
+            {u"reads t.j outside an aggregate, which is not a GROUP BY column"_s});
         row("window", u"SELECT i, rank() OVER (ORDER BY j) AS r FROM %1"_s.arg(t), {u"the window function rank (character"_s});
         row("limit", u"SELECT i FROM %1 ORDER BY i LIMIT 5"_s.arg(t), {u"LIMIT and OFFSET (character"_s});
         row("filter", u"SELECT count(*) FILTER (WHERE j > 1) AS n FROM %1"_s.arg(t), {u"an aggregate with FILTER (character"_s});
-        row("expression over aggregates", u"SELECT j, sum(n) / count(*) AS mean FROM %1 GROUP BY j"_s.arg(t),
-            {u"computes an expression over the aggregate sum(...) (character"_s, u"queries that read the view"_s});
         row("a view in FROM", u"SELECT i, j FROM %1.plainview"_s.arg(s()), {u"is a view"_s});
         row("only", u"SELECT i, j FROM ONLY %1"_s.arg(t), {u"FROM ONLY t (character"_s});
         row("function in FROM", u"SELECT g FROM generate_series(1, 3) g"_s, {u"a function in FROM (character"_s});
@@ -253,6 +255,8 @@ private Q_SLOTS:
         // Shapes maintained since (issue 22, item 3), which earlier builds refused.
         const QString d = s() + u".dim"_s;
         QTest::newRow("distinct") << u"SELECT DISTINCT j, s FROM %1"_s.arg(t);
+        QTest::newRow("expressions over aggregates, having") << u"SELECT j, sum(n) / count(*) AS mean, sum(n) - min(n) AS spread "
+                                                                u"FROM %1 GROUP BY j HAVING count(*) > 40 AND j <> 3"_s.arg(t);
         QTest::newRow("using") << u"SELECT tt.i, dd.name FROM %1 tt JOIN %2.dim2 dd USING (d)"_s.arg(t, s());
         // pg_get_viewdef prints NATURAL JOIN as JOIN ... USING.
         QTest::newRow("natural") << u"SELECT tt.i, dd.name FROM %1 tt NATURAL JOIN %2.dim2 dd"_s.arg(t, s());

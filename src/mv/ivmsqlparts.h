@@ -84,6 +84,11 @@ QString createTableAs(const QString& name, const QStringList& select, const QStr
     const QString& with = {});
 void deltaTableSettings(IvmSql& out, const QString& table);
 
+/// The view's query over rows (a query of its plain and aggregate columns, hidden ones
+/// included): its columns in order, expressions over aggregates computed, HAVING applied.
+/// rows itself when the view has neither.
+QString derivedView(const IvmPlan& plan, const QString& rows);
+
 IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
 IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
 IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);

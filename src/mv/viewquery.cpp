@@ -234,6 +234,116 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     QList<OutputColumn> outputs;
     QStringList outputColumnRef; // "ref.col" for outputs that are a plain column
     bool anyAggregate = false;
+    QHash<int, const Node*> derivedNodes; // outputs computed over aggregates
+    // What an aggregate call keeps (its kind and argument), or why it is not maintained.
+    const auto classify = [&](const PgQuery__FuncCall* fc, OutputColumn* out) -> QString {
+        const QString fname = dottedName(fc);
+        if (fc->func_variadic)
+            return u"column %1: VARIADIC in aggregates%2 is not maintained"_s.arg(out->name, d->at(fc->location));
+        if (fc->agg_star) {
+            out->kind = OutputColumn::Kind::CountStar;
+            return {};
+        }
+        if (fc->n_args != 1)
+            return u"column %1: %2 with %3 arguments%4 is not maintained"_s.arg(out->name, fname).arg(fc->n_args).arg(d->at(fc->location));
+        const QString bad = aggregateInside(fc->args[0]);
+        if (!bad.isEmpty())
+            return u"column %1: the argument of %2 uses the aggregate %3"_s.arg(out->name, fname, bad);
+        out->expr = d->expression(fc->args[0]);
+        if (fc->args[0]->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+            const QStringList f = columnRefFields(fc->args[0]->column_ref);
+            out->argColumn = f.isEmpty() ? QString() : f.last();
+        }
+        if (fc->agg_distinct && fname != u"count"_s)
+            return u"column %1: %2(DISTINCT ...)%3 is not maintained; only count(DISTINCT ...) is"_s.arg(out->name, fname, d->at(fc->location));
+        if (fname == u"count"_s)
+            out->kind = fc->agg_distinct ? OutputColumn::Kind::CountDistinct : OutputColumn::Kind::Count;
+        else if (fname == u"sum"_s)
+            out->kind = OutputColumn::Kind::Sum;
+        else if (fname == u"avg"_s)
+            out->kind = OutputColumn::Kind::Avg;
+        else if (fname == u"min"_s)
+            out->kind = OutputColumn::Kind::Min;
+        else
+            out->kind = OutputColumn::Kind::Max;
+        return {};
+    };
+    // An expression over aggregates as SQL over the view's columns: each aggregate call becomes
+    // a hidden output (one per distinct call), each GROUP BY expression its output column.
+    const auto overAggregates = [&](const Node* root, QString* why) -> QString {
+        std::deque<QByteArray> bytes;
+        std::deque<PgQuery__String> strings;
+        std::deque<Node> nodes;
+        std::deque<PgQuery__ColumnRef> refs;
+        QList<QPair<Node*, Node>> saved;
+        const auto columnNamed = [&](Node* at, const QString& name) {
+            bytes.push_back(name.toUtf8());
+            PgQuery__String str = PG_QUERY__STRING__INIT;
+            str.sval = bytes.back().data();
+            strings.push_back(str);
+            Node field = PG_QUERY__NODE__INIT;
+            field.node_case = PG_QUERY__NODE__NODE_STRING;
+            field.string = &strings.back();
+            nodes.push_back(field);
+            PgQuery__ColumnRef ref = PG_QUERY__COLUMN_REF__INIT;
+            ref.n_fields = 1;
+            ref.fields = new Node* [1] { &nodes.back() };
+            ref.location = -1;
+            refs.push_back(ref);
+            saved << qMakePair(at, *at);
+            Node replaced = PG_QUERY__NODE__INIT;
+            replaced.node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
+            replaced.column_ref = &refs.back();
+            *at = replaced;
+        };
+        walk(&root->base, [&](const ProtobufCMessage* m) {
+            if (!why->isEmpty())
+                return false;
+            if (!isA(m, pg_query__node__descriptor))
+                return true;
+            Node* n = const_cast<Node*>(reinterpret_cast<const Node*>(m));
+            if (n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && isAggregateCall(n->func_call, aggregates)) {
+                OutputColumn h;
+                h.name = u"__ivm_h%1"_s.arg(outputs.size());
+                h.hidden = true;
+                if (const QString e = classify(n->func_call, &h); !e.isEmpty()) {
+                    *why = e;
+                    return false;
+                }
+                QString name = h.name;
+                for (const OutputColumn& o : std::as_const(outputs))
+                    if (o.hidden && o.kind == h.kind && o.expr == h.expr)
+                        name = o.name;
+                if (name == h.name)
+                    outputs << h;
+                columnNamed(n, name);
+                return false;
+            }
+            const bool column = n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF;
+            if (column || n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL || n->node_case == PG_QUERY__NODE__NODE_A_EXPR
+                || n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
+                const QString text = d->expression(n);
+                for (const OutputColumn& o : std::as_const(outputs))
+                    if (o.kind == OutputColumn::Kind::Group && o.expr == text) {
+                        columnNamed(n, o.name);
+                        return false;
+                    }
+                if (column) {
+                    *why = u"reads %1 outside an aggregate, which is not a GROUP BY column of the view"_s.arg(text);
+                    return false;
+                }
+            }
+            return true;
+        });
+        const QString sql = why->isEmpty() ? d->expression(const_cast<Node*>(root)) : QString();
+        for (auto it = saved.crbegin(); it != saved.crend(); ++it)
+            *it->first = it->second;
+        for (const PgQuery__ColumnRef& r : refs)
+            delete[] r.fields;
+        if (why->isEmpty() && sql.isEmpty())
+            *why = u"could not be deparsed"_s;
+        return sql;
+    };
     for (size_t i = 0; i < s->n_target_list; ++i) {
         const PgQuery__ResTarget* rt = s->target_list[i]->res_target;
         OutputColumn out;
@@ -253,43 +363,17 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return u"column %1: names starting with __ivm are reserved for the engine"_s.arg(out.name);
         const Node* v = rt->val;
         const PgQuery__FuncCall* fc = v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL ? v->func_call : nullptr;
-        const QString fname = fc ? dottedName(fc) : QString();
         if (fc && isAggregateCall(fc, aggregates)) {
             anyAggregate = true;
-            if (fc->func_variadic)
-                return u"column %1: VARIADIC in aggregates%2 is not maintained"_s.arg(out.name, d->at(fc->location));
-            if (fc->agg_star) {
-                out.kind = OutputColumn::Kind::CountStar;
-            } else {
-                if (fc->n_args != 1)
-                    return u"column %1: %2 with %3 arguments%4 is not maintained"_s.arg(out.name, fname).arg(fc->n_args).arg(d->at(fc->location));
-                const QString bad = aggregateInside(fc->args[0]);
-                if (!bad.isEmpty())
-                    return u"column %1: the argument of %2 uses the aggregate %3"_s.arg(out.name, fname, bad);
-                out.expr = d->expression(fc->args[0]);
-                if (fc->args[0]->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
-                    const QStringList f = columnRefFields(fc->args[0]->column_ref);
-                    out.argColumn = f.isEmpty() ? QString() : f.last();
-                }
-                if (fc->agg_distinct && fname != u"count"_s)
-                    return u"column %1: %2(DISTINCT ...)%3 is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname,
-                        d->at(fc->location));
-                if (fname == u"count"_s)
-                    out.kind = fc->agg_distinct ? OutputColumn::Kind::CountDistinct : OutputColumn::Kind::Count;
-                else if (fname == u"sum"_s)
-                    out.kind = OutputColumn::Kind::Sum;
-                else if (fname == u"avg"_s)
-                    out.kind = OutputColumn::Kind::Avg;
-                else if (fname == u"min"_s)
-                    out.kind = OutputColumn::Kind::Min;
-                else
-                    out.kind = OutputColumn::Kind::Max;
-            }
+            if (const QString why = classify(fc, &out); !why.isEmpty())
+                return why;
+        } else if (!aggregateInside(v).isEmpty()) {
+            // An expression over aggregates (a margin, a share): derived when the view is read.
+            anyAggregate = true;
+            out.kind = OutputColumn::Kind::Derived;
+            derivedNodes.insert(int(i), v);
+            out.expr = d->expression(const_cast<Node*>(v));
         } else {
-            const QString bad = aggregateInside(v);
-            if (!bad.isEmpty())
-                return u"column %1 computes an expression over the aggregate %2, which is not maintained; select the "
-                       u"aggregates themselves and compute the expression in the queries that read the view"_s.arg(out.name, bad);
             out.kind = OutputColumn::Kind::Plain;
             out.expr = d->expression(const_cast<Node*>(v));
         }
@@ -336,6 +420,20 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (!shown)
                 return u"GROUP BY %1 is not in the select list; add it there (the engine keys groups by their output columns)"_s.arg(g);
         }
+        // Expressions over aggregates and HAVING: each aggregate in them kept as a hidden output,
+        // the expression computed over the state's columns when the view is read.
+        for (auto it = derivedNodes.cbegin(); it != derivedNodes.cend(); ++it) {
+            QString why;
+            outputs[it.key()].expr = overAggregates(it.value(), &why);
+            if (!why.isEmpty())
+                return u"column %1 %2"_s.arg(outputs[it.key()].name, why);
+        }
+        if (s->having_clause) {
+            QString why;
+            plan->havingSql = overAggregates(s->having_clause, &why);
+            if (!why.isEmpty())
+                return u"HAVING %1"_s.arg(why);
+        }
         if (refs.size() != 1 && !anyAggregate) {
             // The distinct rows of joins: counted, each shown once.
             plan->shape = IvmPlan::Shape::Count;
@@ -351,6 +449,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         plan->shape = IvmPlan::Shape::Join;
         plan->grouped = false;
     }
+
+    if (s->having_clause && plan->shape != IvmPlan::Shape::Aggregate)
+        return u"HAVING%1 is maintained over one table's aggregates only; filter on the view's columns in the queries that "
+               u"read it"_s.arg(d->at(&s->having_clause->base));
 
     // Tables, the fact table and the key paths.
     QList<PlanTable> tables;

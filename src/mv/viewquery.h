@@ -40,12 +40,15 @@ struct TableInfo {
 
 /// One output column of a view the engine can maintain.
 struct OutputColumn {
-    enum class Kind { Group, Plain, CountStar, Count, CountDistinct, Sum, Avg, Min, Max };
+    /// Derived: an expression over aggregates (expr is over the view's other columns and its
+    /// hidden ones), computed when the view is read.
+    enum class Kind { Group, Plain, CountStar, Count, CountDistinct, Sum, Avg, Min, Max, Derived };
     QString name; ///< the view's column name
     Kind kind = Kind::Plain;
     QString expr; ///< SQL over the base tables: the group or plain expression, or the aggregate's argument
     QString type; ///< the view column's type as format_type() spells it (set by the caller)
     QString argColumn; ///< aggregates over a plain column: that column's name
+    bool hidden = false; ///< an aggregate a Derived column or HAVING reads, not a column of the view
     /// How count(DISTINCT col) keeps its (group, value) pairs (set by the caller).
     enum class DistinctStore {
         Counts, ///< a reference count per pair (no index on the base table to check against)
@@ -101,6 +104,7 @@ struct IvmPlan {
     /// htap_ivm.__ivm_src_<i>__ under its own reference name (the generator names the views).
     QString sourceFromSql;
     QString whereSql; ///< the WHERE condition, deparsed; empty when none
+    QString havingSql; ///< HAVING over the view's columns and hidden ones, applied when it is read
     QList<PlanTable> tables; ///< the fact table first for join views
     QList<OutputColumn> outputs; ///< in the view's column order
     QString definition; ///< the whole definition, schema-qualified (set by the caller)

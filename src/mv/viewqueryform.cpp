@@ -33,8 +33,6 @@ QString ViewQuery::structureRefusal() const
                    u"is changes when it is deleted, so the view would need every row of the key; keep it materialized, or "
                    u"select min() or max() of the other columns grouped by the key (not the same rows)"_s.arg(d->at(on));
     }
-    if (s->having_clause)
-        return u"HAVING%1 is not maintained; filter on the view's columns in the queries that read it"_s.arg(d->at(&s->having_clause->base));
     if (s->n_window_clause)
         return u"window functions (WINDOW%1) are not maintained"_s.arg(d->at(&s->window_clause[0]->base));
     if (s->limit_count || s->limit_offset)
