@@ -200,7 +200,10 @@ private Q_SLOTS:
         row("float sum", u"SELECT j, sum(k) AS total FROM %1 GROUP BY j"_s.arg(t),
             {u"sum(double precision) is not maintained"_s, u"sum(x::numeric)"_s});
         row("float avg", u"SELECT j, avg(k::real) AS mean FROM %1 GROUP BY j"_s.arg(t), {u"avg(real) is not maintained"_s});
-        row("outer join", u"SELECT tt.i, dd.name FROM %1 tt LEFT JOIN %2 dd ON tt.d = dd.id"_s.arg(t, d), {u"outer joins (character"_s});
+        row("full join", u"SELECT tt.i, dd.name FROM %1 tt FULL JOIN %2 dd ON tt.d = dd.id"_s.arg(t, d),
+            {u"outer joins other than LEFT JOIN (character"_s, u"a LEFT JOIN from the fact table to a table reached by its primary key is"_s});
+        row("left join not on a key", u"SELECT dd.id, tt.i FROM %1 dd LEFT JOIN %2 tt ON tt.d = dd.id"_s.arg(d, t),
+            {u"outer joins (character"_s, u"the LEFT JOIN does not reach tt by its primary key"_s});
         row("sub-query in FROM", u"SELECT x.i FROM (SELECT i FROM %1 LIMIT 3) x"_s.arg(t),
             {u"a sub-query or CTE in FROM (x) is maintained only when it projects and filters: it has LIMIT"_s});
         row("aggregate over a comma join", u"SELECT count(*) AS n FROM %1 tt, %2 dd WHERE tt.d = dd.id"_s.arg(t, d),
@@ -259,6 +262,7 @@ private Q_SLOTS:
                                                                 u"FROM %1 GROUP BY j HAVING count(*) > 40 AND j <> 3"_s.arg(t);
         QTest::newRow("using") << u"SELECT tt.i, dd.name FROM %1 tt JOIN %2.dim2 dd USING (d)"_s.arg(t, s());
         // pg_get_viewdef prints NATURAL JOIN as JOIN ... USING.
+        QTest::newRow("left join to a dimension") << u"SELECT tt.i, tt.j, dd.name FROM %1 tt LEFT JOIN %2 dd ON dd.id = tt.j"_s.arg(t, d);
         QTest::newRow("natural") << u"SELECT tt.i, dd.name FROM %1 tt NATURAL JOIN %2.dim2 dd"_s.arg(t, s());
         QTest::newRow("self-join, counted") << u"SELECT a.i, b.s FROM %1 a JOIN %1 b ON a.i = b.j"_s.arg(t);
         QTest::newRow("no key, counted") << u"SELECT n.a, dd.name FROM %1.nokey n JOIN %2 dd ON n.b = dd.id"_s.arg(s(), d);

@@ -173,7 +173,11 @@ QList<Shape> shapes()
                                       u"avg(price) AS mean FROM order_items GROUP BY product_id HAVING count(*) >= 1 AND product_id < 3"_s, {kSales}, {}},
         {false, u"x_totals"_s, u"SELECT sum(amount) - min(amount) AS spread, count(DISTINCT user_id) * 2 AS twice FROM orders"_s, {kSales}, {}},
         {false, u"x_left_dimension"_s, u"SELECT oi.item_id, oi.qty, p.category FROM order_items oi LEFT JOIN products p ON p.product_id = oi.product_id"_s,
-            {kSales, kDimension}, kOuterJoin},
+            {kSales, kDimension, u"INSERT INTO order_items VALUES (103, 4, NULL, 1, 1, 1)"_s}, {}},
+        {false, u"x_left_chain"_s, u"SELECT oi.item_id, o.status, c.segment FROM order_items oi JOIN orders o ON o.order_id = oi.order_id "
+                                   u"LEFT JOIN customers c ON c.user_id = o.user_id WHERE oi.qty > 0"_s,
+            {kSales, kDimension, u"INSERT INTO orders VALUES (11, NULL, 'cart', 1); INSERT INTO order_items VALUES (104, 11, 1, 1, 1, 1)"_s,
+                u"INSERT INTO customers VALUES (4, 'late'); UPDATE orders SET user_id = 4 WHERE order_id = 11"_s}, {}},
         {false, u"x_exists_key"_s, u"SELECT o.order_id, o.amount FROM orders o WHERE EXISTS (SELECT 1 FROM customers c WHERE c.user_id = o.user_id AND c.segment = 'vip')"_s,
             {kSales, kDimension}, kSubLink},
         // Refusals that must not mislead (issue 22, item 5).

@@ -4,6 +4,8 @@
 
 #include "viewquery_p.h"
 
+#include <QScopeGuard>
+
 using namespace Qt::StringLiterals;
 
 namespace htap::mv {
@@ -118,7 +120,9 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     // FROM: a table, or a tree of inner joins on column equalities.
     struct Edge {
         QString leftTable, leftColumn, rightTable, rightColumn;
+        QString outer; ///< the table a LEFT JOIN reaches (by this equality), else empty
     };
+    QString outerJoin; // where the first LEFT JOIN is, for messages
     QList<Edge> edges;
     QList<TableRef> refs;
     QString keyedFrom; // why the FROM clause is no tree of joins on keys (then the view is counted)
@@ -142,6 +146,18 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         fromItem(j->larg);
         const qsizetype right = refs.size();
         fromItem(j->rarg);
+        const qsizetype firstEdge = edges.size();
+        const bool outer = j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER;
+        if (outer && outerJoin.isEmpty())
+            outerJoin = d->at(j->quals ? &j->quals->base : &j->rarg->base);
+        if (outer && (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT || j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR))
+            keyedFrom = u"a LEFT JOIN must reach one table"_s;
+        // Its equalities, once read: the table the LEFT JOIN reaches is theirs.
+        const auto markOuter = qScopeGuard([&] {
+            if (outer && !refs.isEmpty())
+                for (qsizetype e = firstEdge; e < edges.size(); ++e)
+                    edges[e].outer = refs.last().refName;
+        });
         // USING (x): an equality of the tables on each side that have x.
         for (size_t u = 0; u < j->n_using_clause && refusal.isEmpty(); ++u) {
             const QString column = str(j->using_clause[u]->string->sval);
@@ -434,7 +450,9 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (!why.isEmpty())
                 return u"HAVING %1"_s.arg(why);
         }
-        if (refs.size() != 1 && !anyAggregate) {
+        if (refs.size() != 1 && !anyAggregate && !outerJoin.isEmpty()) {
+            return u"outer joins%1 with DISTINCT or GROUP BY are not maintained"_s.arg(outerJoin);
+        } else if (refs.size() != 1 && !anyAggregate) {
             // The distinct rows of joins: counted, each shown once.
             plan->shape = IvmPlan::Shape::Count;
             plan->distinct = true;
@@ -487,11 +505,17 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         for (const Edge& e : std::as_const(edges)) {
             if (!byRef.contains(e.leftTable) || !byRef.contains(e.rightTable))
                 return u"a join condition names a table that is not in FROM"_s;
-            const bool rightIsKey = tables[byRef[e.rightTable]].primaryKey == e.rightColumn;
+            bool rightIsKey = tables[byRef[e.rightTable]].primaryKey == e.rightColumn;
             const bool leftIsKey = tables[byRef[e.leftTable]].primaryKey == e.leftColumn;
             if (!rightIsKey && !leftIsKey)
                 return u"the join %1.%2 = %3.%4 does not reach either table by its primary key"_s.arg(
                     e.leftTable, e.leftColumn, e.rightTable, e.rightColumn);
+            // A LEFT JOIN must reach its table by that table's key: one row per fact row still.
+            if (!e.outer.isEmpty()) {
+                if (!(e.outer == e.rightTable ? rightIsKey : leftIsKey))
+                    return u"the LEFT JOIN does not reach %1 by its primary key"_s.arg(e.outer);
+                rightIsKey = e.outer == e.rightTable;
+            }
             // On a key-to-key (one-to-one) join the right-hand table counts as the parent.
             const QString parent = rightIsKey ? e.rightTable : e.leftTable;
             const QString child = rightIsKey ? e.leftTable : e.rightTable;
@@ -565,7 +589,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return p == x ? x : find(p);
         };
         for (const Edge& e : std::as_const(edges))
-            parent.insert(find(e.leftTable + u'.' + e.leftColumn), find(e.rightTable + u'.' + e.rightColumn));
+            if (e.outer.isEmpty()) // a LEFT JOIN's column is NULL where the other is not
+                parent.insert(find(e.leftTable + u'.' + e.leftColumn), find(e.rightTable + u'.' + e.rightColumn));
         for (PlanTable& t : tables) {
             const QString key = find(t.ref.refName + u'.' + t.primaryKey);
             for (int i = 0; i < outputs.size(); ++i)
@@ -580,6 +605,9 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     if (plan->shape == IvmPlan::Shape::Join) {
         const QList<PlanTable> unkeyed = tables;
         if (const QString why = keyedJoin(); !why.isEmpty()) {
+            if (!outerJoin.isEmpty())
+                return u"outer joins%1 are maintained only as a LEFT JOIN from the fact table to a table reached by its primary "
+                       u"key (LEFT JOIN d ON d.id = f.d_id), and here %2"_s.arg(outerJoin, why);
             if (outputs.isEmpty())
                 return u"a view without columns is not maintained"_s;
             tables = unkeyed;

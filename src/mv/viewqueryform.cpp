@@ -86,8 +86,9 @@ QString ViewQuery::structureRefusal() const
         } else if (isA(m, pg_query__join_expr__descriptor)) {
             const auto* j = reinterpret_cast<const PgQuery__JoinExpr*>(m);
             const QString where = d->at(j->quals ? &j->quals->base : j->rarg ? &j->rarg->base : nullptr);
-            if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER)
-                refusal = u"outer joins%1 are not maintained: the rows an outer join adds for a missing match cannot be keyed"_s.arg(where);
+            if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT)
+                refusal = u"outer joins other than LEFT JOIN%1 are not maintained: the rows a FULL or RIGHT join adds for a missing "
+                          u"match cannot be keyed; a LEFT JOIN from the fact table to a table reached by its primary key is"_s.arg(where);
             else if (j->is_natural)
                 refusal = u"NATURAL JOIN%1 is not maintained: the columns it joins on are not named; write JOIN ... USING (...) "
                           u"or JOIN ... ON"_s.arg(d->at(j->rarg ? &j->rarg->base : nullptr));
