@@ -181,6 +181,8 @@ private Q_SLOTS:
             {u"GROUP BY"_s});
         row("scalar sub-query", u"SELECT i, (SELECT max(j) FROM %1) AS m FROM %1"_s.arg(t), {u"a sub-query (character"_s},
             {u"only plain aggregates"_s});
+        row("exists not on a key", u"SELECT dd.id FROM %1 dd WHERE EXISTS (SELECT 1 FROM %2 tt WHERE tt.d = dd.id)"_s.arg(d, t),
+            {u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key"_s, u"tt.d is not tt's primary key"_s});
         row("sub-query in WHERE", u"SELECT i FROM %1 WHERE j IN (SELECT id FROM %2)"_s.arg(t, d), {u"a sub-query (character"_s});
         row("aggregate over a join", u"SELECT dd.name, count(*) AS n FROM %1 tt JOIN %2 dd ON tt.d = dd.id GROUP BY dd.name"_s.arg(t, d),
             {u"aggregates over joins (tt JOIN dd)"_s, u"keep this view materialized"_s}, {u"its own view"_s});
@@ -262,6 +264,7 @@ private Q_SLOTS:
                                                                 u"FROM %1 GROUP BY j HAVING count(*) > 40 AND j <> 3"_s.arg(t);
         QTest::newRow("using") << u"SELECT tt.i, dd.name FROM %1 tt JOIN %2.dim2 dd USING (d)"_s.arg(t, s());
         // pg_get_viewdef prints NATURAL JOIN as JOIN ... USING.
+        QTest::newRow("exists on a key") << u"SELECT tt.i, tt.j FROM %1 tt WHERE EXISTS (SELECT 1 FROM %2 dd WHERE dd.id = tt.d AND dd.name <> 'd3')"_s.arg(t, d);
         QTest::newRow("left join to a dimension") << u"SELECT tt.i, tt.j, dd.name FROM %1 tt LEFT JOIN %2 dd ON dd.id = tt.j"_s.arg(t, d);
         QTest::newRow("natural") << u"SELECT tt.i, dd.name FROM %1 tt NATURAL JOIN %2.dim2 dd"_s.arg(t, s());
         QTest::newRow("self-join, counted") << u"SELECT a.i, b.s FROM %1 a JOIN %1 b ON a.i = b.j"_s.arg(t);

@@ -40,8 +40,10 @@ bool ViewQuery::parse(const QString& sql, QString* error)
     const QString flat = d->inlined(&why);
     if (!flat.isEmpty()) {
         ViewQuery again;
+        const QHash<QString, QString> semiKeys = d->semiKeys;
         if (again.parse(flat, error)) {
             *this = std::move(again);
+            d->semiKeys = semiKeys;
             return true;
         }
         *error = u"the definition with its sub-queries inlined cannot be parsed: %1 (%2)"_s.arg(*error, flat);
@@ -221,6 +223,22 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         byRef.insert(refs[i].refName, i);
     }
 
+    // EXISTS read as a join (viewqueryinline.cpp) only when it cannot repeat rows.
+    // Under SELECT DISTINCT of other tables' columns a repeated match repeats nothing either.
+    const auto selects = [&](const QString& ref) {
+        bool found = false;
+        for (size_t i = 0; i < s->n_target_list && !found; ++i)
+            walk(&s->target_list[i]->base, [&](const ProtobufCMessage* m) {
+                if (isA(m, pg_query__column_ref__descriptor))
+                    found = found || columnRefFields(reinterpret_cast<const PgQuery__ColumnRef*>(m)).value(0) == ref;
+                return !found;
+            });
+        return found;
+    };
+    for (auto it = d->semiKeys.cbegin(); it != d->semiKeys.cend(); ++it)
+        if (infos.value(it.key()).primaryKey != it.value() && !(s->n_distinct_clause && !selects(it.key())))
+            return u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key "
+                   u"(EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id)), and %1.%2 is not %1's primary key"_s.arg(it.key(), it.value());
     if (s->where_clause) {
         const QString bad = aggregateInside(s->where_clause);
         if (!bad.isEmpty())

@@ -27,6 +27,7 @@ struct Inliner {
     QList<PgQuery__ParseResult*> copies;
     QString refusal; ///< why a sub-query or CTE stays (then the definition is refused with it)
     QSet<QString> ctesUsed; ///< CTE names FROM reads somewhere (in a nested sub-query too)
+    QHash<QString, QString> semiKeys; ///< EXISTS read as joins: table -> the column it is reached by
     bool changed = false;
 
     ~Inliner()
@@ -287,6 +288,74 @@ struct Inliner {
         changed = true;
     }
 
+    /// WHERE EXISTS (SELECT ... FROM b WHERE b.k = a.x AND ...) read as JOIN b ON b.k = a.x, its
+    /// WHERE moved out: the same rows when k is b's primary key (at most one match), which
+    /// analysis checks (semiKeys: b -> k).
+    void semiJoins(PgQuery__SelectStmt* sel)
+    {
+        if (sel->n_from_clause != 1 || !sel->where_clause)
+            return;
+        QList<Node*> conj {sel->where_clause};
+        if (sel->where_clause->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && sel->where_clause->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR)
+            conj = QList<Node*>(sel->where_clause->bool_expr->args, sel->where_clause->bool_expr->args + sel->where_clause->bool_expr->n_args);
+        QSet<QString> outerNames;
+        walk(&sel->from_clause[0]->base, [&](const ProtobufCMessage* m) {
+            if (isA(m, pg_query__range_var__descriptor))
+                outerNames.insert(refNameOf(reinterpret_cast<const PgQuery__RangeVar*>(m)));
+            return true;
+        });
+        for (Node* c : std::as_const(conj)) {
+            if (c->node_case != PG_QUERY__NODE__NODE_SUB_LINK || c->sub_link->sub_link_type != PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK
+                || !c->sub_link->subselect || c->sub_link->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+                continue;
+            PgQuery__SelectStmt* in = c->sub_link->subselect->select_stmt;
+            if (!notSimple(in).isEmpty() || in->n_from_clause != 1 || in->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR
+                || !in->where_clause)
+                continue;
+            const QString ref = refNameOf(in->from_clause[0]->range_var);
+            if (outerNames.contains(ref))
+                continue;
+            QList<Node*> inner {in->where_clause};
+            if (in->where_clause->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && in->where_clause->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR)
+                inner = QList<Node*>(in->where_clause->bool_expr->args, in->where_clause->bool_expr->args + in->where_clause->bool_expr->n_args);
+            Node* eq = nullptr;
+            QString column;
+            for (Node* q : std::as_const(inner)) {
+                if (eq || q->node_case != PG_QUERY__NODE__NODE_A_EXPR || q->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP
+                    || lastName(q->a_expr->name, q->a_expr->n_name) != u"="_s || !q->a_expr->lexpr || !q->a_expr->rexpr
+                    || q->a_expr->lexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || q->a_expr->rexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
+                    continue;
+                const QStringList l = columnRefFields(q->a_expr->lexpr->column_ref), r = columnRefFields(q->a_expr->rexpr->column_ref);
+                if (l.size() != 2 || r.size() != 2)
+                    continue;
+                if (l[0] == ref && outerNames.contains(r[0]))
+                    column = l[1];
+                else if (r[0] == ref && outerNames.contains(l[0]))
+                    column = r[1];
+                else
+                    continue;
+                eq = q;
+            }
+            if (!eq)
+                continue;
+            nodes.push_back(*sel->from_clause[0]);
+            PgQuery__JoinExpr join = PG_QUERY__JOIN_EXPR__INIT;
+            join.jointype = PG_QUERY__JOIN_TYPE__JOIN_INNER;
+            join.larg = &nodes.back();
+            join.rarg = in->from_clause[0];
+            join.quals = eq;
+            joins.push_back(join);
+            Node n = PG_QUERY__NODE__INIT;
+            n.node_case = PG_QUERY__NODE__NODE_JOIN_EXPR;
+            n.join_expr = &joins.back();
+            setNode(sel->from_clause[0], n);
+            setNode(c, *in->where_clause); // the equality again, and the sub-query's other conditions
+            semiKeys.insert(ref, column);
+            outerNames.insert(ref);
+            changed = true;
+        }
+    }
+
     /// Column references qualified by from become qualified by to (a sub-query's table renamed).
     void requalify(ProtobufCMessage* root, const QString& from, const QString& to)
     {
@@ -345,10 +414,18 @@ QString ViewQuery::Private::inlined(QString* why)
                 any = any || isA(m, pg_query__range_subselect__descriptor);
                 return !any;
             });
+        if (!any && select->where_clause)
+            walk(&select->where_clause->base, [&](const ProtobufCMessage* m) {
+                any = any || isA(m, pg_query__sub_link__descriptor);
+                return !any;
+            });
         if (!any)
             return {};
     }
     in.inlineSelect(select, {}, true);
+    if (in.refusal.isEmpty())
+        in.semiJoins(select);
+    semiKeys = in.semiKeys;
     if (!in.refusal.isEmpty()) {
         *why = in.refusal;
         return {};
