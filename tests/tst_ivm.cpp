@@ -438,6 +438,21 @@ private Q_SLOTS:
     void seedViewsStayExactUnderConcurrentRandomWrites()
     {
         MvService s(m_conn);
+        // Shapes of issue 22 item 3 under the same writers: a counted view (DISTINCT over joins),
+        // expressions over aggregates with HAVING, a LEFT JOIN to a dimension by its key.
+        const QList<QPair<QString, QString>> extra {
+            {u"ivm_buyers_by_category"_s, u"SELECT DISTINCT o.user_id, p.category FROM order_items oi JOIN orders o ON o.order_id = oi.order_id "
+                                          u"JOIN dim_products p ON p.product_id = oi.product_id"_s},
+            {u"ivm_status_spread"_s, u"SELECT status, sum(total_amount) - min(total_amount) AS spread, count(*) AS n, "
+                                     u"sum(total_amount) / nullif(count(*), 0) AS mean FROM orders GROUP BY status HAVING count(*) > 1"_s},
+            {u"ivm_items_left"_s, u"SELECT oi.item_id, oi.quantity, p.category FROM order_items oi LEFT JOIN dim_products p "
+                                  u"ON p.product_id = oi.product_id"_s},
+        };
+        for (const auto& [name, definition] : extra) {
+            m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS public.%1"_s.arg(name));
+            QVERIFY(m_conn.exec(u"CREATE MATERIALIZED VIEW public.%1 AS %2"_s.arg(name, definition)).ok());
+            QCOMPARE(s.enableIncremental(name), QString());
+        }
         for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s}) {
             QString notes;
             QCOMPARE(s.enableIncremental(v, &notes), QString());
@@ -574,10 +589,15 @@ private Q_SLOTS:
             Connection c;
             openOrDie(c);
             MvService ms(c);
-            while (!stop && !secondHalf) {
+            while (!stop) {
                 for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s})
-                    if (ms.refresh(v, RefreshMode::Incremental).ok)
+                    if (!secondHalf && ms.refresh(v, RefreshMode::Incremental).ok)
                         ++merges;
+                for (const auto& e : extra)
+                    if (ms.refresh(e.first, RefreshMode::Incremental).ok)
+                        ++merges;
+                if (secondHalf)
+                    break;
                 QThread::msleep(150);
             }
             if (!ms.setSchedule(u"sales_hourly_mv"_s, RefreshMode::Incremental, 1, u"app"_s, {true, 10}).isEmpty()
@@ -613,6 +633,12 @@ private Q_SLOTS:
             QVERIFY(drain(s, v));
             QCOMPARE(ivmState(m_conn, u"public"_s, v), u"ready"_s);
             QCOMPARE(differences(m_conn, u"public"_s, v), 0);
+        }
+        for (const auto& e : extra) {
+            QVERIFY(drain(s, e.first));
+            QCOMPARE(differences(m_conn, u"public"_s, e.first), 0);
+            QCOMPARE(s.disableIncremental(e.first), QString());
+            QVERIFY(m_conn.exec(u"DROP MATERIALIZED VIEW public.%1"_s.arg(e.first)).ok());
         }
         // The refresh log got the merges.
         QVERIFY(m_conn.exec(u"SELECT count(*) FROM htap.refresh_log WHERE mode = 'incremental' AND outcome = 'ok'"_s).toInt64(0, 0) > 0);

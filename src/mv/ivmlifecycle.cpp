@@ -342,7 +342,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         QStringList n;
         n << u"%1 is now kept up to date incrementally: changes to its base tables are captured as their "
              u"transactions commit and folded in by Merge now or a schedule (first build %4 s; %2 view, its state in %3)"_s
-                 .arg(label, shapeName(prep.plan.shape), sql.stateTable)
+                 .arg(label, prep.plan.shape == IvmPlan::Shape::Count ? u"counted"_s : shapeName(prep.plan.shape), sql.stateTable)
                  .arg(built.seconds, 0, 'f', 2);
         n << settled;
         if (!skipped.isEmpty())
