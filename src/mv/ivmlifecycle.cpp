@@ -25,7 +25,17 @@ namespace {
 
 QString shapeName(IvmPlan::Shape shape)
 {
-    return shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : shape == IvmPlan::Shape::Join ? u"join"_s : u"join aggregate"_s;
+    switch (shape) {
+    case IvmPlan::Shape::Aggregate:
+        return u"aggregate"_s;
+    case IvmPlan::Shape::Join:
+        return u"join"_s;
+    case IvmPlan::Shape::JoinAggregate:
+        return u"join aggregate"_s;
+    case IvmPlan::Shape::Count:
+        return u"counted"_s;
+    }
+    return {};
 }
 
 } // namespace
@@ -275,7 +285,7 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         u"OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6::text[], obj_description($7::oid, 'pg_class'), $8, "
         u"(SELECT relacl::text[] FROM pg_class WHERE oid = $7::oid), $9, $10::text[], $11::text[], $12, $13, $14::text[], $15, "
         u"'building')"_s,
-        {id, view.schema, view.name, prep.plan.shape == IvmPlan::Shape::Aggregate ? u"aggregate"_s : u"join"_s, // rows by fact key
+        {id, view.schema, view.name, registryShape(prep.plan.shape),
             prep.definition, QVariant(QStringList(prep.indexDefs)), view.oid, prep.owner, sql.stateTable,
             QVariant(sql.captureTables), QVariant(triggers), sql.mergeFunction, sql.rebuildProcedure, QVariant(sql.uninstall),
             kIvmEngineVersion});

@@ -84,7 +84,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     for (int j = 0; j < plan.outputs.size(); ++j) {
         const OutputColumn& o = plan.outputs[j];
         const QString col = q(o.name);
-        if (o.kind != Kind::Group && o.kind != Kind::CountStar && !argColumn.contains(o.expr)) {
+        if (o.kind != Kind::Group && o.kind != Kind::CountStar && o.kind != Kind::Derived && !argColumn.contains(o.expr)) {
             // One captured column per distinct argument (sum and avg of one column share it).
             const QString a = u"__ivm_a%1"_s.arg(j);
             argColumn.insert(o.expr, a);
@@ -94,6 +94,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         switch (o.kind) {
         case Kind::Group:
         case Kind::Plain:
+        case Kind::Derived:
             break;
         case Kind::CountStar:
             stateCol(u"count(*)"_s, col);
@@ -234,6 +235,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             viewCols << col + cast + u" AS "_s + col;
             break;
         case Kind::Plain:
+        case Kind::Derived:
             break;
         case Kind::CountStar:
             insCols << col;
@@ -478,8 +480,8 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     else
         rebuildProcedure(out, n, rebuild);
 
-    out.createView = u"CREATE VIEW %1 AS SELECT %2 FROM %3%4"_s.arg(quoteQualified(viewSchema, viewName),
-        joinList(viewCols), out.currentView, plan.grouped ? u" WHERE __ivm_count > 0"_s : QString());
+    out.createView = u"CREATE VIEW %1 AS %2"_s.arg(quoteQualified(viewSchema, viewName),
+        derivedView(plan, u"SELECT %1 FROM %2%3"_s.arg(joinList(viewCols), out.currentView, plan.grouped ? u" WHERE __ivm_count > 0"_s : QString())));
     return out;
 }
 
@@ -490,6 +492,7 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
     const Names n {id};
     IvmSql out = plan.shape == IvmPlan::Shape::Aggregate ? generateAggregate(plan, n, viewSchema, viewName)
         : plan.shape == IvmPlan::Shape::Join             ? generateJoin(plan, n, viewSchema, viewName, dimensionBatch)
+        : plan.shape == IvmPlan::Shape::Count            ? generateCount(plan, n, viewSchema, viewName)
                                                          : generateJoinAggregate(plan, n, viewSchema, viewName, dimensionBatch);
     // The triggers go first: nothing may capture into tables that are gone.
     out.uninstall.prepend(dropTriggers(n));

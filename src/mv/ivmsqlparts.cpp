@@ -305,4 +305,25 @@ void deltaTableSettings(IvmSql& out, const QString& table)
     out.captureTables << table;
 }
 
+QString derivedView(const IvmPlan& plan, const QString& rows)
+{
+    QStringList cols;
+    bool any = !plan.havingSql.isEmpty();
+    for (const OutputColumn& o : plan.outputs) {
+        if (o.hidden) {
+            any = true;
+            continue;
+        }
+        if (o.kind != Kind::Derived) {
+            cols << q(o.name);
+            continue;
+        }
+        any = true;
+        cols << (o.type.isEmpty() ? u"(%1)"_s.arg(o.expr) : u"(%1)::%2"_s.arg(o.expr, o.type)) + u" AS "_s + q(o.name);
+    }
+    if (!any)
+        return rows;
+    return u"SELECT %1 FROM (%2) __ivm_v%3"_s.arg(joinList(cols), rows, plan.havingSql.isEmpty() ? QString() : u" WHERE "_s + plan.havingSql);
+}
+
 } // namespace htap::mv::gen

@@ -95,6 +95,11 @@ QString createTableAs(const QString& name, const QStringList& select, const QStr
     const QString& with = {});
 void deltaTableSettings(IvmSql& out, const QString& table);
 
+/// The view's query over rows (a query of its plain and aggregate columns, hidden ones
+/// included): its columns in order, expressions over aggregates computed, HAVING applied.
+/// rows itself when the view has neither.
+QString derivedView(const IvmPlan& plan, const QString& rows);
+
 /// An aggregate over the rows of a join (ivmsqljoinagg.cpp): generateAggregate reads them from
 /// the join's rows table instead of a base table, writes no capture of its own, and hands its
 /// fold to the join's merge, which feeds it the rows it deletes and inserts again.
@@ -116,5 +121,6 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
 IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch,
     const RowsFold* fold = nullptr);
 IvmSql generateJoinAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
+IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
 
 } // namespace htap::mv::gen

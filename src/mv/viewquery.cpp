@@ -4,6 +4,8 @@
 
 #include "viewquery_p.h"
 
+#include <QScopeGuard>
+
 using namespace Qt::StringLiterals;
 
 namespace htap::mv {
@@ -33,6 +35,21 @@ bool ViewQuery::parse(const QString& sql, QString* error)
         return false;
     }
     d->select = d->tree->stmts[0]->stmt->select_stmt;
+    // Sub-queries and CTEs that only project and filter are read as the tables they read.
+    QString why;
+    const QString flat = d->inlined(&why);
+    if (!flat.isEmpty()) {
+        ViewQuery again;
+        const QHash<QString, QString> semiKeys = d->semiKeys;
+        if (again.parse(flat, error)) {
+            *this = std::move(again);
+            d->semiKeys = semiKeys;
+            return true;
+        }
+        *error = u"the definition with its sub-queries inlined cannot be parsed: %1 (%2)"_s.arg(*error, flat);
+        return false;
+    }
+    d->inlineRefusal = why;
     return true;
 }
 
@@ -105,9 +122,13 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     // FROM: a table, or a tree of inner joins on column equalities.
     struct Edge {
         QString leftTable, leftColumn, rightTable, rightColumn;
+        QString outer; ///< the table a LEFT JOIN reaches (by this equality), else empty
     };
+    QString outerJoin; // where the first LEFT JOIN is, for messages
     QList<Edge> edges;
     QList<TableRef> refs;
+    QString keyedFrom; // why the FROM clause is no tree of joins on keys (then the view is counted)
+    QHash<QString, QSet<QString>> columnsUsed; // the columns each table's capture must watch
     std::function<void(const Node*)> fromItem = [&](const Node* n) {
         if (!refusal.isEmpty())
             return;
@@ -123,8 +144,43 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return;
         }
         const auto* j = n->join_expr;
+        const qsizetype left = refs.size();
         fromItem(j->larg);
+        const qsizetype right = refs.size();
         fromItem(j->rarg);
+        const qsizetype firstEdge = edges.size();
+        const bool outer = j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER;
+        if (outer && outerJoin.isEmpty())
+            outerJoin = d->at(j->quals ? &j->quals->base : &j->rarg->base);
+        if (outer && (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT || j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR))
+            keyedFrom = u"a LEFT JOIN must reach one table"_s;
+        // Its equalities, once read: the table the LEFT JOIN reaches is theirs.
+        const auto markOuter = qScopeGuard([&] {
+            if (outer && !refs.isEmpty())
+                for (qsizetype e = firstEdge; e < edges.size(); ++e)
+                    edges[e].outer = refs.last().refName;
+        });
+        // USING (x): an equality of the tables on each side that have x.
+        for (size_t u = 0; u < j->n_using_clause && refusal.isEmpty(); ++u) {
+            const QString column = str(j->using_clause[u]->string->sval);
+            QStringList sides[2];
+            for (qsizetype k = left; k < refs.size(); ++k) {
+                const TableInfo info = infos.value(refs[k].refName);
+                if (info.attnums.isEmpty() || info.attnums.contains(column)) {
+                    columnsUsed[refs[k].refName].insert(column);
+                    sides[k < right ? 0 : 1] << refs[k].refName;
+                }
+            }
+            if (sides[0].size() == 1 && sides[1].size() == 1)
+                edges << Edge {sides[0][0], column, sides[1][0], column};
+            else
+                keyedFrom = u"JOIN ... USING (%1) joins more than one table on a side"_s.arg(column);
+        }
+        if (!j->quals) {
+            if (!j->n_using_clause)
+                keyedFrom = u"a cross join"_s;
+            return;
+        }
         QList<const Node*> conj {j->quals};
         while (!conj.isEmpty() && refusal.isEmpty()) {
             const Node* q = conj.takeFirst();
@@ -140,14 +196,16 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             const QStringList l = isEq ? columnRefFields(q->a_expr->lexpr->column_ref) : QStringList();
             const QStringList r = isEq ? columnRefFields(q->a_expr->rexpr->column_ref) : QStringList();
             if (l.size() != 2 || r.size() != 2 || l[0] == r[0]) {
-                refusal = u"the join condition %1%2 is not maintained: join conditions must be equalities of two tables' "
-                          u"qualified columns, e.g. o.order_id = oi.order_id"_s.arg(d->expression(const_cast<Node*>(q)), d->at(&q->base));
-                return;
+                keyedFrom = u"the join condition %1 is not an equality of two tables' columns"_s.arg(d->expression(const_cast<Node*>(q)));
+                continue;
             }
             edges << Edge {l[0], l[1], r[0], r[1]};
         }
     };
-    fromItem(s->from_clause[0]);
+    for (size_t i = 0; i < s->n_from_clause; ++i)
+        fromItem(s->from_clause[i]);
+    if (s->n_from_clause > 1)
+        keyedFrom = u"tables listed with commas"_s;
     if (!refusal.isEmpty())
         return refusal;
     QHash<QString, int> byRef;
@@ -155,14 +213,32 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     for (int i = 0; i < refs.size(); ++i) {
         // The same table under two names too: its changes would be captured twice over.
         const QString table = refs[i].schema + u'.' + refs[i].name;
-        if (byRef.contains(refs[i].refName) || named.contains(table))
-            return u"table %1 appears twice (a self-join), which is not maintained"_s.arg(table);
+        if (byRef.contains(refs[i].refName))
+            return u"the name %1 is used twice in FROM"_s.arg(refs[i].refName);
+        if (named.contains(table))
+            keyedFrom = u"table %1 appears twice (a self-join)"_s.arg(table);
         named.insert(table);
         if (!infos.contains(refs[i].refName))
             return u"%1 is not a table the engine can capture changes of"_s.arg(refs[i].refName);
         byRef.insert(refs[i].refName, i);
     }
 
+    // EXISTS read as a join (viewqueryinline.cpp) only when it cannot repeat rows.
+    // Under SELECT DISTINCT of other tables' columns a repeated match repeats nothing either.
+    const auto selects = [&](const QString& ref) {
+        bool found = false;
+        for (size_t i = 0; i < s->n_target_list && !found; ++i)
+            walk(&s->target_list[i]->base, [&](const ProtobufCMessage* m) {
+                if (isA(m, pg_query__column_ref__descriptor))
+                    found = found || columnRefFields(reinterpret_cast<const PgQuery__ColumnRef*>(m)).value(0) == ref;
+                return !found;
+            });
+        return found;
+    };
+    for (auto it = d->semiKeys.cbegin(); it != d->semiKeys.cend(); ++it)
+        if (infos.value(it.key()).primaryKey != it.value() && !(s->n_distinct_clause && !selects(it.key())))
+            return u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key "
+                   u"(EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id)), and %1.%2 is not %1's primary key"_s.arg(it.key(), it.value());
     if (s->where_clause) {
         const QString bad = aggregateInside(s->where_clause);
         if (!bad.isEmpty())
@@ -170,7 +246,6 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     }
 
     // Columns each table's capture must watch.
-    QHash<QString, QSet<QString>> columnsUsed;
     bool unqualified = false;
     walk(&s->base, [&](const ProtobufCMessage* m) {
         if (isA(m, pg_query__column_ref__descriptor)) {
@@ -193,6 +268,116 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     QList<OutputColumn> outputs;
     QStringList outputColumnRef; // "ref.col" for outputs that are a plain column
     bool anyAggregate = false;
+    QHash<int, const Node*> derivedNodes; // outputs computed over aggregates
+    // What an aggregate call keeps (its kind and argument), or why it is not maintained.
+    const auto classify = [&](const PgQuery__FuncCall* fc, OutputColumn* out) -> QString {
+        const QString fname = dottedName(fc);
+        if (fc->func_variadic)
+            return u"column %1: VARIADIC in aggregates%2 is not maintained"_s.arg(out->name, d->at(fc->location));
+        if (fc->agg_star) {
+            out->kind = OutputColumn::Kind::CountStar;
+            return {};
+        }
+        if (fc->n_args != 1)
+            return u"column %1: %2 with %3 arguments%4 is not maintained"_s.arg(out->name, fname).arg(fc->n_args).arg(d->at(fc->location));
+        const QString bad = aggregateInside(fc->args[0]);
+        if (!bad.isEmpty())
+            return u"column %1: the argument of %2 uses the aggregate %3"_s.arg(out->name, fname, bad);
+        out->expr = d->expression(fc->args[0]);
+        if (fc->args[0]->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+            const QStringList f = columnRefFields(fc->args[0]->column_ref);
+            out->argColumn = f.isEmpty() ? QString() : f.last();
+        }
+        if (fc->agg_distinct && fname != u"count"_s)
+            return u"column %1: %2(DISTINCT ...)%3 is not maintained; only count(DISTINCT ...) is"_s.arg(out->name, fname, d->at(fc->location));
+        if (fname == u"count"_s)
+            out->kind = fc->agg_distinct ? OutputColumn::Kind::CountDistinct : OutputColumn::Kind::Count;
+        else if (fname == u"sum"_s)
+            out->kind = OutputColumn::Kind::Sum;
+        else if (fname == u"avg"_s)
+            out->kind = OutputColumn::Kind::Avg;
+        else if (fname == u"min"_s)
+            out->kind = OutputColumn::Kind::Min;
+        else
+            out->kind = OutputColumn::Kind::Max;
+        return {};
+    };
+    // An expression over aggregates as SQL over the view's columns: each aggregate call becomes
+    // a hidden output (one per distinct call), each GROUP BY expression its output column.
+    const auto overAggregates = [&](const Node* root, QString* why) -> QString {
+        std::deque<QByteArray> bytes;
+        std::deque<PgQuery__String> strings;
+        std::deque<Node> nodes;
+        std::deque<PgQuery__ColumnRef> refs;
+        QList<QPair<Node*, Node>> saved;
+        const auto columnNamed = [&](Node* at, const QString& name) {
+            bytes.push_back(name.toUtf8());
+            PgQuery__String str = PG_QUERY__STRING__INIT;
+            str.sval = bytes.back().data();
+            strings.push_back(str);
+            Node field = PG_QUERY__NODE__INIT;
+            field.node_case = PG_QUERY__NODE__NODE_STRING;
+            field.string = &strings.back();
+            nodes.push_back(field);
+            PgQuery__ColumnRef ref = PG_QUERY__COLUMN_REF__INIT;
+            ref.n_fields = 1;
+            ref.fields = new Node* [1] { &nodes.back() };
+            ref.location = -1;
+            refs.push_back(ref);
+            saved << qMakePair(at, *at);
+            Node replaced = PG_QUERY__NODE__INIT;
+            replaced.node_case = PG_QUERY__NODE__NODE_COLUMN_REF;
+            replaced.column_ref = &refs.back();
+            *at = replaced;
+        };
+        walk(&root->base, [&](const ProtobufCMessage* m) {
+            if (!why->isEmpty())
+                return false;
+            if (!isA(m, pg_query__node__descriptor))
+                return true;
+            Node* n = const_cast<Node*>(reinterpret_cast<const Node*>(m));
+            if (n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && isAggregateCall(n->func_call, aggregates)) {
+                OutputColumn h;
+                h.name = u"__ivm_h%1"_s.arg(outputs.size());
+                h.hidden = true;
+                if (const QString e = classify(n->func_call, &h); !e.isEmpty()) {
+                    *why = e;
+                    return false;
+                }
+                QString name = h.name;
+                for (const OutputColumn& o : std::as_const(outputs))
+                    if (o.hidden && o.kind == h.kind && o.expr == h.expr)
+                        name = o.name;
+                if (name == h.name)
+                    outputs << h;
+                columnNamed(n, name);
+                return false;
+            }
+            const bool column = n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF;
+            if (column || n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL || n->node_case == PG_QUERY__NODE__NODE_A_EXPR
+                || n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
+                const QString text = d->expression(n);
+                for (const OutputColumn& o : std::as_const(outputs))
+                    if (o.kind == OutputColumn::Kind::Group && o.expr == text) {
+                        columnNamed(n, o.name);
+                        return false;
+                    }
+                if (column) {
+                    *why = u"reads %1 outside an aggregate, which is not a GROUP BY column of the view"_s.arg(text);
+                    return false;
+                }
+            }
+            return true;
+        });
+        const QString sql = why->isEmpty() ? d->expression(const_cast<Node*>(root)) : QString();
+        for (auto it = saved.crbegin(); it != saved.crend(); ++it)
+            *it->first = it->second;
+        for (const PgQuery__ColumnRef& r : refs)
+            delete[] r.fields;
+        if (why->isEmpty() && sql.isEmpty())
+            *why = u"could not be deparsed"_s;
+        return sql;
+    };
     for (size_t i = 0; i < s->n_target_list; ++i) {
         const PgQuery__ResTarget* rt = s->target_list[i]->res_target;
         OutputColumn out;
@@ -212,43 +397,17 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return u"column %1: names starting with __ivm are reserved for the engine"_s.arg(out.name);
         const Node* v = rt->val;
         const PgQuery__FuncCall* fc = v->node_case == PG_QUERY__NODE__NODE_FUNC_CALL ? v->func_call : nullptr;
-        const QString fname = fc ? dottedName(fc) : QString();
         if (fc && isAggregateCall(fc, aggregates)) {
             anyAggregate = true;
-            if (fc->func_variadic)
-                return u"column %1: VARIADIC in aggregates%2 is not maintained"_s.arg(out.name, d->at(fc->location));
-            if (fc->agg_star) {
-                out.kind = OutputColumn::Kind::CountStar;
-            } else {
-                if (fc->n_args != 1)
-                    return u"column %1: %2 with %3 arguments%4 is not maintained"_s.arg(out.name, fname).arg(fc->n_args).arg(d->at(fc->location));
-                const QString bad = aggregateInside(fc->args[0]);
-                if (!bad.isEmpty())
-                    return u"column %1: the argument of %2 uses the aggregate %3"_s.arg(out.name, fname, bad);
-                out.expr = d->expression(fc->args[0]);
-                if (fc->args[0]->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
-                    const QStringList f = columnRefFields(fc->args[0]->column_ref);
-                    out.argColumn = f.isEmpty() ? QString() : f.last();
-                }
-                if (fc->agg_distinct && fname != u"count"_s)
-                    return u"column %1: %2(DISTINCT ...)%3 is not maintained; only count(DISTINCT ...) is"_s.arg(out.name, fname,
-                        d->at(fc->location));
-                if (fname == u"count"_s)
-                    out.kind = fc->agg_distinct ? OutputColumn::Kind::CountDistinct : OutputColumn::Kind::Count;
-                else if (fname == u"sum"_s)
-                    out.kind = OutputColumn::Kind::Sum;
-                else if (fname == u"avg"_s)
-                    out.kind = OutputColumn::Kind::Avg;
-                else if (fname == u"min"_s)
-                    out.kind = OutputColumn::Kind::Min;
-                else
-                    out.kind = OutputColumn::Kind::Max;
-            }
+            if (const QString why = classify(fc, &out); !why.isEmpty())
+                return why;
+        } else if (!aggregateInside(v).isEmpty()) {
+            // An expression over aggregates (a margin, a share): derived when the view is read.
+            anyAggregate = true;
+            out.kind = OutputColumn::Kind::Derived;
+            derivedNodes.insert(int(i), v);
+            out.expr = d->expression(const_cast<Node*>(v));
         } else {
-            const QString bad = aggregateInside(v);
-            if (!bad.isEmpty())
-                return u"column %1 computes an expression over the aggregate %2, which is not maintained; select the "
-                       u"aggregates themselves and compute the expression in the queries that read the view"_s.arg(out.name, bad);
             out.kind = OutputColumn::Kind::Plain;
             out.expr = d->expression(const_cast<Node*>(v));
         }
@@ -258,9 +417,14 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     }
 
     const bool grouped = s->n_group_clause > 0;
-    if (grouped || anyAggregate) {
+    // SELECT DISTINCT (DISTINCT ON is refused before) without aggregates: GROUP BY every column.
+    const bool distinct = s->n_distinct_clause > 0 && !anyAggregate;
+    if (grouped || anyAggregate || distinct) {
         // GROUP BY entries: expressions, or positions in the select list.
         QStringList groupExprs;
+        if (distinct && !grouped)
+            for (const OutputColumn& o : std::as_const(outputs))
+                groupExprs << o.expr;
         for (size_t i = 0; i < s->n_group_clause; ++i) {
             Node* g = s->group_clause[i];
             if (g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET)
@@ -290,12 +454,48 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (!shown)
                 return u"GROUP BY %1 is not in the select list; add it there (the engine keys groups by their output columns)"_s.arg(g);
         }
-        plan->shape = refs.size() == 1 ? IvmPlan::Shape::Aggregate : IvmPlan::Shape::JoinAggregate;
-        plan->grouped = grouped;
+        // Expressions over aggregates and HAVING: each aggregate in them kept as a hidden output,
+        // the expression computed over the state's columns when the view is read.
+        for (auto it = derivedNodes.cbegin(); it != derivedNodes.cend(); ++it) {
+            QString why;
+            outputs[it.key()].expr = overAggregates(it.value(), &why);
+            if (!why.isEmpty())
+                return u"column %1 %2"_s.arg(outputs[it.key()].name, why);
+        }
+        if (s->having_clause) {
+            QString why;
+            plan->havingSql = overAggregates(s->having_clause, &why);
+            if (!why.isEmpty())
+                return u"HAVING %1"_s.arg(why);
+        }
+        if (refs.size() != 1 && !anyAggregate && !outerJoin.isEmpty()) {
+            return u"outer joins%1 with DISTINCT or GROUP BY are not maintained"_s.arg(outerJoin);
+        } else if (refs.size() != 1 && !anyAggregate) {
+            // The distinct rows of joins: counted, each shown once.
+            plan->shape = IvmPlan::Shape::Count;
+            plan->distinct = true;
+        } else if (refs.size() != 1 && !outerJoin.isEmpty()) {
+            return u"aggregates over outer joins%1 are not maintained (inner joins to tables reached by their primary keys "
+                   u"are); keep this view materialized and refresh it CONCURRENTLY (with a unique index on its GROUP BY columns)"_s
+                .arg(outerJoin);
+        } else if (refs.size() != 1 && !derivedNodes.isEmpty()) {
+            return u"column %1 is an expression over aggregates, maintained over one table's aggregates only (not yet over "
+                   u"joins); select the aggregates and compute the expression when reading the view"_s
+                .arg(outputs[derivedNodes.cbegin().key()].name);
+        } else if (refs.size() != 1) {
+            plan->shape = IvmPlan::Shape::JoinAggregate; // keyed joins only: checked with the tables below
+        } else {
+            plan->shape = IvmPlan::Shape::Aggregate;
+        }
+        plan->grouped = grouped || distinct;
     } else {
         plan->shape = IvmPlan::Shape::Join;
         plan->grouped = false;
     }
+
+    if (s->having_clause && plan->shape != IvmPlan::Shape::Aggregate)
+        return u"HAVING%1 is maintained over one table's aggregates only; filter on the view's columns in the queries that "
+               u"read it"_s.arg(d->at(&s->having_clause->base));
 
     // Tables, the fact table and the key paths.
     QList<PlanTable> tables;
@@ -309,7 +509,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         t.columns = cols;
         tables << t;
     }
-    if (plan->shape != IvmPlan::Shape::Aggregate) {
+    // Join views are keyed by the fact table's key when every table is reached from it by its
+    // key; otherwise they are counted (ivmsqlcount.cpp).
+    const auto keyedJoin = [&]() -> QString {
+        if (!keyedFrom.isEmpty())
+            return keyedFrom;
         for (const PlanTable& t : std::as_const(tables)) {
             if (t.primaryKey.isEmpty())
                 return u"table %1.%2 has no single-column primary key; a join view's rows are keyed by them"_s.arg(
@@ -326,11 +530,17 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         for (const Edge& e : std::as_const(edges)) {
             if (!byRef.contains(e.leftTable) || !byRef.contains(e.rightTable))
                 return u"a join condition names a table that is not in FROM"_s;
-            const bool rightIsKey = tables[byRef[e.rightTable]].primaryKey == e.rightColumn;
+            bool rightIsKey = tables[byRef[e.rightTable]].primaryKey == e.rightColumn;
             const bool leftIsKey = tables[byRef[e.leftTable]].primaryKey == e.leftColumn;
             if (!rightIsKey && !leftIsKey)
                 return u"the join %1.%2 = %3.%4 does not reach either table by its primary key"_s.arg(
                     e.leftTable, e.leftColumn, e.rightTable, e.rightColumn);
+            // A LEFT JOIN must reach its table by that table's key: one row per fact row still.
+            if (!e.outer.isEmpty()) {
+                if (!(e.outer == e.rightTable ? rightIsKey : leftIsKey))
+                    return u"the LEFT JOIN does not reach %1 by its primary key"_s.arg(e.outer);
+                rightIsKey = e.outer == e.rightTable;
+            }
             // On a key-to-key (one-to-one) join the right-hand table counts as the parent.
             const QString parent = rightIsKey ? e.rightTable : e.leftTable;
             const QString child = rightIsKey ? e.leftTable : e.rightTable;
@@ -404,24 +614,39 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return p == x ? x : find(p);
         };
         for (const Edge& e : std::as_const(edges))
-            parent.insert(find(e.leftTable + u'.' + e.leftColumn), find(e.rightTable + u'.' + e.rightColumn));
+            if (e.outer.isEmpty()) // a LEFT JOIN's column is NULL where the other is not
+                parent.insert(find(e.leftTable + u'.' + e.leftColumn), find(e.rightTable + u'.' + e.rightColumn));
         for (PlanTable& t : tables) {
             const QString key = find(t.ref.refName + u'.' + t.primaryKey);
-            for (int i = 0; i < outputs.size(); ++i)
+            // (Hidden outputs, the aggregates of derived columns, have no column reference.)
+            for (int i = 0; i < outputs.size() && i < outputColumnRef.size(); ++i)
                 if (!outputColumnRef[i].isEmpty() && find(outputColumnRef[i]) == key) {
                     t.keyOutput = outputs[i].name;
                     break;
                 }
         }
         std::stable_sort(tables.begin(), tables.end(), [](const PlanTable& a, const PlanTable& b) { return a.isFact && !b.isFact; });
+        return {};
+    };
+    if (plan->shape == IvmPlan::Shape::Join) {
+        const QList<PlanTable> unkeyed = tables;
+        if (const QString why = keyedJoin(); !why.isEmpty()) {
+            if (!outerJoin.isEmpty())
+                return u"outer joins%1 are maintained only as a LEFT JOIN from the fact table to a table reached by its primary "
+                       u"key (LEFT JOIN d ON d.id = f.d_id), and here %2"_s.arg(outerJoin, why);
+            if (outputs.isEmpty())
+                return u"a view without columns is not maintained"_s;
+            tables = unkeyed;
+            plan->shape = IvmPlan::Shape::Count;
+        }
+    } else if (plan->shape == IvmPlan::Shape::JoinAggregate) {
+        // Aggregates over joins keep the join's rows by the fact key.
+        if (const QString why = keyedJoin(); !why.isEmpty())
+            return u"aggregates over joins (%1) are maintained when every table is reached from one fact table by its primary "
+                   u"key, and here %2; keep this view materialized and refresh it CONCURRENTLY (with a unique index on its "
+                   u"GROUP BY columns)"_s.arg(joinedNames(refs), why);
     } else {
         tables[0].isFact = true;
-        if (plan->shape == IvmPlan::Shape::Join)
-            for (int i = 0; i < outputs.size(); ++i)
-                if (outputColumnRef[i] == tables[0].ref.refName + u'.' + tables[0].primaryKey) {
-                    tables[0].keyOutput = outputs[i].name;
-                    break;
-                }
     }
 
     // What each table's capture projects from its changed rows (by attribute number, so that a
@@ -437,7 +662,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         t.memberOids = info.memberOids;
         // Keyed rows (join views) and filtered updates (a table whose key stays unique: no
         // inheritance children) rely on the primary key.
-        if (info.keyConstraint && !t.primaryKey.isEmpty() && (plan->shape != IvmPlan::Shape::Aggregate || !(t.kind == 'r' && t.hasChildren)))
+        if (info.keyConstraint && !t.primaryKey.isEmpty() && plan->shape != IvmPlan::Shape::Count
+            && (plan->shape == IvmPlan::Shape::Join || plan->shape == IvmPlan::Shape::JoinAggregate || !(t.kind == 'r' && t.hasChildren)))
             t.reliesOn << info.keyConstraint;
         t.captured = t.columns;
         if (!t.primaryKey.isEmpty() && !t.captured.contains(t.primaryKey))

@@ -40,12 +40,15 @@ struct TableInfo {
 
 /// One output column of a view the engine can maintain.
 struct OutputColumn {
-    enum class Kind { Group, Plain, CountStar, Count, CountDistinct, Sum, Avg, Min, Max };
+    /// Derived: an expression over aggregates (expr is over the view's other columns and its
+    /// hidden ones), computed when the view is read.
+    enum class Kind { Group, Plain, CountStar, Count, CountDistinct, Sum, Avg, Min, Max, Derived };
     QString name; ///< the view's column name
     Kind kind = Kind::Plain;
     QString expr; ///< SQL over the base tables: the group or plain expression, or the aggregate's argument
     QString type; ///< the view column's type as format_type() spells it (set by the caller)
     QString argColumn; ///< aggregates over a plain column: that column's name
+    bool hidden = false; ///< an aggregate a Derived column or HAVING reads, not a column of the view
     /// How count(DISTINCT col) keeps its (group, value) pairs (set by the caller).
     enum class DistinctStore {
         Counts, ///< a reference count per pair (no index on the base table to check against)
@@ -91,15 +94,19 @@ struct PlanTable {
 
 /// How a materialized view is maintained incrementally, derived from its own definition.
 struct IvmPlan {
-    /// Aggregate: over one table. Join: a fact table's rows joined to tables reached by key.
-    /// JoinAggregate: aggregates over such a join (its rows kept by fact key, their changes folded into groups).
-    enum class Shape { Aggregate, Join, JoinAggregate };
+    /// Aggregate: one table's groups; Join: the fact table's rows, keyed by its key;
+    /// JoinAggregate: aggregates over such a join (its rows kept by fact key, their changes folded
+    /// into groups); Count: the distinct rows of inner joins (tables with or without keys) with
+    /// how often each occurs.
+    enum class Shape { Aggregate, Join, JoinAggregate, Count };
     Shape shape = Shape::Aggregate;
+    bool distinct = false; ///< Count: SELECT DISTINCT (each row once)
     QString fromSql; ///< the FROM clause, deparsed (without the keyword)
     /// The same FROM clause over the engine's source views: each table i appears as
     /// htap_ivm.__ivm_src_<i>__ under its own reference name (the generator names the views).
     QString sourceFromSql;
     QString whereSql; ///< the WHERE condition, deparsed; empty when none
+    QString havingSql; ///< HAVING over the view's columns and hidden ones, applied when it is read
     QList<PlanTable> tables; ///< the fact table first for join views
     QList<OutputColumn> outputs; ///< in the view's column order
     QString definition; ///< the whole definition, schema-qualified (set by the caller)
@@ -107,6 +114,15 @@ struct IvmPlan {
 
     int factIndex() const { return 0; }
 };
+
+/// The shape as the registry records it (htap.ivm_views.shape): a counted view is kept as a
+/// count(*) grouped by every output column, and relies on no key, as an aggregate; an
+/// aggregate over a join keeps the join's rows by the fact key, as a join view.
+inline QString registryShape(IvmPlan::Shape shape)
+{
+    return shape == IvmPlan::Shape::Join || shape == IvmPlan::Shape::JoinAggregate ? QStringLiteral("join")
+                                                                                   : QStringLiteral("aggregate");
+}
 
 /// A parsed view definition (libpg_query). Parsing needs no server.
 class ViewQuery

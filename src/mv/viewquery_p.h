@@ -63,6 +63,14 @@ struct ViewQuery::Private {
     PgQuery__ParseResult* tree = nullptr;
     PgQuery__SelectStmt* select = nullptr;
     QByteArray text; ///< the definition parsed, UTF-8 (parse-tree locations are byte offsets into it)
+    QString inlineRefusal; ///< why a sub-query or CTE in FROM could not be inlined (viewqueryinline.cpp)
+    /// EXISTS sub-queries read as joins: the table -> the column the sub-query reaches it by,
+    /// which must be its primary key.
+    QHash<QString, QString> semiKeys;
+
+    /// The definition with its sub-queries and CTEs in FROM that only project and filter inlined;
+    /// empty when there are none, or when one cannot be inlined (why says so).
+    QString inlined(QString* why);
 
     /// Where a construct is in the definition, for messages: " (character N: "its text…")";
     /// empty when the parser recorded no position.

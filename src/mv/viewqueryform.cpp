@@ -19,9 +19,10 @@ QString ViewQuery::structureRefusal() const
                                                                         : u"EXCEPT"_s;
         return u"%1 (a set operation) is not maintained"_s.arg(op);
     }
+    if (!d->inlineRefusal.isEmpty())
+        return d->inlineRefusal;
     if (s->with_clause)
-        return u"WITH (a common table expression)%1 is not maintained; when it only filters or projects one table, "
-               u"read that table in FROM and put the filter in WHERE"_s.arg(d->at(s->with_clause->location));
+        return u"WITH (a common table expression)%1 is not maintained"_s.arg(d->at(s->with_clause->location));
     if (s->n_distinct_clause) {
         int on = -1;
         for (size_t i = 0; i < s->n_distinct_clause && on < 0; ++i)
@@ -29,11 +30,9 @@ QString ViewQuery::structureRefusal() const
                 on = std::max(0, firstLocation(&s->distinct_clause[i]->base));
         if (on >= 0)
             return u"DISTINCT ON%1 is not maintained: it keeps the first row of each key in ORDER BY, and which row that "
-                   u"is changes when it is deleted, so the view would need every row of the key"_s.arg(d->at(on));
-        return u"SELECT DISTINCT is not maintained; GROUP BY all of its columns instead (the same rows)"_s;
+                   u"is changes when it is deleted, so the view would need every row of the key; keep it materialized, or "
+                   u"select min() or max() of the other columns grouped by the key (not the same rows)"_s.arg(d->at(on));
     }
-    if (s->having_clause)
-        return u"HAVING%1 is not maintained; filter on the view's columns in the queries that read it"_s.arg(d->at(&s->having_clause->base));
     if (s->n_window_clause)
         return u"window functions (WINDOW%1) are not maintained"_s.arg(d->at(&s->window_clause[0]->base));
     if (s->limit_count || s->limit_offset)
@@ -45,9 +44,6 @@ QString ViewQuery::structureRefusal() const
         return u"VALUES has nothing to maintain"_s;
     if (s->n_from_clause == 0)
         return u"a view without a FROM clause has nothing to maintain"_s;
-    if (s->n_from_clause > 1)
-        return u"tables listed with commas%1 are not maintained; write the joins as JOIN ... ON a.x = b.y"_s.arg(
-            d->at(&s->from_clause[1]->base));
 
     // Anywhere in the statement: what changed rows cannot bring, and what the engine keeps no state for.
     QString refusal;
@@ -84,19 +80,18 @@ QString ViewQuery::structureRefusal() const
                 refusal = u"column aliases in FROM (%1 AS %2(...))%3 are not maintained; name the columns in the select list instead"_s
                               .arg(str(rv->relname), str(rv->alias->aliasname), d->at(rv->location));
         } else if (isA(m, pg_query__range_subselect__descriptor)) {
-            refusal = u"a sub-query in FROM%1 is not maintained; read its tables in FROM directly"_s.arg(d->at(m));
+            refusal = u"a sub-query in FROM%1 is not maintained"_s.arg(d->at(m));
         } else if (isA(m, pg_query__range_function__descriptor) || isA(m, pg_query__range_table_func__descriptor)) {
             refusal = u"a function in FROM%1 is not maintained: it has no changes to capture"_s.arg(d->at(m));
         } else if (isA(m, pg_query__join_expr__descriptor)) {
             const auto* j = reinterpret_cast<const PgQuery__JoinExpr*>(m);
             const QString where = d->at(j->quals ? &j->quals->base : j->rarg ? &j->rarg->base : nullptr);
-            if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER)
-                refusal = u"outer joins%1 are not maintained: the rows an outer join adds for a missing match cannot be keyed"_s.arg(where);
-            else if (j->is_natural || j->n_using_clause)
-                refusal = u"JOIN ... USING and NATURAL JOIN%1 are not maintained; write JOIN ... ON a.x = b.x"_s.arg(
-                    d->at(j->rarg ? &j->rarg->base : nullptr));
-            else if (!j->quals)
-                refusal = u"a join without ON (a cross join)%1 is not maintained"_s.arg(d->at(j->rarg ? &j->rarg->base : nullptr));
+            if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT)
+                refusal = u"outer joins other than LEFT JOIN%1 are not maintained: the rows a FULL or RIGHT join adds for a missing "
+                          u"match cannot be keyed; a LEFT JOIN from the fact table to a table reached by its primary key is"_s.arg(where);
+            else if (j->is_natural)
+                refusal = u"NATURAL JOIN%1 is not maintained: the columns it joins on are not named; write JOIN ... USING (...) "
+                          u"or JOIN ... ON"_s.arg(d->at(j->rarg ? &j->rarg->base : nullptr));
         }
         return refusal.isEmpty();
     });
