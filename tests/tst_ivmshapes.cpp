@@ -188,7 +188,7 @@ private Q_SLOTS:
             {u"aggregates over joins (tt JOIN dd)"_s});
         row("union", u"SELECT i FROM %1 UNION SELECT id FROM %2"_s.arg(t, d), {u"UNION (a set operation)"_s});
         row("having over a join", u"SELECT DISTINCT tt.j FROM %1 tt JOIN %2 dd ON tt.d = dd.id GROUP BY tt.j HAVING tt.j > 1"_s.arg(t, d),
-            {u"HAVING (character"_s, u"one table's aggregates only"_s});
+            {u"HAVING (character"_s, u"is maintained over aggregates only"_s});
         // Allowed by PostgreSQL: j depends on the key i it groups by.
         row("expression over a column", u"SELECT i, sum(n) * j AS x FROM %1 GROUP BY i"_s.arg(t),
             {u"reads t.j outside an aggregate, which is not a GROUP BY column"_s});

@@ -162,14 +162,18 @@ QList<Shape> shapes()
         {false, u"x_paid_cte"_s, u"WITH paid AS (SELECT * FROM orders WHERE status = 'paid') SELECT user_id, sum(amount) AS revenue FROM paid GROUP BY user_id"_s,
             {kSales}, {}},
         {false, u"x_lines"_s, u"SELECT product_id, qty FROM order_items WHERE qty > 0"_s, {kSales}, {}},
-        // Aggregates over joins (tst_ivmjoinagg has the seed's); a margin over them not yet.
+        // Aggregates over joins (tst_ivmjoinagg has the seed's), with a margin and HAVING derived when read.
         {false, u"x_category_revenue"_s,
             u"SELECT p.category, sum(oi.qty * oi.price) AS revenue, count(*) AS lines FROM order_items oi JOIN products p ON p.product_id = oi.product_id GROUP BY p.category"_s,
             {kSales, kDimension}, {}},
         {false, u"x_category_margin"_s,
             u"SELECT p.category, sum(oi.qty * (oi.price - oi.cost)) / nullif(sum(oi.qty * oi.price), 0) AS margin_share, count(*) AS lines "
             u"FROM order_items oi JOIN products p ON p.product_id = oi.product_id GROUP BY p.category"_s,
-            {kSales, kDimension}, u"is an expression over aggregates, maintained over one table's aggregates only"_s},
+            {kSales, kDimension}, {}},
+        {false, u"x_category_having"_s,
+            u"SELECT p.category, sum(oi.qty) AS units, avg(oi.price) AS mean_price FROM order_items oi JOIN products p ON p.product_id = oi.product_id "
+            u"GROUP BY p.category HAVING count(*) > 1 AND sum(oi.qty * oi.price) > 0"_s,
+            {kSales, kDimension}, {}},
         {false, u"x_margin"_s, u"SELECT product_id, sum(qty * price) - sum(qty * cost) AS margin FROM order_items GROUP BY product_id"_s, {kSales}, {}},
         {false, u"x_share"_s, u"SELECT product_id, sum(qty * cost) / sum(qty * price) AS cost_share FROM order_items GROUP BY product_id"_s, {kSales}, {}},
         {false, u"x_having"_s, u"SELECT product_id, sum(qty) AS units FROM order_items GROUP BY product_id HAVING sum(qty) > 1"_s, {kSales}, {}},

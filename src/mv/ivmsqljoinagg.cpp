@@ -34,7 +34,8 @@ IvmSql generateJoinAggregate(const IvmPlan& plan, const Names& n, const QString&
         if (o.kind == OutputColumn::Kind::Group) {
             column = u"__ivm_g%1"_s.arg(j);
             groupColumns << column;
-        } else if (o.kind != OutputColumn::Kind::CountStar && o.kind != OutputColumn::Kind::Plain) {
+        } else if (o.kind != OutputColumn::Kind::CountStar && o.kind != OutputColumn::Kind::Plain && o.kind != OutputColumn::Kind::Derived) {
+            // (A derived column is computed when the view is read, from the hidden aggregates.)
             column = argument.value(o.expr);
             if (column.isEmpty())
                 argument.insert(o.expr, column = u"__ivm_a%1"_s.arg(j));

@@ -478,10 +478,6 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             return u"aggregates over outer joins%1 are not maintained (inner joins to tables reached by their primary keys "
                    u"are); keep this view materialized and refresh it CONCURRENTLY (with a unique index on its GROUP BY columns)"_s
                 .arg(outerJoin);
-        } else if (refs.size() != 1 && !derivedNodes.isEmpty()) {
-            return u"column %1 is an expression over aggregates, maintained over one table's aggregates only (not yet over "
-                   u"joins); select the aggregates and compute the expression when reading the view"_s
-                .arg(outputs[derivedNodes.cbegin().key()].name);
         } else if (refs.size() != 1) {
             plan->shape = IvmPlan::Shape::JoinAggregate; // keyed joins only: checked with the tables below
         } else {
@@ -493,8 +489,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         plan->grouped = false;
     }
 
-    if (s->having_clause && plan->shape != IvmPlan::Shape::Aggregate)
-        return u"HAVING%1 is maintained over one table's aggregates only; filter on the view's columns in the queries that "
+    if (s->having_clause && plan->shape != IvmPlan::Shape::Aggregate && plan->shape != IvmPlan::Shape::JoinAggregate)
+        return u"HAVING%1 is maintained over aggregates only (of one table, or over joins reached by keys); filter on the view's columns in the queries that "
                u"read it"_s.arg(d->at(&s->having_clause->base));
 
     // Tables, the fact table and the key paths.
