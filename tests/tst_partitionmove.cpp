@@ -362,6 +362,7 @@ private slots:
         QProcess p;
         startSlowApply(p, false);
         killAfter(p, 600);
+        const qint64 killed = latestAuditId();
         // Resumed in this process, writers still going, through the advisor like any finding.
         const htap::store::AuditLog audit(auditPath());
         AdviceService service(m_conn, audit);
@@ -374,6 +375,18 @@ private slots:
         const Finding* f = r.find(kFinding);
         QVERIFY(f);
         QVERIFY(f->note.contains(u"under way"_s));
+        {
+            // While another program works on the move (its claim held), this one is refused, named
+            // the holder, and touches nothing.
+            Connection other;
+            openOrDie(other, u"tst_partitionmove other program"_s);
+            QVERIFY(other.exec(u"SELECT pg_advisory_lock(hashtext('htap partition move'), hashtext('\"Part Move\".\"Orders\"'))"_s).ok());
+            const qint64 copied = m_conn.exec(u"SELECT rows_copied FROM htap.partition_moves WHERE source_name = 'Orders' AND phase = 'copying'"_s).toInt64(0, 0);
+            const ChangeOutcome busy = service.apply(*f, {});
+            QVERIFY(!busy.ok);
+            QVERIFY2(busy.message.contains(u"another program is working on the move"_s) && busy.message.contains(u"pid "_s), qPrintable(busy.message));
+            QCOMPARE(m_conn.exec(u"SELECT rows_copied FROM htap.partition_moves WHERE source_name = 'Orders' AND phase = 'copying'"_s).toInt64(0, 0), copied);
+        }
         const Proof proof = service.applyAndMeasure(*f, {}, 1);
         QVERIFY2(proof.change.ok, qPrintable(proof.change.message + u" | "_s + progress.join(u" | "_s)));
         QThread::msleep(500); // writers on the new table
@@ -386,6 +399,12 @@ private slots:
         QVERIFY2(writers.failed() == 0, qPrintable(writers.firstError()));
         QVERIFY(move.value(u"swap_pause_ms"_s).toDouble() > 0);
         QVERIFY(proof.change.message.contains(u"resumed"_s) || move.value(u"notes"_s).toArray().first().toString().contains(u"resumed"_s));
+        // The killed program's entry no longer says "applying": the resumed run settled it.
+        QString error;
+        const auto entry = audit.find(killed, &error);
+        QVERIFY2(entry, qPrintable(error));
+        QCOMPARE(entry->status, u"interrupted"_s);
+        QVERIFY2(entry->message.contains(u"resumed by #%1"_s.arg(proof.change.auditId)), qPrintable(entry->message));
         QCOMPARE(relkind(), u"p"_s);
         QVERIFY(m_conn.exec(u"SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass($1)"_s, {kTable}).toInt64(0, 0) >= 5);
         // The serial goes on with the new table, which owns it.
@@ -449,7 +468,9 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(advised.count() >= 1, 30000);
         page->selectFinding(kFinding);
         // The moves before ran their copy statements here: they are not taken for the application's.
-        for (const Evidence& e : page->report().find(kFinding)->evidence)
+        const Finding* shown = page->report().find(kFinding);
+        QVERIFY2(shown, "the partition finding is not on the page");
+        for (const Evidence& e : shown->evidence)
             QVERIFY2(!e.text.contains(u"htap_move_"_s) && !e.text.contains(u"WITH b AS"_s), qPrintable(e.text));
         QVERIFY2(page->sqlView()->toPlainText().contains(u"PARTITION BY RANGE (\"created_at\")"_s), qPrintable(page->sqlView()->toPlainText()));
         QVERIFY(page->sqlView()->toPlainText().contains(u"-- after it: the writes since copied back"_s));

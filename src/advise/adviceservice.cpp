@@ -166,6 +166,8 @@ ChangeOutcome AdviceService::move(const Finding& f, qint64 undoOf, const QString
     } else {
         o = pm.run(f.moveSchema, f.moveTable, f.moveColumn);
     }
+    if (o.resumed)
+        settleResumed(f, out.auditId);
     out.ok = o.ok;
     out.sent = o.sent;
     out.move = o.toJson();
@@ -175,6 +177,20 @@ ChangeOutcome AdviceService::move(const Finding& f, qint64 undoOf, const QString
     if (o.ok && undoOf && !m_audit.finish(undoOf, u"undone"_s, u"undone by #%1"_s.arg(out.auditId), &error))
         out.auditWarning = error;
     return out;
+}
+
+void AdviceService::settleResumed(const Finding& f, qint64 resumedBy) const
+{
+    // The run that went on with the move proves the earlier ones stopped (a move's row is taken
+    // by one run at a time): their entries, left "applying" by a killed program, say so.
+    QString error;
+    for (const htap::store::AuditEntry& e : m_audit.list(htap::roles::serverKeyOf(m_conn), 200, &error)) {
+        if (e.id == resumedBy || e.kind != u"advice"_s || e.status != u"applying"_s)
+            continue;
+        const Finding earlier = Finding::fromJson(e.plan.value(u"finding"_s).toObject());
+        if (earlier.isMove() && earlier.check != u"partition-finish"_s && earlier.moveSchema == f.moveSchema && earlier.moveTable == f.moveTable)
+            m_audit.finish(e.id, u"interrupted"_s, u"stopped during the move; resumed by #%1"_s.arg(resumedBy), &error);
+    }
 }
 
 ChangeOutcome AdviceService::run(const Finding& f, const QStringList& statements, const QStringList& putBack, const QString& kind,

@@ -85,6 +85,7 @@ private:
     QString lockHolders(const Finding& f);
     /// A partition finding: the online move (or its undo), audited like the others.
     ChangeOutcome move(const Finding& f, qint64 undoOf, const QString& confirmDatabase);
+    void settleResumed(const Finding& f, qint64 resumedBy) const;
     /// The audit entry of a change (or why it cannot be made: not confirmed, the log not writable).
     bool newEntry(const Finding& f, const QString& kind, qint64 undoOf, const QStringList& statements, const QStringList& putBack,
         const QString& confirmDatabase, htap::store::AuditEntry* entry, QString* why);

@@ -30,6 +30,7 @@ struct PartitionMoveOutcome {
     bool ok = false;
     QString message;
     qint64 moveId = 0;
+    bool resumed = false;   ///< went on with a move that an earlier run left under way
     QString phase;          ///< copying, swapped, undone
     QString method;         ///< "pg_partman 4.7.2" or "declarative"
     qint64 rowsCopied = 0;

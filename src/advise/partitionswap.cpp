@@ -45,6 +45,43 @@ struct MoveTag {
     htap::pg::Connection& conn;
 };
 
+/// One run at a time per table: run, undo and finish hold a session advisory lock on the
+/// table's name while they work (released when they return, or when a killed program's
+/// connection closes), so that two programs (the app and htapctl, two DBAs) never copy, swap or
+/// drop the same move at once.
+struct MoveClaim {
+    MoveClaim(htap::pg::Connection& c, const QString& schema, const QString& table)
+        : conn(c)
+        , name(quoteIdentifier(schema) + u'.' + quoteIdentifier(table))
+    {
+        const auto r = conn.exec(u"SELECT pg_try_advisory_lock(hashtext('htap partition move'), hashtext($1))"_s, {name});
+        held = r.ok() && r.toBool(0, 0);
+        if (held)
+            return;
+        if (!r.ok()) {
+            refusal = r.error().oneLine();
+            return;
+        }
+        const auto w = conn.exec(u"SELECT l.pid, a.application_name, a.usename, now() - a.backend_start FROM pg_locks l "
+                                 "LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                                 "AND l.classid = hashtext('htap partition move')::oid AND l.objid = hashtext($1)::oid AND l.objsubid = 2"_s,
+            {name});
+        const QString who = w.ok() && w.rowCount() > 0
+            ? u"pid %1, application %2, user %3, connected %4 ago"_s.arg(w.text(0, 0), w.text(0, 1), w.text(0, 2), formatDuration(w.toDouble(0, 3)))
+            : u"its holder finished meanwhile: try again"_s;
+        refusal = u"another program is working on the move of %1 now (%2): wait for it to finish, or stop it"_s.arg(name, who);
+    }
+    ~MoveClaim()
+    {
+        if (held)
+            conn.exec(u"SELECT pg_advisory_unlock(hashtext('htap partition move'), hashtext($1))"_s, {name});
+    }
+    htap::pg::Connection& conn;
+    QString name;
+    bool held = false;
+    QString refusal;
+};
+
 QString savedJson(const QJsonObject& o)
 {
     return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
@@ -233,6 +270,11 @@ PartitionMoveOutcome PartitionMove::run(const QString& schema, const QString& ta
 {
     const MoveTag tag(m_conn);
     PartitionMoveOutcome out;
+    const MoveClaim claim(m_conn, schema, table);
+    if (!claim.held) {
+        out.message = claim.refusal;
+        return out;
+    }
     Move m;
     QString error;
     const PartitionMoveState st = current(m_conn, schema, table, &error);
@@ -254,6 +296,7 @@ PartitionMoveOutcome PartitionMove::run(const QString& schema, const QString& ta
             return out;
         }
         progress(u"resuming move #%1 after %2 rows"_s.arg(m.id).arg(formatCount(m.rowsCopied)));
+        out.resumed = true;
         out.notes << u"resumed move #%1, %2 rows copied before"_s.arg(m.id).arg(formatCount(m.rowsCopied));
         const QString v = partmanVersion(m_conn);
         out.method = m.method == u"pg_partman"_s ? u"pg_partman "_s + v : m.method;
@@ -298,6 +341,15 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
     PartitionMoveOutcome out;
     Move m;
     QString error;
+    if (!loadFor(moveId, {u"copying"_s, u"swapped"_s}, u"undo"_s, &m, &out))
+        return out;
+    const MoveClaim claim(m_conn, m.schema, m.table);
+    if (!claim.held) {
+        out.message = claim.refusal;
+        return out;
+    }
+    // Read again under the claim: another run may have moved it on before the claim was taken.
+    m = Move {};
     if (!loadFor(moveId, {u"copying"_s, u"swapped"_s}, u"undo"_s, &m, &out))
         return out;
     const bool swapped = m.phase == u"swapped"_s;
@@ -351,6 +403,14 @@ PartitionMoveOutcome PartitionMove::finish(qint64 moveId)
 {
     PartitionMoveOutcome out;
     Move m;
+    if (!loadFor(moveId, {u"swapped"_s}, u"finish"_s, &m, &out))
+        return out;
+    const MoveClaim claim(m_conn, m.schema, m.table);
+    if (!claim.held) {
+        out.message = claim.refusal;
+        return out;
+    }
+    m = Move {};
     if (!loadFor(moveId, {u"swapped"_s}, u"finish"_s, &m, &out))
         return out;
     const MoveTag tag(m_conn);
