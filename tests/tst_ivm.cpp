@@ -425,8 +425,8 @@ private Q_SLOTS:
     void seedViewsStayExactUnderConcurrentRandomWrites()
     {
         MvService s(m_conn);
-        // Shapes of issue 22 item 3 under the same writers: a counted view (DISTINCT over joins),
-        // expressions over aggregates with HAVING, a LEFT JOIN to a dimension by its key.
+        // Shapes of issue 22 items 2 and 3 under the same writers: a counted view (DISTINCT over
+        // joins), expressions over aggregates with HAVING, a LEFT JOIN to a dimension by its key.
         const QList<QPair<QString, QString>> extra {
             {u"ivm_buyers_by_category"_s, u"SELECT DISTINCT o.user_id, p.category FROM order_items oi JOIN orders o ON o.order_id = oi.order_id "
                                           u"JOIN dim_products p ON p.product_id = oi.product_id"_s},
@@ -434,6 +434,12 @@ private Q_SLOTS:
                                      u"sum(total_amount) / nullif(count(*), 0) AS mean FROM orders GROUP BY status HAVING count(*) > 1"_s},
             {u"ivm_items_left"_s, u"SELECT oi.item_id, oi.quantity, p.category FROM order_items oi LEFT JOIN dim_products p "
                                   u"ON p.product_id = oi.product_id"_s},
+            // An aggregate over a join (item 2) with a margin derived when read and a HAVING:
+            // categories renamed, orders moving customers, items and customers deleted.
+            {u"ivm_category_margin"_s, u"SELECT p.category, sum(oi.price * oi.quantity) AS revenue, "
+                                       u"sum(oi.price * oi.quantity) / nullif(sum(oi.quantity), 0) AS per_unit, count(DISTINCT o.user_id) AS buyers, "
+                                       u"count(*) AS lines FROM order_items oi JOIN orders o ON o.order_id = oi.order_id "
+                                       u"JOIN dim_products p ON p.product_id = oi.product_id GROUP BY p.category HAVING count(*) > 1"_s},
         };
         for (const auto& [name, definition] : extra) {
             m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS public.%1"_s.arg(name));
