@@ -258,7 +258,7 @@ private Q_SLOTS:
                 }
                 if (prioritize && nicedSessions < 2)
                     nicedSessions = int(c.exec(u"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'htapctl merges (nice 10)' "
-                                               u"AND get_backend_priority(pid) = 10"_s)
+                                               u"AND get_backend_priority(pid) >= 10"_s)
                                             .toInt64(0, 0));
                 QThread::msleep(100);
             }
@@ -274,7 +274,7 @@ private Q_SLOTS:
         QVERIFY(merges > 10);
         if (prioritize) {
             QVERIFY(niced > 0);
-            QCOMPARE(nicedSessions.load(), 2); // a session per view, the two asked for at nice 10 run at 10
+            QCOMPARE(nicedSessions.load(), 2); // a session per view, the two asked for at nice 10 run at 10 (or lower: a niced server)
         }
         for (const QString& v : kViews) {
             const QList<double>& a = visible[v];

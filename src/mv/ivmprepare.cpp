@@ -8,6 +8,8 @@
 #include <pg/identifier.h>
 
 #include <QRegularExpression>
+
+#include <algorithm>
 #include <QSet>
 
 using namespace Qt::StringLiterals;
@@ -293,9 +295,47 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
                                     u"would make merges faster)"_s.arg(o.name, arg);
                 continue;
             }
+            // A value with few rows in the table (order_id of order items): nothing stored, each
+            // merge counts a changed pair's rows through the index. Rows per value from the
+            // planner's statistics; without them (a table not analyzed yet), counted through the
+            // index for up to 100 values of a sample of about 5,000 rows; in doubt, pairs.
+            const QString table = quoteQualified(t.schema.isEmpty() ? u"public"_s : t.schema, t.name);
+            Result perValue = m_conn.exec(u"SELECT CASE WHEN s.n_distinct > 0 THEN greatest(c.reltuples, 0) / s.n_distinct "
+                                          u"WHEN s.n_distinct < 0 THEN -1.0 / s.n_distinct END, greatest(c.reltuples, 0) FROM pg_class c "
+                                          u"JOIN pg_namespace ns ON ns.oid = c.relnamespace LEFT JOIN pg_stats s ON s.schemaname = ns.nspname "
+                                          u"AND s.tablename = c.relname AND s.attname = $2 AND NOT s.inherited WHERE c.oid = to_regclass($1)"_s,
+                {table, o.argColumn});
+            if (perValue.ok() && perValue.rowCount() == 1 && perValue.isNull(0, 0)) {
+                const double sample = std::clamp(100.0 * 5000.0 / std::max(perValue.text(0, 1).toDouble(), 1.0), 0.01, 100.0);
+                const QString c = quoteIdentifier(o.argColumn);
+                if (m_conn.exec(u"BEGIN"_s).ok()) {
+                    m_conn.exec(u"SELECT set_config('statement_timeout', '10s', true) FROM pg_settings "
+                                u"WHERE name = 'statement_timeout' AND (setting::bigint = 0 OR setting::bigint > 10000)"_s);
+                    m_conn.exec(u"SET LOCAL enable_hashjoin = off"_s); // through the index, not a scan of the table
+                    m_conn.exec(u"SET LOCAL enable_mergejoin = off"_s);
+                    perValue = m_conn.exec(u"WITH s AS (SELECT DISTINCT v FROM (SELECT %1 AS v FROM %2 TABLESAMPLE SYSTEM (%3) "
+                                           u"WHERE %1 IS NOT NULL LIMIT 5000) x LIMIT 100) SELECT avg(n)::float8 FROM "
+                                           u"(SELECT count(*) AS n FROM s JOIN %2 t ON t.%1 = s.v GROUP BY s.v) c"_s.arg(c, table, QString::number(sample, 'f', 4)));
+                    m_conn.exec(u"ROLLBACK"_s);
+                }
+            }
+            const bool knownPerValue = perValue.ok() && perValue.rowCount() == 1 && !perValue.isNull(0, 0);
+            const double rowsPerValue = knownPerValue ? perValue.text(0, 0).toDouble() : 0.0;
+            auto lookupOr = [&](Store other, const QString& otherNote, const QString& measured = {}) {
+                if (knownPerValue && rowsPerValue <= kDistinctLookupMaxRows) {
+                    o.distinctStore = Store::Lookup;
+                    prep->storeNotes << u"%1: count(DISTINCT %2) kept as nothing: each merge counts a changed pair's rows through "
+                                        u"its index (%3 rows per value%4)"_s.arg(o.name, arg, QString::number(rowsPerValue, 'f', 1),
+                                            measured.isEmpty() ? QString() : u"; "_s + measured);
+                    return;
+                }
+                o.distinctStore = other;
+                prep->storeNotes << otherNote
+                        + (knownPerValue ? u" (%1 rows per value: too many to count at each merge)"_s.arg(rowsPerValue, 0, 'f', 1)
+                                         : u" (rows per value not known: %1)"_s.arg(perValue.ok() ? u"no values to sample"_s : statementError(perValue)));
+            };
             if (!ix.toBool(0, 1)) {
-                o.distinctStore = Store::Pairs;
-                prep->storeNotes << u"%1: count(DISTINCT %2) kept as pairs checked against its index"_s.arg(o.name, arg);
+                lookupOr(Store::Pairs, u"%1: count(DISTINCT %2) kept as pairs checked against its index"_s.arg(o.name, arg));
                 continue;
             }
             // In a transaction of its own (there is no caller's: refused above), so that its
@@ -309,15 +349,17 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             }
             const bool measuredDensity = d.ok() && !d.isNull(0, 0);
             const double density = measuredDensity ? d.text(0, 0).toDouble() : 0.0;
-            o.distinctStore = density >= kBitmapMinDensity ? Store::Bitmaps : Store::Pairs;
             const QString measured = !d.ok() ? u"density not measured: %1"_s.arg(statementError(d))
                 : d.isNull(0, 0)             ? u"no values to measure density on"_s
                                              : u"%1 values per block of %2"_s.arg(density, 0, 'f', 1).arg(1 << kDistinctBlockShift);
-            prep->storeNotes << u"%1: count(DISTINCT %2) kept as %3 (%4)"_s.arg(o.name, arg,
-                o.distinctStore == Store::Bitmaps ? u"bitmaps"_s
-                    : measuredDensity             ? u"pairs, too sparse for bitmaps"_s
-                                                  : u"pairs"_s,
-                measured);
+            if (density >= kBitmapMinDensity) {
+                o.distinctStore = Store::Bitmaps;
+                prep->storeNotes << u"%1: count(DISTINCT %2) kept as bitmaps (%3)"_s.arg(o.name, arg, measured);
+            } else {
+                lookupOr(Store::Pairs, u"%1: count(DISTINCT %2) kept as %3 (%4)"_s.arg(o.name, arg,
+                                           measuredDensity ? u"pairs, too sparse for bitmaps"_s : u"pairs"_s, measured),
+                    measured);
+            }
         }
     }
     // Over a join, only reference counts: a pair's removal cannot be checked against one table's index.

@@ -141,6 +141,8 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         if (plan.outputs[j].kind != Kind::CountDistinct)
             continue;
         distinctIdx << j;
+        if (plan.outputs[j].distinctStore == Store::Lookup)
+            continue; // nothing stored: the base table's index is the store
         const QString R = n.obj(u"distinct%1"_s.arg(j));
         const QString e = plan.outputs[j].expr;
         if (plan.outputs[j].distinctStore == Store::Bitmaps) // __ivm_del: only carries a merge's bits to clear
@@ -261,9 +263,10 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             if (o.distinctStore != Store::Bitmaps) // the net change of each pair
                 ctes << u"rcd%1 AS (SELECT %2, %3 AS __ivm_v, sum(__ivm_sign)::bigint AS __ivm_dn FROM consumed WHERE %3 IS NOT NULL "
                         u"GROUP BY %2, %3 HAVING sum(__ivm_sign) <> 0)"_s.arg(j).arg(gl, a);
-            QStringList ret, tdMatch, baseMatch;
+            QStringList ret, tdMatch, baseMatch, dg;
             for (const Group& g : std::as_const(groups)) {
                 ret << u"__ivm_t."_s + g.name;
+                dg << u"__ivm_d."_s + g.name;
                 tdMatch << u"(__ivm_t.%1 = __ivm_d.%1 OR (__ivm_t.%1 IS NULL AND __ivm_d.%1 IS NULL))"_s.arg(g.name);
                 if (g.name != u"__ivm_one"_s)
                     baseMatch << u"((__ivm_d.%1 IS NULL AND (%2) IS NULL) OR (%2) = __ivm_d.%1)"_s.arg(g.name, g.expr);
@@ -292,6 +295,17 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                         u"WHERE %4 <> __ivm_t.__ivm_bits RETURNING __ivm_t.ctid AS __ivm_tid, %5, __ivm_t.__ivm_dn, bit_count(__ivm_t.__ivm_bits) AS __ivm_n)"_s
                             .arg(QString::number(j), R, gl, next, joinList(ret));
                 ctes << u"rcg%1 AS (SELECT %2, sum(__ivm_dn)::bigint AS %3 FROM rcu%1 GROUP BY %2)"_s.arg(QString::number(j), gl, dd);
+            } else if (o.distinctStore == Store::Lookup) {
+                // Nothing stored. The base table at this statement's snapshot is the state after
+                // the consumed changes, so a pair's rows now (counted through the index leading
+                // with the value, at most its net change + 1 of them) less its net change are its
+                // rows before: it exists now if it has any, it existed before if it lost rows or
+                // has more now than it gained.
+                const QString rowsNow = u"(SELECT count(*) FROM (SELECT 1 FROM %1%2 LIMIT greatest(__ivm_d.__ivm_dn, 0) + 1) __ivm_l)"_s.arg(
+                    baseFrom, whereAnd(plan.whereSql, baseMatch.join(u" AND "_s)));
+                ctes << u"rcl%1 AS (SELECT %2, __ivm_d.__ivm_dn, %3 AS __ivm_now FROM rcd%1 __ivm_d)"_s.arg(QString::number(j), joinList(dg), rowsNow);
+                ctes << u"rcg%1 AS (SELECT %2, sum((__ivm_now > 0)::int - (__ivm_dn < 0 OR __ivm_now > __ivm_dn)::int)::bigint AS %3 "
+                        u"FROM rcl%1 GROUP BY %2)"_s.arg(QString::number(j), gl, dd);
             } else if (o.distinctStore == Store::Pairs) {
                 // (group, value) pairs, no counts: a pair whose net change is positive exists
                 // now (insert it, a conflict costs one index probe); one whose net change is
@@ -405,7 +419,7 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
     }
     QList<int> counted; // distinct counts whose rows can become empty: reference counts, bitmaps
     for (int j : std::as_const(distinctIdx))
-        if (plan.outputs[j].distinctStore != Store::Pairs)
+        if (plan.outputs[j].distinctStore == Store::Counts || plan.outputs[j].distinctStore == Store::Bitmaps)
             counted << j;
     for (int j : std::as_const(counted)) {
         intoExprs << u"(SELECT array_agg(__ivm_tid) FROM rcu%1 WHERE __ivm_n = 0)"_s.arg(j);
@@ -458,6 +472,8 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
         const QString R = n.obj(u"distinct%1"_s.arg(j));
         const QString e = plan.outputs[j].expr;
         const Store store = plan.outputs[j].distinctStore;
+        if (store == Store::Lookup)
+            continue;
         // Only merges read the pairs, and they wait for this rebuild: bulk-load them and index
         // afterwards (an insert into a unique index of millions of rows is many times slower).
         // Grouped by position: a view without GROUP BY has the constant true as its one group,

@@ -78,13 +78,19 @@ struct IvmSql {
 ///   4: cost-aware merges: with a large part of the base pending a merge rebuilds instead
 ///      (htap.ivm_rebuild_instead), its rebuild's reads of the base and deletes of the pending
 ///      changes in one statement (exact at READ COMMITTED, where merges run)
-constexpr int kIvmEngineVersion = 4;
+///   5: count(DISTINCT col) of a column with few rows per value (order_id of order items) stores
+///      nothing: merges count a changed pair's rows in the base table through its index (the
+///      daily view's pairs were as many as the items and half of its merge)
+constexpr int kIvmEngineVersion = 5;
 
 /// count(DISTINCT x) of an indexed integer column is kept as bitmaps of 2^kDistinctBlockShift
 /// values when the pairs are dense enough: at least kBitmapMinDensity of them per (group, block)
 /// on average. Sparser pairs stay a row each (a block row costs about two pair rows).
 constexpr int kDistinctBlockShift = 10;
 constexpr double kBitmapMinDensity = 4.0;
+/// count(DISTINCT x) of a column whose values have at most this many rows (by the planner's
+/// statistics) stores nothing: each merge counts a changed pair's rows through x's index.
+constexpr double kDistinctLookupMaxRows = 16.0;
 
 /// A query returning the average number of pairs per (group, block) for output j, measured
 /// exactly on the 8 blocks with the highest values of x (the newest, for serial keys), read

@@ -251,6 +251,11 @@ QString MvService::lowerOwnPriority(int nice)
     if (ext.rowCount() == 0)
         return u"the prioritize extension is not created in this database (CREATE EXTENSION prioritize; Debian package "
                u"postgresql-15-prioritize)"_s;
+    // A server that runs niced already (started from a niced shell) cannot be raised back: a
+    // session at nice 10 or lower priority than asked is what was asked for.
+    const Result now = m_conn.exec(u"SELECT %1(pg_backend_pid())"_s.arg(quoteQualified(ext.text(0, 0), u"get_backend_priority"_s)));
+    if (now.ok() && now.rowCount() == 1 && !now.isNull(0, 0) && now.toInt64(0, 0) >= nice)
+        return {};
     const Result r = m_conn.exec(u"SELECT %1(pg_backend_pid(), $1)"_s.arg(quoteQualified(ext.text(0, 0), u"set_backend_priority"_s)), {nice});
     if (!r.ok())
         return statementError(r);

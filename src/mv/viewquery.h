@@ -54,6 +54,9 @@ struct OutputColumn {
         Counts, ///< a reference count per pair (no index on the base table to check against)
         Pairs, ///< a row per pair, a removal checked against the base table's index leading with col
         Bitmaps, ///< as Pairs, integer values: one bitmap row per group and block of 1,024 values
+        /// Nothing stored: each merge counts a changed pair's rows in the base table, at its
+        /// snapshot, through the index leading with col (a value has few rows: order_id of items)
+        Lookup,
     };
     DistinctStore distinctStore = DistinctStore::Counts;
 };
