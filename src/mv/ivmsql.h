@@ -88,8 +88,8 @@ constexpr int kIvmEngineVersion = 5;
 /// on average. Sparser pairs stay a row each (a block row costs about two pair rows).
 constexpr int kDistinctBlockShift = 10;
 constexpr double kBitmapMinDensity = 4.0;
-/// count(DISTINCT x) of a column whose values have at most this many rows (by the planner's
-/// statistics) stores nothing: each merge counts a changed pair's rows through x's index.
+/// count(DISTINCT x) of a column whose values have at most this many rows (counted through its
+/// index on a sample) stores nothing: each merge counts a changed pair's rows through x's index.
 constexpr double kDistinctLookupMaxRows = 16.0;
 
 /// A query returning the average number of pairs per (group, block) for output j, measured
