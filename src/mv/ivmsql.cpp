@@ -263,10 +263,9 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
             if (o.distinctStore != Store::Bitmaps) // the net change of each pair
                 ctes << u"rcd%1 AS (SELECT %2, %3 AS __ivm_v, sum(__ivm_sign)::bigint AS __ivm_dn FROM consumed WHERE %3 IS NOT NULL "
                         u"GROUP BY %2, %3 HAVING sum(__ivm_sign) <> 0)"_s.arg(j).arg(gl, a);
-            QStringList ret, tdMatch, baseMatch, dg;
+            QStringList ret, tdMatch, baseMatch;
             for (const Group& g : std::as_const(groups)) {
                 ret << u"__ivm_t."_s + g.name;
-                dg << u"__ivm_d."_s + g.name;
                 tdMatch << u"(__ivm_t.%1 = __ivm_d.%1 OR (__ivm_t.%1 IS NULL AND __ivm_d.%1 IS NULL))"_s.arg(g.name);
                 if (g.name != u"__ivm_one"_s)
                     baseMatch << u"((__ivm_d.%1 IS NULL AND (%2) IS NULL) OR (%2) = __ivm_d.%1)"_s.arg(g.name, g.expr);
@@ -297,14 +296,21 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                 ctes << u"rcg%1 AS (SELECT %2, sum(__ivm_dn)::bigint AS %3 FROM rcu%1 GROUP BY %2)"_s.arg(QString::number(j), gl, dd);
             } else if (o.distinctStore == Store::Lookup) {
                 // Nothing stored. The base table at this statement's snapshot is the state after
-                // the consumed changes, so a pair's rows now (counted through the index leading
-                // with the value, at most its net change + 1 of them) less its net change are its
-                // rows before: it exists now if it has any, it existed before if it lost rows or
-                // has more now than it gained.
-                const QString rowsNow = u"(SELECT count(*) FROM (SELECT 1 FROM %1%2 LIMIT greatest(__ivm_d.__ivm_dn, 0) + 1) __ivm_l)"_s.arg(
-                    baseFrom, whereAnd(plan.whereSql, baseMatch.join(u" AND "_s)));
-                ctes << u"rcl%1 AS (SELECT %2, __ivm_d.__ivm_dn, %3 AS __ivm_now FROM rcd%1 __ivm_d)"_s.arg(QString::number(j), joinList(dg), rowsNow);
-                ctes << u"rcg%1 AS (SELECT %2, sum((__ivm_now > 0)::int - (__ivm_dn < 0 OR __ivm_now > __ivm_dn)::int)::bigint AS %3 "
+                // the consumed changes, so a pair's rows now less its net change are its rows
+                // before: it exists now if it has rows, it existed before if it has more rows now
+                // than it gained (always, when it lost some). Its rows now are counted in one
+                // pass over the base rows of the changed values (through the index leading with
+                // the value, chosen because a value has few rows), grouped with the net changes
+                // (GROUP BY holds NULL groups as one, as the state does); pairs that did not
+                // change are dropped there.
+                QStringList baseCols;
+                for (int k = 0; k < groups.size(); ++k)
+                    baseCols << groups[k].expr + u" AS "_s + groups[k].name;
+                ctes << u"rcl%1 AS (SELECT %2, sum(__ivm_dn)::bigint AS __ivm_dn, sum(__ivm_now)::bigint AS __ivm_now FROM ("
+                        u"SELECT %2, __ivm_v, __ivm_dn, 0 AS __ivm_now FROM rcd%1 UNION ALL SELECT %3, (%4), 0, 1 FROM %5%6) __ivm_x "
+                        u"GROUP BY %2, __ivm_v HAVING sum(__ivm_dn) <> 0)"_s.arg(QString::number(j), gl, joinList(baseCols), o.expr, baseFrom,
+                            whereAnd(plan.whereSql, u"(%1) IN (SELECT __ivm_v FROM rcd%2)"_s.arg(o.expr, QString::number(j))));
+                ctes << u"rcg%1 AS (SELECT %2, sum((__ivm_now > 0)::int - (__ivm_now > __ivm_dn)::int)::bigint AS %3 "
                         u"FROM rcl%1 GROUP BY %2)"_s.arg(QString::number(j), gl, dd);
             } else if (o.distinctStore == Store::Pairs) {
                 // (group, value) pairs, no counts: a pair whose net change is positive exists
