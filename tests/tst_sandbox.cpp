@@ -2,6 +2,8 @@
 // the bad inputs (taken port, unusable folder, a folder that is not ours).
 #include "testutil.h"
 
+#include <QLockFile>
+
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QThread>
@@ -201,6 +203,19 @@ private Q_SLOTS:
         QVERIFY(killed.waitForFinished());
         const QString half = m_dir + u"-standby2"_s;
         QVERIFY(QFileInfo::exists(half + u"/data"_s));
+        {
+            // While another process works on the sandbox (an add-standby copying holds its
+            // lock), destroy neither settles that copy nor deletes anything: it says so.
+            QLockFile busy(m_dir + u"/.lock"_s);
+            QVERIFY(busy.tryLock(0));
+            Sandbox impatient(m_dir);
+            impatient.setLockWait(300);
+            QString refused;
+            QVERIFY(!impatient.destroy(&refused));
+            QVERIFY2(refused.contains(u"another process"_s), qPrintable(refused));
+            QVERIFY(QFileInfo::exists(half + u"/data"_s) && copying() && QFileInfo::exists(m_dir + u"/data/PG_VERSION"_s));
+            QCOMPARE(sandbox.status().standbys.size(), 1); // the first standby is there still
+        }
         QStringList again;
         QString next;
         QVERIFY2(sandbox.addStandby(&next, 0, false, [&](const QString& s) { again << s; }, &error), qPrintable(error));

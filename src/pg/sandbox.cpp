@@ -584,7 +584,7 @@ bool Sandbox::start(int port, double scale, const Progress& progressIn, QString*
     // Two starts at once (GUI and CLI) must not both run initdb.
     QLockFile lock(m_dir + u"/.lock"_s);
     lock.setStaleLockTime(0);
-    if (!lock.tryLock(60000))
+    if (!lock.tryLock(m_lockWaitMs))
         return fail(u"another process is starting or stopping the sandbox in %1"_s.arg(m_dir));
 
     SandboxStatus st = status();
@@ -764,7 +764,7 @@ bool Sandbox::stop(QString* error)
     // Not in the middle of someone else's start (initdb, demo-data load).
     QLockFile lock(m_dir + u"/.lock"_s);
     lock.setStaleLockTime(0);
-    if (!lock.tryLock(60000)) {
+    if (!lock.tryLock(m_lockWaitMs)) {
         if (error)
             *error = u"another process is starting the sandbox in %1; try again when it is done"_s.arg(m_dir);
         return false;
@@ -789,11 +789,34 @@ bool Sandbox::destroy(QString* error)
             *error = u"%1 is not an HTAP Studio sandbox (no valid %2); not deleting it"_s.arg(m_dir, kMetaFile);
         return false;
     }
+    // Nothing is deleted while another process works on the sandbox (a start loading data, an
+    // add-standby copying): its lock is waited for first. The steps below take it in turn.
+    const auto waitForOthers = [&](QLockFile& lock) {
+        lock.setStaleLockTime(0);
+        if (lock.tryLock(m_lockWaitMs))
+            return true;
+        if (error)
+            *error = u"another process is starting, stopping or changing the sandbox in %1 (adding a standby?); nothing was "
+                     u"deleted: try again when it is done"_s.arg(m_dir);
+        return false;
+    };
+    {
+        QLockFile lock(m_dir + u"/.lock"_s);
+        if (!waitForOthers(lock))
+            return false;
+    }
     for (const QString& standby : status().standbys)
         if (!removeStandby(standby, error))
             return false;
     // A copy an add-standby left half-made: its folder goes too (its slot with the cluster).
-    settleInterruptedCopies(status().running ? connInfo() : ConnInfo(), [](const QString&) {});
+    // Under the lock, which a running add-standby holds for its whole copy: a copy under way is
+    // not taken for an interrupted one (its streamer killed, its folder deleted under it).
+    {
+        QLockFile lock(m_dir + u"/.lock"_s);
+        if (!waitForOthers(lock))
+            return false;
+        settleInterruptedCopies(status().running ? connInfo() : ConnInfo(), [](const QString&) {});
+    }
     if (status().running && !stop(error))
         return false;
     // Only what a sandbox is made of; anything else someone put there stays.

@@ -55,6 +55,9 @@ public:
     static QString findBinDir(QString* error, int major = 0);
 
     QString dir() const { return m_dir; }
+    /// How long start, stop, add-standby and destroy wait for another process's work on the
+    /// sandbox (its lock) before they give up and say so (60 s).
+    void setLockWait(int ms) { m_lockWaitMs = ms; }
     /// True when conn's server is a sandbox of this machine (*which: its folder): its system
     /// identifier, which every role may read, is the one in that sandbox's pg_control. Decided
     /// from what the server says, never from the conninfo. Blocking: one statement.
@@ -113,6 +116,7 @@ private:
 
     QString m_dir;
     QString m_binDir;
+    int m_lockWaitMs = 60000;
 };
 
 } // namespace htap::pg

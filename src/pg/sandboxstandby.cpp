@@ -132,7 +132,7 @@ bool Sandbox::addStandby(QString* standbyDir, int port, bool hotStandbyFeedback,
     // other's half-made standby: the primary's lock, as for start and stop.
     QLockFile lock(m_dir + u"/.lock"_s);
     lock.setStaleLockTime(0);
-    if (!lock.tryLock(60000)) {
+    if (!lock.tryLock(m_lockWaitMs)) {
         *error = u"another process is starting, stopping or changing the sandbox in %1; try again when it is done"_s.arg(m_dir);
         return false;
     }
@@ -237,7 +237,7 @@ bool Sandbox::removeStandby(const QString& standbyDirIn, QString* error)
     const QString dir = QDir::cleanPath(QFileInfo(standbyDirIn).absoluteFilePath());
     QLockFile lock(m_dir + u"/.lock"_s);
     lock.setStaleLockTime(0);
-    if (!lock.tryLock(60000)) {
+    if (!lock.tryLock(m_lockWaitMs)) {
         *error = u"another process is starting, stopping or changing the sandbox in %1; try again when it is done"_s.arg(m_dir);
         return false;
     }
