@@ -4,7 +4,6 @@
 
 namespace htap::workload {
 
-
 void RunCoordinator::blockingLoop(const Scenario& sc, const Workload& w, Worker& worker, Schedule* schedule, Clock::time_point t0)
 {
     const Timeline timeline(sc);
