@@ -339,11 +339,25 @@ private Q_SLOTS:
             t.join();
         QCOMPARE(done.load(), 3);
         QTRY_VERIFY_WITH_TIMEOUT(orders->state() == htap::ui::HealthTile::State::Healthy, 15000);
-        QTRY_COMPARE_WITH_TIMEOUT(window.incidentsPage()->openCount(), 0, 10000);
-        bool ended = false;
-        for (int r = 0; r < window.incidentsPage()->model()->rowCount(); ++r)
-            ended |= window.incidentsPage()->model()->index(r, 6).data().toString().contains(u"ended: the blocker released its locks"_s);
-        QVERIFY(ended);
+        // The blocking episode ends; nothing about locks stays open. (A latency incident of
+        // other work on this machine may be open meanwhile: it is listed if the check fails.)
+        const auto model = window.incidentsPage()->model();
+        const auto ended = [&] {
+            for (int r = 0; r < model->rowCount(); ++r)
+                if (model->index(r, 6).data().toString().contains(u"ended: the blocker released its locks"_s))
+                    return true;
+            return false;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(ended(), 10000);
+        QStringList open;
+        for (int r = 0; r < model->rowCount(); ++r)
+            if (model->index(r, 1).data().toString() == u"ongoing"_s)
+                open << model->index(r, 3).data().toString() + u": "_s + model->index(r, 4).data().toString();
+        QVERIFY2(std::none_of(open.cbegin(), open.cend(), [](const QString& o) { return o.contains(u"lock"_s, Qt::CaseInsensitive)
+                                                                                       || o.contains(u"block"_s, Qt::CaseInsensitive); }),
+            qPrintable(open.join(u"; "_s)));
+        if (!open.isEmpty())
+            qInfo("open meanwhile, not of this episode: %s", qPrintable(open.join(u"; "_s)));
         admin.runScript(u"DROP TABLE tst_orders_gui"_s);
     }
 
