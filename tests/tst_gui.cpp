@@ -1,5 +1,9 @@
 // GUI craft that a user sees before reading a figure: readable highlights in light and dark
 // themes, messages that move nothing, a window that fits a laptop. Offscreen, real widgets.
+// qcustomplot.h itself uses foreach: before any Qt header.
+#undef QT_NO_FOREACH
+#include <qcustomplot.h>
+
 #include "testutil.h"
 
 #include <ui/activitypage.h>
@@ -372,6 +376,70 @@ private Q_SLOTS:
             highest = std::max(highest, v);
         QVERIFY2(steady > 0 && highest < 0.5 * steady * stallSeconds + steady,
             qPrintable(u"after the %1 s gap %2/s, steady %3/s"_s.arg(stallSeconds).arg(highest).arg(steady)));
+    }
+
+    void denseChartsFoldOnlyWhatIsNewAndDrawTheSame()
+    {
+        // A dense window keeps its complete columns from frame to frame: what it draws after
+        // frames of live points, a point arriving late into the past, a gap, a pan back and a
+        // return to live is what a chart given the same points at once draws.
+        const QDateTime t0 = QDateTime::fromSecsSinceEpoch(1'800'000'000, Qt::UTC);
+        auto make = [](htap::ui::ChartWidget& c) {
+            c.resize(640, 300);
+            c.show();
+            c.addSeries(u"a"_s, htap::ui::ChartWidget::seriesColor(0));
+            c.addSeries(u"b"_s, htap::ui::ChartWidget::seriesColor(1));
+            c.setVisibleSeconds(3600);
+        };
+        htap::ui::ChartWidget live(u"live"_s, u"ms"_s), once(u"once"_s, u"ms"_s);
+        make(live);
+        make(once);
+        QVERIFY(QTest::qWaitForWindowExposed(&live));
+        const auto value = [](int s, int i) { return double((i * 7919 + s * 104729) % 997) + (s ? 0.5 : 0); };
+        QList<std::tuple<int, int, double>> points; // series, second, value, in the order given
+        for (int i = 0; i < 5400; ++i) {
+            for (int s = 0; s < 2; ++s)
+                points << std::make_tuple(s, i, (i >= 3000 && i < 3040) ? std::nan("") : value(s, i));
+            if (i == 4500) // late: a point into the past, inside a column already complete
+                points << std::make_tuple(0, 4000, 5000.0);
+        }
+        int given = 0;
+        for (const auto& [s, i, v] : points) {
+            live.addPoint(s, t0.addSecs(i), v);
+            if (++given % 700 == 0)
+                live.redrawNow(); // frames as the points come
+            if (given == 7000) { // the operator looks at an earlier hour, then back to live
+                live.showRange(t0.addSecs(600), t0.addSecs(2400));
+                live.redrawNow();
+                live.setPaused(false);
+                live.redrawNow();
+            }
+        }
+        for (const auto& [s, i, v] : points)
+            once.addPoint(s, t0.addSecs(i), v);
+        for (int frame = 0; frame < 2; ++frame) { // the second with the axes laid out for these values
+            live.redrawNow();
+            once.redrawNow();
+        }
+        QVERIFY(live.drawsEnvelope() && once.drawsEnvelope());
+        QCOMPARE(live.plot()->axisRect()->width(), once.plot()->axisRect()->width());
+        for (int s = 0; s < 2; ++s) {
+            const auto a = live.plot()->graph(s)->data(), b = once.plot()->graph(s)->data();
+            QCOMPARE(a->size(), b->size());
+            QVERIFY(a->size() > 100);
+            bool lateSeen = false;
+            for (int k = 0; k < a->size(); ++k) {
+                const auto& x = *(a->constBegin() + k);
+                const auto& y = *(b->constBegin() + k);
+                QCOMPARE(x.key, y.key);
+                QVERIFY2(std::isnan(x.value) ? std::isnan(y.value) : std::abs(x.value - y.value) < 1e-9,
+                    qPrintable(u"series %1 column %2: %3 against %4"_s.arg(s).arg(k).arg(x.value).arg(y.value)));
+                lateSeen |= s == 0 && std::isnan(x.value);
+            }
+            QVERIFY(s != 0 || lateSeen); // the gap is drawn
+        }
+        QCOMPARE(live.plot()->yAxis->range().upper, once.plot()->yAxis->range().upper); // the late 5,000 counts
+        QVERIFY(once.plot()->yAxis->range().upper >= 5000);
     }
 
     void chartsReadAtEveryDensity()

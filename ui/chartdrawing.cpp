@@ -85,9 +85,10 @@ void ChartWidget::redraw()
     if (!m_paused) { // paused: the range stays where the operator put it
         const double right = m_newestKey > 0 ? m_newestKey : QDateTime::currentMSecsSinceEpoch() / 1000.0;
         m_plot->xAxis->setRange(right - m_visibleSeconds, right);
-        fitValueAxis();
     }
     decimate();
+    if (!m_paused) // after decimate(): a dense window fits the axis to its columns
+        fitValueAxis();
     styleOverlaps();
     placeThresholdLabels();
     fitLegend();
@@ -116,6 +117,8 @@ void ChartWidget::decimate()
         for (const Series& s : std::as_const(m_series))
             most = std::max<qsizetype>(most, s.raw->findEnd(range.upper, false) - s.raw->findBegin(range.lower, false));
     m_dense = pixels > 0 && most > pixels;
+    m_decimatedFrom = range.lower;
+    m_decimatedTo = range.upper;
     for (Series& s : m_series) {
         if (s.band)
             s.band->setVisible(m_dense && !s.hidden);
@@ -125,47 +128,89 @@ void ChartWidget::decimate()
             continue;
         }
         const double width = range.size() / std::max(1, pixels / kColumnPixels);
+        const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+        const double first = std::floor((range.lower - width) / width), last = std::floor((range.upper + width) / width);
+        // The cache: dropped for another width, a window before it, or a point added in the
+        // past; cut where a point came in late; trimmed to the window's first column.
+        if (s.columnWidth != width || first < s.foldedFrom || (s.columns.isEmpty() && s.foldedTo <= first)) {
+            s.columns.clear();
+            s.columnWidth = width;
+            s.foldedFrom = s.foldedTo = first;
+        }
+        if (std::isfinite(s.changedFrom)) {
+            const double c = std::floor(s.changedFrom / width);
+            while (!s.columns.isEmpty() && s.columns.last().c >= c)
+                s.columns.removeLast();
+            s.foldedTo = std::max(s.foldedFrom, std::min(s.foldedTo, c));
+            s.changedFrom = inf;
+        }
+        qsizetype drop = 0;
+        while (drop < s.columns.size() && s.columns[drop].c < first)
+            ++drop;
+        s.columns.remove(0, drop);
+        s.foldedFrom = std::max(s.foldedFrom, first);
+        s.foldedTo = std::max(s.foldedTo, s.foldedFrom);
+        // Columns before the newest point's are complete: folded once. The newest (more points
+        // may come into it) and any past the window's end are summed at each frame.
+        const double newest = s.raw->isEmpty() ? first : std::floor((s.raw->constEnd() - 1)->key / width);
+        const double completeTo = std::min(newest, last + 1);
+        QVector<Series::Column> open;
+        const auto fold = [&](double from, double to, QVector<Series::Column>& into) {
+            const auto end = s.raw->constEnd();
+            for (auto it = s.raw->findBegin(from * width - width, false); it != end; ++it) {
+                const double c = std::floor(it->key / width);
+                if (c < from)
+                    continue;
+                if (c >= to)
+                    break;
+                if (into.isEmpty() || into.last().c != c)
+                    into.append(Series::Column {c, 0, 0, 0, 0, inf, false});
+                Series::Column& col = into.last();
+                if (std::isnan(it->value)) {
+                    col.gap = true;
+                    continue;
+                }
+                col.lo = col.n ? std::min(col.lo, it->value) : it->value;
+                col.hi = col.n ? std::max(col.hi, it->value) : it->value;
+                if (it->value > 0)
+                    col.loPositive = std::min(col.loPositive, it->value);
+                col.sum += it->value;
+                ++col.n;
+            }
+        };
+        if (s.foldedTo < completeTo) {
+            fold(s.foldedTo, completeTo, s.columns);
+            s.foldedTo = completeTo;
+        }
+        fold(std::max(s.foldedTo, first), last + 1, open);
         auto mean = QSharedPointer<Data>::create();
         QVector<double> below, above; // the band: how far the least and greatest lie from the mean
-        const double nan = std::numeric_limits<double>::quiet_NaN();
-        double column = std::numeric_limits<double>::quiet_NaN(), sum = 0, lo = 0, hi = 0;
-        int n = 0;
-        bool gap = false;
-        const auto flush = [&] {
-            if (std::isnan(column))
-                return;
-            const double key = (column + 0.5) * width;
-            if (n > 0) {
-                mean->add(QCPGraphData(key, sum / n));
-                below << sum / n - lo;
-                above << hi - sum / n;
+        s.shownAny = false;
+        s.shownLo = s.shownLoPositive = inf;
+        s.shownHi = -inf;
+        const auto showColumn = [&](const Series::Column& col) {
+            const double key = (col.c + 0.5) * width;
+            if (col.n > 0) {
+                const double m = col.sum / col.n;
+                mean->add(QCPGraphData(key, m));
+                below << m - col.lo;
+                above << col.hi - m;
+                s.shownAny = true;
+                s.shownLo = std::min(s.shownLo, col.lo);
+                s.shownHi = std::max(s.shownHi, col.hi);
+                s.shownLoPositive = std::min(s.shownLoPositive, col.loPositive);
             }
-            if (gap) {
-                mean->add(QCPGraphData(n > 0 ? (column + 0.99) * width : key, nan));
+            if (col.gap) { // a gap breaks the line after the column's mean
+                mean->add(QCPGraphData(col.n > 0 ? (col.c + 0.99) * width : key, nan));
                 below << 0;
                 above << 0;
             }
         };
-        const auto end = s.raw->findEnd(range.upper + width, false);
-        for (auto it = s.raw->findBegin(range.lower - width, false); it != end; ++it) {
-            const double c = std::floor(it->key / width);
-            if (c != column) {
-                flush();
-                column = c;
-                sum = 0;
-                n = 0;
-                gap = false;
-            }
-            if (std::isnan(it->value)) {
-                gap = true;
-                continue;
-            }
-            lo = n ? std::min(lo, it->value) : it->value;
-            hi = n ? std::max(hi, it->value) : it->value;
-            sum += it->value;
-            ++n;
-        }
-        flush();
+        for (const Series::Column& col : std::as_const(s.columns))
+            if (col.c <= last)
+                showColumn(col);
+        for (const Series::Column& col : std::as_const(open))
+            showColumn(col);
         s.graph->setData(mean);
         if (s.band)
             s.band->setData(below, above);
@@ -367,17 +412,20 @@ void ChartWidget::fitValueAxis()
             lowestLine = std::min(lowestLine, t);
     }
     const QCPRange keys = m_plot->xAxis->range();
+    // A dense window decimated for this very range: its columns' least and greatest (the
+    // columns reach a column beyond each edge, two pixels), not a day of points again.
+    const bool columns = m_dense && m_decimatedFrom == keys.lower && m_decimatedTo == keys.upper;
     for (const Series& s : std::as_const(m_series)) {
-        bool found = false;
-        const QCPRange r = valuesIn(*s.raw, keys, false, &found);
+        bool found = columns && s.shownAny;
+        const QCPRange r = columns ? QCPRange(s.shownLo, s.shownHi) : valuesIn(*s.raw, keys, false, &found);
         if (!s.hidden && found && std::isfinite(r.upper))
             top = std::max(top, r.upper);
     }
     if (m_log) {
         double bottom = std::min(top, lowestLine); // the lowest reference line too, data or not
         for (const Series& s : std::as_const(m_series)) {
-            bool found = false;
-            const QCPRange r = valuesIn(*s.raw, keys, true, &found);
+            bool found = columns && s.shownAny && std::isfinite(s.shownLoPositive);
+            const QCPRange r = columns ? QCPRange(s.shownLoPositive, s.shownLoPositive) : valuesIn(*s.raw, keys, true, &found);
             if (!s.hidden && found && r.lower > 0)
                 bottom = std::min(bottom, r.lower);
         }

@@ -70,6 +70,7 @@ ChartWidget::ChartWidget(const QString& title, const QString& unit, QWidget* par
     m_plot->axisRect()->setRangeDrag(Qt::Horizontal);
     m_plot->axisRect()->setRangeZoom(Qt::Horizontal);
     m_plot->setNoAntialiasingOnDrag(true);
+    m_plot->setPlottingHint(QCP::phFastPolylines, true);
     // Above an hour of 1 s samples, antialiased lines cost more than they show (QCustomPlot's
     // performance advice): draw them plain, and the pens thin. Labels as long as the span needs.
     connect(m_plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this](const QCPRange& r) {
@@ -184,6 +185,8 @@ void ChartWidget::addPoint(int series, const QDateTime& time, double value)
         }
     }
     Data& raw = *m_series[series].raw;
+    if (!raw.isEmpty() && key < (raw.constEnd() - 1)->key) // into the past: cached columns from there are stale
+        m_series[series].changedFrom = std::min(m_series[series].changedFrom, key);
     raw.add(QCPGraphData(key, value));
     raw.removeBefore(key - retentionSeconds());
     m_newestKey = std::max(m_newestKey, key);
@@ -207,8 +210,10 @@ void ChartWidget::addGap(const QDateTime& time)
 
 void ChartWidget::clear()
 {
-    for (const Series& s : std::as_const(m_series)) {
+    for (Series& s : m_series) {
         s.raw->clear();
+        s.columns.clear();
+        s.columnWidth = 0;
         if (s.band)
             s.band->data()->clear();
     }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <limits>
+
 #include <QColor>
 #include <QDateTime>
 #include <QHash>
@@ -145,6 +147,24 @@ private:
         Qt::PenStyle style = Qt::SolidLine; ///< as asked; SolidLine may be drawn dashed
         Qt::PenStyle drawn = Qt::SolidLine;
         bool hidden = false;
+        /// Dense windows: the complete columns' sums, counts, least and greatest (a column is
+        /// complete once a later column has a point), kept from frame to frame, so that a frame
+        /// folds only the points that came since, not a day of them. For one column width.
+        struct Column {
+            double c;         ///< floor(key / width)
+            double sum;
+            int n;
+            double lo, hi;
+            double loPositive; ///< the least value above zero (log axes); +inf if none
+            bool gap;
+        };
+        QVector<Column> columns;
+        double columnWidth = 0;
+        double foldedFrom = 0, foldedTo = 0; ///< the column indices [from, to) that columns covers
+        double changedFrom = std::numeric_limits<double>::infinity(); ///< a point added before the newest: its key
+        /// What the last dense frame showed (its columns), for fitting the value axis.
+        double shownLo = 0, shownHi = 0, shownLoPositive = 0;
+        bool shownAny = false;
     };
 
     void redraw();
@@ -174,6 +194,7 @@ private:
     bool m_dense = false;
     bool m_wide = false;            ///< the window spans more than an hour: thin, plain pens
     int m_decimatedWidth = -1;      ///< the plot's width in pixels when decimate() last ran
+    double m_decimatedFrom = 0, m_decimatedTo = 0; ///< the time range decimate() last ran for
     bool m_legendExpanded = false;  ///< the operator opened a collapsed legend
     bool m_legendCollapsed = false;
     bool m_legendInLayout = false;
