@@ -286,6 +286,16 @@ DECLARE
     i int;
 BEGIN
     PERFORM set_config('htap.ivm_in_ddl_guard', 'on', true);
+    -- A table gone (dropped with its views, DROP SCHEMA ... CASCADE) took its triggers along,
+    -- not their functions.
+    FOR v_root IN SELECT DISTINCT u.r FROM unnest(p_roots) u(r) WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = u.r) LOOP
+        FOREACH v_event IN ARRAY ARRAY['ins', 'upd', 'del'] LOOP
+            v_name := format('c%s_%s', v_root, v_event);
+            IF to_regprocedure(format('htap_ivm.%I()', v_name)) IS NOT NULL THEN
+                EXECUTE format('DROP FUNCTION htap_ivm.%I()', v_name);
+            END IF;
+        END LOOP;
+    END LOOP;
     FOR v_root IN SELECT DISTINCT u.r FROM unnest(p_roots) u(r) JOIN pg_class c ON c.oid = u.r ORDER BY 1 LOOP
         -- LOCK TABLE takes the members with it.
         EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', v_root::regclass);
@@ -330,12 +340,12 @@ BEGIN
                                    'htap_ivm_' || v_name, v_event, m.oid::regclass, v_referencing, v_name);
                     -- ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
                     EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', m.oid::regclass, 'htap_ivm_' || v_name);
-                ELSIF v_n = 0 THEN
-                    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'htap_ivm_' || v_name, m.oid::regclass);
+                ELSIF v_n = 0 AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = m.oid AND t.tgname = 'htap_ivm_' || v_name) THEN
+                    EXECUTE format('DROP TRIGGER %I ON %s', 'htap_ivm_' || v_name, m.oid::regclass);
                 END IF;
             END LOOP;
-            IF v_n = 0 THEN
-                EXECUTE format('DROP FUNCTION IF EXISTS htap_ivm.%I()', v_name);
+            IF v_n = 0 AND to_regprocedure(format('htap_ivm.%I()', v_name)) IS NOT NULL THEN
+                EXECUTE format('DROP FUNCTION htap_ivm.%I()', v_name);
             END IF;
         END LOOP;
     END LOOP;
