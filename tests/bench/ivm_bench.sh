@@ -2,7 +2,7 @@
 # Benchmark: incremental maintenance of the seed's views against PostgreSQL's own refresh, on
 # one sandbox, baseline and engine in the same invocation. Prints:
 #   (b) order-transaction throughput with capture triggers off and on (incremental views, not
-#       merged meanwhile; with --per-view also capture as engines before generation 5 had it, a
+#       merged meanwhile; with --per-view also capture as engines before generation 6 had it, a
 #       trigger per view, table and event, made from the same statements: see per_view in
 #       ivm_lib.sh), and with the views merged by each configuration of --merges, in
 #       rounds that reverse their order every other round (ABBA); medians and ranges of the
@@ -271,7 +271,7 @@ if part b; then
     printf '%-44s %10.1f %10s\n' "capture off" "$off" 1.00
     printf '%-44s %10.1f %10.3f  %s\n' "capture on (3 views, no merges)" "$on" "$ratio" "$(range "${ratios[@]}")"
     if [ -n "$perview" ]; then
-        printf '%-44s %10.1f %10.3f  %s\n' "capture per view (before generation 5)" "$(median "${ptps[@]}")" "$(median "${pratios[@]}")" "$(range "${pratios[@]}")"
+        printf '%-44s %10.1f %10.3f  %s\n' "capture per view (before generation 6)" "$(median "${ptps[@]}")" "$(median "${pratios[@]}")" "$(range "${pratios[@]}")"
         printf '%-44s %10s %10.3f  %s\n' "shared / per view, same round" "" "$(median "${sratios[@]}")" "$(range "${sratios[@]}")"
     fi
     for m in $merges; do

@@ -35,7 +35,7 @@ SELECT format('ALTER TABLE %s %s TRIGGER %I', htap.ivm_rel(regexp_replace(t, '\|
 FROM htap.ivm_views, unnest(triggers) t WHERE $which \gexec
 SQL
 }
-# per_view on|off: capture as engines before generation 5 had it, made from the registry of
+# per_view on|off: capture as engines before generation 6 had it, made from the registry of
 # generation-5 views: a trigger and a function per view, base table and event, each running
 # that view's one statement (the same text the shared function runs, under the same header),
 # on the base tables (not their members). With the views' own capture switched off, it is the
