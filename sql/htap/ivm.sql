@@ -67,6 +67,18 @@ CREATE TABLE IF NOT EXISTS htap.ivm_capture (
     relies_on     oid[] NOT NULL,              -- constraints (keys) the engine relies on
     PRIMARY KEY (view_id, table_index)
 );
+-- Generation 6 on: the capture statements ("INSERT|statement", with @ivm_cols@) that the base
+-- table's shared capture function runs for this view (htap.ivm_capture_sync); functions is
+-- then empty, and update_filtered/update_unfiltered hold statements.
+ALTER TABLE htap.ivm_capture ADD COLUMN IF NOT EXISTS statements text[] NOT NULL DEFAULT '{}';
+-- Whether the view captures (htap.ivm_set_capture): a view whose capture is switched off is
+-- left out of the shared capture functions, and needs a rebuild.
+ALTER TABLE htap.ivm_views ADD COLUMN IF NOT EXISTS capture_on boolean NOT NULL DEFAULT true;
+-- Unstamped engines (see above) whose UPDATE capture is a statement of the shared function.
+UPDATE htap.ivm_views v SET engine_version = 1
+WHERE v.engine_version = 0
+  AND EXISTS (SELECT 1 FROM htap.ivm_capture k, unnest(k.statements) x
+              WHERE k.view_id = v.view_id AND x LIKE 'UPDATE|%' AND x LIKE '%record_image_eq%');
 
 -- A table as the registry stores it: an oid (generation 2 on, what renames leave alone) or a
 -- quoted qualified name (older engines). NULL when it is gone.
@@ -245,6 +257,127 @@ BEGIN
     END LOOP;
 END $$;
 
+-- One capture trigger per base table and event (INSERT, UPDATE, DELETE) for all the views
+-- that read it (engines of generation 6 on): htap_ivm_c<table oid>_ins (_upd, _del) on the
+-- table and each of its members, calling htap_ivm.c<table oid>_ins(), whose body is each
+-- capturing view's statement (htap.ivm_capture.statements, columns under their current names)
+-- over the same transition tables, in view order. A trigger call costs about 5 us of fixed
+-- machinery (transition tables, the PL/pgSQL call) whatever it runs: two views on a table
+-- cost one call, not two. Regenerated from the registry whenever the set of views capturing
+-- a table changes (an enable, a disable or removal, capture switched off or on, a renamed
+-- column, a table's first inheritance child), in the caller's transaction, under SHARE ROW
+-- EXCLUSIVE on the table (what CREATE TRIGGER takes): every writer of the table either
+-- finished before that transaction commits or runs the new function, never half of each. A
+-- table no view captures any more loses its triggers and functions (capture off costs nothing).
+-- The DDL it runs does not wake the DDL guard: it is the guard's own kind of work.
+CREATE OR REPLACE FUNCTION htap.ivm_capture_sync(p_roots oid[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_root oid;
+    v_event text;
+    v_referencing text;
+    v_name text;
+    v_body text;
+    v_tag text;
+    v_n int;
+    v_guard text := current_setting('htap.ivm_in_ddl_guard', true);
+    s record;
+    m record;
+    i int;
+BEGIN
+    PERFORM set_config('htap.ivm_in_ddl_guard', 'on', true);
+    -- A table gone (dropped with its views, DROP SCHEMA ... CASCADE) took its triggers along,
+    -- not their functions.
+    FOR v_root IN SELECT DISTINCT u.r FROM unnest(p_roots) u(r) WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = u.r) LOOP
+        FOREACH v_event IN ARRAY ARRAY['ins', 'upd', 'del'] LOOP
+            v_name := format('c%s_%s', v_root, v_event);
+            IF to_regprocedure(format('htap_ivm.%I()', v_name)) IS NOT NULL THEN
+                EXECUTE format('DROP FUNCTION htap_ivm.%I()', v_name);
+            END IF;
+        END LOOP;
+    END LOOP;
+    FOR v_root IN SELECT DISTINCT u.r FROM unnest(p_roots) u(r) JOIN pg_class c ON c.oid = u.r ORDER BY 1 LOOP
+        -- LOCK TABLE takes the members with it.
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', v_root::regclass);
+        FOREACH v_event IN ARRAY ARRAY['INSERT', 'UPDATE', 'DELETE'] LOOP
+            v_name := format('c%s_%s', v_root, lower(left(v_event, 3)));
+            v_referencing := CASE v_event WHEN 'INSERT' THEN 'REFERENCING NEW TABLE AS __ivm_new'
+                                          WHEN 'UPDATE' THEN 'REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new'
+                                          ELSE 'REFERENCING OLD TABLE AS __ivm_old' END;
+            v_body := '';
+            v_n := 0;
+            FOR s IN
+                SELECT k.view_id, htap.ivm_render(substr(x.st, strpos(x.st, '|') + 1),
+                           (SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '')
+                            FROM unnest(k.current_names, k.names) WITH ORDINALITY u(cur, orig, i))) AS st
+                FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id,
+                     unnest(k.statements) WITH ORDINALITY x(st, i)
+                WHERE k.root = v_root AND v.capture_on AND split_part(x.st, '|', 1) = v_event
+                ORDER BY k.view_id, k.table_index, x.i
+            LOOP
+                v_body := v_body || format(E'  -- view %s\n', s.view_id) || s.st || E'\n';
+                v_n := v_n + 1;
+            END LOOP;
+            IF v_n > 0 THEN
+                -- A dollar-quote tag the statements do not hold (a view's strings and names may).
+                v_tag := '$ivm$';
+                i := 0;
+                WHILE strpos(v_body, v_tag) > 0 LOOP
+                    i := i + 1;
+                    v_tag := '$ivm' || i || '$';
+                END LOOP;
+                EXECUTE format('CREATE OR REPLACE FUNCTION htap_ivm.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER '
+                               || E'SET search_path = pg_catalog, pg_temp AS %s\n#variable_conflict use_column\nBEGIN\n%s  RETURN NULL;\nEND %s',
+                               v_name, v_tag, v_body, v_tag);
+                EXECUTE format('REVOKE ALL ON FUNCTION htap_ivm.%I() FROM PUBLIC', v_name);
+            END IF;
+            FOR m IN
+                WITH RECURSIVE down(oid) AS (SELECT v_root UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+                SELECT down.oid FROM down JOIN pg_class c ON c.oid = down.oid WHERE c.relkind <> 'f'
+            LOOP
+                IF v_n > 0 AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = m.oid AND t.tgname = 'htap_ivm_' || v_name) THEN
+                    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION htap_ivm.%I()',
+                                   'htap_ivm_' || v_name, v_event, m.oid::regclass, v_referencing, v_name);
+                    -- ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
+                    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', m.oid::regclass, 'htap_ivm_' || v_name);
+                ELSIF v_n = 0 AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = m.oid AND t.tgname = 'htap_ivm_' || v_name) THEN
+                    EXECUTE format('DROP TRIGGER %I ON %s', 'htap_ivm_' || v_name, m.oid::regclass);
+                END IF;
+            END LOOP;
+            IF v_n = 0 AND to_regprocedure(format('htap_ivm.%I()', v_name)) IS NOT NULL THEN
+                EXECUTE format('DROP FUNCTION htap_ivm.%I()', v_name);
+            END IF;
+        END LOOP;
+    END LOOP;
+    PERFORM set_config('htap.ivm_in_ddl_guard', coalesce(v_guard, 'off'), true);
+END $$;
+
+-- Switches a view's capture off or on (the benchmarks compare writers with and without it).
+-- Off: the view is left out of its tables' shared capture functions (a table no view captures
+-- any more loses its triggers), and flagged for a rebuild, since changes now slip by. On: put
+-- back; a rebuild makes the view exact again (htapctl mv refresh --mode rebuild switches it on
+-- by itself). Engines before generation 6 have triggers of their own: switched with ALTER
+-- TABLE ... ENABLE ALWAYS / DISABLE TRIGGER, as before.
+CREATE OR REPLACE FUNCTION htap.ivm_set_capture(p_view int, p_on boolean) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM htap.ivm_capture WHERE view_id = p_view AND cardinality(statements) > 0) THEN
+        UPDATE htap.ivm_views SET capture_on = p_on WHERE view_id = p_view;
+        PERFORM htap.ivm_capture_sync(ARRAY(SELECT root FROM htap.ivm_capture WHERE view_id = p_view));
+    ELSE
+        FOR r IN SELECT htap.ivm_rel(regexp_replace(t, '\|[^|]*$', '')) AS rel, substring(t FROM '\|([^|]*)$') AS name
+                 FROM htap.ivm_views, unnest(triggers) t WHERE view_id = p_view LOOP
+            CONTINUE WHEN r.rel IS NULL;
+            EXECUTE format('ALTER TABLE %s %s TRIGGER %I', r.rel, CASE WHEN p_on THEN 'ENABLE ALWAYS' ELSE 'DISABLE' END, r.name);
+        END LOOP;
+    END IF;
+    IF NOT p_on THEN
+        PERFORM htap.ivm_mark_rebuild(p_view, 'capture was switched off (htap.ivm_set_capture): changes slipped by');
+    END IF;
+END $$;
+
 -- Capture that was switched off (ALTER TABLE ... DISABLE TRIGGER, pg_restore
 -- --disable-triggers) lets changes through unrecorded: those views need a rebuild.
 -- The capture triggers of a view that are not firing (disabled or dropped): the one place
@@ -276,6 +409,9 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_why text;
 BEGIN
+    IF EXISTS (SELECT 1 FROM htap.ivm_views WHERE view_id = p_view AND NOT capture_on) THEN
+        RETURN 'capture of this view is switched off (htap.ivm_set_capture)';
+    END IF;
     SELECT 'capture trigger ' || min(o.trigger_name || ' on ' || o.table_name) || ' is disabled or dropped' INTO v_why
     FROM htap.ivm_capture_off(p_view) o HAVING count(*) > 0;
     IF v_why IS NOT NULL THEN
@@ -370,9 +506,10 @@ DECLARE
     cap record;
     f text;
     v_cols text;
+    v_shared oid[] := '{}';
 BEGIN
     FOR cap IN
-        SELECT k.view_id, k.table_index, k.functions, k.names, k.current_names,
+        SELECT k.view_id, k.table_index, k.root, k.functions, k.statements, k.names, k.current_names,
                ARRAY(SELECT a.attname::text FROM unnest(k.attnums) WITH ORDINALITY u(n, i)
                      JOIN pg_attribute a ON a.attrelid = k.root AND a.attnum = u.n AND NOT a.attisdropped ORDER BY u.i) AS now
         FROM htap.ivm_capture k WHERE k.root = ANY (p_objects)
@@ -385,7 +522,14 @@ BEGIN
             EXECUTE htap.ivm_render(f, v_cols);
         END LOOP;
         UPDATE htap.ivm_capture SET current_names = cap.now WHERE view_id = cap.view_id AND table_index = cap.table_index;
+        IF cardinality(cap.statements) > 0 THEN
+            v_shared := v_shared || cap.root;
+        END IF;
     END LOOP;
+    -- Generation 6: the table's shared capture functions, rendered again from the registry.
+    IF cardinality(v_shared) > 0 THEN
+        PERFORM htap.ivm_capture_sync(v_shared);
+    END IF;
     UPDATE htap.ivm_views v SET definition = d.def
     FROM (SELECT i.view_id, rtrim(btrim(pg_get_viewdef(c.oid)), ';') AS def FROM htap.ivm_views i
           JOIN pg_class c ON c.relnamespace = 'htap_ivm'::regnamespace AND c.relname = 'v' || i.view_id || '_def'
@@ -412,7 +556,7 @@ DECLARE
     cap record;
     m record;
     spec text;
-    v_prefix text;
+    v_names text[];
     v_rows boolean;
     v_cols text;
 BEGIN
@@ -424,13 +568,14 @@ BEGIN
                          SELECT up.oid FROM up)
            OR EXISTS (SELECT 1 FROM unnest(v.triggers) t WHERE split_part(t, '|', 1) = ANY (p_objects::text[]))
     LOOP
-        v_prefix := format('htap\_ivm\_v%s\_t%s\_%%', cap.view_id, cap.table_index);
+        -- This capture's trigger names (its own, or its table's shared ones since generation 6).
+        v_names := ARRAY(SELECT split_part(x, '|', 1) FROM unnest(cap.triggers) x);
         FOR m IN
             WITH RECURSIVE down(oid) AS (SELECT h.inhrelid FROM pg_inherits h WHERE h.inhparent = cap.root
                                          UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
             SELECT down.oid, c.relkind FROM down JOIN pg_class c ON c.oid = down.oid
             WHERE NOT EXISTS (SELECT 1 FROM unnest(cap.registered) t
-                              WHERE split_part(t, '|', 1) = down.oid::text AND split_part(t, '|', 2) LIKE v_prefix)
+                              WHERE split_part(t, '|', 1) = down.oid::text AND split_part(t, '|', 2) = ANY (v_names))
         LOOP
             IF m.relkind = 'f' THEN
                 PERFORM htap.ivm_mark_rebuild(cap.view_id, format('the foreign table %s became a partition of %s: its rows change '
@@ -441,10 +586,16 @@ BEGIN
             UPDATE htap.ivm_views SET triggers = triggers || ARRAY(SELECT m.oid || '|' || split_part(x, '|', 1) FROM unnest(cap.triggers) x)
             WHERE view_id = cap.view_id;
             FOREACH spec IN ARRAY cap.triggers LOOP
+                -- The table's shared capture triggers (generation 6) are put on its members by
+                -- htap.ivm_capture_sync below, when some view captures it (its function exists).
+                CONTINUE WHEN split_part(spec, '|', 1) LIKE 'htap\_ivm\_c%';
                 EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION %s()', split_part(spec, '|', 1),
                                split_part(spec, '|', 2), m.oid::regclass, split_part(spec, '|', 3), split_part(spec, '|', 4));
                 EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', m.oid::regclass, split_part(spec, '|', 1));
             END LOOP;
+            IF cardinality(cap.statements) > 0 THEN
+                PERFORM htap.ivm_capture_sync(ARRAY[cap.root]);
+            END IF;
             IF m.relkind <> 'p' THEN
                 EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', m.oid::regclass) INTO v_rows;
                 IF v_rows THEN
@@ -455,7 +606,7 @@ BEGIN
         END LOOP;
         FOR m IN
             SELECT DISTINCT split_part(t, '|', 1)::oid AS oid FROM unnest(cap.registered) t
-            WHERE split_part(t, '|', 2) LIKE v_prefix AND split_part(t, '|', 1) <> cap.root::text
+            WHERE split_part(t, '|', 2) = ANY (v_names) AND split_part(t, '|', 1) <> cap.root::text
               AND split_part(t, '|', 1)::oid NOT IN (WITH RECURSIVE down(oid) AS (SELECT h.inhrelid FROM pg_inherits h WHERE h.inhparent = cap.root
                                                      UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
                                                      SELECT down.oid FROM down)
@@ -473,13 +624,19 @@ BEGIN
             END IF;
         END LOOP;
         IF cap.update_unfiltered IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhparent = cap.root) THEN
-            SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
-            FROM unnest(cap.current_names, cap.names) WITH ORDINALITY u(cur, orig, i);
-            EXECUTE htap.ivm_render(cap.update_unfiltered, v_cols);
+            IF cardinality(cap.statements) = 0 THEN
+                SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '') INTO v_cols
+                FROM unnest(cap.current_names, cap.names) WITH ORDINALITY u(cur, orig, i);
+                EXECUTE htap.ivm_render(cap.update_unfiltered, v_cols);
+            END IF;
             UPDATE htap.ivm_capture SET functions = array_replace(functions, update_filtered, update_unfiltered),
+                statements = array_replace(statements, update_filtered, update_unfiltered),
                 update_filtered = NULL, update_unfiltered = NULL,
                 relies_on = array_remove(relies_on, (SELECT co.oid FROM pg_constraint co WHERE co.conrelid = cap.root AND co.contype = 'p'))
             WHERE view_id = cap.view_id AND table_index = cap.table_index;
+            IF cardinality(cap.statements) > 0 THEN
+                PERFORM htap.ivm_capture_sync(ARRAY[cap.root]);
+            END IF;
         END IF;
     END LOOP;
 END $$;
@@ -578,6 +735,8 @@ REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_capture_sync(oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_set_capture(int, boolean) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 13';
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 14';

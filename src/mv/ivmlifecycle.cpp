@@ -299,12 +299,20 @@ QString MvService::enableIncremental(const QString& name, QString* notes)
         for (quint32 k : c.reliesOn)
             reliesOn << QString::number(k);
         r = m_conn.exec(u"INSERT INTO htap.ivm_capture (view_id, table_index, root, attnums, names, current_names, functions, triggers, "
-                        u"update_filtered, update_unfiltered, relies_on) "
-                        u"VALUES ($1, $2, $3::oid, $4::int2[], $5::text[], $5::text[], $6::text[], $7::text[], $8, $9, $10::oid[])"_s,
+                        u"update_filtered, update_unfiltered, relies_on, statements) "
+                        u"VALUES ($1, $2, $3::oid, $4::int2[], $5::text[], $5::text[], $6::text[], $7::text[], $8, $9, $10::oid[], "
+                        u"$11::text[])"_s,
             {id, c.tableIndex, c.root, QVariant(u"{"_s + attnums.join(u',') + u"}"_s), QVariant(c.names), QVariant(c.functions),
                 QVariant(c.triggers), c.updateFiltered.isEmpty() ? QVariant() : QVariant(c.updateFiltered),
-                c.updateUnfiltered.isEmpty() ? QVariant() : QVariant(c.updateUnfiltered), QVariant(u"{"_s + reliesOn.join(u',') + u"}"_s)});
+                c.updateUnfiltered.isEmpty() ? QVariant() : QVariant(c.updateUnfiltered), QVariant(u"{"_s + reliesOn.join(u',') + u"}"_s),
+                QVariant(c.statements)});
     }
+    // The base tables' shared capture functions, regenerated with this view's statements, and
+    // their triggers where a table had none: under SHARE ROW EXCLUSIVE on each table (what
+    // CREATE TRIGGER takes), so that every writer either finished before this transaction
+    // commits (its rows are in the first build's snapshot) or runs the new function.
+    if (r.ok())
+        r = m_conn.exec(u"SELECT htap.ivm_capture_sync(ARRAY(SELECT root FROM htap.ivm_capture WHERE view_id = $1))"_s, {id});
     if (!r.ok())
         return rollback(u"registering %1 failed: %2"_s.arg(label, statementError(r)));
     // A partition or child added since the members were listed would go uncaptured: the

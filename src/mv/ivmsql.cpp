@@ -199,9 +199,9 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
                 // Children may come later (CREATE TABLE ... INHERITS): the DDL guard then puts in the
                 // capture that emits every old and new image (the merge nets them out).
                 CaptureSpec& spec = specFor(out, 0, t);
-                spec.updateFiltered = spec.functions.last();
-                spec.updateUnfiltered = captureFunctionText(fnUpd,
-                    update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {})), t);
+                spec.updateFiltered = spec.statements.last();
+                spec.updateUnfiltered = u"UPDATE|"_s
+                    + update.arg(D, insertCols, captureSelect(u"__ivm_old"_s, -1, {}), captureSelect(u"__ivm_new"_s, 1, {}));
             }
             addTrigger(out, n, 0, t, u"t0_upd"_s, u"UPDATE"_s, u"REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new"_s, fnUpd);
         }
@@ -516,7 +516,14 @@ IvmSql generateIvmSql(const IvmPlan& plan, int id, const QString& viewSchema, co
         : plan.shape == IvmPlan::Shape::Join             ? generateJoin(plan, n, viewSchema, viewName, dimensionBatch)
         : plan.shape == IvmPlan::Shape::Count            ? generateCount(plan, n, viewSchema, viewName)
                                                          : generateJoinAggregate(plan, n, viewSchema, viewName, dimensionBatch);
-    // The triggers go first: nothing may capture into tables that are gone.
+    // The triggers go first: nothing may capture into tables that are gone. The shared capture
+    // functions are regenerated without this view (its registry row is deleted first).
+    QStringList roots;
+    for (const CaptureSpec& c : std::as_const(out.captures))
+        if (!c.statements.isEmpty() && !roots.contains(QString::number(c.root)))
+            roots << QString::number(c.root);
+    if (!roots.isEmpty())
+        out.uninstall.prepend(u"SELECT htap.ivm_capture_sync('{%1}'::oid[])"_s.arg(roots.join(u',')));
     out.uninstall.prepend(dropTriggers(n));
     // Readers of the view need nothing on htap_ivm but the state; the writers' capture runs as owner.
     return out;

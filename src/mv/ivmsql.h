@@ -17,11 +17,14 @@ struct CaptureSpec {
     quint32 root = 0; ///< the table's oid
     QList<int> attnums; ///< the captured columns
     QStringList names; ///< their names when the engine was enabled (what the capture calls them)
-    QStringList functions; ///< CREATE OR REPLACE FUNCTION statements with gen::kColumnsMarker in them
+    QStringList functions; ///< CREATE OR REPLACE FUNCTION statements with gen::kColumnsMarker in them (before generation 6)
+    /// "EVENT|statement" with gen::kColumnsMarker: what the table's shared capture function runs
+    /// for this view (generation 6 on; htap.ivm_capture_sync)
+    QStringList statements;
     /// Its capture triggers as "name|event|referencing|function": what a member that comes
     /// later gets (CREATE TABLE ... PARTITION OF, ATTACH PARTITION, INHERIT).
     QStringList triggers;
-    /// A table that may get inheritance children later: its UPDATE capture (in functions) and
+    /// A table that may get inheritance children later: its UPDATE capture (in statements) and
     /// the one that replaces it then, which does not rely on the primary key being unique.
     QString updateFiltered, updateUnfiltered;
     QList<quint32> reliesOn; ///< constraints the plan relies on (PlanTable::reliesOn)
@@ -81,7 +84,10 @@ struct IvmSql {
 ///   5: count(DISTINCT col) of a column with few rows per value (order_id of order items) stores
 ///      nothing: merges count a changed pair's rows in the base table through its index (the
 ///      daily view's pairs were as many as the items and half of its merge)
-constexpr int kIvmEngineVersion = 5;
+///   6: one capture trigger per base table and event for all the views that read it (a
+///      function regenerated from the registry, htap.ivm_capture_sync), capture switched off
+///      and on per view (htap.ivm_set_capture): 4 trigger calls per seed order instead of 7
+constexpr int kIvmEngineVersion = 6;
 
 /// count(DISTINCT x) of an indexed integer column is kept as bitmaps of 2^kDistinctBlockShift
 /// values when the pairs are dense enough: at least kBitmapMinDensity of them per (group, block)

@@ -63,25 +63,37 @@ CaptureSpec& specFor(IvmSql& out, int tableIndex, const PlanTable& t)
     return out.captures.last();
 }
 
+QString sharedCaptureTrigger(quint32 root, const QString& event)
+{
+    return u"htap_ivm_c%1_%2"_s.arg(root).arg(event.left(3).toLower());
+}
+
 /// Statements that create capture triggers for one table and event set, on the table and on
-/// each of its members (a statement fires the triggers of the table it names only).
+/// each of its members (a statement fires the triggers of the table it names only). INSERT,
+/// UPDATE and DELETE are captured by one trigger per table and event for all the views that
+/// read it (htap.ivm_capture_sync, sql/htap/ivm.sql, installs it from the registry): here they
+/// are only registered with the view, under the shared trigger's name. TRUNCATE keeps a trigger
+/// per view (it only flags the view).
 void addTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix, const QString& event,
     const QString& referencing, const QString& function)
 {
-    const QString raw = u"htap_ivm_v%1_%2"_s.arg(n.id).arg(suffix);
-    const QString name = n.trigger(suffix);
+    const bool shared = event != u"TRUNCATE"_s;
+    const QString raw = shared ? sharedCaptureTrigger(t.oid, event) : u"htap_ivm_v%1_%2"_s.arg(n.id).arg(suffix);
+    const QString fn = shared ? u"htap_ivm."_s + q(raw.mid(9)) : function; // htap_ivm."c<oid>_ins"
     const QStringList tables = QStringList {tableOf(t)} + t.members;
     QList<quint32> oids = QList<quint32> {t.oid} + t.memberOids;
     for (int i = 0; i < tables.size(); ++i) {
-        out.install << u"CREATE TRIGGER %1 AFTER %2 ON %3 %4 FOR EACH STATEMENT EXECUTE FUNCTION %5()"_s.arg(
-            name, event, tables[i], referencing, function);
-        // ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
-        out.install << u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(tables[i], name);
+        if (!shared) {
+            out.install << u"CREATE TRIGGER %1 AFTER %2 ON %3 %4 FOR EACH STATEMENT EXECUTE FUNCTION %5()"_s.arg(
+                q(raw), event, tables[i], referencing, fn);
+            // ALWAYS: fires under session_replication_role = replica too (logical apply, restores).
+            out.install << u"ALTER TABLE %1 ENABLE ALWAYS TRIGGER %2"_s.arg(tables[i], q(raw));
+        }
         // By the table's oid, which a rename leaves alone (the uninstall finds triggers by name).
         out.triggers << qMakePair(QString::number(oids.value(i)), raw);
     }
     // What the DDL guard creates on a member that comes later (CREATE TABLE ... PARTITION OF, ATTACH, INHERIT).
-    specFor(out, tableIndex, t).triggers << u"%1|%2|%3|%4"_s.arg(raw, event, referencing, function);
+    specFor(out, tableIndex, t).triggers << u"%1|%2|%3|%4"_s.arg(raw, event, referencing, fn);
 }
 
 QString changedRows(const QString& transitionTable)
@@ -107,27 +119,15 @@ QString dollarTag(const QStringList& texts)
     return tag;
 }
 
-QString captureFunctionText(const QString& name, const QString& statement, const PlanTable& t)
-{
-    const QString tag = dollarTag({statement, columnsAsCaptured(t, t.captured)});
-    QString header = kFunctionHeader;
-    header.replace(u"$ivm$"_s, tag);
-    // OR REPLACE: the DDL event trigger runs the same text again with the columns' new names.
-    return u"CREATE OR REPLACE FUNCTION %1() RETURNS trigger%2#variable_conflict use_column\nBEGIN\n%3\n  RETURN NULL;\nEND %4"_s.arg(
-        name, header, statement, tag);
-}
-
 void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& statement,
     const QString& event)
 {
-    CaptureSpec* spec = &specFor(out, tableIndex, t);
-    const QString text = captureFunctionText(name, statement, t);
-    spec->functions << text;
+    Q_UNUSED(name)
+    // Run by the table's shared capture function for this event (htap.ivm_capture_sync), with
+    // the other views' statements over the same transition tables.
+    specFor(out, tableIndex, t).statements << event + u'|' + statement;
     const QString columns = columnsAsCaptured(t, t.captured);
-    out.install << QString(text).replace(kColumnsMarker, columns);
     out.captureStatements << CaptureStatement {tableIndex, event, QString(statement).replace(kColumnsMarker, columns).trimmed()};
-    out.install << u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(name);
-    out.uninstall << u"DROP FUNCTION IF EXISTS %1()"_s.arg(name);
 }
 
 QString sourceView(const Names& n, int tableIndex)

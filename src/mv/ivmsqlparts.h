@@ -39,7 +39,10 @@ struct Group {
 QString tableOf(const PlanTable& t);
 QString joinList(const QStringList& items, const QString& sep = QStringLiteral(", "));
 QString whereAnd(const QString& where, const QString& extra = {});
-/// Statements that create capture triggers for one table (and its members) and event set.
+/// The name of the trigger that captures event (INSERT, UPDATE, DELETE) on table root for all its views.
+QString sharedCaptureTrigger(quint32 root, const QString& event);
+/// Statements that create capture triggers for one table (and its members) and event set; for
+/// INSERT, UPDATE and DELETE the table's shared trigger, registered only (see addCaptureFunction).
 void addTrigger(IvmSql& out, const Names& n, int tableIndex, const PlanTable& t, const QString& suffix, const QString& event,
     const QString& referencing, const QString& function);
 /// The capture of base table tableIndex in out.captures, made on first use.
@@ -73,12 +76,10 @@ QString changedRows(const QString& transitionTable);
 QString columnsAsCaptured(const PlanTable& t, const QStringList& currentNames);
 /// A dollar-quote tag none of texts holds: $ivm$, else $ivm1$, $ivm2$, ...
 QString dollarTag(const QStringList& texts);
-/// The text of a capture trigger function (CREATE OR REPLACE) of t, kColumnsMarker left in; its
-/// body quoted with a tag that neither the statement nor t's captured columns hold.
-QString captureFunctionText(const QString& name, const QString& statement, const PlanTable& t);
-/// A capture trigger function of base table tableIndex for event (INSERT, UPDATE or DELETE): one
+/// A capture statement of base table tableIndex for event (INSERT, UPDATE or DELETE): one
 /// statement over the transition tables, with kColumnsMarker; recorded with its table's capture
-/// in out.captures, installed rendered.
+/// in out.captures (statements), which the table's shared capture function runs with the other
+/// views' (htap.ivm_capture_sync installs it). name is unused since generation 6 (a function each).
 void addCaptureFunction(IvmSql& out, int tableIndex, const PlanTable& t, const QString& name, const QString& statement,
     const QString& event);
 /// What merges and rebuilds read instead of the base tables: a view per table of the columns the

@@ -594,8 +594,21 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
             out.ok = true;
             return out;
         }
-        // Capture must run again before the state is rebuilt (a disabled trigger is a common
-        // reason for a rebuild): switch it back on, with the caller's rights.
+        // Capture must run again before the state is rebuilt (a disabled trigger or a view's
+        // capture switched off is a common reason for a rebuild): switch it back on, with the
+        // caller's rights. Generation 6: its tables' shared capture is regenerated too, which
+        // puts back a capture trigger that was dropped.
+        // (A registry before version 14 has no per-view switch.)
+        const Result has = m_conn.exec(u"SELECT to_regprocedure('htap.ivm_set_capture(integer, boolean)') IS NOT NULL"_s);
+        if (const Result on = has.ok() && has.toBool(0, 0) ? m_conn.exec(u"SELECT htap.ivm_set_capture(view_id, true) FROM htap.ivm_views "
+                                                                          u"WHERE view_id = $1 AND (NOT capture_on OR EXISTS (SELECT 1 FROM htap.ivm_capture k "
+                                                                          u"WHERE k.view_id = $1 AND cardinality(k.statements) > 0))"_s,
+                                                                {view.ivmId})
+                                                          : has;
+            !on.ok()) {
+            fail.message = u"capture of %1 is switched off and could not be switched on again: %2"_s.arg(label, statementError(on));
+            return fail;
+        }
         const Result off = m_conn.exec(u"SELECT table_name, trigger_name FROM htap.ivm_capture_off($1)"_s, {view.ivmId});
         for (int i = 0; off.ok() && i < off.rowCount(); ++i) {
             // The table text is the registry's quoted name; it goes through to_regclass first.

@@ -2,7 +2,9 @@
 # Benchmark: incremental maintenance of the seed's views against PostgreSQL's own refresh, on
 # one sandbox, baseline and engine in the same invocation. Prints:
 #   (b) order-transaction throughput with capture triggers off and on (incremental views, not
-#       merged meanwhile), and with the views merged by each configuration of --merges, in
+#       merged meanwhile; with --per-view also capture as engines before generation 6 had it, a
+#       trigger per view, table and event, made from the same statements: see per_view in
+#       ivm_lib.sh), and with the views merged by each configuration of --merges, in
 #       rounds that reverse their order every other round (ABBA); medians and ranges of the
 #       ratios to capture off, and each merged configuration's staleness at saturation;
 #   (a) sales_hourly_mv: its merge (SELECT htap.refresh_view(..., 'incremental'), as a
@@ -17,7 +19,7 @@
 #       capture off, at 1 and 4 clients in ABBA rounds (ratios: median and range), then a merge
 #       of 10,000 new orders against REFRESH ... CONCURRENTLY of the same views kept plain.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
-#                            [--rounds N] [--arounds N] [--parts abc|d] [--merges "fixed adaptive-nice"]
+#                            [--rounds N] [--arounds N] [--parts abc|d] [--merges "fixed adaptive-nice"] [--per-view]
 # Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
 # (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
 # target 1 s), adaptive-nice (target 1 s at nice 10); loop is the earlier reference: one psql
@@ -33,7 +35,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
 . "$root/tests/bench/ivm_lib.sh"
-dir="" seconds=30 rate=1000 clients=4 rounds=6 arounds=6 parts=abc merges="fixed adaptive-nice"
+dir="" seconds=30 rate=1000 clients=4 rounds=6 arounds=6 parts=abc merges="fixed adaptive-nice" perview=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -46,6 +48,7 @@ while [ $# -gt 0 ]; do
     --arounds) arounds="$2"; shift 2 ;;
     --merges) merges="$2"; shift 2
         for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
+    --per-view) perview=perview; shift ;;
     --parts) parts="$2"; shift 2
         [[ "$parts" =~ ^[abcd]+$ ]] || { echo "--parts takes letters among a, b, c and d (e.g. bc)" >&2; exit 2; } ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -150,9 +153,9 @@ if part b; then
     echo
     echo "(b) order transaction, $clients clients, ${seconds} s per run, $rounds rounds: capture off, on, merged by: $merges"
     echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    offs=() ons=() ratios=()
+    offs=() ons=() ratios=() pratios=() ptps=() sratios=()
     declare -A mtps mratio mstale
-    configs=(off on $merges)
+    configs=(off on $perview $merges)
     for ((round = 1; round <= rounds; round++)); do
         order=("${configs[@]}")
         if ! ((round % 2)); then order=(); for ((k = ${#configs[@]} - 1; k >= 0; k--)); do order+=("${configs[$k]}"); done; fi
@@ -161,6 +164,7 @@ if part b; then
             case "$cfg" in
             off) capture off; got[off]="$(run_orders off$round)"; capture on ;;
             on) capture on; got[on]="$(run_orders on$round)" ;;
+            perview) capture off; per_view on; got[perview]="$(run_orders perview$round)"; per_view off; capture on ;;
             *)
                 # Capture was switched off in this round or before: the DDL guard flagged the
                 # views for a rebuild, which the runner respects. Merging costs the same on an
@@ -177,6 +181,11 @@ if part b; then
         offs+=("${got[off]}"); ons+=("${got[on]}")
         ratios+=("$(awk -v a="${got[on]}" -v b="${got[off]}" 'BEGIN{print a/b}')")
         line="    round $round ($(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}, on ${got[on]} (${ratios[-1]})"
+        if [ -n "$perview" ]; then
+            pratios+=("$(awk -v a="${got[perview]}" -v b="${got[off]}" 'BEGIN{print a/b}')"); ptps+=("${got[perview]}")
+            sratios+=("$(awk -v a="${got[on]}" -v b="${got[perview]}" 'BEGIN{print a/b}')")
+            line+=", per-view ${got[perview]} (${pratios[-1]}; shared/per-view ${sratios[-1]})"
+        fi
         for m in $merges; do
             r="$(awk -v a="${got[$m]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
             mtps[$m]+="${got[$m]} "; mratio[$m]+="$r "
@@ -261,6 +270,10 @@ if part b; then
     printf '%-44s %10s %10s  %s\n' "(b) order transaction ($rounds rounds)" "tps" ratio "ratio range; staleness p99 at saturation, hourly/fact/daily (worst round)"
     printf '%-44s %10.1f %10s\n' "capture off" "$off" 1.00
     printf '%-44s %10.1f %10.3f  %s\n' "capture on (3 views, no merges)" "$on" "$ratio" "$(range "${ratios[@]}")"
+    if [ -n "$perview" ]; then
+        printf '%-44s %10.1f %10.3f  %s\n' "capture per view (before generation 6)" "$(median "${ptps[@]}")" "$(median "${pratios[@]}")" "$(range "${pratios[@]}")"
+        printf '%-44s %10s %10.3f  %s\n' "shared / per view, same round" "" "$(median "${sratios[@]}")" "$(range "${sratios[@]}")"
+    fi
     for m in $merges; do
         worst=""
         for v in hourly fact daily; do

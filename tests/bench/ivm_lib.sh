@@ -17,15 +17,51 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
 view_id() { "${psqlc[@]}" -Atc "SELECT view_id FROM htap.ivm_views WHERE view_schema = 'public' AND view_name = '$1'"; }
 is_incremental() { [ -n "$("${psqlc[@]}" -Atc "SELECT 1 FROM pg_matviews WHERE schemaname = 'public' AND matviewname = '$1'")" ] && return 1 || return 0; }
-# capture on|off [VIEW_ID...]: ALTER TABLE ... ENABLE ALWAYS / DISABLE TRIGGER on the engines'
-# capture triggers (of the views given, else of every incremental view). Switching capture off
-# flags the views for a rebuild (the DDL guard): the caller rebuilds them afterwards.
+# capture on|off [VIEW_ID...]: the engines' capture of the views given (else of every
+# incremental view) switched on or off: htap.ivm_set_capture (registry version 14 on: a view
+# of generation 6 leaves its tables' shared capture functions, older ones get ALTER TABLE ...
+# ENABLE ALWAYS / DISABLE TRIGGER on their own triggers); before it, those ALTER TABLEs.
+# Switching capture off flags the views for a rebuild: the caller rebuilds them afterwards.
 capture() {
     local which="true"
     [ $# -gt 1 ] && which="view_id IN ($(IFS=,; echo "${*:2}"))"
+    if [ -n "$("${psqlc[@]}" -Atc "SELECT to_regprocedure('htap.ivm_set_capture(int, boolean)')")" ]; then
+        "${psqlc[@]}" -At -c "SELECT htap.ivm_set_capture(view_id, '$1' = 'on') FROM htap.ivm_views WHERE $which ORDER BY view_id" > /dev/null
+        return
+    fi
     "${psqlc[@]}" -At <<SQL > /dev/null
 SELECT format('ALTER TABLE %s %s TRIGGER %I', htap.ivm_rel(regexp_replace(t, '\|[^|]*$', '')),
               CASE WHEN '$1' = 'on' THEN 'ENABLE ALWAYS' ELSE 'DISABLE' END, substring(t FROM '\|([^|]*)$'))
 FROM htap.ivm_views, unnest(triggers) t WHERE $which \gexec
 SQL
+}
+# per_view on|off: capture as engines before generation 6 had it, made from the registry of
+# generation-5 views: a trigger and a function per view, base table and event, each running
+# that view's one statement (the same text the shared function runs, under the same header),
+# on the base tables (not their members). With the views' own capture switched off, it is the
+# reference the shared trigger is measured against in one invocation (ivm_bench.sh --per-view).
+per_view() {
+    if [ "$1" = on ]; then
+        "${psqlc[@]}" -At <<'SQL' > /dev/null
+SELECT format(E'CREATE FUNCTION htap_ivm.%I() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp '
+              'AS $htap_bench$\n#variable_conflict use_column\nBEGIN\n%s\n  RETURN NULL;\nEND $htap_bench$', s.fn, s.st),
+       format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION htap_ivm.%I()', 'htap_' || s.fn, s.ev,
+              s.root::regclass, CASE s.ev WHEN 'INSERT' THEN 'REFERENCING NEW TABLE AS __ivm_new'
+                                         WHEN 'UPDATE' THEN 'REFERENCING OLD TABLE AS __ivm_old NEW TABLE AS __ivm_new'
+                                         ELSE 'REFERENCING OLD TABLE AS __ivm_old' END, s.fn),
+       format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', s.root::regclass, 'htap_' || s.fn)
+FROM (SELECT k.root, split_part(x.st, '|', 1) AS ev,
+             format('bench_v%s_t%s_%s%s', k.view_id, k.table_index, lower(left(split_part(x.st, '|', 1), 3)), x.i) AS fn,
+             htap.ivm_render(substr(x.st, strpos(x.st, '|') + 1),
+                 (SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '')
+                  FROM unnest(k.current_names, k.names) WITH ORDINALITY u(cur, orig, i))) AS st
+      FROM htap.ivm_capture k JOIN pg_class c ON c.oid = k.root, unnest(k.statements) WITH ORDINALITY x(st, i)) s \gexec
+SQL
+    else
+        "${psqlc[@]}" -At <<'SQL' > /dev/null
+SELECT format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::regclass) FROM pg_trigger t WHERE t.tgname LIKE 'htap\_bench\_v%' \gexec
+SELECT format('DROP FUNCTION htap_ivm.%I()', p.proname) FROM pg_proc p
+WHERE p.pronamespace = 'htap_ivm'::regnamespace AND p.proname LIKE 'bench\_v%' \gexec
+SQL
+    fi
 }

@@ -1,0 +1,284 @@
+// The capture shared by the views of a table (engine generation 6): one statement trigger per
+// base table and event runs every capturing view's statement over the same transition tables.
+// Its own risks, on the sandbox, under concurrent random writers: a view disabled while the
+// writers run leaves the shared function, and the other view of the table stays exact; a view
+// enabled while the writers run joins it without losing or doubling a change; a view's capture
+// switched off and on (htap.ivm_set_capture) leaves the other views capturing, flags only that
+// view, and a table no view captures any more has no capture trigger at all. The tables live
+// in a schema of this test's own, so that its writes reach no other test's views.
+#include "ivmtestutil.h"
+#include "testutil.h"
+
+#include <mv/mvservice.h>
+#include <pg/identifier.h>
+
+#include <QRandomGenerator>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+using namespace Qt::StringLiterals;
+using namespace htap::mv;
+using namespace htap::pg;
+
+namespace {
+
+const QString kSchema = u"IVM Capture"_s;
+
+QString obj(const QString& name)
+{
+    return quoteQualified(kSchema, name);
+}
+
+/// Views over the one table t: an aggregate, an aggregate with a distinct count, and a join
+/// view (one table with a primary key), so that the shared function runs statements of both
+/// generators.
+const QList<QPair<QString, QString>> kViews {
+    {u"Totals"_s, u"SELECT g, count(*) AS n, sum(v) AS total FROM %1 GROUP BY g"_s},
+    {u"Distinct"_s, u"SELECT g, count(DISTINCT v) AS n_values, max(v) AS top FROM %1 GROUP BY g"_s},
+    {u"Large"_s, u"SELECT id, g, v FROM %1 WHERE v > 50"_s},
+};
+
+QString definition(int i)
+{
+    return kViews[i].second.arg(obj(u"t"_s));
+}
+
+} // namespace
+
+class TestIvmCapture : public QObject
+{
+    Q_OBJECT
+
+    Connection m_conn;
+
+    /// Random writers on t until stop: single and multi-row inserts, updates of the group, the
+    /// value and a column no view reads, deletes, and rolled-back work. Statements that fail
+    /// (other than deadlocks between the writers) are counted, the first kept.
+    struct Writers {
+        std::atomic<bool> stop {false};
+        std::atomic<int> committed {0}, unexpected {0};
+        std::mutex lock;
+        QString first;
+        std::vector<std::thread> threads;
+
+        void start(int n)
+        {
+            for (int i = 0; i < n; ++i)
+                threads.emplace_back([this, i] { run(7000 + quint32(i)); });
+        }
+        /// Stops them; what failed, or empty.
+        QString finish()
+        {
+            stop = true;
+            for (std::thread& t : threads)
+                t.join();
+            threads.clear();
+            return unexpected == 0 ? QString() : u"%1 statements failed, the first: %2"_s.arg(unexpected.load()).arg(first);
+        }
+        void run(quint32 seed)
+        {
+            Connection c;
+            htap::test::openOrDie(c, u"tst_ivmcapture writer"_s);
+            QRandomGenerator rng(seed);
+            const auto exec = [&](const QString& sql, const QVariantList& params = {}) {
+                const Result r = c.exec(sql, params);
+                if (!r.ok() && r.error().sqlstate != u"40P01"_s && r.error().sqlstate != u"25P02"_s && ++unexpected == 1) {
+                    const std::lock_guard g(lock);
+                    first = r.error().oneLine();
+                }
+                return r.ok();
+            };
+            const QString t = obj(u"t"_s);
+            while (!stop) {
+                exec(u"BEGIN"_s);
+                const int op = rng.bounded(100);
+                const int id = 1 + rng.bounded(3000);
+                bool ok = true;
+                if (op < 35)
+                    ok = exec(u"INSERT INTO %1 (g, v) SELECT $1, $2 + k FROM generate_series(1, $3) k"_s.arg(t),
+                        {rng.bounded(12), rng.bounded(100), 1 + (rng.bounded(4) == 0 ? rng.bounded(20) : 0)});
+                else if (op < 55)
+                    ok = exec(u"UPDATE %1 SET v = v + $2 WHERE id BETWEEN $1 AND $1 + $3"_s.arg(t), {id, rng.bounded(40) - 20, rng.bounded(3)});
+                else if (op < 65)
+                    ok = exec(u"UPDATE %1 SET g = $2 WHERE id = $1"_s.arg(t), {id, rng.bounded(12)});
+                else if (op < 75)
+                    ok = exec(u"UPDATE %1 SET note = note || 'x' WHERE id = $1"_s.arg(t), {id});
+                else if (op < 90)
+                    ok = exec(u"DELETE FROM %1 WHERE id BETWEEN $1 AND $1 + $2"_s.arg(t), {id, rng.bounded(2)});
+                else {
+                    exec(u"INSERT INTO %1 (g, v) VALUES (1, 1)"_s.arg(t));
+                    ok = false;
+                }
+                if (ok && rng.bounded(8) > 0) {
+                    exec(u"COMMIT"_s);
+                    ++committed;
+                } else {
+                    exec(u"ROLLBACK"_s);
+                }
+            }
+        }
+    };
+
+    /// The capture triggers on t, "name|event" sorted (per-view TRUNCATE triggers left out).
+    QStringList sharedTriggers()
+    {
+        const Result r = m_conn.exec(
+            u"SELECT string_agg(tgname || '|' || CASE WHEN tgtype & 4 <> 0 THEN 'INSERT' WHEN tgtype & 8 <> 0 THEN 'DELETE' "
+            u"ELSE 'UPDATE' END, ',' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname LIKE 'htap\\_ivm\\_%' "
+            u"AND tgtype & 32 = 0"_s,
+            {obj(u"t"_s)});
+        return r.text(0, 0).split(u',', Qt::SkipEmptyParts);
+    }
+
+    /// How many views' statements the shared INSERT capture function of t runs.
+    int viewsInInsertCapture()
+    {
+        const Result r = m_conn.exec(u"SELECT (SELECT count(*) FROM regexp_matches(p.prosrc, '-- view [0-9]+', 'g')) FROM pg_proc p "
+                                     u"WHERE p.pronamespace = 'htap_ivm'::regnamespace AND p.proname = 'c' || $1::regclass::oid || '_ins'"_s,
+            {obj(u"t"_s)});
+        return r.rowCount() == 1 ? int(r.toInt64(0, 0)) : 0;
+    }
+
+    int viewId(const QString& name)
+    {
+        return int(m_conn.exec(u"SELECT view_id FROM htap.ivm_views WHERE view_schema = $1 AND view_name = $2"_s, {kSchema, name})
+                       .toInt64(0, 0));
+    }
+
+    void exactAfterDrain(const QString& name)
+    {
+        MvService s(m_conn);
+        QVERIFY2(htap::test::ivmDrain(s, obj(name)), qPrintable(name));
+        QCOMPARE(htap::test::ivmDifferences(m_conn, kSchema, name), 0);
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        htap::test::openOrDie(m_conn, u"tst_ivmcapture"_s);
+        MvService s(m_conn);
+        QCOMPARE(s.ensureRegistry(), QString());
+        QVERIFY(m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kSchema))).ok());
+        s.recoverInterrupted(); // engines of views an earlier run dropped with its schema
+        EXEC(m_conn, u"CREATE SCHEMA %1"_s.arg(quoteIdentifier(kSchema)));
+        EXEC(m_conn, u"CREATE TABLE %1 (id serial PRIMARY KEY, g int, v int, note text NOT NULL DEFAULT '')"_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"INSERT INTO %1 (g, v) SELECT k % 12, k % 97 FROM generate_series(1, 3000) k"_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"ANALYZE %1"_s.arg(obj(u"t"_s)));
+        for (int i = 0; i < kViews.size(); ++i)
+            EXEC(m_conn, u"CREATE MATERIALIZED VIEW %1 AS %2"_s.arg(obj(kViews[i].first), definition(i)));
+    }
+
+    void cleanupTestCase()
+    {
+        MvService s(m_conn);
+        for (const auto& v : kViews)
+            s.disableIncremental(obj(v.first));
+        m_conn.exec(u"DROP SCHEMA IF EXISTS %1 CASCADE"_s.arg(quoteIdentifier(kSchema)));
+    }
+
+    void oneTriggerPerTableAndEventForAllItsViews()
+    {
+        MvService s(m_conn);
+        QCOMPARE(s.enableIncremental(obj(u"Totals"_s)), QString());
+        QCOMPARE(s.enableIncremental(obj(u"Distinct"_s)), QString());
+        const QString oid = m_conn.exec(u"SELECT $1::regclass::oid"_s, {obj(u"t"_s)}).text(0, 0);
+        QCOMPARE(sharedTriggers(),
+            (QStringList {u"htap_ivm_c%1_del|DELETE"_s.arg(oid), u"htap_ivm_c%1_ins|INSERT"_s.arg(oid), u"htap_ivm_c%1_upd|UPDATE"_s.arg(oid)}));
+        QCOMPARE(viewsInInsertCapture(), 2);
+        // Both views registered the shared triggers: a disabled one flags both.
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM htap.ivm_views v, unnest(v.triggers) t WHERE v.view_schema = $1 "
+                             u"AND t LIKE '%|htap\\_ivm\\_c%'"_s,
+                             {kSchema})
+                     .toInt64(0, 0),
+            6);
+        EXEC(m_conn, u"INSERT INTO %1 (g, v) VALUES (1, 5), (2, 500)"_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"UPDATE %1 SET v = v + 1 WHERE id % 10 = 0"_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"DELETE FROM %1 WHERE id % 17 = 0"_s.arg(obj(u"t"_s)));
+        exactAfterDrain(u"Totals"_s);
+        exactAfterDrain(u"Distinct"_s);
+    }
+
+    void disableOneViewWhileWritersRun()
+    {
+        MvService s(m_conn);
+        Writers w;
+        w.start(3);
+        QTest::qWait(1500);
+        // Its statements leave the shared function in the disable's transaction: the other
+        // view's capture goes on around it, and nothing writes to its dropped tables.
+        QCOMPARE(s.disableIncremental(obj(u"Distinct"_s)), QString());
+        QTest::qWait(1500);
+        QCOMPARE(w.finish(), QString());
+        QVERIFY(w.committed > 20);
+        qInfo("%d transactions committed", w.committed.load());
+        QCOMPARE(viewsInInsertCapture(), 1);
+        QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = $1::regclass"_s, {obj(u"Distinct"_s)}).text(0, 0), u"m"_s);
+        exactAfterDrain(u"Totals"_s);
+    }
+
+    void enableViewsWhileWritersRun()
+    {
+        // The enable's first transaction regenerates the shared function under SHARE ROW
+        // EXCLUSIVE on t, and its first build starts after that commits: every change is in the
+        // build's snapshot or captured for the new view, never both, never neither.
+        MvService s(m_conn);
+        Writers w;
+        w.start(3);
+        QTest::qWait(1000);
+        QCOMPARE(s.enableIncremental(obj(u"Large"_s)), QString());
+        QTest::qWait(500);
+        QCOMPARE(s.enableIncremental(obj(u"Distinct"_s)), QString());
+        QTest::qWait(1000);
+        QCOMPARE(w.finish(), QString());
+        QCOMPARE(viewsInInsertCapture(), 3);
+        for (const auto& v : kViews) {
+            QCOMPARE(m_conn.exec(u"SELECT state FROM htap.ivm_views WHERE view_schema = $1 AND view_name = $2"_s, {kSchema, v.first})
+                         .text(0, 0),
+                u"ready"_s);
+            exactAfterDrain(v.first);
+        }
+    }
+
+    void captureSwitchedOffPerView()
+    {
+        MvService s(m_conn);
+        const int distinct = viewId(u"Distinct"_s);
+        Writers w;
+        w.start(2);
+        QTest::qWait(500);
+        EXEC(m_conn, u"SELECT htap.ivm_set_capture(%1, false)"_s.arg(distinct));
+        QTest::qWait(1000);
+        QCOMPARE(w.finish(), QString());
+        QCOMPARE(viewsInInsertCapture(), 2);
+        // Only that view is flagged, and says why; the others stay exact.
+        ViewInfo info;
+        QString error;
+        QVERIFY2(s.find(obj(u"Distinct"_s), &info, &error), qPrintable(error));
+        QVERIFY2(info.ivmReason.contains(u"switched off"_s), qPrintable(info.ivmReason));
+        exactAfterDrain(u"Totals"_s);
+        exactAfterDrain(u"Large"_s);
+        QVERIFY(!s.refresh(obj(u"Distinct"_s), RefreshMode::Incremental).ok); // refused: a rebuild is needed
+
+        // No view capturing t: no trigger left to fire.
+        for (const auto& v : kViews)
+            EXEC(m_conn, u"SELECT htap.ivm_set_capture(%1, false)"_s.arg(viewId(v.first)));
+        QCOMPARE(sharedTriggers(), QStringList());
+        EXEC(m_conn, u"INSERT INTO %1 (g, v) VALUES (3, 77)"_s.arg(obj(u"t"_s)));
+        // A rebuild switches the view's capture on again and makes it exact.
+        for (const auto& v : kViews) {
+            const RefreshOutcome o = s.refresh(obj(v.first), RefreshMode::Rebuild);
+            QVERIFY2(o.ok, qPrintable(o.message));
+            QCOMPARE(htap::test::ivmDifferences(m_conn, kSchema, v.first), 0);
+        }
+        QCOMPARE(sharedTriggers().size(), 3);
+        QCOMPARE(viewsInInsertCapture(), 3);
+        EXEC(m_conn, u"UPDATE %1 SET v = v - 3 WHERE id % 7 = 0"_s.arg(obj(u"t"_s)));
+        for (const auto& v : kViews)
+            exactAfterDrain(v.first);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestIvmCapture)
+#include "tst_ivmcapture.moc"
