@@ -129,6 +129,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     QList<TableRef> refs;
     QString keyedFrom; // why the FROM clause is no tree of joins on keys (then the view is counted)
     QHash<QString, QSet<QString>> columnsUsed; // the columns each table's capture must watch
+    // For counted views over outer joins: the equalities between the two sides of each join
+    // ("ref.col" pairs), and the tables of each join that has none (a CROSS JOIN: every row of
+    // one side matches every row of the other).
+    QList<QPair<QString, QString>> sameValue;
+    QList<QStringList> crossed;
     std::function<void(const Node*)> fromItem = [&](const Node* n) {
         if (!refusal.isEmpty())
             return;
@@ -171,11 +176,25 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                     sides[k < right ? 0 : 1] << refs[k].refName;
                 }
             }
+            for (const QString& l : std::as_const(sides[0]))
+                for (const QString& r : std::as_const(sides[1]))
+                    sameValue << qMakePair(l + u'.' + column, r + u'.' + column);
             if (sides[0].size() == 1 && sides[1].size() == 1)
                 edges << Edge {sides[0][0], column, sides[1][0], column};
             else
                 keyedFrom = u"JOIN ... USING (%1) joins more than one table on a side"_s.arg(column);
         }
+        const qsizetype firstSame = sameValue.size();
+        // A join without an equality between its sides: every row of one side may match every
+        // row of the other.
+        const auto crossedUnlessEqual = qScopeGuard([&] {
+            if (sameValue.size() == firstSame) {
+                QStringList both;
+                for (qsizetype k = left; k < refs.size(); ++k)
+                    both << refs[k].refName;
+                crossed << both;
+            }
+        });
         if (!j->quals) {
             if (!j->n_using_clause)
                 keyedFrom = u"a cross join"_s;
@@ -200,12 +219,26 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 continue;
             }
             edges << Edge {l[0], l[1], r[0], r[1]};
+            const auto sideOf = [&](const QString& ref) {
+                for (qsizetype k = left; k < refs.size(); ++k)
+                    if (refs[k].refName == ref)
+                        return k < right ? 0 : 1;
+                return -1;
+            };
+            const int ls = sideOf(l[0]), rs = sideOf(r[0]);
+            if (ls >= 0 && rs >= 0 && ls != rs)
+                sameValue << qMakePair(l[0] + u'.' + l[1], r[0] + u'.' + r[1]);
         }
     };
     for (size_t i = 0; i < s->n_from_clause; ++i)
         fromItem(s->from_clause[i]);
-    if (s->n_from_clause > 1)
+    if (s->n_from_clause > 1) {
         keyedFrom = u"tables listed with commas"_s;
+        QStringList all;
+        for (const TableRef& r : std::as_const(refs))
+            all << r.refName;
+        crossed << all;
+    }
     if (!refusal.isEmpty())
         return refusal;
     QHash<QString, int> byRef;
@@ -469,7 +502,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 return u"HAVING %1"_s.arg(why);
         }
         if (refs.size() != 1 && !anyAggregate && !outerJoin.isEmpty()) {
-            return u"outer joins%1 with DISTINCT or GROUP BY are not maintained"_s.arg(outerJoin);
+            // The distinct rows of outer joins: counted, recomputed where the changes reach.
+            plan->shape = IvmPlan::Shape::Count;
+            plan->distinct = true;
+            plan->outer = true;
         } else if (refs.size() != 1 && !anyAggregate) {
             // The distinct rows of joins: counted, each shown once.
             plan->shape = IvmPlan::Shape::Count;
@@ -627,13 +663,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     if (plan->shape == IvmPlan::Shape::Join) {
         const QList<PlanTable> unkeyed = tables;
         if (const QString why = keyedJoin(); !why.isEmpty()) {
-            if (!outerJoin.isEmpty())
-                return u"outer joins%1 are maintained only as a LEFT JOIN from the fact table to a table reached by its primary "
-                       u"key (LEFT JOIN d ON d.id = f.d_id), and here %2"_s.arg(outerJoin, why);
             if (outputs.isEmpty())
                 return u"a view without columns is not maintained"_s;
             tables = unkeyed;
             plan->shape = IvmPlan::Shape::Count;
+            plan->outer = !outerJoin.isEmpty();
         }
     } else if (plan->shape == IvmPlan::Shape::JoinAggregate) {
         // Aggregates over joins keep the join's rows by the fact key.
@@ -643,6 +677,61 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                    u"GROUP BY columns)"_s.arg(joinedNames(refs), why);
     } else {
         tables[0].isFact = true;
+    }
+
+    // Outer joins: the classes of columns the joins make equal, and one class per join without
+    // an equality, which every row of its tables has (ivmsqlouter.cpp).
+    if (plan->outer) {
+        QHash<QString, QString> parent;
+        std::function<QString(const QString&)> find = [&](const QString& x) -> QString {
+            const QString p = parent.value(x, x);
+            return p == x ? x : find(p);
+        };
+        for (const auto& e : std::as_const(sameValue))
+            if (find(e.first) != find(e.second))
+                parent.insert(find(e.first), find(e.second));
+        QHash<QString, int> classOf;
+        for (const auto& e : std::as_const(sameValue))
+            for (const QString& c : {e.first, e.second}) {
+                const QString root = find(c);
+                if (!classOf.contains(root))
+                    classOf.insert(root, int(classOf.size()) + 1);
+                const QString ref = c.section(u'.', 0, 0), column = c.section(u'.', 1);
+                for (PlanTable& t : tables)
+                    if (t.ref.refName == ref && !t.joinKeys.contains(qMakePair(classOf[root], column)))
+                        t.joinKeys << qMakePair(classOf[root], column);
+            }
+        int next = int(classOf.size()) + 1;
+        for (const QStringList& group : std::as_const(crossed)) {
+            for (PlanTable& t : tables)
+                if (group.contains(t.ref.refName))
+                    t.joinKeys << qMakePair(next, QString());
+            ++next;
+        }
+        for (const PlanTable& t : std::as_const(tables))
+            if (t.joinKeys.isEmpty())
+                return u"table %1 is not joined to the others"_s.arg(t.ref.refName);
+        // A class's values are compared by their type's hash: integers hash alike whatever
+        // their width, text and varchar alike; other types must be the same.
+        const auto family = [](const QString& type) {
+            if (type == u"smallint"_s || type == u"integer"_s || type == u"bigint"_s)
+                return u"integer"_s;
+            return type == u"character varying"_s ? u"text"_s : type;
+        };
+        QHash<int, QPair<QString, QString>> firstOf; // class -> (its first column, its type)
+        for (const PlanTable& t : std::as_const(tables))
+            for (const auto& k : t.joinKeys) {
+                const QString type = infos.value(t.ref.refName).types.value(k.second);
+                if (k.second.isEmpty() || type.isEmpty())
+                    continue;
+                const QString column = t.ref.refName + u'.' + k.second;
+                if (!firstOf.contains(k.first))
+                    firstOf.insert(k.first, qMakePair(column, type));
+                else if (family(firstOf[k.first].second) != family(type))
+                    return u"the outer joins compare %1 (%2) with %3 (%4): outer joins are maintained when the columns their "
+                           u"equalities compare have the same type (integers of any width, text and varchar count as one)"_s.arg(
+                        firstOf[k.first].first, firstOf[k.first].second, column, type);
+            }
     }
 
     // What each table's capture projects from its changed rows (by attribute number, so that a
