@@ -1,5 +1,6 @@
 // Outer joins over tables without keys, maintained incrementally on the sandbox (counted views
-// whose merges recompute the part of the view the changes reach, docs/ivm.md): --check passes
+// whose merges recompute the part of the view the changes reach, docs/ivm.md), and EXISTS over
+// them (a semi-join, merged the same way): --check passes
 // and enable succeeds; a bulk change large against the base is rebuilt instead and logged so;
 // then concurrent random writers (inserts, updates that move rows to other matches, NULL join
 // values, multi-row deletes, rollbacks) with merges interleaved, compared row for row with the
@@ -29,12 +30,14 @@ struct View {
     QString definition;
 };
 
-// Three keyless tables joined two ways, the distinct rows of a full join with a WHERE, and a
-// table full-joined with itself.
+// Three keyless tables joined two ways, the distinct rows of a full join with a WHERE, a table
+// full-joined with itself, and a semi-join.
 const QList<View> kViews {
     {u"rst"_s, u"SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj, t.v FROM r FULL JOIN s ON r.i = s.i LEFT JOIN t ON s.j = t.j"_s},
     {u"rst distinct"_s, u"SELECT DISTINCT r.i AS ri, t.j AS tj FROM r RIGHT JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j WHERE coalesce(t.v, 0) >= 0"_s},
     {u"self"_s, u"SELECT a.i AS ai, b.i AS bi FROM r a FULL JOIN r b ON a.i = b.i AND b.i > 2"_s},
+    // EXISTS not on a key: a semi-join, merged the same way.
+    {u"semi"_s, u"SELECT r.i AS ri FROM r WHERE EXISTS (SELECT 1 FROM s WHERE s.i = r.i AND s.j > 5)"_s},
 };
 
 QString obj(const QString& name)

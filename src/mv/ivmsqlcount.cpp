@@ -118,8 +118,12 @@ IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSch
             + (plan.outer ? u"\n"_s + kMergeStartDeclare.chopped(1) : QString()),
         kMergeSettings);
 
+    // (A semi-join's EXISTS reads its table through a marker in the WHERE clause.)
+    QString where = plan.whereSql;
+    for (int i = 0; i < plan.tables.size(); ++i)
+        where.replace(u"htap_ivm.__ivm_src_%1__"_s.arg(i), sourceView(n, i));
     const QString load = u"  INSERT INTO %1 (%2, __ivm_count) SELECT %3, count(*) FROM %4%5%6;"_s.arg(
-        n.obj(u"state_new"_s), joinList(cols), joinList(exprs), from, whereAnd(plan.whereSql), groupBy);
+        n.obj(u"state_new"_s), joinList(cols), joinList(exprs), from, whereAnd(where), groupBy);
     // A merge that rebuilds instead runs this at READ COMMITTED: the deletes of the pending
     // changes and the reads of the base in one statement (one snapshot).
     QString rb = plan.outer ? swapRebuild(n, load, kUpdatedInPlace, consumeAll) : rebuildDeletes + swapRebuild(n, load, kUpdatedInPlace);

@@ -77,7 +77,8 @@ QString outerChanges(const IvmPlan& plan, const Names& n, const QStringList& sel
     }
     // Each table's touched rows now (__ivm_n<i>) and before the changes (__ivm_o<i>: now, with
     // the removed rows back and the added ones out; every changed row is touched).
-    QString newFrom = plan.sourceFromSql, oldFrom = plan.sourceFromSql;
+    // (A semi-join's EXISTS reads its table through a marker in the WHERE clause.)
+    QString newFrom = plan.sourceFromSql + whereAnd(plan.whereSql), oldFrom = newFrom;
     for (int i = 0; i < k; ++i) {
         const PlanTable& t = plan.tables[i];
         QStringList touched;
@@ -91,8 +92,7 @@ QString outerChanges(const IvmPlan& plan, const Names& n, const QStringList& sel
         newFrom.replace(marker, u"__ivm_n%1"_s.arg(i));
         oldFrom.replace(marker, u"__ivm_o%1"_s.arg(i));
     }
-    const QString terms = u"SELECT %1, 1 AS __ivm_s FROM %2%4 UNION ALL SELECT %1, -1 FROM %3%4"_s.arg(
-        joinList(selectAs), newFrom, oldFrom, whereAnd(plan.whereSql));
+    const QString terms = u"SELECT %1, 1 AS __ivm_s FROM %2 UNION ALL SELECT %1, -1 FROM %3"_s.arg(joinList(selectAs), newFrom, oldFrom);
     ctes << u"changed AS (SELECT %1, sum(__ivm_s)::bigint AS __ivm_c FROM (%2) __ivm_x GROUP BY %3 HAVING sum(__ivm_s) <> 0)"_s.arg(
         joinList(cols), terms, positions.join(u", "_s));
     return ctes.join(u",\n  "_s);

@@ -10,6 +10,11 @@ using namespace Qt::StringLiterals;
 
 namespace htap::mv {
 
+namespace {
+/// Set while analyze() parses the definition again with its EXISTS kept as sub-links.
+thread_local bool t_keepExists = false;
+} // namespace
+
 ViewQuery::ViewQuery() : d(std::make_unique<Private>()) {}
 ViewQuery::~ViewQuery() = default;
 ViewQuery::ViewQuery(ViewQuery&&) noexcept = default;
@@ -18,6 +23,8 @@ ViewQuery& ViewQuery::operator=(ViewQuery&&) noexcept = default;
 bool ViewQuery::parse(const QString& sql, QString* error)
 {
     d = std::make_unique<Private>();
+    d->source = sql;
+    d->keepExists = t_keepExists;
     d->text = sql.toUtf8();
     d->raw = pg_query_parse_protobuf(d->text.constData());
     if (d->raw.error) {
@@ -44,6 +51,7 @@ bool ViewQuery::parse(const QString& sql, QString* error)
         if (again.parse(flat, error)) {
             *this = std::move(again);
             d->semiKeys = semiKeys;
+            d->source = sql;
             return true;
         }
         *error = u"the definition with its sub-queries inlined cannot be parsed: %1 (%2)"_s.arg(*error, flat);
@@ -232,6 +240,41 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     };
     for (size_t i = 0; i < s->n_from_clause; ++i)
         fromItem(s->from_clause[i]);
+    // EXISTS kept as semi-joins: their tables, and the equalities with the outer tables.
+    const QList<const PgQuery__SubLink*> semi = d->keptExists();
+    for (const PgQuery__SubLink* link : semi) {
+        const PgQuery__SelectStmt* in = link->subselect->select_stmt;
+        const PgQuery__RangeVar* rv = in->from_clause[0]->range_var;
+        TableRef t {str(rv->schemaname), str(rv->relname), {}};
+        t.refName = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? str(rv->alias->aliasname) : t.name;
+        QStringList outer;
+        for (const TableRef& r : std::as_const(refs))
+            outer << r.refName;
+        refs << t;
+        const qsizetype firstSame = sameValue.size();
+        QList<const Node*> conj;
+        if (in->where_clause)
+            conj << in->where_clause;
+        while (!conj.isEmpty()) {
+            const Node* q = conj.takeFirst();
+            if (q->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && q->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+                for (size_t k = 0; k < q->bool_expr->n_args; ++k)
+                    conj << q->bool_expr->args[k];
+                continue;
+            }
+            if (q->node_case != PG_QUERY__NODE__NODE_A_EXPR || q->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP
+                || lastName(q->a_expr->name, q->a_expr->n_name) != u"="_s || !q->a_expr->lexpr || !q->a_expr->rexpr
+                || q->a_expr->lexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || q->a_expr->rexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
+                continue;
+            const QStringList l = columnRefFields(q->a_expr->lexpr->column_ref), r = columnRefFields(q->a_expr->rexpr->column_ref);
+            if (l.size() != 2 || r.size() != 2)
+                continue;
+            if ((l[0] == t.refName && outer.contains(r[0])) || (r[0] == t.refName && outer.contains(l[0])))
+                sameValue << qMakePair(l[0] + u'.' + l[1], r[0] + u'.' + r[1]);
+        }
+        if (sameValue.size() == firstSame)
+            crossed << (outer << t.refName);
+    }
     if (s->n_from_clause > 1) {
         keyedFrom = u"tables listed with commas"_s;
         QStringList all;
@@ -269,9 +312,24 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         return found;
     };
     for (auto it = d->semiKeys.cbegin(); it != d->semiKeys.cend(); ++it)
-        if (infos.value(it.key()).primaryKey != it.value() && !(s->n_distinct_clause && !selects(it.key())))
-            return u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key "
-                   u"(EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id)), and %1.%2 is not %1's primary key"_s.arg(it.key(), it.value());
+        if (infos.value(it.key()).primaryKey != it.value() && !(s->n_distinct_clause && !selects(it.key()))) {
+            const QString why = u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key "
+                                u"(EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id)), or as a semi-join of a view without aggregates, "
+                                u"and %1.%2 is not %1's primary key"_s.arg(it.key(), it.value());
+            // Without aggregates it is kept as a semi-join, recomputed where changes reach as
+            // outer joins are (ivmsqlouter.cpp).
+            ViewQuery kept;
+            QString error;
+            t_keepExists = true;
+            const bool parsed = kept.parse(d->source, &error);
+            t_keepExists = false;
+            IvmPlan semi;
+            if (!parsed || kept.d->keptExists().size() != d->semiKeys.size()
+                || !kept.analyze(outputNames, infos, &semi, catalogAggregates).isEmpty() || !semi.outer)
+                return why;
+            *plan = semi;
+            return {};
+        }
     if (s->where_clause) {
         const QString bad = aggregateInside(s->where_clause);
         if (!bad.isEmpty())
@@ -501,7 +559,9 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (!why.isEmpty())
                 return u"HAVING %1"_s.arg(why);
         }
-        if (refs.size() != 1 && !anyAggregate && !outerJoin.isEmpty()) {
+        if (!semi.isEmpty() && anyAggregate) {
+            return u"aggregates over a semi-join (EXISTS) not on a key are not maintained"_s;
+        } else if (refs.size() != 1 && !anyAggregate && (!outerJoin.isEmpty() || !semi.isEmpty())) {
             // The distinct rows of outer joins: counted, recomputed where the changes reach.
             plan->shape = IvmPlan::Shape::Count;
             plan->distinct = true;
@@ -667,7 +727,7 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 return u"a view without columns is not maintained"_s;
             tables = unkeyed;
             plan->shape = IvmPlan::Shape::Count;
-            plan->outer = !outerJoin.isEmpty();
+            plan->outer = !outerJoin.isEmpty() || !semi.isEmpty();
         }
     } else if (plan->shape == IvmPlan::Shape::JoinAggregate) {
         // Aggregates over joins keep the join's rows by the fact key.
@@ -764,7 +824,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     plan->outputs = outputs;
     plan->sourceFromSql = d->fromClauseOverSources(index);
     plan->fromSql = d->fromClause();
-    plan->whereSql = s->where_clause ? d->expression(s->where_clause) : QString();
+    // Kept EXISTS read their tables through the engine's sources too (markers, as in FROM).
+    plan->whereSql = !s->where_clause ? QString() : semi.isEmpty() ? d->expression(s->where_clause) : d->whereOverSources(index);
     if (plan->fromSql.isEmpty() || plan->sourceFromSql.isEmpty() || (s->where_clause && plan->whereSql.isEmpty()))
         return u"the definition could not be deparsed"_s;
     return {};

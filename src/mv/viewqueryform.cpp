@@ -47,10 +47,13 @@ QString ViewQuery::structureRefusal() const
 
     // Anywhere in the statement: what changed rows cannot bring, and what the engine keeps no state for.
     QString refusal;
+    const QList<const PgQuery__SubLink*> kept = d->keptExists(); // an outer-join view's semi-joins
     walk(&s->base, [&](const ProtobufCMessage* m) {
         if (!refusal.isEmpty())
             return false;
-        if (isA(m, pg_query__sub_link__descriptor)) {
+        if (isA(m, pg_query__sub_link__descriptor) && kept.contains(reinterpret_cast<const PgQuery__SubLink*>(m))) {
+            return true;
+        } else if (isA(m, pg_query__sub_link__descriptor)) {
             refusal = u"a sub-query%1 is not maintained: the engine follows changes to the tables of the FROM clause only"_s.arg(
                 d->at(reinterpret_cast<const PgQuery__SubLink*>(m)->location));
         } else if (isA(m, pg_query__func_call__descriptor)) {

@@ -423,7 +423,7 @@ QString ViewQuery::Private::inlined(QString* why)
             return {};
     }
     in.inlineSelect(select, {}, true);
-    if (in.refusal.isEmpty())
+    if (in.refusal.isEmpty() && !keepExists)
         in.semiJoins(select);
     semiKeys = in.semiKeys;
     if (!in.refusal.isEmpty()) {
