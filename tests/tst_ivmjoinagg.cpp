@@ -25,7 +25,7 @@ using namespace htap::pg;
 namespace {
 
 const QString kSchema = u"IVM Join Agg"_s;
-const QStringList kViews {u"revenue_by_category"_s, u"revenue_by_segment"_s, u"Revenue by category & segment"_s};
+const QStringList kViews {u"revenue_by_category"_s, u"revenue_by_segment"_s, u"Revenue by category & segment"_s, u"items_by_category_left"_s};
 
 QString obj(const QString& name)
 {
@@ -89,6 +89,11 @@ private Q_SLOTS:
             u"count(*) AS items, max(o.created_at) AS last_sale, count(DISTINCT o.user_id) AS customers "
             u"FROM %1 oi JOIN %2 o ON o.order_id = oi.order_id JOIN %3 p ON oi.product_id = p.product_id "
             u"JOIN %4 u ON o.user_id = u.user_id WHERE o.status IN ('completed', 'paid') GROUP BY p.category, u.user_segment"_s.arg(oi, o, p, u),
+            // A LEFT JOIN to the dimension by its key: items whose product is gone (or never was)
+            // in the NULL group, with those of products without a category.
+            u"SELECT p.category, count(*) AS items, sum(oi.quantity) AS quantity, sum(oi.price * oi.quantity) AS revenue, "
+            u"count(p.product_id) AS matched, count(DISTINCT oi.order_id) AS orders FROM %1 oi LEFT JOIN %2 p "
+            u"ON p.product_id = oi.product_id GROUP BY p.category"_s.arg(oi, p),
         };
         for (int i = 0; i < kViews.size(); ++i)
             EXEC(m_conn, u"CREATE MATERIALIZED VIEW %1 AS %2"_s.arg(obj(kViews[i]), definitions[i]));

@@ -570,12 +570,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             // The distinct rows of joins: counted, each shown once.
             plan->shape = IvmPlan::Shape::Count;
             plan->distinct = true;
-        } else if (refs.size() != 1 && !outerJoin.isEmpty()) {
-            return u"aggregates over outer joins%1 are not maintained (inner joins to tables reached by their primary keys "
-                   u"are); keep this view materialized and refresh it CONCURRENTLY (with a unique index on its GROUP BY columns)"_s
-                .arg(outerJoin);
         } else if (refs.size() != 1) {
-            plan->shape = IvmPlan::Shape::JoinAggregate; // keyed joins only: checked with the tables below
+            // Keyed joins only (a LEFT JOIN too when it reaches its table by its key: unmatched
+            // fact rows in the NULL group): checked with the tables below.
+            plan->shape = IvmPlan::Shape::JoinAggregate;
         } else {
             plan->shape = IvmPlan::Shape::Aggregate;
         }
