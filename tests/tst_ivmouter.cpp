@@ -11,12 +11,6 @@
 #include <mv/mvservice.h>
 #include <pg/identifier.h>
 
-#include <QRandomGenerator>
-
-#include <atomic>
-#include <mutex>
-#include <thread>
-
 using namespace Qt::StringLiterals;
 using namespace htap::mv;
 using namespace htap::pg;
@@ -40,11 +34,6 @@ const QList<View> kViews {
     {u"semi"_s, u"SELECT r.i AS ri FROM r WHERE EXISTS (SELECT 1 FROM s WHERE s.i = r.i AND s.j > 5)"_s},
 };
 
-QString obj(const QString& name)
-{
-    return quoteQualified(kSchema, name);
-}
-
 } // namespace
 
 class TestIvmOuter : public QObject
@@ -53,13 +42,16 @@ class TestIvmOuter : public QObject
 
     Connection m_conn;
 
-    void mergeAndCompare(const char* when)
+    static QString obj(const QString& name) { return quoteQualified(kSchema, name); }
+
+    /// Every view merged until nothing is pending, then equal to its definition.
+    QString exact()
     {
         MvService s(m_conn);
-        for (const View& v : kViews) {
-            QVERIFY2(htap::test::ivmDrain(s, obj(v.name)), qPrintable(v.name + u" "_s + QLatin1StringView(when)));
-            QCOMPARE(htap::test::ivmDifferences(m_conn, kSchema, v.name), 0);
-        }
+        QStringList names;
+        for (const View& v : kViews)
+            names << v.name;
+        return htap::test::ivmDrainAndCompare(s, m_conn, kSchema, names);
     }
 
 private Q_SLOTS:
@@ -118,94 +110,50 @@ private Q_SLOTS:
         QCOMPARE(log[0].mode, u"rebuild"_s);
         QVERIFY2(log[0].message.contains(u"pending changes"_s), qPrintable(log[0].message));
         EXEC(m_conn, u"RESET htap.ivm_rebuild_min_changes"_s);
-        mergeAndCompare("after the bulk change");
+        QCOMPARE(exact(), QString()); // after the bulk change
         // A few changes are merged.
         EXEC(m_conn, u"INSERT INTO %1 VALUES (7, 7), (NULL, 3)"_s.arg(obj(u"s"_s)));
         QVERIFY(s.refresh(obj(kViews[0].name), RefreshMode::Incremental).ok);
         QCOMPARE(s.log(obj(kViews[0].name), 1, &error).value(0).mode, u"incremental"_s);
-        mergeAndCompare("after a few changes");
+        QCOMPARE(exact(), QString()); // after a few changes
     }
 
     void stayExactUnderConcurrentRandomWriters()
     {
-        std::atomic<bool> stop {false};
-        std::atomic<int> transactions {0}, rolledBack {0}, merges {0}, unexpected {0};
-        std::mutex firstErrorLock;
-        QString firstError;
-        auto writer = [&](quint32 seed) {
-            Connection c;
-            htap::test::openOrDie(c, u"tst_ivmouter"_s);
-            QRandomGenerator rng(seed);
-            const auto exec = [&](const QString& sql, const QVariantList& params = {}) {
-                const htap::pg::Result r = c.exec(sql, params);
-                if (!r.ok() && r.error().sqlstate != u"40P01"_s && r.error().sqlstate != u"25P02"_s && ++unexpected == 1) {
-                    const std::lock_guard g(firstErrorLock);
-                    firstError = r.error().oneLine();
-                }
-                return r;
-            };
+        QStringList views;
+        for (const View& v : kViews)
+            views << obj(v.name);
+        htap::test::RandomWriters w;
+        w.run(u"tst_ivmouter"_s, {3000, 3001, 3002}, views, 50, 8000, [](const auto& exec, QRandomGenerator& rng) {
             // A value in a small domain (many matches come and go), sometimes NULL.
             const auto value = [&](int domain) { return rng.bounded(12) == 0 ? QVariant() : QVariant(int(rng.bounded(domain))); };
-            while (!stop) {
-                const int op = rng.bounded(100);
-                exec(u"BEGIN"_s);
-                bool ok = true;
-                if (op < 15) {
-                    ok = exec(u"INSERT INTO %1 VALUES ($1::int), ($2::int)"_s.arg(obj(u"r"_s)), {value(45), value(45)}).ok();
-                } else if (op < 30) {
-                    ok = exec(u"INSERT INTO %1 VALUES ($1::int, $2::int)"_s.arg(obj(u"s"_s)), {value(55), value(35)}).ok();
-                } else if (op < 40) {
-                    ok = exec(u"INSERT INTO %1 VALUES ($1::int, $2::int)"_s.arg(obj(u"t"_s)), {value(40), int(rng.bounded(100)) - 10}).ok();
-                } else if (op < 55) { // a row's match moves: its old match may dangle now, its new one not
-                    ok = exec(u"UPDATE %1 SET j = $1::int WHERE i = $2::int"_s.arg(obj(u"s"_s)), {value(35), int(rng.bounded(55))}).ok();
-                } else if (op < 62) {
-                    ok = exec(u"UPDATE %1 SET i = $1::int WHERE i = $2::int"_s.arg(obj(u"r"_s)), {value(45), int(rng.bounded(45))}).ok();
-                } else if (op < 68) {
-                    ok = exec(u"UPDATE %1 SET v = v + $1::int WHERE j = $2::int"_s.arg(obj(u"t"_s)), {int(rng.bounded(20)) - 10, int(rng.bounded(40))})
-                             .ok();
-                } else if (op < 78) {
-                    ok = exec(u"DELETE FROM %1 WHERE i = $1::int"_s.arg(obj(u"r"_s)), {int(rng.bounded(45))}).ok();
-                } else if (op < 86) {
-                    ok = exec(u"DELETE FROM %1 WHERE j = $1::int"_s.arg(obj(u"s"_s)), {int(rng.bounded(35))}).ok();
-                } else if (op < 92) {
-                    ok = exec(u"DELETE FROM %1 WHERE j = $1::int"_s.arg(obj(u"t"_s)), {int(rng.bounded(40))}).ok();
-                } else { // work that is rolled back
-                    exec(u"DELETE FROM %1"_s.arg(obj(u"s"_s)));
-                    ok = false;
-                }
-                if (ok && rng.bounded(10) > 0) {
-                    exec(u"COMMIT"_s);
-                    ++transactions;
-                } else {
-                    exec(u"ROLLBACK"_s);
-                    ++rolledBack;
-                }
-            }
-        };
-        auto merger = [&] {
-            Connection c;
-            htap::test::openOrDie(c, u"tst_ivmouter"_s);
-            MvService ms(c);
-            while (!stop) {
-                for (const View& v : kViews)
-                    if (ms.refresh(obj(v.name), RefreshMode::Incremental).ok)
-                        ++merges;
-                QThread::msleep(50);
-            }
-        };
-        std::vector<std::thread> threads;
-        threads.emplace_back(merger);
-        for (const quint32 seed : {3000, 3001, 3002})
-            threads.emplace_back(writer, seed);
-        QTest::qWait(8000);
-        stop = true;
-        for (std::thread& t : threads)
-            t.join();
-        qInfo("%d transactions committed, %d rolled back, %d merges while writing", transactions.load(), rolledBack.load(), merges.load());
-        QVERIFY(transactions > 200);
-        QVERIFY(merges > 10);
-        QVERIFY2(unexpected == 0, qPrintable(u"%1 statements failed, the first: %2"_s.arg(unexpected.load()).arg(firstError)));
-        mergeAndCompare("after the writers");
+            const int op = rng.bounded(100);
+            if (op < 15)
+                return exec(u"INSERT INTO %1 VALUES ($1::int), ($2::int)"_s.arg(obj(u"r"_s)), {value(45), value(45)}).ok();
+            if (op < 30)
+                return exec(u"INSERT INTO %1 VALUES ($1::int, $2::int)"_s.arg(obj(u"s"_s)), {value(55), value(35)}).ok();
+            if (op < 40)
+                return exec(u"INSERT INTO %1 VALUES ($1::int, $2::int)"_s.arg(obj(u"t"_s)), {value(40), int(rng.bounded(100)) - 10}).ok();
+            if (op < 55) // a row's match moves: its old match may dangle now, its new one not
+                return exec(u"UPDATE %1 SET j = $1::int WHERE i = $2::int"_s.arg(obj(u"s"_s)), {value(35), int(rng.bounded(55))}).ok();
+            if (op < 62)
+                return exec(u"UPDATE %1 SET i = $1::int WHERE i = $2::int"_s.arg(obj(u"r"_s)), {value(45), int(rng.bounded(45))}).ok();
+            if (op < 68)
+                return exec(u"UPDATE %1 SET v = v + $1::int WHERE j = $2::int"_s.arg(obj(u"t"_s)), {int(rng.bounded(20)) - 10, int(rng.bounded(40))})
+                    .ok();
+            if (op < 78)
+                return exec(u"DELETE FROM %1 WHERE i = $1::int"_s.arg(obj(u"r"_s)), {int(rng.bounded(45))}).ok();
+            if (op < 86)
+                return exec(u"DELETE FROM %1 WHERE j = $1::int"_s.arg(obj(u"s"_s)), {int(rng.bounded(35))}).ok();
+            if (op < 92)
+                return exec(u"DELETE FROM %1 WHERE j = $1::int"_s.arg(obj(u"t"_s)), {int(rng.bounded(40))}).ok();
+            exec(u"DELETE FROM %1"_s.arg(obj(u"s"_s)), {}); // work that is rolled back
+            return false;
+        });
+        QVERIFY(w.transactions > 200);
+        QVERIFY(w.merges > 10);
+        QVERIFY2(w.unexpected == 0, qPrintable(u"%1 statements failed, the first: %2"_s.arg(w.unexpected.load()).arg(w.firstError)));
+        QCOMPARE(exact(), QString()); // after the writers
         for (const View& v : kViews)
             QCOMPARE(m_conn.exec(u"SELECT state FROM htap.ivm_views WHERE view_schema = $1 AND view_name = $2"_s, {kSchema, v.name}).text(0, 0),
                 u"ready"_s);

@@ -208,21 +208,9 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 keyedFrom = u"a cross join"_s;
             return;
         }
-        QList<const Node*> conj {j->quals};
-        while (!conj.isEmpty() && refusal.isEmpty()) {
-            const Node* q = conj.takeFirst();
-            if (q->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && q->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
-                for (size_t k = 0; k < q->bool_expr->n_args; ++k)
-                    conj << q->bool_expr->args[k];
-                continue;
-            }
-            const bool isEq = q->node_case == PG_QUERY__NODE__NODE_A_EXPR && q->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP
-                && lastName(q->a_expr->name, q->a_expr->n_name) == u"="_s && q->a_expr->lexpr
-                && q->a_expr->rexpr && q->a_expr->lexpr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
-                && q->a_expr->rexpr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF;
-            const QStringList l = isEq ? columnRefFields(q->a_expr->lexpr->column_ref) : QStringList();
-            const QStringList r = isEq ? columnRefFields(q->a_expr->rexpr->column_ref) : QStringList();
-            if (l.size() != 2 || r.size() != 2 || l[0] == r[0]) {
+        for (const Node* q : conjuncts(j->quals)) {
+            QStringList l, r;
+            if (!columnEquality(q, &l, &r) || l[0] == r[0]) {
                 keyedFrom = u"the join condition %1 is not an equality of two tables' columns"_s.arg(d->expression(const_cast<Node*>(q)));
                 continue;
             }
@@ -240,41 +228,6 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     };
     for (size_t i = 0; i < s->n_from_clause; ++i)
         fromItem(s->from_clause[i]);
-    // EXISTS kept as semi-joins: their tables, and the equalities with the outer tables.
-    const QList<const PgQuery__SubLink*> semi = d->keptExists();
-    for (const PgQuery__SubLink* link : semi) {
-        const PgQuery__SelectStmt* in = link->subselect->select_stmt;
-        const PgQuery__RangeVar* rv = in->from_clause[0]->range_var;
-        TableRef t {str(rv->schemaname), str(rv->relname), {}};
-        t.refName = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? str(rv->alias->aliasname) : t.name;
-        QStringList outer;
-        for (const TableRef& r : std::as_const(refs))
-            outer << r.refName;
-        refs << t;
-        const qsizetype firstSame = sameValue.size();
-        QList<const Node*> conj;
-        if (in->where_clause)
-            conj << in->where_clause;
-        while (!conj.isEmpty()) {
-            const Node* q = conj.takeFirst();
-            if (q->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && q->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
-                for (size_t k = 0; k < q->bool_expr->n_args; ++k)
-                    conj << q->bool_expr->args[k];
-                continue;
-            }
-            if (q->node_case != PG_QUERY__NODE__NODE_A_EXPR || q->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP
-                || lastName(q->a_expr->name, q->a_expr->n_name) != u"="_s || !q->a_expr->lexpr || !q->a_expr->rexpr
-                || q->a_expr->lexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || q->a_expr->rexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
-                continue;
-            const QStringList l = columnRefFields(q->a_expr->lexpr->column_ref), r = columnRefFields(q->a_expr->rexpr->column_ref);
-            if (l.size() != 2 || r.size() != 2)
-                continue;
-            if ((l[0] == t.refName && outer.contains(r[0])) || (r[0] == t.refName && outer.contains(l[0])))
-                sameValue << qMakePair(l[0] + u'.' + l[1], r[0] + u'.' + r[1]);
-        }
-        if (sameValue.size() == firstSame)
-            crossed << (outer << t.refName);
-    }
     if (s->n_from_clause > 1) {
         keyedFrom = u"tables listed with commas"_s;
         QStringList all;
@@ -282,6 +235,9 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             all << r.refName;
         crossed << all;
     }
+    // EXISTS kept as semi-joins (viewqueryouter.cpp): their tables, and their equalities.
+    const QList<const PgQuery__SubLink*> semi = d->keptExists();
+    addSemiJoinTables(semi, &refs, &sameValue, &crossed);
     if (!refusal.isEmpty())
         return refusal;
     QHash<QString, int> byRef;
@@ -698,19 +654,15 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         }
         // Columns the joins make equal (o.order_id = oi.order_id): an output column equal to a
         // table's key can stand for it in the state.
-        QHash<QString, QString> parent;
-        std::function<QString(const QString&)> find = [&](const QString& x) -> QString {
-            const QString p = parent.value(x, x);
-            return p == x ? x : find(p);
-        };
+        SameSets sets;
         for (const Edge& e : std::as_const(edges))
             if (e.outer.isEmpty()) // a LEFT JOIN's column is NULL where the other is not
-                parent.insert(find(e.leftTable + u'.' + e.leftColumn), find(e.rightTable + u'.' + e.rightColumn));
+                sets.join(e.leftTable + u'.' + e.leftColumn, e.rightTable + u'.' + e.rightColumn);
         for (PlanTable& t : tables) {
-            const QString key = find(t.ref.refName + u'.' + t.primaryKey);
+            const QString key = sets.find(t.ref.refName + u'.' + t.primaryKey);
             // (Hidden outputs, the aggregates of derived columns, have no column reference.)
             for (int i = 0; i < outputs.size() && i < outputColumnRef.size(); ++i)
-                if (!outputColumnRef[i].isEmpty() && find(outputColumnRef[i]) == key) {
+                if (!outputColumnRef[i].isEmpty() && sets.find(outputColumnRef[i]) == key) {
                     t.keyOutput = outputs[i].name;
                     break;
                 }
@@ -737,60 +689,10 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         tables[0].isFact = true;
     }
 
-    // Outer joins: the classes of columns the joins make equal, and one class per join without
-    // an equality, which every row of its tables has (ivmsqlouter.cpp).
-    if (plan->outer) {
-        QHash<QString, QString> parent;
-        std::function<QString(const QString&)> find = [&](const QString& x) -> QString {
-            const QString p = parent.value(x, x);
-            return p == x ? x : find(p);
-        };
-        for (const auto& e : std::as_const(sameValue))
-            if (find(e.first) != find(e.second))
-                parent.insert(find(e.first), find(e.second));
-        QHash<QString, int> classOf;
-        for (const auto& e : std::as_const(sameValue))
-            for (const QString& c : {e.first, e.second}) {
-                const QString root = find(c);
-                if (!classOf.contains(root))
-                    classOf.insert(root, int(classOf.size()) + 1);
-                const QString ref = c.section(u'.', 0, 0), column = c.section(u'.', 1);
-                for (PlanTable& t : tables)
-                    if (t.ref.refName == ref && !t.joinKeys.contains(qMakePair(classOf[root], column)))
-                        t.joinKeys << qMakePair(classOf[root], column);
-            }
-        int next = int(classOf.size()) + 1;
-        for (const QStringList& group : std::as_const(crossed)) {
-            for (PlanTable& t : tables)
-                if (group.contains(t.ref.refName))
-                    t.joinKeys << qMakePair(next, QString());
-            ++next;
-        }
-        for (const PlanTable& t : std::as_const(tables))
-            if (t.joinKeys.isEmpty())
-                return u"table %1 is not joined to the others"_s.arg(t.ref.refName);
-        // A class's values are compared by their type's hash: integers hash alike whatever
-        // their width, text and varchar alike; other types must be the same.
-        const auto family = [](const QString& type) {
-            if (type == u"smallint"_s || type == u"integer"_s || type == u"bigint"_s)
-                return u"integer"_s;
-            return type == u"character varying"_s ? u"text"_s : type;
-        };
-        QHash<int, QPair<QString, QString>> firstOf; // class -> (its first column, its type)
-        for (const PlanTable& t : std::as_const(tables))
-            for (const auto& k : t.joinKeys) {
-                const QString type = infos.value(t.ref.refName).types.value(k.second);
-                if (k.second.isEmpty() || type.isEmpty())
-                    continue;
-                const QString column = t.ref.refName + u'.' + k.second;
-                if (!firstOf.contains(k.first))
-                    firstOf.insert(k.first, qMakePair(column, type));
-                else if (family(firstOf[k.first].second) != family(type))
-                    return u"the outer joins compare %1 (%2) with %3 (%4): outer joins are maintained when the columns their "
-                           u"equalities compare have the same type (integers of any width, text and varchar count as one)"_s.arg(
-                        firstOf[k.first].first, firstOf[k.first].second, column, type);
-            }
-    }
+    // Outer joins: the classes of columns the joins make equal (viewqueryouter.cpp).
+    if (plan->outer)
+        if (const QString why = assignJoinClasses(sameValue, crossed, infos, &tables); !why.isEmpty())
+            return why;
 
     // What each table's capture projects from its changed rows (by attribute number, so that a
     // renamed column can be followed): the columns the view reads and the primary key.

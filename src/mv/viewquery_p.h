@@ -54,6 +54,44 @@ inline const QSet<QString>& systemColumns()
 }
 
 
+/// The conditions ANDed in a condition (itself when it is no AND).
+inline QList<const Node*> conjuncts(const Node* n)
+{
+    if (n->node_case != PG_QUERY__NODE__NODE_BOOL_EXPR || n->bool_expr->boolop != PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR)
+        return {n};
+    QList<const Node*> out;
+    for (size_t k = 0; k < n->bool_expr->n_args; ++k)
+        out << conjuncts(n->bool_expr->args[k]);
+    return out;
+}
+
+/// A condition "x.a = y.b" between two qualified columns: true with their fields in l and r.
+inline bool columnEquality(const Node* q, QStringList* l, QStringList* r)
+{
+    if (q->node_case != PG_QUERY__NODE__NODE_A_EXPR || q->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP
+        || lastName(q->a_expr->name, q->a_expr->n_name) != u"="_s || !q->a_expr->lexpr || !q->a_expr->rexpr
+        || q->a_expr->lexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || q->a_expr->rexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
+        return false;
+    *l = columnRefFields(q->a_expr->lexpr->column_ref);
+    *r = columnRefFields(q->a_expr->rexpr->column_ref);
+    return l->size() == 2 && r->size() == 2;
+}
+
+/// Sets of names made equal one pair at a time (union-find): find() gives each set's one name.
+struct SameSets {
+    QHash<QString, QString> parent;
+    QString find(const QString& x) const
+    {
+        const QString p = parent.value(x, x);
+        return p == x ? x : find(p);
+    }
+    void join(const QString& a, const QString& b)
+    {
+        if (find(a) != find(b))
+            parent.insert(find(a), find(b));
+    }
+};
+
 } // namespace parsetree
 
 using namespace parsetree;
@@ -217,5 +255,14 @@ struct ViewQuery::Private {
         return sql;
     }
 };
+
+/// Counted views over outer joins (viewqueryouter.cpp): the tables of EXISTS kept as semi-joins
+/// appended to refs, with their equalities to the outer tables (or a cross class when none).
+void addSemiJoinTables(const QList<const PgQuery__SubLink*>& semi, QList<TableRef>* refs, QList<QPair<QString, QString>>* sameValue,
+    QList<QStringList>* crossed);
+/// Each table's join keys (PlanTable::joinKeys) from the equalities ("ref.col" pairs) and the
+/// joins without one; the reason when the columns of a class cannot be compared by hash.
+QString assignJoinClasses(const QList<QPair<QString, QString>>& sameValue, const QList<QStringList>& crossed,
+    const QHash<QString, TableInfo>& infos, QList<PlanTable>* tables);
 
 } // namespace htap::mv
