@@ -263,7 +263,9 @@ private Q_SLOTS:
             return ok;
         });
         QVERIFY(w.transactions > 200);
-        QVERIFY(w.merges > 10);
+        // More than one round of merges while writing (a round of the four views takes seconds
+        // under a loaded ctest -j2: each merge folds thousands of changes).
+        QVERIFY(w.merges > kViews.size());
         QVERIFY2(w.unexpected == 0, qPrintable(u"%1 statements failed, the first: %2"_s.arg(w.unexpected.load()).arg(w.firstError)));
         mergeAndCompare("after the writers");
         MvService s(m_conn);
