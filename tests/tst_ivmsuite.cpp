@@ -43,6 +43,12 @@ const QString kSelfMany = u"WITH a AS (INSERT INTO pt VALUES (5, 50) RETURNING 1
                           u"c AS (UPDATE pt SET v = v + 100 RETURNING 1), d AS (DELETE FROM pt WHERE i = 3 RETURNING 1) SELECT NULL"_s;
 const QString kSavepoint = u"SAVEPOINT p1; INSERT INTO pt VALUES (7, 70); ROLLBACK TO p1; INSERT INTO pt VALUES (7, 77)"_s;
 const QString kOuter = u"INSERT INTO oj_r VALUES (1), (2), (3); DELETE FROM oj_s WHERE i = 2; INSERT INTO oj_t VALUES (3), (4)"_s;
+// Outer joins: a row's match moves (its dangling rows appear and vanish), NULL join values, a
+// whole side emptied and filled again.
+const QString kOuterMoves = u"UPDATE oj_s SET j = 2 WHERE i = 3; DELETE FROM oj_r WHERE i = 3; INSERT INTO oj_s VALUES (NULL, 1), (5, NULL); "
+                            u"DELETE FROM oj_t WHERE j = 2; INSERT INTO oj_u VALUES (4, 4), (NULL, 3); UPDATE oj_r SET i = i + 1 WHERE i < 3"_s;
+const QString kOuterEmpty = u"DELETE FROM oj_r; UPDATE oj_u SET i = NULL WHERE j = 2; INSERT INTO oj_t VALUES (1), (1); DELETE FROM oj_s WHERE j = 1"_s;
+const QString kOuterRefill = u"INSERT INTO oj_r VALUES (2), (4), (NULL); INSERT INTO oj_s VALUES (4, 3), (2, 3); UPDATE oj_t SET j = 3 WHERE j = 1"_s;
 const QString kExists = u"INSERT INTO fa VALUES (1, 10), (6, 60), (3, 30), (3, 300); INSERT INTO fb VALUES (1, 101), (1, 111), "
                         u"(2, 102), (6, 106); UPDATE fa SET i = 1 WHERE j = 60; UPDATE fb SET i = 10 WHERE k = 101; DELETE FROM fb WHERE i = 2"_s;
 const QString kSales = u"INSERT INTO orders VALUES (10, 1, 'paid', 50); INSERT INTO order_items VALUES (100, 10, 1, 2, 10, 6), "
@@ -51,9 +57,7 @@ const QString kDimension = u"UPDATE products SET category = 'toys' WHERE product
                            u"INSERT INTO order_items VALUES (102, 3, 9, 1, 3, 2); UPDATE customers SET segment = 'vip' WHERE user_id = 2"_s;
 
 // Refusals, as our engine words them.
-const QString kOuterJoin = u"outer joins"_s;
 const QString kSubLink = u"a sub-query"_s;
-const QString kSemiJoin = u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key"_s;
 const QString kFunctionInFrom = u"a function in FROM"_s;
 
 QList<Shape> shapes()
@@ -86,8 +90,8 @@ QList<Shape> shapes()
              u"c AS (INSERT INTO ps VALUES (2, 222) RETURNING 1), d AS (DELETE FROM ps WHERE i = 3 RETURNING 1) SELECT NULL"_s}, {}},
         {true, u"s_foreign_keys (i1, i2)"_s, u"SELECT rk1.i, rk2.i FROM rk1 JOIN rk2 USING (i)"_s,
             {u"UPDATE rk1 SET i = 10 WHERE i = 1; DELETE FROM rk1 WHERE i = 2"_s}, {}},
-        {true, u"s_exists"_s, u"SELECT a.i, a.j FROM fa a WHERE EXISTS (SELECT 1 FROM fb b WHERE a.i = b.i)"_s, {kExists}, kSemiJoin},
-        {true, u"s_exists_and"_s, u"SELECT a.i, a.j FROM fa a WHERE EXISTS (SELECT 1 FROM fb b WHERE a.i = b.i) AND a.i > 2"_s, {kExists}, kSemiJoin},
+        {true, u"s_exists"_s, u"SELECT a.i, a.j FROM fa a WHERE EXISTS (SELECT 1 FROM fb b WHERE a.i = b.i)"_s, {kExists, kTwo, kFbJoin}, {}},
+        {true, u"s_exists_and"_s, u"SELECT a.i, a.j FROM fa a WHERE EXISTS (SELECT 1 FROM fb b WHERE a.i = b.i) AND a.i > 2"_s, {kExists, kTwo, kFbJoin}, {}},
         {true, u"s_exists_distinct"_s, u"SELECT DISTINCT a.i, a.j FROM fa a WHERE EXISTS (SELECT 1 FROM fb b WHERE a.i = b.i)"_s, {kExists}, {}},
         {true, u"s_subquery"_s, u"SELECT a.i, a.j FROM fa a, (SELECT * FROM fb) b WHERE a.i = b.i"_s, {kTwo}, {}},
         {true, u"s_join_subquery"_s, u"SELECT i, j, k FROM (SELECT i, a.j, b.k FROM fb b JOIN fa a USING (i)) tmp"_s, {kBoth}, {}},
@@ -130,21 +134,21 @@ QList<Shape> shapes()
             if (first != u"INNER"_s || second != u"INNER"_s)
                 all << Shape {true, u"s_outer_%1_%2 (r, si, sj, t)"_s.arg(first.toLower(), second.toLower()),
                     u"SELECT r.i, s.i, s.j, t.j FROM oj_r r %1 JOIN oj_s s ON r.i = s.i %2 JOIN oj_t t ON s.j = t.j"_s.arg(first, second),
-                    {kOuter}, kOuterJoin};
+                    {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
     all << Shape {true, u"s_outer_distinct (r, si, sj, t)"_s,
-        u"SELECT DISTINCT r.i, s.i, s.j, t.j FROM oj_r r FULL JOIN oj_s s ON r.i = s.i FULL JOIN oj_t t ON s.j = t.j"_s, {kOuter}, kOuterJoin};
+        u"SELECT DISTINCT r.i, s.i, s.j, t.j FROM oj_r r FULL JOIN oj_s s ON r.i = s.i FULL JOIN oj_t t ON s.j = t.j"_s, {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
     all << Shape {true, u"s_outer_four (r, si, sj, t, ui, uj)"_s,
         u"SELECT r.i, s.i, s.j, t.j, u.i, u.j FROM (oj_r r FULL JOIN oj_s s ON r.i = s.i) FULL JOIN (oj_t t FULL JOIN oj_u u ON t.j = u.j) ON r.i = u.i"_s,
-        {kOuter}, kOuterJoin};
-    all << Shape {true, u"s_outer_where (r, s)"_s, u"SELECT r.i, s.i FROM oj_r r FULL JOIN oj_s s ON r.i = s.i WHERE s.i > 0"_s, {kOuter}, kOuterJoin};
-    all << Shape {true, u"s_outer_self (r1, r2)"_s, u"SELECT r.i, r2.i FROM oj_r r FULL JOIN oj_r r2 ON r.i = r2.i"_s, {kOuter}, kOuterJoin};
+        {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
+    all << Shape {true, u"s_outer_where (r, s)"_s, u"SELECT r.i, s.i FROM oj_r r FULL JOIN oj_s s ON r.i = s.i WHERE s.i > 0"_s, {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
+    all << Shape {true, u"s_outer_self (r1, r2)"_s, u"SELECT r.i, r2.i FROM oj_r r FULL JOIN oj_r r2 ON r.i = r2.i"_s, {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
     all << Shape {true, u"s_outer_cross (r, s, t, u)"_s,
-        u"SELECT r.i, s.i, t.j, u.j FROM oj_r r LEFT JOIN (oj_s s CROSS JOIN (oj_t t FULL JOIN oj_u u ON t.j = u.j)) ON r.i = s.i"_s, {kOuter}, kOuterJoin};
+        u"SELECT r.i, s.i, t.j, u.j FROM oj_r r LEFT JOIN (oj_s s CROSS JOIN (oj_t t FULL JOIN oj_u u ON t.j = u.j)) ON r.i = s.i"_s, {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
     all << Shape {true, u"s_outer_again (ri, si, sj, tj)"_s,
-        u"SELECT r.i, s.i, s.j, t.j FROM oj_r r FULL JOIN oj_s s ON r.i = s.i FULL JOIN oj_t t ON s.j = t.j"_s, {kOuter}, kOuterJoin};
-    all << Shape {true, u"s_outer_two (r, s)"_s, u"SELECT r.i, s.i FROM oj_r r FULL JOIN oj_s s ON r.i = s.i"_s, {kOuter}, kOuterJoin};
-    all << Shape {true, u"s_outer_left"_s, u"SELECT a.i FROM fa a LEFT JOIN fb b ON a.i = b.i"_s, {kTwo}, kOuterJoin};
-    all << Shape {true, u"s_outer_left_using"_s, u"SELECT a.i, j, k FROM fa a LEFT JOIN fb b USING (i)"_s, {kTwo}, kOuterJoin};
+        u"SELECT r.i, s.i, s.j, t.j FROM oj_r r FULL JOIN oj_s s ON r.i = s.i FULL JOIN oj_t t ON s.j = t.j"_s, {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
+    all << Shape {true, u"s_outer_two (r, s)"_s, u"SELECT r.i, s.i FROM oj_r r FULL JOIN oj_s s ON r.i = s.i"_s, {kOuter, kOuterMoves, kOuterEmpty, kOuterRefill}, {}};
+    all << Shape {true, u"s_outer_left"_s, u"SELECT a.i FROM fa a LEFT JOIN fb b ON a.i = b.i"_s, {kTwo, kFbJoin, kBoth}, {}};
+    all << Shape {true, u"s_outer_left_using"_s, u"SELECT a.i, j, k FROM fa a LEFT JOIN fb b USING (i)"_s, {kTwo, kFbJoin, kBoth}, {}};
 
     // The seed's views and sales analytics (not in the tally).
     all << QList<Shape> {

@@ -234,12 +234,16 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
             info.memberOids << quint32(members.toInt64(i, 0));
         }
         info.hasChildren = !info.members.isEmpty();
-        const Result cols = m_conn.exec(u"SELECT attname, attnum FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
-                                        u"AND NOT attisdropped"_s, {info.oid});
+        // Each column's type (a domain's base type): what outer joins compare must hash alike.
+        const Result cols = m_conn.exec(u"SELECT a.attname, a.attnum, (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)::regtype::text "
+                                        u"FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = $1::oid "
+                                        u"AND a.attnum > 0 AND NOT a.attisdropped"_s, {info.oid});
         if (!cols.ok())
             return statementError(cols);
-        for (int i = 0; i < cols.rowCount(); ++i)
+        for (int i = 0; i < cols.rowCount(); ++i) {
             info.attnums.insert(cols.text(i, 0), int(cols.toInt64(i, 1)));
+            info.types.insert(cols.text(i, 0), cols.text(i, 2));
+        }
         infos.insert(t.refName, info);
     }
     // Row-level security: REFRESH reads the base tables as the view's owner, so its policies
@@ -370,7 +374,8 @@ QString MvService::prepareEngine(const Resolved& view, EnginePrep* prep)
     // its child's column (order_items(product_id)); otherwise the state keeps an index on that
     // table's key. Each such index costs every merge a random insertion per row (at scale 50,
     // the seed's fact view's two on product and customer wrote 28 % of the WAL under load).
-    if (prep->plan.shape != IvmPlan::Shape::Aggregate) {
+    // (Counted views find nothing by key: no note for them.)
+    if (prep->plan.shape == IvmPlan::Shape::Join || prep->plan.shape == IvmPlan::Shape::JoinAggregate) {
         QList<PlanTable>& tables = prep->plan.tables;
         auto indexOf = [&tables](const QString& ref) {
             for (int i = 0; i < tables.size(); ++i)

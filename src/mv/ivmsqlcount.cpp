@@ -46,6 +46,7 @@ IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSch
     // read twice has two).
     QStringList consume, counts;
     QString rebuildDeletes;
+    QStringList consumeAll;
     for (int i = 0; i < plan.tables.size(); ++i) {
         const PlanTable& t = plan.tables[i];
         const QString tag = u"t%1"_s.arg(i);
@@ -57,6 +58,7 @@ IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSch
         deltaTableSettings(out, D);
         out.uninstall << u"DROP TABLE IF EXISTS %1"_s.arg(D);
         rebuildDeletes += u"  DELETE FROM %1;\n"_s.arg(D);
+        consumeAll << u"DELETE FROM %1"_s.arg(D);
         const QString ins = joinList(dc + QStringList {u"__ivm_sign"_s});
         const auto rows = [&](const QString& source, int sign) {
             return u"SELECT %1 FROM %2 __ivm_c"_s.arg(joinList(dc + QStringList {QString::number(sign)}), changedRows(source));
@@ -95,20 +97,36 @@ IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSch
         terms << u"SELECT %1, %2%3 AS __ivm_s FROM %4%5"_s.arg(joinList(selectAs), negative ? u"-"_s : QString(),
             signs.join(u" * "_s), termFrom, whereAnd(plan.whereSql));
     }
-    QString body = u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"_s.arg(kIvmLockClass).arg(n.id);
-    body += u"  WITH %1,\n  changed AS (SELECT %2, sum(__ivm_s)::bigint AS __ivm_c FROM (%3) __ivm_x GROUP BY %4 HAVING sum(__ivm_s) <> 0),\n"
-            u"  folded AS (INSERT INTO %5 AS __ivm_m (%6, __ivm_count) SELECT %6, __ivm_c FROM changed ON CONFLICT (%6) "
+    // Over outer joins (ivmsqlouter.cpp) the merge recomputes what the changes reach, and may
+    // rebuild instead when a large part of the base is pending (mergeStart).
+    QString body = plan.outer ? mergeStart(n)
+                              : u"  IF NOT pg_try_advisory_xact_lock(%1, %2) THEN\n    RETURN -1;\n  END IF;\n"_s.arg(kIvmLockClass).arg(n.id);
+    const QString changed = plan.outer
+        ? outerChanges(plan, n, selectAs, cols, positions)
+        : u"changed AS (SELECT %1, sum(__ivm_s)::bigint AS __ivm_c FROM (%2) __ivm_x GROUP BY %3 HAVING sum(__ivm_s) <> 0)"_s.arg(
+              joinList(cols), terms.join(u" UNION ALL "_s), positions.join(u", "_s));
+    body += u"  WITH%1 %2,\n  %3,\n"
+            u"  folded AS (INSERT INTO %4 AS __ivm_m (%5, __ivm_count) SELECT %5, __ivm_c FROM changed ON CONFLICT (%5) "
             u"DO UPDATE SET __ivm_count = __ivm_m.__ivm_count + excluded.__ivm_count RETURNING __ivm_m.ctid AS __ivm_tid, __ivm_m.__ivm_count)\n"
-            u"  SELECT %7, (SELECT count(*) FROM folded), (SELECT array_agg(__ivm_tid) FROM folded WHERE __ivm_count = 0) "
-            u"INTO v_rows, v_groups, v_empty;\n"_s.arg(consume.join(u",\n  "_s), joinList(cols), terms.join(u" UNION ALL "_s),
-                positions.join(u", "_s), S, joinList(cols), counts.join(u" + "_s));
+            u"  SELECT %6, (SELECT count(*) FROM folded), (SELECT array_agg(__ivm_tid) FROM folded WHERE __ivm_count = 0) "
+            u"INTO v_rows, v_groups, v_empty;\n"_s.arg(plan.outer ? u" RECURSIVE"_s : QString(), consume.join(u",\n  "_s), changed,
+                S, joinList(cols), counts.join(u" + "_s));
     body += u"  IF v_empty IS NOT NULL THEN\n    DELETE FROM %1 WHERE ctid = ANY (v_empty);\n  END IF;\n"_s.arg(S);
     body += u"  PERFORM htap.ivm_merged(%1, v_started, v_rows, v_groups);\n  RETURN v_rows;"_s.arg(n.id);
     addFunction(out, out.mergeFunction, u"bigint"_s, body,
-        u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_groups bigint;\n  v_empty tid[];"_s, kMergeSettings);
+        u"  v_started timestamptz := clock_timestamp();\n  v_rows bigint;\n  v_groups bigint;\n  v_empty tid[];"_s
+            + (plan.outer ? u"\n"_s + kMergeStartDeclare.chopped(1) : QString()),
+        kMergeSettings);
 
-    QString rb = rebuildDeletes + swapRebuild(n, u"  INSERT INTO %1 (%2, __ivm_count) SELECT %3, count(*) FROM %4%5%6;"_s.arg(
-        n.obj(u"state_new"_s), joinList(cols), joinList(exprs), from, whereAnd(plan.whereSql), groupBy), kUpdatedInPlace);
+    // (A semi-join's EXISTS reads its table through a marker in the WHERE clause.)
+    QString where = plan.whereSql;
+    for (int i = 0; i < plan.tables.size(); ++i)
+        where.replace(u"htap_ivm.__ivm_src_%1__"_s.arg(i), sourceView(n, i));
+    const QString load = u"  INSERT INTO %1 (%2, __ivm_count) SELECT %3, count(*) FROM %4%5%6;"_s.arg(
+        n.obj(u"state_new"_s), joinList(cols), joinList(exprs), from, whereAnd(where), groupBy);
+    // A merge that rebuilds instead runs this at READ COMMITTED: the deletes of the pending
+    // changes and the reads of the base in one statement (one snapshot).
+    QString rb = plan.outer ? swapRebuild(n, load, kUpdatedInPlace, consumeAll) : rebuildDeletes + swapRebuild(n, load, kUpdatedInPlace);
     rebuildProcedure(out, n, rb);
 
     // Each distinct row as many times as it occurs; once for SELECT DISTINCT.

@@ -122,6 +122,10 @@ IvmSql generateAggregate(const IvmPlan& plan, const Names& n, const QString& vie
 IvmSql generateJoin(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch,
     const RowsFold* fold = nullptr);
 IvmSql generateJoinAggregate(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName, int batch);
+/// Counted views over outer joins (ivmsqlouter.cpp): the merge's CTEs after the consumed changes
+/// (__ivm_d<i>), ending with changed (the view's rows, cols, and their count's change).
+QString outerChanges(const IvmPlan& plan, const Names& n, const QStringList& selectAs, const QStringList& cols,
+    const QStringList& positions);
 IvmSql generateCount(const IvmPlan& plan, const Names& n, const QString& viewSchema, const QString& viewName);
 
 } // namespace htap::mv::gen

@@ -10,6 +10,11 @@ using namespace Qt::StringLiterals;
 
 namespace htap::mv {
 
+namespace {
+/// Set while analyze() parses the definition again with its EXISTS kept as sub-links.
+thread_local bool t_keepExists = false;
+} // namespace
+
 ViewQuery::ViewQuery() : d(std::make_unique<Private>()) {}
 ViewQuery::~ViewQuery() = default;
 ViewQuery::ViewQuery(ViewQuery&&) noexcept = default;
@@ -18,6 +23,8 @@ ViewQuery& ViewQuery::operator=(ViewQuery&&) noexcept = default;
 bool ViewQuery::parse(const QString& sql, QString* error)
 {
     d = std::make_unique<Private>();
+    d->source = sql;
+    d->keepExists = t_keepExists;
     d->text = sql.toUtf8();
     d->raw = pg_query_parse_protobuf(d->text.constData());
     if (d->raw.error) {
@@ -44,6 +51,7 @@ bool ViewQuery::parse(const QString& sql, QString* error)
         if (again.parse(flat, error)) {
             *this = std::move(again);
             d->semiKeys = semiKeys;
+            d->source = sql;
             return true;
         }
         *error = u"the definition with its sub-queries inlined cannot be parsed: %1 (%2)"_s.arg(*error, flat);
@@ -129,6 +137,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     QList<TableRef> refs;
     QString keyedFrom; // why the FROM clause is no tree of joins on keys (then the view is counted)
     QHash<QString, QSet<QString>> columnsUsed; // the columns each table's capture must watch
+    // For counted views over outer joins: the equalities between the two sides of each join
+    // ("ref.col" pairs), and the tables of each join that has none (a CROSS JOIN: every row of
+    // one side matches every row of the other).
+    QList<QPair<QString, QString>> sameValue;
+    QList<QStringList> crossed;
     std::function<void(const Node*)> fromItem = [&](const Node* n) {
         if (!refusal.isEmpty())
             return;
@@ -171,41 +184,60 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                     sides[k < right ? 0 : 1] << refs[k].refName;
                 }
             }
+            for (const QString& l : std::as_const(sides[0]))
+                for (const QString& r : std::as_const(sides[1]))
+                    sameValue << qMakePair(l + u'.' + column, r + u'.' + column);
             if (sides[0].size() == 1 && sides[1].size() == 1)
                 edges << Edge {sides[0][0], column, sides[1][0], column};
             else
                 keyedFrom = u"JOIN ... USING (%1) joins more than one table on a side"_s.arg(column);
         }
+        const qsizetype firstSame = sameValue.size();
+        // A join without an equality between its sides: every row of one side may match every
+        // row of the other.
+        const auto crossedUnlessEqual = qScopeGuard([&] {
+            if (sameValue.size() == firstSame) {
+                QStringList both;
+                for (qsizetype k = left; k < refs.size(); ++k)
+                    both << refs[k].refName;
+                crossed << both;
+            }
+        });
         if (!j->quals) {
             if (!j->n_using_clause)
                 keyedFrom = u"a cross join"_s;
             return;
         }
-        QList<const Node*> conj {j->quals};
-        while (!conj.isEmpty() && refusal.isEmpty()) {
-            const Node* q = conj.takeFirst();
-            if (q->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && q->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
-                for (size_t k = 0; k < q->bool_expr->n_args; ++k)
-                    conj << q->bool_expr->args[k];
-                continue;
-            }
-            const bool isEq = q->node_case == PG_QUERY__NODE__NODE_A_EXPR && q->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP
-                && lastName(q->a_expr->name, q->a_expr->n_name) == u"="_s && q->a_expr->lexpr
-                && q->a_expr->rexpr && q->a_expr->lexpr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
-                && q->a_expr->rexpr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF;
-            const QStringList l = isEq ? columnRefFields(q->a_expr->lexpr->column_ref) : QStringList();
-            const QStringList r = isEq ? columnRefFields(q->a_expr->rexpr->column_ref) : QStringList();
-            if (l.size() != 2 || r.size() != 2 || l[0] == r[0]) {
+        for (const Node* q : conjuncts(j->quals)) {
+            QStringList l, r;
+            if (!columnEquality(q, &l, &r) || l[0] == r[0]) {
                 keyedFrom = u"the join condition %1 is not an equality of two tables' columns"_s.arg(d->expression(const_cast<Node*>(q)));
                 continue;
             }
             edges << Edge {l[0], l[1], r[0], r[1]};
+            const auto sideOf = [&](const QString& ref) {
+                for (qsizetype k = left; k < refs.size(); ++k)
+                    if (refs[k].refName == ref)
+                        return k < right ? 0 : 1;
+                return -1;
+            };
+            const int ls = sideOf(l[0]), rs = sideOf(r[0]);
+            if (ls >= 0 && rs >= 0 && ls != rs)
+                sameValue << qMakePair(l[0] + u'.' + l[1], r[0] + u'.' + r[1]);
         }
     };
     for (size_t i = 0; i < s->n_from_clause; ++i)
         fromItem(s->from_clause[i]);
-    if (s->n_from_clause > 1)
+    if (s->n_from_clause > 1) {
         keyedFrom = u"tables listed with commas"_s;
+        QStringList all;
+        for (const TableRef& r : std::as_const(refs))
+            all << r.refName;
+        crossed << all;
+    }
+    // EXISTS kept as semi-joins (viewqueryouter.cpp): their tables, and their equalities.
+    const QList<const PgQuery__SubLink*> semi = d->keptExists();
+    addSemiJoinTables(semi, &refs, &sameValue, &crossed);
     if (!refusal.isEmpty())
         return refusal;
     QHash<QString, int> byRef;
@@ -236,9 +268,24 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         return found;
     };
     for (auto it = d->semiKeys.cbegin(); it != d->semiKeys.cend(); ++it)
-        if (infos.value(it.key()).primaryKey != it.value() && !(s->n_distinct_clause && !selects(it.key())))
-            return u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key "
-                   u"(EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id)), and %1.%2 is not %1's primary key"_s.arg(it.key(), it.value());
+        if (infos.value(it.key()).primaryKey != it.value() && !(s->n_distinct_clause && !selects(it.key()))) {
+            const QString why = u"a sub-query (EXISTS) is maintained as a join when it reaches its table by that table's primary key "
+                                u"(EXISTS (SELECT 1 FROM b WHERE b.id = a.b_id)), or as a semi-join of a view without aggregates, "
+                                u"and %1.%2 is not %1's primary key"_s.arg(it.key(), it.value());
+            // Without aggregates it is kept as a semi-join, recomputed where changes reach as
+            // outer joins are (ivmsqlouter.cpp).
+            ViewQuery kept;
+            QString error;
+            t_keepExists = true;
+            const bool parsed = kept.parse(d->source, &error);
+            t_keepExists = false;
+            IvmPlan semi;
+            if (!parsed || kept.d->keptExists().size() != d->semiKeys.size()
+                || !kept.analyze(outputNames, infos, &semi, catalogAggregates).isEmpty() || !semi.outer)
+                return why;
+            *plan = semi;
+            return {};
+        }
     if (s->where_clause) {
         const QString bad = aggregateInside(s->where_clause);
         if (!bad.isEmpty())
@@ -468,18 +515,21 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
             if (!why.isEmpty())
                 return u"HAVING %1"_s.arg(why);
         }
-        if (refs.size() != 1 && !anyAggregate && !outerJoin.isEmpty()) {
-            return u"outer joins%1 with DISTINCT or GROUP BY are not maintained"_s.arg(outerJoin);
+        if (!semi.isEmpty() && anyAggregate) {
+            return u"aggregates over a semi-join (EXISTS) not on a key are not maintained"_s;
+        } else if (refs.size() != 1 && !anyAggregate && (!outerJoin.isEmpty() || !semi.isEmpty())) {
+            // The distinct rows of outer joins: counted, recomputed where the changes reach.
+            plan->shape = IvmPlan::Shape::Count;
+            plan->distinct = true;
+            plan->outer = true;
         } else if (refs.size() != 1 && !anyAggregate) {
             // The distinct rows of joins: counted, each shown once.
             plan->shape = IvmPlan::Shape::Count;
             plan->distinct = true;
-        } else if (refs.size() != 1 && !outerJoin.isEmpty()) {
-            return u"aggregates over outer joins%1 are not maintained (inner joins to tables reached by their primary keys "
-                   u"are); keep this view materialized and refresh it CONCURRENTLY (with a unique index on its GROUP BY columns)"_s
-                .arg(outerJoin);
         } else if (refs.size() != 1) {
-            plan->shape = IvmPlan::Shape::JoinAggregate; // keyed joins only: checked with the tables below
+            // Keyed joins only (a LEFT JOIN too when it reaches its table by its key: unmatched
+            // fact rows in the NULL group): checked with the tables below.
+            plan->shape = IvmPlan::Shape::JoinAggregate;
         } else {
             plan->shape = IvmPlan::Shape::Aggregate;
         }
@@ -604,19 +654,15 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
         }
         // Columns the joins make equal (o.order_id = oi.order_id): an output column equal to a
         // table's key can stand for it in the state.
-        QHash<QString, QString> parent;
-        std::function<QString(const QString&)> find = [&](const QString& x) -> QString {
-            const QString p = parent.value(x, x);
-            return p == x ? x : find(p);
-        };
+        SameSets sets;
         for (const Edge& e : std::as_const(edges))
             if (e.outer.isEmpty()) // a LEFT JOIN's column is NULL where the other is not
-                parent.insert(find(e.leftTable + u'.' + e.leftColumn), find(e.rightTable + u'.' + e.rightColumn));
+                sets.join(e.leftTable + u'.' + e.leftColumn, e.rightTable + u'.' + e.rightColumn);
         for (PlanTable& t : tables) {
-            const QString key = find(t.ref.refName + u'.' + t.primaryKey);
+            const QString key = sets.find(t.ref.refName + u'.' + t.primaryKey);
             // (Hidden outputs, the aggregates of derived columns, have no column reference.)
             for (int i = 0; i < outputs.size() && i < outputColumnRef.size(); ++i)
-                if (!outputColumnRef[i].isEmpty() && find(outputColumnRef[i]) == key) {
+                if (!outputColumnRef[i].isEmpty() && sets.find(outputColumnRef[i]) == key) {
                     t.keyOutput = outputs[i].name;
                     break;
                 }
@@ -627,13 +673,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     if (plan->shape == IvmPlan::Shape::Join) {
         const QList<PlanTable> unkeyed = tables;
         if (const QString why = keyedJoin(); !why.isEmpty()) {
-            if (!outerJoin.isEmpty())
-                return u"outer joins%1 are maintained only as a LEFT JOIN from the fact table to a table reached by its primary "
-                       u"key (LEFT JOIN d ON d.id = f.d_id), and here %2"_s.arg(outerJoin, why);
             if (outputs.isEmpty())
                 return u"a view without columns is not maintained"_s;
             tables = unkeyed;
             plan->shape = IvmPlan::Shape::Count;
+            plan->outer = !outerJoin.isEmpty() || !semi.isEmpty();
         }
     } else if (plan->shape == IvmPlan::Shape::JoinAggregate) {
         // Aggregates over joins keep the join's rows by the fact key.
@@ -644,6 +688,11 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     } else {
         tables[0].isFact = true;
     }
+
+    // Outer joins: the classes of columns the joins make equal (viewqueryouter.cpp).
+    if (plan->outer)
+        if (const QString why = assignJoinClasses(sameValue, crossed, infos, &tables); !why.isEmpty())
+            return why;
 
     // What each table's capture projects from its changed rows (by attribute number, so that a
     // renamed column can be followed): the columns the view reads and the primary key.
@@ -675,7 +724,8 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
     plan->outputs = outputs;
     plan->sourceFromSql = d->fromClauseOverSources(index);
     plan->fromSql = d->fromClause();
-    plan->whereSql = s->where_clause ? d->expression(s->where_clause) : QString();
+    // Kept EXISTS read their tables through the engine's sources too (markers, as in FROM).
+    plan->whereSql = !s->where_clause ? QString() : semi.isEmpty() ? d->expression(s->where_clause) : d->whereOverSources(index);
     if (plan->fromSql.isEmpty() || plan->sourceFromSql.isEmpty() || (s->where_clause && plan->whereSql.isEmpty()))
         return u"the definition could not be deparsed"_s;
     return {};

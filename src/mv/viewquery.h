@@ -32,6 +32,7 @@ struct TableInfo {
     char kind = 'r'; ///< pg_class.relkind: r (a table), p (a partitioned table)
     bool hasChildren = false; ///< inheritance children or partitions (pg_inherits)
     QHash<QString, int> attnums; ///< every column's attribute number; empty: not checked (tests)
+    QHash<QString, QString> types; ///< every column's type (a domain's base type); empty: not checked
     QStringList members; ///< its inheritance children or partitions at any depth, quoted qualified
     QList<quint32> memberOids;
     quint32 keyConstraint = 0; ///< the primary key's constraint
@@ -93,6 +94,10 @@ struct PlanTable {
     /// (every join on the way from the fact table has an index on its child's column) instead
     /// of through an index on the state: the state has one index fewer to keep.
     bool foundThroughBase = false;
+    /// Counted views over outer joins: the columns this table joins on, each with its class
+    /// (the columns the joins' equalities make equal share one), as (class, column); an empty
+    /// column stands for a join without an equality (CROSS JOIN), which every row matches.
+    QList<QPair<int, QString>> joinKeys;
 };
 
 /// How a materialized view is maintained incrementally, derived from its own definition.
@@ -104,6 +109,9 @@ struct IvmPlan {
     enum class Shape { Aggregate, Join, JoinAggregate, Count };
     Shape shape = Shape::Aggregate;
     bool distinct = false; ///< Count: SELECT DISTINCT (each row once)
+    /// Count over outer joins (FULL, RIGHT, LEFT on any equality): a merge recomputes the part of
+    /// the view the changes' join values reach (ivmsqlouter.cpp), not inclusion-exclusion.
+    bool outer = false;
     QString fromSql; ///< the FROM clause, deparsed (without the keyword)
     /// The same FROM clause over the engine's source views: each table i appears as
     /// htap_ivm.__ivm_src_<i>__ under its own reference name (the generator names the views).

@@ -54,6 +54,44 @@ inline const QSet<QString>& systemColumns()
 }
 
 
+/// The conditions ANDed in a condition (itself when it is no AND).
+inline QList<const Node*> conjuncts(const Node* n)
+{
+    if (n->node_case != PG_QUERY__NODE__NODE_BOOL_EXPR || n->bool_expr->boolop != PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR)
+        return {n};
+    QList<const Node*> out;
+    for (size_t k = 0; k < n->bool_expr->n_args; ++k)
+        out << conjuncts(n->bool_expr->args[k]);
+    return out;
+}
+
+/// A condition "x.a = y.b" between two qualified columns: true with their fields in l and r.
+inline bool columnEquality(const Node* q, QStringList* l, QStringList* r)
+{
+    if (q->node_case != PG_QUERY__NODE__NODE_A_EXPR || q->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP
+        || lastName(q->a_expr->name, q->a_expr->n_name) != u"="_s || !q->a_expr->lexpr || !q->a_expr->rexpr
+        || q->a_expr->lexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || q->a_expr->rexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
+        return false;
+    *l = columnRefFields(q->a_expr->lexpr->column_ref);
+    *r = columnRefFields(q->a_expr->rexpr->column_ref);
+    return l->size() == 2 && r->size() == 2;
+}
+
+/// Sets of names made equal one pair at a time (union-find): find() gives each set's one name.
+struct SameSets {
+    QHash<QString, QString> parent;
+    QString find(const QString& x) const
+    {
+        const QString p = parent.value(x, x);
+        return p == x ? x : find(p);
+    }
+    void join(const QString& a, const QString& b)
+    {
+        if (find(a) != find(b))
+            parent.insert(find(a), find(b));
+    }
+};
+
 } // namespace parsetree
 
 using namespace parsetree;
@@ -67,6 +105,35 @@ struct ViewQuery::Private {
     /// EXISTS sub-queries read as joins: the table -> the column the sub-query reaches it by,
     /// which must be its primary key.
     QHash<QString, QString> semiKeys;
+    QString source; ///< the definition as given to parse()
+    /// EXISTS kept as sub-links, not read as joins (an outer-join view's semi-join: analysis
+    /// tries this when the sub-query does not reach its table by its key).
+    bool keepExists = false;
+
+    /// The EXISTS sub-links among WHERE's top-level conjuncts whose sub-query reads one table
+    /// and only filters it (keepExists: what a counted outer-join view keeps as a semi-join).
+    QList<const PgQuery__SubLink*> keptExists() const
+    {
+        QList<const PgQuery__SubLink*> out;
+        if (!keepExists || !select || !select->where_clause)
+            return out;
+        QList<Node*> conj {select->where_clause};
+        if (select->where_clause->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR
+            && select->where_clause->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR)
+            conj = QList<Node*>(select->where_clause->bool_expr->args, select->where_clause->bool_expr->args + select->where_clause->bool_expr->n_args);
+        for (const Node* c : std::as_const(conj)) {
+            if (c->node_case != PG_QUERY__NODE__NODE_SUB_LINK || c->sub_link->sub_link_type != PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK
+                || !c->sub_link->subselect || c->sub_link->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+                continue;
+            const PgQuery__SelectStmt* in = c->sub_link->subselect->select_stmt;
+            if (in->n_from_clause != 1 || in->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_VAR || in->n_group_clause
+                || in->having_clause || in->n_distinct_clause || in->limit_count || in->limit_offset || in->with_clause
+                || in->n_window_clause || in->op != PG_QUERY__SET_OPERATION__SETOP_NONE)
+                continue;
+            out << c->sub_link;
+        }
+        return out;
+    }
 
     /// The definition with its sub-queries and CTEs in FROM that only project and filter inlined;
     /// empty when there are none, or when one cannot be inlined (why says so).
@@ -128,7 +195,17 @@ struct ViewQuery::Private {
     /// The FROM clause with every table replaced by htap_ivm.__ivm_src_<i>__ under the table's
     /// own reference name (index[refName] = i), so that its expressions read the same: the
     /// generator puts the names of the engine's source views in those places.
-    QString fromClauseOverSources(const QHash<QString, int>& index) const
+    QString fromClauseOverSources(const QHash<QString, int>& index) const { return overSources(index, [&] { return fromClause(); }); }
+
+    /// The WHERE clause with the tables of its sub-queries (kept EXISTS) replaced as
+    /// fromClauseOverSources() replaces FROM's.
+    QString whereOverSources(const QHash<QString, int>& index) const
+    {
+        return select->where_clause ? overSources(index, [&] { return expression(select->where_clause); }) : QString();
+    }
+
+    template <typename F>
+    QString overSources(const QHash<QString, int>& index, F text) const
     {
         struct Saved {
             PgQuery__RangeVar* rv;
@@ -142,8 +219,13 @@ struct ViewQuery::Private {
         std::deque<QByteArray> names;
         std::deque<PgQuery__Alias> aliases;
         static char schema[] = "htap_ivm";
-        for (size_t i = 0; i < select->n_from_clause; ++i) {
-            walk(&select->from_clause[i]->base, [&](const ProtobufCMessage* m) {
+        QList<const ProtobufCMessage*> roots;
+        for (size_t i = 0; i < select->n_from_clause; ++i)
+            roots << &select->from_clause[i]->base;
+        if (select->where_clause)
+            roots << &select->where_clause->base;
+        for (const ProtobufCMessage* root : std::as_const(roots)) {
+            walk(root, [&](const ProtobufCMessage* m) {
                 if (!isA(m, pg_query__range_var__descriptor))
                     return true;
                 auto* rv = const_cast<PgQuery__RangeVar*>(reinterpret_cast<const PgQuery__RangeVar*>(m));
@@ -163,7 +245,7 @@ struct ViewQuery::Private {
                 return false;
             });
         }
-        const QString sql = fromClause();
+        const QString sql = text();
         for (const Saved& v : std::as_const(saved)) {
             v.rv->schemaname = v.schema;
             v.rv->relname = v.rel;
@@ -173,5 +255,14 @@ struct ViewQuery::Private {
         return sql;
     }
 };
+
+/// Counted views over outer joins (viewqueryouter.cpp): the tables of EXISTS kept as semi-joins
+/// appended to refs, with their equalities to the outer tables (or a cross class when none).
+void addSemiJoinTables(const QList<const PgQuery__SubLink*>& semi, QList<TableRef>* refs, QList<QPair<QString, QString>>* sameValue,
+    QList<QStringList>* crossed);
+/// Each table's join keys (PlanTable::joinKeys) from the equalities ("ref.col" pairs) and the
+/// joins without one; the reason when the columns of a class cannot be compared by hash.
+QString assignJoinClasses(const QList<QPair<QString, QString>>& sameValue, const QList<QStringList>& crossed,
+    const QHash<QString, TableInfo>& infos, QList<PlanTable>* tables);
 
 } // namespace htap::mv

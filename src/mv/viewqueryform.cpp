@@ -47,10 +47,13 @@ QString ViewQuery::structureRefusal() const
 
     // Anywhere in the statement: what changed rows cannot bring, and what the engine keeps no state for.
     QString refusal;
+    const QList<const PgQuery__SubLink*> kept = d->keptExists(); // an outer-join view's semi-joins
     walk(&s->base, [&](const ProtobufCMessage* m) {
         if (!refusal.isEmpty())
             return false;
-        if (isA(m, pg_query__sub_link__descriptor)) {
+        if (isA(m, pg_query__sub_link__descriptor) && kept.contains(reinterpret_cast<const PgQuery__SubLink*>(m))) {
+            return true;
+        } else if (isA(m, pg_query__sub_link__descriptor)) {
             refusal = u"a sub-query%1 is not maintained: the engine follows changes to the tables of the FROM clause only"_s.arg(
                 d->at(reinterpret_cast<const PgQuery__SubLink*>(m)->location));
         } else if (isA(m, pg_query__func_call__descriptor)) {
@@ -85,11 +88,7 @@ QString ViewQuery::structureRefusal() const
             refusal = u"a function in FROM%1 is not maintained: it has no changes to capture"_s.arg(d->at(m));
         } else if (isA(m, pg_query__join_expr__descriptor)) {
             const auto* j = reinterpret_cast<const PgQuery__JoinExpr*>(m);
-            const QString where = d->at(j->quals ? &j->quals->base : j->rarg ? &j->rarg->base : nullptr);
-            if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER && j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT)
-                refusal = u"outer joins other than LEFT JOIN%1 are not maintained: the rows a FULL or RIGHT join adds for a missing "
-                          u"match cannot be keyed; a LEFT JOIN from the fact table to a table reached by its primary key is"_s.arg(where);
-            else if (j->is_natural)
+            if (j->is_natural)
                 refusal = u"NATURAL JOIN%1 is not maintained: the columns it joins on are not named; write JOIN ... USING (...) "
                           u"or JOIN ... ON"_s.arg(d->at(j->rarg ? &j->rarg->base : nullptr));
         }

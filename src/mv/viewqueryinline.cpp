@@ -321,12 +321,8 @@ struct Inliner {
             Node* eq = nullptr;
             QString column;
             for (Node* q : std::as_const(inner)) {
-                if (eq || q->node_case != PG_QUERY__NODE__NODE_A_EXPR || q->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP
-                    || lastName(q->a_expr->name, q->a_expr->n_name) != u"="_s || !q->a_expr->lexpr || !q->a_expr->rexpr
-                    || q->a_expr->lexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || q->a_expr->rexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
-                    continue;
-                const QStringList l = columnRefFields(q->a_expr->lexpr->column_ref), r = columnRefFields(q->a_expr->rexpr->column_ref);
-                if (l.size() != 2 || r.size() != 2)
+                QStringList l, r;
+                if (eq || !columnEquality(q, &l, &r))
                     continue;
                 if (l[0] == ref && outerNames.contains(r[0]))
                     column = l[1];
@@ -423,7 +419,7 @@ QString ViewQuery::Private::inlined(QString* why)
             return {};
     }
     in.inlineSelect(select, {}, true);
-    if (in.refusal.isEmpty())
+    if (in.refusal.isEmpty() && !keepExists)
         in.semiJoins(select);
     semiKeys = in.semiKeys;
     if (!in.refusal.isEmpty()) {
