@@ -188,7 +188,7 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 for (const QString& r : std::as_const(sides[1]))
                     sameValue << qMakePair(l + u'.' + column, r + u'.' + column);
             if (sides[0].size() == 1 && sides[1].size() == 1)
-                edges << Edge {sides[0][0], column, sides[1][0], column};
+                edges << Edge {sides[0][0], column, sides[1][0], column, {}};
             else
                 keyedFrom = u"JOIN ... USING (%1) joins more than one table on a side"_s.arg(column);
         }
@@ -214,7 +214,7 @@ QString ViewQuery::analyze(const QStringList& outputNames, const QHash<QString, 
                 keyedFrom = u"the join condition %1 is not an equality of two tables' columns"_s.arg(d->expression(const_cast<Node*>(q)));
                 continue;
             }
-            edges << Edge {l[0], l[1], r[0], r[1]};
+            edges << Edge {l[0], l[1], r[0], r[1], {}};
             const auto sideOf = [&](const QString& ref) {
                 for (qsizetype k = left; k < refs.size(); ++k)
                     if (refs[k].refName == ref)
