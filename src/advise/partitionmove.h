@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 
 namespace htap::pg {
 class Connection;
@@ -85,6 +86,9 @@ private:
     bool load(qint64 id, Move* m, QString* error);
     /// load() for undo or finish: false, with the outcome's message, unless the move is in one of phases.
     bool loadFor(qint64 moveId, const QStringList& phases, const QString& what, Move* m, PartitionMoveOutcome* out);
+    /// loadFor() under the move's claim (one run at a time per table: held until the returned
+    /// guard goes), the move read again once claimed; null, with the outcome's message, if not.
+    std::shared_ptr<void> loadClaimed(qint64 moveId, const QStringList& phases, const QString& what, Move* m, PartitionMoveOutcome* out);
     bool prepare(const QString& schema, const QString& table, const QString& column, Move* m, PartitionMoveOutcome* out);
     bool copy(Move& m, PartitionMoveOutcome* out);
     /// Copies the keys logged in log from `from` into `to` in batches; under the swap's lock

@@ -335,22 +335,31 @@ bool PartitionMove::loadFor(qint64 moveId, const QStringList& phases, const QStr
     return true;
 }
 
+std::shared_ptr<void> PartitionMove::loadClaimed(qint64 moveId, const QStringList& phases, const QString& what, Move* m,
+    PartitionMoveOutcome* out)
+{
+    if (!loadFor(moveId, phases, what, m, out))
+        return nullptr;
+    auto claim = std::make_shared<MoveClaim>(m_conn, m->schema, m->table);
+    if (!claim->held) {
+        out->message = claim->refusal;
+        return nullptr;
+    }
+    // Read again under the claim: another run may have moved it on before the claim was taken.
+    *m = Move {};
+    if (!loadFor(moveId, phases, what, m, out))
+        return nullptr;
+    return claim;
+}
+
 PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
 {
     const MoveTag tag(m_conn);
     PartitionMoveOutcome out;
     Move m;
     QString error;
-    if (!loadFor(moveId, {u"copying"_s, u"swapped"_s}, u"undo"_s, &m, &out))
-        return out;
-    const MoveClaim claim(m_conn, m.schema, m.table);
-    if (!claim.held) {
-        out.message = claim.refusal;
-        return out;
-    }
-    // Read again under the claim: another run may have moved it on before the claim was taken.
-    m = Move {};
-    if (!loadFor(moveId, {u"copying"_s, u"swapped"_s}, u"undo"_s, &m, &out))
+    const std::shared_ptr<void> claim = loadClaimed(moveId, {u"copying"_s, u"swapped"_s}, u"undo"_s, &m, &out);
+    if (!claim)
         return out;
     const bool swapped = m.phase == u"swapped"_s;
     if (swapped) {
@@ -403,15 +412,8 @@ PartitionMoveOutcome PartitionMove::finish(qint64 moveId)
 {
     PartitionMoveOutcome out;
     Move m;
-    if (!loadFor(moveId, {u"swapped"_s}, u"finish"_s, &m, &out))
-        return out;
-    const MoveClaim claim(m_conn, m.schema, m.table);
-    if (!claim.held) {
-        out.message = claim.refusal;
-        return out;
-    }
-    m = Move {};
-    if (!loadFor(moveId, {u"swapped"_s}, u"finish"_s, &m, &out))
+    const std::shared_ptr<void> claim = loadClaimed(moveId, {u"swapped"_s}, u"finish"_s, &m, &out);
+    if (!claim)
         return out;
     const MoveTag tag(m_conn);
     QString error;
