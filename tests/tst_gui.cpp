@@ -630,6 +630,41 @@ private Q_SLOTS:
         QVERIFY2(tip.contains(u"past "_s) && tip.contains(u"its schedule"_s), qPrintable(tip));
     }
 
+    void stalenessChartShowsHoursAndSecondsTogether()
+    {
+        // A plain view refreshed by hand ten hours ago beside incremental ones a fraction of a
+        // second behind: on a linear axis the incremental lines lay flat on zero. The log axis
+        // labels both ends; a view with nothing pending (0 s) is drawn at the floor, not lost.
+        htap::ui::ViewsPage page;
+        page.resize(1000, 650);
+        page.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&page));
+        htap::monitor::ViewState plain;
+        plain.view = u"public.daily_by_hand"_s;
+        plain.populated = true;
+        plain.stalenessSeconds = 36000;
+        htap::monitor::ViewState behind = plain;
+        behind.view = u"public.sales_hourly_mv"_s;
+        behind.incremental = true;
+        behind.stalenessSeconds = 0.4;
+        htap::monitor::ViewState fresh = behind;
+        fresh.view = u"public.fact_sales_mv"_s;
+        fresh.stalenessSeconds = 0;
+        const QDateTime t0 = QDateTime::currentDateTimeUtc().addSecs(-20);
+        for (int i = 0; i < 3; ++i) {
+            htap::monitor::ServerSample s;
+            s.sampledAt = t0.addSecs(10 * i);
+            htap::monitor::ViewSample views;
+            views.views = {plain, behind, fresh};
+            s.views = views;
+            page.addPastSample(s);
+        }
+        htap::ui::ChartWidget* chart = page.charts().first();
+        QCOMPARE(chart->seriesCount(), 3);
+        QTRY_VERIFY2_WITH_TIMEOUT(chart->valueLabels().contains(u"0.1"_s) && chart->valueLabels().contains(u"10,000"_s),
+            qPrintable(chart->valueLabels().join(u", "_s)), 3000);
+    }
+
     void anIncrementalViewShowsItsCaptureAndMergeLoad()
     {
         // Issue 26: what a DBA weighs freshness against. An incremental view's row says how its

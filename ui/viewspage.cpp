@@ -34,6 +34,9 @@ namespace htap::ui {
 
 namespace {
 
+/// Staleness is drawn on a log axis, which has no zero: a view fresher than this is drawn here.
+constexpr double kStalenessFloor = 0.1;
+
 QString scheduleText(const htap::mv::Schedule& s)
 {
     const QString every = s.everySeconds % 3600 == 0 ? ViewsPage::tr("%1 h").arg(s.everySeconds / 3600)
@@ -69,7 +72,9 @@ ViewsPage::ViewsPage(QWidget* parent)
           this))
     , m_note(new QLabel(this))
     , m_status(new QLabel(this))
-    , m_chart(new ChartWidget(tr("Staleness (materialized: since the last refresh started; incremental: oldest unmerged change)"),
+    , m_chart(new ChartWidget(tr("Staleness (materialized: since the last refresh started; incremental: oldest unmerged change; "
+                                 "log scale, fresher than %1 drawn at %1)")
+                                  .arg(formatSeconds(kStalenessFloor)),
           tr("seconds"), this))
     , m_durations(new ChartWidget(tr("Refresh and merge durations (refresh log)"), tr("seconds"), this))
     , m_log(new QTableWidget(0, 7, this))
@@ -79,6 +84,9 @@ ViewsPage::ViewsPage(QWidget* parent)
     , m_waitTerminate(new QPushButton(tr("Terminate its session…"), m_waitBar))
     , m_waitStop(new QPushButton(tr("Stop waiting"), m_waitBar))
 {
+    // A plain view hours old and an incremental one a second behind on one chart: a linear
+    // axis drew the incremental ones flat on zero.
+    m_chart->setLogarithmic(true);
     m_chart->addThreshold(5, tr("seed target: fresh within 5 s"), QColor(0x2c, 0xa0, 0x2c));
     m_durations->setPointsOnly(true);
     m_durations->setLogarithmic(true);
@@ -665,7 +673,7 @@ void ViewsPage::addPastSample(const htap::monitor::ServerSample& s)
         if (!m_series.contains(v.view) && m_series.size() < 8)
             m_series.insert(v.view, m_chart->addSeries(v.view, ChartWidget::seriesColor(int(m_series.size()))));
         if (m_series.contains(v.view))
-            m_chart->addPoint(m_series.value(v.view), s.sampledAt, v.stalenessSeconds);
+            m_chart->addPoint(m_series.value(v.view), s.sampledAt, std::max(kStalenessFloor, v.stalenessSeconds));
     }
 }
 
