@@ -268,6 +268,18 @@ private slots:
                 .toBool(0, 0))
             mv.disableIncremental(u"\"Part Move\".\"Daily\""_s);
         m_conn.exec(u"UPDATE htap.partition_moves SET phase = 'undone' WHERE source_schema = 'Part Move'"_s);
+        // A run stopped half-way (or a move that went further than it should have) leaves its
+        // log tables and capture functions behind; move ids start again with the state table.
+        exec(m_conn, uR"(DO $$ DECLARE o record; busy boolean := false; BEGIN
+            IF to_regclass('htap.partition_moves') IS NOT NULL THEN
+                EXECUTE 'SELECT EXISTS (SELECT 1 FROM htap.partition_moves)' INTO busy;
+            END IF;
+            IF NOT busy THEN
+                FOR o IN SELECT c.oid::regclass AS t FROM pg_class c WHERE c.relnamespace = 'htap'::regnamespace AND c.relkind = 'r'
+                         AND c.relname LIKE 'partition\_move\_%' LOOP EXECUTE format('DROP TABLE %s CASCADE', o.t); END LOOP;
+                FOR o IN SELECT p.oid::regprocedure AS f FROM pg_proc p WHERE p.pronamespace = 'htap'::regnamespace
+                         AND p.proname LIKE 'partition\_move\_%' LOOP EXECUTE format('DROP FUNCTION %s CASCADE', o.f); END LOOP;
+            END IF; END $$)"_s);
         m_conn.exec(u"DELETE FROM partman.part_config WHERE parent_table LIKE 'Part Move.%'"_s);
         exec(m_conn, u"DROP SCHEMA IF EXISTS \"Part Move\" CASCADE"_s);
         // Copy statements of builds before they were marked (htap_move_batch): not the application's.
@@ -328,6 +340,53 @@ private slots:
         QVERIFY2(f->note.contains(u"items_order_id_fkey"_s), qPrintable(f->note));
         QVERIFY(f->note.contains(u"Part Move.Daily"_s));
         QCOMPARE(Finding::fromJson(f->toJson()).moveTable, u"Orders"_s);
+    }
+
+    void whatTheMoveWouldNotCarryIsRefused()
+    {
+        // A trigger of the application's, row-level security, a column grant, a rule, a publication: the
+        // partitioned table would not get them, so the finding says so and apply refuses,
+        // naming each and changing nothing. (Before, the new table ran without them after the
+        // swap: an audit trigger silently stopped, every row shown past the policy.)
+        const htap::store::AuditLog audit(auditPath());
+        AdviceService service(m_conn, audit);
+        exec(m_conn, u"CREATE FUNCTION \"Part Move\".stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); "
+                     "RETURN NEW; END $$"_s);
+        const QList<QPair<QString, QString>> cases {
+            {u"CREATE TRIGGER \"Stamp It\" BEFORE UPDATE ON \"Part Move\".\"Orders\" FOR EACH ROW EXECUTE FUNCTION \"Part Move\".stamp()"_s,
+                u"trigger \"Stamp It\""_s},
+            {u"ALTER TABLE \"Part Move\".\"Orders\" ENABLE ROW LEVEL SECURITY; CREATE POLICY own_rows ON \"Part Move\".\"Orders\" "
+             "USING (user_id = 7)"_s,
+                u"policy own_rows"_s},
+            {u"GRANT UPDATE (status) ON \"Part Move\".\"Orders\" TO olap_user"_s, u"column grants on status"_s},
+            {u"CREATE RULE no_delete AS ON DELETE TO \"Part Move\".\"Orders\" DO INSTEAD NOTHING"_s, u"rule no_delete"_s},
+            {u"CREATE PUBLICATION \"Part Move orders\" FOR TABLE \"Part Move\".\"Orders\""_s, u"publication \"Part Move orders\""_s},
+        };
+        const QStringList undo {u"DROP TRIGGER \"Stamp It\" ON \"Part Move\".\"Orders\""_s,
+            u"DROP POLICY own_rows ON \"Part Move\".\"Orders\"; ALTER TABLE \"Part Move\".\"Orders\" DISABLE ROW LEVEL SECURITY"_s,
+            u"REVOKE UPDATE (status) ON \"Part Move\".\"Orders\" FROM olap_user"_s, u"DROP RULE no_delete ON \"Part Move\".\"Orders\""_s, u"DROP PUBLICATION \"Part Move orders\""_s};
+        for (int i = 0; i < cases.size(); ++i) {
+            // Made after the advice: the move itself refuses.
+            const AdviceReport before = advise();
+            QVERIFY(before.find(kFinding) && before.find(kFinding)->canApply);
+            const htap::pg::Result made = m_conn.runScript(cases[i].first);
+            QVERIFY2(made.ok(), qPrintable(made.error().oneLine()));
+            const ChangeOutcome o = service.apply(*before.find(kFinding), {});
+            QVERIFY(!o.ok);
+            QVERIFY2(o.message.contains(cases[i].second) && o.message.contains(u"would not carry"_s), qPrintable(o.message));
+            QCOMPARE(relkind(), u"r"_s);
+            QVERIFY(m_conn.exec(u"SELECT to_regclass('\"Part Move\".\"Orders_p\"') IS NULL"_s).toBool(0, 0));
+            // And the advice made now says why it cannot be applied.
+            const AdviceReport r = advise();
+            const Finding* f = r.find(kFinding);
+            QVERIFY2(f, qPrintable(r.notes.join(u"; "_s)));
+            QVERIFY2(!f->canApply && f->whyNotApply.contains(cases[i].second), qPrintable(f->whyNotApply));
+            const htap::pg::Result undone = m_conn.runScript(undo[i]);
+            QVERIFY2(undone.ok(), qPrintable(undone.error().oneLine()));
+        }
+        exec(m_conn, u"DROP FUNCTION \"Part Move\".stamp()"_s);
+        const AdviceReport r = advise();
+        QVERIFY2(r.find(kFinding) && r.find(kFinding)->canApply, qPrintable(r.find(kFinding) ? r.find(kFinding)->whyNotApply : QString()));
     }
 
     void killedHalfWayServesWritersAndUndoes()

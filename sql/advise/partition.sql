@@ -86,6 +86,32 @@ SELECT k.conname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS ref
 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE k.confrelid = to_regclass($1) AND k.contype = 'f' AND k.conrelid <> k.confrelid ORDER BY 2, 1
 
+-- name: not_carried
+-- What the table has that the partitioned table would not get, so that the move is refused
+-- rather than losing it at the swap: its own triggers (not internal ones, not the incremental
+-- views' capture or a move's log, which the move handles), row-level security and its
+-- policies (the new table would show every row), column grants (only the table's are carried:
+-- a writer granted columns would be refused), rules, and publications that replicate it
+-- (the new table would not be published, or be published by partition under other names).
+SELECT 'trigger ' || quote_ident(t.tgname) FROM pg_trigger t
+WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal
+  AND t.tgname NOT LIKE 'htap\_ivm\_%' AND t.tgname NOT LIKE 'htap\_partition\_move\_%'
+UNION ALL
+SELECT 'row-level security' FROM pg_class c WHERE c.oid = to_regclass($1) AND (c.relrowsecurity OR c.relforcerowsecurity)
+UNION ALL
+SELECT 'policy ' || quote_ident(p.polname) FROM pg_policy p WHERE p.polrelid = to_regclass($1)
+UNION ALL
+SELECT 'column grants on ' || quote_ident(a.attname) FROM pg_attribute a
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+UNION ALL
+SELECT 'rule ' || quote_ident(r.rulename) FROM pg_rewrite r WHERE r.ev_class = to_regclass($1) AND r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'publication ' || quote_ident(p.pubname) FROM pg_publication p
+WHERE p.puballtables
+   OR EXISTS (SELECT 1 FROM pg_publication_rel pr WHERE pr.prpubid = p.oid AND pr.prrelid = to_regclass($1))
+   OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class c ON c.relnamespace = pn.pnnspid
+              WHERE pn.pnpubid = p.oid AND c.oid = to_regclass($1))
+
 -- name: sequences
 -- Sequences that feed the table's columns: owned by it (serial, OWNED BY) or an identity's.
 SELECT a.attname, quote_ident(sn.nspname) || '.' || quote_ident(s.relname) AS sequence, a.attidentity <> '' AS identity

@@ -144,6 +144,10 @@ bool PartitionMove::prepare(const QString& schema, const QString& table, const Q
     }
     m->keyColumn = key.text(0, 0);
     m->keyType = key.text(0, 1);
+    if (const QString why = notCarried(m_conn, t); !why.isEmpty()) {
+        out->message = why;
+        return false;
+    }
     const auto cols = m_conn.exec(sqlOf(u"columns"_s), {t});
     for (int i = 0; cols.ok() && i < cols.rowCount(); ++i)
         m->columns << cols.text(i, 0);

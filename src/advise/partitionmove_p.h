@@ -3,6 +3,7 @@
 
 #include "partitionmove.h"
 
+#include <pg/connection.h>
 #include <pg/identifier.h>
 #include <pg/sqlfile.h>
 
@@ -27,6 +28,23 @@ inline QString shortName(const QString& base, const QString& suffix)
     if (b.size() + s.size() > 63)
         b.truncate(63 - s.size());
     return QString::fromUtf8(b).remove(QChar::ReplacementCharacter) + suffix;
+}
+
+/// Why the move refuses a table (empty: it does not): what it has that the partitioned table
+/// would not get at the swap (its own triggers, row-level security, rules, publications).
+inline QString notCarried(htap::pg::Connection& conn, const QString& qualifiedTable)
+{
+    const auto r = conn.exec(sqlOf(QStringLiteral("not_carried")), {qualifiedTable});
+    if (!r.ok())
+        return QStringLiteral("cannot read what %1 has beside its rows: %2").arg(qualifiedTable, r.error().oneLine());
+    QStringList what;
+    for (int i = 0; i < r.rowCount(); ++i)
+        what << r.text(i, 0);
+    if (what.isEmpty())
+        return {};
+    return QStringLiteral("%1 has %2, which the move would not carry to the partitioned table (it would run without them "
+                          "after the swap): move it by hand, or drop them and make them again on the new table")
+        .arg(qualifiedTable, what.join(QStringLiteral(", ")));
 }
 
 inline QJsonArray pairs(const QList<QPair<QString, QString>>& l)
