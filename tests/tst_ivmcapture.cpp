@@ -193,6 +193,11 @@ private Q_SLOTS:
                              {kSchema})
                      .toInt64(0, 0),
             6);
+        // mv list says which views a view's capture triggers serve.
+        ViewInfo info;
+        QString error;
+        QVERIFY2(s.find(obj(u"Totals"_s), &info, &error), qPrintable(error));
+        QCOMPARE(info.captureSharedWith, QStringList {kSchema + u".Distinct"_s});
         EXEC(m_conn, u"INSERT INTO %1 (g, v) VALUES (1, 5), (2, 500)"_s.arg(obj(u"t"_s)));
         EXEC(m_conn, u"UPDATE %1 SET v = v + 1 WHERE id % 10 = 0"_s.arg(obj(u"t"_s)));
         EXEC(m_conn, u"DELETE FROM %1 WHERE id % 17 = 0"_s.arg(obj(u"t"_s)));
@@ -257,6 +262,10 @@ private Q_SLOTS:
         QString error;
         QVERIFY2(s.find(obj(u"Distinct"_s), &info, &error), qPrintable(error));
         QVERIFY2(info.ivmReason.contains(u"switched off"_s), qPrintable(info.ivmReason));
+        QCOMPARE(info.captureSharedWith, QStringList());
+        // The views still capturing share the triggers with each other only.
+        QVERIFY2(s.find(obj(u"Totals"_s), &info, &error), qPrintable(error));
+        QCOMPARE(info.captureSharedWith, QStringList {kSchema + u".Large"_s});
         exactAfterDrain(u"Totals"_s);
         exactAfterDrain(u"Large"_s);
         QVERIFY(!s.refresh(obj(u"Distinct"_s), RefreshMode::Incremental).ok); // refused: a rebuild is needed

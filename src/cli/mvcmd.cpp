@@ -226,7 +226,9 @@ int cmdMv(const QStringList& args)
                 out() << "  pending:     " << v.pendingRows << " changes, oldest " << humanSeconds(v.oldestPendingSeconds)
                       << ", last merge " << QString::number(v.lastMergeMs, 'f', 1) << " ms" << Qt::endl;
                 const int cores = localServerCores(conn);
-                out() << "  capture:     " << v.captureMode << "; merges in the last minute: " << v.mergesLastMinute << ", "
+                out() << "  capture:     " << v.captureMode
+                      << (v.captureSharedWith.isEmpty() ? QString() : u" (shared with "_s + v.captureSharedWith.join(u", "_s) + u')')
+                      << "; merges in the last minute: " << v.mergesLastMinute << ", "
                       << QString::number(v.mergeSecondsPerSecond, 'f', 3) << " s per s";
                 if (cores > 0)
                     out() << ", about " << QString::number(100 * v.writersShareLost(cores), 'f', 1) << " % of the writers' CPU ("

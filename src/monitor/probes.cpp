@@ -613,6 +613,7 @@ public:
             ViewState s;
             s.view = v.label();
             s.captureMode = v.captureMode;
+            s.captureSharedWith = v.captureSharedWith;
             s.mergesLastMinute = v.mergesLastMinute;
             s.mergeSecondsPerSecond = v.mergeSecondsPerSecond;
             s.writersShareLost = v.incremental ? v.writersShareLost(cores) : -1;

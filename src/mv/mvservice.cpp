@@ -85,6 +85,7 @@ QJsonObject ViewInfo::toJson() const
         o.insert(u"oldest_pending_s"_s, oldestPendingSeconds);
         o.insert(u"last_merge_ms"_s, lastMergeMs);
         o.insert(u"capture_mode"_s, captureMode);
+        o.insert(u"capture_shared_with"_s, QJsonArray::fromStringList(captureSharedWith));
         o.insert(u"merges_last_minute"_s, mergesLastMinute);
         o.insert(u"merge_seconds_per_second"_s, mergeSecondsPerSecond);
         o.insert(u"engine_version"_s, engineVersion);
@@ -342,7 +343,9 @@ QList<ViewInfo> MvService::list(QString* error)
                                    u"to_regprocedure('htap.ivm_capture_off(integer)') IS NOT NULL, "
                                    u"to_regprocedure('htap.ivm_blocker(integer)') IS NOT NULL, "
                                    u"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('htap.ivm_views') "
-                                   u"AND attname = 'engine_version' AND NOT attisdropped)"_s);
+                                   u"AND attname = 'engine_version' AND NOT attisdropped), "
+                                   u"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('htap.ivm_capture') "
+                                   u"AND attname = 'statements' AND NOT attisdropped)"_s);
     if (!reg.ok()) {
         *error = statementError(reg);
         return out;
@@ -465,6 +468,21 @@ FROM v ORDER BY 1, 2)"_s;
         else
             v.stalenessSeconds = r.isNull(i, 16) ? -1 : r.toDouble(i, 16);
         out << v;
+    }
+    if (hasIvm && reg.toBool(0, 5)) {
+        // Which views share their capture triggers (the registry of generation 6 on keeps each
+        // view's capture statements; a view with capture switched off is left out of them).
+        const Result shared = m_conn.exec(uR"(
+SELECT DISTINCT v.view_schema, v.view_name, v2.view_schema || '.' || v2.view_name AS other
+FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id AND v.capture_on
+JOIN htap.ivm_capture k2 ON k2.root = k.root AND k2.view_id <> k.view_id AND cardinality(k2.statements) > 0
+JOIN htap.ivm_views v2 ON v2.view_id = k2.view_id AND v2.capture_on
+WHERE cardinality(k.statements) > 0
+ORDER BY 1, 2, 3)"_s);
+        for (int i = 0; shared.ok() && i < shared.rowCount(); ++i)
+            for (ViewInfo& v : out)
+                if (v.incremental && v.schema == shared.text(i, 0) && v.name == shared.text(i, 1))
+                    v.captureSharedWith << shared.text(i, 2);
     }
     return out;
 }

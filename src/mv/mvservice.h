@@ -39,6 +39,11 @@ struct ViewInfo {
     int engineVersion = 0;
     /// How changes are captured: "triggers" (statement triggers in the writer's transaction).
     QString captureMode;
+    /// The other views whose capture runs in the same triggers (engines of generation 6 on: one
+    /// trigger per base table and event for every view that reads it), as schema.name: their
+    /// capture costs one trigger call per statement together, and their triggers stay when
+    /// this view is disabled.
+    QStringList captureSharedWith;
     /// Merges over the last minute that applied something, and their wall time per second of
     /// that minute: an upper bound of their CPU (it includes I/O waits, and waits for the CPU
     /// when the merges run at lower priority).
