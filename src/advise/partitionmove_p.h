@@ -31,7 +31,8 @@ inline QString shortName(const QString& base, const QString& suffix)
 }
 
 /// Why the move refuses a table (empty: it does not): what it has that the partitioned table
-/// would not get at the swap (its own triggers, row-level security, rules, publications).
+/// would not get at the swap (its own triggers, row-level security, column grants, rules,
+/// publications).
 inline QString notCarried(htap::pg::Connection& conn, const QString& qualifiedTable)
 {
     const auto r = conn.exec(sqlOf(QStringLiteral("not_carried")), {qualifiedTable});
