@@ -23,7 +23,8 @@
 # Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
 # (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
 # target 1 s), adaptive-nice (target 1 s at nice 10), adaptive5-nice (target 5 s at nice 10:
-# what a looser freshness target buys the writers); loop is the earlier reference: one psql
+# what a looser freshness target buys the writers), mixed-nice (the hourly view at 1 s, the
+# fact and daily views at 5 s, nice 10); loop is the earlier reference: one psql
 # session merging the three every second.
 # Use a sandbox of its own: it leaves the three views incremental. Capture is switched off and
 # on between runs (the views are rebuilt afterwards). Views already incremental are used as
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
         (( rounds > 0 && rounds % 2 == 0 )) || { echo "--rounds must be a positive even number" >&2; exit 2; } ;;
     --arounds) arounds="$2"; shift 2 ;;
     --merges) merges="$2"; shift 2
-        for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice|adaptive5-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
+        for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice|adaptive5-nice|mixed-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
     --per-view) perview=perview; shift ;;
     --parts) parts="$2"; shift 2
         [[ "$parts" =~ ^[abcd]+$ ]] || { echo "--parts takes letters among a, b, c and d (e.g. bc)" >&2; exit 2; } ;;
@@ -88,6 +89,7 @@ start_merges() { # configuration: merges of the three views as configured, in th
         adaptive) htmv schedule "$v" --mode incremental --target 1s ;;
         adaptive-nice) htmv schedule "$v" --mode incremental --target 1s --nice 10 ;;
         adaptive5-nice) htmv schedule "$v" --mode incremental --target 5s --nice 10 ;;
+        mixed-nice) htmv schedule "$v" --mode incremental --target "$([ "$v" = sales_hourly_mv ] && echo 1s || echo 5s)" --nice 10 ;;
         esac
     done > /dev/null
     "$bin/htapctl" mv run-schedules --conn "$conn" > "$work/runner.out" 2>&1 &
