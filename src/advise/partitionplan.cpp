@@ -9,6 +9,7 @@ namespace htap::advise::detail {
 
 using namespace Qt::StringLiterals;
 using namespace htap::core;
+using htap::advise::partition_detail::notCarried;
 using htap::advise::partition_detail::sqlOf;
 using htap::pg::quoteLiteral;
 
@@ -33,7 +34,7 @@ void describeMove(Context& c, const QString& schema, const QString& table, const
         blockers << u"%1 has no one-column primary key (the copy follows changed rows by it)"_s.arg(label(schema, table));
     else
         keyColumn = key.text(0, 0);
-    if (const QString why = htap::advise::partition_detail::notCarried(c.conn, t); !why.isEmpty())
+    if (const QString why = notCarried(c.conn, t); !why.isEmpty())
         blockers << why;
     const auto idx = c.conn.exec(sqlOf(u"indexes"_s), {t, column});
     for (int i = 0; idx.ok() && i < idx.rowCount(); ++i)

@@ -617,13 +617,12 @@ RefreshOutcome MvService::refresh(const QString& name, RefreshMode mode, int loc
         // caller's rights. Generation 6: its tables' shared capture is regenerated too, which
         // puts back a capture trigger that was dropped.
         // (A registry before version 14 has no per-view switch.)
-        const Result has = m_conn.exec(u"SELECT to_regprocedure('htap.ivm_set_capture(integer, boolean)') IS NOT NULL"_s);
-        if (const Result on = has.ok() && has.toBool(0, 0) ? m_conn.exec(u"SELECT htap.ivm_set_capture(view_id, true) FROM htap.ivm_views "
-                                                                          u"WHERE view_id = $1 AND (NOT capture_on OR EXISTS (SELECT 1 FROM htap.ivm_capture k "
-                                                                          u"WHERE k.view_id = $1 AND cardinality(k.statements) > 0))"_s,
-                                                                {view.ivmId})
-                                                          : has;
-            !on.ok()) {
+        Result on = m_conn.exec(u"SELECT to_regprocedure('htap.ivm_set_capture(integer, boolean)') IS NOT NULL"_s);
+        if (on.ok() && on.toBool(0, 0))
+            on = m_conn.exec(u"SELECT htap.ivm_set_capture(view_id, true) FROM htap.ivm_views WHERE view_id = $1 AND (NOT capture_on "
+                             u"OR EXISTS (SELECT 1 FROM htap.ivm_capture k WHERE k.view_id = $1 AND cardinality(k.statements) > 0))"_s,
+                {view.ivmId});
+        if (!on.ok()) {
             fail.message = u"capture of %1 is switched off and could not be switched on again: %2"_s.arg(label, statementError(on));
             return fail;
         }
