@@ -14,12 +14,16 @@
 #       its own CONCURRENTLY refresh (when it is still materialized at the start);
 #   (c) staleness (age of the oldest unmerged change, sampled 5 times a second) under a steady
 #       order rate with each merge configuration: p50, p99, max per view;
+#   (e) CPU per order at a fixed rate (--rate), capture off, on, and with each merge
+#       configuration, ABBA (not run by default): off's CPU per order over each configuration's
+#       is the throughput ratio it would have where the CPU runs out, steadier on a 2-core VM
+#       than saturated throughput;
 #   (d) aggregates over joins (not run by default): the seed's revenue by category and by user
 #       segment made incremental, the order transaction with only their capture on against all
 #       capture off, at 1 and 4 clients in ABBA rounds (ratios: median and range), then a merge
 #       of 10,000 new orders against REFRESH ... CONCURRENTLY of the same views kept plain.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
-#                            [--rounds N] [--arounds N] [--parts abc|d] [--merges "fixed adaptive-nice"] [--per-view]
+#                            [--rounds N] [--arounds N] [--parts abc|d|e] [--merges "fixed adaptive-nice"] [--per-view]
 # Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
 # (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
 # target 1 s), adaptive-nice (target 1 s at nice 10), adaptive5-nice (target 5 s at nice 10:
@@ -52,7 +56,7 @@ while [ $# -gt 0 ]; do
         for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice|adaptive5-nice|mixed-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
     --per-view) perview=perview; shift ;;
     --parts) parts="$2"; shift 2
-        [[ "$parts" =~ ^[abcd]+$ ]] || { echo "--parts takes letters among a, b, c and d (e.g. bc)" >&2; exit 2; } ;;
+        [[ "$parts" =~ ^[abcde]+$ ]] || { echo "--parts takes letters among a, b, c, d and e (e.g. bc)" >&2; exit 2; } ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -308,9 +312,58 @@ if part c; then
     done
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
 fi
-if part b; then
+if part e; then
+    # (e) The server's CPU per order at --rate orders/s (cpu_per_order, ivm_lib.sh), each
+    # configuration as in (b), ABBA.
+    # Below saturation a run's throughput says nothing, and at saturation on this 2-core box it
+    # swings by a sixth between runs; the CPU an order costs is steadier, and at saturation,
+    # where the CPU is what runs out, order throughput goes as its inverse: off's CPU per order
+    # over a configuration's is the throughput ratio that configuration would have there
+    # (shown as "ratio"). A run that misses the rate by more than 5 % is marked "saturated".
+    echo
+    echo "(e) CPU per order at $rate orders/s, $clients clients, ${seconds} s per run, $rounds rounds: capture off, on, merged by: $merges"
+    echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg); * = the run missed the rate by more than 5 % (saturated)"
+    declare -A ecpu eratio
+    configs=(off on $merges)
+    for ((round = 1; round <= rounds; round++)); do
+        order=("${configs[@]}")
+        if ! ((round % 2)); then order=(); for ((k = ${#configs[@]} - 1; k >= 0; k--)); do order+=("${configs[$k]}"); done; fi
+        declare -A got=()
+        for cfg in "${order[@]}"; do
+            "${psqlc[@]}" -c CHECKPOINT > /dev/null
+            case "$cfg" in
+            off) capture off; got[off]="$(cpu_per_order "$work/e_off$round")"; capture on ;;
+            on) capture on; got[on]="$(cpu_per_order "$work/e_on$round")" ;;
+            *)
+                "${psqlc[@]}" -c "UPDATE htap.ivm_views SET state = 'ready', reason = NULL" > /dev/null
+                merge_now
+                start_merges "$cfg"
+                got[$cfg]="$(cpu_per_order "$work/e_${cfg}_$round")"
+                stop_merges ;;
+            esac
+        done
+        line="    round $round ($(cut -d' ' -f1 /proc/loadavg)): off ${got[off]} us"
+        for cfg in on $merges; do
+            r="$(awk -v a="${got[off]%\*}" -v b="${got[$cfg]%\*}" 'BEGIN{printf "%.3f", a/b}')"
+            ecpu[$cfg]+="${got[$cfg]%\*} "; eratio[$cfg]+="$r "
+            line+=", $cfg ${got[$cfg]} ($r)"
+        done
+        ecpu[off]+="${got[off]%\*} "
+        echo "$line"
+    done
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
+    "${psqlc[@]}" -c "UPDATE htap.ivm_views SET state = 'ready', reason = NULL" > /dev/null
+    echo
+    printf '%-44s %12s %10s  %s\n' "(e) CPU per order at $rate/s ($rounds rounds)" "us (median)" ratio "ratio range (off's CPU per order over this one's)"
+    printf '%-44s %12.0f %10s\n' "capture off" "$(median ${ecpu[off]})" 1.00
+    for cfg in on $merges; do
+        printf '%-44s %12.0f %10.3f  %s\n' "$([ "$cfg" = on ] && echo "capture on (3 views, no merges)" || echo "capture on + merges: $cfg")" \
+            "$(median ${ecpu[$cfg]})" "$(median ${eratio[$cfg]})" "$(range ${eratio[$cfg]})"
+    done
+fi
+if part b || part e; then
     # Capture was off for a while: rebuild so that the views are exact again.
-    echo "rebuilding the three views (capture was switched off in (b))"
+    echo "rebuilding the three views (capture was switched off)"
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode incremental > /dev/null; done
 fi

@@ -65,3 +65,28 @@ WHERE p.pronamespace = 'htap_ivm'::regnamespace AND p.proname LIKE 'bench\_v%' \
 SQL
     fi
 }
+
+# CPU per order at a fixed rate (ivm_bench.sh part e, capture_c.sh): the server's CPU time, its
+# processes' user and system time from /proc (the postmaster's own, its live children's, and
+# those of the children that ended during the run, which the postmaster reaped), over a run of
+# the order script at $rate orders/s, divided by the orders done. pgbench's own CPU is left out:
+# it is the same in every configuration.
+#   cpu_per_order OUT: runs $pgbench (-c $clients, -R $rate, -T $seconds, $work/order.sql),
+#   keeps its output in OUT, prints microseconds per order, with * when the run missed the
+#   rate by more than 5 % (saturated: then it is not a fixed-rate figure)
+server_ticks() {
+    local pm
+    pm="$("${psqlc[@]}" -Atc "SELECT split_part(pg_read_file('postmaster.pid'), E'\\n', 1)")"
+    { cat "/proc/$pm/stat"; for c in $(cat /proc/"$pm"/task/*/children); do cat "/proc/$c/stat" 2>/dev/null; done; } \
+        | sed -E 's/^[0-9]+ \([^)]*\) //' | awk '{ t += $12 + $13 + $14 + $15 } END { print t }'
+}
+cpu_per_order() {
+    local b0 b1 n
+    b0="$(server_ticks)"
+    "$pgbench" -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" \
+        -U postgres shop > "$1" 2>&1
+    b1="$(server_ticks)"
+    n="$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$1")"
+    awk -v b="$((b1 - b0))" -v hz="$(getconf CLK_TCK)" -v n="${n:-0}" -v want="$((rate * seconds))" \
+        'BEGIN { if (n == 0) { print "0*"; exit } printf "%.0f%s", b * 1e6 / hz / n, (n < 0.95 * want) ? "*" : "" }'
+}
