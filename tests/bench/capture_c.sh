@@ -101,7 +101,7 @@ echo "sandbox: $conn"
 echo "data:    $("${psqlc[@]}" -Atc 'SELECT count(*) FROM orders') orders; $rate orders/s, $clients clients, ${seconds} s per run, $rounds rounds"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); * = the run missed the rate by more than 5 % (saturated)"
 forms=(off on plcols c)
-declare -A cpu ratio
+declare -A cpu ratio vson
 for ((round = 1; round <= rounds; round++)); do
     order=("${forms[@]}")
     ((round % 2)) || order=(c plcols on off)
@@ -119,13 +119,14 @@ for ((round = 1; round <= rounds; round++)); do
     for f in on plcols c; do
         r="$(awk -v a="${got[off]%\*}" -v b="${got[$f]%\*}" 'BEGIN{printf "%.3f", a/b}')"
         cpu[$f]+="${got[$f]%\*} "; ratio[$f]+="$r "
+        vson[$f]+="$(awk -v a="${got[$f]%\*}" -v b="${got[on]%\*}" 'BEGIN{printf "%.3f", a/b}') "
         line+=", $f ${got[$f]} ($r)"
     done
     echo "$line"
 done
 form on
 "${psqlc[@]}" -c 'SET client_min_messages = warning' -c 'DROP SCHEMA htap_bench_poc CASCADE' > /dev/null
-rm -f "$lib"
+rm -rf "$lib" "$("$pgconfig" --pkglibdir)/bitcode/htap_capture_poc"*
 for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv refresh "$v" --mode rebuild > /dev/null; done
 echo
 printf '%-58s %12s %8s  %s\n' "capture form" "us / order" ratio "range (off's CPU per order over the form's)"
@@ -134,4 +135,9 @@ for f in on plcols c; do
     printf '%-58s %12.0f %8.3f  %s\n' "$(case $f in on) echo "on: the engine's (PL/pgSQL, expressions, SET search_path)" ;;
         plcols) echo "PL/pgSQL, columns only, no SET" ;; c) echo "C row trigger, columns only" ;; esac)" \
         "$(median ${cpu[$f]})" "$(median ${ratio[$f]})" "$(range ${ratio[$f]})"
+done
+# Paired within each round, steadier than either ratio to off: the form's CPU per order over
+# the engine's capture's.
+for f in plcols c; do
+    printf '%-58s %12s %8.3f  %s\n' "$f over on, same round" "" "$(median ${vson[$f]})" "$(range ${vson[$f]})"
 done
