@@ -636,6 +636,50 @@ private slots:
         QVERIFY(!again.ok);
         QVERIFY2(again.message.contains(u"cannot be undone"_s), qPrintable(again.message));
     }
+
+    /// A TRUNCATE while the rows are copied, and another after the swap: neither the copy nor the
+    /// undo's copy back brings the removed rows back (before, both did: the row triggers that log
+    /// the writes do not see a TRUNCATE).
+    void aTruncateDuringTheMoveStaysATruncate()
+    {
+        const QString t = u"\"Part Move\".\"Cut Short\""_s;
+        exec(m_conn, u"CREATE TABLE %1 (id bigint PRIMARY KEY, created_at timestamp NOT NULL, note text)"_s.arg(t));
+        exec(m_conn, u"INSERT INTO %1 SELECT g, now()::timestamp - g * interval '1 hour', 'before' FROM generate_series(1, 2000) g"_s.arg(t));
+        const auto contents = [&] {
+            return m_conn.exec(u"SELECT coalesce(string_agg(id || ':' || note, ',' ORDER BY id), '') FROM %1"_s.arg(t)).text(0, 0);
+        };
+        Connection other;
+        openOrDie(other, u"tst_partitionmove truncator"_s);
+        PartitionMove move(m_conn);
+        PartitionMoveOptions o;
+        o.batchRows = 200;
+        o.declarativeOnly = true;
+        move.setOptions(o);
+        bool cut = false;
+        move.setProgress([&](const QString& l) {
+            if (!cut && l.startsWith(u"copied"_s)) { // between two batches: part of the table is in the copy
+                cut = true;
+                exec(other, u"TRUNCATE %1"_s.arg(t));
+                exec(other, u"INSERT INTO %1 VALUES (5001, now(), 'after the first truncate'), (5002, now(), 'after the first truncate')"_s.arg(t));
+            }
+        });
+        const PartitionMoveOutcome moved = move.run(u"Part Move"_s, u"Cut Short"_s, u"created_at"_s);
+        QVERIFY2(moved.ok, qPrintable(moved.message));
+        QVERIFY(cut);
+        QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0), u"p"_s);
+        QCOMPARE(contents(), u"5001:after the first truncate,5002:after the first truncate"_s);
+        // After the swap: the new table is truncated; the undo copies back what was written since.
+        exec(other, u"TRUNCATE %1"_s.arg(t));
+        exec(other, u"INSERT INTO %1 VALUES (6001, now(), 'after the second truncate')"_s.arg(t));
+        const PartitionMoveOutcome undone = move.undo(moved.moveId);
+        QVERIFY2(undone.ok, qPrintable(undone.message));
+        QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0), u"r"_s);
+        QCOMPARE(contents(), u"6001:after the second truncate"_s);
+        // Nothing of the move is left: its triggers and its functions.
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_trigger WHERE tgname LIKE $1"_s, {u"htap_partition_move_%1_%"_s.arg(moved.moveId)}).toInt64(0, 0), 0);
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_proc WHERE proname LIKE $1"_s, {u"partition_move_%1_%"_s.arg(moved.moveId)}).toInt64(0, 0), 0);
+        exec(m_conn, u"DROP TABLE %1"_s.arg(t));
+    }
 };
 
 QTEST_MAIN(TestPartitionMove)

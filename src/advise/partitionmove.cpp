@@ -285,6 +285,7 @@ bool PartitionMove::prepare(const QString& schema, const QString& table, const Q
     // Last, so that the table's lock (SHARE ROW EXCLUSIVE: writers wait) is held for moments.
     ddl << u"CREATE TRIGGER %1 AFTER INSERT OR UPDATE OR DELETE ON %2 FOR EACH ROW EXECUTE FUNCTION %3()"_s.arg(
         m->trigger(u"log"_s), t, m->object(u"log_capture"_s));
+    ddl << m->truncateFunction() << m->truncateTrigger(u"log"_s, t, m->qTemp());
     for (const QString& s : ddl)
         if (!exec(s, &error, out))
             return fail(error);

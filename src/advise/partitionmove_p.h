@@ -73,6 +73,21 @@ struct PartitionMove::Move {
     QString qOld() const { return q(oldName); }
     QString object(const QString& suffix) const { return quoteQualified(QStringLiteral("htap"), QStringLiteral("partition_move_%1_%2").arg(id).arg(suffix)); }
     QString trigger(const QString& suffix) const { return quoteIdentifier(QStringLiteral("htap_partition_move_%1_%2").arg(id).arg(suffix)); }
+    /// A TRUNCATE of the table that writers use empties the other one too (as the trigger's
+    /// argument names it: the partitioned copy before the swap, the old table after it), in the
+    /// same transaction: otherwise the copy, or an undo's copy back, would bring the rows back.
+    QString truncateFunction() const
+    {
+        return QStringLiteral("CREATE OR REPLACE FUNCTION %1() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+                              "AS $f$\nBEGIN\n    EXECUTE format('TRUNCATE %s', TG_ARGV[0]::regclass);\n    RETURN NULL;\nEND $f$")
+            .arg(object(QStringLiteral("truncate")));
+    }
+    /// dir: log (on the old table, emptying the copy) or back (on the new table, emptying the old).
+    QString truncateTrigger(const QString& dir, const QString& on, const QString& empties) const
+    {
+        return QStringLiteral("CREATE TRIGGER %1 AFTER TRUNCATE ON %2 FOR EACH STATEMENT EXECUTE FUNCTION %3(%4)")
+            .arg(trigger(dir + QStringLiteral("_truncate")), on, object(QStringLiteral("truncate")), htap::pg::quoteLiteral(empties));
+    }
     QString columnList() const
     {
         QStringList l;

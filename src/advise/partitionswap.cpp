@@ -159,6 +159,7 @@ bool PartitionMove::swap(Move& m, bool back, PartitionMoveOutcome* out)
         if (ok && !replay(m, log, live, other, true, &last, &error))
             ok = false;
         ok = ok && run(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(back ? u"back"_s : u"log"_s), live));
+        ok = ok && run(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(back ? u"back_truncate"_s : u"log_truncate"_s), live));
         const QJsonArray fks = m.saved.value(u"foreign_keys"_s).toArray();
         if (!back)
             for (const QJsonValue& f : fks)
@@ -217,6 +218,8 @@ bool PartitionMove::swap(Move& m, bool back, PartitionMoveOutcome* out)
             // From now on, what writers do to the new table is logged for an undo to copy back.
             ok = ok && run(u"CREATE TRIGGER %1 AFTER INSERT OR UPDATE OR DELETE ON %2 FOR EACH ROW EXECUTE FUNCTION %3()"_s.arg(
                            m.trigger(u"back"_s), live, m.object(u"back_capture"_s)));
+            // A move prepared by a build before the function was made has none yet.
+            ok = ok && run(m.truncateFunction()) && run(m.truncateTrigger(u"back"_s, live, m.qOld()));
         }
         ok = ok && exec(u"UPDATE htap.partition_moves SET phase = %1, saved = %2::jsonb, swapped_at = now() WHERE id = %3"_s.arg(
                             quoteLiteral(back ? u"undone"_s : u"swapped"_s), quoteLiteral(savedJson(m.saved)), QString::number(m.id)),
@@ -374,7 +377,8 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
     for (int attempt = 1; attempt <= m_options.swapAttempts; ++attempt) {
         bool ok = exec(u"BEGIN"_s, &error) && exec(u"SET LOCAL lock_timeout = '%1ms'"_s.arg(m_options.lockTimeoutMs), &error);
         if (!swapped)
-            ok = ok && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"log"_s), m.qTable()), &error, &out);
+            ok = ok && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"log"_s), m.qTable()), &error, &out)
+                && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"log_truncate"_s), m.qTable()), &error, &out);
         ok = ok && exec(u"DROP TABLE IF EXISTS %1"_s.arg(m.qTemp()), &error, &out);
         if (!partmanSchema.isEmpty())
             ok = ok && exec(u"DELETE FROM %1.part_config WHERE parent_table = %2"_s.arg(quoteIdentifier(partmanSchema),
@@ -383,6 +387,7 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
         for (const QString& dir : {u"log"_s, u"back"_s})
             ok = ok && exec(u"DROP TABLE IF EXISTS %1"_s.arg(m.object(dir)), &error, &out)
                 && exec(u"DROP FUNCTION IF EXISTS %1()"_s.arg(m.object(dir + u"_capture"_s)), &error, &out);
+        ok = ok && exec(u"DROP FUNCTION IF EXISTS %1()"_s.arg(m.object(u"truncate"_s)), &error, &out);
         ok = ok && exec(u"UPDATE htap.partition_moves SET phase = 'undone', finished_at = now() WHERE id = %1"_s.arg(moveId), &error);
         ok = ok && exec(u"COMMIT"_s, &error);
         if (ok)
@@ -419,10 +424,12 @@ PartitionMoveOutcome PartitionMove::finish(qint64 moveId)
     QString error;
     bool ok = exec(u"BEGIN"_s, &error) && exec(u"SET LOCAL lock_timeout = '%1ms'"_s.arg(m_options.lockTimeoutMs), &error)
         && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"back"_s), m.qTable()), &error, &out)
+        && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"back_truncate"_s), m.qTable()), &error, &out)
         && exec(u"DROP TABLE %1"_s.arg(m.qOld()), &error, &out);
     for (const QString& dir : {u"log"_s, u"back"_s})
         ok = ok && exec(u"DROP TABLE IF EXISTS %1"_s.arg(m.object(dir)), &error, &out)
             && exec(u"DROP FUNCTION IF EXISTS %1()"_s.arg(m.object(dir + u"_capture"_s)), &error, &out);
+    ok = ok && exec(u"DROP FUNCTION IF EXISTS %1()"_s.arg(m.object(u"truncate"_s)), &error, &out);
     ok = ok && exec(u"UPDATE htap.partition_moves SET phase = 'finished', finished_at = now() WHERE id = %1"_s.arg(moveId), &error)
         && exec(u"COMMIT"_s, &error);
     if (!ok) {
