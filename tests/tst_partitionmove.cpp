@@ -675,6 +675,42 @@ private slots:
         exec(m_conn, u"DROP TABLE %1"_s.arg(t));
     }
 
+    /// Storage parameters (the autovacuum settings the advisor itself proposes, a fillfactor, a
+    /// TOAST option): a partitioned table takes none, so they go to every partition and to
+    /// pg_partman's template, which the partitions it makes later take them from. Before, the
+    /// move dropped them without a word.
+    void storageParametersGoToEveryPartition()
+    {
+        const QString t = u"\"Part Move\".\"Tuned Up\""_s;
+        exec(m_conn, u"CREATE TABLE %1 (id bigint PRIMARY KEY, created_at timestamp NOT NULL, note text) "
+                     "WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.01, toast.autovacuum_enabled = false)"_s.arg(t));
+        exec(m_conn, u"INSERT INTO %1 SELECT g, now()::timestamp - g * interval '1 hour', 'x' FROM generate_series(1, 1000) g"_s.arg(t));
+        PartitionMove move(m_conn);
+        move.setOptions({}); // pg_partman, when it is installed (the sandbox has it)
+        const PartitionMoveOutcome moved = move.run(u"Part Move"_s, u"Tuned Up"_s, u"created_at"_s);
+        QVERIFY2(moved.ok, qPrintable(moved.message));
+        QVERIFY2(moved.method.startsWith(u"pg_partman"_s), qPrintable(moved.method));
+        const QString wanted = u"{fillfactor=80,autovacuum_vacuum_scale_factor=0.01}|{autovacuum_enabled=false}"_s;
+        const auto parts = m_conn.exec(u"SELECT c.relname, coalesce(c.reloptions::text, '') || '|' || coalesce(tc.reloptions::text, '') FROM pg_inherits i "
+                                       "JOIN pg_class c ON c.oid = i.inhrelid LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid "
+                                       "WHERE i.inhparent = to_regclass($1) ORDER BY 1"_s, {t});
+        QVERIFY(parts.ok() && parts.rowCount() >= 5);
+        for (int i = 0; i < parts.rowCount(); ++i)
+            QVERIFY2(parts.text(i, 1) == wanted, qPrintable(parts.text(i, 0) + u": "_s + parts.text(i, 1)));
+        const QString note = moved.notes.filter(u"storage parameters"_s).join(u" "_s);
+        QVERIFY2(note.contains(u"template"_s), qPrintable(moved.notes.join(u" | "_s)));
+        QCOMPARE(m_conn.exec(u"SELECT c.reloptions::text FROM partman.part_config p JOIN pg_class c ON c.oid = "
+                             "(SELECT oid FROM pg_class x WHERE x.relnamespace::regnamespace::text || '.' || x.relname = p.template_table "
+                             "OR x.relnamespace::regnamespace::text || '.' || quote_ident(x.relname) = p.template_table) "
+                             "WHERE p.parent_table = 'Part Move.Tuned Up'"_s).text(0, 0),
+            u"{fillfactor=80,autovacuum_vacuum_scale_factor=0.01}"_s);
+        const PartitionMoveOutcome undone = move.undo(moved.moveId);
+        QVERIFY2(undone.ok, qPrintable(undone.message));
+        QCOMPARE(m_conn.exec(u"SELECT reloptions::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0),
+            u"{fillfactor=80,autovacuum_vacuum_scale_factor=0.01}"_s);
+        exec(m_conn, u"DROP TABLE %1"_s.arg(t));
+    }
+
     /// A TRUNCATE while the rows are copied, and another after the swap: neither the copy nor the
     /// undo's copy back brings the removed rows back (before, both did: the row triggers that log
     /// the writes do not see a TRUNCATE).

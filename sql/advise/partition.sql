@@ -142,6 +142,20 @@ WHERE EXISTS (SELECT 1 FROM htap.ivm_capture k WHERE k.view_id = v.view_id AND k
 -- The partitions of the partitioned table, to be renamed with it.
 SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) ORDER BY 1
 
+-- name: storage_options
+-- The table's storage parameters (fillfactor, the autovacuum settings a DBA tuned) and its TOAST
+-- table's (as toast.name), name and value apart; a partitioned table takes none, its partitions do.
+SELECT split_part(o, '=', 1), substr(o, strpos(o, '=') + 1) FROM pg_class c, unnest(c.reloptions) o WHERE c.oid = to_regclass($1)
+UNION ALL
+SELECT 'toast.' || split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)
+FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid, unnest(t.reloptions) o WHERE c.oid = to_regclass($1)
+
+-- name: partman_template
+-- pg_partman's template table for a parent (schema.name as part_config spells it): the partitions
+-- it makes later take the template's storage parameters.
+SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname || '.' || c.relname = (SELECT template_table FROM @partman@.part_config WHERE parent_table = $1)
+
 -- name: matview_indexes
 SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
 WHERE x.indrelid = to_regclass($1) ORDER BY 1

@@ -289,6 +289,8 @@ bool PartitionMove::prepare(const QString& schema, const QString& table, const Q
     for (const QString& s : ddl)
         if (!exec(s, &error, out))
             return fail(error);
+    if (!carryStorageOptions(*m, t, m->method == u"pg_partman"_s ? partmanSchema : QString(), &error, out))
+        return fail(error);
     if (!exec(u"COMMIT"_s, &error))
         return fail(error);
     // Every writer from now on is captured; rows up to this key are copied, later ones replayed.
@@ -296,6 +298,41 @@ bool PartitionMove::prepare(const QString& schema, const QString& table, const Q
     m->copyUpper = upper.isNull(0, 0) ? QString() : upper.text(0, 0);
     m_conn.exec(u"UPDATE htap.partition_moves SET copy_upper = $1 WHERE id = $2"_s, {m->copyUpper.isEmpty() ? QVariant() : QVariant(m->copyUpper), m->id});
     progress(u"created %1 (%2), capturing writes to %3; copying up to key %4"_s.arg(m->qTemp(), out->method, t, m->copyUpper));
+    return true;
+}
+
+bool PartitionMove::carryStorageOptions(const Move& m, const QString& table, const QString& partmanSchema, QString* error, PartitionMoveOutcome* out)
+{
+    const auto opts = m_conn.exec(sqlOf(u"storage_options"_s), {table});
+    if (!opts.ok()) {
+        *error = u"cannot read the storage parameters of %1: %2"_s.arg(table, opts.error().oneLine());
+        return false;
+    }
+    if (opts.rowCount() == 0)
+        return true;
+    QStringList set, shown;
+    for (int i = 0; i < opts.rowCount(); ++i) {
+        const QString name = opts.text(i, 0), value = opts.text(i, 1);
+        set << (name.startsWith(u"toast."_s) ? u"toast."_s + quoteIdentifier(name.mid(6)) : quoteIdentifier(name)) + u" = "_s + htap::pg::quoteLiteral(value);
+        shown << name + u'=' + value;
+    }
+    QStringList targets;
+    const auto ch = m_conn.exec(sqlOf(u"children"_s), {m.qTemp()});
+    for (int i = 0; ch.ok() && i < ch.rowCount(); ++i)
+        targets << m.q(ch.text(i, 0));
+    QString template_;
+    if (!partmanSchema.isEmpty()) {
+        const auto tt = m_conn.exec(sqlOf(u"partman_template"_s).replace(u"@partman@"_s, quoteIdentifier(partmanSchema)), {QVariant(m.schema + u'.' + m.tempName)});
+        if (tt.ok() && tt.rowCount())
+            targets << (template_ = tt.text(0, 0));
+    }
+    for (const QString& target : std::as_const(targets))
+        if (!exec(u"ALTER TABLE %1 SET (%2)"_s.arg(target, set.join(u", "_s)), error, out))
+            return false;
+    out->notes << u"storage parameters %1 set on the %2 partitions%3 (a partitioned table takes none)"_s.arg(shown.join(u", "_s))
+                      .arg(targets.size() - (template_.isEmpty() ? 0 : 1))
+                      .arg(template_.isEmpty() ? u"; partitions made later need them too"_s
+                                               : u" and on pg_partman's template %1, which the partitions it makes later take them from"_s.arg(template_));
     return true;
 }
 

@@ -90,6 +90,8 @@ private:
     /// guard goes), the move read again once claimed; null, with the outcome's message, if not.
     std::shared_ptr<void> loadClaimed(qint64 moveId, const QStringList& phases, const QString& what, Move* m, PartitionMoveOutcome* out);
     bool prepare(const QString& schema, const QString& table, const QString& column, Move* m, PartitionMoveOutcome* out);
+    /// The table's storage parameters onto each partition (and pg_partman's template), in prepare's transaction.
+    bool carryStorageOptions(const Move& m, const QString& table, const QString& partmanSchema, QString* error, PartitionMoveOutcome* out);
     bool copy(Move& m, PartitionMoveOutcome* out);
     /// Copies the keys logged in log from `from` into `to` in batches; under the swap's lock
     /// (locked) until the log is empty, else until fewer than a batch are left.
