@@ -380,6 +380,13 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
             ok = ok && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"log"_s), m.qTable()), &error, &out)
                 && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"log_truncate"_s), m.qTable()), &error, &out);
         ok = ok && exec(u"DROP TABLE IF EXISTS %1"_s.arg(m.qTemp()), &error, &out);
+        if (!partmanSchema.isEmpty() && ok) {
+            // pg_partman's template for the partitioned copy goes with it.
+            const auto tt = m_conn.exec(sqlOf(u"partman_template"_s).replace(u"@partman@"_s, quoteIdentifier(partmanSchema)),
+                {QVariant(m.schema + u'.' + m.tempName)});
+            if (tt.ok() && tt.rowCount())
+                ok = exec(u"DROP TABLE IF EXISTS %1"_s.arg(tt.text(0, 0)), &error, &out);
+        }
         if (!partmanSchema.isEmpty())
             ok = ok && exec(u"DELETE FROM %1.part_config WHERE parent_table = %2"_s.arg(quoteIdentifier(partmanSchema),
                                 quoteLiteral(m.schema + u'.' + m.tempName)),
