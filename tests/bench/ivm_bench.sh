@@ -16,8 +16,8 @@
 #       order rate with each merge configuration: p50, p99, max per view;
 #   (e) CPU per order at a fixed rate (--rate), capture off, on, and with each merge
 #       configuration, ABBA (not run by default): off's CPU per order over each configuration's
-#       is the throughput ratio it would have where the CPU runs out, steadier on a 2-core VM
-#       than saturated throughput;
+#       is the throughput ratio it would have where the CPU runs out (no saturation needed,
+#       only the server's CPU counted);
 #   (d) aggregates over joins (not run by default): the seed's revenue by category and by user
 #       segment made incremental, the order transaction with only their capture on against all
 #       capture off, at 1 and 4 clients in ABBA rounds (ratios: median and range), then a merge
@@ -316,8 +316,8 @@ if part e; then
     # (e) The server's CPU per order at --rate orders/s (cpu_per_order, ivm_lib.sh), each
     # configuration as in (b), ABBA.
     # Below saturation a run's throughput says nothing, and at saturation on this 2-core box it
-    # swings by a sixth between runs; the CPU an order costs is steadier, and at saturation,
-    # where the CPU is what runs out, order throughput goes as its inverse: off's CPU per order
+    # swings by a sixth between runs (so does this figure, measured: the box itself moves); at
+    # saturation, where the CPU is what runs out, order throughput goes as its inverse: off's CPU per order
     # over a configuration's is the throughput ratio that configuration would have there
     # (shown as "ratio"). A run that misses the rate by more than 5 % is marked "saturated".
     echo
