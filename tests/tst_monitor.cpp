@@ -375,7 +375,13 @@ private Q_SLOTS:
             seconds += a.elapsedSeconds;
         }
         QVERIFY2(own > 20, qPrintable(QString::number(own))); // the monitor did commit, and it was taken out
-        QVERIFY2(commits / seconds < 0.5, qPrintable(u"%1 commits in %2 s"_s.arg(commits).arg(seconds)));
+        if (commits / seconds >= 0.5) {
+            // Seen once in a full suite (28 commits in 3 s, not reproduced): say who else was there.
+            const auto who = m_admin.exec(u"SELECT coalesce(string_agg(backend_type || ' ' || coalesce(application_name, '') || ' ' || "
+                                          "coalesce(state, '') || ': ' || left(query, 60), '; '), 'nobody') FROM pg_stat_activity "
+                                          "WHERE pid <> pg_backend_pid() AND datname = current_database()"_s);
+            QFAIL(qPrintable(u"%1 commits in %2 s; sessions now: %3"_s.arg(commits).arg(seconds).arg(who.text(0, 0))));
+        }
     }
 
     void aStalledMonitorLeavesAGapNotASpike()
