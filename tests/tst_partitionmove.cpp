@@ -719,7 +719,12 @@ private slots:
     void aTruncateDuringTheMoveStaysATruncate()
     {
         const QString t = u"\"Part Move\".\"Cut Short\""_s;
-        exec(m_conn, u"CREATE TABLE %1 (id bigint PRIMARY KEY, created_at timestamp NOT NULL, note text)"_s.arg(t));
+        // It refers to another table: TRUNCATE ... CASCADE of that one empties it and its copy in
+        // one statement (both keep the foreign key), with the move's trigger firing in between.
+        const QString parent = u"\"Part Move\".\"Cut Parent\""_s;
+        exec(m_conn, u"CREATE TABLE %1 (id int PRIMARY KEY)"_s.arg(parent));
+        exec(m_conn, u"INSERT INTO %1 VALUES (1)"_s.arg(parent));
+        exec(m_conn, u"CREATE TABLE %1 (id bigint PRIMARY KEY, created_at timestamp NOT NULL, note text, parent int DEFAULT 1 REFERENCES %2)"_s.arg(t, parent));
         exec(m_conn, u"INSERT INTO %1 SELECT g, now()::timestamp - g * interval '1 hour', 'before' FROM generate_series(1, 2000) g"_s.arg(t));
         const auto contents = [&] {
             return m_conn.exec(u"SELECT coalesce(string_agg(id || ':' || note, ',' ORDER BY id), '') FROM %1"_s.arg(t)).text(0, 0);
@@ -735,13 +740,19 @@ private slots:
         move.setProgress([&](const QString& l) {
             if (!cut && l.startsWith(u"copied"_s)) { // between two batches: part of the table is in the copy
                 cut = true;
-                exec(other, u"TRUNCATE %1"_s.arg(t));
+                exec(other, u"TRUNCATE %1 CASCADE"_s.arg(parent));
+                exec(other, u"INSERT INTO %1 VALUES (1)"_s.arg(parent));
                 exec(other, u"INSERT INTO %1 VALUES (5001, now(), 'after the first truncate'), (5002, now(), 'after the first truncate')"_s.arg(t));
             }
         });
         const PartitionMoveOutcome moved = move.run(u"Part Move"_s, u"Cut Short"_s, u"created_at"_s);
         QVERIFY2(moved.ok, qPrintable(moved.message));
         QVERIFY(cut);
+        // Its functions act with the mover's rights: no one else may put them in a trigger.
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_proc WHERE proname LIKE $1 AND has_function_privilege('oltp_user', oid, 'EXECUTE')"_s,
+                     {u"partition_move_%1_%"_s.arg(moved.moveId)})
+                     .toInt64(0, 0),
+            0);
         QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0), u"p"_s);
         QCOMPARE(contents(), u"5001:after the first truncate,5002:after the first truncate"_s);
         // After the swap: the new table is truncated; the undo copies back what was written since.
@@ -754,7 +765,7 @@ private slots:
         // Nothing of the move is left: its triggers and its functions.
         QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_trigger WHERE tgname LIKE $1"_s, {u"htap_partition_move_%1_%"_s.arg(moved.moveId)}).toInt64(0, 0), 0);
         QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_proc WHERE proname LIKE $1"_s, {u"partition_move_%1_%"_s.arg(moved.moveId)}).toInt64(0, 0), 0);
-        exec(m_conn, u"DROP TABLE %1"_s.arg(t));
+        exec(m_conn, u"DROP TABLE %1, %2"_s.arg(t, parent));
     }
 };
 

@@ -156,6 +156,13 @@ FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid, unnest(t.reloptions)
 SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname || '.' || c.relname = (SELECT template_table FROM @partman@.part_config WHERE parent_table = $1)
 
+-- name: partman_template_own
+-- The same template when no other parent of part_config names it (pg_partman makes templates
+-- with IF NOT EXISTS under names cut to 63 bytes, so two parents may share one): what an undo drops.
+SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname || '.' || c.relname = (SELECT template_table FROM @partman@.part_config WHERE parent_table = $1)
+  AND NOT EXISTS (SELECT 1 FROM @partman@.part_config p WHERE p.template_table = n.nspname || '.' || c.relname AND p.parent_table <> $1)
+
 -- name: matview_indexes
 SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
 WHERE x.indrelid = to_regclass($1) ORDER BY 1

@@ -282,15 +282,22 @@ bool PartitionMove::prepare(const QString& schema, const QString& table, const Q
     m->saved.insert(u"old_indexes"_s, pairs(oldIndexes));
     ddl << u"UPDATE htap.partition_moves SET saved = %1::jsonb WHERE id = %2"_s.arg(
         quoteLiteral(QString::fromUtf8(QJsonDocument(m->saved).toJson(QJsonDocument::Compact))), QString::number(m->id));
-    // Last, so that the table's lock (SHARE ROW EXCLUSIVE: writers wait) is held for moments.
-    ddl << u"CREATE TRIGGER %1 AFTER INSERT OR UPDATE OR DELETE ON %2 FOR EACH ROW EXECUTE FUNCTION %3()"_s.arg(
-        m->trigger(u"log"_s), t, m->object(u"log_capture"_s));
-    ddl << m->truncateFunction() << m->truncateTrigger(u"log"_s, t, m->qTemp());
+    ddl << m->truncateFunction();
+    // The functions act with the mover's rights: no one else may call them (a trigger on a
+    // table of one's own that names another table would empty it).
+    for (const QString& f : {u"log_capture"_s, u"back_capture"_s, u"truncate"_s})
+        ddl << u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(m->object(f));
     for (const QString& s : ddl)
         if (!exec(s, &error, out))
             return fail(error);
     if (!carryStorageOptions(*m, t, m->method == u"pg_partman"_s ? partmanSchema : QString(), &error, out))
         return fail(error);
+    // Last, so that the table's lock (SHARE ROW EXCLUSIVE: writers wait) is held for moments.
+    for (const QString& s : {u"CREATE TRIGGER %1 AFTER INSERT OR UPDATE OR DELETE ON %2 FOR EACH ROW EXECUTE FUNCTION %3()"_s.arg(
+                                 m->trigger(u"log"_s), t, m->object(u"log_capture"_s)),
+             m->truncateTrigger(u"log"_s, t, m->qTemp())})
+        if (!exec(s, &error, out))
+            return fail(error);
     if (!exec(u"COMMIT"_s, &error))
         return fail(error);
     // Every writer from now on is captured; rows up to this key are copied, later ones replayed.
@@ -332,7 +339,8 @@ bool PartitionMove::carryStorageOptions(const Move& m, const QString& table, con
     out->notes << u"storage parameters %1 set on the %2 partitions%3 (a partitioned table takes none)"_s.arg(shown.join(u", "_s))
                       .arg(targets.size() - (template_.isEmpty() ? 0 : 1))
                       .arg(template_.isEmpty() ? u"; partitions made later need them too"_s
-                                               : u" and on pg_partman's template %1, which the partitions it makes later take them from"_s.arg(template_));
+                                               : u" and on pg_partman's template %1, which the partitions it makes later take them from "
+                                                 "(not the TOAST ones: set those on later partitions by hand)"_s.arg(template_));
     return true;
 }
 
@@ -387,6 +395,12 @@ bool PartitionMove::replay(const Move& m, const QString& log, const QString& fro
         // the log for the next round.
         if (!locked && !exec(u"BEGIN ISOLATION LEVEL REPEATABLE READ"_s, error))
             return false;
+        // The table read first, as a TRUNCATE (its trigger empties the other one) and the copy
+        // batches lock them: the DELETE below would otherwise lock `to` first, and deadlock.
+        if (!locked && !exec(u"LOCK TABLE %1 IN ACCESS SHARE MODE"_s.arg(from), error)) {
+            m_conn.exec(u"ROLLBACK"_s);
+            return false;
+        }
         auto r = m_conn.exec(u"SELECT coalesce(array_agg(id)::text, '{}'), coalesce(array_agg(DISTINCT k)::text, '{}'), count(*) "
                              "FROM (SELECT id, k FROM %1 ORDER BY id LIMIT %2) s"_s.arg(log).arg(m_options.batchRows));
         const qint64 n = r.ok() ? r.toInt64(0, 2) : 0;

@@ -218,8 +218,11 @@ bool PartitionMove::swap(Move& m, bool back, PartitionMoveOutcome* out)
             // From now on, what writers do to the new table is logged for an undo to copy back.
             ok = ok && run(u"CREATE TRIGGER %1 AFTER INSERT OR UPDATE OR DELETE ON %2 FOR EACH ROW EXECUTE FUNCTION %3()"_s.arg(
                            m.trigger(u"back"_s), live, m.object(u"back_capture"_s)));
-            // A move prepared by a build before the function was made has none yet.
-            ok = ok && run(m.truncateFunction()) && run(m.truncateTrigger(u"back"_s, live, m.qOld()));
+            // A move prepared by a build before the function was made has none yet (made here,
+            // not replaced: the program that swaps need not own what another one made).
+            if (ok && m_conn.exec(u"SELECT to_regprocedure($1) IS NULL"_s, {QVariant(m.object(u"truncate"_s) + u"()"_s)}).toBool(0, 0))
+                ok = run(m.truncateFunction()) && run(u"REVOKE ALL ON FUNCTION %1() FROM PUBLIC"_s.arg(m.object(u"truncate"_s)));
+            ok = ok && run(m.truncateTrigger(u"back"_s, live, m.qOld()));
         }
         ok = ok && exec(u"UPDATE htap.partition_moves SET phase = %1, saved = %2::jsonb, swapped_at = now() WHERE id = %3"_s.arg(
                             quoteLiteral(back ? u"undone"_s : u"swapped"_s), quoteLiteral(savedJson(m.saved)), QString::number(m.id)),
@@ -381,8 +384,8 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
                 && exec(u"DROP TRIGGER IF EXISTS %1 ON %2"_s.arg(m.trigger(u"log_truncate"_s), m.qTable()), &error, &out);
         ok = ok && exec(u"DROP TABLE IF EXISTS %1"_s.arg(m.qTemp()), &error, &out);
         if (!partmanSchema.isEmpty() && ok) {
-            // pg_partman's template for the partitioned copy goes with it.
-            const auto tt = m_conn.exec(sqlOf(u"partman_template"_s).replace(u"@partman@"_s, quoteIdentifier(partmanSchema)),
+            // pg_partman's template for the partitioned copy goes with it, unless another parent shares it.
+            const auto tt = m_conn.exec(sqlOf(u"partman_template_own"_s).replace(u"@partman@"_s, quoteIdentifier(partmanSchema)),
                 {QVariant(m.schema + u'.' + m.tempName)});
             if (tt.ok() && tt.rowCount())
                 ok = exec(u"DROP TABLE IF EXISTS %1"_s.arg(tt.text(0, 0)), &error, &out);
