@@ -79,7 +79,9 @@ struct PartitionMove::Move {
     QString truncateFunction() const
     {
         return QStringLiteral("CREATE OR REPLACE FUNCTION %1() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
-                              "AS $f$\nBEGIN\n    EXECUTE format('TRUNCATE %s', TG_ARGV[0]::regclass);\n    RETURN NULL;\n"
+                              "AS $f$\nDECLARE\n    other regclass := to_regclass(TG_ARGV[0]);\nBEGIN\n"
+                              // Gone (dropped by hand after the swap): nothing to empty, and the TRUNCATE goes on.
+                              "    IF other IS NOT NULL THEN\n        EXECUTE format('TRUNCATE %s', other);\n    END IF;\n    RETURN NULL;\n"
                               // TRUNCATE ... CASCADE may be emptying it in this very statement (both tables keep
                               // the foreign keys to other tables): then there is nothing left to do.
                               "EXCEPTION WHEN object_in_use THEN\n    RETURN NULL;\nEND $f$")
