@@ -26,6 +26,7 @@
 #include <QTemporaryDir>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -252,7 +253,26 @@ class TestPartitionMove : public QObject
             m_conn.exec(u"SELECT count(*) FROM %1 WHERE status = 'completed'"_s.arg(kTable)).toInt64(0, 0));
     }
 
-    QString relkind() { return m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {kTable}).text(0, 0); }
+    QString relkind(const QString& table = kTable)
+    {
+        return m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {table}).text(0, 0);
+    }
+
+    /// A declarative move of a test table in batches of batchRows; between two batches (part of
+    /// the table copied), once, meanwhile().
+    static void moveWithOnce(PartitionMove& move, int batchRows, bool* done, std::function<void()> meanwhile)
+    {
+        PartitionMoveOptions o;
+        o.batchRows = batchRows;
+        o.declarativeOnly = true;
+        move.setOptions(o);
+        move.setProgress([done, meanwhile = std::move(meanwhile)](const QString& l) {
+            if (!*done && l.startsWith(u"copied"_s)) {
+                *done = true;
+                meanwhile();
+            }
+        });
+    }
 
 private slots:
     void initTestCase()
@@ -646,21 +666,14 @@ private slots:
         exec(m_conn, u"CREATE TABLE %1 (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, created_at timestamp NOT NULL, note text)"_s.arg(t));
         exec(m_conn, u"INSERT INTO %1 (created_at, note) SELECT now()::timestamp - g * interval '1 hour', 'before' FROM generate_series(1, 1000) g"_s.arg(t));
         PartitionMove move(m_conn);
-        PartitionMoveOptions o;
-        o.batchRows = 300;
-        o.declarativeOnly = true;
-        move.setOptions(o);
         bool wrote = false;
-        move.setProgress([&](const QString& l) {
-            if (!wrote && l.startsWith(u"copied"_s)) { // a writer during the copy, given 1001
-                wrote = true;
-                exec(m_conn, u"INSERT INTO %1 (created_at, note) VALUES (now(), 'during the copy')"_s.arg(t));
-            }
+        moveWithOnce(move, 300, &wrote, [&] { // a writer during the copy, given 1001
+            exec(m_conn, u"INSERT INTO %1 (created_at, note) VALUES (now(), 'during the copy')"_s.arg(t));
         });
         const PartitionMoveOutcome moved = move.run(u"Part Move"_s, u"Ident Ity"_s, u"created_at"_s);
         QVERIFY2(moved.ok, qPrintable(moved.message));
         QVERIFY(wrote);
-        QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0), u"p"_s);
+        QCOMPARE(relkind(t), u"p"_s);
         const auto next = [&](const QString& note) {
             const auto r = m_conn.exec(u"INSERT INTO %1 (created_at, note) VALUES (now(), $1) RETURNING id"_s.arg(t), {note});
             return r.ok() ? r.text(0, 0) : r.error().oneLine();
@@ -669,7 +682,7 @@ private slots:
         QCOMPARE(m_conn.exec(u"SELECT count(*), count(DISTINCT id), max(id) FROM %1"_s.arg(t)).text(0, 0), u"1002"_s);
         const PartitionMoveOutcome undone = move.undo(moved.moveId);
         QVERIFY2(undone.ok, qPrintable(undone.message));
-        QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0), u"r"_s);
+        QCOMPARE(relkind(t), u"r"_s);
         QCOMPARE(next(u"after the undo"_s), u"1003"_s);
         QCOMPARE(m_conn.exec(u"SELECT count(*) || '/' || count(DISTINCT id) FROM %1"_s.arg(t)).text(0, 0), u"1003/1003"_s);
         exec(m_conn, u"DROP TABLE %1"_s.arg(t));
@@ -732,18 +745,11 @@ private slots:
         Connection other;
         openOrDie(other, u"tst_partitionmove truncator"_s);
         PartitionMove move(m_conn);
-        PartitionMoveOptions o;
-        o.batchRows = 200;
-        o.declarativeOnly = true;
-        move.setOptions(o);
         bool cut = false;
-        move.setProgress([&](const QString& l) {
-            if (!cut && l.startsWith(u"copied"_s)) { // between two batches: part of the table is in the copy
-                cut = true;
-                exec(other, u"TRUNCATE %1 CASCADE"_s.arg(parent));
-                exec(other, u"INSERT INTO %1 VALUES (1)"_s.arg(parent));
-                exec(other, u"INSERT INTO %1 VALUES (5001, now(), 'after the first truncate'), (5002, now(), 'after the first truncate')"_s.arg(t));
-            }
+        moveWithOnce(move, 200, &cut, [&] {
+            exec(other, u"TRUNCATE %1 CASCADE"_s.arg(parent));
+            exec(other, u"INSERT INTO %1 VALUES (1)"_s.arg(parent));
+            exec(other, u"INSERT INTO %1 VALUES (5001, now(), 'after the first truncate'), (5002, now(), 'after the first truncate')"_s.arg(t));
         });
         const PartitionMoveOutcome moved = move.run(u"Part Move"_s, u"Cut Short"_s, u"created_at"_s);
         QVERIFY2(moved.ok, qPrintable(moved.message));
@@ -753,14 +759,14 @@ private slots:
                      {u"partition_move_%1_%"_s.arg(moved.moveId)})
                      .toInt64(0, 0),
             0);
-        QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0), u"p"_s);
+        QCOMPARE(relkind(t), u"p"_s);
         QCOMPARE(contents(), u"5001:after the first truncate,5002:after the first truncate"_s);
         // After the swap: the new table is truncated; the undo copies back what was written since.
         exec(other, u"TRUNCATE %1"_s.arg(t));
         exec(other, u"INSERT INTO %1 VALUES (6001, now(), 'after the second truncate')"_s.arg(t));
         const PartitionMoveOutcome undone = move.undo(moved.moveId);
         QVERIFY2(undone.ok, qPrintable(undone.message));
-        QCOMPARE(m_conn.exec(u"SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)"_s, {t}).text(0, 0), u"r"_s);
+        QCOMPARE(relkind(t), u"r"_s);
         QCOMPARE(contents(), u"6001:after the second truncate"_s);
         // Nothing of the move is left: its triggers and its functions.
         QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_trigger WHERE tgname LIKE $1"_s, {u"htap_partition_move_%1_%"_s.arg(moved.moveId)}).toInt64(0, 0), 0);

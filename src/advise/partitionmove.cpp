@@ -327,12 +327,9 @@ bool PartitionMove::carryStorageOptions(const Move& m, const QString& table, con
     const auto ch = m_conn.exec(sqlOf(u"children"_s), {m.qTemp()});
     for (int i = 0; ch.ok() && i < ch.rowCount(); ++i)
         targets << m.q(ch.text(i, 0));
-    QString template_;
-    if (!partmanSchema.isEmpty()) {
-        const auto tt = m_conn.exec(sqlOf(u"partman_template"_s).replace(u"@partman@"_s, quoteIdentifier(partmanSchema)), {QVariant(m.schema + u'.' + m.tempName)});
-        if (tt.ok() && tt.rowCount())
-            targets << (template_ = tt.text(0, 0));
-    }
+    const QString template_ = partmanSchema.isEmpty() ? QString() : partmanTemplate(m_conn, partmanSchema, m.schema + u'.' + m.tempName);
+    if (!template_.isEmpty())
+        targets << template_;
     for (const QString& target : std::as_const(targets))
         if (!exec(u"ALTER TABLE %1 SET (%2)"_s.arg(target, set.join(u", "_s)), error, out))
             return false;

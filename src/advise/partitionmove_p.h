@@ -48,6 +48,16 @@ inline QString notCarried(htap::pg::Connection& conn, const QString& qualifiedTa
         .arg(qualifiedTable, what.join(QStringLiteral(", ")));
 }
 
+/// pg_partman's template table for the parent schema.name (as part_config spells it), quoted;
+/// query partman_template, or partman_template_own (only when no other parent shares it).
+inline QString partmanTemplate(htap::pg::Connection& conn, const QString& partmanSchema, const QString& parent, bool ownOnly = false)
+{
+    const auto r = conn.exec(sqlOf(ownOnly ? QStringLiteral("partman_template_own") : QStringLiteral("partman_template"))
+                                 .replace(QStringLiteral("@partman@"), htap::pg::quoteIdentifier(partmanSchema)),
+        {QVariant(parent)});
+    return r.ok() && r.rowCount() ? r.text(0, 0) : QString();
+}
+
 inline QJsonArray pairs(const QList<QPair<QString, QString>>& l)
 {
     QJsonArray a;

@@ -385,10 +385,9 @@ PartitionMoveOutcome PartitionMove::undo(qint64 moveId)
         ok = ok && exec(u"DROP TABLE IF EXISTS %1"_s.arg(m.qTemp()), &error, &out);
         if (!partmanSchema.isEmpty() && ok) {
             // pg_partman's template for the partitioned copy goes with it, unless another parent shares it.
-            const auto tt = m_conn.exec(sqlOf(u"partman_template_own"_s).replace(u"@partman@"_s, quoteIdentifier(partmanSchema)),
-                {QVariant(m.schema + u'.' + m.tempName)});
-            if (tt.ok() && tt.rowCount())
-                ok = exec(u"DROP TABLE IF EXISTS %1"_s.arg(tt.text(0, 0)), &error, &out);
+            const QString tt = partmanTemplate(m_conn, partmanSchema, m.schema + u'.' + m.tempName, true);
+            if (!tt.isEmpty())
+                ok = exec(u"DROP TABLE IF EXISTS %1"_s.arg(tt), &error, &out);
         }
         if (!partmanSchema.isEmpty())
             ok = ok && exec(u"DELETE FROM %1.part_config WHERE parent_table = %2"_s.arg(quoteIdentifier(partmanSchema),
