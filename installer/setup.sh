@@ -27,6 +27,7 @@ packages=(
     libpq-dev postgresql-15 postgresql-contrib postgresql-15-cron postgresql-15-prioritize libpg-query-dev libprotobuf-c-dev
     qtkeychain-qt6-dev libsecret-1-0 gnome-keyring dbus-daemon
     postgresql-15-pg-wait-sampling postgresql-15-pg-stat-kcache postgresql-15-hypopg postgresql-15-partman
+    postgresql-server-dev-15 # builds the htap_capture server extension (capture mode c, src/pgext)
     xvfb xauth fonts-dejavu-core desktop-file-utils appstream chromium poppler-utils
     prometheus # for promtool, which checks htapctl monitor --listen's output (tst_prometheus)
 )
@@ -37,8 +38,17 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 install_packages() {
     local missing=()
+    local server
+    server="$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null || true)"
     for p in "${packages[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+        # The server's headers at the version of the server that is there: a newer one would
+        # pull the server up under running clusters (and its build must match it anyway).
+        if [ "$p" = postgresql-server-dev-15 ] && [ -n "$server" ]; then
+            missing+=("$p=$server")
+        else
+            missing+=("$p")
+        fi
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=()
@@ -64,6 +74,27 @@ build() {
     say "Building ($preset)"
     cmake --build --preset "$preset" -j "$(nproc)"
     bindir="$root/$dir/bin"
+    install_server_extension "$dir"
+}
+
+# The htap_capture extension (src/pgext) goes into the server's own folders, where the sandbox
+# loads it from: only when what is there differs.
+install_server_extension() {
+    local out="$root/$1/pgext/htap_capture" pgconfig
+    [ -f "$out/htap_capture.so" ] || return 0
+    pgconfig="$(ls -d /usr/lib/postgresql/*/bin/pg_config | sort -V | tail -n 1)"
+    local lib ext
+    lib="$("$pgconfig" --pkglibdir)" ext="$("$pgconfig" --sharedir)/extension"
+    if cmp -s "$out/htap_capture.so" "$lib/htap_capture.so" \
+        && cmp -s src/pgext/htap_capture/htap_capture--1.0.sql "$ext/htap_capture--1.0.sql" \
+        && cmp -s src/pgext/htap_capture/htap_capture.control "$ext/htap_capture.control"; then
+        return 0
+    fi
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    say "Installing the htap_capture server extension into $lib"
+    "${sudo[@]}" make -s -C "$out" -f "$root/src/pgext/htap_capture/Makefile" VPATH="$root/src/pgext/htap_capture" \
+        with_llvm=no PG_CONFIG="$pgconfig" install >/dev/null
 }
 
 case "$job" in

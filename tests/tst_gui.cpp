@@ -678,13 +678,14 @@ private Q_SLOTS:
         v.populated = true;
         v.incremental = true;
         v.ivmState = u"ready"_s;
-        v.captureMode = u"triggers"_s;
+        v.captureMode = u"c"_s;
         v.mergesLastMinute = 55;
         v.mergeSecondsPerSecond = 0.126;
         v.writersShareLost = 0.063;
         htap::monitor::ViewState far = v;
         far.view = u"public.elsewhere_mv"_s;
         far.writersShareLost = -1;
+        far.captureMode = u"sql"_s;
         htap::monitor::ViewSample views;
         views.views = {v, far};
         s.views = views;
@@ -692,7 +693,8 @@ private Q_SLOTS:
         const auto cell = [&](const QString& view, int column) {
             return page.model()->data(page.model()->index(page.model()->rowOf(view), column), Qt::DisplayRole).toString();
         };
-        QCOMPARE(cell(v.view, 1), u"incremental (triggers)"_s);
+        QCOMPARE(cell(v.view, 1), u"incremental (C capture)"_s);
+        QCOMPARE(cell(far.view, 1), u"incremental"_s);
         QCOMPARE(page.model()->headerData(4, Qt::Horizontal, Qt::DisplayRole).toString(), u"merge load (1 min)"_s);
         QCOMPARE(cell(v.view, 4), u"0.13 s/s, ≈ 6.3 % of writers"_s);
         QCOMPARE(cell(far.view, 4), u"0.13 s/s"_s);

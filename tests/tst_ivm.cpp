@@ -447,8 +447,17 @@ private Q_SLOTS:
         }
     }
 
+    void seedViewsStayExactUnderConcurrentRandomWrites_data()
+    {
+        // Every capture mode (MvService::setCaptureMode) under the same writers.
+        QTest::addColumn<QString>("capture");
+        QTest::newRow("statement triggers (sql)") << u"sql"_s;
+        QTest::newRow("row triggers in C (c)") << u"c"_s;
+    }
+
     void seedViewsStayExactUnderConcurrentRandomWrites()
     {
+        QFETCH(QString, capture);
         MvService s(m_conn);
         // Shapes of issue 22 items 2 and 3 under the same writers: a counted view (DISTINCT over
         // joins), expressions over aggregates with HAVING, a LEFT JOIN to a dimension by its key.
@@ -491,6 +500,10 @@ private Q_SLOTS:
             storeNotes += notes;
         }
         for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s}) {
+            ViewInfo info;
+            QString error;
+            if (s.find(v, &info, &error) && info.incremental)
+                continue; // enabled and checked by the first row
             QString notes;
             QCOMPARE(s.enableIncremental(v, &notes), QString());
             QCOMPARE(differences(m_conn, u"public"_s, v), 0);
@@ -516,6 +529,27 @@ private Q_SLOTS:
         // The concurrent writers below exercise every store of count(DISTINCT).
         for (const QString& store : {u"kept as bitmaps"_s, u"kept as pairs"_s, u"kept as nothing"_s})
             QVERIFY2(storeNotes.contains(store), qPrintable(store + u" missing: "_s + storeNotes));
+        // The capture mode of this row for every view; the seed's views go back to sql after it.
+        const auto backToSql = qScopeGuard([&] {
+            for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s})
+                s.setCaptureMode(v, u"sql"_s);
+        });
+        QStringList all {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s};
+        for (const auto& e : extra)
+            all << e.first;
+        for (const QString& v : std::as_const(all)) {
+            QCOMPARE(s.setCaptureMode(v, capture), QString());
+            ViewInfo info;
+            QString error;
+            QVERIFY2(s.find(v, &info, &error), qPrintable(error));
+            QCOMPARE(info.captureMode, capture);
+        }
+        // Statement triggers or row triggers on the tables, not both.
+        QCOMPARE(m_conn.exec(u"SELECT string_agg(DISTINCT CASE WHEN tgtype & 1 = 1 THEN 'row' ELSE 'statement' END, ',') "
+                             u"FROM pg_trigger WHERE tgrelid IN ('orders'::regclass, 'order_items'::regclass) "
+                             u"AND tgname ~ '^htap_ivm_[cr][0-9]+_(ins|upd|del)$'"_s)
+                     .text(0, 0),
+            capture == u"c"_s ? u"row"_s : u"statement"_s);
         const qint64 maxOrder = m_conn.exec(u"SELECT max(order_id) FROM orders"_s).toInt64(0, 0);
         const qint64 maxItem = m_conn.exec(u"SELECT max(item_id) FROM order_items"_s).toInt64(0, 0);
         const qint64 products = m_conn.exec(u"SELECT count(*) FROM dim_products"_s).toInt64(0, 0);
@@ -661,16 +695,17 @@ private Q_SLOTS:
             t.join();
         for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s})
             QCOMPARE(s.clearSchedule(v), QString());
-        QVERIFY(runnerMerges > 3);
-        qInfo("%d transactions committed, %d rolled back, %d merges while writing", transactions.load(), rolledBack.load(), merges.load());
-        QVERIFY(transactions > 200);
-        QVERIFY(merges > 10);
+        qInfo("%d transactions committed, %d rolled back, %d merges while writing (%d by the schedule runner)", transactions.load(),
+            rolledBack.load(), merges.load(), runnerMerges.load());
         QVERIFY2(unexpected == 0, qPrintable(u"%1 statements failed, the first: %2"_s.arg(unexpected.load()).arg(firstError)));
         for (const QString& v : {u"sales_hourly_mv"_s, u"fact_sales_mv"_s, u"daily_sales_summary"_s}) {
             QVERIFY(drain(s, v));
             QCOMPARE(ivmState(m_conn, u"public"_s, v), u"ready"_s);
             QCOMPARE(differences(m_conn, u"public"_s, v), 0);
         }
+        QVERIFY(runnerMerges > 3);
+        QVERIFY(transactions > 200);
+        QVERIFY(merges > 10);
         for (const auto& e : extra) {
             QVERIFY(drain(s, e.first));
             QCOMPARE(differences(m_conn, u"public"_s, e.first), 0);

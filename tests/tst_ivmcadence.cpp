@@ -155,7 +155,7 @@ private Q_SLOTS:
         r = htapctl({u"mv"_s, u"list"_s});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         // The hourly view's capture shares the orders table's triggers with the fact view's.
-        QVERIFY2(r.out.contains(u"capture:     triggers (shared with public.fact_sales_mv); merges in the last minute: "_s), qPrintable(r.out));
+        QVERIFY2(r.out.contains(u"capture:     statement triggers (sql), shared with public.fact_sales_mv; merges in the last minute: "_s), qPrintable(r.out));
         QVERIFY2(r.out.contains(u"% of the writers' CPU ("_s), qPrintable(r.out)); // the sandbox is on this machine
         QVERIFY2(r.out.contains(u"schedule:    incremental, adaptive, target 1 s, nice 5, by app"_s), qPrintable(r.out));
         r = htapctl({u"mv"_s, u"list"_s, u"--json"_s});
@@ -166,7 +166,7 @@ private Q_SLOTS:
             if (o.value(u"view"_s).toString() != u"public.sales_hourly_mv"_s)
                 continue;
             seen = true;
-            QCOMPARE(o.value(u"capture_mode"_s).toString(), u"triggers"_s);
+            QCOMPARE(o.value(u"capture_mode"_s).toString(), u"sql"_s);
             QCOMPARE(o.value(u"capture_shared_with"_s).toArray(), QJsonArray {u"public.fact_sales_mv"_s});
             QVERIFY(o.value(u"merges_last_minute"_s).toInt() >= 1);
             QVERIFY(o.value(u"merge_seconds_per_second"_s).toDouble() > 0);

@@ -4,8 +4,12 @@
 // writers run leaves the shared function, and the other view of the table stays exact; a view
 // enabled while the writers run joins it without losing or doubling a change; a view's capture
 // switched off and on (htap.ivm_set_capture) leaves the other views capturing, flags only that
-// view, and a table no view captures any more has no capture trigger at all. The tables live
-// in a schema of this test's own, so that its writes reach no other test's views.
+// view, and a table no view captures any more has no capture trigger at all. Capture mode c
+// (row triggers of the htap_capture extension): views of one table in both modes, switched
+// while writers without the engine's privileges run, a renamed column, an UPDATE of columns no
+// view reads, a disabled row trigger, a partitioned table and a partition made later; bad
+// input. The tables live in a schema of this test's own, so that its writes reach no other
+// test's views.
 #include "ivmtestutil.h"
 #include "testutil.h"
 
@@ -13,6 +17,7 @@
 #include <pg/identifier.h>
 
 #include <QRandomGenerator>
+#include <QScopeGuard>
 
 #include <atomic>
 #include <mutex>
@@ -62,6 +67,7 @@ class TestIvmCapture : public QObject
         std::mutex lock;
         QString first;
         std::vector<std::thread> threads;
+        QString role; ///< SET ROLE to this one first, when set
 
         void start(int n)
         {
@@ -81,6 +87,8 @@ class TestIvmCapture : public QObject
         {
             Connection c;
             htap::test::openOrDie(c, u"tst_ivmcapture writer"_s);
+            if (!role.isEmpty())
+                c.exec(u"SET ROLE %1"_s.arg(quoteIdentifier(role)));
             QRandomGenerator rng(seed);
             const auto exec = [&](const QString& sql, const QVariantList& params = {}) {
                 const Result r = c.exec(sql, params);
@@ -286,6 +294,132 @@ private Q_SLOTS:
         EXEC(m_conn, u"UPDATE %1 SET v = v - 3 WHERE id % 7 = 0"_s.arg(obj(u"t"_s)));
         for (const auto& v : kViews)
             exactAfterDrain(v.first);
+    }
+
+    void captureModeCPerView()
+    {
+        MvService s(m_conn);
+        const QString oid = m_conn.exec(u"SELECT $1::regclass::oid"_s, {obj(u"t"_s)}).text(0, 0);
+        // Bad input says what is expected, and changes nothing.
+        QVERIFY(s.setCaptureMode(obj(u"Totals"_s), u"C++"_s).contains(u"sql (statement triggers) or c"_s));
+        QVERIFY(s.setCaptureMode(obj(u"t"_s), u"c"_s).contains(u"not a materialized view"_s));
+        QVERIFY(s.setCaptureMode(obj(u"no such view"_s), u"c"_s).contains(u"no relation named"_s));
+
+        // Two views in C, one in SQL: the table has both kinds of trigger, each view in one.
+        QCOMPARE(s.setCaptureMode(obj(u"Totals"_s), u"c"_s), QString());
+        QCOMPARE(s.setCaptureMode(obj(u"Large"_s), u"c"_s), QString());
+        QCOMPARE(viewsInInsertCapture(), 1);
+        QCOMPARE(sharedTriggers().size(), 6);
+        QVERIFY2(sharedTriggers().contains(u"htap_ivm_r%1_upd|UPDATE"_s.arg(oid)), qPrintable(sharedTriggers().join(u' ')));
+        ViewInfo info;
+        QString error;
+        QVERIFY2(s.find(obj(u"Totals"_s), &info, &error), qPrintable(error));
+        QCOMPARE(info.captureMode, u"c"_s);
+        QCOMPARE(info.captureSharedWith, QStringList {kSchema + u".Large"_s}); // the same triggers: the same mode
+        QCOMPARE(info.captureModeText(), u"row triggers in C (c)"_s);
+
+        // Writers that own nothing of the engine (only their table's privileges), while a view
+        // switches to C and back: the row capture runs as the engine's owner, as the statement
+        // capture does, and no change is lost or doubled at a switch.
+        EXEC(m_conn, u"DROP ROLE IF EXISTS \"IVM Writer\""_s);
+        EXEC(m_conn, u"CREATE ROLE \"IVM Writer\""_s);
+        EXEC(m_conn, u"GRANT USAGE ON SCHEMA %1 TO \"IVM Writer\""_s.arg(quoteIdentifier(kSchema)));
+        EXEC(m_conn, u"GRANT SELECT, INSERT, UPDATE, DELETE ON %1 TO \"IVM Writer\""_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"GRANT USAGE ON ALL SEQUENCES IN SCHEMA %1 TO \"IVM Writer\""_s.arg(quoteIdentifier(kSchema)));
+        const auto dropRole = qScopeGuard([this] {
+            m_conn.exec(u"REVOKE ALL ON ALL TABLES IN SCHEMA %1 FROM \"IVM Writer\""_s.arg(quoteIdentifier(kSchema)));
+            m_conn.exec(u"REVOKE ALL ON ALL SEQUENCES IN SCHEMA %1 FROM \"IVM Writer\""_s.arg(quoteIdentifier(kSchema)));
+            m_conn.exec(u"REVOKE ALL ON SCHEMA %1 FROM \"IVM Writer\""_s.arg(quoteIdentifier(kSchema)));
+            m_conn.exec(u"DROP ROLE IF EXISTS \"IVM Writer\""_s);
+        });
+        Writers w;
+        w.role = u"IVM Writer"_s;
+        w.start(3);
+        QTest::qWait(700);
+        QCOMPARE(s.setCaptureMode(obj(u"Distinct"_s), u"c"_s), QString());
+        QTest::qWait(700);
+        QCOMPARE(s.setCaptureMode(obj(u"Large"_s), u"sql"_s), QString());
+        QTest::qWait(700);
+        QCOMPARE(w.finish(), QString());
+        QVERIFY(w.committed > 20);
+        qInfo("%d transactions committed by a writer without the engine's privileges", w.committed.load());
+        for (const auto& v : kViews)
+            exactAfterDrain(v.first);
+
+        // A column the views read renamed (capitals, a quote) while they capture in C: the next
+        // statement plans the capture under its new name.
+        EXEC(m_conn, u"ALTER TABLE %1 RENAME COLUMN v TO \"Value \"\"V\"\"\""_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"INSERT INTO %1 (g, \"Value \"\"V\"\"\") VALUES (4, 61), (5, 7)"_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"UPDATE %1 SET \"Value \"\"V\"\"\" = \"Value \"\"V\"\"\" + 40 WHERE id % 11 = 0"_s.arg(obj(u"t"_s)));
+        EXEC(m_conn, u"ALTER TABLE %1 RENAME COLUMN \"Value \"\"V\"\"\" TO v"_s.arg(obj(u"t"_s)));
+        for (const auto& v : kViews)
+            exactAfterDrain(v.first);
+
+        // An UPDATE that changes no captured column is not captured; one that does, is.
+        const auto pending = [&](const QString& view) -> qint64 { return s.find(obj(view), &info, &error) ? info.pendingRows : -1; };
+        EXEC(m_conn, u"UPDATE %1 SET note = note || 'y', v = v WHERE id <= 50"_s.arg(obj(u"t"_s)));
+        QCOMPARE(pending(u"Totals"_s), 0);
+        EXEC(m_conn, u"UPDATE %1 SET v = v + 1 WHERE id <= 50"_s.arg(obj(u"t"_s)));
+        QVERIFY(pending(u"Totals"_s) > 0);
+
+        // Its row trigger disabled: the views in C say so and need a rebuild, which switches it
+        // on again; the view in SQL is not concerned.
+        EXEC(m_conn, u"ALTER TABLE %1 DISABLE TRIGGER %2"_s.arg(obj(u"t"_s), quoteIdentifier(u"htap_ivm_r%1_ins"_s.arg(oid))));
+        QVERIFY2(s.find(obj(u"Totals"_s), &info, &error), qPrintable(error));
+        QVERIFY2(info.ivmReason.contains(u"htap_ivm_r%1_ins"_s.arg(oid)), qPrintable(info.ivmReason));
+        QVERIFY2(s.find(obj(u"Large"_s), &info, &error), qPrintable(error));
+        QCOMPARE(info.ivmReason, QString());
+        EXEC(m_conn, u"INSERT INTO %1 (g, v) VALUES (6, 66)"_s.arg(obj(u"t"_s))); // slips by
+        for (const QString& v : {u"Totals"_s, u"Distinct"_s}) {
+            const RefreshOutcome o = s.refresh(obj(v), RefreshMode::Rebuild);
+            QVERIFY2(o.ok, qPrintable(o.message));
+        }
+        EXEC(m_conn, u"INSERT INTO %1 (g, v) VALUES (6, 67)"_s.arg(obj(u"t"_s)));
+        for (const auto& v : kViews)
+            exactAfterDrain(v.first);
+
+        // All back to SQL: no row trigger left.
+        for (const auto& v : kViews)
+            QCOMPARE(s.setCaptureMode(obj(v.first), u"sql"_s), QString());
+        QCOMPARE(sharedTriggers().size(), 3);
+        QCOMPARE(viewsInInsertCapture(), 3);
+    }
+
+    void captureModeCOnPartitions()
+    {
+        // A partitioned table: the row triggers go on it once and its partitions clone them,
+        // those made later too; a row that moves between partitions is captured as a delete
+        // and an insert.
+        MvService s(m_conn);
+        EXEC(m_conn, u"CREATE TABLE %1 (id int, \"Day\" date NOT NULL, amount numeric, PRIMARY KEY (id, \"Day\")) "
+                     u"PARTITION BY RANGE (\"Day\")"_s.arg(obj(u"Parted"_s)));
+        EXEC(m_conn, u"CREATE TABLE %1 PARTITION OF %2 FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')"_s.arg(obj(u"Parted Jan"_s), obj(u"Parted"_s)));
+        EXEC(m_conn, u"CREATE TABLE %1 PARTITION OF %2 FOR VALUES FROM ('2026-02-01') TO ('2026-03-01')"_s.arg(obj(u"Parted Feb"_s), obj(u"Parted"_s)));
+        EXEC(m_conn, u"INSERT INTO %1 SELECT k, date '2026-01-01' + k % 59, k * 1.5 FROM generate_series(1, 500) k"_s.arg(obj(u"Parted"_s)));
+        EXEC(m_conn, u"CREATE MATERIALIZED VIEW %1 AS SELECT \"Day\", count(*) AS n, sum(amount) AS total FROM %2 GROUP BY \"Day\""_s.arg(
+            obj(u"By Day"_s), obj(u"Parted"_s)));
+        const auto cleanup = qScopeGuard([&] {
+            s.disableIncremental(obj(u"By Day"_s));
+            m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(obj(u"By Day"_s)));
+            m_conn.exec(u"DROP TABLE IF EXISTS %1"_s.arg(obj(u"Parted"_s)));
+        });
+        QCOMPARE(s.enableIncremental(obj(u"By Day"_s)), QString());
+        QCOMPARE(s.setCaptureMode(obj(u"By Day"_s), u"c"_s), QString());
+        EXEC(m_conn, u"CREATE TABLE %1 PARTITION OF %2 FOR VALUES FROM ('2026-03-01') TO ('2026-04-01')"_s.arg(obj(u"Parted Mar"_s), obj(u"Parted"_s)));
+        QCOMPARE(m_conn.exec(u"SELECT count(*) FROM pg_trigger WHERE tgname ~ '^htap_ivm_r[0-9]+_ins$' AND tgenabled = 'A' "
+                             u"AND tgrelid IN (SELECT relid FROM pg_partition_tree($1::regclass))"_s,
+                             {obj(u"Parted"_s)})
+                     .toInt64(0, 0),
+            4); // the parent and its three partitions
+        EXEC(m_conn, u"INSERT INTO %1 VALUES (1001, '2026-03-05', 10), (1002, '2026-01-05', 20)"_s.arg(obj(u"Parted"_s)));
+        EXEC(m_conn, u"UPDATE %1 SET \"Day\" = \"Day\" + 31 WHERE id % 9 = 0"_s.arg(obj(u"Parted"_s))); // across partitions
+        EXEC(m_conn, u"UPDATE %1 SET amount = amount * 2 WHERE id % 7 = 0"_s.arg(obj(u"Parted"_s)));
+        EXEC(m_conn, u"DELETE FROM %1 WHERE id % 13 = 0"_s.arg(obj(u"Parted"_s)));
+        ViewInfo info;
+        QString error;
+        QVERIFY2(s.find(obj(u"By Day"_s), &info, &error), qPrintable(error));
+        QCOMPARE(info.ivmReason, QString()); // the clones count as its capture triggers, enabled
+        exactAfterDrain(u"By Day"_s);
     }
 };
 

@@ -653,7 +653,7 @@ private Q_SLOTS:
             const int r = page->model()->rowOf(u"public.fact_sales_mv"_s);
             return r < 0 ? QString() : page->model()->data(page->model()->index(r, 1), Qt::DisplayRole).toString();
         };
-        QTRY_COMPARE_WITH_TIMEOUT(modeOf(), u"incremental (triggers)"_s, 20000); // with its capture mode
+        QTRY_COMPARE_WITH_TIMEOUT(modeOf(), u"incremental"_s, 20000);
         page->selectView(u"public.fact_sales_mv"_s);
         QTRY_VERIFY_WITH_TIMEOUT(page->button(u"merge"_s)->isEnabled(), 10000);
         QVERIFY(!page->button(u"concurrent"_s)->isEnabled());
@@ -661,6 +661,22 @@ private Q_SLOTS:
         page->runAction(u"merge"_s, true);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 30000);
         QVERIFY(finished.at(2).at(2).toBool());
+
+        // Its capture switched to C row triggers from the page, shown in the mode column; the
+        // button then offers the way back, which is taken.
+        QTRY_VERIFY_WITH_TIMEOUT(page->button(u"capture"_s)->isEnabled(), 10000);
+        QCOMPARE(page->button(u"capture"_s)->text(), u"Capture in C…"_s);
+        page->runAction(u"capture"_s, true);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 4, 30000);
+        QVERIFY2(finished.at(3).at(2).toBool(), qPrintable(finished.at(3).at(3).toString()));
+        QTRY_COMPARE_WITH_TIMEOUT(modeOf(), u"incremental (C capture)"_s, 20000);
+        QVERIFY(settledGrab(&window).save(QDir(qEnvironmentVariable("HTAP_TEST_BINDIR")).filePath(u"../tst_views-c-capture.png"_s)));
+        QTRY_COMPARE_WITH_TIMEOUT(page->button(u"capture"_s)->text(), u"Capture in SQL…"_s, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(page->button(u"capture"_s)->isEnabled(), 10000);
+        page->runAction(u"capture"_s, true);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 5, 30000);
+        QVERIFY2(finished.at(4).at(2).toBool(), qPrintable(finished.at(4).at(3).toString()));
+        QTRY_COMPARE_WITH_TIMEOUT(modeOf(), u"incremental"_s, 20000);
 
         // A schedule set from the page shows in the table, and the app runs it.
         htap::ui::ViewJobs::Job job;
@@ -678,8 +694,8 @@ private Q_SLOTS:
                 n += f.at(0).toString() == u"public.fact_sales_mv"_s ? 1 : 0;
             return n;
         };
-        QTRY_VERIFY_WITH_TIMEOUT(jobsOfView() >= 4, 10000); // the schedule set
-        QTRY_VERIFY_WITH_TIMEOUT(jobsOfView() >= 6, 15000); // scheduled merges run by the app
+        QTRY_VERIFY_WITH_TIMEOUT(jobsOfView() >= 6, 10000); // the schedule set
+        QTRY_VERIFY_WITH_TIMEOUT(jobsOfView() >= 8, 15000); // scheduled merges run by the app
         const int r = page->model()->rowOf(u"public.fact_sales_mv"_s);
         QVERIFY(page->model()->data(page->model()->index(r, 5), Qt::DisplayRole).toString().contains(u"every 1 s"_s));
 

@@ -58,6 +58,8 @@ QString ViewJobs::Job::describe() const
         return tr("set schedule");
     case Kind::ClearSchedule:
         return tr("remove schedule");
+    case Kind::SetCaptureMode:
+        return captureMode == u"c"_s ? tr("switch capture to C row triggers") : tr("switch capture to SQL statement triggers");
     }
     return {};
 }
@@ -224,6 +226,10 @@ bool ViewJobs::start(const Job& job)
             break;
         case Kind::ClearSchedule:
             out.message = service.clearSchedule(name);
+            out.ok = out.message.isEmpty();
+            break;
+        case Kind::SetCaptureMode:
+            out.message = service.setCaptureMode(name, job.captureMode);
             out.ok = out.message.isEmpty();
             break;
         }

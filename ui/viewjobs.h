@@ -28,7 +28,7 @@ class ViewJobs : public QObject
 {
     Q_OBJECT
 public:
-    enum class Kind { Refresh, EnableIncremental, DisableIncremental, SetSchedule, ClearSchedule };
+    enum class Kind { Refresh, EnableIncremental, DisableIncremental, SetSchedule, ClearSchedule, SetCaptureMode };
     struct Job {
         Kind kind = Kind::Refresh;
         QString view; ///< schema.name label, as the Views page shows it
@@ -36,6 +36,7 @@ public:
         int everySeconds = 0;
         QString runner = QStringLiteral("app");
         htap::mv::MergeOptions merge; ///< SetSchedule: adaptive cadence, lower priority; Refresh: the session's nice
+        QString captureMode; ///< SetCaptureMode: "sql" or "c" (MvService::setCaptureMode)
         bool scheduled = false; ///< started by a schedule, not by the operator
         QString describe() const;
     };

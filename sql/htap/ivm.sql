@@ -74,6 +74,16 @@ ALTER TABLE htap.ivm_capture ADD COLUMN IF NOT EXISTS statements text[] NOT NULL
 -- Whether the view captures (htap.ivm_set_capture): a view whose capture is switched off is
 -- left out of the shared capture functions, and needs a rebuild.
 ALTER TABLE htap.ivm_views ADD COLUMN IF NOT EXISTS capture_on boolean NOT NULL DEFAULT true;
+-- How the view captures (htap.ivm_set_capture_mode): sql, its statements in the table's shared
+-- PL/pgSQL statement triggers; c, the same statements planned per session and run per changed
+-- row by the htap_capture extension's row trigger (src/pgext/htap_capture), which costs the
+-- writers less.
+ALTER TABLE htap.ivm_views ADD COLUMN IF NOT EXISTS capture_mode text NOT NULL DEFAULT 'sql';
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'htap.ivm_views'::regclass AND conname = 'ivm_views_capture_mode_check') THEN
+        ALTER TABLE htap.ivm_views ADD CONSTRAINT ivm_views_capture_mode_check CHECK (capture_mode IN ('sql', 'c'));
+    END IF;
+END $$;
 -- Unstamped engines (see above) whose UPDATE capture is a statement of the shared function.
 UPDATE htap.ivm_views v SET engine_version = 1
 WHERE v.engine_version = 0
@@ -270,6 +280,11 @@ END $$;
 -- finished before that transaction commits or runs the new function, never half of each. A
 -- table no view captures any more loses its triggers and functions (capture off costs nothing).
 -- The DDL it runs does not wake the DDL guard: it is the guard's own kind of work.
+-- Views in capture mode c are left out of those functions: their table gets the row triggers
+-- htap_ivm_r<table oid>_ins (_upd, _del) calling htap.ivm_capture_row(<table oid>) instead, for
+-- the events some such view captures (on a partitioned table once, which its partitions clone;
+-- on each inheritance member), and every session plans that capture again
+-- (htap.ivm_capture_row_reset).
 CREATE OR REPLACE FUNCTION htap.ivm_capture_sync(p_roots oid[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -281,6 +296,9 @@ DECLARE
     v_tag text;
     v_n int;
     v_guard text := current_setting('htap.ivm_in_ddl_guard', true);
+    v_row boolean;
+    v_row_name text;
+    v_has_row_capture boolean := to_regprocedure('htap.ivm_capture_row()') IS NOT NULL;
     s record;
     m record;
     i int;
@@ -312,7 +330,7 @@ BEGIN
                             FROM unnest(k.current_names, k.names) WITH ORDINALITY u(cur, orig, i))) AS st
                 FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id,
                      unnest(k.statements) WITH ORDINALITY x(st, i)
-                WHERE k.root = v_root AND v.capture_on AND split_part(x.st, '|', 1) = v_event
+                WHERE k.root = v_root AND v.capture_on AND v.capture_mode = 'sql' AND split_part(x.st, '|', 1) = v_event
                 ORDER BY k.view_id, k.table_index, x.i
             LOOP
                 v_body := v_body || format(E'  -- view %s\n', s.view_id) || s.st || E'\n';
@@ -347,7 +365,29 @@ BEGIN
             IF v_n = 0 AND to_regprocedure(format('htap_ivm.%I()', v_name)) IS NOT NULL THEN
                 EXECUTE format('DROP FUNCTION htap_ivm.%I()', v_name);
             END IF;
+            -- Capture mode c: an AFTER ROW trigger for this event when some view captures it so.
+            v_row_name := format('htap_ivm_r%s_%s', v_root, lower(left(v_event, 3)));
+            v_row := v_has_row_capture AND EXISTS (
+                SELECT 1 FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id, unnest(k.statements) x(st)
+                WHERE k.root = v_root AND v.capture_on AND v.capture_mode = 'c' AND split_part(x.st, '|', 1) = v_event);
+            FOR m IN
+                WITH RECURSIVE down(oid) AS (SELECT v_root UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+                SELECT down.oid, c.relispartition FROM down JOIN pg_class c ON c.oid = down.oid
+                WHERE down.oid = v_root OR NOT c.relispartition
+            LOOP
+                IF v_row AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = m.oid AND t.tgname = v_row_name) THEN
+                    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION htap.ivm_capture_row(%L)',
+                                   v_row_name, v_event, m.oid::regclass, v_root::text);
+                    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', m.oid::regclass, v_row_name);
+                ELSIF NOT v_row AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = m.oid AND t.tgname = v_row_name) THEN
+                    EXECUTE format('DROP TRIGGER %I ON %s', v_row_name, m.oid::regclass);
+                END IF;
+            END LOOP;
         END LOOP;
+        -- The sessions' planned row captures of this table follow the registry as it is now.
+        IF v_has_row_capture THEN
+            PERFORM htap.ivm_capture_row_reset(v_root::regclass);
+        END IF;
     END LOOP;
     PERFORM set_config('htap.ivm_in_ddl_guard', coalesce(v_guard, 'off'), true);
 END $$;
@@ -388,7 +428,11 @@ CREATE OR REPLACE FUNCTION htap.ivm_capture_off(p_view int, OUT table_name text,
 RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(htap.ivm_rel(x.rel)::text, x.rel), x.name
     FROM htap.ivm_views v, unnest(v.triggers) trg,
-         LATERAL (SELECT regexp_replace(trg, '\|[^|]*$', '') AS rel, substring(trg FROM '\|([^|]*)$') AS name) x
+         LATERAL (SELECT regexp_replace(trg, '\|[^|]*$', '') AS rel,
+                         -- In capture mode c, the table's row triggers stand for its shared statement triggers.
+                         CASE WHEN v.capture_mode = 'c' THEN regexp_replace(substring(trg FROM '\|([^|]*)$'),
+                                                                            '^htap_ivm_c([0-9]+_(ins|upd|del))$', 'htap_ivm_r\1')
+                              ELSE substring(trg FROM '\|([^|]*)$') END AS name) x
     WHERE v.view_id = p_view
       AND NOT EXISTS (SELECT 1 FROM pg_trigger t
                       WHERE t.tgrelid = htap.ivm_rel(x.rel) AND t.tgname = x.name AND t.tgenabled = 'A');
@@ -740,3 +784,90 @@ REVOKE ALL ON FUNCTION htap.ivm_set_capture(int, boolean) FROM PUBLIC;
 
 -- What the app checks before running these scripts again (bump with every change above).
 CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 14';
+
+-- A view's INSERT and DELETE capture statements can run per row (capture mode c) when each
+-- reads its transition table once, as "FROM __ivm_new __ivm_r)" (or __ivm_old), and nothing
+-- else: the row trigger puts the changed table in its place. NULL when they can; else why not.
+CREATE OR REPLACE FUNCTION htap.ivm_row_capture_blocker(p_view int) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN NOT EXISTS (SELECT 1 FROM htap.ivm_capture k WHERE k.view_id = p_view AND cardinality(k.statements) > 0)
+            THEN 'its engine predates shared capture (generation 6): disable and enable incremental maintenance first'
+        ELSE (SELECT format('its %s capture of %s reads more than the changed rows', split_part(x.st, '|', 1), k.root::regclass)
+              FROM htap.ivm_capture k, unnest(k.statements) x(st)
+              WHERE k.view_id = p_view AND split_part(x.st, '|', 1) IN ('INSERT', 'DELETE')
+                AND NOT (regexp_count(x.st, '__ivm_(new|old)') = 1 AND regexp_count(x.st, 'FROM __ivm_(new|old) __ivm_r\)') = 1)
+              ORDER BY k.table_index LIMIT 1)
+    END;
+$$;
+
+-- What the row trigger of capture mode c runs on p_rel (p_root or one of its members) for each
+-- view in that mode: its INSERT and DELETE statements, and for an UPDATE the DELETE statement
+-- on the old row and the INSERT statement (a join's dimension without one: the DELETE
+-- statement) on the new row, each over "ONLY p_rel" instead of the transition table and with
+-- the columns under their current names; watched: the columns whose change an UPDATE is
+-- captured for. Read by htap_capture (src/pgext/htap_capture) when a session plans the capture.
+CREATE OR REPLACE FUNCTION htap.ivm_capture_row_statements(p_root oid, p_rel oid,
+    OUT view_id int, OUT event text, OUT sql text, OUT watched text[])
+RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH st AS (
+        SELECT k.view_id, k.table_index, k.current_names, split_part(x.st, '|', 1) AS ev,
+               -- The changed rows first, the columns after: a column's name cannot be taken for the marker.
+               htap.ivm_render(regexp_replace(substr(x.st, strpos(x.st, '|') + 1), 'FROM __ivm_(new|old) __ivm_r\)',
+                                              'FROM ONLY ' || replace(p_rel::regclass::text, '\', '\\') || ' __ivm_r)'),
+                   (SELECT coalesce(string_agg(format('__ivm_r.%I AS %I', u.cur, u.orig), ', ' ORDER BY u.i), '')
+                    FROM unnest(k.current_names, k.names) WITH ORDINALITY u(cur, orig, i))) AS body
+        FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id, unnest(k.statements) x(st)
+        WHERE k.root = p_root AND v.capture_on AND v.capture_mode = 'c'
+    )
+    SELECT s.view_id, e.event, s.body, CASE WHEN e.event LIKE 'UPDATE%' THEN s.current_names END
+    FROM st s CROSS JOIN LATERAL (VALUES (s.ev), ('UPDATE_OLD'), ('UPDATE_NEW')) e(event)
+    WHERE (e.event = s.ev AND s.ev IN ('INSERT', 'DELETE'))
+       OR (EXISTS (SELECT 1 FROM st u WHERE u.view_id = s.view_id AND u.table_index = s.table_index AND u.ev = 'UPDATE')
+           AND ((e.event = 'UPDATE_OLD' AND s.ev = 'DELETE')
+                OR (e.event = 'UPDATE_NEW' AND (s.ev = 'INSERT' OR (s.ev = 'DELETE' AND NOT EXISTS (
+                        SELECT 1 FROM st i WHERE i.view_id = s.view_id AND i.table_index = s.table_index AND i.ev = 'INSERT'))))))
+    ORDER BY s.view_id, s.table_index, e.event;
+$$;
+
+-- Switches a view's capture mode (see htap.ivm_views.capture_mode), in the caller's
+-- transaction: htap.ivm_capture_sync takes each table's lock, so every writer either finished
+-- before this commits or captures the new way; no change is lost or captured twice. Mode c
+-- needs the htap_capture extension, and every capture statement planned per row for the table
+-- and each member (htap.ivm_capture_row_check) before it commits.
+CREATE OR REPLACE FUNCTION htap.ivm_set_capture_mode(p_view int, p_mode text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_why text;
+    v_root oid;
+BEGIN
+    IF p_mode IS NULL OR p_mode NOT IN ('sql', 'c') THEN
+        RAISE EXCEPTION 'capture mode must be sql or c, not %', coalesce(p_mode, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM htap.ivm_views WHERE view_id = p_view) THEN
+        RAISE EXCEPTION 'no incremental view with id %', p_view USING ERRCODE = 'undefined_object';
+    END IF;
+    IF p_mode = 'c' THEN
+        IF to_regprocedure('htap.ivm_capture_row()') IS NULL THEN
+            RAISE EXCEPTION 'capture mode c needs the htap_capture extension in this database'
+                USING ERRCODE = 'undefined_function',
+                      HINT = 'Install HTAP Studio''s server package on the database server, then CREATE EXTENSION htap_capture as a superuser.';
+        END IF;
+        v_why := htap.ivm_row_capture_blocker(p_view);
+        IF v_why IS NOT NULL THEN
+            RAISE EXCEPTION 'this view cannot capture in mode c: %', v_why USING ERRCODE = 'feature_not_supported';
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM htap.ivm_capture WHERE view_id = p_view AND cardinality(statements) > 0) THEN
+        RETURN; -- engines before generation 6 capture with triggers of their own: nothing to switch
+    END IF;
+    UPDATE htap.ivm_views SET capture_mode = p_mode WHERE view_id = p_view AND capture_mode <> p_mode;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM htap.ivm_capture_sync(ARRAY(SELECT DISTINCT root FROM htap.ivm_capture WHERE view_id = p_view));
+    IF p_mode = 'c' THEN
+        FOR v_root IN SELECT DISTINCT k.root FROM htap.ivm_capture k JOIN pg_class c ON c.oid = k.root WHERE k.view_id = p_view LOOP
+            PERFORM htap.ivm_capture_row_check(v_root::regclass);
+        END LOOP;
+    END IF;
+END $$;

@@ -81,7 +81,7 @@ int cmdMv(const QStringList& args)
 {
     using namespace htap::mv;
     static const QStringList actions {u"list"_s, u"refresh"_s, u"enable-incremental"_s, u"disable-incremental"_s, u"log"_s,
-        u"schedule"_s, u"unschedule"_s, u"run-schedules"_s};
+        u"schedule"_s, u"unschedule"_s, u"run-schedules"_s, u"capture"_s};
     if (args.value(1) == u"--help"_s || args.value(1) == u"-h"_s) {
         out() << "Usage: htapctl mv ACTION [VIEW] [options] (see htapctl mv ACTION --help)\n\n"
                  "  list                      materialized and incremental views: mode, staleness, pending changes\n"
@@ -93,12 +93,14 @@ int cmdMv(const QStringList& args)
                  "  schedule VIEW --mode incremental --target 1s [--nice 10]\n"
                  "                            merge when the freshness target needs it, at lower CPU priority\n"
                  "  unschedule VIEW\n"
-                 "  run-schedules             run the app's schedules until Ctrl-C\n\n"
+                 "  run-schedules             run the app's schedules until Ctrl-C\n"
+                 "  capture VIEW --mode sql|c how an incremental view captures changes: statement triggers\n"
+                 "                            (sql) or the htap_capture extension's row triggers in C (c)\n\n"
                  "VIEW is spelled as in SQL: sales_hourly_mv, public.\"Sales MV\". Without --conn: the sandbox.\n";
         return ExitOk;
     }
     QCommandLineParser parser;
-    const QCommandLineOption mode(u"mode"_s, u"refresh: plain, concurrent, incremental (merge) or rebuild"_s, u"mode"_s);
+    const QCommandLineOption mode(u"mode"_s, u"refresh: plain, concurrent, incremental (merge) or rebuild; capture: sql or c"_s, u"mode"_s);
     const QCommandLineOption lockTimeout(u"lock-timeout"_s,
         u"refresh --mode plain: give up after this many ms waiting for readers (default 5000)"_s, u"ms"_s);
     const QCommandLineOption check(u"check"_s, u"enable-incremental: only check, and print the SQL it would install"_s);
@@ -130,7 +132,7 @@ int cmdMv(const QStringList& args)
     const QHash<QString, QList<const QCommandLineOption*>> takes {{u"list"_s, {&jsonOption}},
         {u"refresh"_s, {&jsonOption, &mode, &lockTimeout}}, {u"enable-incremental"_s, {&jsonOption, &check}},
         {u"disable-incremental"_s, {&jsonOption}}, {u"log"_s, {&jsonOption, &limit}}, {u"schedule"_s, {&mode, &every, &runner, &target, &niceOption}},
-        {u"unschedule"_s, {}}, {u"run-schedules"_s, {&jsonOption, &seconds}}};
+        {u"unschedule"_s, {}}, {u"run-schedules"_s, {&jsonOption, &seconds}}, {u"capture"_s, {&mode}}};
     for (const QCommandLineOption* o : {&jsonOption, &mode, &lockTimeout, &check, &limit, &every, &runner, &seconds, &target, &niceOption}) {
         if (parser.isSet(*o) && !takes.value(action).contains(o))
             return fail(u"--%1 does not apply to mv %2 (see htapctl mv %2 --help)"_s.arg(o->names().constLast(), action), ExitUsage);
@@ -161,6 +163,10 @@ int cmdMv(const QStringList& args)
         if (parser.isSet(runner) && parser.value(runner) != u"app"_s && parser.value(runner) != u"pg_cron"_s)
             return fail(u"invalid --runner \"%1\": app or pg_cron"_s.arg(parser.value(runner)), ExitUsage);
     }
+    if (action == u"capture"_s && parser.value(mode) != u"sql"_s && parser.value(mode) != u"c"_s)
+        return fail(parser.isSet(mode) ? u"invalid --mode \"%1\": expected sql (statement triggers) or c (row triggers in C)"_s.arg(parser.value(mode))
+                                       : u"mv capture needs --mode sql|c"_s,
+            ExitUsage);
     if (action == u"refresh"_s || action == u"schedule"_s) {
         if (!parser.isSet(mode))
             return fail(u"mv %1 needs --mode plain|concurrent|incremental%2"_s.arg(action, action == u"refresh"_s ? u"|rebuild"_s : QString()), ExitUsage);
@@ -226,8 +232,8 @@ int cmdMv(const QStringList& args)
                 out() << "  pending:     " << v.pendingRows << " changes, oldest " << humanSeconds(v.oldestPendingSeconds)
                       << ", last merge " << QString::number(v.lastMergeMs, 'f', 1) << " ms" << Qt::endl;
                 const int cores = localServerCores(conn);
-                out() << "  capture:     " << v.captureMode
-                      << (v.captureSharedWith.isEmpty() ? QString() : u" (shared with "_s + v.captureSharedWith.join(u", "_s) + u')')
+                out() << "  capture:     " << v.captureModeText()
+                      << (v.captureSharedWith.isEmpty() ? QString() : u", shared with "_s + v.captureSharedWith.join(u", "_s))
                       << "; merges in the last minute: " << v.mergesLastMinute << ", "
                       << QString::number(v.mergeSecondsPerSecond, 'f', 3) << " s per s";
                 if (cores > 0)
@@ -305,6 +311,14 @@ int cmdMv(const QStringList& args)
         shown.nice = mergeOptions.nice;
         out() << view << ": " << modeName(refreshMode) << ", " << shown.describe() << ", run by "
               << (parser.value(runner) == u"pg_cron"_s ? u"pg_cron"_s : u"the app (htap-studio, or htapctl mv run-schedules)"_s) << Qt::endl;
+        return ExitOk;
+    }
+    if (action == u"capture"_s) {
+        const QString e = service.setCaptureMode(view, parser.value(mode));
+        if (!e.isEmpty())
+            return fail(e);
+        out() << view << ": captures with " << (parser.value(mode) == u"c"_s ? "row triggers in C (c)" : "statement triggers (sql)")
+              << Qt::endl;
         return ExitOk;
     }
     if (action == u"unschedule"_s) {

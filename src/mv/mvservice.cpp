@@ -345,7 +345,9 @@ QList<ViewInfo> MvService::list(QString* error)
                                    u"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('htap.ivm_views') "
                                    u"AND attname = 'engine_version' AND NOT attisdropped), "
                                    u"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('htap.ivm_capture') "
-                                   u"AND attname = 'statements' AND NOT attisdropped)"_s);
+                                   u"AND attname = 'statements' AND NOT attisdropped), "
+                                   u"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('htap.ivm_views') "
+                                   u"AND attname = 'capture_mode' AND NOT attisdropped)"_s);
     if (!reg.ok()) {
         *error = statementError(reg);
         return out;
@@ -374,7 +376,7 @@ SELECT v.nspname, v.relname, v.ivm_id IS NOT NULL AS incremental, v.ispopulated,
        coalesce((SELECT l.pid FROM pg_locks l WHERE l.relation = v.oid AND l.granted AND l.pid <> pg_backend_pid()
                    AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock') LIMIT 1), 0) AS refreshing_pid,
        %2,
-       v.base_tables, v.capture_off, @ENGINE@, @LOAD@
+       v.base_tables, v.capture_off, @ENGINE@, @LOAD@, @CAPTURE@
 FROM v ORDER BY 1, 2)"_s;
     QString ivmRows = hasIvm
         ? uR"(UNION ALL
@@ -403,6 +405,8 @@ FROM v ORDER BY 1, 2)"_s;
                                             : u"NULL::text"_s);
     sql = sql.arg(ivmRows, ivmCols + u",\n       "_s + lastCols);
     sql.replace(u"@ENGINE@"_s, hasIvm && reg.toBool(0, 4) ? u"iv.engine_version"_s : u"NULL::int"_s);
+    const bool hasCaptureMode = hasIvm && reg.toBool(0, 6);
+    sql.replace(u"@CAPTURE@"_s, hasCaptureMode ? u"iv.capture_mode"_s : u"'sql'::text"_s);
     // Merges log themselves (htap.ivm_merged) when they applied something: their wall time
     // over the last minute (the refresh_log index on view and start finds them).
     sql.replace(u"@LOAD@"_s, hasLog ? u"ml.merges, ml.seconds"_s : u"NULL::bigint, NULL::float8"_s);
@@ -459,7 +463,7 @@ FROM v ORDER BY 1, 2)"_s;
             v.ivmReason = r.text(i, 18);
         }
         if (v.incremental) {
-            v.captureMode = u"triggers"_s;
+            v.captureMode = r.text(i, 22) == u"c"_s ? u"c"_s : u"sql"_s;
             v.mergesLastMinute = r.toInt64(i, 20);
             v.mergeSecondsPerSecond = r.isNull(i, 21) ? 0 : r.toDouble(i, 21) / 60.0;
         }
@@ -476,9 +480,9 @@ FROM v ORDER BY 1, 2)"_s;
 SELECT DISTINCT v.view_schema, v.view_name, v2.view_schema || '.' || v2.view_name AS other
 FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id AND v.capture_on
 JOIN htap.ivm_capture k2 ON k2.root = k.root AND k2.view_id <> k.view_id AND cardinality(k2.statements) > 0
-JOIN htap.ivm_views v2 ON v2.view_id = k2.view_id AND v2.capture_on
+JOIN htap.ivm_views v2 ON v2.view_id = k2.view_id AND v2.capture_on @SAME_MODE@
 WHERE cardinality(k.statements) > 0
-ORDER BY 1, 2, 3)"_s);
+ORDER BY 1, 2, 3)"_s.replace(u"@SAME_MODE@"_s, hasCaptureMode ? u"AND v2.capture_mode = v.capture_mode"_s : QString()));
         for (int i = 0; shared.ok() && i < shared.rowCount(); ++i)
             for (ViewInfo& v : out)
                 if (v.incremental && v.schema == shared.text(i, 0) && v.name == shared.text(i, 1))

@@ -37,8 +37,12 @@ struct ViewInfo {
     double lastMergeMs = 0;
     /// The generation of the engine's SQL it runs (kIvmEngineVersion when enabled; 0 before stamps).
     int engineVersion = 0;
-    /// How changes are captured: "triggers" (statement triggers in the writer's transaction).
+    /// How changes are captured, in the writer's transaction (htap.ivm_views.capture_mode): "sql",
+    /// the base tables' shared PL/pgSQL statement triggers; "c", the row triggers of the
+    /// htap_capture server extension, which cost the writers less (MvService::setCaptureMode).
     QString captureMode;
+    /// captureMode as the Views page and mv list say it.
+    QString captureModeText() const;
     /// The other views whose capture runs in the same triggers (engines of generation 6 on: one
     /// trigger per base table and event for every view that reads it), as schema.name: their
     /// capture costs one trigger call per statement together, and their triggers stay when
@@ -190,6 +194,13 @@ public:
     /// session that only merges: a backend cannot be given its priority back. Empty or why not.
     QString lowerOwnPriority(int nice);
     QString clearSchedule(const QString& view);
+
+    /// Switches how an incremental view captures changes: "sql" or "c" (ViewInfo::captureMode).
+    /// Mode c creates the htap_capture extension when the server has it and the database does
+    /// not (which needs a superuser), and plans the view's capture for every table it reads
+    /// before it commits: a view it cannot serve keeps its mode. Writers are never left
+    /// without capture: each base table's lock is taken for the switch. Empty or why not.
+    QString setCaptureMode(const QString& view, const QString& mode);
 
     /// The refresh log, newest first; view empty for all views.
     QList<RefreshLogEntry> log(const QString& view, int limit, QString* error);
