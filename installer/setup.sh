@@ -97,6 +97,40 @@ install_server_extension() {
         with_llvm=no PG_CONFIG="$pgconfig" install >/dev/null
 }
 
+# The htap_capture extension as a .deb of its own, for the database server (the app's package
+# is for the DBA's workstation): htap-studio-capture-pg<major>, built against that major.
+package_server_extension() {
+    local out="$1/pgext/htap_capture" pgconfig major version stage deb
+    [ -f "$out/htap_capture.so" ] || { say "No server headers: the htap_capture package is not built"; return 0; }
+    pgconfig="$(ls -d /usr/lib/postgresql/*/bin/pg_config | sort -V | tail -n 1)"
+    major="$("$pgconfig" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')"
+    version="$(sed -nE 's/^ *VERSION ([0-9.]+)$/\1/p' CMakeLists.txt | head -n 1)"
+    stage="$1/pgext/deb"
+    rm -rf "$stage"
+    make -s -C "$out" -f "$root/src/pgext/htap_capture/Makefile" VPATH="$root/src/pgext/htap_capture" with_llvm=no \
+        PG_CONFIG="$pgconfig" DESTDIR="$stage" install > /dev/null
+    strip --strip-unneeded "$stage$("$pgconfig" --pkglibdir)/htap_capture.so"
+    mkdir -p "$stage/DEBIAN"
+    cat > "$stage/DEBIAN/control" <<CONTROL
+Package: htap-studio-capture-pg$major
+Version: $version
+Architecture: $(dpkg --print-architecture)
+Maintainer: HTAP Studio developers <dev@htapstudio.org>
+Depends: postgresql-$major
+Section: database
+Priority: optional
+Homepage: https://htapstudio.org
+Description: HTAP Studio's row capture in C for PostgreSQL $major
+ The htap_capture extension: HTAP Studio's incremental materialized views capture
+ changed rows with it (capture mode c) at less cost to the writers than with
+ PL/pgSQL statement triggers. Install it on the database server, then switch a
+ view with htapctl mv capture VIEW --mode c (CREATE EXTENSION needs a superuser).
+CONTROL
+    deb="$1/htap-studio-capture-pg${major}_${version}_$(dpkg --print-architecture).deb"
+    dpkg-deb --root-owner-group --build "$stage" "$deb" > /dev/null
+    say "Built $deb"
+}
+
 case "$job" in
 run)
     install_packages
@@ -121,6 +155,7 @@ package)
     build
     say "Packaging"
     (cd "${bindir%/bin}" && cpack -G DEB)
+    package_server_extension "${bindir%/bin}"
     ;;
 build)
     install_packages

@@ -24,6 +24,11 @@
 #       of 10,000 new orders against REFRESH ... CONCURRENTLY of the same views kept plain.
 #   tests/bench/ivm_bench.sh [--dir SANDBOX] [--seconds N] [--rate ORDERS_PER_S] [--clients N]
 #                            [--rounds N] [--arounds N] [--parts abc|d|e] [--merges "fixed adaptive-nice"] [--per-view]
+#                            [--capture sql|c|both]
+# --capture: the three views' capture mode (htapctl mv capture) in every run with capture on:
+# sql (the default, PL/pgSQL statement triggers) or c (the htap_capture extension's row
+# triggers); both: parts (b) and (e) run capture on in each mode ("on" and "on-c"), and each
+# merge configuration in each ("adaptive" and "adaptive-c"), in the same ABBA rounds.
 # Merge configurations, each the three views scheduled and run by `htapctl mv run-schedules`
 # (the app's runner): fixed (every 1 s), nice (every 1 s at nice 10), adaptive (freshness
 # target 1 s), adaptive-nice (target 1 s at nice 10), adaptive5-nice (target 5 s at nice 10:
@@ -41,7 +46,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/bench/order_script.sh"
 bin="$root/build/bin"
 . "$root/tests/bench/ivm_lib.sh"
-dir="" seconds=30 rate=1000 clients=4 rounds=6 arounds=6 parts=abc merges="fixed adaptive-nice" perview=""
+dir="" seconds=30 rate=1000 clients=4 rounds=6 arounds=6 parts=abc merges="fixed adaptive-nice" perview="" capturemode=sql
 while [ $# -gt 0 ]; do
     case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -55,6 +60,8 @@ while [ $# -gt 0 ]; do
     --merges) merges="$2"; shift 2
         for m in $merges; do [[ "$m" =~ ^(loop|fixed|nice|adaptive|adaptive-nice|adaptive5-nice|mixed-nice)$ ]] || { echo "unknown merge configuration $m" >&2; exit 2; }; done ;;
     --per-view) perview=perview; shift ;;
+    --capture) capturemode="$2"; shift 2
+        [[ "$capturemode" =~ ^(sql|c|both)$ ]] || { echo "--capture takes sql, c or both" >&2; exit 2; } ;;
     --parts) parts="$2"; shift 2
         [[ "$parts" =~ ^[abcde]+$ ]] || { echo "--parts takes letters among a, b, c, d and e (e.g. bc)" >&2; exit 2; } ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -147,6 +154,26 @@ for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
     is_incremental "$v" || htmv enable-incremental "$v" | sed 's/^/    /'
 done
 ids=("$(view_id sales_hourly_mv)" "$(view_id fact_sales_mv)" "$(view_id daily_sales_summary)")
+set_mode() { # sql|c: the three views' capture mode
+    local v
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv capture "$v" --mode "$1" > /dev/null; done
+}
+# The configurations of parts (b) and (e) beyond off: capture on, then the merge configurations,
+# each in the capture mode(s) asked for; a name ending in -c runs in mode c.
+with_modes() {
+    local c
+    for c in "$@"; do
+        case "$capturemode" in sql) echo "$c" ;; c) echo "$c-c" ;; both) echo "$c"; echo "$c-c" ;; esac
+    done
+}
+mode_of() { [[ "$1" == *-c ]] && echo c || echo sql; }
+config_label() { # configuration: how the tables name it
+    local base="${1%-c}" in=""
+    [[ "$1" == *-c ]] && in=", capture in C"
+    if [ "$base" = on ]; then echo "capture on (3 views, no merges$in)"; else echo "capture on + merges: $base$in"; fi
+}
+base_of() { echo "${1%-c}"; }
+set_mode "$(mode_of "$(with_modes on | tail -n 1)")"
 
 # (b) Capture off and on alternate (ALTER TABLE ... DISABLE/ENABLE TRIGGER on the engine's
 # triggers), so that drift (tables growing, autovacuum, caches) hits both alike.
@@ -161,9 +188,10 @@ if part b; then
     echo
     echo "(b) order transaction, $clients clients, ${seconds} s per run, $rounds rounds: capture off, on, merged by: $merges"
     echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    offs=() ons=() ratios=() pratios=() ptps=() sratios=()
+    offs=() pratios=() ptps=() sratios=()
     declare -A mtps mratio mstale
-    configs=(off on $perview $merges)
+    brest=($(with_modes on) $(with_modes $merges))
+    configs=(off $perview "${brest[@]}")
     for ((round = 1; round <= rounds; round++)); do
         order=("${configs[@]}")
         if ! ((round % 2)); then order=(); for ((k = ${#configs[@]} - 1; k >= 0; k--)); do order+=("${configs[$k]}"); done; fi
@@ -171,39 +199,43 @@ if part b; then
         for cfg in "${order[@]}"; do
             case "$cfg" in
             off) capture off; got[off]="$(run_orders off$round)"; capture on ;;
-            on) capture on; got[on]="$(run_orders on$round)" ;;
-            perview) capture off; per_view on; got[perview]="$(run_orders perview$round)"; per_view off; capture on ;;
+            on | on-c) set_mode "$(mode_of "$cfg")"; capture on; got[$cfg]="$(run_orders "${cfg}$round")" ;;
+            perview) set_mode sql; capture off; per_view on; got[perview]="$(run_orders perview$round)"; per_view off; capture on ;;
             *)
                 # Capture was switched off in this round or before: the DDL guard flagged the
                 # views for a rebuild, which the runner respects. Merging costs the same on an
                 # inexact view; the views are rebuilt at the end.
+                set_mode "$(mode_of "$cfg")"
                 "${psqlc[@]}" -c "UPDATE htap.ivm_views SET state = 'ready', reason = NULL" > /dev/null
                 merge_now
-                start_merges "$cfg"
+                start_merges "$(base_of "$cfg")"
                 samplers_start "sat_${cfg}_$round"
                 got[$cfg]="$(run_orders "m_${cfg}_$round")"
                 samplers_stop
                 stop_merges ;;
             esac
         done
-        offs+=("${got[off]}"); ons+=("${got[on]}")
-        ratios+=("$(awk -v a="${got[on]}" -v b="${got[off]}" 'BEGIN{print a/b}')")
-        line="    round $round ($(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}, on ${got[on]} (${ratios[-1]})"
+        offs+=("${got[off]}")
+        line="    round $round ($(cut -d' ' -f1 /proc/loadavg)): off ${got[off]}"
         if [ -n "$perview" ]; then
             pratios+=("$(awk -v a="${got[perview]}" -v b="${got[off]}" 'BEGIN{print a/b}')"); ptps+=("${got[perview]}")
-            sratios+=("$(awk -v a="${got[on]}" -v b="${got[perview]}" 'BEGIN{print a/b}')")
-            line+=", per-view ${got[perview]} (${pratios[-1]}; shared/per-view ${sratios[-1]})"
+            line+=", per-view ${got[perview]} (${pratios[-1]})"
+            if [ -n "${got[on]:-}" ]; then
+                sratios+=("$(awk -v a="${got[on]}" -v b="${got[perview]}" 'BEGIN{print a/b}')")
+                line+=" (shared/per-view ${sratios[-1]})"
+            fi
         fi
-        for m in $merges; do
+        for m in "${brest[@]}"; do
             r="$(awk -v a="${got[$m]}" -v b="${got[off]}" 'BEGIN{printf "%.3f", a/b}')"
             mtps[$m]+="${got[$m]} "; mratio[$m]+="$r "
-            line+=", $m ${got[$m]} ($r; p99 $(for v in hourly fact daily; do printf '%s/' "$(pct "$work/sat_${m}_${round}_$v" 99)"; done | sed 's#/$##') s)"
+            line+=", $m ${got[$m]} ($r"
+            [[ "$(base_of "$m")" == on ]] \
+                || line+="; p99 $(for v in hourly fact daily; do printf '%s/' "$(pct "$work/sat_${m}_${round}_$v" 99)"; done | sed 's#/$##') s"
+            line+=")"
         done
         echo "$line"
     done
     off="$(median "${offs[@]}")"
-    on="$(median "${ons[@]}")"
-    ratio="$(median "${ratios[@]}")"
     for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv unschedule "$v" > /dev/null 2>&1 || true; done
     # Capture was off for a while: part (a) merges views that are not exact (a merge costs the
     # same); they are rebuilt at the end.
@@ -277,17 +309,20 @@ if part b; then
     echo
     printf '%-44s %10s %10s  %s\n' "(b) order transaction ($rounds rounds)" "tps" ratio "ratio range; staleness p99 at saturation, hourly/fact/daily (worst round)"
     printf '%-44s %10.1f %10s\n' "capture off" "$off" 1.00
-    printf '%-44s %10.1f %10.3f  %s\n' "capture on (3 views, no merges)" "$on" "$ratio" "$(range "${ratios[@]}")"
     if [ -n "$perview" ]; then
         printf '%-44s %10.1f %10.3f  %s\n' "capture per view (before generation 6)" "$(median "${ptps[@]}")" "$(median "${pratios[@]}")" "$(range "${pratios[@]}")"
-        printf '%-44s %10s %10.3f  %s\n' "shared / per view, same round" "" "$(median "${sratios[@]}")" "$(range "${sratios[@]}")"
+        [ ${#sratios[@]} -gt 0 ] && printf '%-44s %10s %10.3f  %s\n' "shared / per view, same round" "" "$(median "${sratios[@]}")" "$(range "${sratios[@]}")"
     fi
-    for m in $merges; do
+    for m in "${brest[@]}"; do
+        if [[ "$(base_of "$m")" == on ]]; then
+            printf '%-44s %10.1f %10.3f  %s\n' "$(config_label "$m")" "$(median ${mtps[$m]})" "$(median ${mratio[$m]})" "$(range ${mratio[$m]})"
+            continue
+        fi
         worst=""
         for v in hourly fact daily; do
             worst+="$(for ((round = 1; round <= rounds; round++)); do pct "$work/sat_${m}_${round}_$v" 99; done | sort -g | tail -n 1)/"
         done
-        printf '%-44s %10.1f %10.3f  %s; %s s\n' "capture on + merges: $m" "$(median ${mtps[$m]})" "$(median ${mratio[$m]})" \
+        printf '%-44s %10.1f %10.3f  %s; %s s\n' "$(config_label "$m")" "$(median ${mtps[$m]})" "$(median ${mratio[$m]})" \
             "$(range ${mratio[$m]})" "${worst%/}"
     done
 fi
@@ -296,9 +331,10 @@ if part c; then
     echo
     echo "(c) staleness at $rate orders/s for ${seconds} s, by merge configuration (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     printf '%-16s %-22s %8s %8s %8s %8s\n' merges view samples p50 p99 max
-    for m in $merges; do
+    for m in $(with_modes $merges); do
+        set_mode "$(mode_of "$m")"
         merge_now
-        start_merges "$m"
+        start_merges "$(base_of "$m")"
         samplers_start "rate_$m"
         "$pgbench" -n -M prepared -c "$clients" -j 2 -R "$rate" -T "$seconds" -f "$work/order.sql" -h "$host" -p "$port" -U postgres shop > "$work/rate_$m.out" 2>&1
         samplers_stop
@@ -324,7 +360,8 @@ if part e; then
     echo "(e) CPU per order at $rate orders/s, $clients clients, ${seconds} s per run, $rounds rounds: capture off, on, merged by: $merges"
     echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg); * = the run missed the rate by more than 5 % (saturated)"
     declare -A ecpu eratio
-    configs=(off on $merges)
+    erest=($(with_modes on) $(with_modes $merges))
+    configs=(off "${erest[@]}")
     for ((round = 1; round <= rounds; round++)); do
         order=("${configs[@]}")
         if ! ((round % 2)); then order=(); for ((k = ${#configs[@]} - 1; k >= 0; k--)); do order+=("${configs[$k]}"); done; fi
@@ -333,17 +370,18 @@ if part e; then
             "${psqlc[@]}" -c CHECKPOINT > /dev/null
             case "$cfg" in
             off) capture off; got[off]="$(cpu_per_order "$work/e_off$round")"; capture on ;;
-            on) capture on; got[on]="$(cpu_per_order "$work/e_on$round")" ;;
+            on | on-c) set_mode "$(mode_of "$cfg")"; capture on; got[$cfg]="$(cpu_per_order "$work/e_${cfg}$round")" ;;
             *)
+                set_mode "$(mode_of "$cfg")"
                 "${psqlc[@]}" -c "UPDATE htap.ivm_views SET state = 'ready', reason = NULL" > /dev/null
                 merge_now
-                start_merges "$cfg"
+                start_merges "$(base_of "$cfg")"
                 got[$cfg]="$(cpu_per_order "$work/e_${cfg}_$round")"
                 stop_merges ;;
             esac
         done
         line="    round $round ($(cut -d' ' -f1 /proc/loadavg)): off ${got[off]} us"
-        for cfg in on $merges; do
+        for cfg in "${erest[@]}"; do
             r="$(awk -v a="${got[off]%\*}" -v b="${got[$cfg]%\*}" 'BEGIN{printf "%.3f", a/b}')"
             ecpu[$cfg]+="${got[$cfg]%\*} "; eratio[$cfg]+="$r "
             line+=", $cfg ${got[$cfg]} ($r)"
@@ -356,8 +394,8 @@ if part e; then
     echo
     printf '%-44s %12s %10s  %s\n' "(e) CPU per order at $rate/s ($rounds rounds)" "us (median)" ratio "ratio range (off's CPU per order over this one's)"
     printf '%-44s %12.0f %10s\n' "capture off" "$(median ${ecpu[off]})" 1.00
-    for cfg in on $merges; do
-        printf '%-44s %12.0f %10.3f  %s\n' "$([ "$cfg" = on ] && echo "capture on (3 views, no merges)" || echo "capture on + merges: $cfg")" \
+    for cfg in "${erest[@]}"; do
+        printf '%-44s %12.0f %10.3f  %s\n' "$(config_label "$cfg")" \
             "$(median ${ecpu[$cfg]})" "$(median ${eratio[$cfg]})" "$(range ${eratio[$cfg]})"
     done
 fi
