@@ -7,8 +7,9 @@
 // view, and a table no view captures any more has no capture trigger at all. Capture mode c
 // (row triggers of the htap_capture extension): views of one table in both modes, switched
 // while writers without the engine's privileges run, a renamed column, an UPDATE of columns no
-// view reads, a disabled row trigger, a partitioned table and a partition made later; bad
-// input. The tables live in a schema of this test's own, so that its writes reach no other
+// view reads, a disabled row trigger, a partitioned table and a partition made later, a view
+// calling a function of its own (refused), a REPEATABLE READ writer older than the switch, an
+// inheritance child that leaves; bad input. The tables live in a schema of this test's own, so that its writes reach no other
 // test's views.
 #include "ivmtestutil.h"
 #include "testutil.h"
@@ -420,6 +421,83 @@ private Q_SLOTS:
         QVERIFY2(s.find(obj(u"By Day"_s), &info, &error), qPrintable(error));
         QCOMPARE(info.ivmReason, QString()); // the clones count as its capture triggers, enabled
         exactAfterDrain(u"By Day"_s);
+    }
+
+    void captureModeCRefusesWhatItCannotServe()
+    {
+        // A view calling a function of its own stays in mode sql: in C the function would run as
+        // the engine's owner under the writer's search_path.
+        MvService s(m_conn);
+        EXEC(m_conn, u"CREATE FUNCTION %1(int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN $1 > 50; END'"_s.arg(obj(u"Big"_s)));
+        EXEC(m_conn, u"CREATE MATERIALIZED VIEW %1 AS SELECT g, count(*) AS n FROM %2 WHERE %3(v) GROUP BY g"_s.arg(
+            obj(u"Mine"_s), obj(u"t"_s), obj(u"Big"_s)));
+        const auto cleanup = qScopeGuard([&] {
+            s.disableIncremental(obj(u"Mine"_s));
+            m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(obj(u"Mine"_s)));
+            m_conn.exec(u"DROP FUNCTION IF EXISTS %1(int)"_s.arg(obj(u"Big"_s)));
+        });
+        QCOMPARE(s.enableIncremental(obj(u"Mine"_s)), QString());
+        const QString e = s.setCaptureMode(obj(u"Mine"_s), u"c"_s);
+        QVERIFY2(e.contains(u"which is not built in"_s), qPrintable(e));
+        ViewInfo info;
+        QString error;
+        QVERIFY2(s.find(obj(u"Mine"_s), &info, &error), qPrintable(error));
+        QCOMPARE(info.captureMode, u"sql"_s);
+        EXEC(m_conn, u"INSERT INTO %1 (g, v) VALUES (7, 70), (7, 7)"_s.arg(obj(u"t"_s)));
+        exactAfterDrain(u"Mine"_s);
+    }
+
+    void captureModeCSeesTheSwitchFromAnOlderSnapshot()
+    {
+        // A REPEATABLE READ writer whose snapshot predates a switch to mode c fires the row
+        // trigger (the catalog's latest) and must read the registry as committed now, not as its
+        // snapshot saw it (it would find no view in mode c and capture nothing), in that
+        // transaction and in the session's next ones.
+        MvService s(m_conn);
+        Connection rr;
+        htap::test::openOrDie(rr, u"tst_ivmcapture repeatable read"_s);
+        EXEC(rr, u"BEGIN ISOLATION LEVEL REPEATABLE READ"_s);
+        EXEC(rr, u"SELECT count(*) FROM %1"_s.arg(obj(u"t"_s)));
+        QCOMPARE(s.setCaptureMode(obj(u"Totals"_s), u"c"_s), QString());
+        EXEC(rr, u"INSERT INTO %1 (g, v) VALUES (8, 80)"_s.arg(obj(u"t"_s)));
+        EXEC(rr, u"COMMIT"_s);
+        EXEC(rr, u"INSERT INTO %1 (g, v) VALUES (8, 81)"_s.arg(obj(u"t"_s)));
+        exactAfterDrain(u"Totals"_s);
+        QCOMPARE(s.setCaptureMode(obj(u"Totals"_s), u"sql"_s), QString());
+    }
+
+    void captureModeCFollowsInheritance()
+    {
+        // An inheritance child gets row triggers of its own; one that leaves (NO INHERIT) loses
+        // them, and its rows stop reaching the parent's view.
+        MvService s(m_conn);
+        EXEC(m_conn, u"CREATE TABLE %1 (k int, v int)"_s.arg(obj(u"Inh"_s)));
+        EXEC(m_conn, u"CREATE TABLE %1 () INHERITS (%2)"_s.arg(obj(u"Inh Kid"_s), obj(u"Inh"_s)));
+        EXEC(m_conn, u"INSERT INTO %1 SELECT k, k FROM generate_series(1, 30) k"_s.arg(obj(u"Inh"_s)));
+        EXEC(m_conn, u"CREATE MATERIALIZED VIEW %1 AS SELECT k % 3 AS g, count(*) AS n, sum(v) AS total FROM %2 GROUP BY k % 3"_s.arg(
+            obj(u"Inh Sum"_s), obj(u"Inh"_s)));
+        const auto cleanup = qScopeGuard([&] {
+            s.disableIncremental(obj(u"Inh Sum"_s));
+            m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(obj(u"Inh Sum"_s)));
+            m_conn.exec(u"DROP TABLE IF EXISTS %1, %2"_s.arg(obj(u"Inh Kid"_s), obj(u"Inh"_s)));
+        });
+        QCOMPARE(s.enableIncremental(obj(u"Inh Sum"_s)), QString());
+        QCOMPARE(s.setCaptureMode(obj(u"Inh Sum"_s), u"c"_s), QString());
+        const auto rowTriggers = [&](const QString& table) {
+            return m_conn.exec(u"SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname ~ '^htap_ivm_r'"_s, {obj(table)})
+                .toInt64(0, 0);
+        };
+        QCOMPARE(rowTriggers(u"Inh Kid"_s), 3);
+        EXEC(m_conn, u"INSERT INTO %1 VALUES (31, 31), (32, 32)"_s.arg(obj(u"Inh Kid"_s)));
+        EXEC(m_conn, u"UPDATE %1 SET v = v + 1 WHERE k = 31"_s.arg(obj(u"Inh"_s)));
+        exactAfterDrain(u"Inh Sum"_s);
+        EXEC(m_conn, u"ALTER TABLE %1 NO INHERIT %2"_s.arg(obj(u"Inh Kid"_s), obj(u"Inh"_s)));
+        QCOMPARE(rowTriggers(u"Inh Kid"_s), 0);
+        const RefreshOutcome o = s.refresh(obj(u"Inh Sum"_s), RefreshMode::Rebuild); // its rows left with it
+        QVERIFY2(o.ok, qPrintable(o.message));
+        EXEC(m_conn, u"INSERT INTO %1 VALUES (40, 40)"_s.arg(obj(u"Inh Kid"_s)));
+        EXEC(m_conn, u"INSERT INTO %1 VALUES (41, 41)"_s.arg(obj(u"Inh"_s)));
+        exactAfterDrain(u"Inh Sum"_s);
     }
 };
 

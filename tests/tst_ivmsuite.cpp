@@ -4,7 +4,9 @@
 // views and sales-analytics ones. Each is created as a materialized view and enabled through
 // MvService; refusals must give the expected reason; accepted shapes replay their DML blocks,
 // each rolled back and then committed, with a merge and a comparison against the definition after
-// each (0 differing rows). The tally of the suite's shapes is printed.
+// each (0 differing rows). The tally of the suite's shapes is printed. All of it twice: with
+// the statement capture (mode sql) and with the htap_capture extension's row capture in C
+// (mode c), which must take every shape the engine maintains.
 #include "testutil.h"
 
 #include <mv/mvservice.h>
@@ -368,8 +370,16 @@ private Q_SLOTS:
         run(u"DROP SCHEMA IF EXISTS ivmsuite CASCADE"_s);
     }
 
+    void replay_data()
+    {
+        QTest::addColumn<QString>("capture");
+        QTest::newRow("statement triggers (sql)") << u"sql"_s;
+        QTest::newRow("row triggers in C (c)") << u"c"_s;
+    }
+
     void replay()
     {
+        QFETCH(QString, capture);
         MvService service(m_conn);
         int suite = 0, exact = 0, refused = 0, comparisons = 0, extra = 0, extraExact = 0;
         QStringList wrong, refusals;
@@ -393,6 +403,10 @@ private Q_SLOTS:
             }
             if (!shape.refused.isEmpty())
                 wrong << u"%1: maintained, expected the refusal %2"_s.arg(name, shape.refused);
+            if (capture != u"sql"_s) {
+                if (const QString e = service.setCaptureMode(view, capture); !e.isEmpty())
+                    wrong << u"%1: capture mode %2 refused: %3"_s.arg(name, capture, e);
+            }
             bool ok = differences(name, shape.definition) == 0;
             if (!ok)
                 wrong << u"%1: differs after enable"_s.arg(name);

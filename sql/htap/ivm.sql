@@ -384,9 +384,15 @@ BEGIN
                 END IF;
             END LOOP;
         END LOOP;
-        -- The sessions' planned row captures of this table follow the registry as it is now.
+        -- The sessions' planned row captures of this table follow the registry as it is now,
+        -- which must plan for every member (else writers would fail at their next statement:
+        -- this transaction fails instead, with the reason).
         IF v_has_row_capture THEN
             PERFORM htap.ivm_capture_row_reset(v_root::regclass);
+            IF EXISTS (SELECT 1 FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id
+                       WHERE k.root = v_root AND v.capture_on AND v.capture_mode = 'c') THEN
+                PERFORM htap.ivm_capture_row_check(v_root::regclass);
+            END IF;
         END IF;
     END LOOP;
     PERFORM set_config('htap.ivm_in_ddl_guard', coalesce(v_guard, 'off'), true);
@@ -660,6 +666,11 @@ BEGIN
             WHERE view_id = cap.view_id;
             FOREACH spec IN ARRAY cap.triggers LOOP
                 EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', split_part(spec, '|', 1), m.oid::regclass);
+                -- Its row triggers of capture mode c, too (a partition that left lost its clones).
+                IF split_part(spec, '|', 1) ~ '^htap_ivm_c[0-9]+_(ins|upd|del)$' THEN
+                    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s',
+                                   regexp_replace(split_part(spec, '|', 1), '^htap_ivm_c', 'htap_ivm_r'), m.oid::regclass);
+                END IF;
             END LOOP;
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', m.oid::regclass) INTO v_rows;
             IF v_rows THEN
@@ -806,9 +817,11 @@ $$;
 -- on the old row and the INSERT statement (a join's dimension without one: the DELETE
 -- statement) on the new row, each over "ONLY p_rel" instead of the transition table and with
 -- the columns under their current names; watched: the columns whose change an UPDATE is
--- captured for. Read by htap_capture (src/pgext/htap_capture) when a session plans the capture.
+-- captured for. One view reads the table once per table_index (a self-join reads it twice).
+-- Read by htap_capture (src/pgext/htap_capture) when a session plans the capture.
+DROP FUNCTION IF EXISTS htap.ivm_capture_row_statements(oid, oid);
 CREATE OR REPLACE FUNCTION htap.ivm_capture_row_statements(p_root oid, p_rel oid,
-    OUT view_id int, OUT event text, OUT sql text, OUT watched text[])
+    OUT view_id int, OUT table_index int, OUT event text, OUT sql text, OUT watched text[])
 RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH st AS (
         SELECT k.view_id, k.table_index, k.current_names, split_part(x.st, '|', 1) AS ev,
@@ -819,8 +832,11 @@ RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp A
                     FROM unnest(k.current_names, k.names) WITH ORDINALITY u(cur, orig, i))) AS body
         FROM htap.ivm_capture k JOIN htap.ivm_views v ON v.view_id = k.view_id, unnest(k.statements) x(st)
         WHERE k.root = p_root AND v.capture_on AND v.capture_mode = 'c'
+          -- A table that left the root (NO INHERIT) with a trigger still on it captures nothing.
+          AND p_rel IN (WITH RECURSIVE down(oid) AS (SELECT p_root UNION SELECT h.inhrelid FROM pg_inherits h JOIN down ON h.inhparent = down.oid)
+                        SELECT down.oid FROM down)
     )
-    SELECT s.view_id, e.event, s.body, CASE WHEN e.event LIKE 'UPDATE%' THEN s.current_names END
+    SELECT s.view_id, s.table_index, e.event, s.body, CASE WHEN e.event LIKE 'UPDATE%' THEN s.current_names END
     FROM st s CROSS JOIN LATERAL (VALUES (s.ev), ('UPDATE_OLD'), ('UPDATE_NEW')) e(event)
     WHERE (e.event = s.ev AND s.ev IN ('INSERT', 'DELETE'))
        OR (EXISTS (SELECT 1 FROM st u WHERE u.view_id = s.view_id AND u.table_index = s.table_index AND u.ev = 'UPDATE')
@@ -839,7 +855,6 @@ CREATE OR REPLACE FUNCTION htap.ivm_set_capture_mode(p_view int, p_mode text) RE
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_why text;
-    v_root oid;
 BEGIN
     IF p_mode IS NULL OR p_mode NOT IN ('sql', 'c') THEN
         RAISE EXCEPTION 'capture mode must be sql or c, not %', coalesce(p_mode, 'NULL') USING ERRCODE = 'invalid_parameter_value';
@@ -864,10 +879,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    -- It plans the row capture of every table in mode c (htap.ivm_capture_row_check): a view
+    -- it cannot serve fails the switch here, with the reason.
     PERFORM htap.ivm_capture_sync(ARRAY(SELECT DISTINCT root FROM htap.ivm_capture WHERE view_id = p_view));
-    IF p_mode = 'c' THEN
-        FOR v_root IN SELECT DISTINCT k.root FROM htap.ivm_capture k JOIN pg_class c ON c.oid = k.root WHERE k.view_id = p_view LOOP
-            PERFORM htap.ivm_capture_row_check(v_root::regclass);
-        END LOOP;
-    END IF;
 END $$;

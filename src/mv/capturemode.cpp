@@ -50,17 +50,26 @@ QString MvService::setCaptureMode(const QString& name, const QString& mode)
         return fail(statementError(r));
     if (mode == u"c"_s && !r.toBool(0, 0)) {
         if (!r.toBool(0, 1))
-            return fail(u"capture mode c needs the htap_capture extension, which this server does not have: build and install it "
-                        u"on the database server (src/pgext/htap_capture, make install against its pg_config; installer/setup.sh "
-                        u"does it for this machine's server)"_s);
-        const QString owner = r.text(0, 2);
+            return fail(u"capture mode c needs the htap_capture extension, which this server does not have: install it on the "
+                        u"database server (the htap-studio-capture-pg<major> package that installer/setup.sh package builds, or "
+                        u"make install in src/pgext/htap_capture against its pg_config)"_s);
         if (const Result c = m_conn.exec(u"CREATE EXTENSION IF NOT EXISTS htap_capture"_s); !c.ok())
             return fail(u"capture mode c: creating the htap_capture extension failed (it needs a superuser): %1"_s.arg(statementError(c)));
-        // The engine's owner creates the row triggers and plans them: it runs the functions.
-        if (const Result g = m_conn.exec(u"GRANT EXECUTE ON FUNCTION htap.ivm_capture_row(), htap.ivm_capture_row_check(regclass), "
-                                         u"htap.ivm_capture_row_reset(regclass) TO %1"_s.arg(pg::quoteIdentifier(owner)));
-            !g.ok())
-            return fail(statementError(g));
+    }
+    // The engine's owner creates the row triggers and plans them: it runs the extension's
+    // functions (also when a superuser created the extension by hand).
+    if (mode == u"c"_s) {
+        const QString owner = r.text(0, 2);
+        r = m_conn.exec(u"SELECT has_function_privilege($1, 'htap.ivm_capture_row()', 'EXECUTE') "
+                        u"AND has_function_privilege($1, 'htap.ivm_capture_row_check(regclass)', 'EXECUTE') "
+                        u"AND has_function_privilege($1, 'htap.ivm_capture_row_reset(regclass)', 'EXECUTE')"_s,
+            {owner});
+        if (r.ok() && !r.toBool(0, 0))
+            r = m_conn.exec(u"GRANT EXECUTE ON FUNCTION htap.ivm_capture_row(), htap.ivm_capture_row_check(regclass), "
+                            u"htap.ivm_capture_row_reset(regclass) TO %1"_s.arg(pg::quoteIdentifier(owner)));
+        if (!r.ok())
+            return fail(u"capture mode c: the engine's owner %1 may not run the htap_capture extension's functions: %2"_s.arg(
+                owner, statementError(r)));
     }
     r = m_conn.exec(u"SELECT htap.ivm_set_capture_mode($1, $2)"_s, {res.ivmId, mode});
     if (!r.ok()) {

@@ -57,7 +57,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/acl.h"
+#include "utils/regproc.h"
 
 PG_MODULE_MAGIC;
 
@@ -75,10 +78,11 @@ typedef struct Target
     ProjectionInfo *proj;       /* the delta's row from the changed row */
 } Target;
 
-/* One view's capture of the table. */
+/* One view's capture of the table (per time the view reads it: a self-join reads it twice). */
 typedef struct ViewCapture
 {
     int         view_id;
+    int         table_index;
     Target     *ins;            /* a new row (NULL: the view does not capture inserts) */
     Target     *del;            /* a deleted row */
     Target     *upd_old;        /* an updated row, its old and new images (NULL: no update capture) */
@@ -92,6 +96,7 @@ typedef struct Entry
     Oid         relid;          /* the table the trigger fires on */
     Oid         root;           /* the captured table (the trigger's argument) */
     bool        valid;
+    int         busy;           /* calls running with it: a nested one gets an entry of its own */
     Oid         owner;          /* expressions run as the engine's owner */
     MemoryContext cxt;
     EState     *estate;
@@ -104,6 +109,10 @@ static Entry **entries = NULL;
 static int  nentries = 0;
 static int  maxentries = 0;
 static bool callback_registered = false;
+/* The entry being built (not stored yet): an invalidation meanwhile makes it stale at once. */
+static Oid  building_relid = InvalidOid;
+static Oid  building_root = InvalidOid;
+static bool building_invalidated = false;
 
 static void
 invalidate(Datum arg, Oid relid)
@@ -111,6 +120,8 @@ invalidate(Datum arg, Oid relid)
     for (int i = 0; i < nentries; i++)
         if (relid == InvalidOid || entries[i]->relid == relid || entries[i]->root == relid)
             entries[i]->valid = false;
+    if (OidIsValid(building_relid) && (relid == InvalidOid || relid == building_relid || relid == building_root))
+        building_invalidated = true;
 }
 
 static void
@@ -141,6 +152,31 @@ engine_owner(void)
     owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
     ReleaseSysCache(tup);
     return owner;
+}
+
+/*
+ * A function the capture would call that is not built in: it would run as the engine's owner
+ * with the writer's search_path (the statement capture pins it), so mode c refuses it.
+ */
+static bool
+not_built_in(Oid funcid, void *context)
+{
+    if (funcid >= FirstNormalObjectId)
+    {
+        *(Oid *) context = funcid;
+        return true;
+    }
+    return false;
+}
+
+static bool
+calls_user_function(Node *node, void *context)
+{
+    if (node == NULL)
+        return false;
+    if (check_functions_in_node(node, not_built_in, context))
+        return true;
+    return expression_tree_walker(node, calls_user_function, context);
 }
 
 /* Whether an expression needs more than the scanned row: a parameter or a sub-plan. */
@@ -202,6 +238,21 @@ plan_target(Entry *e, Relation rel, const char *sql, int view_id)
     if (scanrte->relid != RelationGetRelid(rel))
         elog(ERROR, "htap_capture: view %d: the capture scans relation %u, not %u", view_id, scanrte->relid, RelationGetRelid(rel));
     resultrte = rt_fetch(linitial_int(mt->resultRelations), ps->rtable);
+    {
+        Oid         userfn = InvalidOid;
+
+        if (calls_user_function((Node *) scan->targetlist, &userfn) || calls_user_function((Node *) scan->qual, &userfn))
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("htap_capture: view %d: its capture calls %s, which is not built in", view_id,
+                                   format_procedure(userfn)),
+                            errdetail("Capture mode c runs only PostgreSQL's own functions; keep this view's capture mode sql.")));
+    }
+    /* What the engine's owner may insert into, in the engine's schema: nothing else. */
+    if (get_rel_namespace(resultrte->relid) != get_namespace_oid("htap_ivm", false)
+        || pg_class_aclcheck(resultrte->relid, e->owner, ACL_INSERT) != ACLCHECK_OK)
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("htap_capture: view %d: its capture writes into %s, which is not a delta table of the engine's "
+                               "owner in schema htap_ivm", view_id, get_rel_name(resultrte->relid))));
 
     MemoryContextSwitchTo(e->cxt);
     tlist = copyObject(scan->targetlist);
@@ -248,6 +299,7 @@ fill_entry(Entry *e, Relation rel, Oid root)
     char      **views_sql;
     char      **events;
     int        *ids;
+    int        *indexes;
     ArrayType **watched;
 
     /* As the engine's owner, with its search path, planned as a scan of the one row. */
@@ -266,16 +318,40 @@ fill_entry(Entry *e, Relation rel, Oid root)
         elog(ERROR, "htap_capture: SPI_connect failed");
     args[0] = ObjectIdGetDatum(root);
     args[1] = ObjectIdGetDatum(relid);
-    if (SPI_execute_with_args("SELECT view_id, event, sql, watched FROM htap.ivm_capture_row_statements($1, $2)",
-                              2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-        elog(ERROR, "htap_capture: reading the capture statements failed");
+    /*
+     * The registry as committed now, not as the writer's snapshot saw it: the triggers that
+     * fire are the catalog's latest (a REPEATABLE READ writer whose snapshot predates a switch
+     * to mode c would otherwise find no view in mode c and capture nothing).
+     */
+    {
+        SPIPlanPtr  plan = SPI_prepare("SELECT view_id, table_index, event, sql, watched "
+                                       "FROM htap.ivm_capture_row_statements($1, $2)", 2, argtypes);
+
+        if (plan == NULL)
+            elog(ERROR, "htap_capture: preparing the capture statements' query failed: %s", SPI_result_code_string(SPI_result));
+        if (SPI_execute_snapshot(plan, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
+            elog(ERROR, "htap_capture: reading the capture statements failed");
+    }
     tab = SPI_tuptable;
     n = SPI_processed;
+    /* By name and type: an engine's SQL of another version says so instead of being misread. */
+    {
+        static const char *const names[] = {"view_id", "table_index", "event", "sql", "watched"};
+        static const Oid types[] = {INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTARRAYOID};
+
+        for (int k = 0; k < 5; k++)
+            if (SPI_fnumber(tab->tupdesc, names[k]) != k + 1 || SPI_gettypeid(tab->tupdesc, k + 1) != types[k])
+                ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                                errmsg("htap_capture: htap.ivm_capture_row_statements does not return what this version of "
+                                       "the extension reads (column %s)", names[k]),
+                                errhint("Install the htap_capture extension of the same HTAP Studio version as the engine.")));
+    }
     /* Copied out of SPI's memory: planning below runs with SPI closed. */
     old = MemoryContextSwitchTo(e->cxt);
     views_sql = palloc0(sizeof(char *) * (n + 1));
     events = palloc0(sizeof(char *) * (n + 1));
     ids = palloc0(sizeof(int) * (n + 1));
+    indexes = palloc0(sizeof(int) * (n + 1));
     watched = palloc0(sizeof(ArrayType *) * (n + 1));
     for (uint64 i = 0; i < n; i++)
     {
@@ -284,9 +360,10 @@ fill_entry(Entry *e, Relation rel, Oid root)
         Datum       w;
 
         ids[i] = DatumGetInt32(SPI_getbinval(row, tab->tupdesc, 1, &isnull));
-        events[i] = SPI_getvalue(row, tab->tupdesc, 2);
-        views_sql[i] = SPI_getvalue(row, tab->tupdesc, 3);
-        w = SPI_getbinval(row, tab->tupdesc, 4, &isnull);
+        indexes[i] = DatumGetInt32(SPI_getbinval(row, tab->tupdesc, 2, &isnull));
+        events[i] = SPI_getvalue(row, tab->tupdesc, 3);
+        views_sql[i] = SPI_getvalue(row, tab->tupdesc, 4);
+        w = SPI_getbinval(row, tab->tupdesc, 5, &isnull);
         watched[i] = isnull ? NULL : DatumGetArrayTypePCopy(w);
     }
     MemoryContextSwitchTo(old);
@@ -299,12 +376,13 @@ fill_entry(Entry *e, Relation rel, Oid root)
         Target     *t;
 
         for (int j = 0; j < e->nviews; j++)
-            if (e->views[j].view_id == ids[i])
+            if (e->views[j].view_id == ids[i] && e->views[j].table_index == indexes[i])
                 v = &e->views[j];
         if (v == NULL)
         {
             v = &e->views[e->nviews++];
             v->view_id = ids[i];
+            v->table_index = indexes[i];
         }
         t = plan_target(e, rel, views_sql[i], ids[i]);
         if (strcmp(events[i], "INSERT") == 0)
@@ -327,10 +405,14 @@ fill_entry(Entry *e, Relation rel, Oid root)
             v->watched = MemoryContextAlloc(e->cxt, sizeof(AttrNumber) * (count + 1));
             for (int k = 0; k < count; k++)
             {
-                char       *name = TextDatumGetCString(names[k]);
-                AttrNumber  att = get_attnum(relid, name);
+                char       *name;
+                AttrNumber  att;
 
-                if (att == InvalidAttrNumber)
+                if (nulls[k])
+                    elog(ERROR, "htap_capture: view %d: a captured column without a name", ids[i]);
+                name = TextDatumGetCString(names[k]);
+                att = get_attnum(relid, name);
+                if (att <= 0 || att > RelationGetDescr(rel)->natts)
                     elog(ERROR, "htap_capture: view %d: %s has no column %s", ids[i], RelationGetRelationName(rel), name);
                 v->watched[v->nwatched++] = att;
             }
@@ -348,6 +430,7 @@ static Entry *
 build_entry(Relation rel, Oid root)
 {
     Entry      *e = MemoryContextAllocZero(TopMemoryContext, sizeof(Entry));
+    MemoryContext caller = CurrentMemoryContext;
     MemoryContext old;
 
     e->relid = RelationGetRelid(rel);
@@ -363,6 +446,8 @@ build_entry(Relation rel, Oid root)
     }
     PG_CATCH();
     {
+        /* Out of the contexts that go with the entry first. */
+        MemoryContextSwitchTo(caller);
         free_entry(e);
         PG_RE_THROW();
     }
@@ -370,13 +455,41 @@ build_entry(Relation rel, Oid root)
     return e;
 }
 
-static Entry *
-lookup(Relation rel, Oid root)
+/* build_entry, noting an invalidation of rel or root that comes while it reads and plans. */
+static pg_noinline Entry *
+build_watched(Relation rel, Oid root)
+{
+    Entry      *volatile e = NULL;
+
+    building_relid = RelationGetRelid(rel);
+    building_root = root;
+    building_invalidated = false;
+    PG_TRY();
+    {
+        e = build_entry(rel, root);
+    }
+    PG_FINALLY();
+    {
+        building_relid = building_root = InvalidOid;
+    }
+    PG_END_TRY();
+    return e;
+}
+
+/*
+ * The session's entry for rel (captured as part of root), planned again when stale. *own is
+ * set when the caller gets an entry of its own to free: a call nested in one that runs with
+ * the stored entry (a capture expression that writes to the table fires the trigger again)
+ * must not share its expression state, nor free it.
+ */
+static pg_noinline Entry *
+lookup(Relation rel, Oid root, bool *own)
 {
     Oid         relid = RelationGetRelid(rel);
     int         slot = -1;
     Entry      *e;
 
+    *own = false;
     if (!callback_registered)
     {
         CacheRegisterRelcacheCallback(invalidate, (Datum) 0);
@@ -385,13 +498,18 @@ lookup(Relation rel, Oid root)
     for (int i = 0; i < nentries; i++)
         if (entries[i]->relid == relid && entries[i]->root == root)
         {
+            if (entries[i]->busy > 0)
+            {
+                *own = true;
+                return build_entry(rel, root);
+            }
             if (entries[i]->valid)
                 return entries[i];
             slot = i;
             break;
         }
     /* Built before it is stored: an error on the way leaves the old entry invalid, not half. */
-    e = build_entry(rel, root);
+    e = build_watched(rel, root);
     if (slot >= 0)
     {
         free_entry(entries[slot]);
@@ -407,7 +525,7 @@ lookup(Relation rel, Oid root)
         }
         entries[nentries++] = e;
     }
-    e->valid = true;
+    e->valid = !building_invalidated;
     return e;
 }
 
@@ -428,6 +546,11 @@ insert(Target *t, TupleTableSlot *out)
     TupleDesc   now = RelationGetDescr(delta);
 
     /* The engine never alters a delta table; someone else did. */
+    if (RelationGetForm(delta)->relhasindex || delta->trigdesc != NULL || RelationGetForm(delta)->relrowsecurity
+        || (now->constr != NULL && now->constr->num_check > 0))
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("htap_capture: the delta table %s got indexes, triggers, policies or checks, which a row capture "
+                               "in C does not maintain; switch the view's capture to mode sql", RelationGetRelationName(delta))));
     if (now->natts != t->deltadesc->natts)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("htap_capture: the delta table %s was altered; disable and enable the view's incremental maintenance",
@@ -487,6 +610,7 @@ htap_ivm_capture_row(PG_FUNCTION_ARGS)
     TriggerData *td = (TriggerData *) fcinfo->context;
     Relation    rel;
     Entry      *e;
+    bool        own;
     Oid         saveuid;
     int         savesec;
 
@@ -501,11 +625,18 @@ htap_ivm_capture_row(PG_FUNCTION_ARGS)
     if (rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
         return PointerGetDatum(NULL);
 
-    e = lookup(rel, atooid(td->tg_trigger->tgargs[0]));
+    e = lookup(rel, atooid(td->tg_trigger->tgargs[0]), &own);
     if (e->nviews == 0)
+    {
+        if (own)
+            free_entry(e);
         return PointerGetDatum(NULL);
+    }
     GetUserIdAndSecContext(&saveuid, &savesec);
     SetUserIdAndSecContext(e->owner, savesec | SECURITY_LOCAL_USERID_CHANGE);
+    e->busy++;
+    PG_TRY();
+    {
     for (int j = 0; j < e->nviews; j++)
     {
         ViewCapture *v = &e->views[j];
@@ -537,6 +668,14 @@ htap_ivm_capture_row(PG_FUNCTION_ARGS)
         }
         ResetExprContext(e->econtext);
     }
+    }
+    PG_FINALLY();
+    {
+        e->busy--;
+        if (own)
+            free_entry(e);
+    }
+    PG_END_TRY();
     SetUserIdAndSecContext(saveuid, savesec);
     return PointerGetDatum(NULL);
 }
