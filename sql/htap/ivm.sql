@@ -778,24 +778,6 @@ BEGIN
     END IF;
 END $$;
 
--- Monitoring roles read the engine's registry; pending counts come through ivm_pending().
-GRANT SELECT ON htap.ivm_views TO pg_monitor;
-GRANT SELECT ON htap.ivm_capture TO pg_monitor;
-
--- The helpers that write the registry run with their owner's rights: nobody else calls them.
-REVOKE ALL ON FUNCTION htap.ivm_mark_rebuild(int, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_capture_sync(oid[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION htap.ivm_set_capture(int, boolean) FROM PUBLIC;
-
--- What the app checks before running these scripts again (bump with every change above).
-CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 14';
-
 -- A view's INSERT and DELETE capture statements can run per row (capture mode c) when each
 -- reads its transition table once, as "FROM __ivm_new __ivm_r)" (or __ivm_old), and nothing
 -- else: the row trigger puts the changed table in its place. NULL when they can; else why not.
@@ -883,3 +865,23 @@ BEGIN
     -- it cannot serve fails the switch here, with the reason.
     PERFORM htap.ivm_capture_sync(ARRAY(SELECT DISTINCT root FROM htap.ivm_capture WHERE view_id = p_view));
 END $$;
+
+-- Monitoring roles read the engine's registry; pending counts come through ivm_pending().
+GRANT SELECT ON htap.ivm_views TO pg_monitor;
+GRANT SELECT ON htap.ivm_capture TO pg_monitor;
+
+-- The helpers that write the registry run with their owner's rights: nobody else calls them.
+REVOKE ALL ON FUNCTION htap.ivm_mark_rebuild(int, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_merged(int, timestamptz, bigint, bigint, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_check_capture() FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_swap_state(regclass, regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_follow_ddl(oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_follow_members(oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_capture_sync(oid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_set_capture(int, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_set_capture_mode(int, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION htap.ivm_capture_row_statements(oid, oid) FROM PUBLIC;
+
+-- What the app checks before running these scripts again (bump with every change above).
+CREATE OR REPLACE FUNCTION htap.registry_version() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 15';

@@ -11,7 +11,7 @@
 namespace htap::mv {
 
 /// htap.registry_version() of sql/htap/*.sql as this build ships them.
-constexpr int kRegistryVersion = 14;
+constexpr int kRegistryVersion = 15;
 
 /// A failed statement as one line for the operator (message, SQLSTATE, detail).
 inline QString statementError(const pg::Result& r)
