@@ -38,16 +38,23 @@ nprod="$("${psqlc[@]}" -Atc 'SELECT max(product_id) FROM dim_products')"
 echo "sandbox: $conn"
 echo "data:    $maxorder orders; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# The statement, N items of existing orders, timed alone (psql's \timing) and rolled back.
+# The statement, N items of existing orders, timed alone (psql's \timing) and rolled back,
+# after one untimed item in the same session and transaction: a session's first row capture
+# in C plans its statements (a few ms), which is not what a statement of N rows pays.
 statement_ms() { # mode n
+    local items="INSERT INTO order_items (order_id, product_id, quantity, price, created_at)
+              SELECT 1 + (g * 7919) % $maxorder, 1 + g % $nprod, 1, 10.00, localtimestamp FROM generate_series(1, @N@) g;"
     {
         echo "BEGIN;"
+        echo "${items//@N@/1}"
         echo "\\timing on"
-        echo "INSERT INTO order_items (order_id, product_id, quantity, price, created_at)
-              SELECT 1 + (g * 7919) % $maxorder, 1 + g % $nprod, 1, 10.00, localtimestamp FROM generate_series(1, $2) g;"
+        echo "${items//@N@/$2}"
         echo "\\timing off"
         echo "ROLLBACK;"
-    } | "${psqlc[@]}" -q 2>&1 | sed -nE 's/^Time: ([0-9.]+) ms.*/\1/p'
+    } | "${psqlc[@]}" -q > "$work/out" 2>&1 || true
+    # A failed statement is timed too: it must not pass for a fast one.
+    if grep -q ERROR "$work/out"; then echo "mode $1, $2 rows: $(grep ERROR "$work/out" | head -n 1)" >&2; exit 1; fi
+    sed -nE 's/^Time: ([0-9.]+) ms.*/\1/p' "$work/out"
 }
 declare -A ms
 modes=(off sql c)
@@ -60,7 +67,6 @@ for n in $rows; do
             off) capture off ;;
             *) set_mode "$m"; capture on ;;
             esac
-            statement_ms "$m" 1 > /dev/null # the session's first call plans the row capture: not timed
             ms[$m,$n]+="$(statement_ms "$m" "$n") "
         done
     done
