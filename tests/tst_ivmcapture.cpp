@@ -156,6 +156,17 @@ class TestIvmCapture : public QObject
                        .toInt64(0, 0));
     }
 
+    /// When the guard goes: the view of this test's schema disabled and dropped, then its tables.
+    auto dropLater(const QString& view, const QStringList& tables)
+    {
+        return qScopeGuard([this, view, tables] {
+            MvService(m_conn).disableIncremental(obj(view));
+            m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(obj(view)));
+            for (const QString& t : tables)
+                m_conn.exec(u"DROP TABLE IF EXISTS %1"_s.arg(obj(t)));
+        });
+    }
+
     void exactAfterDrain(const QString& name)
     {
         MvService s(m_conn);
@@ -399,11 +410,7 @@ private Q_SLOTS:
         EXEC(m_conn, u"INSERT INTO %1 SELECT k, date '2026-01-01' + k % 59, k * 1.5 FROM generate_series(1, 500) k"_s.arg(obj(u"Parted"_s)));
         EXEC(m_conn, u"CREATE MATERIALIZED VIEW %1 AS SELECT \"Day\", count(*) AS n, sum(amount) AS total FROM %2 GROUP BY \"Day\""_s.arg(
             obj(u"By Day"_s), obj(u"Parted"_s)));
-        const auto cleanup = qScopeGuard([&] {
-            s.disableIncremental(obj(u"By Day"_s));
-            m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(obj(u"By Day"_s)));
-            m_conn.exec(u"DROP TABLE IF EXISTS %1"_s.arg(obj(u"Parted"_s)));
-        });
+        const auto cleanup = dropLater(u"By Day"_s, {u"Parted"_s});
         QCOMPARE(s.enableIncremental(obj(u"By Day"_s)), QString());
         QCOMPARE(s.setCaptureMode(obj(u"By Day"_s), u"c"_s), QString());
         EXEC(m_conn, u"CREATE TABLE %1 PARTITION OF %2 FOR VALUES FROM ('2026-03-01') TO ('2026-04-01')"_s.arg(obj(u"Parted Mar"_s), obj(u"Parted"_s)));
@@ -476,11 +483,7 @@ private Q_SLOTS:
         EXEC(m_conn, u"INSERT INTO %1 SELECT k, k FROM generate_series(1, 30) k"_s.arg(obj(u"Inh"_s)));
         EXEC(m_conn, u"CREATE MATERIALIZED VIEW %1 AS SELECT k % 3 AS g, count(*) AS n, sum(v) AS total FROM %2 GROUP BY k % 3"_s.arg(
             obj(u"Inh Sum"_s), obj(u"Inh"_s)));
-        const auto cleanup = qScopeGuard([&] {
-            s.disableIncremental(obj(u"Inh Sum"_s));
-            m_conn.exec(u"DROP MATERIALIZED VIEW IF EXISTS %1"_s.arg(obj(u"Inh Sum"_s)));
-            m_conn.exec(u"DROP TABLE IF EXISTS %1, %2"_s.arg(obj(u"Inh Kid"_s), obj(u"Inh"_s)));
-        });
+        const auto cleanup = dropLater(u"Inh Sum"_s, {u"Inh Kid"_s, u"Inh"_s});
         QCOMPARE(s.enableIncremental(obj(u"Inh Sum"_s)), QString());
         QCOMPARE(s.setCaptureMode(obj(u"Inh Sum"_s), u"c"_s), QString());
         const auto rowTriggers = [&](const QString& table) {
