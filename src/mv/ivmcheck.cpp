@@ -69,7 +69,7 @@ QString MvService::dryRun(const EnginePrep& prep, const IvmSql& sql, const QStri
     if (!r.ok())
         return fail(r);
     if (r.toInt64(0, 0) < kRegistryVersion) {
-        for (const QString& file : {u"htap/registry.sql"_s, u"htap/ivm.sql"_s}) {
+        for (const QString& file : pg::engineScripts()) {
             step = u"installing sql/%1"_s.arg(file);
             if (r = c.runScript(pg::sqlFile(file)); !r.ok())
                 return fail(r);

@@ -291,7 +291,7 @@ QString MvService::ensureRegistry()
                                  u"ELSE htap.registry_version() END"_s);
     if (v.ok() && v.toInt64(0, 0) >= kRegistryVersion)
         return {};
-    for (const QString& file : {u"htap/registry.sql"_s, u"htap/ivm.sql"_s}) {
+    for (const QString& file : pg::engineScripts()) {
         const Result r = m_conn.runScript(pg::sqlFile(file));
         if (!r.ok())
             return u"cannot install the app's registry (sql/%1): %2"_s.arg(file, statementError(r));

@@ -719,7 +719,8 @@ bool Sandbox::loadShop(double scale, const Progress& progress, QString* error)
         return false;
     }
     progress(u"creating the shop schema"_s);
-    for (const QString& file : {u"shop/schema.sql"_s, u"shop/extensions.sql"_s, u"shop/demo_data.sql"_s, u"htap/registry.sql"_s, u"htap/ivm.sql"_s, u"shop/roles.sql"_s}) {
+    for (const QString& file : QStringList {u"shop/schema.sql"_s, u"shop/extensions.sql"_s, u"shop/demo_data.sql"_s} + engineScripts()
+             + QStringList {u"shop/roles.sql"_s}) {
         const QString sql = sqlFile(file);
         Q_ASSERT(!sql.isEmpty());
         r = shop.runScript(sql);

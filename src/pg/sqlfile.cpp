@@ -37,4 +37,9 @@ QHash<QString, QString> namedStatements(const QString& relativePath)
     return out;
 }
 
+QStringList engineScripts()
+{
+    return {QStringLiteral("htap/registry.sql"), QStringLiteral("htap/ivm.sql"), QStringLiteral("htap/ivmrowcapture.sql")};
+}
+
 } // namespace htap::pg

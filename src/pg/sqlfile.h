@@ -2,6 +2,7 @@
 
 #include <QHash>
 #include <QString>
+#include <QStringList>
 
 namespace htap::pg {
 
@@ -12,5 +13,9 @@ QString sqlFile(const QString& relativePath);
 /// The statements of a file separated by lines "-- name: <name>", by name (comments dropped).
 /// Read once per file; thread-safe.
 QHash<QString, QString> namedStatements(const QString& relativePath);
+
+/// The scripts that install the refresh registry and the incremental engine's shared part, in
+/// the order they run (the last one stamps htap.registry_version()).
+QStringList engineScripts();
 
 } // namespace htap::pg
