@@ -32,7 +32,6 @@ views=(sales_hourly_mv fact_sales_mv daily_sales_summary)
 for v in "${views[@]}"; do
     is_incremental "$v" || { echo "$v is not incremental: htapctl mv enable-incremental $v --conn \"$conn\"" >&2; exit 1; }
 done
-set_mode() { local v; for v in "${views[@]}"; do htmv capture "$v" --mode "$1" > /dev/null; done; }
 maxorder="$("${psqlc[@]}" -Atc 'SELECT max(order_id) FROM orders')"
 nprod="$("${psqlc[@]}" -Atc 'SELECT max(product_id) FROM dim_products')"
 echo "sandbox: $conn"

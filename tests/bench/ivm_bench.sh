@@ -154,10 +154,6 @@ for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do
     is_incremental "$v" || htmv enable-incremental "$v" | sed 's/^/    /'
 done
 ids=("$(view_id sales_hourly_mv)" "$(view_id fact_sales_mv)" "$(view_id daily_sales_summary)")
-set_mode() { # sql|c: the three views' capture mode
-    local v
-    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv capture "$v" --mode "$1" > /dev/null; done
-}
 # The configurations of parts (b) and (e) beyond off: capture on, then the merge configurations,
 # each in the capture mode(s) asked for; a name ending in -c runs in mode c.
 with_modes() {

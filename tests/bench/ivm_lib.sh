@@ -12,6 +12,11 @@ ivm_connect() {
     psqlc=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d shop)
 }
 htmv() { "$bin/htapctl" mv "$@" --conn "$conn"; }
+# set_mode sql|c: the seed's three views' capture mode (htapctl mv capture).
+set_mode() {
+    local v
+    for v in sales_hourly_mv fact_sales_mv daily_sales_summary; do htmv capture "$v" --mode "$1" > /dev/null; done
+}
 tps() { grep -E '^tps = ' "$1" | head -n 1 | awk '{print $3}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
